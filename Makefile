@@ -1,0 +1,87 @@
+# Relais - plain Makefile.
+#   make              build relaisd and relais (optimised)
+#   make test         build with ASan+UBSan and run every test
+#   make run          start a demonstration server on loopback
+#   make bench        build and run the benchmarks
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=1   build the sanitizer variant into build-san/
+
+CC ?= cc
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+PKGS = libuv sqlite3 zlib jansson gnutls libcurl
+
+ifeq ($(SANITIZE),1)
+O ?= build-san
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+O ?= build
+OPT = -O2 -g
+endif
+
+WARN = -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+       -Wwrite-strings -Wformat-security -fno-common -Werror
+CPPFLAGS += -D_GNU_SOURCE -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS += $(WARN) $(OPT) -MMD -MP
+LDFLAGS += $(filter -fsanitize%,$(OPT))
+LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -lz -ljansson -lgnutls -lcurl) \
+         -lhttp_parser -lpthread -lm
+
+LIB_SRC = $(wildcard common/*.c model/*.c sync/*.c)
+DAEMON_SRC = $(wildcard daemon/*.c)
+CLIENT_SRC = $(wildcard clients/*.c)
+TEST_SRC = $(wildcard tests/*.c)
+BENCH_SRC = $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+LIB_OBJ = $(call obj,$(LIB_SRC))
+
+PROGRAMS = $(O)/relaisd $(O)/relais
+
+all: $(PROGRAMS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/librelais.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/relaisd: $(call obj,$(DAEMON_SRC)) $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/relais: $(call obj,$(CLIENT_SRC)) $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bench-sync: $(call obj,$(BENCH_SRC)) $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The tests run under AddressSanitizer and UndefinedBehaviorSanitizer, with the
+# daemon and client they start built the same way.
+test:
+	$(MAKE) SANITIZE=1 build-san/relaisd build-san/relais build-san/relais-tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	RELAIS_BINDIR=$(CURDIR)/build-san ./build-san/relais-tests $(T)
+
+# A demonstration server: the store lives in ./relais-data, created on first start.
+run: $(PROGRAMS)
+	./$(O)/relaisd serve --data relais-data --listen 127.0.0.1:8700 --demo
+
+bench: $(PROGRAMS) $(O)/bench-sync
+	RELAIS_BINDIR=$(CURDIR)/$(O) ./$(O)/bench-sync
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all test run bench install clean
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,31 @@
+#include "relais.h"
+
+/* A switch with no default: -Wall (-Wswitch) flags a new code without a message. */
+static const char *message(enum relais_error code)
+{
+	switch (code) {
+	case RELAIS_OK: return "succès";
+	case RELAIS_ENOMEM: return "mémoire insuffisante";
+	case RELAIS_EINVAL: return "donnée invalide";
+	case RELAIS_EIO: return "erreur d'entrée-sortie";
+	case RELAIS_EDB: return "erreur de la base de données";
+	case RELAIS_ETOOBIG: return "donnée trop volumineuse";
+	case RELAIS_ECORRUPT: return "donnée corrompue ou tronquée";
+	case RELAIS_EVERSION: return "version du format non prise en charge";
+	case RELAIS_ESCHEMA: return "version du schéma différente de celle du serveur";
+	case RELAIS_ENOTFOUND: return "introuvable";
+	case RELAIS_EEXIST: return "existe déjà";
+	case RELAIS_EAUTH: return "authentification refusée";
+	case RELAIS_EPERM: return "opération non autorisée";
+	case RELAIS_ENET: return "serveur injoignable ou connexion interrompue";
+	case RELAIS_EPROTO: return "réponse inattendue du serveur";
+	case RELAIS_EBUSY: return "ressource occupée par un autre processus";
+	case RELAIS_ECONSTRAINT: return "contrainte du schéma non respectée";
+	}
+	return "erreur inconnue";
+}
+
+const char *relais_strerror(int code)
+{
+	return message((enum relais_error)code);
+}

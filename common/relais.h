@@ -1,0 +1,39 @@
+/*
+ * relais.h - project-wide error codes and attributes.
+ *
+ * Every fallible function of the project returns 0 on success or one of the
+ * negative RELAIS_E* codes below. Codes of libuv, SQLite, zlib, curl and
+ * libetpan are converted at the boundary of the module that calls them.
+ */
+#ifndef RELAIS_H
+#define RELAIS_H
+
+#define RELAIS_WUR __attribute__((warn_unused_result))
+#define RELAIS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+#define RELAIS_VERSION "0.1.0"
+
+enum relais_error {
+	RELAIS_OK = 0,
+	RELAIS_ENOMEM = -1,     /* allocation failed */
+	RELAIS_EINVAL = -2,     /* bad input from a person or a peer */
+	RELAIS_EIO = -3,        /* file system or socket error */
+	RELAIS_EDB = -4,        /* SQLite error */
+	RELAIS_ETOOBIG = -5,    /* a capped buffer would grow past its cap */
+	RELAIS_ECORRUPT = -6,   /* garbage, truncated data or bad checksum */
+	RELAIS_EVERSION = -7,   /* wire format version not understood */
+	RELAIS_ESCHEMA = -8,    /* schema version differs from the peer's */
+	RELAIS_ENOTFOUND = -9,  /* no such record */
+	RELAIS_EEXIST = -10,    /* record already exists */
+	RELAIS_EAUTH = -11,     /* missing or bad credentials */
+	RELAIS_EPERM = -12,     /* authenticated but not allowed */
+	RELAIS_ENET = -13,      /* peer unreachable or connection cut */
+	RELAIS_EPROTO = -14,    /* peer answered something unexpected */
+	RELAIS_EBUSY = -15,     /* resource held by another process */
+	RELAIS_ECONSTRAINT = -16 /* a write broke a schema constraint */
+};
+
+/* Returns a static French message for a RELAIS_E* code; never NULL. */
+const char *relais_strerror(int code);
+
+#endif

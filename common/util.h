@@ -1,0 +1,34 @@
+/*
+ * util.h - small helpers shared by every module: randomness, identifiers,
+ * hashing, time and number parsing. Randomness and hashing come from GnuTLS.
+ */
+#ifndef RELAIS_UTIL_H
+#define RELAIS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "relais.h"
+
+#define UTIL_UUID_LEN 36     /* without the NUL */
+#define UTIL_SHA256_HEX 64   /* without the NUL */
+
+/* Fills p with n cryptographically random bytes. */
+int util_random(void *p, size_t n) RELAIS_WUR;
+/* Writes a random (version 4) UUID, lower-case, NUL-terminated, into out. */
+int util_uuid(char out[UTIL_UUID_LEN + 1]) RELAIS_WUR;
+/* Returns 1 when s is a lower-case canonical UUID (8-4-4-4-12 hex digits). */
+int util_is_uuid(const char *s);
+/* Writes the lower-case hex SHA-256 of p[0..n) into out (NUL-terminated). */
+void util_sha256_hex(const void *p, size_t n, char out[UTIL_SHA256_HEX + 1]);
+/* Writes n bytes as lower-case hex into out, which holds 2n+1 bytes. */
+void util_hex(const void *p, size_t n, char *out);
+
+/* Wall-clock time in milliseconds since the Unix epoch. */
+int64_t util_now_ms(void);
+/* Formats ms since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[21]. */
+void util_iso8601(int64_t ms, char out[21]);
+
+/* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
+int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * model.h - the network's data model, described once.
+ *
+ * Each replicated table is described by a struct model_table: its columns,
+ * their types, French labels, command-line flags, enumerations, validation
+ * rules and which hold personal data. The SQL schema (with its CHECK
+ * constraints), the migrations, the client's commands, the exports and later
+ * the mail forms and the digest are all driven by these descriptions.
+ *
+ * Schema rules that sync/ relies on (see docs/sync.md): every replicated
+ * table starts with "id TEXT PRIMARY KEY NOT NULL" (a lower-case UUID) and
+ * "dept TEXT NOT NULL" (the département code); the descriptions below list
+ * only the columns that follow those two.
+ */
+#ifndef RELAIS_MODEL_H
+#define RELAIS_MODEL_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+#include "../common/relais.h"
+
+/* The schema version of the replicated tables; travels with every sync request. */
+#define MODEL_SCHEMA_VERSION 1
+
+enum model_kind {
+	MODEL_TEXT,   /* free text, one line unless MODEL_MULTILINE */
+	MODEL_INT,    /* integer in [min, max] */
+	MODEL_BOOL,   /* 0 or 1; on the command line oui/non */
+	MODEL_DATE,   /* YYYY-MM-DD */
+	MODEL_EMAIL,
+	MODEL_PHONE,  /* French number, stored as 10 digits (0XXXXXXXXX) or +33XXXXXXXXX */
+	MODEL_URL,    /* http:// or https:// */
+	MODEL_ENUM,   /* one of values[] */
+	MODEL_REF     /* the id of a row of table ref */
+};
+
+/* Column flags. */
+#define MODEL_REQUIRED   0x01u /* must be given on creation, never emptied */
+#define MODEL_PERSONAL   0x02u /* personal data (RGPD): exported on request, erased on délabellisation */
+#define MODEL_LISTED     0x04u /* shown as a column by "list" */
+#define MODEL_MULTILINE  0x08u /* free text that may hold line breaks */
+
+struct model_column {
+	const char *name;           /* SQL column name; the CLI flag is "--" name with '_' as '-' */
+	enum model_kind kind;
+	const char *label;          /* French label, e.g. "Téléphone" */
+	const char *const *values;  /* MODEL_ENUM: NULL-terminated list of allowed values */
+	const char *ref;            /* MODEL_REF: name of the referenced table */
+	long long min, max;         /* MODEL_INT: inclusive range */
+	unsigned flags;             /* MODEL_REQUIRED | ... */
+	const char *def;            /* SQL default (literal) or NULL */
+	int since;                  /* schema version that added the column */
+};
+
+struct model_table {
+	const char *name;           /* SQL table name, e.g. "event" */
+	const char *command;        /* client command word, French, e.g. "evenement" */
+	const char *label;          /* French singular with article, e.g. "l'événement" */
+	const char *plural;         /* French plural, e.g. "événements" */
+	const struct model_column *columns;
+	size_t ncolumns;
+	int since;                  /* schema version that added the table */
+};
+
+/* All replicated domain tables, in dependency order (referenced tables first). */
+extern const struct model_table model_tables[];
+extern const size_t model_ntables;
+
+/* Look-ups; return NULL when unknown. */
+const struct model_table *model_table_by_name(const char *name);
+const struct model_table *model_table_by_command(const char *command);
+const struct model_column *model_column_by_name(const struct model_table *t, const char *name);
+/* Finds a column by its command-line flag without the dashes ("date-debut"). */
+const struct model_column *model_column_by_flag(const struct model_table *t, const char *flag);
+
+/*
+ * Brings db to MODEL_SCHEMA_VERSION, running each missing migration step in
+ * one transaction and recording the version in PRAGMA user_version.
+ * Returns RELAIS_ESCHEMA when the database is newer than this program.
+ */
+int model_migrate(sqlite3 *db) RELAIS_WUR;
+/* Writes the CREATE TABLE statement of t as of schema version v into a
+ * malloc'd string that the caller frees; NULL on ENOMEM. */
+char *model_create_sql(const struct model_table *t, int v);
+
+/*
+ * Checks and normalises a value typed by a person for column c.
+ * On success returns 0 and writes the value to store into out (outlen bytes):
+ * trimmed, phone numbers without spaces, booleans as "0"/"1", enumerations
+ * in their canonical spelling (accents and case forgiven).
+ * On failure returns RELAIS_EINVAL and writes a French explanation into err,
+ * e.g. "Courriel : « abc » n'est pas une adresse valide.".
+ * An empty value is accepted (stored as NULL) unless c is MODEL_REQUIRED.
+ */
+int model_check_value(const struct model_column *c, const char *in,
+		      char *out, size_t outlen, char *err, size_t errlen) RELAIS_WUR;
+
+/* Returns 1 when code is a French département code (01-95, 2A, 2B, 971-976)
+ * or "99", the code reserved for the demonstration network. */
+int model_dept_valid(const char *code);
+
+#endif

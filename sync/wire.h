@@ -1,0 +1,171 @@
+/*
+ * wire.h - the sync wire format.
+ *
+ * Every sync body (push request, pull response) is an envelope:
+ *
+ *   offset size  field
+ *   0      4     magic "RLSY"
+ *   4      1     wire version (SYNC_WIRE_VERSION)
+ *   5      1     kind (enum sync_wire_kind)
+ *   6      2     schema version of the replicated tables, big-endian
+ *   8      4     length of the inflated payload, big-endian
+ *   12     4     CRC-32 of the inflated payload, big-endian
+ *   16     ...   the payload, one zlib stream
+ *
+ * The reader checks magic, version, declared length against its cap before
+ * inflating, inflates at most the declared length (a zlib bomb stops there),
+ * and checks that the stream ends exactly there and that the CRC matches.
+ *
+ * Payloads use unsigned LEB128 varints ("uv"), length-prefixed byte strings
+ * ("bytes" = uv length + bytes) and fixed 8-byte big-endian integers ("u64").
+ *
+ * Push payload (client -> server):
+ *   bytes node            the client's node id, 16 hex digits
+ *   uv    count           number of items
+ *   count x item:
+ *     uv    seq           the client's outbox sequence number (strictly increasing)
+ *     u64   hlc           when the edit was made
+ *     bytes changeset     a SQLite session changeset (not a patchset)
+ *
+ * Pull payload (server -> client):
+ *   u64   next_cursor     the cursor to ask from next time
+ *   u64   server_hlc      the server's clock, for the client to observe
+ *   uv    more            1 when more rows wait past next_cursor
+ *   uv    count           number of records
+ *   count x record:
+ *     bytes table
+ *     bytes id
+ *     uv    deleted       1: the row is deleted (no values follow)
+ *     uv    ncols         number of values (all columns, in table order)
+ *     ncols x value:      uv type (SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB, _NULL)
+ *                         INTEGER: u64 (two's complement); FLOAT: u64 (IEEE bits);
+ *                         TEXT/BLOB: bytes; NULL: nothing
+ */
+#ifndef RELAIS_SYNC_WIRE_H
+#define RELAIS_SYNC_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/buf.h"
+#include "../common/relais.h"
+#include "hlc.h"
+
+#define SYNC_WIRE_VERSION 1
+#define SYNC_WIRE_HEADER 16
+#define SYNC_WIRE_MAX_BODY (16u << 20)  /* largest compressed body accepted */
+#define SYNC_WIRE_MAX_RAW (64u << 20)   /* largest inflated payload accepted */
+
+enum sync_wire_kind {
+	SYNC_WIRE_PUSH = 1,
+	SYNC_WIRE_PULL = 2
+};
+
+/* Compresses raw[0..rawlen) into an envelope appended to out. */
+int sync_wire_seal(enum sync_wire_kind kind, unsigned schema,
+		   const void *raw, size_t rawlen, struct buf *out) RELAIS_WUR;
+
+/*
+ * Checks and inflates an envelope. On success the payload is appended to raw
+ * (whose own cap also applies) and *kind, *schema are set.
+ * Errors: RELAIS_ECORRUPT (bad magic, truncated, bad zlib, bad CRC, length
+ * mismatch), RELAIS_EVERSION (unknown wire version), RELAIS_ETOOBIG (declared
+ * or actual length over max_raw).
+ * Note: the schema is returned, not checked; the caller compares it.
+ */
+int sync_wire_open(const void *body, size_t len, size_t max_raw,
+		   enum sync_wire_kind *kind, unsigned *schema,
+		   struct buf *raw) RELAIS_WUR;
+
+/* ---- primitive codecs ---- */
+
+int sync_put_uv(struct buf *b, uint64_t v) RELAIS_WUR;
+int sync_put_u64(struct buf *b, uint64_t v) RELAIS_WUR;
+int sync_put_bytes(struct buf *b, const void *p, size_t n) RELAIS_WUR;
+
+/* A bounds-checked reader over a payload; every get fails with
+ * RELAIS_ECORRUPT past the end and leaves the reader unchanged. */
+struct sync_reader {
+	const unsigned char *p;
+	size_t len;
+	size_t off;
+};
+
+static inline void sync_reader_init(struct sync_reader *r, const void *p, size_t len)
+{
+	r->p = p;
+	r->len = len;
+	r->off = 0;
+}
+int sync_get_uv(struct sync_reader *r, uint64_t *v) RELAIS_WUR;
+int sync_get_u64(struct sync_reader *r, uint64_t *v) RELAIS_WUR;
+/* *p points into the reader's memory. */
+int sync_get_bytes(struct sync_reader *r, const unsigned char **p, size_t *n) RELAIS_WUR;
+
+/* ---- push ---- */
+
+struct sync_push_item {
+	uint64_t seq;
+	sync_hlc_t hlc;
+	const unsigned char *changeset; /* points into the caller's (or the payload's) memory */
+	size_t len;
+};
+
+int sync_push_encode(uint64_t node, const struct sync_push_item *items, size_t n,
+		     struct buf *raw) RELAIS_WUR;
+
+struct sync_push {
+	uint64_t node;
+	size_t count;
+	struct sync_push_item *items; /* malloc'd array; changesets point into the payload */
+};
+
+/* Decodes a push payload. Items must have strictly increasing seq.
+ * The caller calls sync_push_free(); items go stale when raw is freed. */
+int sync_push_decode(const void *raw, size_t len, size_t max_items,
+		     struct sync_push *out) RELAIS_WUR;
+void sync_push_free(struct sync_push *p);
+
+/* ---- pull ---- */
+
+struct sync_value {
+	int type;               /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL */
+	int64_t i;
+	double r;
+	const unsigned char *p; /* TEXT/BLOB; not NUL-terminated; points into the payload */
+	size_t n;
+};
+
+/* Writer: begin, add records, finish (which patches the header fields). */
+int sync_pull_begin(struct buf *raw) RELAIS_WUR;
+/* Adds a live row; values are read from columns 0..ncols-1 of stmt (the
+ * table's columns in order, as from "SELECT * FROM t WHERE id=?"). */
+int sync_pull_add_row(struct buf *raw, const char *table, const char *id,
+		      void *stmt /* sqlite3_stmt * */, int ncols) RELAIS_WUR;
+int sync_pull_add_deleted(struct buf *raw, const char *table, const char *id) RELAIS_WUR;
+int sync_pull_finish(struct buf *raw, uint64_t next_cursor, sync_hlc_t server_hlc,
+		     int more) RELAIS_WUR;
+
+struct sync_pull_reader {
+	struct sync_reader r;
+	uint64_t next_cursor;
+	sync_hlc_t server_hlc;
+	int more;
+	uint64_t count, done;
+};
+
+struct sync_pull_record {
+	const unsigned char *table; size_t table_len;
+	const unsigned char *id; size_t id_len;
+	int deleted;
+	size_t ncols;
+	struct sync_value *values; /* owned by the reader's caller: see sync_pull_next */
+};
+
+int sync_pull_open(struct sync_pull_reader *pr, const void *raw, size_t len) RELAIS_WUR;
+/* Reads the next record into rec. values must hold max_cols entries; a
+ * record with more columns fails with RELAIS_ECORRUPT. Returns 1 when a record
+ * was read, 0 at the end, <0 on error. */
+int sync_pull_next(struct sync_pull_reader *pr, struct sync_pull_record *rec,
+		   struct sync_value *values, size_t max_cols) RELAIS_WUR;
+
+#endif
