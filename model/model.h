@@ -28,7 +28,7 @@ enum model_kind {
 	MODEL_BOOL,   /* 0 or 1; on the command line oui/non */
 	MODEL_DATE,   /* YYYY-MM-DD */
 	MODEL_EMAIL,
-	MODEL_PHONE,  /* French number, stored as 10 digits (0XXXXXXXXX) or +33XXXXXXXXX */
+	MODEL_PHONE,  /* French number, stored as 10 digits (0XXXXXXXXX); the schema also accepts +33XXXXXXXXX */
 	MODEL_URL,    /* http:// or https:// */
 	MODEL_ENUM,   /* one of values[] */
 	MODEL_REF     /* the id of a row of table ref */
@@ -39,6 +39,14 @@ enum model_kind {
 #define MODEL_PERSONAL   0x02u /* personal data (RGPD): exported on request, erased on délabellisation */
 #define MODEL_LISTED     0x04u /* shown as a column by "list" */
 #define MODEL_MULTILINE  0x08u /* free text that may hold line breaks */
+#define MODEL_POSTCODE   0x10u /* MODEL_TEXT holding a French postal code (5 digits) */
+
+/* Caps of stored values: text holds at most MODEL_TEXT_MAX characters, a URL
+ * MODEL_URL_MAX bytes; an out buffer of MODEL_VALUE_MAX bytes always holds
+ * what model_check_value() writes. */
+#define MODEL_TEXT_MAX   10000
+#define MODEL_URL_MAX    2000
+#define MODEL_VALUE_MAX  (4 * MODEL_TEXT_MAX + 1)
 
 struct model_column {
 	const char *name;           /* SQL column name; the CLI flag is "--" name with '_' as '-' */
@@ -65,22 +73,35 @@ struct model_table {
 /* All replicated domain tables, in dependency order (referenced tables first). */
 extern const struct model_table model_tables[];
 extern const size_t model_ntables;
+/* Their SQL names, in the same order (model_ntables entries), e.g. for sync_tables_load(). */
+extern const char *const model_table_names[];
 
 /* Look-ups; return NULL when unknown. */
 const struct model_table *model_table_by_name(const char *name);
 const struct model_table *model_table_by_command(const char *command);
 const struct model_column *model_column_by_name(const struct model_table *t, const char *name);
-/* Finds a column by its command-line flag without the dashes ("date-debut"). */
+/* Finds a column by its command-line flag without the dashes ("date-debut");
+ * '_' is accepted for '-'. */
 const struct model_column *model_column_by_flag(const struct model_table *t, const char *flag);
+/* Writes the command-line flag of c without the dashes ("code-postal") into
+ * out; returns RELAIS_ETOOBIG when outlen is too small. */
+int model_column_flag(const struct model_column *c, char *out, size_t outlen) RELAIS_WUR;
 
 /*
  * Brings db to MODEL_SCHEMA_VERSION, running each missing migration step in
  * one transaction and recording the version in PRAGMA user_version.
  * Returns RELAIS_ESCHEMA when the database is newer than this program.
+ * Step v creates the tables whose since is v and adds (ALTER TABLE ADD
+ * COLUMN) the columns whose since is v to older tables. Running it again is
+ * a no-op. Must not be called inside a transaction; RELAIS_EBUSY when another
+ * connection holds the write lock past db's busy timeout, RELAIS_EDB on any
+ * other SQLite error (the failed step is rolled back).
  */
 int model_migrate(sqlite3 *db) RELAIS_WUR;
 /* Writes the CREATE TABLE statement of t as of schema version v into a
- * malloc'd string that the caller frees; NULL on ENOMEM. */
+ * malloc'd string that the caller frees; NULL on ENOMEM, or when t did not
+ * exist yet at version v. Columns come in the order a migrated database has
+ * them: by since, then in description order. */
 char *model_create_sql(const struct model_table *t, int v);
 
 /*
@@ -90,7 +111,15 @@ char *model_create_sql(const struct model_table *t, int v);
  * in their canonical spelling (accents and case forgiven).
  * On failure returns RELAIS_EINVAL and writes a French explanation into err,
  * e.g. "Courriel : « abc » n'est pas une adresse valide.".
- * An empty value is accepted (stored as NULL) unless c is MODEL_REQUIRED.
+ * An empty value is accepted (stored as NULL) unless c is MODEL_REQUIRED;
+ * out is then "" and the caller binds NULL. in may be NULL (empty).
+ * RELAIS_ETOOBIG (with a message in err) when out is too small: an out of
+ * MODEL_VALUE_MAX bytes never is.
+ * Accepted spellings: dates YYYY-MM-DD or DD/MM/YYYY (also with '.' or '-'),
+ * stored YYYY-MM-DD; booleans oui/non, vrai/faux, 1/0; phones with spaces,
+ * dots or dashes, +33 or 0033 (and +262/+590/+594/+596) turned into the
+ * 10-digit national form; references as UUIDs in any case, stored in lower
+ * case; URLs without a scheme get "https://".
  */
 int model_check_value(const struct model_column *c, const char *in,
 		      char *out, size_t outlen, char *err, size_t errlen) RELAIS_WUR;

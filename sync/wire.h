@@ -31,12 +31,15 @@
  *   u64   next_cursor     the cursor to ask from next time
  *   u64   server_hlc      the server's clock, for the client to observe
  *   uv    more            1 when more rows wait past next_cursor
- *   uv    count           number of records
+ *   uv    count           number of records (the writer pads it to 10
+ *                         bytes so it can patch it in place; readers
+ *                         accept any varint of at most 10 bytes)
  *   count x record:
  *     bytes table
  *     bytes id
  *     uv    deleted       1: the row is deleted (no values follow)
- *     uv    ncols         number of values (all columns, in table order)
+ *     uv    ncols         number of values (all columns, in table order);
+ *                         0 for a deleted row
  *     ncols x value:      uv type (SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB, _NULL)
  *                         INTEGER: u64 (two's complement); FLOAT: u64 (IEEE bits);
  *                         TEXT/BLOB: bytes; NULL: nothing
@@ -60,7 +63,10 @@ enum sync_wire_kind {
 	SYNC_WIRE_PULL = 2
 };
 
-/* Compresses raw[0..rawlen) into an envelope appended to out. */
+/* Compresses raw[0..rawlen) into an envelope appended to out (deflate level
+ * 6). RELAIS_EINVAL for an unknown kind or a schema over 65535,
+ * RELAIS_ETOOBIG when rawlen is over SYNC_WIRE_MAX_RAW or out's cap would be
+ * passed. On error out is left as it was. */
 int sync_wire_seal(enum sync_wire_kind kind, unsigned schema,
 		   const void *raw, size_t rawlen, struct buf *out) RELAIS_WUR;
 
@@ -70,6 +76,10 @@ int sync_wire_seal(enum sync_wire_kind kind, unsigned schema,
  * Errors: RELAIS_ECORRUPT (bad magic, truncated, bad zlib, bad CRC, length
  * mismatch), RELAIS_EVERSION (unknown wire version), RELAIS_ETOOBIG (declared
  * or actual length over max_raw).
+ * A stream that inflates past its declared length is ECORRUPT, or ETOOBIG
+ * once its output passes max_raw (it is measured into a small scratch
+ * buffer, never stored). Bytes after the end of the zlib stream: ECORRUPT.
+ * On error raw is left as it was.
  * Note: the schema is returned, not checked; the caller compares it.
  */
 int sync_wire_open(const void *body, size_t len, size_t max_raw,
@@ -78,6 +88,8 @@ int sync_wire_open(const void *body, size_t len, size_t max_raw,
 
 /* ---- primitive codecs ---- */
 
+/* Each put appends to b, or fails (RELAIS_ETOOBIG past b's cap, ENOMEM)
+ * leaving b unchanged. */
 int sync_put_uv(struct buf *b, uint64_t v) RELAIS_WUR;
 int sync_put_u64(struct buf *b, uint64_t v) RELAIS_WUR;
 int sync_put_bytes(struct buf *b, const void *p, size_t n) RELAIS_WUR;
@@ -96,6 +108,7 @@ static inline void sync_reader_init(struct sync_reader *r, const void *p, size_t
 	r->len = len;
 	r->off = 0;
 }
+/* Varints longer than 10 bytes or over 64 bits are RELAIS_ECORRUPT. */
 int sync_get_uv(struct sync_reader *r, uint64_t *v) RELAIS_WUR;
 int sync_get_u64(struct sync_reader *r, uint64_t *v) RELAIS_WUR;
 /* *p points into the reader's memory. */
@@ -110,6 +123,8 @@ struct sync_push_item {
 	size_t len;
 };
 
+/* Appends a push payload to raw. RELAIS_EINVAL when the seqs are not
+ * strictly increasing. On error raw is left as it was. */
 int sync_push_encode(uint64_t node, const struct sync_push_item *items, size_t n,
 		     struct buf *raw) RELAIS_WUR;
 
@@ -119,8 +134,11 @@ struct sync_push {
 	struct sync_push_item *items; /* malloc'd array; changesets point into the payload */
 };
 
-/* Decodes a push payload. Items must have strictly increasing seq.
- * The caller calls sync_push_free(); items go stale when raw is freed. */
+/* Decodes a push payload. Items must have strictly increasing seq
+ * (RELAIS_ECORRUPT otherwise); more than max_items is RELAIS_ETOOBIG; a bad
+ * node id, truncation or trailing bytes are RELAIS_ECORRUPT.
+ * The caller calls sync_push_free(); items go stale when raw is freed.
+ * On error *out is zeroed and holds nothing to free. */
 int sync_push_decode(const void *raw, size_t len, size_t max_items,
 		     struct sync_push *out) RELAIS_WUR;
 void sync_push_free(struct sync_push *p);
@@ -135,7 +153,10 @@ struct sync_value {
 	size_t n;
 };
 
-/* Writer: begin, add records, finish (which patches the header fields). */
+/* Writer: begin, add records, finish (which patches the header fields).
+ * The payload starts at offset 0 of raw: begin refuses a non-empty raw
+ * (RELAIS_EINVAL); add and finish refuse a raw that begin did not start.
+ * A failed add leaves raw as it was (the record is not counted). */
 int sync_pull_begin(struct buf *raw) RELAIS_WUR;
 /* Adds a live row; values are read from columns 0..ncols-1 of stmt (the
  * table's columns in order, as from "SELECT * FROM t WHERE id=?"). */
@@ -161,10 +182,13 @@ struct sync_pull_record {
 	struct sync_value *values; /* owned by the reader's caller: see sync_pull_next */
 };
 
+/* Reads the header of a pull payload (RELAIS_ECORRUPT when truncated, when
+ * more is not 0 or 1, or when count cannot fit in what remains). */
 int sync_pull_open(struct sync_pull_reader *pr, const void *raw, size_t len) RELAIS_WUR;
 /* Reads the next record into rec. values must hold max_cols entries; a
  * record with more columns fails with RELAIS_ECORRUPT. Returns 1 when a record
- * was read, 0 at the end, <0 on error. */
+ * was read, 0 at the end, <0 on error (bytes after the last record are
+ * RELAIS_ECORRUPT). rec's pointers point into the payload. */
 int sync_pull_next(struct sync_pull_reader *pr, struct sync_pull_record *rec,
 		   struct sync_value *values, size_t max_cols) RELAIS_WUR;
 

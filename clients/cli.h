@@ -1,0 +1,51 @@
+/*
+ * cli.h - what the commands of relais (the coordinator's client) share:
+ * exit codes, French error output, small text helpers, and the entry point
+ * of each command.
+ *
+ * Every command returns a process exit status: CLI_EXIT_OK, CLI_EXIT_FAIL
+ * (bad input, refused operation, failed sync) or CLI_EXIT_USAGE (the command
+ * line itself is malformed). Messages for people go to stderr, in French.
+ */
+#ifndef RELAIS_CLI_H
+#define RELAIS_CLI_H
+
+#include <stddef.h>
+#include "../common/relais.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* Size of the buffers that receive French error messages. */
+#define CLI_ERRLEN 512
+
+/* Prints "relais : " and the message, then a newline, on stderr. */
+void cli_error(const char *fmt, ...) RELAIS_PRINTF(1, 2);
+
+/* Returns 1 when s is well-formed UTF-8 (no overlong forms, no surrogates). */
+int cli_utf8_valid(const char *s);
+/* Number of code points in the first n bytes of the UTF-8 string s. */
+size_t cli_utf8_width(const char *s, size_t n);
+/* Returns the byte length of the longest prefix of s holding at most max
+ * code points. */
+size_t cli_utf8_prefix(const char *s, size_t max);
+
+/* Returns 1 when arg is "--help" or "-h". */
+int cli_is_help(const char *arg);
+
+/*
+ * Commands. home is the replica's directory (already resolved from --home,
+ * RELAIS_HOME or ~/.relais); argv[0] is the command word. Each returns an
+ * exit status and has printed what went wrong.
+ */
+int cmd_init(const char *home, int argc, char **argv);
+int cmd_sync(const char *home, int argc, char **argv);
+int cmd_status(const char *home, int argc, char **argv);
+int cmd_conflicts(const char *home, int argc, char **argv);
+int cmd_export(const char *home, int argc, char **argv);
+/* The generic table commands: argv[0] is the table's command word
+ * (model_table.command), argv[1] the verb (add, set, rm, list, show). */
+int cmd_domain(const char *home, int argc, char **argv);
+
+#endif

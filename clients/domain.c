@@ -1,0 +1,785 @@
+/*
+ * domain.c - add, set, rm, list and show for every table of the model, with
+ * one implementation driven by struct model_table: flags, labels, checks and
+ * output all come from model/.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../model/model.h"
+#include "cli.h"
+#include "replica.h"
+
+#define MAX_FIELDS 128
+#define MAX_SQL (64u << 10)
+#define LIST_CELL_MAX 40   /* code points shown per cell by "list" */
+#define HELP_FLAG_WIDTH 34
+#define HELP_RC -1         /* parse_args: --help was printed */
+
+enum verb { VERB_ADD, VERB_SET, VERB_RM, VERB_LIST, VERB_SHOW };
+
+static const struct {
+	const char *word;
+	enum verb verb;
+	int id;      /* takes an ID */
+	int fields;  /* takes column flags */
+	int json;    /* takes --json */
+} verbs[] = {
+	{ "add", VERB_ADD, 0, 1, 0 },
+	{ "set", VERB_SET, 1, 1, 0 },
+	{ "rm", VERB_RM, 1, 0, 0 },
+	{ "list", VERB_LIST, 0, 0, 1 },
+	{ "show", VERB_SHOW, 1, 0, 1 },
+};
+
+struct field {
+	const struct model_column *col;
+	const char *raw;   /* as typed */
+	char *val;         /* normalised by model_check_value; NULL stores NULL */
+};
+
+struct args {
+	const char *id;
+	int json;
+	struct field fields[MAX_FIELDS];
+	size_t nfields;
+};
+
+static void args_release(struct args *a)
+{
+	for (size_t i = 0; i < a->nfields; i++)
+		free(a->fields[i].val);
+	a->nfields = 0;
+}
+
+/* Columns added by a later schema than this program's do not exist here. */
+static int col_live(const struct model_column *c)
+{
+	return c->since <= MODEL_SCHEMA_VERSION;
+}
+
+static void flag_of(const struct model_column *c, char *out, size_t outlen)
+{
+	size_t i = 0;
+	for (; c->name[i] && i + 1 < outlen; i++)
+		out[i] = c->name[i] == '_' ? '-' : c->name[i];
+	out[i] = 0;
+}
+
+static const char *placeholder(const struct model_column *c)
+{
+	switch (c->kind) {
+	case MODEL_TEXT: return "TEXTE";
+	case MODEL_INT: return "NOMBRE";
+	case MODEL_BOOL: return "oui|non";
+	case MODEL_DATE: return "AAAA-MM-JJ";
+	case MODEL_EMAIL: return "COURRIEL";
+	case MODEL_PHONE: return "TÉLÉPHONE";
+	case MODEL_URL: return "URL";
+	case MODEL_ENUM: return "VALEUR";
+	case MODEL_REF: return "ID";
+	}
+	return "VALEUR";
+}
+
+static void print_column_help(const struct model_column *c, int creating)
+{
+	char flag[128], lhs[192];
+	flag_of(c, flag, sizeof(flag));
+	snprintf(lhs, sizeof(lhs), "--%s %s", flag, placeholder(c));
+	printf("  %s", lhs);
+	for (size_t w = cli_utf8_width(lhs, strlen(lhs)); w < HELP_FLAG_WIDTH; w++)
+		putchar(' ');
+	printf(" %s", c->label);
+	if (creating && (c->flags & MODEL_REQUIRED))
+		printf(" (obligatoire)");
+	if (c->kind == MODEL_ENUM && c->values) {
+		printf(" ; valeurs :");
+		for (size_t i = 0; c->values[i]; i++)
+			printf("%s %s", i ? "," : "", c->values[i]);
+	} else if (c->kind == MODEL_INT) {
+		printf(" ; de %lld à %lld", c->min, c->max);
+	} else if (c->kind == MODEL_REF) {
+		const struct model_table *rt = model_table_by_name(c->ref);
+		printf(" ; identifiant de %s", rt ? rt->label : c->ref);
+	}
+	if (c->flags & MODEL_PERSONAL)
+		printf(" [donnée personnelle]");
+	putchar('\n');
+}
+
+static void help_table(const struct model_table *t)
+{
+	printf("Usage : relais %s COMMANDE [OPTIONS]\n"
+	       "Gère les %s du réplica local (sans réseau ; « relais sync » envoie les "
+	       "modifications).\n\n"
+	       "Commandes :\n"
+	       "  add OPTIONS          crée %s et affiche son identifiant\n"
+	       "  set ID OPTIONS       modifie %s (une valeur vide efface une colonne facultative)\n"
+	       "  rm ID                supprime %s\n"
+	       "  list [--json]        liste les %s\n"
+	       "  show ID [--json]     affiche %s\n\n"
+	       "Options d'une commande : relais %s add --help\n",
+	       t->command, t->plural, t->label, t->label, t->label, t->plural, t->label,
+	       t->command);
+}
+
+static void help_verb(const struct model_table *t, enum verb v)
+{
+	switch (v) {
+	case VERB_ADD:
+	case VERB_SET:
+		if (v == VERB_ADD)
+			printf("Usage : relais %s add OPTIONS\nCrée %s et affiche son identifiant.\n",
+			       t->command, t->label);
+		else
+			printf("Usage : relais %s set ID OPTIONS\nModifie %s ; au moins une option ; "
+			       "une valeur vide (--option \"\") efface une colonne facultative.\n",
+			       t->command, t->label);
+		printf("\nOptions :\n");
+		for (size_t i = 0; i < t->ncolumns; i++)
+			if (col_live(&t->columns[i]))
+				print_column_help(&t->columns[i], v == VERB_ADD);
+		break;
+	case VERB_RM:
+		printf("Usage : relais %s rm ID\nSupprime %s.\n", t->command, t->label);
+		break;
+	case VERB_LIST:
+		printf("Usage : relais %s list [--json]\nListe les %s, triés par identifiant ; "
+		       "--json : un tableau JSON de toutes les colonnes.\n", t->command, t->plural);
+		break;
+	case VERB_SHOW:
+		printf("Usage : relais %s show ID [--json]\nAffiche %s, une ligne « Libellé : valeur » "
+		       "par colonne ; --json : un objet JSON.\n", t->command, t->label);
+		break;
+	}
+}
+
+/* Takes argv after the verb. Returns 0, HELP_RC, or an exit status. */
+static int parse_args(const struct model_table *t, int vi, int argc, char **argv, struct args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 0; i < argc; i++)
+		if (cli_is_help(argv[i])) {
+			help_verb(t, verbs[vi].verb);
+			return HELP_RC;
+		}
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
+			if (verbs[vi].id && !a->id) {
+				a->id = arg;
+				continue;
+			}
+			cli_error("argument en trop : « %s » (voir relais %s %s --help).",
+				  arg, t->command, verbs[vi].word);
+			return CLI_EXIT_USAGE;
+		}
+		if (verbs[vi].json && !strcmp(arg, "--json")) {
+			a->json = 1;
+			continue;
+		}
+		char flag[128];
+		const char *eq = strchr(arg + 2, '=');
+		size_t fl = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+		const struct model_column *c = NULL;
+		if (verbs[vi].fields && fl < sizeof(flag)) {
+			memcpy(flag, arg + 2, fl);
+			flag[fl] = 0;
+			c = model_column_by_flag(t, flag);
+		}
+		if (!c || !col_live(c)) {
+			cli_error("option inconnue pour « relais %s %s » : %.*s (voir --help).",
+				  t->command, verbs[vi].word, (int)(fl + 2), arg);
+			return CLI_EXIT_FAIL;
+		}
+		const char *val = eq ? eq + 1 : NULL;
+		if (!val) {
+			if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+				cli_error("l'option --%s attend une valeur (%s).", flag, c->label);
+				return CLI_EXIT_FAIL;
+			}
+			val = argv[++i];
+		}
+		for (size_t k = 0; k < a->nfields; k++)
+			if (a->fields[k].col == c) {
+				cli_error("l'option --%s est donnée deux fois.", flag);
+				return CLI_EXIT_FAIL;
+			}
+		if (a->nfields == MAX_FIELDS) {
+			cli_error("trop d'options.");
+			return CLI_EXIT_USAGE;
+		}
+		a->fields[a->nfields].col = c;
+		a->fields[a->nfields].raw = val;
+		a->nfields++;
+	}
+	if (verbs[vi].id && !a->id) {
+		cli_error("identifiant manquant : relais %s %s ID (voir --help).",
+			  t->command, verbs[vi].word);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int row_exists(sqlite3 *db, const char *table, const char *id, int *exists)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" WHERE id = ?", table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	*exists = s == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : RELAIS_EDB;
+}
+
+static void not_found(const struct model_table *t, const char *id)
+{
+	cli_error("%s « %s » est introuvable dans le réplica.", t->label, id);
+}
+
+/* Checks every typed value with the model, and references against the
+ * replica. Returns 0 or CLI_EXIT_FAIL with the message printed. */
+static int check_fields(struct replica *r, struct args *a)
+{
+	for (size_t i = 0; i < a->nfields; i++) {
+		struct field *f = &a->fields[i];
+		char err[CLI_ERRLEN];
+		if (!cli_utf8_valid(f->raw)) {
+			cli_error("%s : la valeur n'est pas un texte UTF-8 valide.", f->col->label);
+			return CLI_EXIT_FAIL;
+		}
+		size_t outlen = strlen(f->raw) + 64;
+		char *out = malloc(outlen);
+		if (!out) {
+			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+			return CLI_EXIT_FAIL;
+		}
+		err[0] = 0;
+		if (model_check_value(f->col, f->raw, out, outlen, err, sizeof(err))) {
+			cli_error("%s", err[0] ? err : "valeur invalide.");
+			free(out);
+			return CLI_EXIT_FAIL;
+		}
+		if (!out[0]) {
+			free(out);
+			out = NULL;
+		}
+		f->val = out;
+		if (f->col->kind == MODEL_REF && f->val) {
+			int exists = 0;
+			const struct model_table *rt = model_table_by_name(f->col->ref);
+			if (row_exists(r->db, f->col->ref, f->val, &exists)) {
+				cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+				return CLI_EXIT_FAIL;
+			}
+			if (!exists) {
+				cli_error("%s : %s « %s » est introuvable dans le réplica.", f->col->label,
+					  rt ? rt->label : f->col->ref, f->val);
+				return CLI_EXIT_FAIL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int bind_field(sqlite3_stmt *st, int idx, const struct field *f)
+{
+	if (!f->val)
+		return sqlite3_bind_null(st, idx);
+	if (f->col->kind == MODEL_INT || f->col->kind == MODEL_BOOL) {
+		long long v;
+		if (util_parse_ll(f->val, INT64_MIN, INT64_MAX, &v) == 0)
+			return sqlite3_bind_int64(st, idx, v);
+	}
+	return sqlite3_bind_text(st, idx, f->val, -1, SQLITE_STATIC);
+}
+
+/* Runs one prepared write inside a captured local transaction, so that the
+ * edit is queued for the next sync in the same commit. */
+static int captured_write(struct replica *r, const char *sql, const struct args *a,
+			  const char *first, const char *second, const char *last)
+{
+	struct sync_capture *cap = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sync_capture_begin(r->db, r->tables, &cap);
+	if (rc) {
+		cli_error("écriture dans le réplica impossible : %s", relais_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto db_error;
+	int idx = 1;
+	if (first)
+		sqlite3_bind_text(st, idx++, first, -1, SQLITE_STATIC);
+	if (second)
+		sqlite3_bind_text(st, idx++, second, -1, SQLITE_STATIC);
+	for (size_t i = 0; a && i < a->nfields; i++)
+		if (bind_field(st, idx++, &a->fields[i]) != SQLITE_OK)
+			goto db_error;
+	if (last)
+		sqlite3_bind_text(st, idx++, last, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto db_error;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = sync_capture_commit(cap))) {
+		cli_error("enregistrement impossible : %s ; rien n'a été modifié.", relais_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
+	return 0;
+db_error:
+	if ((sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CONSTRAINT)
+		cli_error("valeur refusée par le schéma (%s) ; rien n'a été modifié.",
+			  sqlite3_errmsg(r->db));
+	else
+		cli_error("écriture dans le réplica impossible : %s", sqlite3_errmsg(r->db));
+	sqlite3_finalize(st);
+	sync_capture_abort(cap);
+	return CLI_EXIT_FAIL;
+}
+
+static int do_add(struct replica *r, const struct model_table *t, struct args *a)
+{
+	struct buf sql = BUF_INIT(MAX_SQL), missing = BUF_INIT(4096);
+	char id[UTIL_UUID_LEN + 1];
+	char *dept = NULL;
+	int rc = CLI_EXIT_FAIL;
+
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		const struct model_column *c = &t->columns[i];
+		if (!col_live(c) || !(c->flags & MODEL_REQUIRED))
+			continue;
+		size_t k = 0;
+		while (k < a->nfields && a->fields[k].col != c)
+			k++;
+		if (k == a->nfields) {
+			char flag[128];
+			flag_of(c, flag, sizeof(flag));
+			if (buf_printf(&missing, "%s--%s (%s)", missing.len ? ", " : "", flag, c->label))
+				goto out;
+		}
+	}
+	if (missing.len) {
+		cli_error("il manque des valeurs obligatoires : %s.", buf_str(&missing));
+		goto out;
+	}
+	if (check_fields(r, a))
+		goto out;
+	if (replica_meta(r, "dept", &dept) || !dept) {
+		cli_error("le département du compte est inconnu : relancez « relais init ».");
+		goto out;
+	}
+	if (util_uuid(id)) {
+		cli_error("impossible de tirer un identifiant aléatoire.");
+		goto out;
+	}
+	int e = buf_printf(&sql, "INSERT INTO \"%s\" (id, dept", t->name);
+	for (size_t i = 0; i < a->nfields && !e; i++)
+		e = buf_printf(&sql, ", \"%s\"", a->fields[i].col->name);
+	if (!e)
+		e = buf_puts(&sql, ") VALUES (?, ?");
+	for (size_t i = 0; i < a->nfields && !e; i++)
+		e = buf_puts(&sql, ", ?");
+	if (!e)
+		e = buf_putc(&sql, ')');
+	if (e) {
+		cli_error("%s", relais_strerror(e));
+		goto out;
+	}
+	if (captured_write(r, buf_str(&sql), a, id, dept, NULL))
+		goto out;
+	printf("%s\n", id);
+	rc = 0;
+out:
+	free(dept);
+	buf_release(&sql);
+	buf_release(&missing);
+	return rc;
+}
+
+static int do_set(struct replica *r, const struct model_table *t, struct args *a)
+{
+	struct buf sql = BUF_INIT(MAX_SQL);
+	int exists = 0, rc = CLI_EXIT_FAIL;
+
+	if (!a->nfields) {
+		cli_error("rien à modifier : donnez au moins une option (voir relais %s set --help).",
+			  t->command);
+		return CLI_EXIT_FAIL;
+	}
+	if (row_exists(r->db, t->name, a->id, &exists)) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	if (!exists) {
+		not_found(t, a->id);
+		goto out;
+	}
+	if (check_fields(r, a))
+		goto out;
+	int e = buf_printf(&sql, "UPDATE \"%s\" SET ", t->name);
+	for (size_t i = 0; i < a->nfields && !e; i++)
+		e = buf_printf(&sql, "%s\"%s\" = ?", i ? ", " : "", a->fields[i].col->name);
+	if (!e)
+		e = buf_puts(&sql, " WHERE id = ?");
+	if (e) {
+		cli_error("%s", relais_strerror(e));
+		goto out;
+	}
+	if (captured_write(r, buf_str(&sql), a, NULL, NULL, a->id))
+		goto out;
+	printf("Modification enregistrée.\n");
+	rc = 0;
+out:
+	buf_release(&sql);
+	return rc;
+}
+
+/* Rows elsewhere still naming the deleted one are not an error (sync never
+ * enforces references, another replica may hold them too), but the person
+ * should know. */
+static void warn_references(struct replica *r, const struct model_table *t, const char *id)
+{
+	for (size_t i = 0; i < model_ntables; i++) {
+		const struct model_table *u = &model_tables[i];
+		for (size_t j = 0; j < u->ncolumns; j++) {
+			const struct model_column *c = &u->columns[j];
+			if (!col_live(c) || c->kind != MODEL_REF || strcmp(c->ref, t->name))
+				continue;
+			char sql[256];
+			sqlite3_stmt *st = NULL;
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\" WHERE \"%s\" = ?",
+				 u->name, c->name);
+			if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+				continue;
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+				fprintf(stderr, "relais : attention, des %s (%lld) désignent encore "
+					"%s supprimé(e) (colonne « %s »).\n", u->plural,
+					(long long)sqlite3_column_int64(st, 0), t->label, c->label);
+			sqlite3_finalize(st);
+		}
+	}
+}
+
+static int do_rm(struct replica *r, const struct model_table *t, struct args *a)
+{
+	char sql[256];
+	int exists = 0;
+	if (row_exists(r->db, t->name, a->id, &exists)) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		return CLI_EXIT_FAIL;
+	}
+	if (!exists) {
+		not_found(t, a->id);
+		return CLI_EXIT_FAIL;
+	}
+	snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE id = ?", t->name);
+	if (captured_write(r, sql, NULL, NULL, NULL, a->id))
+		return CLI_EXIT_FAIL;
+	warn_references(r, t, a->id);
+	printf("Suppression enregistrée.\n");
+	return 0;
+}
+
+/* SELECT of id, dept and the model's columns, in that order. */
+static int select_sql(const struct model_table *t, int one, struct buf *sql)
+{
+	int e = buf_puts(sql, "SELECT id, dept");
+	for (size_t i = 0; i < t->ncolumns && !e; i++)
+		if (col_live(&t->columns[i]))
+			e = buf_printf(sql, ", \"%s\"", t->columns[i].name);
+	if (!e)
+		e = buf_printf(sql, " FROM \"%s\" %s", t->name, one ? "WHERE id = ?" : "ORDER BY id");
+	return e;
+}
+
+/* Result column i of select_sql's statement is model column col_at(t, i). */
+static const struct model_column *col_at(const struct model_table *t, int i)
+{
+	int k = 2;
+	for (size_t j = 0; j < t->ncolumns; j++) {
+		if (!col_live(&t->columns[j]))
+			continue;
+		if (k++ == i)
+			return &t->columns[j];
+	}
+	return NULL;
+}
+
+static const char *head_label(const struct model_table *t, int i)
+{
+	if (i == 0)
+		return "Identifiant";
+	if (i == 1)
+		return "Département";
+	const struct model_column *c = col_at(t, i);
+	return c ? c->label : "?";
+}
+
+/* A value as people read it: booleans as oui/non, NULL as empty. */
+static char *display(const struct model_column *c, sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return strdup("");
+	if (c && c->kind == MODEL_BOOL)
+		return strdup(sqlite3_column_int64(st, i) ? "oui" : "non");
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return strdup(s ? s : "");
+}
+
+static char *cell(const struct model_column *c, sqlite3_stmt *st, int i)
+{
+	char *s = display(c, st, i);
+	if (!s)
+		return NULL;
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	size_t keep = cli_utf8_prefix(s, LIST_CELL_MAX);
+	if (!s[keep])
+		return s;
+	size_t cut = cli_utf8_prefix(s, LIST_CELL_MAX - 1);
+	char *t = malloc(cut + sizeof("…"));
+	if (t) {
+		memcpy(t, s, cut);
+		memcpy(t + cut, "…", sizeof("…"));
+	}
+	free(s);
+	return t;
+}
+
+static void print_padded(const char *s, size_t width, int last)
+{
+	fputs(s, stdout);
+	if (last)
+		return;
+	for (size_t w = cli_utf8_width(s, strlen(s)); w < width + 2; w++)
+		putchar(' ');
+}
+
+static int do_list_human(const struct model_table *t, sqlite3_stmt *st)
+{
+	/* The human table keeps the id and the MODEL_LISTED columns. */
+	int cols[MAX_FIELDS + 2], ncols = 0;
+	size_t width[MAX_FIELDS + 2];
+	char **cells = NULL;
+	size_t nrows = 0, alloc = 0;
+	int rc = CLI_EXIT_FAIL, nomem = 1, s;
+
+	cols[ncols++] = 0;
+	for (int i = 2; i < sqlite3_column_count(st) && ncols < MAX_FIELDS + 2; i++) {
+		const struct model_column *c = col_at(t, i);
+		if (c && (c->flags & MODEL_LISTED))
+			cols[ncols++] = i;
+	}
+	for (int k = 0; k < ncols; k++) {
+		const char *h = head_label(t, cols[k]);
+		width[k] = cli_utf8_width(h, strlen(h));
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nrows == alloc) {
+			size_t na = alloc ? alloc * 2 : 64;
+			char **nc = realloc(cells, na * (size_t)ncols * sizeof(*nc));
+			if (!nc)
+				goto out;
+			cells = nc;
+			alloc = na;
+		}
+		for (int k = 0; k < ncols; k++) {
+			char *v = cell(col_at(t, cols[k]), st, cols[k]);
+			cells[nrows * (size_t)ncols + (size_t)k] = v;
+			if (!v) {
+				for (int j = k + 1; j < ncols; j++)
+					cells[nrows * (size_t)ncols + (size_t)j] = NULL;
+				nrows++;
+				goto out;
+			}
+			size_t w = cli_utf8_width(v, strlen(v));
+			if (w > width[k])
+				width[k] = w;
+		}
+		nrows++;
+	}
+	nomem = 0;
+	if (s != SQLITE_DONE) {
+		cli_error("lecture du réplica impossible.");
+		goto out;
+	}
+	if (!nrows) {
+		printf("Aucun enregistrement (%s).\n", t->plural);
+		rc = 0;
+		goto out;
+	}
+	for (int k = 0; k < ncols; k++)
+		print_padded(head_label(t, cols[k]), width[k], k == ncols - 1);
+	putchar('\n');
+	for (size_t i = 0; i < nrows; i++) {
+		for (int k = 0; k < ncols; k++)
+			print_padded(cells[i * (size_t)ncols + (size_t)k], width[k], k == ncols - 1);
+		putchar('\n');
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < nrows * (size_t)ncols; i++)
+		free(cells[i]);
+	free(cells);
+	if (rc && nomem)
+		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+	return rc;
+}
+
+static int do_list(struct replica *r, const struct model_table *t, struct args *a)
+{
+	struct buf sql = BUF_INIT(MAX_SQL);
+	sqlite3_stmt *st = NULL;
+	json_t *arr = NULL;
+	int rc = CLI_EXIT_FAIL, s;
+
+	if (select_sql(t, 0, &sql) ||
+	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	if (!a->json) {
+		rc = do_list_human(t, st);
+		goto out;
+	}
+	if (!(arr = json_array()))
+		goto nomem;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, replica_row_json(st)))
+			goto nomem;
+	if (s != SQLITE_DONE) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	if (replica_print_json(arr))
+		goto nomem;
+	putchar('\n');
+	rc = 0;
+	goto out;
+nomem:
+	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+out:
+	json_decref(arr);
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+static void print_show_line(const char *label, const char *value)
+{
+	/* Continuation lines of a multi-line text are indented under the label. */
+	printf("%s :%s", label, *value ? " " : "");
+	for (const char *p = value; *p; p++) {
+		putchar(*p);
+		if (*p == '\n' && p[1])
+			fputs("    ", stdout);
+	}
+	putchar('\n');
+}
+
+static int do_show(struct replica *r, const struct model_table *t, struct args *a)
+{
+	struct buf sql = BUF_INIT(MAX_SQL);
+	sqlite3_stmt *st = NULL;
+	json_t *obj = NULL;
+	int rc = CLI_EXIT_FAIL;
+
+	if (select_sql(t, 1, &sql) ||
+	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		not_found(t, a->id);
+		goto out;
+	} else if (s != SQLITE_ROW) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	if (a->json) {
+		if (!(obj = replica_row_json(st)) || replica_print_json(obj)) {
+			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+			goto out;
+		}
+		putchar('\n');
+		rc = 0;
+		goto out;
+	}
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const struct model_column *c = i >= 2 ? col_at(t, i) : NULL;
+		char *v = display(c, st, i);
+		if (!v) {
+			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+			goto out;
+		}
+		print_show_line(head_label(t, i), v);
+		free(v);
+	}
+	rc = 0;
+out:
+	json_decref(obj);
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+int cmd_domain(const char *home, int argc, char **argv)
+{
+	const struct model_table *t = model_table_by_command(argv[0]);
+	struct replica r;
+	struct args a;
+	char err[CLI_ERRLEN];
+	int vi = -1, rc;
+
+	if (!t || t->since > MODEL_SCHEMA_VERSION) {
+		cli_error("commande inconnue : « %s » (voir relais --help).", argv[0]);
+		return CLI_EXIT_USAGE;
+	}
+	if (argc < 2 || cli_is_help(argv[1])) {
+		help_table(t);
+		return argc < 2 ? CLI_EXIT_USAGE : 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].word))
+			vi = (int)i;
+	if (vi < 0) {
+		cli_error("commande inconnue : « relais %s %s » (commandes : add, set, rm, list, "
+			  "show).", t->command, argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	rc = parse_args(t, vi, argc - 2, argv + 2, &a);
+	if (rc)
+		return rc == HELP_RC ? 0 : rc;
+	if (replica_open(&r, home, 0, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
+	enum verb v = verbs[vi].verb;
+	if ((v == VERB_ADD || v == VERB_SET || v == VERB_RM) && replica_read_only(&r)) {
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	switch (v) {
+	case VERB_ADD: rc = do_add(&r, t, &a); break;
+	case VERB_SET: rc = do_set(&r, t, &a); break;
+	case VERB_RM: rc = do_rm(&r, t, &a); break;
+	case VERB_LIST: rc = do_list(&r, t, &a); break;
+	case VERB_SHOW: rc = do_show(&r, t, &a); break;
+	}
+out:
+	args_release(&a);
+	replica_close(&r);
+	return rc;
+}

@@ -1,0 +1,270 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "../model/model.h"
+#include "../sync/wire.h"
+#include "cli.h"
+#include "net.h"
+
+#define CONNECT_TIMEOUT_S 10L
+/* A rural link may crawl; a link that moves less than this for this long is dead. */
+#define LOW_SPEED_BYTES 16L
+#define LOW_SPEED_TIME_S 60L
+#define MAX_URL 4096
+#define MAX_HEADER 1024
+
+int net_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : RELAIS_ENOMEM;
+}
+
+void net_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+int net_open(struct net *n, const char *server, const char *token, char *err, size_t errlen)
+{
+	int rc = 0;
+	memset(n, 0, sizeof(*n));
+	if (strncmp(server, "http://", 7) && strncmp(server, "https://", 8)) {
+		snprintf(err, errlen, "adresse de serveur invalide « %s » : elle doit commencer "
+			 "par http:// ou https://.", server);
+		return RELAIS_EINVAL;
+	}
+	if (strlen(server) > MAX_URL / 2 || strlen(token) > MAX_HEADER / 2 ||
+	    strpbrk(token, "\r\n") || strpbrk(server, "\r\n \t")) {
+		snprintf(err, errlen, "adresse de serveur ou jeton invalide.");
+		return RELAIS_EINVAL;
+	}
+	n->base = strdup(server);
+	size_t alen = strlen(token) + sizeof("Authorization: Bearer ");
+	n->auth = malloc(alen);
+	n->curl = curl_easy_init();
+	if (!n->base || !n->auth || !n->curl) {
+		rc = RELAIS_ENOMEM;
+		snprintf(err, errlen, "mémoire insuffisante");
+		goto out;
+	}
+	size_t bl = strlen(n->base);
+	while (bl > 0 && n->base[bl - 1] == '/')
+		n->base[--bl] = 0;
+	snprintf(n->auth, alen, "Authorization: Bearer %s", token);
+
+	CURL *c = n->curl;
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "relais/" RELAIS_VERSION);
+out:
+	if (rc)
+		net_close(n);
+	return rc;
+}
+
+void net_close(struct net *n)
+{
+	if (!n)
+		return;
+	if (n->curl)
+		curl_easy_cleanup(n->curl);
+	free(n->base);
+	free(n->auth);
+	memset(n, 0, sizeof(*n));
+}
+
+struct sink {
+	struct buf *b;
+	int toobig;
+};
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * nmemb;
+	if (buf_append(s->b, p, len)) {
+		s->toobig = 1;
+		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+	}
+	return len;
+}
+
+static const char *curl_reason(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST: return "nom de serveur inconnu";
+	case CURLE_COULDNT_RESOLVE_PROXY: return "mandataire (proxy) inconnu";
+	case CURLE_COULDNT_CONNECT: return "connexion refusée ou impossible";
+	case CURLE_OPERATION_TIMEDOUT: return "délai d'attente dépassé";
+	case CURLE_SEND_ERROR: return "échec de l'envoi des données";
+	case CURLE_RECV_ERROR: return "échec de la réception des données";
+	case CURLE_GOT_NOTHING: return "le serveur n'a rien répondu";
+	case CURLE_PARTIAL_FILE: return "réponse tronquée";
+	case CURLE_SSL_CONNECT_ERROR: return "échec de la négociation TLS";
+	case CURLE_PEER_FAILED_VERIFICATION: return "certificat du serveur refusé";
+	default: return NULL;
+	}
+}
+
+/* Copies the server's French "message" from a JSON error body, if any. */
+static void server_message(const struct buf *body, char *out, size_t outlen)
+{
+	out[0] = 0;
+	if (!body->len)
+		return;
+	json_t *j = json_loadb((const char *)body->data, body->len, 0, NULL);
+	const char *m = json_string_value(json_object_get(j, "message"));
+	if (m)
+		snprintf(out, outlen, "%s", m);
+	json_decref(j);
+}
+
+/* Maps an HTTP status other than 200 to an error code and a French message. */
+static int status_error(struct net *n, long status, const struct buf *body,
+			char *err, size_t errlen)
+{
+	char msg[CLI_ERRLEN / 2];
+	server_message(body, msg, sizeof(msg));
+	const char *sep = msg[0] ? " : " : "";
+	switch (status) {
+	case 401:
+		snprintf(err, errlen, "le serveur %s a refusé le jeton (401) : vérifiez-le ou "
+			 "demandez-en un nouveau à l'administrateur.", n->base);
+		return RELAIS_EAUTH;
+	case 403:
+		snprintf(err, errlen, "accès refusé par le serveur (403)%s%s", sep, msg);
+		return RELAIS_EPERM;
+	case 409:
+		snprintf(err, errlen, "la version du schéma de ce client (%d) diffère de celle "
+			 "du serveur%s%s ; mettez relais à jour.", MODEL_SCHEMA_VERSION, sep, msg);
+		return RELAIS_ESCHEMA;
+	case 413:
+		snprintf(err, errlen, "le serveur refuse un envoi trop volumineux (413)%s%s", sep, msg);
+		return RELAIS_ETOOBIG;
+	default:
+		snprintf(err, errlen, "le serveur a répondu %ld%s%s", status, sep, msg);
+		return RELAIS_EPROTO;
+	}
+}
+
+static int request(struct net *n, const char *path, const void *data, size_t len,
+		   struct buf *body, char *err, size_t errlen)
+{
+	CURL *c = n->curl;
+	char url[MAX_URL];
+	char schema[64];
+	struct curl_slist *h = NULL, *t;
+	struct sink sink = { body, 0 };
+	int rc = 0;
+
+	buf_reset(body);
+	int ul = snprintf(url, sizeof(url), "%s%s", n->base, path);
+	if (ul < 0 || (size_t)ul >= sizeof(url)) {
+		snprintf(err, errlen, "adresse trop longue");
+		return RELAIS_EINVAL;
+	}
+	snprintf(schema, sizeof(schema), "X-Relais-Schema: %d", MODEL_SCHEMA_VERSION);
+	const char *lines[] = {
+		n->auth, schema,
+		/* relaisd answers at once; waiting for "100 Continue" only adds a round trip. */
+		data ? "Expect:" : NULL,
+		data ? "Content-Type: application/octet-stream" : NULL,
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (!lines[i])
+			continue;
+		if (!(t = curl_slist_append(h, lines[i]))) {
+			rc = RELAIS_ENOMEM;
+			snprintf(err, errlen, "mémoire insuffisante");
+			goto out;
+		}
+		h = t;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	if (data) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
+
+	CURLcode cc = curl_easy_perform(c);
+	if (sink.toobig) {
+		snprintf(err, errlen, "réponse du serveur trop volumineuse (plus de %zu octets).",
+			 body->max);
+		rc = RELAIS_ETOOBIG;
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		const char *why = curl_reason(cc);
+		if (why)
+			snprintf(err, errlen, "serveur injoignable (%s) : %s.", n->base, why);
+		else
+			snprintf(err, errlen, "serveur injoignable (%s) : erreur réseau %d.",
+				 n->base, (int)cc);
+		rc = RELAIS_ENET;
+		goto out;
+	}
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		rc = status_error(n, status, body, err, errlen);
+out:
+	/* The handle keeps pointers to the header list and the sink: drop them. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	curl_slist_free_all(h);
+	return rc;
+}
+
+static int parse_json(const struct buf *body, json_t **out, char *err, size_t errlen)
+{
+	json_error_t je;
+	*out = json_loadb((const char *)body->data, body->len, 0, &je);
+	if (!*out || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		snprintf(err, errlen, "réponse illisible du serveur (JSON attendu).");
+		return RELAIS_EPROTO;
+	}
+	return 0;
+}
+
+int net_get_json(struct net *n, const char *path, json_t **out, char *err, size_t errlen)
+{
+	struct buf body = BUF_INIT(NET_MAX_JSON);
+	*out = NULL;
+	int rc = request(n, path, NULL, 0, &body, err, errlen);
+	if (!rc)
+		rc = parse_json(&body, out, err, errlen);
+	buf_release(&body);
+	return rc;
+}
+
+int net_get_envelope(struct net *n, const char *path, struct buf *body, char *err, size_t errlen)
+{
+	/* The caller's cap governs the envelope; an error body is read with the
+	 * same buffer, which only needs a few hundred bytes. */
+	return request(n, path, NULL, 0, body, err, errlen);
+}
+
+int net_post_envelope(struct net *n, const char *path, const void *data, size_t len,
+		      json_t **out, char *err, size_t errlen)
+{
+	struct buf body = BUF_INIT(NET_MAX_JSON);
+	*out = NULL;
+	int rc = request(n, path, data, len, &body, err, errlen);
+	if (!rc)
+		rc = parse_json(&body, out, err, errlen);
+	buf_release(&body);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * net.h - the client's HTTP exchanges with relaisd (libcurl, easy interface:
+ * the client is a command-line program, blocking is what it wants).
+ *
+ * Every request carries "Authorization: Bearer TOKEN" and "X-Relais-Schema".
+ * Connections time out after 10 s, transfers stalled below a trickle abort,
+ * and every answer body is capped (SYNC_WIRE_MAX_BODY for envelopes, 1 MiB
+ * for JSON). Failures come back as RELAIS_E* codes with a French message:
+ *   RELAIS_ENET     server unreachable or connection cut
+ *   RELAIS_EAUTH    401, token refused
+ *   RELAIS_EPERM    403
+ *   RELAIS_ESCHEMA  409, schema versions differ
+ *   RELAIS_ETOOBIG  answer over its cap
+ *   RELAIS_EPROTO   any other status or an unreadable answer (with the
+ *                   server's JSON "message" when there is one)
+ */
+#ifndef RELAIS_CLIENT_NET_H
+#define RELAIS_CLIENT_NET_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "../common/buf.h"
+#include "../common/relais.h"
+
+#define NET_MAX_JSON (1u << 20)
+
+struct net {
+	void *curl;     /* CURL * */
+	char *base;     /* server URL without trailing '/' */
+	char *auth;     /* the Authorization header line */
+};
+
+/* Calls curl_global_init / curl_global_cleanup; once per process. */
+int net_global_init(void) RELAIS_WUR;
+void net_global_cleanup(void);
+
+/* Checks that server is an http:// or https:// URL and prepares a handle.
+ * Close with net_close() (accepts a zeroed struct). */
+int net_open(struct net *n, const char *server, const char *token,
+	     char *err, size_t errlen) RELAIS_WUR;
+void net_close(struct net *n);
+
+/* GET path ("/v1/whoami") and parse its JSON answer; *out is a new reference. */
+int net_get_json(struct net *n, const char *path, json_t **out,
+		 char *err, size_t errlen) RELAIS_WUR;
+/* GET path and append the envelope it answers to body (reset first). */
+int net_get_envelope(struct net *n, const char *path, struct buf *body,
+		     char *err, size_t errlen) RELAIS_WUR;
+/* POST an envelope to path and parse the JSON answer; *out is a new reference. */
+int net_post_envelope(struct net *n, const char *path, const void *data, size_t len,
+		      json_t **out, char *err, size_t errlen) RELAIS_WUR;
+
+#endif

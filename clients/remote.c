@@ -1,0 +1,430 @@
+/*
+ * remote.c - the two commands that talk to relaisd: init (bootstrap a new
+ * replica from snapshot pages) and sync (push the outbox, then pull).
+ *
+ * Both are safe to interrupt at any byte: each pushed batch is acknowledged
+ * by the server before it leaves the outbox (a retry applies nothing twice),
+ * and each pulled page is applied with its cursor in one transaction.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
+#include "cli.h"
+#include "net.h"
+#include "replica.h"
+
+#define PUSH_MAX_ITEMS 1000
+#define PUSH_MAX_BYTES (4u << 20)
+#define PULL_LIMIT 5000
+
+struct remote_opts {
+	const char *server;
+	const char *token;
+};
+
+/* Parses "--server URL" and "--token T" (also "--opt=value"). Returns 0, an
+ * exit status, or -1 after printing help. */
+static int parse_opts(int argc, char **argv, int want_token, struct remote_opts *o,
+		      void (*help)(void))
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], **dst = NULL, *name = NULL;
+		if (cli_is_help(arg)) {
+			help();
+			return -1;
+		}
+		if (!strncmp(arg, "--server", 8) && (!arg[8] || arg[8] == '=')) {
+			dst = &o->server;
+			name = "--server";
+		} else if (want_token && !strncmp(arg, "--token", 7) && (!arg[7] || arg[7] == '=')) {
+			dst = &o->token;
+			name = "--token";
+		} else {
+			cli_error("argument inconnu : « %s » (voir --help).", arg);
+			return CLI_EXIT_USAGE;
+		}
+		const char *eq = strchr(arg, '=');
+		if (eq) {
+			*dst = eq + 1;
+		} else if (i + 1 < argc) {
+			*dst = argv[++i];
+		} else {
+			cli_error("l'option %s attend une valeur.", name);
+			return CLI_EXIT_USAGE;
+		}
+		if (!**dst) {
+			cli_error("l'option %s attend une valeur non vide.", name);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int meta_u64(struct replica *r, const char *key, uint64_t *out)
+{
+	char *v = NULL;
+	long long n = 0;
+	int rc = replica_meta(r, key, &v);
+	if (!rc && v && util_parse_ll(v, 0, INT64_MAX, &n))
+		rc = RELAIS_ECORRUPT;
+	*out = (uint64_t)n;
+	free(v);
+	return rc;
+}
+
+static int set_last_sync(struct replica *r)
+{
+	char when[21];
+	util_iso8601(util_now_ms(), when);
+	return sync_meta_set(r->db, "last_sync", when);
+}
+
+/*
+ * Pulls pages from endpoint ("/v1/pull" or "/v1/snapshot") from the stored
+ * cursor until the server has no more, applying each. Adds the number of
+ * rows received to *rows.
+ */
+static int pull_pages(struct replica *r, struct net *n, const char *endpoint, uint64_t *rows,
+		      char *err, size_t errlen)
+{
+	struct buf body = BUF_INIT(SYNC_WIRE_MAX_BODY), raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	uint64_t cursor = 0;
+	int rc = meta_u64(r, "cursor", &cursor);
+	if (rc) {
+		snprintf(err, errlen, "curseur de synchronisation illisible : %s", relais_strerror(rc));
+		goto out;
+	}
+	for (;;) {
+		char path[128];
+		enum sync_wire_kind kind;
+		unsigned schema;
+		struct sync_apply_result res;
+
+		snprintf(path, sizeof(path), "%s?since=%" PRIu64 "&limit=%d", endpoint, cursor,
+			 PULL_LIMIT);
+		if ((rc = net_get_envelope(n, path, &body, err, errlen)))
+			goto out;
+		buf_reset(&raw);
+		rc = sync_wire_open(body.data, body.len, SYNC_WIRE_MAX_RAW, &kind, &schema, &raw);
+		if (rc) {
+			snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
+			goto out;
+		}
+		if (kind != SYNC_WIRE_PULL) {
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "réponse inattendue du serveur (type %d).", (int)kind);
+			goto out;
+		}
+		if (schema != MODEL_SCHEMA_VERSION) {
+			rc = RELAIS_ESCHEMA;
+			snprintf(err, errlen, "le serveur utilise le schéma %u et ce client le schéma %d : "
+				 "mettez relais à jour.", schema, MODEL_SCHEMA_VERSION);
+			goto out;
+		}
+		memset(&res, 0, sizeof(res));
+		rc = sync_apply_pull(r->db, r->tables, raw.data, raw.len, &res);
+		if (rc == RELAIS_EBUSY) {
+			snprintf(err, errlen, "des modifications locales attendent encore d'être envoyées ; "
+				 "réception reportée.");
+			goto out;
+		} else if (rc) {
+			snprintf(err, errlen, "application des données reçues impossible : %s ; "
+				 "le réplica est inchangé pour cette page.", relais_strerror(rc));
+			goto out;
+		}
+		*rows += res.rows;
+		if (!res.more)
+			break;
+		if (res.cursor <= cursor) {
+			/* A server that says "more" without moving would loop us forever. */
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "le serveur annonce d'autres données sans avancer son curseur.");
+			goto out;
+		}
+		cursor = res.cursor;
+	}
+out:
+	buf_release(&body);
+	buf_release(&raw);
+	return rc;
+}
+
+static int push_batches(struct replica *r, struct net *n, uint64_t *sent, uint64_t *conflicts,
+			char *err, size_t errlen)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), body = BUF_INIT(SYNC_WIRE_MAX_BODY);
+	struct sync_outbox ob;
+	json_t *ans = NULL;
+	int rc = 0;
+
+	memset(&ob, 0, sizeof(ob));
+	for (;;) {
+		uint64_t pending = 0;
+		if ((rc = sync_outbox_pending(r->db, &pending)) ||
+		    (pending && (rc = sync_outbox_load(r->db, PUSH_MAX_ITEMS, PUSH_MAX_BYTES, &ob)))) {
+			snprintf(err, errlen, "lecture des modifications en attente impossible : %s",
+				 relais_strerror(rc));
+			goto out;
+		}
+		if (!pending || !ob.count)
+			break;
+		buf_reset(&raw);
+		buf_reset(&body);
+		rc = sync_push_encode(ob.node, ob.items, ob.count, &raw);
+		if (!rc)
+			rc = sync_wire_seal(SYNC_WIRE_PUSH, MODEL_SCHEMA_VERSION, raw.data, raw.len, &body);
+		if (rc) {
+			snprintf(err, errlen, "préparation de l'envoi impossible : %s", relais_strerror(rc));
+			goto out;
+		}
+		if ((rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen)))
+			goto out;
+		json_t *jacked = json_object_get(ans, "acked");
+		if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "réponse du serveur sans accusé de réception.");
+			goto out;
+		}
+		uint64_t acked = (uint64_t)json_integer_value(jacked);
+		if (acked < ob.items[0].seq) {
+			/* Nothing of this batch was taken: pushing it again would loop. */
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
+			goto out;
+		}
+		for (size_t i = 0; i < ob.count; i++)
+			if (ob.items[i].seq <= acked)
+				(*sent)++;
+		json_t *jc = json_object_get(ans, "conflicts");
+		if (json_is_integer(jc) && json_integer_value(jc) > 0)
+			*conflicts += (uint64_t)json_integer_value(jc);
+		json_decref(ans);
+		ans = NULL;
+		sync_outbox_free(&ob);
+		memset(&ob, 0, sizeof(ob));
+		if ((rc = sync_outbox_ack(r->db, acked))) {
+			snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
+				 relais_strerror(rc));
+			goto out;
+		}
+	}
+out:
+	json_decref(ans);
+	sync_outbox_free(&ob);
+	buf_release(&raw);
+	buf_release(&body);
+	return rc;
+}
+
+static int open_conflicts(struct replica *r, long long *count)
+{
+	sqlite3_stmt *st = NULL;
+	*count = 0;
+	if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM " SYNC_CONFLICT_TABLE
+			       " WHERE resolution IS NULL", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return s == SQLITE_ROW ? 0 : RELAIS_EDB;
+}
+
+static void help_init(void)
+{
+	printf("Usage : relais [--home DIR] init --server URL --token JETON\n"
+	       "Crée le réplica local : vérifie le compte auprès du serveur puis télécharge les\n"
+	       "données du département. Une initialisation interrompue peut être relancée.\n\n"
+	       "Options :\n"
+	       "  --server URL     adresse du serveur relaisd (http:// ou https://)\n"
+	       "  --token JETON    jeton du compte, donné par l'administrateur\n");
+}
+
+static void help_sync(void)
+{
+	printf("Usage : relais [--home DIR] sync [--server URL]\n"
+	       "Envoie les modifications en attente, puis reçoit celles du serveur.\n"
+	       "Une synchronisation interrompue peut être relancée sans risque.\n\n"
+	       "Options :\n"
+	       "  --server URL     autre adresse du serveur, pour cette fois seulement\n");
+}
+
+/* Copies whoami's answer into the metadata, refusing an account of another
+ * département than a half-made replica already holds. */
+static int store_account(struct replica *r, const struct remote_opts *o, json_t *who,
+			 char *err, size_t errlen)
+{
+	const char *login = json_string_value(json_object_get(who, "login"));
+	const char *dept = json_string_value(json_object_get(who, "dept"));
+	const char *role = json_string_value(json_object_get(who, "role"));
+	json_t *schema = json_object_get(who, "schema");
+	char *old_dept = NULL, *old_server = NULL;
+	uint64_t cursor = 0;
+	int rc = 0;
+
+	if (!login || !dept || !role) {
+		snprintf(err, errlen, "réponse incomplète du serveur à /v1/whoami.");
+		return RELAIS_EPROTO;
+	}
+	if (json_is_integer(schema) && json_integer_value(schema) != MODEL_SCHEMA_VERSION) {
+		snprintf(err, errlen, "le serveur utilise le schéma %lld et ce client le schéma %d : "
+			 "mettez relais à jour.", (long long)json_integer_value(schema),
+			 MODEL_SCHEMA_VERSION);
+		return RELAIS_ESCHEMA;
+	}
+	if ((rc = replica_meta(r, "dept", &old_dept)) || (rc = replica_meta(r, "server", &old_server)) ||
+	    (rc = meta_u64(r, "cursor", &cursor))) {
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+		goto out;
+	}
+	if (cursor && ((old_dept && strcmp(old_dept, dept)) ||
+		       (old_server && strcmp(old_server, o->server)))) {
+		rc = RELAIS_EINVAL;
+		snprintf(err, errlen, "ce répertoire contient une initialisation inachevée pour un autre "
+			 "serveur ou département (%s) : choisissez un autre --home ou supprimez %s.",
+			 old_dept ? old_dept : "?", r->home);
+		goto out;
+	}
+	const char *keys[] = { "server", "token", "login", "dept", "role" };
+	const char *vals[] = { o->server, o->token, login, dept, role };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((rc = sync_meta_set(r->db, keys[i], vals[i]))) {
+			snprintf(err, errlen, "écriture dans le réplica impossible : %s",
+				 relais_strerror(rc));
+			goto out;
+		}
+out:
+	free(old_dept);
+	free(old_server);
+	return rc;
+}
+
+int cmd_init(const char *home, int argc, char **argv)
+{
+	struct remote_opts o;
+	struct replica r;
+	struct net n;
+	json_t *who = NULL;
+	char err[CLI_ERRLEN], *done = NULL;
+	uint64_t rows = 0;
+	int rc = parse_opts(argc, argv, 1, &o, help_init);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!o.server || !o.token) {
+		cli_error("init demande --server URL et --token JETON (voir relais init --help).");
+		return CLI_EXIT_USAGE;
+	}
+	memset(&n, 0, sizeof(n));
+	if (replica_open(&r, home, REPLICA_CREATE, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
+	rc = CLI_EXIT_FAIL;
+	if (replica_meta(&r, "init_done", &done) || done) {
+		cli_error("« %s » contient déjà un réplica initialisé : utilisez « relais sync », "
+			  "ou choisissez un autre --home.", home);
+		goto out;
+	}
+	int e = net_open(&n, o.server, o.token, err, sizeof(err));
+	if (!e)
+		e = net_get_json(&n, "/v1/whoami", &who, err, sizeof(err));
+	if (!e)
+		e = store_account(&r, &o, who, err, sizeof(err));
+	if (!e)
+		e = pull_pages(&r, &n, "/v1/snapshot", &rows, err, sizeof(err));
+	if (e) {
+		cli_error("%s", err);
+		if (e == RELAIS_ENET)
+			cli_error("initialisation incomplète : relancez la même commande pour la "
+				  "reprendre là où elle s'est arrêtée.");
+		goto out;
+	}
+	e = set_last_sync(&r);
+	if (!e)
+		e = sync_meta_set(r.db, "init_done", "1");
+	if (e) {
+		cli_error("écriture dans le réplica impossible : %s", relais_strerror(e));
+		goto out;
+	}
+	const char *login = json_string_value(json_object_get(who, "login"));
+	const char *dept = json_string_value(json_object_get(who, "dept"));
+	const char *role = json_string_value(json_object_get(who, "role"));
+	printf("Réplica initialisé dans %s : %" PRIu64 " lignes reçues "
+	       "(compte %s, rôle %s, département %s).\n", home, rows, login, role, dept);
+	rc = 0;
+out:
+	free(done);
+	json_decref(who);
+	net_close(&n);
+	replica_close(&r);
+	return rc;
+}
+
+int cmd_sync(const char *home, int argc, char **argv)
+{
+	struct remote_opts o;
+	struct replica r;
+	struct net n;
+	char err[CLI_ERRLEN], *server = NULL, *token = NULL;
+	uint64_t sent = 0, created = 0, rows = 0, pending = 0;
+	long long open = 0;
+	int rc = parse_opts(argc, argv, 0, &o, help_sync);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	memset(&n, 0, sizeof(n));
+	if (replica_open(&r, home, 0, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
+	rc = CLI_EXIT_FAIL;
+	if (replica_meta(&r, "server", &server) || replica_meta(&r, "token", &token) ||
+	    !server || !token) {
+		cli_error("adresse du serveur ou jeton absent du réplica : relancez « relais init ».");
+		goto out;
+	}
+	if (net_open(&n, o.server ? o.server : server, token, err, sizeof(err)))
+		goto failed;
+	if (push_batches(&r, &n, &sent, &created, err, sizeof(err)))
+		goto failed;
+	if (pull_pages(&r, &n, "/v1/pull", &rows, err, sizeof(err)))
+		goto failed;
+	int e = set_last_sync(&r);
+	if (!e)
+		e = open_conflicts(&r, &open);
+	if (e) {
+		cli_error("écriture dans le réplica impossible : %s", relais_strerror(e));
+		goto out;
+	}
+	printf("Synchronisation terminée : %" PRIu64 " modification%s envoyée%s, %" PRIu64
+	       " ligne%s reçue%s, %lld conflit%s ouvert%s.\n",
+	       sent, sent > 1 ? "s" : "", sent > 1 ? "s" : "",
+	       rows, rows > 1 ? "s" : "", rows > 1 ? "s" : "",
+	       open, open > 1 ? "s" : "", open > 1 ? "s" : "");
+	if (open)
+		printf("Voir les conflits : relais conflicts\n");
+	rc = 0;
+	goto out;
+failed:
+	cli_error("%s", err);
+	if (sync_outbox_pending(r.db, &pending) == 0 && pending)
+		cli_error("%" PRIu64 " modification%s reste%s en attente sur ce poste ; relancez "
+			  "« relais sync » plus tard.", pending, pending > 1 ? "s" : "",
+			  pending > 1 ? "nt" : "");
+	else if (sent)
+		cli_error("les modifications locales ont bien été envoyées ; la réception des "
+			  "données reprendra à la prochaine synchronisation.");
+out:
+	free(server);
+	free(token);
+	net_close(&n);
+	replica_close(&r);
+	return rc;
+}

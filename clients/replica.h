@@ -1,0 +1,69 @@
+/*
+ * replica.h - the client's home directory: a lock and the local replica.
+ *
+ * A home (mode 0700) holds replica.db (0600) and "lock". Every command holds
+ * an exclusive flock on the lock for its whole run, so that a sync and an
+ * edit never interleave. The database runs in WAL with synchronous=FULL: an
+ * edit the coordinator saw saved survives a power cut.
+ *
+ * Metadata lives in sync_meta (sync_meta_get/set). Keys written by the
+ * client: "server", "token", "login", "dept", "role", "last_sync" and
+ * "init_done" ("1" once the bootstrap of init finished).
+ */
+#ifndef RELAIS_CLIENT_REPLICA_H
+#define RELAIS_CLIENT_REPLICA_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include "../common/relais.h"
+#include "../sync/sync.h"
+
+struct replica {
+	char *home;
+	int lockfd;                  /* -1 when closed */
+	sqlite3 *db;
+	struct sync_tables *tables;  /* the model's tables, for capture and pull */
+};
+
+#define REPLICA_CREATE 0x1u /* init: create the home and the database if missing */
+
+/*
+ * Resolves the home directory: opt (from --home) when not NULL, else
+ * $RELAIS_HOME, else $HOME/.relais. Returns a malloc'd string, or NULL when
+ * none can be found (message in err) or on ENOMEM.
+ */
+char *replica_home(const char *opt, char *err, size_t errlen);
+
+/*
+ * Opens the replica of home into r: takes the lock (waiting a little while
+ * another command holds it), opens and migrates the database, loads the
+ * replicated tables. Without REPLICA_CREATE, a home whose init did not finish
+ * is refused (RELAIS_ENOTFOUND). On failure, r is left closed and err holds a
+ * French explanation. Close with replica_close().
+ */
+int replica_open(struct replica *r, const char *home, unsigned flags,
+		 char *err, size_t errlen) RELAIS_WUR;
+/* Releases everything and the lock. Accepts a closed or zeroed replica. */
+void replica_close(struct replica *r);
+
+/* Reads a metadata value; *val is malloc'd (caller frees), or NULL when the
+ * key is unset. */
+int replica_meta(struct replica *r, const char *key, char **val) RELAIS_WUR;
+
+/* Returns 1 when the account of this replica may only read (role caf);
+ * prints the French refusal when so. */
+int replica_read_only(struct replica *r);
+
+/*
+ * Builds a JSON object of the current row of st: one member per result
+ * column, in order; integers as numbers, NULL as null, text as strings.
+ * Returns a new reference, or NULL on ENOMEM or text that is not UTF-8.
+ */
+json_t *replica_row_json(sqlite3_stmt *st);
+
+/* Prints a JSON value on stdout as one compact line (no trailing newline).
+ * Returns 0 or RELAIS_ENOMEM / RELAIS_EIO. */
+int replica_print_json(const json_t *v) RELAIS_WUR;
+
+#endif

@@ -1,0 +1,441 @@
+/*
+ * api.c - the sync endpoints.
+ *
+ * The loop thread only reads headers and hands a job to the thread pool;
+ * the work callback does everything that touches SQLite and leaves a
+ * finished answer (status and body) in the job; the after-work callback
+ * sends it. Error bodies carry French messages and never internal detail.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
+#include "../sync/wire.h"
+#include "api.h"
+#include "auth.h"
+
+#define MSG_AUTH "Authentification requise ou refusée."
+#define MSG_INTERNAL "Le serveur n'a pas pu traiter la demande ; rien n'a été appliqué."
+
+struct api {
+	uv_loop_t *loop;
+	struct store *store;
+};
+
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT };
+
+struct api_job {
+	uv_work_t work;
+	struct api *api;
+	struct http_request *req;
+	enum api_op op;
+	char token[AUTH_TOKEN_LEN + 1];
+	char schema[16];          /* X-Relais-Schema as received ("" when absent) */
+	int has_schema;
+	struct auth_account who;
+
+	/* the answer */
+	int status;
+	const char *ctype;
+	const char *extra;
+	char *body;               /* malloc'd */
+	size_t len;
+};
+
+/* ---- answers built in the job ---- */
+
+static void job_json(struct api_job *j, int status, json_t *o)
+{
+	j->status = status;
+	j->ctype = "application/json; charset=utf-8";
+	j->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	j->len = j->body ? strlen(j->body) : 0;
+	json_decref(o);
+	if (!j->body)
+		j->status = 500;
+}
+
+static void job_error(struct api_job *j, int status, const char *code, const char *msg)
+{
+	job_json(j, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+	if (status == 401)
+		j->extra = "WWW-Authenticate: Bearer\r\n";
+}
+
+static void job_internal(struct api_job *j, int rc)
+{
+	if (rc == RELAIS_EBUSY)
+		job_error(j, 503, "busy", "Le serveur est occupé ; réessayez dans un instant.");
+	else
+		job_error(j, 500, "internal", MSG_INTERNAL);
+}
+
+static void schema_mismatch(struct api_job *j, long long theirs)
+{
+	char msg[256];
+	if (theirs < MODEL_SCHEMA_VERSION)
+		snprintf(msg, sizeof(msg), "Votre client utilise le schéma %lld et le serveur le "
+			 "schéma %d : mettez à jour relais.", theirs, MODEL_SCHEMA_VERSION);
+	else
+		snprintf(msg, sizeof(msg), "Votre client utilise le schéma %lld, plus récent que "
+			 "celui du serveur (%d) : le serveur relaisd doit être mis à jour.",
+			 theirs, MODEL_SCHEMA_VERSION);
+	job_error(j, 409, "schema", msg);
+}
+
+/* Checks X-Relais-Schema; returns 0 when it matches, after answering when not. */
+static int check_schema_header(struct api_job *j)
+{
+	long long v;
+	if (!j->has_schema) {
+		job_error(j, 400, "bad_request", "En-tête X-Relais-Schema manquant.");
+		return -1;
+	}
+	if (util_parse_ll(j->schema, 0, 65535, &v)) {
+		job_error(j, 400, "bad_request", "En-tête X-Relais-Schema invalide.");
+		return -1;
+	}
+	if (v != MODEL_SCHEMA_VERSION) {
+		schema_mismatch(j, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- query ---- */
+
+static int parse_digits(const char *s, size_t n, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	if (n == 0 || n > 20)
+		return RELAIS_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return RELAIS_EINVAL;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return RELAIS_EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int api_parse_query(const char *query, unsigned long long *since, unsigned *limit)
+{
+	int seen_since = 0, seen_limit = 0;
+	unsigned long long v;
+	*since = 0;
+	*limit = API_DEFAULT_LIMIT;
+	const char *p = query;
+	while (*p) {
+		const char *end = strchr(p, '&');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (!eq)
+			return RELAIS_EINVAL;
+		size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+		if (kn == 5 && !memcmp(p, "since", 5) && !seen_since) {
+			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, &v))
+				return RELAIS_EINVAL;
+			*since = v;
+			seen_since = 1;
+		} else if (kn == 5 && !memcmp(p, "limit", 5) && !seen_limit) {
+			if (parse_digits(eq + 1, vn, API_MAX_LIMIT, &v) || v == 0)
+				return RELAIS_EINVAL;
+			*limit = (unsigned)v;
+			seen_limit = 1;
+		} else {
+			return RELAIS_EINVAL;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+		if (!*p)
+			return RELAIS_EINVAL; /* a trailing '&' */
+	}
+	return 0;
+}
+
+/* ---- operations (worker thread) ---- */
+
+static void do_whoami(struct api_job *j)
+{
+	job_json(j, 200, json_pack("{s:s, s:s, s:s, s:i}", "login", j->who.login,
+				   "dept", j->who.dept, "role", j->who.role,
+				   "schema", MODEL_SCHEMA_VERSION));
+}
+
+static void do_push(struct api_job *j)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct sync_push push = { 0 };
+	struct sync_merge_result res = { 0 };
+	enum sync_wire_kind kind;
+	unsigned schema = 0;
+	char err[512] = "";
+	struct http_request *r = j->req;
+
+	if (!auth_role_can_write(j->who.role)) {
+		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
+		goto out;
+	}
+	int rc = sync_wire_open(r->body, r->body_len, SYNC_WIRE_MAX_RAW, &kind, &schema, &raw);
+	switch (rc) {
+	case 0:
+		break;
+	case RELAIS_EVERSION:
+		job_error(j, 400, "version", "Version du format d'échange non prise en charge : "
+			  "mettez à jour relais.");
+		goto out;
+	case RELAIS_ETOOBIG:
+		job_error(j, 413, "too_big", "Les données décompressées dépassent 64 Mio.");
+		goto out;
+	case RELAIS_ENOMEM:
+		job_internal(j, rc);
+		goto out;
+	default:
+		job_error(j, 400, "bad_request", "Corps de la requête illisible (tronqué ou corrompu).");
+		goto out;
+	}
+	if (kind != SYNC_WIRE_PUSH) {
+		job_error(j, 400, "bad_request", "Le corps de la requête n'est pas un envoi.");
+		goto out;
+	}
+	if (schema != MODEL_SCHEMA_VERSION) {
+		schema_mismatch(j, schema);
+		goto out;
+	}
+	rc = sync_push_decode(raw.data, raw.len, API_MAX_PUSH_ITEMS, &push);
+	if (rc == RELAIS_ETOOBIG) {
+		job_error(j, 413, "too_big", "Plus de 100 000 modifications dans un seul envoi.");
+		goto out;
+	} else if (rc == RELAIS_ENOMEM) {
+		job_internal(j, rc);
+		goto out;
+	} else if (rc) {
+		job_error(j, 400, "bad_request", "Corps de la requête illisible (tronqué ou corrompu).");
+		goto out;
+	}
+
+	struct sync_author who = { j->who.login, j->who.dept };
+	sqlite3 *db = store_writer_acquire(j->api->store);
+	rc = sync_merge(db, store_tables(j->api->store), &who, &push, &res, err, sizeof(err));
+	store_writer_release(j->api->store);
+	switch (rc) {
+	case 0:
+		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+					   "acked", (json_int_t)res.acked,
+					   "items", (json_int_t)res.items,
+					   "changes", (json_int_t)res.changes,
+					   "conflicts", (json_int_t)res.conflicts,
+					   "hlc", (json_int_t)res.server_hlc));
+		break;
+	case RELAIS_EPERM:
+		job_error(j, 403, "forbidden", *err ? err : "Modification d'un autre département refusée.");
+		break;
+	case RELAIS_ESCHEMA:
+		job_error(j, 409, "schema", *err ? err : "Les modifications ne suivent pas le schéma "
+			  "du serveur : mettez à jour relais.");
+		break;
+	case RELAIS_ECONSTRAINT:
+		job_error(j, 422, "invalid", *err ? err : "Une modification ne respecte pas le schéma.");
+		break;
+	case RELAIS_ECORRUPT:
+	case RELAIS_EINVAL:
+		job_error(j, 400, "bad_request", *err ? err : "Modification illisible.");
+		break;
+	default:
+		job_internal(j, rc);
+		break;
+	}
+out:
+	sync_push_free(&push);
+	buf_release(&raw);
+}
+
+static void do_pull(struct api_job *j, int live_only)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW + SYNC_WIRE_HEADER);
+	unsigned long long since;
+	unsigned limit;
+	int rc;
+
+	if (api_parse_query(j->req->query, &since, &limit)) {
+		job_error(j, 400, "bad_request", "Paramètres invalides : since (entier positif) et "
+			  "limit (de 1 à 10 000) seulement.");
+		goto out;
+	}
+	sqlite3 *db = store_reader_acquire(j->api->store);
+	/* A page of large rows may pass the payload cap: fewer rows then. */
+	for (;;) {
+		buf_reset(&raw);
+		rc = sync_pull_build(db, store_tables(j->api->store), j->who.dept, since, limit,
+				     live_only, &raw);
+		if (rc != RELAIS_ETOOBIG || limit == 1)
+			break;
+		limit /= 2;
+	}
+	store_reader_release(j->api->store, db);
+	if (!rc)
+		rc = sync_wire_seal(SYNC_WIRE_PULL, MODEL_SCHEMA_VERSION, raw.data, raw.len, &out);
+	if (rc) {
+		job_internal(j, rc);
+		goto out;
+	}
+	j->status = 200;
+	j->ctype = "application/octet-stream";
+	j->body = (char *)buf_detach(&out, &j->len);
+	if (!j->body)
+		job_internal(j, RELAIS_ENOMEM);
+out:
+	buf_release(&raw);
+	buf_release(&out);
+}
+
+static void work(uv_work_t *w)
+{
+	struct api_job *j = w->data;
+	sqlite3 *db = store_reader_acquire(j->api->store);
+	int rc = auth_lookup(db, j->token, &j->who);
+	store_reader_release(j->api->store, db);
+	if (rc == RELAIS_EAUTH) {
+		job_error(j, 401, "auth", MSG_AUTH);
+		return;
+	}
+	if (rc) {
+		job_internal(j, rc);
+		return;
+	}
+	if (j->op != OP_WHOAMI && check_schema_header(j))
+		return;
+	switch (j->op) {
+	case OP_WHOAMI:
+		do_whoami(j);
+		break;
+	case OP_PUSH:
+		do_push(j);
+		break;
+	case OP_PULL:
+		do_pull(j, 0);
+		break;
+	case OP_SNAPSHOT:
+		do_pull(j, 1);
+		break;
+	}
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+	struct api_job *j = w->data;
+	(void)status; /* never cancelled: we do not call uv_cancel */
+	if (j->status == 500 && !j->body) {
+		http_respond_error(j->req, 500, "internal", MSG_INTERNAL);
+	} else {
+		http_respond_take(j->req, j->status, j->ctype, j->extra, j->body, j->len);
+		j->body = NULL;
+	}
+	memset(j->token, 0, sizeof(j->token));
+	free(j->body);
+	free(j);
+}
+
+/* ---- handlers (loop thread) ---- */
+
+static void start(struct http_request *r, struct api *a, enum api_op op)
+{
+	struct api_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		http_respond_error(r, 500, "internal", MSG_INTERNAL);
+		return;
+	}
+	j->api = a;
+	j->req = r;
+	j->op = op;
+	j->work.data = j;
+	if (auth_bearer(http_request_header(r, "Authorization"), j->token)) {
+		free(j);
+		size_t len;
+		json_t *o = json_pack("{s:s, s:s}", "error", "auth", "message", MSG_AUTH);
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		len = s ? strlen(s) : 0;
+		http_respond_take(r, 401, "application/json; charset=utf-8",
+				  "WWW-Authenticate: Bearer\r\n", s, len);
+		return;
+	}
+	const char *schema = http_request_header(r, "X-Relais-Schema");
+	if (schema) {
+		j->has_schema = 1;
+		/* Longer values are junk anyway: cut, and let the parser refuse. */
+		snprintf(j->schema, sizeof(j->schema), "%s", schema);
+	}
+	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
+		free(j);
+		http_respond_error(r, 500, "internal", MSG_INTERNAL);
+	}
+}
+
+static void on_health(struct http_request *r, void *arg)
+{
+	(void)arg;
+	json_t *o = json_pack("{s:s, s:s, s:i}", "status", "ok", "version", RELAIS_VERSION,
+			      "schema", MODEL_SCHEMA_VERSION);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!s) {
+		http_respond_error(r, 500, "internal", MSG_INTERNAL);
+		return;
+	}
+	http_respond_take(r, 200, "application/json; charset=utf-8", NULL, s, strlen(s));
+}
+
+static void on_whoami(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_WHOAMI);
+}
+
+static void on_push(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_PUSH);
+}
+
+static void on_pull(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_PULL);
+}
+
+static void on_snapshot(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_SNAPSHOT);
+}
+
+int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct api **out)
+{
+	struct api *a = calloc(1, sizeof(*a));
+	int rc = 0;
+	if (!a)
+		return RELAIS_ENOMEM;
+	a->loop = loop;
+	a->store = st;
+	if ((rc = http_server_route(srv, "GET", "/v1/health", on_health, a)) ||
+	    (rc = http_server_route(srv, "GET", "/v1/whoami", on_whoami, a)) ||
+	    (rc = http_server_route(srv, "POST", "/v1/push", on_push, a)) ||
+	    (rc = http_server_route(srv, "GET", "/v1/pull", on_pull, a)) ||
+	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a))) {
+		free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+void api_free(struct api *a)
+{
+	free(a);
+}

@@ -1,0 +1,56 @@
+/*
+ * auth.h - relaisd's accounts and bearer tokens.
+ *
+ * Accounts live in the server-only table "account" (never replicated):
+ * login (unique), dept, role, the SHA-256 hex of the token, creation time.
+ * A token is "rls_" followed by 64 hex digits (32 random bytes); it is shown
+ * once when the account is created and only its hash is stored.
+ */
+#ifndef RELAIS_DAEMON_AUTH_H
+#define RELAIS_DAEMON_AUTH_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+#include "../common/relais.h"
+
+#define AUTH_TOKEN_PREFIX "rls_"
+#define AUTH_TOKEN_LEN 68       /* "rls_" + 64 hex digits, without the NUL */
+#define AUTH_LOGIN_MAX 64
+
+struct auth_account {
+	char login[AUTH_LOGIN_MAX + 1];
+	char dept[8];
+	char role[16];          /* "coordinateur", "caf" or "admin" */
+};
+
+/* Creates the account table if missing. */
+int auth_schema(sqlite3 *db) RELAIS_WUR;
+/* Checks that the account table exists with its columns (RELAIS_ESCHEMA). */
+int auth_check(sqlite3 *db) RELAIS_WUR;
+
+/* Returns 1 for a role name that exists. */
+int auth_role_valid(const char *role);
+/* Returns 1 when role may push changes (coordinateur, admin). */
+int auth_role_can_write(const char *role);
+/* Returns 1 for a login of 1 to 64 characters among [A-Za-z0-9._@-]. */
+int auth_login_valid(const char *login);
+
+/*
+ * Creates an account and writes its new token into token (NUL-terminated).
+ * RELAIS_EINVAL for a bad login, dept or role, RELAIS_EEXIST when the login
+ * is taken; err receives a French message in every failure.
+ */
+int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *role,
+		  char token[AUTH_TOKEN_LEN + 1], char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * Finds the account of a token. RELAIS_EAUTH when the token is malformed or
+ * unknown (without touching the database for a malformed one).
+ */
+int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out) RELAIS_WUR;
+
+/* Extracts the token from an Authorization header value "Bearer TOKEN" into
+ * out; RELAIS_EAUTH when absent or malformed. */
+int auth_bearer(const char *header, char out[AUTH_TOKEN_LEN + 1]) RELAIS_WUR;
+
+#endif

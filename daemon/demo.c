@@ -1,0 +1,202 @@
+/*
+ * demo.c - fictitious data for the demonstration département "99".
+ *
+ * Rows are described as (column, value) pairs and written with SQL built
+ * from model/, so a column added to the model later does not break the demo:
+ * a required column that the demo does not know gets a plausible value of
+ * its kind.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
+#include "demo.h"
+
+struct demo_value {
+	const char *col;
+	const char *val;
+};
+
+#define MAXV 8
+
+struct demo_row {
+	const char *table;
+	int ref;               /* index in rows[] of the row referenced by "structure", or -1 */
+	struct demo_value v[MAXV];
+};
+
+static const struct demo_row rows[] = {
+	{ "structure", -1, { { "nom", "Centre social Les Tilleuls" }, { "type", "centre_social" },
+			     { "commune", "Aurillac" }, { "code_postal", "15000" },
+			     { "convention_statut", "signee" } } },
+	{ "structure", -1, { { "nom", "MJC du Plateau" }, { "type", "mjc" },
+			     { "commune", "Saint-Flour" }, { "convention_statut", "en_preparation" } } },
+	{ "structure", -1, { { "nom", "Point information jeunesse de la Vallée" }, { "type", "pij" },
+			     { "commune", "Mauriac" } } },
+	{ "promeneur", 0, { { "prenom", "Camille" }, { "nom", "Martin" },
+			    { "email", "camille.martin@example.org" }, { "telephone", "0601020304" },
+			    { "public", "jeunesse" }, { "statut", "labellise" },
+			    { "formation_initiale", "1" }, { "heures_hebdo", "3" } } },
+	{ "promeneur", 0, { { "prenom", "Karim" }, { "nom", "Benali" },
+			    { "email", "karim.benali@example.org" }, { "public", "parentalite" },
+			    { "statut", "candidat" } } },
+	{ "promeneur", 1, { { "prenom", "Léa" }, { "nom", "Dubois" },
+			    { "email", "lea.dubois@example.org" }, { "statut", "labellise" },
+			    { "heures_hebdo", "2" } } },
+	{ "promeneur", 2, { { "prenom", "Thomas" }, { "nom", "Petit" },
+			    { "email", "thomas.petit@example.org" }, { "statut", "suspendu" } } },
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+static const char *given(const struct demo_row *r, const char *col)
+{
+	for (size_t i = 0; i < MAXV && r->v[i].col; i++)
+		if (!strcmp(r->v[i].col, col))
+			return r->v[i].val;
+	return NULL;
+}
+
+/* A value for a required column the demo rows do not name. */
+static const char *fallback(const struct model_column *c, char *tmp, size_t tmplen)
+{
+	switch (c->kind) {
+	case MODEL_INT:
+		snprintf(tmp, tmplen, "%lld", c->min);
+		return tmp;
+	case MODEL_BOOL:
+		return "0";
+	case MODEL_DATE:
+		util_iso8601(util_now_ms(), tmp);
+		tmp[10] = 0;
+		return tmp;
+	case MODEL_EMAIL:
+		return "demo@example.org";
+	case MODEL_PHONE:
+		return "0600000000";
+	case MODEL_URL:
+		return "https://example.org/";
+	case MODEL_ENUM:
+		return c->values && c->values[0] ? c->values[0] : "";
+	case MODEL_TEXT:
+	case MODEL_REF:
+		return "Démonstration";
+	}
+	return "";
+}
+
+static int insert_row(sqlite3 *db, const struct demo_row *r, const char *id, const char *ref_id,
+		      char *err, size_t errlen)
+{
+	const struct model_table *t = model_table_by_name(r->table);
+	struct buf sql = BUF_INIT(1 << 16), vals = BUF_INIT(1 << 16);
+	sqlite3_stmt *st = NULL;
+	char (*norm)[512] = NULL;
+	int rc = 0, n = 0;
+	if (!t) {
+		snprintf(err, errlen, "Table « %s » absente du modèle.", r->table);
+		return RELAIS_ESCHEMA;
+	}
+	norm = calloc(t->ncolumns, sizeof(*norm));
+	if (!norm)
+		return RELAIS_ENOMEM;
+	const char **use = calloc(t->ncolumns, sizeof(*use));
+	if (!use) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if ((rc = buf_printf(&sql, "INSERT INTO \"%s\" (id, dept", t->name)) ||
+	    (rc = buf_puts(&vals, ") VALUES (?1, ?2")))
+		goto out;
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		const struct model_column *c = &t->columns[i];
+		char tmp[64], cerr[256];
+		const char *v = given(r, c->name);
+		if (!v && c->kind == MODEL_REF && ref_id && !strcmp(c->name, "structure"))
+			v = ref_id;
+		if (!v && (c->flags & MODEL_REQUIRED))
+			v = fallback(c, tmp, sizeof(tmp));
+		if (!v)
+			continue;
+		if (c->kind == MODEL_REF) {
+			snprintf(norm[i], sizeof(norm[i]), "%s", v);
+		} else if (model_check_value(c, v, norm[i], sizeof(norm[i]), cerr, sizeof(cerr))) {
+			snprintf(err, errlen, "Donnée de démonstration refusée : %s", cerr);
+			rc = RELAIS_EINVAL;
+			goto out;
+		}
+		use[i] = norm[i];
+		n++;
+		if ((rc = buf_printf(&sql, ", \"%s\"", c->name)) ||
+		    (rc = buf_printf(&vals, ", ?%d", n + 2)))
+			goto out;
+	}
+	if ((rc = buf_append(&sql, vals.data, vals.len)) || (rc = buf_puts(&sql, ")")))
+		goto out;
+	rc = store_rc(sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, DEMO_DEPT, -1, SQLITE_STATIC);
+	n = 0;
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		if (!use[i])
+			continue;
+		n++;
+		const struct model_column *c = &t->columns[i];
+		/* Integers are stored as integers, so that exports and merges
+		 * compare them as the clients would. */
+		if ((c->kind == MODEL_INT || c->kind == MODEL_BOOL) && *use[i])
+			sqlite3_bind_int64(st, n + 2, strtoll(use[i], NULL, 10));
+		else if (*use[i])
+			sqlite3_bind_text(st, n + 2, use[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, n + 2);
+	}
+	rc = store_rc(sqlite3_step(st));
+out:
+	if (rc && !*err)
+		snprintf(err, errlen, "Impossible d'écrire les données de démonstration : %s.",
+			 relais_strerror(rc));
+	sqlite3_finalize(st);
+	free(use);
+	free(norm);
+	buf_release(&sql);
+	buf_release(&vals);
+	return rc;
+}
+
+int demo_populate(struct store *st, char token[AUTH_TOKEN_LEN + 1], char *err, size_t errlen)
+{
+	char ids[NROWS][UTIL_UUID_LEN + 1];
+	struct sync_local *l = NULL;
+	int rc = 0;
+	*err = 0;
+	sqlite3 *db = store_writer_acquire(st);
+	rc = sync_local_begin(db, store_tables(st), &l);
+	if (rc)
+		goto out;
+	/* The account shares the rows' transaction: a failed demo leaves
+	 * neither behind. The session ignores the account table. */
+	rc = auth_user_add(db, DEMO_LOGIN, DEMO_DEPT, "coordinateur", token, err, errlen);
+	for (size_t i = 0; i < NROWS && !rc; i++) {
+		rc = util_uuid(ids[i]);
+		if (!rc)
+			rc = insert_row(db, &rows[i], ids[i], rows[i].ref >= 0 ? ids[rows[i].ref] : NULL,
+					err, errlen);
+	}
+	if (rc) {
+		sync_local_abort(l);
+		goto out;
+	}
+	rc = sync_local_commit(l, DEMO_LOGIN);
+out:
+	store_writer_release(st);
+	if (rc && !*err)
+		snprintf(err, errlen, "Impossible de créer les données de démonstration : %s.",
+			 relais_strerror(rc));
+	return rc;
+}

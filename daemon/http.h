@@ -1,0 +1,112 @@
+/*
+ * http.h - a small generic HTTP/1.1 server on a libuv loop.
+ *
+ * It knows routes, not sync: relaisd's API and later a local web UI register
+ * handlers on (method, path) pairs. Parsing uses Debian's http_parser.
+ *
+ * Behaviour:
+ * - keep-alive and pipelining; one request per connection is handled at a
+ *   time (reading pauses while a handler works), so answers stay in order;
+ * - bodies with Content-Length only: a chunked upload gets 411;
+ * - hard caps: request line and headers (HTTP_MAX_HEAD), body (the server's
+ *   max_body, HTTP_MAX_BODY by default): 431 or 413 as soon as passed;
+ * - an idle connection (no byte read or written, no request in progress) is
+ *   closed after the idle timeout;
+ * - one line per request on stderr: method, path (query left out), status,
+ *   duration. Header values are never logged.
+ *
+ * Errors that the layer answers itself carry a JSON body
+ * {"error": code, "message": French text}, as docs/protocol.md describes.
+ *
+ * Every function must be called on the loop thread.
+ */
+#ifndef RELAIS_DAEMON_HTTP_H
+#define RELAIS_DAEMON_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "../common/relais.h"
+
+#define HTTP_MAX_HEAD (16u << 10)       /* request line + headers */
+#define HTTP_MAX_BODY (16u << 20)       /* default body cap */
+#define HTTP_IDLE_TIMEOUT_MS 30000u     /* default idle timeout */
+#define HTTP_MAX_ROUTES 32
+
+struct http_server;
+struct http_conn;
+
+/*
+ * One request. Valid from the handler call until http_respond*() returns;
+ * the handler must answer exactly once, on the loop thread, possibly later
+ * (e.g. from the after-work callback of uv_queue_work). Strings are
+ * NUL-terminated; body is followed by a NUL byte too (not counted).
+ */
+struct http_request {
+	const char *method;        /* "GET", "POST", ... */
+	const char *path;          /* raw path, query left out, never "" */
+	const char *query;         /* raw query after '?', "" when none */
+	const unsigned char *body; /* never NULL */
+	size_t body_len;
+	uint64_t start_ns;         /* uv_hrtime() when the request was complete */
+	void *data;                /* free for the handler's use */
+	struct http_conn *conn;    /* internal */
+};
+
+typedef void (*http_handler_fn)(struct http_request *req, void *arg);
+
+struct http_server_config {
+	size_t max_body;           /* 0: HTTP_MAX_BODY */
+	unsigned idle_timeout_ms;  /* 0: HTTP_IDLE_TIMEOUT_MS */
+	int quiet;                 /* 1: no request log */
+};
+
+/* Creates a server on loop (cfg may be NULL for the defaults). Free it with
+ * http_server_close(), also when listen failed. */
+int http_server_new(uv_loop_t *loop, const struct http_server_config *cfg,
+		    struct http_server **out) RELAIS_WUR;
+
+/* Adds a route matching method and path exactly. A path that matches with
+ * another method gets 405, an unknown path 404. RELAIS_ETOOBIG past
+ * HTTP_MAX_ROUTES. The strings must outlive the server. */
+int http_server_route(struct http_server *s, const char *method, const char *path,
+		      http_handler_fn fn, void *arg) RELAIS_WUR;
+
+/* Listens on an IPv4 address ("127.0.0.1") and port (0 picks a free one);
+ * *bound receives the port actually bound. RELAIS_EINVAL for a bad address,
+ * RELAIS_EIO when the port cannot be bound. */
+int http_server_listen(struct http_server *s, const char *host, int port,
+		       int *bound) RELAIS_WUR;
+
+/* Returns 1 once http_server_close() was called. */
+int http_server_stopping(const struct http_server *s);
+
+/*
+ * Graceful stop: closes the listener and idle connections at once; a
+ * connection with a request in progress is closed after its answer is
+ * written. When every handle is closed, calls cb(arg) (if not NULL) and
+ * frees the server. Accepts NULL.
+ */
+void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg);
+
+/* Value of header name (case-insensitive), or NULL. The first one wins. */
+const char *http_request_header(const struct http_request *r, const char *name);
+
+/*
+ * Answers r and ends it: r is invalid afterwards. extra_headers, when not
+ * NULL, is a block of complete "Name: value\r\n" lines. http_respond copies
+ * body; http_respond_take takes a malloc'd body and frees it. If the peer has
+ * gone meanwhile the answer is dropped (and still logged).
+ */
+void http_respond(struct http_request *r, int status, const char *content_type,
+		  const char *extra_headers, const void *body, size_t len);
+void http_respond_take(struct http_request *r, int status, const char *content_type,
+		       const char *extra_headers, void *body, size_t len);
+/* Answers with the JSON body {"error": code, "message": message}. */
+void http_respond_error(struct http_request *r, int status, const char *code,
+			const char *message);
+
+/* The reason phrase of a status ("Not Found"). */
+const char *http_status_text(int status);
+
+#endif

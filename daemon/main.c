@@ -1,0 +1,389 @@
+/*
+ * main.c - relaisd's command line: init, user add, serve.
+ *
+ * Exit codes: 0 success, 1 bad input or refused operation, 2 usage error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+#include "../common/util.h"
+#include "../model/model.h"
+#include "api.h"
+#include "auth.h"
+#include "demo.h"
+#include "http.h"
+#include "store.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+	"Usage : relaisd COMMANDE [OPTIONS]\n"
+	"\n"
+	"Serveur de synchronisation du réseau Promeneurs du Net.\n"
+	"\n"
+	"Commandes :\n"
+	"  init       crée ou met à jour la base de données\n"
+	"  user add   crée un compte et affiche son jeton\n"
+	"  serve      sert l'API de synchronisation\n"
+	"\n"
+	"  relaisd COMMANDE --help   aide d'une commande\n"
+	"  relaisd --version         version du programme\n";
+
+static const char usage_init[] =
+	"Usage : relaisd init --data DOSSIER\n"
+	"\n"
+	"Crée le dossier de données (droits 0700) et la base DOSSIER/relais.db,\n"
+	"ou met à jour le schéma d'une base existante.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n";
+
+static const char usage_user[] =
+	"Usage : relaisd user add --data DOSSIER --login NOM --dept CODE --role RÔLE\n"
+	"\n"
+	"Crée un compte et affiche son jeton, seul sur une ligne. Le jeton n'est\n"
+	"affiché qu'une fois : seule son empreinte est conservée.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n"
+	"  --login NOM      identifiant du compte (lettres, chiffres, . _ @ -)\n"
+	"  --dept CODE      département (01 à 95, 2A, 2B, 971 à 976, 99 = démonstration)\n"
+	"  --role RÔLE      coordinateur, caf (lecture seule) ou admin\n";
+
+static const char usage_serve[] =
+	"Usage : relaisd serve --data DOSSIER --listen ADRESSE:PORT [OPTIONS]\n"
+	"\n"
+	"Sert l'API de synchronisation au premier plan ; SIGTERM ou SIGINT\n"
+	"termine les requêtes en cours puis arrête le serveur.\n"
+	"\n"
+	"  --data DOSSIER        dossier de données du serveur\n"
+	"  --listen ADR:PORT     adresse IPv4 et port d'écoute (port 0 : un port libre)\n"
+	"  --port-file FICHIER   écrit le port choisi dans FICHIER une fois à l'écoute\n"
+	"  --demo                crée au besoin une base de démonstration (département 99)\n"
+	"  --idle-timeout SEC    ferme une connexion inactive après SEC secondes (30)\n"
+	"  --quiet               ne journalise pas les requêtes\n";
+
+/* ---- option parsing ---- */
+
+struct opt {
+	const char *name;   /* without "--" */
+	int has_arg;
+	const char *value;  /* set when seen; "" for a flag */
+};
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "relaisd : ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage);
+	return EXIT_USAGE;
+}
+
+/*
+ * Parses argv[0..argc) as "--name value", "--name=value" or "--flag".
+ * Returns -1 when --help was asked (after printing usage), 0 on success,
+ * EXIT_USAGE after printing the problem.
+ */
+static int parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char *usage)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return -1;
+		}
+		if (strncmp(a, "--", 2))
+			return usage_error(usage, "argument inattendu « %s ».", a);
+		const char *name = a + 2, *eq = strchr(name, '=');
+		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+		struct opt *o = NULL;
+		for (size_t k = 0; k < n; k++)
+			if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, name, nl))
+				o = &opts[k];
+		if (!o)
+			return usage_error(usage, "option inconnue « %s ».", a);
+		if (o->value)
+			return usage_error(usage, "option « %s » donnée deux fois.", a);
+		if (!o->has_arg) {
+			if (eq)
+				return usage_error(usage, "l'option « %s » ne prend pas de valeur.", a);
+			o->value = "";
+		} else if (eq) {
+			o->value = eq + 1;
+		} else if (i + 1 < argc) {
+			o->value = argv[++i];
+		} else {
+			return usage_error(usage, "l'option « %s » attend une valeur.", a);
+		}
+	}
+	return 0;
+}
+
+static int require(const struct opt *o, const char *usage)
+{
+	if (!o->value || (o->has_arg && !*o->value))
+		return usage_error(usage, "l'option --%s est obligatoire.", o->name);
+	return 0;
+}
+
+/* ---- init, user add ---- */
+
+static int cmd_init(int argc, char **argv)
+{
+	struct opt opts[] = { { "data", 1, NULL } };
+	char err[1024];
+	int rc = parse_opts(argc, argv, opts, 1, usage_init);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = require(&opts[0], usage_init)))
+		return rc;
+	if (store_init(opts[0].value, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "Base prête dans « %s » (schéma %d).\n", opts[0].value, MODEL_SCHEMA_VERSION);
+	return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	struct opt opts[] = {
+		{ "data", 1, NULL }, { "login", 1, NULL }, { "dept", 1, NULL }, { "role", 1, NULL },
+	};
+	char err[1024], token[AUTH_TOKEN_LEN + 1];
+	sqlite3 *db = NULL;
+	int rc;
+	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+		fputs(usage_user, stdout);
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "add"))
+		return usage_error(usage_user, "sous-commande inconnue « %s ».", argc ? argv[0] : "");
+	rc = parse_opts(argc - 1, argv + 1, opts, 4, usage_user);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	for (size_t i = 0; i < 4; i++)
+		if ((rc = require(&opts[i], usage_user)))
+			return rc;
+	if (store_open_single(opts[0].value, &db, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	rc = auth_check(db);
+	if (rc) {
+		fprintf(stderr, "relaisd : la base de « %s » n'a pas de table des comptes : lancez "
+			"« relaisd init --data %s ».\n", opts[0].value, opts[0].value);
+	} else if ((rc = auth_user_add(db, opts[1].value, opts[2].value, opts[3].value, token,
+				       err, sizeof(err)))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+	} else {
+		printf("%s\n", token);
+	}
+	sqlite3_close(db);
+	memset(token, 0, sizeof(token));
+	return rc ? 1 : 0;
+}
+
+/* ---- serve ---- */
+
+struct serve_ctx {
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	struct http_server *http;
+	int stopping;
+};
+
+static void on_http_closed(void *arg)
+{
+	struct serve_ctx *s = arg;
+	s->http = NULL;
+	/* Signals stay watched until now, so a second one does not kill a
+	 * daemon that is finishing requests. */
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct serve_ctx *s = h->data;
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	fprintf(stderr, "Signal %d reçu : arrêt après les requêtes en cours.\n", signum);
+	http_server_close(s->http, on_http_closed, s);
+}
+
+static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	long long p;
+	if (!colon || colon == s || (size_t)(colon - s) >= hostlen)
+		return RELAIS_EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	if (!strcmp(host, "localhost"))
+		snprintf(host, hostlen, "127.0.0.1");
+	if (util_parse_ll(colon + 1, 0, 65535, &p))
+		return RELAIS_EINVAL;
+	*port = (int)p;
+	return 0;
+}
+
+/* Writes the port to a temporary name and renames it, so that a reader
+ * never sees half a number. */
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return RELAIS_EINVAL;
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return RELAIS_EIO;
+	int bad = fprintf(f, "%d\n", port) < 0;
+	bad |= fflush(f) != 0;
+	bad |= fsync(fileno(f)) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path)) {
+		unlink(tmp);
+		return RELAIS_EIO;
+	}
+	return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct opt opts[] = {
+		{ "data", 1, NULL }, { "listen", 1, NULL }, { "port-file", 1, NULL },
+		{ "demo", 0, NULL }, { "idle-timeout", 1, NULL }, { "quiet", 0, NULL },
+	};
+	struct serve_ctx s;
+	struct store *st = NULL;
+	struct api *api = NULL;
+	char host[256], err[1024], token[AUTH_TOKEN_LEN + 1] = "";
+	int port, bound = 0, created = 0, loop_ok = 0, rc;
+	long long idle = 30;
+
+	rc = parse_opts(argc, argv, opts, 6, usage_serve);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = require(&opts[0], usage_serve)) || (rc = require(&opts[1], usage_serve)))
+		return rc;
+	if (parse_listen(opts[1].value, host, sizeof(host), &port))
+		return usage_error(usage_serve, "adresse d'écoute « %s » invalide (attendu : "
+				   "127.0.0.1:PORT).", opts[1].value);
+	if (opts[4].value && util_parse_ll(opts[4].value, 1, 86400, &idle))
+		return usage_error(usage_serve, "durée « %s » invalide (en secondes, de 1 à 86400).",
+				   opts[4].value);
+	const char *dir = opts[0].value;
+
+	memset(&s, 0, sizeof(s));
+	rc = 1;
+	if (opts[3].value && !store_exists(dir)) {
+		if (store_init(dir, err, sizeof(err))) {
+			fprintf(stderr, "relaisd : %s\n", err);
+			goto out;
+		}
+		created = 1;
+	}
+	if (store_open(dir, &st, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
+	if (created && demo_populate(st, token, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
+	if (uv_loop_init(&s.loop)) {
+		fprintf(stderr, "relaisd : impossible de démarrer la boucle d'événements.\n");
+		goto out;
+	}
+	loop_ok = 1;
+	struct http_server_config cfg = {
+		.idle_timeout_ms = (unsigned)(idle * 1000), .quiet = opts[5].value != NULL,
+	};
+	if (http_server_new(&s.loop, &cfg, &s.http) || api_new(&s.loop, st, s.http, &api)) {
+		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
+		goto out;
+	}
+	int lrc = http_server_listen(s.http, host, port, &bound);
+	if (lrc) {
+		fprintf(stderr, "relaisd : impossible d'écouter sur %s : %s.\n", opts[1].value,
+			lrc == RELAIS_EINVAL ? "adresse invalide (IPv4 attendue)"
+					     : "port occupé ou interdit");
+		goto out;
+	}
+	if (opts[2].value && write_port_file(opts[2].value, bound)) {
+		fprintf(stderr, "relaisd : impossible d'écrire le port dans « %s ».\n", opts[2].value);
+		goto out;
+	}
+	uv_signal_init(&s.loop, &s.sigterm);
+	uv_signal_init(&s.loop, &s.sigint);
+	s.sigterm.data = s.sigint.data = &s;
+	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s.sigint, on_signal, SIGINT);
+
+	if (created) {
+		printf("Jeton du compte %s : %s\n", DEMO_LOGIN, token);
+		printf("Pour commencer, tapez :\n");
+		printf("relais --home ./relais-demo init --server http://%s:%d --token %s\n",
+		       host, bound, token);
+		fflush(stdout);
+	}
+	fprintf(stderr, "relaisd %s à l'écoute sur http://%s:%d (données : %s)\n", RELAIS_VERSION,
+		host, bound, dir);
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	fprintf(stderr, "relaisd arrêté.\n");
+	rc = 0;
+out:
+	if (loop_ok) {
+		/* On an early failure the server and handles are still open: close
+		 * them and run the loop dry so that nothing leaks. */
+		if (s.http)
+			http_server_close(s.http, NULL, NULL);
+		uv_walk(&s.loop, close_walk, NULL);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&s.loop))
+			rc = 1;
+	}
+	api_free(api);
+	store_close(st);
+	memset(token, 0, sizeof(token));
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	/* A peer that hangs up mid-answer must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("relaisd %s (schéma %d)\n", RELAIS_VERSION, MODEL_SCHEMA_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "init"))
+		return cmd_init(argc - 2, argv + 2);
+	if (!strcmp(cmd, "user"))
+		return cmd_user(argc - 2, argv + 2);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	fprintf(stderr, "relaisd : commande inconnue « %s ».\n\n%s", cmd, usage_main);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,321 @@
+/*
+ * store.c - the authoritative store: file, pragmas, schema checks and the
+ * connections lent to worker threads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "../model/model.h"
+#include "auth.h"
+#include "store.h"
+
+struct store {
+	sqlite3 *writer;
+	pthread_mutex_t wlock;
+	sqlite3 *readers[STORE_READERS];
+	int lent[STORE_READERS];
+	pthread_mutex_t rlock;
+	pthread_cond_t rfree;
+	struct sync_tables *tables;
+};
+
+int store_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return RELAIS_ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return RELAIS_EBUSY;
+	case SQLITE_CONSTRAINT:
+		return RELAIS_ECONSTRAINT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return RELAIS_ECORRUPT;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return RELAIS_EIO;
+	default:
+		return RELAIS_EDB;
+	}
+}
+
+static int db_path(const char *dir, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", dir, STORE_FILE);
+	return n < 0 || (size_t)n >= outlen ? RELAIS_EINVAL : 0;
+}
+
+int store_exists(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+	return !db_path(dir, path, sizeof(path)) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return store_rc(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+/* Opens path with flags and applies the pragmas every connection needs. */
+static int open_conn(const char *path, int flags, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int rc = store_rc(sqlite3_open_v2(path, &db, flags, NULL));
+	if (rc)
+		goto out;
+	sqlite3_extended_result_codes(db, 1);
+	rc = store_rc(sqlite3_busy_timeout(db, STORE_BUSY_MS));
+	if (rc)
+		goto out;
+	if (!(flags & SQLITE_OPEN_READONLY)) {
+		/* journal_mode answers with the mode in force: WAL may be refused
+		 * (e.g. on some network file systems), which we must not ignore. */
+		sqlite3_stmt *st = NULL;
+		rc = store_rc(sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL));
+		if (!rc && sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *mode = sqlite3_column_text(st, 0);
+			if (!mode || strcmp((const char *)mode, "wal"))
+				rc = RELAIS_EDB;
+		} else if (!rc) {
+			rc = RELAIS_EDB;
+		}
+		sqlite3_finalize(st);
+		if (rc)
+			goto out;
+	}
+	rc = exec(db, "PRAGMA synchronous=FULL");
+out:
+	if (rc) {
+		sqlite3_close(db);
+		db = NULL;
+	}
+	*out = db;
+	return rc;
+}
+
+int store_open_single(const char *dir, sqlite3 **db, char *err, size_t errlen)
+{
+	char path[4096];
+	int rc = db_path(dir, path, sizeof(path));
+	if (rc) {
+		snprintf(err, errlen, "Chemin du dossier de données trop long.");
+		return rc;
+	}
+	if (!store_exists(dir)) {
+		snprintf(err, errlen, "Aucune base dans « %s » : lancez d'abord « relaisd init --data %s ».",
+			 dir, dir);
+		return RELAIS_ENOTFOUND;
+	}
+	rc = open_conn(path, SQLITE_OPEN_READWRITE, db);
+	if (rc)
+		snprintf(err, errlen, "Impossible d'ouvrir la base de « %s » : %s.", dir,
+			 relais_strerror(rc));
+	return rc;
+}
+
+int store_init(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	sqlite3 *db = NULL;
+	int rc = db_path(dir, path, sizeof(path));
+	if (rc) {
+		snprintf(err, errlen, "Chemin du dossier de données trop long.");
+		goto out;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "Impossible de créer le dossier « %s » : %s.", dir,
+			 strerror(errno));
+		rc = RELAIS_EIO;
+		goto out;
+	}
+	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
+	if (rc) {
+		snprintf(err, errlen, "Impossible de créer la base dans « %s » : %s.", dir,
+			 relais_strerror(rc));
+		goto out;
+	}
+	/* The database may hold personal data: only its owner reads it. */
+	if (chmod(path, 0600)) {
+		snprintf(err, errlen, "Impossible de protéger « %s » : %s.", path, strerror(errno));
+		rc = RELAIS_EIO;
+		goto out;
+	}
+	rc = model_migrate(db);
+	if (rc == RELAIS_ESCHEMA) {
+		snprintf(err, errlen, "La base de « %s » est plus récente que ce relaisd "
+			 "(schéma %d attendu) : mettez relaisd à jour.", dir, MODEL_SCHEMA_VERSION);
+		goto out;
+	}
+	if (!rc)
+		rc = sync_server_schema(db);
+	if (!rc)
+		rc = auth_schema(db);
+	if (rc)
+		snprintf(err, errlen, "Impossible de préparer la base : %s.", relais_strerror(rc));
+out:
+	sqlite3_close(db);
+	return rc;
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store_rc(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
+	if (!rc) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*v = sqlite3_column_int(st, 0);
+		else
+			rc = RELAIS_EDB;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int load_tables(sqlite3 *db, struct sync_tables **out)
+{
+	const char **names = calloc(model_ntables ? model_ntables : 1, sizeof(*names));
+	if (!names)
+		return RELAIS_ENOMEM;
+	for (size_t i = 0; i < model_ntables; i++)
+		names[i] = model_tables[i].name;
+	int rc = sync_tables_load(db, names, model_ntables, out);
+	free(names);
+	return rc;
+}
+
+int store_open(const char *dir, struct store **out, char *err, size_t errlen)
+{
+	char path[4096];
+	struct store *s = NULL;
+	int v = -1, rc = 0;
+	*out = NULL;
+	if (!store_exists(dir)) {
+		snprintf(err, errlen, "Aucune base dans « %s » : lancez d'abord « relaisd init --data %s ».",
+			 dir, dir);
+		return RELAIS_ENOTFOUND;
+	}
+	rc = db_path(dir, path, sizeof(path));
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return RELAIS_ENOMEM;
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->rlock, NULL);
+	pthread_cond_init(&s->rfree, NULL);
+	rc = open_conn(path, SQLITE_OPEN_READWRITE, &s->writer);
+	if (rc) {
+		snprintf(err, errlen, "Impossible d'ouvrir la base de « %s » : %s.", dir,
+			 relais_strerror(rc));
+		goto out;
+	}
+	rc = user_version(s->writer, &v);
+	if (!rc && v != MODEL_SCHEMA_VERSION) {
+		if (v < MODEL_SCHEMA_VERSION)
+			snprintf(err, errlen, "La base de « %s » est au schéma %d, ce relaisd attend le "
+				 "schéma %d : lancez « relaisd init --data %s » pour la mettre à jour.",
+				 dir, v, MODEL_SCHEMA_VERSION, dir);
+		else
+			snprintf(err, errlen, "La base de « %s » est au schéma %d, plus récent que celui "
+				 "de ce relaisd (%d) : mettez relaisd à jour.", dir, v, MODEL_SCHEMA_VERSION);
+		rc = RELAIS_ESCHEMA;
+		goto out;
+	}
+	if (!rc)
+		rc = auth_check(s->writer);
+	if (!rc)
+		rc = load_tables(s->writer, &s->tables);
+	if (rc) {
+		snprintf(err, errlen, "La base de « %s » n'a pas le schéma attendu (%s) : "
+			 "lancez « relaisd init --data %s ».", dir, relais_strerror(rc), dir);
+		if (rc != RELAIS_ENOMEM)
+			rc = RELAIS_ESCHEMA;
+		goto out;
+	}
+	for (int i = 0; i < STORE_READERS; i++) {
+		rc = open_conn(path, SQLITE_OPEN_READONLY, &s->readers[i]);
+		if (rc) {
+			snprintf(err, errlen, "Impossible d'ouvrir la base de « %s » en lecture : %s.",
+				 dir, relais_strerror(rc));
+			goto out;
+		}
+	}
+out:
+	if (rc) {
+		store_close(s);
+		s = NULL;
+	}
+	*out = s;
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < STORE_READERS; i++)
+		sqlite3_close(s->readers[i]);
+	sync_tables_free(s->tables);
+	sqlite3_close(s->writer);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_mutex_destroy(&s->rlock);
+	pthread_cond_destroy(&s->rfree);
+	free(s);
+}
+
+const struct sync_tables *store_tables(const struct store *s)
+{
+	return s->tables;
+}
+
+sqlite3 *store_writer_acquire(struct store *s)
+{
+	pthread_mutex_lock(&s->wlock);
+	return s->writer;
+}
+
+void store_writer_release(struct store *s)
+{
+	pthread_mutex_unlock(&s->wlock);
+}
+
+sqlite3 *store_reader_acquire(struct store *s)
+{
+	sqlite3 *db = NULL;
+	pthread_mutex_lock(&s->rlock);
+	for (;;) {
+		for (int i = 0; i < STORE_READERS; i++) {
+			if (!s->lent[i]) {
+				s->lent[i] = 1;
+				db = s->readers[i];
+				break;
+			}
+		}
+		if (db)
+			break;
+		pthread_cond_wait(&s->rfree, &s->rlock);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return db;
+}
+
+void store_reader_release(struct store *s, sqlite3 *db)
+{
+	pthread_mutex_lock(&s->rlock);
+	for (int i = 0; i < STORE_READERS; i++)
+		if (s->readers[i] == db)
+			s->lent[i] = 0;
+	pthread_cond_signal(&s->rfree);
+	pthread_mutex_unlock(&s->rlock);
+}

@@ -1,0 +1,262 @@
+/*
+ * tables.c - the descriptions of the replicated tables and their look-ups.
+ *
+ * Every column below follows the generated "id" and "dept". Enumerations use
+ * ASCII lower-case canonical spellings with underscores, so that they read
+ * the same in SQL, in exports and on a command line; model_check_value()
+ * forgives case, accents and spacing when a person types them.
+ */
+#include <string.h>
+#include "model.h"
+
+#define COL(n, k, l, f) .name = (n), .kind = (k), .label = (l), .flags = (f), .since = 1
+
+#define C_TEXT(n, l, f)             { COL(n, MODEL_TEXT, l, f) }
+#define C_DATE(n, l, f)             { COL(n, MODEL_DATE, l, f) }
+#define C_EMAIL(n, l, f)            { COL(n, MODEL_EMAIL, l, f) }
+#define C_PHONE(n, l, f)            { COL(n, MODEL_PHONE, l, f) }
+#define C_URL(n, l, f)              { COL(n, MODEL_URL, l, f) }
+#define C_INT(n, l, lo, hi, f, d)   { COL(n, MODEL_INT, l, f), .min = (lo), .max = (hi), .def = (d) }
+#define C_BOOL(n, l, f, d)          { COL(n, MODEL_BOOL, l, f), .min = 0, .max = 1, .def = (d) }
+#define C_ENUM(n, l, v, f, d)       { COL(n, MODEL_ENUM, l, f), .values = (v), .def = (d) }
+#define C_REF(n, l, r, f)           { COL(n, MODEL_REF, l, f), .ref = (r) }
+
+#define REQ MODEL_REQUIRED
+#define PERS MODEL_PERSONAL
+#define LIST MODEL_LISTED
+#define MULTI MODEL_MULTILINE
+
+/* Counters of a bilan: generous, but a typo of three extra zeros is caught. */
+#define COUNT_MAX 1000000
+
+/* ---- enumerations ---- */
+
+static const char *const structure_types[] = {
+	"centre_social", "mjc", "pij", "mission_locale", "fjt", "mda", "ime",
+	"etablissement_scolaire", "collectivite", "association", "autre", NULL
+};
+static const char *const convention_statuts[] = {
+	"aucune", "en_preparation", "signee", "expiree", "resiliee", NULL
+};
+static const char *const publics[] = { "jeunesse", "parentalite", NULL };
+static const char *const promeneur_statuts[] = {
+	"candidat", "labellise", "suspendu", "delabellise", NULL
+};
+static const char *const reseaux[] = {
+	"facebook", "instagram", "snapchat", "tiktok", "discord", "x", "youtube",
+	"twitch", "whatsapp", "linkedin", "autre", NULL
+};
+static const char *const decisions[] = {
+	"en_attente", "acceptee", "refusee", "ajournee", NULL
+};
+static const char *const periodes[] = { "annee", "semestre1", "semestre2", NULL };
+static const char *const event_types[] = {
+	"comite_pilotage", "comite_technique", "comite_financeurs",
+	"reunion_departementale", "regroupement", "formation_initiale",
+	"formation_thematique", "echange_pratiques", "reunion_inter_structures", NULL
+};
+static const char *const sujets[] = {
+	"juridique", "technique", "posture", "orientation_detresse", "autre", NULL
+};
+static const char *const request_statuts[] = { "ouverte", "traitee", NULL };
+
+/* ---- tables ---- */
+
+static const struct model_column structure_cols[] = {
+	C_TEXT("nom", "Nom", REQ | LIST),
+	C_ENUM("type", "Type de structure", structure_types, 0, NULL),
+	C_TEXT("commune", "Commune", REQ | LIST),
+	C_TEXT("adresse", "Adresse", 0),
+	C_TEXT("code_postal", "Code postal", MODEL_POSTCODE),
+	C_EMAIL("email", "Courriel", 0),
+	C_PHONE("telephone", "Téléphone", 0),
+	C_URL("site_web", "Site web", 0),
+	C_TEXT("referent", "Personne référente", PERS),
+	C_DATE("convention_debut", "Début de la convention Caf", 0),
+	C_DATE("convention_fin", "Fin de la convention Caf", 0),
+	C_ENUM("convention_statut", "Statut de la convention Caf", convention_statuts, 0, NULL),
+	C_DATE("charte_nationale", "Signature de la charte nationale", 0),
+	C_DATE("charte_departementale", "Signature de la charte départementale", 0),
+	C_INT("subvention_equipement", "Subvention d'équipement (euros)", 0, COUNT_MAX, 0, NULL),
+	C_TEXT("commentaire", "Commentaire", MULTI),
+};
+
+static const struct model_column promeneur_cols[] = {
+	C_TEXT("prenom", "Prénom", REQ | LIST | PERS),
+	C_TEXT("nom", "Nom", REQ | LIST | PERS),
+	C_EMAIL("email", "Courriel", REQ | PERS),
+	C_PHONE("telephone", "Téléphone", PERS),
+	C_REF("structure", "Structure", "structure", REQ | LIST),
+	C_TEXT("fonction", "Fonction", 0),
+	C_ENUM("public", "Public", publics, 0, NULL),
+	C_ENUM("statut", "Statut", promeneur_statuts, LIST, "'candidat'"),
+	C_DATE("date_candidature", "Date de candidature", 0),
+	C_DATE("date_labellisation", "Date de labellisation", 0),
+	C_DATE("date_delabellisation", "Date de délabellisation", 0),
+	C_TEXT("motif_delabellisation", "Motif de délabellisation", MULTI),
+	C_BOOL("formation_initiale", "Formation initiale suivie", 0, "0"),
+	C_BOOL("regles_profil", "Règles du profil vérifiées", 0, "0"),
+	C_INT("heures_hebdo", "Heures en ligne par semaine", 0, 40, 0, NULL),
+};
+
+static const struct model_column presence_cols[] = {
+	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
+	C_ENUM("reseau", "Réseau social", reseaux, REQ | LIST, NULL),
+	C_TEXT("nom_profil", "Nom de profil", REQ | LIST),
+	C_URL("url", "Adresse du profil", 0),
+};
+
+static const struct model_column candidature_cols[] = {
+	C_REF("structure", "Structure", "structure", REQ | LIST),
+	C_REF("promeneur", "Promeneur", "promeneur", LIST),
+	C_DATE("date_depot", "Date de dépôt", 0),
+	C_TEXT("motivation", "Motivation", MULTI),
+	/* The jury scores each criterion from 0 (absent) to 3 (fully met). */
+	C_INT("pertinence", "Pertinence de la démarche (0 à 3)", 0, 3, 0, NULL),
+	C_INT("adequation_projet", "Adéquation au projet de la structure (0 à 3)", 0, 3, 0, NULL),
+	C_INT("comprehension", "Compréhension de la mission (0 à 3)", 0, 3, 0, NULL),
+	C_INT("territoire", "Territoire et nombre de jeunes (0 à 3)", 0, 3, 0, NULL),
+	C_INT("qualification", "Qualification (0 à 3)", 0, 3, 0, NULL),
+	C_INT("contrat", "Contrat de travail (0 à 3)", 0, 3, 0, NULL),
+	C_INT("disponibilite", "Disponibilité (0 à 3)", 0, 3, 0, NULL),
+	C_ENUM("decision", "Décision", decisions, LIST, "'en_attente'"),
+	C_DATE("date_comite", "Date du comité", LIST),
+	C_TEXT("avis", "Avis du jury", MULTI),
+};
+
+static const struct model_column bilan_cols[] = {
+	C_REF("structure", "Structure", "structure", REQ | LIST),
+	C_REF("promeneur", "Promeneur", "promeneur", LIST),
+	C_INT("annee", "Année", 2000, 2100, REQ | LIST, NULL),
+	C_ENUM("periode", "Période", periodes, LIST, "'annee'"),
+	C_DATE("date_reception", "Date de réception", 0),
+	C_INT("jeunes_connectes", "Jeunes connectés", 0, COUNT_MAX, 0, NULL),
+	C_INT("interventions_information", "Interventions : information", 0, COUNT_MAX, 0, NULL),
+	C_INT("interventions_lien_social", "Interventions : lien social", 0, COUNT_MAX, 0, NULL),
+	C_INT("interventions_contact", "Interventions : prise de contact", 0, COUNT_MAX, 0, NULL),
+	C_INT("interventions_projet", "Interventions : accompagnement de projet", 0, COUNT_MAX, 0, NULL),
+	C_INT("interventions_ecoute", "Interventions : écoute", 0, COUNT_MAX, 0, NULL),
+	C_INT("jeunes_rencontres", "Jeunes rencontrés après un contact en ligne", 0, COUNT_MAX, 0, NULL),
+	C_INT("projets_inities", "Projets initiés", 0, COUNT_MAX, 0, NULL),
+	C_INT("heures_en_ligne", "Heures en ligne", 0, COUNT_MAX, 0, NULL),
+	C_TEXT("commentaire", "Commentaire", MULTI),
+};
+
+static const struct model_column event_cols[] = {
+	C_ENUM("type", "Type d'événement", event_types, REQ | LIST, NULL),
+	C_TEXT("titre", "Titre", REQ | LIST),
+	C_DATE("date", "Date", REQ | LIST),
+	C_TEXT("lieu", "Lieu", 0),
+	C_TEXT("compte_rendu", "Compte rendu", MULTI),
+};
+
+static const struct model_column attendance_cols[] = {
+	C_REF("event", "Événement", "event", REQ | LIST),
+	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
+	C_BOOL("presence_effective", "Présence effective", LIST, NULL),
+};
+
+static const struct model_column request_cols[] = {
+	C_REF("promeneur", "Promeneur", "promeneur", LIST),
+	C_ENUM("sujet", "Sujet", sujets, REQ | LIST, NULL),
+	C_TEXT("question", "Question", REQ | MULTI),
+	C_DATE("date_demande", "Date de la demande", LIST),
+	C_TEXT("reponse", "Réponse", MULTI),
+	C_DATE("date_reponse", "Date de la réponse", 0),
+	C_ENUM("statut", "Statut", request_statuts, LIST, "'ouverte'"),
+};
+
+static const struct model_column resource_cols[] = {
+	C_TEXT("nom", "Nom", REQ | LIST | PERS),
+	C_TEXT("organisme", "Organisme", LIST),
+	C_TEXT("domaine", "Domaine", 0),
+	C_EMAIL("email", "Courriel", PERS),
+	C_PHONE("telephone", "Téléphone", PERS),
+	C_TEXT("commentaire", "Commentaire", MULTI),
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+#define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1 }
+
+const struct model_table model_tables[] = {
+	TABLE("structure", "structure", "la structure", "structures", structure_cols),
+	TABLE("promeneur", "promeneur", "le promeneur", "promeneurs", promeneur_cols),
+	TABLE("presence", "presence", "la présence en ligne", "présences en ligne", presence_cols),
+	TABLE("candidature", "candidature", "la candidature", "candidatures", candidature_cols),
+	TABLE("bilan", "bilan", "le bilan", "bilans", bilan_cols),
+	TABLE("event", "evenement", "l'événement", "événements", event_cols),
+	TABLE("attendance", "participation", "la participation", "participations", attendance_cols),
+	TABLE("request", "demande", "la demande", "demandes", request_cols),
+	TABLE("resource", "ressource", "la ressource", "ressources", resource_cols),
+};
+const size_t model_ntables = NCOLS(model_tables);
+
+const char *const model_table_names[] = {
+	"structure", "promeneur", "presence", "candidature", "bilan",
+	"event", "attendance", "request", "resource",
+};
+
+_Static_assert(NCOLS(model_table_names) == NCOLS(model_tables),
+	       "model_table_names must list every table");
+
+const struct model_table *model_table_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < model_ntables; i++)
+		if (!strcmp(model_tables[i].name, name))
+			return &model_tables[i];
+	return NULL;
+}
+
+const struct model_table *model_table_by_command(const char *command)
+{
+	if (!command)
+		return NULL;
+	for (size_t i = 0; i < model_ntables; i++)
+		if (!strcmp(model_tables[i].command, command))
+			return &model_tables[i];
+	return NULL;
+}
+
+const struct model_column *model_column_by_name(const struct model_table *t, const char *name)
+{
+	if (!t || !name)
+		return NULL;
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (!strcmp(t->columns[i].name, name))
+			return &t->columns[i];
+	return NULL;
+}
+
+/* A flag matches a column name when they differ only by '-' for '_'. */
+static int flag_matches(const char *name, const char *flag)
+{
+	for (; *name && *flag; name++, flag++) {
+		char f = *flag == '-' ? '_' : *flag;
+		if (*name != f)
+			return 0;
+	}
+	return !*name && !*flag;
+}
+
+const struct model_column *model_column_by_flag(const struct model_table *t, const char *flag)
+{
+	if (!t || !flag)
+		return NULL;
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (flag_matches(t->columns[i].name, flag))
+			return &t->columns[i];
+	return NULL;
+}
+
+int model_column_flag(const struct model_column *c, char *out, size_t outlen)
+{
+	size_t n = strlen(c->name);
+	if (n >= outlen)
+		return RELAIS_ETOOBIG;
+	for (size_t i = 0; i < n; i++)
+		out[i] = c->name[i] == '_' ? '-' : c->name[i];
+	out[n] = 0;
+	return 0;
+}

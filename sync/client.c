@@ -1,0 +1,434 @@
+/*
+ * client.c - the client half of the engine: metadata, capture of local edits
+ * into the outbox, and application of pulled pages.
+ *
+ * Pulled rows are written with plain statements while no session is open,
+ * so they are never captured and never pushed back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/util.h"
+#include "sync.h"
+#include "sync_int.h"
+
+/* Largest number of columns a pulled record may carry (SQLite's default
+ * SQLITE_MAX_COLUMN); a wider one is corrupt whatever the schema. */
+#define PULL_MAX_COLS 2000
+
+int sync_client_schema(sqlite3 *db)
+{
+	char *node = NULL;
+	int rc;
+
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	rc = sync_exec(db,
+		"CREATE TABLE IF NOT EXISTS sync_meta(key TEXT PRIMARY KEY, value TEXT);"
+		"CREATE TABLE IF NOT EXISTS sync_outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+		"hlc INTEGER NOT NULL, changeset BLOB NOT NULL);");
+	if (!rc)
+		rc = sync_exec(db, sync_conflict_ddl);
+	if (rc)
+		goto out;
+	rc = sync_meta_get(db, "node", &node);
+	if (rc == RELAIS_ENOTFOUND) {
+		uint64_t id;
+		char hex[17];
+		rc = util_random(&id, sizeof(id));
+		if (rc)
+			goto out;
+		sync_node_format(id, hex);
+		rc = sync_meta_set(db, "node", hex);
+	}
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
+out:
+	free(node);
+	if (rc)
+		sync_rollback(db);
+	return rc;
+}
+
+int sync_meta_get(sqlite3 *db, const char *key, char **val)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*val = NULL;
+	rc = sync_prepare(db, "SELECT value FROM sync_meta WHERE key=?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*val = strdup((const char *)sqlite3_column_text(st, 0));
+		rc = *val ? 0 : RELAIS_ENOMEM;
+	} else {
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? RELAIS_ENOTFOUND : sync_db_err(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_meta_set(sqlite3 *db, const char *key, const char *val)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, "INSERT OR REPLACE INTO sync_meta(key, value) VALUES(?1, ?2)", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, val, -1, SQLITE_STATIC);
+	rc = sync_db_err(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int meta_get_u64(sqlite3 *db, const char *key, uint64_t *out)
+{
+	char *s = NULL;
+	long long v;
+	int rc = sync_meta_get(db, key, &s);
+
+	*out = 0;
+	if (rc == RELAIS_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	/* HLCs stay below 2^63 until the year 10889. */
+	rc = util_parse_ll(s, 0, INT64_MAX, &v) ? RELAIS_ECORRUPT : 0;
+	if (!rc)
+		*out = (uint64_t)v;
+	free(s);
+	return rc;
+}
+
+static int meta_set_u64(sqlite3 *db, const char *key, uint64_t v)
+{
+	char s[24];
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+	return sync_meta_set(db, key, s);
+}
+
+int sync_meta_hlc_now(sqlite3 *db, sync_hlc_t *out)
+{
+	struct sync_hlc c;
+	int rc = meta_get_u64(db, "hlc", &c.last);
+	if (rc)
+		return rc;
+	*out = sync_hlc_now(&c, util_now_ms());
+	return meta_set_u64(db, "hlc", c.last);
+}
+
+/* ---- capture ---- */
+
+struct sync_capture {
+	sqlite3 *db;
+	sqlite3_session *s;
+};
+
+int sync_capture_begin(sqlite3 *db, const struct sync_tables *t, struct sync_capture **out)
+{
+	struct sync_capture *c;
+	int rc;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return RELAIS_ENOMEM;
+	c->db = db;
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	rc = sync_db_err(sqlite3session_create(db, "main", &c->s));
+	for (size_t i = 0; !rc && i < t->n; i++)
+		rc = sync_db_err(sqlite3session_attach(c->s, t->v[i].name));
+	if (rc) {
+		sync_capture_abort(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void sync_capture_abort(struct sync_capture *c)
+{
+	if (!c)
+		return;
+	if (c->s)
+		sqlite3session_delete(c->s);
+	sync_rollback(c->db);
+	free(c);
+}
+
+int sync_capture_commit(struct sync_capture *c)
+{
+	sqlite3_stmt *st = NULL;
+	void *cs = NULL;
+	sync_hlc_t h;
+	int n = 0, rc;
+
+	rc = sync_db_err(sqlite3session_changeset(c->s, &n, &cs));
+	/* The session goes before our own writes below, which must not be captured. */
+	sqlite3session_delete(c->s);
+	c->s = NULL;
+	if (rc || n == 0)
+		goto commit;
+	rc = sync_meta_hlc_now(c->db, &h);
+	if (rc)
+		goto out;
+	rc = sync_prepare(c->db, "INSERT INTO sync_outbox(hlc, changeset) VALUES(?1, ?2)", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)h);
+	sqlite3_bind_blob(st, 2, cs, n, SQLITE_STATIC);
+	rc = sync_db_err(sqlite3_step(st));
+commit:
+	if (!rc)
+		rc = sync_exec(c->db, "COMMIT");
+out:
+	sqlite3_finalize(st);
+	sqlite3_free(cs);
+	if (rc)
+		sync_rollback(c->db);
+	free(c);
+	return rc;
+}
+
+/* ---- outbox ---- */
+
+void sync_outbox_free(struct sync_outbox *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->count; i++)
+		free((void *)o->items[i].changeset);
+	free(o->items);
+	memset(o, 0, sizeof(*o));
+}
+
+int sync_outbox_load(sqlite3 *db, size_t max_items, size_t max_bytes, struct sync_outbox *out)
+{
+	sqlite3_stmt *st = NULL;
+	char *node = NULL;
+	size_t bytes = 0, cap = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sync_meta_get(db, "node", &node);
+	if (rc)
+		return rc;
+	rc = sync_node_parse(node, &out->node) ? RELAIS_ECORRUPT : 0;
+	free(node);
+	if (rc)
+		return rc;
+	rc = sync_prepare(db, "SELECT seq, hlc, changeset FROM sync_outbox ORDER BY seq LIMIT ?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, max_items > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max_items);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sync_push_item *it;
+		size_t n = (size_t)sqlite3_column_bytes(st, 2);
+		unsigned char *p;
+		if (out->count > 0 && bytes + n > max_bytes)
+			break;
+		if (out->count == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			it = realloc(out->items, ncap * sizeof(*it));
+			if (!it) {
+				rc = RELAIS_ENOMEM;
+				goto out;
+			}
+			out->items = it;
+			cap = ncap;
+		}
+		p = malloc(n ? n : 1);
+		if (!p) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		if (n)
+			memcpy(p, sqlite3_column_blob(st, 2), n);
+		it = &out->items[out->count++];
+		it->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		it->hlc = (sync_hlc_t)sqlite3_column_int64(st, 1);
+		it->changeset = p;
+		it->len = n;
+		bytes += n;
+	}
+	rc = rc == SQLITE_ROW ? 0 : sync_db_err(rc);
+out:
+	sqlite3_finalize(st);
+	if (rc)
+		sync_outbox_free(out);
+	return rc;
+}
+
+int sync_outbox_ack(sqlite3 *db, uint64_t upto)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, "DELETE FROM sync_outbox WHERE seq <= ?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, upto > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)upto);
+	rc = sync_db_err(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_outbox_pending(sqlite3 *db, uint64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, "SELECT count(*) FROM sync_outbox", &st);
+
+	*count = 0;
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = sync_db_err(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- pull ---- */
+
+static int bind_wire_value(sqlite3_stmt *st, int idx, const struct sync_value *v)
+{
+	int rc;
+
+	switch (v->type) {
+	case SQLITE_INTEGER:
+		rc = sqlite3_bind_int64(st, idx, v->i);
+		break;
+	case SQLITE_FLOAT:
+		rc = sqlite3_bind_double(st, idx, v->r);
+		break;
+	case SQLITE_TEXT:
+		/* A NULL pointer would bind NULL, not an empty string. */
+		rc = sqlite3_bind_text(st, idx, v->n ? (const char *)v->p : "", (int)v->n, SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB:
+		rc = v->n ? sqlite3_bind_blob(st, idx, v->p, (int)v->n, SQLITE_STATIC)
+			  : sqlite3_bind_zeroblob(st, idx, 0);
+		break;
+	case SQLITE_NULL:
+		rc = sqlite3_bind_null(st, idx);
+		break;
+	default:
+		return RELAIS_ECORRUPT;
+	}
+	return sync_db_err(rc);
+}
+
+struct apply_stmts {
+	sqlite3_stmt *put, *del;
+};
+
+static int apply_record(sqlite3 *db, const struct sync_tables *t, struct apply_stmts *cache,
+			const struct sync_pull_record *rec)
+{
+	sqlite3_stmt **slot, *st;
+	char *sql;
+	int ti, rc;
+
+	ti = sync_tables_find_n(t, rec->table, rec->table_len);
+	if (ti < 0 || (!rec->deleted && rec->ncols != (size_t)t->v[ti].ncols))
+		return RELAIS_ESCHEMA;
+	if (rec->id_len > INT32_MAX || rec->ncols > INT32_MAX)
+		return RELAIS_ECORRUPT;
+	slot = rec->deleted ? &cache[ti].del : &cache[ti].put;
+	if (!*slot) {
+		sql = rec->deleted ? sync_sql_delete(&t->v[ti]) : sync_sql_insert(&t->v[ti], 1);
+		if (!sql)
+			return RELAIS_ENOMEM;
+		rc = sync_prepare(db, sql, slot);
+		sqlite3_free(sql);
+		if (rc)
+			return rc;
+	}
+	st = *slot;
+	if (rec->deleted) {
+		rc = sync_db_err(sqlite3_bind_text(st, 1, rec->id_len ? (const char *)rec->id : "",
+						   (int)rec->id_len, SQLITE_STATIC));
+	} else {
+		rc = 0;
+		for (size_t j = 0; !rc && j < rec->ncols; j++)
+			rc = bind_wire_value(st, (int)j + 1, &rec->values[j]);
+	}
+	if (!rc)
+		rc = sync_db_err(sqlite3_step(st));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+int sync_apply_pull(sqlite3 *db, const struct sync_tables *t, const void *raw, size_t len,
+		    struct sync_apply_result *res)
+{
+	struct sync_pull_reader pr;
+	struct sync_pull_record rec;
+	struct sync_value *values = NULL;
+	struct apply_stmts *cache = NULL;
+	struct sync_hlc c;
+	uint64_t pending, rows = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = sync_pull_open(&pr, raw, len);
+	if (rc)
+		return rc;
+	values = calloc(PULL_MAX_COLS, sizeof(*values));
+	cache = calloc(t->n, sizeof(*cache));
+	if (!values || !cache) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		goto out;
+	/* Checked under the write lock: a pulled row would overwrite an edit
+	 * still waiting in the outbox. */
+	rc = sync_outbox_pending(db, &pending);
+	if (!rc && pending)
+		rc = RELAIS_EBUSY;
+	while (!rc && (rc = sync_pull_next(&pr, &rec, values, PULL_MAX_COLS)) == 1) {
+		rc = apply_record(db, t, cache, &rec);
+		rows++;
+	}
+	if (rc)
+		goto out;
+	rc = meta_set_u64(db, "cursor", pr.next_cursor);
+	if (!rc)
+		rc = meta_get_u64(db, "hlc", &c.last);
+	if (rc)
+		goto out;
+	sync_hlc_observe(&c, pr.server_hlc, util_now_ms());
+	rc = meta_set_u64(db, "hlc", c.last);
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
+	if (rc)
+		goto out;
+	res->rows = rows;
+	res->cursor = pr.next_cursor;
+	res->more = pr.more;
+out:
+	if (cache) {
+		for (size_t i = 0; i < t->n; i++) {
+			sqlite3_finalize(cache[i].put);
+			sqlite3_finalize(cache[i].del);
+		}
+	}
+	free(cache);
+	free(values);
+	if (rc)
+		sync_rollback(db);
+	return rc;
+}

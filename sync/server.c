@@ -1,0 +1,1298 @@
+/*
+ * server.c - the server half of the engine: sync tables, the per-column
+ * merge of pushed changesets, the server's own writes, and pull pages.
+ *
+ * The merge reads each changeset with sqlite3changeset_start/next and writes
+ * with its own cached statements rather than sqlite3changeset_apply, which
+ * cannot order edits of one column by HLC. The bookkeeping of a changed row
+ * (new seq, per-column clocks, tombstone) is row_log(), used by both the
+ * merge and sync_local_commit().
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/util.h"
+#include "sync.h"
+#include "sync_int.h"
+
+/* ---- schema ---- */
+
+int sync_server_schema(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	rc = sync_exec(db,
+		"CREATE TABLE IF NOT EXISTS sync_row(tbl TEXT, id TEXT, dept TEXT NOT NULL, "
+		"seq INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, clocks BLOB NOT NULL, "
+		"image TEXT, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
+		"CREATE INDEX IF NOT EXISTS sync_row_dept_seq ON sync_row(dept, seq);"
+		"CREATE TABLE IF NOT EXISTS sync_node(node TEXT PRIMARY KEY, login TEXT NOT NULL, "
+		"acked INTEGER NOT NULL DEFAULT 0);"
+		"CREATE TABLE IF NOT EXISTS sync_state(key TEXT PRIMARY KEY, value);"
+		"INSERT OR IGNORE INTO sync_state VALUES('seq', 0), ('hlc', 0);");
+	if (rc)
+		goto out;
+	rc = sync_exec(db, sync_conflict_ddl);
+	if (rc)
+		goto out;
+	rc = sync_prepare(db, "SELECT 1 FROM sync_state WHERE key='node'", &st);
+	if (rc)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		uint64_t node;
+		char hex[17];
+		rc = util_random(&node, sizeof(node));
+		if (rc)
+			goto out;
+		sync_node_format(node, hex);
+		sqlite3_finalize(st);
+		rc = sync_prepare(db, "INSERT INTO sync_state VALUES('node', ?1)", &st);
+		if (rc)
+			goto out;
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+		rc = sync_db_err(sqlite3_step(st));
+		if (rc)
+			goto out;
+		sqlite3_finalize(st);
+		rc = sync_prepare(db, "INSERT INTO sync_node(node, login) VALUES(?1, 'serveur')", &st);
+		if (rc)
+			goto out;
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+		rc = sync_db_err(sqlite3_step(st));
+		if (rc)
+			goto out;
+	}
+	rc = sync_exec(db, "COMMIT");
+out:
+	sqlite3_finalize(st);
+	if (rc)
+		sync_rollback(db);
+	return rc;
+}
+
+/* Reads the server's seq, clock and node from sync_state. */
+static int state_load(sqlite3 *db, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, seen = 0;
+
+	rc = sync_prepare(db, "SELECT key, value FROM sync_state", &st);
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		if (!k)
+			continue;
+		if (!strcmp(k, "seq")) {
+			*seq = (uint64_t)sqlite3_column_int64(st, 1);
+			seen |= 1;
+		} else if (!strcmp(k, "hlc")) {
+			*hlc = (sync_hlc_t)sqlite3_column_int64(st, 1);
+			seen |= 2;
+		} else if (!strcmp(k, "node") && node) {
+			const char *v = (const char *)sqlite3_column_text(st, 1);
+			if (!v || sync_node_parse(v, node)) {
+				rc = RELAIS_ECORRUPT;
+				goto out;
+			}
+			seen |= 4;
+		}
+	}
+	rc = sync_db_err(rc);
+	if (!rc && seen != (node ? 7 : 3))
+		rc = RELAIS_ESCHEMA; /* sync_server_schema() never ran on this store */
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- the engine shared by merge and local writes ---- */
+
+struct table_stmts {
+	sqlite3_stmt *sel, *ins, *del;
+	sqlite3_stmt **upd;    /* one "UPDATE t SET c=?" per column, made on first use */
+};
+
+struct pending_conflict {
+	int ti;
+	char *row_id, *dept, *kept, *lost;
+	const char *col;       /* a column name of t, NULL for a suppression */
+	const char *kind;
+	struct sync_stamp kst, lst;
+};
+
+struct engine {
+	sqlite3 *db;
+	const struct sync_tables *t;
+	const struct sync_author *who; /* NULL for the server's own writes */
+	struct sync_hlc clock;
+	uint64_t seq;
+	uint64_t node;
+	int conflict_ti;
+	struct table_stmts *ts;
+	sqlite3_stmt *row_get, *row_put, *login_get, *conf_ins;
+	struct sync_stamp *clk;        /* clocks of the row being merged */
+	int *wr;                       /* columns to write */
+	unsigned char *clkbuf;
+	struct pending_conflict *pend;
+	size_t npend, apend;
+	size_t changes, conflicts;
+	char *err;
+	size_t errlen;
+};
+
+struct rowinfo {
+	int found, deleted;
+	char *dept, *image;
+};
+
+static void rowinfo_clear(struct rowinfo *ri)
+{
+	free(ri->dept);
+	free(ri->image);
+	memset(ri, 0, sizeof(*ri));
+}
+
+RELAIS_PRINTF(3, 4)
+static int fail(struct engine *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (e->err && e->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(e->err, e->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* Converts the result of a write step, keeping SQLite's words for a
+ * constraint so that the person sees which rule the change broke. */
+static int step_write(struct engine *e, sqlite3_stmt *st, int ti)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	rc = sync_db_err(rc);
+	if (rc == RELAIS_ECONSTRAINT)
+		return fail(e, rc, "Changement refusé par le schéma (table %s) : %s.",
+			    e->t->v[ti].name, sqlite3_errmsg(e->db));
+	return fail(e, rc, "Erreur de la base : %s.", sqlite3_errmsg(e->db));
+}
+
+static void pending_free(struct pending_conflict *p)
+{
+	free(p->row_id);
+	free(p->dept);
+	free(p->kept);
+	free(p->lost);
+}
+
+static void engine_free(struct engine *e)
+{
+	if (e->ts) {
+		for (size_t i = 0; i < e->t->n; i++) {
+			struct table_stmts *s = &e->ts[i];
+			sqlite3_finalize(s->sel);
+			sqlite3_finalize(s->ins);
+			sqlite3_finalize(s->del);
+			if (s->upd)
+				for (int j = 0; j < e->t->v[i].ncols; j++)
+					sqlite3_finalize(s->upd[j]);
+			free(s->upd);
+		}
+	}
+	free(e->ts);
+	sqlite3_finalize(e->row_get);
+	sqlite3_finalize(e->row_put);
+	sqlite3_finalize(e->login_get);
+	sqlite3_finalize(e->conf_ins);
+	for (size_t i = 0; i < e->npend; i++)
+		pending_free(&e->pend[i]);
+	free(e->pend);
+	free(e->clk);
+	free(e->wr);
+	free(e->clkbuf);
+}
+
+/* Prepares the engine inside a transaction the caller opened. */
+static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *t,
+		       char *err, size_t errlen)
+{
+	int rc;
+	int n = t->max_cols > 2 ? t->max_cols : 2;
+
+	memset(e, 0, sizeof(*e));
+	e->db = db;
+	e->t = t;
+	e->err = err;
+	e->errlen = errlen;
+	e->conflict_ti = sync_tables_find(t, SYNC_CONFLICT_TABLE);
+	e->ts = calloc(t->n, sizeof(*e->ts));
+	e->clk = calloc((size_t)n, sizeof(*e->clk));
+	e->wr = calloc((size_t)n, sizeof(*e->wr));
+	e->clkbuf = malloc(SYNC_CLOCKS_MAX(n));
+	if (!e->ts || !e->clk || !e->wr || !e->clkbuf)
+		return RELAIS_ENOMEM;
+	if (e->conflict_ti < 0)
+		return RELAIS_ESCHEMA;
+	rc = state_load(db, &e->seq, &e->clock.last, &e->node);
+	if (rc)
+		return rc;
+	rc = sync_prepare(db, "SELECT dept, deleted, clocks, image FROM sync_row WHERE tbl=?1 AND id=?2",
+			  &e->row_get);
+	if (!rc)
+		rc = sync_prepare(db, "INSERT OR REPLACE INTO sync_row(tbl, id, dept, seq, deleted, clocks, image) "
+				  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &e->row_put);
+	if (!rc)
+		rc = sync_prepare(db, "SELECT login FROM sync_node WHERE node=?1", &e->login_get);
+	if (!rc)
+		rc = sync_prepare(db, "INSERT INTO sync_conflict(id, dept, tbl, row_id, col, kind, kept, lost, "
+				  "kept_login, kept_node, kept_hlc, lost_login, lost_node, lost_hlc, created_hlc) "
+				  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+				  &e->conf_ins);
+	return rc;
+}
+
+static int engine_save_state(struct engine *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(e->db, "UPDATE sync_state SET value=?2 WHERE key=?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, "seq", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->seq);
+	rc = sync_db_err(sqlite3_step(st));
+	sqlite3_reset(st);
+	if (!rc) {
+		sqlite3_bind_text(st, 1, "hlc", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)e->clock.last);
+		rc = sync_db_err(sqlite3_step(st));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum stmt_kind { STMT_SEL, STMT_INS, STMT_DEL };
+
+static int table_stmt(struct engine *e, int ti, enum stmt_kind k, sqlite3_stmt **out)
+{
+	struct table_stmts *s = &e->ts[ti];
+	sqlite3_stmt **slot = k == STMT_SEL ? &s->sel : k == STMT_INS ? &s->ins : &s->del;
+	char *sql;
+	int rc;
+
+	if (!*slot) {
+		const struct sync_table *tb = &e->t->v[ti];
+		sql = k == STMT_SEL ? sync_sql_select(tb) : k == STMT_INS ? sync_sql_insert(tb, 0)
+									: sync_sql_delete(tb);
+		if (!sql)
+			return RELAIS_ENOMEM;
+		rc = sync_prepare(e->db, sql, slot);
+		sqlite3_free(sql);
+		if (rc)
+			return rc;
+	}
+	*out = *slot;
+	return 0;
+}
+
+static int update_stmt(struct engine *e, int ti, int j, sqlite3_stmt **out)
+{
+	struct table_stmts *s = &e->ts[ti];
+	const struct sync_table *tb = &e->t->v[ti];
+	char *sql;
+	int rc;
+
+	if (!s->upd) {
+		s->upd = calloc((size_t)tb->ncols, sizeof(*s->upd));
+		if (!s->upd)
+			return RELAIS_ENOMEM;
+	}
+	if (!s->upd[j]) {
+		sql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\"=?1 WHERE id=?2", tb->name, tb->cols[j]);
+		if (!sql)
+			return RELAIS_ENOMEM;
+		rc = sync_prepare(e->db, sql, &s->upd[j]);
+		sqlite3_free(sql);
+		if (rc)
+			return rc;
+	}
+	*out = s->upd[j];
+	return 0;
+}
+
+/* Reads the sync_row entry of (ti, id); on found, e->clk holds its clocks. */
+static int row_get(struct engine *e, int ti, const char *id, struct rowinfo *ri)
+{
+	sqlite3_stmt *st = e->row_get;
+	const struct sync_table *tb = &e->t->v[ti];
+	int rc;
+
+	memset(ri, 0, sizeof(*ri));
+	sqlite3_bind_text(st, 1, tb->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = sync_db_err(rc);
+		goto out;
+	}
+	ri->found = 1;
+	ri->deleted = sqlite3_column_int(st, 1);
+	ri->dept = strdup((const char *)sqlite3_column_text(st, 0));
+	if (!ri->dept) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if (ri->deleted && sqlite3_column_type(st, 3) == SQLITE_TEXT) {
+		ri->image = strdup((const char *)sqlite3_column_text(st, 3));
+		if (!ri->image) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+	}
+	rc = sync_clocks_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+				tb->ncols, e->clk);
+out:
+	sqlite3_reset(st);
+	if (rc)
+		rowinfo_clear(ri);
+	return rc;
+}
+
+/*
+ * The bookkeeping of one changed row, for merges and local writes alike:
+ * a new server seq (so that pulls after the old one see it), its clocks, and
+ * for a deleted row the tombstone with its last image.
+ */
+static int row_log(struct engine *e, int ti, const char *id, const char *dept, int deleted,
+		   const struct sync_stamp *clk, const char *image)
+{
+	sqlite3_stmt *st = e->row_put;
+	const struct sync_table *tb = &e->t->v[ti];
+	size_t n = sync_clocks_encode(clk, deleted ? 1 : tb->ncols, e->clkbuf);
+
+	e->seq++;
+	sqlite3_bind_text(st, 1, tb->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, dept, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->seq);
+	sqlite3_bind_int(st, 5, deleted ? 1 : 0);
+	sqlite3_bind_blob(st, 6, e->clkbuf, (int)n, SQLITE_STATIC);
+	if (image)
+		sqlite3_bind_text(st, 7, image, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	return step_write(e, st, ti);
+}
+
+static void clocks_fill(struct engine *e, int ncols, struct sync_stamp st)
+{
+	for (int j = 0; j < ncols; j++)
+		e->clk[j] = st;
+}
+
+/* Queues a conflict; kept and lost are borrowed and dumped now, since they
+ * may describe values that the next statement step invalidates. */
+static int conflict_add(struct engine *e, int ti, const char *row_id, const char *dept,
+			const char *col, const char *kind, const json_t *kept, struct sync_stamp kst,
+			const json_t *lost, struct sync_stamp lst)
+{
+	struct pending_conflict *p;
+
+	if (!kept || !lost)
+		return RELAIS_ENOMEM;
+	if (e->npend == e->apend) {
+		size_t na = e->apend ? e->apend * 2 : 8;
+		p = realloc(e->pend, na * sizeof(*p));
+		if (!p)
+			return RELAIS_ENOMEM;
+		e->pend = p;
+		e->apend = na;
+	}
+	p = &e->pend[e->npend];
+	memset(p, 0, sizeof(*p));
+	e->npend++;
+	p->ti = ti;
+	p->col = col;
+	p->kind = kind;
+	p->kst = kst;
+	p->lst = lst;
+	p->row_id = strdup(row_id);
+	p->dept = strdup(dept);
+	p->kept = sync_json_text(kept);
+	p->lost = sync_json_text(lost);
+	if (!p->row_id || !p->dept || !p->kept || !p->lost)
+		return RELAIS_ENOMEM;
+	return 0;
+}
+
+static int bind_author(struct engine *e, int idx, struct sync_stamp s)
+{
+	sqlite3_stmt *lg = e->login_get;
+	char hex[17];
+	int rc;
+
+	sync_node_format(s.node, hex);
+	sqlite3_bind_text(lg, 1, hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(lg);
+	if (rc == SQLITE_ROW)
+		sqlite3_bind_text(e->conf_ins, idx, (const char *)sqlite3_column_text(lg, 0), -1,
+				  SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(e->conf_ins, idx);
+	sqlite3_reset(lg);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sync_db_err(rc);
+	sqlite3_bind_text(e->conf_ins, idx + 1, hex, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(e->conf_ins, idx + 2, (sqlite3_int64)s.hlc);
+	return 0;
+}
+
+/* Writes the queued conflicts as rows of sync_conflict, each logged like any
+ * replicated row so that every replica of the département pulls it. */
+static int conflicts_flush(struct engine *e)
+{
+	sqlite3_stmt *st = e->conf_ins;
+	int rc = 0;
+
+	for (size_t i = 0; i < e->npend; i++) {
+		struct pending_conflict *p = &e->pend[i];
+		char uuid[UTIL_UUID_LEN + 1];
+		struct sync_stamp cs;
+
+		cs.hlc = sync_hlc_now(&e->clock, util_now_ms());
+		cs.node = e->node;
+		rc = util_uuid(uuid);
+		if (rc)
+			goto out;
+		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p->dept, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, e->t->v[p->ti].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, p->row_id, -1, SQLITE_STATIC);
+		if (p->col)
+			sqlite3_bind_text(st, 5, p->col, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_text(st, 6, p->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, p->kept, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, p->lost, -1, SQLITE_STATIC);
+		rc = bind_author(e, 9, p->kst);
+		if (!rc)
+			rc = bind_author(e, 12, p->lst);
+		if (rc)
+			goto out;
+		sqlite3_bind_int64(st, 15, (sqlite3_int64)cs.hlc);
+		rc = step_write(e, st, e->conflict_ti);
+		if (rc)
+			goto out;
+		clocks_fill(e, e->t->v[e->conflict_ti].ncols, cs);
+		rc = row_log(e, e->conflict_ti, uuid, p->dept, 0, e->clk, NULL);
+		if (rc)
+			goto out;
+		e->conflicts++;
+	}
+out:
+	for (size_t i = 0; i < e->npend; i++)
+		pending_free(&e->pend[i]);
+	e->npend = 0;
+	return rc;
+}
+
+/* ---- merge ---- */
+
+/* A changeset value that must be non-NULL text (the id and dept columns). */
+static int cs_text(struct engine *e, sqlite3_changeset_iter *it, int newside, int j, const char **out)
+{
+	sqlite3_value *v = NULL;
+	int rc = newside ? sqlite3changeset_new(it, j, &v) : sqlite3changeset_old(it, j, &v);
+	if (rc != SQLITE_OK || !v || sqlite3_value_type(v) != SQLITE_TEXT)
+		return fail(e, RELAIS_ECORRUPT, "Changement illisible : %s manquant.", j ? "département" : "identifiant");
+	*out = (const char *)sqlite3_value_text(v);
+	return *out ? 0 : RELAIS_ENOMEM;
+}
+
+static sqlite3_value *cs_value(sqlite3_changeset_iter *it, int newside, int j)
+{
+	sqlite3_value *v = NULL;
+	int rc = newside ? sqlite3changeset_new(it, j, &v) : sqlite3changeset_old(it, j, &v);
+	return rc == SQLITE_OK ? v : NULL;
+}
+
+static int check_scope(struct engine *e, const char *id, const struct rowinfo *ri)
+{
+	if (strcmp(ri->dept, e->who->dept))
+		return fail(e, RELAIS_EPERM,
+			    "Modification refusée : la ligne %s appartient au département %s, pas au vôtre (%s).",
+			    id, ri->dept, e->who->dept);
+	return 0;
+}
+
+/*
+ * Merges the columns carried by an UPDATE (or by an INSERT of an id that is
+ * live already: is_insert, every value then counts as unseen) into the live
+ * row id, column by column in HLC order.
+ */
+static int merge_columns(struct engine *e, int ti, sqlite3_changeset_iter *it, const char *id,
+			 const struct rowinfo *ri, struct sync_stamp st, int is_insert)
+{
+	const struct sync_table *tb = &e->t->v[ti];
+	int record = ti != e->conflict_ti; /* settling a conflict never makes another */
+	sqlite3_stmt *sel, *upd;
+	int rc, nw = 0;
+
+	rc = table_stmt(e, ti, STMT_SEL, &sel);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(sel);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(sel);
+		if (rc == SQLITE_DONE)
+			return fail(e, RELAIS_ECORRUPT, "La ligne %s manque dans la table %s.", id, tb->name);
+		return sync_db_err(rc);
+	}
+	rc = 0;
+	for (int j = 2; j < tb->ncols; j++) {
+		sqlite3_value *nv = cs_value(it, 1, j), *ov, *cur;
+		if (!nv)
+			continue;
+		ov = is_insert ? NULL : cs_value(it, 0, j);
+		cur = sqlite3_column_value(sel, j);
+		if (sync_stamp_cmp(st, e->clk[j]) > 0) {
+			if (record && (is_insert ? !sync_value_equal(cur, nv) : ov && !sync_value_equal(cur, ov))) {
+				json_t *k = sync_value_json(nv), *l = sync_value_json(cur);
+				rc = conflict_add(e, ti, id, ri->dept, tb->cols[j], "valeur", k, st, l, e->clk[j]);
+				json_decref(k);
+				json_decref(l);
+			}
+			e->wr[nw++] = j;
+			e->clk[j] = st;
+		} else if (record && !sync_value_equal(cur, nv)) {
+			json_t *k = sync_value_json(cur), *l = sync_value_json(nv);
+			rc = conflict_add(e, ti, id, ri->dept, tb->cols[j], "valeur", k, e->clk[j], l, st);
+			json_decref(k);
+			json_decref(l);
+		}
+		if (rc)
+			break;
+	}
+	sqlite3_reset(sel);
+	if (rc)
+		return rc;
+	for (int k = 0; k < nw; k++) {
+		rc = update_stmt(e, ti, e->wr[k], &upd);
+		if (rc)
+			return rc;
+		sqlite3_bind_value(upd, 1, cs_value(it, 1, e->wr[k]));
+		sqlite3_bind_text(upd, 2, id, -1, SQLITE_STATIC);
+		rc = step_write(e, upd, ti);
+		if (rc)
+			return rc;
+	}
+	/* Logged even when every column lost: the row then goes back to the
+	 * pusher, whose replica holds the losing values. */
+	rc = row_log(e, ti, id, ri->dept, 0, e->clk, NULL);
+	if (rc)
+		return rc;
+	return conflicts_flush(e);
+}
+
+static int insert_row(struct engine *e, int ti, sqlite3_changeset_iter *it)
+{
+	const struct sync_table *tb = &e->t->v[ti];
+	sqlite3_stmt *ins;
+	int rc = table_stmt(e, ti, STMT_INS, &ins);
+	if (rc)
+		return rc;
+	for (int j = 0; j < tb->ncols; j++) {
+		sqlite3_value *v = cs_value(it, 1, j);
+		if (v)
+			sqlite3_bind_value(ins, j + 1, v);
+		else
+			sqlite3_bind_null(ins, j + 1);
+	}
+	return step_write(e, ins, ti);
+}
+
+static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, struct sync_stamp st)
+{
+	const struct sync_table *tb = &e->t->v[ti];
+	struct rowinfo ri;
+	const char *id, *dept;
+	int rc;
+
+	if ((rc = cs_text(e, it, 1, 0, &id)) || (rc = cs_text(e, it, 1, 1, &dept)))
+		return rc;
+	if (strcmp(dept, e->who->dept))
+		return fail(e, RELAIS_EPERM,
+			    "Création refusée : la ligne %s appartient au département %s, pas au vôtre (%s).",
+			    id, dept, e->who->dept);
+	rc = row_get(e, ti, id, &ri);
+	if (rc)
+		return rc;
+	if (ri.found && (rc = check_scope(e, id, &ri)))
+		goto out;
+	if (ri.found && !ri.deleted) {
+		rc = merge_columns(e, ti, it, id, &ri, st, 1);
+		goto out;
+	}
+	/* A new row, or the restore of a deleted one that a person chose when
+	 * settling a suppression conflict. */
+	rc = insert_row(e, ti, it);
+	if (rc)
+		goto out;
+	clocks_fill(e, tb->ncols, st);
+	rc = row_log(e, ti, id, dept, 0, e->clk, NULL);
+out:
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+/* An UPDATE for a row deleted meanwhile: the deletion stays, the edits are
+ * kept in a suppression conflict on the row's last image. */
+static int merge_update_deleted(struct engine *e, int ti, sqlite3_changeset_iter *it,
+				const char *id, const struct rowinfo *ri, struct sync_stamp st)
+{
+	const struct sync_table *tb = &e->t->v[ti];
+	json_t *img = NULL, *null = json_null();
+	int rc = 0;
+
+	if (ti == e->conflict_ti)
+		return 0;
+	img = ri->image ? json_loads(ri->image, 0, NULL) : json_object();
+	if (!img || !json_is_object(img)) {
+		rc = RELAIS_ECORRUPT;
+		goto out;
+	}
+	for (int j = 1; j < tb->ncols; j++) {
+		sqlite3_value *nv = cs_value(it, 1, j);
+		if (nv && json_object_set_new(img, tb->cols[j], sync_value_json(nv))) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+	}
+	/* e->clk[0] is the stamp of the deletion (a tombstone has no other). */
+	rc = conflict_add(e, ti, id, ri->dept, NULL, "suppression", null, e->clk[0], img, st);
+	if (!rc)
+		rc = conflicts_flush(e);
+out:
+	json_decref(img);
+	json_decref(null);
+	return rc;
+}
+
+static int merge_update(struct engine *e, int ti, sqlite3_changeset_iter *it, struct sync_stamp st)
+{
+	struct rowinfo ri;
+	sqlite3_value *nd;
+	const char *id;
+	int rc;
+
+	if ((rc = cs_text(e, it, 0, 0, &id)))
+		return rc;
+	rc = row_get(e, ti, id, &ri);
+	if (rc)
+		return rc;
+	if (!ri.found) {
+		rc = fail(e, RELAIS_ECORRUPT, "Modification d'une ligne inconnue (%s %s).",
+			  e->t->v[ti].name, id);
+		goto out;
+	}
+	if ((rc = check_scope(e, id, &ri)))
+		goto out;
+	nd = cs_value(it, 1, 1);
+	if (nd && (sqlite3_value_type(nd) != SQLITE_TEXT ||
+		   strcmp((const char *)sqlite3_value_text(nd), ri.dept))) {
+		rc = fail(e, RELAIS_EPERM, "Modification refusée : la ligne %s ne peut pas changer de département.", id);
+		goto out;
+	}
+	if (ri.deleted)
+		rc = merge_update_deleted(e, ti, it, id, &ri, st);
+	else
+		rc = merge_columns(e, ti, it, id, &ri, st, 0);
+out:
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+/*
+ * A DELETE always wins. Values of the row that the deleting replica had not
+ * seen (its old values differ from the current ones) are kept in a
+ * suppression conflict, so an edit made meanwhile is never silently lost.
+ */
+static int merge_delete(struct engine *e, int ti, sqlite3_changeset_iter *it, struct sync_stamp st)
+{
+	const struct sync_table *tb = &e->t->v[ti];
+	struct rowinfo ri;
+	sqlite3_stmt *sel = NULL, *del;
+	json_t *img = NULL, *null = NULL;
+	struct sync_stamp lst = { 0, 0 };
+	char *image = NULL;
+	const char *id;
+	int rc, unseen = 0;
+
+	if ((rc = cs_text(e, it, 0, 0, &id)))
+		return rc;
+	rc = row_get(e, ti, id, &ri);
+	if (rc)
+		return rc;
+	if (!ri.found) {
+		rc = fail(e, RELAIS_ECORRUPT, "Suppression d'une ligne inconnue (%s %s).", tb->name, id);
+		goto out;
+	}
+	if ((rc = check_scope(e, id, &ri)) || ri.deleted)
+		goto out;
+	rc = table_stmt(e, ti, STMT_SEL, &sel);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(sel);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : sync_db_err(rc);
+		goto out;
+	}
+	img = json_object();
+	null = json_null();
+	if (!img) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	for (int j = 0; j < tb->ncols; j++) {
+		sqlite3_value *cur = sqlite3_column_value(sel, j), *ov = cs_value(it, 0, j);
+		if (json_object_set_new(img, tb->cols[j], sync_value_json(cur))) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		if (j > 0 && ov && !sync_value_equal(cur, ov)) {
+			unseen = 1;
+			if (sync_stamp_cmp(e->clk[j], lst) > 0)
+				lst = e->clk[j];
+		}
+	}
+	sqlite3_reset(sel);
+	image = sync_json_text(img);
+	if (!image) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if (unseen && ti != e->conflict_ti) {
+		rc = conflict_add(e, ti, id, ri.dept, NULL, "suppression", null, st, img, lst);
+		if (rc)
+			goto out;
+	}
+	rc = table_stmt(e, ti, STMT_DEL, &del);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
+	rc = step_write(e, del, ti);
+	if (rc)
+		goto out;
+	clocks_fill(e, 1, st);
+	rc = row_log(e, ti, id, ri.dept, 1, e->clk, image);
+	if (!rc)
+		rc = conflicts_flush(e);
+out:
+	if (sel)
+		sqlite3_reset(sel);
+	json_decref(img);
+	json_decref(null);
+	free(image);
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+/* Finds the replicated table of the current change and checks its shape. */
+static int change_table(struct engine *e, sqlite3_changeset_iter *it, int *ti, int *op)
+{
+	const char *tab;
+	int ncol, indirect;
+
+	if (sqlite3changeset_op(it, &tab, &ncol, op, &indirect) != SQLITE_OK)
+		return fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
+	*ti = sync_tables_find(e->t, tab);
+	if (*ti < 0)
+		return fail(e, RELAIS_ESCHEMA, "La table « %s » n'est pas synchronisée : mettez Relais à jour.", tab);
+	if (ncol != e->t->v[*ti].ncols)
+		return fail(e, RELAIS_ESCHEMA,
+			    "La table « %s » n'a pas le même nombre de colonnes ici (%d) que chez l'expéditeur (%d) : "
+			    "mettez Relais à jour.", tab, e->t->v[*ti].ncols, ncol);
+	return 0;
+}
+
+static int merge_changeset(struct engine *e, const struct sync_push_item *item, struct sync_stamp st)
+{
+	sqlite3_changeset_iter *it = NULL;
+	int rc, ti, op;
+
+	if (item->len > (size_t)INT32_MAX ||
+	    sqlite3changeset_start(&it, (int)item->len, (void *)item->changeset) != SQLITE_OK)
+		return fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
+	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		rc = change_table(e, it, &ti, &op);
+		if (rc)
+			goto out;
+		switch (op) {
+		case SQLITE_INSERT:
+			rc = merge_insert(e, ti, it, st);
+			break;
+		case SQLITE_UPDATE:
+			rc = merge_update(e, ti, it, st);
+			break;
+		case SQLITE_DELETE:
+			rc = merge_delete(e, ti, it, st);
+			break;
+		default:
+			rc = fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
+		}
+		if (rc)
+			goto out;
+		e->changes++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
+out:
+	if (sqlite3changeset_finalize(it) != SQLITE_OK && !rc)
+		rc = fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
+	return rc;
+}
+
+/* Registers node for login (or checks it belongs to login) and reads its acked seq. */
+static int node_claim(struct engine *e, uint64_t node, const char *login, uint64_t *acked)
+{
+	sqlite3_stmt *st = NULL;
+	char hex[17];
+	int rc;
+
+	sync_node_format(node, hex);
+	rc = sync_prepare(e->db, "SELECT login, acked FROM sync_node WHERE node=?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *owner = (const char *)sqlite3_column_text(st, 0);
+		*acked = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = owner && !strcmp(owner, login) ? 0
+			: fail(e, RELAIS_EPERM, "Ce poste (%s) est enregistré pour un autre compte.", hex);
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = sync_db_err(rc);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	rc = sync_prepare(e->db, "INSERT INTO sync_node(node, login, acked) VALUES(?1, ?2, 0)", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
+	rc = sync_db_err(sqlite3_step(st));
+	*acked = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int node_ack(struct engine *e, uint64_t node, uint64_t acked)
+{
+	sqlite3_stmt *st = NULL;
+	char hex[17];
+	int rc;
+
+	sync_node_format(node, hex);
+	rc = sync_prepare(e->db, "UPDATE sync_node SET acked=?2 WHERE node=?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)acked);
+	rc = sync_db_err(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_merge(sqlite3 *db, const struct sync_tables *t, const struct sync_author *who,
+	       const struct sync_push *push, struct sync_merge_result *res,
+	       char *err, size_t errlen)
+{
+	struct engine e;
+	uint64_t acked = 0;
+	size_t items = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (err && errlen)
+		err[0] = 0;
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	rc = engine_init(&e, db, t, err, errlen);
+	if (rc)
+		goto out;
+	e.who = who;
+	rc = node_claim(&e, push->node, who->login, &acked);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < push->count; i++) {
+		const struct sync_push_item *item = &push->items[i];
+		struct sync_stamp st = { item->hlc, push->node };
+		if (item->seq <= acked)
+			continue;
+		sync_hlc_observe(&e.clock, item->hlc, util_now_ms());
+		rc = merge_changeset(&e, item, st);
+		if (rc)
+			goto out;
+		acked = item->seq;
+		items++;
+	}
+	if (items) {
+		rc = node_ack(&e, push->node, acked);
+		if (!rc)
+			rc = engine_save_state(&e);
+		if (rc)
+			goto out;
+	}
+	rc = sync_exec(db, "COMMIT");
+	if (rc)
+		goto out;
+	res->acked = acked;
+	res->items = items;
+	res->changes = e.changes;
+	res->conflicts = e.conflicts;
+	res->server_hlc = e.clock.last;
+out:
+	if (rc) {
+		sync_rollback(db);
+		if (err && errlen && !err[0])
+			snprintf(err, errlen, "%s", relais_strerror(rc));
+	}
+	engine_free(&e);
+	return rc;
+}
+
+/* ---- the server's own writes ---- */
+
+struct sync_local {
+	sqlite3 *db;
+	const struct sync_tables *t;
+	sqlite3_session *s;
+};
+
+int sync_local_begin(sqlite3 *db, const struct sync_tables *t, struct sync_local **out)
+{
+	struct sync_local *l;
+	int rc;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return RELAIS_ENOMEM;
+	l->db = db;
+	l->t = t;
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	rc = sync_db_err(sqlite3session_create(db, "main", &l->s));
+	for (size_t i = 0; !rc && i < t->n; i++)
+		rc = sync_db_err(sqlite3session_attach(l->s, t->v[i].name));
+	if (rc) {
+		sync_local_abort(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+void sync_local_abort(struct sync_local *l)
+{
+	if (!l)
+		return;
+	if (l->s)
+		sqlite3session_delete(l->s);
+	sync_rollback(l->db);
+	free(l);
+}
+
+/* Each login writing on the server gets a node of its own, derived from the
+ * login, so that conflicts name the right author. */
+static int local_node(struct engine *e, const char *login, uint64_t *node)
+{
+	char hex[UTIL_SHA256_HEX + 1];
+	uint64_t acked;
+	struct buf b = BUF_INIT(4096);
+	int rc;
+
+	if (!login) {
+		*node = e->node;
+		return 0;
+	}
+	rc = buf_printf(&b, "relais-local:%s", login);
+	if (rc)
+		goto out;
+	util_sha256_hex(b.data, b.len, hex);
+	hex[16] = 0;
+	rc = sync_node_parse(hex, node);
+	if (!rc)
+		rc = node_claim(e, *node, login, &acked);
+out:
+	buf_release(&b);
+	return rc;
+}
+
+/* The dept of a row written before the table was replicated (no sync_row). */
+static int table_dept(struct engine *e, int ti, const char *id, char **dept)
+{
+	sqlite3_stmt *sel;
+	int rc = table_stmt(e, ti, STMT_SEL, &sel);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(sel);
+	if (rc == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(sel, 1);
+		*dept = d ? strdup(d) : NULL;
+		rc = *dept ? 0 : RELAIS_ECORRUPT;
+	} else {
+		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : sync_db_err(rc);
+	}
+	sqlite3_reset(sel);
+	return rc;
+}
+
+static int local_change(struct engine *e, sqlite3_changeset_iter *it, struct sync_stamp st)
+{
+	const struct sync_table *tb;
+	struct rowinfo ri = { 0 };
+	json_t *img = NULL;
+	char *image = NULL;
+	const char *id, *dept;
+	int rc, ti, op;
+
+	rc = change_table(e, it, &ti, &op);
+	if (rc)
+		return rc;
+	tb = &e->t->v[ti];
+	if (op == SQLITE_INSERT) {
+		if ((rc = cs_text(e, it, 1, 0, &id)) || (rc = cs_text(e, it, 1, 1, &dept)))
+			return rc;
+		clocks_fill(e, tb->ncols, st);
+		return row_log(e, ti, id, dept, 0, e->clk, NULL);
+	}
+	if ((rc = cs_text(e, it, 0, 0, &id)))
+		return rc;
+	if (op == SQLITE_DELETE) {
+		if ((rc = cs_text(e, it, 0, 1, &dept)))
+			return rc;
+		img = json_object();
+		for (int j = 0; img && j < tb->ncols; j++) {
+			sqlite3_value *ov = cs_value(it, 0, j);
+			if (ov && json_object_set_new(img, tb->cols[j], sync_value_json(ov))) {
+				rc = RELAIS_ENOMEM;
+				goto out;
+			}
+		}
+		image = img ? sync_json_text(img) : NULL;
+		if (!image) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		clocks_fill(e, 1, st);
+		rc = row_log(e, ti, id, dept, 1, e->clk, image);
+		goto out;
+	}
+	/* UPDATE: the old side holds the dept only when it changed. */
+	rc = row_get(e, ti, id, &ri);
+	if (rc)
+		goto out;
+	if (!ri.found || ri.deleted)
+		clocks_fill(e, tb->ncols, st);
+	for (int j = 1; j < tb->ncols; j++)
+		if (cs_value(it, 1, j))
+			e->clk[j] = st;
+	if (cs_value(it, 1, 1))
+		rc = cs_text(e, it, 1, 1, &dept);
+	else if (ri.found)
+		dept = ri.dept;
+	else if (!(rc = table_dept(e, ti, id, &ri.dept)))
+		dept = ri.dept;
+	if (!rc)
+		rc = row_log(e, ti, id, dept, 0, e->clk, NULL);
+out:
+	json_decref(img);
+	free(image);
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+int sync_local_commit(struct sync_local *l, const char *login)
+{
+	struct engine e;
+	sqlite3_changeset_iter *it = NULL;
+	void *cs = NULL;
+	int n = 0, rc;
+	struct sync_stamp st;
+
+	rc = sync_db_err(sqlite3session_changeset(l->s, &n, &cs));
+	sqlite3session_delete(l->s);
+	l->s = NULL;
+	memset(&e, 0, sizeof(e));
+	if (rc)
+		goto out;
+	rc = engine_init(&e, l->db, l->t, NULL, 0);
+	if (rc || n == 0)
+		goto commit;
+	rc = local_node(&e, login, &st.node);
+	if (rc)
+		goto out;
+	st.hlc = sync_hlc_now(&e.clock, util_now_ms());
+	if (sqlite3changeset_start(&it, n, cs) != SQLITE_OK) {
+		rc = RELAIS_ECORRUPT;
+		goto out;
+	}
+	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		rc = local_change(&e, it, st);
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : RELAIS_ECORRUPT;
+	if (rc)
+		goto out;
+	rc = engine_save_state(&e);
+commit:
+	if (!rc)
+		rc = sync_exec(l->db, "COMMIT");
+out:
+	sqlite3changeset_finalize(it);
+	sqlite3_free(cs);
+	engine_free(&e);
+	if (rc)
+		sync_rollback(l->db);
+	free(l);
+	return rc;
+}
+
+/* ---- pull ---- */
+
+int sync_pull_build(sqlite3 *db, const struct sync_tables *t, const char *dept,
+		    uint64_t since, size_t limit, int live_only, struct buf *raw)
+{
+	sqlite3_stmt *q = NULL, **sel = NULL;
+	uint64_t seq = 0, cursor = since;
+	sync_hlc_t hlc = 0;
+	size_t n = 0;
+	int rc, more = 0, began = 0;
+
+	sel = calloc(t->n, sizeof(*sel));
+	if (!sel)
+		return RELAIS_ENOMEM;
+	if (sqlite3_get_autocommit(db)) {
+		rc = sync_exec(db, "BEGIN");
+		if (rc)
+			goto out;
+		began = 1;
+	}
+	rc = state_load(db, &seq, &hlc, NULL);
+	if (rc)
+		goto out;
+	rc = sync_prepare(db, "SELECT tbl, id, deleted, seq FROM sync_row WHERE dept=?1 AND seq>?2 "
+			  "ORDER BY seq LIMIT ?3", &q);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(q, 1, dept, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, since > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)since);
+	/* One row more than asked tells whether another page waits. */
+	sqlite3_bind_int64(q, 3, limit >= (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit + 1);
+	rc = sync_pull_begin(raw);
+	if (rc)
+		goto out;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *tbl = (const char *)sqlite3_column_text(q, 0);
+		const char *id = (const char *)sqlite3_column_text(q, 1);
+		int ti;
+		if (n == limit) {
+			more = 1;
+			break;
+		}
+		n++;
+		cursor = (uint64_t)sqlite3_column_int64(q, 3);
+		if (!tbl || !id || (ti = sync_tables_find(t, tbl)) < 0) {
+			rc = RELAIS_ESCHEMA;
+			goto out;
+		}
+		if (sqlite3_column_int(q, 2)) {
+			if (!live_only && (rc = sync_pull_add_deleted(raw, tbl, id)))
+				goto out;
+			continue;
+		}
+		if (!sel[ti]) {
+			char *sql = sync_sql_select(&t->v[ti]);
+			if (!sql) {
+				rc = RELAIS_ENOMEM;
+				goto out;
+			}
+			rc = sync_prepare(db, sql, &sel[ti]);
+			sqlite3_free(sql);
+			if (rc)
+				goto out;
+		}
+		sqlite3_bind_text(sel[ti], 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(sel[ti]);
+		if (rc == SQLITE_ROW)
+			rc = sync_pull_add_row(raw, tbl, id, sel[ti], t->v[ti].ncols);
+		else
+			rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : sync_db_err(rc);
+		sqlite3_reset(sel[ti]);
+		if (rc)
+			goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = sync_db_err(rc);
+		if (rc)
+			goto out;
+	}
+	rc = sync_pull_finish(raw, cursor, hlc, more);
+out:
+	sqlite3_finalize(q);
+	for (size_t i = 0; i < t->n; i++)
+		sqlite3_finalize(sel[i]);
+	free(sel);
+	if (began)
+		sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+int sync_server_state(sqlite3 *db, const char *dept, sync_hlc_t *hlc, uint64_t *seq)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t last = 0;
+	int rc;
+
+	*hlc = 0;
+	*seq = 0;
+	rc = state_load(db, &last, hlc, NULL);
+	if (rc)
+		return rc;
+	rc = sync_prepare(db, "SELECT coalesce(max(seq), 0) FROM sync_row WHERE dept=?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, dept, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = sync_db_err(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

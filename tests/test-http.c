@@ -1,0 +1,576 @@
+/*
+ * test-http.c - relaisd's HTTP layer and sync endpoints, through the real
+ * daemon on loopback: routing, errors, caps, keep-alive and pipelining,
+ * idle timeout, authentication, query parsing, push and pull, shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/wire.h"
+#include "harness.h"
+#include "test.h"
+
+#define SCHEMA_HDR_FMT "X-Relais-Schema: %d\r\n"
+
+static int connect_port(int port)
+{
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads until the peer closes or timeout_ms passes; returns the bytes
+ * (harness-owned) and whether the peer closed. */
+static char *read_until_close(int fd, int timeout_ms, size_t *len, int *closed)
+{
+	struct buf b = BUF_INIT(1 << 20);
+	*closed = 0;
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int n = poll(&pf, 1, timeout_ms);
+		if (n <= 0)
+			break;
+		char tmp[4096];
+		ssize_t got = recv(fd, tmp, sizeof(tmp), 0);
+		if (got <= 0) {
+			*closed = 1;
+			break;
+		}
+		if (buf_append(&b, tmp, (size_t)got))
+			break;
+	}
+	char *s = h_strf("%s", buf_str(&b));
+	*len = b.len;
+	buf_release(&b);
+	return s;
+}
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static const char *schema_hdr(void)
+{
+	return h_strf(SCHEMA_HDR_FMT, MODEL_SCHEMA_VERSION);
+}
+
+TEST(http_routes_and_errors)
+{
+	struct h_daemon d;
+	struct h_http r;
+	h_setup();
+	CHECK_INT(h_daemon_start(&d, "srv"), 0);
+
+	CHECK_INT(h_http(d.port, "GET", "/v1/health", NULL, NULL, NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	json_t *j = h_json(r.body, r.bodylen);
+	CHECK(j != NULL);
+	CHECK_STR(json_string_value(json_object_get(j, "status")), "ok");
+	CHECK_INT(json_integer_value(json_object_get(j, "schema")), MODEL_SCHEMA_VERSION);
+
+	static const struct {
+		const char *method, *path;
+		int status;
+		const char *code;
+	} cases[] = {
+		{ "GET", "/nope", 404, "not_found" },
+		{ "GET", "/v1/healthz", 404, "not_found" },
+		{ "POST", "/v1/health", 405, "method" },
+		{ "GET", "/v1/push", 405, "method" },
+		{ "DELETE", "/v1/pull", 405, "method" },
+		{ "GET", "/v1/whoami", 401, "auth" },
+		{ "GET", "/v1/pull", 401, "auth" },
+		{ "POST", "/v1/push", 401, "auth" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT_IDX(h_http(d.port, cases[i].method, cases[i].path, NULL, NULL, NULL, 0, &r),
+			      0, i);
+		CHECK_INT_IDX(r.status, cases[i].status, i);
+		CHECK_INT_IDX(h_http_error_json(&r, cases[i].code), 0, i);
+	}
+	/* Garbage, header overflow, chunked upload, oversized body. */
+	static const char garbage[] = "HELLO THERE\r\n\r\n";
+	CHECK_INT(h_http_raw(d.port, garbage, sizeof(garbage) - 1, &r, 5000), 0);
+	CHECK_INT(r.status, 400);
+	CHECK_INT(h_http_error_json(&r, "bad_request"), 0);
+
+	struct buf big = BUF_INIT(1 << 20);
+	CHECK_OK(buf_puts(&big, "GET /v1/health HTTP/1.1\r\nHost: x\r\n"));
+	for (int i = 0; i < 400; i++)
+		CHECK_OK(buf_printf(&big, "X-Pad-%d: %050d\r\n", i, i));
+	CHECK_OK(buf_puts(&big, "\r\n"));
+	CHECK_INT(h_http_raw(d.port, big.data, big.len, &r, 5000), 0);
+	CHECK_INT(r.status, 431);
+	buf_release(&big);
+
+	static const char chunked[] = "POST /v1/push HTTP/1.1\r\nHost: x\r\n"
+				      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+	CHECK_INT(h_http_raw(d.port, chunked, sizeof(chunked) - 1, &r, 5000), 0);
+	CHECK_INT(r.status, 411);
+
+	/* 413 must come from the declared length alone, before any body byte. */
+	static const char huge[] = "POST /v1/push HTTP/1.1\r\nHost: x\r\n"
+				   "Content-Length: 16777217\r\n\r\n";
+	CHECK_INT(h_http_raw(d.port, huge, sizeof(huge) - 1, &r, 5000), 0);
+	CHECK_INT(r.status, 413);
+	CHECK_INT(h_http_error_json(&r, "too_big"), 0);
+
+	/* Still serving after every bad request. */
+	CHECK_INT(h_http(d.port, "GET", "/v1/health", NULL, NULL, NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+TEST(http_body_cap_on_received_bytes)
+{
+	struct h_daemon d;
+	h_setup();
+	CHECK_INT(h_daemon_start(&d, "srv"), 0);
+	/* A body that passes 16 MiB without a Content-Length cannot happen
+	 * (no chunked), so send a declared 16 MiB body and then more bytes:
+	 * the extra bytes are a new request, which must be refused cleanly. */
+	int fd = connect_port(d.port);
+	CHECK(fd >= 0);
+	static const char head[] = "POST /v1/push HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+				   "Content-Length: 16777216\r\n\r\n";
+	CHECK_INT(send_all(fd, head, sizeof(head) - 1), 0);
+	char *chunk = calloc(1, 1 << 20);
+	CHECK(chunk != NULL);
+	for (int i = 0; i < 16; i++)
+		CHECK_INT_IDX(send_all(fd, chunk, 1 << 20), 0, i);
+	free(chunk);
+	size_t len;
+	int closed;
+	char *resp = read_until_close(fd, 20000, &len, &closed);
+	close(fd);
+	/* The body was accepted by the HTTP layer (exactly at the cap) and then
+	 * refused by the API: no token. */
+	CHECK(strncmp(resp, "HTTP/1.1 401", 12) == 0);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+TEST(http_keepalive_pipelining)
+{
+	struct h_daemon d;
+	char token[H_TOKEN];
+	h_setup();
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "coord", "99", "coordinateur", token), 0);
+	CHECK_INT(h_daemon_serve(&d), 0);
+	int fd = connect_port(d.port);
+	CHECK(fd >= 0);
+	/* Three requests in one write, including one that goes to the thread
+	 * pool: answers must come back in order on the same connection. */
+	const char *req = h_strf(
+		"GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+		"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", token);
+	CHECK_INT(send_all(fd, req, strlen(req)), 0);
+	size_t len;
+	int closed;
+	char *resp = read_until_close(fd, 10000, &len, &closed);
+	close(fd);
+	CHECK(closed);
+	CHECK_INT(count_str(resp, "HTTP/1.1 "), 3);
+	char *a = strstr(resp, "HTTP/1.1 200");
+	char *b = a ? strstr(a + 1, "HTTP/1.1 200") : NULL;
+	char *c = b ? strstr(b + 1, "HTTP/1.1 404") : NULL;
+	CHECK(a == resp && b && c);
+	CHECK(strstr(a, "\"login\":\"coord\"") && strstr(a, "\"login\":\"coord\"") < b);
+	CHECK(strstr(b, "\"status\":\"ok\"") && strstr(b, "\"status\":\"ok\"") < c);
+	CHECK(strstr(c, "Connection: close") != NULL);
+	/* The token never reaches the log. */
+	size_t loglen;
+	char *log = h_read_file(d.log, &loglen);
+	CHECK(log != NULL);
+	CHECK(strstr(log, token) == NULL);
+	CHECK(strstr(log, "GET /v1/whoami 200") != NULL);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+/* The daemon a test forked itself (0 once reaped): killed at the end of
+ * the test whatever happened. */
+static pid_t child;
+
+static void kill_child(void *arg)
+{
+	(void)arg;
+	if (child > 0)
+		h_kill(child);
+	child = 0;
+}
+
+/* SIGTERM and wait; the exit status as h_wait() gives it. */
+static int stop_child(void)
+{
+	kill(child, SIGTERM);
+	int st = h_wait(child, 20000);
+	if (st != -1)
+		child = 0;
+	return st;
+}
+
+TEST(http_idle_timeout)
+{
+	const char *dir = h_setup();
+	const char *data = h_strf("%s/data", dir), *pf = h_strf("%s/port", dir);
+	char *initv[] = { (char *)h_bin("relaisd"), (char *)"init", (char *)"--data",
+			  (char *)data, NULL };
+	CHECK_INT(h_runv(initv, H_TIMEOUT_MS)->status, 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(h_bin("relaisd"), "relaisd", "serve", "--data", data, "--listen", "127.0.0.1:0",
+		      "--port-file", pf, "--idle-timeout", "1", (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	test_defer(kill_child, NULL);
+	char *port = NULL;
+	for (int i = 0; i < 2000 && !port; i++) {
+		port = h_read_file(pf, NULL);
+		if (!port)
+			usleep(10000);
+	}
+	CHECK(port != NULL);
+	long long p;
+	port[strcspn(port, "\n")] = 0;
+	CHECK_OK(util_parse_ll(port, 1, 65535, &p));
+	int fd = connect_port((int)p);
+	CHECK(fd >= 0);
+	/* Half a request, then silence: the server hangs up after ~1 s. */
+	CHECK_INT(send_all(fd, "GET /v1/health HTTP/1.1\r\n", 25), 0);
+	size_t len;
+	int closed;
+	char *resp = read_until_close(fd, 5000, &len, &closed);
+	close(fd);
+	CHECK(closed);
+	CHECK_INT(len, 0);
+	(void)resp;
+	/* SIGTERM: exit 0. */
+	CHECK_INT(stop_child(), 0);
+}
+
+TEST(http_auth_and_whoami)
+{
+	struct h_daemon d;
+	struct h_http r;
+	char coord[H_TOKEN], caf[H_TOKEN];
+	h_setup();
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "coord", "2A", "coordinateur", coord), 0);
+	CHECK_INT(h_daemon_user(&d, "caf", "2A", "caf", caf), 0);
+	CHECK_INT(strncmp(coord, "rls_", 4), 0);
+	CHECK_INT(strlen(coord), 68);
+	CHECK(strcmp(coord, caf) != 0);
+
+	/* A second account with the same login, a bad dept or role: refused. */
+	static const char *const bad[][3] = {
+		{ "coord", "2A", "caf" }, { "x", "100", "caf" }, { "y", "2A", "chef" },
+		{ "bad login", "2A", "caf" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { (char *)h_bin("relaisd"), (char *)"user", (char *)"add",
+				 (char *)"--data", d.data, (char *)"--login", (char *)bad[i][0],
+				 (char *)"--dept", (char *)bad[i][1], (char *)"--role",
+				 (char *)bad[i][2], NULL };
+		struct h_out *o = h_runv(argv, H_TIMEOUT_MS);
+		CHECK_INT_IDX(o->status, 1, i);
+		CHECK_INT_IDX(o->outlen, 0, i);
+	}
+	CHECK_INT(h_daemon_serve(&d), 0);
+
+	CHECK_INT(h_http(d.port, "GET", "/v1/whoami", coord, NULL, NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	json_t *j = h_json(r.body, r.bodylen);
+	CHECK(j != NULL);
+	CHECK_STR(json_string_value(json_object_get(j, "login")), "coord");
+	CHECK_STR(json_string_value(json_object_get(j, "dept")), "2A");
+	CHECK_STR(json_string_value(json_object_get(j, "role")), "coordinateur");
+
+	/* A well-formed unknown token, a mangled one, another scheme. */
+	char other[H_TOKEN];
+	snprintf(other, sizeof(other), "%s", coord);
+	other[10] = other[10] == 'a' ? 'b' : 'a';
+	const char *hdrs[] = {
+		h_strf("Authorization: Bearer %s\r\n", other),
+		h_strf("Authorization: Bearer %.20s\r\n", coord),
+		h_strf("Authorization: Basic %s\r\n", coord),
+		"Authorization: Bearer\r\n",
+	};
+	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		CHECK_INT_IDX(h_http(d.port, "GET", "/v1/whoami", NULL, hdrs[i], NULL, 0, &r), 0, i);
+		CHECK_INT_IDX(r.status, 401, i);
+		CHECK_INT_IDX(h_http_error_json(&r, "auth"), 0, i);
+	}
+
+	/* A CAF token may read but not push. */
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", caf, schema_hdr(), "x", 1, &r), 0);
+	CHECK_INT(r.status, 403);
+	CHECK_INT(h_http_error_json(&r, "forbidden"), 0);
+	CHECK_INT(h_http(d.port, "GET", "/v1/pull", caf, schema_hdr(), NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+TEST(http_pull_query_and_schema)
+{
+	struct h_daemon d;
+	struct h_http r;
+	char tok[H_TOKEN];
+	h_setup();
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "coord", "99", "coordinateur", tok), 0);
+	CHECK_INT(h_daemon_serve(&d), 0);
+
+	static const struct {
+		const char *path;
+		int status;
+	} cases[] = {
+		{ "/v1/pull", 200 }, { "/v1/pull?since=0", 200 }, { "/v1/pull?since=5&limit=1", 200 },
+		{ "/v1/pull?limit=10000", 200 }, { "/v1/snapshot?since=0&limit=10", 200 },
+		{ "/v1/pull?since=abc", 400 }, { "/v1/pull?since=-1", 400 },
+		{ "/v1/pull?since=1x", 400 }, { "/v1/pull?since=", 400 },
+		{ "/v1/pull?limit=0", 400 }, { "/v1/pull?limit=10001", 400 },
+		{ "/v1/pull?since=1&since=2", 400 }, { "/v1/pull?other=1", 400 },
+		{ "/v1/pull?since=1&", 400 }, { "/v1/pull?since", 400 },
+		{ "/v1/pull?since=99999999999999999999999", 400 }, { "/v1/snapshot?limit=+5", 400 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT_IDX(h_http(d.port, "GET", cases[i].path, tok, schema_hdr(), NULL, 0, &r),
+			      0, i);
+		CHECK_INT_IDX(r.status, cases[i].status, i);
+		if (cases[i].status != 200) {
+			CHECK_INT_IDX(h_http_error_json(&r, "bad_request"), 0, i);
+			continue;
+		}
+		CHECK_IDX(strstr(r.head, "application/octet-stream") != NULL, i);
+		struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+		enum sync_wire_kind kind;
+		unsigned schema;
+		CHECK_INT_IDX(sync_wire_open(r.body, r.bodylen, SYNC_WIRE_MAX_RAW, &kind, &schema, &raw),
+			      0, i);
+		CHECK_INT_IDX(kind, SYNC_WIRE_PULL, i);
+		CHECK_INT_IDX(schema, MODEL_SCHEMA_VERSION, i);
+		buf_release(&raw);
+	}
+
+	/* The schema header: required, strict, compared. */
+	const char *schemas[] = { NULL, "X-Relais-Schema: abc\r\n",
+				  h_strf(SCHEMA_HDR_FMT, MODEL_SCHEMA_VERSION + 1),
+				  h_strf(SCHEMA_HDR_FMT, MODEL_SCHEMA_VERSION - 1) };
+	static const int want[] = { 400, 400, 409, 409 };
+	for (size_t i = 0; i < 4; i++) {
+		CHECK_INT_IDX(h_http(d.port, "GET", "/v1/pull", tok, schemas[i], NULL, 0, &r), 0, i);
+		CHECK_INT_IDX(r.status, want[i], i);
+		CHECK_INT_IDX(h_http_error_json(&r, want[i] == 409 ? "schema" : "bad_request"), 0, i);
+	}
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+TEST(http_push_envelopes)
+{
+	struct h_daemon d;
+	struct h_http r;
+	char tok[H_TOKEN];
+	char id[37];
+	struct buf raw = BUF_INIT(1 << 20), env = BUF_INIT(1 << 20), bad = BUF_INIT(1 << 20);
+	h_setup();
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "coord", "99", "coordinateur", tok), 0);
+	CHECK_INT(h_daemon_serve(&d), 0);
+	CHECK_INT(h_craft_push("replica", "structure", "99", id, &raw, NULL), 0);
+
+	/* Garbage, a truncated envelope, an envelope of the wrong kind or schema. */
+	CHECK_INT(h_seal(&raw, MODEL_SCHEMA_VERSION, &env), 0);
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), "garbage", 7, &r), 0);
+	CHECK_INT(r.status, 400);
+	CHECK_INT(h_http_error_json(&r, "bad_request"), 0);
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), env.data, env.len - 3, &r), 0);
+	CHECK_INT(r.status, 400);
+	CHECK_OK(sync_wire_seal(SYNC_WIRE_PULL, MODEL_SCHEMA_VERSION, raw.data, raw.len, &bad));
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), bad.data, bad.len, &r), 0);
+	CHECK_INT(r.status, 400);
+	buf_reset(&bad);
+	CHECK_INT(h_seal(&raw, MODEL_SCHEMA_VERSION + 1, &bad), 0);
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), bad.data, bad.len, &r), 0);
+	CHECK_INT(r.status, 409);
+	CHECK_INT(h_http_error_json(&r, "schema"), 0);
+	/* An unknown wire version. */
+	buf_reset(&bad);
+	CHECK_OK(buf_append(&bad, env.data, env.len));
+	bad.data[4] = 99;
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), bad.data, bad.len, &r), 0);
+	CHECK_INT(r.status, 400);
+	CHECK_INT(h_http_error_json(&r, "version"), 0);
+
+	/* The real push, then its retry: applied once. */
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), env.data, env.len, &r), 0);
+	CHECK_INT(r.status, 200);
+	json_t *j = h_json(r.body, r.bodylen);
+	CHECK(j != NULL);
+	CHECK_INT(json_integer_value(json_object_get(j, "acked")), 1);
+	CHECK_INT(json_integer_value(json_object_get(j, "items")), 1);
+	CHECK(json_integer_value(json_object_get(j, "hlc")) > 0);
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), env.data, env.len, &r), 0);
+	CHECK_INT(r.status, 200);
+	j = h_json(r.body, r.bodylen);
+	CHECK(j != NULL);
+	CHECK_INT(json_integer_value(json_object_get(j, "acked")), 1);
+	CHECK_INT(json_integer_value(json_object_get(j, "items")), 0);
+
+	/* The row is served back by a pull. */
+	CHECK_INT(h_http(d.port, "GET", "/v1/pull?since=0", tok, schema_hdr(), NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	struct buf page = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	enum sync_wire_kind kind;
+	unsigned schema;
+	CHECK_OK(sync_wire_open(r.body, r.bodylen, SYNC_WIRE_MAX_RAW, &kind, &schema, &page));
+	struct sync_pull_reader pr;
+	struct sync_pull_record rec;
+	struct sync_value vals[64];
+	CHECK_OK(sync_pull_open(&pr, page.data, page.len));
+	int found = 0, got;
+	while ((got = sync_pull_next(&pr, &rec, vals, 64)) == 1)
+		if (rec.id_len == 36 && !memcmp(rec.id, id, 36))
+			found = 1;
+	CHECK_INT(got, 0);
+	CHECK(found);
+	buf_release(&page);
+
+	/* A push into another département: 403, nothing written. */
+	struct buf raw2 = BUF_INIT(1 << 20), env2 = BUF_INIT(1 << 20);
+	char id2[37];
+	CHECK_INT(h_craft_push("replica2", "structure", "2A", id2, &raw2, NULL), 0);
+	CHECK_INT(h_seal(&raw2, MODEL_SCHEMA_VERSION, &env2), 0);
+	CHECK_INT(h_http(d.port, "POST", "/v1/push", tok, schema_hdr(), env2.data, env2.len, &r), 0);
+	CHECK_INT(r.status, 403);
+	CHECK_INT(h_http_error_json(&r, "forbidden"), 0);
+	buf_release(&raw2);
+	buf_release(&env2);
+
+	buf_release(&raw);
+	buf_release(&env);
+	buf_release(&bad);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+TEST(http_demo_and_cli)
+{
+	const char *dir = h_setup();
+	const char *data = h_strf("%s/demo", dir);
+	/* Usage errors exit 2, --help exits 0 with text on stdout. */
+	char *v1[] = { (char *)h_bin("relaisd"), (char *)"serve", (char *)"--data", (char *)data,
+		       NULL };
+	CHECK_INT(h_runv(v1, H_TIMEOUT_MS)->status, 2);
+	char *v2[] = { (char *)h_bin("relaisd"), (char *)"serve", (char *)"--help", NULL };
+	struct h_out *o = h_runv(v2, H_TIMEOUT_MS);
+	CHECK_INT(o->status, 0);
+	CHECK(strstr(o->out, "--port-file") != NULL);
+	char *v3[] = { (char *)h_bin("relaisd"), (char *)"serve", (char *)"--data", (char *)data,
+		       (char *)"--listen", (char *)"127.0.0.1:0", NULL };
+	o = h_runv(v3, H_TIMEOUT_MS);
+	CHECK_INT(o->status, 1); /* no store yet, no --demo */
+	CHECK(strstr(o->err, "relaisd init") != NULL);
+
+	/* --demo creates the store, prints the token and the next command. */
+	const char *pf = h_strf("%s/port", dir), *out = h_strf("%s/demo.out", dir);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(null, 2);
+		execl(h_bin("relaisd"), "relaisd", "serve", "--data", data, "--listen", "127.0.0.1:0",
+		      "--port-file", pf, "--demo", (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	test_defer(kill_child, NULL);
+	char *port = NULL;
+	for (int i = 0; i < 2000 && !port; i++) {
+		port = h_read_file(pf, NULL);
+		if (!port)
+			usleep(10000);
+	}
+	CHECK(port != NULL);
+	long long p;
+	port[strcspn(port, "\n")] = 0;
+	CHECK_OK(util_parse_ll(port, 1, 65535, &p));
+	char *text = NULL;
+	for (int i = 0; i < 500; i++) {
+		text = h_read_file(out, NULL);
+		if (text && strstr(text, "--token"))
+			break;
+		usleep(10000);
+	}
+	CHECK(text != NULL);
+	const char *line = strstr(text, "relais --home ./relais-demo init --server http://127.0.0.1:");
+	CHECK(line != NULL);
+	const char *tok = strstr(line, "--token rls_");
+	CHECK(tok != NULL);
+	char token[69];
+	memcpy(token, tok + 8, 68);
+	token[68] = 0;
+	struct h_http r;
+	CHECK_INT(h_http((int)p, "GET", "/v1/whoami", token, NULL, NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "\"login\":\"coordination-demo\"") != NULL);
+	CHECK(strstr(r.body, "\"dept\":\"99\"") != NULL);
+	/* The demo rows reach a pull. */
+	CHECK_INT(h_http((int)p, "GET", "/v1/snapshot", token, schema_hdr(), NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	struct buf page = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	enum sync_wire_kind kind;
+	unsigned schema;
+	CHECK_OK(sync_wire_open(r.body, r.bodylen, SYNC_WIRE_MAX_RAW, &kind, &schema, &page));
+	struct sync_pull_reader pr;
+	CHECK_OK(sync_pull_open(&pr, page.data, page.len));
+	CHECK(pr.count >= 7);
+	buf_release(&page);
+	CHECK_INT(stop_child(), 0);
+}
