@@ -139,8 +139,9 @@ static int status_error(struct net *n, long status, const struct buf *body,
 		snprintf(err, errlen, "accès refusé par le serveur (403)%s%s", sep, msg);
 		return RELAIS_EPERM;
 	case 409:
-		snprintf(err, errlen, "la version du schéma de ce client (%d) diffère de celle "
-			 "du serveur%s%s ; mettez relais à jour.", MODEL_SCHEMA_VERSION, sep, msg);
+		snprintf(err, errlen, "le schéma de données de ce client (version %d) diffère de "
+			 "celui du serveur : mettez relais à jour.%s%s", MODEL_SCHEMA_VERSION,
+			 msg[0] ? " Le serveur précise : " : "", msg);
 		return RELAIS_ESCHEMA;
 	case 413:
 		snprintf(err, errlen, "le serveur refuse un envoi trop volumineux (413)%s%s", sep, msg);

@@ -155,7 +155,7 @@ out:
 	return rc;
 }
 
-static int push_batches(struct replica *r, struct net *n, uint64_t *sent, uint64_t *conflicts,
+static int push_batches(struct replica *r, struct net *n, uint64_t *sent,
 			char *err, size_t errlen)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), body = BUF_INIT(SYNC_WIRE_MAX_BODY);
@@ -201,9 +201,6 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, uint64
 		for (size_t i = 0; i < ob.count; i++)
 			if (ob.items[i].seq <= acked)
 				(*sent)++;
-		json_t *jc = json_object_get(ans, "conflicts");
-		if (json_is_integer(jc) && json_integer_value(jc) > 0)
-			*conflicts += (uint64_t)json_integer_value(jc);
 		json_decref(ans);
 		ans = NULL;
 		sync_outbox_free(&ob);
@@ -321,9 +318,14 @@ int cmd_init(const char *home, int argc, char **argv)
 		cli_error("init demande --server URL et --token JETON (voir relais init --help).");
 		return CLI_EXIT_USAGE;
 	}
-	memset(&n, 0, sizeof(n));
+	/* A mistyped URL is refused before anything is created on disk. */
+	if (net_open(&n, o.server, o.token, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
 	if (replica_open(&r, home, REPLICA_CREATE, err, sizeof(err))) {
 		cli_error("%s", err);
+		net_close(&n);
 		return CLI_EXIT_FAIL;
 	}
 	rc = CLI_EXIT_FAIL;
@@ -332,9 +334,7 @@ int cmd_init(const char *home, int argc, char **argv)
 			  "ou choisissez un autre --home.", home);
 		goto out;
 	}
-	int e = net_open(&n, o.server, o.token, err, sizeof(err));
-	if (!e)
-		e = net_get_json(&n, "/v1/whoami", &who, err, sizeof(err));
+	int e = net_get_json(&n, "/v1/whoami", &who, err, sizeof(err));
 	if (!e)
 		e = store_account(&r, &o, who, err, sizeof(err));
 	if (!e)
@@ -373,7 +373,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	struct replica r;
 	struct net n;
 	char err[CLI_ERRLEN], *server = NULL, *token = NULL;
-	uint64_t sent = 0, created = 0, rows = 0, pending = 0;
+	uint64_t sent = 0, rows = 0, pending = 0;
 	long long open = 0;
 	int rc = parse_opts(argc, argv, 0, &o, help_sync);
 
@@ -392,7 +392,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	}
 	if (net_open(&n, o.server ? o.server : server, token, err, sizeof(err)))
 		goto failed;
-	if (push_batches(&r, &n, &sent, &created, err, sizeof(err)))
+	if (push_batches(&r, &n, &sent, err, sizeof(err)))
 		goto failed;
 	if (pull_pages(&r, &n, "/v1/pull", &rows, err, sizeof(err)))
 		goto failed;

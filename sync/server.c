@@ -135,7 +135,7 @@ struct engine {
 	uint64_t node;
 	int conflict_ti;
 	struct table_stmts *ts;
-	sqlite3_stmt *row_get, *row_put, *login_get, *conf_ins;
+	sqlite3_stmt *row_get, *row_put, *row_new, *login_get, *conf_ins;
 	struct sync_stamp *clk;        /* clocks of the row being merged */
 	int *wr;                       /* columns to write */
 	unsigned char *clkbuf;
@@ -210,6 +210,7 @@ static void engine_free(struct engine *e)
 	free(e->ts);
 	sqlite3_finalize(e->row_get);
 	sqlite3_finalize(e->row_put);
+	sqlite3_finalize(e->row_new);
 	sqlite3_finalize(e->login_get);
 	sqlite3_finalize(e->conf_ins);
 	for (size_t i = 0; i < e->npend; i++)
@@ -249,6 +250,9 @@ static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *
 	if (!rc)
 		rc = sync_prepare(db, "INSERT OR REPLACE INTO sync_row(tbl, id, dept, seq, deleted, clocks, image) "
 				  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &e->row_put);
+	if (!rc)
+		rc = sync_prepare(db, "INSERT INTO sync_row(tbl, id, dept, seq, deleted, clocks) "
+				  "VALUES(?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT(tbl, id) DO NOTHING", &e->row_new);
 	if (!rc)
 		rc = sync_prepare(db, "SELECT login FROM sync_node WHERE node=?1", &e->login_get);
 	if (!rc)
@@ -393,6 +397,30 @@ static int row_log(struct engine *e, int ti, const char *id, const char *dept, i
 	else
 		sqlite3_bind_null(st, 7);
 	return step_write(e, st, ti);
+}
+
+/*
+ * row_log() for a row that should be new, without looking it up first (most
+ * pushed INSERTs create rows): *claimed = 0 and nothing written when (ti, id)
+ * already has an entry.
+ */
+static int row_claim(struct engine *e, int ti, const char *id, const char *dept,
+		     struct sync_stamp st, int *claimed)
+{
+	sqlite3_stmt *q = e->row_new;
+	size_t n = sync_clocks_encode(&st, 1, e->clkbuf);
+	int rc;
+
+	sqlite3_bind_text(q, 1, e->t->v[ti].name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, dept, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)(e->seq + 1));
+	sqlite3_bind_blob(q, 5, e->clkbuf, (int)n, SQLITE_STATIC);
+	rc = step_write(e, q, ti);
+	*claimed = !rc && sqlite3_changes(e->db) > 0;
+	if (*claimed)
+		e->seq++;
+	return rc;
 }
 
 static void clocks_fill(struct engine *e, int ncols, struct sync_stamp st)
@@ -629,7 +657,7 @@ static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	const struct sync_table *tb = &e->t->v[ti];
 	struct rowinfo ri;
 	const char *id, *dept;
-	int rc;
+	int rc, claimed;
 
 	if ((rc = cs_text(e, it, 1, 0, &id)) || (rc = cs_text(e, it, 1, 1, &dept)))
 		return rc;
@@ -637,6 +665,9 @@ static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 		return fail(e, RELAIS_EPERM,
 			    "Création refusée : la ligne %s appartient au département %s, pas au vôtre (%s).",
 			    id, dept, e->who->dept);
+	rc = row_claim(e, ti, id, dept, st, &claimed);
+	if (rc || claimed)
+		return rc ? rc : insert_row(e, ti, it);
 	rc = row_get(e, ti, id, &ri);
 	if (rc)
 		return rc;
@@ -646,8 +677,8 @@ static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 		rc = merge_columns(e, ti, it, id, &ri, st, 1);
 		goto out;
 	}
-	/* A new row, or the restore of a deleted one that a person chose when
-	 * settling a suppression conflict. */
+	/* The restore of a deleted row, which a person chose when settling a
+	 * suppression conflict. */
 	rc = insert_row(e, ti, it);
 	if (rc)
 		goto out;

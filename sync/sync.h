@@ -36,8 +36,12 @@ struct sync_tables; /* opaque: names and column names of the replicated tables *
 
 /*
  * Reads the column lists of the named tables from db (PRAGMA table_info) and
- * checks the schema rules; sync_conflict is always added. The caller frees
- * the result with sync_tables_free(). RELAIS_ESCHEMA when a table breaks a rule.
+ * checks the schema rules; sync_conflict is always added, so call this after
+ * sync_server_schema() or sync_client_schema(). The caller frees the result
+ * with sync_tables_free(). RELAIS_ESCHEMA when a table is missing or breaks a
+ * rule (first column "id" TEXT PRIMARY KEY, second "dept" NOT NULL, no other
+ * key column, no other UNIQUE index). The result is immutable: threads may
+ * share it.
  */
 int sync_tables_load(sqlite3 *db, const char *const *names, size_t n,
 		     struct sync_tables **out) RELAIS_WUR;

@@ -269,7 +269,7 @@ TEST(e2e_input_bad_queries_and_requests)
 #define RAW(name, text) { name, text, sizeof(text) - 1 }
 		RAW("not HTTP", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"),
 		RAW("bad request line", "GET\r\n\r\n"),
-		RAW("bad version", "GET /v1/health HTTP/9.9\r\n\r\n"),
+		RAW("header without colon", "GET /v1/health HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n"),
 		RAW("negative length", "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
 		RAW("huge length", "POST /v1/push HTTP/1.1\r\nHost: x\r\n"
 		    "Content-Length: 99999999999999999999\r\n\r\n"),

@@ -83,6 +83,11 @@ TEST(e2e_scope_replicas_see_their_departement)
 	CHECK_STR(json_string_value(json_object_get(st, "dept")), "43");
 	CHECK_STR(json_string_value(json_object_get(st, "login")), "coord-haute-loire");
 	CHECK_STR(json_string_value(json_object_get(st, "role")), "coordinateur");
+	CHECK_STR(json_string_value(json_object_get(st, "server")), s.d.url);
+	CHECK_INT(json_integer_value(json_object_get(st, "pending")), 0);
+	CHECK_INT(json_integer_value(json_object_get(st, "conflicts")), 0);
+	const char *last = json_string_value(json_object_get(st, "last_sync"));
+	CHECK(last && strlen(last) == 20 && last[4] == '-' && last[10] == 'T' && last[19] == 'Z');
 
 	/* The CAF replica reads 65 and nothing of 43. */
 	const char *Rcaf = h_replica(&s.d, "rcaf", s.tcaf);

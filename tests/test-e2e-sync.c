@@ -232,6 +232,7 @@ TEST(e2e_sync_later_edit_wins_and_resolves)
 		CHECK_STR_IDX(side_str(c, "lost", "login"), "coord-a", i);
 		CHECK_STR_IDX(json_string_value(json_object_get(c, "mine")), i == 0 ? "lost" : "kept", i);
 		CHECK_IDX(json_is_null(json_object_get(c, "resolution")), i);
+		CHECK_INT_IDX(status_int(w.home[i], "conflicts"), 1, i);
 	}
 
 	/* A keeps its own value: it wins everywhere after syncs. */
@@ -249,6 +250,7 @@ TEST(e2e_sync_later_edit_wins_and_resolves)
 		json_t *open = h_conflicts(w.home[i], 0);
 		CHECK_IDX(open != NULL, i);
 		CHECK_INT_IDX(json_array_size(open), 0, i);
+		CHECK_INT_IDX(status_int(w.home[i], "conflicts"), 0, i);
 		json_t *all = h_conflicts(w.home[i], 1);
 		CHECK_IDX(all != NULL, i);
 		CHECK_INT_IDX(json_array_size(all), 1, i);
