@@ -258,8 +258,8 @@ static void bench_in_process(const char *dir)
 	for (int b = 0; b < 2; b++) {
 		for (size_t i = 0; i < batch[b]; i++) {
 			struct sync_capture *cap;
-			char v[32];
-			snprintf(v, sizeof(v), "Nouvelle commune %zu", i);
+			char v[48];
+			snprintf(v, sizeof(v), "Nouvelle commune %d-%zu", b, i);
 			if ((rc = sync_capture_begin(c2, c2t, &cap)))
 				die("sync_capture_begin", rc);
 			sqlite3_bind_text(upd, 1, v, -1, SQLITE_TRANSIENT);
@@ -305,17 +305,19 @@ static void bench_in_process(const char *dir)
 static const char *bindir;
 
 /* Runs argv, stdout into out (if not NULL); returns the exit status. */
-static int run(char *const argv[], char *out, size_t outlen)
+static int run(const char *const argv[], char *out, size_t outlen)
 {
 	int fd[2];
 	if (pipe(fd))
 		die("pipe", RELAIS_EIO);
 	pid_t pid = fork();
 	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 2);
 		dup2(fd[1], 1);
 		close(fd[0]);
 		close(fd[1]);
-		execv(argv[0], argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(fd[1]);
@@ -382,10 +384,10 @@ static void bench_incremental(const char *dir, size_t nrows)
 	snprintf(relaisd, sizeof(relaisd), "%s/relaisd", bindir);
 	snprintf(relais, sizeof(relais), "%s/relais", bindir);
 
-	char *init[] = { relaisd, "init", "--data", data, NULL };
+	const char *init[] = { relaisd, "init", "--data", data, NULL };
 	if (run(init, NULL, 0))
 		die("relaisd init", RELAIS_EIO);
-	char *add[] = { relaisd, "user", "add", "--data", data, "--login", "bench",
+	const char *add[] = { relaisd, "user", "add", "--data", data, "--login", "bench",
 			"--dept", DEPT, "--role", "coordinateur", NULL };
 	if (run(add, token, sizeof(token)))
 		die("relaisd user add", RELAIS_EIO);
@@ -418,7 +420,7 @@ static void bench_incremental(const char *dir, size_t nrows)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 
 	t0 = now_s();
-	char *rinit[] = { relais, "--home", home, "init", "--server", url, "--token", token, NULL };
+	const char *rinit[] = { relais, "--home", home, "init", "--server", url, "--token", token, NULL };
 	if (run(rinit, NULL, 0))
 		die("relais init", RELAIS_EIO);
 	printf("bootstrap of a replica of %zu rows: %.2f s\n", nrows, now_s() - t0);
@@ -438,10 +440,10 @@ static void bench_incremental(const char *dir, size_t nrows)
 	for (int i = 0; i < RUNS; i++) {
 		char v[32];
 		snprintf(v, sizeof(v), "Commune %d", i);
-		char *set[] = { relais, "--home", home, "structure", "set", id, "--commune", v, NULL };
+		const char *set[] = { relais, "--home", home, "structure", "set", id, "--commune", v, NULL };
 		if (run(set, NULL, 0))
 			die("relais structure set", RELAIS_EIO);
-		char *sync[] = { relais, "--home", home, "sync", NULL };
+		const char *sync[] = { relais, "--home", home, "sync", NULL };
 		t0 = now_s();
 		if (run(sync, out, sizeof(out)))
 			die("relais sync", RELAIS_EIO);
