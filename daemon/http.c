@@ -58,6 +58,7 @@ struct http_conn {
 	int processing;        /* inside process_input(): no re-entry */
 	int close_after;       /* close once the current answer is written */
 	int reading;
+	int writing;           /* an answer is being written */
 
 	/* the request being parsed */
 	struct buf url;
@@ -147,7 +148,9 @@ static void conn_touch(struct http_conn *c)
 {
 	if (c->closing)
 		return;
-	if (c->in_flight)
+	/* A slow link may take minutes to take a large page: the idle clock
+	 * runs only while we wait for the peer to send. */
+	if (c->in_flight || c->writing)
 		uv_timer_stop(&c->timer);
 	else
 		uv_timer_start(&c->timer, on_idle, c->srv->idle_ms, 0);
@@ -203,10 +206,14 @@ static void on_written(uv_write_t *w, int status)
 	free(wr->head);
 	free(wr->body);
 	free(wr);
-	if (status < 0 || c->close_after)
+	c->writing = 0;
+	if (status < 0 || c->close_after) {
 		conn_close(c);
-	else
-		conn_touch(c);
+		return;
+	}
+	conn_touch(c);
+	if (!c->processing)
+		process_input(c);
 }
 
 /* Queues head+body on c; takes both. */
@@ -229,6 +236,7 @@ static void conn_send(struct http_conn *c, char *head, size_t headlen, void *bod
 		free(wr);
 		goto fail;
 	}
+	c->writing = 1;
 	return;
 fail:
 	conn_close(c);
@@ -463,7 +471,7 @@ const char *http_request_header(const struct http_request *r, const char *name)
 	while (off < h->len) {
 		const char *n = (const char *)h->data + off;
 		size_t nl = strlen(n);
-		if (off + nl + 1 >= h->len + 1)
+		if (off + nl >= h->len) /* a name without its value */
 			break;
 		const char *v = n + nl + 1;
 		if (!strcasecmp(n, name))
@@ -553,7 +561,9 @@ static void parse_error(struct http_conn *c)
 static void process_input(struct http_conn *c)
 {
 	c->processing = 1;
-	while (!c->closing && !c->in_flight && !c->close_after &&
+	/* The next request waits until the previous answer is written, so a
+	 * peer that pipelines without reading cannot pile answers up here. */
+	while (!c->closing && !c->in_flight && !c->writing && !c->close_after &&
 	       c->pending_off < c->pending_len) {
 		if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)
 			http_parser_pause(&c->parser, 0);
@@ -625,7 +635,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
  * make us buffer more than one read ahead. */
 static void read_update(struct http_conn *c)
 {
-	int want = !c->closing && !c->in_flight && !c->close_after && !c->pending;
+	int want = !c->closing && !c->in_flight && !c->writing && !c->close_after && !c->pending;
 	if (want == c->reading)
 		return;
 	if (want) {
@@ -669,6 +679,9 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	/* The idle timer stops while an answer is written; keepalive finds a
+	 * peer that vanished meanwhile. */
+	uv_tcp_keepalive(&c->tcp, 1, 60);
 	conn_touch(c);
 	read_update(c);
 }

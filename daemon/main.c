@@ -303,6 +303,9 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "relaisd : %s\n", err);
 		goto out;
 	}
+	if (opts[3].value && !created)
+		fprintf(stderr, "La base de « %s » existe déjà : pas de nouvelles données de "
+			"démonstration (le jeton a été affiché à sa création).\n", dir);
 	if (uv_loop_init(&s.loop)) {
 		fprintf(stderr, "relaisd : impossible de démarrer la boucle d'événements.\n");
 		goto out;
