@@ -4,6 +4,7 @@
  * Exit codes: 0 success, 1 bad input or refused operation, 2 usage error.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,35 @@ static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
 
 /* Writes the port to a temporary name and renames it, so that a reader
  * never sees half a number. */
+/*
+ * The command a person types to reach the client: the relais built beside
+ * this relaisd when there is one (as after "make run", where it is not on
+ * PATH), relative to the working directory when under it; else "relais".
+ */
+static void client_path(char *out, size_t outlen)
+{
+	char exe[PATH_MAX], cwd[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	snprintf(out, outlen, "relais");
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	char candidate[PATH_MAX + 8];
+	snprintf(candidate, sizeof(candidate), "%s/relais", exe);
+	if (access(candidate, X_OK) != 0)
+		return;
+	size_t clen = getcwd(cwd, sizeof(cwd)) ? strlen(cwd) : 0;
+	int w = clen && !strncmp(candidate, cwd, clen) && candidate[clen] == '/'
+			? snprintf(out, outlen, ".%s", candidate + clen)
+			: snprintf(out, outlen, "%s", candidate);
+	if (w < 0 || (size_t)w >= outlen)
+		snprintf(out, outlen, "relais");
+}
+
 static int write_port_file(const char *path, int port)
 {
 	char tmp[4096];
@@ -338,8 +368,10 @@ static int cmd_serve(int argc, char **argv)
 	if (created) {
 		printf("Jeton du compte %s : %s\n", DEMO_LOGIN, token);
 		printf("Pour commencer, tapez :\n");
-		printf("relais --home ./relais-demo init --server http://%s:%d --token %s\n",
-		       host, bound, token);
+		char client[PATH_MAX];
+		client_path(client, sizeof(client));
+		printf("%s --home ./relais-demo init --server http://%s:%d --token %s\n",
+		       client, host, bound, token);
 		fflush(stdout);
 	}
 	fprintf(stderr, "relaisd %s à l'écoute sur http://%s:%d (données : %s)\n", RELAIS_VERSION,
