@@ -26,9 +26,9 @@ CPPFLAGS += -D_GNU_SOURCE -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK
 CFLAGS += $(WARN) $(OPT) -MMD -MP
 LDFLAGS += $(filter -fsanitize%,$(OPT))
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -lz -ljansson -lgnutls -lcurl) \
-         -lhttp_parser -lpthread -lm
+         -letpan -lhttp_parser -lpthread -lm
 
-LIB_SRC = $(wildcard common/*.c model/*.c sync/*.c)
+LIB_SRC = $(wildcard common/*.c model/*.c sync/*.c mailgw/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
 CLIENT_SRC = $(wildcard clients/*.c)
 TEST_SRC = $(wildcard tests/*.c)
