@@ -1,3 +1,4 @@
+#include <sqlite3.h>
 #include "relais.h"
 
 /* A switch with no default: -Wall (-Wswitch) flags a new code without a message. */
@@ -28,4 +29,30 @@ static const char *message(enum relais_error code)
 const char *relais_strerror(int code)
 {
 	return message((enum relais_error)code);
+}
+
+int relais_sqlite_error(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return RELAIS_ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return RELAIS_EBUSY;
+	case SQLITE_CONSTRAINT:
+		return RELAIS_ECONSTRAINT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return RELAIS_ECORRUPT;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return RELAIS_EIO;
+	default:
+		return RELAIS_EDB;
+	}
 }

@@ -36,4 +36,8 @@ enum relais_error {
 /* Returns a static French message for a RELAIS_E* code; never NULL. */
 const char *relais_strerror(int code);
 
+/* Converts a SQLite result code (primary or extended) to 0 (SQLITE_OK, _ROW,
+ * _DONE) or a RELAIS_E* code; the one place where SQLite codes are mapped. */
+int relais_sqlite_error(int sqlite_rc);
+
 #endif

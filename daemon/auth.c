@@ -13,7 +13,7 @@ static const char *const roles[] = { "coordinateur", "caf", "admin" };
 
 int auth_schema(sqlite3 *db)
 {
-	return store_rc(sqlite3_exec(db,
+	return relais_sqlite_error(sqlite3_exec(db,
 		"CREATE TABLE IF NOT EXISTS account ("
 		" login TEXT PRIMARY KEY NOT NULL,"
 		" dept TEXT NOT NULL,"
@@ -99,7 +99,7 @@ int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *
 	util_hex(r, sizeof(r), token + 4);
 	util_sha256_hex(token, AUTH_TOKEN_LEN, hash);
 	util_iso8601(util_now_ms(), created);
-	rc = store_rc(sqlite3_prepare_v2(db, "INSERT INTO account (login, dept, role, token_hash, "
+	rc = relais_sqlite_error(sqlite3_prepare_v2(db, "INSERT INTO account (login, dept, role, token_hash, "
 					 "created) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL));
 	if (!rc) {
 		sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
@@ -107,7 +107,7 @@ int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *
 		sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, created, -1, SQLITE_STATIC);
-		rc = store_rc(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 	}
 	if (rc == RELAIS_ECONSTRAINT) {
 		rc = RELAIS_EEXIST;
@@ -136,7 +136,7 @@ int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out)
 	if (!token_wellformed(token))
 		return RELAIS_EAUTH;
 	util_sha256_hex(token, AUTH_TOKEN_LEN, hash);
-	int rc = store_rc(sqlite3_prepare_v2(db, "SELECT login, dept, role FROM account "
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT login, dept, role FROM account "
 					     "WHERE token_hash = ?1", -1, &st, NULL));
 	if (rc)
 		goto out;
@@ -149,7 +149,7 @@ int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out)
 	} else if (step == SQLITE_DONE) {
 		rc = RELAIS_EAUTH;
 	} else {
-		rc = store_rc(step);
+		rc = relais_sqlite_error(step);
 	}
 out:
 	sqlite3_finalize(st);

@@ -136,7 +136,7 @@ static int insert_row(sqlite3 *db, const struct demo_row *r, const char *id, con
 	}
 	if ((rc = buf_append(&sql, vals.data, vals.len)) || (rc = buf_puts(&sql, ")")))
 		goto out;
-	rc = store_rc(sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL));
+	rc = relais_sqlite_error(sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL));
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -156,7 +156,7 @@ static int insert_row(sqlite3 *db, const struct demo_row *r, const char *id, con
 		else
 			sqlite3_bind_null(st, n + 2);
 	}
-	rc = store_rc(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 out:
 	if (rc && !*err)
 		snprintf(err, errlen, "Impossible d'écrire les données de démonstration : %s.",

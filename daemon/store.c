@@ -23,32 +23,6 @@ struct store {
 	struct sync_tables *tables;
 };
 
-int store_rc(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_NOMEM:
-		return RELAIS_ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return RELAIS_EBUSY;
-	case SQLITE_CONSTRAINT:
-		return RELAIS_ECONSTRAINT;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return RELAIS_ECORRUPT;
-	case SQLITE_CANTOPEN:
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-		return RELAIS_EIO;
-	default:
-		return RELAIS_EDB;
-	}
-}
-
 static int db_path(const char *dir, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s/%s", dir, STORE_FILE);
@@ -64,25 +38,25 @@ int store_exists(const char *dir)
 
 static int exec(sqlite3 *db, const char *sql)
 {
-	return store_rc(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	return relais_sqlite_error(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 /* Opens path with flags and applies the pragmas every connection needs. */
 static int open_conn(const char *path, int flags, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
-	int rc = store_rc(sqlite3_open_v2(path, &db, flags, NULL));
+	int rc = relais_sqlite_error(sqlite3_open_v2(path, &db, flags, NULL));
 	if (rc)
 		goto out;
 	sqlite3_extended_result_codes(db, 1);
-	rc = store_rc(sqlite3_busy_timeout(db, STORE_BUSY_MS));
+	rc = relais_sqlite_error(sqlite3_busy_timeout(db, STORE_BUSY_MS));
 	if (rc)
 		goto out;
 	if (!(flags & SQLITE_OPEN_READONLY)) {
 		/* journal_mode answers with the mode in force: WAL may be refused
 		 * (e.g. on some network file systems), which we must not ignore. */
 		sqlite3_stmt *st = NULL;
-		rc = store_rc(sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL));
+		rc = relais_sqlite_error(sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL));
 		if (!rc && sqlite3_step(st) == SQLITE_ROW) {
 			const unsigned char *mode = sqlite3_column_text(st, 0);
 			if (!mode || strcmp((const char *)mode, "wal"))
@@ -171,7 +145,7 @@ out:
 static int user_version(sqlite3 *db, int *v)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store_rc(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
 	if (!rc) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			*v = sqlite3_column_int(st, 0);

@@ -58,7 +58,5 @@ void store_reader_release(struct store *s, sqlite3 *db);
  * command (init, user add) in a process that does not serve. */
 int store_open_single(const char *dir, sqlite3 **db, char *err, size_t errlen) RELAIS_WUR;
 
-/* Converts a SQLite result code to RELAIS_E*. */
-int store_rc(int sqlite_rc);
 
 #endif

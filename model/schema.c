@@ -181,23 +181,10 @@ char *model_create_sql(const struct model_table *t, int v)
 	return sql;
 }
 
-static int db_error(int src)
-{
-	switch (src & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return RELAIS_EBUSY;
-	case SQLITE_NOMEM:
-		return RELAIS_ENOMEM;
-	default:
-		return RELAIS_EDB;
-	}
-}
-
 static int exec(sqlite3 *db, const char *sql)
 {
 	int src = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	return src == SQLITE_OK ? 0 : db_error(src);
+	return src == SQLITE_OK ? 0 : relais_sqlite_error(src);
 }
 
 static int user_version(sqlite3 *db, int *v)
@@ -206,12 +193,12 @@ static int user_version(sqlite3 *db, int *v)
 	int rc = 0;
 	int src = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	if (src != SQLITE_OK) {
-		rc = db_error(src);
+		rc = relais_sqlite_error(src);
 		goto out;
 	}
 	src = sqlite3_step(st);
 	if (src != SQLITE_ROW) {
-		rc = db_error(src);
+		rc = relais_sqlite_error(src);
 		goto out;
 	}
 	*v = sqlite3_column_int(st, 0);

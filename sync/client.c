@@ -66,7 +66,7 @@ int sync_meta_get(sqlite3 *db, const char *key, char **val)
 		*val = strdup((const char *)sqlite3_column_text(st, 0));
 		rc = *val ? 0 : RELAIS_ENOMEM;
 	} else {
-		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? RELAIS_ENOTFOUND : sync_db_err(rc);
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? RELAIS_ENOTFOUND : relais_sqlite_error(rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -80,7 +80,7 @@ int sync_meta_set(sqlite3 *db, const char *key, const char *val)
 		return rc;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, val, -1, SQLITE_STATIC);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -138,16 +138,9 @@ int sync_capture_begin(sqlite3 *db, const struct sync_tables *t, struct sync_cap
 	if (!c)
 		return RELAIS_ENOMEM;
 	c->db = db;
-	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	rc = sync_session_begin(db, t, &c->s);
 	if (rc) {
 		free(c);
-		return rc;
-	}
-	rc = sync_db_err(sqlite3session_create(db, "main", &c->s));
-	for (size_t i = 0; !rc && i < t->n; i++)
-		rc = sync_db_err(sqlite3session_attach(c->s, t->v[i].name));
-	if (rc) {
-		sync_capture_abort(c);
 		return rc;
 	}
 	*out = c;
@@ -171,7 +164,7 @@ int sync_capture_commit(struct sync_capture *c)
 	sync_hlc_t h;
 	int n = 0, rc;
 
-	rc = sync_db_err(sqlite3session_changeset(c->s, &n, &cs));
+	rc = relais_sqlite_error(sqlite3session_changeset(c->s, &n, &cs));
 	/* The session goes before our own writes below, which must not be captured. */
 	sqlite3session_delete(c->s);
 	c->s = NULL;
@@ -185,7 +178,7 @@ int sync_capture_commit(struct sync_capture *c)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)h);
 	sqlite3_bind_blob(st, 2, cs, n, SQLITE_STATIC);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 commit:
 	if (!rc)
 		rc = sync_exec(c->db, "COMMIT");
@@ -259,7 +252,7 @@ int sync_outbox_load(sqlite3 *db, size_t max_items, size_t max_bytes, struct syn
 		it->len = n;
 		bytes += n;
 	}
-	rc = rc == SQLITE_ROW ? 0 : sync_db_err(rc);
+	rc = rc == SQLITE_ROW ? 0 : relais_sqlite_error(rc);
 out:
 	sqlite3_finalize(st);
 	if (rc)
@@ -274,7 +267,7 @@ int sync_outbox_ack(sqlite3 *db, uint64_t upto)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, upto > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)upto);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -292,7 +285,7 @@ int sync_outbox_pending(sqlite3 *db, uint64_t *count)
 		*count = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = 0;
 	} else {
-		rc = sync_db_err(rc);
+		rc = relais_sqlite_error(rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -325,7 +318,7 @@ static int bind_wire_value(sqlite3_stmt *st, int idx, const struct sync_value *v
 	default:
 		return RELAIS_ECORRUPT;
 	}
-	return sync_db_err(rc);
+	return relais_sqlite_error(rc);
 }
 
 struct apply_stmts {
@@ -356,7 +349,7 @@ static int apply_record(sqlite3 *db, const struct sync_tables *t, struct apply_s
 	}
 	st = *slot;
 	if (rec->deleted) {
-		rc = sync_db_err(sqlite3_bind_text(st, 1, rec->id_len ? (const char *)rec->id : "",
+		rc = relais_sqlite_error(sqlite3_bind_text(st, 1, rec->id_len ? (const char *)rec->id : "",
 						   (int)rec->id_len, SQLITE_STATIC));
 	} else {
 		rc = 0;
@@ -364,7 +357,7 @@ static int apply_record(sqlite3 *db, const struct sync_tables *t, struct apply_s
 			rc = bind_wire_value(st, (int)j + 1, &rec->values[j]);
 	}
 	if (!rc)
-		rc = sync_db_err(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc;

@@ -43,7 +43,7 @@ static int conflict_read(sqlite3 *db, const char *id, struct conflict_row *c)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? RELAIS_ENOTFOUND : sync_db_err(rc);
+		rc = rc == SQLITE_DONE ? RELAIS_ENOTFOUND : relais_sqlite_error(rc);
 		goto out;
 	}
 	c->tbl = column_dup(st, 0);
@@ -81,7 +81,7 @@ static int restore_value(sqlite3 *db, const struct sync_table *tb, const struct 
 	rc = sync_bind_json(st, 1, lost);
 	if (!rc) {
 		sqlite3_bind_text(st, 2, c->row_id, -1, SQLITE_STATIC);
-		rc = sync_db_err(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -108,10 +108,10 @@ static int restore_row(sqlite3 *db, const struct sync_table *tb, const struct co
 	sqlite3_bind_text(st, 1, c->row_id, -1, SQLITE_STATIC);
 	for (int j = 1; !rc && j < tb->ncols; j++) {
 		const json_t *v = json_object_get(lost, tb->cols[j]);
-		rc = v ? sync_bind_json(st, j + 1, v) : sync_db_err(sqlite3_bind_null(st, j + 1));
+		rc = v ? sync_bind_json(st, j + 1, v) : relais_sqlite_error(sqlite3_bind_null(st, j + 1));
 	}
 	if (!rc)
-		rc = sync_db_err(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -132,7 +132,7 @@ static int mark_resolved(sqlite3 *db, const char *id, int keep_lost, const char 
 	sqlite3_bind_text(st, 2, keep_lost ? "perdant" : "gagnant", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, login, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)h);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }

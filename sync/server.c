@@ -55,7 +55,7 @@ int sync_server_schema(sqlite3 *db)
 		if (rc)
 			goto out;
 		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-		rc = sync_db_err(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 		if (rc)
 			goto out;
 		sqlite3_finalize(st);
@@ -63,7 +63,7 @@ int sync_server_schema(sqlite3 *db)
 		if (rc)
 			goto out;
 		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-		rc = sync_db_err(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 		if (rc)
 			goto out;
 	}
@@ -103,7 +103,7 @@ static int state_load(sqlite3 *db, uint64_t *seq, sync_hlc_t *hlc, uint64_t *nod
 			seen |= 4;
 		}
 	}
-	rc = sync_db_err(rc);
+	rc = relais_sqlite_error(rc);
 	if (!rc && seen != (node ? 7 : 3))
 		rc = RELAIS_ESCHEMA; /* sync_server_schema() never ran on this store */
 out:
@@ -178,7 +178,7 @@ static int step_write(struct engine *e, sqlite3_stmt *st, int ti)
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return 0;
-	rc = sync_db_err(rc);
+	rc = relais_sqlite_error(rc);
 	if (rc == RELAIS_ECONSTRAINT)
 		return fail(e, rc, "Changement refusé par le schéma (table %s) : %s.",
 			    e->t->v[ti].name, sqlite3_errmsg(e->db));
@@ -271,12 +271,12 @@ static int engine_save_state(struct engine *e)
 		return rc;
 	sqlite3_bind_text(st, 1, "seq", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->seq);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_reset(st);
 	if (!rc) {
 		sqlite3_bind_text(st, 1, "hlc", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)e->clock.last);
-		rc = sync_db_err(sqlite3_step(st));
+		rc = relais_sqlite_error(sqlite3_step(st));
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -347,7 +347,7 @@ static int row_get(struct engine *e, int ti, const char *id, struct rowinfo *ri)
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		rc = sync_db_err(rc);
+		rc = relais_sqlite_error(rc);
 		goto out;
 	}
 	ri->found = 1;
@@ -480,7 +480,7 @@ static int bind_author(struct engine *e, int idx, struct sync_stamp s)
 		sqlite3_bind_null(e->conf_ins, idx);
 	sqlite3_reset(lg);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sync_db_err(rc);
+		return relais_sqlite_error(rc);
 	sqlite3_bind_text(e->conf_ins, idx + 1, hex, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(e->conf_ins, idx + 2, (sqlite3_int64)s.hlc);
 	return 0;
@@ -587,7 +587,7 @@ static int merge_columns(struct engine *e, int ti, sqlite3_changeset_iter *it, c
 		sqlite3_reset(sel);
 		if (rc == SQLITE_DONE)
 			return fail(e, RELAIS_ECORRUPT, "La ligne %s manque dans la table %s.", id, tb->name);
-		return sync_db_err(rc);
+		return relais_sqlite_error(rc);
 	}
 	rc = 0;
 	for (int j = 2; j < tb->ncols; j++) {
@@ -789,7 +789,7 @@ static int merge_delete(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(sel);
 	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : sync_db_err(rc);
+		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : relais_sqlite_error(rc);
 		goto out;
 	}
 	img = json_object();
@@ -917,7 +917,7 @@ static int node_claim(struct engine *e, uint64_t node, const char *login, uint64
 		goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		rc = sync_db_err(rc);
+		rc = relais_sqlite_error(rc);
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -926,7 +926,7 @@ static int node_claim(struct engine *e, uint64_t node, const char *login, uint64
 		goto out;
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 	*acked = 0;
 out:
 	sqlite3_finalize(st);
@@ -945,7 +945,7 @@ static int node_ack(struct engine *e, uint64_t node, uint64_t acked)
 		return rc;
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)acked);
-	rc = sync_db_err(sqlite3_step(st));
+	rc = relais_sqlite_error(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -1028,16 +1028,9 @@ int sync_local_begin(sqlite3 *db, const struct sync_tables *t, struct sync_local
 		return RELAIS_ENOMEM;
 	l->db = db;
 	l->t = t;
-	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	rc = sync_session_begin(db, t, &l->s);
 	if (rc) {
 		free(l);
-		return rc;
-	}
-	rc = sync_db_err(sqlite3session_create(db, "main", &l->s));
-	for (size_t i = 0; !rc && i < t->n; i++)
-		rc = sync_db_err(sqlite3session_attach(l->s, t->v[i].name));
-	if (rc) {
-		sync_local_abort(l);
 		return rc;
 	}
 	*out = l;
@@ -1094,7 +1087,7 @@ static int table_dept(struct engine *e, int ti, const char *id, char **dept)
 		*dept = d ? strdup(d) : NULL;
 		rc = *dept ? 0 : RELAIS_ECORRUPT;
 	} else {
-		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : sync_db_err(rc);
+		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : relais_sqlite_error(rc);
 	}
 	sqlite3_reset(sel);
 	return rc;
@@ -1173,7 +1166,7 @@ int sync_local_commit(struct sync_local *l, const char *login)
 	int n = 0, rc;
 	struct sync_stamp st;
 
-	rc = sync_db_err(sqlite3session_changeset(l->s, &n, &cs));
+	rc = relais_sqlite_error(sqlite3session_changeset(l->s, &n, &cs));
 	sqlite3session_delete(l->s);
 	l->s = NULL;
 	memset(&e, 0, sizeof(e));
@@ -1281,13 +1274,13 @@ int sync_pull_build(sqlite3 *db, const struct sync_tables *t, const char *dept,
 		if (rc == SQLITE_ROW)
 			rc = sync_pull_add_row(raw, tbl, id, sel[ti], t->v[ti].ncols);
 		else
-			rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : sync_db_err(rc);
+			rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : relais_sqlite_error(rc);
 		sqlite3_reset(sel[ti]);
 		if (rc)
 			goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		rc = sync_db_err(rc);
+		rc = relais_sqlite_error(rc);
 		if (rc)
 			goto out;
 	}
@@ -1322,7 +1315,7 @@ int sync_server_state(sqlite3 *db, const char *dept, sync_hlc_t *hlc, uint64_t *
 		*seq = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = 0;
 	} else {
-		rc = sync_db_err(rc);
+		rc = relais_sqlite_error(rc);
 	}
 	sqlite3_finalize(st);
 	return rc;

@@ -53,13 +53,15 @@ size_t sync_clocks_encode(const struct sync_stamp *st, int ncols, unsigned char 
 /* Decodes a clocks blob into st[0..ncols). RELAIS_ECORRUPT on garbage. */
 int sync_clocks_decode(const void *p, size_t n, int ncols, struct sync_stamp *st) RELAIS_WUR;
 
-/* Converts a SQLite result code to a RELAIS_E* code. */
-int sync_db_err(int rc);
 /* Runs SQL without results; RELAIS_E* on failure. */
 int sync_exec(sqlite3 *db, const char *sql) RELAIS_WUR;
 int sync_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) RELAIS_WUR;
 /* Rolls back the open transaction, if any (error paths). */
 void sync_rollback(sqlite3 *db);
+/* Opens an IMMEDIATE transaction with a session attached to every table of t
+ * (local edits on a client, the server's own writes). On failure nothing is
+ * left open: no transaction, *s NULL. */
+int sync_session_begin(sqlite3 *db, const struct sync_tables *t, sqlite3_session **s) RELAIS_WUR;
 
 /* Table index by a name of n bytes (not NUL-terminated), or -1. */
 int sync_tables_find_n(const struct sync_tables *t, const void *name, size_t n);

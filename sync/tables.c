@@ -33,47 +33,39 @@ const char sync_conflict_ddl[] =
 
 /* ---- SQL helpers ---- */
 
-int sync_db_err(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_NOMEM:
-		return RELAIS_ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return RELAIS_EBUSY;
-	case SQLITE_CONSTRAINT:
-		return RELAIS_ECONSTRAINT;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return RELAIS_ECORRUPT;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-		return RELAIS_EIO;
-	default:
-		return RELAIS_EDB;
-	}
-}
-
 int sync_exec(sqlite3 *db, const char *sql)
 {
-	return sync_db_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	return relais_sqlite_error(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 int sync_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	*st = NULL;
-	return sync_db_err(sqlite3_prepare_v2(db, sql, -1, st, NULL));
+	return relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, st, NULL));
 }
 
 void sync_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int sync_session_begin(sqlite3 *db, const struct sync_tables *t, sqlite3_session **s)
+{
+	int rc = sync_exec(db, "BEGIN IMMEDIATE");
+	*s = NULL;
+	if (rc)
+		return rc;
+	rc = relais_sqlite_error(sqlite3session_create(db, "main", s));
+	for (size_t i = 0; !rc && i < t->n; i++)
+		rc = relais_sqlite_error(sqlite3session_attach(*s, t->v[i].name));
+	if (rc) {
+		if (*s)
+			sqlite3session_delete(*s);
+		*s = NULL;
+		sync_rollback(db);
+	}
+	return rc;
 }
 
 static char *sql_finish(sqlite3_str *s)
@@ -165,7 +157,7 @@ static int load_table(sqlite3 *db, const char *name, struct sync_table *tb)
 		}
 		tb->ncols++;
 	}
-	rc = sync_db_err(rc);
+	rc = relais_sqlite_error(rc);
 	if (rc)
 		goto out;
 	if (tb->ncols < 2) {
@@ -180,7 +172,7 @@ static int load_table(sqlite3 *db, const char *name, struct sync_table *tb)
 		goto out;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = sync_db_err(sqlite3_errcode(db));
+		rc = relais_sqlite_error(sqlite3_errcode(db));
 		goto out;
 	}
 	if (sqlite3_column_int(st, 0) > 0)
@@ -443,5 +435,5 @@ int sync_bind_json(sqlite3_stmt *st, int idx, const json_t *j)
 		free(s);
 	}
 	}
-	return sync_db_err(rc);
+	return relais_sqlite_error(rc);
 }
