@@ -489,15 +489,51 @@ static int do_rm(struct replica *r, const struct model_table *t, struct args *a)
 	return 0;
 }
 
-/* SELECT of id, dept and the model's columns, in that order. */
-static int select_sql(const struct model_table *t, int one, struct buf *sql)
+/*
+ * How people name a row of t: "prenom nom" when it has both columns, else its
+ * first listed text column (e.g. a structure's nom). NULL when it has neither.
+ */
+static int title_expr(const struct model_table *t, struct buf *sql)
 {
-	int e = buf_puts(sql, "SELECT id, dept");
-	for (size_t i = 0; i < t->ncolumns && !e; i++)
-		if (col_live(&t->columns[i]))
-			e = buf_printf(sql, ", \"%s\"", t->columns[i].name);
+	if (model_column_by_name(t, "prenom") && model_column_by_name(t, "nom"))
+		return buf_puts(sql, "r.prenom || ' ' || r.nom");
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		const struct model_column *c = &t->columns[i];
+		if (col_live(c) && c->kind == MODEL_TEXT && (c->flags & MODEL_LISTED))
+			return buf_printf(sql, "r.\"%s\"", c->name);
+	}
+	return buf_puts(sql, "NULL");
+}
+
+/*
+ * SELECT of id, dept and the model's columns, in that order. With titles, a
+ * reference reads as the referenced row's name for people, followed by its
+ * id when full (show), alone otherwise (list); the raw id when the row is
+ * not in the replica.
+ */
+static int select_sql(const struct model_table *t, int one, int titles, struct buf *sql)
+{
+	int e = buf_puts(sql, "SELECT x.id, x.dept");
+	for (size_t i = 0; i < t->ncolumns && !e; i++) {
+		const struct model_column *c = &t->columns[i];
+		const struct model_table *ref = c->kind == MODEL_REF ? model_table_by_name(c->ref) : NULL;
+		if (!col_live(c))
+			continue;
+		if (!titles || !ref) {
+			e = buf_printf(sql, ", x.\"%s\"", c->name);
+			continue;
+		}
+		e = buf_puts(sql, ", coalesce((SELECT ");
+		if (!e)
+			e = title_expr(ref, sql);
+		if (!e && one)
+			e = buf_printf(sql, " || ' (' || r.id || ')'");
+		if (!e)
+			e = buf_printf(sql, " FROM \"%s\" r WHERE r.id = x.\"%s\"), x.\"%s\")",
+				       ref->name, c->name, c->name);
+	}
 	if (!e)
-		e = buf_printf(sql, " FROM \"%s\" %s", t->name, one ? "WHERE id = ?" : "ORDER BY id");
+		e = buf_printf(sql, " FROM \"%s\" x %s", t->name, one ? "WHERE x.id = ?" : "ORDER BY x.id");
 	return e;
 }
 
@@ -643,7 +679,7 @@ static int do_list(struct replica *r, const struct model_table *t, struct args *
 	json_t *arr = NULL;
 	int rc = CLI_EXIT_FAIL, s;
 
-	if (select_sql(t, 0, &sql) ||
+	if (select_sql(t, 0, !a->json, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
 		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
 		goto out;
@@ -694,7 +730,7 @@ static int do_show(struct replica *r, const struct model_table *t, struct args *
 	json_t *obj = NULL;
 	int rc = CLI_EXIT_FAIL;
 
-	if (select_sql(t, 1, &sql) ||
+	if (select_sql(t, 1, !a->json, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
 		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
 		goto out;
