@@ -47,5 +47,7 @@ int cmd_export(const char *home, int argc, char **argv);
 /* The generic table commands: argv[0] is the table's command word
  * (model_table.command), argv[1] the verb (add, set, rm, list, show). */
 int cmd_domain(const char *home, int argc, char **argv);
+/* Prints a blank mail form (candidature, bilan); needs no replica, home may be NULL. */
+int cmd_formulaire(const char *home, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct {
 	{ "status", cmd_status, "état du réplica (--json)" },
 	{ "conflicts", cmd_conflicts, "liste ou tranche les conflits" },
 	{ "export", cmd_export, "tout le réplica en JSON (--json)" },
+	{ "formulaire", cmd_formulaire, "formulaire vierge à envoyer (candidature, bilan)" },
 };
 
 static void help(FILE *f)
@@ -90,6 +91,9 @@ static int run(int argc, char **argv)
 		cli_error("option inconnue : « %s » (voir relais --help).", argv[0]);
 		return CLI_EXIT_USAGE;
 	}
+	/* Blank forms come from the model alone: no replica, no network. */
+	if (!strcmp(argv[0], "formulaire"))
+		return cmd_formulaire(NULL, argc, argv);
 	int (*cmd)(const char *, int, char **) = cmd_domain;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[0], commands[i].word))
