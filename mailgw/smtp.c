@@ -1,0 +1,229 @@
+/*
+ * smtp.c - one message through libcurl's SMTP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+#include "smtp.h"
+
+#define SMTP_PASSWORD_MAX 1024
+#define SMTP_ADDR_MAX 320 /* RFC 5321 path limit is 256; leave room for <> */
+
+struct reader {
+	const unsigned char *p;
+	size_t left;
+};
+
+static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct reader *r = arg;
+	size_t n = size * nmemb;
+	if (n > r->left)
+		n = r->left;
+	memcpy(dst, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return n;
+}
+
+int mailgw_smtp_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : RELAIS_ENOMEM;
+}
+
+static int is_loopback_host(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n = strlen(host);
+	char tmp[64];
+	if (!strcasecmp(host, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	/* curl gives IPv6 hosts in brackets. */
+	if (n >= 2 && n < sizeof(tmp) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(tmp, host + 1, n - 2);
+		tmp[n - 2] = 0;
+		if (inet_pton(AF_INET6, tmp, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+/* Checks the URL's scheme and that plain text goes to loopback only. */
+static int check_url(const struct mailgw_smtp_config *cfg, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = RELAIS_EINVAL;
+	if (!u)
+		return RELAIS_ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, cfg->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "bad SMTP URL");
+		goto out;
+	}
+	if (!strcasecmp(scheme, "smtps")) {
+		rc = 0;
+	} else if (!strcasecmp(scheme, "smtp")) {
+		if (!cfg->starttls && !is_loopback_host(host)) {
+			snprintf(err, errlen, "plain text refused to non-loopback host %s", host);
+			goto out;
+		}
+		rc = 0;
+	} else {
+		snprintf(err, errlen, "SMTP URL scheme must be smtp or smtps");
+	}
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int read_password(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return RELAIS_EIO;
+	}
+	n = fread(out, 1, outlen - 1, f);
+	fclose(f);
+	out[n] = 0;
+	n = strcspn(out, "\r\n");
+	out[n] = 0;
+	if (n == 0 || n == outlen - 1) {
+		snprintf(err, errlen, "%s: empty or too long password", path);
+		return RELAIS_EINVAL;
+	}
+	return 0;
+}
+
+static int conv_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_OUT_OF_MEMORY:
+		return RELAIS_ENOMEM;
+	case CURLE_LOGIN_DENIED:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return RELAIS_EAUTH;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return RELAIS_EINVAL;
+	default:
+		/* Refused, cut, timed out, 4xx/5xx answers: the message stays
+		 * with the caller, who retries later. */
+		return RELAIS_ENET;
+	}
+}
+
+/* Wraps an address in <> unless it already is. */
+static int angle(const char *addr, char out[SMTP_ADDR_MAX])
+{
+	int n = addr[0] == '<' ? snprintf(out, SMTP_ADDR_MAX, "%s", addr)
+			       : snprintf(out, SMTP_ADDR_MAX, "<%s>", addr);
+	if (n < 0 || n >= SMTP_ADDR_MAX || strpbrk(addr, "\r\n"))
+		return RELAIS_EINVAL;
+	return 0;
+}
+
+int mailgw_smtp_send(const struct mailgw_smtp_config *cfg, const char *from,
+		     const char *const *rcpt, size_t n, const void *msg, size_t len,
+		     char *err, size_t errlen)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char local[256];
+	char password[SMTP_PASSWORD_MAX + 1] = "";
+	char addr[SMTP_ADDR_MAX];
+	struct curl_slist *list = NULL;
+	struct reader r = { msg, len };
+	CURL *c = NULL;
+	int rc;
+	if (!err || !errlen) {
+		err = local;
+		errlen = sizeof(local);
+	}
+	err[0] = 0;
+	if (!cfg->url || !from || n == 0 || n > MAILGW_SMTP_MAX_RCPT) {
+		snprintf(err, errlen, "bad SMTP arguments");
+		return RELAIS_EINVAL;
+	}
+	rc = check_url(cfg, err, errlen);
+	if (rc)
+		return rc;
+	if (cfg->user) {
+		if (!cfg->password_file)
+			return RELAIS_EINVAL;
+		rc = read_password(cfg->password_file, password, sizeof(password), err, errlen);
+		if (rc)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct curl_slist *l;
+		if ((rc = angle(rcpt[i], addr))) {
+			snprintf(err, errlen, "bad recipient address");
+			goto out;
+		}
+		l = curl_slist_append(list, addr);
+		if (!l) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		list = l;
+	}
+	if ((rc = angle(from, addr))) {
+		snprintf(err, errlen, "bad sender address");
+		goto out;
+	}
+	c = curl_easy_init();
+	if (!c) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	long timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms : MAILGW_SMTP_TIMEOUT_MS;
+	curl_easy_setopt(c, CURLOPT_URL, cfg->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, addr);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, list);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &r);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	/* Worker threads: no SIGALRM-based DNS timeouts. */
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->starttls)
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (cfg->cafile)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->cafile);
+	if (cfg->user) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, password);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	rc = conv_curl(cc);
+	if (rc)
+		snprintf(err, errlen, "SMTP %s: %s%s%s", cfg->url, curl_easy_strerror(cc),
+			 errbuf[0] ? ": " : "", errbuf);
+out:
+	explicit_bzero(password, sizeof(password));
+	curl_slist_free_all(list);
+	curl_easy_cleanup(c);
+	return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * mailserver.h - private mail servers on loopback for the tests (prefix ms_).
+ *
+ * ms_start() makes a temporary directory and starts in it a Dovecot (IMAP,
+ * IDLE, a maildir, one user with a password) and an SMTP server (aiosmtpd,
+ * its Mailbox handler writing into the same maildir), each on a free port
+ * of 127.0.0.1, and waits until both accept connections. It registers a
+ * cleanup with test_defer() that stops both (SIGTERM, then SIGKILL after a
+ * bound) and removes the directory (kept when RELAIS_TEST_KEEP=1), also
+ * when the test fails. Both children also die with the test process.
+ *
+ * The TLS variant (MS_TLS) makes a throw-away CA and a server certificate
+ * for 127.0.0.1 and localhost with GnuTLS, runs Dovecot with ssl=required
+ * (STARTTLS on imap_port, implicit TLS on imaps_port) and offers STARTTLS
+ * on the SMTP server. ms->cafile is the CA to trust; ms->othercafile is a
+ * second CA that did not sign anything (for the "not trusted" cases).
+ *
+ * Functions returning int return 0 or -1; on -1 they have printed why.
+ * Works as root (mail owned by nobody, Dovecot's own users for its
+ * services) and as an ordinary user (everything under that user).
+ */
+#ifndef RELAIS_TEST_MAILSERVER_H
+#define RELAIS_TEST_MAILSERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MS_PATH 512
+#define MS_USER "relais"
+#define MS_PASSWORD "mot-de-passe-42"
+#define MS_ADDRESS "relais@localhost"
+
+enum { MS_TLS = 1 };
+
+struct ms_server {
+	char dir[MS_PATH];         /* the temporary root */
+	char conf[MS_PATH];        /* dovecot.conf */
+	char log[MS_PATH];         /* Dovecot's log */
+	char maildir[MS_PATH];     /* the user's Maildir (INBOX) */
+	char passfile[MS_PATH];    /* the right password, alone in a file */
+	char badpassfile[MS_PATH]; /* a wrong one */
+	char cafile[MS_PATH];      /* TLS variant: the CA that signed the server */
+	char othercafile[MS_PATH]; /* TLS variant: an unrelated CA */
+	char smtp_url[64];         /* smtp://127.0.0.1:PORT */
+	int tls;
+	int imap_port;             /* plain, or STARTTLS in the TLS variant */
+	int imaps_port;            /* implicit TLS (TLS variant), else 0 */
+	int smtp_port;
+	pid_t dovecot;             /* 0 when not running */
+	pid_t smtpd;
+};
+
+/* Starts both servers (flags: 0 or MS_TLS). */
+int ms_start(struct ms_server *ms, int flags);
+/* Stops Dovecot alone, cutting every open IMAP session (doveadm kick,
+ * then SIGTERM, wait, SIGKILL after a bound); the SMTP server and the
+ * maildir stay. */
+int ms_dovecot_stop(struct ms_server *ms);
+/* Starts Dovecot again on the same ports with the same maildir. */
+int ms_dovecot_start(struct ms_server *ms);
+/* Sends msg through the SMTP server with libcurl (STARTTLS and the CA in
+ * the TLS variant) to MS_ADDRESS; returns once it is in the maildir. */
+int ms_deliver(struct ms_server *ms, const void *msg, size_t len);
+/* Number of messages in a folder ("INBOX" or a name such as "Traites"), or
+ * -1 when the folder does not exist. */
+int ms_count(const struct ms_server *ms, const char *folder);
+/* File names of a folder's messages (new/ and cur/), sorted; the caller
+ * frees each name and the array. Returns the count, or -1. */
+int ms_list(const struct ms_server *ms, const char *folder, char ***names);
+/* Reads one message (name from ms_list) into a malloc'ed NUL-terminated
+ * string the caller frees, or NULL. */
+char *ms_read(const struct ms_server *ms, const char *folder, const char *name, size_t *len);
+/* Prints the tail of Dovecot's log on stderr (for failure messages). */
+void ms_dump_log(const struct ms_server *ms);
+
+#endif
