@@ -177,6 +177,7 @@ const char *http_status_text(int status)
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Unknown";
 	}
 }
@@ -425,6 +426,10 @@ static int on_headers_complete(http_parser *p)
 		c->error_status = 431;
 		return -1;
 	}
+	if (p->http_major != 1) {
+		c->error_status = 505;
+		return -1;
+	}
 	if (p->flags & F_CHUNKED) {
 		c->error_status = 411;
 		return -1;
@@ -549,6 +554,9 @@ static void parse_error(struct http_conn *c)
 		break;
 	case 431:
 		layer_error(c, 431, "bad_request", "La ligne de requête et les en-têtes dépassent 16 Kio.");
+		break;
+	case 505:
+		layer_error(c, 505, "bad_request", "Seul HTTP/1.x est pris en charge.");
 		break;
 	default:
 		layer_error(c, 400, "bad_request", "Requête HTTP mal formée.");

@@ -148,6 +148,11 @@ TEST(http_routes_and_errors)
 	CHECK_INT(h_http_raw(d.port, chunked, sizeof(chunked) - 1, &r, 5000), 0);
 	CHECK_INT(r.status, 411);
 
+	static const char version[] = "GET /v1/health HTTP/9.9\r\nHost: x\r\n\r\n";
+	CHECK_INT(h_http_raw(d.port, version, sizeof(version) - 1, &r, 5000), 0);
+	CHECK_INT(r.status, 505);
+	CHECK_INT(h_http_error_json(&r, "bad_request"), 0);
+
 	/* 413 must come from the declared length alone, before any body byte. */
 	static const char huge[] = "POST /v1/push HTTP/1.1\r\nHost: x\r\n"
 				   "Content-Length: 16777217\r\n\r\n";
