@@ -55,6 +55,12 @@ static const char *const event_types[] = {
 	"reunion_departementale", "regroupement", "formation_initiale",
 	"formation_thematique", "echange_pratiques", "reunion_inter_structures", NULL
 };
+static const char *const mail_resultats[] = {
+	"en_cours", "enregistre", "rejete", "quarantaine", "ignore", NULL
+};
+static const char *const mail_types[] = { "candidature", "bilan", "inconnu", NULL };
+static const char *const mail_reponses[] = { "aucune", "a_envoyer", "envoyee", NULL };
+static const char *const mail_traitements[] = { "a_traiter", "rattache", "classe", NULL };
 static const char *const sujets[] = {
 	"juridique", "technique", "posture", "orientation_detresse", "autre", NULL
 };
@@ -175,6 +181,31 @@ static const struct model_column resource_cols[] = {
 	C_TEXT("commentaire", "Commentaire", MULTI),
 };
 
+/*
+ * The mail gateway's journal: one row per message seen in the mailbox, so
+ * that coordinators see on their replicas what came in, what it became, and
+ * the messages waiting in quarantine for a person. Written by relaisd only;
+ * the raw message stays on the server (mail_archive, not replicated).
+ */
+static const struct model_column inbound_mail_cols[] = {
+	C_TEXT("message_id", "Identifiant du message", 0),
+	C_TEXT("expediteur", "Expéditeur", LIST | PERS),
+	C_TEXT("nom_expediteur", "Nom de l'expéditeur", PERS),
+	C_TEXT("sujet", "Objet", LIST),
+	C_TEXT("recu_le", "Reçu le", LIST),
+	C_TEXT("empreinte", "Empreinte SHA-256", 0),
+	C_ENUM("resultat", "Résultat", mail_resultats, LIST | REQ, "'en_cours'"),
+	C_ENUM("type", "Type", mail_types, 0, NULL),
+	C_TEXT("enregistrements", "Enregistrements", MULTI),
+	C_TEXT("problemes", "Problèmes", MULTI),
+	C_TEXT("raison", "Raison", 0),
+	C_TEXT("texte", "Texte du message", MULTI | PERS),
+	C_ENUM("reponse", "Réponse", mail_reponses, 0, "'aucune'"),
+	C_TEXT("reponse_id", "Identifiant de la réponse", 0),
+	C_ENUM("traitement", "Suite donnée", mail_traitements, 0, NULL),
+	C_TEXT("rattache_a", "Rattaché à", 0),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1 }
 
@@ -188,12 +219,13 @@ const struct model_table model_tables[] = {
 	TABLE("attendance", "participation", "la participation", "participations", attendance_cols),
 	TABLE("request", "demande", "la demande", "demandes", request_cols),
 	TABLE("resource", "ressource", "la ressource", "ressources", resource_cols),
+	TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
 };
 const size_t model_ntables = NCOLS(model_tables);
 
 const char *const model_table_names[] = {
 	"structure", "promeneur", "presence", "candidature", "bilan",
-	"event", "attendance", "request", "resource",
+	"event", "attendance", "request", "resource", "inbound_mail",
 };
 
 _Static_assert(NCOLS(model_table_names) == NCOLS(model_tables),
