@@ -106,6 +106,13 @@ static const struct corpus_case wellformed[] = {
 	{ "mixed-csv-pdf.eml", 0, 0, "Bilan et compte rendu", "le bilan en pièce jointe", 2, 0, NULL, NULL,
 	  "multipart/mixed" },
 	{ "nested.eml", 0, 0, "Imbriqué", "Texte imbriqué au fond.", 1, 0, NULL, NULL, "multipart/mixed" },
+	/* Made by mutt (tests/mail/make-mutt.sh). */
+	{ "mutt-candidature.eml", 0, 0, "Candidature Promeneurs du Net",
+	  "Prénom * : Zoé\nNom * : Müller", 0, 0, NULL, NULL, "text/plain" },
+	{ "mutt-latin1.eml", 0, 0, "Bilan annuel — Les Tilleuls", "très complet.\nÀ bientôt,\nZoé",
+	  0, 0, NULL, NULL, "text/plain" },
+	{ "mutt-bilan-csv.eml", 0, 0, "Bilan 2025", "Le bilan est en pièce jointe.", 1, 0, NULL, NULL,
+	  "multipart/mixed" },
 	{ "html-only.eml", 0, 0, "HTML seul", "Nom de la structure : MJC & Cie\nCoût : 30€ été\nLigne\nsuivante",
 	  0, F_HTML, NULL, NULL, "text/html" },
 	{ "forwarded.eml", 0, 0, "Tr: Candidature",
