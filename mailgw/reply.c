@@ -1,0 +1,750 @@
+/*
+ * reply.c - whether to answer a sender, and the answer itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "../common/util.h"
+#include "reply.h"
+
+void mailgw_result_free(struct mailgw_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; r->records && i < r->nrecords; i++)
+		free(r->records[i]);
+	free(r->records);
+	for (i = 0; r->problems && i < r->nproblems; i++)
+		free(r->problems[i]);
+	free(r->problems);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- Deciding ---------------------------------------------------------- */
+
+static void set_why(char *why, size_t whylen, const char *text)
+{
+	if (why && whylen)
+		snprintf(why, whylen, "%s", text);
+}
+
+/*
+ * Folds s to lower-case ASCII into out (cap outlen, NUL-terminated): Latin
+ * letters with accents lose them, other non-ASCII characters become '?'.
+ * Enough to compare subjects and local parts with fixed French and English
+ * phrases whatever the sender's software did with case and accents.
+ */
+static void fold_ascii(const char *s, char *out, size_t outlen)
+{
+	/* Base letters of U+00C0..U+00FF (0: not a letter). */
+	static const char latin1[65] = "aaaaaaaceeeeiiiidnooooo\0ouuuuyts"
+				       "aaaaaaaceeeeiiiidnooooo\0ouuuuyty";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	while (*p && o + 1 < outlen) {
+		char c = '?';
+		if (*p < 0x80) {
+			c = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+			p++;
+		} else if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf) {
+			char b = latin1[p[1] - 0x80];
+			c = b ? b : '?';
+			p += 2;
+		} else if (*p == 0xc5 && (p[1] == 0x92 || p[1] == 0x93)) {
+			c = 'o'; /* œ: only the first letter, good enough to compare */
+			p += 2;
+		} else if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0x98 || p[2] == 0x99)) {
+			c = '\''; /* typographic apostrophes */
+			p += 3;
+		} else {
+			p++;
+			while ((*p & 0xc0) == 0x80)
+				p++;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+static int is_alnum_ascii(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Returns 1 when word occurs in s (both folded) not inside a longer word. */
+static int has_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = s;
+
+	while ((p = strstr(p, word)) != NULL) {
+		int before = p == s || !is_alnum_ascii(p[-1]);
+		int after = !is_alnum_ascii(p[n]);
+		if (before && after)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+static int is_out_of_office(const char *subject)
+{
+	/* Phrases that automatic answers put anywhere in their subject. */
+	static const char *const phrases[] = {
+		"absence du bureau", "message d'absence", "avis d'absence",
+		"reponse automatique", "reponse auto", "message automatique",
+		"automatic reply", "auto reply", "auto-reply", "autoreply",
+		"auto response", "auto-response", "autoresponse", "autoresponder",
+		"out of office", "out of the office", "out-of-office",
+		"je suis absent", "je suis absente", "actuellement absent",
+		"actuellement absente", "vacation reply", "away from the office",
+	};
+	/* Words that mark an automatic answer only at the start of the subject. */
+	static const char *const starts[] = { "auto:", "absent", "absente", "absence" };
+	char f[512];
+	const char *s;
+	size_t i;
+
+	fold_ascii(subject, f, sizeof(f));
+	for (i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (has_word(f, phrases[i]))
+			return 1;
+	s = f;
+	while (*s == ' ' || *s == '\t' || *s == '[' || *s == '(')
+		s++;
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		size_t n = strlen(starts[i]);
+		if (!strncmp(s, starts[i], n) &&
+		    (starts[i][n - 1] == ':' || !is_alnum_ascii(s[n])))
+			return 1;
+	}
+	return 0;
+}
+
+/* Returns 1 for the local parts of robots that must never be answered. */
+static int is_robot_sender(const char *addr)
+{
+	static const char *const robots[] = {
+		"mailer-daemon", "mailerdaemon", "postmaster", "no-reply", "noreply",
+		"no_reply", "ne-pas-repondre", "nepasrepondre", "ne_pas_repondre",
+		"ne.pas.repondre", "do-not-reply", "donotreply", "do_not_reply",
+	};
+	char f[256];
+	char *at, *plus;
+	size_t i;
+
+	fold_ascii(addr, f, sizeof(f));
+	at = strrchr(f, '@');
+	if (at)
+		*at = '\0';
+	/* Sub-addresses ("noreply+bounces") belong to the same robot. */
+	plus = strchr(f, '+');
+	if (plus)
+		*plus = '\0';
+	for (i = 0; i < sizeof(robots) / sizeof(robots[0]); i++)
+		if (!strcmp(f, robots[i]))
+			return 1;
+	return 0;
+}
+
+int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whylen)
+{
+	if (!m || !m->from_addr || !*m->from_addr) {
+		set_why(why, whylen, "Pas d'adresse d'expéditeur (From) : aucune réponse possible.");
+		return 0;
+	}
+	if (m->auto_submitted && *m->auto_submitted && strcmp(m->auto_submitted, "no")) {
+		set_why(why, whylen, "Message automatique (Auto-Submitted) : pas de réponse.");
+		return 0;
+	}
+	if (m->precedence && (!strcmp(m->precedence, "bulk") || !strcmp(m->precedence, "list") ||
+			      !strcmp(m->precedence, "junk"))) {
+		set_why(why, whylen, "Envoi en nombre ou liste de diffusion (Precedence) : pas de réponse.");
+		return 0;
+	}
+	if (m->x_autoreply) {
+		set_why(why, whylen, "Réponse automatique (X-Autoreply) : pas de réponse.");
+		return 0;
+	}
+	if (m->delivery_report) {
+		set_why(why, whylen, "Rapport de remise (multipart/report) : pas de réponse.");
+		return 0;
+	}
+	if (m->return_path_empty) {
+		set_why(why, whylen, "Message de non-remise (Return-Path vide) : pas de réponse.");
+		return 0;
+	}
+	if (is_robot_sender(m->from_addr)) {
+		set_why(why, whylen, "Expéditeur automatique (mailer-daemon, postmaster ou no-reply) : "
+				     "pas de réponse.");
+		return 0;
+	}
+	if (m->subject && is_out_of_office(m->subject)) {
+		set_why(why, whylen, "Réponse automatique d'absence : pas de réponse.");
+		return 0;
+	}
+	set_why(why, whylen, "");
+	return 1;
+}
+
+int mailgw_reply_rate_ok(int64_t last_rejection_ms, int64_t now_ms)
+{
+	if (last_rejection_ms <= 0)
+		return 1;
+	if (now_ms < last_rejection_ms)
+		return 0;
+	return now_ms - last_rejection_ms >= MAILGW_REPLY_RATE_MS;
+}
+
+/* ---- Headers ----------------------------------------------------------- */
+
+/* Header lines are kept under this many characters (RFC 5322 says 78). */
+#define LINE_MAX_COLS 76
+
+/*
+ * Copies s into a new string for a header: CR, LF and the other control
+ * characters become spaces (header injection), runs of spaces one space,
+ * ends trimmed, cut after max bytes at a UTF-8 character boundary.
+ */
+static char *hdr_clean(const char *s, size_t max)
+{
+	size_t n = strlen(s), o = 0, i;
+	char *out = malloc(n + 1);
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (c == ' ' && (o == 0 || out[o - 1] == ' '))
+			continue;
+		out[o++] = (char)c;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	if (o > max) {
+		o = max;
+		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+			o--;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Keeps only the characters of a message id or domain that need no quoting. */
+static void id_clean(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *s && o + 1 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"' && c != '\\' &&
+		    c != '(' && c != ')' && c != ',' && c != ';')
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+static int is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Length of the longest prefix of s[0..n) of at most max bytes that ends
+ * on a UTF-8 character boundary (at least one character when possible). */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+	size_t k;
+
+	if (n <= max)
+		return n;
+	k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	if (k == 0) { /* a character longer than max: take it whole */
+		k = 1;
+		while (k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k++;
+	}
+	return k;
+}
+
+static int put_base64(struct buf *out, const unsigned char *p, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		q[0] = tab[(v >> 18) & 63];
+		q[1] = tab[(v >> 12) & 63];
+		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? tab[v & 63] : '=';
+		if ((rc = buf_append(out, q, 4)))
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Appends s as RFC 2047 B-encoded UTF-8 words, each preceded by a space or,
+ * when it would pass LINE_MAX_COLS, by a fold (CRLF SP); *col is the
+ * current column. 39 bytes make 52 base64 characters, a 64-character word
+ * that fits after any header name used here.
+ */
+static int put_encoded_words(struct buf *out, size_t *col, const char *s)
+{
+	size_t n = strlen(s), off = 0;
+	int rc = 0;
+
+	while (off < n) {
+		size_t k = utf8_cut(s + off, n - off, 39);
+		size_t wlen = 12 + (k + 2) / 3 * 4;
+		if (*col + 1 + wlen > LINE_MAX_COLS) {
+			rc = buf_puts(out, "\r\n ");
+			*col = 1;
+		} else {
+			rc = buf_putc(out, ' ');
+			*col += 1;
+		}
+		if (rc || (rc = buf_puts(out, "=?UTF-8?B?")) ||
+		    (rc = put_base64(out, (const unsigned char *)s + off, k)) ||
+		    (rc = buf_puts(out, "?=")))
+			return rc;
+		*col += wlen;
+		off += k;
+	}
+	return rc;
+}
+
+/* Appends ASCII text word by word, folding before a word that would pass
+ * LINE_MAX_COLS (a single longer word stays whole, as RFC 5322 allows). */
+static int put_folded_ascii(struct buf *out, size_t *col, const char *s)
+{
+	int rc = 0;
+
+	while (*s) {
+		size_t w;
+		while (*s == ' ')
+			s++;
+		w = strcspn(s, " ");
+		if (!w)
+			break;
+		if (*col + 1 + w > LINE_MAX_COLS) {
+			rc = buf_puts(out, "\r\n ");
+			*col = 1;
+		} else {
+			rc = buf_putc(out, ' ');
+			*col += 1;
+		}
+		if (rc || (rc = buf_append(out, s, w)))
+			return rc;
+		*col += w;
+		s += w;
+	}
+	return rc;
+}
+
+/* Appends "Name: value" for an unstructured value (already cleaned). */
+static int put_text_header(struct buf *out, const char *name, const char *value)
+{
+	size_t col = strlen(name) + 1;
+	int rc;
+
+	if ((rc = buf_printf(out, "%s:", name)))
+		return rc;
+	/* "=?" in plain text would be read back as an encoded word. */
+	if (is_ascii(value) && !strstr(value, "=?"))
+		rc = put_folded_ascii(out, &col, value);
+	else
+		rc = put_encoded_words(out, &col, value);
+	if (!rc)
+		rc = buf_puts(out, "\r\n");
+	return rc;
+}
+
+/* Appends "Name: display <addr>"; name and addr are cleaned here. */
+static int put_address_header(struct buf *out, const char *hname, const char *display,
+			      const char *addr)
+{
+	char *d = NULL, *a = NULL;
+	size_t col = strlen(hname) + 1;
+	int rc;
+
+	a = hdr_clean(addr, 320);
+	d = hdr_clean(display ? display : "", 200);
+	if (!a || !d) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	/* An address with spaces or brackets left in it would change meaning. */
+	if (!*a || strpbrk(a, " <>\"()")) {
+		rc = RELAIS_EINVAL;
+		goto out;
+	}
+	if ((rc = buf_printf(out, "%s:", hname)))
+		goto out;
+	if (*d && is_ascii(d) && !strstr(d, "=?")) {
+		const char *p;
+		if ((rc = buf_puts(out, " \"")))
+			goto out;
+		for (p = d; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				rc = buf_putc(out, '\\');
+			if (rc || (rc = buf_putc(out, *p)))
+				goto out;
+		}
+		if ((rc = buf_putc(out, '"')))
+			goto out;
+		col += strlen(d) + 3;
+	} else if (*d) {
+		if ((rc = put_encoded_words(out, &col, d)))
+			goto out;
+	}
+	if (*d && col + 3 + strlen(a) > LINE_MAX_COLS)
+		rc = buf_printf(out, "\r\n <%s>\r\n", a);
+	else
+		rc = buf_printf(out, " <%s>\r\n", a);
+out:
+	free(d);
+	free(a);
+	return rc;
+}
+
+static int put_date(struct buf *out, int64_t now_ms)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+
+	if (now_ms < 0 || !gmtime_r(&t, &tm))
+		return RELAIS_EINVAL;
+	return buf_printf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
+			  days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+			  tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Appends " <id>" to a header being built, folding before it when needed. */
+static int put_msgid(struct buf *out, size_t *col, const char *id)
+{
+	size_t n = strlen(id) + 2;
+	int rc;
+
+	if (*col + 1 + n > LINE_MAX_COLS && *col > 12) {
+		rc = buf_printf(out, "\r\n <%s>", id);
+		*col = 1 + n;
+	} else {
+		rc = buf_printf(out, " <%s>", id);
+		*col += 1 + n;
+	}
+	return rc;
+}
+
+/* In-Reply-To and References: the original's references (the first and the
+ * last ones when too many) followed by its Message-ID. */
+static int put_thread_headers(struct buf *out, const struct mailgw_mime_msg *orig)
+{
+	char id[256], *refs = NULL;
+	const char *ids[MAILGW_REPLY_MAX_REFS];
+	size_t nids = 0, i, col;
+	char *p;
+	int rc = 0;
+
+	if (!orig->message_id)
+		return 0;
+	id_clean(orig->message_id, id, sizeof(id));
+	if (!*id)
+		return 0;
+	if ((rc = buf_puts(out, "In-Reply-To:")))
+		return rc;
+	col = 12;
+	if ((rc = put_msgid(out, &col, id)) || (rc = buf_puts(out, "\r\n")))
+		return rc;
+
+	if (orig->references) {
+		refs = strdup(orig->references);
+		if (!refs)
+			return RELAIS_ENOMEM;
+		/* Keep the first reference and a sliding window of the last ones. */
+		p = refs;
+		while (*p) {
+			char *e;
+			p += strspn(p, " \t\r\n");
+			e = p + strcspn(p, " \t\r\n");
+			if (*e)
+				*e++ = '\0';
+			id_clean(p, p, strlen(p) + 1);
+			if (*p && strcmp(p, id)) {
+				if (nids < MAILGW_REPLY_MAX_REFS - 1) {
+					ids[nids++] = p;
+				} else {
+					memmove(ids + 1, ids + 2, (nids - 2) * sizeof(ids[0]));
+					ids[nids - 1] = p;
+				}
+			}
+			p = e;
+		}
+	}
+	if ((rc = buf_puts(out, "References:")))
+		goto out;
+	col = 11;
+	for (i = 0; i < nids; i++)
+		if ((rc = put_msgid(out, &col, ids[i])))
+			goto out;
+	if ((rc = put_msgid(out, &col, id)) || (rc = buf_puts(out, "\r\n")))
+		goto out;
+out:
+	free(refs);
+	return rc;
+}
+
+static int put_message_id(struct buf *out, const char *domain, int64_t now_ms)
+{
+	unsigned char rnd[12];
+	char hex[2 * sizeof(rnd) + 1];
+	int rc;
+
+	if ((rc = util_random(rnd, sizeof(rnd))))
+		return rc;
+	util_hex(rnd, sizeof(rnd), hex);
+	return buf_printf(out, "Message-ID: <relais.%lld.%s@%s>\r\n", (long long)now_ms, hex,
+			  domain);
+}
+
+/* ---- Body -------------------------------------------------------------- */
+
+/* The quoted-printable form of byte c at column col into tok; its length.
+ * Trailing white space would be eaten by transports, and a '.' opening a
+ * line is an SMTP dot line: both are encoded. */
+static size_t qp_token(unsigned char c, int eol, size_t col, char tok[3])
+{
+	static const char hexd[] = "0123456789ABCDEF";
+
+	if (((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !eol)) &&
+	    !(c == '.' && col == 0)) {
+		tok[0] = (char)c;
+		return 1;
+	}
+	tok[0] = '=';
+	tok[1] = hexd[c >> 4];
+	tok[2] = hexd[c & 15];
+	return 3;
+}
+
+/*
+ * Appends text (UTF-8, lines ended by LF, CRLF or CR) as quoted-printable
+ * with CRLF line ends and encoded lines of at most 76 characters.
+ */
+static int put_qp(struct buf *out, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t col = 0;
+	int rc = 0;
+
+	while (*p) {
+		char tok[3];
+		size_t tlen;
+		int eol;
+
+		if (*p == '\r' || *p == '\n') {
+			if (*p == '\r' && p[1] == '\n')
+				p++;
+			p++;
+			if ((rc = buf_puts(out, "\r\n")))
+				return rc;
+			col = 0;
+			continue;
+		}
+		eol = p[1] == '\0' || p[1] == '\r' || p[1] == '\n';
+		tlen = qp_token(*p, eol, col, tok);
+		/* 75 leaves room for the '=' of a soft line break. */
+		if (col + tlen > 75) {
+			if ((rc = buf_puts(out, "=\r\n")))
+				return rc;
+			col = 0;
+			tlen = qp_token(*p, eol, col, tok);
+		}
+		if ((rc = buf_append(out, tok, tlen)))
+			return rc;
+		col += tlen;
+		p++;
+	}
+	if (col > 0)
+		rc = buf_puts(out, "\r\n");
+	return rc;
+}
+
+static const char tnef_note[] =
+	"Votre message a été envoyé par Outlook au format « texte enrichi » "
+	"(il arrive chez nous sous la forme d'une pièce jointe nommée winmail.dat). "
+	"Ce format cache le contenu du message à tous les logiciels autres "
+	"qu'Outlook : nous ne pouvons donc pas lire votre formulaire.\n\n"
+	"Pour nous le renvoyer en texte brut :\n"
+	"- dans la fenêtre du message, onglet « Format du texte », choisissez "
+	"« Texte brut », puis collez le formulaire et envoyez ;\n"
+	"- ou, pour tous vos messages : Fichier > Options > Courrier > "
+	"« Composer des messages au format » : « Texte brut ».\n"
+	"Si le destinataire est enregistré dans vos contacts, vérifiez aussi que "
+	"ses propriétés n'imposent pas le « format RTF Outlook ».\n";
+
+static int put_lines(struct buf *b, char *const *lines, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++)
+		if (lines[i])
+			rc = buf_printf(b, "- %s\n", lines[i]);
+	return rc;
+}
+
+/* Writes the French text of the answer (LF line ends) into body. */
+static int body_text(const struct mailgw_mime_msg *orig, const struct mailgw_result *r,
+		     const char *name, struct buf *body)
+{
+	int rc;
+
+	if ((rc = buf_puts(body, "Bonjour,\n\n")))
+		return rc;
+	switch (r->outcome) {
+	case MAILGW_RECORDED:
+		if (r->nrecords > 0) {
+			rc = buf_puts(body, "Votre message a bien été reçu et enregistré. "
+					    "Voici ce qui a été enregistré :\n\n");
+			if (!rc)
+				rc = put_lines(body, r->records, r->nrecords);
+		} else {
+			rc = buf_puts(body, "Votre message a bien été reçu et enregistré.\n");
+		}
+		if (!rc)
+			rc = buf_puts(body, "\nMerci pour votre envoi.\n");
+		break;
+	case MAILGW_REJECTED:
+		rc = buf_printf(body, "Votre formulaire (%s) n'a pas pu être enregistré, "
+				      "pour les raisons suivantes :\n\n", form_kind_name(r->kind));
+		if (!rc)
+			rc = put_lines(body, r->problems, r->nproblems);
+		if (rc)
+			break;
+		if (r->kind == FORM_CANDIDATURE || r->kind == FORM_BILAN) {
+			rc = buf_puts(body, "\nMerci de corriger ces points et de nous renvoyer "
+					    "le formulaire complet. Le voici vierge, à copier "
+					    "dans votre réponse et à remplir :\n\n");
+			if (!rc)
+				rc = form_blank(r->kind, body);
+		} else {
+			rc = buf_puts(body, "\nMerci de corriger ces points et de nous renvoyer "
+					    "votre message.\n");
+		}
+		break;
+	case MAILGW_QUARANTINE:
+		rc = buf_puts(body, "Votre message a bien été reçu, mais il n'a pas pu être "
+				    "lu automatiquement. Une coordinatrice ou un coordinateur "
+				    "du réseau va l'examiner et reviendra vers vous si "
+				    "nécessaire.\n");
+		if (!rc && r->reason[0])
+			rc = buf_printf(body, "\nMotif : %.*s\n", (int)sizeof(r->reason), r->reason);
+		if (!rc && orig->tnef)
+			rc = buf_printf(body, "\n%s", tnef_note);
+		break;
+	case MAILGW_IGNORED:
+	case MAILGW_DUPLICATE:
+		return RELAIS_EINVAL;
+	}
+	if (rc)
+		return rc;
+	if (name && *name)
+		return buf_printf(body, "\n-- \nMessage automatique de %s : merci de ne pas "
+					"répondre à ce message sauf pour renvoyer un formulaire.\n",
+				  name);
+	return buf_puts(body, "\n-- \nMessage automatique : merci de ne pas répondre à ce "
+			      "message sauf pour renvoyer un formulaire.\n");
+}
+
+/* ---- The message ------------------------------------------------------- */
+
+int mailgw_reply_build(const struct mailgw_mime_msg *orig, const struct mailgw_result *r,
+		       const char *network_addr, const char *network_name, int64_t now_ms,
+		       struct buf *out)
+{
+	struct buf body = BUF_INIT(MAILGW_REPLY_MAX_BODY);
+	char domain[256], *subject = NULL, *name = NULL;
+	const char *at, *s;
+	int rc = 0;
+
+	if (!orig || !r || !network_addr || !out)
+		return RELAIS_EINVAL;
+	if (r->outcome != MAILGW_RECORDED && r->outcome != MAILGW_REJECTED &&
+	    r->outcome != MAILGW_QUARANTINE)
+		return RELAIS_EINVAL;
+	if (!orig->from_addr || !*orig->from_addr)
+		return RELAIS_EINVAL;
+	at = strrchr(network_addr, '@');
+	if (!at)
+		return RELAIS_EINVAL;
+	id_clean(at + 1, domain, sizeof(domain));
+	if (!*domain)
+		return RELAIS_EINVAL;
+
+	name = hdr_clean(network_name ? network_name : "", 200);
+	s = orig->subject ? orig->subject : "";
+	while (*s == ' ' || *s == '\t')
+		s++;
+	/* One "Re:" only, however deep the thread. */
+	if (!strncasecmp(s, "re:", 3))
+		s += 3;
+	subject = hdr_clean(s, MAILGW_REPLY_MAX_SUBJECT);
+	if (!name || !subject) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if ((rc = body_text(orig, r, name, &body)))
+		goto out;
+
+	if ((rc = put_address_header(out, "From", name, network_addr)) ||
+	    (rc = put_address_header(out, "To", orig->from_name, orig->from_addr)))
+		goto out;
+	{
+		struct buf subj = BUF_INIT(MAILGW_REPLY_MAX_SUBJECT + 16);
+		rc = buf_printf(&subj, "Re: %s", *subject ? subject : "votre message");
+		if (!rc)
+			rc = put_text_header(out, "Subject", buf_str(&subj));
+		buf_release(&subj);
+		if (rc)
+			goto out;
+	}
+	if ((rc = put_date(out, now_ms)) || (rc = put_message_id(out, domain, now_ms)) ||
+	    (rc = put_thread_headers(out, orig)))
+		goto out;
+	if ((rc = buf_puts(out, "Auto-Submitted: auto-replied\r\n"
+				/* Exchange's own loop guard: no out-of-office back. */
+				"X-Auto-Response-Suppress: All\r\n"
+				"MIME-Version: 1.0\r\n"
+				"Content-Type: text/plain; charset=UTF-8\r\n"
+				"Content-Transfer-Encoding: quoted-printable\r\n"
+				"\r\n")))
+		goto out;
+	rc = put_qp(out, buf_str(&body));
+out:
+	buf_release(&body);
+	free(subject);
+	free(name);
+	return rc;
+}
