@@ -124,6 +124,15 @@ char *model_create_sql(const struct model_table *t, int v);
 int model_check_value(const struct model_column *c, const char *in,
 		      char *out, size_t outlen, char *err, size_t errlen) RELAIS_WUR;
 
+/*
+ * Folds s for forgiving comparisons: ASCII letters and digits in lower case,
+ * Latin accented letters without their accents (œ as "oe"), everything else
+ * (spaces, '_', '-', apostrophes, other characters) left out. Writes at most
+ * outlen - 1 bytes and a NUL; returns the length the full result would take.
+ * s must be valid UTF-8.
+ */
+size_t model_fold(const char *s, char *out, size_t outlen);
+
 /* Returns 1 when code is a French département code (01-95, 2A, 2B, 971-976)
  * or "99", the code reserved for the demonstration network. */
 int model_dept_valid(const char *code);

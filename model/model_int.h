@@ -16,13 +16,5 @@
 int model_migrate_tables(sqlite3 *db, const struct model_table *tables, size_t n,
 			 int target) RELAIS_WUR;
 
-/*
- * Folds s for forgiving comparisons: ASCII letters and digits in lower case,
- * Latin accented letters without their accents (œ as "oe"), everything else
- * (spaces, '_', '-', apostrophes, other characters) left out. Writes at most
- * outlen - 1 bytes and a NUL; returns the length the full result would take.
- * s must be valid UTF-8.
- */
-size_t model_fold(const char *s, char *out, size_t outlen);
 
 #endif

@@ -1,0 +1,57 @@
+/*
+ * pipeline.h - from one parsed message to records in the store (prefix
+ * mailgw_pipeline_).
+ *
+ * The pipeline decides what a message is (automatic mail, a candidature, a
+ * bilan, something unreadable), reads its form, validates it and writes what
+ * it holds through the server's one write path (sync_local_begin/commit), so
+ * that the rows replicate to the coordinators like any other edit. It knows
+ * nothing of IMAP, SMTP or the journal: exactly-once is the caller's job.
+ */
+#ifndef RELAIS_MAILGW_PIPELINE_H
+#define RELAIS_MAILGW_PIPELINE_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+#include "../common/relais.h"
+#include "../sync/sync.h"
+#include "mime.h"
+#include "outcome.h"
+
+/* The login that the gateway's writes are stamped with (seen in conflicts). */
+#define MAILGW_PIPELINE_LOGIN "passerelle-courrier"
+
+/*
+ * Records message m for département dept on db, the server's writer
+ * connection (no transaction open), with the replicated tables t. now_ms
+ * gives "today" (local time) for date_depot, date_candidature and
+ * date_reception.
+ *
+ * r is overwritten (its previous content is not freed) and receives the
+ * outcome:
+ *   MAILGW_IGNORED     automatic mail (Auto-Submitted other than "no",
+ *                      Precedence bulk/list/junk, X-Autoreply, a delivery
+ *                      report, an empty Return-Path, a mailer-daemon,
+ *                      postmaster or no-reply sender, an out-of-office
+ *                      subject); r->reason says which;
+ *   MAILGW_QUARANTINE  TNEF (winmail.dat), a parse status other than OK, or
+ *                      no recognisable form; r->reason says why;
+ *   MAILGW_REJECTED    a form with problems (r->problems), or a bilan naming
+ *                      a structure or promeneur unknown in dept; nothing is
+ *                      written;
+ *   MAILGW_RECORDED    the records were written in one transaction;
+ *                      r->records holds one French line per record created
+ *                      or matched.
+ * r->kind says what the message was read as. The caller frees r with
+ * mailgw_result_free().
+ *
+ * Returns 0 when r holds an outcome. On a database failure (RELAIS_EDB,
+ * RELAIS_EBUSY, RELAIS_ECONSTRAINT...) or RELAIS_ENOMEM the transaction is
+ * rolled back, nothing is written, r is left empty and the code is returned:
+ * the caller keeps the message and tries again later.
+ */
+int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			   const struct mailgw_mime_msg *m, int64_t now_ms,
+			   struct mailgw_result *r) RELAIS_WUR;
+
+#endif
