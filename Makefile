@@ -26,7 +26,7 @@ CPPFLAGS += -D_GNU_SOURCE -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK
 CFLAGS += $(WARN) $(OPT) -MMD -MP
 LDFLAGS += $(filter -fsanitize%,$(OPT))
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -lz -ljansson -lgnutls -lcurl) \
-         -letpan -lhttp_parser -lpthread -lm
+         -letpan -lxlsxwriter -lhttp_parser -lpthread -lm $(EXTRA_LIBS)
 
 LIB_SRC = $(wildcard common/*.c model/*.c sync/*.c mailgw/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)

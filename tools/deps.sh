@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libuv1-dev libsqlite3-dev zlib1g-dev \
-libjansson-dev libhttp-parser-dev libcurl4-gnutls-dev libgnutls28-dev libetpan-dev sqlite3 \
+libjansson-dev libhttp-parser-dev libcurl4-gnutls-dev libgnutls28-dev libetpan-dev libxlsxwriter-dev sqlite3 \
 python3 dovecot-imapd python3-aiosmtpd libgmime-3.0-dev"
 
 missing=""
