@@ -49,5 +49,8 @@ int cmd_export(const char *home, int argc, char **argv);
 int cmd_domain(const char *home, int argc, char **argv);
 /* Prints a blank mail form (candidature, bilan); needs no replica, home may be NULL. */
 int cmd_formulaire(const char *home, int argc, char **argv);
+/* The mail gateway's journal (table inbound_mail): list, show, rattacher,
+ * classer; its rows are written by the server only, so no add/set/rm. */
+int cmd_courrier(const char *home, int argc, char **argv);
 
 #endif

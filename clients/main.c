@@ -22,7 +22,17 @@ static const struct {
 	{ "conflicts", cmd_conflicts, "liste ou tranche les conflits" },
 	{ "export", cmd_export, "tout le réplica en JSON (--json)" },
 	{ "formulaire", cmd_formulaire, "formulaire vierge à envoyer (candidature, bilan)" },
+	{ "courrier", cmd_courrier, "courriels reçus : en attente, rattacher, classer" },
 };
+
+/* Tables with a command of their own (courrier) are not generic data. */
+static int has_own_command(const char *word)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].word, word))
+			return 1;
+	return 0;
+}
 
 static void help(FILE *f)
 {
@@ -38,7 +48,8 @@ static void help(FILE *f)
 		fprintf(f, "  %-14s %s\n", commands[i].word, commands[i].summary);
 	fprintf(f, "\nDonnées (add, set, rm, list, show) :\n");
 	for (size_t i = 0; i < model_ntables; i++)
-		if (model_tables[i].since <= MODEL_SCHEMA_VERSION)
+		if (model_tables[i].since <= MODEL_SCHEMA_VERSION &&
+		    !has_own_command(model_tables[i].command))
 			fprintf(f, "  %-14s %s\n", model_tables[i].command, model_tables[i].plural);
 	fprintf(f, "\nExemple : relais promeneur add --help\n");
 }
