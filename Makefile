@@ -55,7 +55,8 @@ $(O)/relaisd: $(call obj,$(DAEMON_SRC)) $(O)/librelais.a
 $(O)/relais: $(call obj,$(CLIENT_SRC)) $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(O)/librelais.a
+# The tests also link the daemon's modules (not its main) for unit tests of them.
+$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(filter-out $(O)/daemon/main.o,$(call obj,$(DAEMON_SRC))) $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each bench/NAME.c is a program of its own; bench-mail also links GMime, the

@@ -532,7 +532,11 @@ int h_daemon_serve(struct h_daemon *d)
 {
 	char *argv[] = { (char *)h_bin("relaisd"), (char *)"serve", (char *)"--data", d->data,
 			 (char *)"--listen", (char *)"127.0.0.1:0", (char *)"--port-file",
-			 d->portfile, NULL };
+			 d->portfile, NULL, NULL, NULL };
+	if (d->config[0]) {
+		argv[8] = (char *)"--config";
+		argv[9] = d->config;
+	}
 	unlink(d->portfile);
 	int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -1044,6 +1048,7 @@ struct proxy {
 	int matched;         /* the matched request was seen (only the first counts) */
 	int acted;
 	int down;            /* after a cut, refuse every connection */
+	int reopen;          /* H_PROXY_REOPEN: never down */
 	const char *stats;
 	struct pconn conn[P_MAX_CONN];
 };
@@ -1133,7 +1138,7 @@ static void p_upstream(struct proxy *p, struct pconn *c)
 	p->acted = 1;
 	if (p->mode == H_PROXY_CUT) {
 		p_close(c);
-		p->down = 1;
+		p->down = !p->reopen;
 	} else {
 		c->held = 1;
 	}
@@ -1155,7 +1160,7 @@ static void p_downstream(struct proxy *p, struct pconn *c)
 		long reqlen = (long)(c->up - c->mstart);
 		if (p->mode == H_PROXY_CUT_REPLY) {
 			p_close(c);
-			p->down = 1;
+			p->down = !p->reopen;
 			p_stats(p, reqlen);
 			return;
 		}
@@ -1245,6 +1250,12 @@ static void proxy_main(int lfd, struct proxy *p)
 int h_proxy_start(struct h_proxy *hp, int target_port, const char *match,
 		  enum h_proxy_mode mode, long n)
 {
+	return h_proxy_start_flags(hp, target_port, match, mode, n, 0);
+}
+
+int h_proxy_start_flags(struct h_proxy *hp, int target_port, const char *match,
+			enum h_proxy_mode mode, long n, int flags)
+{
 	static unsigned count;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -1286,6 +1297,7 @@ int h_proxy_start(struct h_proxy *hp, int target_port, const char *match,
 		p.mlen = strlen(match);
 		p.target = target_port;
 		p.stats = hp->stats;
+		p.reopen = !!(flags & H_PROXY_REOPEN);
 		proxy_main(lfd, &p);
 		_exit(0);
 	}

@@ -82,6 +82,8 @@ struct h_daemon {
 	int port;
 	char url[64];           /* http://127.0.0.1:PORT */
 	int starts;
+	char config[H_PATH];    /* when not empty, serve gets --config FILE (set it
+				   after h_daemon_init, which clears d) */
 };
 
 /* `relaisd init --data <test dir>/name`. */
@@ -90,7 +92,7 @@ int h_daemon_init(struct h_daemon *d, const char *name);
  * and checks it is alone on one line. */
 int h_daemon_user(struct h_daemon *d, const char *login, const char *dept,
 		  const char *role, char token[H_TOKEN]);
-/* `relaisd serve --listen 127.0.0.1:0 --port-file F`, then waits for F and
+/* `relaisd serve --listen 127.0.0.1:0 --port-file F [--config C]`, then waits for F and
  * for GET /v1/health to answer 200. Works again after a stop or a kill
  * (same store, a new port). */
 int h_daemon_serve(struct h_daemon *d);
@@ -183,6 +185,16 @@ struct h_proxy {
  */
 int h_proxy_start(struct h_proxy *p, int target_port, const char *match,
 		  enum h_proxy_mode mode, long n);
+/* Flags of h_proxy_start_flags(). */
+enum {
+	/* After a cut, later connections are forwarded again (nothing more is
+	 * cut): a connection dropped once, as when a server kicks its clients,
+	 * for a client that reconnects to the same port. */
+	H_PROXY_REOPEN = 1
+};
+/* h_proxy_start with flags (0 is h_proxy_start). */
+int h_proxy_start_flags(struct h_proxy *p, int target_port, const char *match,
+			enum h_proxy_mode mode, long n, int flags);
 /* Waits until the proxy has acted (cut, stalled, or for PASS: seen the
  * answer start) or timeout_ms passes. *reqlen: bytes of the matched request
  * forwarded before its answer started (PASS), else what was forwarded.

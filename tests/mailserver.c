@@ -435,6 +435,9 @@ static int make_tree(struct ms_server *ms, const struct ms_ids *ids)
 		if (pathf(path, "%s/%s", ms->dir, sub[i]) || mkdir(path, 0755))
 			return -1;
 	}
+	/* The sink runs as the mail uid and makes the maildirs of new users. */
+	if (pathf(path, "%s/mail", ms->dir) || chown(path, ids->mail_uid, ids->mail_gid))
+		return -1;
 	if (pathf(path, "%s/mail/%s", ms->dir, MS_USER) || mkdir(path, 0700) ||
 	    chown(path, ids->mail_uid, ids->mail_gid))
 		return -1;
@@ -537,6 +540,7 @@ int ms_dovecot_stop(struct ms_server *ms)
 static int smtp_start(struct ms_server *ms, const struct ms_ids *ids)
 {
 	char listen[64], cert[MS_PATH], key[MS_PATH], log[MS_PATH];
+	char script[MS_PATH], root[MS_PATH];
 	char *argv[16];
 	int n = 0;
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", ms->smtp_port);
@@ -544,20 +548,46 @@ static int smtp_start(struct ms_server *ms, const struct ms_ids *ids)
 	    pathf(log, "%s/smtpd.log", ms->dir))
 		return -1;
 	argv[n++] = (char *)"/usr/bin/python3";
-	argv[n++] = (char *)"-m";
-	argv[n++] = (char *)"aiosmtpd";
-	argv[n++] = (char *)"-n";
-	argv[n++] = (char *)"-l";
-	argv[n++] = listen;
-	if (ms->tls) {
-		argv[n++] = (char *)"--tlscert";
-		argv[n++] = cert;
-		argv[n++] = (char *)"--tlskey";
-		argv[n++] = key;
+	if (ms->sink) {
+		const char *corpus = getenv("RELAIS_MAIL_CORPUS");
+		if (pathf(script, "%s/smtp-sink.py", corpus && *corpus ? corpus : "tests/mail") ||
+		    pathf(root, "%s/mail", ms->dir))
+			return -1;
+		if (script[0] != '/') {
+			char cwd[MS_PATH];
+			char rel[MS_PATH];
+			memcpy(rel, script, sizeof(rel));
+			/* The sink runs from anywhere: give it an absolute path. */
+			if (!getcwd(cwd, sizeof(cwd)) || pathf(script, "%s/%s", cwd, rel))
+				return -1;
+		}
+		if (access(script, R_OK)) {
+			fprintf(stderr, "ms: %s: %s\n", script, strerror(errno));
+			return -1;
+		}
+		argv[n++] = script;
+		argv[n++] = listen;
+		argv[n++] = root;
+		if (ms->tls) {
+			argv[n++] = cert;
+			argv[n++] = key;
+		}
+	} else {
+		argv[n++] = (char *)"-m";
+		argv[n++] = (char *)"aiosmtpd";
+		argv[n++] = (char *)"-n";
+		argv[n++] = (char *)"-l";
+		argv[n++] = listen;
+		if (ms->tls) {
+			argv[n++] = (char *)"--tlscert";
+			argv[n++] = cert;
+			argv[n++] = (char *)"--tlskey";
+			argv[n++] = key;
+		}
+		argv[n++] = (char *)"-c";
+		argv[n++] = (char *)"aiosmtpd.handlers.Mailbox";
+		argv[n++] = ms->maildir;
 	}
-	argv[n++] = (char *)"-c";
-	argv[n++] = (char *)"aiosmtpd.handlers.Mailbox";
-	argv[n++] = ms->maildir;
 	argv[n] = NULL;
 	/* Mail must belong to the mail uid, which Dovecot reads as. */
 	ms->smtpd = spawn(argv, log, ids->mail_uid, ids->mail_gid);
@@ -587,6 +617,7 @@ int ms_start(struct ms_server *ms, int flags)
 	struct ms_ids ids;
 	memset(ms, 0, sizeof(*ms));
 	ms->tls = !!(flags & MS_TLS);
+	ms->sink = !!(flags & MS_SINK);
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
 	if (pathf(ms->dir, "%s/relais-mail-XXXXXX", tmp))
@@ -598,7 +629,11 @@ int ms_start(struct ms_server *ms, int flags)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	test_defer(ms_cleanup, ms);
-	if (get_ids(&ids) || make_tree(ms, &ids) || pathf(ms->conf, "%s/dovecot.conf", ms->dir) ||
+	if (get_ids(&ids))
+		return -1;
+	ms->mail_uid = ids.mail_uid;
+	ms->mail_gid = ids.mail_gid;
+	if (make_tree(ms, &ids) || pathf(ms->conf, "%s/dovecot.conf", ms->dir) ||
 	    pathf(ms->log, "%s/dovecot.log", ms->dir)) {
 		fprintf(stderr, "ms: cannot prepare %s\n", ms->dir);
 		return -1;
@@ -666,17 +701,19 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-int ms_deliver(struct ms_server *ms, const void *msg, size_t len)
+int ms_send(struct ms_server *ms, const char *rcpt_addr, const void *msg, size_t len)
 {
 	struct ms_reader r = { msg, len };
 	struct curl_slist *rcpt = NULL;
 	char err[CURL_ERROR_SIZE] = "";
-	int before = ms_count(ms, "INBOX");
+	char to[300];
 	int rc = -1;
 	CURL *c = curl_easy_init();
 	if (!c)
 		return -1;
-	rcpt = curl_slist_append(NULL, "<" MS_ADDRESS ">");
+	if (snprintf(to, sizeof(to), "<%s>", rcpt_addr) >= (int)sizeof(to))
+		goto out;
+	rcpt = curl_slist_append(NULL, to);
 	if (!rcpt)
 		goto out;
 	curl_easy_setopt(c, CURLOPT_URL, ms->smtp_url);
@@ -697,26 +734,39 @@ int ms_deliver(struct ms_server *ms, const void *msg, size_t len)
 		fprintf(stderr, "ms: SMTP delivery failed: %s (%s)\n", curl_easy_strerror(cc), err);
 		goto out;
 	}
-	/* The Mailbox handler writes before it answers 250, but be safe. */
-	for (int i = 0; i < 250; i++) {
-		if (ms_count(ms, "INBOX") > before) {
-			rc = 0;
-			goto out;
-		}
-		nap_ms(20);
-	}
-	fprintf(stderr, "ms: delivered message never appeared in %s\n", ms->maildir);
+	rc = 0;
 out:
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(c);
 	return rc;
 }
 
-static int folder_dir(const struct ms_server *ms, const char *folder, const char *sub, char out[MS_PATH])
+int ms_deliver(struct ms_server *ms, const void *msg, size_t len)
 {
+	int before = ms_count(ms, "INBOX");
+	if (ms_send(ms, MS_ADDRESS, msg, len))
+		return -1;
+	/* The Mailbox handler writes before it answers 250, but be safe. */
+	for (int i = 0; i < 250; i++) {
+		if (ms_count(ms, "INBOX") > before)
+			return 0;
+		nap_ms(20);
+	}
+	fprintf(stderr, "ms: delivered message never appeared in %s\n", ms->maildir);
+	return -1;
+}
+
+static int folder_dir(const struct ms_server *ms, const char *user, const char *folder,
+		      const char *sub, char out[MS_PATH])
+{
+	if (!user || !strcmp(user, MS_USER)) {
+		if (!strcmp(folder, "INBOX"))
+			return pathf(out, "%s/%s", ms->maildir, sub);
+		return pathf(out, "%s/.%s/%s", ms->maildir, folder, sub); /* Maildir++ */
+	}
 	if (!strcmp(folder, "INBOX"))
-		return pathf(out, "%s/%s", ms->maildir, sub);
-	return pathf(out, "%s/.%s/%s", ms->maildir, folder, sub); /* Maildir++ */
+		return pathf(out, "%s/mail/%s/Maildir/%s", ms->dir, user, sub);
+	return pathf(out, "%s/mail/%s/Maildir/.%s/%s", ms->dir, user, folder, sub);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -726,13 +776,18 @@ static int cmp_names(const void *a, const void *b)
 
 int ms_list(const struct ms_server *ms, const char *folder, char ***names)
 {
+	return ms_user_list(ms, NULL, folder, names);
+}
+
+int ms_user_list(const struct ms_server *ms, const char *user, const char *folder, char ***names)
+{
 	static const char *const subs[] = { "new", "cur" };
 	char **v = NULL;
 	int n = 0, found = 0;
 	*names = NULL;
 	for (int s = 0; s < 2; s++) {
 		char dir[MS_PATH];
-		if (folder_dir(ms, folder, subs[s], dir))
+		if (folder_dir(ms, user, folder, subs[s], dir))
 			goto fail;
 		DIR *d = opendir(dir);
 		if (!d)
@@ -766,7 +821,7 @@ int ms_list(const struct ms_server *ms, const char *folder, char ***names)
 		closedir(d);
 	}
 	if (!found)
-		return -1;
+		return user && !strcmp(folder, "INBOX") ? 0 : -1;
 	if (n > 1)
 		qsort(v, (size_t)n, sizeof(*v), cmp_names);
 	*names = v;
@@ -780,26 +835,39 @@ fail:
 
 int ms_count(const struct ms_server *ms, const char *folder)
 {
-	char **names;
-	int n = ms_list(ms, folder, &names);
+	return ms_user_count(ms, NULL, folder);
+}
+
+void ms_free_names(char **names, int n)
+{
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+int ms_user_count(const struct ms_server *ms, const char *user, const char *folder)
+{
+	char **names;
+	int n = ms_user_list(ms, user, folder, &names);
+	ms_free_names(names, n);
 	return n;
 }
 
 char *ms_read(const struct ms_server *ms, const char *folder, const char *name, size_t *len)
 {
-	char path[MS_PATH];
+	return ms_user_read(ms, NULL, folder, name, len);
+}
+
+char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
+		   const char *name, size_t *len)
+{
+	char dir[MS_PATH], path[MS_PATH];
 	char *s = NULL;
 	struct stat st;
 	FILE *f;
-	if (!strcmp(folder, "INBOX")) {
-		if (pathf(path, "%s/%s", ms->maildir, name))
-			return NULL;
-	} else if (pathf(path, "%s/.%s/%s", ms->maildir, folder, name)) {
+	/* name is "new/..." or "cur/...": start from the folder itself. */
+	if (folder_dir(ms, user, folder, "", dir) || pathf(path, "%s%s", dir, name))
 		return NULL;
-	}
 	f = fopen(path, "rb");
 	if (!f)
 		return NULL;
@@ -816,4 +884,75 @@ char *ms_read(const struct ms_server *ms, const char *folder, const char *name, 
 	}
 	fclose(f);
 	return s;
+}
+
+/* Makes dir (mode 0700) owned by the mail uid; an existing one is fine. */
+static int mail_mkdir(const struct ms_server *ms, const char *dir)
+{
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "ms: mkdir %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (geteuid() == 0 && chown(dir, ms->mail_uid, ms->mail_gid)) {
+		fprintf(stderr, "ms: chown %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int ms_add_user(struct ms_server *ms, const char *user)
+{
+	static const char *const md[] = { "cur", "new", "tmp" };
+	char path[MS_PATH], line[256];
+	size_t len = strlen(user);
+	if (len == 0 || len > 64 || strspn(user, "abcdefghijklmnopqrstuvwxyz0123456789._-") != len ||
+	    user[0] == '.') {
+		fprintf(stderr, "ms: bad user name \"%s\"\n", user);
+		return -1;
+	}
+	if (pathf(path, "%s/mail/%s", ms->dir, user) || mail_mkdir(ms, path) ||
+	    pathf(path, "%s/mail/%s/Maildir", ms->dir, user) || mail_mkdir(ms, path))
+		return -1;
+	for (size_t i = 0; i < 3; i++)
+		if (pathf(path, "%s/mail/%s/Maildir/%s", ms->dir, user, md[i]) || mail_mkdir(ms, path))
+			return -1;
+	int n = snprintf(line, sizeof(line), "%s:{PLAIN}%s\n", user, MS_PASSWORD);
+	if (n < 0 || (size_t)n >= sizeof(line) || pathf(path, "%s/users", ms->dir))
+		return -1;
+	/* passwd-file is read again by Dovecot when it changes. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, line, (size_t)n) != n) {
+		fprintf(stderr, "ms: cannot add %s to %s\n", user, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+int ms_put(struct ms_server *ms, const void *msg, size_t len)
+{
+	static unsigned seq;
+	char tmp[MS_PATH], dst[MS_PATH];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	seq++;
+	if (pathf(tmp, "%s/tmp/%lld.M%ldP%dQ%u.relais-test", ms->maildir, (long long)ts.tv_sec,
+		  ts.tv_nsec / 1000, (int)getpid(), seq) ||
+	    pathf(dst, "%s/new/%lld.M%ldP%dQ%u.relais-test", ms->maildir, (long long)ts.tv_sec,
+		  ts.tv_nsec / 1000, (int)getpid(), seq))
+		return -1;
+	if (write_file(tmp, msg, len, 0600))
+		return -1;
+	if (geteuid() == 0 && chown(tmp, ms->mail_uid, ms->mail_gid)) {
+		fprintf(stderr, "ms: chown %s: %s\n", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, dst)) {
+		fprintf(stderr, "ms: rename %s: %s\n", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }

@@ -30,7 +30,14 @@
 #define MS_PASSWORD "mot-de-passe-42"
 #define MS_ADDRESS "relais@localhost"
 
-enum { MS_TLS = 1 };
+enum {
+	MS_TLS = 1,
+	/* SMTP through tests/mail/smtp-sink.py: each message goes to the
+	 * maildir of its recipient's local part (a separate Dovecot user, see
+	 * ms_add_user), not all into MS_USER's. Found through
+	 * $RELAIS_MAIL_CORPUS (the corpus directory), else tests/mail. */
+	MS_SINK = 2
+};
 
 struct ms_server {
 	char dir[MS_PATH];         /* the temporary root */
@@ -43,11 +50,14 @@ struct ms_server {
 	char othercafile[MS_PATH]; /* TLS variant: an unrelated CA */
 	char smtp_url[64];         /* smtp://127.0.0.1:PORT */
 	int tls;
+	int sink;                  /* MS_SINK */
 	int imap_port;             /* plain, or STARTTLS in the TLS variant */
 	int imaps_port;            /* implicit TLS (TLS variant), else 0 */
 	int smtp_port;
 	pid_t dovecot;             /* 0 when not running */
 	pid_t smtpd;
+	uid_t mail_uid;            /* the owner of every maildir */
+	gid_t mail_gid;
 };
 
 /* Starts both servers (flags: 0 or MS_TLS). */
@@ -61,6 +71,11 @@ int ms_dovecot_start(struct ms_server *ms);
 /* Sends msg through the SMTP server with libcurl (STARTTLS and the CA in
  * the TLS variant) to MS_ADDRESS; returns once it is in the maildir. */
 int ms_deliver(struct ms_server *ms, const void *msg, size_t len);
+/* Sends msg through the SMTP server to rcpt (an address) and returns once
+ * the server accepted it, without looking at any maildir: for a mailbox
+ * that a running gateway may empty at once. The sink (MS_SINK) and the
+ * Mailbox handler both write the message before they answer 250. */
+int ms_send(struct ms_server *ms, const char *rcpt, const void *msg, size_t len);
 /* Number of messages in a folder ("INBOX" or a name such as "Traites"), or
  * -1 when the folder does not exist. */
 int ms_count(const struct ms_server *ms, const char *folder);
@@ -70,6 +85,21 @@ int ms_list(const struct ms_server *ms, const char *folder, char ***names);
 /* Reads one message (name from ms_list) into a malloc'ed NUL-terminated
  * string the caller frees, or NULL. */
 char *ms_read(const struct ms_server *ms, const char *folder, const char *name, size_t *len);
+/* Writes msg straight into INBOX's new/ (through tmp/, owned by the mail
+ * uid), as a local delivery agent would: for messages that an SMTP server
+ * would refuse (a 50 MB one, a 1 MB header line). */
+int ms_put(struct ms_server *ms, const void *msg, size_t len);
+/* Adds a Dovecot user (password MS_PASSWORD) with an empty Maildir; user
+ * is [a-z0-9._-]. With MS_SINK, mail to user@anything lands there. */
+int ms_add_user(struct ms_server *ms, const char *user);
+/* ms_count, ms_list and ms_read for another user's mailbox (user NULL:
+ * MS_USER). A user without a Maildir yet has an empty INBOX (0). */
+int ms_user_count(const struct ms_server *ms, const char *user, const char *folder);
+int ms_user_list(const struct ms_server *ms, const char *user, const char *folder, char ***names);
+char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
+		   const char *name, size_t *len);
+/* Frees what ms_list / ms_user_list returned. */
+void ms_free_names(char **names, int n);
 /* Prints the tail of Dovecot's log on stderr (for failure messages). */
 void ms_dump_log(const struct ms_server *ms);
 
