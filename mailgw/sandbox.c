@@ -365,6 +365,7 @@ static int read_full(int fd, unsigned char *p, size_t n, int64_t deadline)
 static int reap(pid_t pid, int64_t deadline, int *status)
 {
 	int killed = 0;
+	long nap_ns = 50 * 1000; /* the child usually exits right after its reply: start short */
 	*status = 0;
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
@@ -381,8 +382,10 @@ static int reap(pid_t pid, int64_t deadline, int *status)
 				;
 			return killed;
 		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, nap_ns };
 		nanosleep(&ts, NULL);
+		if (nap_ns < 5 * 1000 * 1000)
+			nap_ns *= 2;
 	}
 }
 
