@@ -348,7 +348,7 @@ static void bench_pipeline(const struct corpus *c, size_t n, const char *dir)
 		}
 		struct mailgw_result r;
 		double r0 = now_s();
-		rc = mailgw_pipeline_record(db, t, DEPT, m, now_ms, &r);
+		rc = mailgw_pipeline_record(db, t, DEPT, m, now_ms, &r, NULL, NULL);
 		if (rc)
 			die(f->name, rc);
 		if ((size_t)r.outcome < NOUTCOME) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "../model/model.h"
 #include "cli.h"
+#include "followup.h"
 #include "net.h"
 #include "replica.h"
 
@@ -23,6 +24,10 @@ static const struct {
 	{ "export", cmd_export, "tout le réplica en JSON (--json)" },
 	{ "formulaire", cmd_formulaire, "formulaire vierge à envoyer (candidature, bilan)" },
 	{ "courrier", cmd_courrier, "courriels reçus : en attente, rattacher, classer" },
+	{ "suivi", cmd_suivi, "ce qui attend le coordinateur (--json)" },
+	{ "relance", cmd_relance, "relances à envoyer (bilans manquants)" },
+	{ "rgpd", cmd_rgpd, "effacement des données personnelles (RGPD)" },
+	{ "personne", cmd_personne, "tout ce qui concerne un promeneur (droit d'accès)" },
 };
 
 /* Tables with a command of their own (courrier) are not generic data. */
@@ -109,6 +114,9 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[0], commands[i].word))
 			cmd = commands[i].run;
+	followup_cmd f = followup_lookup(argc, argv);
+	if (f)
+		cmd = f;
 	if (!(home = replica_home(home_opt, err, sizeof(err)))) {
 		cli_error("%s", err[0] ? err : relais_strerror(RELAIS_ENOMEM));
 		return CLI_EXIT_FAIL;

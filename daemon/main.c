@@ -12,11 +12,14 @@
 #include <unistd.h>
 #include <uv.h>
 #include "../common/util.h"
+#include "../mailgw/smtp.h"
 #include "../model/model.h"
 #include "api.h"
 #include "auth.h"
+#include "config.h"
 #include "demo.h"
 #include "http.h"
+#include "mail.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -64,7 +67,10 @@ static const char usage_serve[] =
 	"  --port-file FICHIER   écrit le port choisi dans FICHIER une fois à l'écoute\n"
 	"  --demo                crée au besoin une base de démonstration (département 99)\n"
 	"  --idle-timeout SEC    ferme une connexion inactive après SEC secondes (30)\n"
-	"  --quiet               ne journalise pas les requêtes\n";
+	"  --quiet               ne journalise pas les requêtes\n"
+	"  --config FICHIER      fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
+	"                        s'il existe) ; sa section [courrier] démarre la passerelle\n"
+	"                        courrier\n";
 
 /* ---- option parsing ---- */
 
@@ -193,6 +199,7 @@ struct serve_ctx {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
 	struct http_server *http;
+	struct mail_gateway *mail;
 	int stopping;
 };
 
@@ -213,6 +220,9 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	s->stopping = 1;
 	fprintf(stderr, "Signal %d reçu : arrêt après les requêtes en cours.\n", signum);
+	/* The gateway finishes its step meanwhile; it is joined before the
+	 * store closes. */
+	mail_gateway_request_stop(s->mail);
 	http_server_close(s->http, on_http_closed, s);
 }
 
@@ -295,15 +305,19 @@ static int cmd_serve(int argc, char **argv)
 	struct opt opts[] = {
 		{ "data", 1, NULL }, { "listen", 1, NULL }, { "port-file", 1, NULL },
 		{ "demo", 0, NULL }, { "idle-timeout", 1, NULL }, { "quiet", 0, NULL },
+		{ "config", 1, NULL },
 	};
 	struct serve_ctx s;
+	struct config conf;
+	char confpath[4096];
 	struct store *st = NULL;
 	struct api *api = NULL;
 	char host[256], err[1024], token[AUTH_TOKEN_LEN + 1] = "";
 	int port, bound = 0, created = 0, loop_ok = 0, rc;
 	long long idle = 30;
 
-	rc = parse_opts(argc, argv, opts, 6, usage_serve);
+	memset(&conf, 0, sizeof(conf));
+	rc = parse_opts(argc, argv, opts, 7, usage_serve);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if ((rc = require(&opts[0], usage_serve)) || (rc = require(&opts[1], usage_serve)))
@@ -318,6 +332,19 @@ static int cmd_serve(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	rc = 1;
+	/* The configuration is read first: a mistake in it stops relaisd
+	 * before anything is created or served. */
+	if (opts[6].value) {
+		snprintf(confpath, sizeof(confpath), "%s", opts[6].value);
+	} else if (snprintf(confpath, sizeof(confpath), "%s/%s", dir, CONFIG_DEFAULT_NAME) >=
+		   (int)sizeof(confpath)) {
+		fprintf(stderr, "relaisd : chemin du dossier de données trop long.\n");
+		goto out;
+	}
+	if (config_load(confpath, opts[6].value != NULL, &conf, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
 	if (opts[3].value && !store_exists(dir)) {
 		if (store_init(dir, err, sizeof(err))) {
 			fprintf(stderr, "relaisd : %s\n", err);
@@ -364,6 +391,18 @@ static int cmd_serve(int argc, char **argv)
 	s.sigterm.data = s.sigint.data = &s;
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
+	if (conf.mail.enabled) {
+		if (mailgw_smtp_global_init()) {
+			fprintf(stderr, "relaisd : impossible d'initialiser l'envoi de courrier.\n");
+			goto out;
+		}
+		if (mail_gateway_start(st, &conf.mail, &s.mail, err, sizeof(err))) {
+			fprintf(stderr, "relaisd : %s\n", err);
+			goto out;
+		}
+		fprintf(stderr, "Passerelle courrier démarrée (département %s, %s).\n",
+			conf.mail.departement, conf.mail.imap_hote);
+	}
 
 	if (created) {
 		printf("Jeton du compte %s : %s\n", DEMO_LOGIN, token);
@@ -380,6 +419,9 @@ static int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "relaisd arrêté.\n");
 	rc = 0;
 out:
+	/* Joined before the store closes: the thread writes through it. */
+	mail_gateway_stop(s.mail);
+	s.mail = NULL;
 	if (loop_ok) {
 		/* On an early failure the server and handles are still open: close
 		 * them and run the loop dry so that nothing leaks. */
@@ -392,6 +434,7 @@ out:
 	}
 	api_free(api);
 	store_close(st);
+	config_free(&conf);
 	memset(token, 0, sizeof(token));
 	return rc;
 }

@@ -596,7 +596,7 @@ static int read_form(const struct mailgw_mime_msg *m, enum form_kind *kind,
 
 int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char *dept,
 			   const struct mailgw_mime_msg *m, int64_t now_ms,
-			   struct mailgw_result *r)
+			   struct mailgw_result *r, mailgw_pipeline_hook hook, void *arg)
 {
 	struct form_values v = { 0 };
 	struct form_problems p = { 0 };
@@ -664,9 +664,12 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 		}
 		goto out;
 	}
+	r->outcome = MAILGW_RECORDED;
+	if (hook && (rc = hook(db, r, arg))) {
+		sync_local_abort(l);
+		goto out;
+	}
 	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
-	if (!rc)
-		r->outcome = MAILGW_RECORDED;
 out:
 	form_values_free(&v);
 	form_problems_free(&p);

@@ -21,6 +21,9 @@
 /* The login that the gateway's writes are stamped with (seen in conflicts). */
 #define MAILGW_PIPELINE_LOGIN "passerelle-courrier"
 
+/* See mailgw_pipeline_record(). */
+typedef int (*mailgw_pipeline_hook)(sqlite3 *db, const struct mailgw_result *r, void *arg);
+
 /*
  * Records message m for département dept on db, the server's writer
  * connection (no transaction open), with the replicated tables t. now_ms
@@ -45,6 +48,14 @@
  * r->kind says what the message was read as. The caller frees r with
  * mailgw_result_free().
  *
+ * hook, when not NULL, runs inside the records' transaction just before it
+ * commits, with r->outcome already MAILGW_RECORDED and r->records filled, so
+ * that the caller's own bookkeeping (the gateway's journal) commits with the
+ * records or not at all; it writes on db with plain SQL (captured like the
+ * records) and returns 0 or a RELAIS_E* code, which aborts everything as a
+ * database failure would. It is not called for the other outcomes, which
+ * write nothing.
+ *
  * Returns 0 when r holds an outcome. On a database failure (RELAIS_EDB,
  * RELAIS_EBUSY, RELAIS_ECONSTRAINT...) or RELAIS_ENOMEM the transaction is
  * rolled back, nothing is written, r is left empty and the code is returned:
@@ -52,6 +63,6 @@
  */
 int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char *dept,
 			   const struct mailgw_mime_msg *m, int64_t now_ms,
-			   struct mailgw_result *r) RELAIS_WUR;
+			   struct mailgw_result *r, mailgw_pipeline_hook hook, void *arg) RELAIS_WUR;
 
 #endif

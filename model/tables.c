@@ -65,6 +65,9 @@ static const char *const sujets[] = {
 	"juridique", "technique", "posture", "orientation_detresse", "autre", NULL
 };
 static const char *const request_statuts[] = { "ouverte", "traitee", NULL };
+static const char *const changement_natures[] = { "ajout", "modification", "retrait", NULL };
+static const char *const relance_objets[] = { "bilan", NULL };
+static const char *const relance_statuts[] = { "a_envoyer", "envoyee", NULL };
 
 /* ---- tables ---- */
 
@@ -105,11 +108,13 @@ static const struct model_column promeneur_cols[] = {
 	C_INT("heures_hebdo", "Heures en ligne par semaine", 0, 40, 0, NULL),
 };
 
+/* A profile name and its address name the person: personal data, erased with
+ * the promeneur's own (clients/followup.c, relais rgpd effacer). */
 static const struct model_column presence_cols[] = {
 	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
 	C_ENUM("reseau", "Réseau social", reseaux, REQ | LIST, NULL),
-	C_TEXT("nom_profil", "Nom de profil", REQ | LIST),
-	C_URL("url", "Adresse du profil", 0),
+	C_TEXT("nom_profil", "Nom de profil", REQ | LIST | PERS),
+	C_URL("url", "Adresse du profil", PERS),
 };
 
 static const struct model_column candidature_cols[] = {
@@ -206,6 +211,34 @@ static const struct model_column inbound_mail_cols[] = {
 	C_TEXT("rattache_a", "Rattaché à", 0),
 };
 
+/*
+ * Changes of the national directory still to transmit: a labellisation adds
+ * the promeneur, a délabellisation removes them. Written by the client when a
+ * coordinator decides (relais candidature decider, relais promeneur
+ * delabelliser); the digest lists those not transmitted yet (docs/suivi.md).
+ */
+static const struct model_column directory_change_cols[] = {
+	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
+	C_ENUM("nature", "Nature du changement", changement_natures, REQ | LIST, NULL),
+	C_DATE("date", "Date", REQ | LIST),
+	C_BOOL("transmis", "Transmis à l'annuaire national", LIST, "0"),
+	C_DATE("date_transmission", "Date de transmission", 0),
+};
+
+/*
+ * Reminders queued by the coordinator (relais relance bilans) and sent by
+ * relaisd after the next sync, once each (docs/suivi.md).
+ */
+static const struct model_column reminder_cols[] = {
+	C_REF("structure", "Structure", "structure", REQ | LIST),
+	C_INT("annee", "Année", 2000, 2100, REQ | LIST, NULL),
+	C_ENUM("objet", "Objet de la relance", relance_objets, REQ | LIST, "'bilan'"),
+	C_EMAIL("email", "Courriel", REQ | LIST),
+	C_ENUM("statut", "Statut", relance_statuts, REQ | LIST, "'a_envoyer'"),
+	C_DATE("cree_le", "Créée le", 0),
+	C_TEXT("envoyee_le", "Envoyée le", 0),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1 }
 
@@ -220,12 +253,16 @@ const struct model_table model_tables[] = {
 	TABLE("request", "demande", "la demande", "demandes", request_cols),
 	TABLE("resource", "ressource", "la ressource", "ressources", resource_cols),
 	TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
+	TABLE("directory_change", "changement", "le changement d'annuaire",
+	      "changements d'annuaire", directory_change_cols),
+	TABLE("reminder", "relance", "la relance", "relances", reminder_cols),
 };
 const size_t model_ntables = NCOLS(model_tables);
 
 const char *const model_table_names[] = {
 	"structure", "promeneur", "presence", "candidature", "bilan",
 	"event", "attendance", "request", "resource", "inbound_mail",
+	"directory_change", "reminder",
 };
 
 _Static_assert(NCOLS(model_table_names) == NCOLS(model_tables),

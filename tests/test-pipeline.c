@@ -73,7 +73,7 @@ static struct mailgw_result *run_raw(struct store *s, const char *dept, const ch
 	if (mailgw_mime_parse(raw, len, NULL, &m))
 		return NULL;
 	test_defer(free_msg, m);
-	*rc = mailgw_pipeline_record(s->db, s->t, dept, m, NOW_MS, r);
+	*rc = mailgw_pipeline_record(s->db, s->t, dept, m, NOW_MS, r, NULL, NULL);
 	return r;
 }
 

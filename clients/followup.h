@@ -1,0 +1,42 @@
+/*
+ * followup.h - the coordinator's follow-up work on the replica: deciding
+ * candidatures (labellisation), délabellisation, RGPD erasure and right of
+ * access, the to-do list ("suivi") and the reminders queue ("relance").
+ *
+ * Every write is one captured local edit (sync_capture_begin/commit), synced
+ * like any other; a caf account is refused before anything is written.
+ * Entry points have the signature of the commands of cli.h: home is the
+ * replica's directory, argv[0] the command word; each returns a CLI_EXIT_*
+ * status after printing what went wrong in French. docs/suivi.md is the
+ * user's guide.
+ */
+#ifndef RELAIS_CLIENT_FOLLOWUP_H
+#define RELAIS_CLIENT_FOLLOWUP_H
+
+/* "relais candidature decider ID --decision acceptee|refusee|ajournee
+ * [--date D] [--comite D]": argv[0] "candidature", argv[1] "decider". */
+int cmd_candidature_decider(const char *home, int argc, char **argv);
+/* "relais promeneur delabelliser ID --motif TEXTE [--date D]":
+ * argv[0] "promeneur", argv[1] "delabelliser". */
+int cmd_promeneur_delabelliser(const char *home, int argc, char **argv);
+/* "relais rgpd effacer [--retention-jours N] [--dry-run] [--date D]". */
+int cmd_rgpd(const char *home, int argc, char **argv);
+/* "relais personne export ID": everything held on one promeneur, as JSON. */
+int cmd_personne(const char *home, int argc, char **argv);
+/* "relais suivi [--json] [--date D]": what needs doing. */
+int cmd_suivi(const char *home, int argc, char **argv);
+/* "relais relance bilans --annee YYYY [--date D]" queues reminders;
+ * "relais relance list|show|rm" are the generic commands of the table. */
+int cmd_relance(const char *home, int argc, char **argv);
+
+typedef int (*followup_cmd)(const char *home, int argc, char **argv);
+
+/*
+ * The command of this module that argv (argv[0] the command word) names, or
+ * NULL when none does: "rgpd", "personne", "suivi", "relance", and the two
+ * verbs "candidature decider" and "promeneur delabelliser" that stand beside
+ * the generic verbs of those tables. For main.c's dispatch.
+ */
+followup_cmd followup_lookup(int argc, char **argv);
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * config.c - the INI configuration file of relaisd.
+ *
+ * Every problem stops relaisd at start, before it serves anything: a gateway
+ * that half-reads its configuration would fail later, in a thread, where a
+ * person is less likely to look.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../model/model.h"
+#include "config.h"
+
+#define LINE_MAX_BYTES 4096
+
+enum key_type { K_STR, K_PORT, K_INTERVAL, K_IMAP_TLS, K_SMTP_TLS };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	int required;
+	size_t off;   /* offset of the field in struct config_mail */
+};
+
+#define F(field) offsetof(struct config_mail, field)
+
+static const struct key mail_keys[] = {
+	{ "departement", K_STR, 1, F(departement) },
+	{ "adresse", K_STR, 1, F(adresse) },
+	{ "nom", K_STR, 0, F(nom) },
+	{ "imap_hote", K_STR, 1, F(imap_hote) },
+	{ "imap_port", K_PORT, 0, F(imap_port) },
+	{ "imap_tls", K_IMAP_TLS, 0, F(imap_tls) },
+	{ "imap_ca", K_STR, 0, F(imap_ca) },
+	{ "imap_utilisateur", K_STR, 1, F(imap_utilisateur) },
+	{ "imap_mot_de_passe_fichier", K_STR, 1, F(imap_mot_de_passe_fichier) },
+	{ "dossier_entree", K_STR, 0, F(dossier_entree) },
+	{ "dossier_traites", K_STR, 0, F(dossier_traites) },
+	{ "dossier_rejetes", K_STR, 0, F(dossier_rejetes) },
+	{ "dossier_quarantaine", K_STR, 0, F(dossier_quarantaine) },
+	{ "intervalle", K_INTERVAL, 0, F(intervalle) },
+	{ "smtp_url", K_STR, 1, F(smtp_url) },
+	{ "smtp_tls", K_SMTP_TLS, 0, F(smtp_starttls) },
+	{ "smtp_ca", K_STR, 0, F(smtp_ca) },
+	{ "smtp_utilisateur", K_STR, 0, F(smtp_utilisateur) },
+	{ "smtp_mot_de_passe_fichier", K_STR, 0, F(smtp_mot_de_passe_fichier) },
+};
+
+#define NKEYS (sizeof(mail_keys) / sizeof(mail_keys[0]))
+
+struct parser {
+	const char *name;
+	struct config *c;
+	char *err;
+	size_t errlen;
+	int seen[NKEYS];   /* line where each key was given, 0 when not */
+};
+
+static int fail(struct parser *p, int line, const char *fmt, ...) RELAIS_PRINTF(3, 4);
+
+static int fail(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = line > 0 ? snprintf(p->err, p->errlen, "« %s », ligne %d : ", p->name, line)
+			 : snprintf(p->err, p->errlen, "« %s » : ", p->name);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return RELAIS_EINVAL;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = 0;
+	return s;
+}
+
+/* Cuts a comment: '#' or ';' at the start or after a space, so that a value
+ * such as a folder "a#b" survives. */
+static void cut_comment(char *s)
+{
+	for (char *q = s; *q; q++) {
+		if ((*q == '#' || *q == ';') && (q == s || q[-1] == ' ' || q[-1] == '\t')) {
+			*q = 0;
+			return;
+		}
+	}
+}
+
+static int is_loopback_name(const char *h, size_t n)
+{
+	return (n == 9 && !strncmp(h, "localhost", 9)) || (n == 3 && !strncmp(h, "::1", 3)) ||
+	       (n >= 4 && !strncmp(h, "127.", 4));
+}
+
+/* The host part of an smtp:// URL. */
+static void url_host(const char *url, const char **h, size_t *n)
+{
+	const char *s = strstr(url, "://");
+	s = s ? s + 3 : url;
+	const char *at = strchr(s, '@'), *slash = strchr(s, '/');
+	if (at && (!slash || at < slash))
+		s = at + 1;
+	if (*s == '[') {
+		const char *e = strchr(s, ']');
+		*h = s + 1;
+		*n = e ? (size_t)(e - s - 1) : strlen(s + 1);
+		return;
+	}
+	*h = s;
+	*n = strcspn(s, ":/");
+}
+
+static int set_value(struct parser *p, int line, size_t k, const char *v)
+{
+	const struct key *key = &mail_keys[k];
+	char *base = (char *)&p->c->mail;
+	long long n;
+
+	if (p->seen[k])
+		return fail(p, line, "la clé « %s » est déjà donnée ligne %d.", key->name, p->seen[k]);
+	p->seen[k] = line;
+	if (!*v)
+		return fail(p, line, "la clé « %s » n'a pas de valeur.", key->name);
+	switch (key->type) {
+	case K_STR: {
+		char **dst = (char **)(base + key->off);
+		*dst = strdup(v);
+		return *dst ? 0 : RELAIS_ENOMEM;
+	}
+	case K_PORT:
+		if (util_parse_ll(v, 1, 65535, &n))
+			return fail(p, line, "port « %s » invalide (de 1 à 65535).", v);
+		*(int *)(base + key->off) = (int)n;
+		return 0;
+	case K_INTERVAL:
+		if (util_parse_ll(v, 1, 86400, &n))
+			return fail(p, line, "intervalle « %s » invalide (en secondes, de 1 à 86400).", v);
+		*(int *)(base + key->off) = (int)n;
+		return 0;
+	case K_IMAP_TLS: {
+		enum mailgw_tls *dst = (enum mailgw_tls *)(base + key->off);
+		if (!strcmp(v, "aucun"))
+			*dst = MAILGW_TLS_NONE;
+		else if (!strcmp(v, "starttls"))
+			*dst = MAILGW_TLS_STARTTLS;
+		else if (!strcmp(v, "implicite"))
+			*dst = MAILGW_TLS_IMPLICIT;
+		else
+			return fail(p, line, "valeur « %s » invalide pour imap_tls (aucun, starttls "
+				    "ou implicite).", v);
+		return 0;
+	}
+	case K_SMTP_TLS:
+		if (!strcmp(v, "aucun"))
+			*(int *)(base + key->off) = 0;
+		else if (!strcmp(v, "starttls"))
+			*(int *)(base + key->off) = 1;
+		else
+			return fail(p, line, "valeur « %s » invalide pour smtp_tls (aucun ou starttls).", v);
+		return 0;
+	}
+	return RELAIS_EINVAL;
+}
+
+/* A password file must exist and be the owner's secret. */
+static int check_secret(struct parser *p, size_t k, const char *path)
+{
+	struct stat st;
+	int line = p->seen[k];
+	if (stat(path, &st))
+		return fail(p, line, "fichier de mot de passe « %s » illisible : %s.", path,
+			    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(p, line, "« %s » n'est pas un fichier de mot de passe.", path);
+	if (st.st_mode & 077)
+		return fail(p, line, "le fichier de mot de passe « %s » est accessible à d'autres "
+			    "utilisateurs (droits %03o) : protégez-le avec « chmod 600 %s ».", path,
+			    (unsigned)(st.st_mode & 0777), path);
+	if (access(path, R_OK))
+		return fail(p, line, "fichier de mot de passe « %s » illisible : %s.", path,
+			    strerror(errno));
+	return 0;
+}
+
+static size_t key_index(const char *name)
+{
+	for (size_t k = 0; k < NKEYS; k++)
+		if (!strcmp(mail_keys[k].name, name))
+			return k;
+	return NKEYS;
+}
+
+static int set_default(char **field, const char *v)
+{
+	if (*field)
+		return 0;
+	*field = strdup(v);
+	return *field ? 0 : RELAIS_ENOMEM;
+}
+
+/* The checks that need the whole section. */
+static int check_mail(struct parser *p)
+{
+	struct config_mail *m = &p->c->mail;
+	int rc;
+
+	for (size_t k = 0; k < NKEYS; k++)
+		if (mail_keys[k].required && !p->seen[k])
+			return fail(p, m->line, "la clé obligatoire « %s » manque dans la section "
+				    "[courrier].", mail_keys[k].name);
+	if (!model_dept_valid(m->departement))
+		return fail(p, p->seen[key_index("departement")], "département « %s » invalide "
+			    "(01 à 95, 2A, 2B, 971 à 976).", m->departement);
+	const char *at = strchr(m->adresse, '@');
+	if (!at || at == m->adresse || !at[1] || strchr(at + 1, '@') || strpbrk(m->adresse, " <>\""))
+		return fail(p, p->seen[key_index("adresse")], "adresse « %s » invalide (attendu : "
+			    "nom@domaine).", m->adresse);
+	if (m->imap_tls == MAILGW_TLS_NONE &&
+	    !is_loopback_name(m->imap_hote, strlen(m->imap_hote)))
+		return fail(p, p->seen[key_index("imap_tls")], "imap_tls = aucun n'est permis que "
+			    "vers 127.0.0.1 : le mot de passe passerait en clair.");
+	if (strncmp(m->smtp_url, "smtp://", 7) && strncmp(m->smtp_url, "smtps://", 8))
+		return fail(p, p->seen[key_index("smtp_url")], "adresse SMTP « %s » invalide "
+			    "(smtp://hote:port ou smtps://hote:port).", m->smtp_url);
+	if (!strncmp(m->smtp_url, "smtp://", 7) && !m->smtp_starttls) {
+		const char *h;
+		size_t n;
+		url_host(m->smtp_url, &h, &n);
+		if (!is_loopback_name(h, n))
+			return fail(p, p->seen[key_index("smtp_tls")], "smtp_tls = aucun n'est permis "
+				    "que vers 127.0.0.1 : le courrier passerait en clair.");
+	}
+	if (m->smtp_utilisateur && !m->smtp_mot_de_passe_fichier)
+		return fail(p, p->seen[key_index("smtp_utilisateur")], "smtp_utilisateur demande "
+			    "aussi smtp_mot_de_passe_fichier.");
+	rc = check_secret(p, key_index("imap_mot_de_passe_fichier"), m->imap_mot_de_passe_fichier);
+	if (!rc && m->smtp_mot_de_passe_fichier)
+		rc = check_secret(p, key_index("smtp_mot_de_passe_fichier"),
+				  m->smtp_mot_de_passe_fichier);
+	if (!rc)
+		rc = set_default(&m->dossier_entree, "INBOX");
+	if (!rc)
+		rc = set_default(&m->dossier_traites, "Traites");
+	if (!rc)
+		rc = set_default(&m->dossier_rejetes, "Rejetes");
+	if (!rc)
+		rc = set_default(&m->dossier_quarantaine, "Quarantaine");
+	return rc;
+}
+
+int config_parse(const char *text, size_t len, const char *name, struct config *c,
+		 char *err, size_t errlen)
+{
+	struct parser p;
+	char line[LINE_MAX_BYTES];
+	size_t i = 0;
+	int lineno = 0, in_mail = 0, rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.c = c;
+	p.err = err;
+	p.errlen = errlen;
+	c->mail.imap_tls = MAILGW_TLS_STARTTLS;
+	c->mail.smtp_starttls = 1;
+	c->mail.intervalle = 60;
+	if (errlen)
+		err[0] = 0;
+
+	while (i < len) {
+		size_t eol = i;
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		lineno++;
+		size_t ll = eol - i;
+		if (ll >= sizeof(line))
+			return fail(&p, lineno, "ligne trop longue.");
+		memcpy(line, text + i, ll);
+		line[ll] = 0;
+		i = eol + 1;
+		if (strlen(line) != ll)
+			return fail(&p, lineno, "caractère nul inattendu.");
+		cut_comment(line);
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+			if (!end || end[1])
+				return fail(&p, lineno, "section mal écrite « %s » (attendu : [nom]).", s);
+			*end = 0;
+			char *sect = trim(s + 1);
+			if (strcmp(sect, "courrier"))
+				return fail(&p, lineno, "section inconnue « [%s] ».", sect);
+			if (c->mail.enabled)
+				return fail(&p, lineno, "la section [courrier] est déjà donnée ligne %d.",
+					    c->mail.line);
+			c->mail.enabled = 1;
+			c->mail.line = lineno;
+			in_mail = 1;
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq)
+			return fail(&p, lineno, "ligne incomprise « %s » (attendu : cle = valeur).", s);
+		*eq = 0;
+		char *key = trim(s), *val = trim(eq + 1);
+		if (!in_mail)
+			return fail(&p, lineno, "la clé « %s » est hors de toute section.", key);
+		size_t k = key_index(key);
+		if (k == NKEYS)
+			return fail(&p, lineno, "clé inconnue « %s » dans la section [courrier].", key);
+		rc = set_value(&p, lineno, k, val);
+		if (rc)
+			return rc;
+	}
+	if (c->mail.enabled)
+		rc = check_mail(&p);
+	return rc;
+}
+
+int config_load(const char *path, int must_exist, struct config *c, char *err, size_t errlen)
+{
+	struct buf b = BUF_INIT(CONFIG_MAX_FILE);
+	char chunk[4096];
+	int fd, rc = 0;
+	ssize_t n;
+
+	memset(c, 0, sizeof(*c));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "Impossible de lire le fichier de configuration « %s » : %s.",
+			 path, strerror(errno));
+		return RELAIS_EIO;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "Impossible de lire le fichier de configuration « %s » : %s.",
+				 path, strerror(errno));
+			rc = RELAIS_EIO;
+			goto out;
+		}
+		rc = buf_append(&b, chunk, (size_t)n);
+		if (rc) {
+			if (rc == RELAIS_ETOOBIG)
+				snprintf(err, errlen, "Le fichier de configuration « %s » est trop grand "
+					 "(plus de %u octets).", path, CONFIG_MAX_FILE);
+			goto out;
+		}
+	}
+	rc = config_parse(buf_str(&b), b.len, path, c, err, errlen);
+out:
+	close(fd);
+	buf_release(&b);
+	return rc;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	struct config_mail *m = &c->mail;
+	char **strs[] = {
+		&m->departement, &m->adresse, &m->nom, &m->imap_hote, &m->imap_ca,
+		&m->imap_utilisateur, &m->imap_mot_de_passe_fichier, &m->dossier_entree,
+		&m->dossier_traites, &m->dossier_rejetes, &m->dossier_quarantaine, &m->smtp_url,
+		&m->smtp_ca, &m->smtp_utilisateur, &m->smtp_mot_de_passe_fichier,
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,73 @@
+/*
+ * config.h - relaisd's configuration file (prefix config_), an INI file of
+ * which only the [courrier] section exists so far (docs/mailgw.md).
+ *
+ * Format: "[section]" lines, "cle = valeur" lines, comments from '#' or ';'
+ * at the start of a line or after a space, spaces trimmed. An unknown
+ * section or key, a key given twice, a missing required key or a bad value
+ * is an error whose French message names the file and the line.
+ */
+#ifndef RELAIS_DAEMON_CONFIG_H
+#define RELAIS_DAEMON_CONFIG_H
+
+#include <stddef.h>
+#include "../common/relais.h"
+#include "../mailgw/imap.h"
+
+/* The file read by "relaisd serve" without --config, in the data directory. */
+#define CONFIG_DEFAULT_NAME "relaisd.conf"
+/* Cap on the file: a configuration is a few hundred bytes. */
+#define CONFIG_MAX_FILE (64u * 1024)
+
+/* The [courrier] section; strings are malloc'ed, NULL when not given. */
+struct config_mail {
+	int enabled;                 /* the section is present */
+	int line;                    /* its line, for messages */
+	char *departement;
+	char *adresse;
+	char *nom;
+	char *imap_hote;
+	int imap_port;               /* 0: the default of imap_tls */
+	enum mailgw_tls imap_tls;    /* default: starttls */
+	char *imap_ca;
+	char *imap_utilisateur;
+	char *imap_mot_de_passe_fichier;
+	char *dossier_entree;        /* defaults filled in: INBOX, Traites, ... */
+	char *dossier_traites;
+	char *dossier_rejetes;
+	char *dossier_quarantaine;
+	int intervalle;              /* seconds; default 60 */
+	char *smtp_url;
+	int smtp_starttls;           /* smtp_tls = starttls (the default) */
+	char *smtp_ca;
+	char *smtp_utilisateur;
+	char *smtp_mot_de_passe_fichier;
+};
+
+struct config {
+	struct config_mail mail;
+};
+
+/*
+ * Parses the text of a configuration (len bytes; name is the file's name
+ * for messages) into *c, which the caller frees with config_free() also
+ * after a failure. Checks the password files: they must exist and not be
+ * readable or writable by group or others. Returns 0, or RELAIS_EINVAL with
+ * a French message in err naming the line, RELAIS_ENOMEM.
+ */
+int config_parse(const char *text, size_t len, const char *name, struct config *c,
+		 char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * Reads and parses the file path. When must_exist is 0 a missing file is an
+ * empty configuration (no gateway). Returns as config_parse(), plus
+ * RELAIS_EIO (unreadable, or missing when must_exist) and RELAIS_ETOOBIG
+ * (over CONFIG_MAX_FILE), with a French message in err.
+ */
+int config_load(const char *path, int must_exist, struct config *c, char *err,
+		size_t errlen) RELAIS_WUR;
+
+/* Frees the strings of c and zeroes it. Accepts NULL. */
+void config_free(struct config *c);
+
+#endif

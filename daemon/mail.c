@@ -1,0 +1,430 @@
+/*
+ * mail.c - the gateway thread: one mailbox session after another.
+ *
+ * The order of the steps for one message is what makes it exactly-once
+ * (docs/mailgw.md): archive and journal, parse, record, answer, move, and
+ * only then advance the stored UID. Whatever stops the thread between two
+ * steps, the message is still above the stored UID and the journal says how
+ * far it got, so the next session resumes it without doing anything twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../mailgw/imap.h"
+#include "../mailgw/ingest.h"
+#include "../mailgw/sandbox.h"
+#include "../mailgw/smtp.h"
+#include "../model/form.h"
+#include "mail.h"
+
+struct mail_gateway {
+	struct store *st;
+	const struct sync_tables *t;
+	const struct config_mail *cfg;
+	struct mailgw_imap_config imap;
+	struct mailgw_smtp_config smtp;
+	struct mailgw_ingest_sender sender;
+	uv_thread_t thread;
+	uv_mutex_t lock;
+	uv_cond_t wake;
+	int stop;
+	int64_t retry_replies_ms;  /* when to try failed answers again; 0: none failed */
+};
+
+static int stopping(struct mail_gateway *g)
+{
+	uv_mutex_lock(&g->lock);
+	int s = g->stop;
+	uv_mutex_unlock(&g->lock);
+	return s;
+}
+
+/* Sleeps ms unless asked to stop; returns 1 when stopping. */
+static int nap(struct mail_gateway *g, int ms)
+{
+	uv_mutex_lock(&g->lock);
+	if (!g->stop)
+		(void)uv_cond_timedwait(&g->wake, &g->lock, (uint64_t)ms * 1000000u);
+	int s = g->stop;
+	uv_mutex_unlock(&g->lock);
+	return s;
+}
+
+static const char *outcome_word(enum mailgw_outcome o)
+{
+	switch (o) {
+	case MAILGW_RECORDED:
+		return "enregistré";
+	case MAILGW_REJECTED:
+		return "rejeté";
+	case MAILGW_QUARANTINE:
+		return "quarantaine";
+	case MAILGW_IGNORED:
+		return "ignoré";
+	case MAILGW_DUPLICATE:
+		return "doublon";
+	}
+	return "?";
+}
+
+static const char *folder_for(const struct mail_gateway *g, enum mailgw_outcome o)
+{
+	switch (o) {
+	case MAILGW_REJECTED:
+		return g->cfg->dossier_rejetes;
+	case MAILGW_QUARANTINE:
+		return g->cfg->dossier_quarantaine;
+	case MAILGW_RECORDED:
+	case MAILGW_IGNORED:
+	case MAILGW_DUPLICATE:
+		break;
+	}
+	return g->cfg->dossier_traites;
+}
+
+/*
+ * Sends the answers waiting in the store (only that of journal row id when
+ * not NULL). A failed answer stays "a_envoyer" and is tried again
+ * MAIL_REPLY_RETRY_MS later and at the next session; an unreachable server
+ * ends the round.
+ */
+static void send_replies(struct mail_gateway *g, const char *id)
+{
+	struct mailgw_ingest_reply *v = NULL;
+	size_t n = 0;
+	char err[512];
+	sqlite3 *db = store_writer_acquire(g->st);
+	int rc = mailgw_ingest_replies_pending(db, g->cfg->departement, id, &v, &n);
+	store_writer_release(g->st);
+	if (rc) {
+		fprintf(stderr, "courrier : réponses en attente illisibles : %s\n", relais_strerror(rc));
+		return;
+	}
+	for (size_t i = 0; i < n && !stopping(g); i++) {
+		const char *rcpt[1] = { v[i].rcpt };
+		rc = mailgw_smtp_send(&g->smtp, g->cfg->adresse, rcpt, 1, v[i].msg, v[i].len, err,
+				      sizeof(err));
+		if (rc) {
+			fprintf(stderr, "courrier : réponse du courrier %s non envoyée : %s (%s)\n",
+				v[i].id, relais_strerror(rc), err);
+			g->retry_replies_ms = util_now_ms() + MAIL_REPLY_RETRY_MS;
+			if (rc == RELAIS_ENET)
+				break;
+			continue;
+		}
+		db = store_writer_acquire(g->st);
+		rc = mailgw_ingest_reply_sent(db, g->t, v[i].id, util_now_ms());
+		store_writer_release(g->st);
+		if (rc)
+			fprintf(stderr, "courrier : réponse du courrier %s envoyée mais non notée : %s\n",
+				v[i].id, relais_strerror(rc));
+	}
+	mailgw_ingest_replies_free(v, n);
+}
+
+/* Moves uid and remembers it as done. */
+static int finish(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		  uint32_t uid, const char *folder)
+{
+	int rc = mailgw_imap_move(c, uid, folder);
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u non déplacé vers « %s » : %s (%s)\n", uid, folder,
+			relais_strerror(rc), mailgw_imap_error(c));
+		return rc;
+	}
+	sqlite3 *db = store_writer_acquire(g->st);
+	rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
+	store_writer_release(g->st);
+	return rc;
+}
+
+/* A message over the size cap: journal it for a person, quarantine it. */
+static int too_big(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		   uint32_t uid, size_t size)
+{
+	char reason[160], id[UTIL_UUID_LEN + 1];
+	snprintf(reason, sizeof(reason), "message trop volumineux (%zu octets, limite %u)", size,
+		 MAILGW_IMAP_MAX_MESSAGE);
+	sqlite3 *db = store_writer_acquire(g->st);
+	int rc = mailgw_ingest_unreadable(db, g->t, g->cfg->departement, reason, util_now_ms(), id);
+	store_writer_release(g->st);
+	if (rc)
+		return rc;
+	fprintf(stderr, "courrier : UID %u : quarantaine (trop volumineux), courrier %s\n", uid, id);
+	return finish(g, c, uidvalidity, uid, g->cfg->dossier_quarantaine);
+}
+
+/* Steps 1 to 6 for one UID. A non-zero return ends the session. */
+static int process(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		   uint32_t uid)
+{
+	struct buf raw = BUF_INIT(MAILGW_IMAP_MAX_MESSAGE + (64u << 10));
+	struct mailgw_ingest_entry e;
+	struct mailgw_mime_msg *m = NULL;
+	struct mailgw_sandbox_outcome so;
+	struct mailgw_result r;
+	size_t size = 0;
+	int planned = 0, rc;
+	sqlite3 *db;
+
+	memset(&r, 0, sizeof(r));
+	rc = mailgw_imap_fetch(c, uid, &raw, &size);
+	if (rc == RELAIS_ETOOBIG && size > 0) {
+		rc = too_big(g, c, uidvalidity, uid, size);
+		goto out;
+	}
+	if (rc == RELAIS_ENOTFOUND) {
+		/* Gone meanwhile (moved by a person): nothing to do. */
+		db = store_writer_acquire(g->st);
+		rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
+		store_writer_release(g->st);
+		goto out;
+	}
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u non lu : %s (%s)\n", uid, relais_strerror(rc),
+			mailgw_imap_error(c));
+		goto out;
+	}
+
+	db = store_writer_acquire(g->st);
+	rc = mailgw_ingest_archive(db, g->t, g->cfg->departement, raw.data, raw.len,
+				   util_now_ms(), &e);
+	store_writer_release(g->st);
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u non archivé : %s\n", uid, relais_strerror(rc));
+		goto out;
+	}
+	if (e.duplicate) {
+		fprintf(stderr, "courrier : UID %u : doublon du courrier %s\n", uid, e.id);
+		rc = finish(g, c, uidvalidity, uid, folder_for(g, MAILGW_DUPLICATE));
+		goto out;
+	}
+
+	rc = mailgw_sandbox_parse(raw.data, raw.len, NULL, &m, &so);
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u : analyse impossible pour l'instant : %s\n", uid,
+			relais_strerror(rc));
+		goto out;
+	}
+	db = store_writer_acquire(g->st);
+	rc = mailgw_ingest_record(db, g->t, g->cfg->departement, e.id,
+				  so.verdict == MAILGW_SANDBOX_PARSED ? m : NULL, so.reason,
+				  &g->sender, util_now_ms(), &r, &planned);
+	store_writer_release(g->st);
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u non enregistré : %s\n", uid, relais_strerror(rc));
+		goto out;
+	}
+	fprintf(stderr, "courrier : UID %u : %s (%s), courrier %s%s\n", uid,
+		outcome_word(r.outcome), form_kind_name(r.kind), e.id,
+		planned ? ", réponse prévue" : "");
+	if (planned)
+		send_replies(g, e.id);
+	rc = finish(g, c, uidvalidity, uid, folder_for(g, r.outcome));
+out:
+	mailgw_result_free(&r);
+	mailgw_mime_free(m);
+	buf_release(&raw);
+	return rc;
+}
+
+/* New UIDs of the selected inbox, processed in order. */
+static int scan(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity)
+{
+	uint32_t stored_validity, last, *uids = NULL;
+	size_t n = 0;
+	sqlite3 *db = store_writer_acquire(g->st);
+	int rc = mailgw_ingest_state_get(db, g->cfg->departement, &stored_validity, &last);
+	if (!rc && stored_validity != uidvalidity) {
+		/* A new UIDVALIDITY: UIDs mean nothing any more; the journal
+		 * keeps what was already done from being done again. */
+		last = 0;
+		rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, 0);
+	}
+	store_writer_release(g->st);
+	if (rc)
+		return rc;
+	rc = mailgw_imap_uids_above(c, last, &uids, &n);
+	for (size_t i = 0; !rc && i < n && !stopping(g); i++)
+		rc = process(g, c, uidvalidity, uids[i]);
+	free(uids);
+	return rc;
+}
+
+static int create_folders(struct mail_gateway *g, struct mailgw_imap *c)
+{
+	const char *folders[] = {
+		g->cfg->dossier_traites, g->cfg->dossier_rejetes, g->cfg->dossier_quarantaine,
+	};
+	for (size_t i = 0; i < 3; i++) {
+		int rc = mailgw_imap_create(c, folders[i]);
+		if (rc) {
+			fprintf(stderr, "courrier : dossier « %s » non créé : %s (%s)\n", folders[i],
+				relais_strerror(rc), mailgw_imap_error(c));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* One connection, until it fails or stop is asked. *connected is set once
+ * the mailbox is selected (the backoff then starts again from its minimum). */
+static int session(struct mail_gateway *g, int *connected)
+{
+	struct mailgw_imap *c = NULL;
+	char err[512];
+	uint32_t uidvalidity = 0;
+	int rc = mailgw_imap_connect(&g->imap, &c, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "courrier : connexion IMAP à %s impossible : %s (%s)\n",
+			g->cfg->imap_hote, relais_strerror(rc), err);
+		return rc;
+	}
+	rc = create_folders(g, c);
+	if (rc)
+		goto out;
+	rc = mailgw_imap_select(c, g->cfg->dossier_entree, &uidvalidity);
+	if (rc) {
+		fprintf(stderr, "courrier : dossier « %s » non sélectionné : %s (%s)\n",
+			g->cfg->dossier_entree, relais_strerror(rc), mailgw_imap_error(c));
+		goto out;
+	}
+	*connected = 1;
+	fprintf(stderr, "courrier : connecté à %s, dossier « %s »%s\n", g->cfg->imap_hote,
+		g->cfg->dossier_entree, mailgw_imap_has_idle(c) ? " (IDLE)" : "");
+	/* Answers committed before a crash or a lost connection go first. */
+	g->retry_replies_ms = 0;
+	send_replies(g, NULL);
+	while (!stopping(g)) {
+		if (g->retry_replies_ms && util_now_ms() >= g->retry_replies_ms) {
+			g->retry_replies_ms = 0;
+			send_replies(g, NULL);
+		}
+		rc = scan(g, c, uidvalidity);
+		if (rc)
+			goto out;
+		if (!mailgw_imap_has_idle(c)) {
+			if (nap(g, g->cfg->intervalle * 1000))
+				break;
+			continue;
+		}
+		/* Short IDLE slices: each is a fresh IDLE (so it is renewed long
+		 * before servers drop it) and stop is noticed between two. */
+		int64_t until = util_now_ms() + MAIL_RESCAN_MS;
+		int arrived = 0;
+		while (!arrived && !stopping(g) && util_now_ms() < until) {
+			rc = mailgw_imap_idle(c, MAIL_IDLE_SLICE_MS, &arrived);
+			if (rc) {
+				fprintf(stderr, "courrier : attente IDLE interrompue : %s (%s)\n",
+					relais_strerror(rc), mailgw_imap_error(c));
+				goto out;
+			}
+		}
+	}
+out:
+	mailgw_imap_close(c);
+	return rc;
+}
+
+static void run(void *arg)
+{
+	struct mail_gateway *g = arg;
+	int backoff = MAIL_BACKOFF_MIN_MS;
+	while (!stopping(g)) {
+		int connected = 0;
+		int rc = session(g, &connected);
+		if (stopping(g))
+			break;
+		if (connected)
+			backoff = MAIL_BACKOFF_MIN_MS;
+		fprintf(stderr, "courrier : nouvel essai dans %d s (%s)\n", backoff / 1000,
+			relais_strerror(rc ? rc : RELAIS_ENET));
+		if (nap(g, backoff))
+			break;
+		backoff = backoff >= MAIL_BACKOFF_MAX_MS / 2 ? MAIL_BACKOFF_MAX_MS : backoff * 2;
+	}
+	fprintf(stderr, "courrier : passerelle arrêtée.\n");
+}
+
+int mail_gateway_start(struct store *st, const struct config_mail *cfg,
+		       struct mail_gateway **out, char *err, size_t errlen)
+{
+	struct mail_gateway *g;
+	int rc;
+
+	*out = NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		snprintf(err, errlen, "Mémoire insuffisante.");
+		return RELAIS_ENOMEM;
+	}
+	sqlite3 *db = store_writer_acquire(st);
+	rc = mailgw_ingest_schema(db);
+	store_writer_release(st);
+	if (rc) {
+		snprintf(err, errlen, "Impossible de préparer les tables de la passerelle courrier : %s.",
+			 relais_strerror(rc));
+		free(g);
+		return rc;
+	}
+	g->st = st;
+	g->t = store_tables(st);
+	g->cfg = cfg;
+	g->imap.host = cfg->imap_hote;
+	g->imap.port = cfg->imap_port;
+	g->imap.tls = cfg->imap_tls;
+	g->imap.cafile = cfg->imap_ca;
+	g->imap.user = cfg->imap_utilisateur;
+	g->imap.password_file = cfg->imap_mot_de_passe_fichier;
+	g->smtp.url = cfg->smtp_url;
+	g->smtp.starttls = cfg->smtp_starttls;
+	g->smtp.cafile = cfg->smtp_ca;
+	g->smtp.user = cfg->smtp_utilisateur;
+	g->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
+	g->sender.addr = cfg->adresse;
+	g->sender.name = cfg->nom;
+	if (uv_mutex_init(&g->lock)) {
+		free(g);
+		snprintf(err, errlen, "Impossible de démarrer la passerelle courrier.");
+		return RELAIS_ENOMEM;
+	}
+	if (uv_cond_init(&g->wake)) {
+		uv_mutex_destroy(&g->lock);
+		free(g);
+		snprintf(err, errlen, "Impossible de démarrer la passerelle courrier.");
+		return RELAIS_ENOMEM;
+	}
+	if (uv_thread_create(&g->thread, run, g)) {
+		uv_cond_destroy(&g->wake);
+		uv_mutex_destroy(&g->lock);
+		free(g);
+		snprintf(err, errlen, "Impossible de démarrer le fil de la passerelle courrier.");
+		return RELAIS_ENOMEM;
+	}
+	*out = g;
+	return 0;
+}
+
+void mail_gateway_request_stop(struct mail_gateway *g)
+{
+	if (!g)
+		return;
+	uv_mutex_lock(&g->lock);
+	g->stop = 1;
+	uv_cond_signal(&g->wake);
+	uv_mutex_unlock(&g->lock);
+}
+
+void mail_gateway_stop(struct mail_gateway *g)
+{
+	if (!g)
+		return;
+	mail_gateway_request_stop(g);
+	uv_thread_join(&g->thread);
+	uv_cond_destroy(&g->wake);
+	uv_mutex_destroy(&g->lock);
+	free(g);
+}
