@@ -5,12 +5,14 @@
  * texts cut to the model's checks, and the mailbox position. In process, on
  * a temporary server store; no network.
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
 #include "../mailgw/ingest.h"
 #include "../mailgw/mime.h"
 #include "../mailgw/outcome.h"
+#include "../mailgw/sandbox.h"
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "harness.h"
@@ -485,4 +487,58 @@ TEST(ingest_mailbox_state)
 	CHECK_OK(mailgw_ingest_state_get(s->db, "63", &v, &last));
 	CHECK_INT(v, 1);
 	CHECK_INT(last, 2);
+}
+
+/* Every message of the corpus (made with Python's email package and mutt,
+ * tests/mail/) goes through the gateway's steps - archive, sandboxed parse,
+ * record - and ends with exactly one journal row holding a final outcome;
+ * fed again, each is a duplicate that writes nothing. */
+TEST(ingest_corpus_one_outcome_each)
+{
+	const char *env = getenv("RELAIS_MAIL_CORPUS");
+	const char *dir = env && *env ? env : "tests/mail";
+	struct dirent **names = NULL;
+	int n;
+
+	h_setup();
+	struct st *s = open_st();
+	CHECK(s != NULL);
+	n = scandir(dir, &names, NULL, alphasort);
+	CHECK(n > 0);
+	int files = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			const char *name = names[i]->d_name;
+			size_t len = strlen(name), size;
+			if (len < 5 || strcmp(name + len - 4, ".eml"))
+				continue;
+			char *raw = h_read_file(h_strf("%s/%s", dir, name), &size);
+			CHECK_IDX(raw != NULL, i);
+			struct mailgw_ingest_entry e;
+			CHECK_OK(mailgw_ingest_archive(s->db, s->t, DEPT, raw, size, NOW_MS, &e));
+			CHECK_INT_IDX(e.duplicate, pass, i);
+			if (pass)
+				continue;
+			files++;
+			struct mailgw_mime_msg *m = NULL;
+			struct mailgw_sandbox_outcome o;
+			struct mailgw_result r;
+			int planned;
+			CHECK_OK(mailgw_sandbox_parse(raw, size, NULL, &m, &o));
+			int rc = mailgw_ingest_record(s->db, s->t, DEPT, e.id, m,
+						      o.verdict == MAILGW_SANDBOX_PARSED ? NULL : o.reason,
+						      &net, NOW_MS, &r, &planned);
+			mailgw_mime_free(m);
+			mailgw_result_free(&r);
+			CHECK_INT_IDX(rc, 0, i);
+			CHECK_IDX(strcmp(jcol(s, e.id, "resultat"), "en_cours") != 0, i);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	CHECK(files >= 30);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM inbound_mail"), files);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM inbound_mail WHERE resultat NOT IN "
+			   "('enregistre', 'rejete', 'quarantaine', 'ignore')"), 0);
 }
