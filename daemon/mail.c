@@ -141,20 +141,31 @@ static int finish(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidval
 	return rc;
 }
 
-/* A message over the size cap: journal it for a person, quarantine it. */
+/* A message over the size cap: journal it for a person (identified by its
+ * header, fetched alone, so that it is journaled once), quarantine it. */
 static int too_big(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
 		   uint32_t uid, size_t size)
 {
 	char reason[160], id[UTIL_UUID_LEN + 1];
+	struct buf header = BUF_INIT(MAILGW_IMAP_CMD_CAP);
+	int duplicate = 0;
 	snprintf(reason, sizeof(reason), "message trop volumineux (%zu octets, limite %u)", size,
 		 MAILGW_IMAP_MAX_MESSAGE);
+	int rc = mailgw_imap_fetch_header(c, uid, &header);
+	if (rc == RELAIS_ENET)
+		goto out;
 	sqlite3 *db = store_writer_acquire(g->st);
-	int rc = mailgw_ingest_unreadable(db, g->t, g->cfg->departement, reason, util_now_ms(), id);
+	rc = mailgw_ingest_unreadable(db, g->t, g->cfg->departement, header.data,
+				      rc ? 0 : header.len, reason, util_now_ms(), id, &duplicate);
 	store_writer_release(g->st);
 	if (rc)
-		return rc;
-	fprintf(stderr, "courrier : UID %u : quarantaine (trop volumineux), courrier %s\n", uid, id);
-	return finish(g, c, uidvalidity, uid, g->cfg->dossier_quarantaine);
+		goto out;
+	fprintf(stderr, "courrier : UID %u : quarantaine (trop volumineux)%s, courrier %s\n", uid,
+		duplicate ? ", déjà journalisé" : "", id);
+	rc = finish(g, c, uidvalidity, uid, g->cfg->dossier_quarantaine);
+out:
+	buf_release(&header);
+	return rc;
 }
 
 /* Steps 1 to 6 for one UID. A non-zero return ends the session. */

@@ -746,7 +746,9 @@ out:
 }
 
 /* UID FETCH uid (items); *list is the server's answer. */
-static int uid_fetch(struct mailgw_imap *c, uint32_t uid, int body, size_t cap, clist **list)
+enum fetch_what { FETCH_SIZE, FETCH_WHOLE, FETCH_HEADER };
+
+static int uid_fetch(struct mailgw_imap *c, uint32_t uid, enum fetch_what body, size_t cap, clist **list)
 {
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	struct mailimap_set *set = mailimap_set_new_single(uid);
@@ -758,8 +760,9 @@ static int uid_fetch(struct mailgw_imap *c, uint32_t uid, int body, size_t cap, 
 	att = mailimap_fetch_att_new_uid();
 	if (!att || mailimap_fetch_type_new_fetch_att_list_add(ft, att) != MAILIMAP_NO_ERROR)
 		goto out;
-	if (body) {
-		struct mailimap_section *sec = mailimap_section_new(NULL);
+	if (body != FETCH_SIZE) {
+		struct mailimap_section *sec = body == FETCH_HEADER ? mailimap_section_new_header()
+								     : mailimap_section_new(NULL);
 		att = sec ? mailimap_fetch_att_new_body_peek_section(sec) : NULL;
 		if (!att) {
 			mailimap_section_free(sec);
@@ -819,7 +822,7 @@ int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size
 		*size = 0;
 	if ((rc = need_selected(c)))
 		return rc;
-	rc = uid_fetch(c, uid, 0, MAILGW_IMAP_CMD_CAP, &list);
+	rc = uid_fetch(c, uid, FETCH_SIZE, MAILGW_IMAP_CMD_CAP, &list);
 	if (rc)
 		goto out;
 	st = find_att(list, uid, MAILIMAP_MSG_ATT_RFC822_SIZE);
@@ -841,7 +844,7 @@ int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size
 	list = NULL;
 	/* The announced size bounds what we accept: a server sending more is
 	 * cut off by the driver's cap. */
-	rc = uid_fetch(c, uid, 1, announced + FETCH_SLACK, &list);
+	rc = uid_fetch(c, uid, FETCH_WHOLE, announced + FETCH_SLACK, &list);
 	if (rc)
 		goto out;
 	st = find_att(list, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
@@ -852,6 +855,30 @@ int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size
 	}
 	if (st->att_data.att_body_section->sec_length > c->max_message) {
 		rc = RELAIS_ETOOBIG;
+		goto out;
+	}
+	rc = buf_append(out, st->att_data.att_body_section->sec_body_part,
+			st->att_data.att_body_section->sec_length);
+out:
+	if (list)
+		mailimap_fetch_list_free(list);
+	return rc;
+}
+
+int mailgw_imap_fetch_header(struct mailgw_imap *c, uint32_t uid, struct buf *out)
+{
+	clist *list = NULL;
+	struct mailimap_msg_att_static *st;
+	int rc = need_selected(c);
+	if (rc)
+		return rc;
+	rc = uid_fetch(c, uid, FETCH_HEADER, MAILGW_IMAP_CMD_CAP, &list);
+	if (rc)
+		goto out;
+	st = find_att(list, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
+	if (!st) {
+		snprintf(c->err, sizeof(c->err), "no message with UID %u", uid);
+		rc = RELAIS_ENOTFOUND;
 		goto out;
 	}
 	rc = buf_append(out, st->att_data.att_body_section->sec_body_part,

@@ -101,6 +101,11 @@ int mailgw_imap_uids_above(struct mailgw_imap *c, uint32_t above, uint32_t **uid
  * UID. out's own cap applies too (RELAIS_ETOOBIG). */
 int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size_t *size) RELAIS_WUR;
 
+/* Appends the header of message uid (BODY.PEEK[HEADER]) to out, for a
+ * message too big to fetch whole; the command's usual cap applies
+ * (a header over it: RELAIS_ETOOBIG). RELAIS_ENOTFOUND when there is no such UID. */
+int mailgw_imap_fetch_header(struct mailgw_imap *c, uint32_t uid, struct buf *out) RELAIS_WUR;
+
 /* Creates folder unless it exists. */
 int mailgw_imap_create(struct mailgw_imap *c, const char *folder) RELAIS_WUR;
 

@@ -375,25 +375,48 @@ out:
 }
 
 int mailgw_ingest_unreadable(sqlite3 *db, const struct sync_tables *t, const char *dept,
-			     const char *reason, int64_t now_ms, char id[UTIL_UUID_LEN + 1])
+			     const void *header, size_t len, const char *reason, int64_t now_ms,
+			     char id[UTIL_UUID_LEN + 1], int *duplicate)
 {
 	struct sync_local *l = NULL;
-	char uuid[UTIL_UUID_LEN + 1];
+	char uuid[UTIL_UUID_LEN + 1], sha[UTIL_SHA256_HEX + 1];
+	char msgid[MAILGW_INGEST_MSGID_MAX + 1] = "";
 	char *why = journal_text(reason, strlen(reason), 1, NULL);
-	int rc = why ? util_uuid(uuid) : RELAIS_ENOMEM;
+	int final = 0, found = 0;
+	int rc = why ? 0 : RELAIS_ENOMEM;
+
+	*duplicate = 0;
 	if (rc)
 		goto out;
+	if (len) {
+		util_sha256_hex(header, len, sha);
+		raw_message_id(header, len, msgid, sizeof(msgid));
+	}
 	rc = sync_local_begin(db, t, &l);
 	if (rc)
 		goto out;
-	rc = insert_journal(db, uuid, dept, NULL, NULL, now_ms, "quarantaine", why);
-	if (rc) {
+	if (len && (rc = find_seen(db, dept, sha, msgid, uuid, &final, &found)))
+		goto abort;
+	if (found) {
+		/* Seen before, final or not: this message has its row already. */
+		*duplicate = 1;
 		sync_local_abort(l);
+		if (id)
+			memcpy(id, uuid, sizeof(uuid));
 		goto out;
 	}
+	rc = util_uuid(uuid);
+	if (!rc)
+		rc = insert_journal(db, uuid, dept, msgid[0] ? msgid : NULL, len ? sha : NULL, now_ms,
+				    "quarantaine", why);
+	if (rc)
+		goto abort;
 	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
 	if (!rc && id)
 		memcpy(id, uuid, sizeof(uuid));
+	goto out;
+abort:
+	sync_local_abort(l);
 out:
 	free(why);
 	return rc;

@@ -134,12 +134,15 @@ int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const cha
 /*
  * Records a message that could not even be fetched (over the size cap):
  * a journal row "quarantaine" with reason (French) and no archive, so that a
- * coordinator knows it waits in the quarantine folder. *id (may be NULL)
- * receives the row's id.
+ * coordinator knows it waits in the quarantine folder. header[0..len) is its
+ * header as fetched alone (len 0 when even that failed): its Message-ID and
+ * SHA-256 identify the message, so that seen again (a crash before it was
+ * moved, a second delivery) it is a duplicate: *duplicate = 1, *id the row
+ * seen before, nothing written. *id (may be NULL) receives the row's id.
  */
 int mailgw_ingest_unreadable(sqlite3 *db, const struct sync_tables *t, const char *dept,
-			     const char *reason, int64_t now_ms,
-			     char id[UTIL_UUID_LEN + 1]) RELAIS_WUR;
+			     const void *header, size_t len, const char *reason, int64_t now_ms,
+			     char id[UTIL_UUID_LEN + 1], int *duplicate) RELAIS_WUR;
 
 /* Step 1. The inbox position of dept: 0 and 0 when never set. */
 int mailgw_ingest_state_get(sqlite3 *db, const char *dept, uint32_t *uidvalidity,

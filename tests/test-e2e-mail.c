@@ -1035,6 +1035,10 @@ TEST(e2e_mail_hostile_input_one_outcome_each)
 		CHECK_IDX(j != NULL, i);
 		CHECK_IDX(strcmp(h_row_str(j, "resultat"), "enregistre"), i);
 	}
+	/* The one too big to fetch is known by its header, fetched alone. */
+	json_t *bigrow = one_outcome(exp, "big-50mb@localhost");
+	CHECK(bigrow != NULL);
+	CHECK_STR(h_row_str(bigrow, "resultat"), "quarantaine");
 	/* The syncs made meanwhile all landed, and nothing else. */
 	CHECK_INT(h_export_count(exp, "structure"), rounds);
 	CHECK_INT(h_export_count(exp, "candidature"), 0);

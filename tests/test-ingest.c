@@ -304,10 +304,28 @@ TEST(ingest_outcomes_in_journal)
 	CHECK_STR(jcol(s, e.id, "reponse"), "aucune");
 
 	/* Too big to fetch: a journal row for a person, without archive. */
-	char id[UTIL_UUID_LEN + 1];
-	CHECK_OK(mailgw_ingest_unreadable(s->db, s->t, DEPT, "message trop volumineux", NOW_MS, id));
+	char id[UTIL_UUID_LEN + 1], again[UTIL_UUID_LEN + 1];
+	int dup = 1;
+	const char *head = "From: lea@plateau.example\r\nMessage-ID: <big@plateau.example>\r\n"
+			   "Subject: Gros fichier\r\n\r\n";
+	CHECK_OK(mailgw_ingest_unreadable(s->db, s->t, DEPT, head, strlen(head),
+					  "message trop volumineux", NOW_MS, id, &dup));
+	CHECK_INT(dup, 0);
 	CHECK_STR(jcol(s, id, "resultat"), "quarantaine");
 	CHECK_STR(jcol(s, id, "traitement"), "a_traiter");
+	CHECK_STR(jcol(s, id, "message_id"), "big@plateau.example");
+	/* Seen again (a crash before the move, or a second delivery): one row only. */
+	long long rows = q_int(s, "SELECT count(*) FROM inbound_mail");
+	CHECK_OK(mailgw_ingest_unreadable(s->db, s->t, DEPT, head, strlen(head),
+					  "message trop volumineux", NOW_MS, again, &dup));
+	CHECK_INT(dup, 1);
+	CHECK_STR(again, id);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM inbound_mail"), rows);
+	/* Without even its header: journaled, with nothing to know it by. */
+	CHECK_OK(mailgw_ingest_unreadable(s->db, s->t, DEPT, NULL, 0, "message trop volumineux",
+					  NOW_MS, again, &dup));
+	CHECK_INT(dup, 0);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM inbound_mail"), rows + 1);
 }
 
 TEST(ingest_reply_planned_then_sent)
