@@ -85,6 +85,13 @@ run: $(PROGRAMS)
 bench: $(PROGRAMS) $(BENCHES)
 	@for b in $(BENCHES); do RELAIS_BINDIR=$(CURDIR)/$(O) ./$$b || exit 1; done
 
+# docs/model.md's tables, rewritten from the model's descriptions.
+$(O)/model-doc: $(O)/tools/model-doc.o $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+docs: $(O)/model-doc
+	./$(O)/model-doc docs/model.md > docs/model.md.new && mv docs/model.md.new docs/model.md
+
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
@@ -92,6 +99,6 @@ install: $(PROGRAMS)
 clean:
 	rm -rf build build-san
 
-.PHONY: all test run bench install clean
+.PHONY: all test run bench docs install clean
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../model/model.h"
+#include "annuaire.h"
+#include "synthese.h"
 #include "cli.h"
 #include "followup.h"
 #include "net.h"
@@ -28,6 +30,8 @@ static const struct {
 	{ "relance", cmd_relance, "relances à envoyer (bilans manquants)" },
 	{ "rgpd", cmd_rgpd, "effacement des données personnelles (RGPD)" },
 	{ "personne", cmd_personne, "tout ce qui concerne un promeneur (droit d'accès)" },
+	{ "import", cmd_annuaire_import, "importe un annuaire (CSV) : relais import annuaire FICHIER" },
+	{ "synthese", cmd_synthese, "synthèse annuelle des bilans (HTML, XLSX)" },
 };
 
 /* Tables with a command of their own (courrier) are not generic data. */
@@ -117,6 +121,9 @@ static int run(int argc, char **argv)
 	followup_cmd f = followup_lookup(argc, argv);
 	if (f)
 		cmd = f;
+	annuaire_cmd a = annuaire_lookup(argc, argv);
+	if (a)
+		cmd = a;
 	if (!(home = replica_home(home_opt, err, sizeof(err)))) {
 		cli_error("%s", err[0] ? err : relais_strerror(RELAIS_ENOMEM));
 		return CLI_EXIT_FAIL;

@@ -133,6 +133,11 @@ int model_check_value(const struct model_column *c, const char *in,
  */
 size_t model_fold(const char *s, char *out, size_t outlen);
 
+struct buf;
+/* Appends the "## Tables" section of docs/model.md, written from the
+ * descriptions (one table of columns per model table). */
+int model_doc_tables(struct buf *out) RELAIS_WUR;
+
 /* Returns 1 when code is a French département code (01-95, 2A, 2B, 971-976)
  * or "99", the code reserved for the demonstration network. */
 int model_dept_valid(const char *code);

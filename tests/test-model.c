@@ -3,8 +3,10 @@
  * migrations of model/.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/buf.h"
 #include "../common/util.h"
 #include "../model/model_int.h"
 #include "test.h"
@@ -1023,4 +1025,26 @@ TEST(model_check_random_input)
 		accepted++;
 	}
 	CHECK(accepted > 1000 && refused > 1000);
+}
+
+/* docs/model.md's tables are the descriptions' (make docs rewrites them). */
+TEST(model_doc_up_to_date)
+{
+	struct buf want = BUF_INIT(1u << 20), have = BUF_INIT(1u << 20);
+	char line[4096];
+	int in = 0;
+	FILE *f = fopen("docs/model.md", "r");
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		in = in || !strcmp(line, "## Tables\n");
+		if (in && buf_puts(&have, line))
+			break;
+	}
+	fclose(f);
+	CHECK_OK(model_doc_tables(&want));
+	if (strcmp(buf_str(&want), buf_str(&have)))
+		fprintf(stderr, "  docs/model.md is out of date: run \"make docs\"\n");
+	CHECK_STR(buf_str(&have), buf_str(&want));
+	buf_release(&want);
+	buf_release(&have);
 }

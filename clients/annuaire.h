@@ -1,0 +1,56 @@
+/*
+ * annuaire.h - the directory of labelled promeneurs, out to a spreadsheet
+ * and in from one (prefix annuaire_).
+ *
+ * "relais export annuaire" writes the labelled promeneurs (statut
+ * labellise only) as CSV (UTF-8 with BOM, ';', CRLF: what a French
+ * spreadsheet opens directly) or XLSX (libxlsxwriter). "relais import
+ * annuaire" reads such a file, or the coordinator's own spreadsheet saved as
+ * CSV, and creates, completes or refuses each row with a French row-by-row
+ * report; all of its writes are one captured local edit. docs/annuaire.md is
+ * the user's guide.
+ *
+ * Entry points have the signature of the commands of cli.h and return a
+ * CLI_EXIT_* status after printing what went wrong in French.
+ */
+#ifndef RELAIS_CLIENT_ANNUAIRE_H
+#define RELAIS_CLIENT_ANNUAIRE_H
+
+#include <stdio.h>
+
+/* "relais export annuaire --format csv|xlsx [--sortie FICHIER]":
+ * argv[0] "export", argv[1] "annuaire". CSV goes to stdout without
+ * --sortie; XLSX needs --sortie. The file appears complete or not at all. */
+int cmd_annuaire_export(const char *home, int argc, char **argv);
+
+/* "relais import annuaire FICHIER.csv [--dry-run] [--partial]":
+ * argv[0] "import", argv[1] "annuaire". Exit 1 when a row is refused
+ * without --partial (then nothing is written), also with --dry-run. */
+int cmd_annuaire_import(const char *home, int argc, char **argv);
+
+typedef int (*annuaire_cmd)(const char *home, int argc, char **argv);
+
+/*
+ * The command of this module or of synthese.h that argv (argv[0] the command
+ * word) names, or NULL: "export annuaire", "import" and "synthese". For
+ * main.c's dispatch; "export" alone stays cmd_export.
+ */
+annuaire_cmd annuaire_lookup(int argc, char **argv);
+
+/* ---- output files shared with synthese.c ---- */
+
+/*
+ * Output files appear whole or not at all: the data goes to a temporary
+ * file next to path, renamed over path by annuaire_tmp_commit().
+ * annuaire_tmp_open() creates it (mode 0600 under the client's umask) and
+ * returns it open for writing, its name in *tmp (malloc'd, caller frees);
+ * NULL with a French message printed on failure.
+ */
+FILE *annuaire_tmp_open(const char *path, char **tmp);
+/* Closes f (when not NULL) and renames tmp over path; on any failure
+ * removes tmp and prints why. Returns 0 or RELAIS_EIO. */
+int annuaire_tmp_commit(FILE *f, const char *tmp, const char *path);
+/* Closes f (when not NULL) and removes tmp. Accepts NULL tmp. */
+void annuaire_tmp_abort(FILE *f, const char *tmp);
+
+#endif
