@@ -4,11 +4,15 @@
  *
  * Département 43 (replica A) holds the directory; 15 (replicas B and C)
  * imports it. Files produced are checked with independent readers: python3's
- * zipfile and XML parsers for XLSX and HTML, LibreOffice headless when it is
- * installed.
+ * zipfile and XML parsers for XLSX and HTML, and the real readers:
+ * LibreOffice headless converting both XLSX to CSV, headless Chromium taking
+ * a screenshot of the HTML synthesis (e2e_annuaire_real_readers; both are
+ * required, CI installs libreoffice-calc-nogui and chromium).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
 #include "test.h"
@@ -71,6 +75,31 @@ static int fixture_directory(struct fixture *f)
 			 "--nom-profil", "paul_exclu", (char *)NULL))
 		return -1;
 #undef ID
+	return 0;
+}
+
+/* Bilans of A. s1: yearly bilans; s2: two half-years in 2025, and a yearly
+ * bilan plus a half-year one in 2024 (the yearly one counts alone); 2023
+ * must stay out of a 2025 synthesis. A third structure has no bilan. */
+static int fixture_bilans(struct fixture *f)
+{
+	const char *bilans[][5] = {
+		{ f->s1, "2025", "annee", "1500", "300" },
+		{ f->s1, "2024", "annee", "1000", "320" },
+		{ f->s2, "2025", "semestre1", "40", "10" },
+		{ f->s2, "2025", "semestre2", "60", "12" },
+		{ f->s2, "2024", "annee", "90", "25" },
+		{ f->s2, "2024", "semestre1", "45", "11" },
+		{ f->s2, "2023", "annee", "7777", "7777" },
+	};
+	for (size_t i = 0; i < sizeof(bilans) / sizeof(bilans[0]); i++)
+		if (!h_relais_ok(f->A, "bilan", "add", "--structure", bilans[i][0], "--annee",
+				 bilans[i][1], "--periode", bilans[i][2], "--jeunes-connectes",
+				 bilans[i][3], "--heures-en-ligne", bilans[i][4], (char *)NULL))
+			return -1;
+	if (!h_relais_ok(f->A, "structure", "add", "--nom", "PIJ <sans bilan> & Cie",
+			 "--commune", "Brioude", (char *)NULL))
+		return -1;
 	return 0;
 }
 
@@ -421,19 +450,7 @@ TEST(e2e_annuaire_export_xlsx)
 	CHECK_INT(o->status, 0);
 	CHECK_STR(o->out, "BOLD\n");
 
-	/* A real spreadsheet reader, when one is installed. */
-	if (access("/usr/bin/soffice", X_OK) == 0) {
-		char *argv[] = { (char *)"/usr/bin/soffice", (char *)"--headless",
-				 (char *)"--convert-to", (char *)"csv:Text - txt - csv (StarCalc):59,34,76",
-				 (char *)"--outdir", h_path("lo"), (char *)x, NULL };
-		o = h_runv(argv, 120000);
-		CHECK_INT(o->status, 0);
-		const char *conv = h_read_file(h_path("lo/annuaire.csv"), NULL);
-		CHECK(conv != NULL);
-		CHECK(strstr(conv, "marie.dupont@example.org") != NULL);
-		CHECK(strstr(conv, "Ørsted") != NULL);
-		CHECK(strstr(conv, "paul.delab") == NULL);
-	}
+	/* LibreOffice reads this file in e2e_annuaire_real_readers. */
 	/* The file is replaced whole: a failed export leaves no partial file. */
 	CHECK_INT(h_relais(f.A, "export", "annuaire", "--format", "xlsx", "--sortie",
 			   h_path("absent/annuaire.xlsx"), (char *)NULL)->status, 1);
@@ -466,25 +483,7 @@ TEST(e2e_annuaire_synthese)
 	h_setup();
 	CHECK_INT(fixture_start(&f, "srv"), 0);
 	CHECK_INT(fixture_directory(&f), 0);
-	/* s1: yearly bilans; s2: two half-years in 2025, and a yearly bilan
-	 * plus a half-year one in 2024 (the yearly one counts alone). */
-	const char *bilans[][5] = {
-		{ f.s1, "2025", "annee", "1500", "300" },
-		{ f.s1, "2024", "annee", "1000", "320" },
-		{ f.s2, "2025", "semestre1", "40", "10" },
-		{ f.s2, "2025", "semestre2", "60", "12" },
-		{ f.s2, "2024", "annee", "90", "25" },
-		{ f.s2, "2024", "semestre1", "45", "11" },
-		{ f.s2, "2023", "annee", "7777", "7777" },
-	};
-	for (size_t i = 0; i < sizeof(bilans) / sizeof(bilans[0]); i++)
-		CHECK_IDX(h_relais_ok(f.A, "bilan", "add", "--structure", bilans[i][0], "--annee",
-				      bilans[i][1], "--periode", bilans[i][2], "--jeunes-connectes",
-				      bilans[i][3], "--heures-en-ligne", bilans[i][4],
-				      (char *)NULL) != NULL, i);
-	const char *S3 = h_relais_ok(f.A, "structure", "add", "--nom", "PIJ <sans bilan> & Cie",
-				     "--commune", "Brioude", (char *)NULL);
-	CHECK(S3 != NULL);
+	CHECK_INT(fixture_bilans(&f), 0);
 
 	const char *html = h_path("synthese.html");
 	CHECK(h_relais_ok(f.A, "synthese", "--annee", "2025", "--format", "html", "--sortie", html,
@@ -527,4 +526,174 @@ TEST(e2e_annuaire_synthese)
 		   x);
 	CHECK_INT(o->status, 0);
 	CHECK_STR(o->out, "BAR 2\n1600\nDRAWING\n2\n");
+}
+
+/*
+ * Decodes a PNG with python3's zlib (8-bit RGB or RGBA, not interlaced, the
+ * five filters undone) and counts its colours and the pixels of the two bar
+ * colours of the SVG charts (#1f6feb this year, #9aa5b1 the year before):
+ * a page that did not render, or rendered without its charts, fails.
+ */
+static const char png_script[] =
+	"import sys, zlib, struct, collections\n"
+	"d = open(sys.argv[1], 'rb').read()\n"
+	"if d[:8] != b'\\x89PNG\\r\\n\\x1a\\n':\n"
+	"    print('NOTPNG'); sys.exit(0)\n"
+	"pos, idat, hdr = 8, [], None\n"
+	"while pos + 8 <= len(d):\n"
+	"    n, t = struct.unpack('>I4s', d[pos:pos + 8])\n"
+	"    if t == b'IHDR': hdr = struct.unpack('>IIBBBBB', d[pos + 8:pos + 21])\n"
+	"    elif t == b'IDAT': idat.append(d[pos + 8:pos + 8 + n])\n"
+	"    elif t == b'IEND': break\n"
+	"    pos += 12 + n\n"
+	"w, h, depth, ctype, _, _, lace = hdr\n"
+	"assert depth == 8 and lace == 0 and ctype in (2, 6), hdr\n"
+	"bpp = 3 if ctype == 2 else 4\n"
+	"st = w * bpp\n"
+	"raw = zlib.decompress(b''.join(idat))\n"
+	"assert len(raw) == h * (st + 1)\n"
+	"prev, seen = bytearray(st), collections.Counter()\n"
+	"for y in range(h):\n"
+	"    f, cur = raw[y * (st + 1)], bytearray(raw[y * (st + 1) + 1:(y + 1) * (st + 1)])\n"
+	"    if f == 1:\n"
+	"        for i in range(bpp, st): cur[i] = (cur[i] + cur[i - bpp]) & 255\n"
+	"    elif f == 2:\n"
+	"        cur = bytearray((a + b) & 255 for a, b in zip(cur, prev))\n"
+	"    elif f == 3:\n"
+	"        for i in range(st):\n"
+	"            cur[i] = (cur[i] + ((cur[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255\n"
+	"    elif f == 4:\n"
+	"        for i in range(st):\n"
+	"            a = cur[i - bpp] if i >= bpp else 0\n"
+	"            b, c = prev[i], prev[i - bpp] if i >= bpp else 0\n"
+	"            p = a + b - c\n"
+	"            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)\n"
+	"            cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255\n"
+	"    seen.update(zip(cur[0::bpp], cur[1::bpp], cur[2::bpp]))\n"
+	"    prev = cur\n"
+	"print('PNG', w, h)\n"
+	"print('COLOURS', len(seen))\n"
+	"print('CUR', seen[(0x1f, 0x6f, 0xeb)])\n"
+	"print('PREV', seen[(0x9a, 0xa5, 0xb1)])\n";
+
+/* Occurrences of needle in text. */
+static size_t count_str(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Keeps a file of the test for a person to look at, when
+ * RELAIS_TEST_ARTIFACTS names a directory (made when absent). */
+static int keep_artifact(const char *path, const char *name)
+{
+	const char *dir = getenv("RELAIS_TEST_ARTIFACTS");
+	size_t len = 0;
+	if (!dir || !*dir)
+		return 0;
+	const char *data = h_read_file(path, &len);
+	if (!data || !len || (mkdir(dir, 0755) && access(dir, W_OK)))
+		return -1;
+	return write_file(h_strf("%s/%s", dir, name), data, len);
+}
+
+/* Headless Chromium on a local file, with its own profile in the test
+ * directory and nothing that would reach the network. */
+static struct h_out *chromium(const char *mode, const char *page)
+{
+	char *argv[] = { (char *)"/usr/bin/chromium", (char *)"--headless",
+			 (char *)"--no-sandbox", (char *)"--disable-gpu", (char *)"--disable-quic",
+			 (char *)"--no-first-run", (char *)"--disable-background-networking",
+			 (char *)"--disable-component-update", (char *)"--disable-sync",
+			 h_strf("--user-data-dir=%s", h_path("chrome")),
+			 (char *)"--window-size=1200,1600", (char *)mode,
+			 h_strf("file://%s", page), NULL };
+	return h_runv(argv, 60000);
+}
+
+TEST(e2e_annuaire_real_readers)
+{
+	struct fixture f;
+	h_setup();
+	/* Required, not optional: a missing reader fails the test. */
+	if (access("/usr/bin/soffice", X_OK) || access("/usr/bin/chromium", X_OK))
+		fprintf(stderr, "  soffice or chromium missing: apt-get install "
+			"libreoffice-calc-nogui chromium\n");
+	CHECK_INT(access("/usr/bin/soffice", X_OK), 0);
+	CHECK_INT(access("/usr/bin/chromium", X_OK), 0);
+	CHECK_INT(fixture_start(&f, "srv"), 0);
+	CHECK_INT(fixture_directory(&f), 0);
+	CHECK_INT(fixture_bilans(&f), 0);
+	const char *ax = h_path("annuaire.xlsx"), *sx = h_path("synthese.xlsx");
+	const char *sh = h_path("synthese.html");
+	CHECK(h_relais_ok(f.A, "export", "annuaire", "--format", "xlsx", "--sortie", ax,
+			  (char *)NULL) != NULL);
+	CHECK(h_relais_ok(f.A, "synthese", "--annee", "2025", "--format", "xlsx", "--sortie", sx,
+			  (char *)NULL) != NULL);
+	CHECK(h_relais_ok(f.A, "synthese", "--annee", "2025", "--format", "html", "--sortie", sh,
+			  (char *)NULL) != NULL);
+
+	/* Both workbooks in one LibreOffice run (its start is the slow part),
+	 * with a fresh profile; ';', '"', UTF-8 (76); first sheet only. */
+	char *lo[] = { (char *)"/usr/bin/soffice", (char *)"--headless", (char *)"--norestore",
+		       h_strf("-env:UserInstallation=file://%s", h_path("lo")),
+		       (char *)"--convert-to", (char *)"csv:Text - txt - csv (StarCalc):59,34,76",
+		       (char *)"--outdir", h_path("lo-csv"), (char *)ax, (char *)sx, NULL };
+	struct h_out *o = h_runv(lo, 90000);
+	CHECK_INT(o->status, 0);
+	const char *csv = h_read_file(h_path("lo-csv/annuaire.csv"), NULL);
+	CHECK(csv != NULL);
+	/* The formula-looking name stays text: LibreOffice would show "x" for
+	 * a formula cell. */
+	CHECK_STR(csv, "Nom;Prénom;Structure;Commune;Courriel;Téléphone;Réseaux;Noms de profil\n"
+		  "\"=HYPERLINK(\"\"x\"\")\";Zoé;\"MJC \"\"Les Sucs\"\"; Yssingeaux\";Yssingeaux;"
+		  "zoe@example.org;;;\n"
+		  "Dupont;Marie;Centre social L'Éveil;Le Puy-en-Velay;marie.dupont@example.org;"
+		  "06 12 34 56 78;facebook, instagram;Marie Promeneuse, marie.pdn43\n"
+		  "Ørsted;Léa;\"MJC \"\"Les Sucs\"\"; Yssingeaux\";Yssingeaux;lea@example.org;"
+		  "04 71 02 03 04;;\n");
+	csv = h_read_file(h_path("lo-csv/synthese.csv"), NULL);
+	CHECK(csv != NULL);
+	CHECK(!strncmp(csv, "Promeneurs du Net (43) : synthèse des bilans 2025;",
+		       strlen("Promeneurs du Net (43) : synthèse des bilans 2025;")));
+	CHECK(strstr(csv, "bilans reçus : 3 (2 en 2024)") != NULL);
+	CHECK(strstr(csv, "\nIndicateur;2024;2025;Évolution;Évolution (%)\n") != NULL);
+	/* The percentage column is left out: its text follows the locale. */
+	CHECK(strstr(csv, "\nJeunes connectés;1090;1600;510;") != NULL);
+	CHECK(strstr(csv, "\nHeures en ligne;345;322;-23;") != NULL);
+	CHECK(strstr(csv, "\nProjets initiés;0;0;0;\n") != NULL);
+	CHECK(strstr(csv, "7777") == NULL);
+	CHECK_INT(count_str(csv, "\n"), 4 + 9);
+
+	/* The HTML synthesis in a browser: a screenshot that shows the bars. */
+	const char *png = h_path("synthese.png");
+	o = chromium(h_strf("--screenshot=%s", png), sh);
+	CHECK_INT(o->status, 0);
+	size_t len = 0;
+	const char *img = h_read_file(png, &len);
+	CHECK(img != NULL);
+	CHECK(len > 8 && !memcmp(img, "\x89PNG\r\n\x1a\n", 8));
+	CHECK_INT(keep_artifact(png, "e2e_annuaire_synthese.png"), 0);
+	o = python(png_script, png);
+	CHECK_INT(o->status, 0);
+	CHECK(!strncmp(o->out, "PNG 1200 1600\nCOLOURS ", strlen("PNG 1200 1600\nCOLOURS ")));
+	long colours = -1, cur = -1, prev = -1;
+	CHECK_INT(sscanf(o->out, "PNG 1200 1600\nCOLOURS %ld\nCUR %ld\nPREV %ld", &colours, &cur,
+			 &prev), 3);
+	/* Text needs antialiasing shades; each pair of bars is 20 px high and
+	 * up to 220 px wide (two pairs with values here, and the legend). */
+	CHECK(colours > 50);
+	CHECK(cur > 5000);
+	CHECK(prev > 5000);
+
+	/* The DOM the browser built: every chart and bar is an SVG element. */
+	o = chromium("--dump-dom", sh);
+	CHECK_INT(o->status, 0);
+	CHECK_INT(count_str(o->out, "<svg"), 9);
+	CHECK_INT(count_str(o->out, "<rect"), 18);
+	CHECK_INT(count_str(o->out, "class=\"cur\""), 9);
+	CHECK(strstr(o->out, "PIJ &lt;sans bilan&gt; &amp; Cie") != NULL);
+	CHECK(strstr(o->out, "aucun bilan reçu pour 2025") != NULL);
 }

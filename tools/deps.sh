@@ -1,21 +1,41 @@
 #!/bin/sh
-# Installs the Debian 12 packages that Relais needs to build, run and test.
+# Installs the Debian 12 packages that Relais needs: to build and run it
+# ("sh tools/deps.sh"), and to run every test as well ("sh tools/deps.sh test":
+# the mail servers, LibreOffice and Chromium the tests start).
 # Safe to run again: installs only what is missing. Needs root (or sudo).
 set -eu
 
 PACKAGES="build-essential pkg-config libuv1-dev libsqlite3-dev zlib1g-dev \
-libjansson-dev libhttp-parser-dev libcurl4-gnutls-dev libgnutls28-dev libetpan-dev libxlsxwriter-dev sqlite3 \
-python3 dovecot-imapd python3-aiosmtpd libgmime-3.0-dev"
+libjansson-dev libhttp-parser-dev libcurl4-gnutls-dev libgnutls28-dev libetpan-dev \
+libxlsxwriter-dev sqlite3 libgmime-3.0-dev"
+TEST_PACKAGES="python3 dovecot-imapd python3-aiosmtpd"
+# Big desktop programs: installed without their recommended extras.
+LEAN_PACKAGES=""
 
-missing=""
-for p in $PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
+case "${1:-}" in
+"") ;;
+test)
+	PACKAGES="$PACKAGES $TEST_PACKAGES"
+	LEAN_PACKAGES="libreoffice-calc-nogui chromium"
+	;;
+*) echo "usage : sh tools/deps.sh [test]" >&2; exit 2 ;;
+esac
+
+missing_of() {
+	m=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			m="$m $p"
+	done
+	echo "$m"
+}
+missing=$(missing_of $PACKAGES)
+lean=$(missing_of $LEAN_PACKAGES)
+[ -z "$missing$lean" ] && exit 0
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "Installation des paquets manquants :$missing"
+echo "Installation des paquets manquants :$missing$lean"
 $SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $missing
+[ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $missing
+[ -z "$lean" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $lean
