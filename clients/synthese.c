@@ -271,7 +271,7 @@ static const char css[] =
 	".meta{color:#556}table{border-collapse:collapse;width:100%;font-size:.92em}"
 	"th,td{border:1px solid #ccd3dc;padding:.3em .5em;text-align:left}"
 	"th{background:#eef2f7}td.n,th.n{text-align:right;white-space:nowrap}"
-	"tr.manque td{color:#8a5a00;background:#fff8e6}"
+	"tr.manque td{color:#8a5a00;background:#fff8e6}.defile{overflow-x:auto}"
 	".up{color:#17703b}.down{color:#b42318}"
 	".charts{display:flex;flex-wrap:wrap;gap:1em}"
 	"figure{margin:0;padding:.5em;border:1px solid #e1e6ec;border-radius:6px}"
@@ -327,7 +327,7 @@ static int build_html(const struct synth *y, const char *today, struct buf *b)
 	for (size_t i = 0; i < y->nind && !rc; i++)
 		rc = svg_chart(b, y, &y->ind[i]);
 	if (!rc)
-		rc = buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<table class=\"structures\">"
+		rc = buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\"><table class=\"structures\">"
 				"<thead><tr><th>Structure</th><th>Commune</th><th class=\"n\">Bilans</th>",
 				y->year);
 	for (size_t i = 0; i < y->nind && !rc; i++) {
@@ -369,7 +369,7 @@ static int build_html(const struct synth *y, const char *today, struct buf *b)
 		rc = buf_printf(b, "<th class=\"n\">%s</th>", n);
 	}
 	if (!rc)
-		rc = buf_puts(b, "</tr></tfoot></table>\n<p class=\"meta\">Établi par relais à partir des "
+		rc = buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
 			      "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
 			      "bilans semestriels de la même structure.</p>\n</body>\n</html>\n");
 	return rc;
