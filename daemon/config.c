@@ -16,12 +16,15 @@
 #include <unistd.h>
 #include "../common/buf.h"
 #include "../common/util.h"
+#include "../mailgw/smtp.h"
 #include "../model/model.h"
 #include "config.h"
 
 #define LINE_MAX_BYTES 4096
 
-enum key_type { K_STR, K_PORT, K_INTERVAL, K_IMAP_TLS, K_SMTP_TLS };
+enum key_type {
+	K_STR, K_PORT, K_INTERVAL, K_IMAP_TLS, K_SMTP_TLS, K_DAY, K_TIME, K_PERIOD
+};
 
 struct key {
 	const char *name;
@@ -56,12 +59,38 @@ static const struct key mail_keys[] = {
 
 #define NKEYS (sizeof(mail_keys) / sizeof(mail_keys[0]))
 
+#define D(field) offsetof(struct config_digest, field)
+
+/* periode has no field: hebdomadaire is the only period so far. */
+static const struct key digest_keys[] = {
+	{ "departement", K_STR, 1, D(departement) },
+	{ "destinataires", K_STR, 1, D(destinataires) },
+	{ "jour", K_DAY, 1, D(jour) },
+	{ "heure", K_TIME, 1, D(heure) },
+	{ "fuseau", K_STR, 0, D(fuseau) },
+	{ "periode", K_PERIOD, 0, 0 },
+	{ "adresse", K_STR, 1, D(adresse) },
+	{ "nom", K_STR, 0, D(nom) },
+	{ "smtp_url", K_STR, 1, D(smtp_url) },
+	{ "smtp_tls", K_SMTP_TLS, 0, D(smtp_starttls) },
+	{ "smtp_ca", K_STR, 0, D(smtp_ca) },
+	{ "smtp_utilisateur", K_STR, 0, D(smtp_utilisateur) },
+	{ "smtp_mot_de_passe_fichier", K_STR, 0, D(smtp_mot_de_passe_fichier) },
+};
+
+#define NDKEYS (sizeof(digest_keys) / sizeof(digest_keys[0]))
+
+static const char *const day_names[] = {
+	"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
+};
+
 struct parser {
 	const char *name;
 	struct config *c;
 	char *err;
 	size_t errlen;
 	int seen[NKEYS];   /* line where each key was given, 0 when not */
+	int dseen[NDKEYS]; /* the same for [digest] */
 };
 
 static int fail(struct parser *p, int line, const char *fmt, ...) RELAIS_PRINTF(3, 4);
@@ -125,15 +154,14 @@ static void url_host(const char *url, const char **h, size_t *n)
 	*n = strcspn(s, ":/");
 }
 
-static int set_value(struct parser *p, int line, size_t k, const char *v)
+static int set_value(struct parser *p, int line, const struct key *key, char *base,
+		     int *seen, const char *v)
 {
-	const struct key *key = &mail_keys[k];
-	char *base = (char *)&p->c->mail;
 	long long n;
 
-	if (p->seen[k])
-		return fail(p, line, "la clé « %s » est déjà donnée ligne %d.", key->name, p->seen[k]);
-	p->seen[k] = line;
+	if (*seen)
+		return fail(p, line, "la clé « %s » est déjà donnée ligne %d.", key->name, *seen);
+	*seen = line;
 	if (!*v)
 		return fail(p, line, "la clé « %s » n'a pas de valeur.", key->name);
 	switch (key->type) {
@@ -173,15 +201,40 @@ static int set_value(struct parser *p, int line, size_t k, const char *v)
 		else
 			return fail(p, line, "valeur « %s » invalide pour smtp_tls (aucun ou starttls).", v);
 		return 0;
+	case K_DAY:
+		for (int d = 0; d < 7; d++)
+			if (!strcmp(v, day_names[d])) {
+				*(int *)(base + key->off) = d;
+				return 0;
+			}
+		return fail(p, line, "jour « %s » invalide (lundi, mardi, ..., dimanche).", v);
+	case K_TIME: {
+		long long h, m;
+		char hh[3], mm[3];
+		if (strlen(v) != 5 || v[2] != ':')
+			return fail(p, line, "heure « %s » invalide (attendu : HH:MM).", v);
+		memcpy(hh, v, 2);
+		hh[2] = 0;
+		memcpy(mm, v + 3, 2);
+		mm[2] = 0;
+		if (util_parse_ll(hh, 0, 23, &h) || util_parse_ll(mm, 0, 59, &m))
+			return fail(p, line, "heure « %s » invalide (attendu : HH:MM).", v);
+		*(int *)(base + key->off) = (int)(h * 60 + m);
+		return 0;
+	}
+	case K_PERIOD:
+		if (!strcmp(v, "hebdomadaire"))
+			return 0;
+		return fail(p, line, "période « %s » non prise en charge (seule « hebdomadaire » "
+			    "l'est).", v);
 	}
 	return RELAIS_EINVAL;
 }
 
 /* A password file must exist and be the owner's secret. */
-static int check_secret(struct parser *p, size_t k, const char *path)
+static int check_secret(struct parser *p, int line, const char *path)
 {
 	struct stat st;
-	int line = p->seen[k];
 	if (stat(path, &st))
 		return fail(p, line, "fichier de mot de passe « %s » illisible : %s.", path,
 			    strerror(errno));
@@ -248,9 +301,10 @@ static int check_mail(struct parser *p)
 	if (m->smtp_utilisateur && !m->smtp_mot_de_passe_fichier)
 		return fail(p, p->seen[key_index("smtp_utilisateur")], "smtp_utilisateur demande "
 			    "aussi smtp_mot_de_passe_fichier.");
-	rc = check_secret(p, key_index("imap_mot_de_passe_fichier"), m->imap_mot_de_passe_fichier);
+	rc = check_secret(p, p->seen[key_index("imap_mot_de_passe_fichier")],
+			  m->imap_mot_de_passe_fichier);
 	if (!rc && m->smtp_mot_de_passe_fichier)
-		rc = check_secret(p, key_index("smtp_mot_de_passe_fichier"),
+		rc = check_secret(p, p->seen[key_index("smtp_mot_de_passe_fichier")],
 				  m->smtp_mot_de_passe_fichier);
 	if (!rc)
 		rc = set_default(&m->dossier_entree, "INBOX");
@@ -263,13 +317,99 @@ static int check_mail(struct parser *p)
 	return rc;
 }
 
+static size_t dkey_index(const char *name)
+{
+	for (size_t k = 0; k < NDKEYS; k++)
+		if (!strcmp(digest_keys[k].name, name))
+			return k;
+	return NDKEYS;
+}
+
+static int valid_address(const char *a, size_t n)
+{
+	const char *at = memchr(a, '@', n);
+	if (!at || at == a || at == a + n - 1 || memchr(at + 1, '@', (size_t)(a + n - at - 1)))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strchr(" <>\"\t,;", a[i]))
+			return 0;
+	return 1;
+}
+
+/* The checks of [digest] that need the whole section. */
+static int check_digest(struct parser *p)
+{
+	struct config_digest *d = &p->c->digest;
+	char path[512];
+	struct stat st;
+
+	for (size_t k = 0; k < NDKEYS; k++)
+		if (digest_keys[k].required && !p->dseen[k])
+			return fail(p, d->line, "la clé obligatoire « %s » manque dans la section "
+				    "[digest].", digest_keys[k].name);
+	if (!model_dept_valid(d->departement))
+		return fail(p, p->dseen[dkey_index("departement")], "département « %s » invalide "
+			    "(01 à 95, 2A, 2B, 971 à 976).", d->departement);
+	if (!valid_address(d->adresse, strlen(d->adresse)))
+		return fail(p, p->dseen[dkey_index("adresse")], "adresse « %s » invalide (attendu : "
+			    "nom@domaine).", d->adresse);
+	size_t count = 0;
+	for (const char *s = d->destinataires; *s;) {
+		size_t n = strcspn(s, ",");
+		const char *a = s;
+		while (n && (*a == ' ' || *a == '\t'))
+			a++, n--;
+		while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+			n--;
+		if (!valid_address(a, n))
+			return fail(p, p->dseen[dkey_index("destinataires")], "destinataire « %.*s » "
+				    "invalide (attendu : adresses séparées par des virgules).", (int)n, a);
+		count++;
+		s = a + n;
+		while (*s && *s != ',')
+			s++;
+		if (*s == ',')
+			s++;
+	}
+	if (count == 0 || count > MAILGW_SMTP_MAX_RCPT)
+		return fail(p, p->dseen[dkey_index("destinataires")], "de 1 à %d destinataires sont "
+			    "attendus.", MAILGW_SMTP_MAX_RCPT);
+	if (!d->fuseau && !(d->fuseau = strdup("Europe/Paris")))
+		return RELAIS_ENOMEM;
+	/* A zone name that the C library does not know silently means UTC:
+	 * refuse it here instead. */
+	int w = snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", d->fuseau);
+	if (strstr(d->fuseau, "..") || d->fuseau[0] == '/' || w < 0 || (size_t)w >= sizeof(path) ||
+	    stat(path, &st) || !S_ISREG(st.st_mode))
+		return fail(p, p->dseen[dkey_index("fuseau")] ? p->dseen[dkey_index("fuseau")] : d->line,
+			    "fuseau horaire « %s » inconnu (exemple : Europe/Paris).", d->fuseau);
+	if (strncmp(d->smtp_url, "smtp://", 7) && strncmp(d->smtp_url, "smtps://", 8))
+		return fail(p, p->dseen[dkey_index("smtp_url")], "adresse SMTP « %s » invalide "
+			    "(smtp://hote:port ou smtps://hote:port).", d->smtp_url);
+	if (!strncmp(d->smtp_url, "smtp://", 7) && !d->smtp_starttls) {
+		const char *h;
+		size_t n;
+		url_host(d->smtp_url, &h, &n);
+		if (!is_loopback_name(h, n))
+			return fail(p, p->dseen[dkey_index("smtp_tls")], "smtp_tls = aucun n'est permis "
+				    "que vers 127.0.0.1 : le courrier passerait en clair.");
+	}
+	if (d->smtp_utilisateur && !d->smtp_mot_de_passe_fichier)
+		return fail(p, p->dseen[dkey_index("smtp_utilisateur")], "smtp_utilisateur demande "
+			    "aussi smtp_mot_de_passe_fichier.");
+	if (d->smtp_mot_de_passe_fichier)
+		return check_secret(p, p->dseen[dkey_index("smtp_mot_de_passe_fichier")],
+				    d->smtp_mot_de_passe_fichier);
+	return 0;
+}
+
 int config_parse(const char *text, size_t len, const char *name, struct config *c,
 		 char *err, size_t errlen)
 {
 	struct parser p;
 	char line[LINE_MAX_BYTES];
 	size_t i = 0;
-	int lineno = 0, in_mail = 0, rc = 0;
+	int lineno = 0, in_mail = 0, in_digest = 0, rc = 0;
 
 	memset(c, 0, sizeof(*c));
 	memset(&p, 0, sizeof(p));
@@ -280,6 +420,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	c->mail.imap_tls = MAILGW_TLS_STARTTLS;
 	c->mail.smtp_starttls = 1;
 	c->mail.intervalle = 60;
+	c->digest.smtp_starttls = 1;
 	if (errlen)
 		err[0] = 0;
 
@@ -306,6 +447,16 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 				return fail(&p, lineno, "section mal écrite « %s » (attendu : [nom]).", s);
 			*end = 0;
 			char *sect = trim(s + 1);
+			if (!strcmp(sect, "digest")) {
+				if (c->digest.enabled)
+					return fail(&p, lineno, "la section [digest] est déjà donnée "
+						    "ligne %d.", c->digest.line);
+				c->digest.enabled = 1;
+				c->digest.line = lineno;
+				in_digest = 1;
+				in_mail = 0;
+				continue;
+			}
 			if (strcmp(sect, "courrier"))
 				return fail(&p, lineno, "section inconnue « [%s] ».", sect);
 			if (c->mail.enabled)
@@ -314,6 +465,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 			c->mail.enabled = 1;
 			c->mail.line = lineno;
 			in_mail = 1;
+			in_digest = 0;
 			continue;
 		}
 		char *eq = strchr(s, '=');
@@ -321,17 +473,30 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 			return fail(&p, lineno, "ligne incomprise « %s » (attendu : cle = valeur).", s);
 		*eq = 0;
 		char *key = trim(s), *val = trim(eq + 1);
+		if (in_digest) {
+			size_t k = dkey_index(key);
+			if (k == NDKEYS)
+				return fail(&p, lineno, "clé inconnue « %s » dans la section [digest].",
+					    key);
+			rc = set_value(&p, lineno, &digest_keys[k], (char *)&c->digest, &p.dseen[k],
+				       val);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (!in_mail)
 			return fail(&p, lineno, "la clé « %s » est hors de toute section.", key);
 		size_t k = key_index(key);
 		if (k == NKEYS)
 			return fail(&p, lineno, "clé inconnue « %s » dans la section [courrier].", key);
-		rc = set_value(&p, lineno, k, val);
+		rc = set_value(&p, lineno, &mail_keys[k], (char *)&c->mail, &p.seen[k], val);
 		if (rc)
 			return rc;
 	}
 	if (c->mail.enabled)
 		rc = check_mail(&p);
+	if (!rc && c->digest.enabled)
+		rc = check_digest(&p);
 	return rc;
 }
 
@@ -388,5 +553,12 @@ void config_free(struct config *c)
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
+	struct config_digest *d = &c->digest;
+	char **dstrs[] = {
+		&d->departement, &d->destinataires, &d->fuseau, &d->adresse, &d->nom, &d->smtp_url,
+		&d->smtp_ca, &d->smtp_utilisateur, &d->smtp_mot_de_passe_fichier,
+	};
+	for (size_t i = 0; i < sizeof(dstrs) / sizeof(dstrs[0]); i++)
+		free(*dstrs[i]);
 	memset(c, 0, sizeof(*c));
 }

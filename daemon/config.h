@@ -1,6 +1,7 @@
 /*
- * config.h - relaisd's configuration file (prefix config_), an INI file of
- * which only the [courrier] section exists so far (docs/mailgw.md).
+ * config.h - relaisd's configuration file (prefix config_), an INI file
+ * with a [courrier] section (docs/mailgw.md) and a [digest] section
+ * (docs/digest.md); each is optional.
  *
  * Format: "[section]" lines, "cle = valeur" lines, comments from '#' or ';'
  * at the start of a line or after a space, spaces trimmed. An unknown
@@ -44,8 +45,27 @@ struct config_mail {
 	char *smtp_mot_de_passe_fichier;
 };
 
+/* The [digest] section; strings are malloc'ed, NULL when not given. */
+struct config_digest {
+	int enabled;                 /* the section is present */
+	int line;
+	char *departement;
+	char *destinataires;         /* comma-separated addresses, checked */
+	int jour;                    /* 0 = dimanche ... 6 = samedi (struct tm) */
+	int heure;                   /* minutes after local midnight */
+	char *fuseau;                /* default Europe/Paris */
+	char *adresse;
+	char *nom;
+	char *smtp_url;
+	int smtp_starttls;
+	char *smtp_ca;
+	char *smtp_utilisateur;
+	char *smtp_mot_de_passe_fichier;
+};
+
 struct config {
 	struct config_mail mail;
+	struct config_digest digest;
 };
 
 /*

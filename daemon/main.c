@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <uv.h>
 #include "../common/util.h"
@@ -18,6 +19,7 @@
 #include "auth.h"
 #include "config.h"
 #include "demo.h"
+#include "digest.h"
 #include "http.h"
 #include "mail.h"
 #include "store.h"
@@ -33,6 +35,7 @@ static const char usage_main[] =
 	"  init       crée ou met à jour la base de données\n"
 	"  user add   crée un compte et affiche son jeton\n"
 	"  serve      sert l'API de synchronisation\n"
+	"  digest preview   affiche la synthèse Caf sans l'envoyer\n"
 	"\n"
 	"  relaisd COMMANDE --help   aide d'une commande\n"
 	"  relaisd --version         version du programme\n";
@@ -70,7 +73,24 @@ static const char usage_serve[] =
 	"  --quiet               ne journalise pas les requêtes\n"
 	"  --config FICHIER      fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 	"                        s'il existe) ; sa section [courrier] démarre la passerelle\n"
-	"                        courrier\n";
+	"                        courrier, sa section [digest] la synthèse Caf\n"
+	"\n"
+	"Options d'essai (docs/digest.md) :\n"
+	"  --horloge AAAA-MM-JJTHH:MM:SSZ   horloge de la synthèse et des relances\n"
+	"                        (aussi la variable RELAIS_TEST_NOW)\n"
+	"  --horloge-vitesse N   cette horloge avance N fois plus vite (1 à 3600)\n";
+
+static const char usage_digest[] =
+	"Usage : relaisd digest preview --data DOSSIER --dept CODE [--config FICHIER]\n"
+	"\n"
+	"Affiche le message de synthèse (texte RFC 5322 complet) de la dernière\n"
+	"semaine échue, sans l'envoyer ni rien marquer comme transmis.\n"
+	"\n"
+	"  --data DOSSIER      dossier de données du serveur\n"
+	"  --dept CODE         département\n"
+	"  --config FICHIER    fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
+	"                      s'il existe) : destinataires, jour, heure, fuseau\n"
+	"  --horloge DATE      AAAA-MM-JJTHH:MM:SSZ au lieu de maintenant\n";
 
 /* ---- option parsing ---- */
 
@@ -200,6 +220,7 @@ struct serve_ctx {
 	uv_signal_t sigterm, sigint;
 	struct http_server *http;
 	struct mail_gateway *mail;
+	struct digest *digest;
 	int stopping;
 };
 
@@ -223,6 +244,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	/* The gateway finishes its step meanwhile; it is joined before the
 	 * store closes. */
 	mail_gateway_request_stop(s->mail);
+	digest_request_stop(s->digest);
 	http_server_close(s->http, on_http_closed, s);
 }
 
@@ -305,9 +327,11 @@ static int cmd_serve(int argc, char **argv)
 	struct opt opts[] = {
 		{ "data", 1, NULL }, { "listen", 1, NULL }, { "port-file", 1, NULL },
 		{ "demo", 0, NULL }, { "idle-timeout", 1, NULL }, { "quiet", 0, NULL },
-		{ "config", 1, NULL },
+		{ "config", 1, NULL }, { "horloge", 1, NULL }, { "horloge-vitesse", 1, NULL },
 	};
 	struct serve_ctx s;
+	struct digest_clock clk = { 0, 0, 1 };
+	long long speed = 1;
 	struct config conf;
 	char confpath[4096];
 	struct store *st = NULL;
@@ -317,7 +341,7 @@ static int cmd_serve(int argc, char **argv)
 	long long idle = 30;
 
 	memset(&conf, 0, sizeof(conf));
-	rc = parse_opts(argc, argv, opts, 7, usage_serve);
+	rc = parse_opts(argc, argv, opts, 9, usage_serve);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if ((rc = require(&opts[0], usage_serve)) || (rc = require(&opts[1], usage_serve)))
@@ -328,6 +352,17 @@ static int cmd_serve(int argc, char **argv)
 	if (opts[4].value && util_parse_ll(opts[4].value, 1, 86400, &idle))
 		return usage_error(usage_serve, "durée « %s » invalide (en secondes, de 1 à 86400).",
 				   opts[4].value);
+	const char *horloge = opts[7].value ? opts[7].value : getenv("RELAIS_TEST_NOW");
+	if (horloge && *horloge) {
+		if (digest_parse_time(horloge, &clk.base_ms))
+			return usage_error(usage_serve, "horloge « %s » invalide (attendu : "
+					   "AAAA-MM-JJTHH:MM:SSZ).", horloge);
+		clk.real_ms = util_now_ms();
+	}
+	if (opts[8].value && util_parse_ll(opts[8].value, 1, 3600, &speed))
+		return usage_error(usage_serve, "vitesse « %s » invalide (de 1 à 3600).",
+				   opts[8].value);
+	clk.speed = (int)speed;
 	const char *dir = opts[0].value;
 
 	memset(&s, 0, sizeof(s));
@@ -343,6 +378,11 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (config_load(confpath, opts[6].value != NULL, &conf, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
+	/* Before any thread: localtime_r and mktime read TZ (docs/digest.md). */
+	if (conf.digest.enabled && digest_set_zone(conf.digest.fuseau)) {
+		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
 		goto out;
 	}
 	if (opts[3].value && !store_exists(dir)) {
@@ -391,11 +431,19 @@ static int cmd_serve(int argc, char **argv)
 	s.sigterm.data = s.sigint.data = &s;
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
-	if (conf.mail.enabled) {
-		if (mailgw_smtp_global_init()) {
-			fprintf(stderr, "relaisd : impossible d'initialiser l'envoi de courrier.\n");
+	if ((conf.mail.enabled || conf.digest.enabled) && mailgw_smtp_global_init()) {
+		fprintf(stderr, "relaisd : impossible d'initialiser l'envoi de courrier.\n");
+		goto out;
+	}
+	if (conf.digest.enabled) {
+		if (digest_start(st, &conf.digest, &clk, &s.digest, err, sizeof(err))) {
+			fprintf(stderr, "relaisd : %s\n", err);
 			goto out;
 		}
+		fprintf(stderr, "Synthèse Caf activée (département %s, fuseau %s).\n",
+			conf.digest.departement, conf.digest.fuseau);
+	}
+	if (conf.mail.enabled) {
 		if (mail_gateway_start(st, &conf.mail, &s.mail, err, sizeof(err))) {
 			fprintf(stderr, "relaisd : %s\n", err);
 			goto out;
@@ -422,6 +470,8 @@ out:
 	/* Joined before the store closes: the thread writes through it. */
 	mail_gateway_stop(s.mail);
 	s.mail = NULL;
+	digest_stop(s.digest);
+	s.digest = NULL;
 	if (loop_ok) {
 		/* On an early failure the server and handles are still open: close
 		 * them and run the loop dry so that nothing leaks. */
@@ -436,6 +486,86 @@ out:
 	store_close(st);
 	config_free(&conf);
 	memset(token, 0, sizeof(token));
+	return rc;
+}
+
+/* ---- digest preview ---- */
+
+static int cmd_digest(int argc, char **argv)
+{
+	struct opt opts[] = {
+		{ "data", 1, NULL }, { "dept", 1, NULL }, { "config", 1, NULL },
+		{ "horloge", 1, NULL },
+	};
+	struct config conf;
+	struct config_digest dc;
+	struct buf msg = BUF_INIT(DIGEST_MAX_MESSAGE);
+	char confpath[4096], err[1024];
+	sqlite3 *db = NULL;
+	int64_t now;
+	int rc;
+
+	memset(&conf, 0, sizeof(conf));
+	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+		fputs(usage_digest, stdout);
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "preview"))
+		return usage_error(usage_digest, "sous-commande inconnue « %s ».", argc ? argv[0] : "");
+	rc = parse_opts(argc - 1, argv + 1, opts, 4, usage_digest);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = require(&opts[0], usage_digest)) || (rc = require(&opts[1], usage_digest)))
+		return rc;
+	if (!model_dept_valid(opts[1].value))
+		return usage_error(usage_digest, "département « %s » invalide.", opts[1].value);
+	const char *horloge = opts[3].value ? opts[3].value : getenv("RELAIS_TEST_NOW");
+	now = util_now_ms();
+	if (horloge && *horloge && digest_parse_time(horloge, &now))
+		return usage_error(usage_digest, "horloge « %s » invalide (attendu : "
+				   "AAAA-MM-JJTHH:MM:SSZ).", horloge);
+	rc = 1;
+	if (opts[2].value)
+		snprintf(confpath, sizeof(confpath), "%s", opts[2].value);
+	else
+		snprintf(confpath, sizeof(confpath), "%s/%s", opts[0].value, CONFIG_DEFAULT_NAME);
+	if (config_load(confpath, opts[2].value != NULL, &conf, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
+	/* Without a [digest] section: Monday 08:00, Europe/Paris, as documented. */
+	memset(&dc, 0, sizeof(dc));
+	if (conf.digest.enabled)
+		dc = conf.digest;
+	else {
+		dc.jour = 1;
+		dc.heure = 8 * 60;
+		dc.fuseau = (char *)(uintptr_t)"Europe/Paris";
+		dc.adresse = (char *)(uintptr_t)"relais@localhost";
+		dc.destinataires = (char *)(uintptr_t)"undisclosed-recipients:;";
+	}
+	dc.departement = (char *)(uintptr_t)opts[1].value;
+	if (digest_set_zone(dc.fuseau))
+		goto out;
+	if (store_open_single(opts[0].value, &db, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
+	int brc = digest_build(db, &dc, now, &msg, NULL);
+	if (brc) {
+		fprintf(stderr, "relaisd : synthèse impossible : %s.\n", relais_strerror(brc));
+		goto out;
+	}
+	if (fwrite(msg.data, 1, msg.len, stdout) != msg.len || fflush(stdout)) {
+		fprintf(stderr, "relaisd : écriture impossible.\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (db)
+		sqlite3_close(db);
+	buf_release(&msg);
+	config_free(&conf);
 	return rc;
 }
 
@@ -462,6 +592,8 @@ int main(int argc, char **argv)
 		return cmd_user(argc - 2, argv + 2);
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(cmd, "digest"))
+		return cmd_digest(argc - 2, argv + 2);
 	fprintf(stderr, "relaisd : commande inconnue « %s ».\n\n%s", cmd, usage_main);
 	return EXIT_USAGE;
 }
