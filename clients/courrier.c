@@ -404,8 +404,7 @@ static int do_list(struct replica *r, const struct args *a)
 {
 	struct buf sql = BUF_INIT(MAX_SQL);
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL;
-	int rc = CLI_EXIT_FAIL, s;
+	int rc = CLI_EXIT_FAIL;
 
 	if (select_sql(mail_table(), 0, a->all, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
@@ -416,24 +415,8 @@ static int do_list(struct replica *r, const struct args *a)
 		rc = list_human(st, a->all);
 		goto out;
 	}
-	if (!(arr = json_array()))
-		goto nomem;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr, replica_row_json(st)))
-			goto nomem;
-	if (s != SQLITE_DONE) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
-	if (replica_print_json(arr))
-		goto nomem;
-	putchar('\n');
-	rc = 0;
-	goto out;
-nomem:
-	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+	rc = replica_print_rows(r, st);
 out:
-	json_decref(arr);
 	sqlite3_finalize(st);
 	buf_release(&sql);
 	return rc;

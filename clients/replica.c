@@ -290,3 +290,29 @@ int replica_print_json(const json_t *v)
 	free(s);
 	return rc;
 }
+
+int replica_print_rows(struct replica *r, sqlite3_stmt *st)
+{
+	json_t *arr = json_array();
+	int s, rc = CLI_EXIT_FAIL;
+
+	if (!arr)
+		goto nomem;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, replica_row_json(st)))
+			goto nomem;
+	if (s != SQLITE_DONE) {
+		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	if (replica_print_json(arr))
+		goto nomem;
+	putchar('\n');
+	rc = 0;
+	goto out;
+nomem:
+	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+out:
+	json_decref(arr);
+	return rc;
+}

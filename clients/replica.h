@@ -66,4 +66,8 @@ json_t *replica_row_json(sqlite3_stmt *st);
  * Returns 0 or RELAIS_ENOMEM / RELAIS_EIO. */
 int replica_print_json(const json_t *v) RELAIS_WUR;
 
+/* Steps st to its end and prints its rows (replica_row_json) as one JSON
+ * array line on stdout. Returns 0, or CLI_EXIT_FAIL after a French error. */
+int replica_print_rows(struct replica *r, sqlite3_stmt *st) RELAIS_WUR;
+
 #endif

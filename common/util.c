@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,5 +87,26 @@ int util_parse_ll(const char *s, long long min, long long max, long long *out)
 	if (errno || *end || v < min || v > max)
 		return RELAIS_EINVAL;
 	*out = v;
+	return 0;
+}
+
+int util_read_secret(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return RELAIS_EIO;
+	}
+	n = fread(out, 1, outlen - 1, f);
+	fclose(f);
+	out[n] = 0;
+	n = strcspn(out, "\r\n");
+	out[n] = 0;
+	if (n == 0 || n == outlen - 1) {
+		snprintf(err, errlen, "%s: empty or too long password", path);
+		explicit_bzero(out, outlen);
+		return RELAIS_EINVAL;
+	}
 	return 0;
 }

@@ -28,6 +28,15 @@ int64_t util_now_ms(void);
 /* Formats ms since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[21]. */
 void util_iso8601(int64_t ms, char out[21]);
 
+/*
+ * Reads a secret (a password) from the first line of the file at path into
+ * out (outlen bytes, NUL-terminated, line end dropped). RELAIS_EIO when the
+ * file cannot be read, RELAIS_EINVAL when the line is empty or does not fit;
+ * err receives an English detail for the log (never the secret), and out is
+ * wiped on failure.
+ */
+int util_read_secret(const char *path, char *out, size_t outlen, char *err, size_t errlen) RELAIS_WUR;
+
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
 

@@ -21,6 +21,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
+#include "../common/util.h"
 #include "imap.h"
 
 #define ILOW_BUFFER 8192
@@ -457,27 +458,6 @@ tls_fail:
 	return r == GNUTLS_E_MEMORY_ERROR ? RELAIS_ENOMEM : RELAIS_EPROTO;
 }
 
-static int read_password(const char *path, char *out, size_t outlen, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return RELAIS_EIO;
-	}
-	n = fread(out, 1, outlen - 1, f);
-	fclose(f);
-	out[n] = 0;
-	n = strcspn(out, "\r\n");
-	out[n] = 0;
-	if (n == 0 || n == outlen - 1) {
-		snprintf(err, errlen, "%s: empty or too long password", path);
-		explicit_bzero(out, outlen);
-		return RELAIS_EINVAL;
-	}
-	return 0;
-}
-
 static int refresh_capabilities(struct mailgw_imap *c)
 {
 	struct mailimap_capability_data *cap = NULL;
@@ -558,7 +538,7 @@ int mailgw_imap_connect(const struct mailgw_imap_config *cfg, struct mailgw_imap
 		rc = RELAIS_EINVAL;
 		goto out;
 	}
-	rc = read_password(cfg->password_file, password, sizeof(password), c->err, sizeof(c->err));
+	rc = util_read_secret(cfg->password_file, password, sizeof(password), c->err, sizeof(c->err));
 	if (rc)
 		goto out;
 	rc = tcp_connect(c, port, cfg->tls == MAILGW_TLS_NONE, &d->fd);

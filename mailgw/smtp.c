@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
+#include "../common/util.h"
 #include "smtp.h"
 
 #define SMTP_PASSWORD_MAX 1024
@@ -87,26 +88,6 @@ out:
 	return rc;
 }
 
-static int read_password(const char *path, char *out, size_t outlen, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return RELAIS_EIO;
-	}
-	n = fread(out, 1, outlen - 1, f);
-	fclose(f);
-	out[n] = 0;
-	n = strcspn(out, "\r\n");
-	out[n] = 0;
-	if (n == 0 || n == outlen - 1) {
-		snprintf(err, errlen, "%s: empty or too long password", path);
-		return RELAIS_EINVAL;
-	}
-	return 0;
-}
-
 static int conv_curl(CURLcode cc)
 {
 	switch (cc) {
@@ -166,7 +147,7 @@ int mailgw_smtp_send(const struct mailgw_smtp_config *cfg, const char *from,
 	if (cfg->user) {
 		if (!cfg->password_file)
 			return RELAIS_EINVAL;
-		rc = read_password(cfg->password_file, password, sizeof(password), err, errlen);
+		rc = util_read_secret(cfg->password_file, password, sizeof(password), err, errlen);
 		if (rc)
 			goto out;
 	}
