@@ -1,7 +1,7 @@
 /*
  * mailserver.c - private Dovecot and aiosmtpd instances on loopback.
  *
- * Facts this relies on are in /work/shared/NOTES-mail-servers.md: the mail
+ * Facts this relies on are in the shared notes on mail servers (NOTES-mail-servers.md): the mail
  * uid cannot be root (so mail belongs to nobody when we are root), a
  * Dovecot restart must wait for the old master to exit, aiosmtpd must be
  * the Debian /usr/bin/python3's.
