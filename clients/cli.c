@@ -75,3 +75,14 @@ int cli_is_help(const char *arg)
 {
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
+
+void cli_print_field(const char *label, const char *value)
+{
+	printf("%s :%s", label, *value ? " " : "");
+	for (const char *p = value; *p; p++) {
+		putchar(*p);
+		if (*p == '\n' && p[1])
+			fputs("    ", stdout);
+	}
+	putchar('\n');
+}

@@ -31,6 +31,10 @@ size_t cli_utf8_width(const char *s, size_t n);
  * code points. */
 size_t cli_utf8_prefix(const char *s, size_t max);
 
+/* Prints "Label : value" for show commands; continuation lines of a
+ * multi-line value are indented under the label. */
+void cli_print_field(const char *label, const char *value);
+
 /* Returns 1 when arg is "--help" or "-h". */
 int cli_is_help(const char *arg);
 

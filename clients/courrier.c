@@ -504,18 +504,6 @@ static char *attached_display(sqlite3 *db, const char *raw)
 	return out;
 }
 
-static void print_show_line(const char *label, const char *value)
-{
-	/* Continuation lines of a multi-line value are indented under the label. */
-	printf("%s :%s", label, *value ? " " : "");
-	for (const char *p = value; *p; p++) {
-		putchar(*p);
-		if (*p == '\n' && p[1])
-			fputs("    ", stdout);
-	}
-	putchar('\n');
-}
-
 static void not_found(const char *id)
 {
 	cli_error("le courrier « %s » est introuvable dans le réplica.", id);
@@ -540,7 +528,7 @@ static int show_human(sqlite3 *db, sqlite3_stmt *st)
 			v = display(st, i, c && (c->flags & MODEL_MULTILINE));
 		if (!v)
 			goto nomem;
-		print_show_line(label, v);
+		cli_print_field(label, v);
 		free(v);
 	}
 	if (text >= 0) {

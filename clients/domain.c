@@ -694,18 +694,6 @@ out:
 	return rc;
 }
 
-static void print_show_line(const char *label, const char *value)
-{
-	/* Continuation lines of a multi-line text are indented under the label. */
-	printf("%s :%s", label, *value ? " " : "");
-	for (const char *p = value; *p; p++) {
-		putchar(*p);
-		if (*p == '\n' && p[1])
-			fputs("    ", stdout);
-	}
-	putchar('\n');
-}
-
 static int do_show(struct replica *r, const struct model_table *t, struct args *a)
 {
 	struct buf sql = BUF_INIT(MAX_SQL);
@@ -743,7 +731,7 @@ static int do_show(struct replica *r, const struct model_table *t, struct args *
 			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
 			goto out;
 		}
-		print_show_line(head_label(t, i), v);
+		cli_print_field(head_label(t, i), v);
 		free(v);
 	}
 	rc = 0;

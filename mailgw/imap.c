@@ -792,6 +792,21 @@ static struct mailimap_msg_att_static *find_att(clist *list, uint32_t uid, int w
 	return NULL;
 }
 
+/* Appends the body section fetched for uid (at most max bytes) to out. */
+static int section_append(struct mailgw_imap *c, clist *list, uint32_t uid, size_t max,
+			  struct buf *out)
+{
+	struct mailimap_msg_att_static *st = find_att(list, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
+	if (!st) {
+		snprintf(c->err, sizeof(c->err), "message UID %u vanished", uid);
+		return RELAIS_ENOTFOUND;
+	}
+	if (st->att_data.att_body_section->sec_length > max)
+		return RELAIS_ETOOBIG;
+	return buf_append(out, st->att_data.att_body_section->sec_body_part,
+			  st->att_data.att_body_section->sec_length);
+}
+
 int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size_t *size)
 {
 	clist *list = NULL;
@@ -827,18 +842,7 @@ int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size
 	rc = uid_fetch(c, uid, FETCH_WHOLE, announced + FETCH_SLACK, &list);
 	if (rc)
 		goto out;
-	st = find_att(list, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
-	if (!st) {
-		snprintf(c->err, sizeof(c->err), "message UID %u vanished", uid);
-		rc = RELAIS_ENOTFOUND;
-		goto out;
-	}
-	if (st->att_data.att_body_section->sec_length > c->max_message) {
-		rc = RELAIS_ETOOBIG;
-		goto out;
-	}
-	rc = buf_append(out, st->att_data.att_body_section->sec_body_part,
-			st->att_data.att_body_section->sec_length);
+	rc = section_append(c, list, uid, c->max_message, out);
 out:
 	if (list)
 		mailimap_fetch_list_free(list);
@@ -848,21 +852,13 @@ out:
 int mailgw_imap_fetch_header(struct mailgw_imap *c, uint32_t uid, struct buf *out)
 {
 	clist *list = NULL;
-	struct mailimap_msg_att_static *st;
 	int rc = need_selected(c);
 	if (rc)
 		return rc;
 	rc = uid_fetch(c, uid, FETCH_HEADER, MAILGW_IMAP_CMD_CAP, &list);
 	if (rc)
 		goto out;
-	st = find_att(list, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
-	if (!st) {
-		snprintf(c->err, sizeof(c->err), "no message with UID %u", uid);
-		rc = RELAIS_ENOTFOUND;
-		goto out;
-	}
-	rc = buf_append(out, st->att_data.att_body_section->sec_body_part,
-			st->att_data.att_body_section->sec_length);
+	rc = section_append(c, list, uid, MAILGW_IMAP_CMD_CAP, out);
 out:
 	if (list)
 		mailimap_fetch_list_free(list);
