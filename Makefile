@@ -28,7 +28,7 @@ LDFLAGS += $(filter -fsanitize%,$(OPT))
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -lz -ljansson -lgnutls -lcurl) \
          -letpan -lxlsxwriter -lhttp_parser -lpthread -lm $(EXTRA_LIBS)
 
-LIB_SRC = $(wildcard common/*.c model/*.c sync/*.c mailgw/*.c)
+LIB_SRC = $(wildcard common/*.c model/*.c net/*.c sync/*.c mailgw/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
 CLIENT_SRC = $(wildcard clients/*.c)
 TEST_SRC = $(wildcard tests/*.c)

@@ -12,7 +12,7 @@
 
 #include <uv.h>
 #include "../common/relais.h"
-#include "http.h"
+#include "../net/http.h"
 #include "store.h"
 
 #define API_MAX_PUSH_ITEMS 100000

@@ -20,7 +20,7 @@
 #include "config.h"
 #include "demo.h"
 #include "digest.h"
-#include "http.h"
+#include "../net/http.h"
 #include "mail.h"
 #include "store.h"
 

@@ -1,7 +1,7 @@
 /*
  * http.h - a small generic HTTP/1.1 server on a libuv loop.
  *
- * It knows routes, not sync: relaisd's API and later a local web UI register
+ * It knows routes, not sync: relaisd's API and relais ui register
  * handlers on (method, path) pairs. Parsing uses Debian's http_parser.
  *
  * Behaviour:
@@ -20,8 +20,8 @@
  *
  * Every function must be called on the loop thread.
  */
-#ifndef RELAIS_DAEMON_HTTP_H
-#define RELAIS_DAEMON_HTTP_H
+#ifndef RELAIS_NET_HTTP_H
+#define RELAIS_NET_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
