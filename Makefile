@@ -41,6 +41,12 @@ PROGRAMS = $(O)/relaisd $(O)/relais
 
 all: $(PROGRAMS)
 
+# Parts with build rules of their own. Each may add to TEST_PREREQ (built
+# before the tests run) and TEST_ENV (variables the test runner receives).
+TEST_PREREQ =
+TEST_ENV =
+-include clients/ui/ui.mk fuzz/fuzz.mk tests/soak/soak.mk
+
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -67,16 +73,19 @@ GMIME = gmime-3.0
 $(O)/bench-sync: $(O)/bench/bench-sync.o $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/bench-load: $(O)/bench/bench-load.o $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/bench/bench-mail.o: CPPFLAGS += $(shell pkg-config --cflags $(GMIME) 2>/dev/null)
 $(O)/bench-mail: $(O)/bench/bench-mail.o $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(GMIME) 2>/dev/null)
 
 # The tests run under AddressSanitizer and UndefinedBehaviorSanitizer, with the
 # daemon and client they start built the same way.
-test:
+test: $(TEST_PREREQ)
 	$(MAKE) SANITIZE=1 build-san/relaisd build-san/relais build-san/relais-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	RELAIS_BINDIR=$(CURDIR)/build-san ./build-san/relais-tests $(T)
+	RELAIS_BINDIR=$(CURDIR)/build-san $(TEST_ENV) ./build-san/relais-tests $(T)
 
 # A demonstration server: the store lives in ./relais-data, created on first start.
 run: $(PROGRAMS)

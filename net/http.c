@@ -59,6 +59,7 @@ struct http_conn {
 	int close_after;       /* close once the current answer is written */
 	int reading;
 	int writing;           /* an answer is being written */
+	char peer[48];         /* the peer's address, "" when unknown */
 
 	/* the request being parsed */
 	struct buf url;
@@ -486,6 +487,11 @@ const char *http_request_header(const struct http_request *r, const char *name)
 	return NULL;
 }
 
+const char *http_request_peer(const struct http_request *r)
+{
+	return r->conn->peer;
+}
+
 static void dispatch(struct http_conn *c)
 {
 	struct http_server *s = c->srv;
@@ -686,6 +692,14 @@ static void on_connection(uv_stream_t *ls, int status)
 		conn_close(c);
 		return;
 	}
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+	if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen)) {
+		if (peer.ss_family == AF_INET)
+			uv_ip4_name((const struct sockaddr_in *)&peer, c->peer, sizeof(c->peer));
+		else if (peer.ss_family == AF_INET6)
+			uv_ip6_name((const struct sockaddr_in6 *)&peer, c->peer, sizeof(c->peer));
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	/* The idle timer stops while an answer is written; keepalive finds a
 	 * peer that vanished meanwhile. */
@@ -729,7 +743,7 @@ int http_server_listen(struct http_server *s, const char *host, int port, int *b
 		s->listening = 1;
 	}
 	if (uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0) ||
-	    uv_listen((uv_stream_t *)&s->listener, 128, on_connection))
+	    uv_listen((uv_stream_t *)&s->listener, HTTP_BACKLOG, on_connection))
 		return RELAIS_EIO;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);

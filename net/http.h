@@ -32,6 +32,9 @@
 #define HTTP_MAX_BODY (16u << 20)       /* default body cap */
 #define HTTP_IDLE_TIMEOUT_MS 30000u     /* default idle timeout */
 #define HTTP_MAX_ROUTES 32
+/* Pending connections the kernel may queue: a burst of clients that all
+ * connect at once must not wait for SYN retransmissions. */
+#define HTTP_BACKLOG 1024
 
 struct http_server;
 struct http_conn;
@@ -91,6 +94,10 @@ void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg);
 
 /* Value of header name (case-insensitive), or NULL. The first one wins. */
 const char *http_request_header(const struct http_request *r, const char *name);
+
+/* The peer's IP address as text ("127.0.0.1"), "" when unknown. Valid as
+ * long as r. */
+const char *http_request_peer(const struct http_request *r);
 
 /*
  * Answers r and ends it: r is invalid afterwards. extra_headers, when not
