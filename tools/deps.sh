@@ -1,14 +1,15 @@
 #!/bin/sh
 # Installs the Debian 12 packages that Relais needs: to build and run it
 # ("sh tools/deps.sh"), and to run every test as well ("sh tools/deps.sh test":
-# the mail servers, LibreOffice and Chromium the tests start).
+# the mail servers, nginx, LibreOffice, Chromium and Node the tests start, clang
+# for the fuzz targets).
 # Safe to run again: installs only what is missing. Needs root (or sudo).
 set -eu
 
 PACKAGES="build-essential pkg-config libuv1-dev libsqlite3-dev zlib1g-dev \
 libjansson-dev libhttp-parser-dev libcurl4-gnutls-dev libgnutls28-dev libetpan-dev \
 libxlsxwriter-dev sqlite3 libgmime-3.0-dev"
-TEST_PACKAGES="python3 dovecot-imapd python3-aiosmtpd"
+TEST_PACKAGES="python3 dovecot-imapd python3-aiosmtpd nginx-light gnutls-bin clang libclang-rt-14-dev nodejs"
 # Big desktop programs: installed without their recommended extras.
 LEAN_PACKAGES=""
 
@@ -31,6 +32,11 @@ missing_of() {
 }
 missing=$(missing_of $PACKAGES)
 lean=$(missing_of $LEAN_PACKAGES)
+# Debian's nodejs ships npm apart; some nodejs builds include it.
+if [ "${1:-}" = test ] && dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q "install ok installed" &&
+	! command -v npm >/dev/null; then
+	missing="$missing npm"
+fi
 [ -z "$missing$lean" ] && exit 0
 
 SUDO=""
@@ -39,3 +45,6 @@ echo "Installation des paquets manquants :$missing$lean"
 $SUDO apt-get update
 [ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $missing
 [ -z "$lean" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $lean
+if [ "${1:-}" = test ] && ! command -v npm >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y npm
+fi
