@@ -22,9 +22,10 @@
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "cli.h"
+#include "courrier.h"
 #include "replica.h"
 
-#define MAIL_TABLE "inbound_mail"
+#define MAIL_TABLE COURRIER_TABLE
 #define MAX_SQL (16u << 10)
 #define LIST_CELL_MAX 40     /* code points shown per cell by "list" */
 #define ID_MAX 64            /* longer identifiers name nothing */
@@ -88,9 +89,7 @@ static const struct {
 };
 #define NLIST (sizeof(list_cols) / sizeof(list_cols[0]))
 
-/* Waiting for a person: quarantined and not handled yet. */
-#define WAITING_SQL \
-	"resultat = 'quarantaine' AND (traitement IS NULL OR traitement = 'a_traiter')"
+#define WAITING_SQL COURRIER_WAITING_SQL
 
 static const struct model_table *mail_table(void)
 {
@@ -102,7 +101,7 @@ static int col_live(const struct model_column *c)
 	return c->since <= MODEL_SCHEMA_VERSION;
 }
 
-static const char *shown_value(const char *raw)
+const char *courrier_shown_value(const char *raw)
 {
 	for (size_t i = 0; i < sizeof(shown_values) / sizeof(shown_values[0]); i++)
 		if (!strcmp(shown_values[i].raw, raw))
@@ -293,7 +292,7 @@ static char *display(sqlite3_stmt *st, int i, int multiline)
 		return strdup("");
 	const struct model_column *c = model_column_by_name(mail_table(), sqlite3_column_name(st, i));
 	if (c && c->kind == MODEL_ENUM)
-		s = shown_value(s);
+		s = courrier_shown_value(s);
 	return clean(s, multiline);
 }
 
@@ -476,8 +475,7 @@ out:
 	return rc;
 }
 
-/* rattache_a ("table:id") as people read it: "le promeneur Jade Roux (id)". */
-static char *attached_display(sqlite3 *db, const char *raw)
+char *courrier_attached_display(sqlite3 *db, const char *raw)
 {
 	const char *colon = strchr(raw, ':');
 	char name[64];
@@ -523,7 +521,7 @@ static int show_human(sqlite3 *db, sqlite3_stmt *st)
 		}
 		char *v;
 		if (!strcmp(name, "rattache_a") && sqlite3_column_type(st, i) != SQLITE_NULL)
-			v = attached_display(db, (const char *)sqlite3_column_text(st, i));
+			v = courrier_attached_display(db, (const char *)sqlite3_column_text(st, i));
 		else
 			v = display(st, i, c && (c->flags & MODEL_MULTILINE));
 		if (!v)
@@ -587,37 +585,41 @@ out:
 
 /*
  * Checks that message id may still be handled: it exists, is in quarantine
- * and has no decision yet. Returns 0 or CLI_EXIT_FAIL with the reason printed.
+ * and has no decision yet. Returns 0 or a RELAIS_E* code with the reason
+ * in err.
  */
-static int check_handleable(sqlite3 *db, const char *id)
+static int check_handleable(sqlite3 *db, const char *id, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = CLI_EXIT_FAIL;
+	int rc = RELAIS_EDB;
 	if (sqlite3_prepare_v2(db, "SELECT resultat, traitement FROM " MAIL_TABLE " WHERE id = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(db));
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "lecture du réplica impossible : %s", sqlite3_errmsg(db));
+		return RELAIS_EDB;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	int s = sqlite3_step(st);
 	if (s == SQLITE_DONE) {
-		not_found(id);
+		snprintf(err, errlen, "le courrier « %s » est introuvable dans le réplica.", id);
+		rc = RELAIS_ENOTFOUND;
 		goto out;
 	} else if (s != SQLITE_ROW) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(db));
+		snprintf(err, errlen, "lecture du réplica impossible : %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	const char *res = (const char *)sqlite3_column_text(st, 0);
 	const char *done = (const char *)sqlite3_column_text(st, 1);
 	if (!res || strcmp(res, "quarantaine")) {
-		cli_error("le courrier « %s » n'est pas en quarantaine (résultat : %s) : "
-			  "il n'y a rien à décider ; rien n'a été modifié.", id,
-			  res ? shown_value(res) : "inconnu");
+		snprintf(err, errlen, "le courrier « %s » n'est pas en quarantaine (résultat : %s) : "
+			 "il n'y a rien à décider ; rien n'a été modifié.", id,
+			 res ? courrier_shown_value(res) : "inconnu");
+		rc = RELAIS_EPERM;
 		goto out;
 	}
 	if (done && strcmp(done, "a_traiter")) {
-		cli_error("le courrier « %s » a déjà été traité (suite donnée : %s) ; "
-			  "rien n'a été modifié.", id, shown_value(done));
+		snprintf(err, errlen, "le courrier « %s » a déjà été traité (suite donnée : %s) ; "
+			 "rien n'a été modifié.", id, courrier_shown_value(done));
+		rc = RELAIS_EEXIST;
 		goto out;
 	}
 	rc = 0;
@@ -628,35 +630,37 @@ out:
 
 /*
  * Parses "TABLE:ID" (TABLE a command word) and checks the row is in the
- * replica. On success writes "<sql table>:<id>" into out.
+ * replica. On success writes "<sql table>:<id>" into out. RELAIS_EINVAL
+ * when target is malformed, RELAIS_ENOTFOUND for an unknown table or row.
  */
-static int resolve_target(sqlite3 *db, const char *target, char *out, size_t outlen)
+static int resolve_target(sqlite3 *db, const char *target, char *out, size_t outlen,
+			  char *err, size_t errlen)
 {
 	const char *colon = strchr(target, ':');
 	char word[64], id[ID_MAX + 1];
 	if (!colon || colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(word) ||
 	    strlen(colon + 1) > ID_MAX) {
-		cli_error("--a attend TABLE:ID, par exemple --a promeneur:ID (reçu : « %.*s »).",
-			  ID_MAX * 2, target);
-		return CLI_EXIT_USAGE;
+		snprintf(err, errlen, "--a attend TABLE:ID, par exemple --a promeneur:ID "
+			 "(reçu : « %.*s »).", ID_MAX * 2, target);
+		return RELAIS_EINVAL;
 	}
 	memcpy(word, target, (size_t)(colon - target));
 	word[colon - target] = 0;
 	copy_id(id, colon + 1, strlen(colon + 1));
 	const struct model_table *t = model_table_by_command(word);
 	if (!t || t->since > MODEL_SCHEMA_VERSION || !strcmp(t->name, MAIL_TABLE)) {
-		cli_error("table inconnue : « %s » (promeneur, structure, candidature, bilan, "
-			  "presence, evenement, participation, demande, ressource).", word);
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "table inconnue : « %s » (promeneur, structure, candidature, "
+			 "bilan, presence, evenement, participation, demande, ressource).", word);
+		return RELAIS_ENOTFOUND;
 	}
 	int found = 0, e = find_row(db, t, id, &found, NULL);
 	if (e) {
-		cli_error("lecture du réplica impossible : %s", relais_strerror(e));
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(e));
+		return e;
 	}
 	if (!found) {
-		cli_error("%s « %s » est introuvable dans le réplica.", t->label, id);
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "%s « %s » est introuvable dans le réplica.", t->label, id);
+		return RELAIS_ENOTFOUND;
 	}
 	snprintf(out, outlen, "%s:%s", t->name, id);
 	return 0;
@@ -664,14 +668,14 @@ static int resolve_target(sqlite3 *db, const char *target, char *out, size_t out
 
 /* Records the decision on message id as one captured local edit. */
 static int record_decision(struct replica *r, const char *id, const char *traitement,
-			   const char *attached)
+			   const char *attached, char *err, size_t errlen)
 {
 	struct sync_capture *cap = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = sync_capture_begin(r->db, r->tables, &cap);
 	if (rc) {
-		cli_error("écriture dans le réplica impossible : %s", relais_strerror(rc));
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
+		return rc;
 	}
 	/* The condition repeats check_handleable's, so that the edit can
 	 * never overwrite a decision, whatever happened in between. */
@@ -689,43 +693,65 @@ static int record_decision(struct replica *r, const char *id, const char *traite
 	if (sqlite3_changes(r->db) != 1) {
 		sqlite3_finalize(st);
 		sync_capture_abort(cap);
-		cli_error("le courrier « %s » ne peut plus être traité ; rien n'a été modifié.", id);
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "le courrier « %s » ne peut plus être traité ; rien n'a été "
+			 "modifié.", id);
+		return RELAIS_EEXIST;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if ((rc = sync_capture_commit(cap))) {
-		cli_error("enregistrement impossible : %s ; rien n'a été modifié.", relais_strerror(rc));
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "enregistrement impossible : %s ; rien n'a été modifié.",
+			 relais_strerror(rc));
+		return rc;
 	}
 	return 0;
 db_error:
-	cli_error("écriture dans le réplica impossible : %s", sqlite3_errmsg(r->db));
+	snprintf(err, errlen, "écriture dans le réplica impossible : %s", sqlite3_errmsg(r->db));
 	sqlite3_finalize(st);
 	sync_capture_abort(cap);
-	return CLI_EXIT_FAIL;
+	return RELAIS_EDB;
+}
+
+int courrier_decide(struct replica *r, const char *id, const char *target,
+		    char *attached, size_t attachedlen, char *err, size_t errlen)
+{
+	char *role = NULL;
+	int rc = replica_meta(r, "role", &role);
+	if (rc) {
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+		return rc;
+	}
+	int ro = role && !strcmp(role, "caf");
+	free(role);
+	if (ro) {
+		snprintf(err, errlen, "ce compte (rôle caf) est en lecture seule : modification refusée.");
+		return RELAIS_EPERM;
+	}
+	if ((rc = check_handleable(r->db, id, err, errlen)))
+		return rc;
+	if (!target)
+		return record_decision(r, id, "classe", NULL, err, errlen);
+	if ((rc = resolve_target(r->db, target, attached, attachedlen, err, errlen)))
+		return rc;
+	return record_decision(r, id, "rattache", attached, err, errlen);
 }
 
 static int do_decide(struct replica *r, enum verb v, const struct args *a)
 {
-	char attached[128];
-	int rc;
+	char attached[128], err[CLI_ERRLEN];
 	if (replica_read_only(r))
 		return CLI_EXIT_FAIL;
-	if ((rc = check_handleable(r->db, a->id)))
-		return rc;
-	if (v == VERB_ATTACH && (rc = resolve_target(r->db, a->target, attached, sizeof(attached))))
-		return rc;
-	if (v == VERB_ATTACH) {
-		if (record_decision(r, a->id, "rattache", attached))
-			return CLI_EXIT_FAIL;
+	int e = courrier_decide(r, a->id, v == VERB_ATTACH ? a->target : NULL, attached,
+				sizeof(attached), err, sizeof(err));
+	if (e) {
+		cli_error("%s", err);
+		return e == RELAIS_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	}
+	if (v == VERB_ATTACH)
 		printf("Courrier rattaché (%s) ; envoyé au serveur au prochain « relais sync ».\n",
 		       attached);
-	} else {
-		if (record_decision(r, a->id, "classe", NULL))
-			return CLI_EXIT_FAIL;
+	else
 		printf("Courrier classé ; envoyé au serveur au prochain « relais sync ».\n");
-	}
 	return 0;
 }
 

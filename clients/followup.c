@@ -1201,6 +1201,44 @@ static void print_section(size_t k, const char *year, json_t *arr)
 	}
 }
 
+int followup_suivi(sqlite3 *db, const char *day, json_t **out)
+{
+	char now[DATE_LEN + 1], year_s[8];
+	long long year;
+	json_t *o = NULL, *arr;
+	int e = 0;
+
+	if (!day) {
+		today(now);
+		day = now;
+	}
+	/* The last full period of the bilans: the previous calendar year. */
+	snprintf(year_s, sizeof(year_s), "%.4s", day);
+	if (util_parse_ll(year_s, 1900, 2100, &year))
+		return RELAIS_EINVAL;
+	year--;
+	/* One read transaction: the sections agree with each other. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	if (!(o = json_object()) || json_object_set_new(o, "date", json_string(day)) ||
+	    json_object_set_new(o, "annee_bilans", json_integer(year)))
+		e = RELAIS_ENOMEM;
+	for (size_t k = 0; k < NSECTIONS && !e; k++) {
+		if (!(arr = json_array()) || json_object_set_new(o, sections[k].key, arr)) {
+			e = RELAIS_ENOMEM;
+			break;
+		}
+		e = section_rows(db, k, day, year, arr);
+	}
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (e) {
+		json_decref(o);
+		return e;
+	}
+	*out = o;
+	return 0;
+}
+
 int cmd_suivi(const char *home, int argc, char **argv)
 {
 	const char *date_raw = NULL;
@@ -1209,11 +1247,10 @@ int cmd_suivi(const char *home, int argc, char **argv)
 		{ "--json", NULL, &json },
 		{ "--date", &date_raw, NULL },
 	};
-	char day[DATE_LEN + 1], year_s[24];
-	long long year;
-	json_t *out = NULL, *arrs[NSECTIONS] = { NULL };
+	char day[DATE_LEN + 1];
+	json_t *out = NULL;
 	struct replica r;
-	int rc, e = 0;
+	int rc, e;
 	size_t total = 0;
 
 	if (wants_help(argc - 1, argv + 1)) {
@@ -1224,59 +1261,36 @@ int cmd_suivi(const char *home, int argc, char **argv)
 		return rc;
 	if (date_arg("Date du jour", date_raw, day))
 		return CLI_EXIT_FAIL;
-	/* The last full period of the bilans: the previous calendar year. */
-	memcpy(year_s, day, 4);
-	year_s[4] = 0;
-	if (util_parse_ll(year_s, 1900, 2100, &year)) {
-		cli_error("Date du jour : « %s » invalide.", day);
-		return CLI_EXIT_FAIL;
-	}
-	year--;
-	snprintf(year_s, sizeof(year_s), "%lld", year);
 	if (open_replica(&r, home, 0))
 		return CLI_EXIT_FAIL;
 	rc = CLI_EXIT_FAIL;
-	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+	if ((e = followup_suivi(r.db, day, &out))) {
+		if (e == RELAIS_EDB)
+			cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+		else if (e == RELAIS_EINVAL)
+			cli_error("Date du jour : « %s » invalide.", day);
+		else
+			cli_error("%s", relais_strerror(e));
 		goto out;
 	}
-	if (!(out = json_object()) || json_object_set_new(out, "date", json_string(day)) ||
-	    json_object_set_new(out, "annee_bilans", json_integer(year))) {
-		e = RELAIS_ENOMEM;
-		goto fail;
-	}
-	for (size_t k = 0; k < NSECTIONS && !e; k++) {
-		if (!(arrs[k] = json_array()) || json_object_set(out, sections[k].key, arrs[k])) {
-			e = RELAIS_ENOMEM;
-			break;
-		}
-		e = section_rows(r.db, k, day, year, arrs[k]);
-		total += json_array_size(arrs[k]);
-	}
-	if (e)
-		goto fail;
 	if (json) {
 		if (replica_print_json(out)) {
-			e = RELAIS_ENOMEM;
-			goto fail;
+			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+			goto out;
 		}
 		putchar('\n');
 	} else {
+		char year_s[24];
+		snprintf(year_s, sizeof(year_s), "%lld",
+			 (long long)json_integer_value(json_object_get(out, "annee_bilans")));
+		for (size_t k = 0; k < NSECTIONS; k++)
+			total += json_array_size(json_object_get(out, sections[k].key));
 		printf("Suivi du réseau au %s : %zu point(s) à traiter.\n", day, total);
 		for (size_t k = 0; k < NSECTIONS; k++)
-			print_section(k, year_s, arrs[k]);
+			print_section(k, year_s, json_object_get(out, sections[k].key));
 	}
 	rc = 0;
-	goto out;
-fail:
-	if (e == RELAIS_ENOMEM)
-		cli_error("%s", relais_strerror(e));
-	else
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
 out:
-	sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
-	for (size_t k = 0; k < NSECTIONS; k++)
-		json_decref(arrs[k]);
 	json_decref(out);
 	replica_close(&r);
 	return rc;

@@ -13,6 +13,10 @@
 #ifndef RELAIS_CLIENT_FOLLOWUP_H
 #define RELAIS_CLIENT_FOLLOWUP_H
 
+#include <jansson.h>
+#include <sqlite3.h>
+#include "../common/relais.h"
+
 /* "relais candidature decider ID --decision acceptee|refusee|ajournee
  * [--date D] [--comite D]": argv[0] "candidature", argv[1] "decider". */
 int cmd_candidature_decider(const char *home, int argc, char **argv);
@@ -28,6 +32,15 @@ int cmd_suivi(const char *home, int argc, char **argv);
 /* "relais relance bilans --annee YYYY [--date D]" queues reminders;
  * "relais relance list|show|rm" are the generic commands of the table. */
 int cmd_relance(const char *home, int argc, char **argv);
+
+/*
+ * The to-do list of "relais suivi --json" for day ("YYYY-MM-DD"; NULL for
+ * today) read from db in one read transaction (db must not be in one):
+ * *out is a new object {"date", "annee_bilans", one array per section},
+ * each item's last member "libelle" its French line. RELAIS_EINVAL for a
+ * bad day, RELAIS_EDB, RELAIS_ENOMEM.
+ */
+int followup_suivi(sqlite3 *db, const char *day, json_t **out) RELAIS_WUR;
 
 typedef int (*followup_cmd)(const char *home, int argc, char **argv);
 

@@ -13,6 +13,7 @@
 #include "followup.h"
 #include "net.h"
 #include "replica.h"
+#include "ui.h"
 
 static const struct {
 	const char *word;
@@ -32,6 +33,7 @@ static const struct {
 	{ "personne", cmd_personne, "tout ce qui concerne un promeneur (droit d'accès)" },
 	{ "import", cmd_annuaire_import, "importe un annuaire (CSV) : relais import annuaire FICHIER" },
 	{ "synthese", cmd_synthese, "synthèse annuelle des bilans (HTML, XLSX)" },
+	{ "ui", cmd_ui, "ouvre l'interface dans le navigateur (relais ui --help)" },
 };
 
 /* Tables with a command of their own (courrier) are not generic data. */

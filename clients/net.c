@@ -1,6 +1,8 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include "../model/model.h"
 #include "../sync/wire.h"
@@ -13,6 +15,24 @@
 #define LOW_SPEED_TIME_S 60L
 #define MAX_URL 4096
 #define MAX_HEADER 1024
+
+static char stored_ca[MAX_URL];
+
+void net_set_stored_ca(const char *path)
+{
+	if (!path || strlen(path) >= sizeof(stored_ca))
+		stored_ca[0] = 0;
+	else
+		memcpy(stored_ca, path, strlen(path) + 1);
+}
+
+const char *net_ca(void)
+{
+	const char *env = getenv(NET_CA_ENV);
+	if (env && *env)
+		return env;
+	return stored_ca[0] ? stored_ca : NULL;
+}
 
 int net_global_init(void)
 {
@@ -51,6 +71,13 @@ int net_open(struct net *n, const char *server, const char *token, char *err, si
 	while (bl > 0 && n->base[bl - 1] == '/')
 		n->base[--bl] = 0;
 	snprintf(n->auth, alen, "Authorization: Bearer %s", token);
+	const char *ca = net_ca();
+	if (ca && access(ca, R_OK)) {
+		snprintf(err, errlen, "fichier d'autorité de certification « %s » illisible : %s.",
+			 ca, strerror(errno));
+		rc = RELAIS_EINVAL;
+		goto out;
+	}
 
 	CURL *c = n->curl;
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -60,6 +87,13 @@ int net_open(struct net *n, const char *server, const char *token, char *err, si
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "relais/" RELAIS_VERSION);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca) {
+		/* Only this CA: a private one must not be diluted by the system's. */
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 out:
 	if (rc)
 		net_close(n);
@@ -105,7 +139,9 @@ static const char *curl_reason(CURLcode cc)
 	case CURLE_GOT_NOTHING: return "le serveur n'a rien répondu";
 	case CURLE_PARTIAL_FILE: return "réponse tronquée";
 	case CURLE_SSL_CONNECT_ERROR: return "échec de la négociation TLS";
-	case CURLE_PEER_FAILED_VERIFICATION: return "certificat du serveur refusé";
+	case CURLE_PEER_FAILED_VERIFICATION: return "certificat du serveur refusé (autorité "
+						    "inconnue ou nom différent)";
+	case CURLE_SSL_CACERT_BADFILE: return "fichier d'autorité de certification illisible";
 	default: return NULL;
 	}
 }

@@ -23,6 +23,9 @@
 #include "../common/relais.h"
 
 #define NET_MAX_JSON (1u << 20)
+/* Environment variable naming a CA file (PEM) to trust for https instead of
+ * the system's store, for this run. */
+#define NET_CA_ENV "RELAIS_CA"
 
 struct net {
 	void *curl;     /* CURL * */
@@ -34,8 +37,21 @@ struct net {
 int net_global_init(void) RELAIS_WUR;
 void net_global_cleanup(void);
 
+/*
+ * The CA file (PEM) that https connections of this process trust, when
+ * $RELAIS_CA is not set: replica_open() sets the one stored in the home.
+ * path is copied; NULL goes back to the system's store.
+ */
+void net_set_stored_ca(const char *path);
+/* The CA file net_open() will trust: $RELAIS_CA when set and not empty,
+ * else the stored one, else NULL (the system's store). Valid until the next
+ * net_set_stored_ca() or setenv(). */
+const char *net_ca(void);
+
 /* Checks that server is an http:// or https:// URL and prepares a handle.
- * Close with net_close() (accepts a zeroed struct). */
+ * An https server's certificate is always verified (chain and name), against
+ * net_ca() when not NULL (and then only against it), else the system's
+ * store. Close with net_close() (accepts a zeroed struct). */
 int net_open(struct net *n, const char *server, const char *token,
 	     char *err, size_t errlen) RELAIS_WUR;
 void net_close(struct net *n);

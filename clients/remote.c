@@ -6,6 +6,7 @@
  * by the server before it leaves the outbox (a retry applies nothing twice),
  * and each pulled page is applied with its cursor in one transaction.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,11 @@
 struct remote_opts {
 	const char *server;
 	const char *token;
+	const char *ca;
 };
 
-/* Parses "--server URL" and "--token T" (also "--opt=value"). Returns 0, an
+/* Parses "--server URL", and for init "--token T" and "--ca FILE" (also
+ * "--opt=value"). Returns 0, an
  * exit status, or -1 after printing help. */
 static int parse_opts(int argc, char **argv, int want_token, struct remote_opts *o,
 		      void (*help)(void))
@@ -45,6 +48,9 @@ static int parse_opts(int argc, char **argv, int want_token, struct remote_opts 
 		} else if (want_token && !strncmp(arg, "--token", 7) && (!arg[7] || arg[7] == '=')) {
 			dst = &o->token;
 			name = "--token";
+		} else if (want_token && !strncmp(arg, "--ca", 4) && (!arg[4] || arg[4] == '=')) {
+			dst = &o->ca;
+			name = "--ca";
 		} else {
 			cli_error("argument inconnu : « %s » (voir --help).", arg);
 			return CLI_EXIT_USAGE;
@@ -235,12 +241,14 @@ static int open_conflicts(struct replica *r, long long *count)
 
 static void help_init(void)
 {
-	printf("Usage : relais [--home DIR] init --server URL --token JETON\n"
+	printf("Usage : relais [--home DIR] init --server URL --token JETON [--ca FICHIER]\n"
 	       "Crée le réplica local : vérifie le compte auprès du serveur puis télécharge les\n"
 	       "données du département. Une initialisation interrompue peut être relancée.\n\n"
 	       "Options :\n"
 	       "  --server URL     adresse du serveur relaisd (http:// ou https://)\n"
-	       "  --token JETON    jeton du compte, donné par l'administrateur\n");
+	       "  --token JETON    jeton du compte, donné par l'administrateur\n"
+	       "  --ca FICHIER     autorité de certification du serveur (https), conservée\n"
+	       "                   dans le réplica (sinon celles du système)\n");
 }
 
 static void help_sync(void)
@@ -317,6 +325,12 @@ int cmd_init(const char *home, int argc, char **argv)
 	if (!o.server || !o.token) {
 		cli_error("init demande --server URL et --token JETON (voir relais init --help).");
 		return CLI_EXIT_USAGE;
+	}
+	/* The CA travels like RELAIS_CA: net_open uses it and replica_open
+	 * keeps a copy in the new home for the later commands. */
+	if (o.ca && setenv(NET_CA_ENV, o.ca, 1)) {
+		cli_error("option --ca : %s", strerror(errno));
+		return CLI_EXIT_FAIL;
 	}
 	/* A mistyped URL is refused before anything is created on disk. */
 	if (net_open(&n, o.server, o.token, err, sizeof(err))) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "../model/model.h"
 #include "cli.h"
+#include "net.h"
 #include "replica.h"
 
 /* How long a command waits for another one holding the lock. */
@@ -78,6 +79,94 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 		nanosleep(&ts, NULL);
 	}
 	r->lockfd = fd;
+	return 0;
+}
+
+/* The home and its database hold the token and personal data: nobody but
+ * the owner may enter or read them. A missing database is left to open_db. */
+static int check_private(const char *home, char *err, size_t errlen)
+{
+	char path[MAX_PATH];
+	struct stat st;
+	if (stat(home, &st) == 0 && (st.st_mode & 077)) {
+		snprintf(err, errlen, "le répertoire du réplica « %s » est accessible à d'autres "
+			 "utilisateurs (droits %03o) : protégez-le avec « chmod 700 %s ».", home,
+			 (unsigned)(st.st_mode & 0777), home);
+		return RELAIS_EPERM;
+	}
+	if (!path_join(path, sizeof(path), home, "replica.db") && stat(path, &st) == 0 &&
+	    (st.st_mode & 077)) {
+		snprintf(err, errlen, "« %s » est lisible par d'autres utilisateurs (droits %03o) : "
+			 "protégez-le avec « chmod 600 %s ».", path, (unsigned)(st.st_mode & 0777),
+			 path);
+		return RELAIS_EPERM;
+	}
+	return 0;
+}
+
+/* Copies src to dst through a temporary name, so that a half-copied CA is
+ * never trusted (or distrusted) by a later command. */
+static int copy_ca(const char *src, const char *dst, char *err, size_t errlen)
+{
+	char tmp[MAX_PATH], chunk[8192];
+	FILE *in = NULL, *out = NULL;
+	size_t n, total = 0;
+	int rc = 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= (int)sizeof(tmp))
+		return RELAIS_ETOOBIG;
+	in = fopen(src, "rbe");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!out && fd >= 0)
+		close(fd);
+	if (!in || !out) {
+		snprintf(err, errlen, "copie de l'autorité de certification « %s » impossible : %s",
+			 src, strerror(errno));
+		rc = RELAIS_EIO;
+		goto out;
+	}
+	/* A CA bundle is a few KiB; a cap keeps a wrong path from filling the home. */
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
+		total += n;
+		if (total > (1u << 20) || fwrite(chunk, 1, n, out) != n) {
+			snprintf(err, errlen, "autorité de certification « %s » trop grande ou "
+				 "illisible.", src);
+			rc = RELAIS_EIO;
+			goto out;
+		}
+	}
+	if (ferror(in) || fflush(out) || fsync(fileno(out))) {
+		snprintf(err, errlen, "copie de l'autorité de certification « %s » impossible.", src);
+		rc = RELAIS_EIO;
+	}
+out:
+	if (in)
+		fclose(in);
+	if (out && fclose(out) && !rc)
+		rc = RELAIS_EIO;
+	if (!rc && rename(tmp, dst))
+		rc = RELAIS_EIO;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+/* Keeps the CA given at init in the home, and makes the home's CA the one
+ * this process trusts. */
+static int setup_ca(const char *home, int create, char *err, size_t errlen)
+{
+	char path[MAX_PATH];
+	if (path_join(path, sizeof(path), home, REPLICA_CA_FILE)) {
+		snprintf(err, errlen, "chemin trop long : %s", home);
+		return RELAIS_EINVAL;
+	}
+	const char *given = net_ca();
+	if (create && given && strcmp(given, path)) {
+		int rc = copy_ca(given, path, err, errlen);
+		if (rc)
+			return rc;
+	}
+	net_set_stored_ca(access(path, F_OK) == 0 ? path : NULL);
 	return 0;
 }
 
@@ -166,7 +255,11 @@ int replica_open(struct replica *r, const char *home, unsigned flags, char *err,
 			goto out;
 		}
 	}
+	if ((rc = check_private(home, err, errlen)))
+		goto out;
 	if ((rc = take_lock(r, create, err, errlen)))
+		goto out;
+	if ((rc = setup_ca(home, create, err, errlen)))
 		goto out;
 	if ((rc = open_db(r, create, err, errlen)))
 		goto out;

@@ -9,6 +9,12 @@
  * Metadata lives in sync_meta (sync_meta_get/set). Keys written by the
  * client: "server", "token", "login", "dept", "role", "last_sync" and
  * "init_done" ("1" once the bootstrap of init finished).
+ *
+ * The home may also hold "ca.pem" (REPLICA_CA_FILE): the certificate
+ * authority the server's https certificate must chain to, copied there at
+ * init from $RELAIS_CA (docs/tls.md). The home and replica.db hold the token
+ * and personal data: replica_open refuses them when group or others may
+ * enter or read them.
  */
 #ifndef RELAIS_CLIENT_REPLICA_H
 #define RELAIS_CLIENT_REPLICA_H
@@ -27,6 +33,7 @@ struct replica {
 };
 
 #define REPLICA_CREATE 0x1u /* init: create the home and the database if missing */
+#define REPLICA_CA_FILE "ca.pem"
 
 /*
  * Resolves the home directory: opt (from --home) when not NULL, else
@@ -39,8 +46,12 @@ char *replica_home(const char *opt, char *err, size_t errlen);
  * Opens the replica of home into r: takes the lock (waiting a little while
  * another command holds it), opens and migrates the database, loads the
  * replicated tables. Without REPLICA_CREATE, a home whose init did not finish
- * is refused (RELAIS_ENOTFOUND). On failure, r is left closed and err holds a
- * French explanation. Close with replica_close().
+ * is refused (RELAIS_ENOTFOUND). A home or replica.db open to group or others
+ * is refused (RELAIS_EPERM, the chmod to run in err). With REPLICA_CREATE and
+ * net_ca() set, that CA file is copied into the home; whenever the home holds
+ * one, it becomes the process's stored CA (net_set_stored_ca). On failure, r
+ * is left closed and err holds a French explanation. Close with
+ * replica_close().
  */
 int replica_open(struct replica *r, const char *home, unsigned flags,
 		 char *err, size_t errlen) RELAIS_WUR;

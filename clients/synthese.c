@@ -38,7 +38,7 @@ struct sstruct {
 	long long val[2][IND_MAX];
 };
 
-struct synth {
+struct synthese {
 	long long year;
 	char *dept;
 	struct indicator ind[IND_MAX];
@@ -48,7 +48,7 @@ struct synth {
 	size_t ns, alloc;
 };
 
-static void synth_free(struct synth *y)
+static void synth_clear(struct synthese *y)
 {
 	for (size_t i = 0; i < y->ns; i++) {
 		free(y->s[i].id);
@@ -60,7 +60,7 @@ static void synth_free(struct synth *y)
 	memset(y, 0, sizeof(*y));
 }
 
-static void load_indicators(struct synth *y)
+static void load_indicators(struct synthese *y)
 {
 	const struct model_table *t = model_table_by_name("bilan");
 	for (size_t i = 0; t && i < t->ncolumns && y->nind < IND_MAX; i++) {
@@ -70,7 +70,7 @@ static void load_indicators(struct synth *y)
 	}
 }
 
-static struct sstruct *add_struct(struct synth *y, const char *id, const char *nom,
+static struct sstruct *add_struct(struct synthese *y, const char *id, const char *nom,
 				  const char *commune)
 {
 	if (y->ns == y->alloc) {
@@ -96,7 +96,7 @@ static struct sstruct *add_struct(struct synth *y, const char *id, const char *n
 	return s;
 }
 
-static int load_structures(sqlite3 *db, struct synth *y)
+static int load_structures(sqlite3 *db, struct synthese *y)
 {
 	sqlite3_stmt *st = NULL;
 	int s, rc = 0;
@@ -117,7 +117,7 @@ out:
 	return rc;
 }
 
-static struct sstruct *find_struct(struct synth *y, const char *id)
+static struct sstruct *find_struct(struct synthese *y, const char *id)
 {
 	for (size_t i = 0; i < y->ns; i++)
 		if (!strcmp(y->s[i].id, id))
@@ -127,7 +127,7 @@ static struct sstruct *find_struct(struct synth *y, const char *id)
 }
 
 /* Sums the indicators of year (slot k: 0 previous, 1 the year). */
-static int load_year(sqlite3 *db, struct synth *y, int k)
+static int load_year(sqlite3 *db, struct synthese *y, int k)
 {
 	struct buf sql = BUF_INIT(SQL_MAX);
 	sqlite3_stmt *st = NULL;
@@ -167,6 +167,53 @@ out:
 	sqlite3_finalize(st);
 	buf_release(&sql);
 	return rc;
+}
+
+int synthese_load(sqlite3 *db, long long year, const char *dept, struct synthese **out)
+{
+	struct synthese *y;
+	int rc;
+
+	*out = NULL;
+	if (year < SYNTHESE_YEAR_MIN || year > SYNTHESE_YEAR_MAX)
+		return RELAIS_EINVAL;
+	if (!(y = calloc(1, sizeof(*y))))
+		return RELAIS_ENOMEM;
+	y->year = year;
+	if (!(y->dept = strdup(dept ? dept : ""))) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	load_indicators(y);
+	/* One read transaction: the three reads see the same replica. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	if ((rc = load_structures(db, y)) || (rc = load_year(db, y, 0)) ||
+	    (rc = load_year(db, y, 1))) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	*out = y;
+	y = NULL;
+out:
+	synthese_free(y);
+	return rc;
+}
+
+void synthese_free(struct synthese *y)
+{
+	if (!y)
+		return;
+	synth_clear(y);
+	free(y);
+}
+
+long long synthese_nbilans(const struct synthese *y, int k)
+{
+	return y->nbilans[k ? 1 : 0];
 }
 
 /* ---- HTML ---- */
@@ -231,7 +278,7 @@ static void change_text(long long prev, long long cur, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%s (%s%s\xc2\xa0%%)", d > 0 ? "+" : "−", n, d > 0 ? "+" : "−", p);
 }
 
-static int svg_chart(struct buf *b, const struct synth *y, const struct indicator *in)
+static int svg_chart(struct buf *b, const struct synthese *y, const struct indicator *in)
 {
 	long long max = in->tot[0] > in->tot[1] ? in->tot[0] : in->tot[1];
 	int rc = buf_puts(b, "<figure><figcaption>");
@@ -263,55 +310,51 @@ static int svg_chart(struct buf *b, const struct synth *y, const struct indicato
 	return rc;
 }
 
-static const char css[] =
+/* The standalone document's page style; the UI has its own. */
+static const char doc_css[] =
 	"body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
 	"margin:2em auto;max-width:1100px;color:#1d2733;padding:0 1em}"
 	"h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;"
-	"border-bottom:2px solid #1f6feb;padding-bottom:.2em}"
-	".meta{color:#556}table{border-collapse:collapse;width:100%;font-size:.92em}"
-	"th,td{border:1px solid #ccd3dc;padding:.3em .5em;text-align:left}"
-	"th{background:#eef2f7}td.n,th.n{text-align:right;white-space:nowrap}"
-	"tr.manque td{color:#8a5a00;background:#fff8e6}.defile{overflow-x:auto}"
-	".up{color:#17703b}.down{color:#b42318}"
-	".charts{display:flex;flex-wrap:wrap;gap:1em}"
-	"figure{margin:0;padding:.5em;border:1px solid #e1e6ec;border-radius:6px}"
-	"figcaption{font-size:.85em;margin-bottom:.3em}"
-	"svg text{font-size:12px;font-family:inherit}svg .an{fill:#556}svg .val{fill:#1d2733}"
-	"svg .prev{fill:#9aa5b1}svg .cur{fill:#1f6feb}"
-	".legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;"
-	"margin:0 .3em 0 1em}"
+	"border-bottom:2px solid #1f6feb;padding-bottom:.2em}.meta{color:#556}"
 	"@media print{h2{break-after:avoid}figure{break-inside:avoid}}";
 
-static int build_html(const struct synth *y, const char *today, struct buf *b)
+/* Scoped to the sections' wrapper, so that a page embedding them keeps its
+ * own look elsewhere. */
+const char synthese_css[] =
+	".synthese .meta{color:#556}"
+	".synthese table{border-collapse:collapse;width:100%;font-size:.92em}"
+	".synthese th,.synthese td{border:1px solid #ccd3dc;padding:.3em .5em;text-align:left}"
+	".synthese th{background:#eef2f7}.synthese tbody th{background:none;font-weight:normal}"
+	".synthese td.n,.synthese th.n{text-align:right;white-space:nowrap}"
+	".synthese tr.manque td,.synthese tr.manque th{color:#8a5a00;background:#fff8e6}"
+	".synthese .defile{overflow-x:auto}"
+	".synthese .up{color:#17703b}.synthese .down{color:#b42318}"
+	".synthese .charts{display:flex;flex-wrap:wrap;gap:1em}"
+	".synthese figure{margin:0;padding:.5em;border:1px solid #e1e6ec;border-radius:6px}"
+	".synthese figcaption{font-size:.85em;margin-bottom:.3em}"
+	".synthese svg text{font-size:12px;font-family:inherit}.synthese svg .an{fill:#556}"
+	".synthese svg .val{fill:#1d2733}"
+	".synthese svg .prev{fill:#9aa5b1}.synthese svg .cur{fill:#1f6feb}"
+	".synthese .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;"
+	"margin:0 .3em 0 1em}.synthese .legend .prev{background:#9aa5b1}"
+	".synthese .legend .cur{background:#1f6feb}";
+
+int synthese_html_sections(const struct synthese *y, struct buf *b)
 {
 	char n[48], ch[96];
-	int rc = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
-			    "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
-			    "Promeneurs du Net (", y->year);
-	if (!rc)
-		rc = html_esc(b, y->dept);
-	if (!rc)
-		rc = buf_printf(b, ")</title><style>%s</style></head>\n<body>\n"
-				"<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
-				"<p class=\"meta\">Département ", css, y->year);
-	if (!rc)
-		rc = html_esc(b, y->dept);
-	if (!rc)
-		rc = buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
-				"(%lld en %lld)</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1);
-	if (!rc)
-		rc = buf_printf(b, "<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
-				"<th>Indicateur</th><th class=\"n\">%lld</th><th class=\"n\">%lld</th>"
-				"<th class=\"n\">Évolution</th></tr></thead><tbody>\n",
-				y->year - 1, y->year);
+	int rc = buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
+			    "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
+			    "<th scope=\"col\" class=\"n\">%lld</th>"
+			    "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
+			    y->year - 1, y->year);
 	for (size_t i = 0; i < y->nind && !rc; i++) {
 		const struct indicator *in = &y->ind[i];
-		rc = buf_puts(b, "<tr><td>");
+		rc = buf_puts(b, "<tr><th scope=\"row\">");
 		if (!rc)
 			rc = html_esc(b, in->col->label);
 		fr_number(in->tot[0], n, sizeof(n));
 		if (!rc)
-			rc = buf_printf(b, "</td><td class=\"n\">%s</td>", n);
+			rc = buf_printf(b, "</th><td class=\"n\">%s</td>", n);
 		fr_number(in->tot[1], n, sizeof(n));
 		change_text(in->tot[0], in->tot[1], ch, sizeof(ch));
 		if (!rc)
@@ -321,17 +364,18 @@ static int build_html(const struct synth *y, const char *today, struct buf *b)
 	}
 	if (!rc)
 		rc = buf_printf(b, "</tbody></table>\n<h2>Graphiques</h2>\n<p class=\"legend\">"
-				"<span style=\"background:#9aa5b1\"></span>%lld"
-				"<span style=\"background:#1f6feb\"></span>%lld</p>\n"
+				"<span class=\"prev\"></span>%lld"
+				"<span class=\"cur\"></span>%lld</p>\n"
 				"<div class=\"charts\">\n", y->year - 1, y->year);
 	for (size_t i = 0; i < y->nind && !rc; i++)
 		rc = svg_chart(b, y, &y->ind[i]);
 	if (!rc)
-		rc = buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\"><table class=\"structures\">"
-				"<thead><tr><th>Structure</th><th>Commune</th><th class=\"n\">Bilans</th>",
-				y->year);
+		rc = buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\" tabindex=\"0\" role=\"region\" "
+				"aria-label=\"Tableau par structure (défilant)\"><table class=\"structures\">"
+				"<thead><tr><th scope=\"col\">Structure</th><th scope=\"col\">Commune</th>"
+				"<th scope=\"col\" class=\"n\">Bilans</th>", y->year);
 	for (size_t i = 0; i < y->nind && !rc; i++) {
-		rc = buf_puts(b, "<th class=\"n\">");
+		rc = buf_puts(b, "<th scope=\"col\" class=\"n\">");
 		if (!rc)
 			rc = html_esc(b, y->ind[i].col->label);
 		if (!rc)
@@ -341,11 +385,11 @@ static int build_html(const struct synth *y, const char *today, struct buf *b)
 		rc = buf_puts(b, "</tr></thead><tbody>\n");
 	for (size_t j = 0; j < y->ns && !rc; j++) {
 		const struct sstruct *s = &y->s[j];
-		rc = buf_printf(b, "<tr%s><td>", s->nbilans[1] ? "" : " class=\"manque\"");
+		rc = buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
 		if (!rc)
 			rc = html_esc(b, s->nom);
 		if (!rc)
-			rc = buf_puts(b, "</td><td>");
+			rc = buf_puts(b, "</th><td>");
 		if (!rc)
 			rc = html_esc(b, s->commune);
 		if (!rc && !s->nbilans[1])
@@ -362,7 +406,7 @@ static int build_html(const struct synth *y, const char *today, struct buf *b)
 		}
 	}
 	if (!rc)
-		rc = buf_printf(b, "</tbody><tfoot><tr><th colspan=\"2\">Total</th>"
+		rc = buf_printf(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
 				"<th class=\"n\">%lld</th>", y->nbilans[1]);
 	for (size_t i = 0; i < y->nind && !rc; i++) {
 		fr_number(y->ind[i].tot[1], n, sizeof(n));
@@ -371,13 +415,38 @@ static int build_html(const struct synth *y, const char *today, struct buf *b)
 	if (!rc)
 		rc = buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
 			      "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
-			      "bilans semestriels de la même structure.</p>\n</body>\n</html>\n");
+			      "bilans semestriels de la même structure.</p>\n</div>\n");
+	return rc;
+}
+
+int synthese_html(const struct synthese *y, const char *today, struct buf *b)
+{
+	int rc = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
+			    "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
+			    "Promeneurs du Net (", y->year);
+	if (!rc)
+		rc = html_esc(b, y->dept);
+	if (!rc)
+		rc = buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
+				"<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
+				"<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
+	if (!rc)
+		rc = html_esc(b, y->dept);
+	if (!rc)
+		rc = buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
+				"(%lld en %lld)</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1);
+	if (!rc)
+		rc = synthese_html_sections(y, b);
+	if (!rc)
+		rc = buf_puts(b, "</body>\n</html>\n");
 	return rc;
 }
 
 /* ---- XLSX ---- */
 
-static int write_xlsx(const struct synth *y, const char *today, const char *tmp, const char *path)
+/* Writes the workbook to tmp; messages name path, the file people asked for. */
+static int write_xlsx(const struct synthese *y, const char *today, const char *tmp,
+		      const char *path, char *err, size_t errlen)
 {
 	static const char sheet[] = "Synthèse";
 	lxw_workbook *wb = workbook_new(tmp);
@@ -388,7 +457,7 @@ static int write_xlsx(const struct synth *y, const char *today, const char *tmp,
 	char buf[256], y0[24], y1[24];
 
 	if (!wb) {
-		cli_error("impossible de créer le classeur « %s ».", path);
+		snprintf(err, errlen, "impossible de créer le classeur « %s ».", path);
 		return RELAIS_EIO;
 	}
 	if (!(ws = workbook_add_worksheet(wb, sheet)) ||
@@ -397,7 +466,7 @@ static int write_xlsx(const struct synth *y, const char *today, const char *tmp,
 	    !(pct = workbook_add_format(wb)) ||
 	    !(chart = workbook_add_chart(wb, LXW_CHART_BAR))) {
 		workbook_close(wb);
-		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+		snprintf(err, errlen, "%s", relais_strerror(RELAIS_ENOMEM));
 		return RELAIS_ENOMEM;
 	}
 	format_set_bold(bold);
@@ -487,10 +556,17 @@ static int write_xlsx(const struct synth *y, const char *today, const char *tmp,
 		worksheet_freeze_panes(wt, 1, 1);
 	lxw_error ce = workbook_close(wb);
 	if (e || ce) {
-		cli_error("écriture du classeur « %s » impossible : %s.", path, lxw_strerror(e ? e : ce));
+		snprintf(err, errlen, "écriture du classeur « %s » impossible : %s.", path,
+			 lxw_strerror(e ? e : ce));
 		return RELAIS_EIO;
 	}
 	return 0;
+}
+
+int synthese_xlsx(const struct synthese *y, const char *today, const char *path,
+		  char *err, size_t errlen)
+{
+	return write_xlsx(y, today, path, path, err, errlen);
 }
 
 /* ---- command ---- */
@@ -528,14 +604,14 @@ static int parse_opt(int argc, char **argv, int *i, const char *opt, const char 
 int cmd_synthese(const char *home, int argc, char **argv)
 {
 	struct replica r;
-	struct synth y;
+	struct synthese *y = NULL;
 	struct buf html = BUF_INIT(HTML_MAX);
 	const char *annee = NULL, *format = NULL, *out = NULL;
-	char err[CLI_ERRLEN], today[11], *tmp = NULL;
+	char err[CLI_ERRLEN], today[11], *tmp = NULL, *dept = NULL;
+	long long year;
 	FILE *f = NULL;
 	int rc = CLI_EXIT_FAIL, e;
 
-	memset(&y, 0, sizeof(y));
 	for (int i = 1; i < argc; i++)
 		if (cli_is_help(argv[i])) {
 			help();
@@ -549,7 +625,7 @@ int cmd_synthese(const char *home, int argc, char **argv)
 		cli_error("argument inconnu : « %s » (voir relais synthese --help).", argv[i]);
 		return CLI_EXIT_USAGE;
 	}
-	if (!annee || util_parse_ll(annee, 2001, 2100, &y.year)) {
+	if (!annee || util_parse_ll(annee, SYNTHESE_YEAR_MIN, SYNTHESE_YEAR_MAX, &year)) {
 		cli_error("--annee AAAA est attendu, une année entre 2001 et 2100.");
 		return CLI_EXIT_USAGE;
 	}
@@ -576,28 +652,28 @@ int cmd_synthese(const char *home, int argc, char **argv)
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
 	}
-	load_indicators(&y);
-	if (replica_meta(&r, "dept", &y.dept) || !y.dept) {
+	if (replica_meta(&r, "dept", &dept) || !dept) {
 		cli_error("le département du compte est inconnu : relancez « relais init ».");
 		goto out;
 	}
-	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    (e = load_structures(r.db, &y)) || (e = load_year(r.db, &y, 0)) ||
-	    (e = load_year(r.db, &y, 1))) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
-		sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
+	if ((e = synthese_load(r.db, year, dept, &y))) {
+		if (e == RELAIS_ENOMEM)
+			cli_error("%s", relais_strerror(e));
+		else
+			cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
 		goto out;
 	}
-	sqlite3_exec(r.db, "COMMIT", NULL, NULL, NULL);
 	if (out && !(f = annuaire_tmp_open(out, &tmp)))
 		goto out;
 	if (xlsx) {
 		fclose(f);
 		f = NULL;
-		if (write_xlsx(&y, today, tmp, out))
+		if (write_xlsx(y, today, tmp, out, err, sizeof(err))) {
+			cli_error("%s", err);
 			goto out;
+		}
 	} else {
-		if ((e = build_html(&y, today, &html))) {
+		if ((e = synthese_html(y, today, &html))) {
 			cli_error("%s", relais_strerror(e));
 			goto out;
 		}
@@ -610,15 +686,16 @@ int cmd_synthese(const char *home, int argc, char **argv)
 		tmp = NULL;
 		if (e)
 			goto out;
-		fprintf(stderr, "relais : synthèse %lld écrite dans « %s » (%lld bilan%s).\n", y.year,
-			out, y.nbilans[1], y.nbilans[1] > 1 ? "s" : "");
+		fprintf(stderr, "relais : synthèse %lld écrite dans « %s » (%lld bilan%s).\n", year,
+			out, y->nbilans[1], y->nbilans[1] > 1 ? "s" : "");
 	}
 	rc = 0;
 out:
 	annuaire_tmp_abort(f, tmp);
 	free(tmp);
+	free(dept);
 	buf_release(&html);
-	synth_free(&y);
+	synthese_free(y);
 	replica_close(&r);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include "util.h"
@@ -90,13 +91,28 @@ int util_parse_ll(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
+int util_ct_equal(const void *a, const void *b, size_t n)
+{
+	return gnutls_memcmp(a, b, n) == 0;
+}
+
 int util_read_secret(const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	size_t n;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return RELAIS_EIO;
+	}
+	/* Checked on the open file, not the name: no window for a swap. */
+	memset(&st, 0, sizeof(st));
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		snprintf(err, errlen, "%s: not a private regular file (mode %03o): run chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 0777), path);
+		fclose(f);
+		explicit_bzero(out, outlen);
+		return RELAIS_EPERM;
 	}
 	n = fread(out, 1, outlen - 1, f);
 	fclose(f);

@@ -29,9 +29,18 @@ int64_t util_now_ms(void);
 void util_iso8601(int64_t ms, char out[21]);
 
 /*
+ * Returns 1 when a[0..n) and b[0..n) are equal, 0 otherwise, in a time that
+ * depends on n only (never on where they differ): for secrets and their
+ * hashes. Uses GnuTLS's gnutls_memcmp.
+ */
+int util_ct_equal(const void *a, const void *b, size_t n);
+
+/*
  * Reads a secret (a password) from the first line of the file at path into
  * out (outlen bytes, NUL-terminated, line end dropped). RELAIS_EIO when the
- * file cannot be read, RELAIS_EINVAL when the line is empty or does not fit;
+ * file cannot be read, RELAIS_EPERM when it is not a regular file or group
+ * or others may read or write it (a secret that others can read is no
+ * longer one), RELAIS_EINVAL when the line is empty or does not fit;
  * err receives an English detail for the log (never the secret), and out is
  * wiped on failure.
  */

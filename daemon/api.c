@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <jansson.h>
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -17,6 +18,7 @@
 #include "../sync/wire.h"
 #include "api.h"
 #include "auth.h"
+#include "limit.h"
 
 #define MSG_AUTH "Authentification requise ou refusée."
 #define MSG_INTERNAL "Le serveur n'a pas pu traiter la demande ; rien n'a été appliqué."
@@ -24,7 +26,11 @@
 struct api {
 	uv_loop_t *loop;
 	struct store *store;
+	struct config_security sec;
+	struct limit *limit;      /* touched on the loop thread only */
 };
+
+static void note_failure(struct api *a, const char *peer);
 
 enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT };
 
@@ -33,6 +39,7 @@ struct api_job {
 	struct api *api;
 	struct http_request *req;
 	enum api_op op;
+	char peer[CONFIG_ADDR_MAX]; /* the client address the limit counts */
 	char token[AUTH_TOKEN_LEN + 1];
 	char schema[16];          /* X-Relais-Schema as received ("" when absent) */
 	int has_schema;
@@ -223,9 +230,7 @@ static void do_push(struct api_job *j)
 	}
 
 	struct sync_author who = { j->who.login, j->who.dept };
-	sqlite3 *db = store_writer_acquire(j->api->store);
-	rc = sync_merge(db, store_tables(j->api->store), &who, &push, &res, err, sizeof(err));
-	store_writer_release(j->api->store);
+	rc = store_push(j->api->store, &who, &push, &res, err, sizeof(err));
 	switch (rc) {
 	case 0:
 		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I}",
@@ -334,6 +339,8 @@ static void after_work(uv_work_t *w, int status)
 {
 	struct api_job *j = w->data;
 	(void)status; /* never cancelled: we do not call uv_cancel */
+	if (j->status == 401)
+		note_failure(j->api, j->peer);
 	if (j->status == 500 && !j->body) {
 		http_respond_error(j->req, 500, "internal", MSG_INTERNAL);
 	} else {
@@ -347,8 +354,84 @@ static void after_work(uv_work_t *w, int status)
 
 /* ---- handlers (loop thread) ---- */
 
+/* Canonical text of an IP address, or 0 when s is not one. */
+static int canonical_ip(const char *s, size_t n, char out[CONFIG_ADDR_MAX])
+{
+	char tmp[64];
+	unsigned char bin[16];
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (!n || n >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	int af = inet_pton(AF_INET, tmp, bin) == 1 ? AF_INET
+		 : inet_pton(AF_INET6, tmp, bin) == 1 ? AF_INET6 : 0;
+	return af && inet_ntop(af, bin, out, CONFIG_ADDR_MAX) != NULL;
+}
+
+void api_client_addr(const struct config_security *sec, const char *peer, const char *real_ip,
+		     const char *forwarded_for, char out[CONFIG_ADDR_MAX])
+{
+	char p[CONFIG_ADDR_MAX];
+	int trusted = 0;
+	if (!canonical_ip(peer, strlen(peer), p))
+		snprintf(p, sizeof(p), "%.*s", CONFIG_ADDR_MAX - 1, peer);
+	for (size_t i = 0; sec && i < sec->nproxies; i++)
+		if (!strcmp(sec->proxies[i], p))
+			trusted = 1;
+	snprintf(out, CONFIG_ADDR_MAX, "%s", p);
+	if (!trusted)
+		return;
+	/* The rightmost X-Forwarded-For entry is the one our proxy added; the
+	 * ones before it come from the client and prove nothing. */
+	if (real_ip && canonical_ip(real_ip, strlen(real_ip), out))
+		return;
+	if (forwarded_for) {
+		const char *last = strrchr(forwarded_for, ',');
+		last = last ? last + 1 : forwarded_for;
+		if (canonical_ip(last, strlen(last), out))
+			return;
+	}
+	snprintf(out, CONFIG_ADDR_MAX, "%s", p);
+}
+
+static void note_failure(struct api *a, const char *peer)
+{
+	if (limit_fail(a->limit, peer, (int64_t)(uv_now(a->loop))))
+		fprintf(stderr, "authentification : trop d'échecs depuis %s, refus pendant %d s\n",
+			peer, LIMIT_BLOCK_MS / 1000);
+}
+
+static void respond_json(struct http_request *r, int status, const char *extra,
+			 const char *code, const char *msg)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", msg);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!s) {
+		http_respond_error(r, 500, "internal", MSG_INTERNAL);
+		return;
+	}
+	http_respond_take(r, status, "application/json; charset=utf-8", extra, s, strlen(s));
+}
+
 static void start(struct http_request *r, struct api *a, enum api_op op)
 {
+	char peer[CONFIG_ADDR_MAX];
+	api_client_addr(&a->sec, http_request_peer(r), http_request_header(r, "X-Real-IP"),
+			http_request_header(r, "X-Forwarded-For"), peer);
+	unsigned wait = limit_check(a->limit, peer, (int64_t)uv_now(a->loop));
+	if (wait) {
+		char extra[64], msg[256];
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", wait);
+		snprintf(msg, sizeof(msg), "Trop d'échecs d'authentification depuis votre adresse : "
+			 "réessayez dans %u secondes.", wait);
+		respond_json(r, 429, extra, "rate_limited", msg);
+		return;
+	}
 	struct api_job *j = calloc(1, sizeof(*j));
 	if (!j) {
 		http_respond_error(r, 500, "internal", MSG_INTERNAL);
@@ -358,15 +441,11 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	j->req = r;
 	j->op = op;
 	j->work.data = j;
+	memcpy(j->peer, peer, sizeof(peer));
 	if (auth_bearer(http_request_header(r, "Authorization"), j->token)) {
 		free(j);
-		size_t len;
-		json_t *o = json_pack("{s:s, s:s}", "error", "auth", "message", MSG_AUTH);
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		json_decref(o);
-		len = s ? strlen(s) : 0;
-		http_respond_take(r, 401, "application/json; charset=utf-8",
-				  "WWW-Authenticate: Bearer\r\n", s, len);
+		note_failure(a, peer);
+		respond_json(r, 401, "WWW-Authenticate: Bearer\r\n", "auth", MSG_AUTH);
 		return;
 	}
 	const char *schema = http_request_header(r, "X-Relais-Schema");
@@ -376,6 +455,7 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 		snprintf(j->schema, sizeof(j->schema), "%s", schema);
 	}
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
+		memset(j->token, 0, sizeof(j->token));
 		free(j);
 		http_respond_error(r, 500, "internal", MSG_INTERNAL);
 	}
@@ -423,11 +503,18 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		return RELAIS_ENOMEM;
 	a->loop = loop;
 	a->store = st;
+	a->limit = malloc(sizeof(*a->limit));
+	if (!a->limit) {
+		free(a);
+		return RELAIS_ENOMEM;
+	}
+	limit_init(a->limit, 0);
 	if ((rc = http_server_route(srv, "GET", "/v1/health", on_health, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/whoami", on_whoami, a)) ||
 	    (rc = http_server_route(srv, "POST", "/v1/push", on_push, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/pull", on_pull, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a))) {
+		free(a->limit);
 		free(a);
 		return rc;
 	}
@@ -435,7 +522,16 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 	return 0;
 }
 
+void api_set_security(struct api *a, const struct config_security *sec)
+{
+	a->sec = *sec;
+	limit_init(a->limit, sec->echecs_max);
+}
+
 void api_free(struct api *a)
 {
+	if (!a)
+		return;
+	free(a->limit);
 	free(a);
 }

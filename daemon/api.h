@@ -13,6 +13,7 @@
 #include <uv.h>
 #include "../common/relais.h"
 #include "../net/http.h"
+#include "config.h"
 #include "store.h"
 
 #define API_MAX_PUSH_ITEMS 100000
@@ -27,6 +28,28 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv,
 	    struct api **out) RELAIS_WUR;
 /* Accepts NULL. */
 void api_free(struct api *a);
+
+/*
+ * Applies the [securite] section (copied): the failed-authentication limit
+ * and the trusted proxies. Without this call: LIMIT_DEFAULT_FAILURES and no
+ * trusted proxy. Call before the loop runs.
+ *
+ * Failed authentications are counted per client address: the peer's, or,
+ * when the peer is a trusted proxy, the address in its X-Real-IP header
+ * (else the last one of X-Forwarded-For), when it is a valid IP address.
+ * A blocked address gets 429 "rate_limited" with Retry-After on every
+ * endpoint but health, valid token or not.
+ */
+void api_set_security(struct api *a, const struct config_security *sec);
+
+/*
+ * Writes into out (CONFIG_ADDR_MAX bytes) the client address that the limit
+ * counts for a request from peer carrying the header values real_ip and
+ * forwarded_for (NULL when absent), given the trusted proxies. Exposed for
+ * tests.
+ */
+void api_client_addr(const struct config_security *sec, const char *peer, const char *real_ip,
+		     const char *forwarded_for, char out[CONFIG_ADDR_MAX]);
 
 /*
  * Parses a pull or snapshot query string strictly: only "since" and

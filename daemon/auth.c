@@ -129,30 +129,41 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", v ? (const char *)v : "");
 }
 
+/*
+ * Every account's hash is read and compared in constant time, with no early
+ * exit on a match: neither an index walk nor memcmp tells a timing observer
+ * how close a guess came. Accounts number in the tens, so the scan is cheap.
+ */
 int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out)
 {
 	char hash[UTIL_SHA256_HEX + 1];
 	sqlite3_stmt *st = NULL;
+	int found = 0, step;
 	if (!token_wellformed(token))
 		return RELAIS_EAUTH;
 	util_sha256_hex(token, AUTH_TOKEN_LEN, hash);
-	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT login, dept, role FROM account "
-					     "WHERE token_hash = ?1", -1, &st, NULL));
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT login, dept, role, token_hash "
+					     "FROM account", -1, &st, NULL));
 	if (rc)
 		goto out;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		copy_col(st, 0, out->login, sizeof(out->login));
-		copy_col(st, 1, out->dept, sizeof(out->dept));
-		copy_col(st, 2, out->role, sizeof(out->role));
-	} else if (step == SQLITE_DONE) {
-		rc = RELAIS_EAUTH;
-	} else {
-		rc = relais_sqlite_error(step);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *h = sqlite3_column_text(st, 3);
+		int match = h && sqlite3_column_bytes(st, 3) == UTIL_SHA256_HEX &&
+			    util_ct_equal(h, hash, UTIL_SHA256_HEX);
+		if (match && !found) {
+			copy_col(st, 0, out->login, sizeof(out->login));
+			copy_col(st, 1, out->dept, sizeof(out->dept));
+			copy_col(st, 2, out->role, sizeof(out->role));
+			found = 1;
+		}
 	}
+	if (step != SQLITE_DONE)
+		rc = relais_sqlite_error(step);
+	else if (!found)
+		rc = RELAIS_EAUTH;
 out:
 	sqlite3_finalize(st);
+	explicit_bzero(hash, sizeof(hash));
 	return rc;
 }
 

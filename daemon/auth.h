@@ -45,7 +45,8 @@ int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *
 
 /*
  * Finds the account of a token. RELAIS_EAUTH when the token is malformed or
- * unknown (without touching the database for a malformed one).
+ * unknown (without touching the database for a malformed one). The stored
+ * hashes are compared in constant time, every one of them (docs/threat-model.md).
  */
 int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out) RELAIS_WUR;
 

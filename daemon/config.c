@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include "../common/buf.h"
 #include "../common/util.h"
 #include "../mailgw/smtp.h"
@@ -250,6 +251,66 @@ static int check_secret(struct parser *p, int line, const char *path)
 	return 0;
 }
 
+/* Parses proxy_confiance: addresses separated by commas, each IPv4 or
+ * IPv6, stored in canonical form so that they compare with the peer's. */
+static int set_proxies(struct parser *p, int line, const char *v)
+{
+	struct config_security *sec = &p->c->security;
+	char one[64];
+	while (*v) {
+		size_t n = strcspn(v, ",");
+		const char *a = v;
+		while (n && (*a == ' ' || *a == '\t'))
+			a++, n--;
+		size_t m = n;
+		while (m && (a[m - 1] == ' ' || a[m - 1] == '\t'))
+			m--;
+		unsigned char bin[16];
+		int ok = m && m < sizeof(one);
+		if (ok) {
+			memcpy(one, a, m);
+			one[m] = 0;
+		}
+		int af = ok && inet_pton(AF_INET, one, bin) == 1 ? AF_INET
+			 : ok && inet_pton(AF_INET6, one, bin) == 1 ? AF_INET6 : 0;
+		if (!af)
+			return fail(p, line, "adresse « %.*s » invalide pour proxy_confiance (adresses "
+				    "IP séparées par des virgules, ex. 127.0.0.1).", (int)m, a);
+		if (sec->nproxies == CONFIG_MAX_PROXIES)
+			return fail(p, line, "au plus %d adresses dans proxy_confiance.",
+				    CONFIG_MAX_PROXIES);
+		if (!inet_ntop(af, bin, sec->proxies[sec->nproxies], CONFIG_ADDR_MAX))
+			return RELAIS_EINVAL;
+		sec->nproxies++;
+		v = a + n;
+		if (*v == ',')
+			v++;
+	}
+	if (!sec->nproxies)
+		return fail(p, line, "la clé « proxy_confiance » n'a pas de valeur.");
+	return 0;
+}
+
+/* A key of [securite]; seen holds the line of each key already given. */
+static int set_security(struct parser *p, int line, const char *key, const char *v, int seen[2])
+{
+	long long n;
+	int k = !strcmp(key, "proxy_confiance") ? 0 : !strcmp(key, "echecs_max") ? 1 : -1;
+	if (k < 0)
+		return fail(p, line, "clé inconnue « %s » dans la section [securite].", key);
+	if (seen[k])
+		return fail(p, line, "la clé « %s » est déjà donnée ligne %d.", key, seen[k]);
+	seen[k] = line;
+	if (!*v)
+		return fail(p, line, "la clé « %s » n'a pas de valeur.", key);
+	if (k == 0)
+		return set_proxies(p, line, v);
+	if (util_parse_ll(v, 1, 1000, &n))
+		return fail(p, line, "echecs_max « %s » invalide (de 1 à 1000).", v);
+	p->c->security.echecs_max = (unsigned)n;
+	return 0;
+}
+
 static size_t key_index(const char *name)
 {
 	for (size_t k = 0; k < NKEYS; k++)
@@ -409,7 +470,8 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	struct parser p;
 	char line[LINE_MAX_BYTES];
 	size_t i = 0;
-	int lineno = 0, in_mail = 0, in_digest = 0, rc = 0;
+	int lineno = 0, in_mail = 0, in_digest = 0, in_sec = 0, rc = 0;
+	int sseen[2] = { 0, 0 };
 
 	memset(c, 0, sizeof(*c));
 	memset(&p, 0, sizeof(p));
@@ -454,7 +516,17 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 				c->digest.enabled = 1;
 				c->digest.line = lineno;
 				in_digest = 1;
-				in_mail = 0;
+				in_mail = in_sec = 0;
+				continue;
+			}
+			if (!strcmp(sect, "securite")) {
+				if (c->security.enabled)
+					return fail(&p, lineno, "la section [securite] est déjà donnée "
+						    "ligne %d.", c->security.line);
+				c->security.enabled = 1;
+				c->security.line = lineno;
+				in_sec = 1;
+				in_mail = in_digest = 0;
 				continue;
 			}
 			if (strcmp(sect, "courrier"))
@@ -465,7 +537,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 			c->mail.enabled = 1;
 			c->mail.line = lineno;
 			in_mail = 1;
-			in_digest = 0;
+			in_digest = in_sec = 0;
 			continue;
 		}
 		char *eq = strchr(s, '=');
@@ -473,6 +545,12 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 			return fail(&p, lineno, "ligne incomprise « %s » (attendu : cle = valeur).", s);
 		*eq = 0;
 		char *key = trim(s), *val = trim(eq + 1);
+		if (in_sec) {
+			rc = set_security(&p, lineno, key, val, sseen);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (in_digest) {
 			size_t k = dkey_index(key);
 			if (k == NDKEYS)
@@ -506,8 +584,10 @@ int config_load(const char *path, int must_exist, struct config *c, char *err, s
 	char chunk[4096];
 	int fd, rc = 0;
 	ssize_t n;
+	struct stat st;
 
 	memset(c, 0, sizeof(*c));
+	memset(&st, 0, sizeof(st));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT && !must_exist)
@@ -515,6 +595,17 @@ int config_load(const char *path, int must_exist, struct config *c, char *err, s
 		snprintf(err, errlen, "Impossible de lire le fichier de configuration « %s » : %s.",
 			 path, strerror(errno));
 		return RELAIS_EIO;
+	}
+	/* Whoever may write it chooses the password files and the trusted
+	 * proxy: as good as the secrets themselves. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 022)) {
+		snprintf(err, errlen, "Le fichier de configuration « %s » %s (droits %03o) : "
+			 "protégez-le avec « chmod 600 %s ».", path,
+			 S_ISREG(st.st_mode) ? "est modifiable par d'autres utilisateurs"
+					     : "n'est pas un fichier ordinaire",
+			 (unsigned)(st.st_mode & 0777), path);
+		rc = RELAIS_EPERM;
+		goto out;
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {

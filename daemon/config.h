@@ -1,7 +1,9 @@
 /*
  * config.h - relaisd's configuration file (prefix config_), an INI file
- * with a [courrier] section (docs/mailgw.md) and a [digest] section
- * (docs/digest.md); each is optional.
+ * with a [courrier] section (docs/mailgw.md), a [digest] section
+ * (docs/digest.md) and a [securite] section (docs/threat-model.md); each is
+ * optional. The file holds no secret (passwords live in files of their own,
+ * 0600) but says where they are: group and others may not write it.
  *
  * Format: "[section]" lines, "cle = valeur" lines, comments from '#' or ';'
  * at the start of a line or after a space, spaces trimmed. An unknown
@@ -63,9 +65,24 @@ struct config_digest {
 	char *smtp_mot_de_passe_fichier;
 };
 
+#define CONFIG_MAX_PROXIES 8
+#define CONFIG_ADDR_MAX 46           /* INET6_ADDRSTRLEN, with the NUL */
+
+/* The [securite] section. */
+struct config_security {
+	int enabled;
+	int line;
+	unsigned echecs_max;         /* failed authentications per minute and
+					address before 429; 0: the default (10) */
+	size_t nproxies;             /* proxy_confiance: peers whose X-Real-IP /
+					X-Forwarded-For are believed */
+	char proxies[CONFIG_MAX_PROXIES][CONFIG_ADDR_MAX]; /* canonical text */
+};
+
 struct config {
 	struct config_mail mail;
 	struct config_digest digest;
+	struct config_security security;
 };
 
 /*
@@ -81,8 +98,9 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 /*
  * Reads and parses the file path. When must_exist is 0 a missing file is an
  * empty configuration (no gateway). Returns as config_parse(), plus
- * RELAIS_EIO (unreadable, or missing when must_exist) and RELAIS_ETOOBIG
- * (over CONFIG_MAX_FILE), with a French message in err.
+ * RELAIS_EIO (unreadable, or missing when must_exist), RELAIS_ETOOBIG
+ * (over CONFIG_MAX_FILE) and RELAIS_EPERM (not a regular file, or group or
+ * others may write it), with a French message in err.
  */
 int config_load(const char *path, int must_exist, struct config *c, char *err,
 		size_t errlen) RELAIS_WUR;

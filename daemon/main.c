@@ -1,23 +1,28 @@
 /*
- * main.c - relaisd's command line: init, user add, serve.
+ * main.c - relaisd's command line: init, user add, serve, backup, restore,
+ * digest preview.
  *
  * Exit codes: 0 success, 1 bad input or refused operation, 2 usage error.
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include <uv.h>
 #include "../common/util.h"
 #include "../mailgw/smtp.h"
 #include "../model/model.h"
 #include "api.h"
 #include "auth.h"
+#include "backup.h"
 #include "config.h"
+#include "datadir.h"
 #include "demo.h"
 #include "digest.h"
 #include "../net/http.h"
@@ -35,6 +40,8 @@ static const char usage_main[] =
 	"  init       crée ou met à jour la base de données\n"
 	"  user add   crée un compte et affiche son jeton\n"
 	"  serve      sert l'API de synchronisation\n"
+	"  backup     sauvegarde la base, même pendant que relaisd sert\n"
+	"  restore    installe une sauvegarde (relaisd arrêté)\n"
 	"  digest preview   affiche la synthèse Caf sans l'envoyer\n"
 	"\n"
 	"  relaisd COMMANDE --help   aide d'une commande\n"
@@ -73,12 +80,38 @@ static const char usage_serve[] =
 	"  --quiet               ne journalise pas les requêtes\n"
 	"  --config FICHIER      fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 	"                        s'il existe) ; sa section [courrier] démarre la passerelle\n"
-	"                        courrier, sa section [digest] la synthèse Caf\n"
+	"                        courrier, sa section [digest] la synthèse Caf, sa section\n"
+	"                        [securite] règle la limite d'échecs et le proxy de confiance\n"
+	"\n"
+	"Le dossier de données doit être en 0700 et la base en 0600 ; un seul relaisd\n"
+	"sert un dossier à la fois (verrou DOSSIER/relaisd.lock).\n"
 	"\n"
 	"Options d'essai (docs/digest.md) :\n"
 	"  --horloge AAAA-MM-JJTHH:MM:SSZ   horloge de la synthèse et des relances\n"
 	"                        (aussi la variable RELAIS_TEST_NOW)\n"
 	"  --horloge-vitesse N   cette horloge avance N fois plus vite (1 à 3600)\n";
+
+static const char usage_backup[] =
+	"Usage : relaisd backup --data DOSSIER --to FICHIER\n"
+	"\n"
+	"Copie la base DOSSIER/relais.db dans FICHIER (droits 0600), même pendant\n"
+	"que relaisd sert ce dossier : la copie contient tout ce qui était validé\n"
+	"quand elle a commencé. FICHIER n'apparaît qu'une fois complet et vérifié\n"
+	"(PRAGMA integrity_check) ; un FICHIER existant est remplacé.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n"
+	"  --to FICHIER     fichier de sauvegarde à écrire\n";
+
+static const char usage_restore[] =
+	"Usage : relaisd restore --from FICHIER --data DOSSIER [--force]\n"
+	"\n"
+	"Vérifie la sauvegarde FICHIER (intégrité, schéma) puis l'installe comme\n"
+	"base de DOSSIER (créé en 0700 au besoin). Refuse tant qu'un relaisd sert\n"
+	"DOSSIER, et refuse de remplacer une base existante sans --force.\n"
+	"\n"
+	"  --from FICHIER   sauvegarde faite par « relaisd backup »\n"
+	"  --data DOSSIER   dossier de données du serveur\n"
+	"  --force          remplace la base existante (son contenu est perdu)\n";
 
 static const char usage_digest[] =
 	"Usage : relaisd digest preview --data DOSSIER --dept CODE [--config FICHIER]\n"
@@ -322,6 +355,23 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/*
+ * A push waits in a pool thread for its group's COMMIT (store_push), so the
+ * pool's size bounds how many pushes one fsync can carry: libuv's default of
+ * 4 threads would make a burst of syncs queue behind a few fsyncs. The
+ * environment may still choose. Each pull answer allocates a zlib stream of
+ * ~256 KiB; without a higher trim threshold glibc returns that memory to the
+ * system after every answer and faults it in again for the next one
+ * (docs/bench.md).
+ */
+static void tune_for_load(void)
+{
+	if (!getenv("UV_THREADPOOL_SIZE"))
+		setenv("UV_THREADPOOL_SIZE", "16", 1);
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct opt opts[] = {
@@ -337,7 +387,7 @@ static int cmd_serve(int argc, char **argv)
 	struct store *st = NULL;
 	struct api *api = NULL;
 	char host[256], err[1024], token[AUTH_TOKEN_LEN + 1] = "";
-	int port, bound = 0, created = 0, loop_ok = 0, rc;
+	int port, bound = 0, created = 0, loop_ok = 0, lock = -1, rc;
 	long long idle = 30;
 
 	memset(&conf, 0, sizeof(conf));
@@ -392,6 +442,13 @@ static int cmd_serve(int argc, char **argv)
 		}
 		created = 1;
 	}
+	/* Checked and locked before the store opens: a store that others may
+	 * read is refused, and a restore cannot swap it under a running daemon. */
+	if (store_exists(dir) && (datadir_check(dir, err, sizeof(err)) ||
+				  datadir_lock(dir, &lock, err, sizeof(err)))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		goto out;
+	}
 	if (store_open(dir, &st, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		goto out;
@@ -403,6 +460,7 @@ static int cmd_serve(int argc, char **argv)
 	if (opts[3].value && !created)
 		fprintf(stderr, "La base de « %s » existe déjà : pas de nouvelles données de "
 			"démonstration (le jeton a été affiché à sa création).\n", dir);
+	tune_for_load();
 	if (uv_loop_init(&s.loop)) {
 		fprintf(stderr, "relaisd : impossible de démarrer la boucle d'événements.\n");
 		goto out;
@@ -415,6 +473,7 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
 		goto out;
 	}
+	api_set_security(api, &conf.security);
 	int lrc = http_server_listen(s.http, host, port, &bound);
 	if (lrc) {
 		fprintf(stderr, "relaisd : impossible d'écouter sur %s : %s.\n", opts[1].value,
@@ -484,9 +543,64 @@ out:
 	}
 	api_free(api);
 	store_close(st);
+	datadir_unlock(lock);
 	config_free(&conf);
 	memset(token, 0, sizeof(token));
 	return rc;
+}
+
+/* ---- backup, restore ---- */
+
+static void print_summary(const struct backup_summary *sum)
+{
+	printf("  taille : %lld octets ; schéma %d ; %lld ligne%s ; %lld compte%s ; "
+	       "séquence %lld\n", sum->bytes, sum->schema, sum->rows, sum->rows > 1 ? "s" : "",
+	       sum->accounts, sum->accounts > 1 ? "s" : "", sum->seq);
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+	struct opt opts[] = { { "data", 1, NULL }, { "to", 1, NULL } };
+	struct backup_summary sum;
+	char err[1024];
+	int rc = parse_opts(argc, argv, opts, 2, usage_backup);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = require(&opts[0], usage_backup)) || (rc = require(&opts[1], usage_backup)))
+		return rc;
+	if (datadir_check(opts[0].value, err, sizeof(err)) ||
+	    backup_run(opts[0].value, opts[1].value, &sum, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	printf("Sauvegarde de « %s » écrite dans « %s » (droits 0600), intégrité vérifiée.\n",
+	       opts[0].value, opts[1].value);
+	print_summary(&sum);
+	return 0;
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	struct opt opts[] = { { "from", 1, NULL }, { "data", 1, NULL }, { "force", 0, NULL } };
+	struct backup_summary sum;
+	char err[1024];
+	int rc = parse_opts(argc, argv, opts, 3, usage_restore);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = require(&opts[0], usage_restore)) || (rc = require(&opts[1], usage_restore)))
+		return rc;
+	if (backup_restore(opts[0].value, opts[1].value, opts[2].value != NULL, &sum, err,
+			   sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	printf("Sauvegarde « %s » vérifiée et installée dans « %s ».\n", opts[0].value,
+	       opts[1].value);
+	print_summary(&sum);
+	if (sum.schema < MODEL_SCHEMA_VERSION)
+		printf("Elle est au schéma %d : lancez « relaisd init --data %s » pour la mettre à "
+		       "jour avant de la servir.\n", sum.schema, opts[1].value);
+	return 0;
 }
 
 /* ---- digest preview ---- */
@@ -573,6 +687,9 @@ int main(int argc, char **argv)
 {
 	/* A peer that hangs up mid-answer must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
+	/* SQLite's memory statistics take one process-wide mutex on every
+	 * allocation: the pool threads would queue on it. Nothing reads them. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;
@@ -594,6 +711,10 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (!strcmp(cmd, "digest"))
 		return cmd_digest(argc - 2, argv + 2);
+	if (!strcmp(cmd, "backup"))
+		return cmd_backup(argc - 2, argv + 2);
+	if (!strcmp(cmd, "restore"))
+		return cmd_restore(argc - 2, argv + 2);
 	fprintf(stderr, "relaisd : commande inconnue « %s ».\n\n%s", cmd, usage_main);
 	return EXIT_USAGE;
 }

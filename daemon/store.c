@@ -13,9 +13,24 @@
 #include "auth.h"
 #include "store.h"
 
+/* A push waiting for a group commit, on the waiting thread's stack. */
+struct group_entry {
+	struct sync_merge_job job;
+	int done;
+	struct group_entry *next;
+};
+
 struct store {
 	sqlite3 *writer;
 	pthread_mutex_t wlock;
+	/* group commit: pushes queue here while a leader merges a group */
+	pthread_mutex_t glock;
+	pthread_cond_t gdone;
+	struct group_entry *ghead, **gtail;
+	size_t gqueued;                  /* entries in the queue */
+	int gleader;
+	struct store_group_stats stats;
+	struct sync_merger *merger;      /* the writer's merge statements; under wlock */
 	sqlite3 *readers[STORE_READERS];
 	int lent[STORE_READERS];
 	pthread_mutex_t rlock;
@@ -186,6 +201,9 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	if (!s)
 		return RELAIS_ENOMEM;
 	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->glock, NULL);
+	pthread_cond_init(&s->gdone, NULL);
+	s->gtail = &s->ghead;
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
 	rc = open_conn(path, SQLITE_OPEN_READWRITE, &s->writer);
@@ -210,6 +228,8 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		rc = auth_check(s->writer);
 	if (!rc)
 		rc = load_tables(s->writer, &s->tables);
+	if (!rc)
+		rc = sync_merger_new(s->writer, s->tables, &s->merger);
 	if (rc) {
 		snprintf(err, errlen, "La base de « %s » n'a pas le schéma attendu (%s) : "
 			 "lancez « relaisd init --data %s ».", dir, relais_strerror(rc), dir);
@@ -240,9 +260,12 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < STORE_READERS; i++)
 		sqlite3_close(s->readers[i]);
+	sync_merger_free(s->merger);
 	sync_tables_free(s->tables);
 	sqlite3_close(s->writer);
 	pthread_mutex_destroy(&s->wlock);
+	pthread_mutex_destroy(&s->glock);
+	pthread_cond_destroy(&s->gdone);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rfree);
 	free(s);
@@ -262,6 +285,81 @@ sqlite3 *store_writer_acquire(struct store *s)
 void store_writer_release(struct store *s)
 {
 	pthread_mutex_unlock(&s->wlock);
+}
+
+/*
+ * Leader/follower group commit. Every pusher queues its entry; whoever finds
+ * no leader becomes one, waits for the writer (so that pushes arriving
+ * meanwhile join), takes the queue, merges and commits it as one group, then
+ * wakes everyone. A pusher whose entry is done leaves; one whose entry came
+ * too late for that group may lead the next. No timer and no thread of its
+ * own: a lone push is merged at once, as before.
+ */
+int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
+	       struct sync_merge_result *res, char *err, size_t errlen)
+{
+	struct group_entry me;
+	struct sync_merge_job *jobs[STORE_GROUP_MAX];
+
+	memset(&me, 0, sizeof(me));
+	me.job.who = who;
+	me.job.push = push;
+	me.job.err = err;
+	me.job.errlen = errlen;
+	pthread_mutex_lock(&s->glock);
+	*s->gtail = &me;
+	s->gtail = &me.next;
+	s->gqueued++;
+	while (!me.done) {
+		if (s->gleader) {
+			pthread_cond_wait(&s->gdone, &s->glock);
+			continue;
+		}
+		s->gleader = 1;
+		pthread_mutex_unlock(&s->glock);
+		store_writer_acquire(s);
+
+		pthread_mutex_lock(&s->glock);
+		struct group_entry *first = s->ghead, *e = first, *last = NULL;
+		size_t n = 0;
+		while (e && n < STORE_GROUP_MAX) {
+			jobs[n++] = &e->job;
+			last = e;
+			e = e->next;
+		}
+		s->ghead = e;
+		if (!e)
+			s->gtail = &s->ghead;
+		last->next = NULL; /* the queue holds at least this thread's entry */
+		s->gqueued -= n;
+		pthread_mutex_unlock(&s->glock);
+
+		int rc = sync_merger_run(s->merger, jobs, n);
+		(void)rc; /* each job carries its own outcome, the group's failure included */
+		store_writer_release(s);
+
+		pthread_mutex_lock(&s->glock);
+		for (e = first; e; e = e->next)
+			e->done = 1;
+		s->stats.groups++;
+		s->stats.pushes += n;
+		if (n > s->stats.largest)
+			s->stats.largest = n;
+		s->gleader = 0;
+		pthread_cond_broadcast(&s->gdone);
+	}
+	pthread_mutex_unlock(&s->glock);
+	*res = me.job.res;
+	return me.job.rc;
+}
+
+void store_group_stats(struct store *s, struct store_group_stats *out, size_t *queued)
+{
+	pthread_mutex_lock(&s->glock);
+	*out = s->stats;
+	if (queued)
+		*queued = s->gqueued;
+	pthread_mutex_unlock(&s->glock);
 }
 
 sqlite3 *store_reader_acquire(struct store *s)

@@ -19,6 +19,7 @@
 #define STORE_FILE "relais.db"
 #define STORE_READERS 4
 #define STORE_BUSY_MS 10000
+#define STORE_GROUP_MAX 128   /* pushes merged in one transaction at most */
 
 struct store;
 
@@ -49,6 +50,29 @@ const struct sync_tables *store_tables(const struct store *s);
  * store_writer_release() on the same thread. */
 sqlite3 *store_writer_acquire(struct store *s);
 void store_writer_release(struct store *s);
+
+/*
+ * Merges a decoded push (sync_merge() semantics: same return codes, French
+ * message in err) through group commit: pushes that arrive while the writer
+ * is busy wait together and the next of them to run merges them all, each
+ * in a savepoint of one transaction, with one COMMIT and so one fsync. A
+ * push refused on its own is rolled back alone; store_push() returns only
+ * once the COMMIT that holds this push is durable (or failed, in which case
+ * nothing of the group was written). Takes the writer like
+ * store_writer_acquire(): never call it while holding the writer.
+ */
+int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
+	       struct sync_merge_result *res, char *err, size_t errlen) RELAIS_WUR;
+
+/* What group commit did since store_open(). */
+struct store_group_stats {
+	unsigned long long groups;   /* transactions committed (or failed) by store_push() */
+	unsigned long long pushes;   /* pushes merged in them */
+	size_t largest;              /* most pushes in one group */
+};
+/* Copies the counters; *queued (when not NULL) receives the number of pushes
+ * waiting for a group right now. */
+void store_group_stats(struct store *s, struct store_group_stats *out, size_t *queued);
 
 /* Lends a read-only connection, blocking while all are lent. */
 sqlite3 *store_reader_acquire(struct store *s);

@@ -638,6 +638,17 @@ bad:
 	return RELAIS_EINVAL;
 }
 
+/* Returns 1 when the server announced new messages (EXISTS or RECENT) since
+ * the last call, and forgets it. */
+static int take_announced(struct mailgw_imap *c)
+{
+	struct mailimap_selection_info *sel = c->imap->imap_selection_info;
+	int announced = sel->sel_has_exists || sel->sel_has_recent;
+	sel->sel_has_exists = 0;
+	sel->sel_has_recent = 0;
+	return announced;
+}
+
 int mailgw_imap_select(struct mailgw_imap *c, const char *folder, uint32_t *uidvalidity)
 {
 	int rc = check_folder(c, folder);
@@ -656,6 +667,9 @@ int mailgw_imap_select(struct mailgw_imap *c, const char *folder, uint32_t *uidv
 	}
 	c->selected = 1;
 	*uidvalidity = c->imap->imap_selection_info->sel_uidvalidity;
+	/* SELECT's EXISTS is the folder as the caller is about to scan it,
+	 * not news. */
+	(void)take_announced(c);
 	return 0;
 }
 
@@ -992,14 +1006,18 @@ int mailgw_imap_idle(struct mailgw_imap *c, int timeout_ms, int *arrived)
 	*arrived = 0;
 	if ((rc = need_selected(c)) || (rc = begin(c, MAILGW_IMAP_CMD_CAP)))
 		return rc;
+	/* Mail that arrived while the caller worked was announced in the
+	 * answer to one of its commands (FETCH, MOVE...): the next IDLE would
+	 * hide that, so report it now. */
+	if (take_announced(c)) {
+		*arrived = 1;
+		return 0;
+	}
 	if (!mailimap_has_idle(c->imap)) {
 		nap_ms(timeout_ms > 0 ? timeout_ms : 0);
-		c->imap->imap_selection_info->sel_has_exists = 0;
-		c->imap->imap_selection_info->sel_has_recent = 0;
 		rc = conv(c, mailimap_noop(c->imap), "NOOP");
 		if (rc == 0)
-			*arrived = c->imap->imap_selection_info->sel_has_exists ||
-				   c->imap->imap_selection_info->sel_has_recent;
+			*arrived = take_announced(c);
 		return rc;
 	}
 	/* Keep-alive lines ("* OK Still here") also wake us: end that IDLE and
@@ -1016,8 +1034,7 @@ int mailgw_imap_idle(struct mailgw_imap *c, int timeout_ms, int *arrived)
 		rc = conv(c, mailimap_idle_done(c->imap), "DONE");
 		if (rc)
 			return rc;
-		if (c->imap->imap_selection_info->sel_has_exists ||
-		    c->imap->imap_selection_info->sel_has_recent) {
+		if (take_announced(c)) {
 			*arrived = 1;
 			return 0;
 		}

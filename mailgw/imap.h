@@ -118,7 +118,7 @@ int mailgw_imap_move(struct mailgw_imap *c, uint32_t uid, const char *folder) RE
 /* Waits up to timeout_ms for new mail in the selected folder with IDLE
  * (then DONE), or, when the server lacks IDLE, sleeps and sends NOOP.
  * *arrived is 1 when the server announced new messages (EXISTS or RECENT),
- * else 0. Servers drop IDLE after about 30 minutes: call it again with at
+ * also in the answer to an earlier command (then it returns at once), else 0. Servers drop IDLE after about 30 minutes: call it again with at
  * most ~25 minutes each time. */
 int mailgw_imap_idle(struct mailgw_imap *c, int timeout_ms, int *arrived) RELAIS_WUR;
 

@@ -18,6 +18,9 @@
 
 #define FILENAME_MAX_LEN 1024 /* a longer decoded file name is cut */
 
+/* Zero bytes after the copy of the message that libetpan parses. */
+#define MIME_PAD 16
+
 struct walk {
 	const struct mailgw_mime_limits *lim;
 	struct mailgw_mime_msg *m;
@@ -835,6 +838,7 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 {
 	struct mailgw_mime_limits defaults;
 	struct walk w = { 0 };
+	char *padded = NULL;
 	int rc = 0;
 
 	if (!limits) {
@@ -858,6 +862,18 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 	else {
 		if (memchr(raw, 0, len))
 			w.m->warnings |= MAILGW_MIME_W_NUL;
+		/* libetpan's decoders read past the end of a part that ends in a
+		 * quoted-printable '=' (found by fuzz/fuzz-mime.c): it parses a
+		 * copy followed by zero bytes, so those reads stay in bounds. */
+		padded = malloc(len + MIME_PAD);
+		if (!padded) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		if (len)
+			memcpy(padded, raw, len);
+		memset(padded + len, 0, MIME_PAD);
+		w.raw = padded;
 		rc = parse_tree(&w);
 		if (rc)
 			goto out;
@@ -866,6 +882,7 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 	if (!w.m->body)
 		rc = RELAIS_ENOMEM;
 out:
+	free(padded);
 	buf_release(&w.body);
 	if (rc) {
 		mailgw_mime_free(w.m);

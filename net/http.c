@@ -25,7 +25,8 @@
 
 struct route {
 	const char *method;
-	const char *path;
+	const char *path;       /* exact path, or a pattern when pattern is set */
+	int pattern;            /* path holds "{name}" or "{*name}" segments */
 	http_handler_fn fn;
 	void *arg;
 };
@@ -38,8 +39,10 @@ struct http_server {
 	size_t max_body;
 	unsigned idle_ms;
 	int quiet;
-	struct route routes[HTTP_MAX_ROUTES];
-	size_t nroutes;
+	struct route *routes;
+	size_t nroutes, aroutes;
+	http_handler_fn fallback;
+	void *fallback_arg;
 	struct http_conn *conns; /* doubly linked list of live connections */
 	void (*close_cb)(void *);
 	void *close_arg;
@@ -67,6 +70,7 @@ struct http_conn {
 	int last_was_value;
 	size_t head_len;
 	struct buf body;
+	struct buf params;     /* path parameters of the matched pattern: "name\0value\0" */
 	int error_status;      /* answer to give instead of dispatching */
 	int complete;
 	struct http_request req;
@@ -95,6 +99,7 @@ static void server_maybe_done(struct http_server *s)
 		return;
 	void (*cb)(void *) = s->close_cb;
 	void *arg = s->close_arg;
+	free(s->routes);
 	free(s);
 	if (cb)
 		cb(arg);
@@ -112,6 +117,7 @@ static void conn_free(struct http_conn *c)
 	buf_release(&c->url);
 	buf_release(&c->hdrs);
 	buf_release(&c->body);
+	buf_release(&c->params);
 	free(c->pending);
 	free(c);
 	server_maybe_done(s);
@@ -165,6 +171,9 @@ const char *http_status_text(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -174,6 +183,8 @@ const char *http_status_text(int status)
 	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 421: return "Misdirected Request";
 	case 422: return "Unprocessable Entity";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -276,6 +287,7 @@ static void request_reset(struct http_conn *c)
 	buf_reset(&c->url);
 	buf_reset(&c->hdrs);
 	buf_reset(&c->body);
+	buf_reset(&c->params);
 	c->last_was_value = 0;
 	c->head_len = 0;
 	c->error_status = 0;
@@ -533,15 +545,24 @@ static void dispatch(struct http_conn *c)
 	}
 	int path_known = 0;
 	for (size_t i = 0; i < s->nroutes; i++) {
-		if (strcmp(s->routes[i].path, r->path))
+		const struct route *rt = &s->routes[i];
+		if (rt->pattern) {
+			buf_reset(&c->params);
+			if (!http_pattern_match(rt->path, r->path, &c->params))
+				continue;
+		} else if (strcmp(rt->path, r->path)) {
 			continue;
+		}
 		path_known = 1;
-		if (!strcmp(s->routes[i].method, r->method)) {
-			s->routes[i].fn(r, s->routes[i].arg);
+		if (!strcmp(rt->method, r->method)) {
+			rt->fn(r, rt->arg);
 			return;
 		}
 	}
-	if (path_known)
+	buf_reset(&c->params);
+	if (s->fallback)
+		s->fallback(r, s->fallback_arg);
+	else if (path_known)
 		http_respond_error(r, 405, "method", "Méthode non autorisée pour ce chemin.");
 	else
 		http_respond_error(r, 404, "not_found", "Chemin inconnu.");
@@ -677,6 +698,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	buf_init(&c->url, HTTP_MAX_HEAD);
 	buf_init(&c->hdrs, HTTP_MAX_HEAD + 64);
 	buf_init(&c->body, s->max_body);
+	buf_init(&c->params, HTTP_MAX_HEAD);
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	c->next = s->conns;
@@ -722,13 +744,79 @@ int http_server_new(uv_loop_t *loop, const struct http_server_config *cfg,
 	return 0;
 }
 
+/* Length of the segment starting at p (up to '/' or the end). */
+static size_t seg_len(const char *p)
+{
+	return strcspn(p, "/");
+}
+
+int http_pattern_match(const char *pattern, const char *path, struct buf *params)
+{
+	const char *p = pattern, *q = path;
+	for (;;) {
+		if (*p != '/' || *q != '/')
+			return !*p && !*q;
+		p++;
+		q++;
+		size_t pl = seg_len(p), ql = seg_len(q);
+		if (pl >= 3 && p[0] == '{' && p[1] == '*' && p[pl - 1] == '}' && !p[pl]) {
+			if (!*q)
+				return 0;
+			return !params || !(buf_append(params, p + 2, pl - 3) || buf_putc(params, 0) ||
+					    buf_puts(params, q) || buf_putc(params, 0));
+		}
+		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+			if (!ql)
+				return 0;
+			if (params && (buf_append(params, p + 1, pl - 2) || buf_putc(params, 0) ||
+				       buf_append(params, q, ql) || buf_putc(params, 0)))
+				return 0;
+		} else if (pl != ql || memcmp(p, q, pl)) {
+			return 0;
+		}
+		p += pl;
+		q += ql;
+	}
+}
+
 int http_server_route(struct http_server *s, const char *method, const char *path,
 		      http_handler_fn fn, void *arg)
 {
+	if (!method || !path || path[0] != '/' || !fn)
+		return RELAIS_EINVAL;
 	if (s->nroutes == HTTP_MAX_ROUTES)
 		return RELAIS_ETOOBIG;
-	s->routes[s->nroutes++] = (struct route){ method, path, fn, arg };
+	if (s->nroutes == s->aroutes) {
+		size_t n = s->aroutes ? 2 * s->aroutes : 16;
+		struct route *r = realloc(s->routes, n * sizeof(*r));
+		if (!r)
+			return RELAIS_ENOMEM;
+		s->routes = r;
+		s->aroutes = n;
+	}
+	int pattern = strchr(path, '{') != NULL;
+	s->routes[s->nroutes++] = (struct route){ method, path, pattern, fn, arg };
 	return 0;
+}
+
+void http_server_fallback(struct http_server *s, http_handler_fn fn, void *arg)
+{
+	s->fallback = fn;
+	s->fallback_arg = arg;
+}
+
+const char *http_request_param(const struct http_request *r, const char *name)
+{
+	const struct buf *p = &r->conn->params;
+	size_t off = 0;
+	while (off < p->len) {
+		const char *n = (const char *)p->data + off;
+		const char *v = n + strlen(n) + 1;
+		if (!strcmp(n, name))
+			return v;
+		off = (size_t)(v + strlen(v) + 1 - (const char *)p->data);
+	}
+	return NULL;
 }
 
 int http_server_listen(struct http_server *s, const char *host, int port, int *bound)

@@ -31,7 +31,7 @@
 #define HTTP_MAX_HEAD (16u << 10)       /* request line + headers */
 #define HTTP_MAX_BODY (16u << 20)       /* default body cap */
 #define HTTP_IDLE_TIMEOUT_MS 30000u     /* default idle timeout */
-#define HTTP_MAX_ROUTES 32
+#define HTTP_MAX_ROUTES 512
 /* Pending connections the kernel may queue: a burst of clients that all
  * connect at once must not wait for SYN retransmissions. */
 #define HTTP_BACKLOG 1024
@@ -69,11 +69,34 @@ struct http_server_config {
 int http_server_new(uv_loop_t *loop, const struct http_server_config *cfg,
 		    struct http_server **out) RELAIS_WUR;
 
-/* Adds a route matching method and path exactly. A path that matches with
- * another method gets 405, an unknown path 404. RELAIS_ETOOBIG past
- * HTTP_MAX_ROUTES. The strings must outlive the server. */
+/*
+ * Adds a route. path is either an exact path, or a pattern: segments
+ * "{name}" match any one non-empty segment and a final "{*name}" any
+ * non-empty rest ("/static/{*f}" matches "/static/a/b", not "/static/"),
+ * their raw values read back with http_request_param(). Routes are tried in
+ * the order they were added. A path that matches with another method gets
+ * 405, an unknown path 404, unless a fallback is set. RELAIS_ETOOBIG past
+ * HTTP_MAX_ROUTES, RELAIS_EINVAL for a path not starting with '/'. The
+ * strings must outlive the server.
+ */
 int http_server_route(struct http_server *s, const char *method, const char *path,
 		      http_handler_fn fn, void *arg) RELAIS_WUR;
+
+/* Sets the handler of every request that no route takes (instead of the
+ * layer's JSON 404 and 405); NULL restores those. */
+void http_server_fallback(struct http_server *s, http_handler_fn fn, void *arg);
+
+/* The raw (still percent-encoded) value of the pattern segment "{name}" of
+ * the route that took r, or NULL. Valid as long as r. */
+const char *http_request_param(const struct http_request *r, const char *name);
+
+/*
+ * Matches path against a route pattern (see http_server_route). Returns 1
+ * on a match, appending each parameter name and its raw value to params (when not
+ * NULL) as "name\0value\0"; 0 otherwise (also when params is full).
+ */
+struct buf;
+int http_pattern_match(const char *pattern, const char *path, struct buf *params);
 
 /* Listens on an IPv4 address ("127.0.0.1") and port (0 picks a free one);
  * *bound receives the port actually bound. RELAIS_EINVAL for a bad address,

@@ -136,6 +136,7 @@ struct engine {
 	int conflict_ti;
 	struct table_stmts *ts;
 	sqlite3_stmt *row_get, *row_put, *row_new, *login_get, *conf_ins;
+	sqlite3_stmt *node_get, *node_new, *node_upd, *state_upd;  /* made on first use */
 	struct sync_stamp *clk;        /* clocks of the row being merged */
 	int *wr;                       /* columns to write */
 	unsigned char *clkbuf;
@@ -213,6 +214,10 @@ static void engine_free(struct engine *e)
 	sqlite3_finalize(e->row_new);
 	sqlite3_finalize(e->login_get);
 	sqlite3_finalize(e->conf_ins);
+	sqlite3_finalize(e->node_get);
+	sqlite3_finalize(e->node_new);
+	sqlite3_finalize(e->node_upd);
+	sqlite3_finalize(e->state_upd);
 	for (size_t i = 0; i < e->npend; i++)
 		pending_free(&e->pend[i]);
 	free(e->pend);
@@ -221,9 +226,9 @@ static void engine_free(struct engine *e)
 	free(e->clkbuf);
 }
 
-/* Prepares the engine inside a transaction the caller opened. */
-static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *t,
-		       char *err, size_t errlen)
+/* Allocates the engine and prepares its fixed statements; no state read. */
+static int engine_prepare(struct engine *e, sqlite3 *db, const struct sync_tables *t,
+			  char *err, size_t errlen)
 {
 	int rc;
 	int n = t->max_cols > 2 ? t->max_cols : 2;
@@ -242,9 +247,6 @@ static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *
 		return RELAIS_ENOMEM;
 	if (e->conflict_ti < 0)
 		return RELAIS_ESCHEMA;
-	rc = state_load(db, &e->seq, &e->clock.last, &e->node);
-	if (rc)
-		return rc;
 	rc = sync_prepare(db, "SELECT dept, deleted, clocks, image FROM sync_row WHERE tbl=?1 AND id=?2",
 			  &e->row_get);
 	if (!rc)
@@ -263,10 +265,51 @@ static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *
 	return rc;
 }
 
+/* Reads the server's seq, clock and node: at the start of each transaction,
+ * since other writers (the server's own writes) move them in between. */
+static int engine_begin(struct engine *e)
+{
+	e->changes = 0;
+	e->conflicts = 0;
+	return state_load(e->db, &e->seq, &e->clock.last, &e->node);
+}
+
+/* Prepares the engine inside a transaction the caller opened. */
+static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *t,
+		       char *err, size_t errlen)
+{
+	int rc = engine_prepare(e, db, t, err, errlen);
+	return rc ? rc : engine_begin(e);
+}
+
+/* Prepares *slot on first use; later calls find it ready (and reset). */
+static int cached(struct engine *e, sqlite3_stmt **slot, const char *sql)
+{
+	return *slot ? 0 : sync_prepare(e->db, sql, slot);
+}
+
+/* Resets every statement the engine holds, so that none keeps a read
+ * transaction open once the engine's transaction ended. */
+static void engine_reset(struct engine *e)
+{
+	sqlite3_stmt *fixed[] = { e->row_get, e->row_put, e->row_new, e->login_get, e->conf_ins,
+				  e->node_get, e->node_new, e->node_upd, e->state_upd };
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		sqlite3_reset(fixed[i]);
+	for (size_t i = 0; e->ts && i < e->t->n; i++) {
+		struct table_stmts *ts = &e->ts[i];
+		sqlite3_reset(ts->sel);
+		sqlite3_reset(ts->ins);
+		sqlite3_reset(ts->del);
+		for (int j = 0; ts->upd && j < e->t->v[i].ncols; j++)
+			sqlite3_reset(ts->upd[j]);
+	}
+}
+
 static int engine_save_state(struct engine *e)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(e->db, "UPDATE sync_state SET value=?2 WHERE key=?1", &st);
+	int rc = cached(e, &e->state_upd, "UPDATE sync_state SET value=?2 WHERE key=?1");
+	sqlite3_stmt *st = e->state_upd;
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, "seq", -1, SQLITE_STATIC);
@@ -278,7 +321,7 @@ static int engine_save_state(struct engine *e)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)e->clock.last);
 		rc = relais_sqlite_error(sqlite3_step(st));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -899,14 +942,15 @@ out:
 /* Registers node for login (or checks it belongs to login) and reads its acked seq. */
 static int node_claim(struct engine *e, uint64_t node, const char *login, uint64_t *acked)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	char hex[17];
 	int rc;
 
 	sync_node_format(node, hex);
-	rc = sync_prepare(e->db, "SELECT login, acked FROM sync_node WHERE node=?1", &st);
+	rc = cached(e, &e->node_get, "SELECT login, acked FROM sync_node WHERE node=?1");
 	if (rc)
 		return rc;
+	st = e->node_get;
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -920,33 +964,205 @@ static int node_claim(struct engine *e, uint64_t node, const char *login, uint64
 		rc = relais_sqlite_error(rc);
 		goto out;
 	}
-	sqlite3_finalize(st);
-	rc = sync_prepare(e->db, "INSERT INTO sync_node(node, login, acked) VALUES(?1, ?2, 0)", &st);
+	sqlite3_reset(st);
+	rc = cached(e, &e->node_new, "INSERT INTO sync_node(node, login, acked) VALUES(?1, ?2, 0)");
 	if (rc)
-		goto out;
+		return rc;
+	st = e->node_new;
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
 	rc = relais_sqlite_error(sqlite3_step(st));
 	*acked = 0;
 out:
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
 static int node_ack(struct engine *e, uint64_t node, uint64_t acked)
 {
-	sqlite3_stmt *st = NULL;
 	char hex[17];
 	int rc;
 
 	sync_node_format(node, hex);
-	rc = sync_prepare(e->db, "UPDATE sync_node SET acked=?2 WHERE node=?1", &st);
+	rc = cached(e, &e->node_upd, "UPDATE sync_node SET acked=?2 WHERE node=?1");
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)acked);
-	rc = relais_sqlite_error(sqlite3_step(st));
-	sqlite3_finalize(st);
+	sqlite3_bind_text(e->node_upd, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(e->node_upd, 2, (sqlite3_int64)acked);
+	rc = relais_sqlite_error(sqlite3_step(e->node_upd));
+	sqlite3_reset(e->node_upd);
+	return rc;
+}
+
+/* Merges the items of one push above the node's acked seq. */
+static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *acked,
+		      size_t *items)
+{
+	int rc = node_claim(e, push->node, e->who->login, acked);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < push->count; i++) {
+		const struct sync_push_item *item = &push->items[i];
+		struct sync_stamp st = { item->hlc, push->node };
+		if (item->seq <= *acked)
+			continue;
+		sync_hlc_observe(&e->clock, item->hlc, util_now_ms());
+		rc = merge_changeset(e, item, st);
+		if (rc)
+			return rc;
+		*acked = item->seq;
+		(*items)++;
+	}
+	return *items ? node_ack(e, push->node, *acked) : 0;
+}
+
+/*
+ * Merges one job of a group inside a savepoint of the group's transaction.
+ * A job that fails is rolled back alone, with the engine's counters put back
+ * as they were, and 0 is returned so that the group goes on; the return is
+ * an error only when the group's transaction itself is lost.
+ */
+static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
+{
+	uint64_t seq0 = e->seq, acked = 0;
+	struct sync_hlc clock0 = e->clock;
+	size_t changes0 = e->changes, conflicts0 = e->conflicts, items = 0;
+	int rc;
+
+	e->who = job->who;
+	e->err = job->err;
+	e->errlen = job->errlen;
+	rc = sync_exec(e->db, "SAVEPOINT sync_merge_job");
+	if (rc)
+		return rc;
+	job->rc = merge_push(e, job->push, &acked, &items);
+	if (job->rc) {
+		for (size_t i = 0; i < e->npend; i++)
+			pending_free(&e->pend[i]);
+		e->npend = 0;
+		e->seq = seq0;
+		e->clock = clock0;
+		e->changes = changes0;
+		e->conflicts = conflicts0;
+		if (job->err && job->errlen && !job->err[0])
+			snprintf(job->err, job->errlen, "%s", relais_strerror(job->rc));
+		/* Some errors (I/O, disk full) make SQLite roll back the whole
+		 * transaction: the jobs merged before this one are gone too. */
+		if (sqlite3_get_autocommit(e->db))
+			return job->rc;
+		rc = sync_exec(e->db, "ROLLBACK TO sync_merge_job");
+	}
+	if (!rc)
+		rc = sync_exec(e->db, "RELEASE sync_merge_job");
+	if (rc || job->rc)
+		return rc;
+	job->res.acked = acked;
+	job->res.items = items;
+	job->res.changes = e->changes - changes0;
+	job->res.conflicts = e->conflicts - conflicts0;
+	if (items)
+		*wrote = 1;
+	return 0;
+}
+
+struct sync_merger {
+	struct engine e;
+};
+
+int sync_merger_new(sqlite3 *db, const struct sync_tables *t, struct sync_merger **out)
+{
+	struct sync_merger *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (!m)
+		return RELAIS_ENOMEM;
+	rc = engine_prepare(&m->e, db, t, NULL, 0);
+	if (rc) {
+		engine_free(&m->e);
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void sync_merger_free(struct sync_merger *m)
+{
+	if (!m)
+		return;
+	engine_free(&m->e);
+	free(m);
+}
+
+int sync_merger_run(struct sync_merger *m, struct sync_merge_job *const *jobs, size_t n)
+{
+	struct engine *e = &m->e;
+	sqlite3 *db = e->db;
+	int rc, wrote = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&jobs[i]->res, 0, sizeof(jobs[i]->res));
+		jobs[i]->rc = 0;
+		if (jobs[i]->err && jobs[i]->errlen)
+			jobs[i]->err[0] = 0;
+	}
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		goto out;
+	rc = engine_begin(e);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = merge_job(e, jobs[i], &wrote);
+	if (!rc && wrote)
+		rc = engine_save_state(e);
+	engine_reset(e);
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
+out:
+	if (rc)
+		sync_rollback(db);
+	for (size_t i = 0; i < e->npend; i++)
+		pending_free(&e->pend[i]);
+	e->npend = 0;
+	e->who = NULL;
+	e->err = NULL;
+	e->errlen = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sync_merge_job *job = jobs[i];
+		if (!rc) {
+			if (!job->rc)
+				job->res.server_hlc = e->clock.last;
+			continue;
+		}
+		/* Nothing of the group was written: every job fails, and a job
+		 * refused on its own keeps its own reason. */
+		memset(&job->res, 0, sizeof(job->res));
+		if (!job->rc) {
+			job->rc = rc;
+			if (job->err && job->errlen)
+				snprintf(job->err, job->errlen, "%s", relais_strerror(rc));
+		}
+	}
+	return rc;
+}
+
+int sync_merge_group(sqlite3 *db, const struct sync_tables *t, struct sync_merge_job *const *jobs,
+		     size_t n)
+{
+	struct sync_merger *m = NULL;
+	int rc = sync_merger_new(db, t, &m);
+
+	if (rc) {
+		for (size_t i = 0; i < n; i++) {
+			memset(&jobs[i]->res, 0, sizeof(jobs[i]->res));
+			jobs[i]->rc = rc;
+			if (jobs[i]->err && jobs[i]->errlen)
+				snprintf(jobs[i]->err, jobs[i]->errlen, "%s", relais_strerror(rc));
+		}
+		return rc;
+	}
+	rc = sync_merger_run(m, jobs, n);
+	sync_merger_free(m);
 	return rc;
 }
 
@@ -954,59 +1170,12 @@ int sync_merge(sqlite3 *db, const struct sync_tables *t, const struct sync_autho
 	       const struct sync_push *push, struct sync_merge_result *res,
 	       char *err, size_t errlen)
 {
-	struct engine e;
-	uint64_t acked = 0;
-	size_t items = 0;
-	int rc;
+	struct sync_merge_job job = { who, push, err, errlen, 0, { 0 } };
+	struct sync_merge_job *one = &job;
 
-	memset(res, 0, sizeof(*res));
-	if (err && errlen)
-		err[0] = 0;
-	rc = sync_exec(db, "BEGIN IMMEDIATE");
-	if (rc)
-		return rc;
-	rc = engine_init(&e, db, t, err, errlen);
-	if (rc)
-		goto out;
-	e.who = who;
-	rc = node_claim(&e, push->node, who->login, &acked);
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < push->count; i++) {
-		const struct sync_push_item *item = &push->items[i];
-		struct sync_stamp st = { item->hlc, push->node };
-		if (item->seq <= acked)
-			continue;
-		sync_hlc_observe(&e.clock, item->hlc, util_now_ms());
-		rc = merge_changeset(&e, item, st);
-		if (rc)
-			goto out;
-		acked = item->seq;
-		items++;
-	}
-	if (items) {
-		rc = node_ack(&e, push->node, acked);
-		if (!rc)
-			rc = engine_save_state(&e);
-		if (rc)
-			goto out;
-	}
-	rc = sync_exec(db, "COMMIT");
-	if (rc)
-		goto out;
-	res->acked = acked;
-	res->items = items;
-	res->changes = e.changes;
-	res->conflicts = e.conflicts;
-	res->server_hlc = e.clock.last;
-out:
-	if (rc) {
-		sync_rollback(db);
-		if (err && errlen && !err[0])
-			snprintf(err, errlen, "%s", relais_strerror(rc));
-	}
-	engine_free(&e);
-	return rc;
+	int rc = sync_merge_group(db, t, &one, 1);
+	*res = job.res;
+	return job.rc ? job.rc : rc; /* a failed group has set job.rc already */
 }
 
 /* ---- the server's own writes ---- */

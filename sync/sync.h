@@ -87,6 +87,43 @@ int sync_merge(sqlite3 *db, const struct sync_tables *t, const struct sync_autho
 	       const struct sync_push *push, struct sync_merge_result *res,
 	       char *err, size_t errlen) RELAIS_WUR;
 
+/* One push of a group merged by sync_merge_group(): the caller fills the
+ * first four fields; the group fills rc (what sync_merge() would return),
+ * res (valid when rc is 0) and err (a French message when rc is not 0). */
+struct sync_merge_job {
+	const struct sync_author *who;
+	const struct sync_push *push;
+	char *err;
+	size_t errlen;
+	int rc;
+	struct sync_merge_result res;
+};
+
+/*
+ * Group commit: merges n pushes in one IMMEDIATE transaction and one COMMIT,
+ * so that concurrent pushes share one fsync. Each job runs in a SAVEPOINT of
+ * its own and is refused alone, nothing of it written, for any reason that
+ * sync_merge() refuses a push; the others go on. Returns 0 when the COMMIT
+ * is durable: then every job with rc 0 is applied and acknowledged. On an
+ * error of the group itself (the transaction could not begin, was lost or
+ * could not commit) nothing at all is written, every job gets rc != 0 and
+ * that error is returned. sync_merge() is a group of one.
+ */
+int sync_merge_group(sqlite3 *db, const struct sync_tables *t, struct sync_merge_job *const *jobs,
+		     size_t n) RELAIS_WUR;
+
+/*
+ * A merger keeps the merge's prepared statements on one connection from one
+ * group to the next (a daemon makes one for its writer): run is
+ * sync_merge_group() without preparing them again. The merger must be used
+ * by one thread at a time, and freed before db is closed. t must outlive it.
+ * free accepts NULL.
+ */
+struct sync_merger;
+int sync_merger_new(sqlite3 *db, const struct sync_tables *t, struct sync_merger **out) RELAIS_WUR;
+int sync_merger_run(struct sync_merger *m, struct sync_merge_job *const *jobs, size_t n) RELAIS_WUR;
+void sync_merger_free(struct sync_merger *m);
+
 /*
  * Appends to raw a pull payload (see wire.h) holding, in server seq order,
  * the current state of at most limit rows of dept changed after since.

@@ -136,7 +136,9 @@ struct sync_push {
 
 /* Decodes a push payload. Items must have strictly increasing seq
  * (RELAIS_ECORRUPT otherwise); more than max_items is RELAIS_ETOOBIG; a bad
- * node id, truncation or trailing bytes are RELAIS_ECORRUPT.
+ * node id, truncation or trailing bytes are RELAIS_ECORRUPT, and so is a
+ * changeset that does not follow SQLite's changeset format (a patchset
+ * included): SQLite 3.40 can loop forever on some malformed ones.
  * The caller calls sync_push_free(); items go stale when raw is freed.
  * On error *out is zeroed and holds nothing to free. */
 int sync_push_decode(const void *raw, size_t len, size_t max_items,

@@ -4,6 +4,7 @@
  * idle timeout, authentication, query parsing, push and pull, shutdown.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "../common/buf.h"
 #include "../common/util.h"
 #include "../model/model.h"
+#include "../net/http.h"
 #include "../sync/wire.h"
 #include "harness.h"
 #include "test.h"
@@ -578,4 +580,175 @@ TEST(http_demo_and_cli)
 	CHECK(pr.count >= 7);
 	buf_release(&page);
 	CHECK_INT(stop_child(), 0);
+}
+
+/* ---- net/http routes: patterns, many routes, fallback (in-process) ---- */
+
+TEST(http_pattern_matching)
+{
+	const struct {
+		const char *pattern, *path;
+		int match;
+		const char *params; /* "name=value;" for each parameter */
+	} cases[] = {
+		{ "/", "/", 1, "" },
+		{ "/a/{id}", "/a/42", 1, "id=42;" },
+		{ "/a/{id}", "/a/", 0, "" },
+		{ "/a/{id}", "/a", 0, "" },
+		{ "/a/{id}", "/a/42/b", 0, "" },
+		{ "/a/{id}/b", "/a/42/b", 1, "id=42;" },
+		{ "/a/{id}/b", "/a/42/c", 0, "" },
+		{ "/a/{x}/{y}", "/a/1/2", 1, "x=1;y=2;" },
+		{ "/a/{id}", "/a/%2F%20", 1, "id=%2F%20;" },
+		{ "/static/{*f}", "/static/a/b.css", 1, "f=a/b.css;" },
+		{ "/static/{*f}", "/static/", 0, "" },
+		{ "/static/{*f}", "/static", 0, "" },
+		{ "/b", "/bb", 0, "" },
+		{ "/bb", "/b", 0, "" },
+		{ "/b/", "/b", 0, "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf p = BUF_INIT(1024), want = BUF_INIT(1024);
+		int m = http_pattern_match(cases[i].pattern, cases[i].path, &p);
+		CHECK_INT_IDX(m, cases[i].match, i);
+		for (size_t off = 0; m && off < p.len;) {
+			const char *n = (const char *)p.data + off;
+			const char *v = n + strlen(n) + 1;
+			CHECK_OK(buf_printf(&want, "%s=%s;", n, v));
+			off = (size_t)(v + strlen(v) + 1 - (const char *)p.data);
+		}
+		CHECK_STR_IDX(buf_str(&want), cases[i].params, i);
+		buf_release(&p);
+		buf_release(&want);
+	}
+}
+
+struct route_srv {
+	uv_loop_t loop;
+	uv_async_t stop;
+	struct http_server *http;
+	int port;
+};
+
+static void answer_with(struct http_request *r, const char *text)
+{
+	http_respond(r, 200, "text/plain", NULL, text, strlen(text));
+}
+
+static void on_exact(struct http_request *r, void *arg)
+{
+	answer_with(r, h_strf("exact %d", (int)(intptr_t)arg));
+}
+
+static void on_pattern(struct http_request *r, void *arg)
+{
+	(void)arg;
+	answer_with(r, h_strf("id=%s", http_request_param(r, "id")));
+}
+
+static void on_rest(struct http_request *r, void *arg)
+{
+	(void)arg;
+	const char *id = http_request_param(r, "id");
+	answer_with(r, h_strf("rest=%s id=%s", http_request_param(r, "rest"), id ? id : "(none)"));
+}
+
+static void on_fallback(struct http_request *r, void *arg)
+{
+	(void)arg;
+	http_respond(r, 418, "text/plain", NULL, "fallback", 8);
+}
+
+static void on_stop(uv_async_t *a)
+{
+	struct route_srv *s = a->data;
+	http_server_close(s->http, NULL, NULL);
+	uv_close((uv_handle_t *)a, NULL);
+}
+
+static void *route_thread(void *arg)
+{
+	struct route_srv *s = arg;
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+TEST(http_routes_patterns_fallback)
+{
+	static struct route_srv s;
+	static pthread_t thread;
+	static const char *paths[100];
+	struct h_http r;
+	h_setup();
+	CHECK_INT(uv_loop_init(&s.loop), 0);
+	CHECK_OK(http_server_new(&s.loop, &(struct http_server_config){ .quiet = 1 }, &s.http));
+	/* More routes than the layer used to hold (32). */
+	for (int i = 0; i < 100; i++) {
+		paths[i] = h_strf("/r/%d", i);
+		CHECK_OK(http_server_route(s.http, "GET", paths[i], on_exact, (void *)(intptr_t)i));
+	}
+	CHECK_OK(http_server_route(s.http, "GET", "/s/{id}", on_pattern, NULL));
+	CHECK_OK(http_server_route(s.http, "GET", "/s/{id}/f/{*rest}", on_rest, NULL));
+	CHECK_INT(http_server_route(s.http, "GET", "pas-un-chemin", on_exact, NULL), RELAIS_EINVAL);
+	CHECK_OK(http_server_listen(s.http, "127.0.0.1", 0, &s.port));
+	s.stop.data = &s;
+	CHECK_INT(uv_async_init(&s.loop, &s.stop, on_stop), 0);
+	/* A failed check leaves the thread running; the test's process ends
+	 * with the test, taking it along. */
+	CHECK_INT(pthread_create(&thread, NULL, route_thread, &s), 0);
+
+	const struct {
+		const char *method, *path;
+		int status;
+		const char *body;
+	} cases[] = {
+		{ "GET", "/r/0", 200, "exact 0" },
+		{ "GET", "/r/99", 200, "exact 99" },
+		{ "GET", "/s/abc", 200, "id=abc" },
+		{ "GET", "/s/a%20b?x=1", 200, "id=a%20b" },
+		{ "GET", "/s/abc/f/x/y.css", 200, "rest=x/y.css id=abc" },
+		{ "POST", "/s/abc", 405, NULL },   /* known path, other method */
+		{ "GET", "/r/100", 404, NULL },
+		{ "GET", "/s/", 404, NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT_IDX(h_http(s.port, cases[i].method, cases[i].path, NULL, NULL, NULL, 0, &r), 0, i);
+		CHECK_INT_IDX(r.status, cases[i].status, i);
+		if (cases[i].body)
+			CHECK_STR_IDX(r.body, cases[i].body, i);
+		else
+			CHECK_IDX(h_http_error_json(&r, NULL) == 0, i);
+	}
+	uv_async_send(&s.stop);
+	pthread_join(thread, NULL);
+	CHECK_INT(uv_loop_close(&s.loop), 0);
+}
+
+TEST(http_fallback)
+{
+	static struct route_srv s;
+	static pthread_t thread;
+	struct h_http r;
+	h_setup();
+	CHECK_INT(uv_loop_init(&s.loop), 0);
+	CHECK_OK(http_server_new(&s.loop, &(struct http_server_config){ .quiet = 1 }, &s.http));
+	CHECK_OK(http_server_route(s.http, "GET", "/s/{id}", on_pattern, NULL));
+	http_server_fallback(s.http, on_fallback, NULL);
+	CHECK_OK(http_server_listen(s.http, "127.0.0.1", 0, &s.port));
+	s.stop.data = &s;
+	CHECK_INT(uv_async_init(&s.loop, &s.stop, on_stop), 0);
+	CHECK_INT(pthread_create(&thread, NULL, route_thread, &s), 0);
+	/* Unknown paths and other methods both reach the fallback. */
+	const char *const methods[] = { "GET", "POST", "GET" };
+	const char *const paths[] = { "/inconnu", "/s/abc", "/s/" };
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_INT_IDX(h_http(s.port, methods[i], paths[i], NULL, NULL, NULL, 0, &r), 0, i);
+		CHECK_INT_IDX(r.status, 418, i);
+		CHECK_STR_IDX(r.body, "fallback", i);
+	}
+	CHECK_INT(h_http(s.port, "GET", "/s/x", NULL, NULL, NULL, 0, &r), 0);
+	CHECK_STR(r.body, "id=x");
+	uv_async_send(&s.stop);
+	pthread_join(thread, NULL);
+	CHECK_INT(uv_loop_close(&s.loop), 0);
 }

@@ -315,6 +315,27 @@ TEST(imap_idle)
 	/* The session is still good after IDLE/DONE. */
 	CHECK_OK(mailgw_imap_idle(c, 200, &arrived));
 	CHECK_INT(arrived, 0);
+
+	/* Mail announced in the answer to another command (here UID SEARCH)
+	 * is reported at once, not hidden by the next IDLE. */
+	CHECK_OK(ms_deliver(&ms, msg, make_msg(msg, sizeof(msg), 8, 0)));
+	/* Dovecot may notice the new file a moment later: ask until it does. */
+	for (int tries = 0; tries < 50; tries++) {
+		free(uids);
+		uids = NULL;
+		CHECK_OK(mailgw_imap_uids_above(c, 1, &uids, &n));
+		if (n == 2)
+			break;
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	CHECK_INT(n, 2);
+	t0 = mono_ms();
+	CHECK_OK(mailgw_imap_idle(c, 20000, &arrived));
+	CHECK_INT(arrived, 1);
+	CHECK(mono_ms() - t0 < 2000);
+	CHECK_OK(mailgw_imap_idle(c, 200, &arrived));
+	CHECK_INT(arrived, 0);
 }
 
 TEST(imap_reconnect_after_server_loss)

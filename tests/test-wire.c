@@ -508,14 +508,16 @@ TEST(wire_open_zlib_bomb)
 
 TEST(wire_push_round_trip)
 {
-	static const unsigned char cs1[] = { 'T', 3, 1, 0, 't', 0, 0x12, 0 };
-	static const unsigned char cs2[] = { 0, 0, 0 };
-	static const unsigned char cs3[] = "changeset with text";
+	/* Well-formed changesets of a table t(a): sync_push_decode() refuses
+	 * anything else (an INSERT, a DELETE, an INSERT of text). */
+	static const unsigned char cs1[] = { 'T', 1, 1, 't', 0, 0x12, 0, 5 };
+	static const unsigned char cs2[] = { 'T', 1, 1, 't', 0, 0x09, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7 };
+	static const unsigned char cs3[] = { 'T', 1, 1, 't', 0, 0x12, 0, 3, 4, 't', 'e', 'x', 't' };
 	const struct sync_push_item all[] = {
 		{ 1, sync_hlc_make(1000, 0), cs1, sizeof(cs1) },
 		{ 2, sync_hlc_make(1000, 1), NULL, 0 },
 		{ 7, UINT64_MAX, cs2, sizeof(cs2) },
-		{ UINT64_MAX, 0, cs3, sizeof(cs3) - 1 },
+		{ UINT64_MAX, 0, cs3, sizeof(cs3) },
 	};
 	static const struct {
 		uint64_t node;
@@ -563,7 +565,7 @@ TEST(wire_push_round_trip)
 
 TEST(wire_push_max_items_and_order)
 {
-	static const unsigned char cs[] = "x";
+	static const unsigned char cs[] = { 'T', 1, 1, 't', 0, 0x12, 0, 5 };
 	static const struct {
 		uint64_t seq[4];
 		size_t n, max_items;
@@ -586,7 +588,7 @@ TEST(wire_push_max_items_and_order)
 		for (size_t k = 0; k < cases[i].n; k++) {
 			CHECK_OK(sync_put_uv(&raw, cases[i].seq[k]));
 			CHECK_OK(sync_put_u64(&raw, 1));
-			CHECK_OK(sync_put_bytes(&raw, cs, 1));
+			CHECK_OK(sync_put_bytes(&raw, cs, sizeof(cs)));
 		}
 		struct sync_push p;
 		CHECK_INT_IDX(sync_push_decode(raw.data, raw.len, cases[i].max_items, &p), cases[i].rc, i);
@@ -604,7 +606,7 @@ TEST(wire_push_max_items_and_order)
 			items[k].seq = cases[i].seq[k];
 			items[k].hlc = 1;
 			items[k].changeset = cs;
-			items[k].len = 1;
+			items[k].len = sizeof(cs);
 		}
 		struct buf enc = BUF_INIT(4096);
 		int rc = sync_push_encode(1, items, cases[i].n, &enc);
@@ -618,9 +620,10 @@ TEST(wire_push_max_items_and_order)
 
 TEST(wire_push_refuses_garbage)
 {
-	static const unsigned char cs[] = "abc";
+	/* an INSERT, nothing, a table header alone */
+	static const unsigned char cs[] = { 'T', 1, 1, 't', 0, 0x12, 0, 5 };
 	const struct sync_push_item items[] = {
-		{ 1, 10, cs, 3 }, { 2, 11, cs, 0 }, { 3, 12, cs, 2 },
+		{ 1, 10, cs, sizeof(cs) }, { 2, 11, cs, 0 }, { 3, 12, cs, 5 },
 	};
 	struct buf raw = BUF_INIT(4096);
 	CHECK_OK(sync_push_encode(UINT64_C(0xdeadbeef), items, N(items), &raw));

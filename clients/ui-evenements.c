@@ -1,0 +1,736 @@
+/*
+ * ui-evenements.c - the /evenements pages of relais ui: the events (coming
+ * ones first), creating and editing one with the model's checks shown next
+ * to each field, and an event's page with its attendance (table
+ * attendance): who is registered, who came, adding and removing a
+ * promeneur.
+ *
+ * Event forms go through ui_form_values_read/save, the model-driven path of
+ * every form of the interface. Attendance rows are written here, each as
+ * one captured local edit (sync_capture_begin/commit), like the CLI's
+ * "relais participation add|set|rm".
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "../sync/sync.h"
+#include "ui-html.h"
+#include "ui.h"
+
+#define ID_MAX 64            /* longer identifiers name nothing */
+#define PROMENEURS_MAX 5000  /* choices offered by the attendance form */
+#define FIELD_PROMENEUR "promeneur"
+#define EVENT_COLS_MAX 64    /* columns of event, with room to grow */
+
+static const struct model_table *event_table(void)
+{
+	return model_table_by_name("event");
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+static void today_iso(char out[11])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* Appends <a href="prefix + id">text</a>, id percent-encoded. */
+static int link_to(struct buf *b, const char *prefix, const char *id, const char *suffix,
+		   const char *text)
+{
+	struct buf h = BUF_INIT(512);
+	int rc = buf_puts(&h, prefix);
+	if (!rc)
+		rc = html_url(&h, id);
+	if (!rc && suffix)
+		rc = buf_puts(&h, suffix);
+	if (!rc)
+		rc = html_link(b, buf_str(&h), text);
+	buf_release(&h);
+	return rc;
+}
+
+/* Starts <form method="post" action="prefix + id + suffix"> with the CSRF field. */
+static int form_begin(struct ui_ctx *c, const char *prefix, const char *id, const char *suffix,
+		      const char *cls)
+{
+	int rc = buf_puts(c->out, "<form method=\"post\" action=\"");
+	if (!rc)
+		rc = buf_puts(c->out, prefix);
+	if (!rc)
+		rc = html_url(c->out, id);
+	if (!rc && suffix)
+		rc = buf_puts(c->out, suffix);
+	if (!rc)
+		rc = buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
+	if (!rc)
+		rc = ui_csrf_input(c);
+	return rc;
+}
+
+/* ---- the list ---- */
+
+static int list_table(struct ui_ctx *c, int upcoming, const char *today)
+{
+	static const char *const heads[] = { "Événement", "Date", "Type", "Lieu",
+					     "Inscrits", "Présents", NULL };
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s, n = 0;
+	const char *sql = upcoming
+		? "SELECT e.id, e.titre, e.date, e.type, e.lieu, "
+		  "(SELECT count(*) FROM attendance a WHERE a.event = e.id), "
+		  "(SELECT count(*) FROM attendance a WHERE a.event = e.id AND a.presence_effective = 1) "
+		  "FROM event e WHERE e.date >= ? ORDER BY e.date, e.titre, e.id"
+		: "SELECT e.id, e.titre, e.date, e.type, e.lieu, "
+		  "(SELECT count(*) FROM attendance a WHERE a.event = e.id), "
+		  "(SELECT count(*) FROM attendance a WHERE a.event = e.id AND a.presence_effective = 1) "
+		  "FROM event e WHERE e.date < ? ORDER BY e.date DESC, e.titre, e.id";
+
+	rc = buf_puts(c->out, upcoming ? "<h2>À venir</h2>\n" : "<h2>Passés</h2>\n");
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		char date[32], num[24];
+		if (!n++)
+			rc = html_table_begin(c->out, upcoming ? "Événements à venir, du plus proche au "
+					      "plus lointain" : "Événements passés, du plus récent au "
+					      "plus ancien", heads);
+		if (!rc)
+			rc = buf_puts(c->out, "<tr><th scope=\"row\">");
+		if (!rc)
+			rc = link_to(c->out, "/evenements/", col_text(st, 0), NULL, col_text(st, 1));
+		if (!rc)
+			rc = buf_puts(c->out, "</th>");
+		html_date_fr(col_text(st, 2), date, sizeof(date));
+		if (!rc)
+			rc = html_cell(c->out, date);
+		if (!rc)
+			rc = html_cell(c->out, ui_value_label(col_text(st, 3)));
+		if (!rc)
+			rc = html_cell(c->out, col_text(st, 4));
+		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 5));
+		if (!rc)
+			rc = html_cell(c->out, num);
+		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 6));
+		if (!rc)
+			rc = html_cell(c->out, num);
+		if (!rc)
+			rc = buf_puts(c->out, "</tr>\n");
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if (n)
+		return html_table_end(c->out);
+	return buf_printf(c->out, "<p class=\"vide\">%s</p>\n", upcoming
+			  ? "Aucun événement à venir." : "Aucun événement passé.");
+}
+
+static int page_list(struct ui_ctx *c)
+{
+	char today[11];
+	int rc = ui_page_begin(c, "Événements", "evenements");
+	today_iso(today);
+	if (!rc && !c->read_only)
+		rc = buf_puts(c->out, "<p><a class=\"bouton\" href=\"/evenements/nouveau\">"
+			      "Nouvel événement</a></p>\n");
+	if (!rc)
+		rc = list_table(c, 1, today);
+	if (!rc)
+		rc = list_table(c, 0, today);
+	if (!rc)
+		rc = ui_page_end(c);
+	return rc;
+}
+
+/* ---- create and edit ---- */
+
+/* Reads the event's columns as text, in the model's order, into values[]
+ * (EVENT_COLS_MAX entries; malloc'd strings or NULL). Returns 0,
+ * RELAIS_ENOTFOUND, RELAIS_EDB or RELAIS_ENOMEM. */
+static int event_values(struct ui_ctx *c, const char *id, char **values)
+{
+	const struct model_table *t = event_table();
+	struct buf sql = BUF_INIT(4096);
+	sqlite3_stmt *st = NULL;
+	assert(t->ncolumns <= EVENT_COLS_MAX);
+	int rc = buf_puts(&sql, "SELECT id");
+	for (size_t i = 0; i < t->ncolumns && !rc; i++)
+		rc = buf_printf(&sql, ", \"%s\"", t->columns[i].name);
+	if (!rc)
+		rc = buf_puts(&sql, " FROM event WHERE id = ?");
+	if (rc)
+		goto out;
+	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s != SQLITE_ROW) {
+		rc = s == SQLITE_DONE ? RELAIS_ENOTFOUND : RELAIS_EDB;
+		goto out;
+	}
+	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
+		const char *v = (const char *)sqlite3_column_text(st, (int)i + 1);
+		values[i] = NULL;
+		if (v && !(values[i] = strdup(v)))
+			rc = RELAIS_ENOMEM;
+	}
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+static void values_free(char **values)
+{
+	for (size_t i = 0; i < EVENT_COLS_MAX; i++) {
+		free(values[i]);
+		values[i] = NULL;
+	}
+}
+
+/* RELAIS_ENOTFOUND when event id is not in the replica. */
+static int event_exists(struct ui_ctx *c, const char *id)
+{
+	char *values[EVENT_COLS_MAX] = { NULL };
+	int rc = event_values(c, id, values);
+	values_free(values);
+	return rc;
+}
+
+/*
+ * The event form. id NULL: creation. values[i] is shown for column i,
+ * errors[i] next to it (both may be NULL arrays).
+ */
+static int event_form(struct ui_ctx *c, const char *id, char *const *values,
+		      char *const *errors, size_t nerrors)
+{
+	const struct model_table *t = event_table();
+	int rc = 0;
+
+	if (nerrors)
+		rc = buf_printf(c->out, "<p class=\"erreur\" role=\"alert\">%zu valeur%s à corriger : "
+				"voir le message sous chaque champ concerné.</p>\n", nerrors,
+				nerrors > 1 ? "s" : "");
+	if (!rc)
+		rc = buf_puts(c->out, "<form method=\"post\" class=\"fiche\" novalidate action=\"");
+	if (!rc && id)
+		rc = buf_puts(c->out, "/evenements/");
+	if (!rc && id)
+		rc = html_url(c->out, id);
+	if (!rc)
+		rc = buf_puts(c->out, id ? "/modifier\">" : "/evenements/nouveau\">");
+	if (!rc)
+		rc = ui_csrf_input(c);
+	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
+		const struct model_column *col = &t->columns[i];
+		if (col->since > MODEL_SCHEMA_VERSION)
+			continue;
+		rc = ui_model_field(c, t, col, values ? values[i] : NULL, errors ? errors[i] : NULL);
+	}
+	if (!rc)
+		rc = buf_printf(c->out, "<p class=\"actions\"><button type=\"submit\">%s</button> ",
+				id ? "Enregistrer les modifications" : "Créer l'événement");
+	if (!rc && id)
+		rc = link_to(c->out, "/evenements/", id, NULL, "Annuler");
+	else if (!rc)
+		rc = html_link(c->out, "/evenements", "Annuler");
+	if (!rc)
+		rc = buf_puts(c->out, "</p></form>\n");
+	return rc;
+}
+
+static int page_new(struct ui_ctx *c)
+{
+	if (c->read_only)
+		return RELAIS_EPERM;
+	int rc = ui_page_begin(c, "Nouvel événement", "evenements");
+	if (!rc)
+		rc = event_form(c, NULL, NULL, NULL, 0);
+	if (!rc)
+		rc = ui_page_end(c);
+	return rc;
+}
+
+static int page_edit(struct ui_ctx *c)
+{
+	const char *id = ui_param(c, "id");
+	char *values[EVENT_COLS_MAX] = { NULL };
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if (!id || strlen(id) > ID_MAX)
+		return RELAIS_ENOTFOUND;
+	rc = event_values(c, id, values);
+	if (!rc)
+		rc = ui_page_begin(c, "Modifier l'événement", "evenements");
+	if (!rc)
+		rc = event_form(c, id, values, NULL, 0);
+	if (!rc)
+		rc = ui_page_end(c);
+	values_free(values);
+	return rc;
+}
+
+/* Creation (id NULL) and edit: saved and redirected, or the form again
+ * with each error next to its field. */
+static int save(struct ui_ctx *c, const char *id)
+{
+	const struct model_table *t = event_table();
+	struct ui_form_values fv;
+	char newid[UTIL_UUID_LEN + 1];
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	memset(&fv, 0, sizeof(fv));
+	rc = ui_form_values_read(c, t, !id, &fv);
+	if (!rc && !fv.nerrors) {
+		rc = ui_form_values_save(c, &fv, id, newid);
+		if (!rc) {
+			struct buf loc = BUF_INIT(256);
+			rc = buf_puts(&loc, "/evenements/");
+			if (!rc)
+				rc = html_url(&loc, id ? id : newid);
+			if (!rc)
+				rc = ui_redirect(c, buf_str(&loc), id ? "Modifications enregistrées."
+						 : "Événement créé.");
+			buf_release(&loc);
+			goto out;
+		}
+		if (rc != RELAIS_ECONSTRAINT)
+			goto out;
+		/* The schema refused a value the model let through: say so on
+		 * the form, nothing was written. */
+		rc = ui_page_begin(c, id ? "Modifier l'événement" : "Nouvel événement", "evenements");
+		ui_status(c, 422);
+		if (!rc)
+			rc = buf_puts(c->out, "<p class=\"erreur\" role=\"alert\">Une valeur a été refusée "
+				      "par le schéma ; rien n'a été enregistré.</p>\n");
+		if (!rc)
+			rc = event_form(c, id, fv.raw, fv.errors, 0);
+		if (!rc)
+			rc = ui_page_end(c);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	rc = ui_page_begin(c, id ? "Modifier l'événement" : "Nouvel événement", "evenements");
+	ui_status(c, 422);
+	if (!rc)
+		rc = event_form(c, id, fv.raw, fv.errors, fv.nerrors);
+	if (!rc)
+		rc = ui_page_end(c);
+out:
+	ui_form_values_release(&fv);
+	return rc;
+}
+
+static int page_create(struct ui_ctx *c)
+{
+	return save(c, NULL);
+}
+
+static int page_update(struct ui_ctx *c)
+{
+	const char *id = ui_param(c, "id");
+	if (!id || strlen(id) > ID_MAX)
+		return RELAIS_ENOTFOUND;
+	/* An unknown event is a 404 before any check of the form. */
+	int rc = event_exists(c, id);
+	return rc ? rc : save(c, id);
+}
+
+/* ---- one event and its attendance ---- */
+
+static int promeneur_select(struct ui_ctx *c, const char *event, const char *chosen,
+			    const char *error)
+{
+	const char **ids = NULL, **names = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+
+	/* Only those not registered yet: a second row would count twice. */
+	if (sqlite3_prepare_v2(c->db, "SELECT p.id, p.prenom || ' ' || p.nom || coalesce(' – ' || "
+			       "(SELECT s.nom FROM structure s WHERE s.id = p.structure), '') FROM "
+			       "promeneur p WHERE NOT EXISTS (SELECT 1 FROM attendance a WHERE "
+			       "a.event = ?1 AND a.promeneur = p.id) ORDER BY p.nom, p.prenom, p.id "
+			       "LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, PROMENEURS_MAX);
+	if (!(ids = calloc(PROMENEURS_MAX, sizeof(*ids))) ||
+	    !(names = calloc(PROMENEURS_MAX, sizeof(*names)))) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < PROMENEURS_MAX) {
+		ids[n] = strdup(col_text(st, 0));
+		names[n] = strdup(col_text(st, 1));
+		n++;
+		if (!ids[n - 1] || !names[n - 1]) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+	}
+	if (s != SQLITE_DONE && s != SQLITE_ROW) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	if (!n && !error) {
+		rc = buf_puts(c->out, "<p>Tous les promeneurs du réplica sont déjà inscrits.</p>\n");
+		goto out;
+	}
+	rc = form_begin(c, "/evenements/", event, "/participants", "ajout");
+	if (!rc) {
+		struct html_field f = {
+			.name = FIELD_PROMENEUR, .label = "Promeneur", .type = HTML_SELECT,
+			.value = chosen, .error = error, .required = 1, .options = ids,
+			.option_labels = names, .noptions = n,
+		};
+		rc = html_field(c->out, &f);
+	}
+	if (!rc) {
+		struct html_field f = {
+			.name = "presence_effective", .label = "Présent(e) à l'événement",
+			.type = HTML_CHECKBOX, .value = "0",
+		};
+		rc = html_field(c->out, &f);
+	}
+	if (!rc)
+		rc = buf_puts(c->out, "<button type=\"submit\">Inscrire</button></form>\n");
+out:
+	for (size_t i = 0; i < n; i++) {
+		free((char *)ids[i]);
+		free((char *)names[i]);
+	}
+	free(ids);
+	free(names);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
+{
+	struct buf *b = c->out;
+	const char *aid = col_text(st, 0);
+	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+	int rc = buf_puts(b, "<tr><th scope=\"row\">");
+
+	if (!rc)
+		rc = link_to(b, "/promeneurs/", col_text(st, 1), NULL, col_text(st, 2));
+	if (!rc)
+		rc = buf_puts(b, "</th>");
+	if (!rc)
+		rc = html_cell(b, col_text(st, 3));
+	if (!rc)
+		rc = html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
+	if (rc || c->read_only)
+		return rc ? rc : buf_puts(b, "</tr>\n");
+	rc = buf_puts(b, "<td class=\"actions\">");
+	/* Each button's name says which promeneur it acts on: a screen
+	 * reader's list of buttons reads without the table around it. */
+	struct buf path = BUF_INIT(256);
+	const char *who = col_text(st, 2);
+	if (!rc)
+		rc = buf_puts(&path, "/participants/");
+	if (!rc)
+		rc = html_url(&path, aid);
+	if (!rc)
+		rc = form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
+	if (!rc)
+		rc = buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
+				"<button type=\"submit\" aria-label=\"Marquer %s : ",
+				present == 1 ? 0 : 1, present == 1 ? "absent(e)" : "présent(e)");
+	if (!rc)
+		rc = html_esc(b, who);
+	if (!rc)
+		rc = buf_printf(b, "\">Marquer %s</button></form> ",
+				present == 1 ? "absent(e)" : "présent(e)");
+	if (!rc)
+		rc = buf_puts(&path, "/retirer");
+	if (!rc)
+		rc = form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
+	if (!rc)
+		rc = buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
+	if (!rc)
+		rc = html_esc(b, who);
+	if (!rc)
+		rc = buf_puts(b, "\">Retirer</button></form></td></tr>\n");
+	buf_release(&path);
+	return rc;
+}
+
+static int attendance_html(struct ui_ctx *c, const char *event, const char *chosen,
+			   const char *error)
+{
+	static const char *const heads[] = { "Promeneur", "Structure", "Présence effective",
+					     NULL, NULL };
+	static const char *const heads_rw[] = { "Promeneur", "Structure", "Présence effective",
+						"Actions", NULL };
+	sqlite3_stmt *st = NULL;
+	long long registered = 0, present = 0;
+	int rc, s, n = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT count(*), coalesce(sum(presence_effective = 1), 0) "
+			       "FROM attendance WHERE event = ?", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		registered = sqlite3_column_int64(st, 0);
+		present = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = buf_printf(c->out, "<h2>Participation</h2>\n<p class=\"compte\"><strong>%lld</strong> "
+			"inscrit%s · <strong>%lld</strong> présent%s</p>\n", registered,
+			registered > 1 ? "s" : "", present, present > 1 ? "s" : "");
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, "SELECT a.id, a.promeneur, coalesce((SELECT p.prenom || ' ' || "
+			       "p.nom FROM promeneur p WHERE p.id = a.promeneur), a.promeneur), "
+			       "coalesce((SELECT s.nom FROM promeneur p JOIN structure s ON s.id = "
+			       "p.structure WHERE p.id = a.promeneur), ''), a.presence_effective "
+			       "FROM attendance a WHERE a.event = ? ORDER BY 3, a.id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!n++)
+			rc = html_table_begin(c->out, "Promeneurs inscrits",
+					      c->read_only ? heads : heads_rw);
+		if (!rc)
+			rc = attendance_row(c, event, st);
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+	sqlite3_finalize(st);
+	if (!rc && n)
+		rc = html_table_end(c->out);
+	else if (!rc)
+		rc = buf_puts(c->out, "<p class=\"vide\">Personne n'est encore inscrit.</p>\n");
+	if (!rc && !c->read_only) {
+		rc = buf_puts(c->out, "<h3>Inscrire un promeneur</h3>\n");
+		if (!rc)
+			rc = promeneur_select(c, event, chosen, error);
+	}
+	return rc;
+}
+
+static int event_page(struct ui_ctx *c, const char *id, int status, const char *chosen,
+		      const char *error)
+{
+	const struct model_table *t = event_table();
+	char *values[EVENT_COLS_MAX] = { NULL };
+	int rc = event_values(c, id, values);
+	const char *titre = NULL;
+
+	for (size_t i = 0; !rc && i < t->ncolumns; i++)
+		if (!strcmp(t->columns[i].name, "titre"))
+			titre = values[i];
+	if (!rc)
+		rc = ui_page_begin(c, titre ? titre : "Événement", "evenements");
+	if (!rc && status)
+		ui_status(c, status);
+	if (!rc)
+		rc = buf_puts(c->out, "<p><a href=\"/evenements\">Tous les événements</a></p>\n"
+			      "<dl class=\"fiche\">\n");
+	for (size_t i = 0; !rc && i < t->ncolumns; i++) {
+		const struct model_column *col = &t->columns[i];
+		char date[32];
+		const char *v = values[i] ? values[i] : "";
+		if (col->since > MODEL_SCHEMA_VERSION || !strcmp(col->name, "titre"))
+			continue;
+		if (col->kind == MODEL_DATE) {
+			html_date_fr(v, date, sizeof(date));
+			v = date;
+		} else if (!strcmp(col->name, "type")) {
+			v = ui_value_label(v);
+		}
+		rc = html_tag(c->out, "dt", col->label);
+		if (!rc)
+			rc = buf_puts(c->out, col->flags & MODEL_MULTILINE ? "<dd class=\"multiligne\">"
+				      : "<dd>");
+		if (!rc)
+			rc = html_esc(c->out, v[0] ? v : "—");
+		if (!rc)
+			rc = buf_puts(c->out, "</dd>\n");
+	}
+	if (!rc)
+		rc = buf_puts(c->out, "</dl>\n");
+	if (!rc && !c->read_only)
+		rc = link_to(c->out, "/evenements/", id, "/modifier", "Modifier l'événement");
+	if (!rc)
+		rc = attendance_html(c, id, chosen, error);
+	if (!rc)
+		rc = ui_page_end(c);
+	values_free(values);
+	return rc;
+}
+
+static int page_event(struct ui_ctx *c)
+{
+	const char *id = ui_param(c, "id");
+	if (!id || strlen(id) > ID_MAX)
+		return RELAIS_ENOTFOUND;
+	return event_page(c, id, 0, NULL, NULL);
+}
+
+#define NPARAMS 4
+
+/*
+ * Runs one write of attendance as a captured local edit; the statement's
+ * parameters are the strings of p[] up to the first NULL, in order.
+ * *changes receives the rows it changed; none is not an error (nothing is
+ * queued then).
+ */
+static int captured(struct ui_ctx *c, const char *sql, const char *const p[NPARAMS],
+		    int *changes)
+{
+	struct sync_capture *cap = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto db_error;
+	for (int i = 0; i < NPARAMS && p[i]; i++)
+		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto db_error;
+	*changes = sqlite3_changes(c->db);
+	sqlite3_finalize(st);
+	return sync_capture_commit(cap);
+db_error:
+	rc = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT ? RELAIS_ECONSTRAINT
+	     : RELAIS_EDB;
+	sqlite3_finalize(st);
+	sync_capture_abort(cap);
+	return rc;
+}
+
+static int redirect_event(struct ui_ctx *c, const char *event, const char *flash)
+{
+	struct buf loc = BUF_INIT(256);
+	int rc = buf_puts(&loc, "/evenements/");
+	if (!rc)
+		rc = html_url(&loc, event);
+	if (!rc)
+		rc = ui_redirect(c, buf_str(&loc), flash);
+	buf_release(&loc);
+	return rc;
+}
+
+static int page_register(struct ui_ctx *c)
+{
+	const struct model_table *t = model_table_by_name("attendance");
+	const struct model_column *pcol = model_column_by_name(t, "promeneur");
+	const char *event = ui_param(c, "id");
+	const char *raw = ui_form(c, FIELD_PROMENEUR);
+	const char *present = ui_form(c, "presence_effective");
+	char pid[128], err[256], aid[UTIL_UUID_LEN + 1];
+	int rc, changes = 0;
+
+	if (!event || strlen(event) > ID_MAX)
+		return RELAIS_ENOTFOUND;
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if ((rc = event_exists(c, event)))
+		return rc;
+	err[0] = 0;
+	if (!raw || !raw[0])
+		return event_page(c, event, 422, NULL, "Choisissez le promeneur à inscrire.");
+	if (model_check_value(pcol, raw, pid, sizeof(pid), err, sizeof(err)))
+		return event_page(c, event, 422, NULL, err[0] ? err : "Promeneur invalide.");
+	char *title = ui_row_title(c, "promeneur", pid);
+	if (!title)
+		return event_page(c, event, 422, NULL, "Ce promeneur est introuvable dans le réplica.");
+	free(title);
+	if (util_uuid(aid))
+		return RELAIS_EIO;
+	/* The NOT EXISTS makes a second registration change nothing: said below. */
+	const char *p[NPARAMS] = { aid, c->dept, event, pid };
+	rc = captured(c, present && !strcmp(present, "1")
+		      ? "INSERT INTO attendance (id, dept, event, promeneur, presence_effective) "
+			"SELECT ?1, ?2, ?3, ?4, 1 WHERE NOT EXISTS (SELECT 1 FROM attendance "
+			"WHERE event = ?3 AND promeneur = ?4)"
+		      : "INSERT INTO attendance (id, dept, event, promeneur, presence_effective) "
+			"SELECT ?1, ?2, ?3, ?4, 0 WHERE NOT EXISTS (SELECT 1 FROM attendance "
+			"WHERE event = ?3 AND promeneur = ?4)", p, &changes);
+	if (rc)
+		return rc;
+	if (!changes)
+		return event_page(c, event, 409, pid, "Ce promeneur est déjà inscrit à l'événement.");
+	return redirect_event(c, event, "Participation enregistrée ; elle sera envoyée au serveur "
+			      "à la prochaine synchronisation.");
+}
+
+static int page_presence(struct ui_ctx *c)
+{
+	const char *event = ui_param(c, "id"), *aid = ui_param(c, "pid");
+	const char *v = ui_form(c, "presence");
+	int changes = 0;
+	if (!event || !aid || strlen(event) > ID_MAX || strlen(aid) > ID_MAX)
+		return RELAIS_ENOTFOUND;
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if (!v || (strcmp(v, "0") && strcmp(v, "1")))
+		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
+	const char *p[NPARAMS] = { v, aid, event, NULL };
+	int rc = captured(c, "UPDATE attendance SET presence_effective = CAST(?1 AS INTEGER) "
+			  "WHERE id = ?2 AND event = ?3", p, &changes);
+	if (rc)
+		return rc;
+	if (!changes)
+		return RELAIS_ENOTFOUND;
+	return redirect_event(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+}
+
+static int page_unregister(struct ui_ctx *c)
+{
+	const char *event = ui_param(c, "id"), *aid = ui_param(c, "pid");
+	int changes = 0;
+	if (!event || !aid || strlen(event) > ID_MAX || strlen(aid) > ID_MAX)
+		return RELAIS_ENOTFOUND;
+	if (c->read_only)
+		return RELAIS_EPERM;
+	const char *p[NPARAMS] = { aid, event, NULL, NULL };
+	int rc = captured(c, "DELETE FROM attendance WHERE id = ?1 AND event = ?2", p, &changes);
+	if (rc)
+		return rc;
+	if (!changes)
+		return RELAIS_ENOTFOUND;
+	return redirect_event(c, event, "Participation retirée ; le retrait sera envoyé au serveur "
+			      "à la prochaine synchronisation.");
+}
+
+void ui_evenements_routes(struct ui *u)
+{
+	ui_route(u, "GET", "/evenements", page_list);
+	ui_route(u, "GET", "/evenements/nouveau", page_new);
+	ui_route(u, "POST", "/evenements/nouveau", page_create);
+	ui_route(u, "GET", "/evenements/{id}", page_event);
+	ui_route(u, "GET", "/evenements/{id}/modifier", page_edit);
+	ui_route(u, "POST", "/evenements/{id}/modifier", page_update);
+	ui_route(u, "POST", "/evenements/{id}/participants", page_register);
+	ui_route(u, "POST", "/evenements/{id}/participants/{pid}", page_presence);
+	ui_route(u, "POST", "/evenements/{id}/participants/{pid}/retirer", page_unregister);
+}

@@ -1,0 +1,179 @@
+/*
+ * ui-synthese.c - the /synthese page of relais ui: the annual synthesis of
+ * the bilans (clients/synthese.c) with its SVG charts inline, a year
+ * selector, and the standalone page of "relais synthese --format html" to
+ * print or save.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "synthese.h"
+#include "ui-html.h"
+#include "ui.h"
+
+#define YEARS_MAX 100   /* years offered by the selector */
+
+static long long this_year(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	return tm.tm_year + 1900LL;
+}
+
+static void today_fr(char out[11])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(out, 11, "%d/%m/%Y", &tm);
+}
+
+/*
+ * The years to offer, newest first: those of the bilans in the replica, the
+ * current one and the one before (a comité de pilotage looks back). Also
+ * gives the default: the newest year before the current one with bilans,
+ * else the year before.
+ */
+static int years(sqlite3 *db, long long *ys, size_t *n, long long *def)
+{
+	sqlite3_stmt *st = NULL;
+	long long now = this_year();
+	int s;
+
+	*n = 0;
+	ys[(*n)++] = now;
+	ys[(*n)++] = now - 1;
+	*def = now - 1;
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT annee FROM bilan WHERE annee BETWEEN ? AND ? "
+			       "ORDER BY annee DESC", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_int64(st, 1, SYNTHESE_YEAR_MIN);
+	sqlite3_bind_int64(st, 2, SYNTHESE_YEAR_MAX);
+	int found = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < YEARS_MAX) {
+		long long y = sqlite3_column_int64(st, 0);
+		if (!found && y < now) {
+			*def = y;
+			found = 1;
+		}
+		if (y != now && y != now - 1)
+			ys[(*n)++] = y;
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE && s != SQLITE_ROW)
+		return RELAIS_EDB;
+	/* Newest first: a few entries, insertion sort. */
+	for (size_t i = 1; i < *n; i++)
+		for (size_t j = i; j > 0 && ys[j] > ys[j - 1]; j--) {
+			long long t = ys[j];
+			ys[j] = ys[j - 1];
+			ys[j - 1] = t;
+		}
+	return 0;
+}
+
+static int year_form(struct ui_ctx *c, const long long *ys, size_t n, long long year,
+		     const char *error)
+{
+	char texts[YEARS_MAX][8], cur[24];
+	const char *opts[YEARS_MAX + 1];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(texts[i], sizeof(texts[i]), "%lld", ys[i]);
+		opts[i] = texts[i];
+	}
+	opts[n] = NULL;
+	snprintf(cur, sizeof(cur), "%lld", year);
+	struct html_field f = {
+		.name = "annee", .label = "Année des bilans", .type = HTML_SELECT,
+		.value = cur, .error = error, .required = 1, .options = opts, .noptions = n,
+		.hint = "La synthèse compare l'année choisie à la précédente.",
+	};
+	int rc = buf_puts(c->out, "<form method=\"get\" action=\"/synthese\" class=\"filtres\">");
+	if (!rc)
+		rc = html_field(c->out, &f);
+	if (!rc)
+		rc = buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
+	return rc;
+}
+
+/* The year asked in ?annee=, the default when absent. 0 when invalid. */
+static long long asked_year(struct ui_ctx *c, long long def)
+{
+	const char *q = ui_query(c, "annee");
+	long long y;
+	if (!q || !q[0])
+		return def;
+	if (util_parse_ll(q, SYNTHESE_YEAR_MIN, SYNTHESE_YEAR_MAX, &y))
+		return 0;
+	return y;
+}
+
+static int page_synthese(struct ui_ctx *c)
+{
+	long long ys[YEARS_MAX], def, year;
+	size_t n = 0;
+	struct synthese *y = NULL;
+	char title[64];
+	int rc = years(c->db, ys, &n, &def);
+
+	if (rc)
+		return rc;
+	year = asked_year(c, def);
+	snprintf(title, sizeof(title), year ? "Synthèse des bilans %lld" : "Synthèse des bilans",
+		 year);
+	rc = ui_page_begin(c, title, "synthese");
+	if (!rc && !year) {
+		ui_status(c, 400);
+		rc = year_form(c, ys, n, def, "L'année doit être un nombre entre 2001 et 2100.");
+		if (!rc)
+			rc = ui_page_end(c);
+		return rc;
+	}
+	if (!rc)
+		rc = year_form(c, ys, n, year, NULL);
+	if (!rc)
+		rc = synthese_load(c->db, year, c->dept, &y);
+	if (!rc)
+		rc = buf_printf(c->out, "<p>Pour le comité de pilotage : le total de chaque indicateur "
+				"des bilans de %lld, comparé à %lld, puis le détail par structure. "
+				"Bilans reçus : <strong>%lld</strong> (%lld en %lld).</p>\n"
+				"<p><a href=\"/synthese/page?annee=%lld\">Page autonome à imprimer "
+				"ou à enregistrer</a></p>\n<style>%s</style>\n", year, year - 1,
+				synthese_nbilans(y, 1), synthese_nbilans(y, 0), year - 1, year,
+				synthese_css);
+	if (!rc)
+		rc = synthese_html_sections(y, c->out);
+	if (!rc)
+		rc = ui_page_end(c);
+	synthese_free(y);
+	return rc;
+}
+
+/* The self-contained document of "relais synthese --format html". */
+static int page_standalone(struct ui_ctx *c)
+{
+	long long ys[YEARS_MAX], def, year;
+	size_t n = 0;
+	struct synthese *y = NULL;
+	char today[11];
+	int rc = years(c->db, ys, &n, &def);
+
+	if (rc)
+		return rc;
+	if (!(year = asked_year(c, def)))
+		return ui_error_page(c, 400, "L'année doit être un nombre entre 2001 et 2100.");
+	today_fr(today);
+	rc = synthese_load(c->db, year, c->dept, &y);
+	if (!rc)
+		rc = synthese_html(y, today, c->out);
+	synthese_free(y);
+	return rc;
+}
+
+void ui_synthese_routes(struct ui *u)
+{
+	ui_route(u, "GET", "/synthese", page_synthese);
+	ui_route(u, "GET", "/synthese/page", page_standalone);
+}

@@ -1,0 +1,64 @@
+/*
+ * faultproxy.h - a fault-injecting TCP proxy for the soak (prefix fp_).
+ *
+ * fp_start() forks a child that listens on 127.0.0.1 (a free port) and
+ * forwards each accepted connection to 127.0.0.1:target, where target is
+ * whatever the parent last set with fp_set_target() (relaisd gets a new
+ * port at each restart; 0 means "down": connections are closed at once).
+ *
+ * While faults are on, each connection draws one fate from a seeded PRNG:
+ * pass, delay (each forwarded chunk held 20-400 ms), drop (closed before a
+ * byte is forwarded), or truncation after a random number of bytes of the
+ * client-to-server stream (the request) or of the server-to-client stream
+ * (the answer), then both sides closed. A truncated answer is the hard case:
+ * the server may have committed a push that the client never saw
+ * acknowledged. The fates are drawn in accept order from the seed, so one
+ * seed gives one sequence of fates (which connection gets which depends on
+ * the timing of the processes, not only on the seed).
+ *
+ * Parent and child share one page (mmap MAP_SHARED): the target port, the
+ * switch and the counters, read with fp_count(). The child dies with the
+ * parent (PR_SET_PDEATHSIG) and never runs the parent's cleanups.
+ */
+#ifndef RELAIS_SOAK_FAULTPROXY_H
+#define RELAIS_SOAK_FAULTPROXY_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* What happened to connections, by kind (fp_count). */
+enum fp_kind {
+	FP_CONN,        /* connections accepted */
+	FP_PASS,        /* forwarded untouched (faults off, or drawn) */
+	FP_DELAY,       /* forwarded with delays */
+	FP_DROP,        /* closed before anything was forwarded */
+	FP_TRUNC_UP,    /* request cut after a random byte */
+	FP_TRUNC_DOWN,  /* answer cut after a random byte */
+	FP_DOWN,        /* target down (no port, or connect refused) */
+	FP_NKINDS
+};
+
+struct fp_shared;
+
+struct fp_proxy {
+	pid_t pid;                 /* the child, 0 when stopped */
+	int port;                  /* where it listens */
+	struct fp_shared *sh;      /* the shared page */
+};
+
+/* Starts the proxy child with faults off and no target. Returns 0 or -1
+ * (after printing why). seed selects the sequence of fates. */
+int fp_start(struct fp_proxy *p, uint64_t seed);
+/* Sets the port connections are forwarded to (0: down). */
+void fp_set_target(struct fp_proxy *p, int port);
+/* Turns fault injection on (1) or off (0) for connections accepted from now on. */
+void fp_set_faults(struct fp_proxy *p, int on);
+/* The counter of one kind so far. */
+long fp_count(const struct fp_proxy *p, enum fp_kind k);
+/* The sum of the fault kinds (delay, drop, both truncations). */
+long fp_faults(const struct fp_proxy *p);
+/* Stops the child (SIGKILL), reaps it and unmaps the page. Accepts a
+ * proxy never started or already stopped. */
+void fp_stop(struct fp_proxy *p);
+
+#endif

@@ -1,0 +1,692 @@
+/*
+ * test-ui-pages.c - the events, mail, conflicts and synthesis pages of
+ * `relais ui`, in raw HTTP against a real `relais ui --no-browser --port 0`
+ * on a replica made with the harness.
+ *
+ * Each test reads pages as a browser would (the secret's cookie, the CSRF
+ * token of the pages' forms), posts forms, and then checks what reached the
+ * replica with the CLI, after stopping the interface: it holds the
+ * replica's lock while it runs.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
+#include "harness.h"
+#include "test.h"
+
+#define START_TIMEOUT_MS 20000
+
+struct uip {
+	pid_t pid;
+	int port;
+	char secret[128];
+	char cookie[256];   /* "NAME=VALUE", as the login set it */
+	char csrf[128];
+	char err[H_PATH];   /* its stderr */
+};
+
+static void nap(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* The spawn-N.out with the highest N in the test directory. */
+static const char *newest_spawn(void)
+{
+	DIR *d = opendir(h_path(""));
+	long best = -1;
+	if (!d)
+		return NULL;
+	for (struct dirent *e; (e = readdir(d));) {
+		char *end;
+		if (strncmp(e->d_name, "spawn-", 6))
+			continue;
+		errno = 0;
+		long k = strtol(e->d_name + 6, &end, 10);
+		if (!errno && end != e->d_name + 6 && !strcmp(end, ".out") && k > best)
+			best = k;
+	}
+	closedir(d);
+	return best < 0 ? NULL : h_path(h_strf("spawn-%ld", best));
+}
+
+/* A request with our Host and cookie; form (already urlencoded, the CSRF
+ * field added here) makes it a POST. */
+static int send(struct uip *u, const char *method, const char *path, const char *form,
+		struct h_http *r)
+{
+	const char *req;
+	if (form) {
+		const char *body = h_strf("csrf=%s%s%s", u->csrf, form[0] ? "&" : "", form);
+		req = h_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+			     "Cookie: %s\r\nOrigin: http://127.0.0.1:%d\r\n"
+			     "Content-Type: application/x-www-form-urlencoded\r\n"
+			     "Content-Length: %zu\r\n\r\n%s", method, path, u->port, u->cookie,
+			     u->port, strlen(body), body);
+	} else {
+		req = h_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+			     "Cookie: %s\r\n\r\n", method, path, u->port, u->cookie);
+	}
+	if (h_http_raw(u->port, req, strlen(req), r, H_TIMEOUT_MS)) {
+		fprintf(stderr, "  %s %s: no answer\n", method, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int get(struct uip *u, const char *path, struct h_http *r)
+{
+	return send(u, "GET", path, NULL, r);
+}
+
+static int post(struct uip *u, const char *path, const char *form, struct h_http *r)
+{
+	return send(u, "POST", path, form, r);
+}
+
+/* The value of header name in an answer's head, or NULL (harness-owned). */
+static const char *header(const struct h_http *r, const char *name)
+{
+	const char *p = r->head;
+	size_t n = strlen(name);
+	while ((p = strstr(p, "\r\n"))) {
+		p += 2;
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			p += n + 1;
+			p += strspn(p, " ");
+			return h_strf("%.*s", (int)strcspn(p, "\r\n"), p);
+		}
+	}
+	return NULL;
+}
+
+/* Percent-encodes s for a form body (harness-owned). */
+static const char *enc(const char *s)
+{
+	char *out = h_strf("%*s", (int)(3 * strlen(s) + 1), "");
+	size_t j = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			out[j++] = (char)*p;
+		else
+			j += (size_t)snprintf(out + j, 4, "%%%02X", *p);
+	}
+	out[j] = 0;
+	return out;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Starts the interface on home and reads its address and CSRF token. */
+static int ui_open(const char *home, struct uip *u)
+{
+	static const char prefix[] = "Relais est ouvert : http://127.0.0.1:";
+	struct h_http r;
+	memset(u, 0, sizeof(*u));
+	u->pid = h_relais_spawn(home, "ui", "--no-browser", "--port", "0", (char *)NULL);
+	const char *base = newest_spawn();
+	if (u->pid < 0 || !base)
+		return -1;
+	snprintf(u->err, sizeof(u->err), "%s.err", base);
+	const char *out = h_strf("%s.out", base);
+	for (int waited = 0;; waited += 20) {
+		const char *text = h_read_file(out, NULL);
+		if (text && strchr(text, '\n')) {
+			char *end;
+			if (strncmp(text, prefix, sizeof(prefix) - 1))
+				break;
+			long port = strtol(text + sizeof(prefix) - 1, &end, 10);
+			if (port <= 0 || port > 65535 || strncmp(end, "/?cle=", 6) ||
+			    strcspn(end + 6, "\n") >= sizeof(u->secret))
+				break;
+			u->port = (int)port;
+			snprintf(u->secret, sizeof(u->secret), "%.*s", (int)strcspn(end + 6, "\n"),
+				 end + 6);
+			/* The secret buys the cookie, as the browser's first visit. */
+			const char *login = h_strf("GET /?cle=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+						   "Connection: close\r\n\r\n", u->secret, u->port);
+			if (h_http_raw(u->port, login, strlen(login), &r, H_TIMEOUT_MS))
+				break;
+			const char *cookie = header(&r, "Set-Cookie");
+			if (!cookie)
+				break;
+			snprintf(u->cookie, sizeof(u->cookie), "%.*s", (int)strcspn(cookie, ";"), cookie);
+			/* Every page carries the token in <meta name="csrf">. */
+			if (get(u, "/evenements", &r) || r.status != 200)
+				break;
+			const char *m = strstr(r.body, "<meta name=\"csrf\" content=\"");
+			if (!m)
+				break;
+			m += strlen("<meta name=\"csrf\" content=\"");
+			snprintf(u->csrf, sizeof(u->csrf), "%.*s", (int)strcspn(m, "\""), m);
+			return 0;
+		}
+		if (h_wait(u->pid, 0) != -1 || waited > START_TIMEOUT_MS)
+			break;
+		nap(20);
+	}
+	const char *err = h_read_file(u->err, NULL);
+	fprintf(stderr, "  relais ui did not start: %s\n", err ? err : "");
+	return -1;
+}
+
+/* SIGTERM; 0 when it ended cleanly, with no sanitizer report. */
+static int ui_close(struct uip *u)
+{
+	kill(u->pid, SIGTERM);
+	int st = h_wait(u->pid, 15000);
+	const char *err = h_read_file(u->err, NULL);
+	if (st != 0 || (err && (strstr(err, "Sanitizer") || strstr(err, "runtime error:")))) {
+		fprintf(stderr, "  relais ui ended with status %d: %s\n", st, err ? err : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* The id at the end of a Location "/prefix/ID" (harness-owned), or NULL. */
+static const char *location_id(const struct h_http *r, const char *prefix)
+{
+	const char *loc = header(r, "Location");
+	if (!loc || strncmp(loc, prefix, strlen(prefix)))
+		return NULL;
+	return loc + strlen(prefix);
+}
+
+/* The attendance id of the row of name on an event's page: the action of
+ * its "Retirer NAME" button's form (harness-owned), or NULL. */
+static const char *attendance_of(const char *page, const char *name)
+{
+	const char *b = strstr(page, h_strf("aria-label=\"Retirer %s\"", name));
+	const char *end = b, *p = NULL;
+	if (!b)
+		return NULL;
+	/* The form opens just before its button. */
+	for (const char *q = page; (q = strstr(q, "/participants/")) && q < end; q++)
+		p = q;
+	if (!p)
+		return NULL;
+	p += strlen("/participants/");
+	return h_strf("%.*s", (int)strcspn(p, "/\""), p);
+}
+
+static long long status_pending(const char *home)
+{
+	json_t *st = h_status(home);
+	return st ? (long long)json_integer_value(json_object_get(st, "pending")) : -1;
+}
+
+/*
+ * A daemon of 43 with two coordinators, a replica A with a structure and a
+ * promeneur; with planted mail, the gateway's journal written into the
+ * store before the daemon starts, as the gateway writes it.
+ */
+struct world {
+	struct h_daemon d;
+	char token[2][H_TOKEN];
+	const char *A;
+	const char *structure, *promeneur;
+	char mail[3][UTIL_UUID_LEN + 1];
+};
+
+enum { MAIL_WAITING, MAIL_OLD, MAIL_RECORDED };
+
+static const struct {
+	const char *from, *name, *subject, *received, *result, *handling, *reason, *text;
+} journal[3] = {
+	{ "mjc.yssingeaux@example.org", "MJC d'Yssingeaux", "Question <b>formation</b>",
+	  "2026-11-21T10:00:00Z", "quarantaine", "a_traiter",
+	  "Le message n'est ni une candidature ni un bilan.",
+	  "Bonjour,\r\nquand a lieu la prochaine formation ?\x1b[31m\r\nMerci" },
+	{ "jade.roux@example.org", NULL, "Mon profil", "2026-11-20T09:00:00Z", "quarantaine",
+	  NULL, "Expéditeur inconnu.", "Bonjour." },
+	{ "cs.brioude@example.org", NULL, "Bilan 2025", "2026-11-22T08:00:00Z", "enregistre",
+	  NULL, NULL, "Bilan joint." },
+};
+
+static int planted_mail(struct world *w)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct sync_tables *t = NULL;
+	struct sync_local *l = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(h_strf("%s/relais.db", w->d.data), &db, SQLITE_OPEN_READWRITE,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
+	    sync_tables_load(db, model_table_names, model_ntables, &t) ||
+	    sync_local_begin(db, t, &l) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO inbound_mail (id, dept, message_id, expediteur, "
+			       "nom_expediteur, sujet, recu_le, resultat, type, raison, texte, "
+			       "reponse, traitement) VALUES (?,'43',?,?,?,?,?,?,'inconnu',?,?,"
+			       "'aucune',?)", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "  plant: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (util_uuid(w->mail[i]))
+			goto out;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, w->mail[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, h_strf("<%d@example.org>", i), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, journal[i].from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, journal[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, journal[i].subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, journal[i].received, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, journal[i].result, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, journal[i].reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, journal[i].text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, journal[i].handling, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			fprintf(stderr, "  plant: %s\n", sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	rc = sync_local_commit(l, "courrier") ? -1 : 0;
+	l = NULL;
+out:
+	sqlite3_finalize(st);
+	sync_local_abort(l);
+	sync_tables_free(t);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int world_start(struct world *w, int planted)
+{
+	memset(w, 0, sizeof(*w));
+	if (h_daemon_init(&w->d, "srv") ||
+	    h_daemon_user(&w->d, "coord-a", "43", "coordinateur", w->token[0]) ||
+	    h_daemon_user(&w->d, "coord-b", "43", "coordinateur", w->token[1]))
+		return -1;
+	if (planted && planted_mail(w))
+		return -1;
+	if (h_daemon_serve(&w->d) || !(w->A = h_replica(&w->d, "A", w->token[0])))
+		return -1;
+	w->structure = h_relais_ok(w->A, "structure", "add", "--nom", "MJC <du> Puy & Cie",
+				   "--commune", "Le Puy-en-Velay", (char *)NULL);
+	if (!w->structure)
+		return -1;
+	w->promeneur = h_relais_ok(w->A, "promeneur", "add", "--prenom", "Jade", "--nom", "Roux",
+				   "--email", "jade.roux@example.org", "--structure", w->structure,
+				   (char *)NULL);
+	return w->promeneur ? 0 : -1;
+}
+
+/* ---- events and synthesis ---- */
+
+TEST(ui_pages_evenements)
+{
+	struct world w;
+	struct uip u;
+	struct h_http r;
+	h_setup();
+	CHECK(world_start(&w, 0) == 0);
+	const char *other = h_relais_ok(w.A, "promeneur", "add", "--prenom", "Léo", "--nom", "Abel",
+					"--email", "leo.abel@example.org", "--structure", w.structure,
+					(char *)NULL);
+	CHECK(other != NULL);
+	long long pending0 = status_pending(w.A);
+	CHECK(pending0 > 0);
+	CHECK(ui_open(w.A, &u) == 0);
+
+	CHECK(get(&u, "/evenements", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "Aucun événement à venir.") != NULL);
+	CHECK(strstr(r.body, "href=\"/evenements/nouveau\"") != NULL);
+
+	/* The model's checks, each next to its field; nothing is written. */
+	CHECK(get(&u, "/evenements/nouveau", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "<label for=\"titre\"") != NULL);
+	CHECK(strstr(r.body, "<label for=\"date\"") != NULL);
+	CHECK(post(&u, "/evenements/nouveau", "type=regroupement&titre=&date=31%2F02%2F2027&lieu=",
+		   &r) == 0);
+	CHECK_INT(r.status, 422);
+	CHECK(strstr(r.body, "id=\"date-erreur\"") != NULL);
+	CHECK(strstr(r.body, "id=\"titre-erreur\"") != NULL);
+	CHECK(strstr(r.body, "aria-describedby=\"date-erreur") != NULL);
+	CHECK(strstr(r.body, "id=\"type-erreur\"") == NULL);
+
+	/* Created, then shown; the date in French. */
+	CHECK(post(&u, "/evenements/nouveau", h_strf("type=regroupement&titre=%s&date=2099-03-12"
+		   "&lieu=%s&compte_rendu=", enc("Regroupement de printemps"), enc("Yssingeaux")),
+		   &r) == 0);
+	CHECK_INT(r.status, 303);
+	const char *ev = location_id(&r, "/evenements/");
+	CHECK(ev != NULL && util_is_uuid(ev));
+	CHECK(get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "<h1>Regroupement de printemps</h1>") != NULL);
+	CHECK(strstr(r.body, "12/03/2099") != NULL);
+	CHECK(strstr(r.body, "Événement créé.") != NULL);
+	CHECK(strstr(r.body, "<strong>0</strong> inscrit ") != NULL);
+
+	/* A past event comes after the coming one. */
+	CHECK(post(&u, "/evenements/nouveau", "type=comite_pilotage&titre=Copil&date=2001-01-15",
+		   &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(get(&u, "/evenements", &r) == 0);
+	const char *coming = strstr(r.body, "Regroupement de printemps");
+	const char *past = strstr(r.body, "Copil");
+	CHECK(coming && past && coming < past);
+	CHECK(strstr(r.body, "<th scope=\"col\">") != NULL);
+
+	/* Edit: a bad date is refused next to the field, a good one saved. */
+	CHECK(post(&u, h_strf("/evenements/%s/modifier", ev), "type=regroupement&titre=Regroupement"
+		   "&date=demain", &r) == 0);
+	CHECK_INT(r.status, 422);
+	CHECK(strstr(r.body, "id=\"date-erreur\"") != NULL);
+	CHECK(post(&u, h_strf("/evenements/%s/modifier", ev), h_strf("type=regroupement&titre=%s"
+		   "&date=2099-03-13&lieu=Brioude", enc("Regroupement d'été")), &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(post(&u, "/evenements/00000000-0000-4000-8000-000000000000/modifier",
+		   "type=regroupement&titre=X&date=2099-03-13", &r) == 0);
+	CHECK_INT(r.status, 404);
+
+	/* Attendance: two registered, one present, a second registration
+	 * refused, one removed. */
+	CHECK(post(&u, h_strf("/evenements/%s/participants", ev),
+		   h_strf("promeneur=%s&presence_effective=1&presence_effective=0", w.promeneur),
+		   &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(post(&u, h_strf("/evenements/%s/participants", ev),
+		   h_strf("promeneur=%s&presence_effective=0", other), &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(post(&u, h_strf("/evenements/%s/participants", ev),
+		   h_strf("promeneur=%s&presence_effective=0", other), &r) == 0);
+	CHECK_INT(r.status, 409);
+	CHECK(strstr(r.body, "déjà inscrit") != NULL);
+	CHECK(post(&u, h_strf("/evenements/%s/participants", ev), "promeneur=", &r) == 0);
+	CHECK_INT(r.status, 422);
+	CHECK(strstr(r.body, "aria-describedby=\"promeneur-erreur\"") != NULL);
+	CHECK(get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK(strstr(r.body, "<strong>2</strong> inscrits · <strong>1</strong> présent") != NULL);
+	CHECK(strstr(r.body, "Jade Roux") && strstr(r.body, "Léo Abel"));
+	CHECK(strstr(r.body, "MJC &lt;du&gt; Puy &amp; Cie") != NULL);
+	CHECK(strstr(r.body, "<h1>Regroupement d&#39;été</h1>") ||
+	      strstr(r.body, "<h1>Regroupement d&#x27;été</h1>"));
+
+	/* Presence noted, one removed; a form without the token is refused
+	 * before any handler. */
+	const char *leo = attendance_of(r.body, "Léo Abel");
+	const char *jade = attendance_of(r.body, "Jade Roux");
+	CHECK(leo && jade && strcmp(leo, jade));
+	CHECK(post(&u, h_strf("/evenements/%s/participants/%s", ev, leo), "presence=1", &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(post(&u, h_strf("/evenements/%s/participants/%s/retirer", ev, jade), "", &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(post(&u, h_strf("/evenements/%s/participants/%s/retirer", ev, jade), "", &r) == 0);
+	CHECK_INT(r.status, 404);
+	CHECK(get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK(strstr(r.body, "<strong>1</strong> inscrit · <strong>1</strong> présent") != NULL);
+	const char *req = h_strf("POST /evenements/%s/participants/%s/retirer HTTP/1.1\r\n"
+				 "Host: 127.0.0.1:%d\r\nConnection: close\r\nCookie: %s\r\n"
+				 "Content-Type: application/x-www-form-urlencoded\r\n"
+				 "Content-Length: 0\r\n\r\n", ev, leo, u.port, u.cookie);
+	CHECK(h_http_raw(u.port, req, strlen(req), &r, H_TIMEOUT_MS) == 0);
+	CHECK_INT(r.status, 403);
+	CHECK(ui_close(&u) == 0);
+
+	/* The replica holds what the pages showed, each write one captured
+	 * edit: three of events, two registrations, a presence, a removal. */
+	json_t *e = h_export(w.A);
+	CHECK(e != NULL);
+	CHECK_INT(h_export_count(e, "event"), 2);
+	json_t *row = h_export_row(e, "event", ev);
+	CHECK(row != NULL);
+	CHECK_STR(h_row_str(row, "date"), "2099-03-13");
+	CHECK_STR(h_row_str(row, "lieu"), "Brioude");
+	CHECK_INT(h_export_count(e, "attendance"), 1);
+	json_t *a = h_export_row(e, "attendance", leo);
+	CHECK(a != NULL);
+	CHECK_STR(h_row_str(a, "event"), ev);
+	CHECK_STR(h_row_str(a, "promeneur"), other);
+	CHECK_INT(json_integer_value(json_object_get(a, "presence_effective")), 1);
+	CHECK_INT(status_pending(w.A), pending0 + 7);
+	CHECK(h_sync(w.A, &w.d) == 0);
+	CHECK_INT(status_pending(w.A), 0);
+}
+
+TEST(ui_pages_synthese)
+{
+	struct world w;
+	struct uip u;
+	struct h_http r;
+	h_setup();
+	CHECK(world_start(&w, 0) == 0);
+	CHECK(h_relais_ok(w.A, "bilan", "add", "--structure", w.structure, "--annee", "2025",
+			  "--jeunes-connectes", "1600", "--heures-en-ligne", "322", (char *)NULL));
+	CHECK(h_relais_ok(w.A, "bilan", "add", "--structure", w.structure, "--annee", "2024",
+			  "--jeunes-connectes", "1090", "--heures-en-ligne", "345", (char *)NULL));
+	/* The indicators: every integer column of bilan but the year. */
+	const struct model_table *t = model_table_by_name("bilan");
+	size_t nind = 0;
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (t->columns[i].kind == MODEL_INT && strcmp(t->columns[i].name, "annee"))
+			nind++;
+	CHECK(nind > 2);
+	CHECK(ui_open(w.A, &u) == 0);
+
+	CHECK(get(&u, "/synthese?annee=2025", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "<h1>Synthèse des bilans 2025</h1>") != NULL);
+	CHECK_INT(count(r.body, "<svg"), nind);
+	CHECK_INT(count(r.body, "<rect"), 2 * nind);
+	CHECK(strstr(r.body, "<option value=\"2025\" selected>") != NULL);
+	CHECK(strstr(r.body, "<option value=\"2024\"") != NULL);
+	CHECK(strstr(r.body, "<label for=\"annee\"") != NULL);
+	CHECK(strstr(r.body, "1\xc2\xa0" "600") && strstr(r.body, "+510 (+46,8\xc2\xa0%)"));
+	CHECK(strstr(r.body, "MJC &lt;du&gt; Puy &amp; Cie") != NULL);
+	CHECK(strstr(r.body, "<th scope=\"row\">Jeunes connectés</th>") != NULL);
+	CHECK(strstr(r.body, "<div class=\"synthese\">") != NULL);
+	/* The page carries no style attribute: only classes. */
+	CHECK(strstr(r.body, " style=\"") == NULL);
+	CHECK(strstr(r.body, "href=\"/synthese/page?annee=2025\"") != NULL);
+
+	/* Another year from the selector; a bad one is said next to it. */
+	CHECK(get(&u, "/synthese?annee=2024", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "1\xc2\xa0" "090") != NULL);
+	CHECK(get(&u, "/synthese?annee=deux-mille", &r) == 0);
+	CHECK_INT(r.status, 400);
+	CHECK(strstr(r.body, "id=\"annee-erreur\"") != NULL);
+	CHECK_INT(count(r.body, "<svg"), 0);
+	CHECK(get(&u, "/synthese?annee=1999", &r) == 0);
+	CHECK_INT(r.status, 400);
+
+	/* The standalone page is the CLI's document. */
+	CHECK(get(&u, "/synthese/page?annee=2025", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(!strncmp(r.body, "<!DOCTYPE html>", 15));
+	CHECK_INT(count(r.body, "<svg"), nind);
+	CHECK(strstr(r.body, "synthèse des bilans 2025") != NULL);
+	CHECK(ui_close(&u) == 0);
+	const char *cli = h_relais_ok(w.A, "synthese", "--annee", "2025", "--format", "html",
+				      (char *)NULL);
+	CHECK(cli != NULL);
+	CHECK_INT(count(cli, "<svg"), nind);
+	CHECK(strstr(cli, "+510 (+46,8\xc2\xa0%)") != NULL);
+}
+
+/* ---- quarantined mail ---- */
+
+TEST(ui_pages_courrier)
+{
+	struct world w;
+	struct uip u;
+	struct h_http r;
+	h_setup();
+	CHECK(world_start(&w, 1) == 0);
+	CHECK(h_sync(w.A, &w.d) == 0);
+	long long pending0 = status_pending(w.A);
+	CHECK(ui_open(w.A, &u) == 0);
+
+	/* Waiting first, newest first; the recorded one only on demand. */
+	CHECK(get(&u, "/courrier", &r) == 0);
+	CHECK_INT(r.status, 200);
+	const char *pnew = strstr(r.body, w.mail[MAIL_WAITING]);
+	const char *pold = strstr(r.body, w.mail[MAIL_OLD]);
+	CHECK(pnew && pold && pnew < pold);
+	CHECK(strstr(r.body, w.mail[MAIL_RECORDED]) == NULL);
+	CHECK(strstr(r.body, "Question &lt;b&gt;formation&lt;/b&gt;") != NULL);
+	CHECK(strstr(r.body, "<b>formation") == NULL);
+	CHECK(strstr(r.body, "<label for=\"etat\"") != NULL);
+	CHECK(get(&u, "/courrier?etat=enregistre", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, w.mail[MAIL_RECORDED]) != NULL);
+	CHECK(strstr(r.body, w.mail[MAIL_WAITING]) == NULL);
+	CHECK(get(&u, "/courrier?etat=tous", &r) == 0);
+	CHECK_INT(count(r.body, "href=\"/courrier/"), 3);
+
+	/* A message's page: sender, subject, reason, date, text without its
+	 * control characters, and the two decisions. */
+	CHECK(get(&u, h_strf("/courrier/%s", w.mail[MAIL_WAITING]), &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "MJC d&#39;Yssingeaux &lt;mjc.yssingeaux@example.org&gt;") != NULL);
+	CHECK(strstr(r.body, "Le message n&#39;est ni une candidature ni un bilan.") != NULL);
+	CHECK(strstr(r.body, "<time datetime=\"2026-11-21T10:00:00Z\">") != NULL);
+	CHECK(strstr(r.body, "quand a lieu la prochaine formation ??[31m") != NULL);
+	CHECK(strchr(r.body, '\x1b') == NULL);
+	CHECK(strstr(r.body, "/rattacher\"") && strstr(r.body, "/classer\""));
+	CHECK(strstr(r.body, "<label for=\"cible\"") != NULL);
+	CHECK(strstr(r.body, h_strf("value=\"promeneur:%s\"", w.promeneur)) != NULL);
+	CHECK(get(&u, "/courrier/00000000-0000-4000-8000-000000000000", &r) == 0);
+	CHECK_INT(r.status, 404);
+
+	/* Attach: no choice, or a row that does not exist, is said on the form. */
+	const char *attach = h_strf("/courrier/%s/rattacher", w.mail[MAIL_WAITING]);
+	CHECK(post(&u, attach, "cible=", &r) == 0);
+	CHECK_INT(r.status, 422);
+	CHECK(strstr(r.body, "aria-describedby=\"cible-erreur\"") != NULL);
+	CHECK(post(&u, attach, "cible=promeneur%3A00000000-0000-4000-8000-000000000000", &r) == 0);
+	CHECK_INT(r.status, 422);
+	CHECK(strstr(r.body, "introuvable") != NULL);
+	CHECK(post(&u, attach, h_strf("cible=promeneur%%3A%s", w.promeneur), &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK_STR(header(&r, "Location"), h_strf("/courrier/%s", w.mail[MAIL_WAITING]));
+	CHECK(get(&u, h_strf("/courrier/%s", w.mail[MAIL_WAITING]), &r) == 0);
+	CHECK(strstr(r.body, "Courrier rattaché") != NULL);
+	CHECK(strstr(r.body, "le promeneur Jade Roux") != NULL);
+	CHECK(strstr(r.body, "/classer\"") == NULL);
+	/* Decided once: the second decision is refused, nothing changes. */
+	CHECK(post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_WAITING]), "", &r) == 0);
+	CHECK_INT(r.status, 409);
+	CHECK(strstr(r.body, "déjà été traité") != NULL);
+	CHECK(post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_RECORDED]), "", &r) == 0);
+	CHECK_INT(r.status, 409);
+	CHECK(strstr(r.body, "pas en quarantaine") != NULL);
+	CHECK(post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_OLD]), "", &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(get(&u, "/courrier", &r) == 0);
+	CHECK(strstr(r.body, "Aucun courrier en attente") != NULL);
+	CHECK(ui_close(&u) == 0);
+
+	/* The CLI reads the same decisions, queued as two edits that the
+	 * server takes. */
+	CHECK_INT(status_pending(w.A), pending0 + 2);
+	const char *waiting = h_relais_ok(w.A, "courrier", "list", "--json", (char *)NULL);
+	CHECK_STR(waiting, "[]");
+	json_t *e = h_export(w.A);
+	CHECK(e != NULL);
+	json_t *m = h_export_row(e, "inbound_mail", w.mail[MAIL_WAITING]);
+	CHECK_STR(h_row_str(m, "traitement"), "rattache");
+	CHECK_STR(h_row_str(m, "rattache_a"), h_strf("promeneur:%s", w.promeneur));
+	m = h_export_row(e, "inbound_mail", w.mail[MAIL_OLD]);
+	CHECK_STR(h_row_str(m, "traitement"), "classe");
+	CHECK(h_row_str(m, "rattache_a") == NULL);
+	m = h_export_row(e, "inbound_mail", w.mail[MAIL_RECORDED]);
+	CHECK(h_row_str(m, "traitement") == NULL);
+	CHECK(h_sync(w.A, &w.d) == 0);
+	CHECK_INT(status_pending(w.A), 0);
+}
+
+/* ---- conflicts ---- */
+
+TEST(ui_pages_conflits)
+{
+	struct world w;
+	struct uip u;
+	struct h_http r;
+	h_setup();
+	CHECK(world_start(&w, 0) == 0);
+	CHECK(h_sync(w.A, &w.d) == 0);
+	const char *B = h_replica(&w.d, "B", w.token[1]);
+	CHECK(B != NULL);
+	/* A edits first, B later: B's value wins, A's is kept in a conflict. */
+	CHECK(h_relais_ok(w.A, "promeneur", "set", w.promeneur, "--telephone", "0611111111",
+			  (char *)NULL));
+	nap(20);
+	CHECK(h_relais_ok(B, "promeneur", "set", w.promeneur, "--telephone", "0622222222",
+			  (char *)NULL));
+	CHECK(h_sync(B, &w.d) == 0);
+	CHECK(h_sync(w.A, &w.d) == 0);
+	json_t *cs = h_conflicts(w.A, 0);
+	CHECK(cs != NULL);
+	CHECK_INT(json_array_size(cs), 1);
+	const char *id = json_string_value(json_object_get(json_array_get(cs, 0), "id"));
+	CHECK(id != NULL);
+	CHECK(ui_open(w.A, &u) == 0);
+
+	/* Mine (A's, the lost one) on the left, theirs on the right, with
+	 * who and when, under the row's name linked to its page. */
+	CHECK(get(&u, "/conflits", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, h_strf("href=\"/promeneurs/%s\">Jade Roux</a>", w.promeneur)) != NULL);
+	CHECK(strstr(r.body, "Téléphone") != NULL);
+	const char *mine = strstr(r.body, "0611111111"), *theirs = strstr(r.body, "0622222222");
+	CHECK(mine && theirs && mine < theirs);
+	const char *hm = strstr(r.body, "Votre valeur"), *ht = strstr(r.body, "L&#39;autre valeur");
+	CHECK(hm && ht && hm < ht);
+	const char *la = strstr(r.body, "coord-a"), *lb = strstr(r.body, "coord-b");
+	CHECK(la && lb && la < lb);
+	CHECK_INT(count(r.body, "<time datetime=\""), 2);
+	CHECK(strstr(r.body, "<th scope=\"row\">Quand</th>") != NULL);
+	CHECK(strstr(r.body, h_strf("action=\"/conflits/%s\"", id)) != NULL);
+	CHECK(strstr(r.body, "name=\"garder\" value=\"mine\"") != NULL);
+
+	/* A bad choice changes nothing; keeping mine is the CLI's --keep mine. */
+	CHECK(post(&u, h_strf("/conflits/%s", id), "garder=les-deux", &r) == 0);
+	CHECK_INT(r.status, 400);
+	CHECK(post(&u, "/conflits/inconnu", "garder=mine", &r) == 0);
+	CHECK_INT(r.status, 404);
+	CHECK(post(&u, h_strf("/conflits/%s", id), "garder=mine", &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(get(&u, "/conflits", &r) == 0);
+	CHECK(strstr(r.body, "la valeur écartée est rétablie") != NULL);
+	CHECK(strstr(r.body, "Aucun conflit ouvert") != NULL);
+	CHECK(post(&u, h_strf("/conflits/%s", id), "garder=theirs", &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK(get(&u, "/conflits?tous=1", &r) == 0);
+	CHECK(strstr(r.body, "déjà résolu") != NULL);
+	CHECK(strstr(r.body, "la valeur écartée a été rétablie") != NULL);
+	CHECK(ui_close(&u) == 0);
+
+	json_t *all = h_conflicts(w.A, 1);
+	CHECK(all != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(all, 0), "resolution")),
+		  "perdant");
+	json_t *e = h_export(w.A);
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", w.promeneur), "telephone"), "0611111111");
+	/* The decision syncs like any edit: B ends with A's value. */
+	CHECK(h_sync(w.A, &w.d) == 0);
+	CHECK(h_sync(B, &w.d) == 0);
+	e = h_export(B);
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", w.promeneur), "telephone"), "0611111111");
+}
