@@ -146,16 +146,22 @@ static const char *curl_reason(CURLcode cc)
 	}
 }
 
-/* Copies the server's French "message" from a JSON error body, if any. */
-static void server_message(const struct buf *body, char *out, size_t outlen)
+/* Copies the server's French "message" and its "error" code from a JSON
+ * error body, if any. */
+static void server_message(const struct buf *body, char *out, size_t outlen,
+			   char *code, size_t codelen)
 {
 	out[0] = 0;
+	code[0] = 0;
 	if (!body->len)
 		return;
 	json_t *j = json_loadb((const char *)body->data, body->len, 0, NULL);
 	const char *m = json_string_value(json_object_get(j, "message"));
+	const char *c = json_string_value(json_object_get(j, "error"));
 	if (m)
 		snprintf(out, outlen, "%s", m);
+	if (c)
+		snprintf(code, codelen, "%s", c);
 	json_decref(j);
 }
 
@@ -163,8 +169,8 @@ static void server_message(const struct buf *body, char *out, size_t outlen)
 static int status_error(struct net *n, long status, const struct buf *body,
 			char *err, size_t errlen)
 {
-	char msg[CLI_ERRLEN / 2];
-	server_message(body, msg, sizeof(msg));
+	char msg[CLI_ERRLEN / 2], code[32];
+	server_message(body, msg, sizeof(msg), code, sizeof(code));
 	const char *sep = msg[0] ? " : " : "";
 	switch (status) {
 	case 401:
@@ -175,6 +181,10 @@ static int status_error(struct net *n, long status, const struct buf *body,
 		snprintf(err, errlen, "accès refusé par le serveur (403)%s%s", sep, msg);
 		return RELAIS_EPERM;
 	case 409:
+		if (!strcmp(code, "restored") && msg[0]) {
+			snprintf(err, errlen, "%s", msg);
+			return RELAIS_EPROTO;
+		}
 		snprintf(err, errlen, "le schéma de données de ce client (version %d) diffère de "
 			 "celui du serveur : mettez relais à jour.%s%s", MODEL_SCHEMA_VERSION,
 			 msg[0] ? " Le serveur précise : " : "", msg);
@@ -205,8 +215,11 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 		return RELAIS_EINVAL;
 	}
 	snprintf(schema, sizeof(schema), "X-Relais-Schema: %d", MODEL_SCHEMA_VERSION);
+	char epoch[64] = "";
+	if (n->epoch[0])
+		snprintf(epoch, sizeof(epoch), "X-Relais-Epoque: %s", n->epoch);
 	const char *lines[] = {
-		n->auth, schema,
+		n->auth, schema, epoch[0] ? epoch : NULL,
 		/* relaisd answers at once; waiting for "100 Continue" only adds a round trip. */
 		data ? "Expect:" : NULL,
 		data ? "Content-Type: application/octet-stream" : NULL,

@@ -31,6 +31,10 @@ struct net {
 	void *curl;     /* CURL * */
 	char *base;     /* server URL without trailing '/' */
 	char *auth;     /* the Authorization header line */
+	/* The server store's epoch this replica knows ("" when none): sent as
+	 * X-Relais-Epoque; a server restored from a backup since answers 409
+	 * "restored" (RELAIS_EPROTO with its message). */
+	char epoch[24];
 };
 
 /* Calls curl_global_init / curl_global_cleanup; once per process. */

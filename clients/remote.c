@@ -257,7 +257,16 @@ static void help_sync(void)
 	       "Envoie les modifications en attente, puis reçoit celles du serveur.\n"
 	       "Une synchronisation interrompue peut être relancée sans risque.\n\n"
 	       "Options :\n"
-	       "  --server URL     autre adresse du serveur, pour cette fois seulement\n");
+	       "  --server URL     autre adresse du serveur, pour cette fois seulement\n\n"
+	       "Après une restauration du serveur :\n"
+	       "  Un serveur restauré depuis une sauvegarde refuse les réplicas qui l'ont connu\n"
+	       "  avant : il a pu perdre des modifications qu'ils lui avaient déjà envoyées.\n"
+	       "  Les données de ce poste restent intactes. Pour repartir :\n"
+	       "    relais --home ANCIEN export --json > avant-restauration.json\n"
+	       "    relais --home ANCIEN status      (modifications jamais envoyées)\n"
+	       "    relais --home NOUVEAU init --server URL --token JETON\n"
+	       "  puis ressaisissez dans NOUVEAU ce qui manque par rapport à\n"
+	       "  avant-restauration.json.\n");
 }
 
 /* Copies whoami's answer into the metadata, refusing an account of another
@@ -269,7 +278,7 @@ static int store_account(struct replica *r, const struct remote_opts *o, json_t 
 	const char *dept = json_string_value(json_object_get(who, "dept"));
 	const char *role = json_string_value(json_object_get(who, "role"));
 	json_t *schema = json_object_get(who, "schema");
-	char *old_dept = NULL, *old_server = NULL;
+	char *old_dept = NULL, *old_server = NULL, *old_epoch = NULL;
 	uint64_t cursor = 0;
 	int rc = 0;
 
@@ -296,10 +305,22 @@ static int store_account(struct replica *r, const struct remote_opts *o, json_t 
 			 old_dept ? old_dept : "?", r->home);
 		goto out;
 	}
-	const char *keys[] = { "server", "token", "login", "dept", "role" };
-	const char *vals[] = { o->server, o->token, login, dept, role };
+	/* A server restored between two parts of an initialisation may number
+	 * again the changes this replica already has a cursor past. */
+	const char *epoch = json_string_value(json_object_get(who, "epoque"));
+	if (cursor && (rc = replica_meta(r, "epoque", &old_epoch)) == 0 && old_epoch &&
+	    (!epoch || strcmp(old_epoch, epoch))) {
+		rc = RELAIS_EINVAL;
+		snprintf(err, errlen, "le serveur a été restauré depuis le début de cette "
+			 "initialisation : supprimez %s et relancez « relais init ».", r->home);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	const char *keys[] = { "server", "token", "login", "dept", "role", "epoque" };
+	const char *vals[] = { o->server, o->token, login, dept, role, epoch };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if ((rc = sync_meta_set(r->db, keys[i], vals[i]))) {
+		if (vals[i] && (rc = sync_meta_set(r->db, keys[i], vals[i]))) {
 			snprintf(err, errlen, "écriture dans le réplica impossible : %s",
 				 relais_strerror(rc));
 			goto out;
@@ -307,6 +328,21 @@ static int store_account(struct replica *r, const struct remote_opts *o, json_t 
 out:
 	free(old_dept);
 	free(old_server);
+	free(old_epoch);
+	return rc;
+}
+
+/* Sends the store epoch the replica recorded (none for a replica made
+ * before epochs existed) with every exchange of n. */
+static int use_epoch(struct replica *r, struct net *n, char *err, size_t errlen)
+{
+	char *epoch = NULL;
+	int rc = replica_meta(r, "epoque", &epoch);
+	if (rc)
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+	else if (epoch && strlen(epoch) < sizeof(n->epoch))
+		memcpy(n->epoch, epoch, strlen(epoch) + 1);
+	free(epoch);
 	return rc;
 }
 
@@ -351,6 +387,8 @@ int cmd_init(const char *home, int argc, char **argv)
 	int e = net_get_json(&n, "/v1/whoami", &who, err, sizeof(err));
 	if (!e)
 		e = store_account(&r, &o, who, err, sizeof(err));
+	if (!e)
+		e = use_epoch(&r, &n, err, sizeof(err));
 	if (!e)
 		e = pull_pages(&r, &n, "/v1/snapshot", &rows, err, sizeof(err));
 	if (e) {
@@ -404,7 +442,8 @@ int cmd_sync(const char *home, int argc, char **argv)
 		cli_error("adresse du serveur ou jeton absent du réplica : relancez « relais init ».");
 		goto out;
 	}
-	if (net_open(&n, o.server ? o.server : server, token, err, sizeof(err)))
+	if (net_open(&n, o.server ? o.server : server, token, err, sizeof(err)) ||
+	    use_epoch(&r, &n, err, sizeof(err)))
 		goto failed;
 	if (push_batches(&r, &n, &sent, err, sizeof(err)))
 		goto failed;

@@ -43,6 +43,7 @@ struct api_job {
 	char token[AUTH_TOKEN_LEN + 1];
 	char schema[16];          /* X-Relais-Schema as received ("" when absent) */
 	int has_schema;
+	char epoch[SYNC_EPOCH_LEN + 2]; /* X-Relais-Epoque, cut; "" when absent */
 	struct auth_account who;
 
 	/* the answer */
@@ -113,6 +114,24 @@ static int check_schema_header(struct api_job *j)
 	return 0;
 }
 
+/*
+ * Checks X-Relais-Epoque, when the replica sent one: a different epoch means
+ * the store was restored from a backup since the replica last synced, and
+ * its cursor may point past changes the server no longer has or will number
+ * again. Syncing on would skip them silently. Returns 0 when it may go on.
+ */
+static int check_epoch_header(struct api_job *j)
+{
+	if (!j->epoch[0] || !strcmp(j->epoch, store_epoch(j->api->store)))
+		return 0;
+	job_error(j, 409, "restored",
+		  "Le serveur a été restauré depuis une sauvegarde depuis la dernière "
+		  "synchronisation de ce réplica : il a pu perdre des modifications que ce poste "
+		  "a déjà envoyées. Synchroniser maintenant mélangerait les deux états. Voir "
+		  "« relais sync --help », section « Après une restauration du serveur ».");
+	return -1;
+}
+
 /* ---- query ---- */
 
 static int parse_digits(const char *s, size_t n, unsigned long long max, unsigned long long *out)
@@ -172,9 +191,10 @@ int api_parse_query(const char *query, unsigned long long *since, unsigned *limi
 
 static void do_whoami(struct api_job *j)
 {
-	job_json(j, 200, json_pack("{s:s, s:s, s:s, s:i}", "login", j->who.login,
+	job_json(j, 200, json_pack("{s:s, s:s, s:s, s:i, s:s}", "login", j->who.login,
 				   "dept", j->who.dept, "role", j->who.role,
-				   "schema", MODEL_SCHEMA_VERSION));
+				   "schema", MODEL_SCHEMA_VERSION,
+				   "epoque", store_epoch(j->api->store)));
 }
 
 static void do_push(struct api_job *j)
@@ -317,7 +337,7 @@ static void work(uv_work_t *w)
 		job_internal(j, rc);
 		return;
 	}
-	if (j->op != OP_WHOAMI && check_schema_header(j))
+	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j)))
 		return;
 	switch (j->op) {
 	case OP_WHOAMI:
@@ -454,6 +474,9 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 		/* Longer values are junk anyway: cut, and let the parser refuse. */
 		snprintf(j->schema, sizeof(j->schema), "%s", schema);
 	}
+	const char *epoch = http_request_header(r, "X-Relais-Epoque");
+	if (epoch)
+		snprintf(j->epoch, sizeof(j->epoch), "%s", epoch);
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
 		memset(j->token, 0, sizeof(j->token));
 		free(j);

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include "../model/model.h"
 #include "auth.h"
+#include "../sync/sync.h"
 #include "backup.h"
 #include "datadir.h"
 #include "store.h"
@@ -343,6 +344,26 @@ out:
 	return rc;
 }
 
+/*
+ * Gives the copy a new epoch: replicas that synced with the store as it was
+ * after the backup carry the old one and are told the server went back in
+ * time (sync_server_epoch), instead of skipping changes past their cursor.
+ */
+static int renew_epoch(const char *file, char *err, size_t errlen)
+{
+	char epoch[SYNC_EPOCH_LEN + 1];
+	sqlite3 *db = NULL;
+	int rc = relais_sqlite_error(sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE, NULL));
+	if (!rc)
+		rc = sync_server_epoch(db, 1, epoch);
+	if (sqlite3_close(db) != SQLITE_OK && !rc)
+		rc = RELAIS_EIO;
+	if (rc)
+		snprintf(err, errlen, "Impossible de marquer la base restaurée « %s » : %s.", file,
+			 relais_strerror(rc));
+	return rc;
+}
+
 int backup_restore(const char *from, const char *dir, int force, struct backup_summary *sum,
 		   char *err, size_t errlen)
 {
@@ -385,6 +406,9 @@ int backup_restore(const char *from, const char *dir, int force, struct backup_s
 		goto out;
 	/* The copy is what gets installed: check it, not only the source. */
 	rc = backup_verify(tmp, sum, err, errlen);
+	if (rc)
+		goto out;
+	rc = renew_epoch(tmp, err, errlen);
 	if (rc)
 		goto out;
 	/* A -wal left by the old store would be replayed into the new one. */

@@ -36,6 +36,7 @@ struct store {
 	pthread_mutex_t rlock;
 	pthread_cond_t rfree;
 	struct sync_tables *tables;
+	char epoch[SYNC_EPOCH_LEN + 1];
 };
 
 static int db_path(const char *dir, char *out, size_t outlen)
@@ -230,6 +231,9 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		rc = load_tables(s->writer, &s->tables);
 	if (!rc)
 		rc = sync_merger_new(s->writer, s->tables, &s->merger);
+	/* Stores made before epochs existed get one now. */
+	if (!rc)
+		rc = sync_server_epoch(s->writer, 0, s->epoch);
 	if (rc) {
 		snprintf(err, errlen, "La base de « %s » n'a pas le schéma attendu (%s) : "
 			 "lancez « relaisd init --data %s ».", dir, relais_strerror(rc), dir);
@@ -269,6 +273,11 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rfree);
 	free(s);
+}
+
+const char *store_epoch(const struct store *s)
+{
+	return s->epoch;
 }
 
 const struct sync_tables *store_tables(const struct store *s)

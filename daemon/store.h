@@ -43,6 +43,9 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen) RE
 /* Closes every connection; no connection may be lent out. Accepts NULL. */
 void store_close(struct store *s);
 
+/* The store's epoch (sync_server_epoch), read at open; immutable. */
+const char *store_epoch(const struct store *s);
+
 /* The replicated tables; immutable, shared by every thread. */
 const struct sync_tables *store_tables(const struct store *s);
 

@@ -67,11 +67,51 @@ int sync_server_schema(sqlite3 *db)
 		if (rc)
 			goto out;
 	}
+	char epoch[SYNC_EPOCH_LEN + 1];
+	rc = sync_server_epoch(db, 0, epoch);
+	if (rc)
+		goto out;
 	rc = sync_exec(db, "COMMIT");
 out:
 	sqlite3_finalize(st);
 	if (rc)
 		sync_rollback(db);
+	return rc;
+}
+
+int sync_server_epoch(sqlite3 *db, int renew, char out[SYNC_EPOCH_LEN + 1])
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	out[0] = 0;
+	if (!renew) {
+		rc = sync_prepare(db, "SELECT value FROM sync_state WHERE key='epoch'", &st);
+		if (rc)
+			return rc;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const char *v = (const char *)sqlite3_column_text(st, 0);
+			if (v && strlen(v) == SYNC_EPOCH_LEN)
+				memcpy(out, v, SYNC_EPOCH_LEN + 1);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (out[0])
+			return 0;
+	}
+	uint64_t r;
+	rc = util_random(&r, sizeof(r));
+	if (rc)
+		return rc;
+	sync_node_format(r, out);
+	rc = sync_prepare(db, "INSERT OR REPLACE INTO sync_state VALUES('epoch', ?1)", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
+	rc = relais_sqlite_error(sqlite3_step(st));
+out:
+	sqlite3_finalize(st);
+	if (rc)
+		out[0] = 0;
 	return rc;
 }
 

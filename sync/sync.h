@@ -60,6 +60,17 @@ int sync_tables_find(const struct sync_tables *t, const char *name);
  * sync_conflict) if missing, and the server's node id and clock. */
 int sync_server_schema(sqlite3 *db) RELAIS_WUR;
 
+/*
+ * The store's epoch: 16 hex digits, random, that change when the store is
+ * replaced by a backup (relaisd restore). A replica records it and sends it
+ * with every exchange, so that a server that went back in time is noticed
+ * instead of silently skipping changes past the replica's cursor. Reads it
+ * into out, creating it first when missing or when renew is 1 (one
+ * statement each, in the caller's transaction if any).
+ */
+#define SYNC_EPOCH_LEN 16
+int sync_server_epoch(sqlite3 *db, int renew, char out[SYNC_EPOCH_LEN + 1]) RELAIS_WUR;
+
 struct sync_author {
 	const char *login;  /* account name, shown in conflicts */
 	const char *dept;   /* the only département this author may write */

@@ -214,6 +214,15 @@ TEST(backup_under_load_restores_every_acked_row)
 	fprintf(stderr, "  %d rows acknowledged, %d before the backup, all restored\n", total,
 		before);
 
+	/* A replica that synced after the backup has a cursor past what the
+	 * restored store holds: it is refused, not left to skip changes, and
+	 * keeps its data; the replica made after the restore syncs. */
+	struct h_out *old = h_relais(homes[0], "sync", "--server", r.url, (char *)NULL);
+	CHECK(old->status != 0);
+	CHECK(strstr(old->err, "restauré depuis une sauvegarde") != NULL);
+	CHECK(h_export(homes[0]) != NULL);
+	CHECK_INT(h_sync(check, &r), 0);
+
 	/* Restore refuses: a served directory (even with --force), an existing
 	 * store without --force, a file that is not a store. */
 	o = relaisd("restore", "--from", file, "--data", r.data, "--force");
