@@ -205,6 +205,35 @@ static int count_line(struct buf *b, size_t n, const char *one, const char *many
 	return buf_printf(b, "<p class=\"compte\">%zu %s.</p>\n", n, n > 1 ? many : one);
 }
 
+
+/* The words of one result section of the directory. */
+struct section {
+	const char *id;       /* the heading's id */
+	const char *title;
+	const char *one, *many, *none; /* for count_line() */
+	const char *caption;  /* the table's */
+};
+
+/* A result section: heading, count, and the table of rows when any. */
+static int results_section(struct ui_ctx *c, const struct section *sec,
+			   const char *const *heads, const struct buf *rows, size_t n)
+{
+	int rc = buf_printf(c->out, "<section aria-labelledby=\"%s\">\n<h2 id=\"%s\">%s</h2>\n",
+			    sec->id, sec->id, sec->title);
+	if (!rc)
+		rc = count_line(c->out, n, sec->one, sec->many, sec->none);
+	if (!rc && n) {
+		rc = html_table_begin(c->out, sec->caption, heads);
+		if (!rc)
+			rc = buf_append(c->out, rows->data, rows->len);
+		if (!rc)
+			rc = html_table_end(c->out);
+	}
+	if (!rc)
+		rc = buf_puts(c->out, "</section>\n");
+	return rc;
+}
+
 static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *count)
 {
 	static const char *const heads[] = { "Nom", "Structure", "Statut", "Public", "Courriel", NULL };
@@ -240,21 +269,10 @@ static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = relais_sqlite_error(s);
 	sqlite3_finalize(st);
+	static const struct section sec = { "titre-promeneurs", "Promeneurs", "promeneur", "promeneurs",
+					     "Aucun promeneur ne correspond.", "Promeneurs trouvés" };
 	if (!rc)
-		rc = buf_puts(c->out, "<section aria-labelledby=\"titre-promeneurs\">\n"
-			      "<h2 id=\"titre-promeneurs\">Promeneurs</h2>\n");
-	if (!rc)
-		rc = count_line(c->out, n, "promeneur", "promeneurs",
-					"Aucun promeneur ne correspond.");
-	if (!rc && n) {
-		rc = html_table_begin(c->out, "Promeneurs trouvés", heads);
-		if (!rc)
-			rc = buf_append(c->out, rows.data, rows.len);
-		if (!rc)
-			rc = html_table_end(c->out);
-	}
-	if (!rc)
-		rc = buf_puts(c->out, "</section>\n");
+		rc = results_section(c, &sec, heads, &rows, n);
 	buf_release(&rows);
 	*count = n;
 	return rc;
@@ -288,21 +306,10 @@ static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = relais_sqlite_error(s);
 	sqlite3_finalize(st);
+	static const struct section sec = { "titre-structures", "Structures", "structure", "structures",
+					     "Aucune structure ne correspond.", "Structures trouvées" };
 	if (!rc)
-		rc = buf_puts(c->out, "<section aria-labelledby=\"titre-structures\">\n"
-			      "<h2 id=\"titre-structures\">Structures</h2>\n");
-	if (!rc)
-		rc = count_line(c->out, n, "structure", "structures",
-					"Aucune structure ne correspond.");
-	if (!rc && n) {
-		rc = html_table_begin(c->out, "Structures trouvées", heads);
-		if (!rc)
-			rc = buf_append(c->out, rows.data, rows.len);
-		if (!rc)
-			rc = html_table_end(c->out);
-	}
-	if (!rc)
-		rc = buf_puts(c->out, "</section>\n");
+		rc = results_section(c, &sec, heads, &rows, n);
 	buf_release(&rows);
 	*count = n;
 	return rc;
