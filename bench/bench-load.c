@@ -15,7 +15,7 @@
  *
  * Prints latency percentiles of whole syncs and of each request, errors
  * (any transport error or non-2xx answer), throughput and the daemon's
- * resident memory (idle before the load, peak, idle after). The issue's
+ * resident memory (idle before the load, peak, idle after). The project's
  * targets are printed beside the figures; nothing is asserted but errors:
  * the exit status is 1 when any request failed or the daemon misbehaved.
  * The daemon is stopped and the temporary directory removed in every case.
@@ -940,7 +940,7 @@ int main(int argc, char **argv)
 	printf("relaisd memory: idle after start %.1f MiB, peak (VmHWM) %.1f MiB, "
 	       "after the load %.1f MiB, idle 2 s later %.1f MiB\n",
 	       rss_idle0 / 1024.0, hwm / 1024.0, rss_busy / 1024.0, rss_idle1 / 1024.0);
-	printf("targets (issue 5): 0 errors; sync p99 under 100 ms; peak RSS under 64 MiB\n");
+	printf("targets: 0 errors; sync p99 under 100 ms; peak RSS under 64 MiB\n");
 
 	if (!daemon_alive()) {
 		show_log(log);
