@@ -2,7 +2,7 @@
 #
 #   make fuzz-build              build build-fuzz/fuzz-{wire,http,mime,csv} with clang
 #   make fuzz [FUZZ_SECONDS=N]   run each target N seconds (default 120) on a
-#                                copy of its seed corpus in build-fuzz/work/
+#                                copy of its seed corpus in build-fuzz/grown/
 #   make fuzz FUZZ_TARGETS=wire  run one target only
 #   make fuzz-seeds              write fuzz/corpus/wire's seeds again
 #
@@ -41,15 +41,15 @@ $(FUZZ_O)/fuzz-http: $(filter-out $(FUZZ_O)/daemon/main.o,$(patsubst %.c,$(FUZZ_
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
-		mkdir -p $(FUZZ_O)/work/$$t $(FUZZ_O)/artifacts && \
-		cp -n fuzz/corpus/$$t/* $(FUZZ_O)/work/$$t/ 2>/dev/null; \
+		mkdir -p $(FUZZ_O)/grown/$$t $(FUZZ_O)/artifacts && \
+		cp -n fuzz/corpus/$$t/* $(FUZZ_O)/grown/$$t/ 2>/dev/null; \
 		case $$t in wire) ml=$(FUZZ_MAXLEN_wire);; http) ml=$(FUZZ_MAXLEN_http);; \
 			mime) ml=$(FUZZ_MAXLEN_mime);; *) ml=$(FUZZ_MAXLEN_csv);; esac; \
 		echo "fuzz-$$t: $(FUZZ_SECONDS) s, log in $(FUZZ_O)/fuzz-$$t.log"; \
 		nice -n 10 ./$(FUZZ_O)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml \
 			-rss_limit_mb=$(FUZZ_RSS_MB) -timeout=10 -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_O)/artifacts/$$t- \
-			$(FUZZ_O)/work/$$t fuzz/regress/$$t > $(FUZZ_O)/fuzz-$$t.log 2>&1; \
+			$(FUZZ_O)/grown/$$t fuzz/regress/$$t > $(FUZZ_O)/fuzz-$$t.log 2>&1; \
 		rc=$$?; \
 		grep -E '^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|stat::peak_rss_mb)' \
 			$(FUZZ_O)/fuzz-$$t.log | tail -n 3; \

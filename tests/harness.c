@@ -443,6 +443,53 @@ pid_t h_relais_spawn(const char *home, ...)
 	return pid;
 }
 
+int h_ui_start(const char *home, struct h_ui *u)
+{
+	static const char lead[] = "Relais est ouvert : http://127.0.0.1:";
+	static const char key[] = "/?cle=";
+	memset(u, 0, sizeof(*u));
+	unsigned k = H.spawned;
+	u->pid = h_relais_spawn(home, "ui", "--no-browser", "--port", "0", (char *)NULL);
+	if (u->pid < 0)
+		return -1;
+	const char *out = h_strf("%s/spawn-%u.out", H.dir, k);
+	const char *errp = h_strf("%s/spawn-%u.err", H.dir, k);
+	if (strlen(errp) >= sizeof(u->err))
+		return -1;
+	memcpy(u->err, errp, strlen(errp) + 1);
+	const char *text, *nl;
+	int64_t end = now_ms() + H_TIMEOUT_MS;
+	while (!(text = h_read_file(out, NULL)) || !(nl = strchr(text, '\n'))) {
+		int st = h_wait(u->pid, 0);
+		if (st != -1 || now_ms() > end) {
+			const char *err = h_read_file(u->err, NULL);
+			fprintf(stderr, "  relais ui did not print its address (status %d): %s\n", st,
+				err ? err : "");
+			return -1;
+		}
+		sleep_ms(20);
+	}
+	const char *url = text + strlen("Relais est ouvert : ");
+	char *rest = NULL;
+	long port = -1;
+	if (!strncmp(text, lead, strlen(lead)) && !nl[1] && (size_t)(nl - url) < sizeof(u->url)) {
+		errno = 0;
+		port = strtol(text + strlen(lead), &rest, 10);
+		if (errno)
+			port = -1;
+	}
+	size_t keylen = rest && !strncmp(rest, key, strlen(key)) ?
+			strcspn(rest + strlen(key), "\n") : 0;
+	if (port <= 0 || port > 65535 || keylen < 22 || keylen >= sizeof(u->secret)) {
+		fprintf(stderr, "  relais ui printed an unexpected line: %s\n", text);
+		return -1;
+	}
+	memcpy(u->url, url, (size_t)(nl - url));
+	memcpy(u->secret, rest + strlen(key), keylen);
+	u->port = (int)port;
+	return 0;
+}
+
 /* ---- the daemon ---- */
 
 /* out = <test dir>/name suffix; -1 when it does not fit. */

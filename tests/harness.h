@@ -63,6 +63,20 @@ const char *h_relais_ok(const char *home, ...) __attribute__((sentinel));
 /* Starts `relais --home HOME args...` in the background, stdout and stderr
  * to files in the test directory. Returns the pid, or -1. */
 pid_t h_relais_spawn(const char *home, ...) __attribute__((sentinel));
+/* A running `relais ui`. */
+struct h_ui {
+	pid_t pid;
+	int port;
+	char url[256];          /* http://127.0.0.1:PORT/?cle=SECRET */
+	char secret[128];
+	char err[H_PATH];       /* its stderr file */
+};
+/* Starts `relais --home HOME ui --no-browser --port 0` and waits (within
+ * H_TIMEOUT_MS) for the one line it prints, "Relais est ouvert :
+ * http://127.0.0.1:PORT/?cle=SECRET", into u. -1 when it ends, prints
+ * anything else or more than that line, or says nothing in time. */
+int h_ui_start(const char *home, struct h_ui *u);
+
 /* Waits for a process the harness started: its status as in h_out, -1 on
  * timeout (the process is left running; cleanup kills it). */
 int h_wait(pid_t pid, int timeout_ms);

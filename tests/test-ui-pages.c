@@ -9,7 +9,6 @@
  * replica's lock while it runs.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include "harness.h"
 #include "test.h"
 
-#define START_TIMEOUT_MS 20000
 
 struct uip {
 	pid_t pid;
@@ -38,26 +36,6 @@ static void nap(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-/* The spawn-N.out with the highest N in the test directory. */
-static const char *newest_spawn(void)
-{
-	DIR *d = opendir(h_path(""));
-	long best = -1;
-	if (!d)
-		return NULL;
-	for (struct dirent *e; (e = readdir(d));) {
-		char *end;
-		if (strncmp(e->d_name, "spawn-", 6))
-			continue;
-		errno = 0;
-		long k = strtol(e->d_name + 6, &end, 10);
-		if (!errno && end != e->d_name + 6 && !strcmp(end, ".out") && k > best)
-			best = k;
-	}
-	closedir(d);
-	return best < 0 ? NULL : h_path(h_strf("spawn-%ld", best));
 }
 
 /* A request with our Host and cookie; form (already urlencoded, the CSRF
@@ -136,54 +114,38 @@ static size_t count(const char *hay, const char *needle)
 /* Starts the interface on home and reads its address and CSRF token. */
 static int ui_open(const char *home, struct uip *u)
 {
-	static const char prefix[] = "Relais est ouvert : http://127.0.0.1:";
+	struct h_ui hu;
 	struct h_http r;
 	memset(u, 0, sizeof(*u));
-	u->pid = h_relais_spawn(home, "ui", "--no-browser", "--port", "0", (char *)NULL);
-	const char *base = newest_spawn();
-	if (u->pid < 0 || !base)
+	int rc = h_ui_start(home, &hu);
+	u->pid = hu.pid;
+	memcpy(u->err, hu.err, sizeof(u->err));
+	if (rc)
 		return -1;
-	snprintf(u->err, sizeof(u->err), "%s.err", base);
-	const char *out = h_strf("%s.out", base);
-	for (int waited = 0;; waited += 20) {
-		const char *text = h_read_file(out, NULL);
-		if (text && strchr(text, '\n')) {
-			char *end;
-			if (strncmp(text, prefix, sizeof(prefix) - 1))
-				break;
-			long port = strtol(text + sizeof(prefix) - 1, &end, 10);
-			if (port <= 0 || port > 65535 || strncmp(end, "/?cle=", 6) ||
-			    strcspn(end + 6, "\n") >= sizeof(u->secret))
-				break;
-			u->port = (int)port;
-			snprintf(u->secret, sizeof(u->secret), "%.*s", (int)strcspn(end + 6, "\n"),
-				 end + 6);
-			/* The secret buys the cookie, as the browser's first visit. */
-			const char *login = h_strf("GET /?cle=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-						   "Connection: close\r\n\r\n", u->secret, u->port);
-			if (h_http_raw(u->port, login, strlen(login), &r, H_TIMEOUT_MS))
-				break;
-			const char *cookie = header(&r, "Set-Cookie");
-			if (!cookie)
-				break;
-			snprintf(u->cookie, sizeof(u->cookie), "%.*s", (int)strcspn(cookie, ";"), cookie);
-			/* Every page carries the token in <meta name="csrf">. */
-			if (get(u, "/evenements", &r) || r.status != 200)
-				break;
-			const char *m = strstr(r.body, "<meta name=\"csrf\" content=\"");
-			if (!m)
-				break;
-			m += strlen("<meta name=\"csrf\" content=\"");
-			snprintf(u->csrf, sizeof(u->csrf), "%.*s", (int)strcspn(m, "\""), m);
-			return 0;
-		}
-		if (h_wait(u->pid, 0) != -1 || waited > START_TIMEOUT_MS)
-			break;
-		nap(20);
+	u->port = hu.port;
+	memcpy(u->secret, hu.secret, sizeof(u->secret));
+	/* The secret buys the cookie, as the browser's first visit. */
+	const char *login = h_strf("GET /?cle=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+				   "Connection: close\r\n\r\n", u->secret, u->port);
+	if (h_http_raw(u->port, login, strlen(login), &r, H_TIMEOUT_MS))
+		return -1;
+	const char *cookie = header(&r, "Set-Cookie");
+	if (!cookie) {
+		fprintf(stderr, "  relais ui set no cookie\n");
+		return -1;
 	}
-	const char *err = h_read_file(u->err, NULL);
-	fprintf(stderr, "  relais ui did not start: %s\n", err ? err : "");
-	return -1;
+	snprintf(u->cookie, sizeof(u->cookie), "%.*s", (int)strcspn(cookie, ";"), cookie);
+	/* Every page carries the token in <meta name="csrf">. */
+	if (get(u, "/evenements", &r) || r.status != 200)
+		return -1;
+	const char *m = strstr(r.body, "<meta name=\"csrf\" content=\"");
+	if (!m) {
+		fprintf(stderr, "  no CSRF token on /evenements\n");
+		return -1;
+	}
+	m += strlen("<meta name=\"csrf\" content=\"");
+	snprintf(u->csrf, sizeof(u->csrf), "%.*s", (int)strcspn(m, "\""), m);
+	return 0;
 }
 
 /* SIGTERM; 0 when it ended cleanly, with no sanitizer report. */

@@ -33,29 +33,15 @@ static int ui_start(struct ui_proc *u)
 		return -1;
 	if (!(u->home = h_replica(&d, "r1", token)))
 		return -1;
-	u->pid = h_relais_spawn(u->home, "ui", "--no-browser", "--port", "0", NULL);
-	if (u->pid < 0)
+	struct h_ui hu;
+	int rc = h_ui_start(u->home, &hu);
+	u->pid = hu.pid;
+	if (rc || strlen(hu.secret) >= sizeof(u->secret))
 		return -1;
-	/* h_relais_spawn writes the first spawned program's stdout here. */
-	const char *out = h_path("spawn-0.out");
-	for (int i = 0; i < 600; i++) {
-		char *text = h_read_file(out, NULL);
-		const char *p = text ? strstr(text, "Relais est ouvert : http://127.0.0.1:") : NULL;
-		if (p && strchr(p, '\n')) {
-			if (sscanf(p, "Relais est ouvert : http://127.0.0.1:%d/?cle=%63[0-9a-f]", &u->port,
-				   u->secret) != 2)
-				return -1;
-			/* Exactly one line, as the end-to-end tests expect. */
-			if (strchr(p, '\n')[1] != 0)
-				return -1;
-			snprintf(u->cookie, sizeof(u->cookie), "Cookie: relais_cle_%d=%s\r\n", u->port,
-				 u->secret);
-			return 0;
-		}
-		usleep(50 * 1000);
-	}
-	fprintf(stderr, "  relais ui did not print its address\n");
-	return -1;
+	u->port = hu.port;
+	memcpy(u->secret, hu.secret, strlen(hu.secret) + 1);
+	snprintf(u->cookie, sizeof(u->cookie), "Cookie: relais_cle_%d=%s\r\n", u->port, u->secret);
+	return 0;
 }
 
 /* One request: host NULL means the right one; extra lines end in \r\n. */

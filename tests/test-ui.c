@@ -18,7 +18,6 @@
  * prints each scenario's steps with their times also when it passes.
  */
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -33,7 +32,6 @@
 /* The longest a scenario may take (it stops itself after 60 s). */
 #define UI_NODE_TIMEOUT_MS 90000
 /* How long `relais ui` may take to print its address. */
-#define UI_START_TIMEOUT_MS 20000
 
 struct ui_proc {
 	pid_t pid;
@@ -42,12 +40,6 @@ struct ui_proc {
 	char secret[128];
 	char err[H_PATH]; /* its stderr */
 };
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 static int64_t now_ms(void)
 {
@@ -112,76 +104,18 @@ static int tools_ready(const char **node)
 	return ok ? 0 : -1;
 }
 
-/* The newest spawn-N.out of the test directory (the harness numbers them). */
-static const char *last_spawn_out(void)
-{
-	const char *dir = h_path("");
-	DIR *d = opendir(dir);
-	long best = -1;
-	if (!d)
-		return NULL;
-	for (struct dirent *e; (e = readdir(d));) {
-		char *end;
-		if (strncmp(e->d_name, "spawn-", 6))
-			continue;
-		errno = 0;
-		long k = strtol(e->d_name + 6, &end, 10);
-		if (!errno && end != e->d_name + 6 && !strcmp(end, ".out") && k > best)
-			best = k;
-	}
-	closedir(d);
-	return best < 0 ? NULL : h_path(h_strf("spawn-%ld.out", best));
-}
-
-/*
- * Starts `relais --home HOME ui --no-browser --port 0` and reads the one line
- * it prints: "Relais est ouvert : http://127.0.0.1:PORT/?cle=SECRET".
- */
+/* Starts `relais ui` on home (h_ui_start). */
 static int ui_start(const char *home, struct ui_proc *u)
 {
-	static const char lead[] = "Relais est ouvert : ";
-	static const char origin[] = "http://127.0.0.1:";
+	struct h_ui hu;
 	memset(u, 0, sizeof(*u));
-	u->pid = h_relais_spawn(home, "ui", "--no-browser", "--port", "0", (char *)NULL);
-	const char *out = u->pid > 0 ? last_spawn_out() : NULL;
-	if (!out)
-		return -1;
-	snprintf(u->err, sizeof(u->err), "%.*s.err", (int)(strlen(out) - 4), out);
-	const char *text, *nl;
-	int64_t end = now_ms() + UI_START_TIMEOUT_MS;
-	while (!(text = h_read_file(out, NULL)) || !(nl = strchr(text, '\n'))) {
-		int st = h_wait(u->pid, 0);
-		if (st != -1 || now_ms() > end) {
-			const char *err = h_read_file(u->err, NULL);
-			fprintf(stderr, "  relais ui did not print its address (status %d): %s\n", st,
-				err ? err : "");
-			return -1;
-		}
-		sleep_ms(20);
-	}
-	/* Exactly one line, which gives the port and the secret. */
-	const char *url = text + strlen(lead);
-	size_t n = (size_t)(nl - url);
-	char *rest = NULL;
-	long port = -1;
-	if (!strncmp(text, lead, strlen(lead)) && !strncmp(url, origin, strlen(origin)) && !nl[1] &&
-	    n < sizeof(u->url)) {
-		errno = 0;
-		port = strtol(url + strlen(origin), &rest, 10);
-		if (errno)
-			port = -1;
-	}
-	const char *cle = "/?cle=";
-	size_t keylen = rest ? strcspn(rest + strlen(cle), "\n") : 0;
-	if (port <= 0 || port > 65535 || strncmp(rest, cle, strlen(cle)) || keylen < 22 ||
-	    keylen >= sizeof(u->secret)) {
-		fprintf(stderr, "  relais ui printed an unexpected line: %s\n", text);
-		return -1;
-	}
-	memcpy(u->url, url, n);
-	memcpy(u->secret, rest + strlen(cle), keylen);
-	u->port = (int)port;
-	return 0;
+	int rc = h_ui_start(home, &hu);
+	u->pid = hu.pid;
+	u->port = hu.port;
+	memcpy(u->url, hu.url, sizeof(u->url));
+	memcpy(u->secret, hu.secret, sizeof(u->secret));
+	memcpy(u->err, hu.err, sizeof(u->err));
+	return rc;
 }
 
 /* 1 when the UI's stderr holds a sanitizer report. */
