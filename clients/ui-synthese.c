@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "synthese.h"
 #include "ui-html.h"
 #include "ui.h"
@@ -140,9 +141,10 @@ static int page_synthese(struct ui_ctx *c)
 				"des bilans de %lld, comparé à %lld, puis le détail par structure. "
 				"Bilans reçus : <strong>%lld</strong> (%lld en %lld).</p>\n"
 				"<p><a href=\"/synthese/page?annee=%lld\">Page autonome à imprimer "
-				"ou à enregistrer</a></p>\n<style>%s</style>\n", year, year - 1,
-				synthese_nbilans(y, 1), synthese_nbilans(y, 0), year - 1, year,
-				synthese_css);
+				"ou à enregistrer</a> · <a href=\"/synthese/classeur?annee=%lld\">"
+				"Classeur XLSX avec graphiques</a></p>\n<style>%s</style>\n", year,
+				year - 1, synthese_nbilans(y, 1), synthese_nbilans(y, 0), year - 1,
+				year, year, synthese_css);
 	if (!rc)
 		rc = synthese_html_sections(y, c->out);
 	if (!rc)
@@ -172,8 +174,67 @@ static int page_standalone(struct ui_ctx *c)
 	return rc;
 }
 
+/* Reads the whole file at path into out. */
+static int slurp(const char *path, struct buf *out)
+{
+	unsigned char chunk[16384];
+	FILE *f = fopen(path, "rb");
+	int rc = 0;
+	size_t n;
+	if (!f)
+		return RELAIS_EIO;
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = buf_append(out, chunk, n);
+	if (!rc && ferror(f))
+		rc = RELAIS_EIO;
+	fclose(f);
+	return rc;
+}
+
+/* The workbook of "relais synthese --format xlsx", as a download.
+ * libxlsxwriter writes files only: a private temporary one in the home. */
+static int page_workbook(struct ui_ctx *c)
+{
+	long long ys[YEARS_MAX], def, year;
+	size_t n = 0;
+	struct synthese *y = NULL;
+	char today[11], err[256], name[40];
+	int rc = years(c->db, ys, &n, &def);
+
+	if (rc)
+		return rc;
+	if (!(year = asked_year(c, def)))
+		return ui_error_page(c, 400, "L'année doit être un nombre entre 2001 et 2100.");
+	char *path = NULL;
+	if (asprintf(&path, "%s/.synthese-XXXXXX", c->home) < 0)
+		return RELAIS_ENOMEM;
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		free(path);
+		return RELAIS_EIO;
+	}
+	close(fd);
+	today_fr(today);
+	rc = synthese_load(c->db, year, c->dept, &y);
+	if (!rc)
+		rc = synthese_xlsx(y, today, path, err, sizeof(err));
+	if (!rc)
+		rc = slurp(path, c->out);
+	unlink(path);
+	free(path);
+	synthese_free(y);
+	if (rc == RELAIS_EIO)
+		return ui_error_page(c, 500, "Le classeur n'a pas pu être écrit sur ce poste.");
+	snprintf(name, sizeof(name), "synthese-%lld.xlsx", year);
+	if (!rc)
+		rc = ui_download(c, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+				 name);
+	return rc;
+}
+
 void ui_synthese_routes(struct ui *u)
 {
 	ui_route(u, "GET", "/synthese", page_synthese);
 	ui_route(u, "GET", "/synthese/page", page_standalone);
+	ui_route(u, "GET", "/synthese/classeur", page_workbook);
 }

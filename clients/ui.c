@@ -106,6 +106,7 @@ struct ui_req {
 	int refresh;
 	char *location;
 	const char *ctype;
+	char disposition[160];   /* Content-Disposition value, "" for none */
 };
 
 /* ---- small helpers ---- */
@@ -453,6 +454,22 @@ int ui_json(struct ui_ctx *c, int status, json_t *v)
 	return rc;
 }
 
+int ui_download(struct ui_ctx *c, const char *content_type, const char *filename)
+{
+	/* The name goes into a header: plain characters only. */
+	if (strspn(filename, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+	    strlen(filename))
+		return RELAIS_EINVAL;
+	int n = snprintf(c->req->disposition, sizeof(c->req->disposition),
+			 "attachment; filename=\"%s\"", filename);
+	if (n < 0 || (size_t)n >= sizeof(c->req->disposition)) {
+		c->req->disposition[0] = 0;
+		return RELAIS_EINVAL;
+	}
+	c->req->ctype = content_type;
+	return 0;
+}
+
 void ui_status(struct ui_ctx *c, int status)
 {
 	c->req->status = status;
@@ -556,6 +573,9 @@ static void respond_ctx(struct ui *u, struct http_request *r, struct ui_ctx *c, 
 	char hdrs[1024];
 	if (q->refresh > 0)
 		snprintf(hdrs, sizeof(hdrs), "Refresh: %d\r\n" SECURITY_HEADERS, q->refresh);
+	else if (q->disposition[0])
+		snprintf(hdrs, sizeof(hdrs), "Content-Disposition: %s\r\n" SECURITY_HEADERS,
+			 q->disposition);
 	else
 		snprintf(hdrs, sizeof(hdrs), "%s", SECURITY_HEADERS);
 	unsigned char *body = buf_detach(c->out, &len);

@@ -132,6 +132,9 @@ int ui_json(struct ui_ctx *c, int status, json_t *v) RELAIS_WUR;
 /* Sets the status of the answer built in c->out (e.g. 422 for a form sent
  * back with errors). */
 void ui_status(struct ui_ctx *c, int status);
+/* Makes c->out a file to save: content_type and a download named filename
+ * (letters, digits, '-', '_' and '.' only, else RELAIS_EINVAL). */
+int ui_download(struct ui_ctx *c, const char *content_type, const char *filename) RELAIS_WUR;
 
 /* Asks the browser to reload the page after seconds (a Refresh header),
  * for pages that follow something in progress without JavaScript. */

@@ -9,6 +9,7 @@
  * replica's lock while it runs.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -479,7 +480,24 @@ TEST(ui_pages_synthese)
 	CHECK(!strncmp(r.body, "<!DOCTYPE html>", 15));
 	CHECK_INT(count(r.body, "<svg"), nind);
 	CHECK(strstr(r.body, "synthèse des bilans 2025") != NULL);
+
+	/* The workbook, as a download; its temporary file does not stay. */
+	CHECK(get(&u, "/synthese/classeur?annee=2025", &r) == 0);
+	CHECK_INT(r.status, 200);
+	const char *disp = header(&r, "Content-Disposition");
+	CHECK(disp && strstr(disp, "filename=\"synthese-2025.xlsx\""));
+	CHECK(r.bodylen > 1000 && !memcmp(r.body, "PK\x03\x04", 4));
+	CHECK(memmem(r.body, r.bodylen, "xl/charts/chart1.xml", 20) != NULL);
+	CHECK(get(&u, "/synthese/classeur?annee=1999", &r) == 0);
+	CHECK_INT(r.status, 400);
 	CHECK(ui_close(&u) == 0);
+	DIR *home = opendir(w.A);
+	CHECK(home != NULL);
+	int leftovers = 0;
+	for (struct dirent *e; (e = readdir(home));)
+		leftovers += !strncmp(e->d_name, ".synthese-", 10);
+	closedir(home);
+	CHECK_INT(leftovers, 0);
 	const char *cli = h_relais_ok(w.A, "synthese", "--annee", "2025", "--format", "html",
 				      (char *)NULL);
 	CHECK(cli != NULL);
