@@ -109,6 +109,10 @@ static const char usage_restore[] =
 	"base de DOSSIER (créé en 0700 au besoin). Refuse tant qu'un relaisd sert\n"
 	"DOSSIER, et refuse de remplacer une base existante sans --force.\n"
 	"\n"
+	"Ce qui a été validé après la sauvegarde n'est plus sur le serveur, mais les\n"
+	"réplicas qui l'ont reçu le gardent : ils seront refusés à leur prochaine\n"
+	"synchronisation, avec la marche à suivre (« relais sync --help »).\n"
+	"\n"
 	"  --from FICHIER   sauvegarde faite par « relaisd backup »\n"
 	"  --data DOSSIER   dossier de données du serveur\n"
 	"  --force          remplace la base existante (son contenu est perdu)\n";
