@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
@@ -69,6 +70,32 @@ size_t cli_utf8_prefix(const char *s, size_t max)
 		i++;
 	}
 	return i;
+}
+
+char *cli_cell_fit(char *s)
+{
+	if (!s)
+		return NULL;
+	size_t keep = cli_utf8_prefix(s, CLI_CELL_MAX);
+	if (!s[keep])
+		return s;
+	size_t cut = cli_utf8_prefix(s, CLI_CELL_MAX - 1);
+	char *t = malloc(cut + sizeof("…"));
+	if (t) {
+		memcpy(t, s, cut);
+		memcpy(t + cut, "…", sizeof("…"));
+	}
+	free(s);
+	return t;
+}
+
+void cli_print_padded(const char *s, size_t width, int last)
+{
+	fputs(s, stdout);
+	if (last)
+		return;
+	for (size_t w = cli_utf8_width(s, strlen(s)); w < width + 2; w++)
+		putchar(' ');
 }
 
 int cli_is_help(const char *arg)

@@ -31,6 +31,16 @@ size_t cli_utf8_width(const char *s, size_t n);
  * code points. */
 size_t cli_utf8_prefix(const char *s, size_t max);
 
+/* Code points shown per cell by the human tables of list commands. */
+#define CLI_CELL_MAX 40
+/* Takes the malloc'd cell text s and returns it, or when it holds more than
+ * CLI_CELL_MAX code points a new string cut to fit with a final "…" (s is
+ * freed). NULL when s is NULL or memory runs out. */
+char *cli_cell_fit(char *s);
+/* Prints s on stdout, then pads it with spaces to width + 2 columns unless
+ * last (nothing follows it on the line). */
+void cli_print_padded(const char *s, size_t width, int last);
+
 /* Prints "Label : value" for show commands; continuation lines of a
  * multi-line value are indented under the label. */
 void cli_print_field(const char *label, const char *value);

@@ -27,7 +27,6 @@
 
 #define MAIL_TABLE COURRIER_TABLE
 #define MAX_SQL (16u << 10)
-#define LIST_CELL_MAX 40     /* code points shown per cell by "list" */
 #define ID_MAX 64            /* longer identifiers name nothing */
 #define HELP_RC -1           /* parse_args: --help was printed */
 
@@ -298,29 +297,7 @@ static char *display(sqlite3_stmt *st, int i, int multiline)
 
 static char *cell(sqlite3_stmt *st, int i)
 {
-	char *s = display(st, i, 0);
-	if (!s)
-		return NULL;
-	size_t keep = cli_utf8_prefix(s, LIST_CELL_MAX);
-	if (!s[keep])
-		return s;
-	size_t cut = cli_utf8_prefix(s, LIST_CELL_MAX - 1);
-	char *t = malloc(cut + sizeof("…"));
-	if (t) {
-		memcpy(t, s, cut);
-		memcpy(t + cut, "…", sizeof("…"));
-	}
-	free(s);
-	return t;
-}
-
-static void print_padded(const char *s, size_t width, int last, int rest_empty)
-{
-	fputs(s, stdout);
-	if (last || rest_empty)
-		return;
-	for (size_t w = cli_utf8_width(s, strlen(s)); w < width + 2; w++)
-		putchar(' ');
+	return cli_cell_fit(display(st, i, 0));
 }
 
 static int list_human(sqlite3_stmt *st, int all)
@@ -375,7 +352,7 @@ static int list_human(sqlite3_stmt *st, int all)
 	size_t shown = 0;
 	for (size_t k = 0; k < NLIST; k++)
 		if (!list_cols[k].all_only || all) {
-			print_padded(list_cols[k].head, width[shown], shown == ncols - 1, 0);
+			cli_print_padded(list_cols[k].head, width[shown], shown == ncols - 1);
 			shown++;
 		}
 	putchar('\n');
@@ -384,7 +361,7 @@ static int list_human(sqlite3_stmt *st, int all)
 			int rest_empty = 1;
 			for (size_t j = k + 1; j < ncols; j++)
 				rest_empty &= !cells[i * ncols + j][0];
-			print_padded(cells[i * ncols + k], width[k], k == ncols - 1, rest_empty);
+			cli_print_padded(cells[i * ncols + k], width[k], k == ncols - 1 || rest_empty);
 		}
 		putchar('\n');
 	}

@@ -15,7 +15,6 @@
 
 #define MAX_FIELDS 128
 #define MAX_SQL (64u << 10)
-#define LIST_CELL_MAX 40   /* code points shown per cell by "list" */
 #define HELP_FLAG_WIDTH 34
 #define HELP_RC -1         /* parse_args: --help was printed */
 
@@ -579,26 +578,7 @@ static char *cell(const struct model_column *c, sqlite3_stmt *st, int i)
 	for (char *p = s; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	size_t keep = cli_utf8_prefix(s, LIST_CELL_MAX);
-	if (!s[keep])
-		return s;
-	size_t cut = cli_utf8_prefix(s, LIST_CELL_MAX - 1);
-	char *t = malloc(cut + sizeof("…"));
-	if (t) {
-		memcpy(t, s, cut);
-		memcpy(t + cut, "…", sizeof("…"));
-	}
-	free(s);
-	return t;
-}
-
-static void print_padded(const char *s, size_t width, int last)
-{
-	fputs(s, stdout);
-	if (last)
-		return;
-	for (size_t w = cli_utf8_width(s, strlen(s)); w < width + 2; w++)
-		putchar(' ');
+	return cli_cell_fit(s);
 }
 
 static int do_list_human(const struct model_table *t, sqlite3_stmt *st)
@@ -655,11 +635,11 @@ static int do_list_human(const struct model_table *t, sqlite3_stmt *st)
 		goto out;
 	}
 	for (int k = 0; k < ncols; k++)
-		print_padded(head_label(t, cols[k]), width[k], k == ncols - 1);
+		cli_print_padded(head_label(t, cols[k]), width[k], k == ncols - 1);
 	putchar('\n');
 	for (size_t i = 0; i < nrows; i++) {
 		for (int k = 0; k < ncols; k++)
-			print_padded(cells[i * (size_t)ncols + (size_t)k], width[k], k == ncols - 1);
+			cli_print_padded(cells[i * (size_t)ncols + (size_t)k], width[k], k == ncols - 1);
 		putchar('\n');
 	}
 	rc = 0;

@@ -153,19 +153,31 @@ static int page_synthese(struct ui_ctx *c)
 	return rc;
 }
 
+/* The year a document is asked for (?annee=, else the default one): *year
+ * is 0 after answering 400 for a bad one. */
+static int document_year(struct ui_ctx *c, long long *year)
+{
+	long long ys[YEARS_MAX], def;
+	size_t n = 0;
+	int rc = years(c->db, ys, &n, &def);
+	*year = 0;
+	if (rc)
+		return rc;
+	if (!(*year = asked_year(c, def)))
+		return ui_error_page(c, 400, "L'année doit être un nombre entre 2001 et 2100.");
+	return 0;
+}
+
 /* The self-contained document of "relais synthese --format html". */
 static int page_standalone(struct ui_ctx *c)
 {
-	long long ys[YEARS_MAX], def, year;
-	size_t n = 0;
 	struct synthese *y = NULL;
 	char today[11];
-	int rc = years(c->db, ys, &n, &def);
+	long long year;
+	int rc = document_year(c, &year);
 
-	if (rc)
+	if (rc || !year)
 		return rc;
-	if (!(year = asked_year(c, def)))
-		return ui_error_page(c, 400, "L'année doit être un nombre entre 2001 et 2100.");
 	today_fr(today);
 	rc = synthese_load(c->db, year, c->dept, &y);
 	if (!rc)
@@ -195,16 +207,13 @@ static int slurp(const char *path, struct buf *out)
  * libxlsxwriter writes files only: a private temporary one in the home. */
 static int page_workbook(struct ui_ctx *c)
 {
-	long long ys[YEARS_MAX], def, year;
-	size_t n = 0;
 	struct synthese *y = NULL;
 	char today[11], err[256], name[40];
-	int rc = years(c->db, ys, &n, &def);
+	long long year;
+	int rc = document_year(c, &year);
 
-	if (rc)
+	if (rc || !year)
 		return rc;
-	if (!(year = asked_year(c, def)))
-		return ui_error_page(c, 400, "L'année doit être un nombre entre 2001 et 2100.");
 	char *path = NULL;
 	if (asprintf(&path, "%s/.synthese-XXXXXX", c->home) < 0)
 		return RELAIS_ENOMEM;

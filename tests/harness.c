@@ -551,6 +551,19 @@ int h_daemon_user(struct h_daemon *d, const char *login, const char *dept,
 	return 0;
 }
 
+int h_daemon_log_has(const struct h_daemon *d, const char *needle, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	for (;;) {
+		const char *log = h_read_file(d->log, NULL);
+		if (log && strstr(log, needle))
+			return 1;
+		if (now_ms() >= end)
+			return 0;
+		sleep_ms(50);
+	}
+}
+
 void h_daemon_dump_log(const struct h_daemon *d)
 {
 	size_t len = 0;

@@ -120,6 +120,9 @@ int h_daemon_healthy(const struct h_daemon *d);
 int h_daemon_start(struct h_daemon *d, const char *name);
 /* Prints the tail of the daemon's log on stderr (for failure messages). */
 void h_daemon_dump_log(const struct h_daemon *d);
+/* Waits up to timeout_ms for needle to appear in the daemon's log: 1 when
+ * it did, else 0. */
+int h_daemon_log_has(const struct h_daemon *d, const char *needle, int timeout_ms);
 
 /*
  * A fingerprint of the authoritative store, read directly from the database

@@ -68,24 +68,6 @@ static struct h_out *serve_with(struct h_daemon *d, const char *text)
 	return h_runv(argv, H_TIMEOUT_MS);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Waits up to ms for needle in the daemon's log. */
-static int log_has(const struct h_daemon *d, const char *needle, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 50) {
-		const char *log = h_read_file(d->log, NULL);
-		if (log && strstr(log, needle))
-			return 1;
-		sleep_ms(50);
-	}
-	return 0;
-}
-
 TEST(config_good_file_starts_and_stops_the_gateway)
 {
 	struct h_daemon *d;
@@ -120,16 +102,16 @@ TEST(config_good_file_starts_and_stops_the_gateway)
 	CHECK(write_file(h_path("good.conf"), text, 0600) == 0);
 	snprintf(d->config, sizeof(d->config), "%s", h_path("good.conf"));
 	CHECK(h_daemon_serve(d) == 0);
-	CHECK(log_has(d, "Passerelle courrier démarrée (département 2A, 127.0.0.1)", 5000));
-	CHECK(log_has(d, "connexion IMAP à 127.0.0.1 impossible", 10000));
-	CHECK(log_has(d, "nouvel essai dans", 5000));
+	CHECK(h_daemon_log_has(d, "Passerelle courrier démarrée (département 2A, 127.0.0.1)", 5000));
+	CHECK(h_daemon_log_has(d, "connexion IMAP à 127.0.0.1 impossible", 10000));
+	CHECK(h_daemon_log_has(d, "nouvel essai dans", 5000));
 	/* SIGTERM while the gateway waits to retry: it stops at once. */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_INT(h_daemon_stop(d), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK((t1.tv_sec - t0.tv_sec) < 8);
-	CHECK(log_has(d, "passerelle arrêtée", 0));
+	CHECK(h_daemon_log_has(d, "passerelle arrêtée", 0));
 	/* The password never reaches the log. */
 	CHECK(!strstr(h_read_file(d->log, NULL), "secret"));
 }
@@ -145,11 +127,11 @@ TEST(config_without_gateway)
 	snprintf(d->config, sizeof(d->config), "%s", h_path("empty.conf"));
 	CHECK(h_daemon_serve(d) == 0);
 	CHECK_INT(h_daemon_stop(d), 0);
-	CHECK(!log_has(d, "courrier", 0));
+	CHECK(!h_daemon_log_has(d, "courrier", 0));
 	d->config[0] = 0;
 	CHECK(h_daemon_serve(d) == 0);
 	CHECK_INT(h_daemon_stop(d), 0);
-	CHECK(!log_has(d, "courrier", 0));
+	CHECK(!h_daemon_log_has(d, "courrier", 0));
 }
 
 TEST(config_bad_files_name_the_line)

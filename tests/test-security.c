@@ -32,24 +32,6 @@ static int write_file(const char *path, const char *text, mode_t mode)
 	return ok && chmod(path, mode) == 0 ? 0 : -1;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Waits up to ms for needle in the daemon's log. */
-static int log_has(const struct h_daemon *d, const char *needle, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 50) {
-		const char *log = h_read_file(d->log, NULL);
-		if (log && strstr(log, needle))
-			return 1;
-		sleep_ms(50);
-	}
-	return 0;
-}
-
 /* ---- in-process ---- */
 
 TEST(security_limit_blocks_and_forgets)
@@ -285,7 +267,7 @@ TEST(security_rate_limit_through_relaisd)
 	CHECK_INT(r.status, 200);
 	CHECK_INT(h_http(d.port, "GET", "/v1/health", NULL, a1, NULL, 0, &r), 0);
 	CHECK_INT(r.status, 200);
-	CHECK(log_has(&d, "trop d'échecs depuis 203.0.113.1", 2000));
+	CHECK(h_daemon_log_has(&d, "trop d'échecs depuis 203.0.113.1", 2000));
 	CHECK_INT(h_daemon_stop(&d), 0);
 
 	/* Without a trusted proxy the headers are the client's word: ignored.
@@ -450,7 +432,7 @@ TEST(security_no_secret_in_logs)
 		CHECK_IDX(write_file(conf, h_strf(text, files[k]), 0600) == 0, k);
 		snprintf(d.config, sizeof(d.config), "%s", conf);
 		CHECK_INT_IDX(h_daemon_serve(&d), 0, k);
-		CHECK_IDX(log_has(&d, want[k], 15000), k);
+		CHECK_IDX(h_daemon_log_has(&d, want[k], 15000), k);
 		/* Good and bad tokens, in every place a token can go. */
 		const char *toks[] = { coord, caf, near, junk, "rls_short" };
 		for (size_t i = 0; i < N(toks); i++) {
