@@ -24,6 +24,7 @@ static const struct {
 	{ "sync", cmd_sync, "envoie les modifications et reçoit celles du serveur" },
 	{ "status", cmd_status, "état du réplica (--json)" },
 	{ "conflicts", cmd_conflicts, "liste ou tranche les conflits" },
+	{ "refus", cmd_refus, "modifications refusées par le serveur, mises de côté" },
 	{ "export", cmd_export, "tout le réplica en JSON (--json)" },
 	{ "formulaire", cmd_formulaire, "formulaire vierge à envoyer (candidature, bilan)" },
 	{ "courrier", cmd_courrier, "courriels reçus : en attente, rattacher, classer" },

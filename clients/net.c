@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include "../common/util.h"
 #include "../model/model.h"
 #include "../sync/wire.h"
 #include "cli.h"
@@ -192,9 +193,25 @@ static int status_error(struct net *n, long status, const struct buf *body,
 	case 413:
 		snprintf(err, errlen, "le serveur refuse un envoi trop volumineux (413)%s%s", sep, msg);
 		return RELAIS_ETOOBIG;
+	case 422:
+		snprintf(err, errlen, "modification refusée par le serveur (422)%s%s", sep, msg);
+		return RELAIS_EINVAL;
 	default:
 		snprintf(err, errlen, "le serveur a répondu %ld%s%s", status, sep, msg);
 		return RELAIS_EPROTO;
+	}
+}
+
+/* Reads the server's clock from the answer's SYNC_TIME_HEADER. */
+static void server_time(struct net *n)
+{
+	struct curl_header *h = NULL;
+	long long ms;
+	n->server_ms = 0;
+	if (curl_easy_header(n->curl, SYNC_TIME_HEADER, 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+	    h && !util_parse_ll(h->value, 1, INT64_MAX, &ms)) {
+		n->server_ms = ms;
+		n->local_ms = util_now_ms();
 	}
 }
 
@@ -265,6 +282,7 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 	}
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	server_time(n);
 	if (status != 200)
 		rc = status_error(n, status, body, err, errlen);
 out:
@@ -311,10 +329,13 @@ int net_post_envelope(struct net *n, const char *path, const void *data, size_t 
 		      json_t **out, char *err, size_t errlen)
 {
 	struct buf body = BUF_INIT(NET_MAX_JSON);
+	char ignored[64];
 	*out = NULL;
 	int rc = request(n, path, data, len, &body, err, errlen);
 	if (!rc)
 		rc = parse_json(&body, out, err, errlen);
+	else if ((rc == RELAIS_EPERM || rc == RELAIS_EINVAL) && body.len)
+		(void)parse_json(&body, out, ignored, sizeof(ignored));
 	buf_release(&body);
 	return rc;
 }

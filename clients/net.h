@@ -18,6 +18,7 @@
 #define RELAIS_CLIENT_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "../common/buf.h"
 #include "../common/relais.h"
@@ -35,6 +36,9 @@ struct net {
 	 * X-Relais-Epoque; a server restored from a backup since answers 409
 	 * "restored" (RELAIS_EPROTO with its message). */
 	char epoch[24];
+	/* The server's wall clock (Unix ms, SYNC_TIME_HEADER) read from the
+	 * last answer and this computer's when it came; 0 when none said. */
+	int64_t server_ms, local_ms;
 };
 
 /* Calls curl_global_init / curl_global_cleanup; once per process. */
@@ -66,7 +70,9 @@ int net_get_json(struct net *n, const char *path, json_t **out,
 /* GET path and append the envelope it answers to body (reset first). */
 int net_get_envelope(struct net *n, const char *path, struct buf *body,
 		     char *err, size_t errlen) RELAIS_WUR;
-/* POST an envelope to path and parse the JSON answer; *out is a new reference. */
+/* POST an envelope to path and parse the JSON answer; *out is a new reference.
+ * On a 403 (RELAIS_EPERM) or 422 (RELAIS_EINVAL) *out holds the server's
+ * JSON error body when it sent one (an item refused for good names it). */
 int net_post_envelope(struct net *n, const char *path, const void *data, size_t len,
 		      json_t **out, char *err, size_t errlen) RELAIS_WUR;
 

@@ -17,6 +17,7 @@
 #include "../sync/sync.h"
 #include "cli.h"
 #include "net.h"
+#include "refus.h"
 #include "replica.h"
 
 #define PUSH_MAX_ITEMS 1000
@@ -84,6 +85,27 @@ static int meta_u64(struct replica *r, const char *key, uint64_t *out)
 	return rc;
 }
 
+/* What one run of init or sync saw, beyond rows sent and received. */
+struct run {
+	uint64_t set_aside;    /* edits refused for good and set aside */
+	uint64_t restamped;    /* edits the server stamped again (clock ahead) */
+	int clock_fixed;       /* the replica's clock came back from far ahead */
+};
+
+/* After each answer: records how far this computer's clock is from the
+ * server's, and brings back a replica clock pushed far ahead. */
+static int clock_note(struct replica *r, const struct net *n, struct run *run,
+		      char *err, size_t errlen)
+{
+	int fixed = 0;
+	int rc = sync_client_clock(r->db, n->server_ms, n->local_ms, 0, &fixed);
+	if (rc)
+		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
+	if (fixed)
+		run->clock_fixed = 1;
+	return rc;
+}
+
 static int set_last_sync(struct replica *r)
 {
 	char when[21];
@@ -97,7 +119,7 @@ static int set_last_sync(struct replica *r)
  * rows received to *rows.
  */
 static int pull_pages(struct replica *r, struct net *n, const char *endpoint, uint64_t *rows,
-		      char *err, size_t errlen)
+		      struct run *run, char *err, size_t errlen)
 {
 	struct buf body = BUF_INIT(SYNC_WIRE_MAX_BODY), raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
 	uint64_t cursor = 0;
@@ -144,6 +166,8 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 				 "le réplica est inchangé pour cette page.", relais_strerror(rc));
 			goto out;
 		}
+		if ((rc = clock_note(r, n, run, err, errlen)))
+			goto out;
 		*rows += res.rows;
 		if (!res.more)
 			break;
@@ -161,7 +185,45 @@ out:
 	return rc;
 }
 
-static int push_batches(struct replica *r, struct net *n, uint64_t *sent,
+/*
+ * An answer naming an item refused for good: what came before it is
+ * acknowledged, the item is set aside (its effect undone on the replica),
+ * and the push goes on with the rest. 0 when handled; else the error stays.
+ */
+static int set_aside(struct replica *r, const struct sync_outbox *ob, json_t *ans, uint64_t *sent,
+		     struct run *run, char *err, size_t errlen)
+{
+	json_t *jr = json_object_get(ans, "refused"), *ja = json_object_get(ans, "acked");
+	const char *why = json_string_value(json_object_get(ans, "message"));
+	uint64_t refused, acked;
+	int found = 0, rc;
+
+	if (!json_is_integer(jr) || !json_is_integer(ja) || json_integer_value(jr) <= 0 ||
+	    json_integer_value(ja) < 0)
+		return RELAIS_EPROTO;
+	refused = (uint64_t)json_integer_value(jr);
+	acked = (uint64_t)json_integer_value(ja);
+	for (size_t i = 0; i < ob->count; i++) {
+		if (ob->items[i].seq == refused)
+			found = 1;
+		else if (ob->items[i].seq <= acked)
+			(*sent)++;
+	}
+	if (!found || acked >= refused) {
+		snprintf(err, errlen, "le serveur refuse une modification qui n'a pas été envoyée (n° %"
+			 PRIu64 ").", refused);
+		return RELAIS_EPROTO;
+	}
+	if ((rc = sync_outbox_ack(r->db, acked)) || (rc = sync_outbox_set_aside(r->db, refused, why))) {
+		snprintf(err, errlen, "mise de côté de la modification refusée impossible : %s",
+			 relais_strerror(rc));
+		return rc;
+	}
+	run->set_aside++;
+	return 0;
+}
+
+static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct run *run,
 			char *err, size_t errlen)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), body = BUF_INIT(SYNC_WIRE_MAX_BODY);
@@ -189,8 +251,25 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent,
 			snprintf(err, errlen, "préparation de l'envoi impossible : %s", relais_strerror(rc));
 			goto out;
 		}
-		if ((rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen)))
+		rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
+		int crc = clock_note(r, n, run, err, errlen);
+		if (!rc)
+			rc = crc;
+		if ((rc == RELAIS_EPERM || rc == RELAIS_EINVAL) && ans &&
+		    json_object_get(ans, "refused")) {
+			if ((rc = set_aside(r, &ob, ans, sent, run, err, errlen)))
+				goto out;
+			json_decref(ans);
+			ans = NULL;
+			sync_outbox_free(&ob);
+			memset(&ob, 0, sizeof(ob));
+			continue;
+		}
+		if (rc)
 			goto out;
+		json_t *jre = json_object_get(ans, "restamped");
+		if (json_is_integer(jre) && json_integer_value(jre) > 0)
+			run->restamped += (uint64_t)json_integer_value(jre);
 		json_t *jacked = json_object_get(ans, "acked");
 		if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
 			rc = RELAIS_EPROTO;
@@ -353,6 +432,7 @@ int cmd_init(const char *home, int argc, char **argv)
 	struct net n;
 	json_t *who = NULL;
 	char err[CLI_ERRLEN], *done = NULL;
+	struct run run = { 0, 0, 0 };
 	uint64_t rows = 0;
 	int rc = parse_opts(argc, argv, 1, &o, help_init);
 
@@ -390,7 +470,7 @@ int cmd_init(const char *home, int argc, char **argv)
 	if (!e)
 		e = use_epoch(&r, &n, err, sizeof(err));
 	if (!e)
-		e = pull_pages(&r, &n, "/v1/snapshot", &rows, err, sizeof(err));
+		e = pull_pages(&r, &n, "/v1/snapshot", &rows, &run, err, sizeof(err));
 	if (e) {
 		cli_error("%s", err);
 		if (e == RELAIS_ENET)
@@ -419,6 +499,31 @@ out:
 	return rc;
 }
 
+/* What the coordinator must know beyond the counts: edits set aside, a
+ * clock that is off (on stdout, which relais ui shows). */
+static void report_run(struct replica *r, const struct run *run)
+{
+	char warn[512];
+	uint64_t waiting = refus_count(r);
+	if (run->set_aside)
+		printf("%" PRIu64 " modification%s refusée%s par le serveur et mise%s de côté : "
+		       "voir « relais refus ».\n", run->set_aside, run->set_aside > 1 ? "s" : "",
+		       run->set_aside > 1 ? "s" : "", run->set_aside > 1 ? "s" : "");
+	else if (waiting)
+		printf("%" PRIu64 " modification%s refusée%s par le serveur attend%s votre décision : "
+		       "voir « relais refus ».\n", waiting, waiting > 1 ? "s" : "",
+		       waiting > 1 ? "s" : "", waiting > 1 ? "ent" : "");
+	if (run->restamped)
+		printf("%" PRIu64 " modification%s datée%s par le serveur à %s arrivée : l'horloge de "
+		       "cet ordinateur était en avance.\n", run->restamped, run->restamped > 1 ? "s" : "",
+		       run->restamped > 1 ? "s" : "", run->restamped > 1 ? "leur" : "son");
+	if (refus_clock_warning(r, warn, sizeof(warn)))
+		printf("Attention : %s\n", warn);
+	if (run->clock_fixed)
+		printf("L'horloge de synchronisation de ce réplica était en avance : elle a été remise à "
+		       "l'heure du serveur.\n");
+}
+
 int cmd_sync(const char *home, int argc, char **argv)
 {
 	struct remote_opts o;
@@ -426,6 +531,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	struct net n;
 	char err[CLI_ERRLEN], *server = NULL, *token = NULL;
 	uint64_t sent = 0, rows = 0, pending = 0;
+	struct run run = { 0, 0, 0 };
 	long long open = 0;
 	int rc = parse_opts(argc, argv, 0, &o, help_sync);
 
@@ -445,9 +551,9 @@ int cmd_sync(const char *home, int argc, char **argv)
 	if (net_open(&n, o.server ? o.server : server, token, err, sizeof(err)) ||
 	    use_epoch(&r, &n, err, sizeof(err)))
 		goto failed;
-	if (push_batches(&r, &n, &sent, err, sizeof(err)))
+	if (push_batches(&r, &n, &sent, &run, err, sizeof(err)))
 		goto failed;
-	if (pull_pages(&r, &n, "/v1/pull", &rows, err, sizeof(err)))
+	if (pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err)))
 		goto failed;
 	int e = set_last_sync(&r);
 	if (!e)
@@ -456,6 +562,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 		cli_error("écriture dans le réplica impossible : %s", relais_strerror(e));
 		goto out;
 	}
+	report_run(&r, &run);
 	printf("Synchronisation terminée : %" PRIu64 " modification%s envoyée%s, %" PRIu64
 	       " ligne%s reçue%s, %lld conflit%s ouvert%s.\n",
 	       sent, sent > 1 ? "s" : "", sent > 1 ? "s" : "",
@@ -466,6 +573,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	rc = 0;
 	goto out;
 failed:
+	report_run(&r, &run);
 	cli_error("%s", err);
 	if (sync_outbox_pending(r.db, &pending) == 0 && pending)
 		cli_error("%" PRIu64 " modification%s reste%s en attente sur ce poste ; relancez "

@@ -22,6 +22,8 @@ static const char *message(enum relais_error code)
 	case RELAIS_EPROTO: return "réponse inattendue du serveur";
 	case RELAIS_EBUSY: return "ressource occupée par un autre processus";
 	case RELAIS_ECONSTRAINT: return "contrainte du schéma non respectée";
+	case RELAIS_ECLOCK: return "l'horloge de cet ordinateur retarde sur la dernière heure connue : "
+				   "corrigez la date et l'heure de l'ordinateur, ou synchronisez";
 	}
 	return "erreur inconnue";
 }

@@ -30,7 +30,8 @@ enum relais_error {
 	RELAIS_ENET = -13,      /* peer unreachable or connection cut */
 	RELAIS_EPROTO = -14,    /* peer answered something unexpected */
 	RELAIS_EBUSY = -15,     /* resource held by another process */
-	RELAIS_ECONSTRAINT = -16 /* a write broke a schema constraint */
+	RELAIS_ECONSTRAINT = -16, /* a write broke a schema constraint */
+	RELAIS_ECLOCK = -17     /* the computer's clock is far behind what it has seen */
 };
 
 /* Returns a static French message for a RELAIS_E* code; never NULL. */

@@ -253,11 +253,26 @@ static void do_push(struct api_job *j)
 	rc = store_push(j->api->store, &who, &push, &res, err, sizeof(err));
 	switch (rc) {
 	case 0:
-		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		if (res.refused_seq) {
+			/* One item refused for good: the ones before it are
+			 * applied; the replica sets it aside and goes on. */
+			int forbidden = res.refused_rc == RELAIS_EPERM;
+			job_json(j, forbidden ? 403 : 422,
+				 json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
+					   "error", forbidden ? "forbidden" : "invalid",
+					   "message", *err ? err : relais_strerror(res.refused_rc),
+					   "refused", (json_int_t)res.refused_seq,
+					   "acked", (json_int_t)res.acked,
+					   "restamped", (json_int_t)res.restamped,
+					   "hlc", (json_int_t)res.server_hlc));
+			break;
+		}
+		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 					   "acked", (json_int_t)res.acked,
 					   "items", (json_int_t)res.items,
 					   "changes", (json_int_t)res.changes,
 					   "conflicts", (json_int_t)res.conflicts,
+					   "restamped", (json_int_t)res.restamped,
 					   "hlc", (json_int_t)res.server_hlc));
 		break;
 	case RELAIS_EPERM:
@@ -364,7 +379,11 @@ static void after_work(uv_work_t *w, int status)
 	if (j->status == 500 && !j->body) {
 		http_respond_error(j->req, 500, "internal", MSG_INTERNAL);
 	} else {
-		http_respond_take(j->req, j->status, j->ctype, j->extra, j->body, j->len);
+		/* The server's time, for replicas to tell a wrong clock. */
+		char extra[160];
+		snprintf(extra, sizeof(extra), "%s" SYNC_TIME_HEADER ": %lld\r\n",
+			 j->extra ? j->extra : "", (long long)util_now_ms());
+		http_respond_take(j->req, j->status, j->ctype, extra, j->body, j->len);
 		j->body = NULL;
 	}
 	memset(j->token, 0, sizeof(j->token));

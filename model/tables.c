@@ -24,6 +24,7 @@
 #define REQ MODEL_REQUIRED
 #define PERS MODEL_PERSONAL
 #define LIST MODEL_LISTED
+#define SRV MODEL_SERVER
 #define MULTI MODEL_MULTILINE
 
 /* Counters of a bilan: generous, but a typo of three extra zeros is caught. */
@@ -193,20 +194,20 @@ static const struct model_column resource_cols[] = {
  * the raw message stays on the server (mail_archive, not replicated).
  */
 static const struct model_column inbound_mail_cols[] = {
-	C_TEXT("message_id", "Identifiant du message", 0),
+	C_TEXT("message_id", "Identifiant du message", SRV),
 	C_TEXT("expediteur", "Expéditeur", LIST | PERS),
 	C_TEXT("nom_expediteur", "Nom de l'expéditeur", PERS),
-	C_TEXT("sujet", "Objet", LIST),
-	C_TEXT("recu_le", "Reçu le", LIST),
-	C_TEXT("empreinte", "Empreinte SHA-256", 0),
-	C_ENUM("resultat", "Résultat", mail_resultats, LIST | REQ, "'en_cours'"),
-	C_ENUM("type", "Type", mail_types, 0, NULL),
-	C_TEXT("enregistrements", "Enregistrements", MULTI),
-	C_TEXT("problemes", "Problèmes", MULTI),
-	C_TEXT("raison", "Raison", 0),
+	C_TEXT("sujet", "Objet", LIST | SRV),
+	C_TEXT("recu_le", "Reçu le", LIST | SRV),
+	C_TEXT("empreinte", "Empreinte SHA-256", SRV),
+	C_ENUM("resultat", "Résultat", mail_resultats, LIST | REQ | SRV, "'en_cours'"),
+	C_ENUM("type", "Type", mail_types, SRV, NULL),
+	C_TEXT("enregistrements", "Enregistrements", MULTI | SRV),
+	C_TEXT("problemes", "Problèmes", MULTI | SRV),
+	C_TEXT("raison", "Raison", SRV),
 	C_TEXT("texte", "Texte du message", MULTI | PERS),
-	C_ENUM("reponse", "Réponse", mail_reponses, 0, "'aucune'"),
-	C_TEXT("reponse_id", "Identifiant de la réponse", 0),
+	C_ENUM("reponse", "Réponse", mail_reponses, SRV, "'aucune'"),
+	C_TEXT("reponse_id", "Identifiant de la réponse", SRV),
 	C_ENUM("traitement", "Suite donnée", mail_traitements, 0, NULL),
 	C_TEXT("rattache_a", "Rattaché à", 0),
 };
@@ -240,7 +241,9 @@ static const struct model_column reminder_cols[] = {
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-#define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1 }
+#define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, 0 }
+#define SERVER_TABLE(n, cmd, l, pl, cols) \
+	{ (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, MODEL_TABLE_SERVER_ROWS }
 
 const struct model_table model_tables[] = {
 	TABLE("structure", "structure", "la structure", "structures", structure_cols),
@@ -252,7 +255,7 @@ const struct model_table model_tables[] = {
 	TABLE("attendance", "participation", "la participation", "participations", attendance_cols),
 	TABLE("request", "demande", "la demande", "demandes", request_cols),
 	TABLE("resource", "ressource", "la ressource", "ressources", resource_cols),
-	TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
+	SERVER_TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
 	TABLE("directory_change", "changement", "le changement d'annuaire",
 	      "changements d'annuaire", directory_change_cols),
 	TABLE("reminder", "relance", "la relance", "relances", reminder_cols),
