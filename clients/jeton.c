@@ -70,9 +70,8 @@ static int from_stdin(char *buf, size_t cap, char *err, size_t errlen)
 {
 	int rc;
 	if (isatty(STDIN_FILENO)) {
-		fputs("Jeton du compte (la saisie ne s'affiche pas) : ", stderr);
-		fflush(stderr);
-		rc = util_read_hidden_line(STDIN_FILENO, buf, cap);
+		rc = util_read_hidden_line(STDIN_FILENO, "Jeton du compte (la saisie ne s'affiche "
+					   "pas) : ", buf, cap);
 	} else {
 		rc = read_all(STDIN_FILENO, buf, cap);
 	}

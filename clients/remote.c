@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,12 +431,20 @@ static void explain_refused_token(const char *home, const char *login)
 		  "en attente sont conservées.", who, who, home);
 }
 
-/* Reads the token of init or jeton (jeton.h) into token; prints why not. */
+/*
+ * Reads the token of init or jeton (jeton.h) into token; prints why not. A
+ * token given with --token is then wiped from argv: /proc/PID/cmdline shows
+ * the process's own copy, so it stops showing there, though anyone who
+ * looked before this point saw it (hence the warning in --help).
+ */
 static int read_token(const struct remote_opts *o, char token[TOKEN_LEN + 1])
 {
 	struct jeton_source src = { o->token, o->token_file };
 	char err[CLI_ERRLEN];
-	if (jeton_read(&src, token, err, sizeof(err))) {
+	int rc = jeton_read(&src, token, err, sizeof(err));
+	if (o->token)
+		memset((char *)(uintptr_t)o->token, 'x', strlen(o->token));
+	if (rc) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
 	}

@@ -129,7 +129,7 @@ int util_read_secret(const char *path, char *out, size_t outlen, char *err, size
 	return 0;
 }
 
-int util_read_hidden_line(int fd, char *out, size_t outlen)
+int util_read_hidden_line(int fd, const char *prompt, char *out, size_t outlen)
 {
 	struct termios old, quiet;
 	size_t n = 0;
@@ -141,8 +141,11 @@ int util_read_hidden_line(int fd, char *out, size_t outlen)
 	 * starts on a line of its own. */
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
+	/* TCSAFLUSH drops what was typed before the prompt: it was echoed. */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet))
 		return RELAIS_EIO;
+	fputs(prompt, stderr);
+	fflush(stderr);
 	for (;;) {
 		char c;
 		ssize_t r = read(fd, &c, 1);

@@ -5,11 +5,17 @@
  * token and keeps its pending edits; tokens come from stdin, a file or the
  * environment, and a malformed one never reaches the server.
  */
+#include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "../common/token.h"
 #include "../common/util.h"
@@ -564,5 +570,88 @@ TEST(e2e_accounts_role_change_to_caf)
 	CHECK_INT(o->status, 0);
 	CHECK(strstr(o->out, "1 modification envoyée") != NULL);
 	CHECK(strcmp(h_store_fingerprint(&d, depts, 1), fp0) != 0);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+/* ---- a terminal ---- */
+
+static pid_t tty_child;
+
+static void kill_tty_child(void *arg)
+{
+	(void)arg;
+	if (tty_child > 0) {
+		kill(tty_child, SIGKILL);
+		waitpid(tty_child, NULL, 0);
+	}
+	tty_child = 0;
+}
+
+/* Reads from the pty master into b until needle shows (when not NULL) or
+ * the child closes it, within timeout_ms. Returns 1 when it ended as asked. */
+static int tty_read(int master, struct buf *b, const char *needle, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		if (needle && buf_str(b) && strstr(buf_str(b), needle))
+			return 1;
+		struct pollfd pf = { master, POLLIN, 0 };
+		if (poll(&pf, 1, 50) <= 0)
+			continue;
+		char chunk[4096];
+		ssize_t n = read(master, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return needle == NULL; /* EIO: the child's side is closed */
+		if (buf_append(b, chunk, (size_t)n))
+			return 0;
+	}
+	return 0;
+}
+
+TEST(e2e_accounts_token_typed_at_a_terminal)
+{
+	struct h_daemon d;
+	struct buf b = BUF_INIT(1u << 20);
+	char marie[H_TOKEN];
+	int master = -1, st = 0;
+	h_setup();
+	test_defer(kill_tty_child, NULL);
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "marie", "43", "coordinateur", marie), 0);
+	CHECK_INT(h_daemon_serve(&d), 0);
+	const char *home = h_path("r"), *relais = h_bin("relais");
+	const char *dir = h_path("");
+
+	fflush(NULL);
+	tty_child = forkpty(&master, NULL, NULL, NULL);
+	CHECK(tty_child >= 0);
+	if (tty_child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setenv("HOME", dir, 1);
+		unsetenv("RELAIS_TOKEN");
+		unsetenv("RELAIS_HOME");
+		execl(relais, relais, "--home", home, "init", "--server", d.url, (char *)NULL);
+		_exit(127);
+	}
+	/* The prompt first; the token is typed once echo is off. */
+	int prompted = tty_read(master, &b, "la saisie ne s'affiche pas", H_TIMEOUT_MS);
+	if (!prompted)
+		fprintf(stderr, "  no prompt: %s\n", buf_str(&b) ? buf_str(&b) : "");
+	CHECK(prompted);
+	const char *typed = h_strf("%s\n", marie);
+	CHECK(write(master, typed, strlen(typed)) == (ssize_t)strlen(typed));
+	CHECK(tty_read(master, &b, NULL, H_TIMEOUT_MS));
+	CHECK(waitpid(tty_child, &st, 0) == tty_child);
+	tty_child = 0;
+	close(master);
+	const char *out = h_strf("%s", buf_str(&b) ? buf_str(&b) : "");
+	buf_release(&b);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strstr(out, "Réplica initialisé") != NULL);
+	/* Never echoed. */
+	CHECK(strstr(out, marie + 4) == NULL);
+	CHECK(strstr(out, "rls_") == NULL);
+	CHECK_INT(h_sync(home, &d), 0);
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
