@@ -655,3 +655,30 @@ TEST(e2e_accounts_token_typed_at_a_terminal)
 	CHECK_INT(h_sync(home, &d), 0);
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
+
+TEST(e2e_accounts_token_argument_wiped)
+{
+	struct h_daemon d;
+	struct h_proxy p;
+	char marie[H_TOKEN];
+	h_setup();
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "marie", "43", "coordinateur", marie), 0);
+	CHECK_INT(h_daemon_serve(&d), 0);
+	/* The server's answer is held, so relais waits with its arguments
+	 * in place for us to read. */
+	CHECK_INT(h_proxy_start(&p, d.port, "GET /v1/whoami", H_PROXY_STALL_REPLY, 0), 0);
+	pid_t pid = h_relais_spawn(h_path("r"), "init", "--server", p.url, "--token", marie,
+				   (char *)NULL);
+	CHECK(pid > 0);
+	long n = 0;
+	CHECK_INT(h_proxy_event(&p, &n, H_TIMEOUT_MS), 0);
+	size_t len = 0;
+	const char *cmdline = h_read_file(h_strf("/proc/%ld/cmdline", (long)pid), &len);
+	CHECK(cmdline != NULL && len > 0);
+	CHECK(memmem(cmdline, len, "--token", 7) != NULL);      /* the process is there */
+	CHECK(memmem(cmdline, len, marie + 4, 16) == NULL);     /* its token is not */
+	h_kill(pid);
+	h_proxy_stop(&p);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
