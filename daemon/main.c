@@ -174,6 +174,8 @@ static const char usage_restore[] =
 	"Ce qui a été validé après la sauvegarde n'est plus sur le serveur, mais les\n"
 	"réplicas qui l'ont reçu le gardent : ils seront refusés à leur prochaine\n"
 	"synchronisation, avec la marche à suivre (« relais sync --help »).\n"
+	"Les comptes aussi reviennent à la sauvegarde : refaites les suppressions et\n"
+	"les remplacements de jetons faits depuis (« relaisd user --help »).\n"
 	"\n"
 	"  --from FICHIER   sauvegarde faite par « relaisd backup »\n"
 	"  --data DOSSIER   dossier de données du serveur\n"
@@ -868,6 +870,10 @@ static int cmd_restore(int argc, char **argv)
 	printf("Sauvegarde « %s » vérifiée et installée dans « %s ».\n", opts[0].value,
 	       opts[1].value);
 	print_summary(&sum);
+	if (sum.accounts)
+		printf("Les comptes sont ceux de la sauvegarde : un compte supprimé ou un jeton "
+		       "remplacé depuis est revenu. Vérifiez avec « relaisd user list --data %s » "
+		       "et refaites « relaisd user rm » ou « relaisd user token ».\n", opts[1].value);
 	if (sum.schema < MODEL_SCHEMA_VERSION)
 		printf("Elle est au schéma %d : lancez « relaisd init --data %s » pour la mettre à "
 		       "jour avant de la servir.\n", sum.schema, opts[1].value);

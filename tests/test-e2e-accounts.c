@@ -682,3 +682,32 @@ TEST(e2e_accounts_token_argument_wiped)
 	h_proxy_stop(&p);
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
+
+TEST(e2e_accounts_restore_says_accounts_come_back)
+{
+	struct h_daemon d, r;
+	struct h_http http;
+	char marie[H_TOKEN];
+	h_setup();
+	CHECK_INT(h_daemon_init(&d, "srv"), 0);
+	CHECK_INT(h_daemon_user(&d, "marie", "43", "coordinateur", marie), 0);
+	const char *file = h_path("sauvegarde.db");
+	CHECK_INT(relaisd("backup", "--data", d.data, "--to", file, (char *)NULL)->status, 0);
+	CHECK_INT(relaisd("user", "token", "marie", "--data", d.data, (char *)NULL)->status, 0);
+
+	/* The backup holds the old token: the restore says so. */
+	memset(&r, 0, sizeof(r));
+	snprintf(r.data, sizeof(r.data), "%s", h_path("restored"));
+	snprintf(r.portfile, sizeof(r.portfile), "%s", h_path("restored.port"));
+	snprintf(r.log, sizeof(r.log), "%s", h_path("restored.log"));
+	struct h_out *o = relaisd("restore", "--from", file, "--data", r.data, (char *)NULL);
+	CHECK_INT(o->status, 0);
+	CHECK(strstr(o->out, "Les comptes sont ceux de la sauvegarde") != NULL);
+	CHECK(strstr(o->out, "relaisd user token") != NULL);
+	CHECK_INT(h_daemon_serve(&r), 0);
+	CHECK_INT(whoami(&r, marie, &http), 200);
+	/* Doing it again kills it. */
+	CHECK_INT(relaisd("user", "token", "marie", "--data", r.data, (char *)NULL)->status, 0);
+	CHECK_INT(whoami(&r, marie, &http), 401);
+	CHECK_INT(h_daemon_stop(&r), 0);
+}
