@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,36 +36,34 @@ struct remote_opts {
 /* Which options a command takes. */
 enum { TAKES_SERVER = 1, TAKES_TOKEN = 2, TAKES_CA = 4 };
 
-static const struct {
-	const char *name;
-	size_t field;      /* offsetof(struct remote_opts, …) */
-	unsigned takes;
-} remote_options[] = {
-	{ "--server", offsetof(struct remote_opts, server), TAKES_SERVER },
-	{ "--token", offsetof(struct remote_opts, token), TAKES_TOKEN },
-	{ "--token-file", offsetof(struct remote_opts, token_file), TAKES_TOKEN },
-	{ "--ca", offsetof(struct remote_opts, ca), TAKES_CA },
-};
-
-/* Parses the options of remote_options that takes allows, each
- * "--opt value" or "--opt=value". Returns 0, an exit status, or -1 after
- * printing help. */
+/* Parses the options that takes allows, each "--opt value" or
+ * "--opt=value". Returns 0, an exit status, or -1 after printing help. */
 static int parse_opts(int argc, char **argv, unsigned takes, struct remote_opts *o,
 		      void (*help)(void))
 {
 	memset(o, 0, sizeof(*o));
+	const struct {
+		const char *name;
+		const char **dst;
+		unsigned takes;
+	} table[] = {
+		{ "--server", &o->server, TAKES_SERVER },
+		{ "--token", &o->token, TAKES_TOKEN },
+		{ "--token-file", &o->token_file, TAKES_TOKEN },
+		{ "--ca", &o->ca, TAKES_CA },
+	};
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], **dst = NULL, *name = NULL;
 		if (cli_is_help(arg)) {
 			help();
 			return -1;
 		}
-		for (size_t k = 0; k < sizeof(remote_options) / sizeof(remote_options[0]); k++) {
-			size_t nl = strlen(remote_options[k].name);
-			if ((takes & remote_options[k].takes) &&
-			    !strncmp(arg, remote_options[k].name, nl) && (!arg[nl] || arg[nl] == '=')) {
-				dst = (const char **)(void *)((char *)o + remote_options[k].field);
-				name = remote_options[k].name;
+		for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
+			size_t nl = strlen(table[k].name);
+			if ((takes & table[k].takes) && !strncmp(arg, table[k].name, nl) &&
+			    (!arg[nl] || arg[nl] == '=')) {
+				dst = table[k].dst;
+				name = table[k].name;
 			}
 		}
 		if (!dst) {
