@@ -39,8 +39,10 @@ static const char usage_main[] =
 	"Commandes :\n"
 	"  init       crée ou met à jour la base de données\n"
 	"  user add   crée un compte et affiche son jeton\n"
-	"  user list  liste les comptes ; user rm, user token, user set : les\n"
-	"             supprime, remplace un jeton, change département ou rôle\n"
+	"  user list  liste les comptes (jamais leurs jetons)\n"
+	"  user rm    supprime un compte\n"
+	"  user token remplace le jeton d'un compte et affiche le nouveau\n"
+	"  user set   change le département ou le rôle d'un compte\n"
 	"  serve      sert l'API de synchronisation\n"
 	"  backup     sauvegarde la base, même pendant que relaisd sert\n"
 	"  restore    installe une sauvegarde (relaisd arrêté)\n"
@@ -331,24 +333,34 @@ static int user_add(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
-/* Prints s and pads it to width code points, plus two spaces unless last. */
-static void print_cell(const char *s, size_t width, int last)
+/* Number of code points of the UTF-8 string s. */
+static size_t text_width(const char *s)
 {
 	size_t w = 0;
-	for (const char *p = s; *p; p++)
-		if (((unsigned char)*p & 0xc0) != 0x80)
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
 			w++;
-	fputs(s, stdout);
-	if (!last)
-		printf("%*s", (int)(width - w + 2), "");
+	return w;
+}
+
+/* Prints one row of the account table: each cell padded to its column's
+ * width and two spaces, the last one bare. */
+static void print_row(const char *const cells[4], const size_t widths[4])
+{
+	for (size_t k = 0; k < 4; k++) {
+		fputs(cells[k], stdout);
+		if (k < 3)
+			printf("%*s", (int)(widths[k] - text_width(cells[k]) + 2), "");
+	}
+	putchar('\n');
 }
 
 static int user_list(int argc, char **argv)
 {
 	struct opt opts[] = { { "data", 1, NULL } };
-	static const char *const heads[] = { "Identifiant", "Département", "Rôle", "Créé le" };
+	static const char *const heads[4] = { "Identifiant", "Département", "Rôle", "Créé le" };
 	struct auth_account *v = NULL;
-	size_t n = 0;
+	size_t n = 0, widths[4];
 	sqlite3 *db = NULL;
 	int rc = parse_opts(argc, argv, opts, 1, usage_user_list);
 	if (rc)
@@ -367,20 +379,18 @@ static int user_list(int argc, char **argv)
 		printf("Aucun compte : « relaisd user add --help » dit comment en créer un.\n");
 		return 0;
 	}
-	size_t wlogin = strlen(heads[0]);
-	for (size_t i = 0; i < n; i++)
-		if (strlen(v[i].login) > wlogin)
-			wlogin = strlen(v[i].login); /* logins are ASCII */
-	const size_t widths[] = { wlogin, 11, 12, 0 };
 	for (size_t k = 0; k < 4; k++)
-		print_cell(heads[k], widths[k], k == 3);
-	putchar('\n');
+		widths[k] = text_width(heads[k]);
 	for (size_t i = 0; i < n; i++) {
-		const char *cells[] = { v[i].login, v[i].dept, v[i].role, v[i].created };
+		const char *cells[4] = { v[i].login, v[i].dept, v[i].role, v[i].created };
 		for (size_t k = 0; k < 4; k++)
-			print_cell(cells[k], widths[k], k == 3);
-		putchar('\n');
+			if (text_width(cells[k]) > widths[k])
+				widths[k] = text_width(cells[k]);
 	}
+	print_row(heads, widths);
+	for (size_t i = 0; i < n; i++)
+		print_row((const char *const[4]){ v[i].login, v[i].dept, v[i].role, v[i].created },
+			  widths);
 	free(v);
 	return 0;
 }
