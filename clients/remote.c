@@ -707,9 +707,12 @@ int cmd_jeton(const char *home, int argc, char **argv)
 	}
 	if ((e = sync_outbox_pending(r.db, &pending)))
 		pending = 0;
-	printf("Jeton remplacé pour le compte %s (rôle %s, département %s) ; %" PRIu64
-	       " modification%s en attente, envoyée%s au prochain « relais sync ».\n", login, role,
-	       dept, pending, pending > 1 ? "s" : "", pending > 1 ? "s" : "");
+	printf("Jeton remplacé pour le compte %s (rôle %s, département %s) ; ", login, role, dept);
+	if (pending)
+		printf("%" PRIu64 " modification%s en attente, envoyée%s au prochain « relais sync ».\n",
+		       pending, pending > 1 ? "s" : "", pending > 1 ? "s" : "");
+	else
+		printf("aucune modification en attente.\n");
 	if (!strcmp(role, "caf"))
 		printf("Ce compte est en lecture seule : le serveur refusera les modifications.\n");
 	rc = 0;
