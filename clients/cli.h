@@ -55,6 +55,9 @@ int cli_is_help(const char *arg);
  */
 int cmd_init(const char *home, int argc, char **argv);
 int cmd_sync(const char *home, int argc, char **argv);
+/* Replaces the token of an initialised replica (remote.c), keeping its
+ * pending edits. */
+int cmd_jeton(const char *home, int argc, char **argv);
 int cmd_status(const char *home, int argc, char **argv);
 int cmd_refus(const char *home, int argc, char **argv);
 int cmd_conflicts(const char *home, int argc, char **argv);

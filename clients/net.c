@@ -170,21 +170,20 @@ static void server_message(const struct buf *body, char *out, size_t outlen,
 static int status_error(struct net *n, long status, const struct buf *body,
 			char *err, size_t errlen)
 {
-	char msg[CLI_ERRLEN / 2], code[32];
+	char msg[CLI_ERRLEN], code[32];
 	server_message(body, msg, sizeof(msg), code, sizeof(code));
 	const char *sep = msg[0] ? " : " : "";
 	switch (status) {
 	case 401:
-		snprintf(err, errlen, "le serveur %s a refusé le jeton (401) : vérifiez-le ou "
-			 "demandez-en un nouveau à l'administrateur.", n->base);
+		snprintf(err, errlen, "le serveur %s a refusé le jeton (401).", n->base);
 		return RELAIS_EAUTH;
 	case 403:
 		snprintf(err, errlen, "accès refusé par le serveur (403)%s%s", sep, msg);
 		return RELAIS_EPERM;
 	case 409:
-		if (!strcmp(code, "restored") && msg[0]) {
+		if (code[0] && strcmp(code, "schema") && msg[0]) {
 			snprintf(err, errlen, "%s", msg);
-			return RELAIS_EPROTO;
+			return RELAIS_EPERM;
 		}
 		snprintf(err, errlen, "le schéma de données de ce client (version %d) diffère de "
 			 "celui du serveur : mettez relais à jour.%s%s", MODEL_SCHEMA_VERSION,
@@ -232,11 +231,13 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 		return RELAIS_EINVAL;
 	}
 	snprintf(schema, sizeof(schema), "X-Relais-Schema: %d", MODEL_SCHEMA_VERSION);
-	char epoch[64] = "";
+	char epoch[64] = "", dept[64] = "";
 	if (n->epoch[0])
 		snprintf(epoch, sizeof(epoch), "X-Relais-Epoque: %s", n->epoch);
+	if (n->dept[0])
+		snprintf(dept, sizeof(dept), "X-Relais-Departement: %s", n->dept);
 	const char *lines[] = {
-		n->auth, schema, epoch[0] ? epoch : NULL,
+		n->auth, schema, epoch[0] ? epoch : NULL, dept[0] ? dept : NULL,
 		/* relaisd answers at once; waiting for "100 Continue" only adds a round trip. */
 		data ? "Expect:" : NULL,
 		data ? "Content-Type: application/octet-stream" : NULL,

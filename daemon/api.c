@@ -44,6 +44,7 @@ struct api_job {
 	char schema[16];          /* X-Relais-Schema as received ("" when absent) */
 	int has_schema;
 	char epoch[SYNC_EPOCH_LEN + 2]; /* X-Relais-Epoque, cut; "" when absent */
+	char dept[8];             /* X-Relais-Departement, cut; "" when absent */
 	struct auth_account who;
 
 	/* the answer */
@@ -129,6 +130,33 @@ static int check_epoch_header(struct api_job *j)
 		  "synchronisation de ce réplica : il a pu perdre des modifications que ce poste "
 		  "a déjà envoyées. Synchroniser maintenant mélangerait les deux états. Voir "
 		  "« relais sync --help », section « Après une restauration du serveur ».");
+	return -1;
+}
+
+/*
+ * Checks X-Relais-Departement, when the replica sent one: the département
+ * whose rows it holds. An account moved to another département
+ * (relaisd user set) would otherwise pull the new one's log from a cursor
+ * numbered in the old one's, and keep rows and pending edits of a
+ * département it may no longer read or write. Returns 0 when it may go on.
+ */
+static int check_dept_header(struct api_job *j)
+{
+	char msg[512];
+	if (!j->dept[0] || !strcmp(j->dept, j->who.dept))
+		return 0;
+	/* The header is the client's word: echoed only when it is a real code. */
+	if (model_dept_valid(j->dept))
+		snprintf(msg, sizeof(msg), "Ce compte est désormais rattaché au département %s, mais "
+			 "ce réplica contient les données du département %s : il ne peut plus se "
+			 "synchroniser. Initialisez un nouveau réplica avec ce compte ; voir "
+			 "« relais sync --help », section « Après un changement de département ».",
+			 j->who.dept, j->dept);
+	else
+		snprintf(msg, sizeof(msg), "Ce compte est désormais rattaché au département %s, "
+			 "pas à celui de ce réplica : il ne peut plus se synchroniser. Initialisez un "
+			 "nouveau réplica avec ce compte.", j->who.dept);
+	job_error(j, 409, "departement", msg);
 	return -1;
 }
 
@@ -352,7 +380,8 @@ static void work(uv_work_t *w)
 		job_internal(j, rc);
 		return;
 	}
-	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j)))
+	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j) ||
+				   check_dept_header(j)))
 		return;
 	switch (j->op) {
 	case OP_WHOAMI:
@@ -496,6 +525,9 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	const char *epoch = http_request_header(r, "X-Relais-Epoque");
 	if (epoch)
 		snprintf(j->epoch, sizeof(j->epoch), "%s", epoch);
+	const char *dept = http_request_header(r, "X-Relais-Departement");
+	if (dept)
+		snprintf(j->dept, sizeof(j->dept), "%s", dept);
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
 		memset(j->token, 0, sizeof(j->token));
 		free(j);
