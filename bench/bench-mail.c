@@ -545,6 +545,8 @@ static void bench_big_gmime(const struct corpus *c)
 int main(int argc, char **argv)
 {
 	long long n = DEFAULT_MESSAGES;
+	/* The sandbox re-executes this program as its MIME worker. */
+	mailgw_sandbox_main(argc, argv);
 	if (argc > 1 && util_parse_ll(argv[1], 1, 10000000, &n)) {
 		fprintf(stderr, "usage: bench-mail [MESSAGES]  (default %d)\n", DEFAULT_MESSAGES);
 		return 2;
