@@ -8,6 +8,10 @@
  *             12 strings (see STRINGS below), then per attachment:
  *             filename mime_type data
  *   string  = length bytes, or the length 2^64-1 for NULL
+ *
+ * A worker talks on one socket (its descriptor 0): it first sends "RMIW",
+ * then reads requests (see request_head()) and answers each with a reply
+ * as above; any failure ends it, and its exit status tells the parent why.
  */
 #include <assert.h>
 #include <errno.h>

@@ -25,6 +25,10 @@
  * exit status 2. The marker is never read from the environment, which
  * children would inherit.
  *
+ * A worker talks with its parent over a socket pair (its descriptor 0)
+ * rather than pipes: the parent sends with MSG_NOSIGNAL, so a worker that
+ * dies mid-request never raises SIGPIPE in a caller that does not ignore it.
+ *
  * Each worker, on start: puts every signal back to its default, closes every
  * descriptor but 0 to 2, sets RLIMIT_CORE to 0, then answers "RMIW". Per
  * message it then reads one request (the message and the caller's limits,
