@@ -435,6 +435,8 @@ void mail_gateway_stop(struct mail_gateway *g)
 		return;
 	mail_gateway_request_stop(g);
 	uv_thread_join(&g->thread);
+	/* Its MIME workers go with it, reaped, rather than at relaisd's exit. */
+	mailgw_sandbox_shutdown();
 	uv_cond_destroy(&g->wake);
 	uv_mutex_destroy(&g->lock);
 	free(g);

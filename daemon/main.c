@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 #include "../common/util.h"
+#include "../mailgw/sandbox.h"
 #include "../mailgw/smtp.h"
 #include "../model/model.h"
 #include "api.h"
@@ -972,6 +973,8 @@ out:
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: this may be the mail gateway's MIME worker. */
+	mailgw_sandbox_main(argc, argv);
 	/* A peer that hangs up mid-answer must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	/* SQLite's memory statistics take one process-wide mutex on every
