@@ -1,8 +1,10 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -124,5 +126,22 @@ int util_read_secret(const char *path, char *out, size_t outlen, char *err, size
 		explicit_bzero(out, outlen);
 		return RELAIS_EINVAL;
 	}
+	return 0;
+}
+
+int util_raise_nofile(unsigned long *soft, unsigned long *hard)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return RELAIS_EIO;
+	if (rl.rlim_cur != rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+		if (!setrlimit(RLIMIT_NOFILE, &want))
+			rl = want;
+	}
+	*soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ULONG_MAX ? ULONG_MAX
+									 : (unsigned long)rl.rlim_cur;
+	*hard = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > ULONG_MAX ? ULONG_MAX
+									 : (unsigned long)rl.rlim_max;
 	return 0;
 }

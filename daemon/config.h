@@ -74,6 +74,10 @@ struct config_security {
 	int line;
 	unsigned echecs_max;         /* failed authentications per minute and
 					address before 429; 0: the default (10) */
+	unsigned connexions_par_adresse; /* simultaneous connections of one
+					address; 0: HTTP_MAX_CONNS_PER_ADDR */
+	unsigned delai_entete;       /* seconds for a request head; 0: default */
+	unsigned delai_corps;        /* seconds of grace for a body; 0: default */
 	size_t nproxies;             /* proxy_confiance: peers whose X-Real-IP /
 					X-Forwarded-For are believed */
 	char proxies[CONFIG_MAX_PROXIES][CONFIG_ADDR_MAX]; /* canonical text */
