@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -227,9 +228,10 @@ static int decode_status(int st)
 	return -1;
 }
 
-/* Forks and execs argv with the given descriptors; the child dies with us
- * (PR_SET_PDEATHSIG), so nothing outlives a crashed test runner. */
-static pid_t spawn(char *const argv[], int outfd, int errfd)
+/* Forks and execs argv with the given descriptors, stdin from /dev/null and,
+ * when nofile is not 0, both open-files limits at nofile; the child dies
+ * with us (PR_SET_PDEATHSIG), so nothing outlives a crashed test runner. */
+static pid_t spawn_limited(char *const argv[], int outfd, int errfd, unsigned long nofile)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -243,6 +245,9 @@ static pid_t spawn(char *const argv[], int outfd, int errfd)
 		if (in < 0 || dup2(in, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(126);
 		closefrom(3);
+		struct rlimit rl = { nofile, nofile };
+		if (nofile && setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(126);
 		signal(SIGPIPE, SIG_DFL);
 		/* Keep the programs away from the real home (~/.relais). */
 		setenv("HOME", H.dir, 1);
@@ -252,6 +257,11 @@ static pid_t spawn(char *const argv[], int outfd, int errfd)
 	}
 	track_pid(pid);
 	return pid;
+}
+
+static pid_t spawn(char *const argv[], int outfd, int errfd)
+{
+	return spawn_limited(argv, outfd, errfd, 0);
 }
 
 int h_wait(pid_t pid, int timeout_ms)
@@ -603,7 +613,7 @@ int h_daemon_serve(struct h_daemon *d)
 		perror(d->log);
 		return -1;
 	}
-	d->pid = spawn(argv, fd, fd);
+	d->pid = spawn_limited(argv, fd, fd, d->nofile);
 	close(fd);
 	if (d->pid < 0) {
 		d->pid = 0;
