@@ -906,8 +906,6 @@ static int request_prepare(struct http_conn *c)
 	r->method = http_method_str((enum http_method)c->parser.method);
 	r->start_ns = uv_hrtime();
 	r->body = (const unsigned char *)"";
-	if (!http_should_keep_alive(&c->parser) || c->parser.upgrade)
-		c->close_after = 1;
 
 	struct http_parser_url u;
 	http_parser_url_init(&u);
@@ -938,6 +936,10 @@ static void dispatch(struct http_conn *c)
 	struct http_request *r = &c->req;
 	if (request_prepare(c))
 		return;
+	/* Not before: "Connection: close" must not stop the body of a
+	 * request that waited for "100 Continue". */
+	if (!http_should_keep_alive(&c->parser) || c->parser.upgrade)
+		c->close_after = 1;
 	r->start_ns = uv_hrtime();
 	r->body = c->body.data ? c->body.data : (const unsigned char *)"";
 	r->body_len = c->body.len;
@@ -1024,7 +1026,7 @@ static void expect_begin(struct http_conn *c)
 	c->expect_continue = 0;
 	if (request_prepare(c))
 		return;
-	if (!s->expect || s->stopping) {
+	if (!s->expect) {
 		send_continue(c);
 		return;
 	}
