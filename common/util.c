@@ -139,9 +139,7 @@ int util_raise_nofile(unsigned long *soft, unsigned long *hard)
 		if (!setrlimit(RLIMIT_NOFILE, &want))
 			rl = want;
 	}
-	*soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ULONG_MAX ? ULONG_MAX
-									 : (unsigned long)rl.rlim_cur;
-	*hard = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > ULONG_MAX ? ULONG_MAX
-									 : (unsigned long)rl.rlim_max;
+	*soft = rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
+	*hard = rl.rlim_max == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_max;
 	return 0;
 }

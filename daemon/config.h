@@ -2,8 +2,9 @@
  * config.h - relaisd's configuration file (prefix config_), an INI file
  * with a [courrier] section (docs/mailgw.md), a [digest] section
  * (docs/digest.md) and a [securite] section (docs/threat-model.md,
- * docs/protocol.md); each is optional. The file holds no secret (passwords live in files of their own,
- * 0600) but says where they are: group and others may not write it.
+ * docs/protocol.md); each is optional. The file holds no secret (passwords
+ * live in files of their own, 0600) but says where they are: group and
+ * others may not write it.
  *
  * Format: "[section]" lines, "cle = valeur" lines, comments from '#' or ';'
  * at the start of a line or after a space, spaces trimmed. An unknown

@@ -620,7 +620,10 @@ static void conn_refuse(struct http_conn *c, int status, const char *code, const
 	char *head = body ? format_head(status, "application/json; charset=utf-8", NULL, blen, 0,
 					&hlen) : NULL;
 	if (head) {
-		uv_buf_t bufs[2] = { uv_buf_init(head, (unsigned)hlen), uv_buf_init(body, (unsigned)blen) };
+		uv_buf_t bufs[2] = {
+			uv_buf_init(head, (unsigned)hlen),
+			uv_buf_init(body, (unsigned)blen),
+		};
 		(void)uv_try_write((uv_stream_t *)&c->tcp, bufs, 2);
 	}
 	free(head);
@@ -1051,7 +1054,8 @@ void http_continue(struct http_request *r)
 	if (c->srv->stopping) {
 		c->in_flight = 1;
 		c->close_after = 1;
-		http_respond_error(r, 503, "shutting_down", "Le serveur s'arrête ; réessayez dans un instant.");
+		http_respond_error(r, 503, "shutting_down",
+				   "Le serveur s'arrête ; réessayez dans un instant.");
 		return;
 	}
 	send_continue(c);
