@@ -596,39 +596,31 @@ static char *error_json(const char *code, const char *message, size_t *len)
 	return s;
 }
 
-/* Drops what the peer sent and we will not read, so that closing does not
- * reset the connection before the peer read our last words. */
-static void drain_input(struct http_conn *c)
-{
-	uv_os_fd_t fd;
-	char junk[4096];
-	if (uv_fileno((uv_handle_t *)&c->tcp, &fd))
-		return;
-	for (int i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
-		;
-}
-
 /*
  * Answers without waiting and closes: for a connection that may not stay, or
- * a peer too slow to be waited for. The answer goes out only if the socket
- * takes it at once; a peer that does not read gets the close alone.
+ * a peer too slow to be waited for. Nothing is queued on c (no answer is being
+ * written), so the answer goes straight to the socket, and only if it takes
+ * it at once; MSG_NOSIGNAL, since the peer may be gone already. What the peer
+ * sent is dropped first: closing over unread bytes would reset the
+ * connection before the peer read the answer.
  */
 static void conn_refuse(struct http_conn *c, int status, const char *code, const char *message)
 {
 	size_t blen = 0, hlen = 0;
+	uv_os_fd_t fd;
 	char *body = error_json(code, message, &blen);
 	char *head = body ? format_head(status, "application/json; charset=utf-8", NULL, blen, 0,
 					&hlen) : NULL;
-	if (head) {
-		uv_buf_t bufs[2] = {
-			uv_buf_init(head, (unsigned)hlen),
-			uv_buf_init(body, (unsigned)blen),
-		};
-		(void)uv_try_write((uv_stream_t *)&c->tcp, bufs, 2);
+	if (head && !uv_fileno((uv_handle_t *)&c->tcp, &fd)) {
+		struct iovec iov[2] = { { head, hlen }, { body, blen } };
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+		(void)sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		char junk[4096];
+		for (int i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+			;
 	}
 	free(head);
 	free(body);
-	drain_input(c);
 	conn_close(c);
 }
 
