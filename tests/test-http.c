@@ -1,7 +1,10 @@
 /*
  * test-http.c - relaisd's HTTP layer and sync endpoints, through the real
  * daemon on loopback: routing, errors, caps, keep-alive and pipelining,
- * idle timeout, authentication, query parsing, push and pull, shutdown.
+ * idle timeout, authentication, query parsing, push and pull, shutdown;
+ * hostile connections: head and body deadlines, Expect: 100-continue,
+ * connection caps per address and in all (a flood of trickling heads
+ * against a relaisd limited to 1,024 files), reason phrases.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -1023,6 +1026,44 @@ TEST(http_connection_cap_per_address)
 	for (int i = 1; i < 4; i++)
 		close(held[i]);
 	CHECK_INT(h_daemon_stop(&d), 0);
+
+	/* A trusted proxy carries every client: not capped by address. */
+	CHECK_OK(set_config(&d, "[securite]\nconnexions_par_adresse = 2\n"
+			    "proxy_confiance = 127.0.0.1\n"));
+	CHECK_INT(h_daemon_serve(&d), 0);
+	for (int i = 0; i < 3; i++) {
+		held[i] = connect_port(d.port);
+		CHECK_IDX(held[i] >= 0, i);
+		CHECK_INT_IDX(send_all(held[i], "G", 1), 0, i);
+	}
+	CHECK_INT(h_http(d.port, "GET", "/v1/health", NULL, NULL, NULL, 0, &r), 0);
+	CHECK_INT(r.status, 200);
+	int other[3];
+	for (int i = 0; i < 3; i++) {
+		other[i] = connect_from("127.0.0.2", d.port);
+		CHECK_IDX(other[i] >= 0, i);
+	}
+	resp = read_until_close(other[2], 10000, &len, &closed);
+	CHECK(strncmp(resp, "HTTP/1.1 429 Too Many Requests\r\n", 32) == 0);
+	for (int i = 0; i < 3; i++) {
+		close(held[i]);
+		close(other[i]);
+	}
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+TEST(http_global_cap_from_fds)
+{
+	static const struct {
+		unsigned long nofile;
+		unsigned conns;
+	} cases[] = {
+		{ 1024, 1024 - HTTP_FD_RESERVE }, { 20000, 20000 - HTTP_FD_RESERVE },
+		{ 2 * HTTP_FD_RESERVE, HTTP_FD_RESERVE }, { 100, 50 }, { 1, 1 }, { 0, 1 },
+		{ 1ul << 20, HTTP_MAX_CONNS }, { (unsigned long)-1, HTTP_MAX_CONNS },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_INT_IDX(http_conns_for_fds(cases[i].nofile), cases[i].conns, i);
 }
 
 #define FLOOD 1100
