@@ -1,10 +1,12 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <termios.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -165,4 +167,19 @@ int util_read_hidden_line(int fd, const char *prompt, char *out, size_t outlen)
 	if (rc)
 		explicit_bzero(out, outlen);
 	return rc;
+}
+
+int util_raise_nofile(unsigned long *soft, unsigned long *hard)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return RELAIS_EIO;
+	if (rl.rlim_cur != rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+		if (!setrlimit(RLIMIT_NOFILE, &want))
+			rl = want;
+	}
+	*soft = rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
+	*hard = rl.rlim_max == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_max;
+	return 0;
 }

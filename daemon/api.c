@@ -6,6 +6,7 @@
  * finished answer (status and body) in the job; the after-work callback
  * sends it. Error bodies carry French messages and never internal detail.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,15 @@
 struct api {
 	uv_loop_t *loop;
 	struct store *store;
+	struct http_server *http;
 	struct config_security sec;
 	struct limit *limit;      /* touched on the loop thread only */
 };
 
 static void note_failure(struct api *a, const char *peer);
 
-enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT };
+/* OP_CHECK: the token of a request whose client waits for "100 Continue". */
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_CHECK };
 
 struct api_job {
 	uv_work_t work;
@@ -380,6 +383,8 @@ static void work(uv_work_t *w)
 		job_internal(j, rc);
 		return;
 	}
+	if (j->op == OP_CHECK)
+		return;
 	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j) ||
 				   check_dept_header(j)))
 		return;
@@ -396,6 +401,8 @@ static void work(uv_work_t *w)
 	case OP_SNAPSHOT:
 		do_pull(j, 1);
 		break;
+	case OP_CHECK:
+		break;
 	}
 }
 
@@ -405,7 +412,9 @@ static void after_work(uv_work_t *w, int status)
 	(void)status; /* never cancelled: we do not call uv_cancel */
 	if (j->status == 401)
 		note_failure(j->api, j->peer);
-	if (j->status == 500 && !j->body) {
+	if (j->op == OP_CHECK && !j->status) {
+		http_continue(j->req);
+	} else if (j->status == 500 && !j->body) {
 		http_respond_error(j->req, 500, "internal", MSG_INTERNAL);
 	} else {
 		/* The server's time, for replicas to tell a wrong clock. */
@@ -569,6 +578,17 @@ static void on_snapshot(struct http_request *r, void *arg)
 	start(r, arg, OP_SNAPSHOT);
 }
 
+/* A client that waits for "100 Continue" before sending a push hears 429 or
+ * 401 first, so that a refused push costs neither side its upload. Other
+ * paths take no body worth sparing: their answer comes after it. */
+static void on_expect(struct http_request *r, void *arg)
+{
+	if (strcmp(r->method, "POST") || strcmp(r->path, "/v1/push"))
+		http_continue(r);
+	else
+		start(r, arg, OP_CHECK);
+}
+
 int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -577,6 +597,7 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		return RELAIS_ENOMEM;
 	a->loop = loop;
 	a->store = st;
+	a->http = srv;
 	a->limit = malloc(sizeof(*a->limit));
 	if (!a->limit) {
 		free(a);
@@ -592,14 +613,25 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		free(a);
 		return rc;
 	}
+	http_server_expect(srv, on_expect, a);
 	*out = a;
 	return 0;
 }
+
+/* Every trusted proxy fits among the exempt addresses. */
+_Static_assert(CONFIG_MAX_PROXIES <= HTTP_MAX_EXEMPT, "proxies must fit the exempt table");
 
 void api_set_security(struct api *a, const struct config_security *sec)
 {
 	a->sec = *sec;
 	limit_init(a->limit, sec->echecs_max);
+	/* A proxy carries every client: the per-address cap would throttle
+	 * them all together. */
+	for (size_t i = 0; i < sec->nproxies; i++) {
+		int rc = http_server_exempt(a->http, sec->proxies[i]);
+		assert(rc == 0);
+		(void)rc;
+	}
 }
 
 void api_free(struct api *a)

@@ -146,7 +146,8 @@ static const char usage_serve[] =
 	"  --config FICHIER      fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 	"                        s'il existe) ; sa section [courrier] démarre la passerelle\n"
 	"                        courrier, sa section [digest] la synthèse Caf, sa section\n"
-	"                        [securite] règle la limite d'échecs et le proxy de confiance\n"
+	"                        [securite] règle la limite d'échecs, le proxy de confiance,\n"
+	"                        les connexions par adresse et les délais des requêtes\n"
 	"\n"
 	"Le dossier de données doit être en 0700 et la base en 0600 ; un seul relaisd\n"
 	"sert un dossier à la fois (verrou DOSSIER/relaisd.lock).\n"
@@ -750,9 +751,23 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	loop_ok = 1;
+	/* Each connection costs a descriptor: take all the system allows, and
+	 * cap connections below it so that the store and a newcomer always
+	 * find one. */
+	unsigned long nofile = 1024, nofile_max = 1024;
+	if (util_raise_nofile(&nofile, &nofile_max))
+		fprintf(stderr, "relaisd : limite de fichiers ouverts illisible, 1024 supposée.\n");
 	struct http_server_config cfg = {
 		.idle_timeout_ms = (unsigned)(idle * 1000), .quiet = opts[5].value != NULL,
+		.head_timeout_ms = conf.security.delai_entete * 1000,
+		.body_timeout_ms = conf.security.delai_corps * 1000,
+		.max_conns_per_addr = conf.security.connexions_par_adresse
+					      ? conf.security.connexions_par_adresse
+					      : HTTP_MAX_CONNS_PER_ADDR,
+		.max_conns = http_conns_for_fds(nofile),
 	};
+	fprintf(stderr, "Fichiers ouverts : %lu (plafond du système : %lu) ; connexions : %u au "
+		"plus, %u par adresse.\n", nofile, nofile_max, cfg.max_conns, cfg.max_conns_per_addr);
 	if (http_server_new(&s.loop, &cfg, &s.http) || api_new(&s.loop, st, s.http, &api)) {
 		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
 		goto out;

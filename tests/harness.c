@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -227,10 +228,12 @@ static int decode_status(int st)
 	return -1;
 }
 
-/* Forks and execs argv with the given descriptors; the child dies with us
+/* Forks and execs argv with the given descriptors (stdin from /dev/null
+ * when infd is -1), env's entries added to the environment and, when nofile
+ * is not 0, both open-files limits at nofile; the child dies with us
  * (PR_SET_PDEATHSIG), so nothing outlives a crashed test runner. */
-static pid_t spawn_with(char *const argv[], int infd, int outfd, int errfd,
-			const char *const *env)
+static pid_t spawn_full(char *const argv[], int infd, int outfd, int errfd,
+			const char *const *env, unsigned long nofile)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -244,6 +247,9 @@ static pid_t spawn_with(char *const argv[], int infd, int outfd, int errfd,
 		if (in < 0 || dup2(in, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(126);
 		closefrom(3);
+		struct rlimit rl = { nofile, nofile };
+		if (nofile && setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(126);
 		signal(SIGPIPE, SIG_DFL);
 		/* Keep the programs away from the real home (~/.relais), and from a
 		 * token the runner's environment may hold. */
@@ -261,7 +267,7 @@ static pid_t spawn_with(char *const argv[], int infd, int outfd, int errfd,
 
 static pid_t spawn(char *const argv[], int outfd, int errfd)
 {
-	return spawn_with(argv, -1, outfd, errfd, NULL);
+	return spawn_full(argv, -1, outfd, errfd, NULL, 0);
 }
 
 int h_wait(pid_t pid, int timeout_ms)
@@ -343,7 +349,7 @@ static struct h_out *run_with(char *const argv[], const char *input, const char 
 		close(pi[1]);
 		pi[1] = -1;
 	}
-	pid_t pid = spawn_with(argv, pi[0], po[1], pe[1], env);
+	pid_t pid = spawn_full(argv, pi[0], po[1], pe[1], env, 0);
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
@@ -656,7 +662,7 @@ int h_daemon_serve(struct h_daemon *d)
 		perror(d->log);
 		return -1;
 	}
-	d->pid = spawn(argv, fd, fd);
+	d->pid = spawn_full(argv, -1, fd, fd, NULL, d->nofile);
 	close(fd);
 	if (d->pid < 0) {
 		d->pid = 0;

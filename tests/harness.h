@@ -103,6 +103,8 @@ struct h_daemon {
 	int starts;
 	char config[H_PATH];    /* when not empty, serve gets --config FILE (set it
 				   after h_daemon_init, which clears d) */
+	unsigned long nofile;   /* when not 0, serve runs with both open-files
+				   limits (soft and hard) at this value; likewise */
 };
 
 /* `relaisd init --data <test dir>/name`. */
