@@ -280,9 +280,9 @@ TEST(merge_refusals_change_nothing)
 {
 	static const struct refusal_case cases[] = {
 		{ NULL, "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000a1', '65', 'x', NULL, 0)",
-		  FX_DEPT, RELAIS_EPERM, "département" },
+		  FX_DEPT, RELAIS_EPERM, "département", NULL },
 		{ NULL, "UPDATE t SET dept='65' WHERE id='00000000-0000-4000-8000-0000000000b1'",
-		  FX_DEPT, RELAIS_EPERM, "département" },
+		  FX_DEPT, RELAIS_EPERM, "département", NULL },
 		{ "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000c1', '65', 'other', NULL, 0)",
 		  "UPDATE t SET a='mine' WHERE id='00000000-0000-4000-8000-0000000000c1'",
 		  FX_DEPT, RELAIS_EPERM, "n'existe pas dans votre département", "65" },
@@ -292,9 +292,9 @@ TEST(merge_refusals_change_nothing)
 		{ NULL, "UPDATE t SET a='x' WHERE id='00000000-0000-4000-8000-0000000000b1'",
 		  "65", RELAIS_EPERM, "n'existe pas dans votre département", "43" },
 		{ NULL, "UPDATE t SET n=-5 WHERE id='00000000-0000-4000-8000-0000000000b1'",
-		  FX_DEPT, RELAIS_ECONSTRAINT, "CHECK" },
+		  FX_DEPT, RELAIS_ECONSTRAINT, "CHECK", NULL },
 		{ NULL, "INSERT INTO u VALUES('00000000-0000-4000-8000-0000000000d1', '43')",
-		  FX_DEPT, RELAIS_ESCHEMA, "« u »" },
+		  FX_DEPT, RELAIS_ESCHEMA, "« u »", NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct refusal_case *c = &cases[i];
