@@ -81,6 +81,11 @@ extern const size_t model_ntables;
 /* Their SQL names, in the same order (model_ntables entries), e.g. for sync_tables_load(). */
 extern const char *const model_table_names[];
 
+/* The French label of an enumeration value ("labellise" → "labellisé",
+ * "semestre1" → "1er semestre"), the value itself when it has none; "" for
+ * NULL. Static strings. */
+const char *model_value_label(const char *value);
+
 /* Look-ups; return NULL when unknown. */
 const struct model_table *model_table_by_name(const char *name);
 const struct model_table *model_table_by_command(const char *command);

@@ -332,3 +332,50 @@ int model_column_flag(const struct model_column *c, char *out, size_t outlen)
 	out[n] = 0;
 	return 0;
 }
+
+/* ---- words people read ---- */
+
+static const struct {
+	const char *value, *label;
+} value_labels[] = {
+	{ "candidat", "candidat" }, { "labellise", "labellisé" }, { "suspendu", "suspendu" },
+	{ "delabellise", "délabellisé" }, { "jeunesse", "jeunesse" },
+	{ "parentalite", "parentalité" }, { "centre_social", "centre social" },
+	{ "mjc", "MJC" }, { "pij", "PIJ" }, { "mission_locale", "mission locale" },
+	{ "fjt", "FJT" }, { "mda", "MDA" }, { "ime", "IME" },
+	{ "etablissement_scolaire", "établissement scolaire" },
+	{ "collectivite", "collectivité" }, { "association", "association" },
+	{ "autre", "autre" }, { "aucune", "aucune" }, { "en_preparation", "en préparation" },
+	{ "signee", "signée" }, { "expiree", "expirée" }, { "resiliee", "résiliée" },
+	{ "en_attente", "en attente" }, { "acceptee", "acceptée" }, { "refusee", "refusée" },
+	{ "ajournee", "ajournée" }, { "annee", "année" }, { "semestre1", "1er semestre" },
+	{ "semestre2", "2e semestre" }, { "comite_pilotage", "comité de pilotage" },
+	{ "comite_technique", "comité technique" },
+	{ "comite_financeurs", "comité des financeurs" },
+	{ "reunion_departementale", "réunion départementale" },
+	{ "regroupement", "regroupement" }, { "formation_initiale", "formation initiale" },
+	{ "formation_thematique", "formation thématique" },
+	{ "echange_pratiques", "échange de pratiques" },
+	{ "reunion_inter_structures", "réunion inter-structures" },
+	{ "orientation_detresse", "orientation (détresse)" }, { "ouverte", "ouverte" },
+	{ "traitee", "traitée" }, { "x", "X (Twitter)" },
+	{ "ajout", "ajout" }, { "modification", "modification" }, { "retrait", "retrait" },
+	{ "a_envoyer", "à envoyer" }, { "envoyee", "envoyée" }, { "en_cours", "en cours" },
+	{ "enregistre", "enregistré" }, { "rejete", "rejeté" }, { "quarantaine", "en quarantaine" },
+	{ "ignore", "ignoré" }, { "a_traiter", "à traiter" }, { "rattache", "rattaché" },
+	{ "classe", "classé" }, { "inconnu", "inconnu" }, { "juridique", "juridique" },
+	{ "technique", "technique" }, { "posture", "posture" }, { "facebook", "Facebook" },
+	{ "instagram", "Instagram" }, { "snapchat", "Snapchat" }, { "tiktok", "TikTok" },
+	{ "discord", "Discord" }, { "youtube", "YouTube" }, { "twitch", "Twitch" },
+	{ "whatsapp", "WhatsApp" }, { "linkedin", "LinkedIn" },
+};
+
+const char *model_value_label(const char *value)
+{
+	if (!value)
+		return "";
+	for (size_t i = 0; i < sizeof(value_labels) / sizeof(value_labels[0]); i++)
+		if (!strcmp(value_labels[i].value, value))
+			return value_labels[i].label;
+	return value;
+}
