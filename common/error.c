@@ -22,6 +22,8 @@ static const char *message(enum relais_error code)
 	case RELAIS_EPROTO: return "réponse inattendue du serveur";
 	case RELAIS_EBUSY: return "ressource occupée par un autre processus";
 	case RELAIS_ECONSTRAINT: return "contrainte du schéma non respectée";
+	case RELAIS_EREFUSED: return "refusé définitivement par le serveur";
+	case RELAIS_ELATER: return "refusé pour l'instant par le serveur";
 	}
 	return "erreur inconnue";
 }

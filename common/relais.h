@@ -30,7 +30,9 @@ enum relais_error {
 	RELAIS_ENET = -13,      /* peer unreachable or connection cut */
 	RELAIS_EPROTO = -14,    /* peer answered something unexpected */
 	RELAIS_EBUSY = -15,     /* resource held by another process */
-	RELAIS_ECONSTRAINT = -16 /* a write broke a schema constraint */
+	RELAIS_ECONSTRAINT = -16, /* a write broke a schema constraint */
+	RELAIS_EREFUSED = -17,  /* the peer refused for good (SMTP 5xx): do not retry */
+	RELAIS_ELATER = -18     /* the peer refused for now (SMTP 4xx): retry later */
 };
 
 /* Returns a static French message for a RELAIS_E* code; never NULL. */

@@ -87,9 +87,12 @@ static const char *folder_for(const struct mail_gateway *g, enum mailgw_outcome 
 
 /*
  * Sends the answers waiting in the store (only that of journal row id when
- * not NULL). A failed answer stays "a_envoyer" and is tried again
- * MAIL_REPLY_RETRY_MS later and at the next session; an unreachable server
- * ends the round.
+ * not NULL), oldest first. One answer's fate never holds the others back:
+ * refused for good (5xx), it leaves the queue as "echouee" with the
+ * server's reply in the journal; refused for now (4xx), it stays
+ * "a_envoyer" and is tried again MAIL_REPLY_RETRY_MS later and at the next
+ * session, while the next ones go. Only an unreachable server ends the
+ * round, since every answer would meet it.
  */
 static void send_replies(struct mail_gateway *g, const char *id)
 {
@@ -107,6 +110,19 @@ static void send_replies(struct mail_gateway *g, const char *id)
 		const char *rcpt[1] = { v[i].rcpt };
 		rc = mailgw_smtp_send(&g->smtp, g->cfg->adresse, rcpt, 1, v[i].msg, v[i].len, err,
 				      sizeof(err));
+		if (rc == RELAIS_EREFUSED) {
+			fprintf(stderr, "courrier : réponse du courrier %s refusée définitivement : %s\n",
+				v[i].id, err);
+			db = store_writer_acquire(g->st);
+			rc = mailgw_ingest_reply_failed(db, g->t, v[i].id, err);
+			store_writer_release(g->st);
+			if (rc) {
+				fprintf(stderr, "courrier : échec de la réponse du courrier %s non noté : "
+					"%s\n", v[i].id, relais_strerror(rc));
+				g->retry_replies_ms = util_now_ms() + MAIL_REPLY_RETRY_MS;
+			}
+			continue;
+		}
 		if (rc) {
 			fprintf(stderr, "courrier : réponse du courrier %s non envoyée : %s (%s)\n",
 				v[i].id, relais_strerror(rc), err);

@@ -485,11 +485,14 @@ static int answer_message_id(const struct buf *b, char *out, size_t outlen)
 
 /*
  * Builds and stores the answer to m for r when one is due; *planned says
- * whether it was. Runs inside the journal transaction.
+ * whether it was. When an answer would be due but none goes, why gets the
+ * French reason for the journal, else "". Runs inside the journal
+ * transaction.
  */
 static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 		      const struct mailgw_mime_msg *m, const struct mailgw_result *r,
-		      const struct mailgw_ingest_sender *from, int64_t now_ms, int *planned)
+		      const struct mailgw_ingest_sender *from, int64_t now_ms, int *planned,
+		      char *why, size_t whylen)
 {
 	struct buf b = BUF_INIT(REPLY_CAP);
 	sqlite3_stmt *st = NULL;
@@ -501,18 +504,22 @@ static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 	int64_t last = 0;
 
 	*planned = 0;
-	if (!m || !from || !from->addr || !m->from_addr || !*m->from_addr ||
-	    r->outcome == MAILGW_IGNORED || r->outcome == MAILGW_DUPLICATE ||
-	    !mailgw_reply_allowed(m, NULL, 0))
+	why[0] = 0;
+	if (!m || !from || !from->addr || r->outcome == MAILGW_IGNORED ||
+	    r->outcome == MAILGW_DUPLICATE || !mailgw_reply_allowed(m, why, whylen))
 		goto out;
 	if (rejection) {
 		rc = last_rejection(db, dept, m->from_addr, kind, &last);
-		if (rc || !mailgw_reply_rate_ok(last, now_ms))
+		if (!rc && !mailgw_reply_rate_ok(last, now_ms))
+			snprintf(why, whylen, "Une réponse de refus est déjà partie vers cette adresse "
+					      "il y a moins de 24 heures : pas de nouvelle réponse.");
+		if (rc || why[0])
 			goto out;
 	}
 	rc = mailgw_reply_build(m, r, from->addr, from->name, now_ms, &b);
 	if (rc == RELAIS_EINVAL) {
 		/* Nothing that can be answered (no usable address): no answer. */
+		snprintf(why, whylen, "Réponse impossible à écrire pour cette adresse : pas de réponse.");
 		rc = 0;
 		goto out;
 	}
@@ -589,14 +596,15 @@ static int texts_make(const struct mailgw_mime_msg *m, const struct mailgw_resul
 }
 
 static int journal_update(sqlite3 *db, const char *id, const char *dept,
-			  const struct mailgw_result *r, const struct journal_texts *x, int planned)
+			  const struct mailgw_result *r, const struct journal_texts *x, int planned,
+			  const char *no_answer)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(db,
 		"UPDATE inbound_mail SET resultat = ?1, type = ?2, enregistrements = ?3, "
 		"problemes = ?4, raison = ?5, texte = ?6, expediteur = coalesce(?7, expediteur), "
 		"nom_expediteur = coalesce(?8, nom_expediteur), sujet = coalesce(?9, sujet), "
-		"message_id = coalesce(message_id, ?10), reponse = ?11, "
+		"message_id = coalesce(message_id, ?10), reponse = ?11, reponse_motif = ?14, "
 		"traitement = CASE WHEN ?1 = 'quarantaine' THEN 'a_traiter' ELSE traitement END "
 		"WHERE id = ?12 AND dept = ?13", &st);
 	if (rc)
@@ -614,6 +622,7 @@ static int journal_update(sqlite3 *db, const char *id, const char *dept,
 	sqlite3_bind_text(st, 11, planned ? "a_envoyer" : "aucune", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, dept, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 14, planned ? NULL : no_answer);
 	rc = step_done(st);
 	if (!rc && sqlite3_changes(db) != 1)
 		rc = RELAIS_ENOTFOUND;
@@ -636,14 +645,16 @@ static int journal_write(sqlite3 *db, const struct mailgw_result *r, void *arg)
 {
 	struct journal_job *j = arg;
 	struct journal_texts x;
+	char why[256] = "";
 	int rc;
 
 	memset(&x, 0, sizeof(x));
 	rc = texts_make(j->m, r, &x);
 	if (!rc)
-		rc = plan_reply(db, j->dept, j->id, j->m, r, j->from, j->now_ms, &j->planned);
+		rc = plan_reply(db, j->dept, j->id, j->m, r, j->from, j->now_ms, &j->planned, why,
+				sizeof(why));
 	if (!rc)
-		rc = journal_update(db, j->id, j->dept, r, &x, j->planned);
+		rc = journal_update(db, j->id, j->dept, r, &x, j->planned, why);
 	texts_free(&x);
 	if (!rc)
 		j->done = 1;
@@ -812,6 +823,58 @@ out:
 	sqlite3_finalize(st);
 	if (l)
 		sync_local_abort(l);
+	return rc;
+}
+
+int mailgw_ingest_reply_failed(sqlite3 *db, const struct sync_tables *t, const char *id,
+			       const char *reply)
+{
+	struct sync_local *l = NULL;
+	sqlite3_stmt *st = NULL;
+	char why[MAILGW_INGEST_REPLY_TEXT + 64];
+	char *motif = NULL;
+	int rc;
+
+	snprintf(why, sizeof(why), "Refusée par le serveur d'envoi : %s",
+		 reply && *reply ? reply : "sans explication");
+	motif = journal_text(why, strlen(why), 1, NULL);
+	if (!motif)
+		return RELAIS_ENOMEM;
+	rc = sync_local_begin(db, t, &l);
+	if (rc)
+		goto out;
+	/* The answer is never sent now: its text goes, its row stays as the
+	 * rate limit's memory. */
+	rc = prepare(db, "UPDATE mail_replies SET message = NULL WHERE id = ? AND sent_ms IS NULL",
+		     &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = step_done(st);
+	if (!rc && sqlite3_changes(db) != 1)
+		rc = RELAIS_ENOTFOUND;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc)
+		goto out;
+	rc = prepare(db, "UPDATE inbound_mail SET reponse = 'echouee', reponse_motif = ?2 "
+			 "WHERE id = ?1 AND reponse = 'a_envoyer'", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, motif, -1, SQLITE_STATIC);
+	rc = step_done(st);
+	if (!rc && sqlite3_changes(db) != 1)
+		rc = RELAIS_ENOTFOUND;
+	if (rc)
+		goto out;
+	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
+	l = NULL;
+out:
+	sqlite3_finalize(st);
+	if (l)
+		sync_local_abort(l);
+	free(motif);
 	return rc;
 }
 

@@ -90,7 +90,9 @@ struct mailgw_ingest_sender {
  * when an answer is due (mailgw_reply_allowed, and for a rejection or a
  * quarantine note mailgw_reply_rate_ok against the last one planned for the
  * same sender and kind), the answer is built and stored in mail_replies and
- * the row's reponse set to "a_envoyer". For a recorded message this happens
+ * the row's reponse set to "a_envoyer"; when an answer would be due but
+ * none goes (no usable From address, an automatic message, the rate limit),
+ * reponse stays "aucune" and reponse_motif says why. For a recorded message this happens
  * in the records' own transaction (the pipeline's hook), so a crash leaves
  * either the records and the journal's outcome or neither; the other
  * outcomes write nothing but the journal, in one transaction.
@@ -130,6 +132,20 @@ void mailgw_ingest_replies_free(struct mailgw_ingest_reply *r, size_t n);
  */
 int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const char *id,
 			     int64_t now_ms) RELAIS_WUR;
+
+/* Longest SMTP reply kept in the journal for a refused answer. */
+#define MAILGW_INGEST_REPLY_TEXT 400
+
+/*
+ * Marks the answer of journal row id refused for good by the SMTP server
+ * (mailgw_smtp_send returned RELAIS_EREFUSED), in one transaction: the
+ * journal row's reponse becomes "echouee" and reponse_motif says so with
+ * reply (the server's words, cut at MAILGW_INGEST_REPLY_TEXT bytes), and
+ * the answer leaves the queue (its text is dropped; its row stays, so the
+ * rate limit still counts it). RELAIS_ENOTFOUND when no answer waits for id.
+ */
+int mailgw_ingest_reply_failed(sqlite3 *db, const struct sync_tables *t, const char *id,
+			       const char *reply) RELAIS_WUR;
 
 /*
  * Records a message that could not even be fetched (over the size cap):

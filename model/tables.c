@@ -59,7 +59,7 @@ static const char *const mail_resultats[] = {
 	"en_cours", "enregistre", "rejete", "quarantaine", "ignore", NULL
 };
 static const char *const mail_types[] = { "candidature", "bilan", "inconnu", NULL };
-static const char *const mail_reponses[] = { "aucune", "a_envoyer", "envoyee", NULL };
+static const char *const mail_reponses[] = { "aucune", "a_envoyer", "envoyee", "echouee", NULL };
 static const char *const mail_traitements[] = { "a_traiter", "rattache", "classe", NULL };
 static const char *const sujets[] = {
 	"juridique", "technique", "posture", "orientation_detresse", "autre", NULL
@@ -207,6 +207,9 @@ static const struct model_column inbound_mail_cols[] = {
 	C_TEXT("texte", "Texte du message", MULTI | PERS),
 	C_ENUM("reponse", "Réponse", mail_reponses, 0, "'aucune'"),
 	C_TEXT("reponse_id", "Identifiant de la réponse", 0),
+	/* Why no answer went: the rule that withheld it, or the SMTP server's
+	 * refusal ("550 5.1.1 …") when reponse is echouee. */
+	C_TEXT("reponse_motif", "Motif de l'absence de réponse", 0),
 	C_ENUM("traitement", "Suite donnée", mail_traitements, 0, NULL),
 	C_TEXT("rattache_a", "Rattaché à", 0),
 };

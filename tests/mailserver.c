@@ -858,17 +858,12 @@ char *ms_read(const struct ms_server *ms, const char *folder, const char *name, 
 	return ms_user_read(ms, NULL, folder, name, len);
 }
 
-char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
-		   const char *name, size_t *len)
+/* A whole file (under 64 MiB) in a malloc'ed NUL-terminated string, or NULL. */
+static char *read_path(const char *path, size_t *len)
 {
-	char dir[MS_PATH], path[MS_PATH];
 	char *s = NULL;
 	struct stat st;
-	FILE *f;
-	/* name is "new/..." or "cur/...": start from the folder itself. */
-	if (folder_dir(ms, user, folder, "", dir) || pathf(path, "%s%s", dir, name))
-		return NULL;
-	f = fopen(path, "rb");
+	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
 	if (fstat(fileno(f), &st) == 0 && st.st_size >= 0 && st.st_size < (64 << 20)) {
@@ -884,6 +879,45 @@ char *ms_user_read(const struct ms_server *ms, const char *user, const char *fol
 	}
 	fclose(f);
 	return s;
+}
+
+char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
+		   const char *name, size_t *len)
+{
+	char dir[MS_PATH], path[MS_PATH];
+	/* name is "new/..." or "cur/...": start from the folder itself. */
+	if (folder_dir(ms, user, folder, "", dir) || pathf(path, "%s%s", dir, name))
+		return NULL;
+	return read_path(path, len);
+}
+
+int ms_sink_refuse(struct ms_server *ms, const char *local, const char *reply)
+{
+	char path[MS_PATH], line[512];
+	if (!ms->sink || pathf(path, "%s/mail/REFUS", ms->dir))
+		return -1;
+	if (!reply)
+		return unlink(path) && errno != ENOENT ? -1 : 0;
+	int n = snprintf(line, sizeof(line), "%s %s\n", local, reply);
+	if (n < 0 || (size_t)n >= sizeof(line) || strpbrk(local, " \n") || strchr(reply, '\n'))
+		return -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line, (size_t)n) != n) {
+		fprintf(stderr, "ms: cannot write %s\n", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+char *ms_sink_rcpts(const struct ms_server *ms)
+{
+	char path[MS_PATH];
+	if (!ms->sink || pathf(path, "%s/mail/RCPT.log", ms->dir))
+		return NULL;
+	char *s = read_path(path, NULL);
+	return s ? s : (access(path, F_OK) ? strdup("") : NULL);
 }
 
 /* Makes dir (mode 0700) owned by the mail uid; an existing one is fine. */

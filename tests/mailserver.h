@@ -98,6 +98,14 @@ int ms_user_count(const struct ms_server *ms, const char *user, const char *fold
 int ms_user_list(const struct ms_server *ms, const char *user, const char *folder, char ***names);
 char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
 		   const char *name, size_t *len);
+/* MS_SINK: makes the SMTP server answer reply (e.g. "550 5.1.1 Boite
+ * inconnue") to RCPT TO of any address whose local part is local, from the
+ * next RCPT on; reply NULL lifts every refusal. */
+int ms_sink_refuse(struct ms_server *ms, const char *local, const char *reply);
+/* MS_SINK: every RCPT TO the SMTP server saw, one "CODE ADDRESS" line each
+ * ("250 lea@localhost", "550 bob@localhost"), in a malloc'ed string the
+ * caller frees ("" when none), or NULL. */
+char *ms_sink_rcpts(const struct ms_server *ms);
 /* Frees what ms_list / ms_user_list returned. */
 void ms_free_names(char **names, int n);
 /* Prints the tail of Dovecot's log on stderr (for failure messages). */

@@ -1053,3 +1053,153 @@ TEST(e2e_mail_hostile_input_one_outcome_each)
 	CHECK_OK(h_sync(W.home, &W.d));
 	CHECK(h_daemon_healthy(&W.d));
 }
+
+/* ---- answers the SMTP server refuses, addresses that cannot be answered ---- */
+
+/* A question that is quarantined with a note to its sender (From: local@lac.example). */
+static const char *question(const char *local, const char *msgid)
+{
+	return message(h_strf("%s <%s@lac.example>", local, local), msgid, "Une question", NULL,
+		       "Bonjour,\n\nPourriez-vous me rappeler au sujet de la formation ?\n");
+}
+
+/* Lines of the sink's RCPT log that contain needle. */
+static int rcpt_lines(const char *needle)
+{
+	char *log = ms_sink_rcpts(&W.ms);
+	int n = 0;
+	for (const char *p = log; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (memmem(p, len, needle, strlen(needle)))
+			n++;
+		p = e ? e + 1 : p + len;
+	}
+	free(log);
+	return n;
+}
+
+/* Three answers wait (the server said 451 to each), the first one's
+ * recipient is then refused for good (550): at the next start it is marked
+ * failed with the server's words, and the two after it go. */
+TEST(e2e_mail_answer_refused_for_good_does_not_block_the_others)
+{
+	static const char *const who[] = { "bob", "alice", "carl" };
+	CHECK_OK(world(1, NULL));
+	for (int i = 0; i < 3; i++) {
+		CHECK_OK(ms_add_user(&W.ms, who[i]));
+		CHECK_OK(ms_sink_refuse(&W.ms, who[i], "451 4.3.0 Reessayez plus tard"));
+	}
+	/* One after the other, so that the queue's order is bob, alice, carl. */
+	for (int i = 0; i < 3; i++) {
+		const char *msg = question(who[i], h_strf("%s-1@localhost", who[i]));
+		CHECK_OK(ms_send(&W.ms, MS_ADDRESS, msg, strlen(msg)));
+		CHECK_OK(wait_settled(i + 1, SETTLE_MS));
+	}
+	for (int i = 0; i < 3; i++)
+		CHECK_IDX(rcpt_lines(h_strf("451 %s@lac.example", who[i])) >= 1, i);
+
+	/* For now means: still queued, and tried again. */
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	for (int i = 0; i < 3; i++) {
+		json_t *j = one_outcome(exp, h_strf("%s-1@localhost", who[i]));
+		CHECK_IDX(j != NULL, i);
+		CHECK_STR_IDX(h_row_str(j, "reponse"), "a_envoyer", i);
+	}
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	CHECK_OK(ms_sink_refuse(&W.ms, NULL, NULL));
+	CHECK_OK(ms_sink_refuse(&W.ms, "bob", "550 5.1.1 <bob@lac.example>: boite inconnue"));
+	CHECK_OK(h_daemon_serve(&W.d));
+	CHECK_OK(wait_answers("alice", 1, SETTLE_MS));
+	CHECK_OK(wait_answers("carl", 1, SETTLE_MS));
+	CHECK_INT(rcpt_lines("550 bob@lac.example"), 1);
+	CHECK_INT(ms_user_count(&W.ms, "bob", "INBOX"), 0);
+
+	exp = synced_export();
+	CHECK(exp != NULL);
+	json_t *b = one_outcome(exp, "bob-1@localhost");
+	CHECK(b != NULL);
+	CHECK_STR(h_row_str(b, "reponse"), "echouee");
+	const char *motif = h_row_str(b, "reponse_motif");
+	CHECK(motif && strstr(motif, "550 5.1.1 <bob@lac.example>: boite inconnue"));
+	for (int i = 1; i < 3; i++) {
+		json_t *j = one_outcome(exp, h_strf("%s-1@localhost", who[i]));
+		CHECK_IDX(j != NULL, i);
+		CHECK_STR_IDX(h_row_str(j, "reponse"), "envoyee", i);
+		CHECK_IDX(h_row_str(j, "reponse_motif") == NULL, i);
+	}
+	/* The coordinator reads it with relais courrier. */
+	const char *show = h_relais_ok(W.home, "courrier", "show", h_row_str(b, "id"), (char *)NULL);
+	CHECK(show && strstr(show, "Réponse : échouée\n"));
+	CHECK(strstr(show, "boite inconnue"));
+	const char *all = h_relais_ok(W.home, "courrier", "list", "--tous", (char *)NULL);
+	CHECK(all && strstr(all, "échouée"));
+
+	/* Refused for good is never tried again, not even at the next start. */
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	CHECK_OK(h_daemon_serve(&W.d));
+	CHECK(h_daemon_log_has(&W.d, "connecté à", SETTLE_MS));
+	pause_ms(QUIET_MS);
+	CHECK_INT(rcpt_lines("550 bob@lac.example"), 1);
+	CHECK_INT(ms_user_count(&W.ms, "alice", "INBOX"), 1);
+}
+
+/* From with two addresses gets one answer, to the first; two addresses
+ * without a comma (read as one glued address) and a non-ASCII local part get
+ * none, with the reason in the journal. What reached the SMTP server is
+ * read from its own log. */
+TEST(e2e_mail_answer_goes_to_one_well_formed_address)
+{
+	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "lea"));
+	CHECK_OK(ms_add_user(&W.ms, "jules"));
+	const char *body = "Bonjour,\n\nUne question sur la formation.\n";
+	const char *two = message("Léa <lea@lac.example>, Jules <jules@lac.example>",
+				  "two-1@localhost", "Question", NULL, body);
+	const char *glued = message("lea@lac.example jules@lac.example", "glued-1@localhost",
+				    "Question", NULL, body);
+	const char *accent = message("André <andré@lac.example>", "accent-1@localhost",
+				     "Question", NULL, body);
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, two, strlen(two)));
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, glued, strlen(glued)));
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, accent, strlen(accent)));
+	CHECK_OK(wait_settled(3, SETTLE_MS));
+	CHECK_OK(wait_answers("lea", 1, SETTLE_MS));
+	pause_ms(QUIET_MS);
+
+	/* One answer in all, to lea: nothing glued, nothing to andré (the
+	 * other lines are the test's own deliveries to the network). */
+	char *log = ms_sink_rcpts(&W.ms);
+	CHECK(log != NULL);
+	int lines = 0, ours = 0;
+	for (char *p = log; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		lines++;
+		ours += !strncmp(p, "250 " MS_ADDRESS "\n", strlen(MS_ADDRESS) + 5);
+	}
+	int one = lines == ours + 1 && strstr(log, "250 lea@lac.example\n") != NULL;
+	if (!one)
+		fprintf(stderr, "  RCPT log:\n%s", log);
+	free(log);
+	CHECK(one);
+	CHECK_INT(ms_user_count(&W.ms, "lea", "INBOX"), 1);
+	CHECK_INT(ms_user_count(&W.ms, "jules", "INBOX"), 0);
+	const char **m;
+	CHECK_INT(answers("lea", &m), 1);
+	CHECK_STR(hdr(m[0], "In-Reply-To"), "<two-1@localhost>");
+	CHECK(strstr(hdr(m[0], "To"), "<lea@lac.example>") && !strstr(hdr(m[0], "To"), "jules"));
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	json_t *j = one_outcome(exp, "two-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "reponse"), "envoyee");
+	j = one_outcome(exp, "glued-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "reponse"), "aucune");
+	CHECK(h_row_str(j, "reponse_motif") && strstr(h_row_str(j, "reponse_motif"), "ambiguïté"));
+	j = one_outcome(exp, "accent-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "reponse"), "aucune");
+	CHECK(h_row_str(j, "reponse_motif") && strstr(h_row_str(j, "reponse_motif"), "SMTPUTF8"));
+}
