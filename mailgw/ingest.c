@@ -205,14 +205,28 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 
 /* ---- archive ---- */
 
+/* The outcome a journal row's resultat names (never MAILGW_DUPLICATE). */
+static enum mailgw_outcome outcome_of(const char *resultat)
+{
+	if (!strcmp(resultat, "enregistre"))
+		return MAILGW_RECORDED;
+	if (!strcmp(resultat, "rejete"))
+		return MAILGW_REJECTED;
+	if (!strcmp(resultat, "ignore"))
+		return MAILGW_IGNORED;
+	return MAILGW_QUARANTINE;
+}
+
 /* Looks dept's journal up for the fingerprint or Message-ID; a row with a
- * final outcome comes first. *found 0 when none. */
+ * final outcome comes first (its outcome in *outcome when not NULL). *found
+ * 0 when none. */
 static int find_seen(sqlite3 *db, const char *dept, const char *sha, const char *msgid,
-		     char id[UTIL_UUID_LEN + 1], int *final, int *found)
+		     char id[UTIL_UUID_LEN + 1], int *final, enum mailgw_outcome *outcome,
+		     int *found)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(db,
-		"SELECT id, resultat <> 'en_cours' FROM inbound_mail WHERE dept = ?1 AND "
+		"SELECT id, resultat <> 'en_cours', resultat FROM inbound_mail WHERE dept = ?1 AND "
 		"(empreinte = ?2 OR (?3 IS NOT NULL AND message_id = ?3)) "
 		"ORDER BY resultat = 'en_cours' LIMIT 1", &st);
 	*found = 0;
@@ -226,6 +240,10 @@ static int find_seen(sqlite3 *db, const char *dept, const char *sha, const char 
 		const unsigned char *v = sqlite3_column_text(st, 0);
 		snprintf(id, UTIL_UUID_LEN + 1, "%s", v ? (const char *)v : "");
 		*final = sqlite3_column_int(st, 1);
+		if (outcome) {
+			const unsigned char *res = sqlite3_column_text(st, 2);
+			*outcome = outcome_of(res ? (const char *)res : "");
+		}
 		*found = 1;
 	} else if (s != SQLITE_DONE) {
 		rc = relais_sqlite_error(s);
@@ -303,7 +321,7 @@ int mailgw_ingest_archive(sqlite3 *db, const struct sync_tables *t, const char *
 	rc = sync_local_begin(db, t, &l);
 	if (rc)
 		return rc;
-	rc = find_seen(db, dept, e->sha256, msgid, e->id, &final, &found);
+	rc = find_seen(db, dept, e->sha256, msgid, e->id, &final, &e->outcome, &found);
 	if (rc)
 		goto out;
 	if (found) {
@@ -395,7 +413,7 @@ int mailgw_ingest_unreadable(sqlite3 *db, const struct sync_tables *t, const cha
 	rc = sync_local_begin(db, t, &l);
 	if (rc)
 		goto out;
-	if (len && (rc = find_seen(db, dept, sha, msgid, uuid, &final, &found)))
+	if (len && (rc = find_seen(db, dept, sha, msgid, uuid, &final, NULL, &found)))
 		goto abort;
 	if (found) {
 		/* Seen before, final or not: this message has its row already. */

@@ -46,6 +46,9 @@ int mailgw_ingest_schema(sqlite3 *db) RELAIS_WUR;
 struct mailgw_ingest_entry {
 	char id[UTIL_UUID_LEN + 1];   /* the journal row (new, or the one seen before) */
 	int duplicate;                /* 1: already in the journal with a final outcome */
+	enum mailgw_outcome outcome;  /* with duplicate: that outcome, whose folder the
+					 message belongs in (a move that failed or was
+					 cut, or the same message delivered again) */
 	char sha256[UTIL_SHA256_HEX + 1];
 };
 
@@ -53,7 +56,7 @@ struct mailgw_ingest_entry {
  * Step 2. Looks for raw[0..len) in dept's journal, by its Message-ID (read
  * from the raw header, when it has one) or its SHA-256:
  *   - a row with a final outcome: e->duplicate = 1, e->id is that row,
- *     nothing is written;
+ *     e->outcome its outcome, nothing is written;
  *   - a row still "en_cours" (a crash after archiving, before recording):
  *     e->id is that row, to be recorded again; nothing is written;
  *   - none: the message is archived (compressed) and a journal row

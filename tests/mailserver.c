@@ -414,10 +414,19 @@ static int write_dovecot_conf(struct ms_server *ms, const struct ms_ids *ids)
 			 "    port = %d\n"
 			 "  }\n"
 			 "%s"
-			 "}\n",
+			 "}\n"
+			 "%s",
 			 tls, ms->dir, ms->dir, ms->dir, ids->internal_user, ids->internal_group,
 			 ids->login_user, ms->dir, ms->dir, ids->mail_user, ids->mail_group, ms->dir,
-			 ms->imap_port, imaps);
+			 ms->imap_port, imaps,
+			 /* Dovecot 2.3's own list after login, MOVE left out. */
+			 ms->no_move ? "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID "
+				       "ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+				       "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND "
+				       "URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE "
+				       "UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC "
+				       "ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH "
+				       "LIST-STATUS BINARY SPECIAL-USE\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return write_file(ms->conf, text, (size_t)n, 0644);
@@ -618,6 +627,7 @@ int ms_start(struct ms_server *ms, int flags)
 	memset(ms, 0, sizeof(*ms));
 	ms->tls = !!(flags & MS_TLS);
 	ms->sink = !!(flags & MS_SINK);
+	ms->no_move = !!(flags & MS_NO_MOVE);
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
 	if (pathf(ms->dir, "%s/relais-mail-XXXXXX", tmp))

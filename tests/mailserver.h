@@ -36,7 +36,10 @@ enum {
 	 * maildir of its recipient's local part (a separate Dovecot user, see
 	 * ms_add_user), not all into MS_USER's. Found through
 	 * $RELAIS_MAIL_CORPUS (the corpus directory), else tests/mail. */
-	MS_SINK = 2
+	MS_SINK = 2,
+	/* Dovecot announces no MOVE, so that clients fall back to UID COPY,
+	 * UID STORE \Deleted and UID EXPUNGE. */
+	MS_NO_MOVE = 4
 };
 
 struct ms_server {
@@ -51,6 +54,7 @@ struct ms_server {
 	char smtp_url[64];         /* smtp://127.0.0.1:PORT */
 	int tls;
 	int sink;                  /* MS_SINK */
+	int no_move;               /* MS_NO_MOVE */
 	int imap_port;             /* plain, or STARTTLS in the TLS variant */
 	int imaps_port;            /* implicit TLS (TLS variant), else 0 */
 	int smtp_port;

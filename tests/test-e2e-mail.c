@@ -12,11 +12,13 @@
  * ignore (and duplicates), Rejetes for rejete, Quarantaine for quarantaine.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "harness.h"
 #include "mailserver.h"
 #include "test.h"
@@ -33,6 +35,7 @@ static struct {
 	struct h_proxy px;
 	char token[H_TOKEN];
 	const char *home;
+	int ms_flags;    /* more ms_start flags for world() */
 } W;
 
 static void pause_ms(int ms)
@@ -75,7 +78,7 @@ static int write_text(const char *path, const char *text)
 static int world(int serve, const char *proxy_match)
 {
 	h_setup();
-	if (ms_start(&W.ms, MS_SINK))
+	if (ms_start(&W.ms, MS_SINK | W.ms_flags))
 		return -1;
 	test_defer(kill_daemon, NULL);
 	if (h_daemon_init(&W.d, "srv") ||
@@ -1202,4 +1205,113 @@ TEST(e2e_mail_answer_goes_to_one_well_formed_address)
 	CHECK(j != NULL);
 	CHECK_STR(h_row_str(j, "reponse"), "aucune");
 	CHECK(h_row_str(j, "reponse_motif") && strstr(h_row_str(j, "reponse_motif"), "SMTPUTF8"));
+}
+
+/* ---- moves that failed or were cut ---- */
+
+/* Copies of the message with this Message-ID in INBOX and the three folders. */
+static int copies_of(const char *msgid)
+{
+	static const char *const all[] = { "INBOX", "Traites", "Rejetes", "Quarantaine" };
+	const char *needle = h_strf("<%s>", msgid);
+	int copies = 0;
+	for (size_t f = 0; f < 4; f++) {
+		char **names;
+		int n = ms_list(&W.ms, all[f], &names);
+		for (int i = 0; i < n; i++) {
+			char *s = ms_read(&W.ms, all[f], names[i], NULL);
+			const char *id = s ? hdr(s, "Message-ID") : NULL;
+			copies += id && !strcmp(id, needle);
+			free(s);
+		}
+		ms_free_names(names, n);
+	}
+	return copies;
+}
+
+/* A candidature that is rejected (no commune, a two-digit phone). */
+static const char *rejected(const char *local, const char *msgid)
+{
+	struct cand c = { "Centre social du Lac", "", "Jules", "Durand",
+			  h_strf("%s@lac.example", local), "12", "jules.pdn" };
+	const char *form = candidature_form(&c);
+	return form ? message(h_strf("Jules Durand <%s@lac.example>", local), msgid, "Candidature",
+			      NULL, form) : NULL;
+}
+
+/* Sets the mode of Maildir/.FOLDER and of its cur, new and tmp. */
+static int folder_mode(const char *folder, mode_t mode)
+{
+	static const char *const sub[] = { "", "/cur", "/new", "/tmp" };
+	for (size_t i = 0; i < 4; i++) {
+		const char *path = h_strf("%s/.%s%s", W.ms.maildir, folder, sub[i]);
+		if ((mkdir(path, 0700) && errno != EEXIST) || chmod(path, mode) ||
+		    (geteuid() == 0 && chown(path, W.ms.mail_uid, W.ms.mail_gid)))
+			return -1;
+	}
+	return 0;
+}
+
+/* The rejected folder exists but Dovecot may not write into it: the move
+ * of a rejected message is refused. Once the folder is writable again, the
+ * message ends there (not in Traites), once, with one journal outcome and
+ * one answer. */
+TEST(e2e_mail_refused_move_ends_in_the_outcome_folder)
+{
+	CHECK_OK(world(0, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "mv"));
+	CHECK_OK(folder_mode("Rejetes", 0500));
+	const char *msg = rejected("mv", "mv-1@localhost");
+	CHECK(msg != NULL);
+	CHECK_OK(ms_put(&W.ms, msg, strlen(msg)));
+	CHECK_OK(serve_now());
+	CHECK(h_daemon_log_has(&W.d, "non déplacé vers « Rejetes »", SETTLE_MS));
+	/* It stays in the inbox while the fault lasts, answered once. */
+	CHECK_INT(ms_count(&W.ms, "INBOX"), 1);
+	CHECK_INT(folder_count("Traites"), 0);
+	CHECK_OK(wait_answers("mv", 1, SETTLE_MS));
+
+	CHECK_OK(folder_mode("Rejetes", 0700));
+	CHECK_OK(wait_settled(1, SETTLE_MS));
+	pause_ms(QUIET_MS);
+	CHECK_STR(folder_of("mv-1@localhost"), "Rejetes");
+	CHECK_INT(copies_of("mv-1@localhost"), 1);
+	CHECK_INT(folder_count("Traites"), 0);
+	CHECK_INT(ms_user_count(&W.ms, "mv", "INBOX"), 1);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "inbound_mail"), 1);
+	json_t *j = one_outcome(exp, "mv-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "resultat"), "rejete");
+	CHECK_STR(h_row_str(j, "reponse"), "envoyee");
+}
+
+/* A server without MOVE: the connection is cut right after the COPY into
+ * Rejetes (at the UID STORE that follows it), so the message is in both
+ * folders. The next session finds the copy and only removes the inbox's. */
+TEST(e2e_mail_move_cut_after_copy_completes_once)
+{
+	W.ms_flags = MS_NO_MOVE;
+	CHECK_OK(world(0, "UID STORE"));
+	CHECK_OK(ms_add_user(&W.ms, "cut"));
+	const char *msg = rejected("cut", "cut-1@localhost");
+	CHECK(msg != NULL);
+	CHECK_OK(ms_put(&W.ms, msg, strlen(msg)));
+	CHECK_OK(serve_now());
+	CHECK_OK(h_proxy_event(&W.px, NULL, SETTLE_MS));
+	CHECK_OK(wait_settled(1, SETTLE_MS));
+	CHECK(h_daemon_log_has(&W.d, "déjà copié dans « Rejetes »", SETTLE_MS));
+	pause_ms(QUIET_MS);
+	CHECK_INT(copies_of("cut-1@localhost"), 1);
+	CHECK_STR(folder_of("cut-1@localhost"), "Rejetes");
+	CHECK_INT(ms_user_count(&W.ms, "cut", "INBOX"), 1);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "inbound_mail"), 1);
+	json_t *j = one_outcome(exp, "cut-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "resultat"), "rejete");
 }
