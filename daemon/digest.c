@@ -908,12 +908,16 @@ static int reminder_message(struct digest *d, const struct reminder *r, int64_t 
 }
 
 /* Sends one message per (structure, year) and marks every row of the
- * group sent. Returns RELAIS_ENET when the server is unreachable. */
+ * group sent. A reminder whose address the SMTP server refuses (4xx or
+ * 5xx) stays queued without holding back the others; the refusal is
+ * returned after them, so that the caller waits before trying it again.
+ * Returns RELAIS_ENET when the server is unreachable. */
 static int send_reminders(struct digest *d, int64_t now_ms)
 {
 	struct reminder *v = NULL;
 	size_t n = 0;
 	char err[512], when[21];
+	int refused = 0;
 	int rc = reminders_pending(d, &v, &n);
 	util_iso8601(now_ms, when);
 	for (size_t i = 0; !rc && i < n && !stopping(d);) {
@@ -932,6 +936,13 @@ static int send_reminders(struct digest *d, int64_t now_ms)
 			rc = mailgw_smtp_send(&d->smtp, d->cfg->adresse, rcpt, 1, m.data, m.len, err,
 					      sizeof(err));
 		buf_release(&m);
+		if (rc == RELAIS_EREFUSED || rc == RELAIS_ELATER) {
+			fprintf(stderr, "relance %s refusée par le serveur d'envoi : %s\n", v[i].id, err);
+			refused = rc;
+			rc = 0;
+			i = j;
+			continue;
+		}
 		if (rc) {
 			fprintf(stderr, "relance %s non envoyée : %s (%s)\n", v[i].id,
 				relais_strerror(rc), err);
@@ -972,7 +983,7 @@ static int send_reminders(struct digest *d, int64_t now_ms)
 		i = j;
 	}
 	free(v);
-	return rc;
+	return rc ? rc : refused;
 }
 
 /*

@@ -469,6 +469,55 @@ TEST(e2e_digest_preview_sends_nothing)
 	CHECK_INT(ms_user_count(&W.ms, "caf", "INBOX"), 0);
 }
 
+/* The SMTP server refuses one structure's address for good: the reminders
+ * of the other structures still go, and the refused one stays queued. */
+TEST(e2e_digest_reminder_refused_does_not_block_the_others)
+{
+	static const char *const who[] = { "refuse", "accueil", "mjc" };
+	CHECK(world(0) == 0);
+	CHECK_OK(ms_add_user(&W.ms, "refuse"));
+	CHECK_OK(ms_add_user(&W.ms, "mjc"));
+	CHECK_OK(ms_sink_refuse(&W.ms, "refuse", "550 5.1.1 Boite inconnue"));
+	CHECK(serve_at("2026-11-25T10:00:00Z") == 0);
+	const char *A = W.home;
+	for (int i = 0; i < 3; i++) {
+		const char *s = h_relais_ok(A, "structure", "add", "--nom", h_strf("Structure %d", i),
+					    "--commune", "Brioude", "--email",
+					    h_strf("%s@tilleuls.example", who[i]), (char *)NULL);
+		CHECK_IDX(s != NULL, i);
+		CHECK_IDX(h_relais_ok(A, "promeneur", "add", "--prenom", "Zoé", "--nom",
+				      h_strf("Durand%d", i), "--email", h_strf("z%d@example.org", i),
+				      "--structure", s, "--statut", "labellise",
+				      "--date-labellisation", "2025-01-15", (char *)NULL) != NULL, i);
+	}
+	CHECK(h_relais_ok(A, "relance", "bilans", "--annee", "2025", (char *)NULL));
+	CHECK(h_sync(A, &W.d) == 0);
+	CHECK_INT(wait_count("accueil", 1, WAIT_MS), 1);
+	CHECK_INT(wait_count("mjc", 1, WAIT_MS), 1);
+	CHECK(h_daemon_log_has(&W.d, "refusée par le serveur d'envoi : 550 5.1.1 Boite inconnue",
+			       WAIT_MS));
+	CHECK_INT(ms_user_count(&W.ms, "refuse", "INBOX"), 0);
+	long long end = mono_ms() + WAIT_MS;
+	int sent = 0, queued = 0;
+	while (mono_ms() < end) {
+		CHECK(h_sync(A, &W.d) == 0);
+		json_t *e = h_export(A);
+		CHECK(e != NULL);
+		json_t *rows = json_object_get(e, "reminder");
+		sent = queued = 0;
+		for (size_t i = 0; i < json_array_size(rows); i++) {
+			const char *st = h_row_str(json_array_get(rows, i), "statut");
+			sent += !strcmp(st, "envoyee");
+			queued += !strcmp(st, "a_envoyer");
+		}
+		if (sent == 2)
+			break;
+		pause_ms(300);
+	}
+	CHECK_INT(sent, 2);
+	CHECK_INT(queued, 1);
+}
+
 TEST(e2e_digest_reminders_once)
 {
 	CHECK(world(0) == 0);
