@@ -28,6 +28,13 @@ struct reader {
  * refusal is about this message only when it answers RCPT, DATA or the end
  * of the message; one of the greeting, EHLO, STARTTLS or MAIL FROM says
  * something about the server or our own account instead.
+ *
+ * One more exception: a 5xx to RCPT whose enhanced status is 5.7.x
+ * (security or policy, RFC 3463) is read as "for now". On the submission
+ * server the gateway talks to, that is "Relay access denied" or "sender not
+ * owned by user": our own configuration, which would otherwise fail every
+ * answer for good until someone fixes it. Recipients the relay does not
+ * know fail later, as bounces to the network's mailbox.
  */
 #define SMTP_REPLY_MAX 400
 
@@ -40,6 +47,7 @@ struct session {
 	char refusal[SMTP_REPLY_MAX + 1]; /* the last 4xx or 5xx reply, "" when none */
 	int refusal_code;
 	int refusal_about_message;        /* it answered RCPT, DATA or the message */
+	int refusal_policy;               /* a 5.7.x answer to RCPT */
 };
 
 static int reply_code(const char *line, size_t n)
@@ -75,6 +83,8 @@ static void session_reply_line(struct session *s, const char *line, size_t n)
 		s->refusal_code = code;
 		s->refusal_about_message = s->body || !strcmp(s->cmd, "RCPT") ||
 					   !strcmp(s->cmd, "DATA");
+		s->refusal_policy = !s->body && !strcmp(s->cmd, "RCPT") && n >= 9 &&
+				    !strncmp(line + 4, "5.7.", 4);
 	}
 }
 
@@ -193,7 +203,7 @@ static int conv_curl(CURLcode cc, const struct session *s)
 	default:
 		break;
 	}
-	if (s->refusal_about_message && s->refusal_code >= 500)
+	if (s->refusal_about_message && s->refusal_code >= 500 && !s->refusal_policy)
 		return RELAIS_EREFUSED;
 	if (s->refusal_about_message && s->refusal_code >= 400)
 		return RELAIS_ELATER;

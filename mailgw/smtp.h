@@ -8,13 +8,17 @@
  * cfg->cafile, and its name against the URL's host.
  *
  * Errors:
- *   RELAIS_EREFUSED the server refused the sender, a recipient or the
- *                 message for good (a 5xx reply): retrying will not help.
+ *   RELAIS_EREFUSED the server refused a recipient or the message for
+ *                 good (a 5xx reply to RCPT, DATA or the message):
+ *                 retrying will not help.
  *   RELAIS_ELATER the server refused them for now (a 4xx reply: greylisting,
- *                 mailbox full): keep the message, retry it later; other
- *                 messages may go meanwhile.
+ *                 mailbox full; or a 5.7.x policy refusal of a recipient,
+ *                 such as "Relay access denied", which says more about our
+ *                 account than about the recipient): keep the message, retry
+ *                 it later; other messages may go meanwhile.
  *   RELAIS_ENET   the server is unreachable, timed out or cut the
- *                 connection: keep the message and retry later.
+ *                 connection, or refused the session itself (greeting,
+ *                 MAIL FROM): keep the message and retry later.
  *   RELAIS_EAUTH  login refused, or the certificate not trusted.
  *   RELAIS_EINVAL bad URL, plain text to a remote host, no recipient.
  *   RELAIS_EIO    the password file cannot be read.

@@ -1082,30 +1082,31 @@ static int rcpt_lines(const char *needle)
 	return n;
 }
 
-/* Three answers wait (the server said 451 to each), the first one's
+/* Four answers wait (the server said 451 to each), the first one's
  * recipient is then refused for good (550): at the next start it is marked
- * failed with the server's words, and the two after it go. */
+ * failed with the server's words, and the ones after it go, except dan's,
+ * refused by policy (5.7.1, as a relay denying us): that one waits. */
 TEST(e2e_mail_answer_refused_for_good_does_not_block_the_others)
 {
-	static const char *const who[] = { "bob", "alice", "carl" };
+	static const char *const who[] = { "bob", "alice", "dan", "carl" };
 	CHECK_OK(world(1, NULL));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		CHECK_OK(ms_add_user(&W.ms, who[i]));
 		CHECK_OK(ms_sink_refuse(&W.ms, who[i], "451 4.3.0 Reessayez plus tard"));
 	}
-	/* One after the other, so that the queue's order is bob, alice, carl. */
-	for (int i = 0; i < 3; i++) {
+	/* One after the other, so that the queue's order is bob, alice, dan, carl. */
+	for (int i = 0; i < 4; i++) {
 		const char *msg = question(who[i], h_strf("%s-1@localhost", who[i]));
 		CHECK_OK(ms_send(&W.ms, MS_ADDRESS, msg, strlen(msg)));
 		CHECK_OK(wait_settled(i + 1, SETTLE_MS));
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		CHECK_IDX(rcpt_lines(h_strf("451 %s@lac.example", who[i])) >= 1, i);
 
 	/* For now means: still queued, and tried again. */
 	json_t *exp = synced_export();
 	CHECK(exp != NULL);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		json_t *j = one_outcome(exp, h_strf("%s-1@localhost", who[i]));
 		CHECK_IDX(j != NULL, i);
 		CHECK_STR_IDX(h_row_str(j, "reponse"), "a_envoyer", i);
@@ -1113,11 +1114,15 @@ TEST(e2e_mail_answer_refused_for_good_does_not_block_the_others)
 	CHECK_INT(h_daemon_stop(&W.d), 0);
 	CHECK_OK(ms_sink_refuse(&W.ms, NULL, NULL));
 	CHECK_OK(ms_sink_refuse(&W.ms, "bob", "550 5.1.1 <bob@lac.example>: boite inconnue"));
+	CHECK_OK(ms_sink_refuse(&W.ms, "dan", "554 5.7.1 <dan@lac.example>: Relay access denied"));
 	CHECK_OK(h_daemon_serve(&W.d));
 	CHECK_OK(wait_answers("alice", 1, SETTLE_MS));
 	CHECK_OK(wait_answers("carl", 1, SETTLE_MS));
 	CHECK_INT(rcpt_lines("550 bob@lac.example"), 1);
+	CHECK_INT(rcpt_lines("554 dan@lac.example"), 1);
+	int bob_tries = rcpt_lines("bob@lac.example");
 	CHECK_INT(ms_user_count(&W.ms, "bob", "INBOX"), 0);
+	CHECK_INT(ms_user_count(&W.ms, "dan", "INBOX"), 0);
 
 	exp = synced_export();
 	CHECK(exp != NULL);
@@ -1126,10 +1131,10 @@ TEST(e2e_mail_answer_refused_for_good_does_not_block_the_others)
 	CHECK_STR(h_row_str(b, "reponse"), "echouee");
 	const char *motif = h_row_str(b, "reponse_motif");
 	CHECK(motif && strstr(motif, "550 5.1.1 <bob@lac.example>: boite inconnue"));
-	for (int i = 1; i < 3; i++) {
+	for (int i = 1; i < 4; i++) {
 		json_t *j = one_outcome(exp, h_strf("%s-1@localhost", who[i]));
 		CHECK_IDX(j != NULL, i);
-		CHECK_STR_IDX(h_row_str(j, "reponse"), "envoyee", i);
+		CHECK_STR_IDX(h_row_str(j, "reponse"), i == 2 ? "a_envoyer" : "envoyee", i);
 		CHECK_IDX(h_row_str(j, "reponse_motif") == NULL, i);
 	}
 	/* The coordinator reads it with relais courrier. */
@@ -1146,6 +1151,13 @@ TEST(e2e_mail_answer_refused_for_good_does_not_block_the_others)
 	pause_ms(QUIET_MS);
 	CHECK_INT(rcpt_lines("550 bob@lac.example"), 1);
 	CHECK_INT(ms_user_count(&W.ms, "alice", "INBOX"), 1);
+	/* The policy refusal is tried again at each start, and goes once lifted. */
+	CHECK_INT(rcpt_lines("554 dan@lac.example"), 2);
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	CHECK_OK(ms_sink_refuse(&W.ms, NULL, NULL));
+	CHECK_OK(h_daemon_serve(&W.d));
+	CHECK_OK(wait_answers("dan", 1, SETTLE_MS));
+	CHECK_INT(rcpt_lines("bob@lac.example"), bob_tries);
 }
 
 /* From with two addresses gets one answer, to the first; two addresses
