@@ -815,7 +815,9 @@ int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const cha
 	int rc = sync_local_begin(db, t, &l);
 	if (rc)
 		return rc;
-	rc = prepare(db, "UPDATE mail_replies SET sent_ms = ?, message = NULL WHERE id = ?", &st);
+	/* Only an answer still queued: one sent or refused for good is done. */
+	rc = prepare(db, "UPDATE mail_replies SET sent_ms = ?, message = NULL WHERE id = ? "
+			 "AND message IS NOT NULL", &st);
 	if (rc)
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms);

@@ -131,7 +131,8 @@ void mailgw_ingest_replies_free(struct mailgw_ingest_reply *r, size_t n);
 /*
  * Marks the answer of journal row id sent at now_ms: reponse = "envoyee"
  * and reponse_id = its Message-ID, in one transaction.
- * RELAIS_ENOTFOUND when no answer was planned for it.
+ * RELAIS_ENOTFOUND when no answer waits for it (none planned, or already
+ * sent or refused for good).
  */
 int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const char *id,
 			     int64_t now_ms) RELAIS_WUR;
