@@ -208,8 +208,9 @@ static const struct model_column inbound_mail_cols[] = {
 	C_ENUM("reponse", "Réponse", mail_reponses, 0, "'aucune'"),
 	C_TEXT("reponse_id", "Identifiant de la réponse", 0),
 	/* Why no answer went: the rule that withheld it, or the SMTP server's
-	 * refusal ("550 5.1.1 …") when reponse is echouee. */
-	C_TEXT("reponse_motif", "Motif de l'absence de réponse", 0),
+	 * refusal ("550 5.1.1 <address>: …") when reponse is echouee. Servers
+	 * quote the address: personal, erased with the sender's. */
+	C_TEXT("reponse_motif", "Motif de l'absence de réponse", PERS),
 	C_ENUM("traitement", "Suite donnée", mail_traitements, 0, NULL),
 	C_TEXT("rattache_a", "Rattaché à", 0),
 };
