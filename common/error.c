@@ -24,6 +24,8 @@ static const char *message(enum relais_error code)
 	case RELAIS_ECONSTRAINT: return "contrainte du schéma non respectée";
 	case RELAIS_ECLOCK: return "l'horloge de cet ordinateur retarde sur la dernière heure connue : "
 				   "corrigez la date et l'heure de l'ordinateur, ou synchronisez";
+	case RELAIS_EREFUSED: return "refusé définitivement par le serveur";
+	case RELAIS_ELATER: return "refusé pour l'instant par le serveur";
 	}
 	return "erreur inconnue";
 }

@@ -31,7 +31,9 @@ enum relais_error {
 	RELAIS_EPROTO = -14,    /* peer answered something unexpected */
 	RELAIS_EBUSY = -15,     /* resource held by another process */
 	RELAIS_ECONSTRAINT = -16, /* a write broke a schema constraint */
-	RELAIS_ECLOCK = -17     /* the computer's clock is far behind what it has seen */
+	RELAIS_ECLOCK = -17,    /* the computer's clock is far behind what it has seen */
+	RELAIS_EREFUSED = -18,  /* the peer refused for good (SMTP 5xx): do not retry */
+	RELAIS_ELATER = -19     /* the peer refused for now (SMTP 4xx): retry later */
 };
 
 /* Returns a static French message for a RELAIS_E* code; never NULL. */

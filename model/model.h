@@ -20,7 +20,7 @@
 #include "../common/relais.h"
 
 /* The schema version of the replicated tables; travels with every sync request. */
-#define MODEL_SCHEMA_VERSION 1
+#define MODEL_SCHEMA_VERSION 2
 
 enum model_kind {
 	MODEL_TEXT,   /* free text, one line unless MODEL_MULTILINE */

@@ -210,6 +210,11 @@ static const struct model_column inbound_mail_cols[] = {
 	C_TEXT("reponse_id", "Identifiant de la réponse", SRV),
 	C_ENUM("traitement", "Suite donnée", mail_traitements, 0, NULL),
 	C_TEXT("rattache_a", "Rattaché à", 0),
+	/* Why no answer went: the rule that withheld it, or the SMTP server's
+	 * refusal ("550 5.1.1 <address>: …") when it refused for good. Servers
+	 * quote the address: personal, erased with the sender's. */
+	{ .name = "reponse_motif", .kind = MODEL_TEXT, .label = "Motif de l'absence de réponse",
+	  .flags = PERS | SRV, .since = 2 },
 };
 
 /*

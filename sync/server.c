@@ -1244,7 +1244,9 @@ static int change_table(struct engine *e, sqlite3_changeset_iter *it, int *ti, i
 	*ti = sync_tables_find(e->t, tab);
 	if (*ti < 0)
 		return fail(e, RELAIS_ESCHEMA, "La table « %s » n'est pas synchronisée : mettez Relais à jour.", tab);
-	if (ncol != e->t->v[*ti].ncols)
+	/* A change captured before an upgrade of the replica's schema lacks the
+	 * columns added since (always at the end): they keep their values. */
+	if (ncol > e->t->v[*ti].ncols || ncol < 2)
 		return fail(e, RELAIS_ESCHEMA,
 			    "La table « %s » n'a pas le même nombre de colonnes ici (%d) que chez l'expéditeur (%d) : "
 			    "mettez Relais à jour.", tab, e->t->v[*ti].ncols, ncol);
