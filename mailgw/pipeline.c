@@ -15,6 +15,7 @@
 #include <time.h>
 #include "../common/buf.h"
 #include "../common/util.h"
+#include "../model/domain.h"
 #include "../model/form.h"
 #include "../model/model.h"
 #include "pipeline.h"
@@ -198,48 +199,34 @@ static void row_from_form(struct row *rw, const struct form_values *v, const cha
 }
 
 /*
- * Inserts rw into table with a new id (written to id) and dept. Columns the
- * store does not have (an older schema, or form keys that are no column such
- * as promeneur.nom_complet) are left out.
+ * Creates a row of table from rw in dept through the domain layer (its
+ * checks and rules, as at every other door), its new id written to id.
+ * Form keys that are no column of the table (promeneur.nom_complet) and
+ * columns the store does not have are left out; a value the form parser
+ * let through but the model refuses ends as RELAIS_EINVAL.
  */
 static int insert_row(sqlite3 *db, const struct sync_tables *t, const char *table,
 		      const char *dept, const struct row *rw, char id[UTIL_UUID_LEN + 1])
 {
-	struct buf sql = BUF_INIT(SQL_MAX);
-	const char *bound[MAX_COLS];
-	size_t nb = 0;
-	sqlite3_stmt *st = NULL;
+	const struct model_table *mt = model_table_by_name(table);
+	struct domain_value v[MAX_COLS];
+	struct domain_result res;
+	char today[DOMAIN_DATE_LEN + 1], err[DOMAIN_MSG_MAX];
+	size_t n = 0;
 	int rc;
 
-	rc = util_uuid(id);
-	if (!rc)
-		rc = buf_printf(&sql, "INSERT INTO \"%s\"(id, dept", table);
-	for (size_t i = 0; i < rw->n && !rc; i++) {
-		if (!strcmp(rw->cv[i].col, "id") || !strcmp(rw->cv[i].col, "dept") ||
-		    !table_has_col(t, table, rw->cv[i].col))
+	if (!mt)
+		return RELAIS_ESCHEMA;
+	for (size_t i = 0; i < rw->n; i++) {
+		const struct model_column *c = model_column_by_name(mt, rw->cv[i].col);
+		if (!c || !table_has_col(t, table, c->name))
 			continue;
-		rc = buf_printf(&sql, ", \"%s\"", rw->cv[i].col);
-		bound[nb++] = rw->cv[i].val;
+		v[n++] = (struct domain_value){ c, rw->cv[i].val && *rw->cv[i].val ? rw->cv[i].val : NULL };
 	}
+	domain_today(today);
+	rc = domain_write(db, mt, NULL, dept, v, n, today, &res, err, sizeof(err));
 	if (!rc)
-		rc = buf_puts(&sql, ") VALUES (?, ?");
-	for (size_t i = 0; i < nb && !rc; i++)
-		rc = buf_puts(&sql, ", ?");
-	if (!rc)
-		rc = buf_puts(&sql, ")");
-	if (rc)
-		goto out;
-	rc = relais_sqlite_error(sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL));
-	if (rc)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, dept, -1, SQLITE_STATIC);
-	for (size_t i = 0; i < nb; i++)
-		sqlite3_bind_text(st, (int)i + 3, bound[i], -1, SQLITE_STATIC);
-	rc = relais_sqlite_error(sqlite3_step(st));
-out:
-	sqlite3_finalize(st);
-	buf_release(&sql);
+		memcpy(id, res.id, UTIL_UUID_LEN + 1);
 	return rc;
 }
 

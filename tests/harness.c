@@ -6,6 +6,7 @@
  * and released by one deferred cleanup, which also runs when an assertion
  * ends the test early or the time limit hits.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1574,4 +1575,131 @@ int h_seal(const struct buf *raw, unsigned schema, struct buf *env)
 	if (r)
 		fprintf(stderr, "  sync_wire_seal returned %d\n", r);
 	return r ? -1 : 0;
+}
+
+/* ---- a session of relais ui ---- */
+
+/* A request with our Host and cookie; form (already urlencoded, the CSRF
+ * field added here) makes it a POST. */
+int h_uip_send(struct h_uip *u, const char *method, const char *path, const char *form,
+		struct h_http *r)
+{
+	const char *req;
+	if (form) {
+		const char *body = h_strf("csrf=%s%s%s", u->csrf, form[0] ? "&" : "", form);
+		req = h_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+			     "Cookie: %s\r\nOrigin: http://127.0.0.1:%d\r\n"
+			     "Content-Type: application/x-www-form-urlencoded\r\n"
+			     "Content-Length: %zu\r\n\r\n%s", method, path, u->port, u->cookie,
+			     u->port, strlen(body), body);
+	} else {
+		req = h_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+			     "Cookie: %s\r\n\r\n", method, path, u->port, u->cookie);
+	}
+	if (h_http_raw(u->port, req, strlen(req), r, H_TIMEOUT_MS)) {
+		fprintf(stderr, "  %s %s: no answer\n", method, path);
+		return -1;
+	}
+	return 0;
+}
+
+int h_uip_get(struct h_uip *u, const char *path, struct h_http *r)
+{
+	return h_uip_send(u, "GET", path, NULL, r);
+}
+
+int h_uip_post(struct h_uip *u, const char *path, const char *form, struct h_http *r)
+{
+	return h_uip_send(u, "POST", path, form, r);
+}
+
+/* The value of header name in an answer's head, or NULL (harness-owned). */
+const char *h_http_header(const struct h_http *r, const char *name)
+{
+	const char *p = r->head;
+	size_t n = strlen(name);
+	while ((p = strstr(p, "\r\n"))) {
+		p += 2;
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			p += n + 1;
+			p += strspn(p, " ");
+			return h_strf("%.*s", (int)strcspn(p, "\r\n"), p);
+		}
+	}
+	return NULL;
+}
+
+/* Percent-encodes s for a form body (harness-owned). */
+const char *h_form_enc(const char *s)
+{
+	char *out = h_strf("%*s", (int)(3 * strlen(s) + 1), "");
+	size_t j = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			out[j++] = (char)*p;
+		else
+			j += (size_t)snprintf(out + j, 4, "%%%02X", *p);
+	}
+	out[j] = 0;
+	return out;
+}
+
+
+/* Starts the interface on home and reads its address and CSRF token. */
+int h_uip_open(const char *home, struct h_uip *u)
+{
+	struct h_ui hu;
+	struct h_http r;
+	memset(u, 0, sizeof(*u));
+	int rc = h_ui_start(home, &hu);
+	u->pid = hu.pid;
+	memcpy(u->err, hu.err, sizeof(u->err));
+	if (rc)
+		return -1;
+	u->port = hu.port;
+	memcpy(u->secret, hu.secret, sizeof(u->secret));
+	/* The secret buys the cookie, as the browser's first visit. */
+	const char *login = h_strf("GET /?cle=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+				   "Connection: close\r\n\r\n", u->secret, u->port);
+	if (h_http_raw(u->port, login, strlen(login), &r, H_TIMEOUT_MS))
+		return -1;
+	const char *cookie = h_http_header(&r, "Set-Cookie");
+	if (!cookie) {
+		fprintf(stderr, "  relais ui set no cookie\n");
+		return -1;
+	}
+	snprintf(u->cookie, sizeof(u->cookie), "%.*s", (int)strcspn(cookie, ";"), cookie);
+	/* Every page carries the token in <meta name="csrf">. */
+	if (h_uip_get(u, "/evenements", &r) || r.status != 200)
+		return -1;
+	const char *m = strstr(r.body, "<meta name=\"csrf\" content=\"");
+	if (!m) {
+		fprintf(stderr, "  no CSRF token on /evenements\n");
+		return -1;
+	}
+	m += strlen("<meta name=\"csrf\" content=\"");
+	snprintf(u->csrf, sizeof(u->csrf), "%.*s", (int)strcspn(m, "\""), m);
+	return 0;
+}
+
+/* SIGTERM; 0 when it ended cleanly, with no sanitizer report. */
+int h_uip_close(struct h_uip *u)
+{
+	kill(u->pid, SIGTERM);
+	int st = h_wait(u->pid, 15000);
+	const char *err = h_read_file(u->err, NULL);
+	if (st != 0 || (err && (strstr(err, "Sanitizer") || strstr(err, "runtime error:")))) {
+		fprintf(stderr, "  relais ui ended with status %d: %s\n", st, err ? err : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* The id at the end of a Location "/prefix/ID" (harness-owned), or NULL. */
+const char *h_location_id(const struct h_http *r, const char *prefix)
+{
+	const char *loc = h_http_header(r, "Location");
+	if (!loc || strncmp(loc, prefix, strlen(prefix)))
+		return NULL;
+	return loc + strlen(prefix);
 }

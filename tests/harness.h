@@ -226,6 +226,35 @@ int h_proxy_start_flags(struct h_proxy *p, int target_port, const char *match,
 int h_proxy_event(struct h_proxy *p, long *reqlen, int timeout_ms);
 void h_proxy_stop(struct h_proxy *p);
 
+/* ---- a session of relais ui, as a browser holds it ---- */
+
+struct h_uip {
+	pid_t pid;
+	int port;
+	char secret[128];
+	char cookie[256];   /* "NAME=VALUE", as the login set it */
+	char csrf[128];
+	char err[H_PATH];   /* its stderr */
+};
+
+/* Starts relais ui on home, logs in with its secret (the cookie) and reads
+ * the CSRF token of its pages. */
+int h_uip_open(const char *home, struct h_uip *u);
+/* A request with the session's Host and cookie; form (urlencoded, the CSRF
+ * field added here) makes it a POST. */
+int h_uip_send(struct h_uip *u, const char *method, const char *path, const char *form,
+	       struct h_http *r);
+int h_uip_get(struct h_uip *u, const char *path, struct h_http *r);
+int h_uip_post(struct h_uip *u, const char *path, const char *form, struct h_http *r);
+/* SIGTERM; 0 when it ended cleanly, with no sanitizer report. */
+int h_uip_close(struct h_uip *u);
+/* The value of header name in an answer's head, or NULL (harness-owned). */
+const char *h_http_header(const struct h_http *r, const char *name);
+/* Percent-encodes s for a form body (harness-owned). */
+const char *h_form_enc(const char *s);
+/* The id at the end of a Location "/prefix/ID" (harness-owned), or NULL. */
+const char *h_location_id(const struct h_http *r, const char *prefix);
+
 /* ---- crafted pushes (in-process, through the library) ---- */
 
 /*

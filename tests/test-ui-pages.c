@@ -24,84 +24,10 @@
 #include "test.h"
 
 
-struct uip {
-	pid_t pid;
-	int port;
-	char secret[128];
-	char cookie[256];   /* "NAME=VALUE", as the login set it */
-	char csrf[128];
-	char err[H_PATH];   /* its stderr */
-};
-
 static void nap(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-/* A request with our Host and cookie; form (already urlencoded, the CSRF
- * field added here) makes it a POST. */
-static int send(struct uip *u, const char *method, const char *path, const char *form,
-		struct h_http *r)
-{
-	const char *req;
-	if (form) {
-		const char *body = h_strf("csrf=%s%s%s", u->csrf, form[0] ? "&" : "", form);
-		req = h_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-			     "Cookie: %s\r\nOrigin: http://127.0.0.1:%d\r\n"
-			     "Content-Type: application/x-www-form-urlencoded\r\n"
-			     "Content-Length: %zu\r\n\r\n%s", method, path, u->port, u->cookie,
-			     u->port, strlen(body), body);
-	} else {
-		req = h_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-			     "Cookie: %s\r\n\r\n", method, path, u->port, u->cookie);
-	}
-	if (h_http_raw(u->port, req, strlen(req), r, H_TIMEOUT_MS)) {
-		fprintf(stderr, "  %s %s: no answer\n", method, path);
-		return -1;
-	}
-	return 0;
-}
-
-static int get(struct uip *u, const char *path, struct h_http *r)
-{
-	return send(u, "GET", path, NULL, r);
-}
-
-static int post(struct uip *u, const char *path, const char *form, struct h_http *r)
-{
-	return send(u, "POST", path, form, r);
-}
-
-/* The value of header name in an answer's head, or NULL (harness-owned). */
-static const char *header(const struct h_http *r, const char *name)
-{
-	const char *p = r->head;
-	size_t n = strlen(name);
-	while ((p = strstr(p, "\r\n"))) {
-		p += 2;
-		if (!strncasecmp(p, name, n) && p[n] == ':') {
-			p += n + 1;
-			p += strspn(p, " ");
-			return h_strf("%.*s", (int)strcspn(p, "\r\n"), p);
-		}
-	}
-	return NULL;
-}
-
-/* Percent-encodes s for a form body (harness-owned). */
-static const char *enc(const char *s)
-{
-	char *out = h_strf("%*s", (int)(3 * strlen(s) + 1), "");
-	size_t j = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-			out[j++] = (char)*p;
-		else
-			j += (size_t)snprintf(out + j, 4, "%%%02X", *p);
-	}
-	out[j] = 0;
-	return out;
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -110,65 +36,6 @@ static size_t count(const char *hay, const char *needle)
 	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
 		n++;
 	return n;
-}
-
-/* Starts the interface on home and reads its address and CSRF token. */
-static int ui_open(const char *home, struct uip *u)
-{
-	struct h_ui hu;
-	struct h_http r;
-	memset(u, 0, sizeof(*u));
-	int rc = h_ui_start(home, &hu);
-	u->pid = hu.pid;
-	memcpy(u->err, hu.err, sizeof(u->err));
-	if (rc)
-		return -1;
-	u->port = hu.port;
-	memcpy(u->secret, hu.secret, sizeof(u->secret));
-	/* The secret buys the cookie, as the browser's first visit. */
-	const char *login = h_strf("GET /?cle=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-				   "Connection: close\r\n\r\n", u->secret, u->port);
-	if (h_http_raw(u->port, login, strlen(login), &r, H_TIMEOUT_MS))
-		return -1;
-	const char *cookie = header(&r, "Set-Cookie");
-	if (!cookie) {
-		fprintf(stderr, "  relais ui set no cookie\n");
-		return -1;
-	}
-	snprintf(u->cookie, sizeof(u->cookie), "%.*s", (int)strcspn(cookie, ";"), cookie);
-	/* Every page carries the token in <meta name="csrf">. */
-	if (get(u, "/evenements", &r) || r.status != 200)
-		return -1;
-	const char *m = strstr(r.body, "<meta name=\"csrf\" content=\"");
-	if (!m) {
-		fprintf(stderr, "  no CSRF token on /evenements\n");
-		return -1;
-	}
-	m += strlen("<meta name=\"csrf\" content=\"");
-	snprintf(u->csrf, sizeof(u->csrf), "%.*s", (int)strcspn(m, "\""), m);
-	return 0;
-}
-
-/* SIGTERM; 0 when it ended cleanly, with no sanitizer report. */
-static int ui_close(struct uip *u)
-{
-	kill(u->pid, SIGTERM);
-	int st = h_wait(u->pid, 15000);
-	const char *err = h_read_file(u->err, NULL);
-	if (st != 0 || (err && (strstr(err, "Sanitizer") || strstr(err, "runtime error:")))) {
-		fprintf(stderr, "  relais ui ended with status %d: %s\n", st, err ? err : "");
-		return -1;
-	}
-	return 0;
-}
-
-/* The id at the end of a Location "/prefix/ID" (harness-owned), or NULL. */
-static const char *location_id(const struct h_http *r, const char *prefix)
-{
-	const char *loc = header(r, "Location");
-	if (!loc || strncmp(loc, prefix, strlen(prefix)))
-		return NULL;
-	return loc + strlen(prefix);
 }
 
 /* The attendance id of the row of name on an event's page: the action of
@@ -297,7 +164,7 @@ static int world_start(struct world *w, int planted)
 TEST(ui_pages_evenements)
 {
 	struct world w;
-	struct uip u;
+	struct h_uip u;
 	struct h_http r;
 	h_setup();
 	CHECK(world_start(&w, 0) == 0);
@@ -307,19 +174,19 @@ TEST(ui_pages_evenements)
 	CHECK(other != NULL);
 	long long pending0 = status_pending(w.A);
 	CHECK(pending0 > 0);
-	CHECK(ui_open(w.A, &u) == 0);
+	CHECK(h_uip_open(w.A, &u) == 0);
 
-	CHECK(get(&u, "/evenements", &r) == 0);
+	CHECK(h_uip_get(&u, "/evenements", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "Aucun événement à venir.") != NULL);
 	CHECK(strstr(r.body, "href=\"/evenements/nouveau\"") != NULL);
 
 	/* The model's checks, each next to its field; nothing is written. */
-	CHECK(get(&u, "/evenements/nouveau", &r) == 0);
+	CHECK(h_uip_get(&u, "/evenements/nouveau", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "<label for=\"titre\"") != NULL);
 	CHECK(strstr(r.body, "<label for=\"date\"") != NULL);
-	CHECK(post(&u, "/evenements/nouveau", "type=regroupement&titre=&date=31%2F02%2F2027&lieu=",
+	CHECK(h_uip_post(&u, "/evenements/nouveau", "type=regroupement&titre=&date=31%2F02%2F2027&lieu=",
 		   &r) == 0);
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "id=\"date-erreur\"") != NULL);
@@ -328,13 +195,13 @@ TEST(ui_pages_evenements)
 	CHECK(strstr(r.body, "id=\"type-erreur\"") == NULL);
 
 	/* Created, then shown; the date in French. */
-	CHECK(post(&u, "/evenements/nouveau", h_strf("type=regroupement&titre=%s&date=2099-03-12"
-		   "&lieu=%s&compte_rendu=", enc("Regroupement de printemps"), enc("Yssingeaux")),
+	CHECK(h_uip_post(&u, "/evenements/nouveau", h_strf("type=regroupement&titre=%s&date=2099-03-12"
+		   "&lieu=%s&compte_rendu=", h_form_enc("Regroupement de printemps"), h_form_enc("Yssingeaux")),
 		   &r) == 0);
 	CHECK_INT(r.status, 303);
-	const char *ev = location_id(&r, "/evenements/");
+	const char *ev = h_location_id(&r, "/evenements/");
 	CHECK(ev != NULL && util_is_uuid(ev));
-	CHECK(get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK(h_uip_get(&u, h_strf("/evenements/%s", ev), &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "<h1>Regroupement de printemps</h1>") != NULL);
 	CHECK(strstr(r.body, "12/03/2099") != NULL);
@@ -342,44 +209,44 @@ TEST(ui_pages_evenements)
 	CHECK(strstr(r.body, "<strong>0</strong> inscrit ") != NULL);
 
 	/* A past event comes after the coming one. */
-	CHECK(post(&u, "/evenements/nouveau", "type=comite_pilotage&titre=Copil&date=2001-01-15",
+	CHECK(h_uip_post(&u, "/evenements/nouveau", "type=comite_pilotage&titre=Copil&date=2001-01-15",
 		   &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(get(&u, "/evenements", &r) == 0);
+	CHECK(h_uip_get(&u, "/evenements", &r) == 0);
 	const char *coming = strstr(r.body, "Regroupement de printemps");
 	const char *past = strstr(r.body, "Copil");
 	CHECK(coming && past && coming < past);
 	CHECK(strstr(r.body, "<th scope=\"col\">") != NULL);
 
 	/* Edit: a bad date is refused next to the field, a good one saved. */
-	CHECK(post(&u, h_strf("/evenements/%s/modifier", ev), "type=regroupement&titre=Regroupement"
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/modifier", ev), "type=regroupement&titre=Regroupement"
 		   "&date=demain", &r) == 0);
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "id=\"date-erreur\"") != NULL);
-	CHECK(post(&u, h_strf("/evenements/%s/modifier", ev), h_strf("type=regroupement&titre=%s"
-		   "&date=2099-03-13&lieu=Brioude", enc("Regroupement d'été")), &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/modifier", ev), h_strf("type=regroupement&titre=%s"
+		   "&date=2099-03-13&lieu=Brioude", h_form_enc("Regroupement d'été")), &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(post(&u, "/evenements/00000000-0000-4000-8000-000000000000/modifier",
+	CHECK(h_uip_post(&u, "/evenements/00000000-0000-4000-8000-000000000000/modifier",
 		   "type=regroupement&titre=X&date=2099-03-13", &r) == 0);
 	CHECK_INT(r.status, 404);
 
 	/* Attendance: two registered, one present, a second registration
 	 * refused, one removed. */
-	CHECK(post(&u, h_strf("/evenements/%s/participants", ev),
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants", ev),
 		   h_strf("promeneur=%s&presence_effective=1&presence_effective=0", w.promeneur),
 		   &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(post(&u, h_strf("/evenements/%s/participants", ev),
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants", ev),
 		   h_strf("promeneur=%s&presence_effective=0", other), &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(post(&u, h_strf("/evenements/%s/participants", ev),
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants", ev),
 		   h_strf("promeneur=%s&presence_effective=0", other), &r) == 0);
 	CHECK_INT(r.status, 409);
 	CHECK(strstr(r.body, "déjà inscrit") != NULL);
-	CHECK(post(&u, h_strf("/evenements/%s/participants", ev), "promeneur=", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants", ev), "promeneur=", &r) == 0);
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "aria-describedby=\"promeneur-erreur\"") != NULL);
-	CHECK(get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK(h_uip_get(&u, h_strf("/evenements/%s", ev), &r) == 0);
 	CHECK(strstr(r.body, "<strong>2</strong> inscrits · <strong>1</strong> présent") != NULL);
 	CHECK(strstr(r.body, "Jade Roux") && strstr(r.body, "Léo Abel"));
 	CHECK(strstr(r.body, "MJC &lt;du&gt; Puy &amp; Cie") != NULL);
@@ -391,13 +258,13 @@ TEST(ui_pages_evenements)
 	const char *leo = attendance_of(r.body, "Léo Abel");
 	const char *jade = attendance_of(r.body, "Jade Roux");
 	CHECK(leo && jade && strcmp(leo, jade));
-	CHECK(post(&u, h_strf("/evenements/%s/participants/%s", ev, leo), "presence=1", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants/%s", ev, leo), "presence=1", &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(post(&u, h_strf("/evenements/%s/participants/%s/retirer", ev, jade), "", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants/%s/retirer", ev, jade), "", &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(post(&u, h_strf("/evenements/%s/participants/%s/retirer", ev, jade), "", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/evenements/%s/participants/%s/retirer", ev, jade), "", &r) == 0);
 	CHECK_INT(r.status, 404);
-	CHECK(get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK(h_uip_get(&u, h_strf("/evenements/%s", ev), &r) == 0);
 	CHECK(strstr(r.body, "<strong>1</strong> inscrit · <strong>1</strong> présent") != NULL);
 	const char *req = h_strf("POST /evenements/%s/participants/%s/retirer HTTP/1.1\r\n"
 				 "Host: 127.0.0.1:%d\r\nConnection: close\r\nCookie: %s\r\n"
@@ -405,7 +272,7 @@ TEST(ui_pages_evenements)
 				 "Content-Length: 0\r\n\r\n", ev, leo, u.port, u.cookie);
 	CHECK(h_http_raw(u.port, req, strlen(req), &r, H_TIMEOUT_MS) == 0);
 	CHECK_INT(r.status, 403);
-	CHECK(ui_close(&u) == 0);
+	CHECK(h_uip_close(&u) == 0);
 
 	/* The replica holds what the pages showed, each write one captured
 	 * edit: three of events, two registrations, a presence, a removal. */
@@ -430,7 +297,7 @@ TEST(ui_pages_evenements)
 TEST(ui_pages_synthese)
 {
 	struct world w;
-	struct uip u;
+	struct h_uip u;
 	struct h_http r;
 	h_setup();
 	CHECK(world_start(&w, 0) == 0);
@@ -445,9 +312,9 @@ TEST(ui_pages_synthese)
 		if (t->columns[i].kind == MODEL_INT && strcmp(t->columns[i].name, "annee"))
 			nind++;
 	CHECK(nind > 2);
-	CHECK(ui_open(w.A, &u) == 0);
+	CHECK(h_uip_open(w.A, &u) == 0);
 
-	CHECK(get(&u, "/synthese?annee=2025", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese?annee=2025", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "<h1>Synthèse des bilans 2025</h1>") != NULL);
 	CHECK_INT(count(r.body, "<svg"), nind);
@@ -464,33 +331,33 @@ TEST(ui_pages_synthese)
 	CHECK(strstr(r.body, "href=\"/synthese/page?annee=2025\"") != NULL);
 
 	/* Another year from the selector; a bad one is said next to it. */
-	CHECK(get(&u, "/synthese?annee=2024", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese?annee=2024", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "1\xc2\xa0" "090") != NULL);
-	CHECK(get(&u, "/synthese?annee=deux-mille", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese?annee=deux-mille", &r) == 0);
 	CHECK_INT(r.status, 400);
 	CHECK(strstr(r.body, "id=\"annee-erreur\"") != NULL);
 	CHECK_INT(count(r.body, "<svg"), 0);
-	CHECK(get(&u, "/synthese?annee=1999", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese?annee=1999", &r) == 0);
 	CHECK_INT(r.status, 400);
 
 	/* The standalone page is the CLI's document. */
-	CHECK(get(&u, "/synthese/page?annee=2025", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese/page?annee=2025", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(!strncmp(r.body, "<!DOCTYPE html>", 15));
 	CHECK_INT(count(r.body, "<svg"), nind);
 	CHECK(strstr(r.body, "synthèse des bilans 2025") != NULL);
 
 	/* The workbook, as a download; its temporary file does not stay. */
-	CHECK(get(&u, "/synthese/classeur?annee=2025", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese/classeur?annee=2025", &r) == 0);
 	CHECK_INT(r.status, 200);
-	const char *disp = header(&r, "Content-Disposition");
+	const char *disp = h_http_header(&r, "Content-Disposition");
 	CHECK(disp && strstr(disp, "filename=\"synthese-2025.xlsx\""));
 	CHECK(r.bodylen > 1000 && !memcmp(r.body, "PK\x03\x04", 4));
 	CHECK(memmem(r.body, r.bodylen, "xl/charts/chart1.xml", 20) != NULL);
-	CHECK(get(&u, "/synthese/classeur?annee=1999", &r) == 0);
+	CHECK(h_uip_get(&u, "/synthese/classeur?annee=1999", &r) == 0);
 	CHECK_INT(r.status, 400);
-	CHECK(ui_close(&u) == 0);
+	CHECK(h_uip_close(&u) == 0);
 	DIR *home = opendir(w.A);
 	CHECK(home != NULL);
 	int leftovers = 0;
@@ -510,16 +377,16 @@ TEST(ui_pages_synthese)
 TEST(ui_pages_courrier)
 {
 	struct world w;
-	struct uip u;
+	struct h_uip u;
 	struct h_http r;
 	h_setup();
 	CHECK(world_start(&w, 1) == 0);
 	CHECK(h_sync(w.A, &w.d) == 0);
 	long long pending0 = status_pending(w.A);
-	CHECK(ui_open(w.A, &u) == 0);
+	CHECK(h_uip_open(w.A, &u) == 0);
 
 	/* Waiting first, newest first; the recorded one only on demand. */
-	CHECK(get(&u, "/courrier", &r) == 0);
+	CHECK(h_uip_get(&u, "/courrier", &r) == 0);
 	CHECK_INT(r.status, 200);
 	const char *pnew = strstr(r.body, w.mail[MAIL_WAITING]);
 	const char *pold = strstr(r.body, w.mail[MAIL_OLD]);
@@ -528,16 +395,16 @@ TEST(ui_pages_courrier)
 	CHECK(strstr(r.body, "Question &lt;b&gt;formation&lt;/b&gt;") != NULL);
 	CHECK(strstr(r.body, "<b>formation") == NULL);
 	CHECK(strstr(r.body, "<label for=\"etat\"") != NULL);
-	CHECK(get(&u, "/courrier?etat=enregistre", &r) == 0);
+	CHECK(h_uip_get(&u, "/courrier?etat=enregistre", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, w.mail[MAIL_RECORDED]) != NULL);
 	CHECK(strstr(r.body, w.mail[MAIL_WAITING]) == NULL);
-	CHECK(get(&u, "/courrier?etat=tous", &r) == 0);
+	CHECK(h_uip_get(&u, "/courrier?etat=tous", &r) == 0);
 	CHECK_INT(count(r.body, "href=\"/courrier/"), 3);
 
 	/* A message's page: sender, subject, reason, date, text without its
 	 * control characters, and the two decisions. */
-	CHECK(get(&u, h_strf("/courrier/%s", w.mail[MAIL_WAITING]), &r) == 0);
+	CHECK(h_uip_get(&u, h_strf("/courrier/%s", w.mail[MAIL_WAITING]), &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "MJC d&#39;Yssingeaux &lt;mjc.yssingeaux@example.org&gt;") != NULL);
 	CHECK(strstr(r.body, "Le message n&#39;est ni une candidature ni un bilan.") != NULL);
@@ -547,36 +414,36 @@ TEST(ui_pages_courrier)
 	CHECK(strstr(r.body, "/rattacher\"") && strstr(r.body, "/classer\""));
 	CHECK(strstr(r.body, "<label for=\"cible\"") != NULL);
 	CHECK(strstr(r.body, h_strf("value=\"promeneur:%s\"", w.promeneur)) != NULL);
-	CHECK(get(&u, "/courrier/00000000-0000-4000-8000-000000000000", &r) == 0);
+	CHECK(h_uip_get(&u, "/courrier/00000000-0000-4000-8000-000000000000", &r) == 0);
 	CHECK_INT(r.status, 404);
 
 	/* Attach: no choice, or a row that does not exist, is said on the form. */
 	const char *attach = h_strf("/courrier/%s/rattacher", w.mail[MAIL_WAITING]);
-	CHECK(post(&u, attach, "cible=", &r) == 0);
+	CHECK(h_uip_post(&u, attach, "cible=", &r) == 0);
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "aria-describedby=\"cible-erreur\"") != NULL);
-	CHECK(post(&u, attach, "cible=promeneur%3A00000000-0000-4000-8000-000000000000", &r) == 0);
+	CHECK(h_uip_post(&u, attach, "cible=promeneur%3A00000000-0000-4000-8000-000000000000", &r) == 0);
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "introuvable") != NULL);
-	CHECK(post(&u, attach, h_strf("cible=promeneur%%3A%s", w.promeneur), &r) == 0);
+	CHECK(h_uip_post(&u, attach, h_strf("cible=promeneur%%3A%s", w.promeneur), &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK_STR(header(&r, "Location"), h_strf("/courrier/%s", w.mail[MAIL_WAITING]));
-	CHECK(get(&u, h_strf("/courrier/%s", w.mail[MAIL_WAITING]), &r) == 0);
+	CHECK_STR(h_http_header(&r, "Location"), h_strf("/courrier/%s", w.mail[MAIL_WAITING]));
+	CHECK(h_uip_get(&u, h_strf("/courrier/%s", w.mail[MAIL_WAITING]), &r) == 0);
 	CHECK(strstr(r.body, "Courrier rattaché") != NULL);
 	CHECK(strstr(r.body, "le promeneur Jade Roux") != NULL);
 	CHECK(strstr(r.body, "/classer\"") == NULL);
 	/* Decided once: the second decision is refused, nothing changes. */
-	CHECK(post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_WAITING]), "", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_WAITING]), "", &r) == 0);
 	CHECK_INT(r.status, 409);
 	CHECK(strstr(r.body, "déjà été traité") != NULL);
-	CHECK(post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_RECORDED]), "", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_RECORDED]), "", &r) == 0);
 	CHECK_INT(r.status, 409);
 	CHECK(strstr(r.body, "pas en quarantaine") != NULL);
-	CHECK(post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_OLD]), "", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/courrier/%s/classer", w.mail[MAIL_OLD]), "", &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(get(&u, "/courrier", &r) == 0);
+	CHECK(h_uip_get(&u, "/courrier", &r) == 0);
 	CHECK(strstr(r.body, "Aucun courrier en attente") != NULL);
-	CHECK(ui_close(&u) == 0);
+	CHECK(h_uip_close(&u) == 0);
 
 	/* The CLI reads the same decisions, queued as two edits that the
 	 * server takes. */
@@ -602,7 +469,7 @@ TEST(ui_pages_courrier)
 TEST(ui_pages_conflits)
 {
 	struct world w;
-	struct uip u;
+	struct h_uip u;
 	struct h_http r;
 	h_setup();
 	CHECK(world_start(&w, 0) == 0);
@@ -622,11 +489,11 @@ TEST(ui_pages_conflits)
 	CHECK_INT(json_array_size(cs), 1);
 	const char *id = json_string_value(json_object_get(json_array_get(cs, 0), "id"));
 	CHECK(id != NULL);
-	CHECK(ui_open(w.A, &u) == 0);
+	CHECK(h_uip_open(w.A, &u) == 0);
 
 	/* Mine (A's, the lost one) on the left, theirs on the right, with
 	 * who and when, under the row's name linked to its page. */
-	CHECK(get(&u, "/conflits", &r) == 0);
+	CHECK(h_uip_get(&u, "/conflits", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, h_strf("href=\"/promeneurs/%s\">Jade Roux</a>", w.promeneur)) != NULL);
 	CHECK(strstr(r.body, "Téléphone") != NULL);
@@ -642,21 +509,21 @@ TEST(ui_pages_conflits)
 	CHECK(strstr(r.body, "name=\"garder\" value=\"mine\"") != NULL);
 
 	/* A bad choice changes nothing; keeping mine is the CLI's --keep mine. */
-	CHECK(post(&u, h_strf("/conflits/%s", id), "garder=les-deux", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/conflits/%s", id), "garder=les-deux", &r) == 0);
 	CHECK_INT(r.status, 400);
-	CHECK(post(&u, "/conflits/inconnu", "garder=mine", &r) == 0);
+	CHECK(h_uip_post(&u, "/conflits/inconnu", "garder=mine", &r) == 0);
 	CHECK_INT(r.status, 404);
-	CHECK(post(&u, h_strf("/conflits/%s", id), "garder=mine", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/conflits/%s", id), "garder=mine", &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(get(&u, "/conflits", &r) == 0);
+	CHECK(h_uip_get(&u, "/conflits", &r) == 0);
 	CHECK(strstr(r.body, "la valeur écartée est rétablie") != NULL);
 	CHECK(strstr(r.body, "Aucun conflit ouvert") != NULL);
-	CHECK(post(&u, h_strf("/conflits/%s", id), "garder=theirs", &r) == 0);
+	CHECK(h_uip_post(&u, h_strf("/conflits/%s", id), "garder=theirs", &r) == 0);
 	CHECK_INT(r.status, 303);
-	CHECK(get(&u, "/conflits?tous=1", &r) == 0);
+	CHECK(h_uip_get(&u, "/conflits?tous=1", &r) == 0);
 	CHECK(strstr(r.body, "déjà résolu") != NULL);
 	CHECK(strstr(r.body, "la valeur écartée a été rétablie") != NULL);
-	CHECK(ui_close(&u) == 0);
+	CHECK(h_uip_close(&u) == 0);
 
 	json_t *all = h_conflicts(w.A, 1);
 	CHECK(all != NULL);
