@@ -68,6 +68,7 @@ static const struct {
 	{ "ignore", "ignoré" },
 	{ "a_envoyer", "à envoyer" },
 	{ "envoyee", "envoyée" },
+	{ "non_envoyee", "non envoyée" },
 	{ "a_traiter", "à traiter" },
 	{ "rattache", "rattaché" },
 	{ "classe", "classé" },
@@ -259,9 +260,16 @@ static int parse_args(int vi, int argc, char **argv, struct args *a)
 static int select_sql(const struct model_table *t, int one, int all, struct buf *sql)
 {
 	int e = buf_puts(sql, "SELECT id, dept");
-	for (size_t i = 0; i < t->ncolumns && !e; i++)
-		if (col_live(&t->columns[i]))
+	for (size_t i = 0; i < t->ncolumns && !e; i++) {
+		if (!col_live(&t->columns[i]))
+			continue;
+		/* An answer withheld or refused by the SMTP server says why. */
+		if (!strcmp(t->columns[i].name, "reponse"))
+			e = buf_puts(sql, ", CASE WHEN reponse = 'aucune' AND reponse_motif IS NOT NULL "
+				     "THEN 'non_envoyee' ELSE reponse END AS reponse");
+		else
 			e = buf_printf(sql, ", \"%s\"", t->columns[i].name);
+	}
 	if (!e)
 		e = buf_puts(sql, " FROM " MAIL_TABLE);
 	if (!e && one)

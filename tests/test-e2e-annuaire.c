@@ -60,12 +60,16 @@ static int fixture_directory(struct fixture *f)
 	   "lea@example.org", "--structure", f->s2, "--statut", "labellise",
 	   "--telephone", "0471020304");
 	ID(f->paul, "promeneur", "add", "--prenom", "Paul", "--nom", "Exclu", "--email",
-	   "paul.delab@example.org", "--structure", f->s1, "--statut", "delabellise");
+	   "paul.delab@example.org", "--structure", f->s1, "--statut", "labellise");
+	if (!h_relais_ok(f->A, "promeneur", "delabelliser", f->paul, "--motif", "Départ",
+			 (char *)NULL))
+		return -1;
 	ID(f->luc, "promeneur", "add", "--prenom", "Luc", "--nom", "Candidat", "--email",
 	   "luc.cand@example.org", "--structure", f->s1);
-	if (!h_relais_ok(f->A, "promeneur", "add", "--prenom", "Sam", "--nom", "Suspendu",
-			 "--email", "sam.susp@example.org", "--structure", f->s1, "--statut",
-			 "suspendu", (char *)NULL))
+	const char *sam = h_relais_ok(f->A, "promeneur", "add", "--prenom", "Sam", "--nom", "Suspendu",
+				      "--email", "sam.susp@example.org", "--structure", f->s1, "--statut",
+				      "labellise", (char *)NULL);
+	if (!sam || !h_relais_ok(f->A, "promeneur", "set", sam, "--statut", "suspendu", (char *)NULL))
 		return -1;
 	if (!h_relais_ok(f->A, "presence", "add", "--promeneur", f->marie, "--reseau", "instagram",
 			 "--nom-profil", "marie.pdn43", (char *)NULL) ||
@@ -216,7 +220,7 @@ TEST(e2e_annuaire_delabellise_leaves_export)
 	CHECK(out != NULL);
 	CHECK(strstr(out, "marie.dupont@example.org") != NULL);
 	CHECK(h_relais_ok(f.A, "promeneur", "set", f.marie, "--statut", "delabellise",
-			  (char *)NULL) != NULL);
+			  "--motif-delabellisation", "Départ", (char *)NULL) != NULL);
 	out = h_relais_ok(f.A, "export", "annuaire", "--format", "csv", (char *)NULL);
 	CHECK(out != NULL);
 	CHECK(strstr(out, "marie.dupont@example.org") == NULL);
