@@ -18,7 +18,7 @@
 #define CLI_EXIT_USAGE 2
 
 /* Size of the buffers that receive French error messages. */
-#define CLI_ERRLEN 512
+#define CLI_ERRLEN 1024
 
 /* Prints "relais : " and the message, then a newline, on stderr. */
 void cli_error(const char *fmt, ...) RELAIS_PRINTF(1, 2);

@@ -275,7 +275,7 @@ static int check_fields(struct replica *r, struct args *a)
 			int exists = 0;
 			const struct model_table *rt = model_table_by_name(f->col->ref);
 			if (row_exists(r->db, f->col->ref, f->val, &exists)) {
-				cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+				cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 				return CLI_EXIT_FAIL;
 			}
 			if (!exists) {
@@ -336,9 +336,9 @@ static int captured_write(struct replica *r, const char *sql, const struct args 
 db_error:
 	if ((sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CONSTRAINT)
 		cli_error("valeur refusée par le schéma (%s) ; rien n'a été modifié.",
-			  sqlite3_errmsg(r->db));
+			  replica_errmsg(r->db));
 	else
-		cli_error("écriture dans le réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("écriture dans le réplica impossible : %s", replica_errmsg(r->db));
 	sqlite3_finalize(st);
 	sync_capture_abort(cap);
 	return CLI_EXIT_FAIL;
@@ -414,7 +414,7 @@ static int do_set(struct replica *r, const struct model_table *t, struct args *a
 		return CLI_EXIT_FAIL;
 	}
 	if (row_exists(r->db, t->name, a->id, &exists)) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (!exists) {
@@ -473,7 +473,7 @@ static int do_rm(struct replica *r, const struct model_table *t, struct args *a)
 	char sql[256];
 	int exists = 0;
 	if (row_exists(r->db, t->name, a->id, &exists)) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		return CLI_EXIT_FAIL;
 	}
 	if (!exists) {
@@ -660,7 +660,7 @@ static int do_list(struct replica *r, const struct model_table *t, struct args *
 
 	if (select_sql(t, 0, !a->json, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (!a->json) {
@@ -683,7 +683,7 @@ static int do_show(struct replica *r, const struct model_table *t, struct args *
 
 	if (select_sql(t, 1, !a->json, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
@@ -692,7 +692,7 @@ static int do_show(struct replica *r, const struct model_table *t, struct args *
 		not_found(t, a->id);
 		goto out;
 	} else if (s != SQLITE_ROW) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (a->json) {

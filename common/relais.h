@@ -8,6 +8,8 @@
 #ifndef RELAIS_H
 #define RELAIS_H
 
+#include <stddef.h>
+
 #define RELAIS_WUR __attribute__((warn_unused_result))
 #define RELAIS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
@@ -30,7 +32,14 @@ enum relais_error {
 	RELAIS_ENET = -13,      /* peer unreachable or connection cut */
 	RELAIS_EPROTO = -14,    /* peer answered something unexpected */
 	RELAIS_EBUSY = -15,     /* resource held by another process */
-	RELAIS_ECONSTRAINT = -16 /* a write broke a schema constraint */
+	RELAIS_ECONSTRAINT = -16, /* a write broke a schema constraint */
+	/* Failures of the storage under a database: a person must act on the
+	 * disk or the file, retrying alone does not help. */
+	RELAIS_EFULL = -17,     /* the disk is full (SQLITE_FULL) */
+	RELAIS_EDISK = -18,     /* the disk or its file system failed (SQLITE_IOERR*) */
+	RELAIS_EDAMAGED = -19,  /* a database file is damaged (SQLITE_CORRUPT, _NOTADB) */
+	RELAIS_EACCESS = -20    /* a database file is read-only or cannot be opened
+				   (SQLITE_READONLY, _CANTOPEN, _PERM) */
 };
 
 /* Returns a static French message for a RELAIS_E* code; never NULL. */
@@ -39,5 +48,19 @@ const char *relais_strerror(int code);
 /* Converts a SQLite result code (primary or extended) to 0 (SQLITE_OK, _ROW,
  * _DONE) or a RELAIS_E* code; the one place where SQLite codes are mapped. */
 int relais_sqlite_error(int sqlite_rc);
+
+/* 1 when code is a failure of the storage (RELAIS_EFULL, _EDISK, _EDAMAGED,
+ * _EACCESS), 0 otherwise. */
+int relais_storage_error(int code);
+
+struct sqlite3;
+/*
+ * The French message for the last error of db: relais_strerror() of its
+ * code when the storage failed or the file is busy (it says what to do), and
+ * SQLite's own words otherwise (a constraint's name). The string is static
+ * or owned by db: valid until the next call on db. db may be NULL (out of
+ * memory at open).
+ */
+const char *relais_sqlite_errmsg(struct sqlite3 *db);
 
 #endif
