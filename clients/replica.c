@@ -47,7 +47,10 @@ static int path_join(char *out, size_t outlen, const char *dir, const char *name
  * The first failure of the storage (disk full, I/O error, damaged file,
  * permissions, busy) that SQLite met in this process, as a RELAIS_E* code:
  * commands print SQLite failures in many places, and replica_close() then
- * says once, naming the file, what the person should do about it.
+ * says once, naming the file, what the person should do about it. Fed by
+ * relais_sqlite_error() (relais_storage_failure_take), by replica_errmsg()
+ * and by SQLite's log, which also sees statements whose caller only passes
+ * on a RELAIS_EDB (but not a failed COMMIT).
  */
 static int storage_failure;
 
@@ -57,8 +60,6 @@ static void note_failure(int code)
 		storage_failure = code;
 }
 
-/* SQLite reports every failed statement here, including those whose caller
- * only passes on a RELAIS_EDB. */
 static void sqlite_log(void *arg, int sqlite_rc, const char *msg)
 {
 	(void)arg;
@@ -417,6 +418,7 @@ out:
 	if (rc) {
 		/* A failure of the storage gets the sentence that says what to do,
 		 * here rather than once more by replica_close(). */
+		note_failure(relais_storage_failure_take());
 		int code = storage_failure ? storage_failure : relais_storage_error(rc) ? rc : 0;
 		if (code)
 			advice(home, code, err, errlen);
@@ -458,6 +460,7 @@ void replica_close(struct replica *r)
 {
 	if (!r)
 		return;
+	note_failure(relais_storage_failure_take());
 	if (storage_failure && r->home) {
 		char msg[CLI_ERRLEN];
 		advice(r->home, storage_failure, msg, sizeof(msg));

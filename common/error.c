@@ -42,7 +42,10 @@ const char *relais_strerror(int code)
 	return message((enum relais_error)code);
 }
 
-int relais_sqlite_error(int sqlite_rc)
+/* See relais_storage_failure_take(). */
+static _Thread_local int first_failure;
+
+static int mapped(int sqlite_rc)
 {
 	switch (sqlite_rc & 0xff) {
 	case SQLITE_OK:
@@ -70,6 +73,21 @@ int relais_sqlite_error(int sqlite_rc)
 	default:
 		return RELAIS_EDB;
 	}
+}
+
+int relais_sqlite_error(int sqlite_rc)
+{
+	int code = mapped(sqlite_rc);
+	if (!first_failure && (relais_storage_error(code) || code == RELAIS_EBUSY))
+		first_failure = code;
+	return code;
+}
+
+int relais_storage_failure_take(void)
+{
+	int code = first_failure;
+	first_failure = 0;
+	return code;
 }
 
 int relais_storage_error(int code)

@@ -49,6 +49,14 @@ const char *relais_strerror(int code);
  * _DONE) or a RELAIS_E* code; the one place where SQLite codes are mapped. */
 int relais_sqlite_error(int sqlite_rc);
 
+/*
+ * The first failure of the storage (or RELAIS_EBUSY) that
+ * relais_sqlite_error() returned on this thread since the last call, then
+ * 0: a program that reports SQLite failures in many places can say once, at
+ * the end, what to do about the disk or the file.
+ */
+int relais_storage_failure_take(void);
+
 /* 1 when code is a failure of the storage (RELAIS_EFULL, _EDISK, _EDAMAGED,
  * _EACCESS), 0 otherwise. */
 int relais_storage_error(int code);
