@@ -626,7 +626,7 @@ static int do_list_human(const struct model_table *t, sqlite3_stmt *st)
 	}
 	nomem = 0;
 	if (s != SQLITE_DONE) {
-		cli_error("lecture du réplica impossible.");
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(sqlite3_db_handle(st)));
 		goto out;
 	}
 	if (!nrows) {

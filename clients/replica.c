@@ -288,8 +288,9 @@ static int check_content(struct replica *r, char *err, size_t errlen)
 	rc = RELAIS_ENOTFOUND;
 	snprintf(err, errlen, "« %s » %s : ce n'est pas une initialisation inachevée (elle crée "
 		 "les tables du réplica avant tout le reste) mais un fichier vidé ou remplacé par "
-		 "accident. Ne le supprimez pas : « relais --home %s secours --server URL --token JETON » le met de "
-		 "côté et reconstruit le réplica depuis le serveur (voir docs/client.md).", path,
+		 "accident. Ne le supprimez pas : « relais --home %s secours --server URL --token "
+		 "JETON » le met de côté et reconstruit le réplica depuis le serveur (voir "
+		 "docs/client.md).", path,
 		 stat(path, &sb) == 0 && sb.st_size == 0 ? "est vide (0 octet)"
 							   : "ne contient plus les tables du réplica",
 		 r->home);

@@ -50,7 +50,7 @@ static int join(char *out, size_t outlen, const char *dir, const char *name)
 }
 
 /* Opens replica.db of home as it is: no pragma, no migration, nothing
- * written. */
+ * written to it. */
 static int open_raw(const char *home, sqlite3 **db, char *err, size_t errlen)
 {
 	char path[MAX_PATH];
@@ -64,7 +64,11 @@ static int open_raw(const char *home, sqlite3 **db, char *err, size_t errlen)
 			 "--server URL --token JETON ».", home, home);
 		return RELAIS_ENOTFOUND;
 	}
-	int src = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	int src = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	/* Read-only, and no checkpoint at close: a WAL left by a crash is read,
+	 * never copied into a file that may be damaged. */
+	if (src == SQLITE_OK)
+		src = sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (src != SQLITE_OK) {
 		say(err, errlen, "impossible d'ouvrir « %s » : %s", path, relais_sqlite_errmsg(*db));
 		sqlite3_close(*db);
@@ -73,6 +77,20 @@ static int open_raw(const char *home, sqlite3 **db, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(*db, 5000);
 	return 0;
+}
+
+/* Removes an empty WAL left by open_raw() (which does not checkpoint) and
+ * the shared-memory index with it: they hold nothing, and a rescue must not
+ * leave clutter beside the files it keeps. A WAL that holds pages stays. */
+static void drop_empty_wal(const char *home)
+{
+	char wal[MAX_PATH], shm[MAX_PATH];
+	struct stat sb;
+	if (join(wal, sizeof(wal), home, "replica.db-wal") ||
+	    join(shm, sizeof(shm), home, "replica.db-shm"))
+		return;
+	if (stat(wal, &sb) == 0 && sb.st_size == 0 && unlink(wal) == 0)
+		unlink(shm);
 }
 
 /* The model's replicated tables, as replica_open() loads them. */
@@ -242,7 +260,10 @@ int cmd_verifier(const char *home, int argc, char **argv)
 	rc = 0;
 out:
 	sync_tables_free(tables);
-	sqlite3_close(db);
+	if (db) {
+		sqlite3_close(db);
+		drop_empty_wal(home);
+	}
 	replica_close(&lk);
 	return rc;
 }
@@ -605,6 +626,7 @@ int cmd_secours(const char *home, int argc, char **argv)
 	}
 	sqlite3_close(db);
 	db = NULL;
+	drop_empty_wal(home);
 	/* The damage met while reading is expected here: no advice about it. */
 	(void)relais_storage_failure_take();
 	if (!server)
@@ -697,7 +719,10 @@ out:
 	free(text);
 	json_decref(doc);
 	salvage_free(&s);
-	sqlite3_close(db);
+	if (db) {
+		sqlite3_close(db);
+		drop_empty_wal(home);
+	}
 	replica_close(&lk);
 	return rc;
 }

@@ -44,15 +44,21 @@ static const char *file_sha(const char *path)
 	return hex;
 }
 
-/* The name of the first entry of dir starting with prefix, or NULL. */
+/* The path of the one entry of dir starting with prefix, or NULL (also when
+ * there are several). */
 static const char *find_entry(const char *dir, const char *prefix)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	const char *found = NULL;
+	int n = 0;
 	while (d && (e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, strlen(prefix)) && !found)
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && n++ == 0)
 			found = h_strf("%s/%s", dir, e->d_name);
+	if (n > 1) {
+		fprintf(stderr, "  %d entries %s* in %s\n", n, prefix, dir);
+		found = NULL;
+	}
 	if (d)
 		closedir(d);
 	return found;
