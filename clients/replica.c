@@ -134,6 +134,16 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 		fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT, 0600);
 	}
 	if (fd < 0) {
+		/* The lock is the first file a command writes: a read-only or
+		 * full disk shows here first, and deserves the same advice. */
+		int code = errno == EROFS || errno == EACCES || errno == EPERM ? RELAIS_EACCESS
+			   : errno == ENOSPC || errno == EDQUOT		    ? RELAIS_EFULL
+			   : errno == EIO					    ? RELAIS_EDISK
+										    : 0;
+		if (code) {
+			advice(r->home, code, err, errlen);
+			return code;
+		}
 		snprintf(err, errlen, "impossible d'ouvrir le verrou %s : %s", path, strerror(errno));
 		return RELAIS_EIO;
 	}

@@ -312,13 +312,13 @@ static int salvage_rows(sqlite3 *db, struct salvage *s)
 			return RELAIS_ENOMEM;
 		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", names[i]);
 		int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-		while (src == SQLITE_OK || src == SQLITE_ROW) {
-			if ((src = sqlite3_step(st)) != SQLITE_ROW)
-				break;
-			json_t *row = replica_row_json(st);
-			if (row && json_array_append_new(rows, row)) {
-				sqlite3_finalize(st);
-				return RELAIS_ENOMEM;
+		if (src == SQLITE_OK) {
+			while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+				json_t *row = replica_row_json(st);
+				if (row && json_array_append_new(rows, row)) {
+					sqlite3_finalize(st);
+					return RELAIS_ENOMEM;
+				}
 			}
 		}
 		sqlite3_finalize(st);
@@ -351,8 +351,12 @@ static int salvage(sqlite3 *db, struct salvage *s)
 	s->login = meta(db, "login");
 	s->dept = meta(db, "dept");
 	s->role = meta(db, "role");
-	if (!s->emptied)
-		s->outbox_rc = sync_outbox_salvage(db, &s->outbox, &s->node_ok, &s->last_seq);
+	if (s->emptied) {
+		s->tables = json_object();
+		s->unreadable = json_array();
+		return s->tables && s->unreadable ? 0 : RELAIS_ENOMEM;
+	}
+	s->outbox_rc = sync_outbox_salvage(db, &s->outbox, &s->node_ok, &s->last_seq);
 	return salvage_rows(db, s);
 }
 
@@ -397,6 +401,14 @@ static json_t *salvage_json(const struct salvage *s, const char *aside, const ch
 			 "tables", s->tables, "tables_lues_en_partie", s->unreadable);
 }
 
+/* A system error on a file, as the code whose message says what to do. */
+static int errno_code(int e)
+{
+	return e == ENOSPC || e == EDQUOT		   ? RELAIS_EFULL
+	       : e == EROFS || e == EACCES || e == EPERM ? RELAIS_EACCESS
+							   : RELAIS_EDISK;
+}
+
 /* Writes text to path (created, 0600) and makes it durable. */
 static int write_file(const char *path, const char *text, char *err, size_t errlen)
 {
@@ -404,20 +416,21 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int rc = 0;
 	if (fd < 0) {
-		say(err, errlen, "impossible de créer « %s » : %s", path, strerror(errno));
-		return errno == ENOSPC ? RELAIS_EFULL : RELAIS_EIO;
+		rc = errno_code(errno);
+		say(err, errlen, "impossible de créer « %s » : %s", path, relais_strerror(rc));
+		return rc;
 	}
 	for (size_t off = 0; off < n && !rc;) {
 		ssize_t w = write(fd, text + off, n - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			rc = errno == ENOSPC ? RELAIS_EFULL : RELAIS_EIO;
+			rc = w < 0 ? errno_code(errno) : RELAIS_EFULL;
 		else
 			off += (size_t)w;
 	}
 	if (!rc && fsync(fd))
-		rc = errno == ENOSPC ? RELAIS_EFULL : RELAIS_EIO;
+		rc = errno_code(errno);
 	if (close(fd) && !rc)
 		rc = RELAIS_EIO;
 	if (rc) {
@@ -707,10 +720,12 @@ int cmd_secours(const char *home, int argc, char **argv)
 	       home);
 	printf("Fichier endommagé conservé : %s\n", aside);
 	printf("Ce qui a pu y être lu : %s\n", saved);
-	if (json_array_size(s.unreadable))
-		printf("Tables lues en partie seulement dans le fichier endommagé : %zu (leurs "
-		       "données synchronisées viennent maintenant du serveur).\n",
-		       json_array_size(s.unreadable));
+	if (json_array_size(s.unreadable)) {
+		printf("Tables lues en partie seulement dans le fichier endommagé :");
+		for (size_t i = 0; i < json_array_size(s.unreadable); i++)
+			printf("%s %s", i ? "," : "", json_string_value(json_array_get(s.unreadable, i)));
+		printf(" (leurs données synchronisées viennent maintenant du serveur).\n");
+	}
 	rc = 0;
 	goto out;
 drop_tmp:

@@ -456,3 +456,29 @@ TEST(disk_sqlite_codes)
 	sqlite3_close(db);
 	CHECK(strstr(relais_sqlite_errmsg(NULL), "mémoire") != NULL);
 }
+
+TEST(e2e_disk_read_only_replica)
+{
+	struct h_daemon d;
+	char ta[H_TOKEN];
+
+	h_setup();
+	CHECK(h_daemon_init(&d, "srv") == 0);
+	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
+	CHECK(h_daemon_serve(&d) == 0);
+	const char *disk = small_disk("rofs", 4L << 20);
+	if (!disk) {
+		CHECK(geteuid() != 0);
+		return;
+	}
+	const char *A = h_strf("%s/A", disk);
+	CHECK(h_relais_ok(A, "init", "--server", d.url, "--token", ta, (char *)NULL) != NULL);
+	CHECK(mount(NULL, disk, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+	struct h_out *o = h_relais(A, "structure", "add", "--nom", "MJC", "--commune", "Tarbes",
+				   (char *)NULL);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "lecture seule") && strstr(o->err, h_strf("ls -la %s", A)));
+	CHECK(strstr(o->err, "Read-only") == NULL);
+	CHECK(mount(NULL, disk, NULL, MS_REMOUNT, NULL) == 0);
+	CHECK(add_structure(A, "MJC") != NULL);
+}
