@@ -58,7 +58,7 @@ int store_exists(const char *dir)
 static void describe(char *err, size_t errlen, const char *what, const char *path, int rc)
 {
 	snprintf(err, errlen, "%s : base « %s » : %s%s.", what, path, relais_strerror(rc),
-		 rc == RELAIS_EDAMAGED ? " ; arrêtez relaisd et restaurez la dernière sauvegarde "
+		 rc == RELAIS_EDAMAGED ? " ; relaisd arrêté, restaurez la dernière sauvegarde "
 		 "(relaisd restore --help)" : "");
 }
 
@@ -119,7 +119,7 @@ int store_open_single(const char *dir, sqlite3 **db, char *err, size_t errlen)
 	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE, db);
 	if (rc)
-		describe(err, errlen, "Impossible d'ouvrir la base", path, rc);
+		describe(err, errlen, "Ouverture impossible", path, rc);
 	return rc;
 }
 
@@ -140,7 +140,7 @@ int store_init(const char *dir, char *err, size_t errlen)
 	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
 	if (rc) {
-		describe(err, errlen, "Impossible de créer ou d'ouvrir la base", path, rc);
+		describe(err, errlen, "Création ou ouverture impossible", path, rc);
 		goto out;
 	}
 	/* The database may hold personal data: only its owner reads it. */
@@ -160,7 +160,7 @@ int store_init(const char *dir, char *err, size_t errlen)
 	if (!rc)
 		rc = auth_schema(db);
 	if (rc && relais_storage_error(rc))
-		describe(err, errlen, "Impossible de préparer la base", path, rc);
+		describe(err, errlen, "Préparation impossible", path, rc);
 	else if (rc)
 		snprintf(err, errlen, "Impossible de préparer la base : %s.", relais_strerror(rc));
 out:
@@ -220,7 +220,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	rc = open_conn(path, SQLITE_OPEN_READWRITE, &s->writer);
 	if (rc) {
-		describe(err, errlen, "Impossible d'ouvrir la base", path, rc);
+		describe(err, errlen, "Ouverture impossible", path, rc);
 		goto out;
 	}
 	rc = user_version(s->writer, &v);
@@ -245,7 +245,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	if (!rc)
 		rc = sync_server_epoch(s->writer, 0, s->epoch);
 	if (rc && (relais_storage_error(rc) || rc == RELAIS_EBUSY)) {
-		describe(err, errlen, "Impossible de lire la base", path, rc);
+		describe(err, errlen, "Lecture impossible", path, rc);
 		goto out;
 	} else if (rc) {
 		snprintf(err, errlen, "La base de « %s » n'a pas le schéma attendu (%s) : "
@@ -257,7 +257,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	for (int i = 0; i < STORE_READERS; i++) {
 		rc = open_conn(path, SQLITE_OPEN_READONLY, &s->readers[i]);
 		if (rc) {
-			describe(err, errlen, "Impossible d'ouvrir la base en lecture", path, rc);
+			describe(err, errlen, "Ouverture en lecture impossible", path, rc);
 			goto out;
 		}
 	}
