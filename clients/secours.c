@@ -646,24 +646,29 @@ int cmd_secours(const char *home, int argc, char **argv)
 		server = s.server;
 	if (!token)
 		token = s.token;
-	if (!server || !token) {
-		cli_error("l'adresse du serveur ou le jeton ne peuvent plus être lus dans le réplica : "
-			  "relancez avec « --server URL --token JETON ». Rien n'a été modifié.");
-		goto out;
-	}
-	if ((s.outbox_rc || (!s.node_ok && s.outbox.count)) && !force) {
-		if (s.outbox_rc)
-			cli_error("%zu modification%s en attente %s pu être lue%s, les suivantes sont "
-				  "illisibles (%s).", s.outbox.count, s.outbox.count > 1 ? "s" : "",
-				  s.outbox.count > 1 ? "ont" : "a", s.outbox.count > 1 ? "s" : "",
-				  relais_strerror(s.outbox_rc));
-		else
-			cli_error("l'identifiant du réplica est illisible : ses %zu modifications en "
-				  "attente partiraient sous un autre identifiant, et le serveur pourrait "
-				  "appliquer une seconde fois celles qu'il avait déjà reçues.",
-				  s.outbox.count);
-		cli_error("rien n'a été modifié. Pour reconstruire quand même, relancez avec "
-			  "--forcer : le fichier endommagé sera gardé de côté.");
+	int need_creds = !server || !token;
+	int need_force = (s.outbox_rc || (!s.node_ok && s.outbox.count)) && !force;
+	if (need_creds)
+		cli_error("l'adresse du serveur ou le jeton ne peuvent plus être lus dans le réplica.");
+	if (need_force && s.outbox_rc && !s.outbox.count)
+		cli_error("les modifications en attente ne peuvent pas être lues (%s) : celles qui "
+			  "n'avaient pas été envoyées restent dans le fichier endommagé.",
+			  relais_strerror(s.outbox_rc));
+	else if (need_force && s.outbox_rc)
+		cli_error("%zu modification%s en attente %s pu être lue%s, les suivantes sont "
+			  "illisibles (%s).", s.outbox.count, s.outbox.count > 1 ? "s" : "",
+			  s.outbox.count > 1 ? "ont" : "a", s.outbox.count > 1 ? "s" : "",
+			  relais_strerror(s.outbox_rc));
+	else if (need_force)
+		cli_error("l'identifiant du réplica est illisible : ses %zu modifications en "
+			  "attente partiraient sous un autre identifiant, et le serveur pourrait "
+			  "appliquer une seconde fois celles qu'il avait déjà reçues.", s.outbox.count);
+	if (need_creds || need_force) {
+		cli_error("Rien n'a été modifié. Relancez avec%s%s%s.",
+			  need_creds ? " « --server URL --token JETON »" : "",
+			  need_creds && need_force ? " et" : "",
+			  need_force ? " « --forcer » pour reconstruire quand même (le fichier "
+				       "endommagé est gardé de côté)" : "");
 		goto out;
 	}
 

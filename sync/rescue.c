@@ -100,7 +100,8 @@ static int changeset_readable(const struct sync_push_item *it, const struct sync
 	sqlite3_changeset_iter *iter = NULL;
 	int rc;
 
-	if (it->len == 0 || it->len > (size_t)INT32_MAX ||
+	/* A damaged file may hold any bytes here. */
+	if (it->len == 0 || it->len > (size_t)INT32_MAX || sync_changeset_check(it->changeset, it->len) ||
 	    sqlite3changeset_start(&iter, (int)it->len, (void *)it->changeset) != SQLITE_OK)
 		return RELAIS_ECORRUPT;
 	while ((rc = sqlite3changeset_next(iter)) == SQLITE_ROW) {
@@ -132,7 +133,8 @@ static void reportf(void (*report)(void *, const char *), void *arg, int *proble
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	(*problems)++;
-	report(arg, msg);
+	if (report)
+		report(arg, msg);
 }
 
 static void check_meta_number(sqlite3 *db, const char *key, const char *label,

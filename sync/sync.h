@@ -240,8 +240,8 @@ int sync_outbox_salvage(sqlite3 *db, struct sync_outbox *out, int *node_ok,
  * Quick checks of the client's sync tables: a node id of 16 hex digits, the
  * clock and the cursor as numbers, every outbox item with an HLC and a
  * changeset that reads to its end and names tables of t with their column
- * count (any table when t is NULL). Calls report with one French sentence
- * per problem; returns the number of problems.
+ * count (any table when t is NULL). Calls report (when not NULL) with one
+ * French sentence per problem; returns the number of problems.
  */
 int sync_client_check(sqlite3 *db, const struct sync_tables *t,
 		      void (*report)(void *arg, const char *msg), void *arg);

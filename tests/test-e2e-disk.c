@@ -17,8 +17,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <sqlite3.h>
+#include "../common/buf.h"
 #include "../common/relais.h"
 #include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
 #include "harness.h"
 #include "test.h"
 
@@ -279,6 +282,53 @@ TEST(e2e_disk_emptied_replica)
 	}
 }
 
+TEST(e2e_disk_truncated_replica)
+{
+	struct h_daemon d;
+	char ta[H_TOKEN];
+
+	h_setup();
+	CHECK(h_daemon_init(&d, "srv") == 0);
+	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
+	CHECK(h_daemon_serve(&d) == 0);
+	const char *A = h_replica(&d, "A", ta);
+	CHECK(A != NULL);
+	const char *s1 = add_structure(A, "MJC de Tarbes");
+	CHECK(s1 && h_sync(A, &d) == 0);
+	CHECK(add_structure(A, "Centre social") != NULL);
+
+	/* Only the first page is left: nothing of the replica can be read. */
+	CHECK(truncate(db_of(A), 4096) == 0);
+	const char *cut = file_sha(db_of(A));
+	struct h_out *o = h_relais(A, "status", (char *)NULL);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "endommagé") && strstr(o->err, "secours"));
+	o = h_relais(A, "verifier", (char *)NULL);
+	CHECK_INT(o->status, 1);
+
+	/* The token and the pending edit are gone with the pages: secours says
+	 * what it needs and leaves everything as it was. */
+	o = h_relais(A, "secours", (char *)NULL);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "--server URL --token JETON") && strstr(o->err, "--forcer"));
+	CHECK(strstr(o->err, "Rien n'a été modifié") != NULL);
+	o = h_relais(A, "secours", "--server", d.url, "--token", ta, (char *)NULL);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "--forcer") && !strstr(o->err, "--token JETON"));
+	CHECK_STR(file_sha(db_of(A)), cut);
+	o = h_relais(A, "secours", "--server", d.url, "--token", ta, "--forcer", (char *)NULL);
+	CHECK_INT(o->status, 0);
+	const char *aside = find_entry(A, "replica.db.endommage-");
+	CHECK(aside != NULL);
+	CHECK_STR(file_sha(aside), cut);
+	json_t *rescue = h_json(h_read_file(find_entry(A, "secours-"), NULL),
+				strlen(h_read_file(find_entry(A, "secours-"), NULL)));
+	CHECK(rescue && json_is_false(json_object_get(rescue, "modifications_toutes_lues")));
+	CHECK(h_export_row(h_export(A), "structure", s1) != NULL);
+	CHECK_INT(pending(A), 0);
+	CHECK(h_sync(A, &d) == 0);
+}
+
 /* ---- full disks ---- */
 
 static void unmount(void *dir)
@@ -481,4 +531,92 @@ TEST(e2e_disk_read_only_replica)
 	CHECK(strstr(o->err, "Read-only") == NULL);
 	CHECK(mount(NULL, disk, NULL, MS_REMOUNT, NULL) == 0);
 	CHECK(add_structure(A, "MJC") != NULL);
+}
+
+/* ---- the engine's half of the rescue ---- */
+
+struct restore_fixture {
+	sqlite3 *db;
+	struct sync_tables *t;
+};
+
+static void restore_cleanup(void *arg)
+{
+	struct restore_fixture *f = arg;
+	sync_tables_free(f->t);
+	sqlite3_close(f->db);
+}
+
+static long long query_ll(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+TEST(disk_outbox_salvage_and_restore)
+{
+	static struct restore_fixture f;
+	static unsigned char cs[1 << 16];
+	struct buf raw = BUF_INIT(1 << 20), one = BUF_INIT(1 << 16);
+	struct sync_outbox ob;
+	char id[37];
+	size_t cslen = 0;
+	int node_ok = 0;
+	uint64_t last = 0;
+
+	h_setup();
+	test_defer(restore_cleanup, &f);
+	int crafted = h_craft_push("r", "structure", "65", id, &raw, &one);
+	if (!crafted && one.len <= sizeof(cs)) {
+		memcpy(cs, one.data, one.len);
+		cslen = one.len;
+	}
+	buf_release(&raw);
+	buf_release(&one);
+	CHECK(crafted == 0 && cslen > 0);
+	CHECK(sqlite3_open(h_path("r.db"), &f.db) == SQLITE_OK);
+	CHECK_OK(sync_tables_load(f.db, (const char *const *)model_table_names, model_ntables, &f.t));
+
+	CHECK_OK(sync_outbox_salvage(f.db, &ob, &node_ok, &last));
+	CHECK_INT(ob.count, 1);
+	sync_outbox_free(&ob);
+	CHECK_INT(node_ok, 1);
+	CHECK_INT(last, 1);
+	struct sync_push_item item = { 1, 0x1234567890ull, cs, cslen };
+	uint64_t node = 0x0123456789abcdefull;
+
+	/* Pending edits are never mixed with others. */
+	CHECK_INT(sync_outbox_restore(f.db, f.t, node, &item, 1, 7), RELAIS_EBUSY);
+	CHECK_OK(sync_outbox_ack(f.db, 1));
+	CHECK(sqlite3_exec(f.db, "DELETE FROM structure", NULL, NULL, NULL) == SQLITE_OK);
+
+	/* A changeset that cannot be read: nothing written. */
+	static const unsigned char junk[] = "T\x02\x01\x00structure";
+	struct sync_push_item bad[2] = { item, { 2, 0x1234567891ull, junk, sizeof(junk) - 1 } };
+	CHECK_INT(sync_outbox_restore(f.db, f.t, node, bad, 2, 7), RELAIS_ECORRUPT);
+	CHECK_INT(query_ll(f.db, "SELECT count(*) FROM structure"), 0);
+	CHECK_INT(query_ll(f.db, "SELECT count(*) FROM sync_outbox"), 0);
+
+	/* The edit is applied, queued under its seq and the given node; the
+	 * next capture is numbered past the highest seq ever used. */
+	CHECK_OK(sync_outbox_restore(f.db, f.t, node, &item, 1, 7));
+	CHECK_INT(query_ll(f.db, "SELECT count(*) FROM structure"), 1);
+	CHECK_INT(query_ll(f.db, "SELECT seq FROM sync_outbox"), 1);
+	char *v = NULL;
+	CHECK_OK(sync_meta_get(f.db, "node", &v));
+	int same = v && !strcmp(v, "0123456789abcdef");
+	free(v);
+	CHECK(same);
+	CHECK(query_ll(f.db, "SELECT value FROM sync_meta WHERE key = 'hlc'") >= 0x1234567890ll);
+	struct sync_capture *c = NULL;
+	CHECK_OK(sync_capture_begin(f.db, f.t, &c));
+	CHECK(sqlite3_exec(f.db, "UPDATE structure SET nom = 'Autre nom'", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_OK(sync_capture_commit(c));
+	CHECK_INT(query_ll(f.db, "SELECT max(seq) FROM sync_outbox"), 8);
+	CHECK(query_ll(f.db, "SELECT hlc FROM sync_outbox WHERE seq = 8") > 0x1234567890ll);
+	CHECK_INT(sync_client_check(f.db, f.t, NULL, NULL), 0);
 }
