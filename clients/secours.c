@@ -607,8 +607,8 @@ int cmd_secours(const char *home, int argc, char **argv)
 	const char *server = NULL, *token = NULL;
 	int force = 0;
 	const struct cli_opt opts[] = {
-		{ "--server", "URL", &server, NULL, "adresse du serveur, si le réplica ne la donne plus" },
-		{ "--token", "JETON", &token, NULL, "jeton du compte, si le réplica ne le donne plus" },
+		{ "--server", "URL", &server, NULL, "adresse du serveur (sinon celle du réplica)" },
+		{ "--token", "JETON", &token, NULL, "jeton du compte (sinon celui du réplica)" },
 		{ "--forcer", NULL, NULL, &force, "reconstruire même si des modifications en attente "
 		  "sont illisibles" },
 	};
