@@ -593,6 +593,24 @@ static int swap_in(const char *home, const char *tmp, const char *aside, char *e
 	return 0;
 }
 
+/*
+ * A rescue stopped between its two renames (the damaged file already aside)
+ * left the home without replica.db and a complete new one in tmp: puts it in
+ * place. Returns 1 when it did so.
+ */
+static int finish_swap(const char *home, const char *tmp)
+{
+	char cur[MAX_PATH], fresh[MAX_PATH];
+	if (join(cur, sizeof(cur), home, "replica.db") || join(fresh, sizeof(fresh), tmp, "replica.db") ||
+	    access(cur, F_OK) == 0 || access(fresh, F_OK) != 0 || rename(fresh, cur))
+		return 0;
+	remove_tmp(tmp);
+	printf("La reconstruction précédente avait été interrompue juste avant la fin : le nouveau "
+	       "réplica est maintenant en place dans « %s » (l'ancien fichier est resté à côté, "
+	       "renommé replica.db.endommage-DATE). Lancez « relais --home %s sync ».\n", home, home);
+	return 1;
+}
+
 int cmd_secours(const char *home, int argc, char **argv)
 {
 	static const char usage[] =
@@ -629,6 +647,14 @@ int cmd_secours(const char *home, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rc = CLI_EXIT_FAIL;
+	if (join(tmp, sizeof(tmp), home, TMP_DIR) || join(ca, sizeof(ca), home, REPLICA_CA_FILE)) {
+		cli_error("chemin trop long : %s", home);
+		goto out;
+	}
+	if (finish_swap(home, tmp)) {
+		rc = 0;
+		goto out;
+	}
 	if (open_raw(home, &db, err, sizeof(err))) {
 		cli_error("%s", err);
 		goto out;
@@ -672,10 +698,6 @@ int cmd_secours(const char *home, int argc, char **argv)
 		goto out;
 	}
 
-	if (join(tmp, sizeof(tmp), home, TMP_DIR) || join(ca, sizeof(ca), home, REPLICA_CA_FILE)) {
-		cli_error("chemin trop long : %s", home);
-		goto out;
-	}
 	remove_tmp(tmp);
 	int e = reach_server(server, token, err, sizeof(err));
 	if (e)

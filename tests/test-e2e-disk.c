@@ -327,6 +327,16 @@ TEST(e2e_disk_truncated_replica)
 	CHECK(h_export_row(h_export(A), "structure", s1) != NULL);
 	CHECK_INT(pending(A), 0);
 	CHECK(h_sync(A, &d) == 0);
+
+	/* A rescue stopped between its two renames: the next one finishes it. */
+	const char *tmp = h_strf("%s/secours.tmp", A);
+	CHECK(mkdir(tmp, 0700) == 0);
+	CHECK(rename(db_of(A), h_strf("%s/replica.db", tmp)) == 0);
+	o = h_relais(A, "secours", (char *)NULL);
+	CHECK_INT(o->status, 0);
+	CHECK(strstr(o->out, "interrompue") != NULL);
+	CHECK(access(tmp, F_OK) != 0);
+	CHECK(h_export_row(h_export(A), "structure", s1) != NULL);
 }
 
 /* ---- full disks ---- */
