@@ -272,7 +272,7 @@ out:
 
 /* What could be read of the damaged replica. */
 struct salvage {
-	char *server, *token, *login, *dept, *role;
+	char *server, *token, *login, *dept, *role, *epoch;
 	struct sync_outbox outbox;
 	int node_ok;
 	int outbox_rc;          /* 0 when every pending edit was read */
@@ -289,6 +289,7 @@ static void salvage_free(struct salvage *s)
 	free(s->login);
 	free(s->dept);
 	free(s->role);
+	free(s->epoch);
 	sync_outbox_free(&s->outbox);
 	json_decref(s->tables);
 	json_decref(s->unreadable);
@@ -351,6 +352,7 @@ static int salvage(sqlite3 *db, struct salvage *s)
 	s->login = meta(db, "login");
 	s->dept = meta(db, "dept");
 	s->role = meta(db, "role");
+	s->epoch = meta(db, "epoque");
 	if (s->emptied) {
 		s->tables = json_object();
 		s->unreadable = json_array();
@@ -452,9 +454,16 @@ static void remove_tmp(const char *tmp)
 	rmdir(tmp);
 }
 
-/* Asks the server who the token belongs to: a rescue starts only when the
- * server answers, so that an offline attempt says so in its own words. */
-static int reach_server(const char *server, const char *token, char *err, size_t errlen)
+/*
+ * Asks the server who the token belongs to: a rescue starts only when the
+ * server answers, so that an offline attempt says so in its own words. A
+ * server restored from a backup since the replica last synced (another
+ * epoch) may have lost edits this replica had sent: *restored is then 1 and
+ * err says why the pending edits are not queued blindly ("relais sync"
+ * refuses such a server too).
+ */
+static int reach_server(const char *server, const char *token, const struct salvage *s,
+			int *restored, char *err, size_t errlen)
 {
 	struct net n;
 	json_t *who = NULL;
@@ -462,6 +471,13 @@ static int reach_server(const char *server, const char *token, char *err, size_t
 	int rc = net_open(&n, server, token, err, errlen);
 	if (!rc)
 		rc = net_get_json(&n, "/v1/whoami", &who, err, errlen);
+	const char *epoch = json_string_value(json_object_get(who, "epoque"));
+	*restored = !rc && s->epoch && s->outbox.count && (!epoch || strcmp(epoch, s->epoch));
+	if (*restored)
+		say(err, errlen, "le serveur a été restauré depuis une sauvegarde depuis la dernière "
+		    "synchronisation de ce réplica : ses modifications en attente ne sont pas remises "
+		    "dans la file sans vous (voir « relais sync --help », section « Après une "
+		    "restauration du serveur ») ; --forcer les remet quand même.");
 	json_decref(who);
 	net_close(&n);
 	return rc;
@@ -699,16 +715,23 @@ int cmd_secours(const char *home, int argc, char **argv)
 	}
 
 	remove_tmp(tmp);
-	int e = reach_server(server, token, err, sizeof(err));
+	int restored = 0;
+	int e = reach_server(server, token, &s, &restored, err, sizeof(err));
+	if (restored && !force)
+		e = RELAIS_EPERM;
 	if (e)
 		cli_error("%s", err);
 	if (e || init_into(tmp, server, token, access(ca, R_OK) == 0 ? ca : NULL)) {
-		cli_error("secours impossible pour l'instant : %s. Rien n'a été modifié : « %s/replica.db » "
-			  "est toujours en place, avec %zu modification%s en attente ; relancez "
-			  "« relais --home %s secours » quand le serveur sera joignable.",
-			  e == RELAIS_ENET || !e ? "le serveur n'a pas fourni les données"
-						 : "le serveur a refusé la demande",
-			  home, s.outbox.count, s.outbox.count > 1 ? "s" : "", home);
+		if (e == RELAIS_ENET || !e)
+			cli_error("secours impossible pour l'instant : le serveur n'a pas fourni les "
+				  "données. Rien n'a été modifié : « %s/replica.db » est toujours en place, "
+				  "avec %zu modification%s en attente ; relancez « relais --home %s secours » "
+				  "quand le serveur sera joignable.", home, s.outbox.count,
+				  s.outbox.count > 1 ? "s" : "", home);
+		else
+			cli_error("Rien n'a été modifié : « %s/replica.db » est toujours en place, avec %zu "
+				  "modification%s en attente.", home, s.outbox.count,
+				  s.outbox.count > 1 ? "s" : "");
 		goto drop_tmp;
 	}
 	if (restore_into(tmp, &s, err, sizeof(err))) {

@@ -339,6 +339,45 @@ TEST(e2e_disk_truncated_replica)
 	CHECK(h_export_row(h_export(A), "structure", s1) != NULL);
 }
 
+/* A server restored from a backup since the replica last synced may have
+ * lost edits it had acknowledged: the rescue does not queue pending edits
+ * for it without being told to. */
+TEST(e2e_disk_rescue_after_server_restore)
+{
+	struct h_daemon d;
+	char ta[H_TOKEN];
+
+	h_setup();
+	CHECK(h_daemon_init(&d, "srv") == 0);
+	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
+	CHECK(h_daemon_serve(&d) == 0);
+	const char *A = h_replica(&d, "A", ta);
+	CHECK(A != NULL);
+	CHECK(add_structure(A, "MJC de Tarbes") && h_sync(A, &d) == 0);
+	const char *backup = h_path("srv.backup");
+	char *bk[] = { (char *)h_bin("relaisd"), (char *)"backup", (char *)"--data", d.data,
+		       (char *)"--to", (char *)backup, NULL };
+	CHECK_INT(h_runv(bk, H_TIMEOUT_MS)->status, 0);
+	CHECK(add_structure(A, "Centre social") && h_sync(A, &d) == 0);
+	CHECK(add_structure(A, "PIJ de Lourdes") != NULL);
+	CHECK_INT(h_daemon_stop(&d), 0);
+	char *rs[] = { (char *)h_bin("relaisd"), (char *)"restore", (char *)"--from", (char *)backup,
+		       (char *)"--data", d.data, (char *)"--force", NULL };
+	CHECK_INT(h_runv(rs, H_TIMEOUT_MS)->status, 0);
+	CHECK(h_daemon_serve(&d) == 0);
+	CHECK(damage_tables(db_of(A)) > 0);
+	const char *damaged = file_sha(db_of(A));
+
+	struct h_out *o = h_relais(A, "secours", "--server", d.url, (char *)NULL);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "restauré") && strstr(o->err, "--forcer"));
+	CHECK(strstr(o->err, "Rien n'a été modifié") != NULL);
+	CHECK_STR(file_sha(db_of(A)), damaged);
+	o = h_relais(A, "secours", "--server", d.url, "--forcer", (char *)NULL);
+	CHECK_INT(o->status, 0);
+	CHECK_INT(pending(A), 1);
+}
+
 /* ---- full disks ---- */
 
 static void unmount(void *dir)
