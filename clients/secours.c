@@ -143,8 +143,16 @@ static void integrity(sqlite3 *db, struct check *c)
 	if (s == SQLITE_OK) {
 		while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *t = (const char *)sqlite3_column_text(st, 0);
-			if (!t || strcmp(t, "ok"))
-				reportf(c, "contrôle d'intégrité de SQLite : %s", t ? t : "?");
+			if (t && !strcmp(t, "ok"))
+				continue;
+			/* SQLite's own words, one line each, as a detail for whoever
+			 * looks at the file. */
+			char line[CLI_ERRLEN / 2];
+			snprintf(line, sizeof(line), "%s", t ? t : "?");
+			for (char *p = line; *p; p++)
+				if (*p == '\n' || *p == '\r')
+					*p = ' ';
+			reportf(c, "contrôle d'intégrité de SQLite : %s", line);
 		}
 	}
 	if (s != SQLITE_DONE)
