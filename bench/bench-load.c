@@ -855,6 +855,14 @@ int main(int argc, char **argv)
 		show_log(log);
 		die("relaisd init failed");
 	}
+	/* Every client connects from 127.0.0.1: lift relaisd's cap of
+	 * simultaneous connections per address above their number. */
+	char conf[340];
+	snprintf(conf, sizeof(conf), "%s/relaisd.conf", data);
+	FILE *cf = fopen(conf, "w");
+	if (!cf || fprintf(cf, "[securite]\nconnexions_par_adresse = %lld\n", 2 * nclients) < 0 ||
+	    fclose(cf) || chmod(conf, 0600))
+		die("cannot write %s", conf);
 	acc = calloc((size_t)naccounts, sizeof(*acc));
 	memset(&b, 0, sizeof(b));
 	b.nclients = (size_t)nclients;

@@ -35,6 +35,8 @@
 #define XLSX_WIDTH_MIN 10
 #define XLSX_WIDTH_MAX 60
 #define HELP_RC -1
+/* A département's directory is a few thousand rows: far below this. */
+#define ANNUAIRE_CSV_MAX (64u << 20)
 
 /* ---- output files ---- */
 
@@ -224,49 +226,15 @@ out:
 	return rc;
 }
 
-/* A spreadsheet runs a cell starting with one of these as a formula: the
- * values may come from mailed forms, so they are defused with a leading
- * apostrophe, which the import takes off again. */
-static int formula_lead(const char *s)
+/* The whole CSV (model/csv.h: the project's one CSV writer) into b. */
+static int write_csv(struct buf *b, const struct directory *d)
 {
-	return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
-}
-
-static void csv_put_field(FILE *f, const char *s)
-{
-	int quote = formula_lead(s) || s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' ') ||
-		    strpbrk(s, ";\"\r\n") != NULL;
-	if (!quote) {
-		fputs(s, f);
-		return;
-	}
-	putc('"', f);
-	if (formula_lead(s))
-		putc('\'', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			putc('"', f);
-		putc(*s, f);
-	}
-	putc('"', f);
-}
-
-static void csv_put_row(FILE *f, const char *const *cells)
-{
-	for (int k = 0; k < X_NCOLS; k++) {
-		if (k)
-			putc(';', f);
-		csv_put_field(f, cells[k]);
-	}
-	fputs("\r\n", f);
-}
-
-static void write_csv(FILE *f, const struct directory *d)
-{
-	fputs("\xEF\xBB\xBF", f);
-	csv_put_row(f, export_heads);
-	for (size_t i = 0; i < d->nrows; i++)
-		csv_put_row(f, (const char *const *)(d->cells + i * X_NCOLS));
+	int rc = csv_put_bom(b);
+	if (!rc)
+		rc = csv_put_row(b, export_heads, X_NCOLS);
+	for (size_t i = 0; !rc && i < d->nrows; i++)
+		rc = csv_put_row(b, (const char *const *)(d->cells + i * X_NCOLS), X_NCOLS);
+	return rc;
 }
 
 static int xlsx_fail(lxw_error e, const char *path)
@@ -414,7 +382,15 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		if (write_xlsx(tmp, out, &d))
 			goto out;
 	} else {
-		write_csv(f ? f : stdout, &d);
+		struct buf csv = BUF_INIT(ANNUAIRE_CSV_MAX);
+		e = write_csv(&csv, &d);
+		if (!e && csv.len && fwrite(csv.data, 1, csv.len, f ? f : stdout) != csv.len)
+			e = RELAIS_EIO;
+		buf_release(&csv);
+		if (e) {
+			cli_error("écriture de l'annuaire impossible : %s.", relais_strerror(e));
+			goto out;
+		}
 	}
 	if (out) {
 		e = annuaire_tmp_commit(f, tmp, out);
@@ -622,9 +598,7 @@ static const char *cell_of(const struct csv_row *row, long col)
 		return "";
 	const char *s = row->fields[col];
 	/* Undo the export's formula guard. */
-	if (s[0] == '\'' && formula_lead(s + 1))
-		s++;
-	return s;
+	return csv_formula_unguard(s);
 }
 
 /* Checks v against column c into a malloc'd normalised value (*out).

@@ -74,7 +74,11 @@ int cli_parse_opts(const char *usage, const struct cli_opt *opts, size_t nopts,
  */
 int cmd_init(const char *home, int argc, char **argv);
 int cmd_sync(const char *home, int argc, char **argv);
+/* Replaces the token of an initialised replica (remote.c), keeping its
+ * pending edits. */
+int cmd_jeton(const char *home, int argc, char **argv);
 int cmd_status(const char *home, int argc, char **argv);
+int cmd_refus(const char *home, int argc, char **argv);
 int cmd_conflicts(const char *home, int argc, char **argv);
 int cmd_export(const char *home, int argc, char **argv);
 /* The generic table commands: argv[0] is the table's command word

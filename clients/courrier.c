@@ -84,6 +84,7 @@ static const struct {
 	{ "expediteur", "Expéditeur", 0 },
 	{ "sujet", "Objet", 0 },
 	{ "resultat", "Résultat", 0 },
+	{ "reponse", "Réponse", 1 },
 	{ "traitement", "Suite donnée", 1 },
 };
 #define NLIST (sizeof(list_cols) / sizeof(list_cols[0]))
@@ -166,7 +167,8 @@ static void help_verb(enum verb v)
 		       "Liste les messages en attente d'une décision (résultat « quarantaine », suite\n"
 		       "donnée vide ou « à traiter »), du plus récent au plus ancien : identifiant,\n"
 		       "date, expéditeur, objet, résultat.\n"
-		       "  --tous   tout le journal, avec la suite donnée\n"
+		       "  --tous   tout le journal, avec la réponse (envoyée, échouée…) et la\n"
+		       "           suite donnée ; « show ID » dit pourquoi une réponse manque\n"
 		       "  --json   un tableau JSON de toutes les colonnes\n");
 		break;
 	case VERB_SHOW:

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "../common/buf.h"
 #include "../common/util.h"
+#include "../model/domain.h"
 #include "../model/model.h"
 #include "cli.h"
 #include "replica.h"
@@ -224,27 +225,13 @@ static int parse_args(const struct model_table *t, int vi, int argc, char **argv
 	return 0;
 }
 
-static int row_exists(sqlite3 *db, const char *table, const char *id, int *exists)
-{
-	char sql[256];
-	sqlite3_stmt *st = NULL;
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" WHERE id = ?", table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	*exists = s == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : RELAIS_EDB;
-}
-
 static void not_found(const struct model_table *t, const char *id)
 {
 	cli_error("%s « %s » est introuvable dans le réplica.", t->label, id);
 }
 
-/* Checks every typed value with the model, and references against the
- * replica. Returns 0 or CLI_EXIT_FAIL with the message printed. */
+/* Checks and normalises every typed value (the model's rules, references
+ * against the replica). Returns 0 or CLI_EXIT_FAIL with the message printed. */
 static int check_fields(struct replica *r, struct args *a)
 {
 	for (size_t i = 0; i < a->nfields; i++) {
@@ -260,9 +247,9 @@ static int check_fields(struct replica *r, struct args *a)
 			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
 			return CLI_EXIT_FAIL;
 		}
-		err[0] = 0;
-		if (model_check_value(f->col, f->raw, out, outlen, err, sizeof(err))) {
-			cli_error("%s", err[0] ? err : "valeur invalide.");
+		int e = domain_check_value(r->db, f->col, f->raw, out, outlen, err, sizeof(err));
+		if (e) {
+			cli_error("%s", e == RELAIS_EINVAL ? err : relais_strerror(e));
 			free(out);
 			return CLI_EXIT_FAIL;
 		}
@@ -271,86 +258,66 @@ static int check_fields(struct replica *r, struct args *a)
 			out = NULL;
 		}
 		f->val = out;
-		if (f->col->kind == MODEL_REF && f->val) {
-			int exists = 0;
-			const struct model_table *rt = model_table_by_name(f->col->ref);
-			if (row_exists(r->db, f->col->ref, f->val, &exists)) {
-				cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-				return CLI_EXIT_FAIL;
-			}
-			if (!exists) {
-				cli_error("%s : %s « %s » est introuvable dans le réplica.", f->col->label,
-					  rt ? rt->label : f->col->ref, f->val);
-				return CLI_EXIT_FAIL;
-			}
-		}
 	}
 	return 0;
 }
 
-static int bind_field(sqlite3_stmt *st, int idx, const struct field *f)
-{
-	if (!f->val)
-		return sqlite3_bind_null(st, idx);
-	if (f->col->kind == MODEL_INT || f->col->kind == MODEL_BOOL) {
-		long long v;
-		if (util_parse_ll(f->val, INT64_MIN, INT64_MAX, &v) == 0)
-			return sqlite3_bind_int64(st, idx, v);
-	}
-	return sqlite3_bind_text(st, idx, f->val, -1, SQLITE_STATIC);
-}
-
-/* Runs one prepared write inside a captured local transaction, so that the
- * edit is queued for the next sync in the same commit. */
-static int captured_write(struct replica *r, const char *sql, const struct args *a,
-			  const char *first, const char *second, const char *last)
+/*
+ * Runs one write of the domain layer inside a captured local transaction,
+ * so that the edit and what its workflow implies are queued for the next
+ * sync in the same commit. Prints what went wrong, or the workflow's note.
+ */
+static int captured_write(struct replica *r, const struct model_table *t, const char *id,
+			  const struct args *a, struct domain_result *res)
 {
 	struct sync_capture *cap = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = sync_capture_begin(r->db, r->tables, &cap);
-	if (rc) {
-		cli_error("écriture dans le réplica impossible : %s", relais_strerror(rc));
+	struct domain_value v[MAX_FIELDS];
+	char err[CLI_ERRLEN], today[DOMAIN_DATE_LEN + 1], *dept = NULL;
+	int rc;
+
+	if (!id && (replica_meta(r, "dept", &dept) || !dept)) {
+		cli_error("le département du compte est inconnu : relancez « relais init ».");
 		return CLI_EXIT_FAIL;
 	}
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto db_error;
-	int idx = 1;
-	if (first)
-		sqlite3_bind_text(st, idx++, first, -1, SQLITE_STATIC);
-	if (second)
-		sqlite3_bind_text(st, idx++, second, -1, SQLITE_STATIC);
 	for (size_t i = 0; a && i < a->nfields; i++)
-		if (bind_field(st, idx++, &a->fields[i]) != SQLITE_OK)
-			goto db_error;
-	if (last)
-		sqlite3_bind_text(st, idx++, last, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto db_error;
-	sqlite3_finalize(st);
-	st = NULL;
+		v[i] = (struct domain_value){ a->fields[i].col, a->fields[i].val };
+	domain_today(today);
+	rc = sync_capture_begin(r->db, r->tables, &cap);
+	if (rc) {
+		cli_error("écriture dans le réplica impossible : %s", relais_strerror(rc));
+		free(dept);
+		return CLI_EXIT_FAIL;
+	}
+	err[0] = 0;
+	if (a)
+		rc = domain_write(r->db, t, id, dept, v, a->nfields, today, res, err, sizeof(err));
+	else
+		rc = domain_delete(r->db, t, id, err, sizeof(err));
+	free(dept);
+	if (rc) {
+		sync_capture_abort(cap);
+		if (rc == RELAIS_ECONSTRAINT)
+			cli_error("%s ; rien n'a été modifié.", err);
+		else if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND)
+			cli_error("%s", err);
+		else
+			cli_error("écriture dans le réplica impossible : %s", err[0] ? err : relais_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
 	if ((rc = sync_capture_commit(cap))) {
 		cli_error("enregistrement impossible : %s ; rien n'a été modifié.", relais_strerror(rc));
 		return CLI_EXIT_FAIL;
 	}
 	return 0;
-db_error:
-	if ((sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CONSTRAINT)
-		cli_error("valeur refusée par le schéma (%s) ; rien n'a été modifié.",
-			  replica_errmsg(r->db));
-	else
-		cli_error("écriture dans le réplica impossible : %s", replica_errmsg(r->db));
-	sqlite3_finalize(st);
-	sync_capture_abort(cap);
-	return CLI_EXIT_FAIL;
 }
 
 static int do_add(struct replica *r, const struct model_table *t, struct args *a)
 {
-	struct buf sql = BUF_INIT(MAX_SQL), missing = BUF_INIT(4096);
-	char id[UTIL_UUID_LEN + 1];
-	char *dept = NULL;
+	struct buf missing = BUF_INIT(4096);
+	struct domain_result res;
 	int rc = CLI_EXIT_FAIL;
 
+	/* All the missing options at once, as flags: the person types them next. */
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		const struct model_column *c = &t->columns[i];
 		if (!col_live(c) || !(c->flags & MODEL_REQUIRED))
@@ -369,76 +336,32 @@ static int do_add(struct replica *r, const struct model_table *t, struct args *a
 		cli_error("il manque des valeurs obligatoires : %s.", buf_str(&missing));
 		goto out;
 	}
-	if (check_fields(r, a))
+	if (check_fields(r, a) || captured_write(r, t, NULL, a, &res))
 		goto out;
-	if (replica_meta(r, "dept", &dept) || !dept) {
-		cli_error("le département du compte est inconnu : relancez « relais init ».");
-		goto out;
-	}
-	if (util_uuid(id)) {
-		cli_error("impossible de tirer un identifiant aléatoire.");
-		goto out;
-	}
-	int e = buf_printf(&sql, "INSERT INTO \"%s\" (id, dept", t->name);
-	for (size_t i = 0; i < a->nfields && !e; i++)
-		e = buf_printf(&sql, ", \"%s\"", a->fields[i].col->name);
-	if (!e)
-		e = buf_puts(&sql, ") VALUES (?, ?");
-	for (size_t i = 0; i < a->nfields && !e; i++)
-		e = buf_puts(&sql, ", ?");
-	if (!e)
-		e = buf_putc(&sql, ')');
-	if (e) {
-		cli_error("%s", relais_strerror(e));
-		goto out;
-	}
-	if (captured_write(r, buf_str(&sql), a, id, dept, NULL))
-		goto out;
-	printf("%s\n", id);
+	printf("%s\n", res.id);
+	if (res.note[0])
+		fprintf(stderr, "%s\n", res.note);
 	rc = 0;
 out:
-	free(dept);
-	buf_release(&sql);
 	buf_release(&missing);
 	return rc;
 }
 
 static int do_set(struct replica *r, const struct model_table *t, struct args *a)
 {
-	struct buf sql = BUF_INIT(MAX_SQL);
-	int exists = 0, rc = CLI_EXIT_FAIL;
+	struct domain_result res;
 
 	if (!a->nfields) {
 		cli_error("rien à modifier : donnez au moins une option (voir relais %s set --help).",
 			  t->command);
 		return CLI_EXIT_FAIL;
 	}
-	if (row_exists(r->db, t->name, a->id, &exists)) {
-		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-		goto out;
-	}
-	if (!exists) {
-		not_found(t, a->id);
-		goto out;
-	}
-	if (check_fields(r, a))
-		goto out;
-	int e = buf_printf(&sql, "UPDATE \"%s\" SET ", t->name);
-	for (size_t i = 0; i < a->nfields && !e; i++)
-		e = buf_printf(&sql, "%s\"%s\" = ?", i ? ", " : "", a->fields[i].col->name);
-	if (!e)
-		e = buf_puts(&sql, " WHERE id = ?");
-	if (e) {
-		cli_error("%s", relais_strerror(e));
-		goto out;
-	}
-	if (captured_write(r, buf_str(&sql), a, NULL, NULL, a->id))
-		goto out;
+	if (check_fields(r, a) || captured_write(r, t, a->id, a, &res))
+		return CLI_EXIT_FAIL;
 	printf("Modification enregistrée.\n");
-	rc = 0;
-out:
-	buf_release(&sql);
-	return rc;
+	if (res.note[0])
+		printf("%s\n", res.note);
+	return 0;
 }
 
 /* Rows elsewhere still naming the deleted one are not an error (sync never
@@ -470,46 +393,20 @@ static void warn_references(struct replica *r, const struct model_table *t, cons
 
 static int do_rm(struct replica *r, const struct model_table *t, struct args *a)
 {
-	char sql[256];
-	int exists = 0;
-	if (row_exists(r->db, t->name, a->id, &exists)) {
-		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-		return CLI_EXIT_FAIL;
-	}
-	if (!exists) {
-		not_found(t, a->id);
-		return CLI_EXIT_FAIL;
-	}
-	snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE id = ?", t->name);
-	if (captured_write(r, sql, NULL, NULL, NULL, a->id))
+	if (captured_write(r, t, a->id, NULL, NULL))
 		return CLI_EXIT_FAIL;
 	warn_references(r, t, a->id);
 	printf("Suppression enregistrée.\n");
 	return 0;
 }
 
-/*
- * How people name a row of t: "prenom nom" when it has both columns, else its
- * first listed text column (e.g. a structure's nom). NULL when it has neither.
- */
+/* How people name a row of t (domain_title_sql), "NULL" when nothing does. */
 static int title_expr(const struct model_table *t, struct buf *sql)
 {
-	if (model_column_by_name(t, "prenom") && model_column_by_name(t, "nom"))
-		return buf_puts(sql, "r.prenom || ' ' || r.nom");
-	for (size_t i = 0; i < t->ncolumns; i++) {
-		const struct model_column *c = &t->columns[i];
-		if (col_live(c) && c->kind == MODEL_TEXT && (c->flags & MODEL_LISTED))
-			return buf_printf(sql, "r.\"%s\"", c->name);
-	}
-	return buf_puts(sql, "NULL");
+	int rc = domain_title_sql(t, sql);
+	return rc == RELAIS_ENOTFOUND ? buf_puts(sql, "NULL") : rc;
 }
 
-/*
- * SELECT of id, dept and the model's columns, in that order. With titles, a
- * reference reads as the referenced row's name for people, followed by its
- * id when full (show), alone otherwise (list); the raw id when the row is
- * not in the replica.
- */
 static int select_sql(const struct model_table *t, int one, int titles, struct buf *sql)
 {
 	int e = buf_puts(sql, "SELECT x.id, x.dept");

@@ -12,6 +12,7 @@
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "cli.h"
+#include "refus.h"
 #include "replica.h"
 
 static int export_table(struct replica *r, const struct model_table *t)
@@ -139,11 +140,15 @@ int cmd_status(const char *home, int argc, char **argv)
 		goto out;
 	}
 	conflicts = sqlite3_column_int64(st, 0);
-	obj = json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o}",
+	char warn[512];
+	int clock_off = refus_clock_warning(&r, warn, sizeof(warn));
+	uint64_t refused = refus_count(&r);
+	obj = json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o}",
 			"pending", (json_int_t)pending, "last_sync", meta_json(&r, "last_sync"),
 			"conflicts", (json_int_t)conflicts, "server", meta_json(&r, "server"),
 			"login", meta_json(&r, "login"), "dept", meta_json(&r, "dept"),
-			"role", meta_json(&r, "role"));
+			"role", meta_json(&r, "role"), "refused", (json_int_t)refused,
+			"clock_warning", clock_off ? json_string(warn) : json_null());
 	if (!obj) {
 		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
 		goto out;
@@ -165,6 +170,10 @@ int cmd_status(const char *home, int argc, char **argv)
 		printf("Modifications en attente : %" PRIu64 "\n", pending);
 		printf("Dernière synchronisation : %s\n", last ? last : "jamais");
 		printf("Conflits ouverts : %lld\n", conflicts);
+		printf("Modifications refusées par le serveur : %" PRIu64 "%s\n", refused,
+		       refused ? " (voir relais refus)" : "");
+		if (clock_off)
+			printf("Horloge : %s\n", warn);
 	}
 	rc = 0;
 out:

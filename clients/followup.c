@@ -16,6 +16,7 @@
 #include <time.h>
 #include "../common/buf.h"
 #include "../common/util.h"
+#include "../model/domain.h"
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "cli.h"
@@ -295,17 +296,45 @@ static int capture_commit(struct sync_capture *cap)
 	return rc ? CLI_EXIT_FAIL : 0;
 }
 
-/* Adds a row to the directory changes to transmit, inside the caller's capture. */
-static int directory_change(struct replica *r, const char *dept, const char *promeneur,
-			    const char *nature, const char *date)
+enum workflow { WF_DECIDE, WF_DELABEL };
+
+/* Runs a workflow of the domain layer as one captured edit and tells what
+ * it did. a and b are the decision and the comité's date, or the motif. */
+static int run_workflow(struct replica *r, enum workflow wf, const char *id, const char *a,
+			const char *date, const char *b)
 {
-	char id[UTIL_UUID_LEN + 1];
-	int rc = util_uuid(id);
-	if (!rc)
-		rc = stmt_run(r->db, NULL, "INSERT INTO " DIRECTORY_TABLE
-			      " (id, dept, promeneur, nature, date, transmis) VALUES (?, ?, ?, ?, ?, 0)",
-			      "ttttt", id, dept, promeneur, nature, date);
-	return rc;
+	struct sync_capture *cap = NULL;
+	struct domain_result res;
+	char err[CLI_ERRLEN] = "";
+	int e;
+
+	if (capture_begin(r, &cap))
+		return CLI_EXIT_FAIL;
+	memset(&res, 0, sizeof(res));
+	e = wf == WF_DECIDE ? domain_decide(r->db, id, a, date, b, &res, err, sizeof(err))
+			    : domain_delabel(r->db, id, a, date, &res, err, sizeof(err));
+	if (e) {
+		sync_capture_abort(cap);
+		if (e == RELAIS_EINVAL || e == RELAIS_ENOTFOUND)
+			cli_error("%s", err);
+		else
+			db_error(r, wf == WF_DECIDE ? "décision non enregistrée" : "délabellisation non enregistrée");
+		return CLI_EXIT_FAIL;
+	}
+	if (capture_commit(cap))
+		return CLI_EXIT_FAIL;
+	/* One line per thing done; names come from the replica, so no control
+	 * character of theirs reaches the terminal. */
+	for (char *line = res.note, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		put_clean(line);
+		putchar('\n');
+		if (!nl)
+			break;
+	}
+	return 0;
 }
 
 /* ---- relais candidature decider ---- */
@@ -327,76 +356,6 @@ static void help_decider(void)
 	       "label, utilisez « relais promeneur delabelliser ».\n");
 }
 
-struct decision_row {
-	char dept[16];
-	char decision[32];
-	char promeneur[ID_MAX + 1];
-	char date_comite[DATE_LEN + 1];
-};
-
-static int read_candidature(struct replica *r, const char *id, struct decision_row *c)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = stmt_prepare(r->db, &st, "SELECT dept, coalesce(decision, 'en_attente'), promeneur, "
-			      "date_comite FROM candidature WHERE id = ?", "t", id);
-	int s = rc ? SQLITE_ERROR : sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		col_copy(st, 0, c->dept, sizeof(c->dept));
-		col_copy(st, 1, c->decision, sizeof(c->decision));
-		col_copy(st, 2, c->promeneur, sizeof(c->promeneur));
-		col_copy(st, 3, c->date_comite, sizeof(c->date_comite));
-		rc = 0;
-	} else if (s == SQLITE_DONE) {
-		rc = RELAIS_ENOTFOUND;
-	} else if (!rc) {
-		rc = relais_sqlite_error(s);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-struct person {
-	char statut[32];
-	char date_labellisation[DATE_LEN + 1];
-	char date_delabellisation[DATE_LEN + 1];
-	char *name;            /* "Prénom Nom", malloc'd */
-	char dept[16];
-};
-
-static int read_person(struct replica *r, const char *id, struct person *p)
-{
-	sqlite3_stmt *st = NULL;
-	memset(p, 0, sizeof(*p));
-	int rc = stmt_prepare(r->db, &st, "SELECT coalesce(statut, 'candidat'), date_labellisation, "
-			      "date_delabellisation, prenom || ' ' || nom, dept FROM promeneur "
-			      "WHERE id = ?", "t", id);
-	int s = rc ? SQLITE_ERROR : sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		col_copy(st, 0, p->statut, sizeof(p->statut));
-		col_copy(st, 1, p->date_labellisation, sizeof(p->date_labellisation));
-		col_copy(st, 2, p->date_delabellisation, sizeof(p->date_delabellisation));
-		col_copy(st, 4, p->dept, sizeof(p->dept));
-		rc = (p->name = col_dup(st, 3)) ? 0 : RELAIS_ENOMEM;
-	} else if (s == SQLITE_DONE) {
-		rc = RELAIS_ENOTFOUND;
-	} else if (!rc) {
-		rc = relais_sqlite_error(s);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static const char *decision_shown(const char *d)
-{
-	if (!strcmp(d, "acceptee"))
-		return "acceptée";
-	if (!strcmp(d, "refusee"))
-		return "refusée";
-	if (!strcmp(d, "ajournee"))
-		return "ajournée";
-	return "en attente";
-}
-
 int cmd_candidature_decider(const char *home, int argc, char **argv)
 {
 	const char *decision_raw = NULL, *date_raw = NULL, *comite_raw = NULL;
@@ -406,11 +365,8 @@ int cmd_candidature_decider(const char *home, int argc, char **argv)
 		{ "--comite", &comite_raw, NULL },
 	};
 	char id[ID_MAX + 1], decision[32], date[DATE_LEN + 1], comite[DATE_LEN + 1] = "";
-	struct decision_row c;
-	struct person p = { .name = NULL };
 	struct replica r;
-	struct sync_capture *cap = NULL;
-	int rc, label = 0;
+	int rc;
 
 	argc -= 2;
 	argv += 2;
@@ -436,74 +392,7 @@ int cmd_candidature_decider(const char *home, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	if (open_replica(&r, home, 1))
 		return CLI_EXIT_FAIL;
-	rc = CLI_EXIT_FAIL;
-	int e = read_candidature(&r, id, &c);
-	if (e == RELAIS_ENOTFOUND) {
-		cli_error("la candidature « %s » est introuvable dans le réplica.", id);
-		goto out;
-	} else if (e) {
-		cli_error("lecture du réplica impossible : %s", relais_strerror(e));
-		goto out;
-	}
-	if (!strcmp(c.decision, "acceptee")) {
-		cli_error("la candidature « %s » est déjà acceptée ; pour retirer le label : "
-			  "relais promeneur delabelliser ID --motif TEXTE.", id);
-		goto out;
-	}
-	if (!comite[0])
-		memcpy(comite, c.date_comite[0] ? c.date_comite : date, DATE_LEN + 1);
-	if (!strcmp(decision, "acceptee")) {
-		if (!c.promeneur[0]) {
-			cli_error("la candidature « %s » ne désigne aucun promeneur : renseignez-le "
-				  "d'abord (relais candidature set %s --promeneur ID).", id, id);
-			goto out;
-		}
-		e = read_person(&r, c.promeneur, &p);
-		if (e == RELAIS_ENOTFOUND) {
-			cli_error("le promeneur « %s » de la candidature est introuvable dans le "
-				  "réplica.", c.promeneur);
-			goto out;
-		} else if (e) {
-			cli_error("lecture du réplica impossible : %s", relais_strerror(e));
-			goto out;
-		}
-		/* Someone already labelled (e.g. imported from a spreadsheet) keeps
-		 * the date and is already in the directory. */
-		label = strcmp(p.statut, "labellise") != 0;
-	}
-	if (capture_begin(&r, &cap))
-		goto out;
-	e = stmt_run(r.db, NULL, "UPDATE candidature SET decision = ?, date_comite = ? WHERE id = ?",
-		     "ttt", decision, comite, id);
-	if (!e && label)
-		e = stmt_run(r.db, NULL, "UPDATE promeneur SET statut = 'labellise', "
-			     "date_labellisation = ?, date_delabellisation = NULL, "
-			     "motif_delabellisation = NULL WHERE id = ?", "tt", date, c.promeneur);
-	if (!e && label)
-		e = directory_change(&r, p.dept, c.promeneur, "ajout", date);
-	if (e) {
-		db_error(&r, "décision non enregistrée");
-		sync_capture_abort(cap);
-		goto out;
-	}
-	if (capture_commit(cap))
-		goto out;
-	printf("Candidature %s : décision « %s » (comité du %s).\n", id, decision_shown(decision),
-	       comite);
-	if (label) {
-		fputs("Promeneur ", stdout);
-		put_clean(p.name);
-		printf(" (%s) labellisé le %s ; ajout à transmettre à l'annuaire national.\n",
-		       c.promeneur, date);
-	} else if (p.name) {
-		fputs("Promeneur ", stdout);
-		put_clean(p.name);
-		printf(" (%s) déjà labellisé (le %s) : statut inchangé.\n", c.promeneur,
-		       p.date_labellisation[0] ? p.date_labellisation : "?");
-	}
-	rc = 0;
-out:
-	free(p.name);
+	rc = run_workflow(&r, WF_DECIDE, id, decision, date, comite[0] ? comite : NULL);
 	replica_close(&r);
 	return rc;
 }
@@ -531,9 +420,7 @@ int cmd_promeneur_delabelliser(const char *home, int argc, char **argv)
 	};
 	char id[ID_MAX + 1], date[DATE_LEN + 1];
 	char *motif = NULL;
-	struct person p = { .name = NULL };
 	struct replica r;
-	struct sync_capture *cap = NULL;
 	int rc;
 
 	argc -= 2;
@@ -562,51 +449,8 @@ int cmd_promeneur_delabelliser(const char *home, int argc, char **argv)
 		free(motif);
 		return CLI_EXIT_FAIL;
 	}
-	rc = CLI_EXIT_FAIL;
-	int e = read_person(&r, id, &p);
-	if (e == RELAIS_ENOTFOUND) {
-		cli_error("le promeneur « %s » est introuvable dans le réplica.", id);
-		goto out;
-	} else if (e) {
-		cli_error("lecture du réplica impossible : %s", relais_strerror(e));
-		goto out;
-	}
-	if (!strcmp(p.statut, "delabellise")) {
-		cli_error("le promeneur « %s » est déjà délabellisé (le %s).", id,
-			  p.date_delabellisation[0] ? p.date_delabellisation : "?");
-		goto out;
-	}
-	if (!strcmp(p.statut, "candidat")) {
-		cli_error("le promeneur « %s » n'est pas labellisé (statut candidat) : rien à retirer.",
-			  id);
-		goto out;
-	}
-	if (p.date_labellisation[0] && strcmp(date, p.date_labellisation) < 0) {
-		cli_error("Date de délabellisation : le %s précède la labellisation (le %s).", date,
-			  p.date_labellisation);
-		goto out;
-	}
-	if (capture_begin(&r, &cap))
-		goto out;
-	e = stmt_run(r.db, NULL, "UPDATE promeneur SET statut = 'delabellise', "
-		     "date_delabellisation = ?, motif_delabellisation = ? WHERE id = ?",
-		     "ttt", date, motif, id);
-	if (!e)
-		e = directory_change(&r, p.dept, id, "retrait", date);
-	if (e) {
-		db_error(&r, "délabellisation non enregistrée");
-		sync_capture_abort(cap);
-		goto out;
-	}
-	if (capture_commit(cap))
-		goto out;
-	fputs("Promeneur ", stdout);
-	put_clean(p.name);
-	printf(" (%s) délabellisé le %s ; retrait à transmettre à l'annuaire national.\n", id, date);
-	rc = 0;
-out:
+	rc = run_workflow(&r, WF_DELABEL, id, motif, date, NULL);
 	free(motif);
-	free(p.name);
 	replica_close(&r);
 	return rc;
 }

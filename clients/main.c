@@ -22,8 +22,10 @@ static const struct {
 } commands[] = {
 	{ "init", cmd_init, "crée le réplica local à partir du serveur" },
 	{ "sync", cmd_sync, "envoie les modifications et reçoit celles du serveur" },
+	{ "jeton", cmd_jeton, "remplace le jeton du réplica (modifications gardées)" },
 	{ "status", cmd_status, "état du réplica (--json)" },
 	{ "conflicts", cmd_conflicts, "liste ou tranche les conflits" },
+	{ "refus", cmd_refus, "modifications refusées par le serveur, mises de côté" },
 	{ "export", cmd_export, "tout le réplica en JSON (--json)" },
 	{ "verifier", cmd_verifier, "contrôle le fichier du réplica (intégrité)" },
 	{ "secours", cmd_secours, "reconstruit un réplica endommagé en gardant les modifications" },

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include "../common/util.h"
 #include "../model/model.h"
 #include "../sync/wire.h"
 #include "cli.h"
@@ -169,21 +170,20 @@ static void server_message(const struct buf *body, char *out, size_t outlen,
 static int status_error(struct net *n, long status, const struct buf *body,
 			char *err, size_t errlen)
 {
-	char msg[CLI_ERRLEN / 2], code[32];
+	char msg[CLI_ERRLEN], code[32];
 	server_message(body, msg, sizeof(msg), code, sizeof(code));
 	const char *sep = msg[0] ? " : " : "";
 	switch (status) {
 	case 401:
-		snprintf(err, errlen, "le serveur %s a refusé le jeton (401) : vérifiez-le ou "
-			 "demandez-en un nouveau à l'administrateur.", n->base);
+		snprintf(err, errlen, "le serveur %s a refusé le jeton (401).", n->base);
 		return RELAIS_EAUTH;
 	case 403:
 		snprintf(err, errlen, "accès refusé par le serveur (403)%s%s", sep, msg);
 		return RELAIS_EPERM;
 	case 409:
-		if (!strcmp(code, "restored") && msg[0]) {
+		if (code[0] && strcmp(code, "schema") && msg[0]) {
 			snprintf(err, errlen, "%s", msg);
-			return RELAIS_EPROTO;
+			return RELAIS_EPERM;
 		}
 		snprintf(err, errlen, "le schéma de données de ce client (version %d) diffère de "
 			 "celui du serveur : mettez relais à jour.%s%s", MODEL_SCHEMA_VERSION,
@@ -192,9 +192,25 @@ static int status_error(struct net *n, long status, const struct buf *body,
 	case 413:
 		snprintf(err, errlen, "le serveur refuse un envoi trop volumineux (413)%s%s", sep, msg);
 		return RELAIS_ETOOBIG;
+	case 422:
+		snprintf(err, errlen, "modification refusée par le serveur (422)%s%s", sep, msg);
+		return RELAIS_EINVAL;
 	default:
 		snprintf(err, errlen, "le serveur a répondu %ld%s%s", status, sep, msg);
 		return RELAIS_EPROTO;
+	}
+}
+
+/* Reads the server's clock from the answer's SYNC_TIME_HEADER. */
+static void server_time(struct net *n)
+{
+	struct curl_header *h = NULL;
+	long long ms;
+	n->server_ms = 0;
+	if (curl_easy_header(n->curl, SYNC_TIME_HEADER, 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+	    h && !util_parse_ll(h->value, 1, INT64_MAX, &ms)) {
+		n->server_ms = ms;
+		n->local_ms = util_now_ms();
 	}
 }
 
@@ -215,11 +231,13 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 		return RELAIS_EINVAL;
 	}
 	snprintf(schema, sizeof(schema), "X-Relais-Schema: %d", MODEL_SCHEMA_VERSION);
-	char epoch[64] = "";
+	char epoch[64] = "", dept[64] = "";
 	if (n->epoch[0])
 		snprintf(epoch, sizeof(epoch), "X-Relais-Epoque: %s", n->epoch);
+	if (n->dept[0])
+		snprintf(dept, sizeof(dept), "X-Relais-Departement: %s", n->dept);
 	const char *lines[] = {
-		n->auth, schema, epoch[0] ? epoch : NULL,
+		n->auth, schema, epoch[0] ? epoch : NULL, dept[0] ? dept : NULL,
 		/* relaisd answers at once; waiting for "100 Continue" only adds a round trip. */
 		data ? "Expect:" : NULL,
 		data ? "Content-Type: application/octet-stream" : NULL,
@@ -265,6 +283,7 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 	}
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	server_time(n);
 	if (status != 200)
 		rc = status_error(n, status, body, err, errlen);
 out:
@@ -311,10 +330,13 @@ int net_post_envelope(struct net *n, const char *path, const void *data, size_t 
 		      json_t **out, char *err, size_t errlen)
 {
 	struct buf body = BUF_INIT(NET_MAX_JSON);
+	char ignored[64];
 	*out = NULL;
 	int rc = request(n, path, data, len, &body, err, errlen);
 	if (!rc)
 		rc = parse_json(&body, out, err, errlen);
+	else if ((rc == RELAIS_EPERM || rc == RELAIS_EINVAL) && body.len)
+		(void)parse_json(&body, out, ignored, sizeof(ignored));
 	buf_release(&body);
 	return rc;
 }

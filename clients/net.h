@@ -7,9 +7,12 @@
  * and every answer body is capped (SYNC_WIRE_MAX_BODY for envelopes, 1 MiB
  * for JSON). Failures come back as RELAIS_E* codes with a French message:
  *   RELAIS_ENET     server unreachable or connection cut
- *   RELAIS_EAUTH    401, token refused
+ *   RELAIS_EAUTH    401, token refused (the message says so, the caller
+ *                   says what to do: it knows the account and the home)
  *   RELAIS_EPERM    403
  *   RELAIS_ESCHEMA  409, schema versions differ
+ *   RELAIS_EPERM    also a 409 with another code (restored, departement):
+ *                   the server's message, which says what to do
  *   RELAIS_ETOOBIG  answer over its cap
  *   RELAIS_EPROTO   any other status or an unreadable answer (with the
  *                   server's JSON "message" when there is one)
@@ -18,6 +21,7 @@
 #define RELAIS_CLIENT_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "../common/buf.h"
 #include "../common/relais.h"
@@ -33,8 +37,15 @@ struct net {
 	char *auth;     /* the Authorization header line */
 	/* The server store's epoch this replica knows ("" when none): sent as
 	 * X-Relais-Epoque; a server restored from a backup since answers 409
-	 * "restored" (RELAIS_EPROTO with its message). */
+	 * "restored" (RELAIS_EPERM with its message). */
 	char epoch[24];
+	/* The server's wall clock (Unix ms, SYNC_TIME_HEADER) read from the
+	 * last answer and this computer's when it came; 0 when none said. */
+	int64_t server_ms, local_ms;
+	/* The département whose rows the replica holds ("" when none yet): sent
+	 * as X-Relais-Departement; an account moved to another one since
+	 * answers 409 "departement" (RELAIS_EPERM with its message). */
+	char dept[8];
 };
 
 /* Calls curl_global_init / curl_global_cleanup; once per process. */
@@ -66,7 +77,9 @@ int net_get_json(struct net *n, const char *path, json_t **out,
 /* GET path and append the envelope it answers to body (reset first). */
 int net_get_envelope(struct net *n, const char *path, struct buf *body,
 		     char *err, size_t errlen) RELAIS_WUR;
-/* POST an envelope to path and parse the JSON answer; *out is a new reference. */
+/* POST an envelope to path and parse the JSON answer; *out is a new reference.
+ * On a 403 (RELAIS_EPERM) or 422 (RELAIS_EINVAL) *out holds the server's
+ * JSON error body when it sent one (an item refused for good names it). */
 int net_post_envelope(struct net *n, const char *path, const void *data, size_t len,
 		      json_t **out, char *err, size_t errlen) RELAIS_WUR;
 

@@ -1,6 +1,7 @@
 /*
- * remote.c - the two commands that talk to relaisd: init (bootstrap a new
- * replica from snapshot pages) and sync (push the outbox, then pull).
+ * remote.c - the commands that talk to relaisd: init (bootstrap a new
+ * replica from snapshot pages), sync (push the outbox, then pull) and jeton
+ * (replace the token of a replica, keeping its pending edits).
  *
  * Both are safe to interrupt at any byte: each pushed batch is acknowledged
  * by the server before it leaves the outbox (a retry applies nothing twice),
@@ -8,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,9 @@
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "cli.h"
+#include "jeton.h"
 #include "net.h"
+#include "refus.h"
 #include "replica.h"
 
 #define PUSH_MAX_ITEMS 1000
@@ -26,33 +30,49 @@
 struct remote_opts {
 	const char *server;
 	const char *token;
+	const char *token_file;
 	const char *ca;
 };
 
-/* Parses "--server URL", and for init "--token T" and "--ca FILE" (also
- * "--opt=value"). Returns 0, an
- * exit status, or -1 after printing help. */
-static int parse_opts(int argc, char **argv, int want_token, struct remote_opts *o,
+/* Which options a command takes. */
+enum { TAKES_SERVER = 1, TAKES_TOKEN = 2, TAKES_CA = 4 };
+
+/* Parses the options that takes allows, each "--opt value" or
+ * "--opt=value". Returns 0, an exit status, or -1 after printing help. */
+static int parse_opts(int argc, char **argv, unsigned takes, struct remote_opts *o,
 		      void (*help)(void))
 {
 	memset(o, 0, sizeof(*o));
+	const struct {
+		const char *name;
+		const char **dst;
+		unsigned takes;
+	} table[] = {
+		{ "--server", &o->server, TAKES_SERVER },
+		{ "--token", &o->token, TAKES_TOKEN },
+		{ "--token-file", &o->token_file, TAKES_TOKEN },
+		{ "--ca", &o->ca, TAKES_CA },
+	};
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], **dst = NULL, *name = NULL;
 		if (cli_is_help(arg)) {
 			help();
 			return -1;
 		}
-		if (!strncmp(arg, "--server", 8) && (!arg[8] || arg[8] == '=')) {
-			dst = &o->server;
-			name = "--server";
-		} else if (want_token && !strncmp(arg, "--token", 7) && (!arg[7] || arg[7] == '=')) {
-			dst = &o->token;
-			name = "--token";
-		} else if (want_token && !strncmp(arg, "--ca", 4) && (!arg[4] || arg[4] == '=')) {
-			dst = &o->ca;
-			name = "--ca";
-		} else {
+		for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
+			size_t nl = strlen(table[k].name);
+			if ((takes & table[k].takes) && !strncmp(arg, table[k].name, nl) &&
+			    (!arg[nl] || arg[nl] == '=')) {
+				dst = table[k].dst;
+				name = table[k].name;
+			}
+		}
+		if (!dst) {
 			cli_error("argument inconnu : « %s » (voir --help).", arg);
+			return CLI_EXIT_USAGE;
+		}
+		if (*dst) {
+			cli_error("l'option %s est donnée deux fois.", name);
 			return CLI_EXIT_USAGE;
 		}
 		const char *eq = strchr(arg, '=');
@@ -69,6 +89,10 @@ static int parse_opts(int argc, char **argv, int want_token, struct remote_opts 
 			return CLI_EXIT_USAGE;
 		}
 	}
+	if (o->token && o->token_file) {
+		cli_error("donnez le jeton d'une seule façon : --token ou --token-file.");
+		return CLI_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -81,6 +105,27 @@ static int meta_u64(struct replica *r, const char *key, uint64_t *out)
 		rc = RELAIS_ECORRUPT;
 	*out = (uint64_t)n;
 	free(v);
+	return rc;
+}
+
+/* What one run of init or sync saw, beyond rows sent and received. */
+struct run {
+	uint64_t set_aside;    /* edits refused for good and set aside */
+	uint64_t restamped;    /* edits the server stamped again (clock ahead) */
+	int clock_fixed;       /* the replica's clock came back from far ahead */
+};
+
+/* After each answer: records how far this computer's clock is from the
+ * server's, and brings back a replica clock pushed far ahead. */
+static int clock_note(struct replica *r, const struct net *n, struct run *run,
+		      char *err, size_t errlen)
+{
+	int fixed = 0;
+	int rc = sync_client_clock(r->db, n->server_ms, n->local_ms, 0, &fixed);
+	if (rc)
+		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
+	if (fixed)
+		run->clock_fixed = 1;
 	return rc;
 }
 
@@ -97,7 +142,7 @@ static int set_last_sync(struct replica *r)
  * rows received to *rows.
  */
 static int pull_pages(struct replica *r, struct net *n, const char *endpoint, uint64_t *rows,
-		      char *err, size_t errlen)
+		      struct run *run, char *err, size_t errlen)
 {
 	struct buf body = BUF_INIT(SYNC_WIRE_MAX_BODY), raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
 	uint64_t cursor = 0;
@@ -144,6 +189,8 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 				 "le réplica est inchangé pour cette page.", relais_strerror(rc));
 			goto out;
 		}
+		if ((rc = clock_note(r, n, run, err, errlen)))
+			goto out;
 		*rows += res.rows;
 		if (!res.more)
 			break;
@@ -161,7 +208,45 @@ out:
 	return rc;
 }
 
-static int push_batches(struct replica *r, struct net *n, uint64_t *sent,
+/*
+ * An answer naming an item refused for good: what came before it is
+ * acknowledged, the item is set aside (its effect undone on the replica),
+ * and the push goes on with the rest. 0 when handled; else the error stays.
+ */
+static int set_aside(struct replica *r, const struct sync_outbox *ob, json_t *ans, uint64_t *sent,
+		     struct run *run, char *err, size_t errlen)
+{
+	json_t *jr = json_object_get(ans, "refused"), *ja = json_object_get(ans, "acked");
+	const char *why = json_string_value(json_object_get(ans, "message"));
+	uint64_t refused, acked;
+	int found = 0, rc;
+
+	if (!json_is_integer(jr) || !json_is_integer(ja) || json_integer_value(jr) <= 0 ||
+	    json_integer_value(ja) < 0)
+		return RELAIS_EPROTO;
+	refused = (uint64_t)json_integer_value(jr);
+	acked = (uint64_t)json_integer_value(ja);
+	for (size_t i = 0; i < ob->count; i++) {
+		if (ob->items[i].seq == refused)
+			found = 1;
+		else if (ob->items[i].seq <= acked)
+			(*sent)++;
+	}
+	if (!found || acked >= refused) {
+		snprintf(err, errlen, "le serveur refuse une modification qui n'a pas été envoyée (n° %"
+			 PRIu64 ").", refused);
+		return RELAIS_EPROTO;
+	}
+	if ((rc = sync_outbox_ack(r->db, acked)) || (rc = sync_outbox_set_aside(r->db, refused, why))) {
+		snprintf(err, errlen, "mise de côté de la modification refusée impossible : %s",
+			 relais_strerror(rc));
+		return rc;
+	}
+	run->set_aside++;
+	return 0;
+}
+
+static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct run *run,
 			char *err, size_t errlen)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), body = BUF_INIT(SYNC_WIRE_MAX_BODY);
@@ -189,8 +274,25 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent,
 			snprintf(err, errlen, "préparation de l'envoi impossible : %s", relais_strerror(rc));
 			goto out;
 		}
-		if ((rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen)))
+		rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
+		int crc = clock_note(r, n, run, err, errlen);
+		if (!rc)
+			rc = crc;
+		if ((rc == RELAIS_EPERM || rc == RELAIS_EINVAL) && ans &&
+		    json_object_get(ans, "refused")) {
+			if ((rc = set_aside(r, &ob, ans, sent, run, err, errlen)))
+				goto out;
+			json_decref(ans);
+			ans = NULL;
+			sync_outbox_free(&ob);
+			memset(&ob, 0, sizeof(ob));
+			continue;
+		}
+		if (rc)
 			goto out;
+		json_t *jre = json_object_get(ans, "restamped");
+		if (json_is_integer(jre) && json_integer_value(jre) > 0)
+			run->restamped += (uint64_t)json_integer_value(jre);
 		json_t *jacked = json_object_get(ans, "acked");
 		if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
 			rc = RELAIS_EPROTO;
@@ -239,16 +341,46 @@ static int open_conflicts(struct replica *r, long long *count)
 	return s == SQLITE_ROW ? 0 : RELAIS_EDB;
 }
 
+/* Where init and jeton take the token from (jeton.h). */
+static const char help_token[] =
+	"Le jeton, donné par l'administrateur, est lu :\n"
+	"  - sur l'entrée standard : saisie masquée dans un terminal, ou par exemple\n"
+	"      relais init --server URL < jeton.txt\n"
+	"  - dans un fichier : --token-file FICHIER (droits 0600) ;\n"
+	"  - dans la variable d'environnement RELAIS_TOKEN ;\n"
+	"  - sur la ligne de commande : --token JETON, pour les scripts seulement, car\n"
+	"    la ligne de commande est visible des autres utilisateurs du poste (ps).\n"
+	"Dans cet ordre : --token, --token-file, RELAIS_TOKEN, l'entrée standard.\n"
+	"Un jeton mal formé (« rls_ » suivi de 64 chiffres hexadécimaux) est refusé\n"
+	"avant tout envoi au serveur.\n";
+
 static void help_init(void)
 {
-	printf("Usage : relais [--home DIR] init --server URL --token JETON [--ca FICHIER]\n"
+	printf("Usage : relais [--home DIR] init --server URL [--token-file FICHIER] [--ca FICHIER]\n"
 	       "Crée le réplica local : vérifie le compte auprès du serveur puis télécharge les\n"
 	       "données du département. Une initialisation interrompue peut être relancée.\n\n"
 	       "Options :\n"
-	       "  --server URL     adresse du serveur relaisd (http:// ou https://)\n"
-	       "  --token JETON    jeton du compte, donné par l'administrateur\n"
-	       "  --ca FICHIER     autorité de certification du serveur (https), conservée\n"
-	       "                   dans le réplica (sinon celles du système)\n");
+	       "  --server URL         adresse du serveur relaisd (http:// ou https://)\n"
+	       "  --token-file FICHIER fichier qui contient le jeton du compte\n"
+	       "  --token JETON        le jeton lui-même (visible dans la liste des processus)\n"
+	       "  --ca FICHIER         autorité de certification du serveur (https), conservée\n"
+	       "                       dans le réplica (sinon celles du système)\n\n%s",
+	       help_token);
+}
+
+static void help_jeton(void)
+{
+	printf("Usage : relais [--home DIR] jeton [--token-file FICHIER]\n"
+	       "Remplace le jeton d'un réplica initialisé, par exemple quand l'administrateur\n"
+	       "en a donné un nouveau (« relaisd user token IDENTIFIANT ») : l'ancien est alors\n"
+	       "refusé (401). Les modifications en attente sont conservées et partent au\n"
+	       "prochain « relais sync ».\n\n"
+	       "Le nouveau jeton est d'abord vérifié auprès du serveur : il doit être celui du\n"
+	       "même compte, toujours rattaché au département du réplica. Sinon rien ne change.\n\n"
+	       "Options :\n"
+	       "  --token-file FICHIER fichier qui contient le nouveau jeton\n"
+	       "  --token JETON        le jeton lui-même (visible dans la liste des processus)\n\n%s",
+	       help_token);
 }
 
 static void help_sync(void)
@@ -258,15 +390,27 @@ static void help_sync(void)
 	       "Une synchronisation interrompue peut être relancée sans risque.\n\n"
 	       "Options :\n"
 	       "  --server URL     autre adresse du serveur, pour cette fois seulement\n\n"
+	       "Jeton refusé (401) :\n"
+	       "  Le compte a été supprimé ou son jeton remplacé. L'administrateur donne un\n"
+	       "  nouveau jeton (« relaisd user token IDENTIFIANT ») ; « relais jeton » l'installe\n"
+	       "  dans ce réplica, sans perdre les modifications en attente.\n\n"
 	       "Après une restauration du serveur :\n"
 	       "  Un serveur restauré depuis une sauvegarde refuse les réplicas qui l'ont connu\n"
 	       "  avant : il a pu perdre des modifications qu'ils lui avaient déjà envoyées.\n"
 	       "  Les données de ce poste restent intactes. Pour repartir :\n"
 	       "    relais --home ANCIEN export --json > avant-restauration.json\n"
 	       "    relais --home ANCIEN status      (modifications jamais envoyées)\n"
-	       "    relais --home NOUVEAU init --server URL --token JETON\n"
+	       "    relais --home NOUVEAU init --server URL --token-file FICHIER\n"
 	       "  puis ressaisissez dans NOUVEAU ce qui manque par rapport à\n"
-	       "  avant-restauration.json.\n");
+	       "  avant-restauration.json.\n\n"
+	       "Après un changement de département :\n"
+	       "  Un compte que l'administrateur a rattaché à un autre département\n"
+	       "  (« relaisd user set ») ne synchronise plus les réplicas de l'ancien : ils\n"
+	       "  contiennent ses données, que ce compte ne peut plus lire ni modifier. Le\n"
+	       "  serveur les refuse (409) ; ce poste garde ses données intactes. Créez un\n"
+	       "  nouveau réplica (« relais --home NOUVEAU init ») ; ce que l'ancien n'avait\n"
+	       "  pas envoyé (« relais --home ANCIEN status », « export --json ») est à\n"
+	       "  transmettre à qui tient désormais l'ancien département.\n");
 }
 
 /* Copies whoami's answer into the metadata, refusing an account of another
@@ -333,17 +477,54 @@ out:
 }
 
 /* Sends the store epoch the replica recorded (none for a replica made
- * before epochs existed) with every exchange of n. */
-static int use_epoch(struct replica *r, struct net *n, char *err, size_t errlen)
+ * before epochs existed) and the département of its rows with every
+ * exchange of n. */
+static int use_replica_headers(struct replica *r, struct net *n, char *err, size_t errlen)
 {
-	char *epoch = NULL;
+	char *epoch = NULL, *dept = NULL;
 	int rc = replica_meta(r, "epoque", &epoch);
+	if (!rc)
+		rc = replica_meta(r, "dept", &dept);
 	if (rc)
 		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
-	else if (epoch && strlen(epoch) < sizeof(n->epoch))
+	if (epoch && strlen(epoch) < sizeof(n->epoch))
 		memcpy(n->epoch, epoch, strlen(epoch) + 1);
+	if (dept && strlen(dept) < sizeof(n->dept))
+		memcpy(n->dept, dept, strlen(dept) + 1);
 	free(epoch);
+	free(dept);
 	return rc;
+}
+
+/* What to do after a 401 on a replica of login: the account is gone or its
+ * token was replaced, and only the administrator can give a new one. */
+static void explain_refused_token(const char *home, const char *login)
+{
+	const char *who = login ? login : "IDENTIFIANT";
+	cli_error("le compte « %s » a été supprimé ou son jeton remplacé. Demandez un nouveau "
+		  "jeton à l'administrateur du serveur (il lance « relaisd user token %s »), puis "
+		  "installez-le sur ce poste avec « relais --home %s jeton » : les modifications "
+		  "en attente sont conservées.", who, who, home);
+}
+
+/*
+ * Reads the token of init or jeton (jeton.h) into token; prints why not. A
+ * token given with --token is then wiped from argv: /proc/PID/cmdline shows
+ * the process's own copy, so it stops showing there, though anyone who
+ * looked before this point saw it (hence the warning in --help).
+ */
+static int read_token(const struct remote_opts *o, char token[TOKEN_LEN + 1])
+{
+	struct jeton_source src = { o->token, o->token_file };
+	char err[CLI_ERRLEN];
+	int rc = jeton_read(&src, token, err, sizeof(err));
+	if (o->token)
+		memset((char *)(uintptr_t)o->token, 'x', strlen(o->token));
+	if (rc) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
+	return 0;
 }
 
 int cmd_init(const char *home, int argc, char **argv)
@@ -352,16 +533,20 @@ int cmd_init(const char *home, int argc, char **argv)
 	struct replica r;
 	struct net n;
 	json_t *who = NULL;
-	char err[CLI_ERRLEN], *done = NULL;
+	char err[CLI_ERRLEN], *done = NULL, token[TOKEN_LEN + 1];
+	struct run run = { 0, 0, 0 };
 	uint64_t rows = 0;
-	int rc = parse_opts(argc, argv, 1, &o, help_init);
+	int rc = parse_opts(argc, argv, TAKES_SERVER | TAKES_TOKEN | TAKES_CA, &o, help_init);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (!o.server || !o.token) {
-		cli_error("init demande --server URL et --token JETON (voir relais init --help).");
+	if (!o.server) {
+		cli_error("init demande --server URL (voir relais init --help).");
 		return CLI_EXIT_USAGE;
 	}
+	if ((rc = read_token(&o, token)))
+		return rc;
+	o.token = token;
 	/* The CA travels like RELAIS_CA: net_open uses it and replica_open
 	 * keeps a copy in the new home for the later commands. */
 	if (o.ca && setenv(NET_CA_ENV, o.ca, 1)) {
@@ -388,11 +573,15 @@ int cmd_init(const char *home, int argc, char **argv)
 	if (!e)
 		e = store_account(&r, &o, who, err, sizeof(err));
 	if (!e)
-		e = use_epoch(&r, &n, err, sizeof(err));
+		e = use_replica_headers(&r, &n, err, sizeof(err));
 	if (!e)
-		e = pull_pages(&r, &n, "/v1/snapshot", &rows, err, sizeof(err));
+		e = pull_pages(&r, &n, "/v1/snapshot", &rows, &run, err, sizeof(err));
 	if (e) {
 		cli_error("%s", err);
+		if (e == RELAIS_EAUTH)
+			cli_error("vérifiez le jeton donné par l'administrateur ; s'il a été perdu ou "
+				  "remplacé, demandez-en un nouveau (il lance « relaisd user token "
+				  "IDENTIFIANT »).");
 		if (e == RELAIS_ENET)
 			cli_error("initialisation incomplète : relancez la même commande pour la "
 				  "reprendre là où elle s'est arrêtée.");
@@ -416,7 +605,33 @@ out:
 	json_decref(who);
 	net_close(&n);
 	replica_close(&r);
+	explicit_bzero(token, sizeof(token));
 	return rc;
+}
+
+/* What the coordinator must know beyond the counts: edits set aside, a
+ * clock that is off (on stdout, which relais ui shows). */
+static void report_run(struct replica *r, const struct run *run)
+{
+	char warn[512];
+	uint64_t waiting = refus_count(r);
+	if (run->set_aside)
+		printf("%" PRIu64 " modification%s refusée%s par le serveur et mise%s de côté : "
+		       "voir « relais refus ».\n", run->set_aside, run->set_aside > 1 ? "s" : "",
+		       run->set_aside > 1 ? "s" : "", run->set_aside > 1 ? "s" : "");
+	else if (waiting)
+		printf("%" PRIu64 " modification%s refusée%s par le serveur attend%s votre décision : "
+		       "voir « relais refus ».\n", waiting, waiting > 1 ? "s" : "",
+		       waiting > 1 ? "s" : "", waiting > 1 ? "ent" : "");
+	if (run->restamped)
+		printf("%" PRIu64 " modification%s datée%s par le serveur à %s arrivée : l'horloge de "
+		       "cet ordinateur était en avance.\n", run->restamped, run->restamped > 1 ? "s" : "",
+		       run->restamped > 1 ? "s" : "", run->restamped > 1 ? "leur" : "son");
+	if (refus_clock_warning(r, warn, sizeof(warn)))
+		printf("Attention : %s\n", warn);
+	if (run->clock_fixed)
+		printf("L'horloge de synchronisation de ce réplica était en avance : elle a été remise à "
+		       "l'heure du serveur.\n");
 }
 
 int cmd_sync(const char *home, int argc, char **argv)
@@ -424,10 +639,11 @@ int cmd_sync(const char *home, int argc, char **argv)
 	struct remote_opts o;
 	struct replica r;
 	struct net n;
-	char err[CLI_ERRLEN], *server = NULL, *token = NULL;
+	char err[CLI_ERRLEN], *server = NULL, *token = NULL, *login = NULL;
 	uint64_t sent = 0, rows = 0, pending = 0;
+	struct run run = { 0, 0, 0 };
 	long long open = 0;
-	int rc = parse_opts(argc, argv, 0, &o, help_sync);
+	int e = 0, rc = parse_opts(argc, argv, TAKES_SERVER, &o, help_sync);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -442,20 +658,21 @@ int cmd_sync(const char *home, int argc, char **argv)
 		cli_error("adresse du serveur ou jeton absent du réplica : relancez « relais init ».");
 		goto out;
 	}
-	if (net_open(&n, o.server ? o.server : server, token, err, sizeof(err)) ||
-	    use_epoch(&r, &n, err, sizeof(err)))
+	if ((e = net_open(&n, o.server ? o.server : server, token, err, sizeof(err))) ||
+	    (e = use_replica_headers(&r, &n, err, sizeof(err))))
 		goto failed;
-	if (push_batches(&r, &n, &sent, err, sizeof(err)))
+	if ((e = push_batches(&r, &n, &sent, &run, err, sizeof(err))))
 		goto failed;
-	if (pull_pages(&r, &n, "/v1/pull", &rows, err, sizeof(err)))
+	if ((e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err))))
 		goto failed;
-	int e = set_last_sync(&r);
+	e = set_last_sync(&r);
 	if (!e)
 		e = open_conflicts(&r, &open);
 	if (e) {
 		cli_error("écriture dans le réplica impossible : %s", relais_strerror(e));
 		goto out;
 	}
+	report_run(&r, &run);
 	printf("Synchronisation terminée : %" PRIu64 " modification%s envoyée%s, %" PRIu64
 	       " ligne%s reçue%s, %lld conflit%s ouvert%s.\n",
 	       sent, sent > 1 ? "s" : "", sent > 1 ? "s" : "",
@@ -466,18 +683,152 @@ int cmd_sync(const char *home, int argc, char **argv)
 	rc = 0;
 	goto out;
 failed:
+	report_run(&r, &run);
 	cli_error("%s", err);
-	if (sync_outbox_pending(r.db, &pending) == 0 && pending)
-		cli_error("%" PRIu64 " modification%s reste%s en attente sur ce poste ; relancez "
-			  "« relais sync » plus tard.", pending, pending > 1 ? "s" : "",
-			  pending > 1 ? "nt" : "");
+	if (e == RELAIS_EAUTH) {
+		if (replica_meta(&r, "login", &login))
+			login = NULL;
+		explain_refused_token(home, login);
+	}
+	if (sync_outbox_pending(r.db, &pending))
+		pending = 0;
+	/* Retrying helps after a network or server failure, not after a
+	 * refusal: then the messages above say what to do first. */
+	if (pending)
+		cli_error("%" PRIu64 " modification%s reste%s en attente sur ce poste%s", pending,
+			  pending > 1 ? "s" : "", pending > 1 ? "nt" : "",
+			  e == RELAIS_EAUTH || e == RELAIS_EPERM ? "." :
+			  " ; relancez « relais sync » plus tard.");
 	else if (sent)
 		cli_error("les modifications locales ont bien été envoyées ; la réception des "
 			  "données reprendra à la prochaine synchronisation.");
 out:
 	free(server);
 	free(token);
+	free(login);
 	net_close(&n);
 	replica_close(&r);
+	return rc;
+}
+
+/*
+ * Checks that whoami's answer for a new token is the replica's account, in
+ * the replica's département: the server ties the replica's node to its
+ * login (a push from another login is refused), and a replica holds the rows
+ * of one département. Returns 0, or RELAIS_EINVAL with a French message.
+ */
+static int same_account(struct replica *r, json_t *who, char *err, size_t errlen)
+{
+	const char *login = json_string_value(json_object_get(who, "login"));
+	const char *dept = json_string_value(json_object_get(who, "dept"));
+	const char *role = json_string_value(json_object_get(who, "role"));
+	char *old_login = NULL, *old_dept = NULL;
+	int rc = 0;
+	if (!login || !dept || !role) {
+		snprintf(err, errlen, "réponse incomplète du serveur à /v1/whoami.");
+		return RELAIS_EPROTO;
+	}
+	if ((rc = replica_meta(r, "login", &old_login)) || (rc = replica_meta(r, "dept", &old_dept))) {
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+		goto out;
+	}
+	if (old_login && strcmp(old_login, login)) {
+		rc = RELAIS_EINVAL;
+		snprintf(err, errlen, "ce jeton est celui du compte « %s », et ce réplica appartient au "
+			 "compte « %s » : ses modifications ne peuvent partir qu'avec un jeton de « %s ». "
+			 "Le jeton du réplica n'a pas changé.", login, old_login, old_login);
+	} else if (old_dept && strcmp(old_dept, dept)) {
+		rc = RELAIS_EINVAL;
+		snprintf(err, errlen, "le compte « %s » est désormais rattaché au département %s, et ce "
+			 "réplica contient les données du département %s : il ne peut plus se "
+			 "synchroniser. Créez un nouveau réplica (voir « relais sync --help », section "
+			 "« Après un changement de département »). Le jeton du réplica n'a pas changé.",
+			 login, dept, old_dept);
+	}
+out:
+	free(old_login);
+	free(old_dept);
+	return rc;
+}
+
+/* Writes the new token and the account's role (it may have changed) in one
+ * transaction. */
+static int save_token(struct replica *r, const char *token, const char *role)
+{
+	int rc = relais_sqlite_error(sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	if (rc)
+		return rc;
+	if (!(rc = sync_meta_set(r->db, "token", token)) &&
+	    !(rc = sync_meta_set(r->db, "role", role)))
+		rc = relais_sqlite_error(sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL));
+	if (rc)
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int cmd_jeton(const char *home, int argc, char **argv)
+{
+	struct remote_opts o;
+	struct replica r;
+	struct net n;
+	json_t *who = NULL;
+	char err[CLI_ERRLEN], token[TOKEN_LEN + 1], *server = NULL;
+	uint64_t pending = 0;
+	int rc = parse_opts(argc, argv, TAKES_TOKEN, &o, help_jeton);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	memset(&n, 0, sizeof(n));
+	if ((rc = read_token(&o, token)))
+		return rc;
+	if (replica_open(&r, home, 0, err, sizeof(err))) {
+		cli_error("%s", err);
+		explicit_bzero(token, sizeof(token));
+		return CLI_EXIT_FAIL;
+	}
+	rc = CLI_EXIT_FAIL;
+	if (replica_meta(&r, "server", &server) || !server) {
+		cli_error("adresse du serveur absente du réplica : relancez « relais init ».");
+		goto out;
+	}
+	int e = net_open(&n, server, token, err, sizeof(err));
+	if (!e)
+		e = net_get_json(&n, "/v1/whoami", &who, err, sizeof(err));
+	if (!e)
+		e = same_account(&r, who, err, sizeof(err));
+	if (e) {
+		cli_error("%s", err);
+		if (e == RELAIS_EAUTH)
+			cli_error("le serveur refuse aussi ce jeton : vérifiez-le auprès de "
+				  "l'administrateur. Le jeton du réplica n'a pas changé.");
+		else if (e == RELAIS_ENET)
+			cli_error("le nouveau jeton n'a pas pu être vérifié ; le jeton du réplica n'a "
+				  "pas changé : relancez cette commande une fois connecté.");
+		goto out;
+	}
+	const char *login = json_string_value(json_object_get(who, "login"));
+	const char *dept = json_string_value(json_object_get(who, "dept"));
+	const char *role = json_string_value(json_object_get(who, "role"));
+	if ((e = save_token(&r, token, role))) {
+		cli_error("écriture dans le réplica impossible : %s", relais_strerror(e));
+		goto out;
+	}
+	if ((e = sync_outbox_pending(r.db, &pending)))
+		pending = 0;
+	printf("Jeton remplacé pour le compte %s (rôle %s, département %s) ; ", login, role, dept);
+	if (pending)
+		printf("%" PRIu64 " modification%s en attente, envoyée%s au prochain « relais sync ».\n",
+		       pending, pending > 1 ? "s" : "", pending > 1 ? "s" : "");
+	else
+		printf("aucune modification en attente.\n");
+	if (!strcmp(role, "caf"))
+		printf("Ce compte est en lecture seule : le serveur refusera les modifications.\n");
+	rc = 0;
+out:
+	free(server);
+	json_decref(who);
+	net_close(&n);
+	replica_close(&r);
+	explicit_bzero(token, sizeof(token));
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "../sync/sync.h"
 #include "followup.h"
 #include "ui-html.h"
+#include "refus.h"
 #include "ui.h"
 
 static const char *state_word(enum ui_sync_state s)
@@ -186,6 +187,20 @@ static int sync_block(struct ui_ctx *c)
 	if (!rc && !c->read_only && pending)
 		rc = html_tag(b, "p", "Les modifications faites ici restent sur ce poste jusqu'à la "
 			      "prochaine synchronisation.");
+	uint64_t refused = refus_count(c->replica);
+	if (!rc && refused)
+		rc = buf_printf(b, "<p class=\"alerte\" id=\"refus\">%llu modification%s refusée%s par "
+				"le serveur et mise%s de côté, avec la raison du refus : voir « relais "
+				"refus » dans un terminal.</p>\n", (unsigned long long)refused,
+				refused > 1 ? "s" : "", refused > 1 ? "s" : "", refused > 1 ? "s" : "");
+	char warn[512];
+	if (!rc && refus_clock_warning(c->replica, warn, sizeof(warn))) {
+		rc = buf_puts(b, "<p class=\"alerte\" id=\"horloge\">");
+		if (!rc)
+			rc = html_esc(b, warn);
+		if (!rc)
+			rc = buf_puts(b, "</p>\n");
+	}
 	if (!rc)
 		rc = buf_puts(b, "<form method=\"post\" action=\"/synchroniser\" id=\"form-sync\">\n");
 	if (!rc)

@@ -301,7 +301,7 @@ static int fact(struct buf *b, const char *label, const char *value, int pre)
 }
 
 enum { M_ID, M_FROM, M_NAME, M_SUBJECT, M_DATE, M_RESULT, M_TYPE, M_RECORDS, M_PROBLEMS,
-       M_REASON, M_TEXT, M_REPLY, M_HANDLING, M_ATTACHED };
+       M_REASON, M_TEXT, M_REPLY, M_REPLY_WHY, M_HANDLING, M_ATTACHED };
 
 /*
  * The message's page. status is the HTTP status (422 or 409 when a
@@ -318,7 +318,7 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 
 	if (sqlite3_prepare_v2(c->db, "SELECT id, expediteur, nom_expediteur, sujet, recu_le, "
 			       "resultat, type, enregistrements, problemes, raison, texte, reponse, "
-			       "traitement, rattache_a, " COURRIER_WAITING_SQL " FROM "
+			       "reponse_motif, traitement, rattache_a, " COURRIER_WAITING_SQL " FROM "
 			       COURRIER_TABLE " WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -363,6 +363,9 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 		rc = fact(b, "Enregistrements", col_text(st, M_RECORDS), 1);
 	if (!rc)
 		rc = fact(b, "Réponse", courrier_shown_value(col_text(st, M_REPLY)), 0);
+	/* Why no answer went: a rule, or the SMTP server's refusal. */
+	if (!rc && sqlite3_column_type(st, M_REPLY_WHY) != SQLITE_NULL)
+		rc = fact(b, "Motif de l'absence de réponse", col_text(st, M_REPLY_WHY), 0);
 	if (!rc)
 		rc = fact(b, "Suite donnée", sqlite3_column_type(st, M_HANDLING) == SQLITE_NULL
 			  ? "aucune pour l'instant" : courrier_shown_value(col_text(st, M_HANDLING)), 0);

@@ -315,7 +315,7 @@ static int save(struct ui_ctx *c, const char *id)
 			buf_release(&loc);
 			goto out;
 		}
-		if (rc != RELAIS_ECONSTRAINT)
+		if (rc != RELAIS_ECONSTRAINT && !(rc == RELAIS_EINVAL && fv.nerrors))
 			goto out;
 		/* The schema refused a value the model let through: say so on
 		 * the form, nothing was written. */

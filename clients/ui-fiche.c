@@ -21,40 +21,9 @@
 
 /* ---- words ---- */
 
-static const struct {
-	const char *value, *label;
-} value_labels[] = {
-	{ "candidat", "candidat" }, { "labellise", "labellisé" }, { "suspendu", "suspendu" },
-	{ "delabellise", "délabellisé" }, { "jeunesse", "jeunesse" },
-	{ "parentalite", "parentalité" }, { "centre_social", "centre social" },
-	{ "mjc", "MJC" }, { "pij", "PIJ" }, { "mission_locale", "mission locale" },
-	{ "fjt", "FJT" }, { "mda", "MDA" }, { "ime", "IME" },
-	{ "etablissement_scolaire", "établissement scolaire" },
-	{ "collectivite", "collectivité" }, { "association", "association" },
-	{ "autre", "autre" }, { "aucune", "aucune" }, { "en_preparation", "en préparation" },
-	{ "signee", "signée" }, { "expiree", "expirée" }, { "resiliee", "résiliée" },
-	{ "en_attente", "en attente" }, { "acceptee", "acceptée" }, { "refusee", "refusée" },
-	{ "ajournee", "ajournée" }, { "annee", "année" }, { "semestre1", "1er semestre" },
-	{ "semestre2", "2e semestre" }, { "comite_pilotage", "comité de pilotage" },
-	{ "comite_technique", "comité technique" },
-	{ "comite_financeurs", "comité des financeurs" },
-	{ "reunion_departementale", "réunion départementale" },
-	{ "regroupement", "regroupement" }, { "formation_initiale", "formation initiale" },
-	{ "formation_thematique", "formation thématique" },
-	{ "echange_pratiques", "échange de pratiques" },
-	{ "reunion_inter_structures", "réunion inter-structures" },
-	{ "orientation_detresse", "orientation (détresse)" }, { "ouverte", "ouverte" },
-	{ "traitee", "traitée" }, { "x", "X (Twitter)" },
-};
-
 const char *ui_value_label(const char *value)
 {
-	if (!value)
-		return "";
-	for (size_t i = 0; i < sizeof(value_labels) / sizeof(value_labels[0]); i++)
-		if (!strcmp(value_labels[i].value, value))
-			return value_labels[i].label;
-	return value;
+	return model_value_label(value);
 }
 
 static int col_live(const struct model_column *c)
@@ -131,22 +100,6 @@ void ui_form_values_release(struct ui_form_values *fv)
 	memset(fv, 0, sizeof(*fv));
 }
 
-static int ref_exists(sqlite3 *db, const char *table, const char *id, int *exists)
-{
-	char sql[128];
-	sqlite3_stmt *st = NULL;
-	if (!model_table_by_name(table))
-		return RELAIS_EINVAL;
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" WHERE id = ?", table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(st);
-	*exists = s == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : RELAIS_EDB;
-}
-
 static int set_error(struct ui_form_values *fv, size_t i, const char *msg)
 {
 	free(fv->errors[i]);
@@ -154,6 +107,23 @@ static int set_error(struct ui_form_values *fv, size_t i, const char *msg)
 		return RELAIS_ENOMEM;
 	fv->nerrors++;
 	return 0;
+}
+
+/* A refusal of the domain layer, shown on the column whose label starts
+ * its message (the first column of the form otherwise). */
+static int refusal(struct ui_form_values *fv, const char *msg)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < fv->t->ncolumns; i++) {
+		const char *label = fv->t->columns[i].label;
+		size_t n = strlen(label);
+		if (!strncmp(msg, label, n) && msg[n] == ' ') {
+			k = i;
+			break;
+		}
+	}
+	int rc = set_error(fv, k, msg);
+	return rc ? rc : RELAIS_EINVAL;
 }
 
 int ui_form_values_read(struct ui_ctx *c, const struct model_table *t, int creating,
@@ -186,23 +156,17 @@ int ui_form_values_read(struct ui_ctx *c, const struct model_table *t, int creat
 			break;
 		}
 		err[0] = 0;
-		if (model_check_value(col, raw, out, MODEL_VALUE_MAX, err, sizeof(err))) {
+		int e = domain_check_value(c->db, col, raw, out, MODEL_VALUE_MAX, err, sizeof(err));
+		if (e == RELAIS_EINVAL) {
 			rc = set_error(fv, i, err[0] ? err : "Valeur refusée.");
 			continue;
 		}
+		if (e) {
+			rc = e;
+			break;
+		}
 		if (!out[0])
 			continue;
-		if (col->kind == MODEL_REF) {
-			int exists = 0;
-			if ((rc = ref_exists(c->db, col->ref, out, &exists)))
-				break;
-			if (!exists) {
-				snprintf(err, sizeof(err), "%s : cette fiche est introuvable dans le réplica.",
-					 col->label);
-				rc = set_error(fv, i, err);
-				continue;
-			}
-		}
 		if (!(fv->values[i] = strdup(out)))
 			rc = RELAIS_ENOMEM;
 	}
@@ -211,108 +175,48 @@ out:
 	return rc;
 }
 
-static int bind_value(sqlite3_stmt *st, int idx, const struct model_column *col, const char *v)
-{
-	if (!v)
-		return sqlite3_bind_null(st, idx);
-	if (col->kind == MODEL_INT || col->kind == MODEL_BOOL) {
-		long long n;
-		if (util_parse_ll(v, INT64_MIN, INT64_MAX, &n) == 0)
-			return sqlite3_bind_int64(st, idx, n);
-	}
-	return sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
-}
-
-/* The INSERT or UPDATE of fv; with binds in column order, then the id. */
-static int write_sql(const struct ui_form_values *fv, int creating, struct buf *sql)
-{
-	const struct model_table *t = fv->t;
-	size_t n = 0;
-	int rc = creating ? buf_printf(sql, "INSERT INTO \"%s\" (id, dept", t->name)
-			  : buf_printf(sql, "UPDATE \"%s\" SET ", t->name);
-	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
-		if (creating ? !fv->values[i] : !fv->given[i])
-			continue;
-		rc = creating ? buf_printf(sql, ", \"%s\"", t->columns[i].name)
-			      : buf_printf(sql, "%s\"%s\" = ?", n ? ", " : "", t->columns[i].name);
-		n++;
-	}
-	if (!rc && creating) {
-		rc = buf_puts(sql, ") VALUES (?, ?");
-		for (size_t i = 0; i < n && !rc; i++)
-			rc = buf_puts(sql, ", ?");
-		if (!rc)
-			rc = buf_putc(sql, ')');
-	} else if (!rc) {
-		rc = n ? buf_puts(sql, " WHERE id = ?") : RELAIS_EINVAL;
-	}
-	return rc;
-}
-
-int ui_form_values_save(struct ui_ctx *c, const struct ui_form_values *fv, const char *id,
+int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char *id,
 			char id_out[UTIL_UUID_LEN + 1])
 {
-	struct buf sql = BUF_INIT(MAX_SQL);
-	struct sync_capture *cap = NULL;
-	sqlite3_stmt *st = NULL;
 	const struct model_table *t = fv->t;
-	char newid[UTIL_UUID_LEN + 1];
+	struct domain_value *v = calloc(t->ncolumns ? t->ncolumns : 1, sizeof(*v));
+	struct domain_result res;
+	struct sync_capture *cap = NULL;
+	char err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
+	size_t n = 0;
 	int creating = id == NULL, rc;
 
-	if (c->read_only)
-		return RELAIS_EPERM;
-	if (fv->nerrors)
-		return RELAIS_EINVAL;
-	if (creating) {
-		if (!c->dept[0])
-			return RELAIS_EINVAL;
-		if ((rc = util_uuid(newid)))
-			return rc;
-	}
-	if ((rc = write_sql(fv, creating, &sql)))
+	if (!v)
+		return RELAIS_ENOMEM;
+	if (c->read_only) {
+		rc = RELAIS_EPERM;
 		goto out;
+	}
+	if (fv->nerrors || (creating && !c->dept[0])) {
+		rc = RELAIS_EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (creating ? fv->values[i] != NULL : fv->given[i])
+			v[n++] = (struct domain_value){ &t->columns[i], fv->values[i] };
+	domain_today(today);
 	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
 		goto out;
-	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		rc = RELAIS_EDB;
-		goto abort;
+	rc = domain_write(c->db, t, id, creating ? c->dept : NULL, v, n, today, &res, err, sizeof(err));
+	if (rc) {
+		sync_capture_abort(cap);
+		if (rc == RELAIS_EINVAL)
+			rc = refusal(fv, err);
+		goto out;
 	}
-	int idx = 1;
-	if (creating) {
-		sqlite3_bind_text(st, idx++, newid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, idx++, c->dept, -1, SQLITE_STATIC);
-	}
-	for (size_t i = 0; i < t->ncolumns; i++) {
-		if (creating ? !fv->values[i] : !fv->given[i])
-			continue;
-		if (bind_value(st, idx++, &t->columns[i], fv->values[i]) != SQLITE_OK) {
-			rc = RELAIS_EDB;
-			goto abort;
-		}
-	}
-	if (!creating)
-		sqlite3_bind_text(st, idx++, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT ? RELAIS_ECONSTRAINT
-										    : RELAIS_EDB;
-		goto abort;
-	}
-	if (!creating && sqlite3_changes(c->db) == 0) {
-		rc = RELAIS_ENOTFOUND;
-		goto abort;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 	rc = sync_capture_commit(cap);
-	cap = NULL;
-	if (!rc && creating && id_out)
-		memcpy(id_out, newid, sizeof(newid));
-	goto out;
-abort:
-	sqlite3_finalize(st);
-	sync_capture_abort(cap);
+	if (!rc) {
+		snprintf(fv->note, sizeof(fv->note), "%s", res.note);
+		if (creating && id_out)
+			memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
+	}
 out:
-	buf_release(&sql);
+	free(v);
 	return rc;
 }
 
@@ -900,6 +804,11 @@ static int form_post(struct ui_ctx *c, const struct fiche *f, int creating)
 	}
 	if (!rc)
 		rc = ui_form_values_save(c, &fv, id, newid);
+	if (rc == RELAIS_EINVAL && fv.nerrors) {
+		rc = form_page(c, f, id, &fv);
+		ui_status(c, 422);
+		goto out;
+	}
 	if (rc == RELAIS_ECONSTRAINT) {
 		rc = ui_error_page(c, 422, "Valeur refusée par le schéma ; rien n'a été modifié.");
 		goto out;
@@ -909,8 +818,9 @@ static int form_post(struct ui_ctx *c, const struct fiche *f, int creating)
 			snprintf(loc, sizeof(loc), "%s%s", f->prefix, creating ? newid : id);
 		else
 			parent_page(c, t, creating ? newid : id, loc, sizeof(loc));
-		rc = ui_redirect(c, loc, creating ? "Fiche créée. Elle sera envoyée au serveur à la "
-				 "prochaine synchronisation." : "Modification enregistrée.");
+		rc = ui_redirect(c, loc, fv.note[0] ? fv.note : creating ? "Fiche créée. Elle sera "
+				 "envoyée au serveur à la prochaine synchronisation."
+				 : "Modification enregistrée.");
 	}
 out:
 	ui_form_values_release(&fv);

@@ -38,6 +38,7 @@
 #include "../common/buf.h"
 #include "../common/relais.h"
 #include "../common/util.h"
+#include "../model/domain.h"
 #include "../model/model.h"
 #include "replica.h"
 
@@ -158,6 +159,7 @@ struct ui_form_values {
 	int *given;
 	char **raw;      /* what was typed, to show back with an error */
 	size_t nerrors;
+	char note[DOMAIN_MSG_MAX]; /* what a workflow did on save (domain.h); "" when none */
 };
 
 /*
@@ -172,13 +174,16 @@ int ui_form_values_read(struct ui_ctx *c, const struct model_table *t, int creat
 void ui_form_values_release(struct ui_form_values *fv);
 
 /*
- * Writes fv as one captured local edit (the same path as the CLI's
- * commands: queued for the next sync): an INSERT with a new id written to
- * id_out when id is NULL, else an UPDATE of the given columns of row id.
- * RELAIS_EPERM for a read-only account, RELAIS_ECONSTRAINT when the schema
- * refused a value, RELAIS_ENOTFOUND for an update of an unknown row.
+ * Writes fv through the domain layer as one captured local edit (the same
+ * path as the CLI's commands: queued for the next sync): a new row with its
+ * id written to id_out when id is NULL, else the given columns of row id;
+ * a workflow column runs its workflow (fv->note says what it did).
+ * RELAIS_EPERM for a read-only account, RELAIS_EINVAL when the domain layer
+ * refused (the reason added to fv->errors, on the column it names, and
+ * fv->nerrors raised: show the form again), RELAIS_ECONSTRAINT when the
+ * schema refused a value, RELAIS_ENOTFOUND for an update of an unknown row.
  */
-int ui_form_values_save(struct ui_ctx *c, const struct ui_form_values *fv, const char *id,
+int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char *id,
 			char id_out[UTIL_UUID_LEN + 1]) RELAIS_WUR;
 
 /*

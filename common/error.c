@@ -22,6 +22,10 @@ static const char *message(enum relais_error code)
 	case RELAIS_EPROTO: return "réponse inattendue du serveur";
 	case RELAIS_EBUSY: return "ressource occupée par un autre processus : réessayez dans un instant";
 	case RELAIS_ECONSTRAINT: return "contrainte du schéma non respectée";
+	case RELAIS_ECLOCK: return "l'horloge de cet ordinateur retarde sur la dernière heure connue : "
+				   "corrigez la date et l'heure de l'ordinateur, ou synchronisez";
+	case RELAIS_EREFUSED: return "refusé définitivement par le serveur";
+	case RELAIS_ELATER: return "refusé pour l'instant par le serveur";
 	case RELAIS_EFULL:
 		return "disque plein : libérez de la place sur ce disque, puis recommencez";
 	case RELAIS_EDISK:

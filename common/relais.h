@@ -33,12 +33,15 @@ enum relais_error {
 	RELAIS_EPROTO = -14,    /* peer answered something unexpected */
 	RELAIS_EBUSY = -15,     /* resource held by another process */
 	RELAIS_ECONSTRAINT = -16, /* a write broke a schema constraint */
+	RELAIS_ECLOCK = -17,    /* the computer's clock is far behind what it has seen */
+	RELAIS_EREFUSED = -18,  /* the peer refused for good (SMTP 5xx): do not retry */
+	RELAIS_ELATER = -19,    /* the peer refused for now (SMTP 4xx): retry later */
 	/* Failures of the storage under a database: a person must act on the
 	 * disk or the file, retrying alone does not help. */
-	RELAIS_EFULL = -17,     /* the disk is full (SQLITE_FULL) */
-	RELAIS_EDISK = -18,     /* the disk or its file system failed (SQLITE_IOERR*) */
-	RELAIS_EDAMAGED = -19,  /* a database file is damaged (SQLITE_CORRUPT, _NOTADB) */
-	RELAIS_EACCESS = -20    /* a database file is read-only or cannot be opened
+	RELAIS_EFULL = -20,     /* the disk is full (SQLITE_FULL) */
+	RELAIS_EDISK = -21,     /* the disk or its file system failed (SQLITE_IOERR*) */
+	RELAIS_EDAMAGED = -22,  /* a database file is damaged (SQLITE_CORRUPT, _NOTADB) */
+	RELAIS_EACCESS = -23    /* a database file is read-only or cannot be opened
 				   (SQLITE_READONLY, _CANTOPEN, _PERM) */
 };
 

@@ -1,8 +1,12 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <termios.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -124,5 +128,58 @@ int util_read_secret(const char *path, char *out, size_t outlen, char *err, size
 		explicit_bzero(out, outlen);
 		return RELAIS_EINVAL;
 	}
+	return 0;
+}
+
+int util_read_hidden_line(int fd, const char *prompt, char *out, size_t outlen)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	int rc = 0;
+	if (outlen == 0 || tcgetattr(fd, &old))
+		return RELAIS_EIO;
+	quiet = old;
+	/* ECHONL keeps the newline the person types, so the next output
+	 * starts on a line of its own. */
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	/* TCSAFLUSH drops what was typed before the prompt: it was echoed. */
+	if (tcsetattr(fd, TCSAFLUSH, &quiet))
+		return RELAIS_EIO;
+	fputs(prompt, stderr);
+	fflush(stderr);
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = RELAIS_EIO;
+			break;
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n + 1 < outlen)
+			out[n++] = c;
+	}
+	out[n] = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (rc)
+		explicit_bzero(out, outlen);
+	return rc;
+}
+
+int util_raise_nofile(unsigned long *soft, unsigned long *hard)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return RELAIS_EIO;
+	if (rl.rlim_cur != rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+		if (!setrlimit(RLIMIT_NOFILE, &want))
+			rl = want;
+	}
+	*soft = rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
+	*hard = rl.rlim_max == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_max;
 	return 0;
 }

@@ -46,6 +46,24 @@ int util_ct_equal(const void *a, const void *b, size_t n);
  */
 int util_read_secret(const char *path, char *out, size_t outlen, char *err, size_t errlen) RELAIS_WUR;
 
+/*
+ * Reads one line from the terminal on descriptor fd with its echo turned
+ * off (the console part of the portable layer: a secret typed there is not
+ * shown), into out (outlen bytes, NUL-terminated, line end dropped; a longer
+ * line is cut). prompt goes to stderr once the echo is off, so that nothing
+ * typed after it is shown. Returns 0, or RELAIS_EIO when fd is not a
+ * terminal or cannot be read. The echo is restored before returning.
+ */
+int util_read_hidden_line(int fd, const char *prompt, char *out, size_t outlen) RELAIS_WUR;
+
+/*
+ * Raises the soft limit of open files (RLIMIT_NOFILE) to the hard limit.
+ * Writes both as they stand afterwards into *soft and *hard (an unlimited
+ * one as ULONG_MAX). Returns 0, RELAIS_EIO when the limits cannot be read;
+ * a refused raise leaves the soft limit as it was and still returns 0.
+ */
+int util_raise_nofile(unsigned long *soft, unsigned long *hard) RELAIS_WUR;
+
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
 

@@ -6,6 +6,7 @@
  * finished answer (status and body) in the job; the after-work callback
  * sends it. Error bodies carry French messages and never internal detail.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,15 @@
 struct api {
 	uv_loop_t *loop;
 	struct store *store;
+	struct http_server *http;
 	struct config_security sec;
 	struct limit *limit;      /* touched on the loop thread only */
 };
 
 static void note_failure(struct api *a, const char *peer);
 
-enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT };
+/* OP_CHECK: the token of a request whose client waits for "100 Continue". */
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_CHECK };
 
 struct api_job {
 	uv_work_t work;
@@ -44,6 +47,7 @@ struct api_job {
 	char schema[16];          /* X-Relais-Schema as received ("" when absent) */
 	int has_schema;
 	char epoch[SYNC_EPOCH_LEN + 2]; /* X-Relais-Epoque, cut; "" when absent */
+	char dept[8];             /* X-Relais-Departement, cut; "" when absent */
 	struct auth_account who;
 
 	/* the answer */
@@ -81,6 +85,7 @@ static const char *op_name(enum api_op op)
 	case OP_PUSH: return "envoi de modifications";
 	case OP_PULL: return "réception de modifications";
 	case OP_SNAPSHOT: return "téléchargement initial";
+	case OP_CHECK: return "vérification d'un jeton";
 	}
 	return "requête";
 }
@@ -151,6 +156,33 @@ static int check_epoch_header(struct api_job *j)
 		  "synchronisation de ce réplica : il a pu perdre des modifications que ce poste "
 		  "a déjà envoyées. Synchroniser maintenant mélangerait les deux états. Voir "
 		  "« relais sync --help », section « Après une restauration du serveur ».");
+	return -1;
+}
+
+/*
+ * Checks X-Relais-Departement, when the replica sent one: the département
+ * whose rows it holds. An account moved to another département
+ * (relaisd user set) would otherwise pull the new one's log from a cursor
+ * numbered in the old one's, and keep rows and pending edits of a
+ * département it may no longer read or write. Returns 0 when it may go on.
+ */
+static int check_dept_header(struct api_job *j)
+{
+	char msg[512];
+	if (!j->dept[0] || !strcmp(j->dept, j->who.dept))
+		return 0;
+	/* The header is the client's word: echoed only when it is a real code. */
+	if (model_dept_valid(j->dept))
+		snprintf(msg, sizeof(msg), "Ce compte est désormais rattaché au département %s, mais "
+			 "ce réplica contient les données du département %s : il ne peut plus se "
+			 "synchroniser. Initialisez un nouveau réplica avec ce compte ; voir "
+			 "« relais sync --help », section « Après un changement de département ».",
+			 j->who.dept, j->dept);
+	else
+		snprintf(msg, sizeof(msg), "Ce compte est désormais rattaché au département %s, "
+			 "pas à celui de ce réplica : il ne peut plus se synchroniser. Initialisez un "
+			 "nouveau réplica avec ce compte.", j->who.dept);
+	job_error(j, 409, "departement", msg);
 	return -1;
 }
 
@@ -275,11 +307,26 @@ static void do_push(struct api_job *j)
 	rc = store_push(j->api->store, &who, &push, &res, err, sizeof(err));
 	switch (rc) {
 	case 0:
-		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		if (res.refused_seq) {
+			/* One item refused for good: the ones before it are
+			 * applied; the replica sets it aside and goes on. */
+			int forbidden = res.refused_rc == RELAIS_EPERM;
+			job_json(j, forbidden ? 403 : 422,
+				 json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
+					   "error", forbidden ? "forbidden" : "invalid",
+					   "message", *err ? err : relais_strerror(res.refused_rc),
+					   "refused", (json_int_t)res.refused_seq,
+					   "acked", (json_int_t)res.acked,
+					   "restamped", (json_int_t)res.restamped,
+					   "hlc", (json_int_t)res.server_hlc));
+			break;
+		}
+		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 					   "acked", (json_int_t)res.acked,
 					   "items", (json_int_t)res.items,
 					   "changes", (json_int_t)res.changes,
 					   "conflicts", (json_int_t)res.conflicts,
+					   "restamped", (json_int_t)res.restamped,
 					   "hlc", (json_int_t)res.server_hlc));
 		break;
 	case RELAIS_EPERM:
@@ -359,7 +406,10 @@ static void work(uv_work_t *w)
 		job_internal(j, rc);
 		return;
 	}
-	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j)))
+	if (j->op == OP_CHECK)
+		return;
+	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j) ||
+				   check_dept_header(j)))
 		return;
 	switch (j->op) {
 	case OP_WHOAMI:
@@ -374,6 +424,8 @@ static void work(uv_work_t *w)
 	case OP_SNAPSHOT:
 		do_pull(j, 1);
 		break;
+	case OP_CHECK:
+		break;
 	}
 }
 
@@ -383,10 +435,16 @@ static void after_work(uv_work_t *w, int status)
 	(void)status; /* never cancelled: we do not call uv_cancel */
 	if (j->status == 401)
 		note_failure(j->api, j->peer);
-	if (j->status == 500 && !j->body) {
+	if (j->op == OP_CHECK && !j->status) {
+		http_continue(j->req);
+	} else if (j->status == 500 && !j->body) {
 		http_respond_error(j->req, 500, "internal", MSG_INTERNAL);
 	} else {
-		http_respond_take(j->req, j->status, j->ctype, j->extra, j->body, j->len);
+		/* The server's time, for replicas to tell a wrong clock. */
+		char extra[160];
+		snprintf(extra, sizeof(extra), "%s" SYNC_TIME_HEADER ": %lld\r\n",
+			 j->extra ? j->extra : "", (long long)util_now_ms());
+		http_respond_take(j->req, j->status, j->ctype, extra, j->body, j->len);
 		j->body = NULL;
 	}
 	memset(j->token, 0, sizeof(j->token));
@@ -499,6 +557,9 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	const char *epoch = http_request_header(r, "X-Relais-Epoque");
 	if (epoch)
 		snprintf(j->epoch, sizeof(j->epoch), "%s", epoch);
+	const char *dept = http_request_header(r, "X-Relais-Departement");
+	if (dept)
+		snprintf(j->dept, sizeof(j->dept), "%s", dept);
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
 		memset(j->token, 0, sizeof(j->token));
 		free(j);
@@ -540,6 +601,17 @@ static void on_snapshot(struct http_request *r, void *arg)
 	start(r, arg, OP_SNAPSHOT);
 }
 
+/* A client that waits for "100 Continue" before sending a push hears 429 or
+ * 401 first, so that a refused push costs neither side its upload. Other
+ * paths take no body worth sparing: their answer comes after it. */
+static void on_expect(struct http_request *r, void *arg)
+{
+	if (strcmp(r->method, "POST") || strcmp(r->path, "/v1/push"))
+		http_continue(r);
+	else
+		start(r, arg, OP_CHECK);
+}
+
 int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -548,6 +620,7 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		return RELAIS_ENOMEM;
 	a->loop = loop;
 	a->store = st;
+	a->http = srv;
 	a->limit = malloc(sizeof(*a->limit));
 	if (!a->limit) {
 		free(a);
@@ -563,14 +636,25 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		free(a);
 		return rc;
 	}
+	http_server_expect(srv, on_expect, a);
 	*out = a;
 	return 0;
 }
+
+/* Every trusted proxy fits among the exempt addresses. */
+_Static_assert(CONFIG_MAX_PROXIES <= HTTP_MAX_EXEMPT, "proxies must fit the exempt table");
 
 void api_set_security(struct api *a, const struct config_security *sec)
 {
 	a->sec = *sec;
 	limit_init(a->limit, sec->echecs_max);
+	/* A proxy carries every client: the per-address cap would throttle
+	 * them all together. */
+	for (size_t i = 0; i < sec->nproxies; i++) {
+		int rc = http_server_exempt(a->http, sec->proxies[i]);
+		assert(rc == 0);
+		(void)rc;
+	}
 }
 
 void api_free(struct api *a)

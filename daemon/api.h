@@ -22,8 +22,10 @@
 
 struct api;
 
-/* Registers the routes on srv. The api keeps st, loop and srv borrowed: they
- * must outlive it. Free with api_free() once the loop ran dry. */
+/* Registers the routes on srv, and the expect check that refuses a push
+ * waiting for "100 Continue" (429, 401) before its body comes. The api keeps
+ * st, loop and srv borrowed: they must outlive it. Free with api_free() once
+ * the loop ran dry. */
 int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv,
 	    struct api **out) RELAIS_WUR;
 /* Accepts NULL. */
@@ -31,8 +33,9 @@ void api_free(struct api *a);
 
 /*
  * Applies the [securite] section (copied): the failed-authentication limit
- * and the trusted proxies. Without this call: LIMIT_DEFAULT_FAILURES and no
- * trusted proxy. Call before the loop runs.
+ * and the trusted proxies, which the HTTP server also exempts from its
+ * per-address connection cap. Without this call: LIMIT_DEFAULT_FAILURES and
+ * no trusted proxy. Call before the loop runs.
  *
  * Failed authentications are counted per client address: the peer's, or,
  * when the peer is a trusted proxy, the address in its X-Real-IP header

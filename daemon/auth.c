@@ -2,8 +2,10 @@
  * auth.c - accounts and bearer tokens.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "../common/token.h"
 #include "../common/util.h"
 #include "../model/model.h"
 #include "auth.h"
@@ -58,46 +60,70 @@ int auth_login_valid(const char *login)
 	return 1;
 }
 
-static int token_wellformed(const char *t)
+static int check_login(const char *login, char *err, size_t errlen)
 {
-	if (strlen(t) != AUTH_TOKEN_LEN || strncmp(t, AUTH_TOKEN_PREFIX, 4))
+	if (auth_login_valid(login))
 		return 0;
-	for (size_t i = 4; i < AUTH_TOKEN_LEN; i++)
-		if (!strchr("0123456789abcdef", t[i]))
-			return 0;
-	return 1;
+	snprintf(err, errlen, "Identifiant « %s » invalide : de 1 à %d caractères parmi "
+		 "lettres, chiffres, « . », « _ », « @ » et « - ».", login, AUTH_LOGIN_MAX);
+	return RELAIS_EINVAL;
+}
+
+static int check_dept(const char *dept, char *err, size_t errlen)
+{
+	if (model_dept_valid(dept))
+		return 0;
+	snprintf(err, errlen, "Département « %s » inconnu (attendu : 01 à 95, 2A, 2B, "
+		 "971 à 976, ou 99 pour la démonstration).", dept);
+	return RELAIS_EINVAL;
+}
+
+static int check_role(const char *role, char *err, size_t errlen)
+{
+	if (auth_role_valid(role))
+		return 0;
+	snprintf(err, errlen, "Rôle « %s » inconnu (attendu : coordinateur, caf ou admin).", role);
+	return RELAIS_EINVAL;
+}
+
+static void no_such_account(const char *login, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "Aucun compte « %s » (« relaisd user list » montre les comptes).",
+		 login);
+}
+
+/* Draws a new token into token and its stored form into hash. */
+static int new_token(char token[AUTH_TOKEN_LEN + 1], char hash[UTIL_SHA256_HEX + 1],
+		     char *err, size_t errlen)
+{
+	unsigned char r[32];
+	int rc = util_random(r, sizeof(r));
+	if (rc) {
+		snprintf(err, errlen, "Impossible de tirer un jeton aléatoire.");
+		return rc;
+	}
+	memcpy(token, AUTH_TOKEN_PREFIX, TOKEN_PREFIX_LEN);
+	util_hex(r, sizeof(r), token + TOKEN_PREFIX_LEN);
+	util_sha256_hex(token, AUTH_TOKEN_LEN, hash);
+	explicit_bzero(r, sizeof(r));
+	return 0;
 }
 
 int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *role,
 		  char token[AUTH_TOKEN_LEN + 1], char *err, size_t errlen)
 {
-	unsigned char r[32];
 	char hash[UTIL_SHA256_HEX + 1], created[21];
 	sqlite3_stmt *st = NULL;
-	int rc = 0;
-	if (!auth_login_valid(login)) {
-		snprintf(err, errlen, "Identifiant « %s » invalide : de 1 à %d caractères parmi "
-			 "lettres, chiffres, « . », « _ », « @ » et « - ».", login, AUTH_LOGIN_MAX);
-		return RELAIS_EINVAL;
-	}
-	if (!model_dept_valid(dept)) {
-		snprintf(err, errlen, "Département « %s » inconnu (attendu : 01 à 95, 2A, 2B, "
-			 "971 à 976, ou 99 pour la démonstration).", dept);
-		return RELAIS_EINVAL;
-	}
-	if (!auth_role_valid(role)) {
-		snprintf(err, errlen, "Rôle « %s » inconnu (attendu : coordinateur, caf ou admin).",
-			 role);
-		return RELAIS_EINVAL;
-	}
-	rc = util_random(r, sizeof(r));
-	if (rc) {
-		snprintf(err, errlen, "Impossible de tirer un jeton aléatoire.");
+	int rc = check_login(login, err, errlen);
+	if (!rc)
+		rc = check_dept(dept, err, errlen);
+	if (!rc)
+		rc = check_role(role, err, errlen);
+	if (rc)
+		return rc;
+	rc = new_token(token, hash, err, errlen);
+	if (rc)
 		goto out;
-	}
-	memcpy(token, AUTH_TOKEN_PREFIX, 4);
-	util_hex(r, sizeof(r), token + 4);
-	util_sha256_hex(token, AUTH_TOKEN_LEN, hash);
 	util_iso8601(util_now_ms(), created);
 	rc = relais_sqlite_error(sqlite3_prepare_v2(db, "INSERT INTO account (login, dept, role, token_hash, "
 					 "created) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL));
@@ -117,7 +143,6 @@ int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *
 	}
 out:
 	sqlite3_finalize(st);
-	memset(r, 0, sizeof(r));
 	if (rc)
 		memset(token, 0, AUTH_TOKEN_LEN + 1);
 	return rc;
@@ -127,6 +152,150 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
 {
 	const unsigned char *v = sqlite3_column_text(st, col);
 	snprintf(out, outlen, "%s", v ? (const char *)v : "");
+}
+
+int auth_user_list(sqlite3 *db, struct auth_account **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct auth_account *v = NULL;
+	size_t cap = 0, count = 0;
+	int step;
+	*out = NULL;
+	*n = 0;
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT login, dept, role, created "
+					     "FROM account ORDER BY login", -1, &st, NULL));
+	if (rc)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct auth_account *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				rc = RELAIS_ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct auth_account *a = &v[count++];
+		copy_col(st, 0, a->login, sizeof(a->login));
+		copy_col(st, 1, a->dept, sizeof(a->dept));
+		copy_col(st, 2, a->role, sizeof(a->role));
+		copy_col(st, 3, a->created, sizeof(a->created));
+	}
+	if (step != SQLITE_DONE)
+		rc = relais_sqlite_error(step);
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+/* Runs one UPDATE or DELETE of account bound to (?1 login, ?2, ?3 text
+ * values or NULL); RELAIS_ENOTFOUND when it touched no row. */
+static int account_write(sqlite3 *db, const char *sql, const char *login, const char *v2,
+			 const char *v3)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_text(st, 2, v2, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_text(st, 3, v3, -1, SQLITE_STATIC);
+	rc = relais_sqlite_error(sqlite3_step(st));
+	if (!rc && sqlite3_changes(db) == 0)
+		rc = RELAIS_ENOTFOUND;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void write_failed(int rc, const char *login, char *err, size_t errlen)
+{
+	if (rc == RELAIS_ENOTFOUND)
+		no_such_account(login, err, errlen);
+	else
+		snprintf(err, errlen, "Impossible de modifier le compte « %s » : %s.", login,
+			 relais_strerror(rc));
+}
+
+int auth_user_rm(sqlite3 *db, const char *login, char *err, size_t errlen)
+{
+	int rc = account_write(db, "DELETE FROM account WHERE login = ?1", login, NULL, NULL);
+	if (rc)
+		write_failed(rc, login, err, errlen);
+	return rc;
+}
+
+int auth_user_token(sqlite3 *db, const char *login, char token[AUTH_TOKEN_LEN + 1],
+		    char *err, size_t errlen)
+{
+	char hash[UTIL_SHA256_HEX + 1];
+	int rc = new_token(token, hash, err, errlen);
+	if (!rc) {
+		rc = account_write(db, "UPDATE account SET token_hash = ?2 WHERE login = ?1", login,
+				   hash, NULL);
+		if (rc)
+			write_failed(rc, login, err, errlen);
+	}
+	if (rc)
+		memset(token, 0, AUTH_TOKEN_LEN + 1);
+	return rc;
+}
+
+static int account_get(sqlite3 *db, const char *login, struct auth_account *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT login, dept, role, created "
+					     "FROM account WHERE login = ?1", -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		copy_col(st, 0, out->login, sizeof(out->login));
+		copy_col(st, 1, out->dept, sizeof(out->dept));
+		copy_col(st, 2, out->role, sizeof(out->role));
+		copy_col(st, 3, out->created, sizeof(out->created));
+	} else {
+		rc = step == SQLITE_DONE ? RELAIS_ENOTFOUND : relais_sqlite_error(step);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int auth_user_set(sqlite3 *db, const char *login, const char *dept, const char *role,
+		  struct auth_account *before, char *err, size_t errlen)
+{
+	int rc = 0, began = 0;
+	memset(before, 0, sizeof(*before));
+	if ((dept && (rc = check_dept(dept, err, errlen))) ||
+	    (role && (rc = check_role(role, err, errlen))))
+		return rc;
+	/* The old values are read in the write transaction: what is reported
+	 * as "before" is what this change replaced. */
+	rc = relais_sqlite_error(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	began = !rc;
+	if (!rc)
+		rc = account_get(db, login, before);
+	if (!rc)
+		rc = account_write(db, "UPDATE account SET dept = coalesce(?2, dept), "
+				   "role = coalesce(?3, role) WHERE login = ?1", login, dept, role);
+	if (!rc)
+		rc = relais_sqlite_error(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
+	if (rc) {
+		if (began)
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		write_failed(rc, login, err, errlen);
+	}
+	return rc;
 }
 
 /*

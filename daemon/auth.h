@@ -12,15 +12,17 @@
 #include <stddef.h>
 #include <sqlite3.h>
 #include "../common/relais.h"
+#include "../common/token.h"
 
-#define AUTH_TOKEN_PREFIX "rls_"
-#define AUTH_TOKEN_LEN 68       /* "rls_" + 64 hex digits, without the NUL */
+#define AUTH_TOKEN_PREFIX TOKEN_PREFIX
+#define AUTH_TOKEN_LEN TOKEN_LEN /* "rls_" + 64 hex digits, without the NUL */
 #define AUTH_LOGIN_MAX 64
 
 struct auth_account {
 	char login[AUTH_LOGIN_MAX + 1];
 	char dept[8];
 	char role[16];          /* "coordinateur", "caf" or "admin" */
+	char created[24];       /* "YYYY-MM-DDTHH:MM:SSZ"; auth_user_list only */
 };
 
 /* Creates the account table if missing. */
@@ -42,6 +44,37 @@ int auth_login_valid(const char *login);
  */
 int auth_user_add(sqlite3 *db, const char *login, const char *dept, const char *role,
 		  char token[AUTH_TOKEN_LEN + 1], char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * Lists every account, ordered by login, into *out (malloc'd, *n entries;
+ * the caller frees it; NULL when there is none). Tokens and their hashes are
+ * never read.
+ */
+int auth_user_list(sqlite3 *db, struct auth_account **out, size_t *n) RELAIS_WUR;
+
+/*
+ * The three changes below take effect on a running relaisd from its next
+ * request: it looks the token up in the store for every request and keeps
+ * no account in memory. RELAIS_ENOTFOUND when login has no account; err
+ * receives a French message in every failure.
+ */
+
+/* Deletes the account of login: its token is refused from then on. */
+int auth_user_rm(sqlite3 *db, const char *login, char *err, size_t errlen) RELAIS_WUR;
+
+/* Gives login a new token, written into token (NUL-terminated); the old
+ * one is refused from then on. */
+int auth_user_token(sqlite3 *db, const char *login, char token[AUTH_TOKEN_LEN + 1],
+		    char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * Changes the département and/or the role of login (NULL leaves one as it
+ * is; RELAIS_EINVAL for an unknown one). *before receives the account as it
+ * was. Replicas made for the old département are refused from then on
+ * (api.c, X-Relais-Departement).
+ */
+int auth_user_set(sqlite3 *db, const char *login, const char *dept, const char *role,
+		  struct auth_account *before, char *err, size_t errlen) RELAIS_WUR;
 
 /*
  * Finds the account of a token. RELAIS_EAUTH when the token is malformed or

@@ -291,13 +291,37 @@ static int set_proxies(struct parser *p, int line, const char *v)
 	return 0;
 }
 
-/* A key of [securite]; seen holds the line of each key already given. */
-static int set_security(struct parser *p, int line, const char *key, const char *v, int seen[2])
+/* The numeric keys of [securite]: name, bounds, field. */
+struct sec_number {
+	const char *name;
+	long long min, max;
+	size_t off;          /* of the unsigned field in struct config_security */
+	const char *unit;
+};
+
+static const struct sec_number sec_numbers[] = {
+	{ "echecs_max", 1, 1000, offsetof(struct config_security, echecs_max), "" },
+	{ "connexions_par_adresse", 1, 100000,
+	  offsetof(struct config_security, connexions_par_adresse), "" },
+	{ "delai_entete", 1, 3600, offsetof(struct config_security, delai_entete), "en secondes, " },
+	{ "delai_corps", 1, 3600, offsetof(struct config_security, delai_corps), "en secondes, " },
+};
+
+#define NSECKEYS (1 + sizeof(sec_numbers) / sizeof(sec_numbers[0]))
+
+/* A key of [securite]; seen holds the line of each key already given
+ * (proxy_confiance first, then sec_numbers). */
+static int set_security(struct parser *p, int line, const char *key, const char *v,
+			int seen[NSECKEYS])
 {
 	long long n;
-	int k = !strcmp(key, "proxy_confiance") ? 0 : !strcmp(key, "echecs_max") ? 1 : -1;
-	if (k < 0)
-		return fail(p, line, "clé inconnue « %s » dans la section [securite].", key);
+	size_t k = 0;
+	if (strcmp(key, "proxy_confiance")) {
+		for (k = 1; k < NSECKEYS && strcmp(key, sec_numbers[k - 1].name); k++)
+			;
+		if (k == NSECKEYS)
+			return fail(p, line, "clé inconnue « %s » dans la section [securite].", key);
+	}
 	if (seen[k])
 		return fail(p, line, "la clé « %s » est déjà donnée ligne %d.", key, seen[k]);
 	seen[k] = line;
@@ -305,9 +329,11 @@ static int set_security(struct parser *p, int line, const char *key, const char 
 		return fail(p, line, "la clé « %s » n'a pas de valeur.", key);
 	if (k == 0)
 		return set_proxies(p, line, v);
-	if (util_parse_ll(v, 1, 1000, &n))
-		return fail(p, line, "echecs_max « %s » invalide (de 1 à 1000).", v);
-	p->c->security.echecs_max = (unsigned)n;
+	const struct sec_number *num = &sec_numbers[k - 1];
+	if (util_parse_ll(v, num->min, num->max, &n))
+		return fail(p, line, "%s « %s » invalide (%sde %lld à %lld).", key, v, num->unit,
+			    num->min, num->max);
+	*(unsigned *)((char *)&p->c->security + num->off) = (unsigned)n;
 	return 0;
 }
 
@@ -471,7 +497,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	char line[LINE_MAX_BYTES];
 	size_t i = 0;
 	int lineno = 0, in_mail = 0, in_digest = 0, in_sec = 0, rc = 0;
-	int sseen[2] = { 0, 0 };
+	int sseen[NSECKEYS] = { 0 };
 
 	memset(c, 0, sizeof(*c));
 	memset(&p, 0, sizeof(p));

@@ -1,9 +1,10 @@
 /*
  * config.h - relaisd's configuration file (prefix config_), an INI file
  * with a [courrier] section (docs/mailgw.md), a [digest] section
- * (docs/digest.md) and a [securite] section (docs/threat-model.md); each is
- * optional. The file holds no secret (passwords live in files of their own,
- * 0600) but says where they are: group and others may not write it.
+ * (docs/digest.md) and a [securite] section (docs/threat-model.md,
+ * docs/protocol.md); each is optional. The file holds no secret (passwords
+ * live in files of their own, 0600) but says where they are: group and
+ * others may not write it.
  *
  * Format: "[section]" lines, "cle = valeur" lines, comments from '#' or ';'
  * at the start of a line or after a space, spaces trimmed. An unknown
@@ -74,6 +75,10 @@ struct config_security {
 	int line;
 	unsigned echecs_max;         /* failed authentications per minute and
 					address before 429; 0: the default (10) */
+	unsigned connexions_par_adresse; /* simultaneous connections of one
+					address; 0: HTTP_MAX_CONNS_PER_ADDR */
+	unsigned delai_entete;       /* seconds for a request head; 0: default */
+	unsigned delai_corps;        /* seconds of grace for a body; 0: default */
 	size_t nproxies;             /* proxy_confiance: peers whose X-Real-IP /
 					X-Forwarded-For are believed */
 	char proxies[CONFIG_MAX_PROXIES][CONFIG_ADDR_MAX]; /* canonical text */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "../common/buf.h"
 #include "../common/util.h"
+#include "../model/domain.h"
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "demo.h"
@@ -88,84 +89,64 @@ static const char *fallback(const struct model_column *c, char *tmp, size_t tmpl
 	return "";
 }
 
-static int insert_row(sqlite3 *db, const struct demo_row *r, const char *id, const char *ref_id,
-		      char *err, size_t errlen)
+/*
+ * Writes demo row r through the domain layer, as a coordinator would: a
+ * promeneur shown suspended is created labelled, then suspended. Its new id
+ * goes to id.
+ */
+static int insert_row(sqlite3 *db, const struct demo_row *r, char id[UTIL_UUID_LEN + 1],
+		      const char *ref_id, char *err, size_t errlen)
 {
 	const struct model_table *t = model_table_by_name(r->table);
-	struct buf sql = BUF_INIT(1 << 16), vals = BUF_INIT(1 << 16);
-	sqlite3_stmt *st = NULL;
-	char (*norm)[512] = NULL;
-	int rc = 0, n = 0;
+	struct domain_value *v = NULL;
+	struct domain_result res;
+	char (*norm)[512] = NULL, today[DOMAIN_DATE_LEN + 1];
+	int rc = 0, suspend = 0;
+	size_t n = 0;
+
 	if (!t) {
 		snprintf(err, errlen, "Table « %s » absente du modèle.", r->table);
 		return RELAIS_ESCHEMA;
 	}
 	norm = calloc(t->ncolumns, sizeof(*norm));
-	if (!norm)
-		return RELAIS_ENOMEM;
-	const char **use = calloc(t->ncolumns, sizeof(*use));
-	if (!use) {
+	v = calloc(t->ncolumns, sizeof(*v));
+	if (!norm || !v) {
 		rc = RELAIS_ENOMEM;
 		goto out;
 	}
-	if ((rc = buf_printf(&sql, "INSERT INTO \"%s\" (id, dept", t->name)) ||
-	    (rc = buf_puts(&vals, ") VALUES (?1, ?2")))
-		goto out;
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		const struct model_column *c = &t->columns[i];
 		char tmp[64], cerr[256];
-		const char *v = given(r, c->name);
-		if (!v && c->kind == MODEL_REF && ref_id && !strcmp(c->name, "structure"))
-			v = ref_id;
-		if (!v && (c->flags & MODEL_REQUIRED))
-			v = fallback(c, tmp, sizeof(tmp));
-		if (!v)
+		const char *val = given(r, c->name);
+		if (!val && c->kind == MODEL_REF && ref_id && !strcmp(c->name, "structure"))
+			val = ref_id;
+		if (!val && (c->flags & MODEL_REQUIRED))
+			val = fallback(c, tmp, sizeof(tmp));
+		if (!val)
 			continue;
-		if (c->kind == MODEL_REF) {
-			snprintf(norm[i], sizeof(norm[i]), "%s", v);
-		} else if (model_check_value(c, v, norm[i], sizeof(norm[i]), cerr, sizeof(cerr))) {
+		if (!strcmp(c->name, "statut") && !strcmp(val, "suspendu")) {
+			suspend = 1;
+			val = "labellise";
+		}
+		if (domain_check_value(db, c, val, norm[i], sizeof(norm[i]), cerr, sizeof(cerr))) {
 			snprintf(err, errlen, "Donnée de démonstration refusée : %s", cerr);
 			rc = RELAIS_EINVAL;
 			goto out;
 		}
-		use[i] = norm[i];
-		n++;
-		if ((rc = buf_printf(&sql, ", \"%s\"", c->name)) ||
-		    (rc = buf_printf(&vals, ", ?%d", n + 2)))
-			goto out;
+		v[n++] = (struct domain_value){ c, norm[i][0] ? norm[i] : NULL };
 	}
-	if ((rc = buf_append(&sql, vals.data, vals.len)) || (rc = buf_puts(&sql, ")")))
-		goto out;
-	rc = relais_sqlite_error(sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL));
-	if (rc)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, DEMO_DEPT, -1, SQLITE_STATIC);
-	n = 0;
-	for (size_t i = 0; i < t->ncolumns; i++) {
-		if (!use[i])
-			continue;
-		n++;
-		const struct model_column *c = &t->columns[i];
-		/* Integers are stored as integers, so that exports and merges
-		 * compare them as the clients would. */
-		if ((c->kind == MODEL_INT || c->kind == MODEL_BOOL) && *use[i])
-			sqlite3_bind_int64(st, n + 2, strtoll(use[i], NULL, 10));
-		else if (*use[i])
-			sqlite3_bind_text(st, n + 2, use[i], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, n + 2);
-	}
-	rc = relais_sqlite_error(sqlite3_step(st));
+	domain_today(today);
+	rc = domain_write(db, t, NULL, DEMO_DEPT, v, n, today, &res, err, errlen);
+	if (!rc && suspend)
+		rc = domain_suspend(db, res.id, 1, today, &res, err, errlen);
+	if (!rc)
+		memcpy(id, res.id, UTIL_UUID_LEN + 1);
 out:
 	if (rc && !*err)
 		snprintf(err, errlen, "Impossible d'écrire les données de démonstration : %s.",
 			 relais_strerror(rc));
-	sqlite3_finalize(st);
-	free(use);
+	free(v);
 	free(norm);
-	buf_release(&sql);
-	buf_release(&vals);
 	return rc;
 }
 
@@ -183,10 +164,8 @@ int demo_populate(struct store *st, char token[AUTH_TOKEN_LEN + 1], char *err, s
 	 * neither behind. The session ignores the account table. */
 	rc = auth_user_add(db, DEMO_LOGIN, DEMO_DEPT, "coordinateur", token, err, errlen);
 	for (size_t i = 0; i < NROWS && !rc; i++) {
-		rc = util_uuid(ids[i]);
-		if (!rc)
-			rc = insert_row(db, &rows[i], ids[i], rows[i].ref >= 0 ? ids[rows[i].ref] : NULL,
-					err, errlen);
+		rc = insert_row(db, &rows[i], ids[i], rows[i].ref >= 0 ? ids[rows[i].ref] : NULL,
+				err, errlen);
 	}
 	if (rc) {
 		sync_local_abort(l);

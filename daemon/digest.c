@@ -16,6 +16,7 @@
 #include <uv.h>
 #include "../common/util.h"
 #include "../mailgw/smtp.h"
+#include "../model/csv.h"
 #include "../model/form.h"
 #include "digest.h"
 
@@ -154,18 +155,6 @@ static int put_html(struct buf *b, const char *s)
 			rc = buf_putc(b, *s);
 		}
 	}
-	return rc;
-}
-
-static int put_csv_field(struct buf *b, const char *s, int last)
-{
-	int rc = buf_putc(b, '"');
-	for (; !rc && s && *s; s++)
-		rc = *s == '"' ? buf_puts(b, "\"\"") : buf_putc(b, *s);
-	if (!rc)
-		rc = buf_putc(b, '"');
-	if (!rc)
-		rc = buf_puts(b, last ? "\r\n" : ",");
 	return rc;
 }
 
@@ -335,6 +324,12 @@ static void item(struct content *c, const char *fmt, ...)
 	buf_release(&line);
 }
 
+/* The columns of the attached CSV, in the order row_change() selects them. */
+#define DIGEST_CSV_NCOLS 9
+static const char *const csv_heads[DIGEST_CSV_NCOLS] = {
+	"id", "nature", "date", "prenom", "nom", "email", "telephone", "structure", "commune",
+};
+
 static const char *col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
@@ -415,8 +410,11 @@ static void row_change(struct content *c, sqlite3_stmt *st)
 	char d[64];
 	fr_date(col(st, 2), d, sizeof(d));
 	item(c, "%s : %s %s (%s), le %s", col(st, 1), col(st, 3), col(st, 4), col(st, 7), d);
-	for (int i = 0; !c->rc && i < 9; i++)
-		c->rc = put_csv_field(&c->csv, col(st, i), i == 8);
+	const char *cells[DIGEST_CSV_NCOLS];
+	for (int i = 0; i < DIGEST_CSV_NCOLS; i++)
+		cells[i] = col(st, i);
+	if (!c->rc)
+		c->rc = csv_put_row(&c->csv, cells, DIGEST_CSV_NCOLS);
 	if (!c->rc && c->ids)
 		c->rc = buf_append(c->ids, col(st, 0), strlen(col(st, 0)) + 1);
 }
@@ -505,9 +503,12 @@ static int gather(struct content *c)
 	section_end(c, n, "Aucune délabellisation.");
 
 	section(c, "Changements à transmettre à l'annuaire national (fichier CSV joint)");
+	/* The project's one CSV writer (model/csv.h): the same format and the
+	 * same formula guard as relais export annuaire. */
 	if (!c->rc)
-		c->rc = buf_puts(&c->csv, "\"id\",\"nature\",\"date\",\"prenom\",\"nom\",\"email\","
-				 "\"telephone\",\"structure\",\"commune\"\r\n");
+		c->rc = csv_put_bom(&c->csv);
+	if (!c->rc)
+		c->rc = csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
 	n = each(c, "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
 		 "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
 		 "LEFT JOIN structure s ON s.id = p.structure "
@@ -907,12 +908,16 @@ static int reminder_message(struct digest *d, const struct reminder *r, int64_t 
 }
 
 /* Sends one message per (structure, year) and marks every row of the
- * group sent. Returns RELAIS_ENET when the server is unreachable. */
+ * group sent. A reminder whose address the SMTP server refuses (4xx or
+ * 5xx) stays queued without holding back the others; the refusal is
+ * returned after them, so that the caller waits before trying it again.
+ * Returns RELAIS_ENET when the server is unreachable. */
 static int send_reminders(struct digest *d, int64_t now_ms)
 {
 	struct reminder *v = NULL;
 	size_t n = 0;
 	char err[512], when[21];
+	int refused = 0;
 	int rc = reminders_pending(d, &v, &n);
 	util_iso8601(now_ms, when);
 	for (size_t i = 0; !rc && i < n && !stopping(d);) {
@@ -931,6 +936,13 @@ static int send_reminders(struct digest *d, int64_t now_ms)
 			rc = mailgw_smtp_send(&d->smtp, d->cfg->adresse, rcpt, 1, m.data, m.len, err,
 					      sizeof(err));
 		buf_release(&m);
+		if (rc == RELAIS_EREFUSED || rc == RELAIS_ELATER) {
+			fprintf(stderr, "relance %s refusée par le serveur d'envoi : %s\n", v[i].id, err);
+			refused = rc;
+			rc = 0;
+			i = j;
+			continue;
+		}
 		if (rc) {
 			fprintf(stderr, "relance %s non envoyée : %s (%s)\n", v[i].id,
 				relais_strerror(rc), err);
@@ -971,7 +983,7 @@ static int send_reminders(struct digest *d, int64_t now_ms)
 		i = j;
 	}
 	free(v);
-	return rc;
+	return rc ? rc : refused;
 }
 
 /*

@@ -70,6 +70,8 @@ static const char *outcome_word(enum mailgw_outcome o)
 	return "?";
 }
 
+/* The folder of an outcome: the one rule that both a first move and a
+ * resumed one follow. */
 static const char *folder_for(const struct mail_gateway *g, enum mailgw_outcome o)
 {
 	switch (o) {
@@ -87,9 +89,12 @@ static const char *folder_for(const struct mail_gateway *g, enum mailgw_outcome 
 
 /*
  * Sends the answers waiting in the store (only that of journal row id when
- * not NULL). A failed answer stays "a_envoyer" and is tried again
- * MAIL_REPLY_RETRY_MS later and at the next session; an unreachable server
- * ends the round.
+ * not NULL), oldest first. One answer's fate never holds the others back:
+ * refused for good (5xx), it leaves the queue (reponse "aucune") with the
+ * server's reply in the journal; refused for now (4xx), it stays
+ * "a_envoyer" and is tried again MAIL_REPLY_RETRY_MS later and at the next
+ * session, while the next ones go. Only an unreachable server ends the
+ * round, since every answer would meet it.
  */
 static void send_replies(struct mail_gateway *g, const char *id)
 {
@@ -107,6 +112,19 @@ static void send_replies(struct mail_gateway *g, const char *id)
 		const char *rcpt[1] = { v[i].rcpt };
 		rc = mailgw_smtp_send(&g->smtp, g->cfg->adresse, rcpt, 1, v[i].msg, v[i].len, err,
 				      sizeof(err));
+		if (rc == RELAIS_EREFUSED) {
+			fprintf(stderr, "courrier : réponse du courrier %s refusée définitivement : %s\n",
+				v[i].id, err);
+			db = store_writer_acquire(g->st);
+			rc = mailgw_ingest_reply_failed(db, g->t, v[i].id, err);
+			store_writer_release(g->st);
+			if (rc) {
+				fprintf(stderr, "courrier : échec de la réponse du courrier %s non noté : "
+					"%s\n", v[i].id, relais_strerror(rc));
+				g->retry_replies_ms = util_now_ms() + MAIL_REPLY_RETRY_MS;
+			}
+			continue;
+		}
 		if (rc) {
 			fprintf(stderr, "courrier : réponse du courrier %s non envoyée : %s (%s)\n",
 				v[i].id, relais_strerror(rc), err);
@@ -133,6 +151,45 @@ static int finish(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidval
 	if (rc) {
 		fprintf(stderr, "courrier : UID %u non déplacé vers « %s » : %s (%s)\n", uid, folder,
 			relais_strerror(rc), mailgw_imap_error(c));
+		return rc;
+	}
+	sqlite3 *db = store_writer_acquire(g->st);
+	rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
+	store_writer_release(g->st);
+	return rc;
+}
+
+/*
+ * Puts a message the journal already has an outcome for (e: a move that
+ * failed or was cut, or the same message delivered again) in the folder of
+ * that outcome. Without MOVE, a cut between COPY and EXPUNGE left a copy
+ * there already: then the inbox's copy is only removed, so the folder holds
+ * the message once.
+ */
+static int finish_again(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+			uint32_t uid, const struct mailgw_ingest_entry *e, const struct buf *raw)
+{
+	const char *folder = folder_for(g, e->outcome);
+	int found = 0, rc;
+
+	fprintf(stderr, "courrier : UID %u : déjà traité (courrier %s, %s), rangé dans « %s »\n",
+		uid, e->id, outcome_word(e->outcome), folder);
+	if (mailgw_imap_has_move(c))
+		return finish(g, c, uidvalidity, uid, folder);
+	rc = mailgw_imap_find_copy(c, folder, raw->data, raw->len, &found);
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u : dossier « %s » illisible : %s (%s)\n", uid,
+			folder, relais_strerror(rc), mailgw_imap_error(c));
+		return rc;
+	}
+	if (!found)
+		return finish(g, c, uidvalidity, uid, folder);
+	fprintf(stderr, "courrier : UID %u : déjà copié dans « %s », retiré de la boîte\n", uid,
+		folder);
+	rc = mailgw_imap_remove(c, uid);
+	if (rc) {
+		fprintf(stderr, "courrier : UID %u non retiré : %s (%s)\n", uid, relais_strerror(rc),
+			mailgw_imap_error(c));
 		return rc;
 	}
 	sqlite3 *db = store_writer_acquire(g->st);
@@ -209,8 +266,7 @@ static int process(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidva
 		goto out;
 	}
 	if (e.duplicate) {
-		fprintf(stderr, "courrier : UID %u : doublon du courrier %s\n", uid, e.id);
-		rc = finish(g, c, uidvalidity, uid, folder_for(g, MAILGW_DUPLICATE));
+		rc = finish_again(g, c, uidvalidity, uid, &e, &raw);
 		goto out;
 	}
 
@@ -435,6 +491,8 @@ void mail_gateway_stop(struct mail_gateway *g)
 		return;
 	mail_gateway_request_stop(g);
 	uv_thread_join(&g->thread);
+	/* Its MIME workers go with it, reaped, rather than at relaisd's exit. */
+	mailgw_sandbox_shutdown();
 	uv_cond_destroy(&g->wake);
 	uv_mutex_destroy(&g->lock);
 	free(g);

@@ -1,6 +1,6 @@
 /*
- * main.c - relaisd's command line: init, user add, serve, backup, restore,
- * digest preview.
+ * main.c - relaisd's command line: init, user (add, list, rm, token, set),
+ * serve, backup, restore, digest preview.
  *
  * Exit codes: 0 success, 1 bad input or refused operation, 2 usage error.
  */
@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 #include "../common/util.h"
+#include "../mailgw/sandbox.h"
 #include "../mailgw/smtp.h"
 #include "../model/model.h"
 #include "api.h"
@@ -39,6 +40,10 @@ static const char usage_main[] =
 	"Commandes :\n"
 	"  init       crée ou met à jour la base de données\n"
 	"  user add   crée un compte et affiche son jeton\n"
+	"  user list  liste les comptes (jamais leurs jetons)\n"
+	"  user rm    supprime un compte\n"
+	"  user token remplace le jeton d'un compte et affiche le nouveau\n"
+	"  user set   change le département ou le rôle d'un compte\n"
 	"  serve      sert l'API de synchronisation\n"
 	"  backup     sauvegarde la base, même pendant que relaisd sert\n"
 	"  restore    installe une sauvegarde (relaisd arrêté)\n"
@@ -56,6 +61,66 @@ static const char usage_init[] =
 	"  --data DOSSIER   dossier de données du serveur\n";
 
 static const char usage_user[] =
+	"Usage : relaisd user SOUS-COMMANDE --data DOSSIER [OPTIONS]\n"
+	"\n"
+	"Comptes du serveur : un compte a un identifiant, un département, un rôle et\n"
+	"un jeton. Chaque changement vaut dès la requête suivante, même pour un\n"
+	"relaisd en marche.\n"
+	"\n"
+	"Sous-commandes :\n"
+	"  add     crée un compte et affiche son jeton\n"
+	"  list    liste les comptes (jamais leurs jetons)\n"
+	"  rm      supprime un compte : son jeton est refusé\n"
+	"  token   remplace le jeton d'un compte et affiche le nouveau\n"
+	"  set     change le département ou le rôle d'un compte\n"
+	"\n"
+	"  relaisd user SOUS-COMMANDE --help   aide d'une sous-commande\n";
+
+static const char usage_user_list[] =
+	"Usage : relaisd user list --data DOSSIER\n"
+	"\n"
+	"Liste les comptes : identifiant, département, rôle et date de création.\n"
+	"Les jetons n'y figurent pas : le serveur n'en garde que l'empreinte.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n";
+
+static const char usage_user_rm[] =
+	"Usage : relaisd user rm IDENTIFIANT --data DOSSIER\n"
+	"\n"
+	"Supprime le compte IDENTIFIANT. Son jeton est refusé (401) dès la requête\n"
+	"suivante, même par un relaisd en marche. Les données qu'il a envoyées restent.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n"
+	"  --login NOM      autre façon de donner l'identifiant\n";
+
+static const char usage_user_token[] =
+	"Usage : relaisd user token IDENTIFIANT --data DOSSIER\n"
+	"\n"
+	"Remplace le jeton du compte IDENTIFIANT et affiche le nouveau, seul sur une\n"
+	"ligne et une seule fois. L'ancien est refusé dès la requête suivante, même\n"
+	"par un relaisd en marche. Sur le poste du compte, « relais jeton » installe\n"
+	"le nouveau jeton dans le réplica sans perdre les modifications en attente.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n"
+	"  --login NOM      autre façon de donner l'identifiant\n";
+
+static const char usage_user_set[] =
+	"Usage : relaisd user set IDENTIFIANT --data DOSSIER [--dept CODE] [--role RÔLE]\n"
+	"\n"
+	"Change le département ou le rôle du compte IDENTIFIANT, dès la requête\n"
+	"suivante. Le jeton ne change pas.\n"
+	"\n"
+	"Après un changement de département, les réplicas de ce compte contiennent\n"
+	"les données de l'ancien : le serveur les refuse (409) à leur prochaine\n"
+	"synchronisation, et le compte initialise un nouveau réplica (« relais init »).\n"
+	"Ce que l'ancien réplica n'avait pas envoyé n'est plus envoyable avec ce compte.\n"
+	"\n"
+	"  --data DOSSIER   dossier de données du serveur\n"
+	"  --dept CODE      nouveau département (01 à 95, 2A, 2B, 971 à 976, 99)\n"
+	"  --role RÔLE      nouveau rôle : coordinateur, caf (lecture seule) ou admin\n"
+	"  --login NOM      autre façon de donner l'identifiant\n";
+
+static const char usage_user_add[] =
 	"Usage : relaisd user add --data DOSSIER --login NOM --dept CODE --role RÔLE\n"
 	"\n"
 	"Crée un compte et affiche son jeton, seul sur une ligne. Le jeton n'est\n"
@@ -81,7 +146,8 @@ static const char usage_serve[] =
 	"  --config FICHIER      fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 	"                        s'il existe) ; sa section [courrier] démarre la passerelle\n"
 	"                        courrier, sa section [digest] la synthèse Caf, sa section\n"
-	"                        [securite] règle la limite d'échecs et le proxy de confiance\n"
+	"                        [securite] règle la limite d'échecs, le proxy de confiance,\n"
+	"                        les connexions par adresse et les délais des requêtes\n"
 	"\n"
 	"Le dossier de données doit être en 0700 et la base en 0600 ; un seul relaisd\n"
 	"sert un dossier à la fois (verrou DOSSIER/relaisd.lock).\n"
@@ -112,6 +178,8 @@ static const char usage_restore[] =
 	"Ce qui a été validé après la sauvegarde n'est plus sur le serveur, mais les\n"
 	"réplicas qui l'ont reçu le gardent : ils seront refusés à leur prochaine\n"
 	"synchronisation, avec la marche à suivre (« relais sync --help »).\n"
+	"Les comptes aussi reviennent à la sauvegarde : refaites les suppressions et\n"
+	"les remplacements de jetons faits depuis (« relaisd user --help »).\n"
 	"\n"
 	"  --from FICHIER   sauvegarde faite par « relaisd backup »\n"
 	"  --data DOSSIER   dossier de données du serveur\n"
@@ -146,17 +214,23 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
 }
 
 /*
- * Parses argv[0..argc) as "--name value", "--name=value" or "--flag".
+ * Parses argv[0..argc) as "--name value", "--name=value" or "--flag", and
+ * when operand is not NULL one argument that is no option into *operand.
  * Returns -1 when --help was asked (after printing usage), 0 on success,
  * EXIT_USAGE after printing the problem.
  */
-static int parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char *usage)
+static int parse_args(int argc, char **argv, struct opt *opts, size_t n, const char *usage,
+		      const char **operand)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(usage, stdout);
 			return -1;
+		}
+		if (strncmp(a, "--", 2) && operand && !*operand) {
+			*operand = a;
+			continue;
 		}
 		if (strncmp(a, "--", 2))
 			return usage_error(usage, "argument inattendu « %s ».", a);
@@ -185,6 +259,11 @@ static int parse_opts(int argc, char **argv, struct opt *opts, size_t n, const c
 	return 0;
 }
 
+static int parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char *usage)
+{
+	return parse_args(argc, argv, opts, n, usage, NULL);
+}
+
 static int require(const struct opt *o, const char *usage)
 {
 	if (!o->value || (o->has_arg && !*o->value))
@@ -192,7 +271,7 @@ static int require(const struct opt *o, const char *usage)
 	return 0;
 }
 
-/* ---- init, user add ---- */
+/* ---- init ---- */
 
 static int cmd_init(int argc, char **argv)
 {
@@ -211,43 +290,245 @@ static int cmd_init(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_user(int argc, char **argv)
+/* ---- user ---- */
+
+/* Opens the store of dir for an account command; prints why not. */
+static int open_accounts(const char *dir, sqlite3 **db)
+{
+	char err[1024];
+	if (store_open_single(dir, db, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	if (auth_check(*db)) {
+		fprintf(stderr, "relaisd : la base de « %s » n'a pas de table des comptes : lancez "
+			"« relaisd init --data %s ».\n", dir, dir);
+		sqlite3_close(*db);
+		*db = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+static int user_add(int argc, char **argv)
 {
 	struct opt opts[] = {
 		{ "data", 1, NULL }, { "login", 1, NULL }, { "dept", 1, NULL }, { "role", 1, NULL },
 	};
 	char err[1024], token[AUTH_TOKEN_LEN + 1];
 	sqlite3 *db = NULL;
-	int rc;
+	int rc = parse_opts(argc, argv, opts, 4, usage_user_add);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	for (size_t i = 0; i < 4; i++)
+		if ((rc = require(&opts[i], usage_user_add)))
+			return rc;
+	if (open_accounts(opts[0].value, &db))
+		return 1;
+	rc = auth_user_add(db, opts[1].value, opts[2].value, opts[3].value, token, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "relaisd : %s\n", err);
+	else
+		printf("%s\n", token);
+	sqlite3_close(db);
+	explicit_bzero(token, sizeof(token));
+	return rc ? 1 : 0;
+}
+
+/* Number of code points of the UTF-8 string s. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Prints one row of the account table: each cell padded to its column's
+ * width and two spaces, the last one bare. */
+static void print_row(const char *const cells[4], const size_t widths[4])
+{
+	for (size_t k = 0; k < 4; k++) {
+		fputs(cells[k], stdout);
+		if (k < 3)
+			printf("%*s", (int)(widths[k] - text_width(cells[k]) + 2), "");
+	}
+	putchar('\n');
+}
+
+static int user_list(int argc, char **argv)
+{
+	struct opt opts[] = { { "data", 1, NULL } };
+	static const char *const heads[4] = { "Identifiant", "Département", "Rôle", "Créé le" };
+	struct auth_account *v = NULL;
+	size_t n = 0, widths[4];
+	sqlite3 *db = NULL;
+	int rc = parse_opts(argc, argv, opts, 1, usage_user_list);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = require(&opts[0], usage_user_list)))
+		return rc;
+	if (open_accounts(opts[0].value, &db))
+		return 1;
+	rc = auth_user_list(db, &v, &n);
+	sqlite3_close(db);
+	if (rc) {
+		fprintf(stderr, "relaisd : lecture des comptes impossible : %s.\n", relais_strerror(rc));
+		return 1;
+	}
+	if (!n) {
+		printf("Aucun compte : « relaisd user add --help » dit comment en créer un.\n");
+		return 0;
+	}
+	for (size_t k = 0; k < 4; k++)
+		widths[k] = text_width(heads[k]);
+	for (size_t i = 0; i < n; i++) {
+		const char *cells[4] = { v[i].login, v[i].dept, v[i].role, v[i].created };
+		for (size_t k = 0; k < 4; k++)
+			if (text_width(cells[k]) > widths[k])
+				widths[k] = text_width(cells[k]);
+	}
+	print_row(heads, widths);
+	for (size_t i = 0; i < n; i++)
+		print_row((const char *const[4]){ v[i].login, v[i].dept, v[i].role, v[i].created },
+			  widths);
+	free(v);
+	return 0;
+}
+
+/*
+ * Parses the options of rm, token and set: the login comes as the operand
+ * or as --login (opts[1]), --data (opts[0]) is required. Returns 0 with
+ * *login set, -1 after --help, or an exit status.
+ */
+static int parse_login_cmd(int argc, char **argv, struct opt *opts, size_t n,
+			   const char *usage, const char **login)
+{
+	const char *operand = NULL;
+	int rc = parse_args(argc, argv, opts, n, usage, &operand);
+	if (rc)
+		return rc;
+	if ((rc = require(&opts[0], usage)))
+		return rc;
+	if (operand && opts[1].value && strcmp(operand, opts[1].value))
+		return usage_error(usage, "deux identifiants donnés (« %s » et --login).", operand);
+	*login = operand ? operand : opts[1].value;
+	if (!*login || !**login)
+		return usage_error(usage, "%s", "indiquez l'identifiant du compte.");
+	return 0;
+}
+
+static int user_rm(int argc, char **argv)
+{
+	struct opt opts[] = { { "data", 1, NULL }, { "login", 1, NULL } };
+	const char *login = NULL;
+	char err[1024];
+	sqlite3 *db = NULL;
+	int rc = parse_login_cmd(argc, argv, opts, 2, usage_user_rm, &login);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (open_accounts(opts[0].value, &db))
+		return 1;
+	rc = auth_user_rm(db, login, err, sizeof(err));
+	sqlite3_close(db);
+	if (rc) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	printf("Compte « %s » supprimé : son jeton est refusé dès maintenant.\n", login);
+	return 0;
+}
+
+static int user_token(int argc, char **argv)
+{
+	struct opt opts[] = { { "data", 1, NULL }, { "login", 1, NULL } };
+	const char *login = NULL;
+	char err[1024], token[AUTH_TOKEN_LEN + 1];
+	sqlite3 *db = NULL;
+	int rc = parse_login_cmd(argc, argv, opts, 2, usage_user_token, &login);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (open_accounts(opts[0].value, &db))
+		return 1;
+	rc = auth_user_token(db, login, token, err, sizeof(err));
+	sqlite3_close(db);
+	if (rc) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	/* stdout holds the token alone, as for user add; the advice goes to stderr. */
+	printf("%s\n", token);
+	explicit_bzero(token, sizeof(token));
+	fprintf(stderr, "Nouveau jeton du compte « %s », affiché cette seule fois ; l'ancien est "
+		"refusé dès maintenant. Sur le poste du compte, « relais jeton » l'installe sans "
+		"perdre les modifications en attente.\n", login);
+	return 0;
+}
+
+static int user_set(int argc, char **argv)
+{
+	struct opt opts[] = {
+		{ "data", 1, NULL }, { "login", 1, NULL }, { "dept", 1, NULL }, { "role", 1, NULL },
+	};
+	struct auth_account was;
+	const char *login = NULL;
+	char err[1024];
+	sqlite3 *db = NULL;
+	int rc = parse_login_cmd(argc, argv, opts, 4, usage_user_set, &login);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	const char *dept = opts[2].value, *role = opts[3].value;
+	if (!dept && !role)
+		return usage_error(usage_user_set, "%s", "indiquez --dept, --role ou les deux.");
+	if (open_accounts(opts[0].value, &db))
+		return 1;
+	rc = auth_user_set(db, login, dept, role, &was, err, sizeof(err));
+	sqlite3_close(db);
+	if (rc) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	int moved = dept && strcmp(dept, was.dept), recast = role && strcmp(role, was.role);
+	if (!moved && !recast) {
+		printf("Compte « %s » inchangé (département %s, rôle %s).\n", login, was.dept,
+		       was.role);
+		return 0;
+	}
+	printf("Compte « %s » :", login);
+	if (moved)
+		printf(" département %s → %s%s", was.dept, dept, recast ? "," : ".");
+	if (recast)
+		printf(" rôle %s → %s.", was.role, role);
+	putchar('\n');
+	if (moved)
+		printf("Ses réplicas du département %s sont refusés dès leur prochaine "
+		       "synchronisation : ce compte doit en initialiser un nouveau (« relais init »). Ce qu'ils "
+		       "n'avaient pas envoyé ne peut plus l'être avec ce compte.\n", was.dept);
+	if (recast && !auth_role_can_write(role))
+		printf("Ce compte ne peut plus envoyer de modifications (lecture seule).\n");
+	return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	static const struct {
+		const char *word;
+		int (*run)(int argc, char **argv);
+	} subs[] = {
+		{ "add", user_add }, { "list", user_list }, { "rm", user_rm },
+		{ "token", user_token }, { "set", user_set },
+	};
 	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
 		fputs(usage_user, stdout);
 		return 0;
 	}
-	if (argc < 1 || strcmp(argv[0], "add"))
-		return usage_error(usage_user, "sous-commande inconnue « %s ».", argc ? argv[0] : "");
-	rc = parse_opts(argc - 1, argv + 1, opts, 4, usage_user);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	for (size_t i = 0; i < 4; i++)
-		if ((rc = require(&opts[i], usage_user)))
-			return rc;
-	if (store_open_single(opts[0].value, &db, err, sizeof(err))) {
-		fprintf(stderr, "relaisd : %s\n", err);
-		return 1;
-	}
-	rc = auth_check(db);
-	if (rc) {
-		fprintf(stderr, "relaisd : la base de « %s » n'a pas de table des comptes : lancez "
-			"« relaisd init --data %s ».\n", opts[0].value, opts[0].value);
-	} else if ((rc = auth_user_add(db, opts[1].value, opts[2].value, opts[3].value, token,
-				       err, sizeof(err)))) {
-		fprintf(stderr, "relaisd : %s\n", err);
-	} else {
-		printf("%s\n", token);
-	}
-	sqlite3_close(db);
-	memset(token, 0, sizeof(token));
-	return rc ? 1 : 0;
+	for (size_t i = 0; argc >= 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[0], subs[i].word))
+			return subs[i].run(argc - 1, argv + 1);
+	if (argc < 1)
+		return usage_error(usage_user, "%s", "indiquez une sous-commande.");
+	return usage_error(usage_user, "sous-commande inconnue « %s ».", argv[0]);
 }
 
 /* ---- serve ---- */
@@ -470,9 +751,23 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	loop_ok = 1;
+	/* Each connection costs a descriptor: take all the system allows, and
+	 * cap connections below it so that the store and a newcomer always
+	 * find one. */
+	unsigned long nofile = 1024, nofile_max = 1024;
+	if (util_raise_nofile(&nofile, &nofile_max))
+		fprintf(stderr, "relaisd : limite de fichiers ouverts illisible, 1024 supposée.\n");
 	struct http_server_config cfg = {
 		.idle_timeout_ms = (unsigned)(idle * 1000), .quiet = opts[5].value != NULL,
+		.head_timeout_ms = conf.security.delai_entete * 1000,
+		.body_timeout_ms = conf.security.delai_corps * 1000,
+		.max_conns_per_addr = conf.security.connexions_par_adresse
+					      ? conf.security.connexions_par_adresse
+					      : HTTP_MAX_CONNS_PER_ADDR,
+		.max_conns = http_conns_for_fds(nofile),
 	};
+	fprintf(stderr, "Fichiers ouverts : %lu (plafond du système : %lu) ; connexions : %u au "
+		"plus, %u par adresse.\n", nofile, nofile_max, cfg.max_conns, cfg.max_conns_per_addr);
 	if (http_server_new(&s.loop, &cfg, &s.http) || api_new(&s.loop, st, s.http, &api)) {
 		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
 		goto out;
@@ -601,6 +896,10 @@ static int cmd_restore(int argc, char **argv)
 	printf("Sauvegarde « %s » vérifiée et installée dans « %s ».\n", opts[0].value,
 	       opts[1].value);
 	print_summary(&sum);
+	if (sum.accounts)
+		printf("Les comptes sont ceux de la sauvegarde : un compte supprimé ou un jeton "
+		       "remplacé depuis est revenu. Vérifiez avec « relaisd user list --data %s » "
+		       "et refaites « relaisd user rm » ou « relaisd user token ».\n", opts[1].value);
 	if (sum.schema < MODEL_SCHEMA_VERSION)
 		printf("Elle est au schéma %d : lancez « relaisd init --data %s » pour la mettre à "
 		       "jour avant de la servir.\n", sum.schema, opts[1].value);
@@ -689,6 +988,8 @@ out:
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: this may be the mail gateway's MIME worker. */
+	mailgw_sandbox_main(argc, argv);
 	/* A peer that hangs up mid-answer must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	/* SQLite's memory statistics take one process-wide mutex on every

@@ -194,6 +194,30 @@ static int load_tables(sqlite3 *db, struct sync_tables **out)
 	return rc;
 }
 
+/* The model judges what a replica may write and the values it sends. */
+static int policy_may_write(void *ctx, const char *table, int op, const char *col)
+{
+	(void)ctx;
+	return model_replica_may_write(table, op, col);
+}
+
+static int policy_check_value(void *ctx, const char *table, const char *col, sqlite3_value *v,
+			      char *err, size_t errlen)
+{
+	(void)ctx;
+	return model_check_stored(table, col, v, err, errlen);
+}
+
+int store_set_clock_skew(struct store *s, int64_t max_skew_ms, long long *repaired)
+{
+	struct sync_policy p = { max_skew_ms, policy_may_write, policy_check_value, NULL };
+	store_writer_acquire(s);
+	sync_merger_set_policy(s->merger, &p);
+	int rc = sync_server_clock_repair(s->writer, max_skew_ms, repaired);
+	store_writer_release(s);
+	return rc;
+}
+
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
 	char path[4096];
@@ -254,6 +278,17 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 			rc = RELAIS_ESCHEMA;
 		goto out;
 	}
+	long long repaired = -1;
+	rc = store_set_clock_skew(s, SYNC_MAX_SKEW_MS, &repaired);
+	if (rc) {
+		snprintf(err, errlen, "Impossible de remettre à l'heure l'horloge de la base de « %s » : "
+			 "%s.", dir, relais_strerror(rc));
+		goto out;
+	}
+	if (repaired >= 0)
+		fprintf(stderr, "horloge de synchronisation en avance (poussée par un réplica) : remise "
+			"à l'heure, %lld ligne%s corrigée%s\n", repaired, repaired > 1 ? "s" : "",
+			repaired > 1 ? "s" : "");
 	for (int i = 0; i < STORE_READERS; i++) {
 		rc = open_conn(path, SQLITE_OPEN_READONLY, &s->readers[i]);
 		if (rc) {

@@ -40,6 +40,13 @@ int store_init(const char *dir, char *err, size_t errlen) RELAIS_WUR;
  * loads the replicated tables. Free with store_close().
  */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen) RELAIS_WUR;
+/*
+ * How far ahead of the server's wall clock a pushed edit may be stamped
+ * (sync_policy.max_skew_ms; store_open() sets SYNC_MAX_SKEW_MS), and brings
+ * back a clock that a replica pushed past it before (sync_server_clock_repair,
+ * *repaired as there). Also installs the model's checks of pushed values.
+ */
+int store_set_clock_skew(struct store *s, int64_t max_skew_ms, long long *repaired) RELAIS_WUR;
 /* Closes every connection; no connection may be lent out. Accepts NULL. */
 void store_close(struct store *s);
 

@@ -105,7 +105,7 @@ static void setup(void)
 	static char dir[] = "/dev/shm/relais-fuzz-http-XXXXXX";
 	static char alt[] = "/tmp/relais-fuzz-http-XXXXXX";
 	static struct config_security sec;
-	struct http_server_config cfg = { 0, 0, 1 };
+	struct http_server_config cfg = { .quiet = 1 };
 	char err[256];
 	char *d = mkdtemp(dir);
 

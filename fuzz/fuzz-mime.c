@@ -1,9 +1,9 @@
 /*
- * fuzz-mime.c - libFuzzer target: what the gateway's sandboxed child and
+ * fuzz-mime.c - libFuzzer target: what the gateway's sandbox worker and
  * then the pipeline do with one raw message.
  *
  * mailgw_mime_parse() (libetpan underneath) runs in-process here, under the
- * default caps, so a crash shows up as one instead of as a dead child. Its
+ * default caps, so a crash shows up as one instead of as a dead worker. Its
  * contract is checked: every string it returns is valid UTF-8 and body_len
  * is the body's length. Then, as mailgw/pipeline.c reads a form: the body
  * goes through form_detect() and form_parse() (both kinds, so the parser is

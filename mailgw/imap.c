@@ -48,6 +48,8 @@ struct mailgw_imap {
 	size_t max_message;
 	int no_move;
 	int selected;
+	char folder[MAILGW_IMAP_FOLDER_MAX + 1]; /* the selected folder */
+	uint32_t uidvalidity;                    /* and its UIDVALIDITY */
 	int dead;          /* after RELAIS_ENET: every call fails the same way */
 	char err[256];
 };
@@ -666,7 +668,9 @@ int mailgw_imap_select(struct mailgw_imap *c, const char *folder, uint32_t *uidv
 		return RELAIS_EPROTO;
 	}
 	c->selected = 1;
-	*uidvalidity = c->imap->imap_selection_info->sel_uidvalidity;
+	snprintf(c->folder, sizeof(c->folder), "%s", folder);
+	c->uidvalidity = c->imap->imap_selection_info->sel_uidvalidity;
+	*uidvalidity = c->uidvalidity;
 	/* SELECT's EXISTS is the folder as the caller is about to scan it,
 	 * not news. */
 	(void)take_announced(c);
@@ -897,19 +901,14 @@ int mailgw_imap_create(struct mailgw_imap *c, const char *folder)
 	return conv(c, mailimap_create(c->imap, folder), "CREATE");
 }
 
-static int move_fallback(struct mailgw_imap *c, struct mailimap_set *set, const char *folder)
+/* UID STORE +FLAGS.SILENT (\\Deleted) and UID EXPUNGE (plain EXPUNGE
+ * without UIDPLUS) of set. */
+static int delete_set(struct mailgw_imap *c, struct mailimap_set *set)
 {
 	struct mailimap_flag_list *fl = NULL;
 	struct mailimap_store_att_flags *sf = NULL;
 	struct mailimap_flag *flag = NULL;
-	int rc;
-	if ((rc = begin(c, MAILGW_IMAP_CMD_CAP)))
-		return rc;
-	/* Copy first: a failure after it leaves a duplicate, never a loss. */
-	rc = conv(c, mailimap_uid_copy(c->imap, set, folder), "UID COPY");
-	if (rc)
-		return rc;
-	rc = RELAIS_ENOMEM;
+	int rc = RELAIS_ENOMEM;
 	if (!(fl = mailimap_flag_list_new_empty()) || !(flag = mailimap_flag_new_deleted()))
 		goto out;
 	if (mailimap_flag_list_add(fl, flag) != MAILIMAP_NO_ERROR)
@@ -937,6 +936,123 @@ out:
 	if (sf)
 		mailimap_store_att_flags_free(sf);
 	return rc;
+}
+
+static int move_fallback(struct mailgw_imap *c, struct mailimap_set *set, const char *folder)
+{
+	int rc;
+	if ((rc = begin(c, MAILGW_IMAP_CMD_CAP)))
+		return rc;
+	/* Copy first: a failure after it leaves a duplicate, never a loss
+	 * (mailgw_imap_find_copy finds it again). */
+	rc = conv(c, mailimap_uid_copy(c->imap, set, folder), "UID COPY");
+	if (rc)
+		return rc;
+	return delete_set(c, set);
+}
+
+int mailgw_imap_remove(struct mailgw_imap *c, uint32_t uid)
+{
+	struct mailimap_set *set;
+	int rc = need_selected(c);
+	if (rc)
+		return rc;
+	set = mailimap_set_new_single(uid);
+	if (!set)
+		return RELAIS_ENOMEM;
+	rc = delete_set(c, set);
+	mailimap_set_free(set);
+	return rc;
+}
+
+/* UID SEARCH of the selected folder for messages of exactly size bytes. */
+static int uids_of_size(struct mailgw_imap *c, size_t size, clist **result)
+{
+	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
+	struct mailimap_search_key *k = NULL;
+	int rc = RELAIS_ENOMEM;
+	*result = NULL;
+	if (!key)
+		return rc;
+	if (!(k = mailimap_search_key_new_larger((uint32_t)(size - 1))) ||
+	    mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR)
+		goto out;
+	if (!(k = mailimap_search_key_new_smaller((uint32_t)(size + 1))) ||
+	    mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR)
+		goto out;
+	k = NULL;
+	if ((rc = begin(c, MAILGW_IMAP_CMD_CAP)))
+		goto out;
+	rc = conv(c, mailimap_uid_search(c->imap, NULL, key, result), "UID SEARCH");
+out:
+	if (k)
+		mailimap_search_key_free(k);
+	mailimap_search_key_free(key);
+	return rc;
+}
+
+/* In the selected folder, whether a message holds exactly raw[0..len). */
+static int holds(struct mailgw_imap *c, const void *raw, size_t len, int *found)
+{
+	clist *uids = NULL;
+	struct buf b = BUF_INIT(len);
+	unsigned tried = 0;
+	int rc = uids_of_size(c, len, &uids);
+	for (clistiter *it = rc ? NULL : clist_begin(uids); it && !*found; it = clist_next(it)) {
+		clist *list = NULL;
+		uint32_t uid = *(uint32_t *)clist_content(it);
+		/* Same size is rare; a folder full of equal sizes is not ours to read. */
+		if (++tried > MAILGW_IMAP_COPY_CANDIDATES)
+			break;
+		buf_reset(&b);
+		rc = uid_fetch(c, uid, FETCH_WHOLE, len + FETCH_SLACK, &list);
+		if (!rc)
+			rc = section_append(c, list, uid, len, &b);
+		if (list)
+			mailimap_fetch_list_free(list);
+		if (rc == RELAIS_ENOTFOUND || rc == RELAIS_ETOOBIG) {
+			rc = 0; /* gone meanwhile, or not that one */
+			continue;
+		}
+		if (rc)
+			break;
+		*found = b.len == len && !memcmp(b.data, raw, len);
+	}
+	if (uids)
+		mailimap_search_result_free(uids);
+	buf_release(&b);
+	return rc;
+}
+
+int mailgw_imap_find_copy(struct mailgw_imap *c, const char *folder, const void *raw, size_t len,
+			  int *found)
+{
+	char back[MAILGW_IMAP_FOLDER_MAX + 1];
+	uint32_t before, validity = 0;
+	int rc = check_folder(c, folder);
+	*found = 0;
+	if (rc || (rc = need_selected(c)))
+		return rc;
+	if (len == 0 || len > c->max_message)
+		return RELAIS_EINVAL;
+	memcpy(back, c->folder, sizeof(back));
+	before = c->uidvalidity;
+	if ((rc = begin(c, MAILGW_IMAP_CMD_CAP)))
+		return rc;
+	c->selected = 0;
+	/* EXAMINE: read-only, so that looking sets no flag and expunges nothing. */
+	rc = conv(c, mailimap_examine(c->imap, folder), "EXAMINE");
+	if (!rc)
+		rc = holds(c, raw, len, found);
+	if (rc == RELAIS_ENET)
+		return rc;
+	/* Back to the caller's folder, whose UIDs must still mean the same. */
+	int rc2 = mailgw_imap_select(c, back, &validity);
+	if (!rc2 && validity != before) {
+		snprintf(c->err, sizeof(c->err), "UIDVALIDITY of %s changed", back);
+		rc2 = RELAIS_EPROTO;
+	}
+	return rc ? rc : rc2;
 }
 
 int mailgw_imap_move(struct mailgw_imap *c, uint32_t uid, const char *folder)

@@ -112,8 +112,28 @@ int mailgw_imap_create(struct mailgw_imap *c, const char *folder) RELAIS_WUR;
 /* Moves message uid of the selected folder to folder: UID MOVE when the
  * server offers MOVE, else UID COPY, UID STORE +FLAGS (\Deleted) and UID
  * EXPUNGE (plain EXPUNGE when the server lacks UIDPLUS: that also removes
- * other messages already marked \Deleted). */
+ * other messages already marked \Deleted). Without MOVE, a cut after the
+ * COPY leaves the message in both folders: see mailgw_imap_find_copy. */
 int mailgw_imap_move(struct mailgw_imap *c, uint32_t uid, const char *folder) RELAIS_WUR;
+
+/* Removes message uid from the selected folder: UID STORE +FLAGS
+ * (\Deleted), then UID EXPUNGE (EXPUNGE without UIDPLUS, as above). */
+int mailgw_imap_remove(struct mailgw_imap *c, uint32_t uid) RELAIS_WUR;
+
+/* Messages of folder's size looked at, at most, by mailgw_imap_find_copy. */
+#define MAILGW_IMAP_COPY_CANDIDATES 16
+
+/*
+ * Sets *found to 1 when folder holds a message of exactly the bytes
+ * raw[0..len) (the copy a cut COPY + EXPUNGE left behind), else 0. Looks
+ * with EXAMINE (read-only) at the messages of exactly len bytes (RFC822.SIZE;
+ * the first MAILGW_IMAP_COPY_CANDIDATES), fetching each, then selects the
+ * folder selected before again. RELAIS_EPROTO when that folder's
+ * UIDVALIDITY changed meanwhile (its UIDs mean nothing any more); after any
+ * error but RELAIS_ENET, the caller's folder is selected again when it can be.
+ */
+int mailgw_imap_find_copy(struct mailgw_imap *c, const char *folder, const void *raw, size_t len,
+			  int *found) RELAIS_WUR;
 
 /* Waits up to timeout_ms for new mail in the selected folder with IDLE
  * (then DONE), or, when the server lacks IDLE, sleeps and sends NOOP.

@@ -205,14 +205,28 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 
 /* ---- archive ---- */
 
+/* The outcome a journal row's resultat names (never MAILGW_DUPLICATE). */
+static enum mailgw_outcome outcome_of(const char *resultat)
+{
+	if (!strcmp(resultat, "enregistre"))
+		return MAILGW_RECORDED;
+	if (!strcmp(resultat, "rejete"))
+		return MAILGW_REJECTED;
+	if (!strcmp(resultat, "ignore"))
+		return MAILGW_IGNORED;
+	return MAILGW_QUARANTINE;
+}
+
 /* Looks dept's journal up for the fingerprint or Message-ID; a row with a
- * final outcome comes first. *found 0 when none. */
+ * final outcome comes first (its outcome in *outcome when not NULL). *found
+ * 0 when none. */
 static int find_seen(sqlite3 *db, const char *dept, const char *sha, const char *msgid,
-		     char id[UTIL_UUID_LEN + 1], int *final, int *found)
+		     char id[UTIL_UUID_LEN + 1], int *final, enum mailgw_outcome *outcome,
+		     int *found)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(db,
-		"SELECT id, resultat <> 'en_cours' FROM inbound_mail WHERE dept = ?1 AND "
+		"SELECT id, resultat <> 'en_cours', resultat FROM inbound_mail WHERE dept = ?1 AND "
 		"(empreinte = ?2 OR (?3 IS NOT NULL AND message_id = ?3)) "
 		"ORDER BY resultat = 'en_cours' LIMIT 1", &st);
 	*found = 0;
@@ -226,6 +240,10 @@ static int find_seen(sqlite3 *db, const char *dept, const char *sha, const char 
 		const unsigned char *v = sqlite3_column_text(st, 0);
 		snprintf(id, UTIL_UUID_LEN + 1, "%s", v ? (const char *)v : "");
 		*final = sqlite3_column_int(st, 1);
+		if (outcome) {
+			const unsigned char *res = sqlite3_column_text(st, 2);
+			*outcome = outcome_of(res ? (const char *)res : "");
+		}
 		*found = 1;
 	} else if (s != SQLITE_DONE) {
 		rc = relais_sqlite_error(s);
@@ -303,7 +321,7 @@ int mailgw_ingest_archive(sqlite3 *db, const struct sync_tables *t, const char *
 	rc = sync_local_begin(db, t, &l);
 	if (rc)
 		return rc;
-	rc = find_seen(db, dept, e->sha256, msgid, e->id, &final, &found);
+	rc = find_seen(db, dept, e->sha256, msgid, e->id, &final, &e->outcome, &found);
 	if (rc)
 		goto out;
 	if (found) {
@@ -395,7 +413,7 @@ int mailgw_ingest_unreadable(sqlite3 *db, const struct sync_tables *t, const cha
 	rc = sync_local_begin(db, t, &l);
 	if (rc)
 		goto out;
-	if (len && (rc = find_seen(db, dept, sha, msgid, uuid, &final, &found)))
+	if (len && (rc = find_seen(db, dept, sha, msgid, uuid, &final, NULL, &found)))
 		goto abort;
 	if (found) {
 		/* Seen before, final or not: this message has its row already. */
@@ -485,11 +503,14 @@ static int answer_message_id(const struct buf *b, char *out, size_t outlen)
 
 /*
  * Builds and stores the answer to m for r when one is due; *planned says
- * whether it was. Runs inside the journal transaction.
+ * whether it was. When an answer would be due but none goes, why gets the
+ * French reason for the journal, else "". Runs inside the journal
+ * transaction.
  */
 static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 		      const struct mailgw_mime_msg *m, const struct mailgw_result *r,
-		      const struct mailgw_ingest_sender *from, int64_t now_ms, int *planned)
+		      const struct mailgw_ingest_sender *from, int64_t now_ms, int *planned,
+		      char *why, size_t whylen)
 {
 	struct buf b = BUF_INIT(REPLY_CAP);
 	sqlite3_stmt *st = NULL;
@@ -501,18 +522,22 @@ static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 	int64_t last = 0;
 
 	*planned = 0;
-	if (!m || !from || !from->addr || !m->from_addr || !*m->from_addr ||
-	    r->outcome == MAILGW_IGNORED || r->outcome == MAILGW_DUPLICATE ||
-	    !mailgw_reply_allowed(m, NULL, 0))
+	why[0] = 0;
+	if (!m || !from || !from->addr || r->outcome == MAILGW_IGNORED ||
+	    r->outcome == MAILGW_DUPLICATE || !mailgw_reply_allowed(m, why, whylen))
 		goto out;
 	if (rejection) {
 		rc = last_rejection(db, dept, m->from_addr, kind, &last);
-		if (rc || !mailgw_reply_rate_ok(last, now_ms))
+		if (!rc && !mailgw_reply_rate_ok(last, now_ms))
+			snprintf(why, whylen, "Une réponse de refus est déjà partie vers cette adresse "
+					      "il y a moins de 24 heures : pas de nouvelle réponse.");
+		if (rc || why[0])
 			goto out;
 	}
 	rc = mailgw_reply_build(m, r, from->addr, from->name, now_ms, &b);
 	if (rc == RELAIS_EINVAL) {
 		/* Nothing that can be answered (no usable address): no answer. */
+		snprintf(why, whylen, "Réponse impossible à écrire pour cette adresse : pas de réponse.");
 		rc = 0;
 		goto out;
 	}
@@ -589,14 +614,15 @@ static int texts_make(const struct mailgw_mime_msg *m, const struct mailgw_resul
 }
 
 static int journal_update(sqlite3 *db, const char *id, const char *dept,
-			  const struct mailgw_result *r, const struct journal_texts *x, int planned)
+			  const struct mailgw_result *r, const struct journal_texts *x, int planned,
+			  const char *no_answer)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(db,
 		"UPDATE inbound_mail SET resultat = ?1, type = ?2, enregistrements = ?3, "
 		"problemes = ?4, raison = ?5, texte = ?6, expediteur = coalesce(?7, expediteur), "
 		"nom_expediteur = coalesce(?8, nom_expediteur), sujet = coalesce(?9, sujet), "
-		"message_id = coalesce(message_id, ?10), reponse = ?11, "
+		"message_id = coalesce(message_id, ?10), reponse = ?11, reponse_motif = ?14, "
 		"traitement = CASE WHEN ?1 = 'quarantaine' THEN 'a_traiter' ELSE traitement END "
 		"WHERE id = ?12 AND dept = ?13", &st);
 	if (rc)
@@ -614,6 +640,7 @@ static int journal_update(sqlite3 *db, const char *id, const char *dept,
 	sqlite3_bind_text(st, 11, planned ? "a_envoyer" : "aucune", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, dept, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 14, planned ? NULL : no_answer);
 	rc = step_done(st);
 	if (!rc && sqlite3_changes(db) != 1)
 		rc = RELAIS_ENOTFOUND;
@@ -636,14 +663,16 @@ static int journal_write(sqlite3 *db, const struct mailgw_result *r, void *arg)
 {
 	struct journal_job *j = arg;
 	struct journal_texts x;
+	char why[256] = "";
 	int rc;
 
 	memset(&x, 0, sizeof(x));
 	rc = texts_make(j->m, r, &x);
 	if (!rc)
-		rc = plan_reply(db, j->dept, j->id, j->m, r, j->from, j->now_ms, &j->planned);
+		rc = plan_reply(db, j->dept, j->id, j->m, r, j->from, j->now_ms, &j->planned, why,
+				sizeof(why));
 	if (!rc)
-		rc = journal_update(db, j->id, j->dept, r, &x, j->planned);
+		rc = journal_update(db, j->id, j->dept, r, &x, j->planned, why);
 	texts_free(&x);
 	if (!rc)
 		j->done = 1;
@@ -786,7 +815,9 @@ int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const cha
 	int rc = sync_local_begin(db, t, &l);
 	if (rc)
 		return rc;
-	rc = prepare(db, "UPDATE mail_replies SET sent_ms = ?, message = NULL WHERE id = ?", &st);
+	/* Only an answer still queued: one sent or refused for good is done. */
+	rc = prepare(db, "UPDATE mail_replies SET sent_ms = ?, message = NULL WHERE id = ? "
+			 "AND message IS NOT NULL", &st);
 	if (rc)
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms);
@@ -812,6 +843,58 @@ out:
 	sqlite3_finalize(st);
 	if (l)
 		sync_local_abort(l);
+	return rc;
+}
+
+int mailgw_ingest_reply_failed(sqlite3 *db, const struct sync_tables *t, const char *id,
+			       const char *reply)
+{
+	struct sync_local *l = NULL;
+	sqlite3_stmt *st = NULL;
+	char why[MAILGW_INGEST_REPLY_TEXT + 64];
+	char *motif = NULL;
+	int rc;
+
+	snprintf(why, sizeof(why), "Refusée par le serveur d'envoi : %s",
+		 reply && *reply ? reply : "sans explication");
+	motif = journal_text(why, strlen(why), 1, NULL);
+	if (!motif)
+		return RELAIS_ENOMEM;
+	rc = sync_local_begin(db, t, &l);
+	if (rc)
+		goto out;
+	/* The answer is never sent now: its text goes, its row stays as the
+	 * rate limit's memory. */
+	rc = prepare(db, "UPDATE mail_replies SET message = NULL WHERE id = ? AND sent_ms IS NULL",
+		     &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = step_done(st);
+	if (!rc && sqlite3_changes(db) != 1)
+		rc = RELAIS_ENOTFOUND;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc)
+		goto out;
+	rc = prepare(db, "UPDATE inbound_mail SET reponse = 'aucune', reponse_motif = ?2 "
+			 "WHERE id = ?1 AND reponse = 'a_envoyer'", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, motif, -1, SQLITE_STATIC);
+	rc = step_done(st);
+	if (!rc && sqlite3_changes(db) != 1)
+		rc = RELAIS_ENOTFOUND;
+	if (rc)
+		goto out;
+	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
+	l = NULL;
+out:
+	sqlite3_finalize(st);
+	if (l)
+		sync_local_abort(l);
+	free(motif);
 	return rc;
 }
 

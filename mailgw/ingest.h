@@ -46,6 +46,9 @@ int mailgw_ingest_schema(sqlite3 *db) RELAIS_WUR;
 struct mailgw_ingest_entry {
 	char id[UTIL_UUID_LEN + 1];   /* the journal row (new, or the one seen before) */
 	int duplicate;                /* 1: already in the journal with a final outcome */
+	enum mailgw_outcome outcome;  /* with duplicate: that outcome, whose folder the
+					 message belongs in (a move that failed or was
+					 cut, or the same message delivered again) */
 	char sha256[UTIL_SHA256_HEX + 1];
 };
 
@@ -53,7 +56,7 @@ struct mailgw_ingest_entry {
  * Step 2. Looks for raw[0..len) in dept's journal, by its Message-ID (read
  * from the raw header, when it has one) or its SHA-256:
  *   - a row with a final outcome: e->duplicate = 1, e->id is that row,
- *     nothing is written;
+ *     e->outcome its outcome, nothing is written;
  *   - a row still "en_cours" (a crash after archiving, before recording):
  *     e->id is that row, to be recorded again; nothing is written;
  *   - none: the message is archived (compressed) and a journal row
@@ -90,7 +93,9 @@ struct mailgw_ingest_sender {
  * when an answer is due (mailgw_reply_allowed, and for a rejection or a
  * quarantine note mailgw_reply_rate_ok against the last one planned for the
  * same sender and kind), the answer is built and stored in mail_replies and
- * the row's reponse set to "a_envoyer". For a recorded message this happens
+ * the row's reponse set to "a_envoyer"; when an answer would be due but
+ * none goes (no usable From address, an automatic message, the rate limit),
+ * reponse stays "aucune" and reponse_motif says why. For a recorded message this happens
  * in the records' own transaction (the pipeline's hook), so a crash leaves
  * either the records and the journal's outcome or neither; the other
  * outcomes write nothing but the journal, in one transaction.
@@ -126,10 +131,25 @@ void mailgw_ingest_replies_free(struct mailgw_ingest_reply *r, size_t n);
 /*
  * Marks the answer of journal row id sent at now_ms: reponse = "envoyee"
  * and reponse_id = its Message-ID, in one transaction.
- * RELAIS_ENOTFOUND when no answer was planned for it.
+ * RELAIS_ENOTFOUND when no answer waits for it (none planned, or already
+ * sent or refused for good).
  */
 int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const char *id,
 			     int64_t now_ms) RELAIS_WUR;
+
+/* Longest SMTP reply kept in the journal for a refused answer. */
+#define MAILGW_INGEST_REPLY_TEXT 400
+
+/*
+ * Marks the answer of journal row id refused for good by the SMTP server
+ * (mailgw_smtp_send returned RELAIS_EREFUSED), in one transaction: the
+ * journal row's reponse becomes "aucune" and reponse_motif says why, with
+ * reply (the server's words, cut at MAILGW_INGEST_REPLY_TEXT bytes), and
+ * the answer leaves the queue (its text is dropped; its row stays, so the
+ * rate limit still counts it). RELAIS_ENOTFOUND when no answer waits for id.
+ */
+int mailgw_ingest_reply_failed(sqlite3 *db, const struct sync_tables *t, const char *id,
+			       const char *reply) RELAIS_WUR;
 
 /*
  * Records a message that could not even be fetched (over the size cap):

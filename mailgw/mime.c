@@ -664,6 +664,44 @@ static int optional_field(struct walk *w, struct mailimf_optional_field *f)
 	return rc;
 }
 
+/*
+ * 1 when the first From field of the top header block, unfolded, holds addr
+ * exactly as written. libetpan rebuilds an addr-spec from its words: it
+ * joins words that only a space separates ("a@b.example c@d.example" reads
+ * as "a@b.examplec@d.example") and drops the spaces of a quoted local part
+ * ("\"a b\"@x" as "\"ab\"@x"), giving an address nobody wrote.
+ */
+static int from_as_written(const struct walk *w, const char *addr)
+{
+	const char *p = w->raw, *end = w->raw + w->len;
+	struct buf v = BUF_INIT(w->lim->max_header);
+	int found = 0, in_from = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break; /* the end of the header */
+		if (in_from && (p[0] == ' ' || p[0] == '\t')) {
+			if (buf_append(&v, p, n))
+				break;
+		} else if (in_from) {
+			break;
+		} else if (n >= 5 && !strncasecmp(p, "from:", 5)) {
+			in_from = 1;
+			if (buf_append(&v, p + 5, n - 5))
+				break;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	found = in_from && memmem(buf_str(&v), v.len, addr, strlen(addr)) != NULL;
+	buf_release(&v);
+	return found;
+}
+
 static int header_fields(struct walk *w, struct mailimf_fields *fields)
 {
 	struct mailgw_mime_msg *m = w->m;
@@ -697,6 +735,10 @@ static int header_fields(struct walk *w, struct mailimf_fields *fields)
 			rc = set_plain(w, &m->from_addr, mb->mb_addr_spec);
 			if (!rc)
 				rc = set_decoded(w, &m->from_name, mb->mb_display_name);
+			if (clist_next(mi))
+				m->warnings |= MAILGW_MIME_W_FROM_MANY;
+			if (!rc && m->from_addr && !from_as_written(w, mb->mb_addr_spec))
+				m->warnings |= MAILGW_MIME_W_FROM_UNSURE;
 			break;
 		}
 		case MAILIMF_FIELD_SUBJECT:

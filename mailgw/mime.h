@@ -46,6 +46,9 @@ enum mailgw_mime_status {
 #define MAILGW_MIME_W_NUL         0x04u /* NUL bytes in the message */
 #define MAILGW_MIME_W_BAD_BASE64  0x08u /* base64 that ends mid-group */
 #define MAILGW_MIME_W_NO_END      0x10u /* a multipart without its closing boundary */
+#define MAILGW_MIME_W_FROM_MANY   0x20u /* From names several mailboxes: from_addr is the first */
+#define MAILGW_MIME_W_FROM_UNSURE 0x40u /* from_addr is not written as such in From (words
+					   joined, quoting or spaces dropped): never answer it */
 
 struct mailgw_attachment {
 	char *filename;          /* decoded UTF-8, "" when the part names none */

@@ -26,6 +26,14 @@ void mailgw_result_free(struct mailgw_result *r)
 
 /* ---- Deciding ---------------------------------------------------------- */
 
+static int is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
 static void set_why(char *why, size_t whylen, const char *text)
 {
 	if (why && whylen)
@@ -152,12 +160,80 @@ static int is_robot_sender(const char *addr)
 	return 0;
 }
 
-int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whylen)
+static int is_atext(unsigned char c)
 {
-	if (!m || !m->from_addr || !*m->from_addr) {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
+}
+
+/* 1 when s[0..n) is a dot-atom: atext runs joined by single dots. */
+static int is_dot_atom(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when s[0..n) is a host name: labels of letters, digits and hyphens. */
+static int is_host_name(const char *s, size_t n)
+{
+	size_t label = 0;
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? s[i] : '.';
+		if (c == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+				return 0;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '-') {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int mailgw_reply_address_ok(const char *addr, char *why, size_t whylen)
+{
+	if (!addr || !*addr) {
 		set_why(why, whylen, "Pas d'adresse d'expéditeur (From) : aucune réponse possible.");
 		return 0;
 	}
+	if (!is_ascii(addr)) {
+		set_why(why, whylen, "L'adresse de l'expéditeur contient des caractères accentués "
+				     "ou non latins, que le serveur d'envoi ne sait pas transmettre "
+				     "(SMTPUTF8) : pas de réponse.");
+		return 0;
+	}
+	const char *at = strchr(addr, '@');
+	size_t n = strlen(addr);
+	if (!at || strchr(at + 1, '@') || n > 254 || (size_t)(at - addr) > 64 ||
+	    !is_dot_atom(addr, (size_t)(at - addr)) ||
+	    !is_host_name(at + 1, n - (size_t)(at - addr) - 1)) {
+		set_why(why, whylen, "L'adresse de l'expéditeur (From) n'est pas une adresse "
+				     "valide : pas de réponse.");
+		return 0;
+	}
+	set_why(why, whylen, "");
+	return 1;
+}
+
+int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whylen)
+{
+	if (m && m->from_addr && (m->warnings & MAILGW_MIME_W_FROM_UNSURE)) {
+		set_why(why, whylen, "L'adresse de l'expéditeur (From) ne se lit pas sans ambiguïté "
+				     "(plusieurs adresses sans virgule ?) : pas de réponse.");
+		return 0;
+	}
+	if (!m || !mailgw_reply_address_ok(m->from_addr, why, whylen))
+		return 0;
 	if (m->auto_submitted && *m->auto_submitted && strcmp(m->auto_submitted, "no")) {
 		set_why(why, whylen, "Message automatique (Auto-Submitted) : pas de réponse.");
 		return 0;
@@ -249,14 +325,6 @@ static void id_clean(const char *s, char *out, size_t outlen)
 			out[o++] = (char)c;
 	}
 	out[o] = '\0';
-}
-
-static int is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 0;
-	return 1;
 }
 
 /* Length of the longest prefix of s[0..n) of at most max bytes that ends
@@ -694,7 +762,9 @@ int mailgw_reply_build(const struct mailgw_mime_msg *orig, const struct mailgw_r
 	if (r->outcome != MAILGW_RECORDED && r->outcome != MAILGW_REJECTED &&
 	    r->outcome != MAILGW_QUARANTINE)
 		return RELAIS_EINVAL;
-	if (!orig->from_addr || !*orig->from_addr)
+	/* An address that cannot be answered as it is is never "repaired". */
+	if (!mailgw_reply_address_ok(orig->from_addr, NULL, 0) ||
+	    (orig->warnings & MAILGW_MIME_W_FROM_UNSURE))
 		return RELAIS_EINVAL;
 	at = strrchr(network_addr, '@');
 	if (!at)

@@ -30,13 +30,29 @@
 #define MAILGW_REPLY_MAX_REFS 20u
 
 /*
+ * Returns 1 when addr is an address an answer can go to through SMTP as
+ * it is, 0 when not: then a French reason is written into why (as for
+ * mailgw_reply_allowed). Accepted: ASCII only (a non-ASCII local part or
+ * domain needs SMTPUTF8, which the gateway does not speak), one '@', a
+ * dot-atom local part of at most 64 characters (no quoted local part, which
+ * parsers rebuild differently), a domain of letters, digits and hyphens
+ * between dots (no address literal), at most 254 characters in all.
+ */
+int mailgw_reply_address_ok(const char *addr, char *why, size_t whylen);
+
+/*
  * Returns 1 when an automatic answer to m may be sent, 0 when not: then a
  * French reason is written into why (NUL-terminated, cut to whylen; why may
- * be NULL). Never answered: Auto-Submitted other than "no", Precedence
- * bulk/list/junk, X-Autoreply/X-Autorespond, delivery-status reports,
- * bounces (Return-Path: <>), out-of-office subjects (French and English,
- * case and accents forgiven), mailer-daemon / postmaster / no-reply senders,
- * and messages without a From address.
+ * be NULL). The answer goes to one address only, the first of From
+ * (m->from_addr), whatever else From or Reply-To name: the sender the
+ * journal shows and the rate limit counts. Never answered: messages
+ * without a From address, or whose address fails mailgw_reply_address_ok,
+ * or that the parser did not read as written (MAILGW_MIME_W_FROM_UNSURE:
+ * several addresses without a comma, glued by the parser); Auto-Submitted
+ * other than "no", Precedence bulk/list/junk, X-Autoreply/X-Autorespond,
+ * delivery-status reports, bounces (Return-Path: <>), out-of-office
+ * subjects (French and English, case and accents forgiven), mailer-daemon /
+ * postmaster / no-reply senders.
  */
 int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whylen);
 
@@ -60,8 +76,9 @@ int mailgw_reply_rate_ok(int64_t last_rejection_ms, int64_t now_ms);
  * orig->tnef) for MAILGW_QUARANTINE. CR and LF never reach a header value.
  * network_name may be NULL or "" (no display name).
  * Returns 0; RELAIS_EINVAL for MAILGW_IGNORED or MAILGW_DUPLICATE (nothing
- * to send), for a message without a From address or a network_addr without
- * a domain; RELAIS_ENOMEM; RELAIS_ETOOBIG (out's cap). On failure out may
+ * to send), for a message whose From address cannot be answered (none, or
+ * refused by mailgw_reply_address_ok, or MAILGW_MIME_W_FROM_UNSURE) or a
+ * network_addr without a domain; RELAIS_ENOMEM; RELAIS_ETOOBIG (out's cap). On failure out may
  * hold part of the message: the caller resets it.
  */
 int mailgw_reply_build(const struct mailgw_mime_msg *orig, const struct mailgw_result *r,

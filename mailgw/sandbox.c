@@ -1,5 +1,5 @@
 /*
- * sandbox.c - MIME parsing in a child process (see sandbox.h).
+ * sandbox.c - MIME parsing in worker processes (see sandbox.h).
  *
  * Reply format, all integers 8 bytes little-endian:
  *   "RMIM" payload_length payload
@@ -8,19 +8,28 @@
  *             12 strings (see STRINGS below), then per attachment:
  *             filename mime_type data
  *   string  = length bytes, or the length 2^64-1 for NULL
+ *
+ * A worker talks on one socket (its descriptor 0): it first sends "RMIW",
+ * then reads requests (see request_head()) and answers each with a reply
+ * as above; any failure ends it, and its exit status tells the parent why.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,7 +224,76 @@ out:
 	return 0;
 }
 
-/* ---- the child ---- */
+/* ---- the request ---- */
+
+/* The worker's marker (sandbox.h): both must match, and nothing else given. */
+#define WORKER_ARGV0 "relais-mime-sandbox"
+#define WORKER_ARGV1 "--mailgw-sandbox-worker-v1"
+/* What a new worker says once it is ready for requests. */
+#define HELLO "RMIW"
+#define REQ_MAGIC "RMIQ"
+#define REQ_FIELDS 11
+#define REQ_LEN (4 + REQ_FIELDS * 8)
+/* The worker refuses sizes past this: only a broken parent sends them. */
+#define REQ_MAX_SIZE ((uint64_t)1 << 40)
+#define EXIT_BADREQ 5
+
+static void put_le(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* A request: "RMIQ", the limits and the message's length (8 bytes
+ * little-endian each, in the order below), then the message. */
+static void request_head(unsigned char *h, const struct mailgw_mime_limits *l, size_t len)
+{
+	const uint64_t v[REQ_FIELDS] = {
+		l->max_message, l->max_header, l->max_depth, l->max_parts, l->max_attachments,
+		l->max_body, l->child_memory, l->child_cpu_s, l->timeout_ms,
+		(uint64_t)(unsigned)l->test_fault, len,
+	};
+	memcpy(h, REQ_MAGIC, 4);
+	for (int i = 0; i < REQ_FIELDS; i++)
+		put_le(h + 4 + 8 * i, v[i]);
+}
+
+/* Returns 0, or -1 for a head that request_head() does not make. */
+static int request_parse(const unsigned char *h, struct mailgw_mime_limits *l, size_t *len)
+{
+	uint64_t v[REQ_FIELDS];
+	if (memcmp(h, REQ_MAGIC, 4))
+		return -1;
+	for (int i = 0; i < REQ_FIELDS; i++)
+		v[i] = get_le(h + 4 + 8 * i);
+	if (v[0] > REQ_MAX_SIZE || v[1] > REQ_MAX_SIZE || v[2] > UINT_MAX || v[3] > UINT_MAX ||
+	    v[4] > REQ_MAX_SIZE || v[5] > REQ_MAX_SIZE || v[6] > REQ_MAX_SIZE || v[7] > UINT_MAX ||
+	    v[8] > UINT_MAX || v[9] > INT_MAX || v[10] > v[0])
+		return -1;
+	memset(l, 0, sizeof(*l));
+	l->max_message = (size_t)v[0];
+	l->max_header = (size_t)v[1];
+	l->max_depth = (unsigned)v[2];
+	l->max_parts = (unsigned)v[3];
+	l->max_attachments = (size_t)v[4];
+	l->max_body = (size_t)v[5];
+	l->child_memory = (size_t)v[6];
+	l->child_cpu_s = (unsigned)v[7];
+	l->timeout_ms = (unsigned)v[8];
+	l->test_fault = (int)v[9];
+	*len = (size_t)v[10];
+	return 0;
+}
+
+/* ---- the worker ---- */
 
 static void write_all(int fd, const unsigned char *p, size_t n)
 {
@@ -230,7 +308,25 @@ static void write_all(int fd, const unsigned char *p, size_t n)
 	}
 }
 
-/* Current address-space size, from /proc (no stdio in the child). */
+/* Reads exactly n bytes. Returns 0, 1 at end of file before the first byte,
+ * or -1 (an error, or end of file part way). */
+static int read_exact(int fd, unsigned char *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return got ? -1 : 1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Current address-space size, from /proc. */
 static size_t vm_size(void)
 {
 	char s[64];
@@ -244,6 +340,43 @@ static size_t vm_size(void)
 	s[n] = 0;
 	unsigned long long pages = strtoull(s, NULL, 10);
 	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void set_soft_limit(int resource, rlim_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(resource, &rl))
+		return;
+	/* Only the soft limit moves: an unprivileged process cannot raise a
+	 * hard limit again, and the next message may need more. */
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max ? rl.rlim_max : want;
+	setrlimit(resource, &rl);
+}
+
+/* Frees the address space before reading a request: the message itself is
+ * the parent's to bound (max_message), not child_memory. */
+static void unlimit_memory(void)
+{
+	set_soft_limit(RLIMIT_AS, RLIM_INFINITY);
+}
+
+/* The limits of one message, counted from what the worker already uses:
+ * a sanitizer build reserves terabytes of shadow memory up front, and the
+ * CPU limit of a long-lived process counts its whole life. */
+static void limit_message(const struct mailgw_mime_limits *lim)
+{
+	struct rusage ru;
+	size_t vm = vm_size();
+	if (vm)
+		set_soft_limit(RLIMIT_AS, (rlim_t)vm + lim->child_memory);
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		int64_t us = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+			     ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+		rlim_t used = (rlim_t)(us / 1000000) + 1; /* rounded up */
+		set_soft_limit(RLIMIT_CPU, used + (lim->child_cpu_s ? lim->child_cpu_s : 1));
+	}
+	/* The parent kills on time; this ends a parse whose parent is gone. */
+	alarm(lim->timeout_ms / 1000 + 2);
 }
 
 static void commit_fault(int fault, int fd)
@@ -277,52 +410,160 @@ static void commit_fault(int fault, int fd)
 	}
 }
 
-static void child_main(int fd, const void *raw, size_t len, const struct mailgw_mime_limits *lim)
+/* Answers requests on fd until end of file. Any trouble ends the process:
+ * the parent learns why from its exit status and starts another. */
+__attribute__((noreturn)) static void worker_serve(int fd)
 {
-	struct mailgw_mime_msg *m = NULL;
-	unsigned char *reply = NULL;
-	size_t reply_len;
+	unsigned char head[REQ_LEN];
+	for (;;) {
+		struct mailgw_mime_limits lim;
+		struct mailgw_mime_msg *m = NULL;
+		unsigned char *raw, *reply = NULL;
+		size_t len, reply_len;
+
+		int r = read_exact(fd, head, REQ_LEN);
+		if (r == 1)
+			_exit(0); /* the parent closed its end, or died */
+		if (r || request_parse(head, &lim, &len))
+			_exit(EXIT_BADREQ);
+		unlimit_memory();
+		raw = malloc(len ? len : 1);
+		if (!raw)
+			_exit(EXIT_NOMEM);
+		if (read_exact(fd, raw, len))
+			_exit(EXIT_BADREQ);
+		limit_message(&lim);
+		commit_fault(lim.test_fault, fd);
+		int rc = mailgw_mime_parse(raw, len, &lim, &m);
+		if (!rc)
+			rc = mailgw_sandbox_encode(m, &reply, &reply_len);
+		if (rc)
+			_exit(rc == RELAIS_ENOMEM ? EXIT_NOMEM : EXIT_FAILED);
+		write_all(fd, reply, reply_len);
+		alarm(0);
+		free(reply);
+		mailgw_mime_free(m);
+		free(raw);
+	}
+}
+
+/* Set by mailgw_sandbox_main(), so that a program that forgot to call it
+ * fails its first parse loudly instead of running its own main() as a
+ * worker. */
+static int main_called;
+
+void mailgw_sandbox_main(int argc, char **argv)
+{
+	struct stat st;
 	sigset_t none;
 
-	/* Nothing inherited may run here: the caller's handlers (a test runner's
-	 * SIGALRM cleanup, for one) belong to the parent. */
+	main_called = 1;
+	if (argc != 2 || strcmp(argv[0], WORKER_ARGV0) || strcmp(argv[1], WORKER_ARGV1))
+		return;
+	if (fstat(0, &st) || !S_ISSOCK(st.st_mode)) {
+		static const char msg[] = "relais-mime-sandbox : processus interne de la passerelle "
+					  "courrier, il ne se lance pas à la main.\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(2);
+		_exit(2);
+	}
+	/* Nothing the program set up before main() may act here: a handler
+	 * (a sanitizer's SIGSEGV report) would hide how the parse ended. */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Keep no other descriptor: a copy of another sandbox's pipe held here
-	 * would delay that parse's end of file. */
-	if (fd > 3)
-		close_range(3, (unsigned)fd - 1, 0);
-	close_range((unsigned)fd + 1, ~0u, 0);
-
+	close_range(3, ~0u, 0);
 	struct rlimit rl = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &rl);
-	rl.rlim_cur = lim->child_cpu_s ? lim->child_cpu_s : 1;
-	rl.rlim_max = rl.rlim_cur + 1; /* SIGXCPU first, SIGKILL a second later */
-	setrlimit(RLIMIT_CPU, &rl);
-	size_t vm = vm_size();
-	if (vm) {
-		/* Relative to what the process already maps: a sanitizer build
-		 * reserves terabytes of shadow memory up front. */
-		rl.rlim_cur = rl.rlim_max = vm + lim->child_memory;
-		setrlimit(RLIMIT_AS, &rl);
-	}
-	alarm(lim->timeout_ms / 1000 + 1);
-
-	commit_fault(lim->test_fault, fd);
-	int rc = mailgw_mime_parse(raw, len, lim, &m);
-	if (!rc)
-		rc = mailgw_sandbox_encode(m, &reply, &reply_len);
-	if (rc)
-		_exit(rc == RELAIS_ENOMEM ? EXIT_NOMEM : EXIT_FAILED);
-	write_all(fd, reply, reply_len);
-	_exit(0);
+	write_all(0, (const unsigned char *)HELLO, 4);
+	worker_serve(0);
 }
 
 /* ---- the parent ---- */
+
+struct worker {
+	pid_t pid;        /* 0: no process in this slot */
+	int fd;           /* our end of its socket, non-blocking */
+	unsigned served;  /* messages it answered */
+	int busy;         /* a caller holds the slot */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;     /* a slot stopped being busy */
+	struct worker slot[MAILGW_SANDBOX_WORKERS];
+	unsigned long started, stopped;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER };
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* A fork()ed child has its parent's worker sockets but not the threads
+ * that use them: it closes its copies (so that a worker still meets end of
+ * file when the parent ends) and starts workers of its own if it parses. */
+static void atfork_child(void)
+{
+	for (int i = 0; i < MAILGW_SANDBOX_WORKERS; i++) {
+		if (pool.slot[i].pid)
+			close(pool.slot[i].fd);
+		memset(&pool.slot[i], 0, sizeof(pool.slot[i]));
+	}
+	pool.started = pool.stopped = 0;
+	pool.freed = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void pool_init(void)
+{
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child))
+		abort(); /* ENOMEM at the first parse: nothing sensible is left */
+}
+
+/* A free slot, with a running worker when one is idle; waits while all are busy. */
+static struct worker *pool_take(void)
+{
+	struct worker *w = NULL;
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		for (int i = 0; !w && i < MAILGW_SANDBOX_WORKERS; i++)
+			if (!pool.slot[i].busy && pool.slot[i].pid)
+				w = &pool.slot[i];
+		for (int i = 0; !w && i < MAILGW_SANDBOX_WORKERS; i++)
+			if (!pool.slot[i].busy)
+				w = &pool.slot[i];
+		if (w)
+			break;
+		pthread_cond_wait(&pool.freed, &pool.lock);
+	}
+	w->busy = 1;
+	pthread_mutex_unlock(&pool.lock);
+	return w;
+}
+
+static void pool_release(struct worker *w)
+{
+	pthread_mutex_lock(&pool.lock);
+	w->busy = 0;
+	pthread_cond_broadcast(&pool.freed);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void pool_count(unsigned long *counter)
+{
+	pthread_mutex_lock(&pool.lock);
+	(*counter)++;
+	pthread_mutex_unlock(&pool.lock);
+}
 
 static int64_t now_ms(void)
 {
@@ -331,41 +572,76 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-enum { READ_OK, READ_EOF, READ_TIMEOUT, READ_ERROR };
+enum { IO_OK, IO_EOF, IO_TIMEOUT, IO_ERROR };
 
-static int read_full(int fd, unsigned char *p, size_t n, int64_t deadline)
+/* Waits until fd is ready for events or deadline passes. */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
-	while (n) {
+	for (;;) {
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
-			return READ_TIMEOUT;
-		struct pollfd pfd = { fd, POLLIN, 0 };
+			return IO_TIMEOUT;
+		struct pollfd pfd = { fd, events, 0 };
 		int r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return READ_ERROR;
-		if (r == 0)
-			return READ_TIMEOUT;
+			return IO_ERROR;
+		if (r > 0)
+			return IO_OK;
+	}
+}
+
+static int read_full(int fd, unsigned char *p, size_t n, int64_t deadline)
+{
+	while (n) {
 		ssize_t got = read(fd, p, n);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+		if (got < 0 && errno == EINTR)
 			continue;
+		if (got < 0 && errno == EAGAIN) {
+			int r = wait_fd(fd, POLLIN, deadline);
+			if (r != IO_OK)
+				return r;
+			continue;
+		}
 		if (got < 0)
-			return READ_ERROR;
+			return errno == ECONNRESET ? IO_EOF : IO_ERROR;
 		if (got == 0)
-			return READ_EOF;
+			return IO_EOF;
 		p += got;
 		n -= (size_t)got;
 	}
-	return READ_OK;
+	return IO_OK;
 }
 
-/* Waits for the child until deadline, then kills it. Returns 1 when it had
- * to be killed. */
+/* MSG_NOSIGNAL: a worker that died mid-request must not raise SIGPIPE in
+ * a caller that does not ignore it. */
+static int send_full(int fd, const unsigned char *p, size_t n, int64_t deadline)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			int r = wait_fd(fd, POLLOUT, deadline);
+			if (r != IO_OK)
+				return r;
+			continue;
+		}
+		if (w < 0)
+			return errno == EPIPE || errno == ECONNRESET ? IO_EOF : IO_ERROR;
+		p += w;
+		n -= (size_t)w;
+	}
+	return IO_OK;
+}
+
+/* Waits for the worker to end until deadline, then kills it. Returns 1
+ * when it had to be killed. */
 static int reap(pid_t pid, int64_t deadline, int *status)
 {
 	int killed = 0;
-	long nap_ns = 50 * 1000; /* the child usually exits right after its reply: start short */
+	long nap_ns = 50 * 1000; /* a worker usually exits right after its end of file: start short */
 	*status = 0;
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
@@ -389,7 +665,88 @@ static int reap(pid_t pid, int64_t deadline, int *status)
 	}
 }
 
-/* The most a well-behaved child can send under lim. */
+/* Empties the slot of a worker that has been reaped. */
+static void worker_forget(struct worker *w)
+{
+	close(w->fd);
+	w->pid = 0;
+	w->fd = -1;
+	w->served = 0;
+	pool_count(&pool.stopped);
+}
+
+static void worker_stop(struct worker *w)
+{
+	int status;
+	reap(w->pid, 0, &status);
+	worker_forget(w);
+}
+
+/* Starts a worker in the empty slot w and waits for its hello. Returns 0
+ * or RELAIS_EIO. */
+static int worker_start(struct worker *w)
+{
+	static char *const argv[] = { (char *)WORKER_ARGV0, (char *)WORKER_ARGV1, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t defaults, none;
+	unsigned char hello[4];
+	int sv[2], rc = RELAIS_EIO, status;
+	pid_t pid = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return RELAIS_EIO;
+	if (posix_spawn_file_actions_init(&fa))
+		goto failed_actions;
+	if (posix_spawnattr_init(&at))
+		goto failed_attr;
+	sigfillset(&defaults);
+	sigdelset(&defaults, SIGKILL);
+	sigdelset(&defaults, SIGSTOP);
+	sigemptyset(&none);
+	/* Its own process group: a Ctrl-C meant for relaisd, which stops
+	 * between two messages, must not kill a parse under way. */
+	if (posix_spawn_file_actions_adddup2(&fa, sv[1], 0) ||
+	    posix_spawn_file_actions_addclosefrom_np(&fa, 3) ||
+	    posix_spawnattr_setsigdefault(&at, &defaults) || posix_spawnattr_setsigmask(&at, &none) ||
+	    posix_spawnattr_setpgroup(&at, 0) ||
+	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETPGROUP))
+		goto out;
+	if (posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ)) {
+		pid = 0;
+		goto out;
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	pool_count(&pool.started);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
+		goto out;
+	if (read_full(sv[0], hello, sizeof(hello), now_ms() + MAILGW_SANDBOX_START_MS) != IO_OK ||
+	    memcmp(hello, HELLO, 4))
+		goto out;
+	w->pid = pid;
+	w->fd = sv[0];
+	w->served = 0;
+	rc = 0;
+out:
+	posix_spawnattr_destroy(&at);
+failed_attr:
+	posix_spawn_file_actions_destroy(&fa);
+failed_actions:
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (rc) {
+		if (pid) {
+			reap(pid, 0, &status);
+			pool_count(&pool.stopped);
+		}
+		close(sv[0]);
+	}
+	return rc;
+}
+
+/* The most a well-behaved worker can send under lim. */
 static size_t reply_cap(const struct mailgw_mime_limits *lim)
 {
 	return HEAD_LEN + 9 * 8 + N_STRINGS * 8 + (N_STRINGS - 1) * lim->max_header +
@@ -406,13 +763,100 @@ static void quarantine(struct mailgw_sandbox_outcome *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Says why a worker ended without a usable answer. */
+static void explain(struct mailgw_sandbox_outcome *o, const struct mailgw_mime_limits *limits, int status,
+		    int timed_out, int killed, int garbage)
+{
+	if (timed_out || (killed && !garbage)) {
+		quarantine(o, "l'analyse MIME a dépassé le temps imparti (%u ms)", limits->timeout_ms);
+	} else if (WIFSIGNALED(status) && !garbage) {
+		int sig = WTERMSIG(status);
+		if (sig == SIGALRM)
+			quarantine(o, "l'analyse MIME a dépassé le temps imparti (%u ms)", limits->timeout_ms);
+		else if (sig == SIGXCPU || sig == SIGKILL)
+			quarantine(o, "l'analyse MIME a dépassé le temps de calcul imparti (%u s)",
+				   limits->child_cpu_s);
+		else
+			quarantine(o, "l'analyse MIME a planté (signal SIG%s)",
+				   sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NOMEM) {
+		quarantine(o, "l'analyse MIME a manqué de mémoire (limite de %zu Mio)", limits->child_memory >> 20);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && !garbage) {
+		quarantine(o, "l'analyse MIME a échoué (code de sortie %d)", WEXITSTATUS(status));
+	} else {
+		quarantine(o, "l'analyseur MIME a renvoyé une réponse illisible");
+	}
+}
+
+#define AGAIN 1
+
+/* One request to w and its answer. Returns 0 with *msg or a quarantine in
+ * o, RELAIS_ENOMEM, or AGAIN when w had already served and was gone before
+ * it read the request (killed from outside while idle: the message is not
+ * to blame). Any answer but a good one ends the worker and empties w. */
+static int exchange(struct worker *w, const void *raw, size_t len, const struct mailgw_mime_limits *lim,
+		    struct mailgw_mime_msg **msg, struct mailgw_sandbox_outcome *o)
+{
+	unsigned char req[REQ_LEN], head[HEAD_LEN], *reply = NULL;
+	int rc = 0, status, killed, timed_out = 0, garbage = 0;
+	size_t total = 0;
+
+	request_head(req, lim, len);
+	int64_t deadline = now_ms() + lim->timeout_ms;
+	int r = send_full(w->fd, req, REQ_LEN, deadline);
+	if (r == IO_EOF && w->served) {
+		worker_stop(w);
+		return AGAIN;
+	}
+	if (r == IO_OK)
+		r = send_full(w->fd, raw, len, deadline);
+	if (r == IO_OK)
+		r = read_full(w->fd, head, HEAD_LEN, deadline);
+	if (r == IO_OK) {
+		uint64_t payload = get_le(head + 4);
+		if (memcmp(head, MAGIC, 4) || payload > reply_cap(lim) - HEAD_LEN) {
+			garbage = 1;
+		} else {
+			total = HEAD_LEN + (size_t)payload;
+			reply = malloc(total);
+			if (!reply) {
+				rc = RELAIS_ENOMEM;
+			} else {
+				memcpy(reply, head, HEAD_LEN);
+				r = read_full(w->fd, reply + HEAD_LEN, (size_t)payload, deadline);
+			}
+		}
+	}
+	if (r == IO_OK && !garbage && !rc) {
+		int drc = mailgw_sandbox_decode(reply, total, lim, msg);
+		if (!drc || drc == RELAIS_ENOMEM) {
+			/* A whole, valid answer: the worker is fine. */
+			if (++w->served >= MAILGW_SANDBOX_WORKER_MESSAGES)
+				worker_stop(w);
+			rc = drc;
+			goto out;
+		}
+		garbage = 1;
+	}
+	timed_out = r == IO_TIMEOUT;
+	/* After end of file the worker is ending: give it a moment to, and
+	 * learn why from its status. Otherwise it has nothing more to say. */
+	killed = reap(w->pid, r == IO_EOF ? deadline + 1000 : 0, &status);
+	worker_forget(w);
+	if (!rc)
+		explain(o, lim, status, timed_out, killed && r == IO_EOF, garbage || r == IO_ERROR);
+out:
+	free(reply);
+	return rc;
+}
+
 int mailgw_sandbox_parse(const void *raw, size_t len, const struct mailgw_mime_limits *limits,
 			 struct mailgw_mime_msg **msg, struct mailgw_sandbox_outcome *outcome)
 {
 	struct mailgw_mime_limits defaults;
-	unsigned char head[HEAD_LEN], *reply = NULL;
-	int fds[2], rc = 0, status, timed_out = 0, garbage = 0, no_reply = 0;
+	int rc = 0;
 
+	assert(main_called && "main() must call mailgw_sandbox_main() first");
 	*msg = NULL;
 	memset(outcome, 0, sizeof(*outcome));
 	outcome->verdict = MAILGW_SANDBOX_PARSED;
@@ -423,81 +867,46 @@ int mailgw_sandbox_parse(const void *raw, size_t len, const struct mailgw_mime_l
 	if (len > limits->max_message)
 		return mailgw_mime_parse(raw, len, limits, msg); /* refused unread */
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return RELAIS_EIO;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return RELAIS_EIO;
+	pthread_once(&pool_once, pool_init);
+	struct worker *w = pool_take();
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!w->pid && (rc = worker_start(w)))
+			break;
+		rc = exchange(w, raw, len, limits, msg, outcome);
+		if (rc != AGAIN)
+			break;
 	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(fds[1], raw, len, limits);
-		_exit(EXIT_FAILED);
-	}
-	close(fds[1]);
+	pool_release(w);
+	return rc == AGAIN ? RELAIS_EIO : rc;
+}
 
-	int64_t deadline = now_ms() + limits->timeout_ms;
-	uint64_t payload = 0;
-	size_t total = 0;
-	int r = read_full(fds[0], head, HEAD_LEN, deadline);
-	if (r == READ_OK) {
-		for (int i = 0; i < 8; i++)
-			payload |= (uint64_t)head[4 + i] << (8 * i);
-		if (memcmp(head, MAGIC, 4) || payload > reply_cap(limits) - HEAD_LEN) {
-			garbage = 1;
-		} else {
-			total = HEAD_LEN + (size_t)payload;
-			reply = malloc(total);
-			if (!reply) {
-				rc = RELAIS_ENOMEM;
-				kill(pid, SIGKILL);
-			} else {
-				memcpy(reply, head, HEAD_LEN);
-				r = read_full(fds[0], reply + HEAD_LEN, (size_t)payload, deadline);
-			}
+void mailgw_sandbox_shutdown(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	for (int i = 0; i < MAILGW_SANDBOX_WORKERS; i++)
+		while (pool.slot[i].busy)
+			pthread_cond_wait(&pool.freed, &pool.lock);
+	for (int i = 0; i < MAILGW_SANDBOX_WORKERS; i++) {
+		struct worker *w = &pool.slot[i];
+		if (w->pid) {
+			int status;
+			reap(w->pid, 0, &status);
+			close(w->fd);
+			w->pid = 0;
+			w->fd = -1;
+			w->served = 0;
+			pool.stopped++; /* the lock is held: not pool_count() */
 		}
 	}
-	if (r == READ_TIMEOUT)
-		timed_out = 1;
-	else if (r != READ_OK)
-		no_reply = 1; /* its exit status tells why */
-	close(fds[0]);
-	if (garbage || timed_out)
-		kill(pid, SIGKILL); /* it has nothing more to say */
-	int killed = reap(pid, timed_out ? 0 : deadline + 1000, &status);
-	if (rc)
-		goto out;
+	pthread_mutex_unlock(&pool.lock);
+}
 
-	if (timed_out || (killed && !garbage)) {
-		quarantine(outcome, "l'analyse MIME a dépassé le temps imparti (%u ms)", limits->timeout_ms);
-	} else if (WIFSIGNALED(status) && !garbage) {
-		int sig = WTERMSIG(status);
-		if (sig == SIGALRM)
-			quarantine(outcome, "l'analyse MIME a dépassé le temps imparti (%u ms)",
-				   limits->timeout_ms);
-		else if (sig == SIGXCPU || sig == SIGKILL)
-			quarantine(outcome, "l'analyse MIME a dépassé le temps de calcul imparti (%u s)",
-				   limits->child_cpu_s);
-		else
-			quarantine(outcome, "l'analyse MIME a planté (signal SIG%s)",
-				   sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NOMEM) {
-		quarantine(outcome, "l'analyse MIME a manqué de mémoire (limite de %zu Mio)",
-			   limits->child_memory >> 20);
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && !garbage) {
-		quarantine(outcome, "l'analyse MIME a échoué (code de sortie %d)", WEXITSTATUS(status));
-	} else if (garbage || no_reply) {
-		quarantine(outcome, "l'analyseur MIME a renvoyé une réponse illisible");
-	} else {
-		int drc = mailgw_sandbox_decode(reply, total, limits, msg);
-		if (drc == RELAIS_ENOMEM)
-			rc = drc;
-		else if (drc)
-			quarantine(outcome, "l'analyseur MIME a renvoyé une réponse illisible");
-	}
-out:
-	free(reply);
-	return rc;
+void mailgw_sandbox_stats(struct mailgw_sandbox_stats *st)
+{
+	pthread_mutex_lock(&pool.lock);
+	st->started = pool.started;
+	st->stopped = pool.stopped;
+	pthread_mutex_unlock(&pool.lock);
+	/* Not from the slots: their owners change them without the lock. */
+	st->running = (unsigned)(st->started - st->stopped);
 }

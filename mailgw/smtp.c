@@ -19,6 +19,102 @@ struct reader {
 	size_t left;
 };
 
+/*
+ * What the SMTP session said, followed through libcurl's debug callback: the
+ * last command sent, the reply being read, and the last refusal (a 4xx or
+ * 5xx reply: "550 5.1.1 <x@y>: unknown user", lines joined with spaces, cut
+ * at SMTP_REPLY_MAX bytes). The refusal is kept apart because libcurl
+ * sends QUIT after it, within the same call, and reads "221" back. A
+ * refusal is about this message only when it answers RCPT, DATA or the end
+ * of the message; one of the greeting, EHLO, STARTTLS or MAIL FROM says
+ * something about the server or our own account instead.
+ *
+ * One more exception: a 5xx to RCPT whose enhanced status is 5.7.x
+ * (security or policy, RFC 3463) is read as "for now". On the submission
+ * server the gateway talks to, that is "Relay access denied" or "sender not
+ * owned by user": our own configuration, which would otherwise fail every
+ * answer for good until someone fixes it. Recipients the relay does not
+ * know fail later, as bounces to the network's mailbox.
+ */
+#define SMTP_REPLY_MAX 400
+
+struct session {
+	char reply[SMTP_REPLY_MAX + 1];   /* the reply being read */
+	size_t len;
+	int complete;  /* the last line read ended a reply ("250 ", not "250-") */
+	char cmd[5];   /* the first word of the last command sent, upper case */
+	int body;      /* the message itself was sent after the last command */
+	char refusal[SMTP_REPLY_MAX + 1]; /* the last 4xx or 5xx reply, "" when none */
+	int refusal_code;
+	int refusal_about_message;        /* it answered RCPT, DATA or the message */
+	int refusal_policy;               /* a 5.7.x answer to RCPT */
+};
+
+static int reply_code(const char *line, size_t n)
+{
+	if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+	    line[2] < '0' || line[2] > '9')
+		return 0;
+	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+static void session_reply_line(struct session *s, const char *line, size_t n)
+{
+	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
+		n--;
+	if (s->complete) {
+		s->len = 0;
+		s->complete = 0;
+	}
+	if (s->len && s->len < SMTP_REPLY_MAX)
+		s->reply[s->len++] = ' ';
+	for (size_t i = 0; i < n && s->len < SMTP_REPLY_MAX; i++) {
+		/* The text goes to logs and to the journal: no control characters. */
+		unsigned char c = (unsigned char)line[i];
+		s->reply[s->len++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	s->reply[s->len] = 0;
+	if (n != 3 && !(n > 3 && line[3] == ' '))
+		return;
+	s->complete = 1;
+	int code = reply_code(line, n);
+	if (code >= 400) {
+		memcpy(s->refusal, s->reply, s->len + 1);
+		s->refusal_code = code;
+		s->refusal_about_message = s->body || !strcmp(s->cmd, "RCPT") ||
+					   !strcmp(s->cmd, "DATA");
+		s->refusal_policy = !s->body && !strcmp(s->cmd, "RCPT") && n >= 9 &&
+				    !strncmp(line + 4, "5.7.", 4);
+	}
+}
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct session *s = arg;
+	(void)h;
+	switch (type) {
+	case CURLINFO_HEADER_IN:
+		session_reply_line(s, data, size);
+		break;
+	case CURLINFO_HEADER_OUT: {
+		/* Only the command word: AUTH lines carry the password. */
+		size_t k = 0;
+		while (k < size && k < sizeof(s->cmd) - 1 && data[k] >= 'A' && data[k] <= 'Z')
+			k++;
+		memcpy(s->cmd, data, k);
+		s->cmd[k] = 0;
+		s->body = 0;
+		break;
+	}
+	case CURLINFO_DATA_OUT:
+		s->body = 1;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 {
 	struct reader *r = arg;
@@ -88,7 +184,8 @@ out:
 	return rc;
 }
 
-static int conv_curl(CURLcode cc)
+/* libcurl says "send error" for any refusal: the session tells which. */
+static int conv_curl(CURLcode cc, const struct session *s)
 {
 	switch (cc) {
 	case CURLE_OK:
@@ -104,10 +201,16 @@ static int conv_curl(CURLcode cc)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return RELAIS_EINVAL;
 	default:
-		/* Refused, cut, timed out, 4xx/5xx answers: the message stays
-		 * with the caller, who retries later. */
-		return RELAIS_ENET;
+		break;
 	}
+	if (s->refusal_about_message && s->refusal_code >= 500 && !s->refusal_policy)
+		return RELAIS_EREFUSED;
+	if (s->refusal_about_message && s->refusal_code >= 400)
+		return RELAIS_ELATER;
+	/* Unreachable, cut, timed out, or a refusal of the session itself
+	 * (greeting, MAIL FROM): the message stays with the caller, who
+	 * retries later. */
+	return RELAIS_ENET;
 }
 
 /* Wraps an address in <> unless it already is. */
@@ -130,6 +233,7 @@ int mailgw_smtp_send(const struct mailgw_smtp_config *cfg, const char *from,
 	char addr[SMTP_ADDR_MAX];
 	struct curl_slist *list = NULL;
 	struct reader r = { msg, len };
+	struct session ses;
 	CURL *c = NULL;
 	int rc;
 	if (!err || !errlen) {
@@ -137,6 +241,7 @@ int mailgw_smtp_send(const struct mailgw_smtp_config *cfg, const char *from,
 		errlen = sizeof(local);
 	}
 	err[0] = 0;
+	memset(&ses, 0, sizeof(ses));
 	if (!cfg->url || !from || n == 0 || n > MAILGW_SMTP_MAX_RCPT) {
 		snprintf(err, errlen, "bad SMTP arguments");
 		return RELAIS_EINVAL;
@@ -187,6 +292,11 @@ int mailgw_smtp_send(const struct mailgw_smtp_config *cfg, const char *from,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	/* The debug callback is how the SMTP replies are seen; nothing is
+	 * printed. */
+	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(c, CURLOPT_DEBUGDATA, &ses);
+	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (cfg->starttls)
@@ -198,10 +308,12 @@ int mailgw_smtp_send(const struct mailgw_smtp_config *cfg, const char *from,
 		curl_easy_setopt(c, CURLOPT_PASSWORD, password);
 	}
 	CURLcode cc = curl_easy_perform(c);
-	rc = conv_curl(cc);
-	if (rc)
-		snprintf(err, errlen, "SMTP %s: %s%s%s", cfg->url, curl_easy_strerror(cc),
-			 errbuf[0] ? ": " : "", errbuf);
+	rc = conv_curl(cc, &ses);
+	if (rc == RELAIS_EREFUSED || rc == RELAIS_ELATER)
+		snprintf(err, errlen, "%s", ses.refusal);
+	else if (rc)
+		snprintf(err, errlen, "SMTP %s: %s%s%s%s%s", cfg->url, curl_easy_strerror(cc),
+			 errbuf[0] ? ": " : "", errbuf, ses.refusal[0] ? " : " : "", ses.refusal);
 out:
 	explicit_bzero(password, sizeof(password));
 	curl_slist_free_all(list);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "../common/util.h"
@@ -722,4 +723,73 @@ int model_dept_valid(const char *code)
 		if (!strcmp(code, others[i]))
 			return 1;
 	return 0;
+}
+
+int model_replica_may_write(const char *table, int op, const char *col)
+{
+	const struct model_table *t = model_table_by_name(table);
+	const struct model_column *c;
+
+	if (!t)
+		return 1;
+	if (op != SQLITE_UPDATE)
+		return !(t->flags & MODEL_TABLE_SERVER_ROWS);
+	c = col ? model_column_by_name(t, col) : NULL;
+	return !c || !(c->flags & MODEL_SERVER);
+}
+
+int model_check_stored(const char *table, const char *col, sqlite3_value *v,
+		       char *err, size_t errlen)
+{
+	const struct model_table *t = model_table_by_name(table);
+	const struct model_column *c = t ? model_column_by_name(t, col) : NULL;
+	char *out = NULL;
+	const char *text;
+	int type = sqlite3_value_type(v), rc;
+	size_t n;
+
+	if (err && errlen)
+		err[0] = 0;
+	if (!t)
+		return 0;
+	if (!c) {
+		snprintf(err, errlen, "la colonne « %s » n'existe pas dans le modèle.", col);
+		return RELAIS_EINVAL;
+	}
+	if (type == SQLITE_NULL)
+		return c->flags & MODEL_REQUIRED ? fail(c, err, errlen, "ce champ est obligatoire.") : 0;
+	if (c->kind == MODEL_INT || c->kind == MODEL_BOOL) {
+		sqlite3_int64 i = sqlite3_value_int64(v);
+		if (type != SQLITE_INTEGER)
+			return fail(c, err, errlen, "un nombre entier est attendu.");
+		if (i < c->min || i > c->max)
+			return fail(c, err, errlen, "%lld n'est pas entre %lld et %lld.", (long long)i,
+				    c->min, c->max);
+		return 0;
+	}
+	if (type != SQLITE_TEXT)
+		return fail(c, err, errlen, "un texte est attendu.");
+	text = (const char *)sqlite3_value_text(v);
+	n = (size_t)sqlite3_value_bytes(v);
+	if (!text)
+		return RELAIS_ENOMEM;
+	if (strlen(text) != n)
+		return fail(c, err, errlen, "le texte contient un caractère nul.");
+	if (!utf8_valid(text, n))
+		return fail(c, err, errlen, "le texte n'est pas en UTF-8 valide.");
+	out = malloc(MODEL_VALUE_MAX);
+	if (!out)
+		return RELAIS_ENOMEM;
+	rc = model_check_value(c, text, out, MODEL_VALUE_MAX, err, errlen);
+	/* Free text may differ from its stored form by blanks at its ends;
+	 * every other kind is compared by its exact spelling elsewhere. */
+	if (!rc && c->kind != MODEL_TEXT && strcmp(out, text)) {
+		char q1[QUOTE_MAX + 4], q2[QUOTE_MAX + 4];
+		quote_value(text, n, q1);
+		quote_value(out, strlen(out), q2);
+		rc = fail(c, err, errlen, "« %s » n'est pas écrit sous sa forme enregistrée (« %s »).",
+			  q1, q2);
+	}
+	free(out);
+	return rc;
 }

@@ -351,3 +351,69 @@ void csv_free(struct csv *c)
 	free(c->rows);
 	memset(c, 0, sizeof(*c));
 }
+
+/* ---- writing ---- */
+
+int csv_formula_lead(const char *s)
+{
+	return s && s[0] && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
+/* 1 when s is a formula lead after any number of apostrophes: what the
+ * writer guards (one more apostrophe) and the reader unguards (one less). */
+static int guarded_lead(const char *s)
+{
+	while (*s == '\'')
+		s++;
+	return csv_formula_lead(s);
+}
+
+const char *csv_formula_unguard(const char *s)
+{
+	return s[0] == '\'' && guarded_lead(s) ? s + 1 : s;
+}
+
+int csv_put_bom(struct buf *b)
+{
+	return buf_puts(b, CSV_BOM);
+}
+
+int csv_put_cell(struct buf *b, const char *s)
+{
+	if (!s)
+		s = "";
+	size_t n = strlen(s);
+	/* A cell that already looks guarded is guarded once more, so that
+	 * csv_formula_unguard gives it back as it was. */
+	int guard = guarded_lead(s);
+	int quote = guard || s[0] == ' ' || (n && s[n - 1] == ' ') || strpbrk(s, ";\"\r\n");
+	if (!quote)
+		return buf_append(b, s, n);
+	int rc = buf_puts(b, guard ? "\"'" : "\"");
+	for (const char *p = s; !rc && *p;) {
+		size_t run = strcspn(p, "\"");
+		rc = buf_append(b, p, run);
+		p += run;
+		if (!rc && *p == '"') {
+			rc = buf_puts(b, "\"\"");
+			p++;
+		}
+	}
+	if (!rc)
+		rc = buf_putc(b, '"');
+	return rc;
+}
+
+int csv_put_row(struct buf *b, const char *const *cells, size_t n)
+{
+	int rc = 0;
+	for (size_t k = 0; !rc && k < n; k++) {
+		if (k)
+			rc = buf_putc(b, CSV_SEP);
+		if (!rc)
+			rc = csv_put_cell(b, cells[k]);
+	}
+	if (!rc)
+		rc = buf_puts(b, "\r\n");
+	return rc;
+}

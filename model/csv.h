@@ -13,6 +13,7 @@
 #define RELAIS_CSV_H
 
 #include <stddef.h>
+#include "../common/buf.h"
 #include "../common/relais.h"
 
 /* Defaults used for a zero member of struct csv_limits. */
@@ -53,5 +54,37 @@ int csv_parse(const void *data, size_t len, const struct csv_limits *lim,
 
 /* Frees everything csv_parse() stored and zeroes c. Accepts NULL. */
 void csv_free(struct csv *c);
+
+/*
+ * The writer: every CSV the project hands out (relais export annuaire, the
+ * digest's attachment) is written by these, as a French spreadsheet opens
+ * it: UTF-8 with a byte-order mark (csv_put_bom), ';' between cells, CRLF
+ * after each row. A cell is quoted ("…", a '"' doubled) when it holds ';',
+ * '"', CR or LF, or starts or ends with a space. A cell that a spreadsheet
+ * would run as a formula (csv_formula_lead) is defused: written quoted with
+ * a leading apostrophe ("'=1+1"), which the spreadsheet shows as text and
+ * csv_formula_unguard takes off again (a cell that already starts with
+ * apostrophes before a formula lead gets one more, so it comes back as it
+ * was). Values may come from mailed forms:
+ * this is what keeps "=HYPERLINK(…)" from running on a referent's computer.
+ * Each function appends to b (whose cap applies: RELAIS_ETOOBIG) and
+ * returns 0, RELAIS_ENOMEM or RELAIS_ETOOBIG; on failure b may hold part of
+ * the row.
+ */
+#define CSV_BOM "\xEF\xBB\xBF"
+#define CSV_SEP ';'
+
+/* 1 when a spreadsheet would read s as a formula: it starts with '=', '+',
+ * '-', '@', a tab or a CR. */
+int csv_formula_lead(const char *s);
+/* s without the apostrophe that the writer put before a formula lead; s
+ * itself otherwise. */
+const char *csv_formula_unguard(const char *s);
+
+int csv_put_bom(struct buf *b) RELAIS_WUR;
+/* One cell; NULL is written as an empty cell. No separator. */
+int csv_put_cell(struct buf *b, const char *s) RELAIS_WUR;
+/* n cells separated by ';' and CRLF; NULL cells are empty. */
+int csv_put_row(struct buf *b, const char *const *cells, size_t n) RELAIS_WUR;
 
 #endif

@@ -20,7 +20,7 @@
 #include "../common/relais.h"
 
 /* The schema version of the replicated tables; travels with every sync request. */
-#define MODEL_SCHEMA_VERSION 1
+#define MODEL_SCHEMA_VERSION 2
 
 enum model_kind {
 	MODEL_TEXT,   /* free text, one line unless MODEL_MULTILINE */
@@ -40,6 +40,10 @@ enum model_kind {
 #define MODEL_LISTED     0x04u /* shown as a column by "list" */
 #define MODEL_MULTILINE  0x08u /* free text that may hold line breaks */
 #define MODEL_POSTCODE   0x10u /* MODEL_TEXT holding a French postal code (5 digits) */
+#define MODEL_SERVER     0x20u /* written by relaisd only: a replica's push may not change it */
+
+/* Table flags. */
+#define MODEL_TABLE_SERVER_ROWS 0x01u /* rows created and deleted by relaisd only */
 
 /* Caps of stored values: text holds at most MODEL_TEXT_MAX characters, a URL
  * MODEL_URL_MAX bytes; an out buffer of MODEL_VALUE_MAX bytes always holds
@@ -68,6 +72,7 @@ struct model_table {
 	const struct model_column *columns;
 	size_t ncolumns;
 	int since;                  /* schema version that added the table */
+	unsigned flags;             /* MODEL_TABLE_* */
 };
 
 /* All replicated domain tables, in dependency order (referenced tables first). */
@@ -75,6 +80,11 @@ extern const struct model_table model_tables[];
 extern const size_t model_ntables;
 /* Their SQL names, in the same order (model_ntables entries), e.g. for sync_tables_load(). */
 extern const char *const model_table_names[];
+
+/* The French label of an enumeration value ("labellise" → "labellisé",
+ * "semestre1" → "1er semestre"), the value itself when it has none; "" for
+ * NULL. Static strings. */
+const char *model_value_label(const char *value);
 
 /* Look-ups; return NULL when unknown. */
 const struct model_table *model_table_by_name(const char *name);
@@ -123,6 +133,23 @@ char *model_create_sql(const struct model_table *t, int v);
  */
 int model_check_value(const struct model_column *c, const char *in,
 		      char *out, size_t outlen, char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * The server's checks of what a replica pushes (relaisd's merge policy).
+ * model_replica_may_write: 1 when a replica may make this write, op being
+ * SQLITE_INSERT or SQLITE_DELETE of a row of table (col NULL) or
+ * SQLITE_UPDATE of column col; 0 for what relaisd alone writes (the mail
+ * journal's rows and outcomes, MODEL_SERVER columns). Tables the model does
+ * not describe are not its to judge: 1.
+ * model_check_stored: 0 when v may be stored in column col of table as a
+ * replica sent it (the type and range of the column, valid UTF-8 without a
+ * NUL byte, what model_check_value() accepts, and for every kind but free
+ * text the canonical form it stores); RELAIS_EINVAL with a French reason
+ * naming the column's label otherwise.
+ */
+int model_replica_may_write(const char *table, int op, const char *col);
+int model_check_stored(const char *table, const char *col, sqlite3_value *v,
+		       char *err, size_t errlen) RELAIS_WUR;
 
 /*
  * Folds s for forgiving comparisons: ASCII letters and digits in lower case,

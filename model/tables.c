@@ -24,6 +24,7 @@
 #define REQ MODEL_REQUIRED
 #define PERS MODEL_PERSONAL
 #define LIST MODEL_LISTED
+#define SRV MODEL_SERVER
 #define MULTI MODEL_MULTILINE
 
 /* Counters of a bilan: generous, but a typo of three extra zeros is caught. */
@@ -193,22 +194,27 @@ static const struct model_column resource_cols[] = {
  * the raw message stays on the server (mail_archive, not replicated).
  */
 static const struct model_column inbound_mail_cols[] = {
-	C_TEXT("message_id", "Identifiant du message", 0),
+	C_TEXT("message_id", "Identifiant du message", SRV),
 	C_TEXT("expediteur", "Expéditeur", LIST | PERS),
 	C_TEXT("nom_expediteur", "Nom de l'expéditeur", PERS),
-	C_TEXT("sujet", "Objet", LIST),
-	C_TEXT("recu_le", "Reçu le", LIST),
-	C_TEXT("empreinte", "Empreinte SHA-256", 0),
-	C_ENUM("resultat", "Résultat", mail_resultats, LIST | REQ, "'en_cours'"),
-	C_ENUM("type", "Type", mail_types, 0, NULL),
-	C_TEXT("enregistrements", "Enregistrements", MULTI),
-	C_TEXT("problemes", "Problèmes", MULTI),
-	C_TEXT("raison", "Raison", 0),
+	C_TEXT("sujet", "Objet", LIST | SRV),
+	C_TEXT("recu_le", "Reçu le", LIST | SRV),
+	C_TEXT("empreinte", "Empreinte SHA-256", SRV),
+	C_ENUM("resultat", "Résultat", mail_resultats, LIST | REQ | SRV, "'en_cours'"),
+	C_ENUM("type", "Type", mail_types, SRV, NULL),
+	C_TEXT("enregistrements", "Enregistrements", MULTI | SRV),
+	C_TEXT("problemes", "Problèmes", MULTI | SRV),
+	C_TEXT("raison", "Raison", SRV),
 	C_TEXT("texte", "Texte du message", MULTI | PERS),
-	C_ENUM("reponse", "Réponse", mail_reponses, 0, "'aucune'"),
-	C_TEXT("reponse_id", "Identifiant de la réponse", 0),
+	C_ENUM("reponse", "Réponse", mail_reponses, SRV, "'aucune'"),
+	C_TEXT("reponse_id", "Identifiant de la réponse", SRV),
 	C_ENUM("traitement", "Suite donnée", mail_traitements, 0, NULL),
 	C_TEXT("rattache_a", "Rattaché à", 0),
+	/* Why no answer went: the rule that withheld it, or the SMTP server's
+	 * refusal ("550 5.1.1 <address>: …") when it refused for good. Servers
+	 * quote the address: personal, erased with the sender's. */
+	{ .name = "reponse_motif", .kind = MODEL_TEXT, .label = "Motif de l'absence de réponse",
+	  .flags = PERS | SRV, .since = 2 },
 };
 
 /*
@@ -240,7 +246,9 @@ static const struct model_column reminder_cols[] = {
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-#define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1 }
+#define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, 0 }
+#define SERVER_TABLE(n, cmd, l, pl, cols) \
+	{ (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, MODEL_TABLE_SERVER_ROWS }
 
 const struct model_table model_tables[] = {
 	TABLE("structure", "structure", "la structure", "structures", structure_cols),
@@ -252,7 +260,7 @@ const struct model_table model_tables[] = {
 	TABLE("attendance", "participation", "la participation", "participations", attendance_cols),
 	TABLE("request", "demande", "la demande", "demandes", request_cols),
 	TABLE("resource", "ressource", "la ressource", "ressources", resource_cols),
-	TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
+	SERVER_TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
 	TABLE("directory_change", "changement", "le changement d'annuaire",
 	      "changements d'annuaire", directory_change_cols),
 	TABLE("reminder", "relance", "la relance", "relances", reminder_cols),
@@ -328,4 +336,51 @@ int model_column_flag(const struct model_column *c, char *out, size_t outlen)
 		out[i] = c->name[i] == '_' ? '-' : c->name[i];
 	out[n] = 0;
 	return 0;
+}
+
+/* ---- words people read ---- */
+
+static const struct {
+	const char *value, *label;
+} value_labels[] = {
+	{ "candidat", "candidat" }, { "labellise", "labellisé" }, { "suspendu", "suspendu" },
+	{ "delabellise", "délabellisé" }, { "jeunesse", "jeunesse" },
+	{ "parentalite", "parentalité" }, { "centre_social", "centre social" },
+	{ "mjc", "MJC" }, { "pij", "PIJ" }, { "mission_locale", "mission locale" },
+	{ "fjt", "FJT" }, { "mda", "MDA" }, { "ime", "IME" },
+	{ "etablissement_scolaire", "établissement scolaire" },
+	{ "collectivite", "collectivité" }, { "association", "association" },
+	{ "autre", "autre" }, { "aucune", "aucune" }, { "en_preparation", "en préparation" },
+	{ "signee", "signée" }, { "expiree", "expirée" }, { "resiliee", "résiliée" },
+	{ "en_attente", "en attente" }, { "acceptee", "acceptée" }, { "refusee", "refusée" },
+	{ "ajournee", "ajournée" }, { "annee", "année" }, { "semestre1", "1er semestre" },
+	{ "semestre2", "2e semestre" }, { "comite_pilotage", "comité de pilotage" },
+	{ "comite_technique", "comité technique" },
+	{ "comite_financeurs", "comité des financeurs" },
+	{ "reunion_departementale", "réunion départementale" },
+	{ "regroupement", "regroupement" }, { "formation_initiale", "formation initiale" },
+	{ "formation_thematique", "formation thématique" },
+	{ "echange_pratiques", "échange de pratiques" },
+	{ "reunion_inter_structures", "réunion inter-structures" },
+	{ "orientation_detresse", "orientation (détresse)" }, { "ouverte", "ouverte" },
+	{ "traitee", "traitée" }, { "x", "X (Twitter)" },
+	{ "ajout", "ajout" }, { "modification", "modification" }, { "retrait", "retrait" },
+	{ "a_envoyer", "à envoyer" }, { "envoyee", "envoyée" }, { "en_cours", "en cours" },
+	{ "enregistre", "enregistré" }, { "rejete", "rejeté" }, { "quarantaine", "en quarantaine" },
+	{ "ignore", "ignoré" }, { "a_traiter", "à traiter" }, { "rattache", "rattaché" },
+	{ "classe", "classé" }, { "inconnu", "inconnu" }, { "juridique", "juridique" },
+	{ "technique", "technique" }, { "posture", "posture" }, { "facebook", "Facebook" },
+	{ "instagram", "Instagram" }, { "snapchat", "Snapchat" }, { "tiktok", "TikTok" },
+	{ "discord", "Discord" }, { "youtube", "YouTube" }, { "twitch", "Twitch" },
+	{ "whatsapp", "WhatsApp" }, { "linkedin", "LinkedIn" },
+};
+
+const char *model_value_label(const char *value)
+{
+	if (!value)
+		return "";
+	for (size_t i = 0; i < sizeof(value_labels) / sizeof(value_labels[0]); i++)
+		if (!strcmp(value_labels[i].value, value))
+			return value_labels[i].label;
+	return value;
 }

@@ -12,6 +12,22 @@
  *   max_body, HTTP_MAX_BODY by default): 431 or 413 as soon as passed;
  * - an idle connection (no byte read or written, no request in progress) is
  *   closed after the idle timeout;
+ * - deadlines that bytes do not reset: a request head must be complete
+ *   within the head timeout of its first byte, and a body must keep up
+ *   HTTP_BODY_MIN_RATE after a grace of the body timeout; past either, 408
+ *   (when it can be written without blocking) and the connection closes;
+ * - "Expect: 100-continue" is answered "100 Continue" once the head passed
+ *   the layer's caps and the expect check (see http_server_expect); a
+ *   refused request gets its final answer without its body being read;
+ * - connection caps: at most max_conns_per_addr at once from one peer
+ *   address (but for exempt addresses, see http_server_exempt), at most
+ *   max_conns in all, the last HTTP_RESERVE_DIV-th of them kept for
+ *   addresses that hold fewer than HTTP_RESERVE_FEW connections, so one
+ *   greedy address cannot lock others out. An extra connection is accepted,
+ *   told 429 when that can be written without blocking, and closed;
+ * - refusals and cut connections are logged on stderr, one line at the
+ *   first one of an address and kind, then one line a minute with the
+ *   count while they go on;
  * - one line per request on stderr: method, path (query left out), status,
  *   duration. Header values are never logged.
  *
@@ -31,6 +47,19 @@
 #define HTTP_MAX_HEAD (16u << 10)       /* request line + headers */
 #define HTTP_MAX_BODY (16u << 20)       /* default body cap */
 #define HTTP_IDLE_TIMEOUT_MS 30000u     /* default idle timeout */
+#define HTTP_HEAD_TIMEOUT_MS 10000u     /* default head deadline */
+#define HTTP_BODY_TIMEOUT_MS 30000u     /* default body grace */
+/* Bytes a second a body must average after its grace: a 16 MiB body has
+ * 30 s + 68 min at most, a client that keeps up is never cut. */
+#define HTTP_BODY_MIN_RATE 4096u
+#define HTTP_MAX_CONNS_PER_ADDR 32u     /* default per-address cap */
+/* Descriptors left to everything but connections (store, logs, pool,
+ * mail gateway) when the global cap is sized from RLIMIT_NOFILE. */
+#define HTTP_FD_RESERVE 128u
+#define HTTP_MAX_CONNS 65536u           /* ceiling of the global cap */
+#define HTTP_RESERVE_DIV 16u            /* share of the global cap kept free ... */
+#define HTTP_RESERVE_FEW 4u             /* ... for addresses holding fewer than this */
+#define HTTP_MAX_EXEMPT 8
 #define HTTP_MAX_ROUTES 512
 /* Pending connections the kernel may queue: a burst of clients that all
  * connect at once must not wait for SYN retransmissions. */
@@ -62,7 +91,17 @@ struct http_server_config {
 	size_t max_body;           /* 0: HTTP_MAX_BODY */
 	unsigned idle_timeout_ms;  /* 0: HTTP_IDLE_TIMEOUT_MS */
 	int quiet;                 /* 1: no request log */
+	unsigned head_timeout_ms;  /* 0: HTTP_HEAD_TIMEOUT_MS */
+	unsigned body_timeout_ms;  /* 0: HTTP_BODY_TIMEOUT_MS */
+	unsigned max_conns_per_addr; /* 0: HTTP_MAX_CONNS_PER_ADDR */
+	unsigned max_conns;        /* 0: http_conns_for_fds() of the current
+				      soft RLIMIT_NOFILE */
 };
+
+/* The global cap for a process allowed nofile descriptors: nofile less
+ * HTTP_FD_RESERVE (half of nofile when that leaves too little), at most
+ * HTTP_MAX_CONNS, at least 1. */
+unsigned http_conns_for_fds(unsigned long nofile);
 
 /* Creates a server on loop (cfg may be NULL for the defaults). Free it with
  * http_server_close(), also when listen failed. */
@@ -85,6 +124,29 @@ int http_server_route(struct http_server *s, const char *method, const char *pat
 /* Sets the handler of every request that no route takes (instead of the
  * layer's JSON 404 and 405); NULL restores those. */
 void http_server_fallback(struct http_server *s, http_handler_fn fn, void *arg);
+
+/*
+ * Sets the check of requests that carry "Expect: 100-continue" and a body,
+ * once their head passed the layer's own caps. fn sees the request with an
+ * empty body (method, path, query, headers; no route parameters) and either
+ * calls http_continue(r), then the layer sends "100 Continue", reads the
+ * body and dispatches the request as usual, or answers it with
+ * http_respond*(): the body is then never read and the connection closes.
+ * Either may come later, on the loop thread. Without a check (NULL) every
+ * such request is continued.
+ */
+void http_server_expect(struct http_server *s, http_handler_fn fn, void *arg);
+
+/* Lets the request that the expect check holds go on (see above). */
+void http_continue(struct http_request *r);
+
+/*
+ * Exempts a peer address (text, as http_request_peer() gives it) from the
+ * per-address cap and the reserve: a reverse proxy carries many clients on
+ * its connections and limits them itself. The global cap still holds.
+ * RELAIS_ETOOBIG past HTTP_MAX_EXEMPT, RELAIS_EINVAL when too long.
+ */
+int http_server_exempt(struct http_server *s, const char *addr) RELAIS_WUR;
 
 /* The raw (still percent-encoded) value of the pattern segment "{name}" of
  * the route that took r, or NULL. Valid as long as r. */

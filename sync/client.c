@@ -27,7 +27,9 @@ int sync_client_schema(sqlite3 *db)
 	rc = sync_exec(db,
 		"CREATE TABLE IF NOT EXISTS sync_meta(key TEXT PRIMARY KEY, value TEXT);"
 		"CREATE TABLE IF NOT EXISTS sync_outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-		"hlc INTEGER NOT NULL, changeset BLOB NOT NULL);");
+		"hlc INTEGER NOT NULL, changeset BLOB NOT NULL);"
+		"CREATE TABLE IF NOT EXISTS sync_refused(seq INTEGER PRIMARY KEY, hlc INTEGER NOT NULL, "
+		"changeset BLOB NOT NULL, reason TEXT NOT NULL, refused_at TEXT NOT NULL);");
 	if (!rc)
 		rc = sync_exec(db, sync_conflict_ddl);
 	if (rc)
@@ -85,10 +87,27 @@ int sync_meta_set(sqlite3 *db, const char *key, const char *val)
 	return rc;
 }
 
+/* Decimal digits only, at most 2^64 - 1. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
 static int meta_get_u64(sqlite3 *db, const char *key, uint64_t *out)
 {
 	char *s = NULL;
-	long long v;
 	int rc = sync_meta_get(db, key, &s);
 
 	*out = 0;
@@ -96,10 +115,9 @@ static int meta_get_u64(sqlite3 *db, const char *key, uint64_t *out)
 		return 0;
 	if (rc)
 		return rc;
-	/* HLCs stay below 2^63 until the year 10889. */
-	rc = util_parse_ll(s, 0, INT64_MAX, &v) ? RELAIS_ECORRUPT : 0;
-	if (!rc)
-		*out = (uint64_t)v;
+	/* The whole unsigned range: a clock that a server once handed on past
+	 * 2^63 must still read back, so that the next sync can repair it. */
+	rc = parse_u64(s, out) ? RELAIS_ECORRUPT : 0;
 	free(s);
 	return rc;
 }
@@ -114,11 +132,45 @@ static int meta_set_u64(sqlite3 *db, const char *key, uint64_t v)
 int sync_meta_hlc_now(sqlite3 *db, sync_hlc_t *out)
 {
 	struct sync_hlc c;
+	int64_t now = util_now_ms();
 	int rc = meta_get_u64(db, "hlc", &c.last);
 	if (rc)
 		return rc;
-	*out = sync_hlc_now(&c, util_now_ms());
+	/* A wall clock far behind what this replica has seen would stamp
+	 * every edit just after the last one it knows, however late it is
+	 * made: it would lose against edits made before it elsewhere. */
+	if (now < 0 || sync_hlc_ms(c.last) > (uint64_t)now + SYNC_CLOCK_BEHIND_MS)
+		return RELAIS_ECLOCK;
+	*out = sync_hlc_now(&c, now);
 	return meta_set_u64(db, "hlc", c.last);
+}
+
+int sync_client_clock(sqlite3 *db, int64_t server_ms, int64_t local_ms, int64_t max_skew_ms,
+		      int *fixed)
+{
+	char s[24];
+	uint64_t last = 0;
+	int rc;
+
+	*fixed = 0;
+	if (server_ms <= 0)
+		return 0;
+	if (max_skew_ms <= 0)
+		max_skew_ms = SYNC_MAX_SKEW_MS;
+	snprintf(s, sizeof(s), "%lld", (long long)(local_ms - server_ms));
+	rc = sync_meta_set(db, "clock_offset", s);
+	if (!rc)
+		rc = meta_get_u64(db, "hlc", &last);
+	if (rc)
+		return rc;
+	/* A clock that a server or this computer pushed past the server's
+	 * time plus the skew comes back to the server's time: the server
+	 * bounds every clock it hands on, so nothing honest is beyond. */
+	if (sync_hlc_ms(last) > (uint64_t)server_ms + (uint64_t)max_skew_ms) {
+		rc = meta_set_u64(db, "hlc", sync_hlc_make((uint64_t)server_ms, 0));
+		*fixed = !rc;
+	}
+	return rc;
 }
 
 /* ---- capture ---- */
@@ -423,5 +475,162 @@ out:
 	free(values);
 	if (rc)
 		sync_rollback(db);
+	return rc;
+}
+
+/* ---- edits the server refused ---- */
+
+/* Undoing a refused edit must not fail on what happened to its rows since:
+ * the server's state comes back with the next pull anyway. */
+static int undo_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	(void)ctx;
+	(void)it;
+	return kind == SQLITE_CHANGESET_DATA || kind == SQLITE_CHANGESET_CONFLICT
+		       ? SQLITE_CHANGESET_REPLACE : SQLITE_CHANGESET_OMIT;
+}
+
+int sync_outbox_set_aside(sqlite3 *db, uint64_t seq, const char *reason)
+{
+	sqlite3_stmt *st = NULL;
+	void *inv = NULL;
+	int ninv = 0, rc;
+	char when[21];
+
+	util_iso8601(util_now_ms(), when);
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	rc = sync_prepare(db, "INSERT INTO sync_refused(seq, hlc, changeset, reason, refused_at) "
+			  "SELECT seq, hlc, changeset, ?2, ?3 FROM sync_outbox WHERE seq=?1", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	sqlite3_bind_text(st, 2, reason && *reason ? reason : "refusé par le serveur", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+	rc = relais_sqlite_error(sqlite3_step(st));
+	if (!rc && sqlite3_changes(db) == 0)
+		rc = RELAIS_ENOTFOUND;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc)
+		goto out;
+	rc = sync_prepare(db, "SELECT changeset FROM sync_refused WHERE seq=?1", &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : RELAIS_EDB;
+	if (!rc)
+		rc = relais_sqlite_error(sqlite3changeset_invert(sqlite3_column_bytes(st, 0),
+								 sqlite3_column_blob(st, 0), &ninv, &inv));
+	sqlite3_finalize(st);
+	st = NULL;
+	/* The replica goes back to what it held before the edit (no session
+	 * is open: nothing of this is captured). */
+	if (!rc && ninv)
+		rc = relais_sqlite_error(sqlite3changeset_apply(db, ninv, inv, NULL, undo_conflict, NULL));
+	if (!rc)
+		rc = sync_prepare(db, "DELETE FROM sync_outbox WHERE seq=?1", &st);
+	if (!rc) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+		rc = relais_sqlite_error(sqlite3_step(st));
+	}
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
+out:
+	sqlite3_finalize(st);
+	sqlite3_free(inv);
+	if (rc)
+		sync_rollback(db);
+	return rc;
+}
+
+int sync_refused_count(sqlite3 *db, uint64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, "SELECT count(*) FROM sync_refused", &st);
+	*count = 0;
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+	rc = relais_sqlite_error(rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_refused_drop(sqlite3 *db, uint64_t seq)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, seq ? "DELETE FROM sync_refused WHERE seq=?1"
+				      : "DELETE FROM sync_refused", &st);
+	if (rc)
+		return rc;
+	if (seq)
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	rc = relais_sqlite_error(sqlite3_step(st));
+	if (!rc && seq && sqlite3_changes(db) == 0)
+		rc = RELAIS_ENOTFOUND;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char *op_name(int op)
+{
+	return op == SQLITE_INSERT ? "insert" : op == SQLITE_DELETE ? "delete" : "update";
+}
+
+int sync_changeset_json(const struct sync_tables *t, const void *cs, size_t len, json_t **out)
+{
+	sqlite3_changeset_iter *it = NULL;
+	json_t *arr = json_array();
+	int rc;
+
+	*out = NULL;
+	if (!arr)
+		return RELAIS_ENOMEM;
+	if (len > (size_t)INT32_MAX || sqlite3changeset_start(&it, (int)len, (void *)cs) != SQLITE_OK) {
+		json_decref(arr);
+		return RELAIS_ECORRUPT;
+	}
+	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const char *tab;
+		int ncol, op, ind;
+		sqlite3_value *idv = NULL;
+		if (sqlite3changeset_op(it, &tab, &ncol, &op, &ind) != SQLITE_OK) {
+			rc = RELAIS_ECORRUPT;
+			break;
+		}
+		int ti = sync_tables_find(t, tab);
+		json_t *vals = json_object(), *ch = json_object();
+		if (op == SQLITE_INSERT)
+			sqlite3changeset_new(it, 0, &idv);
+		else
+			sqlite3changeset_old(it, 0, &idv);
+		json_object_set_new(ch, "table", json_string(tab));
+		json_object_set_new(ch, "op", json_string(op_name(op)));
+		json_object_set_new(ch, "id", idv ? sync_value_json(idv) : json_null());
+		for (int j = 2; op != SQLITE_DELETE && ti >= 0 && j < ncol && j < t->v[ti].ncols; j++) {
+			sqlite3_value *v = NULL;
+			if (sqlite3changeset_new(it, j, &v) == SQLITE_OK && v)
+				json_object_set_new(vals, t->v[ti].cols[j], sync_value_json(v));
+		}
+		json_object_set_new(ch, "values", vals);
+		if (json_array_append_new(arr, ch)) {
+			rc = RELAIS_ENOMEM;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = RELAIS_ECORRUPT;
+	if (sqlite3changeset_finalize(it) != SQLITE_OK && !rc)
+		rc = RELAIS_ECORRUPT;
+	if (rc)
+		json_decref(arr);
+	else
+		*out = arr;
 	return rc;
 }

@@ -166,6 +166,13 @@ struct pending_conflict {
 	struct sync_stamp kst, lst;
 };
 
+/* A replica's settlement of a conflict, applied once the whole item is
+ * merged (its data write may come after it in the changeset). */
+struct resolution {
+	char *id;
+	int keep_lost;
+};
+
 struct engine {
 	sqlite3 *db;
 	const struct sync_tables *t;
@@ -182,7 +189,10 @@ struct engine {
 	unsigned char *clkbuf;
 	struct pending_conflict *pend;
 	size_t npend, apend;
-	size_t changes, conflicts;
+	struct resolution *res;        /* conflicts settled by the item being merged */
+	size_t nres, ares;
+	size_t changes, conflicts, restamped;
+	struct sync_policy pol;
 	char *err;
 	size_t errlen;
 };
@@ -261,9 +271,24 @@ static void engine_free(struct engine *e)
 	for (size_t i = 0; i < e->npend; i++)
 		pending_free(&e->pend[i]);
 	free(e->pend);
+	for (size_t i = 0; i < e->nres; i++)
+		free(e->res[i].id);
+	free(e->res);
 	free(e->clk);
 	free(e->wr);
 	free(e->clkbuf);
+}
+
+static int64_t skew_of(const struct sync_policy *p)
+{
+	return p->max_skew_ms > 0 ? p->max_skew_ms : SYNC_MAX_SKEW_MS;
+}
+
+/* The largest HLC an edit may carry when the server's wall clock reads now. */
+static sync_hlc_t clock_bound(int64_t now, int64_t skew)
+{
+	int64_t ms = now > 0 ? now : 0;
+	return sync_hlc_make((uint64_t)ms + (uint64_t)skew, 0xffffu);
 }
 
 /* Allocates the engine and prepares its fixed statements; no state read. */
@@ -311,7 +336,14 @@ static int engine_begin(struct engine *e)
 {
 	e->changes = 0;
 	e->conflicts = 0;
-	return state_load(e->db, &e->seq, &e->clock.last, &e->node);
+	e->restamped = 0;
+	int rc = state_load(e->db, &e->seq, &e->clock.last, &e->node);
+	/* A clock pushed far ahead by a replica before pushes were bounded
+	 * must not be handed on; sync_server_clock_repair() fixes the stamps. */
+	int64_t now = util_now_ms();
+	if (!rc && e->clock.last > clock_bound(now, skew_of(&e->pol)))
+		e->clock.last = sync_hlc_make((uint64_t)now, 0);
+	return rc;
 }
 
 /* Prepares the engine inside a transaction the caller opened. */
@@ -639,13 +671,17 @@ static sqlite3_value *cs_value(sqlite3_changeset_iter *it, int newside, int j)
 	return rc == SQLITE_OK ? v : NULL;
 }
 
+/* One answer for a row of another département and for a row that does not
+ * exist, so that a push can never tell which département owns an id. */
+static int no_such_row(struct engine *e, const char *id)
+{
+	return fail(e, RELAIS_EPERM, "Modification refusée : la ligne %s n'existe pas dans votre "
+		    "département.", id);
+}
+
 static int check_scope(struct engine *e, const char *id, const struct rowinfo *ri)
 {
-	if (strcmp(ri->dept, e->who->dept))
-		return fail(e, RELAIS_EPERM,
-			    "Modification refusée : la ligne %s appartient au département %s, pas au vôtre (%s).",
-			    id, ri->dept, e->who->dept);
-	return 0;
+	return strcmp(ri->dept, e->who->dept) ? no_such_row(e, id) : 0;
 }
 
 /*
@@ -745,9 +781,11 @@ static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	if ((rc = cs_text(e, it, 1, 0, &id)) || (rc = cs_text(e, it, 1, 1, &dept)))
 		return rc;
 	if (strcmp(dept, e->who->dept))
-		return fail(e, RELAIS_EPERM,
-			    "Création refusée : la ligne %s appartient au département %s, pas au vôtre (%s).",
-			    id, dept, e->who->dept);
+		return fail(e, RELAIS_EPERM, "Création refusée : la ligne %s serait d'un autre "
+			    "département que le vôtre (%s).", id, e->who->dept);
+	if (!util_is_uuid(id))
+		return fail(e, RELAIS_EINVAL, "Création refusée : « %.40s » n'est pas un identifiant "
+			    "valide (UUID en minuscules).", id);
 	rc = row_claim(e, ti, id, dept, st, &claimed);
 	if (rc || claimed)
 		return rc ? rc : insert_row(e, ti, it);
@@ -769,6 +807,275 @@ static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	rc = row_log(e, ti, id, dept, 0, e->clk, NULL);
 out:
 	rowinfo_clear(&ri);
+	return rc;
+}
+
+/* ---- settling conflicts ---- */
+
+static int col_index(const struct sync_table *tb, const char *name)
+{
+	for (int j = 0; name && j < tb->ncols; j++)
+		if (!strcmp(tb->cols[j], name))
+			return j;
+	return -1;
+}
+
+/* Records that the item settles conflict id; sync_conflict rows are the
+ * server's, so of a replica's UPDATE only the choice counts: who settled it
+ * and when are the server's to write. */
+static int resolution_defer(struct engine *e, sqlite3_changeset_iter *it, const char *id)
+{
+	const struct sync_table *tb = &e->t->v[e->conflict_ti];
+	sqlite3_value *v = cs_value(it, 1, col_index(tb, "resolution"));
+	const char *r;
+
+	if (!v)
+		return 0;
+	r = sqlite3_value_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+	if (!r || (strcmp(r, "gagnant") && strcmp(r, "perdant")))
+		return fail(e, RELAIS_EINVAL, "Règlement de conflit invalide : « gagnant » ou « perdant » "
+			    "attendu.");
+	if (e->nres == e->ares) {
+		size_t na = e->ares ? e->ares * 2 : 4;
+		struct resolution *p = realloc(e->res, na * sizeof(*p));
+		if (!p)
+			return RELAIS_ENOMEM;
+		e->res = p;
+		e->ares = na;
+	}
+	e->res[e->nres].id = strdup(id);
+	if (!e->res[e->nres].id)
+		return RELAIS_ENOMEM;
+	e->res[e->nres++].keep_lost = !strcmp(r, "perdant");
+	return 0;
+}
+
+static void resolutions_clear(struct engine *e)
+{
+	for (size_t i = 0; i < e->nres; i++)
+		free(e->res[i].id);
+	e->nres = 0;
+}
+
+/* The text of column j of the row sel stands on, or NULL; malloc'd. */
+static char *col_dup(sqlite3_stmt *sel, int j)
+{
+	const unsigned char *t = j >= 0 ? sqlite3_column_text(sel, j) : NULL;
+	return t ? strdup((const char *)t) : NULL;
+}
+
+struct conflict_fields {
+	char *tbl, *row_id, *col, *kind, *kept, *lost, *resolution;
+};
+
+static void conflict_fields_free(struct conflict_fields *c)
+{
+	free(c->tbl);
+	free(c->row_id);
+	free(c->col);
+	free(c->kind);
+	free(c->kept);
+	free(c->lost);
+	free(c->resolution);
+}
+
+static int conflict_fields_read(struct engine *e, const char *id, struct conflict_fields *c)
+{
+	const struct sync_table *tb = &e->t->v[e->conflict_ti];
+	sqlite3_stmt *sel;
+	int rc = table_stmt(e, e->conflict_ti, STMT_SEL, &sel);
+
+	memset(c, 0, sizeof(*c));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(sel);
+	if (rc == SQLITE_ROW) {
+		c->tbl = col_dup(sel, col_index(tb, "tbl"));
+		c->row_id = col_dup(sel, col_index(tb, "row_id"));
+		c->col = col_dup(sel, col_index(tb, "col"));
+		c->kind = col_dup(sel, col_index(tb, "kind"));
+		c->kept = col_dup(sel, col_index(tb, "kept"));
+		c->lost = col_dup(sel, col_index(tb, "lost"));
+		c->resolution = col_dup(sel, col_index(tb, "resolution"));
+		rc = c->tbl && c->row_id && c->kind ? 0 : RELAIS_ECORRUPT;
+	} else {
+		rc = rc == SQLITE_DONE ? RELAIS_ECORRUPT : relais_sqlite_error(rc);
+	}
+	sqlite3_reset(sel);
+	if (rc)
+		conflict_fields_free(c);
+	return rc;
+}
+
+/*
+ * What the data says of conflict c now: 1 when it holds the value that lost
+ * (or, for a deletion, the row is live again), 0 when it holds the value
+ * kept (the row is deleted), -1 when neither (edited since). For a valeur
+ * conflict, *cur gets the current value as JSON text (malloc'd) and *cst its
+ * stamp.
+ */
+static int conflict_effect(struct engine *e, const struct conflict_fields *c, char **cur,
+			   struct sync_stamp *cst, int *effect)
+{
+	struct rowinfo ri;
+	sqlite3_stmt *sel;
+	int ti = sync_tables_find(e->t, c->tbl), j, rc;
+
+	*cur = NULL;
+	*effect = -1;
+	if (ti < 0 || ti == e->conflict_ti)
+		return 0;
+	rc = row_get(e, ti, c->row_id, &ri);
+	if (rc)
+		return rc;
+	if (!strcmp(c->kind, "suppression")) {
+		*effect = ri.found && !ri.deleted;
+		goto out;
+	}
+	j = col_index(&e->t->v[ti], c->col);
+	if (j < 2 || !ri.found || ri.deleted)
+		goto out;
+	*cst = e->clk[j];
+	rc = table_stmt(e, ti, STMT_SEL, &sel);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(sel, 1, c->row_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(sel) == SQLITE_ROW) {
+		json_t *v = sync_value_json(sqlite3_column_value(sel, j));
+		*cur = v ? sync_json_text(v) : NULL;
+		json_decref(v);
+		if (!*cur)
+			rc = RELAIS_ENOMEM;
+	}
+	sqlite3_reset(sel);
+	if (*cur && c->lost && !strcmp(*cur, c->lost))
+		*effect = 1;
+	else if (*cur && c->kept && !strcmp(*cur, c->kept))
+		*effect = 0;
+out:
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+/* Writes who settled conflict id, how and when (the server's own values). */
+static int resolution_write(struct engine *e, const char *id, const char *dept, int keep_lost,
+			    struct sync_stamp st)
+{
+	const struct sync_table *tb = &e->t->v[e->conflict_ti];
+	const char *names[] = { "resolution", "resolved_by", "resolved_hlc" };
+	struct rowinfo ri;
+	sqlite3_stmt *upd;
+	int rc = row_get(e, e->conflict_ti, id, &ri);
+
+	for (size_t k = 0; !rc && k < 3; k++) {
+		int j = col_index(tb, names[k]);
+		if (j < 0) {
+			rc = RELAIS_ESCHEMA;
+			break;
+		}
+		rc = update_stmt(e, e->conflict_ti, j, &upd);
+		if (rc)
+			break;
+		if (k == 0)
+			sqlite3_bind_text(upd, 1, keep_lost ? "perdant" : "gagnant", -1, SQLITE_STATIC);
+		else if (k == 1)
+			sqlite3_bind_text(upd, 1, e->who->login, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(upd, 1, (sqlite3_int64)st.hlc);
+		sqlite3_bind_text(upd, 2, id, -1, SQLITE_STATIC);
+		rc = step_write(e, upd, e->conflict_ti);
+		e->clk[j] = st;
+	}
+	if (!rc)
+		rc = row_log(e, e->conflict_ti, id, dept, 0, e->clk, NULL);
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+/* Logs conflict id again unchanged, so that the pusher gets the server's
+ * record back in place of its own. */
+static int conflict_relog(struct engine *e, const char *id)
+{
+	struct rowinfo ri;
+	int rc = row_get(e, e->conflict_ti, id, &ri);
+	if (!rc)
+		rc = ri.found ? row_log(e, e->conflict_ti, id, ri.dept, 0, e->clk, NULL) : RELAIS_ECORRUPT;
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+/*
+ * Settles one conflict as a replica asked. The first settlement is written
+ * as it comes. When two people settle the same conflict differently, the
+ * record says what the data holds (the settlement whose data write won),
+ * and the other person's choice becomes a new conflict on the same value,
+ * so that nobody's decision is silently lost.
+ */
+static int resolution_apply(struct engine *e, const struct resolution *r, struct sync_stamp st)
+{
+	const struct sync_table *rt = &e->t->v[e->conflict_ti];
+	struct conflict_fields c;
+	struct rowinfo ri;
+	struct sync_stamp prev, cst = { 0, 0 };
+	char *cur = NULL;
+	int rc, effect, ti, j;
+
+	rc = row_get(e, e->conflict_ti, r->id, &ri);
+	if (rc)
+		return rc;
+	prev = e->clk[col_index(rt, "resolution")];
+	rc = conflict_fields_read(e, r->id, &c);
+	if (rc)
+		goto out;
+	if (!c.resolution) {
+		rc = resolution_write(e, r->id, ri.dept, r->keep_lost, st);
+		goto out;
+	}
+	int had_lost = !strcmp(c.resolution, "perdant");
+	if (had_lost == r->keep_lost) {
+		/* The same choice: the first one stays; the row goes back to
+		 * this replica, which wrote its own name on it. */
+		rc = conflict_relog(e, r->id);
+		goto out;
+	}
+	rc = conflict_effect(e, &c, &cur, &cst, &effect);
+	if (rc)
+		goto out;
+	if (effect == r->keep_lost)
+		rc = resolution_write(e, r->id, ri.dept, r->keep_lost, st);
+	else
+		rc = conflict_relog(e, r->id);
+	if (rc || !cur || strcmp(c.kind, "valeur"))
+		goto out;
+	/* The value the other side wanted, kept apart for a person. */
+	ti = sync_tables_find(e->t, c.tbl);
+	j = ti >= 0 ? col_index(&e->t->v[ti], c.col) : -1;
+	if (j < 2)
+		goto out;
+	const char *wanted = (effect == r->keep_lost ? had_lost : r->keep_lost) ? c.lost : c.kept;
+	struct sync_stamp wst = effect == r->keep_lost ? prev : st;
+	json_t *k = json_loads(cur, JSON_DECODE_ANY, NULL);
+	json_t *l = wanted ? json_loads(wanted, JSON_DECODE_ANY, NULL) : NULL;
+	if (k && l && strcmp(cur, wanted))
+		rc = conflict_add(e, ti, c.row_id, ri.dept, e->t->v[ti].cols[j], "valeur", k, cst, l, wst);
+	json_decref(k);
+	json_decref(l);
+	if (!rc)
+		rc = conflicts_flush(e);
+out:
+	free(cur);
+	conflict_fields_free(&c);
+	rowinfo_clear(&ri);
+	return rc;
+}
+
+static int resolutions_apply(struct engine *e, struct sync_stamp st)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < e->nres; i++)
+		rc = resolution_apply(e, &e->res[i], st);
+	resolutions_clear(e);
 	return rc;
 }
 
@@ -818,8 +1125,7 @@ static int merge_update(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	if (rc)
 		return rc;
 	if (!ri.found) {
-		rc = fail(e, RELAIS_ECORRUPT, "Modification d'une ligne inconnue (%s %s).",
-			  e->t->v[ti].name, id);
+		rc = no_such_row(e, id);
 		goto out;
 	}
 	if ((rc = check_scope(e, id, &ri)))
@@ -830,7 +1136,9 @@ static int merge_update(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 		rc = fail(e, RELAIS_EPERM, "Modification refusée : la ligne %s ne peut pas changer de département.", id);
 		goto out;
 	}
-	if (ri.deleted)
+	if (ti == e->conflict_ti)
+		rc = ri.deleted ? 0 : resolution_defer(e, it, id);
+	else if (ri.deleted)
 		rc = merge_update_deleted(e, ti, it, id, &ri, st);
 	else
 		rc = merge_columns(e, ti, it, id, &ri, st, 0);
@@ -861,7 +1169,7 @@ static int merge_delete(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	if (rc)
 		return rc;
 	if (!ri.found) {
-		rc = fail(e, RELAIS_ECORRUPT, "Suppression d'une ligne inconnue (%s %s).", tb->name, id);
+		rc = no_such_row(e, id);
 		goto out;
 	}
 	if ((rc = check_scope(e, id, &ri)) || ri.deleted)
@@ -936,10 +1244,59 @@ static int change_table(struct engine *e, sqlite3_changeset_iter *it, int *ti, i
 	*ti = sync_tables_find(e->t, tab);
 	if (*ti < 0)
 		return fail(e, RELAIS_ESCHEMA, "La table « %s » n'est pas synchronisée : mettez Relais à jour.", tab);
-	if (ncol != e->t->v[*ti].ncols)
+	/* A change captured before an upgrade of the replica's schema lacks the
+	 * columns added since (always at the end): they keep their values. */
+	if (ncol > e->t->v[*ti].ncols || ncol < 2)
 		return fail(e, RELAIS_ESCHEMA,
 			    "La table « %s » n'a pas le même nombre de colonnes ici (%d) que chez l'expéditeur (%d) : "
 			    "mettez Relais à jour.", tab, e->t->v[*ti].ncols, ncol);
+	return 0;
+}
+
+/*
+ * What a replica may write. sync_conflict rows are the server's: a replica
+ * may only settle one (its resolution; who and when are written by the
+ * server). The policy says which other tables and columns are the server's,
+ * and checks every value against the model.
+ */
+static int check_write(struct engine *e, int ti, sqlite3_changeset_iter *it, int op)
+{
+	const struct sync_table *tb = &e->t->v[ti];
+	const struct sync_policy *p = &e->pol;
+	int rc;
+
+	if (ti == e->conflict_ti) {
+		if (op != SQLITE_UPDATE)
+			return fail(e, RELAIS_EPERM, "Les conflits sont enregistrés par le serveur "
+				    "seulement : un réplica peut seulement les régler.");
+		for (int j = 2; j < tb->ncols; j++)
+			if (cs_value(it, 1, j) && strcmp(tb->cols[j], "resolution") &&
+			    strcmp(tb->cols[j], "resolved_by") && strcmp(tb->cols[j], "resolved_hlc"))
+				return fail(e, RELAIS_EPERM, "Un conflit ne peut pas être modifié, seulement "
+					    "réglé (colonne %s).", tb->cols[j]);
+		return 0;
+	}
+	if (p->may_write && op != SQLITE_UPDATE && !p->may_write(p->ctx, tb->name, op, NULL))
+		return fail(e, RELAIS_EPERM, "La table %s est tenue par le serveur : un réplica ne peut "
+			    "pas y %s de ligne.", tb->name, op == SQLITE_INSERT ? "créer" : "supprimer");
+	if (op == SQLITE_DELETE)
+		return 0;
+	for (int j = 2; j < tb->ncols; j++) {
+		sqlite3_value *v = cs_value(it, 1, j);
+		if (!v)
+			continue;
+		if (op == SQLITE_UPDATE && p->may_write &&
+		    !p->may_write(p->ctx, tb->name, SQLITE_UPDATE, tb->cols[j]))
+			return fail(e, RELAIS_EPERM, "La colonne %s de la table %s est tenue par le "
+				    "serveur : un réplica ne peut pas la modifier.", tb->cols[j], tb->name);
+		if (p->check_value) {
+			char why[384] = "";
+			rc = p->check_value(p->ctx, tb->name, tb->cols[j], v, why, sizeof(why));
+			if (rc)
+				return fail(e, RELAIS_EINVAL, "Valeur refusée (table %s) : %s", tb->name,
+					    why[0] ? why : relais_strerror(rc));
+		}
+	}
 	return 0;
 }
 
@@ -953,6 +1310,8 @@ static int merge_changeset(struct engine *e, const struct sync_push_item *item, 
 		return fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
 	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
 		rc = change_table(e, it, &ti, &op);
+		if (!rc && e->who)
+			rc = check_write(e, ti, it, op);
 		if (rc)
 			goto out;
 		switch (op) {
@@ -976,6 +1335,9 @@ static int merge_changeset(struct engine *e, const struct sync_push_item *item, 
 out:
 	if (sqlite3changeset_finalize(it) != SQLITE_OK && !rc)
 		rc = fail(e, RELAIS_ECORRUPT, "Changement illisible dans l'envoi.");
+	if (!rc)
+		rc = resolutions_apply(e, st);
+	resolutions_clear(e);
 	return rc;
 }
 
@@ -1034,25 +1396,82 @@ static int node_ack(struct engine *e, uint64_t node, uint64_t acked)
 	return rc;
 }
 
-/* Merges the items of one push above the node's acked seq. */
+/* Errors that come from the item itself, not from the store: the item is
+ * refused for good and set aside by the replica. */
+static int item_refusable(int rc)
+{
+	return rc == RELAIS_EPERM || rc == RELAIS_EINVAL || rc == RELAIS_ECONSTRAINT ||
+	       rc == RELAIS_ECORRUPT || rc == RELAIS_ESCHEMA;
+}
+
+/*
+ * The stamp of an item: its own HLC while it is no further ahead of the
+ * server's wall clock than the skew allows (observed into the server
+ * clock), else a new stamp of the server clock, as if the edit had been
+ * made when it arrived: a replica with a wrong date, or a crafted push,
+ * never moves the clock that every replica observes past the bound.
+ */
+static struct sync_stamp item_stamp(struct engine *e, const struct sync_push_item *item,
+				    uint64_t node)
+{
+	struct sync_stamp st = { item->hlc, node };
+	int64_t now = util_now_ms();
+	if (item->hlc > clock_bound(now, skew_of(&e->pol))) {
+		st.hlc = sync_hlc_now(&e->clock, now);
+		e->restamped++;
+	} else {
+		sync_hlc_observe(&e->clock, item->hlc, now);
+	}
+	return st;
+}
+
+/*
+ * Merges the items of one push above the node's acked seq, each in a
+ * savepoint: an item refused for good is rolled back alone, the items
+ * before it stay applied, and the merge stops there (*refused = its seq).
+ */
 static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *acked,
-		      size_t *items)
+		      size_t *items, uint64_t *refused, int *refused_rc)
 {
 	int rc = node_claim(e, push->node, e->who->login, acked);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < push->count; i++) {
 		const struct sync_push_item *item = &push->items[i];
-		struct sync_stamp st = { item->hlc, push->node };
 		if (item->seq <= *acked)
 			continue;
-		sync_hlc_observe(&e->clock, item->hlc, util_now_ms());
-		rc = merge_changeset(e, item, st);
+		uint64_t seq0 = e->seq;
+		struct sync_hlc clock0 = e->clock;
+		size_t changes0 = e->changes, conflicts0 = e->conflicts, restamped0 = e->restamped;
+		rc = sync_exec(e->db, "SAVEPOINT sync_item");
+		if (rc)
+			return rc;
+		rc = merge_changeset(e, item, item_stamp(e, item, push->node));
+		if (rc && item_refusable(rc) && !sqlite3_get_autocommit(e->db) &&
+		    !sync_exec(e->db, "ROLLBACK TO sync_item")) {
+			for (size_t k = 0; k < e->npend; k++)
+				pending_free(&e->pend[k]);
+			e->npend = 0;
+			e->seq = seq0;
+			e->clock = clock0;
+			e->changes = changes0;
+			e->conflicts = conflicts0;
+			e->restamped = restamped0;
+			*refused = item->seq;
+			*refused_rc = rc;
+			rc = sync_exec(e->db, "RELEASE sync_item");
+			break;
+		}
+		if (rc)
+			return rc;
+		rc = sync_exec(e->db, "RELEASE sync_item");
 		if (rc)
 			return rc;
 		*acked = item->seq;
 		(*items)++;
 	}
+	if (rc)
+		return rc;
 	return *items ? node_ack(e, push->node, *acked) : 0;
 }
 
@@ -1064,10 +1483,10 @@ static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *
  */
 static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 {
-	uint64_t seq0 = e->seq, acked = 0;
+	uint64_t seq0 = e->seq, acked = 0, refused = 0;
 	struct sync_hlc clock0 = e->clock;
-	size_t changes0 = e->changes, conflicts0 = e->conflicts, items = 0;
-	int rc;
+	size_t changes0 = e->changes, conflicts0 = e->conflicts, restamped0 = e->restamped, items = 0;
+	int rc, refused_rc = 0;
 
 	e->who = job->who;
 	e->err = job->err;
@@ -1075,7 +1494,7 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 	rc = sync_exec(e->db, "SAVEPOINT sync_merge_job");
 	if (rc)
 		return rc;
-	job->rc = merge_push(e, job->push, &acked, &items);
+	job->rc = merge_push(e, job->push, &acked, &items, &refused, &refused_rc);
 	if (job->rc) {
 		for (size_t i = 0; i < e->npend; i++)
 			pending_free(&e->pend[i]);
@@ -1084,6 +1503,7 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 		e->clock = clock0;
 		e->changes = changes0;
 		e->conflicts = conflicts0;
+		e->restamped = restamped0;
 		if (job->err && job->errlen && !job->err[0])
 			snprintf(job->err, job->errlen, "%s", relais_strerror(job->rc));
 		/* Some errors (I/O, disk full) make SQLite roll back the whole
@@ -1100,6 +1520,9 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 	job->res.items = items;
 	job->res.changes = e->changes - changes0;
 	job->res.conflicts = e->conflicts - conflicts0;
+	job->res.restamped = e->restamped - restamped0;
+	job->res.refused_seq = refused;
+	job->res.refused_rc = refused_rc;
 	if (items)
 		*wrote = 1;
 	return 0;
@@ -1125,6 +1548,11 @@ int sync_merger_new(sqlite3 *db, const struct sync_tables *t, struct sync_merger
 	}
 	*out = m;
 	return 0;
+}
+
+void sync_merger_set_policy(struct sync_merger *m, const struct sync_policy *p)
+{
+	m->e.pol = *p;
 }
 
 void sync_merger_free(struct sync_merger *m)
@@ -1527,5 +1955,100 @@ int sync_server_state(sqlite3 *db, const char *dept, sync_hlc_t *hlc, uint64_t *
 		rc = relais_sqlite_error(rc);
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Brings the stamps of one clocks blob back under bound; 1 when any moved. */
+static int clocks_clamp(struct sync_stamp *st, int n, sync_hlc_t bound, sync_hlc_t now)
+{
+	int moved = 0;
+	for (int j = 0; j < n; j++)
+		if (st[j].hlc > bound) {
+			st[j].hlc = now;
+			moved = 1;
+		}
+	return moved;
+}
+
+int sync_server_clock_repair(sqlite3 *db, int64_t max_skew_ms, long long *repaired)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct sync_stamp *st = NULL;
+	unsigned char *buf = NULL;
+	uint64_t seq = 0;
+	sync_hlc_t hlc = 0;
+	int64_t now = util_now_ms();
+	sync_hlc_t bound = clock_bound(now, max_skew_ms > 0 ? max_skew_ms : SYNC_MAX_SKEW_MS);
+	sync_hlc_t stamp = sync_hlc_make((uint64_t)(now > 0 ? now : 0), 0);
+	long long n = 0;
+	int rc;
+
+	if (repaired)
+		*repaired = -1;
+	rc = state_load(db, &seq, &hlc, NULL);
+	if (rc || hlc <= bound)
+		return rc;
+	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	/* The widest row: SQLite caps columns at 32767. */
+	st = calloc(32768, sizeof(*st));
+	buf = malloc(SYNC_CLOCKS_MAX(32768));
+	if (!st || !buf) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	rc = sync_prepare(db, "SELECT tbl, id, clocks, deleted FROM sync_row", &sel);
+	if (!rc)
+		rc = sync_prepare(db, "UPDATE sync_row SET clocks=?3 WHERE tbl=?1 AND id=?2", &upd);
+	while (!rc && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(sel, 2);
+		size_t len = (size_t)sqlite3_column_bytes(sel, 2);
+		/* The blob holds a row stamp then (index, stamp) entries: decode
+		 * with the largest index it names, found by decoding wide. */
+		int ncols = 1;
+		for (int w = 1; w <= 32767; w *= 2) {
+			if (!sync_clocks_decode(p, len, w, st)) {
+				ncols = w;
+				break;
+			}
+		}
+		rc = 0;
+		if (!clocks_clamp(st, ncols, bound, stamp))
+			continue;
+		size_t m = sync_clocks_encode(st, ncols, buf);
+		sqlite3_bind_text(upd, 1, (const char *)sqlite3_column_text(sel, 0), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(upd, 2, (const char *)sqlite3_column_text(sel, 1), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(upd, 3, buf, (int)m, SQLITE_STATIC);
+		rc = relais_sqlite_error(sqlite3_step(upd));
+		sqlite3_reset(upd);
+		n++;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = relais_sqlite_error(rc);
+	sqlite3_finalize(sel);
+	sel = NULL;
+	if (!rc) {
+		sqlite3_finalize(upd);
+		upd = NULL;
+		rc = sync_prepare(db, "UPDATE sync_state SET value=?1 WHERE key='hlc'", &upd);
+		if (!rc) {
+			sqlite3_bind_int64(upd, 1, (sqlite3_int64)stamp);
+			rc = relais_sqlite_error(sqlite3_step(upd));
+		}
+	}
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	free(st);
+	free(buf);
+	if (rc)
+		sync_rollback(db);
+	else if (repaired)
+		*repaired = n;
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <jansson.h>
 #include "../common/buf.h"
 #include "../common/relais.h"
 #include "hlc.h"
@@ -81,7 +82,42 @@ struct sync_merge_result {
 	size_t items;        /* items applied by this call (0 for a pure retry) */
 	size_t changes;      /* row changes applied */
 	size_t conflicts;    /* conflict records created */
+	size_t restamped;    /* items whose clock was past the bound (see sync_policy) */
 	sync_hlc_t server_hlc;
+	/* An item refused for good: its seq (0 when none) and why
+	 * (RELAIS_EPERM, _EINVAL, _ECONSTRAINT, _ECORRUPT, _ESCHEMA), the
+	 * French reason in the job's err. The items before it are applied and
+	 * acknowledged (acked), the ones after it are not looked at: the
+	 * client sets the refused one aside and pushes the rest again. */
+	uint64_t refused_seq;
+	int refused_rc;
+};
+
+/*
+ * What the server lets a replica write, beyond the rules sync/ enforces
+ * itself (département of every row, no change of it, schema of each change,
+ * and sync_conflict: created by the server only, a replica may only settle
+ * one). Set on a merger with sync_merger_set_policy(); a zeroed policy
+ * checks no value, lets every table be written and bounds clocks by
+ * SYNC_MAX_SKEW_MS.
+ */
+#define SYNC_MAX_SKEW_MS (5 * 60 * 1000)
+struct sync_policy {
+	/* How far past the server's wall clock an edit's HLC may be; an item
+	 * stamped later is stamped again with the server clock on arrival, so
+	 * that no replica can move the clock that every other one observes
+	 * further than this. 0: SYNC_MAX_SKEW_MS. */
+	int64_t max_skew_ms;
+	/* Whether a replica may make this write: op SQLITE_INSERT or
+	 * SQLITE_DELETE of a row (col NULL), or SQLITE_UPDATE of column col.
+	 * 1 allows. NULL allows everything. */
+	int (*may_write)(void *ctx, const char *table, int op, const char *col);
+	/* Checks a value a replica writes into column col (never "id" or
+	 * "dept", which sync/ checks) of table: 0, or RELAIS_EINVAL with a
+	 * French reason in err. NULL accepts every value. */
+	int (*check_value)(void *ctx, const char *table, const char *col, sqlite3_value *v,
+			   char *err, size_t errlen);
+	void *ctx;
 };
 
 /*
@@ -134,6 +170,19 @@ struct sync_merger;
 int sync_merger_new(sqlite3 *db, const struct sync_tables *t, struct sync_merger **out) RELAIS_WUR;
 int sync_merger_run(struct sync_merger *m, struct sync_merge_job *const *jobs, size_t n) RELAIS_WUR;
 void sync_merger_free(struct sync_merger *m);
+/* Sets the policy of the merges run by m (copied). */
+void sync_merger_set_policy(struct sync_merger *m, const struct sync_policy *p);
+
+/*
+ * Brings back a server clock that a replica pushed past now + max_skew_ms
+ * before such edits were stamped again (a store made by an older release):
+ * the server clock and every column stamp past the bound become now, so
+ * that the next honest edit wins again. Cheap when the clock is sane (one
+ * read); otherwise one pass over sync_row in one transaction. *repaired
+ * (may be NULL) gets the number of rows whose stamps changed, or -1 when
+ * the clock was sane.
+ */
+int sync_server_clock_repair(sqlite3 *db, int64_t max_skew_ms, long long *repaired) RELAIS_WUR;
 
 /*
  * Appends to raw a pull payload (see wire.h) holding, in server seq order,
@@ -166,9 +215,27 @@ void sync_local_abort(struct sync_local *l);
 int sync_client_schema(sqlite3 *db) RELAIS_WUR;
 
 /* Client metadata, a key-value table. get: *val is malloc'd, caller frees;
- * RELAIS_ENOTFOUND when unset. Keys used by sync/: "node", "cursor", "hlc". */
+ * RELAIS_ENOTFOUND when unset. Keys used by sync/: "node", "cursor", "hlc",
+ * "clock_offset". */
 int sync_meta_get(sqlite3 *db, const char *key, char **val) RELAIS_WUR;
 int sync_meta_set(sqlite3 *db, const char *key, const char *val) RELAIS_WUR;
+
+/*
+ * The replica's clock. sync_meta_hlc_now() issues the stamp of a local edit
+ * (in the caller's transaction); it refuses with RELAIS_ECLOCK when the wall
+ * clock is more than SYNC_CLOCK_BEHIND_MS behind the last HLC the replica
+ * issued or observed, since edits would then be stamped as if made at that
+ * last moment. sync_client_clock() takes the server's wall clock read at an
+ * exchange (server_ms, 0 when unknown) and this computer's (local_ms):
+ * records local - server as "clock_offset" (ms), and brings back an HLC that
+ * is past server_ms + max_skew_ms (0: SYNC_MAX_SKEW_MS) to server_ms, with
+ * *fixed = 1: a replica holding a clock pushed far ahead recovers at its
+ * next sync.
+ */
+#define SYNC_CLOCK_BEHIND_MS (60 * 60 * 1000)
+int sync_meta_hlc_now(sqlite3 *db, sync_hlc_t *out) RELAIS_WUR;
+int sync_client_clock(sqlite3 *db, int64_t server_ms, int64_t local_ms, int64_t max_skew_ms,
+		      int *fixed) RELAIS_WUR;
 
 /*
  * Local edits. begin opens an IMMEDIATE transaction with a session attached
@@ -196,6 +263,25 @@ void sync_outbox_free(struct sync_outbox *o);
 /* Drops items with seq <= upto (the server acknowledged them). */
 int sync_outbox_ack(sqlite3 *db, uint64_t upto) RELAIS_WUR;
 int sync_outbox_pending(sqlite3 *db, uint64_t *count) RELAIS_WUR;
+
+/*
+ * An item the server refused for good (a 403 or 422 naming its seq): moved
+ * from the outbox to sync_refused(seq, hlc, changeset, reason, refused_at)
+ * with the server's reason, and its effect on the replica undone (the
+ * inverse changeset, applied without capture; rows edited since are put
+ * back as the edit found them, and the next pull brings the server's
+ * state), all in one transaction, so that later edits are pushed and pulls
+ * go on. RELAIS_ENOTFOUND when seq is not in the outbox.
+ */
+int sync_outbox_set_aside(sqlite3 *db, uint64_t seq, const char *reason) RELAIS_WUR;
+int sync_refused_count(sqlite3 *db, uint64_t *count) RELAIS_WUR;
+/* Forgets refused item seq (0: all of them); RELAIS_ENOTFOUND for an unknown seq. */
+int sync_refused_drop(sqlite3 *db, uint64_t seq) RELAIS_WUR;
+/* Describes a changeset as a JSON array of {"table", "op" ("insert",
+ * "update", "delete"), "id", "values": {column: new value}}; *out is a new
+ * reference. RELAIS_ECORRUPT for an unreadable changeset. */
+int sync_changeset_json(const struct sync_tables *t, const void *cs, size_t len,
+			json_t **out) RELAIS_WUR;
 
 struct sync_apply_result {
 	uint64_t rows;       /* records applied */

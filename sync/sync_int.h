@@ -83,8 +83,4 @@ char *sync_json_text(const json_t *j);
  * blob comes back as text). */
 int sync_bind_json(sqlite3_stmt *st, int idx, const json_t *j) RELAIS_WUR;
 
-/* Reads and writes the replica's clock kept as a decimal string in a
- * key-value table (client sync_meta "hlc"). */
-int sync_meta_hlc_now(sqlite3 *db, sync_hlc_t *out) RELAIS_WUR;
-
 #endif

@@ -387,9 +387,10 @@ json_t *sync_value_json(sqlite3_value *v)
 	case SQLITE_TEXT: {
 		const char *s = (const char *)sqlite3_value_text(v);
 		size_t n = (size_t)sqlite3_value_bytes(v);
-		json_t *j = json_stringn(s ? s : "", n);
-		/* jansson refuses text that is not UTF-8; keep its bytes anyway. */
-		return j ? j : base64_json((const unsigned char *)s, n);
+		/* jansson refuses text that is not UTF-8, and text holding a NUL
+		 * byte would trip most JSON readers: keep their bytes anyway. */
+		json_t *j = s && strlen(s) == n ? json_stringn(s, n) : NULL;
+		return j ? j : base64_json((const unsigned char *)(s ? s : ""), s ? n : 0);
 	}
 	case SQLITE_BLOB:
 		return base64_json(sqlite3_value_blob(v), (size_t)sqlite3_value_bytes(v));

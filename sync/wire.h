@@ -57,6 +57,9 @@
 #define SYNC_WIRE_HEADER 16
 #define SYNC_WIRE_MAX_BODY (16u << 20)  /* largest compressed body accepted */
 #define SYNC_WIRE_MAX_RAW (64u << 20)   /* largest inflated payload accepted */
+/* Every answer of the sync API carries the server's wall clock (Unix time
+ * in ms) in this header, so that a replica can tell when its own is off. */
+#define SYNC_TIME_HEADER "X-Relais-Heure"
 
 enum sync_wire_kind {
 	SYNC_WIRE_PUSH = 1,

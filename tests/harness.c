@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -227,9 +228,12 @@ static int decode_status(int st)
 	return -1;
 }
 
-/* Forks and execs argv with the given descriptors; the child dies with us
+/* Forks and execs argv with the given descriptors (stdin from /dev/null
+ * when infd is -1), env's entries added to the environment and, when nofile
+ * is not 0, both open-files limits at nofile; the child dies with us
  * (PR_SET_PDEATHSIG), so nothing outlives a crashed test runner. */
-static pid_t spawn(char *const argv[], int outfd, int errfd)
+static pid_t spawn_full(char *const argv[], int infd, int outfd, int errfd,
+			const char *const *env, unsigned long nofile)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -239,19 +243,31 @@ static pid_t spawn(char *const argv[], int outfd, int errfd)
 	}
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int in = open("/dev/null", O_RDONLY);
+		int in = infd >= 0 ? infd : open("/dev/null", O_RDONLY);
 		if (in < 0 || dup2(in, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(126);
 		closefrom(3);
+		struct rlimit rl = { nofile, nofile };
+		if (nofile && setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(126);
 		signal(SIGPIPE, SIG_DFL);
-		/* Keep the programs away from the real home (~/.relais). */
+		/* Keep the programs away from the real home (~/.relais), and from a
+		 * token the runner's environment may hold. */
 		setenv("HOME", H.dir, 1);
 		unsetenv("RELAIS_HOME");
+		unsetenv("RELAIS_TOKEN");
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	track_pid(pid);
 	return pid;
+}
+
+static pid_t spawn(char *const argv[], int outfd, int errfd)
+{
+	return spawn_full(argv, -1, outfd, errfd, NULL, 0);
 }
 
 int h_wait(pid_t pid, int timeout_ms)
@@ -293,21 +309,47 @@ static char *join_args(char *const argv[])
 	return keep_ptr(buf_detach(&b, NULL));
 }
 
-struct h_out *h_runv(char *const argv[], int timeout_ms)
+/* Runs argv with input on its stdin (NULL: /dev/null) and env added to its
+ * environment; see h_runv. */
+static struct h_out *run_with(char *const argv[], const char *input, const char *const *env,
+			      int timeout_ms)
 {
 	struct h_out *o = keep_ptr(calloc(1, sizeof(*o)));
 	struct buf out = BUF_INIT(H_OUT_CAP), err = BUF_INIT(H_OUT_CAP);
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, pi[2] = { -1, -1 };
 	int64_t end = now_ms() + timeout_ms;
 	if (!o)
 		abort();
 	o->status = -1;
 	o->cmd = join_args(argv);
-	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC)) {
+	/* The input is written whole before the child runs: it must fit in
+	 * the pipe, which holds 64 KiB. */
+	if (input && strlen(input) > 32768) {
+		fprintf(stderr, "  input too long for the pipe: %s\n", o->cmd);
+		goto out;
+	}
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || (input && pipe2(pi, O_CLOEXEC))) {
 		perror("pipe");
 		goto out;
 	}
-	pid_t pid = spawn(argv, po[1], pe[1]);
+	if (input) {
+		size_t left = strlen(input);
+		const char *p = input;
+		while (left > 0) {
+			ssize_t w = write(pi[1], p, left);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				perror("write");
+				goto out;
+			}
+			p += w;
+			left -= (size_t)w;
+		}
+		close(pi[1]);
+		pi[1] = -1;
+	}
+	pid_t pid = spawn_full(argv, pi[0], po[1], pe[1], env, 0);
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
@@ -359,12 +401,19 @@ out:
 			close(po[i]);
 		if (pe[i] >= 0)
 			close(pe[i]);
+		if (pi[i] >= 0)
+			close(pi[i]);
 	}
 	o->out = keep_ptr(buf_detach(&out, &o->outlen));
 	o->err = keep_ptr(buf_detach(&err, &o->errlen));
 	if (!o->out || !o->err)
 		abort();
 	return o;
+}
+
+struct h_out *h_runv(char *const argv[], int timeout_ms)
+{
+	return run_with(argv, NULL, NULL, timeout_ms);
 }
 
 /* Builds "relais --home HOME args..." from a va_list. */
@@ -396,6 +445,16 @@ struct h_out *h_relais(const char *home, ...)
 	relais_argv(argv, home, ap);
 	va_end(ap);
 	return h_runv(argv, H_TIMEOUT_MS);
+}
+
+struct h_out *h_relais_with(const char *home, const char *input, const char *const *env, ...)
+{
+	char *argv[H_MAX_ARGS];
+	va_list ap;
+	va_start(ap, env);
+	relais_argv(argv, home, ap);
+	va_end(ap);
+	return run_with(argv, input, env, H_TIMEOUT_MS);
 }
 
 static void report(const struct h_out *o)
@@ -603,7 +662,7 @@ int h_daemon_serve(struct h_daemon *d)
 		perror(d->log);
 		return -1;
 	}
-	d->pid = spawn(argv, fd, fd);
+	d->pid = spawn_full(argv, -1, fd, fd, NULL, d->nofile);
 	close(fd);
 	if (d->pid < 0) {
 		d->pid = 0;

@@ -57,6 +57,11 @@ struct h_out {
 struct h_out *h_runv(char *const argv[], int timeout_ms);
 /* Runs `relais --home HOME args...` (NULL-terminated). */
 struct h_out *h_relais(const char *home, ...) __attribute__((sentinel));
+/* Like h_relais, with input written to its stdin (NULL: /dev/null, as for
+ * every other run) and env, NULL-terminated "NAME=value" strings (or NULL),
+ * added to its environment. RELAIS_TOKEN is never inherited from the runner. */
+struct h_out *h_relais_with(const char *home, const char *input, const char *const *env, ...)
+	__attribute__((sentinel));
 /* Like h_relais but expects exit 0: returns stdout without its trailing
  * newline, or NULL (after printing the command and its stderr). */
 const char *h_relais_ok(const char *home, ...) __attribute__((sentinel));
@@ -98,6 +103,8 @@ struct h_daemon {
 	int starts;
 	char config[H_PATH];    /* when not empty, serve gets --config FILE (set it
 				   after h_daemon_init, which clears d) */
+	unsigned long nofile;   /* when not 0, serve runs with both open-files
+				   limits (soft and hard) at this value; likewise */
 };
 
 /* `relaisd init --data <test dir>/name`. */

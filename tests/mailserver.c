@@ -414,10 +414,19 @@ static int write_dovecot_conf(struct ms_server *ms, const struct ms_ids *ids)
 			 "    port = %d\n"
 			 "  }\n"
 			 "%s"
-			 "}\n",
+			 "}\n"
+			 "%s",
 			 tls, ms->dir, ms->dir, ms->dir, ids->internal_user, ids->internal_group,
 			 ids->login_user, ms->dir, ms->dir, ids->mail_user, ids->mail_group, ms->dir,
-			 ms->imap_port, imaps);
+			 ms->imap_port, imaps,
+			 /* Dovecot 2.3's own list after login, MOVE left out. */
+			 ms->no_move ? "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID "
+				       "ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+				       "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND "
+				       "URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE "
+				       "UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC "
+				       "ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH "
+				       "LIST-STATUS BINARY SPECIAL-USE\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return write_file(ms->conf, text, (size_t)n, 0644);
@@ -618,6 +627,7 @@ int ms_start(struct ms_server *ms, int flags)
 	memset(ms, 0, sizeof(*ms));
 	ms->tls = !!(flags & MS_TLS);
 	ms->sink = !!(flags & MS_SINK);
+	ms->no_move = !!(flags & MS_NO_MOVE);
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
 	if (pathf(ms->dir, "%s/relais-mail-XXXXXX", tmp))
@@ -858,17 +868,12 @@ char *ms_read(const struct ms_server *ms, const char *folder, const char *name, 
 	return ms_user_read(ms, NULL, folder, name, len);
 }
 
-char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
-		   const char *name, size_t *len)
+/* A whole file (under 64 MiB) in a malloc'ed NUL-terminated string, or NULL. */
+static char *read_path(const char *path, size_t *len)
 {
-	char dir[MS_PATH], path[MS_PATH];
 	char *s = NULL;
 	struct stat st;
-	FILE *f;
-	/* name is "new/..." or "cur/...": start from the folder itself. */
-	if (folder_dir(ms, user, folder, "", dir) || pathf(path, "%s%s", dir, name))
-		return NULL;
-	f = fopen(path, "rb");
+	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
 	if (fstat(fileno(f), &st) == 0 && st.st_size >= 0 && st.st_size < (64 << 20)) {
@@ -884,6 +889,45 @@ char *ms_user_read(const struct ms_server *ms, const char *user, const char *fol
 	}
 	fclose(f);
 	return s;
+}
+
+char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
+		   const char *name, size_t *len)
+{
+	char dir[MS_PATH], path[MS_PATH];
+	/* name is "new/..." or "cur/...": start from the folder itself. */
+	if (folder_dir(ms, user, folder, "", dir) || pathf(path, "%s%s", dir, name))
+		return NULL;
+	return read_path(path, len);
+}
+
+int ms_sink_refuse(struct ms_server *ms, const char *local, const char *reply)
+{
+	char path[MS_PATH], line[512];
+	if (!ms->sink || pathf(path, "%s/mail/REFUS", ms->dir))
+		return -1;
+	if (!reply)
+		return unlink(path) && errno != ENOENT ? -1 : 0;
+	int n = snprintf(line, sizeof(line), "%s %s\n", local, reply);
+	if (n < 0 || (size_t)n >= sizeof(line) || strpbrk(local, " \n") || strchr(reply, '\n'))
+		return -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line, (size_t)n) != n) {
+		fprintf(stderr, "ms: cannot write %s\n", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+char *ms_sink_rcpts(const struct ms_server *ms)
+{
+	char path[MS_PATH];
+	if (!ms->sink || pathf(path, "%s/mail/RCPT.log", ms->dir))
+		return NULL;
+	char *s = read_path(path, NULL);
+	return s ? s : (access(path, F_OK) ? strdup("") : NULL);
 }
 
 /* Makes dir (mode 0700) owned by the mail uid; an existing one is fine. */

@@ -36,7 +36,10 @@ enum {
 	 * maildir of its recipient's local part (a separate Dovecot user, see
 	 * ms_add_user), not all into MS_USER's. Found through
 	 * $RELAIS_MAIL_CORPUS (the corpus directory), else tests/mail. */
-	MS_SINK = 2
+	MS_SINK = 2,
+	/* Dovecot announces no MOVE, so that clients fall back to UID COPY,
+	 * UID STORE \Deleted and UID EXPUNGE. */
+	MS_NO_MOVE = 4
 };
 
 struct ms_server {
@@ -51,6 +54,7 @@ struct ms_server {
 	char smtp_url[64];         /* smtp://127.0.0.1:PORT */
 	int tls;
 	int sink;                  /* MS_SINK */
+	int no_move;               /* MS_NO_MOVE */
 	int imap_port;             /* plain, or STARTTLS in the TLS variant */
 	int imaps_port;            /* implicit TLS (TLS variant), else 0 */
 	int smtp_port;
@@ -98,6 +102,14 @@ int ms_user_count(const struct ms_server *ms, const char *user, const char *fold
 int ms_user_list(const struct ms_server *ms, const char *user, const char *folder, char ***names);
 char *ms_user_read(const struct ms_server *ms, const char *user, const char *folder,
 		   const char *name, size_t *len);
+/* MS_SINK: makes the SMTP server answer reply (e.g. "550 5.1.1 Boite
+ * inconnue") to RCPT TO of any address whose local part is local, from the
+ * next RCPT on; reply NULL lifts every refusal. */
+int ms_sink_refuse(struct ms_server *ms, const char *local, const char *reply);
+/* MS_SINK: every RCPT TO the SMTP server saw, one "CODE ADDRESS" line each
+ * ("250 lea@localhost", "550 bob@localhost"), in a malloc'ed string the
+ * caller frees ("" when none), or NULL. */
+char *ms_sink_rcpts(const struct ms_server *ms);
 /* Frees what ms_list / ms_user_list returned. */
 void ms_free_names(char **names, int n);
 /* Prints the tail of Dovecot's log on stderr (for failure messages). */

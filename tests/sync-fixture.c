@@ -174,6 +174,10 @@ int fx_push(int i, const char *dept, size_t batch, struct sync_merge_result *res
 			rc = sync_merge(fx_db(FX_SERVER), fx_tables(FX_SERVER), &who, &push, res, err, errlen);
 		if (!rc)
 			rc = sync_outbox_ack(fx_db(i), res->acked);
+		/* An item refused for good stops the push here, as it stops
+		 * relais sync until the item is set aside. */
+		if (!rc && res->refused_seq)
+			rc = res->refused_rc;
 		sync_push_free(&push);
 		sync_outbox_free(&ob);
 		buf_release(&raw);

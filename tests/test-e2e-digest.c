@@ -290,8 +290,12 @@ TEST(e2e_digest_once_sections_csv_restart)
 	CHECK(strstr(txt, "Léa Martin (MJC des Tilleuls), déposée le 24 novembre 2026"));
 	CHECK(strstr(txt, "candidature acceptée au comité du 25 novembre 2026"));
 	CHECK(strstr(txt, "10 décembre 2026 : Regroupement départemental, Brioude"));
-	CHECK(strstr(csv, "\"nature\"") && strstr(csv, "\"ajout\""));
-	CHECK(strstr(csv, "\"lea.martin@example.org\""));
+	/* The CSV of relais export annuaire: BOM, ';', CRLF (model/csv.h). */
+	static const char head[] = "\xEF\xBB\xBFid;nature;date;prenom;nom;email;telephone;"
+				   "structure;commune\r\n";
+	CHECK(!strncmp(csv, head, strlen(head)));
+	CHECK(strstr(csv, ";ajout;2026-11-25;Léa;Martin;lea.martin@example.org;;"
+			  "MJC des Tilleuls;Le Puy-en-Velay\r\n"));
 	CHECK(strstr(msg, "changements-annuaire-43-2026-W48.csv"));
 
 	/* Marked transmitted through sync_local: the replica sees it. */
@@ -302,6 +306,74 @@ TEST(e2e_digest_once_sections_csv_restart)
 	CHECK(serve_at("2026-11-30T07:05:00Z") == 0);
 	pause_ms(QUIET_MS);
 	CHECK_INT(ms_user_count(&W.ms, "caf", "INBOX"), 1);
+}
+
+/* 1 when cell is a whole cell of a CSV written by model/csv.h: after a
+ * separator, a line end or the byte-order mark, before a separator or CRLF. */
+static int has_cell(const char *csv, const char *cell)
+{
+	size_t n = strlen(cell);
+	for (const char *p = strstr(csv, cell); p; p = strstr(p + 1, cell)) {
+		int starts = p == csv + 3 || p[-1] == ';' || p[-1] == '\n';
+		int ends = p[n] == ';' || (p[n] == '\r' && p[n + 1] == '\n');
+		if (starts && ends)
+			return 1;
+	}
+	return 0;
+}
+
+/* A cell starting with "=" (or "+", "-", "@") from the data reaches the
+ * digest's CSV neutralised exactly as relais export annuaire writes it: the
+ * same cells, byte for byte, from the one CSV writer (model/csv.h). */
+TEST(e2e_digest_csv_formulas_neutralised_like_the_directory_export)
+{
+	static const char *const hostile[] = {
+		"=HYPERLINK(\"http://piege.example\";\"Cliquez\")", /* nom */
+		"@SUM(1+1)",                                           /* prénom */
+		"+33 Maison des jeunes",                               /* structure */
+		"-Le Puy",                                             /* commune */
+	};
+	static const char *const written[] = {
+		"\"'=HYPERLINK(\"\"http://piege.example\"\";\"\"Cliquez\"\")\"",
+		"\"'@SUM(1+1)\"",
+		"\"'+33 Maison des jeunes\"",
+		"\"'-Le Puy\"",
+	};
+	CHECK(world(0) == 0);
+	CHECK(serve_at("2026-11-30T06:00:00Z") == 0);
+	const char *A = W.home;
+	const char *s = h_relais_ok(A, "structure", "add", "--nom", hostile[2], "--commune",
+				    hostile[3], (char *)NULL);
+	CHECK(s != NULL);
+	const char *p = h_relais_ok(A, "promeneur", "add", "--prenom", hostile[1], "--nom", hostile[0],
+				    "--email", "piege@example.org", "--structure", s, (char *)NULL);
+	CHECK(p != NULL);
+	const char *c = h_relais_ok(A, "candidature", "add", "--structure", s, "--promeneur", p,
+				    "--date-depot", "2026-11-24", (char *)NULL);
+	CHECK(c != NULL);
+	CHECK(h_relais_ok(A, "candidature", "decider", c, "--decision", "acceptee", "--date",
+			  "2026-11-25", (char *)NULL) != NULL);
+	CHECK(h_sync(A, &W.d) == 0);
+	const char *dir = h_relais_ok(A, "export", "annuaire", "--format", "csv", (char *)NULL);
+	CHECK(dir != NULL);
+	CHECK(h_daemon_stop(&W.d) == 0);
+	CHECK(serve_at("2026-11-30T06:59:55Z") == 0);
+	CHECK_INT(wait_count("caf", 1, WAIT_MS), 1);
+	char *msg = only_message("caf");
+	CHECK(msg != NULL);
+	char *csv = part(msg, "Content-Type: text/csv");
+	CHECK(csv != NULL);
+	CHECK(!strncmp(csv, "\xEF\xBB\xBF", 3) && !strncmp(dir, "\xEF\xBB\xBF", 3));
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		CHECK_IDX(has_cell(dir, written[i]), i);
+		CHECK_IDX(has_cell(csv, written[i]), i);
+		/* Never bare at the start of a cell. */
+		CHECK_IDX(!strstr(csv, h_strf(";%s", hostile[i])), i);
+		CHECK_IDX(!strstr(csv, h_strf(";\"%c", hostile[i][0])), i);
+	}
+	/* The text part shows the names as they are. */
+	char *txt = part(msg, "Content-Type: text/plain");
+	CHECK(txt && strstr(txt, hostile[0]));
 }
 
 TEST(e2e_digest_downtime_sends_at_start)
@@ -389,12 +461,61 @@ TEST(e2e_digest_preview_sends_nothing)
 	char *txt = part(o->out, "Content-Type: text/plain");
 	CHECK(txt && strstr(txt, "Changements à transmettre"));
 	char *csv = part(o->out, "Content-Type: text/csv");
-	CHECK(csv && strstr(csv, "\"lea.martin@example.org\""));
+	CHECK(csv && strstr(csv, ";lea.martin@example.org;"));
 	/* Nothing sent, nothing marked. */
 	CHECK(serve_at("2026-11-25T10:05:00Z") == 0);
 	CHECK_STR(change_transmis(), "0/-");
 	pause_ms(QUIET_MS / 2);
 	CHECK_INT(ms_user_count(&W.ms, "caf", "INBOX"), 0);
+}
+
+/* The SMTP server refuses one structure's address for good: the reminders
+ * of the other structures still go, and the refused one stays queued. */
+TEST(e2e_digest_reminder_refused_does_not_block_the_others)
+{
+	static const char *const who[] = { "refuse", "accueil", "mjc" };
+	CHECK(world(0) == 0);
+	CHECK_OK(ms_add_user(&W.ms, "refuse"));
+	CHECK_OK(ms_add_user(&W.ms, "mjc"));
+	CHECK_OK(ms_sink_refuse(&W.ms, "refuse", "550 5.1.1 Boite inconnue"));
+	CHECK(serve_at("2026-11-25T10:00:00Z") == 0);
+	const char *A = W.home;
+	for (int i = 0; i < 3; i++) {
+		const char *s = h_relais_ok(A, "structure", "add", "--nom", h_strf("Structure %d", i),
+					    "--commune", "Brioude", "--email",
+					    h_strf("%s@tilleuls.example", who[i]), (char *)NULL);
+		CHECK_IDX(s != NULL, i);
+		CHECK_IDX(h_relais_ok(A, "promeneur", "add", "--prenom", "Zoé", "--nom",
+				      h_strf("Durand%d", i), "--email", h_strf("z%d@example.org", i),
+				      "--structure", s, "--statut", "labellise",
+				      "--date-labellisation", "2025-01-15", (char *)NULL) != NULL, i);
+	}
+	CHECK(h_relais_ok(A, "relance", "bilans", "--annee", "2025", (char *)NULL));
+	CHECK(h_sync(A, &W.d) == 0);
+	CHECK_INT(wait_count("accueil", 1, WAIT_MS), 1);
+	CHECK_INT(wait_count("mjc", 1, WAIT_MS), 1);
+	CHECK(h_daemon_log_has(&W.d, "refusée par le serveur d'envoi : 550 5.1.1 Boite inconnue",
+			       WAIT_MS));
+	CHECK_INT(ms_user_count(&W.ms, "refuse", "INBOX"), 0);
+	long long end = mono_ms() + WAIT_MS;
+	int sent = 0, queued = 0;
+	while (mono_ms() < end) {
+		CHECK(h_sync(A, &W.d) == 0);
+		json_t *e = h_export(A);
+		CHECK(e != NULL);
+		json_t *rows = json_object_get(e, "reminder");
+		sent = queued = 0;
+		for (size_t i = 0; i < json_array_size(rows); i++) {
+			const char *st = h_row_str(json_array_get(rows, i), "statut");
+			sent += !strcmp(st, "envoyee");
+			queued += !strcmp(st, "a_envoyer");
+		}
+		if (sent == 2)
+			break;
+		pause_ms(300);
+	}
+	CHECK_INT(sent, 2);
+	CHECK_INT(queued, 1);
 }
 
 TEST(e2e_digest_reminders_once)

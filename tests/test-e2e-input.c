@@ -15,9 +15,9 @@
 #include "harness.h"
 #include "test.h"
 
-#define SCHEMA_HEADER "X-Relais-Schema: 1\r\n"
+#define SCHEMA_HEADER "X-Relais-Schema: 2\r\n"
 
-_Static_assert(MODEL_SCHEMA_VERSION == 1, "update SCHEMA_HEADER");
+_Static_assert(MODEL_SCHEMA_VERSION == 2, "update SCHEMA_HEADER");
 
 static const char *const depts[] = { "65" };
 

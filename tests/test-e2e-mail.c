@@ -12,11 +12,13 @@
  * ignore (and duplicates), Rejetes for rejete, Quarantaine for quarantaine.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "harness.h"
 #include "mailserver.h"
 #include "test.h"
@@ -33,6 +35,7 @@ static struct {
 	struct h_proxy px;
 	char token[H_TOKEN];
 	const char *home;
+	int ms_flags;    /* more ms_start flags for world() */
 } W;
 
 static void pause_ms(int ms)
@@ -75,7 +78,7 @@ static int write_text(const char *path, const char *text)
 static int world(int serve, const char *proxy_match)
 {
 	h_setup();
-	if (ms_start(&W.ms, MS_SINK))
+	if (ms_start(&W.ms, MS_SINK | W.ms_flags))
 		return -1;
 	test_defer(kill_daemon, NULL);
 	if (h_daemon_init(&W.d, "srv") ||
@@ -1052,4 +1055,275 @@ TEST(e2e_mail_hostile_input_one_outcome_each)
 				     hdr(m[k], "In-Reply-To") ? hdr(m[k], "In-Reply-To") : "k"));
 	CHECK_OK(h_sync(W.home, &W.d));
 	CHECK(h_daemon_healthy(&W.d));
+}
+
+/* ---- answers the SMTP server refuses, addresses that cannot be answered ---- */
+
+/* A question that is quarantined with a note to its sender (From: local@lac.example). */
+static const char *question(const char *local, const char *msgid)
+{
+	return message(h_strf("%s <%s@lac.example>", local, local), msgid, "Une question", NULL,
+		       "Bonjour,\n\nPourriez-vous me rappeler au sujet de la formation ?\n");
+}
+
+/* Lines of the sink's RCPT log that contain needle. */
+static int rcpt_lines(const char *needle)
+{
+	char *log = ms_sink_rcpts(&W.ms);
+	int n = 0;
+	for (const char *p = log; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (memmem(p, len, needle, strlen(needle)))
+			n++;
+		p = e ? e + 1 : p + len;
+	}
+	free(log);
+	return n;
+}
+
+/* Four answers wait (the server said 451 to each), the first one's
+ * recipient is then refused for good (550): at the next start it is marked
+ * failed with the server's words, and the ones after it go, except dan's,
+ * refused by policy (5.7.1, as a relay denying us): that one waits. */
+TEST(e2e_mail_answer_refused_for_good_does_not_block_the_others)
+{
+	static const char *const who[] = { "bob", "alice", "dan", "carl" };
+	CHECK_OK(world(1, NULL));
+	for (int i = 0; i < 4; i++) {
+		CHECK_OK(ms_add_user(&W.ms, who[i]));
+		CHECK_OK(ms_sink_refuse(&W.ms, who[i], "451 4.3.0 Reessayez plus tard"));
+	}
+	/* One after the other, so that the queue's order is bob, alice, dan, carl. */
+	for (int i = 0; i < 4; i++) {
+		const char *msg = question(who[i], h_strf("%s-1@localhost", who[i]));
+		CHECK_OK(ms_send(&W.ms, MS_ADDRESS, msg, strlen(msg)));
+		CHECK_OK(wait_settled(i + 1, SETTLE_MS));
+	}
+	for (int i = 0; i < 4; i++)
+		CHECK_IDX(rcpt_lines(h_strf("451 %s@lac.example", who[i])) >= 1, i);
+
+	/* For now means: still queued, and tried again. */
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	for (int i = 0; i < 4; i++) {
+		json_t *j = one_outcome(exp, h_strf("%s-1@localhost", who[i]));
+		CHECK_IDX(j != NULL, i);
+		CHECK_STR_IDX(h_row_str(j, "reponse"), "a_envoyer", i);
+	}
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	CHECK_OK(ms_sink_refuse(&W.ms, NULL, NULL));
+	CHECK_OK(ms_sink_refuse(&W.ms, "bob", "550 5.1.1 <bob@lac.example>: boite inconnue"));
+	CHECK_OK(ms_sink_refuse(&W.ms, "dan", "554 5.7.1 <dan@lac.example>: Relay access denied"));
+	CHECK_OK(h_daemon_serve(&W.d));
+	CHECK_OK(wait_answers("alice", 1, SETTLE_MS));
+	CHECK_OK(wait_answers("carl", 1, SETTLE_MS));
+	CHECK_INT(rcpt_lines("550 bob@lac.example"), 1);
+	CHECK_INT(rcpt_lines("554 dan@lac.example"), 1);
+	int bob_tries = rcpt_lines("bob@lac.example");
+	CHECK_INT(ms_user_count(&W.ms, "bob", "INBOX"), 0);
+	CHECK_INT(ms_user_count(&W.ms, "dan", "INBOX"), 0);
+
+	exp = synced_export();
+	CHECK(exp != NULL);
+	json_t *b = one_outcome(exp, "bob-1@localhost");
+	CHECK(b != NULL);
+	CHECK_STR(h_row_str(b, "reponse"), "aucune");
+	const char *motif = h_row_str(b, "reponse_motif");
+	CHECK(motif && strstr(motif, "550 5.1.1 <bob@lac.example>: boite inconnue"));
+	for (int i = 1; i < 4; i++) {
+		json_t *j = one_outcome(exp, h_strf("%s-1@localhost", who[i]));
+		CHECK_IDX(j != NULL, i);
+		CHECK_STR_IDX(h_row_str(j, "reponse"), i == 2 ? "a_envoyer" : "envoyee", i);
+		CHECK_IDX(h_row_str(j, "reponse_motif") == NULL, i);
+	}
+	/* The coordinator reads it with relais courrier. */
+	const char *show = h_relais_ok(W.home, "courrier", "show", h_row_str(b, "id"), (char *)NULL);
+	CHECK(show && strstr(show, "Réponse : échouée\n"));
+	CHECK(strstr(show, "boite inconnue"));
+	const char *all = h_relais_ok(W.home, "courrier", "list", "--tous", (char *)NULL);
+	CHECK(all && strstr(all, "échouée"));
+
+	/* Refused for good is never tried again, not even at the next start. */
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	CHECK_OK(h_daemon_serve(&W.d));
+	CHECK(h_daemon_log_has(&W.d, "connecté à", SETTLE_MS));
+	pause_ms(QUIET_MS);
+	CHECK_INT(rcpt_lines("550 bob@lac.example"), 1);
+	CHECK_INT(ms_user_count(&W.ms, "alice", "INBOX"), 1);
+	/* The policy refusal is tried again at each start, and goes once lifted. */
+	CHECK_INT(rcpt_lines("554 dan@lac.example"), 2);
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	CHECK_OK(ms_sink_refuse(&W.ms, NULL, NULL));
+	CHECK_OK(h_daemon_serve(&W.d));
+	CHECK_OK(wait_answers("dan", 1, SETTLE_MS));
+	CHECK_INT(rcpt_lines("bob@lac.example"), bob_tries);
+}
+
+/* From with two addresses gets one answer, to the first; two addresses
+ * without a comma (read as one glued address) and a non-ASCII local part get
+ * none, with the reason in the journal. What reached the SMTP server is
+ * read from its own log. */
+TEST(e2e_mail_answer_goes_to_one_well_formed_address)
+{
+	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "lea"));
+	CHECK_OK(ms_add_user(&W.ms, "jules"));
+	const char *body = "Bonjour,\n\nUne question sur la formation.\n";
+	const char *two = message("Léa <lea@lac.example>, Jules <jules@lac.example>",
+				  "two-1@localhost", "Question", NULL, body);
+	const char *glued = message("lea@lac.example jules@lac.example", "glued-1@localhost",
+				    "Question", NULL, body);
+	const char *accent = message("André <andré@lac.example>", "accent-1@localhost",
+				     "Question", NULL, body);
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, two, strlen(two)));
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, glued, strlen(glued)));
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, accent, strlen(accent)));
+	CHECK_OK(wait_settled(3, SETTLE_MS));
+	CHECK_OK(wait_answers("lea", 1, SETTLE_MS));
+	pause_ms(QUIET_MS);
+
+	/* One answer in all, to lea: nothing glued, nothing to andré (the
+	 * other lines are the test's own deliveries to the network). */
+	char *log = ms_sink_rcpts(&W.ms);
+	CHECK(log != NULL);
+	int lines = 0, ours = 0;
+	for (char *p = log; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		lines++;
+		ours += !strncmp(p, "250 " MS_ADDRESS "\n", strlen(MS_ADDRESS) + 5);
+	}
+	int one = lines == ours + 1 && strstr(log, "250 lea@lac.example\n") != NULL;
+	if (!one)
+		fprintf(stderr, "  RCPT log:\n%s", log);
+	free(log);
+	CHECK(one);
+	CHECK_INT(ms_user_count(&W.ms, "lea", "INBOX"), 1);
+	CHECK_INT(ms_user_count(&W.ms, "jules", "INBOX"), 0);
+	const char **m;
+	CHECK_INT(answers("lea", &m), 1);
+	CHECK_STR(hdr(m[0], "In-Reply-To"), "<two-1@localhost>");
+	CHECK(strstr(hdr(m[0], "To"), "<lea@lac.example>") && !strstr(hdr(m[0], "To"), "jules"));
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	json_t *j = one_outcome(exp, "two-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "reponse"), "envoyee");
+	j = one_outcome(exp, "glued-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "reponse"), "aucune");
+	CHECK(h_row_str(j, "reponse_motif") && strstr(h_row_str(j, "reponse_motif"), "ambiguïté"));
+	j = one_outcome(exp, "accent-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "reponse"), "aucune");
+	CHECK(h_row_str(j, "reponse_motif") && strstr(h_row_str(j, "reponse_motif"), "SMTPUTF8"));
+}
+
+/* ---- moves that failed or were cut ---- */
+
+/* Copies of the message with this Message-ID in INBOX and the three folders. */
+static int copies_of(const char *msgid)
+{
+	static const char *const all[] = { "INBOX", "Traites", "Rejetes", "Quarantaine" };
+	const char *needle = h_strf("<%s>", msgid);
+	int copies = 0;
+	for (size_t f = 0; f < 4; f++) {
+		char **names;
+		int n = ms_list(&W.ms, all[f], &names);
+		for (int i = 0; i < n; i++) {
+			char *s = ms_read(&W.ms, all[f], names[i], NULL);
+			const char *id = s ? hdr(s, "Message-ID") : NULL;
+			copies += id && !strcmp(id, needle);
+			free(s);
+		}
+		ms_free_names(names, n);
+	}
+	return copies;
+}
+
+/* A candidature that is rejected (no commune, a two-digit phone). */
+static const char *rejected(const char *local, const char *msgid)
+{
+	struct cand c = { "Centre social du Lac", "", "Jules", "Durand",
+			  h_strf("%s@lac.example", local), "12", "jules.pdn" };
+	const char *form = candidature_form(&c);
+	return form ? message(h_strf("Jules Durand <%s@lac.example>", local), msgid, "Candidature",
+			      NULL, form) : NULL;
+}
+
+/* Sets the mode of Maildir/.FOLDER and of its cur, new and tmp. */
+static int folder_mode(const char *folder, mode_t mode)
+{
+	static const char *const sub[] = { "", "/cur", "/new", "/tmp" };
+	for (size_t i = 0; i < 4; i++) {
+		const char *path = h_strf("%s/.%s%s", W.ms.maildir, folder, sub[i]);
+		if ((mkdir(path, 0700) && errno != EEXIST) || chmod(path, mode) ||
+		    (geteuid() == 0 && chown(path, W.ms.mail_uid, W.ms.mail_gid)))
+			return -1;
+	}
+	return 0;
+}
+
+/* The rejected folder exists but Dovecot may not write into it: the move
+ * of a rejected message is refused. Once the folder is writable again, the
+ * message ends there (not in Traites), once, with one journal outcome and
+ * one answer. */
+TEST(e2e_mail_refused_move_ends_in_the_outcome_folder)
+{
+	CHECK_OK(world(0, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "mv"));
+	CHECK_OK(folder_mode("Rejetes", 0500));
+	const char *msg = rejected("mv", "mv-1@localhost");
+	CHECK(msg != NULL);
+	CHECK_OK(ms_put(&W.ms, msg, strlen(msg)));
+	CHECK_OK(serve_now());
+	CHECK(h_daemon_log_has(&W.d, "non déplacé vers « Rejetes »", SETTLE_MS));
+	/* It stays in the inbox while the fault lasts, answered once. */
+	CHECK_INT(ms_count(&W.ms, "INBOX"), 1);
+	CHECK_INT(folder_count("Traites"), 0);
+	CHECK_OK(wait_answers("mv", 1, SETTLE_MS));
+
+	CHECK_OK(folder_mode("Rejetes", 0700));
+	CHECK_OK(wait_settled(1, SETTLE_MS));
+	pause_ms(QUIET_MS);
+	CHECK_STR(folder_of("mv-1@localhost"), "Rejetes");
+	CHECK_INT(copies_of("mv-1@localhost"), 1);
+	CHECK_INT(folder_count("Traites"), 0);
+	CHECK_INT(ms_user_count(&W.ms, "mv", "INBOX"), 1);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "inbound_mail"), 1);
+	json_t *j = one_outcome(exp, "mv-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "resultat"), "rejete");
+	CHECK_STR(h_row_str(j, "reponse"), "envoyee");
+}
+
+/* A server without MOVE: the connection is cut right after the COPY into
+ * Rejetes (at the UID STORE that follows it), so the message is in both
+ * folders. The next session finds the copy and only removes the inbox's. */
+TEST(e2e_mail_move_cut_after_copy_completes_once)
+{
+	W.ms_flags = MS_NO_MOVE;
+	CHECK_OK(world(0, "UID STORE"));
+	CHECK_OK(ms_add_user(&W.ms, "cut"));
+	const char *msg = rejected("cut", "cut-1@localhost");
+	CHECK(msg != NULL);
+	CHECK_OK(ms_put(&W.ms, msg, strlen(msg)));
+	CHECK_OK(serve_now());
+	CHECK_OK(h_proxy_event(&W.px, NULL, SETTLE_MS));
+	CHECK_OK(wait_settled(1, SETTLE_MS));
+	CHECK(h_daemon_log_has(&W.d, "déjà copié dans « Rejetes »", SETTLE_MS));
+	pause_ms(QUIET_MS);
+	CHECK_INT(copies_of("cut-1@localhost"), 1);
+	CHECK_STR(folder_of("cut-1@localhost"), "Rejetes");
+	CHECK_INT(ms_user_count(&W.ms, "cut", "INBOX"), 1);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "inbound_mail"), 1);
+	json_t *j = one_outcome(exp, "cut-1@localhost");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "resultat"), "rejete");
 }

@@ -503,3 +503,36 @@ TEST(smtp_send)
 	}
 	CHECK_INT(ms_count(&ms, "INBOX"), 1);
 }
+
+/* What the SMTP server says about one message, told apart: refused for
+ * good, for now, or a policy refusal of our own account (for now). */
+TEST(smtp_refusals)
+{
+	static struct ms_server ms;
+	char msg[1024], err[512];
+	CHECK_OK(ms_start(&ms, MS_SINK));
+	CHECK_OK(mailgw_smtp_global_init());
+	CHECK_OK(ms_sink_refuse(&ms, "bob", "550 5.1.1 <bob@localhost>: boite inconnue"));
+	CHECK_OK(ms_sink_refuse(&ms, "carl", "452 4.2.2 boite pleine"));
+	CHECK_OK(ms_sink_refuse(&ms, "dan", "554 5.7.1 <dan@localhost>: Relay access denied"));
+	size_t len = make_msg(msg, sizeof(msg), 7, 0);
+	struct mailgw_smtp_config sc = { .url = ms.smtp_url, .timeout_ms = 10000 };
+	const struct {
+		const char *rcpt;
+		int want;
+		const char *err;
+	} cases[] = {
+		{ "bob@localhost", RELAIS_EREFUSED, "550 5.1.1 <bob@localhost>: boite inconnue" },
+		{ "carl@localhost", RELAIS_ELATER, "452 4.2.2 boite pleine" },
+		{ "dan@localhost", RELAIS_ELATER, "554 5.7.1 <dan@localhost>: Relay access denied" },
+		{ "alice@localhost", 0, "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *rcpt[1] = { cases[i].rcpt };
+		CHECK_INT_IDX(mailgw_smtp_send(&sc, "relais@localhost", rcpt, 1, msg, len, err,
+					       sizeof(err)), cases[i].want, i);
+		CHECK_STR_IDX(err, cases[i].err, i);
+	}
+	CHECK_INT(ms_user_count(&ms, "alice", "INBOX"), 1);
+	CHECK_INT(ms_user_count(&ms, "bob", "INBOX"), 0);
+}

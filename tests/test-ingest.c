@@ -364,6 +364,39 @@ TEST(ingest_reply_planned_then_sent)
 					   NOW_MS), RELAIS_ENOTFOUND);
 }
 
+/* An answer the SMTP server refused for good leaves the queue, with the
+ * server's words in the journal; the answer after it stays queued. */
+TEST(ingest_reply_refused_for_good)
+{
+	struct st *s;
+	struct mailgw_ingest_entry e1, e2;
+	struct mailgw_ingest_reply *v = NULL;
+	size_t n = 0;
+	int planned = 0, rc;
+
+	h_setup();
+	CHECK((s = open_st()) != NULL);
+	ingest(s, mail(LEA, "f1@example.org", NULL, "Candidature", CAND), &e1, &planned, &rc);
+	CHECK_OK(rc);
+	ingest(s, mail("Tom <tom@example.org>", "f2@example.org", NULL, "Question", "Bonjour !"),
+	       &e2, &planned, &rc);
+	CHECK_OK(rc);
+	CHECK_OK(mailgw_ingest_reply_failed(s->db, s->t, e1.id,
+					    "550 5.1.1 <lea.martin@example.org>: inconnue\n\x1b[31m"));
+	CHECK_STR(jcol(s, e1.id, "reponse"), "aucune");
+	CHECK_STR(jcol(s, e1.id, "reponse_motif"), "Refusée par le serveur d'envoi : 550 5.1.1 "
+		  "<lea.martin@example.org>: inconnue \x1b[31m");
+	CHECK_STR(jcol(s, e2.id, "reponse"), "a_envoyer");
+	CHECK_OK(mailgw_ingest_replies_pending(s->db, DEPT, NULL, &v, &n));
+	int only_e2 = n == 1 && !strcmp(v[0].id, e2.id);
+	mailgw_ingest_replies_free(v, n);
+	CHECK(only_e2);
+	/* Once failed, neither failed again nor sent. */
+	CHECK_INT(mailgw_ingest_reply_failed(s->db, s->t, e1.id, "550"), RELAIS_ENOTFOUND);
+	CHECK_INT(mailgw_ingest_reply_sent(s->db, s->t, e1.id, NOW_MS), RELAIS_ENOTFOUND);
+	CHECK_STR(jcol(s, e1.id, "reponse"), "aucune");
+}
+
 TEST(ingest_pending_replies_after_crash)
 {
 	struct st *s;

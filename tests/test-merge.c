@@ -264,33 +264,37 @@ TEST(merge_retry_applies_nothing_twice)
 
 struct refusal_case {
 	const char *plant;   /* run on the client without capture */
-	const char *edit;    /* captured, after a valid insert in the same push */
+	const char *edit;    /* captured, before a valid insert in the same push */
 	const char *dept;    /* the pusher's account */
 	int rc;
 	const char *err_has;
+	const char *err_hasnt; /* the département of a row the pusher may not see */
 };
 
-/* Every refusal refuses the whole push: the valid first item is not applied
- * either, the outbox stays, and the server's log does not move. */
+/* A refused item is refused alone, with nothing of it written: the push
+ * stops there (the valid item after it is not looked at), the outbox stays,
+ * the server's log does not move and the refusal names the item; once the
+ * client sets it aside, the valid item goes through. No message names the
+ * département of a row the pusher may not touch. */
 TEST(merge_refusals_change_nothing)
 {
 	static const struct refusal_case cases[] = {
 		{ NULL, "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000a1', '65', 'x', NULL, 0)",
-		  FX_DEPT, RELAIS_EPERM, "département" },
+		  FX_DEPT, RELAIS_EPERM, "département", NULL },
 		{ NULL, "UPDATE t SET dept='65' WHERE id='00000000-0000-4000-8000-0000000000b1'",
-		  FX_DEPT, RELAIS_EPERM, "département" },
+		  FX_DEPT, RELAIS_EPERM, "département", NULL },
 		{ "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000c1', '65', 'other', NULL, 0)",
 		  "UPDATE t SET a='mine' WHERE id='00000000-0000-4000-8000-0000000000c1'",
-		  FX_DEPT, RELAIS_EPERM, "65" },
+		  FX_DEPT, RELAIS_EPERM, "n'existe pas dans votre département", "65" },
 		{ "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000c1', '65', 'other', NULL, 0)",
 		  "DELETE FROM t WHERE id='00000000-0000-4000-8000-0000000000c1'",
-		  FX_DEPT, RELAIS_EPERM, "65" },
+		  FX_DEPT, RELAIS_EPERM, "n'existe pas dans votre département", "65" },
 		{ NULL, "UPDATE t SET a='x' WHERE id='00000000-0000-4000-8000-0000000000b1'",
-		  "65", RELAIS_EPERM, "65" },
+		  "65", RELAIS_EPERM, "n'existe pas dans votre département", "43" },
 		{ NULL, "UPDATE t SET n=-5 WHERE id='00000000-0000-4000-8000-0000000000b1'",
-		  FX_DEPT, RELAIS_ECONSTRAINT, "CHECK" },
+		  FX_DEPT, RELAIS_ECONSTRAINT, "CHECK", NULL },
 		{ NULL, "INSERT INTO u VALUES('00000000-0000-4000-8000-0000000000d1', '43')",
-		  FX_DEPT, RELAIS_ESCHEMA, "« u »" },
+		  FX_DEPT, RELAIS_ESCHEMA, "« u »", NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct refusal_case *c = &cases[i];
@@ -315,8 +319,8 @@ TEST(merge_refusals_change_nothing)
 		CHECK_OK(fx_pull(0, 100));
 		if (c->plant)
 			CHECK_OK(fx_plant(0, c->plant));
-		CHECK_OK(fx_edit(0, "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000e1', '43', 'ok', NULL, 1)"));
 		CHECK_OK(fx_edit(0, c->edit));
+		CHECK_OK(fx_edit(0, "INSERT INTO t VALUES('00000000-0000-4000-8000-0000000000e1', '43', 'ok', NULL, 1)"));
 		before = fx_dump(FX_SERVER, "t");
 		CHECK_OK(sync_server_state(fx_db(FX_SERVER), FX_DEPT, &hlc, &seq0));
 		CHECK_INT_IDX(fx_push(0, c->dept, 100, &res, err, sizeof(err)), c->rc, i);
@@ -328,7 +332,16 @@ TEST(merge_refusals_change_nothing)
 		CHECK_OK(sync_server_state(fx_db(FX_SERVER), FX_DEPT, &hlc, &seq1));
 		CHECK_INT_IDX(seq1, seq0, i);
 		CHECK_INT_IDX(fx_int(0, "SELECT count(*) FROM sync_outbox"), 2, i);
-		CHECK_INT_IDX(fx_int(FX_SERVER, "SELECT count(*) FROM sync_node WHERE login='alice'"), 0, i);
+		CHECK_INT_IDX(res.refused_seq, fx_int(0, "SELECT min(seq) FROM sync_outbox"), i);
+		CHECK_IDX(!c->err_hasnt || !strstr(err, c->err_hasnt), i);
+		CHECK_OK(sync_outbox_set_aside(fx_db(0), res.refused_seq, err));
+		CHECK_INT_IDX(fx_int(0, "SELECT count(*) FROM sync_refused"), 1, i);
+		if (strcmp(c->dept, FX_DEPT))
+			continue; /* the valid item is of another département than this pusher's */
+		CHECK_OK(fx_push(0, c->dept, 100, &res, err, sizeof(err)));
+		CHECK_INT_IDX(fx_int(FX_SERVER, "SELECT count(*) FROM t WHERE id='00000000-0000-4000-8000-0000000000e1'"),
+			      1, i);
+		CHECK_INT_IDX(fx_int(0, "SELECT count(*) FROM sync_outbox"), 0, i);
 	}
 }
 

@@ -3,9 +3,19 @@
  * that runs it in a child process. The corpus in tests/mail/ is made by
  * tests/mail/make-corpus.py with Python's email package.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include "../mailgw/charset.h"
 #include "../mailgw/html.h"
 #include "../mailgw/mime.h"
@@ -501,11 +511,18 @@ TEST(mime_sandbox_faults_quarantine)
 				  cases[i].reason_part);
 			return;
 		}
+		/* The faulty worker is gone; a new one parses the next message. */
+		struct mailgw_sandbox_stats before, after;
+		mailgw_sandbox_stats(&before);
+		CHECK_INT_IDX(before.running, 0, i);
+		CHECK_OK(mailgw_sandbox_parse(raw, len, NULL, &m, &o));
+		CHECK_INT_IDX(o.verdict, MAILGW_SANDBOX_PARSED, i);
+		CHECK_STR_IDX(m->subject, "Candidature — Centre social Les Tilleuls", i);
+		mailgw_mime_free(m);
+		m = NULL;
+		mailgw_sandbox_stats(&after);
+		CHECK_INT_IDX(after.started, before.started + 1, i);
 	}
-	struct mailgw_sandbox_outcome o;
-	CHECK_OK(mailgw_sandbox_parse(raw, len, NULL, &m, &o));
-	CHECK_INT(o.verdict, MAILGW_SANDBOX_PARSED);
-	CHECK_STR(m->subject, "Candidature — Centre social Les Tilleuls");
 }
 
 TEST(mime_sandbox_decode_rejects_garbage)
@@ -645,4 +662,308 @@ TEST(mime_sandbox_threads)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < 4; i++)
 		CHECK_INT_IDX(jobs[i].ok, 1, i);
+}
+
+/* A message whose parse calls iconv (ISO-8859-15 is not one of the
+ * charsets the parser converts by itself). */
+static const char latin9_msg[] =
+	"From: Zoe <zoe@tilleuls.example>\r\nTo: relais@pdn43.example\r\n"
+	"Subject: =?iso-8859-15?q?Re=E7u_=A4?=\r\nMessage-ID: <latin9@tilleuls.example>\r\n"
+	"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-15\r\n"
+	"Content-Transfer-Encoding: 8bit\r\n\r\nCo\xfbt : 500 \xa4\r\n";
+
+static atomic_int hammer_stop;
+
+/* What the other threads of relaisd do while a parse starts: take glibc's
+ * locks (iconv's module loader, malloc's arenas) over and over. A child
+ * fork()ed while one of them was held used to block on it. */
+static void *hammer_thread(void *arg)
+{
+	static const char *const charsets[] = { "ISO-8859-15", "ISO-8859-2", "KOI8-R", "UTF-16",
+						"CP1251", "SHIFT_JIS", "x-inconnu" };
+	unsigned long *rounds = arg;
+	for (unsigned i = 0; !atomic_load(&hammer_stop); i++) {
+		iconv_t cd = iconv_open("UTF-8", charsets[i % N(charsets)]);
+		if (cd != (iconv_t)-1) {
+			char in[] = "caf\xe9", out[64], *ip = in, *op = out;
+			size_t il = 4, ol = sizeof(out);
+			iconv(cd, &ip, &il, &op, &ol);
+			iconv_close(cd);
+		}
+		free(malloc(1 + (i * 7919u) % 65536));
+		(*rounds)++;
+	}
+	return NULL;
+}
+
+struct latin9_job {
+	const struct mailgw_mime_msg *expected;
+	int parsed, wrong;
+};
+
+static void *latin9_thread(void *arg)
+{
+	struct latin9_job *j = arg;
+	for (int k = 0; k < 25; k++) {
+		struct mailgw_mime_msg *m = NULL;
+		struct mailgw_sandbox_outcome o;
+		int rc = mailgw_sandbox_parse(latin9_msg, sizeof(latin9_msg) - 1, NULL, &m, &o);
+		if (!rc && o.verdict == MAILGW_SANDBOX_PARSED && msg_equal(m, j->expected))
+			j->parsed++;
+		else
+			fprintf(stderr, "  parse %d: rc %d, %s\n", k, rc, o.reason), j->wrong++;
+		mailgw_mime_free(m);
+	}
+	return NULL;
+}
+
+/* Pids of this process's children (of all its threads), from /proc; at
+ * most max. Returns how many, or -1 when /proc cannot tell. */
+static int children(pid_t *pids, int max)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			n = -1;
+			break;
+		}
+		long pid;
+		while (fscanf(f, "%ld", &pid) == 1)
+			if (n < max)
+				pids[n++] = (pid_t)pid;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* 1 once pid has ended (a zombie or gone), waiting up to 10 s. */
+static int wait_ended(pid_t pid)
+{
+	for (int i = 0; i < 1000; i++) {
+		char path[64], state = 0;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return 1;
+		int got = fscanf(f, "%*d (%*[^)]) %c", &state);
+		fclose(f);
+		if (got == 1 && (state == 'Z' || state == 'X'))
+			return 1;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void stop_hammers(void *arg)
+{
+	(void)arg;
+	atomic_store(&hammer_stop, 1);
+}
+
+/* The situation that used to leave a forked child blocked until its time
+ * limit: threads parse through the sandbox while other threads hold
+ * iconv's and malloc's locks again and again. Every parse must succeed,
+ * and nothing is left running once the sandbox is shut down. */
+TEST(mime_sandbox_threads_beside_iconv)
+{
+	static struct mailgw_mime_msg *expected;
+	struct latin9_job jobs[3];
+	unsigned long rounds[3] = { 0 };
+	pthread_t parsers[3], hammers[3];
+	pid_t pids[16];
+	int status;
+	h_setup();
+	test_defer(free_msg, &expected);
+	CHECK_OK(mailgw_mime_parse(latin9_msg, sizeof(latin9_msg) - 1, NULL, &expected));
+	CHECK_STR(expected->subject, "Reçu €");
+	CHECK_STR(expected->body, "Coût : 500 €");
+
+	for (int i = 0; i < 3; i++)
+		CHECK_INT_IDX(pthread_create(&hammers[i], NULL, hammer_thread, &rounds[i]), 0, i);
+	test_defer(stop_hammers, NULL); /* also when a check below fails */
+	for (int i = 0; i < 3; i++) {
+		jobs[i] = (struct latin9_job){ expected, 0, 0 };
+		CHECK_INT_IDX(pthread_create(&parsers[i], NULL, latin9_thread, &jobs[i]), 0, i);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(parsers[i], NULL);
+	atomic_store(&hammer_stop, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(hammers[i], NULL);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT_IDX(jobs[i].wrong, 0, i);
+		CHECK_INT_IDX(jobs[i].parsed, 25, i);
+		CHECK_IDX(rounds[i] > 0, i);
+	}
+
+	mailgw_sandbox_shutdown();
+	struct mailgw_sandbox_stats st;
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.running, 0);
+	CHECK(st.started >= 1);
+	CHECK_INT(st.stopped, st.started);
+	CHECK_INT(children(pids, 16), 0);
+	CHECK_INT(waitpid(-1, &status, WNOHANG), -1);
+	CHECK_INT(errno, ECHILD);
+}
+
+static int parse_ok(const char *raw, size_t len, const struct mailgw_mime_limits *lim,
+		    struct mailgw_mime_msg **m)
+{
+	struct mailgw_sandbox_outcome o;
+	mailgw_mime_free(*m);
+	*m = NULL;
+	int rc = mailgw_sandbox_parse(raw, len, lim, m, &o);
+	if (!rc && o.verdict != MAILGW_SANDBOX_PARSED)
+		fprintf(stderr, "  quarantine: %s\n", o.reason);
+	return !rc && o.verdict == MAILGW_SANDBOX_PARSED;
+}
+
+/* One worker serves MAILGW_SANDBOX_WORKER_MESSAGES messages, then a new
+ * one takes over; so after a crash, and after a worker killed from outside
+ * while idle. Limits changed between calls are honoured. Shut down, the
+ * sandbox leaves no process behind, not even a zombie. */
+TEST(mime_sandbox_worker_restarts)
+{
+	static struct mailgw_mime_msg *m;
+	struct mailgw_sandbox_stats st0, st;
+	struct mailgw_sandbox_outcome o;
+	struct mailgw_mime_limits lim;
+	pid_t pids[16];
+	int status;
+	size_t len;
+	h_setup();
+	test_defer(free_msg, &m);
+	const char *raw = corpus("plain-utf8.eml", &len);
+	CHECK(raw != NULL);
+	mailgw_sandbox_stats(&st0);
+
+	CHECK(parse_ok(raw, len, NULL, &m));
+	CHECK_STR(m->subject, "Candidature — Centre social Les Tilleuls");
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.started, st0.started + 1);
+	CHECK_INT(st.running, 1);
+	CHECK_INT(children(pids, 16), 1);
+	pid_t first = pids[0];
+
+	for (int i = 1; i < MAILGW_SANDBOX_WORKER_MESSAGES; i++)
+		CHECK_IDX(parse_ok(raw, len, NULL, &m), i);
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.started, st0.started + 1);
+	CHECK_INT(st.stopped, st0.stopped + 1);
+	CHECK_INT(st.running, 0);
+	CHECK_INT(children(pids, 16), 0);
+	CHECK(parse_ok(raw, len, NULL, &m));
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.started, st0.started + 2);
+	CHECK_INT(children(pids, 16), 1);
+	CHECK(pids[0] != first);
+
+	/* The same worker applies each request's own limits. */
+	mailgw_mime_limits_default(&lim);
+	lim.max_body = 10;
+	CHECK(parse_ok(raw, len, &lim, &m));
+	CHECK(m->warnings & MAILGW_MIME_W_TRUNCATED);
+	CHECK(m->body_len <= 10);
+	CHECK(parse_ok(raw, len, NULL, &m));
+	CHECK(!(m->warnings & MAILGW_MIME_W_TRUNCATED));
+	CHECK(m->body_len > 10);
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.started, st0.started + 2);
+
+	/* A crash ends the worker; the next message gets a new one. */
+	mailgw_mime_limits_default(&lim);
+	lim.test_fault = MAILGW_SANDBOX_FAULT_CRASH;
+	mailgw_mime_free(m);
+	m = NULL;
+	CHECK_OK(mailgw_sandbox_parse(raw, len, &lim, &m, &o));
+	CHECK_INT(o.verdict, MAILGW_SANDBOX_QUARANTINE);
+	CHECK(strstr(o.reason, "planté") != NULL);
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.running, 0);
+	CHECK_INT(children(pids, 16), 0);
+	CHECK(parse_ok(raw, len, NULL, &m));
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.started, st0.started + 3);
+
+	/* Killed while idle (an administrator, the OOM killer): the next
+	 * message is not blamed, a new worker parses it. */
+	CHECK_INT(children(pids, 16), 1);
+	CHECK_INT(kill(pids[0], SIGKILL), 0);
+	CHECK(wait_ended(pids[0]));
+	CHECK(parse_ok(raw, len, NULL, &m));
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.started, st0.started + 4);
+
+	mailgw_sandbox_shutdown();
+	mailgw_sandbox_stats(&st);
+	CHECK_INT(st.running, 0);
+	CHECK_INT(st.stopped - st0.stopped, st.started - st0.started);
+	CHECK_INT(children(pids, 16), 0);
+	CHECK_INT(waitpid(-1, &status, WNOHANG), -1);
+	CHECK_INT(errno, ECHILD);
+}
+
+/* No worker can start (no descriptor left for its socket): RELAIS_EIO, so
+ * that the gateway tries again later; parsing works again afterwards. */
+TEST(mime_sandbox_no_worker_is_eio)
+{
+	static struct mailgw_mime_msg *m;
+	struct mailgw_sandbox_outcome o;
+	struct rlimit rl, low;
+	size_t len;
+	h_setup();
+	test_defer(free_msg, &m);
+	const char *raw = corpus("plain-utf8.eml", &len);
+	CHECK(raw != NULL);
+	mailgw_sandbox_shutdown();
+	int lowest = dup(0);
+	CHECK(lowest >= 0);
+	close(lowest);
+	CHECK_INT(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)lowest;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &low), 0);
+	m = (struct mailgw_mime_msg *)&o; /* must be reset to NULL */
+	int rc = mailgw_sandbox_parse(raw, len, NULL, &m, &o);
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK_INT(rc, RELAIS_EIO);
+	CHECK(m == NULL);
+	CHECK(parse_ok(raw, len, NULL, &m));
+}
+
+/* The worker's marker is not reachable by accident: the right argv with a
+ * terminal or a file as input is refused with a French message. */
+TEST(mime_sandbox_marker_needs_socket)
+{
+	static char *const argv[] = { (char *)"relais-mime-sandbox", (char *)"--mailgw-sandbox-worker-v1",
+				      NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status;
+	h_setup();
+	CHECK_INT(posix_spawn_file_actions_init(&fa), 0);
+	CHECK_INT(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
+	CHECK_INT(posix_spawn_file_actions_addopen(&fa, 2, h_path("stderr.txt"), O_WRONLY | O_CREAT, 0600), 0);
+	int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	CHECK_INT(rc, 0);
+	CHECK_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), 2);
+	size_t len;
+	const char *err = h_read_file(h_path("stderr.txt"), &len);
+	CHECK(err != NULL);
+	CHECK(strstr(err, "ne se lance pas à la main") != NULL);
 }

@@ -909,8 +909,8 @@ static const struct model_column fake_new_cols[] = {
 	{ .name = "x", .kind = MODEL_REF, .label = "X", .ref = "fake_old", .since = 1 },
 };
 static const struct model_table fake_tables[] = {
-	{ "fake_old", "ancien", "l'ancien", "anciens", fake_old_cols, N(fake_old_cols), 1 },
-	{ "fake_new", "nouveau", "le nouveau", "nouveaux", fake_new_cols, N(fake_new_cols), 2 },
+	{ "fake_old", "ancien", "l'ancien", "anciens", fake_old_cols, N(fake_old_cols), 1, 0 },
+	{ "fake_new", "nouveau", "le nouveau", "nouveaux", fake_new_cols, N(fake_new_cols), 2, 0 },
 };
 
 static char *column_list(sqlite3 *db, const char *table)

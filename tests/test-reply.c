@@ -20,6 +20,14 @@ static const char ordinary[] =
 	"\r\n"
 	"Bonjour, voici notre candidature.\r\n";
 
+/* "To: <addr>" as the answer's header ends, in a static buffer. */
+static const char *to_line(const char *addr)
+{
+	static char line[320];
+	snprintf(line, sizeof(line), "<%s>\r\n", addr);
+	return line;
+}
+
 TEST(reply_allowed_table)
 {
 	static const struct {
@@ -93,6 +101,74 @@ TEST(reply_allowed_table)
 		CHECK_INT_IDX(strlen(why) > 10, !cases[i].allowed, i);
 	}
 	CHECK_INT(mailgw_reply_allowed(NULL, NULL, 0), 0);
+}
+
+/* From headers as senders' software writes them: the answer goes to one
+ * well-formed address, the first, or to nobody (with a reason). */
+TEST(reply_from_one_address_or_none)
+{
+	static const struct {
+		const char *from;     /* the From value */
+		const char *rcpt;     /* the address answered; NULL: none */
+		const char *why;      /* a word of the reason when none */
+		unsigned warnings;    /* MAILGW_MIME_W_FROM_* the parse sets */
+	} cases[] = {
+		{ "helene@mjc-plateau.fr", "helene@mjc-plateau.fr", NULL, 0 },
+		{ "<helene@mjc-plateau.fr>", "helene@mjc-plateau.fr", NULL, 0 },
+		{ "=?UTF-8?Q?H=C3=A9l=C3=A8ne?= <helene@mjc-plateau.fr>", "helene@mjc-plateau.fr", NULL, 0 },
+		{ "helene@mjc-plateau.fr (Hélène)", "helene@mjc-plateau.fr", NULL, 0 },
+		{ "H <helene@mjc-plateau.fr>, J <jules@mjc-plateau.fr>", "helene@mjc-plateau.fr", NULL,
+		  MAILGW_MIME_W_FROM_MANY },
+		{ "helene@mjc-plateau.fr,jules@mjc-plateau.fr", "helene@mjc-plateau.fr", NULL,
+		  MAILGW_MIME_W_FROM_MANY },
+		/* No comma: libetpan glues the two into "helene@mjc-plateau.frjules@…". */
+		{ "helene@mjc-plateau.fr jules@mjc-plateau.fr", NULL, "ambiguïté",
+		  MAILGW_MIME_W_FROM_UNSURE },
+		{ "helene@mjc-plateau.fr jules.example", NULL, "ambiguïté", MAILGW_MIME_W_FROM_UNSURE },
+		/* libetpan drops the space of a quoted local part. */
+		{ "\"h b\"@mjc-plateau.fr", NULL, "ambiguïté", MAILGW_MIME_W_FROM_UNSURE },
+		{ "\"hb\"@mjc-plateau.fr", NULL, "valide", 0 },
+		{ "andré@mjc-plateau.fr", NULL, "SMTPUTF8", 0 },
+		{ "André <andré@mjc-plateau.fr>", NULL, "SMTPUTF8", 0 },
+		{ "helene@mjc-pläteau.fr", NULL, "SMTPUTF8", 0 },
+		{ "helene", NULL, "valide", 0 },
+		{ "helene@[192.0.2.1]", NULL, "valide", 0 },
+		{ "helene.@mjc-plateau.fr", NULL, "valide", 0 },
+		{ "helene@-mjc.fr", NULL, "valide", 0 },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct mailgw_mime_msg *m = NULL;
+		struct mailgw_result r = { .outcome = MAILGW_QUARANTINE, .kind = FORM_UNKNOWN };
+		struct buf out = BUF_INIT(1u << 20);
+		char raw[1024], why[256] = "";
+		int len = snprintf(raw, sizeof(raw), "From: %s\r\nTo: relais@promeneurs43.fr\r\n"
+				   "Subject: Question\r\nMessage-ID: <f%zu@example.org>\r\n\r\n"
+				   "Bonjour\r\n", cases[i].from, i);
+		CHECK_IDX(len > 0 && (size_t)len < sizeof(raw), i);
+		CHECK_INT_IDX(mailgw_mime_parse(raw, (size_t)len, NULL, &m), 0, i);
+		unsigned w = m->warnings & (MAILGW_MIME_W_FROM_MANY | MAILGW_MIME_W_FROM_UNSURE);
+		int ok = mailgw_reply_allowed(m, why, sizeof(why));
+		int built = mailgw_reply_build(m, &r, "relais@promeneurs43.fr", NULL, 1795000000000LL,
+					       &out);
+		int to_ok = !built && strstr(buf_str(&out), cases[i].rcpt ?
+					     to_line(cases[i].rcpt) : "\n") != NULL;
+		const char *addr = m->from_addr ? m->from_addr : "(null)";
+		int addr_ok = !cases[i].rcpt || !strcmp(addr, cases[i].rcpt);
+		mailgw_mime_free(m);
+		buf_release(&out);
+		CHECK_INT_IDX(w, cases[i].warnings, i);
+		CHECK_INT_IDX(ok, cases[i].rcpt != NULL, i);
+		CHECK_IDX(addr_ok, i);
+		if (cases[i].rcpt) {
+			CHECK_INT_IDX(built, 0, i);
+			CHECK_IDX(to_ok, i);
+		} else {
+			CHECK_INT_IDX(built, RELAIS_EINVAL, i);
+			CHECK_IDX(strstr(why, cases[i].why) != NULL, i);
+		}
+	}
+	CHECK_INT(mailgw_reply_address_ok(NULL, NULL, 0), 0);
+	CHECK_INT(mailgw_reply_address_ok("a@b", NULL, 0), 1);
 }
 
 TEST(reply_allowed_report_and_struct_flags)

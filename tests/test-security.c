@@ -174,6 +174,11 @@ TEST(security_config_section)
 		{ "[securite]\nproxy_confiance = 127.0.0.1\n", NULL },
 		{ "[securite]\nproxy_confiance = 127.0.0.1, ::1\nechecs_max = 5\n", NULL },
 		{ "[securite]\nechecs_max = 0\n", "ligne 2|echecs_max" },
+		{ "[securite]\nconnexions_par_adresse = 0\n", "ligne 2|connexions_par_adresse « 0 » "
+		  "invalide (de 1 à 100000)" },
+		{ "[securite]\ndelai_entete = 3601\n", "ligne 2|en secondes, de 1 à 3600" },
+		{ "[securite]\ndelai_corps = 2s\n", "ligne 2|delai_corps « 2s » invalide" },
+		{ "[securite]\ndelai_corps = 5\ndelai_corps = 6\n", "ligne 3|déjà donnée ligne 2" },
 		{ "[securite]\nechecs_max = 5\nechecs_max = 6\n", "ligne 3|déjà donnée" },
 		{ "[securite]\nproxy_confiance = nginx.local\n", "ligne 2|proxy_confiance" },
 		{ "[securite]\nproxy_confiance = 127.0.0.1,\n", NULL },
@@ -204,6 +209,14 @@ TEST(security_config_section)
 	CHECK_INT(c.security.nproxies, 2);
 	CHECK_STR(c.security.proxies[1], "::1");
 	CHECK_INT(c.security.echecs_max, 7);
+	CHECK_INT(c.security.connexions_par_adresse, 0);
+	config_free(&c);
+	t = "[securite]\nconnexions_par_adresse = 64\ndelai_entete = 5\ndelai_corps = 120\n";
+	CHECK_OK(config_parse(t, strlen(t), "t.conf", &c, err, sizeof(err)));
+	CHECK_INT(c.security.connexions_par_adresse, 64);
+	CHECK_INT(c.security.delai_entete, 5);
+	CHECK_INT(c.security.delai_corps, 120);
+	CHECK_INT(c.security.echecs_max, 0);
 	config_free(&c);
 }
 

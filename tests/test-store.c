@@ -185,8 +185,9 @@ TEST(store_group_commit_merges_waiting_pushes)
 }
 
 /* In one group: two good pushes, one for another département, one whose
- * changeset is garbage, and a retry of the first good one. The refused ones
- * leave no trace; the retry applies nothing twice. */
+ * second item is garbage, and a retry of the first good one. A refused item
+ * leaves no trace (the valid item before it is applied), the others go on;
+ * the retry applies nothing twice. */
 TEST(store_group_commit_refuses_one_push_alone)
 {
 	enum { GOOD_A, GOOD_B, OTHER_DEPT, GARBAGE, RETRY_A, N };
@@ -219,9 +220,16 @@ TEST(store_group_commit_refuses_one_push_alone)
 	CHECK_INT(st.groups, 1);
 	CHECK_INT(p[GOOD_B].rc, 0);
 	CHECK_INT(p[GOOD_B].res.items, 1);
-	CHECK_INT(p[OTHER_DEPT].rc, RELAIS_EPERM);
+	CHECK_INT(p[OTHER_DEPT].rc, 0);
+	CHECK_INT(p[OTHER_DEPT].res.refused_rc, RELAIS_EPERM);
+	CHECK_INT(p[OTHER_DEPT].res.refused_seq, 1);
+	CHECK_INT(p[OTHER_DEPT].res.items, 0);
 	CHECK(strstr(p[OTHER_DEPT].err, "partement") != NULL);
-	CHECK_INT(p[GARBAGE].rc, RELAIS_ECORRUPT);
+	CHECK_INT(p[GARBAGE].rc, 0);
+	CHECK_INT(p[GARBAGE].res.refused_rc, RELAIS_ECORRUPT);
+	CHECK_INT(p[GARBAGE].res.refused_seq, own[0].seq + 1);
+	CHECK_INT(p[GARBAGE].res.items, 1);
+	CHECK_INT(p[GARBAGE].res.acked, own[0].seq);
 	CHECK(p[GARBAGE].err[0] != 0);
 	/* The push and its retry raced: whichever ran first applied it. */
 	CHECK_INT(p[GOOD_A].rc, 0);
@@ -230,14 +238,14 @@ TEST(store_group_commit_refuses_one_push_alone)
 	CHECK_INT(p[RETRY_A].res.acked, 1);
 	CHECK_INT(p[GOOD_A].res.items + p[RETRY_A].res.items, 1);
 
-	CHECK_INT(q_int("SELECT count(*) FROM structure"), 2);
+	CHECK_INT(q_int("SELECT count(*) FROM structure"), 3);
 	CHECK_INT(q_int("SELECT count(*) FROM structure WHERE dept<>'" DEPT "'"), 0);
-	CHECK_INT(q_int("SELECT count(*) FROM sync_row"), 2);
-	/* No seq was lost to the rolled-back pushes. */
-	CHECK_INT(q_int("SELECT value FROM sync_state WHERE key='seq'"), 2);
-	CHECK_INT(q_int("SELECT max(seq) FROM sync_row"), 2);
-	/* The refused nodes were not even registered. */
-	CHECK_INT(q_int("SELECT count(*) FROM sync_node WHERE login='coord'"), 2);
+	CHECK_INT(q_int("SELECT count(*) FROM sync_row"), 3);
+	/* No seq was lost to the rolled-back items. */
+	CHECK_INT(q_int("SELECT value FROM sync_state WHERE key='seq'"), 3);
+	CHECK_INT(q_int("SELECT max(seq) FROM sync_row"), 3);
+	/* Every pushing node is registered, the refused ones too. */
+	CHECK_INT(q_int("SELECT count(*) FROM sync_node WHERE login='coord'"), 4);
 	p[GARBAGE].push.items = own;
 	p[GARBAGE].push.count = 1;
 	for (int i = 0; i < N; i++)
@@ -326,7 +334,8 @@ TEST(store_group_conflict_counts_survive_a_rollback)
 	CHECK_INT(job[0].rc, 0);
 	CHECK_INT(job[0].res.conflicts, 0);
 	CHECK_INT(job[0].res.changes, 1);
-	CHECK_INT(job[1].rc, RELAIS_EPERM);
+	CHECK_INT(job[1].rc, 0);
+	CHECK_INT(job[1].res.refused_rc, RELAIS_EPERM);
 	CHECK_INT(job[1].res.items, 0);
 	CHECK_INT(job[2].rc, 0);
 	CHECK_INT(job[2].res.conflicts, 1);
@@ -339,7 +348,7 @@ TEST(store_group_conflict_counts_survive_a_rollback)
 			 "OR kept LIKE '%from-chloe%'"), 0);
 	CHECK_INT(fx_int(FX_SERVER, "SELECT value FROM sync_state WHERE key='seq'"),
 		  fx_int(FX_SERVER, "SELECT max(seq) FROM sync_row"));
-	CHECK_INT(fx_int(FX_SERVER, "SELECT count(*) FROM sync_node WHERE login='chloe'"), 0);
+	CHECK_INT(fx_int(FX_SERVER, "SELECT count(*) FROM sync_node WHERE login='chloe'"), 1);
 	for (int k = 0; k < N; k++) {
 		sync_push_free(&push[k]);
 		sync_outbox_free(&ob[k]);

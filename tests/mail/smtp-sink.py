@@ -11,6 +11,14 @@ delivered to MAIL_ROOT/alice/Maildir/new/ (made when missing). Local parts
 other than [a-z0-9._-] are refused with 550, so nothing is written outside
 MAIL_ROOT. The bytes are written as received (no headers added), first in
 tmp/ then renamed into new/, as maildir readers expect. SIGTERM stops it.
+
+Two files in MAIL_ROOT, upper case so that no user's folder can take their
+name, let a test steer and watch the sink:
+- REFUS, read at each RCPT TO: lines "LOCAL CODE TEXT" ("bob 550 5.1.1
+  Boite inconnue"); a recipient whose local part is LOCAL gets "CODE TEXT".
+- RCPT.log, appended at each RCPT TO: "CODE ADDRESS", the code answered and
+  the address as the client wrote it, so a test can tell "never tried"
+  from "refused".
 """
 import asyncio
 import os
@@ -39,11 +47,30 @@ class Sink:
         self.root = root
         self.count = 0
 
+    def refusal(self, local):
+        try:
+            with open(os.path.join(self.root, "REFUS"), encoding="utf-8") as f:
+                for line in f:
+                    parts = line.split(None, 1)
+                    if len(parts) == 2 and parts[0].lower() == local:
+                        return parts[1].strip()
+        except FileNotFoundError:
+            pass
+        return None
+
+    def log_rcpt(self, answer, address):
+        with open(os.path.join(self.root, "RCPT.log"), "a", encoding="utf-8",
+                  errors="surrogateescape") as f:
+            f.write("%s %s\n" % (answer[:3], address))
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if local_part(address) is None:
-            return "550 destinataire refuse"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
+        local = local_part(address)
+        answer = "550 destinataire refuse" if local is None else self.refusal(local)
+        if answer is None:
+            envelope.rcpt_tos.append(address)
+            answer = "250 OK"
+        self.log_rcpt(answer, address)
+        return answer
 
     def deliver(self, local, data):
         md = os.path.join(self.root, local, "Maildir")

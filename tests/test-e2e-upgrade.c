@@ -1,0 +1,176 @@
+/*
+ * test-e2e-upgrade.c - upgrades lose nothing.
+ *
+ * A store and two replicas at schema 1 (the previous release's: the mail
+ * journal without reponse_motif, user_version 1), the replica A holding
+ * offline edits captured at schema 1 and not yet synced, among them the
+ * coordinator's handling of a journal row. The administrator upgrades the
+ * store (relaisd init), the coordinators their relais; every edit reaches
+ * the server and the other replica, and the new column exists everywhere.
+ */
+#include <string.h>
+#include <sqlite3.h>
+#include "../common/util.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
+#include "harness.h"
+#include "test.h"
+
+static int exec_on(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	}
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "  %s on %s: %s\n", sql, path, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* What schema 2 added, taken away: the database as the previous release
+ * made it. */
+static int back_to_schema_1(const char *path)
+{
+	return exec_on(path, "ALTER TABLE inbound_mail DROP COLUMN reponse_motif; "
+			     "PRAGMA user_version = 1;");
+}
+
+static int column_exists(const char *path, const char *table, const char *col)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+/* A captured local edit made on a schema-1 replica, as the previous
+ * relais made them: the changeset has that schema's columns. */
+static int edit_at_schema_1(const char *home, const char *sql)
+{
+	sqlite3 *db = NULL;
+	struct sync_tables *t = NULL;
+	struct sync_capture *cap = NULL;
+	char *msg = NULL;
+	int rc = -1;
+	if (sqlite3_open(h_strf("%s/replica.db", home), &db) != SQLITE_OK ||
+	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
+	    sync_capture_begin(db, t, &cap))
+		goto out;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
+		sync_capture_abort(cap);
+		goto out;
+	}
+	rc = sync_capture_commit(cap) ? -1 : 0;
+out:
+	sqlite3_free(msg);
+	sync_tables_free(t);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* A journal row written by the server's gateway. */
+static int journal_row(const char *store, char id[UTIL_UUID_LEN + 1])
+{
+	sqlite3 *db = NULL;
+	struct sync_tables *t = NULL;
+	struct sync_local *l = NULL;
+	int rc = -1;
+	if (util_uuid(id) || sqlite3_open(store, &db) != SQLITE_OK ||
+	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
+	    sync_local_begin(db, t, &l))
+		goto out;
+	char *sql = sqlite3_mprintf("INSERT INTO inbound_mail(id, dept, expediteur, sujet, resultat, "
+				    "reponse) VALUES(%Q, '65', 'mjc@example.org', 'Question', "
+				    "'quarantaine', 'aucune')", id);
+	int e = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	if (e != SQLITE_OK) {
+		sync_local_abort(l);
+		goto out;
+	}
+	rc = sync_local_commit(l, "relais-courrier") ? -1 : 0;
+out:
+	sync_tables_free(t);
+	sqlite3_close(db);
+	return rc;
+}
+
+TEST(e2e_upgrade_schema_1_to_2_keeps_offline_edits)
+{
+	struct h_daemon d;
+	char ta[H_TOKEN], tb[H_TOKEN], mail[UTIL_UUID_LEN + 1];
+	h_setup();
+	CHECK(h_daemon_init(&d, "mise-a-jour") == 0);
+	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
+	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
+	const char *store = h_strf("%s/relais.db", d.data);
+	CHECK(journal_row(store, mail) == 0);
+	CHECK(h_daemon_serve(&d) == 0);
+	const char *a = h_replica(&d, "maj-A", ta), *b = h_replica(&d, "maj-B", tb);
+	CHECK(a && b);
+	const char *s = h_relais_ok(a, "structure", "add", "--nom", "MJC de Tarbes", "--commune",
+				    "Tarbes", (char *)NULL);
+	CHECK(s != NULL);
+	CHECK(h_sync(a, &d) == 0 && h_sync(b, &d) == 0);
+	CHECK_INT(h_daemon_stop(&d), 0);
+
+	/* Everything as the previous release left it. */
+	CHECK(back_to_schema_1(store) == 0);
+	CHECK(back_to_schema_1(h_strf("%s/replica.db", a)) == 0);
+	CHECK(back_to_schema_1(h_strf("%s/replica.db", b)) == 0);
+	CHECK(!column_exists(store, "inbound_mail", "reponse_motif"));
+	/* Offline edits on A, not synced: a new row, an edited row, and the
+	 * handling of the journal row. */
+	char id[UTIL_UUID_LEN + 1];
+	CHECK(util_uuid(id) == 0);
+	CHECK(edit_at_schema_1(a, h_strf("INSERT INTO structure(id, dept, nom, commune) VALUES"
+					 "('%s', '65', 'Centre social de Séméac', 'Séméac')", id)) == 0);
+	CHECK(edit_at_schema_1(a, h_strf("UPDATE structure SET commune = 'Aureilhan' WHERE id = '%s'",
+					 s)) == 0);
+	CHECK(edit_at_schema_1(a, h_strf("UPDATE inbound_mail SET traitement = 'classe' WHERE id = '%s'",
+					 mail)) == 0);
+
+	/* The administrator upgrades; the old store is refused until then. */
+	CHECK(h_daemon_serve(&d) != 0);
+	char init[] = "init", data[] = "--data";
+	char *argv[] = { (char *)h_bin("relaisd"), init, data, d.data, NULL };
+	struct h_out *o = h_runv(argv, H_TIMEOUT_MS);
+	CHECK_INT(o->status, 0);
+	CHECK(column_exists(store, "inbound_mail", "reponse_motif"));
+	CHECK(h_daemon_serve(&d) == 0);
+
+	/* The coordinators' new relais opens, upgrades and syncs each replica. */
+	json_t *st = h_status(a);
+	CHECK(st != NULL);
+	CHECK_INT(json_integer_value(json_object_get(st, "pending")), 3);
+	CHECK(column_exists(h_strf("%s/replica.db", a), "inbound_mail", "reponse_motif"));
+	o = h_relais(a, "sync", "--server", d.url, (char *)NULL);
+	CHECK_INT(o->status, 0);
+	CHECK(strstr(o->out, "3 modifications envoyées") != NULL);
+	CHECK(strstr(o->out, "refusée") == NULL);
+	CHECK(h_sync(b, &d) == 0);
+	json_t *e = h_export(b);
+	CHECK(e != NULL);
+	CHECK_STR(h_row_str(h_export_row(e, "structure", id), "nom"), "Centre social de Séméac");
+	CHECK_STR(h_row_str(h_export_row(e, "structure", s), "commune"), "Aureilhan");
+	CHECK_STR(h_row_str(h_export_row(e, "inbound_mail", mail), "traitement"), "classe");
+	CHECK(json_object_get(h_export_row(e, "inbound_mail", mail), "reponse_motif") != NULL);
+	const char *ea = h_export_text(a), *eb = h_export_text(b);
+	CHECK(ea && eb && !strcmp(ea, eb));
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
