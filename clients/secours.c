@@ -282,6 +282,8 @@ out:
 struct salvage {
 	char *server, *token, *login, *dept, *role, *epoch;
 	struct sync_outbox outbox;
+	struct sync_refused_set refused;  /* edits set aside, readable ones */
+	int refused_rc;         /* 0 when all of them were read */
 	int node_ok;
 	int outbox_rc;          /* 0 when every pending edit was read */
 	int emptied;            /* the file holds no sync tables at all */
@@ -299,6 +301,7 @@ static void salvage_free(struct salvage *s)
 	free(s->role);
 	free(s->epoch);
 	sync_outbox_free(&s->outbox);
+	sync_refused_set_free(&s->refused);
 	json_decref(s->tables);
 	json_decref(s->unreadable);
 	memset(s, 0, sizeof(*s));
@@ -367,6 +370,7 @@ static int salvage(sqlite3 *db, struct salvage *s)
 		return s->tables && s->unreadable ? 0 : RELAIS_ENOMEM;
 	}
 	s->outbox_rc = sync_outbox_salvage(db, &s->outbox, &s->node_ok, &s->last_seq);
+	s->refused_rc = sync_refused_salvage(db, &s->refused);
 	return salvage_rows(db, s);
 }
 
@@ -399,7 +403,28 @@ static json_t *salvage_json(const struct salvage *s, const char *aside, const ch
 			return NULL;
 		}
 	}
-	return json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:b, s:O, s:O}",
+	json_t *refused = json_array();
+	for (size_t i = 0; refused && i < s->refused.count; i++) {
+		const struct sync_refused_item *r = &s->refused.v[i];
+		char *hex = malloc(r->item.len * 2 + 1);
+		json_t *o = NULL;
+		if (hex) {
+			util_hex(r->item.changeset, r->item.len, hex);
+			o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "seq", (json_int_t)r->item.seq,
+				      "hlc", (json_int_t)r->item.hlc, "changeset_hex", hex,
+				      "raison", r->reason, "refusee_le", r->refused_at);
+		}
+		free(hex);
+		if (!o || json_array_append_new(refused, o)) {
+			json_decref(refused);
+			refused = NULL;
+		}
+	}
+	if (!refused) {
+		json_decref(items);
+		return NULL;
+	}
+	return json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:b, s:o, s:O, s:O}",
 			 "format", "relais-secours", "version", 1, "date", when,
 			 "fichier_endommage", aside,
 			 "serveur", str_or_null(s->server), "compte", str_or_null(s->login),
@@ -408,6 +433,7 @@ static json_t *salvage_json(const struct salvage *s, const char *aside, const ch
 			 "dernier_seq", (json_int_t)s->last_seq,
 			 "modifications_en_attente", items,
 			 "modifications_toutes_lues", s->outbox_rc == 0,
+			 "modifications_refusees", refused,
 			 "tables", s->tables, "tables_lues_en_partie", s->unreadable);
 }
 
@@ -545,6 +571,9 @@ static int restore_into(const char *tmp, const struct salvage *s, char *err, siz
 	if (rc)
 		say(err, errlen, "les modifications en attente n'ont pas pu être remises dans la "
 			 "file : %s", relais_strerror(rc));
+	if (!rc && (rc = sync_refused_restore(nr.db, &s->refused)))
+		say(err, errlen, "les modifications refusées par le serveur n'ont pas pu être "
+			 "recopiées : %s", relais_strerror(rc));
 out:
 	free(node);
 	free(dept);
@@ -776,6 +805,10 @@ int cmd_secours(const char *home, int argc, char **argv)
 	printf("Modifications en attente remises dans la file : %zu", s.outbox.count);
 	printf(s.outbox.count ? " ; lancez « relais --home %s sync » pour les envoyer.\n" : ".\n",
 	       home);
+	if (s.refused.count || s.refused_rc)
+		printf("Modifications refusées par le serveur recopiées : %zu%s (voir « relais "
+		       "refus »).\n", s.refused.count, s.refused_rc ? ", les suivantes étaient "
+		       "illisibles et restent dans le fichier endommagé" : "");
 	printf("Fichier endommagé conservé : %s\n", aside);
 	printf("Ce qui a pu y être lu : %s\n", saved);
 	if (json_array_size(s.unreadable)) {

@@ -76,6 +76,10 @@ int sync_outbox_salvage(sqlite3 *db, struct sync_outbox *out, int *node_ok, uint
 	/* Unreadable: the items' own seqs are then the best floor there is. */
 	if (query_u64(db, "SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'", last_seq))
 		*last_seq = 0;
+	/* Items set aside left the outbox but kept their numbers. */
+	uint64_t refused = 0;
+	if (query_u64(db, "SELECT max(seq) FROM sync_refused", &refused) == 0 && refused > *last_seq)
+		*last_seq = refused;
 	rc = sync_prepare(db, "SELECT seq, hlc, changeset FROM sync_outbox ORDER BY seq", &st);
 	if (rc)
 		return rc;
@@ -303,6 +307,108 @@ int sync_outbox_restore(sqlite3 *db, const struct sync_tables *t, uint64_t node,
 		rc = sync_exec(db, "COMMIT");
 out:
 	free(v);
+	if (rc)
+		sync_rollback(db);
+	return rc;
+}
+
+/* ---- edits set aside ---- */
+
+void sync_refused_set_free(struct sync_refused_set *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->count; i++) {
+		free((void *)r->v[i].item.changeset);
+		free(r->v[i].reason);
+		free(r->v[i].refused_at);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return strdup(t ? (const char *)t : "");
+}
+
+int sync_refused_salvage(sqlite3 *db, struct sync_refused_set *out)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sync_prepare(db, "SELECT seq, hlc, changeset, reason, refused_at FROM sync_refused "
+			  "ORDER BY seq", &st);
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->count == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct sync_refused_item *v = realloc(out->v, ncap * sizeof(*v));
+			if (!v) {
+				rc = RELAIS_ENOMEM;
+				break;
+			}
+			out->v = v;
+			cap = ncap;
+		}
+		struct sync_refused_item *it = &out->v[out->count];
+		size_t n = (size_t)sqlite3_column_bytes(st, 2);
+		unsigned char *p = malloc(n ? n : 1);
+		char *reason = column_dup(st, 3), *at = column_dup(st, 4);
+		if (!p || !reason || !at) {
+			free(p);
+			free(reason);
+			free(at);
+			rc = RELAIS_ENOMEM;
+			break;
+		}
+		if (n)
+			memcpy(p, sqlite3_column_blob(st, 2), n);
+		it->item.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		it->item.hlc = (sync_hlc_t)sqlite3_column_int64(st, 1);
+		it->item.changeset = p;
+		it->item.len = n;
+		it->reason = reason;
+		it->refused_at = at;
+		out->count++;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = relais_sqlite_error(rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_refused_restore(sqlite3 *db, const struct sync_refused_set *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	rc = sync_prepare(db, "INSERT OR IGNORE INTO sync_refused(seq, hlc, changeset, reason, "
+			  "refused_at) VALUES(?1, ?2, ?3, ?4, ?5)", &st);
+	for (size_t i = 0; !rc && i < r->count; i++) {
+		const struct sync_refused_item *it = &r->v[i];
+		if (it->item.len > (size_t)INT32_MAX) {
+			rc = RELAIS_EINVAL;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)it->item.seq);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)it->item.hlc);
+		sqlite3_bind_blob(st, 3, it->item.changeset, (int)it->item.len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, it->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, it->refused_at, -1, SQLITE_STATIC);
+		rc = relais_sqlite_error(sqlite3_step(st));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
 	if (rc)
 		sync_rollback(db);
 	return rc;

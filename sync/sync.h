@@ -314,7 +314,8 @@ int sync_conflict_resolve(sqlite3 *db, const struct sync_tables *t, const char *
  * Reads what can still be read of the outbox of a replica that may be
  * damaged: the node id into out->node (*node_ok is 1 when it was read), the
  * pending items in seq order, and into *last_seq the highest outbox seq the
- * replica ever gave (from SQLite's sequence, else the items'). Returns 0 when
+ * replica ever gave (from SQLite's sequence, the items' and those set aside
+ * in sync_refused). Returns 0 when
  * every pending item was read, else the error that stopped the reading; out
  * then holds the items read before it. Free out with sync_outbox_free() in
  * both cases.
@@ -348,5 +349,25 @@ int sync_client_check(sqlite3 *db, const struct sync_tables *t,
 int sync_outbox_restore(sqlite3 *db, const struct sync_tables *t, uint64_t node,
 			const struct sync_push_item *items, size_t n,
 			uint64_t last_seq) RELAIS_WUR;
+
+/* Edits set aside (sync_refused) read from a damaged replica, to carry them
+ * into the rebuilt one: the person still has to read or drop them. */
+struct sync_refused_item {
+	struct sync_push_item item;  /* the changeset is owned */
+	char *reason, *refused_at;
+};
+struct sync_refused_set {
+	size_t count;
+	struct sync_refused_item *v;
+};
+/* Reads sync_refused in seq order; on error, out holds the rows read before
+ * it. Free with sync_refused_set_free() (accepts a zeroed set) in both
+ * cases. */
+int sync_refused_salvage(sqlite3 *db, struct sync_refused_set *out) RELAIS_WUR;
+void sync_refused_set_free(struct sync_refused_set *r);
+/* Writes the rows of r into sync_refused in one transaction (a seq already
+ * there is kept as it is). Nothing is applied to the tables: their effect
+ * was undone when they were set aside. */
+int sync_refused_restore(sqlite3 *db, const struct sync_refused_set *r) RELAIS_WUR;
 
 #endif

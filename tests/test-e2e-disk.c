@@ -668,4 +668,22 @@ TEST(disk_outbox_salvage_and_restore)
 	CHECK_INT(query_ll(f.db, "SELECT max(seq) FROM sync_outbox"), 8);
 	CHECK(query_ll(f.db, "SELECT hlc FROM sync_outbox WHERE seq = 8") > 0x1234567890ll);
 	CHECK_INT(sync_client_check(f.db, f.t, NULL, NULL), 0);
+
+	/* An edit set aside keeps its number: it counts for the next rescue's
+	 * floor, and is carried over as it is. */
+	CHECK(sqlite3_exec(f.db, "INSERT INTO sync_refused VALUES(9, 1, x'54', 'refusée', "
+			   "'2026-12-04T20:00:00Z')", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_OK(sync_outbox_salvage(f.db, &ob, &node_ok, &last));
+	sync_outbox_free(&ob);
+	CHECK_INT(last, 9);
+	struct sync_refused_set rs;
+	CHECK_OK(sync_refused_salvage(f.db, &rs));
+	int got = rs.count == 1 && rs.v[0].item.seq == 9 && !strcmp(rs.v[0].reason, "refusée");
+	CHECK(sqlite3_exec(f.db, "DELETE FROM sync_refused", NULL, NULL, NULL) == SQLITE_OK);
+	int put = sync_refused_restore(f.db, &rs);
+	sync_refused_set_free(&rs);
+	CHECK(got);
+	CHECK_OK(put);
+	CHECK_INT(query_ll(f.db, "SELECT count(*) FROM sync_refused WHERE seq = 9 AND "
+			   "refused_at = '2026-12-04T20:00:00Z'"), 1);
 }
