@@ -369,7 +369,7 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 	/* One read transaction: the export is a consistent snapshot. */
 	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    (e = directory_load(r.db, &d))) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		goto out;
 	}
 	sqlite3_exec(r.db, "COMMIT", NULL, NULL, NULL);
@@ -1036,7 +1036,7 @@ static int run_import(struct import *im, const struct csv *c)
 	}
 	if ((e = prepare_all(im)) || (e = sync_capture_begin(im->r->db, im->r->tables, &cap))) {
 		cli_error("écriture dans le réplica impossible : %s",
-			  e == RELAIS_EDB ? sqlite3_errmsg(im->r->db) : relais_strerror(e));
+			  e == RELAIS_EDB ? replica_errmsg(im->r->db) : relais_strerror(e));
 		goto out;
 	}
 	for (size_t i = 1; i < c->nrows; i++) {
@@ -1059,7 +1059,7 @@ static int run_import(struct import *im, const struct csv *c)
 			if (e < 0) {
 				row_release(&w);
 				cli_error("écriture dans le réplica impossible : %s ; rien n'a été "
-					  "enregistré.", e == RELAIS_EDB ? sqlite3_errmsg(im->r->db)
+					  "enregistré.", e == RELAIS_EDB ? replica_errmsg(im->r->db)
 					  : relais_strerror(e));
 				goto out;
 			}

@@ -113,3 +113,56 @@ void cli_print_field(const char *label, const char *value)
 	}
 	putchar('\n');
 }
+
+int cli_parse_opts(const char *usage, const struct cli_opt *opts, size_t nopts,
+		   int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			fputs(usage, stdout);
+			if (nopts)
+				fputs("\nOptions :\n", stdout);
+			for (size_t k = 0; k < nopts; k++) {
+				char left[64];
+				snprintf(left, sizeof(left), "%s%s%s", opts[k].name,
+					 opts[k].arg ? " " : "", opts[k].arg ? opts[k].arg : "");
+				printf("  %-20s %s\n", left, opts[k].help);
+			}
+			return -1;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *eq = strchr(arg, '=');
+		size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct cli_opt *o = NULL;
+		for (size_t k = 0; k < nopts && !o; k++)
+			if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, arg, nl))
+				o = &opts[k];
+		if (!o || strncmp(arg, "--", 2)) {
+			cli_error("argument inconnu : « %s » (voir --help).", arg);
+			return CLI_EXIT_USAGE;
+		}
+		if (!o->arg) {
+			if (eq) {
+				cli_error("l'option %s ne prend pas de valeur.", o->name);
+				return CLI_EXIT_USAGE;
+			}
+			*o->flag = 1;
+			continue;
+		}
+		if (eq) {
+			*o->value = eq + 1;
+		} else if (i + 1 < argc) {
+			*o->value = argv[++i];
+		} else {
+			cli_error("l'option %s attend une valeur.", o->name);
+			return CLI_EXIT_USAGE;
+		}
+		if (!**o->value) {
+			cli_error("l'option %s attend une valeur non vide.", o->name);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	return 0;
+}

@@ -18,7 +18,7 @@
 #define CLI_EXIT_USAGE 2
 
 /* Size of the buffers that receive French error messages. */
-#define CLI_ERRLEN 512
+#define CLI_ERRLEN 1024
 
 /* Prints "relais : " and the message, then a newline, on stderr. */
 void cli_error(const char *fmt, ...) RELAIS_PRINTF(1, 2);
@@ -48,6 +48,25 @@ void cli_print_field(const char *label, const char *value);
 /* Returns 1 when arg is "--help" or "-h". */
 int cli_is_help(const char *arg);
 
+/* One option of a command, for cli_parse_opts(). */
+struct cli_opt {
+	const char *name;      /* "--server" */
+	const char *arg;       /* the value's name in --help ("URL"); NULL for a flag */
+	const char **value;    /* receives the value (option with arg) */
+	int *flag;             /* set to 1 (flag) */
+	const char *help;      /* one line of --help */
+};
+
+/*
+ * Parses argv[1..argc) (argv[0] is the command word) against opts: "--x v",
+ * "--x=v" and flags; no positional argument. With --help or -h, prints
+ * usage (a French text ending in a newline) then the options, described
+ * from opts, on stdout and returns -1. Returns 0, or CLI_EXIT_USAGE after a
+ * French message.
+ */
+int cli_parse_opts(const char *usage, const struct cli_opt *opts, size_t nopts,
+		   int argc, char **argv) RELAIS_WUR;
+
 /*
  * Commands. home is the replica's directory (already resolved from --home,
  * RELAIS_HOME or ~/.relais); argv[0] is the command word. Each returns an
@@ -70,5 +89,11 @@ int cmd_formulaire(const char *home, int argc, char **argv);
 /* The mail gateway's journal (table inbound_mail): list, show, rattacher,
  * classer; its rows are written by the server only, so no add/set/rm. */
 int cmd_courrier(const char *home, int argc, char **argv);
+/* Checks the replica file: SQLite's integrity check and the sync tables;
+ * exit 0 when intact, 1 otherwise (clients/secours.c). */
+int cmd_verifier(const char *home, int argc, char **argv);
+/* Rebuilds a damaged replica from the server, keeping its pending edits
+ * (clients/secours.c, docs/client.md). */
+int cmd_secours(const char *home, int argc, char **argv);
 
 #endif

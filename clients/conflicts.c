@@ -208,7 +208,7 @@ static int list_conflicts(struct replica *r, int json, int all)
 	int rc = CLI_EXIT_FAIL, e;
 
 	if (replica_meta(r, "node", &node)) {
-		cli_error("lecture des conflits impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture des conflits impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (json && !(ls.arr = json_array()))
@@ -217,7 +217,7 @@ static int list_conflicts(struct replica *r, int json, int all)
 	if (e == RELAIS_ENOMEM)
 		goto nomem;
 	if (e) {
-		cli_error("lecture des conflits impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture des conflits impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (json) {
@@ -292,7 +292,7 @@ int conflicts_resolve(struct replica *r, const char *id, int keep_mine, int *res
 		*restored = keep_lost;
 	goto out;
 read_error:
-	snprintf(err, errlen, "lecture des conflits impossible : %s", sqlite3_errmsg(r->db));
+	snprintf(err, errlen, "lecture des conflits impossible : %s", replica_errmsg(r->db));
 out:
 	free(role);
 	free(node);

@@ -394,7 +394,7 @@ static int do_list(struct replica *r, const struct args *a)
 
 	if (select_sql(mail_table(), 0, a->all, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (!a->json) {
@@ -541,7 +541,7 @@ static int do_show(struct replica *r, const struct args *a)
 
 	if (select_sql(mail_table(), 1, 1, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
@@ -550,7 +550,7 @@ static int do_show(struct replica *r, const struct args *a)
 		not_found(a->id);
 		goto out;
 	} else if (s != SQLITE_ROW) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (!a->json) {
@@ -581,7 +581,7 @@ static int check_handleable(sqlite3 *db, const char *id, char *err, size_t errle
 	int rc = RELAIS_EDB;
 	if (sqlite3_prepare_v2(db, "SELECT resultat, traitement FROM " MAIL_TABLE " WHERE id = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "lecture du réplica impossible : %s", sqlite3_errmsg(db));
+		snprintf(err, errlen, "lecture du réplica impossible : %s", replica_errmsg(db));
 		return RELAIS_EDB;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -591,7 +591,7 @@ static int check_handleable(sqlite3 *db, const char *id, char *err, size_t errle
 		rc = RELAIS_ENOTFOUND;
 		goto out;
 	} else if (s != SQLITE_ROW) {
-		snprintf(err, errlen, "lecture du réplica impossible : %s", sqlite3_errmsg(db));
+		snprintf(err, errlen, "lecture du réplica impossible : %s", replica_errmsg(db));
 		goto out;
 	}
 	const char *res = (const char *)sqlite3_column_text(st, 0);
@@ -693,7 +693,7 @@ static int record_decision(struct replica *r, const char *id, const char *traite
 	}
 	return 0;
 db_error:
-	snprintf(err, errlen, "écriture dans le réplica impossible : %s", sqlite3_errmsg(r->db));
+	snprintf(err, errlen, "écriture dans le réplica impossible : %s", replica_errmsg(r->db));
 	sqlite3_finalize(st);
 	sync_capture_abort(cap);
 	return RELAIS_EDB;

@@ -523,7 +523,7 @@ static int do_list_human(const struct model_table *t, sqlite3_stmt *st)
 	}
 	nomem = 0;
 	if (s != SQLITE_DONE) {
-		cli_error("lecture du réplica impossible.");
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(sqlite3_db_handle(st)));
 		goto out;
 	}
 	if (!nrows) {
@@ -557,7 +557,7 @@ static int do_list(struct replica *r, const struct model_table *t, struct args *
 
 	if (select_sql(t, 0, !a->json, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (!a->json) {
@@ -580,7 +580,7 @@ static int do_show(struct replica *r, const struct model_table *t, struct args *
 
 	if (select_sql(t, 1, !a->json, &sql) ||
 	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
@@ -589,7 +589,7 @@ static int do_show(struct replica *r, const struct model_table *t, struct args *
 		not_found(t, a->id);
 		goto out;
 	} else if (s != SQLITE_ROW) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (a->json) {

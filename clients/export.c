@@ -84,7 +84,7 @@ int cmd_export(const char *home, int argc, char **argv)
 	sqlite3_exec(r.db, "COMMIT", NULL, NULL, NULL);
 out:
 	if (rc)
-		cli_error("export impossible : %s", rc == RELAIS_EDB ? sqlite3_errmsg(r.db)
+		cli_error("export impossible : %s", rc == RELAIS_EDB ? replica_errmsg(r.db)
 				: relais_strerror(rc));
 	replica_close(&r);
 	return rc ? CLI_EXIT_FAIL : 0;
@@ -136,7 +136,7 @@ int cmd_status(const char *home, int argc, char **argv)
 	    sqlite3_prepare_v2(r.db, "SELECT count(*) FROM " SYNC_CONFLICT_TABLE
 			       " WHERE resolution IS NULL", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		goto out;
 	}
 	conflicts = sqlite3_column_int64(st, 0);

@@ -259,9 +259,9 @@ static void db_error(struct replica *r, const char *what)
 {
 	if ((sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CONSTRAINT)
 		cli_error("%s : valeur refusée par le schéma (%s) ; rien n'a été modifié.", what,
-			  sqlite3_errmsg(r->db));
+			  replica_errmsg(r->db));
 	else
-		cli_error("%s : %s ; rien n'a été modifié.", what, sqlite3_errmsg(r->db));
+		cli_error("%s : %s ; rien n'a été modifié.", what, replica_errmsg(r->db));
 }
 
 /* Opens the replica; writable refuses a caf account. Returns 0 or CLI_EXIT_FAIL. */
@@ -618,7 +618,7 @@ static int rgpd_effacer(const char *home, int argc, char **argv)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (e || strlen(limit) != DATE_LEN) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		goto out;
 	}
 	/* One transaction from the selection to the last write, so that what is
@@ -819,7 +819,7 @@ fail:
 	if (e == RELAIS_ENOMEM)
 		goto nomem;
 dberr:
-	cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+	cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 	goto out;
 nomem:
 	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
@@ -854,7 +854,7 @@ int cmd_personne(const char *home, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	/* One read transaction: a consistent picture of the person. */
 	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		replica_close(&r);
 		return CLI_EXIT_FAIL;
 	}
@@ -1110,7 +1110,7 @@ int cmd_suivi(const char *home, int argc, char **argv)
 	rc = CLI_EXIT_FAIL;
 	if ((e = followup_suivi(r.db, day, &out))) {
 		if (e == RELAIS_EDB)
-			cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+			cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		else if (e == RELAIS_EINVAL)
 			cli_error("Date du jour : « %s » invalide.", day);
 		else

@@ -27,6 +27,8 @@ static const struct {
 	{ "conflicts", cmd_conflicts, "liste ou tranche les conflits" },
 	{ "refus", cmd_refus, "modifications refusées par le serveur, mises de côté" },
 	{ "export", cmd_export, "tout le réplica en JSON (--json)" },
+	{ "verifier", cmd_verifier, "contrôle le fichier du réplica (intégrité)" },
+	{ "secours", cmd_secours, "reconstruit un réplica endommagé en gardant les modifications" },
 	{ "formulaire", cmd_formulaire, "formulaire vierge à envoyer (candidature, bilan)" },
 	{ "courrier", cmd_courrier, "courriels reçus : en attente, rattacher, classer" },
 	{ "suivi", cmd_suivi, "ce qui attend le coordinateur (--json)" },

@@ -111,7 +111,7 @@ static int list(struct replica *r, int json)
 
 	if (!arr || sqlite3_prepare_v2(r->db, "SELECT seq, refused_at, reason, changeset FROM sync_refused "
 				       "ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -136,7 +136,7 @@ static int list(struct replica *r, int json)
 		n++;
 	}
 	if (s != SQLITE_DONE) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (json) {
@@ -174,7 +174,7 @@ static int show(struct replica *r, uint64_t seq)
 
 	if (sqlite3_prepare_v2(r->db, "SELECT refused_at, reason, changeset, hlc FROM sync_refused "
 			       "WHERE seq=?", -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);

@@ -43,6 +43,82 @@ static int path_join(char *out, size_t outlen, const char *dir, const char *name
 	return n < 0 || (size_t)n >= outlen ? RELAIS_ETOOBIG : 0;
 }
 
+/*
+ * The first failure of the storage (disk full, I/O error, damaged file,
+ * permissions, busy) that SQLite met in this process, as a RELAIS_E* code:
+ * commands print SQLite failures in many places, and replica_close() then
+ * says once, naming the file, what the person should do about it. Fed by
+ * relais_sqlite_error() (relais_storage_failure_take), by replica_errmsg()
+ * and by SQLite's log, which also sees statements whose caller only passes
+ * on a RELAIS_EDB (but not a failed COMMIT).
+ */
+static int storage_failure;
+
+static void note_failure(int code)
+{
+	if (!storage_failure && (relais_storage_error(code) || code == RELAIS_EBUSY))
+		storage_failure = code;
+}
+
+static void sqlite_log(void *arg, int sqlite_rc, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+	note_failure(relais_sqlite_error(sqlite_rc));
+}
+
+/* SQLite accepts a logger only before its first use, which in relais is the
+ * first replica_open(); later calls fail harmlessly and replica_errmsg()
+ * still notes what the commands print. */
+static void install_log(void)
+{
+	static int done;
+	if (!done) {
+		done = 1;
+		(void)sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+	}
+}
+
+const char *replica_errmsg(sqlite3 *db)
+{
+	if (db)
+		note_failure(relais_sqlite_error(sqlite3_extended_errcode(db)));
+	return relais_sqlite_errmsg(db);
+}
+
+/* What a person should do about a failure of the storage under the replica
+ * of home (a RELAIS_E* code), as one French sentence. */
+static void advice(const char *home, int code, char *out, size_t outlen)
+{
+	switch (code) {
+	case RELAIS_EDAMAGED:
+		snprintf(out, outlen, "le réplica « %s/replica.db » est endommagé. Ne le supprimez pas : "
+			 "« relais --home %s verifier » le contrôle, et « relais --home %s secours » le "
+			 "reconstruit depuis le serveur en gardant les modifications pas encore envoyées "
+			 "(voir docs/client.md).", home, home, home);
+		break;
+	case RELAIS_EFULL:
+		snprintf(out, outlen, "le disque qui contient « %s » est plein : libérez de la place "
+			 "(« df -h %s » montre l'espace libre), puis relancez la commande ; ce qui a "
+			 "échoué n'a pas été enregistré.", home, home);
+		break;
+	case RELAIS_EDISK:
+		snprintf(out, outlen, "erreur du disque en lisant ou en écrivant « %s/replica.db » : "
+			 "vérifiez le disque et son système de fichiers (journal du système, fsck), puis "
+			 "contrôlez le réplica avec « relais --home %s verifier ».", home, home);
+		break;
+	case RELAIS_EACCESS:
+		snprintf(out, outlen, "« %s/replica.db » est en lecture seule ou ne peut pas être "
+			 "ouvert : vérifiez ses droits et son propriétaire (« ls -la %s » : le dossier et "
+			 "ses fichiers doivent appartenir à votre compte, droits 700 et 600).", home, home);
+		break;
+	default:
+		snprintf(out, outlen, "« %s/replica.db » est occupé par un autre programme : "
+			 "réessayez quand il aura terminé.", home);
+		break;
+	}
+}
+
 /* Waits for the exclusive lock rather than failing at once: a command started
  * while a short edit runs should simply run after it. */
 static int take_lock(struct replica *r, int create, char *err, size_t errlen)
@@ -58,6 +134,16 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 		fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT, 0600);
 	}
 	if (fd < 0) {
+		/* The lock is the first file a command writes: a read-only or
+		 * full disk shows here first, and deserves the same advice. */
+		int code = errno == EROFS || errno == EACCES || errno == EPERM ? RELAIS_EACCESS
+			   : errno == ENOSPC || errno == EDQUOT		    ? RELAIS_EFULL
+			   : errno == EIO					    ? RELAIS_EDISK
+										    : 0;
+		if (code) {
+			advice(r->home, code, err, errlen);
+			return code;
+		}
 		snprintf(err, errlen, "impossible d'ouvrir le verrou %s : %s", path, strerror(errno));
 		return RELAIS_EIO;
 	}
@@ -172,13 +258,55 @@ static int setup_ca(const char *home, int create, char *err, size_t errlen)
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "base du réplica : %s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return RELAIS_EDB;
+	int src = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (src != SQLITE_OK) {
+		snprintf(err, errlen, "base du réplica : %s", replica_errmsg(db));
+		return relais_sqlite_error(sqlite3_extended_errcode(db));
 	}
 	return 0;
+}
+
+/*
+ * A replica.db that lost its content (emptied to 0 bytes, or a database
+ * without the client's tables) must not pass for an unfinished init: init
+ * creates these tables before anything else, and migrating such a file here
+ * would give the replica a new node id and hide the loss.
+ */
+static int check_content(struct replica *r, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char path[MAX_PATH];
+	struct stat sb;
+	int rc = 0, n = 0;
+
+	if (path_join(path, sizeof(path), r->home, "replica.db")) {
+		snprintf(err, errlen, "chemin trop long : %s", r->home);
+		return RELAIS_EINVAL;
+	}
+	int src = sqlite3_prepare_v2(r->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+				     "AND name IN ('sync_meta', 'sync_outbox')", -1, &st, NULL);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	if (src != SQLITE_ROW) {
+		rc = relais_sqlite_error(sqlite3_extended_errcode(r->db));
+		snprintf(err, errlen, "lecture du réplica « %s » impossible : %s", path,
+			 replica_errmsg(r->db));
+		goto out;
+	}
+	if (n == 2)
+		goto out;
+	rc = RELAIS_ENOTFOUND;
+	snprintf(err, errlen, "« %s » %s : ce n'est pas une initialisation inachevée (elle crée "
+		 "les tables du réplica avant tout le reste) mais un fichier vidé ou remplacé par "
+		 "accident. Ne le supprimez pas : « relais --home %s secours --server URL --token "
+		 "JETON » le met de côté et reconstruit le réplica depuis le serveur (voir "
+		 "docs/client.md).", path,
+		 stat(path, &sb) == 0 && sb.st_size == 0 ? "est vide (0 octet)"
+							   : "ne contient plus les tables du réplica",
+		 r->home);
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int open_db(struct replica *r, int create, char *err, size_t errlen)
@@ -203,12 +331,16 @@ static int open_db(struct replica *r, int create, char *err, size_t errlen)
 		return RELAIS_ENOTFOUND;
 	}
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &r->db, flags, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "impossible d'ouvrir %s : %s", path,
-			 r->db ? sqlite3_errmsg(r->db) : "mémoire insuffisante");
-		return RELAIS_EDB;
+	install_log();
+	int src = sqlite3_open_v2(path, &r->db, flags, NULL);
+	if (src != SQLITE_OK) {
+		snprintf(err, errlen, "impossible d'ouvrir %s : %s", path, replica_errmsg(r->db));
+		return r->db ? relais_sqlite_error(sqlite3_extended_errcode(r->db)) : RELAIS_ENOMEM;
 	}
 	sqlite3_busy_timeout(r->db, 5000);
+	/* Before the pragmas, which would write a header into an empty file. */
+	if (!create && (src = check_content(r, err, errlen)))
+		return src;
 	return exec_sql(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err, errlen);
 }
 
@@ -294,6 +426,42 @@ int replica_open(struct replica *r, const char *home, unsigned flags, char *err,
 	}
 out:
 	free(done);
+	if (rc) {
+		/* A failure of the storage gets the sentence that says what to do,
+		 * here rather than once more by replica_close(). */
+		note_failure(relais_storage_failure_take());
+		int code = storage_failure ? storage_failure : relais_storage_error(rc) ? rc : 0;
+		if (code)
+			advice(home, code, err, errlen);
+		storage_failure = 0;
+		replica_close(r);
+	}
+	return rc;
+}
+
+int replica_lock(struct replica *r, const char *home, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->lockfd = -1;
+	if (stat(home, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "aucun réplica dans « %s » : lancez d'abord "
+			 "« relais --home %s init --server URL --token JETON ».", home, home);
+		return RELAIS_ENOTFOUND;
+	}
+	r->home = strdup(home);
+	if (!r->home) {
+		rc = RELAIS_ENOMEM;
+		snprintf(err, errlen, "%s", relais_strerror(rc));
+	}
+	if (!rc)
+		rc = check_private(home, err, errlen);
+	if (!rc)
+		rc = take_lock(r, 0, err, errlen);
+	if (!rc)
+		rc = setup_ca(home, 0, err, errlen);
 	if (rc)
 		replica_close(r);
 	return rc;
@@ -303,6 +471,13 @@ void replica_close(struct replica *r)
 {
 	if (!r)
 		return;
+	note_failure(relais_storage_failure_take());
+	if (storage_failure && r->home) {
+		char msg[CLI_ERRLEN];
+		advice(r->home, storage_failure, msg, sizeof(msg));
+		cli_error("%s", msg);
+		storage_failure = 0;
+	}
 	sync_tables_free(r->tables);
 	r->tables = NULL;
 	if (r->db)
@@ -395,7 +570,7 @@ int replica_print_rows(struct replica *r, sqlite3_stmt *st)
 		if (json_array_append_new(arr, replica_row_json(st)))
 			goto nomem;
 	if (s != SQLITE_DONE) {
-		cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r->db));
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
 		goto out;
 	}
 	if (replica_print_json(arr))

@@ -46,7 +46,9 @@ char *replica_home(const char *opt, char *err, size_t errlen);
  * Opens the replica of home into r: takes the lock (waiting a little while
  * another command holds it), opens and migrates the database, loads the
  * replicated tables. Without REPLICA_CREATE, a home whose init did not finish
- * is refused (RELAIS_ENOTFOUND). A home or replica.db open to group or others
+ * is refused (RELAIS_ENOTFOUND), and so is a replica.db emptied or without
+ * the client's tables (RELAIS_ENOTFOUND, err points at relais secours); a
+ * damaged one gives RELAIS_EDAMAGED. A home or replica.db open to group or others
  * is refused (RELAIS_EPERM, the chmod to run in err). With REPLICA_CREATE and
  * net_ca() set, that CA file is copied into the home; whenever the home holds
  * one, it becomes the process's stored CA (net_set_stored_ca). On failure, r
@@ -55,8 +57,30 @@ char *replica_home(const char *opt, char *err, size_t errlen);
  */
 int replica_open(struct replica *r, const char *home, unsigned flags,
 		 char *err, size_t errlen) RELAIS_WUR;
-/* Releases everything and the lock. Accepts a closed or zeroed replica. */
+/*
+ * Takes the lock of an existing home (and its stored CA) without opening its
+ * database, for the commands that must work on a replica.db that
+ * replica_open() refuses (verifier, secours). r->db stays NULL; release
+ * with replica_close(). err holds a French message on failure.
+ */
+int replica_lock(struct replica *r, const char *home, char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * Releases everything and the lock. Accepts a closed or zeroed replica.
+ * When SQLite met a failure of the storage since the replica was opened
+ * (disk full, I/O error, damaged file, permissions, file busy), prints once
+ * on stderr, in French and naming the file, what the person should do: the
+ * command has already said what failed. replica_open() puts that advice in
+ * err itself.
+ */
 void replica_close(struct replica *r);
+
+/*
+ * The French message for the last error of db (relais_sqlite_errmsg), to
+ * print where a command reports a failed statement; also notes a failure of
+ * the storage for replica_close(). Valid until the next call on db.
+ */
+const char *replica_errmsg(sqlite3 *db);
 
 /* Reads a metadata value; *val is malloc'd (caller frees), or NULL when the
  * key is unset. */

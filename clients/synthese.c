@@ -660,7 +660,7 @@ int cmd_synthese(const char *home, int argc, char **argv)
 		if (e == RELAIS_ENOMEM)
 			cli_error("%s", relais_strerror(e));
 		else
-			cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
+			cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		goto out;
 	}
 	if (out && !(f = annuaire_tmp_open(out, &tmp)))

@@ -78,10 +78,33 @@ static void job_error(struct api_job *j, int status, const char *code, const cha
 		j->extra = "WWW-Authenticate: Bearer\r\n";
 }
 
+static const char *op_name(enum api_op op)
+{
+	switch (op) {
+	case OP_WHOAMI: return "identification d'un compte";
+	case OP_PUSH: return "envoi de modifications";
+	case OP_PULL: return "réception de modifications";
+	case OP_SNAPSHOT: return "téléchargement initial";
+	case OP_CHECK: return "vérification d'un jeton";
+	}
+	return "requête";
+}
+
+/* A failure of the server itself: the administrator reads why in the log;
+ * the person who synced learns that nothing was applied and whom to tell. */
 static void job_internal(struct api_job *j, int rc)
 {
+	store_log_failure(j->api->store, op_name(j->op), rc);
 	if (rc == RELAIS_EBUSY)
 		job_error(j, 503, "busy", "Le serveur est occupé ; réessayez dans un instant.");
+	else if (rc == RELAIS_EFULL)
+		job_error(j, 507, "disk_full", "Le disque du serveur est plein : rien n'a été "
+			  "enregistré. Vos modifications restent en attente sur votre poste ; "
+			  "prévenez l'administrateur du serveur, puis synchronisez de nouveau.");
+	else if (relais_storage_error(rc))
+		job_error(j, 500, "storage", "La base du serveur ne peut être ni lue ni écrite "
+			  "(disque ou fichier en panne) : rien n'a été enregistré. Vos modifications "
+			  "restent en attente sur votre poste ; prévenez l'administrateur du serveur.");
 	else
 		job_error(j, 500, "internal", MSG_INTERNAL);
 }

@@ -116,7 +116,7 @@ static int check_db(sqlite3 *db, const char *name, struct backup_summary *sum,
 	char detail[256];
 	long long v = 0;
 	int rc = integrity(db, detail, sizeof(detail));
-	if (rc == RELAIS_ECORRUPT || rc == RELAIS_EDB) {
+	if (rc == RELAIS_ECORRUPT || rc == RELAIS_EDAMAGED || rc == RELAIS_EDB) {
 		snprintf(err, errlen, "« %s » est endommagé (integrity_check : %s).", name,
 			 detail[0] ? detail : relais_strerror(rc));
 		return RELAIS_ECORRUPT;

@@ -347,7 +347,7 @@ static int each(struct content *c, const char *sql,
 		return -1;
 	src = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
 	if (src != SQLITE_OK) {
-		fprintf(stderr, "synthèse : requête refusée : %s\n", sqlite3_errmsg(c->db));
+		fprintf(stderr, "synthèse : requête refusée : %s\n", relais_sqlite_errmsg(c->db));
 		c->rc = relais_sqlite_error(src);
 		return -1;
 	}

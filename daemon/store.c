@@ -37,6 +37,7 @@ struct store {
 	pthread_cond_t rfree;
 	struct sync_tables *tables;
 	char epoch[SYNC_EPOCH_LEN + 1];
+	char path[4096];                 /* DIR/relais.db, for messages */
 };
 
 static int db_path(const char *dir, char *out, size_t outlen)
@@ -50,6 +51,15 @@ int store_exists(const char *dir)
 	char path[4096];
 	struct stat st;
 	return !db_path(dir, path, sizeof(path)) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A failure of the store's file, in French: what failed, the file, and what
+ * the administrator should do. */
+static void describe(char *err, size_t errlen, const char *what, const char *path, int rc)
+{
+	snprintf(err, errlen, "%s : base « %s » : %s%s.", what, path, relais_strerror(rc),
+		 rc == RELAIS_EDAMAGED ? " ; relaisd arrêté, restaurez la dernière sauvegarde "
+		 "(relaisd restore --help)" : "");
 }
 
 static int exec(sqlite3 *db, const char *sql)
@@ -109,8 +119,7 @@ int store_open_single(const char *dir, sqlite3 **db, char *err, size_t errlen)
 	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE, db);
 	if (rc)
-		snprintf(err, errlen, "Impossible d'ouvrir la base de « %s » : %s.", dir,
-			 relais_strerror(rc));
+		describe(err, errlen, "Ouverture impossible", path, rc);
 	return rc;
 }
 
@@ -131,8 +140,7 @@ int store_init(const char *dir, char *err, size_t errlen)
 	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
 	if (rc) {
-		snprintf(err, errlen, "Impossible de créer la base dans « %s » : %s.", dir,
-			 relais_strerror(rc));
+		describe(err, errlen, "Création ou ouverture impossible", path, rc);
 		goto out;
 	}
 	/* The database may hold personal data: only its owner reads it. */
@@ -151,7 +159,9 @@ int store_init(const char *dir, char *err, size_t errlen)
 		rc = sync_server_schema(db);
 	if (!rc)
 		rc = auth_schema(db);
-	if (rc)
+	if (rc && relais_storage_error(rc))
+		describe(err, errlen, "Préparation impossible", path, rc);
+	else if (rc)
 		snprintf(err, errlen, "Impossible de préparer la base : %s.", relais_strerror(rc));
 out:
 	sqlite3_close(db);
@@ -231,10 +241,10 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	s->gtail = &s->ghead;
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	rc = open_conn(path, SQLITE_OPEN_READWRITE, &s->writer);
 	if (rc) {
-		snprintf(err, errlen, "Impossible d'ouvrir la base de « %s » : %s.", dir,
-			 relais_strerror(rc));
+		describe(err, errlen, "Ouverture impossible", path, rc);
 		goto out;
 	}
 	rc = user_version(s->writer, &v);
@@ -258,7 +268,10 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	/* Stores made before epochs existed get one now. */
 	if (!rc)
 		rc = sync_server_epoch(s->writer, 0, s->epoch);
-	if (rc) {
+	if (rc && (relais_storage_error(rc) || rc == RELAIS_EBUSY)) {
+		describe(err, errlen, "Lecture impossible", path, rc);
+		goto out;
+	} else if (rc) {
 		snprintf(err, errlen, "La base de « %s » n'a pas le schéma attendu (%s) : "
 			 "lancez « relaisd init --data %s ».", dir, relais_strerror(rc), dir);
 		if (rc != RELAIS_ENOMEM)
@@ -279,8 +292,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	for (int i = 0; i < STORE_READERS; i++) {
 		rc = open_conn(path, SQLITE_OPEN_READONLY, &s->readers[i]);
 		if (rc) {
-			snprintf(err, errlen, "Impossible d'ouvrir la base de « %s » en lecture : %s.",
-				 dir, relais_strerror(rc));
+			describe(err, errlen, "Ouverture en lecture impossible", path, rc);
 			goto out;
 		}
 	}
@@ -308,6 +320,15 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rfree);
 	free(s);
+}
+
+void store_log_failure(const struct store *s, const char *what, int rc)
+{
+	char msg[4096 + 512];
+	if (!relais_storage_error(rc))
+		return;
+	describe(msg, sizeof(msg), what, s->path, rc);
+	fprintf(stderr, "relaisd : %s\n", msg);
 }
 
 const char *store_epoch(const struct store *s)

@@ -50,6 +50,14 @@ int store_set_clock_skew(struct store *s, int64_t max_skew_ms, long long *repair
 /* Closes every connection; no connection may be lent out. Accepts NULL. */
 void store_close(struct store *s);
 
+/*
+ * Writes to relaisd's log (stderr), in French, a failure of the storage
+ * under the store (rc one of RELAIS_EFULL, _EDISK, _EDAMAGED, _EACCESS):
+ * what failed, the file's path and what the administrator should do. Does
+ * nothing for any other rc. Any thread may call it.
+ */
+void store_log_failure(const struct store *s, const char *what, int rc);
+
 /* The store's epoch (sync_server_epoch), read at open; immutable. */
 const char *store_epoch(const struct store *s);
 

@@ -46,7 +46,7 @@ static int db_fail(sqlite3 *db, char *err, size_t errlen)
 	int rc = relais_sqlite_error(sqlite3_extended_errcode(db));
 	if (rc == RELAIS_ECONSTRAINT)
 		return fail(err, errlen, rc, "Valeur refusée par le schéma (%s).", sqlite3_errmsg(db));
-	return fail(err, errlen, rc ? rc : RELAIS_EDB, "Écriture impossible : %s.", sqlite3_errmsg(db));
+	return fail(err, errlen, rc ? rc : RELAIS_EDB, "Écriture impossible : %s.", relais_sqlite_errmsg(db));
 }
 
 void domain_today(char out[DOMAIN_DATE_LEN + 1])

@@ -233,7 +233,7 @@ static int step_write(struct engine *e, sqlite3_stmt *st, int ti)
 	if (rc == RELAIS_ECONSTRAINT)
 		return fail(e, rc, "Changement refusé par le schéma (table %s) : %s.",
 			    e->t->v[ti].name, sqlite3_errmsg(e->db));
-	return fail(e, rc, "Erreur de la base : %s.", sqlite3_errmsg(e->db));
+	return fail(e, rc, "Erreur de la base : %s.", relais_sqlite_errmsg(e->db));
 }
 
 static void pending_free(struct pending_conflict *p)

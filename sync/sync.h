@@ -308,4 +308,66 @@ int sync_apply_pull(sqlite3 *db, const struct sync_tables *t, const void *raw, s
 int sync_conflict_resolve(sqlite3 *db, const struct sync_tables *t, const char *id,
 			  int keep_lost, const char *login) RELAIS_WUR;
 
+/* ---- client: damaged replicas (relais verifier, relais secours) ---- */
+
+/*
+ * Reads what can still be read of the outbox of a replica that may be
+ * damaged: the node id into out->node (*node_ok is 1 when it was read), the
+ * pending items in seq order, and into *last_seq the highest outbox seq the
+ * replica ever gave (from SQLite's sequence, the items' and those set aside
+ * in sync_refused). Returns 0 when
+ * every pending item was read, else the error that stopped the reading; out
+ * then holds the items read before it. Free out with sync_outbox_free() in
+ * both cases.
+ */
+int sync_outbox_salvage(sqlite3 *db, struct sync_outbox *out, int *node_ok,
+			uint64_t *last_seq) RELAIS_WUR;
+
+/*
+ * Quick checks of the client's sync tables: a node id of 16 hex digits, the
+ * clock and the cursor as numbers, every outbox item with an HLC and a
+ * changeset that reads to its end and names tables of t with their column
+ * count (any table when t is NULL). Calls report (when not NULL) with one
+ * French sentence per problem; returns the number of problems.
+ */
+int sync_client_check(sqlite3 *db, const struct sync_tables *t,
+		      void (*report)(void *arg, const char *msg), void *arg);
+
+/*
+ * Puts pending edits saved from a damaged copy of this replica into a
+ * replica rebuilt from the server, in one transaction: the replica takes
+ * node as its node id; each item's changeset is applied to the local tables
+ * (nothing captured; a pending edit goes over the snapshot's values, a
+ * change whose row is gone is left to the server's merge) and queued in
+ * sync_outbox with its own seq and hlc, so that the server's idempotence by
+ * (node, seq) still holds; the outbox sequence moves past last_seq and the
+ * items' seqs, and the replica clock past their HLCs. items must be in
+ * increasing seq order. RELAIS_EBUSY when the outbox is not empty,
+ * RELAIS_ESCHEMA / RELAIS_ECORRUPT for a changeset naming another table or
+ * that cannot be read; nothing is written then.
+ */
+int sync_outbox_restore(sqlite3 *db, const struct sync_tables *t, uint64_t node,
+			const struct sync_push_item *items, size_t n,
+			uint64_t last_seq) RELAIS_WUR;
+
+/* Edits set aside (sync_refused) read from a damaged replica, to carry them
+ * into the rebuilt one: the person still has to read or drop them. */
+struct sync_refused_item {
+	struct sync_push_item item;  /* the changeset is owned */
+	char *reason, *refused_at;
+};
+struct sync_refused_set {
+	size_t count;
+	struct sync_refused_item *v;
+};
+/* Reads sync_refused in seq order; on error, out holds the rows read before
+ * it. Free with sync_refused_set_free() (accepts a zeroed set) in both
+ * cases. */
+int sync_refused_salvage(sqlite3 *db, struct sync_refused_set *out) RELAIS_WUR;
+void sync_refused_set_free(struct sync_refused_set *r);
+/* Writes the rows of r into sync_refused in one transaction (a seq already
+ * there is kept as it is). Nothing is applied to the tables: their effect
+ * was undone when they were set aside. */
+int sync_refused_restore(sqlite3 *db, const struct sync_refused_set *r) RELAIS_WUR;
+
 #endif

@@ -487,6 +487,11 @@ static int changeset_check(const unsigned char *p, size_t n)
 	return 0;
 }
 
+int sync_changeset_check(const void *p, size_t n)
+{
+	return changeset_check(p, n);
+}
+
 int sync_push_decode(const void *raw, size_t len, size_t max_items,
 		     struct sync_push *out)
 {

@@ -148,6 +148,11 @@ int sync_push_decode(const void *raw, size_t len, size_t max_items,
 		     struct sync_push *out) RELAIS_WUR;
 void sync_push_free(struct sync_push *p);
 
+/* The check sync_push_decode() applies to each changeset, for changesets
+ * read from elsewhere (a damaged replica's outbox): 0 when p[0..n) follows
+ * SQLite's changeset format exactly, else RELAIS_ECORRUPT. */
+int sync_changeset_check(const void *p, size_t n) RELAIS_WUR;
+
 /* ---- pull ---- */
 
 struct sync_value {
