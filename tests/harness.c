@@ -1703,3 +1703,55 @@ const char *h_location_id(const struct h_http *r, const char *prefix)
 		return NULL;
 	return loc + strlen(prefix);
 }
+
+/* ---- a replica's database edited by its owner ---- */
+
+/* The replica's database, opened as its owner could (no lock taken). */
+static sqlite3 *replica_open_db(const char *home)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open(h_strf("%s/replica.db", home), &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+/* Runs sql on the replica's database, outside any capture. */
+int h_replica_exec(const char *home, const char *sql)
+{
+	sqlite3 *db = replica_open_db(home);
+	char *msg = NULL;
+	int rc = db ? sqlite3_exec(db, sql, NULL, NULL, &msg) : SQLITE_CANTOPEN;
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Runs sql as a captured local edit: its changeset joins the outbox, as if
+ * relais had written it. */
+int h_replica_capture(const char *home, const char *sql)
+{
+	sqlite3 *db = replica_open_db(home);
+	struct sync_tables *t = NULL;
+	struct sync_capture *cap = NULL;
+	char *msg = NULL;
+	int rc = -1;
+	if (!db || sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
+	    sync_capture_begin(db, t, &cap))
+		goto out;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
+		sync_capture_abort(cap);
+		goto out;
+	}
+	rc = sync_capture_commit(cap) ? -1 : 0;
+out:
+	sqlite3_free(msg);
+	sync_tables_free(t);
+	sqlite3_close(db);
+	return rc;
+}

@@ -266,6 +266,13 @@ const char *h_location_id(const struct h_http *r, const char *prefix);
  */
 int h_craft_push(const char *name, const char *table, const char *dept,
 		 char id[37], struct buf *raw, struct buf *cs);
+/* Runs sql on the replica database of home, outside any capture, as the
+ * owner of the laptop could. 0 or -1 (with SQLite's message). */
+int h_replica_exec(const char *home, const char *sql);
+/* Runs sql on the replica database of home as one captured local edit: its
+ * changeset joins the outbox as if relais had written it (a crafted edit,
+ * or one made by an older release). 0 or -1. */
+int h_replica_capture(const char *home, const char *sql);
 /* Seals a payload as a push envelope of schema version schema. */
 int h_seal(const struct buf *raw, unsigned schema, struct buf *env);
 

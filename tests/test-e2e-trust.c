@@ -35,44 +35,6 @@ static sqlite3 *replica_db(const char *home)
 	return db;
 }
 
-/* Runs sql on the replica's database, outside any capture. */
-static int replica_sql(const char *home, const char *sql)
-{
-	sqlite3 *db = replica_db(home);
-	char *msg = NULL;
-	int rc = db ? sqlite3_exec(db, sql, NULL, NULL, &msg) : SQLITE_CANTOPEN;
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
-	sqlite3_free(msg);
-	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Runs sql as a captured local edit: its changeset joins the outbox, as if
- * relais had written it. */
-static int replica_capture(const char *home, const char *sql)
-{
-	sqlite3 *db = replica_db(home);
-	struct sync_tables *t = NULL;
-	struct sync_capture *cap = NULL;
-	char *msg = NULL;
-	int rc = -1;
-	if (!db || sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
-	    sync_capture_begin(db, t, &cap))
-		goto out;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
-		sync_capture_abort(cap);
-		goto out;
-	}
-	rc = sync_capture_commit(cap) ? -1 : 0;
-out:
-	sqlite3_free(msg);
-	sync_tables_free(t);
-	sqlite3_close(db);
-	return rc;
-}
-
 /* The replica's clock, in ms (the high bits of its HLC). */
 static uint64_t replica_clock_ms(const char *home)
 {
@@ -189,7 +151,7 @@ TEST(e2e_trust_crafted_clocks)
 		/* The crafter's edit, its stamp then rewritten in the outbox. */
 		CHECK_IDX(h_relais_ok(home, "structure", "set", row, "--commune", crafted,
 				      (char *)NULL) != NULL, k);
-		CHECK_IDX(replica_sql(home, h_strf("UPDATE sync_outbox SET hlc = %lld",
+		CHECK_IDX(h_replica_exec(home, h_strf("UPDATE sync_outbox SET hlc = %lld",
 						   (long long)cases[k].hlc)) == 0, k);
 		struct h_out *o = sync_out(home, &w.d);
 		CHECK_INT_IDX(o->status, 0, k);
@@ -229,7 +191,7 @@ TEST(e2e_trust_poisoned_clocks_recover)
 
 	/* A replica holding the clock an older server handed on: it refuses to
 	 * stamp, in French, until its next sync brings it back. */
-	CHECK(replica_sql(a, "UPDATE sync_meta SET value='18446744073709551615' WHERE key='hlc'") == 0);
+	CHECK(h_replica_exec(a, "UPDATE sync_meta SET value='18446744073709551615' WHERE key='hlc'") == 0);
 	struct h_out *o = h_relais(a, "structure", "set", w.s65, "--commune", "Tarbes", (char *)NULL);
 	CHECK_INT(o->status, 1);
 	CHECK(strstr(o->err, "horloge") != NULL);
@@ -319,12 +281,12 @@ TEST(e2e_trust_server_only_data)
 	/* A forged conflict and a forged mail journal row: refused, set aside,
 	 * undone on the forger's replica, never seen by the others. */
 	CHECK(util_uuid(uuid) == 0);
-	CHECK(replica_capture(a, h_strf("INSERT INTO sync_conflict(id, dept, tbl, row_id, col, kind, "
+	CHECK(h_replica_capture(a, h_strf("INSERT INTO sync_conflict(id, dept, tbl, row_id, col, kind, "
 					"kept, lost, kept_login, lost_login, created_hlc) VALUES('%s', "
 					"'65', 'structure', '%s', 'nom', 'valeur', '\"A\"', '\"B\"', "
 					"'coord-b', 'admin', 1)", uuid, w.s65)) == 0);
 	CHECK(util_uuid(uuid) == 0);
-	CHECK(replica_capture(a, h_strf("INSERT INTO inbound_mail(id, dept, expediteur, resultat) "
+	CHECK(h_replica_capture(a, h_strf("INSERT INTO inbound_mail(id, dept, expediteur, resultat) "
 					"VALUES('%s', '65', 'x@example.org', 'enregistre')", uuid)) == 0);
 	struct h_out *o = sync_out(a, &w.d);
 	CHECK_INT(o->status, 0);
@@ -351,7 +313,7 @@ TEST(e2e_trust_server_only_data)
 	json_t *c = conflict_on(h_conflicts(b, 0), w.s65, "telephone", 1);
 	CHECK(c != NULL);
 	const char *cid = json_string_value(json_object_get(c, "id"));
-	CHECK(replica_capture(b, h_strf("UPDATE sync_conflict SET resolution='gagnant', resolved_by='admin', "
+	CHECK(h_replica_capture(b, h_strf("UPDATE sync_conflict SET resolution='gagnant', resolved_by='admin', "
 					"resolved_hlc=1 WHERE id='%s'", cid)) == 0);
 	CHECK(h_sync(b, &w.d) == 0 && h_sync(a, &w.d) == 0);
 	for (int i = A; i <= B; i++)
@@ -401,18 +363,18 @@ TEST(e2e_trust_refused_edit_never_blocks)
 	const char *a = w.home[A], *b = w.home[B];
 
 	/* Values no export could print: invalid UTF-8, a NUL byte. */
-	CHECK(replica_capture(a, h_strf("UPDATE structure SET nom = CAST(x'4d4a43ff' AS TEXT) "
+	CHECK(h_replica_capture(a, h_strf("UPDATE structure SET nom = CAST(x'4d4a43ff' AS TEXT) "
 					"WHERE id='%s'", w.s65)) == 0);
-	CHECK(replica_capture(a, h_strf("UPDATE structure SET commune = CAST(x'4175636800682d' AS TEXT) "
+	CHECK(h_replica_capture(a, h_strf("UPDATE structure SET commune = CAST(x'4175636800682d' AS TEXT) "
 					"WHERE id='%s'", w.s65)) == 0);
 	/* Rows of another département, and a row that exists nowhere: one
 	 * answer, which names no département. */
 	CHECK(util_uuid(ghost) == 0);
-	CHECK(replica_sql(a, h_strf("INSERT INTO structure(id, dept, nom, commune) VALUES"
+	CHECK(h_replica_exec(a, h_strf("INSERT INTO structure(id, dept, nom, commune) VALUES"
 				    "('%s', '65', 'Fantôme', 'Nulle part'), ('%s', '65', 'Autre', 'Ailleurs')",
 				    ghost, w.s15)) == 0);
-	CHECK(replica_capture(a, h_strf("UPDATE structure SET commune='Lourdes' WHERE id='%s'", w.s15)) == 0);
-	CHECK(replica_capture(a, h_strf("UPDATE structure SET commune='Lourdes' WHERE id='%s'", ghost)) == 0);
+	CHECK(h_replica_capture(a, h_strf("UPDATE structure SET commune='Lourdes' WHERE id='%s'", w.s15)) == 0);
+	CHECK(h_replica_capture(a, h_strf("UPDATE structure SET commune='Lourdes' WHERE id='%s'", ghost)) == 0);
 	/* Ten good edits after them. */
 	const char *ids[10];
 	for (int k = 0; k < 10; k++) {

@@ -57,32 +57,6 @@ static int column_exists(const char *path, const char *table, const char *col)
 	return found;
 }
 
-/* A captured local edit made on a schema-1 replica, as the previous
- * relais made them: the changeset has that schema's columns. */
-static int edit_at_schema_1(const char *home, const char *sql)
-{
-	sqlite3 *db = NULL;
-	struct sync_tables *t = NULL;
-	struct sync_capture *cap = NULL;
-	char *msg = NULL;
-	int rc = -1;
-	if (sqlite3_open(h_strf("%s/replica.db", home), &db) != SQLITE_OK ||
-	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
-	    sync_capture_begin(db, t, &cap))
-		goto out;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
-		sync_capture_abort(cap);
-		goto out;
-	}
-	rc = sync_capture_commit(cap) ? -1 : 0;
-out:
-	sqlite3_free(msg);
-	sync_tables_free(t);
-	sqlite3_close(db);
-	return rc;
-}
-
 /* A journal row written by the server's gateway. */
 static int journal_row(const char *store, char id[UTIL_UUID_LEN + 1])
 {
@@ -138,11 +112,11 @@ TEST(e2e_upgrade_schema_1_to_2_keeps_offline_edits)
 	 * handling of the journal row. */
 	char id[UTIL_UUID_LEN + 1];
 	CHECK(util_uuid(id) == 0);
-	CHECK(edit_at_schema_1(a, h_strf("INSERT INTO structure(id, dept, nom, commune) VALUES"
+	CHECK(h_replica_capture(a, h_strf("INSERT INTO structure(id, dept, nom, commune) VALUES"
 					 "('%s', '65', 'Centre social de Séméac', 'Séméac')", id)) == 0);
-	CHECK(edit_at_schema_1(a, h_strf("UPDATE structure SET commune = 'Aureilhan' WHERE id = '%s'",
+	CHECK(h_replica_capture(a, h_strf("UPDATE structure SET commune = 'Aureilhan' WHERE id = '%s'",
 					 s)) == 0);
-	CHECK(edit_at_schema_1(a, h_strf("UPDATE inbound_mail SET traitement = 'classe' WHERE id = '%s'",
+	CHECK(h_replica_capture(a, h_strf("UPDATE inbound_mail SET traitement = 'classe' WHERE id = '%s'",
 					 mail)) == 0);
 
 	/* The administrator upgrades; the old store is refused until then. */
