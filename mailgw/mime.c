@@ -14,6 +14,7 @@
 #include "../common/util.h"
 #include "charset.h"
 #include "html.h"
+#include "office.h"
 #include "mime.h"
 
 #define FILENAME_MAX_LEN 1024 /* a longer decoded file name is cut */
@@ -29,6 +30,7 @@ struct walk {
 	unsigned parts;
 	size_t attach_total;
 	size_t attach_alloc;
+	size_t extracted;        /* bytes of text read from attachments and tables */
 	struct buf body;
 };
 
@@ -83,10 +85,12 @@ void mailgw_mime_free(struct mailgw_mime_msg *m)
 	free(m->precedence);
 	free(m->content_type);
 	free(m->body);
+	free(m->body_tables);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		free(m->attachments[i].filename);
 		free(m->attachments[i].mime_type);
 		free(m->attachments[i].data);
+		free(m->attachments[i].extracted);
 	}
 	free(m->attachments);
 	free(m);
@@ -374,6 +378,23 @@ static void unix_newlines(char *s, size_t *n)
 	*n = j;
 }
 
+/* The tables of the first HTML body, for bilans pasted from a spreadsheet. */
+static int html_tables(struct walk *w, const char *html, size_t n)
+{
+	char *t = NULL;
+	size_t tlen = 0;
+	int rc = mailgw_html_tables(html, n, MAILGW_MIME_EXTRACTED_MAX - w->extracted, &t, &tlen);
+	if (rc)
+		return rc;
+	if (!tlen) {
+		free(t);
+		return 0;
+	}
+	w->m->body_tables = t;
+	w->extracted += tlen;
+	return 0;
+}
+
 static int body_text(struct walk *w, const char *charset, const char *data, size_t n, int html)
 {
 	size_t cap = html ? w->lim->max_body * 4 : w->lim->max_body;
@@ -400,6 +421,8 @@ static int body_text(struct walk *w, const char *charset, const char *data, size
 			goto out;
 		w->m->body_from_html = 1;
 		rc = body_append(w, t, tlen);
+		if (!rc && !w->m->body_tables)
+			rc = html_tables(w, u, ulen);
 	} else {
 		rc = body_append(w, u, ulen);
 	}
@@ -457,6 +480,9 @@ static int add_attachment(struct walk *w, const char *type, char *filename,
 	if (n)
 		memcpy(a->data, data, n);
 	a->len = n;
+	a->extract = MAILGW_OFFICE_NONE;
+	a->extracted = NULL;
+	a->extracted_len = 0;
 	a->filename = filename;
 	filename = NULL;
 	m->n_attachments++;
@@ -833,6 +859,25 @@ out:
 	return rc;
 }
 
+/* Reads the office attachments, while the message's budget of text lasts. */
+static int extract_attachments(struct walk *w)
+{
+	for (size_t i = 0; i < w->m->n_attachments; i++) {
+		struct mailgw_attachment *a = &w->m->attachments[i];
+		size_t left = MAILGW_MIME_EXTRACTED_MAX - w->extracted;
+		size_t cap = left < MAILGW_OFFICE_OUT_MAX ? left : MAILGW_OFFICE_OUT_MAX;
+		int rc;
+		if (cap < 1024)
+			break;
+		rc = mailgw_office_extract(a->filename, a->mime_type, a->data, a->len, cap,
+					   &a->extract, &a->extracted, &a->extracted_len);
+		if (rc)
+			return rc;
+		w->extracted += a->extracted_len;
+	}
+	return 0;
+}
+
 int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limits *limits,
 		      struct mailgw_mime_msg **out)
 {
@@ -881,6 +926,8 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 	w.m->body = (char *)buf_detach(&w.body, &w.m->body_len);
 	if (!w.m->body)
 		rc = RELAIS_ENOMEM;
+	if (!rc)
+		rc = extract_attachments(&w);
 out:
 	free(padded);
 	buf_release(&w.body);

@@ -47,11 +47,19 @@ enum mailgw_mime_status {
 #define MAILGW_MIME_W_BAD_BASE64  0x08u /* base64 that ends mid-group */
 #define MAILGW_MIME_W_NO_END      0x10u /* a multipart without its closing boundary */
 
+/* Text read out of all the office attachments and HTML tables of one
+ * message, in all (see office.h for each attachment's own caps). */
+#define MAILGW_MIME_EXTRACTED_MAX (4u << 20)
+
 struct mailgw_attachment {
 	char *filename;          /* decoded UTF-8, "" when the part names none */
 	char *mime_type;         /* lower case "type/subtype" */
 	unsigned char *data;     /* decoded bytes (base64, quoted-printable undone) */
 	size_t len;
+	int extract;             /* enum mailgw_office_kind: what extracted holds */
+	char *extracted;         /* NULL (MAILGW_OFFICE_NONE), the CSV of its sheets, its
+				    text, or why it was refused (French); see office.h */
+	size_t extracted_len;
 };
 
 /* Every string is NUL-terminated valid UTF-8 or NULL when the header is
@@ -77,6 +85,8 @@ struct mailgw_mime_msg {
 	char *body;              /* text body; "" when none */
 	size_t body_len;
 	int body_from_html;      /* the body was an HTML part turned into text */
+	char *body_tables;       /* the tables of that HTML part as CSV (';'), tables
+				    separated by "\f\n"; NULL when it has none */
 	int tnef;                /* application/ms-tnef or winmail.dat attached */
 	struct mailgw_attachment *attachments;
 	size_t n_attachments;
@@ -85,7 +95,9 @@ struct mailgw_mime_msg {
 /* Fills l with the default caps above. */
 void mailgw_mime_limits_default(struct mailgw_mime_limits *l);
 
-/* Parses raw[0..len) under the caps of limits (NULL: defaults). On success
+/* Parses raw[0..len) under the caps of limits (NULL: defaults), then reads
+ * the office attachments (mailgw_office_extract) and the tables of an HTML
+ * body, up to MAILGW_MIME_EXTRACTED_MAX bytes of text in all. On success
  * *msg is a new struct that the caller frees with mailgw_mime_free(); its
  * status says whether the message was (fully) parsed. Problems of the input
  * never make this fail. Returns 0, or RELAIS_ENOMEM (nothing allocated). */

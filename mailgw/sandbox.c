@@ -5,8 +5,8 @@
  *   "RMIM" payload_length payload
  *   payload = status warnings return_path_empty date_ms x_autoreply
  *             delivery_report body_from_html tnef n_attachments
- *             12 strings (see STRINGS below), then per attachment:
- *             filename mime_type data
+ *             12 strings (see STRINGS below), body_tables, then per
+ *             attachment: filename mime_type data extract extracted
  *   string  = length bytes, or the length 2^64-1 for NULL
  *
  * A worker talks on one socket (its descriptor 0): it first sends "RMIW",
@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include "../common/buf.h"
 #include "charset.h"
+#include "office.h"
 #include "sandbox.h"
 
 #define MAGIC "RMIM"
@@ -82,6 +83,9 @@ int mailgw_sandbox_encode(const struct mailgw_mime_msg *m, unsigned char **out, 
 		const char *s = *strs[i];
 		rc = put_bytes(&b, s, s ? strlen(s) : 0, !s);
 	}
+	if (!rc)
+		rc = put_bytes(&b, m->body_tables, m->body_tables ? strlen(m->body_tables) : 0,
+			       !m->body_tables);
 	for (size_t i = 0; !rc && i < m->n_attachments; i++) {
 		const struct mailgw_attachment *a = &m->attachments[i];
 		rc = put_bytes(&b, a->filename, strlen(a->filename), 0);
@@ -89,6 +93,10 @@ int mailgw_sandbox_encode(const struct mailgw_mime_msg *m, unsigned char **out, 
 			rc = put_bytes(&b, a->mime_type, strlen(a->mime_type), 0);
 		if (!rc)
 			rc = put_bytes(&b, a->data, a->len, 0);
+		if (!rc)
+			rc = put_u64(&b, (uint64_t)a->extract);
+		if (!rc)
+			rc = put_bytes(&b, a->extracted, a->extracted_len, !a->extracted);
 	}
 	if (rc) {
 		buf_release(&b);
@@ -152,7 +160,7 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 	struct mailgw_mime_limits defaults;
 	struct cursor c = { p, len };
 	struct mailgw_mime_msg *m;
-	uint64_t v[9], payload;
+	uint64_t v[9], payload, kind;
 	size_t n;
 	int rc;
 
@@ -193,6 +201,11 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 		if (rc)
 			goto out;
 	}
+	size_t extracted = 0;
+	rc = get_bytes(&c, MAILGW_MIME_EXTRACTED_MAX, 1, 1, (unsigned char **)&m->body_tables,
+		       &extracted);
+	if (rc)
+		goto out;
 	if (v[8]) {
 		m->attachments = calloc(v[8], sizeof(*m->attachments));
 		if (!m->attachments) {
@@ -209,9 +222,20 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 			rc = get_bytes(&c, 256, 0, 1, (unsigned char **)&a->mime_type, &n);
 		if (!rc)
 			rc = get_bytes(&c, lim->max_attachments - total, 0, 0, &a->data, &a->len);
+		if (!rc)
+			rc = get_u64(&c, &kind);
+		if (!rc && kind > MAILGW_OFFICE_REFUSED)
+			rc = RELAIS_ECORRUPT;
+		if (!rc)
+			rc = get_bytes(&c, MAILGW_MIME_EXTRACTED_MAX - extracted, 1, 1,
+				       (unsigned char **)&a->extracted, &a->extracted_len);
+		if (!rc && (kind == MAILGW_OFFICE_NONE) != (a->extracted == NULL))
+			rc = RELAIS_ECORRUPT;
 		if (rc)
 			goto out;
+		a->extract = (int)kind;
 		total += a->len;
+		extracted += a->extracted_len;
 	}
 	if (c.left)
 		rc = RELAIS_ECORRUPT;
@@ -749,8 +773,9 @@ failed_actions:
 /* The most a well-behaved worker can send under lim. */
 static size_t reply_cap(const struct mailgw_mime_limits *lim)
 {
-	return HEAD_LEN + 9 * 8 + N_STRINGS * 8 + (N_STRINGS - 1) * lim->max_header +
-	       lim->max_body + lim->max_attachments + (size_t)lim->max_parts * (3 * 8 + 4096 + 256);
+	return HEAD_LEN + 9 * 8 + (N_STRINGS + 1) * 8 + (N_STRINGS - 1) * lim->max_header +
+	       lim->max_body + lim->max_attachments + 2 * MAILGW_MIME_EXTRACTED_MAX +
+	       (size_t)lim->max_parts * (5 * 8 + 4096 + 256);
 }
 
 static void quarantine(struct mailgw_sandbox_outcome *o, const char *fmt, ...) RELAIS_PRINTF(2, 3);
