@@ -31,6 +31,7 @@ struct walk {
 	size_t attach_total;
 	size_t attach_alloc;
 	size_t extracted;        /* bytes of text read from attachments and tables */
+	int tables_only;         /* walking an HTML alternative for its tables only */
 	struct buf body;
 };
 
@@ -395,6 +396,21 @@ static int html_tables(struct walk *w, const char *html, size_t n)
 	return 0;
 }
 
+/* The tables of an HTML alternative that was not taken as the body: its
+ * plain-text twin shows a table pasted from a spreadsheet as loose cells. */
+static int html_alternative_tables(struct walk *w, const char *charset, const char *data, size_t n)
+{
+	size_t cap = w->lim->max_body * 4;
+	char *u = NULL;
+	size_t ulen;
+	unsigned how = 0;
+	int rc = mailgw_charset_to_utf8(charset, data, n > cap ? cap : n, cap, &u, &ulen, &how);
+	if (!rc)
+		rc = html_tables(w, u, ulen);
+	free(u);
+	return rc;
+}
+
 static int body_text(struct walk *w, const char *charset, const char *data, size_t n, int html)
 {
 	size_t cap = html ? w->lim->max_body * 4 : w->lim->max_body;
@@ -536,7 +552,11 @@ static int single(struct walk *w, struct mailmime *mm)
 		w->m->tnef = 1;
 	int text_body = !attachment && (!filename || !filename[0]) &&
 			(!strcmp(type, "text/plain") || !strcmp(type, "text/html"));
-	if (text_body) {
+	if (w->tables_only) {
+		if (text_body && !strcmp(type, "text/html"))
+			rc = html_alternative_tables(w, sf.fld_content_charset, decoded ? decoded : "",
+						     dlen);
+	} else if (text_body) {
 		rc = body_text(w, sf.fld_content_charset, decoded ? decoded : "", dlen,
 			       !strcmp(type, "text/html"));
 	} else {
@@ -600,7 +620,17 @@ static int multiple(struct walk *w, struct mailmime *mm, unsigned depth)
 			if (is_plain_text(pick))
 				break;
 		}
-		return pick ? walk(w, pick, depth + 1) : 0;
+		if (!pick || (rc = walk(w, pick, depth + 1)) || w->m->body_tables)
+			return rc;
+		/* The HTML twin of a plain-text body may hold its tables. */
+		for (clistiter *it = clist_begin(list); it && !rc; it = clist_next(it)) {
+			if (clist_content(it) == pick)
+				continue;
+			w->tables_only = 1;
+			rc = walk(w, clist_content(it), depth + 1);
+			w->tables_only = 0;
+		}
+		return rc;
 	}
 	for (clistiter *it = clist_begin(list); it && !rc; it = clist_next(it))
 		rc = walk(w, clist_content(it), depth + 1);
@@ -818,7 +848,7 @@ static int walk(struct walk *w, struct mailmime *mm, unsigned depth)
 	case MAILMIME_MULTIPLE:
 		return multiple(w, mm, depth);
 	case MAILMIME_MESSAGE:
-		return forwarded(w, mm, depth);
+		return w->tables_only ? 0 : forwarded(w, mm, depth);
 	default:
 		return 0;
 	}

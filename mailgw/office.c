@@ -160,6 +160,15 @@ static int read_member(struct office *o, const char *name, walk_fn fn, void *sta
 
 	if (idx < 0)
 		return 0;
+	/* What the archive declares is checked first (a lie is still caught
+	 * by the count in member_read). */
+	zip_stat_t zs;
+	zip_stat_init(&zs);
+	if (!zip_stat_index(o->za, (zip_uint64_t)idx, 0, &zs) && (zs.valid & ZIP_STAT_SIZE) &&
+	    zs.size > MAILGW_OFFICE_INFLATE_MAX - o->inflated) {
+		refuse(o, "le document décompressé dépasse 64 Mio (archive piégée ?)");
+		return -1;
+	}
 	m.zf = zip_fopen_index(o->za, (zip_uint64_t)idx, 0);
 	if (!m.zf) {
 		refuse(o, "membre d'archive illisible (chiffré ou compression inconnue)");
