@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "harness.h"
 #include "mailserver.h"
+#include "office-corpus.h"
 #include "test.h"
 
 #define DEPT "43"
@@ -1050,6 +1051,139 @@ TEST(e2e_mail_hostile_input_one_outcome_each)
 		for (int k = 0; k < i; k++)
 			CHECK(strcmp(hdr(m[i], "In-Reply-To") ? hdr(m[i], "In-Reply-To") : "i",
 				     hdr(m[k], "In-Reply-To") ? hdr(m[k], "In-Reply-To") : "k"));
+	CHECK_OK(h_sync(W.home, &W.d));
+	CHECK(h_daemon_healthy(&W.d));
+}
+
+/* The office corpus (tests/mail/make-office.py): bilans in XLSX, ODS, a
+ * French Excel CSV and an HTML table, candidatures in DOCX and ODT, an old
+ * XLS, and three hostile files, through Dovecot and relaisd; each message's
+ * outcome and records, relaisd's memory, and the next message still read. */
+TEST(e2e_mail_office_attachments)
+{
+	static const struct {
+		const char *eml, *msgid, *resultat, *type, *raison;
+	} cases[] = {
+		{ "office-bomb.eml", "office-bomb@evil.example", "quarantaine", NULL, "64 Mio" },
+		{ "office-laughs.eml", "office-laughs@evil.example", "quarantaine", NULL, "DTD" },
+		{ "office-big.eml", "office-big@evil.example", "quarantaine", NULL, "non reconnu" },
+		{ "office-xls.eml", "office-xls@lac.example", "quarantaine", NULL, ".xlsx" },
+		{ "office-xlsx.eml", "office-xlsx@lac.example", "enregistre", "bilan", NULL },
+		{ "office-ods.eml", "office-ods@lac.example", "enregistre", "bilan", NULL },
+		{ "office-csv.eml", "office-csv@plateau.example", "enregistre", "bilan", NULL },
+		{ "office-html.eml", "office-html@plateau.example", "enregistre", "bilan", NULL },
+		{ "office-docx.eml", "office-docx@sucs.example", "enregistre", "candidature", NULL },
+		{ "office-odt.eml", "office-odt@sucs.example", "enregistre", "candidature", NULL },
+	};
+	const int nmsg = (int)(sizeof(cases) / sizeof(cases[0])) + 1;
+	CHECK_OK(world(1, NULL));
+	const char *dir = office_corpus();
+	CHECK(dir != NULL);
+	/* The structures the bilans name; the Lac known by its address only
+	 * (the sheet says « CS du Lac »). */
+	CHECK(h_relais_ok(W.home, "structure", "add", "--nom", "Centre social du Lac", "--commune",
+			  "Le Puy-en-Velay", "--email", "contact@lac.example", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(W.home, "structure", "add", "--nom", "MJC du Plateau", "--commune",
+			  "Yssingeaux", (char *)NULL) != NULL);
+	CHECK_OK(h_sync(W.home, &W.d));
+	long hwm0 = vm_hwm_kb(W.d.pid);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 0;
+		const char *raw = h_read_file(h_strf("%s/%s", dir, cases[i].eml), &len);
+		CHECK_IDX(raw != NULL, (int)i);
+		CHECK_OK(ms_put(&W.ms, raw, len));
+	}
+	/* After the hostile ones, a plain candidature is still read. */
+	CHECK_OK(ms_add_user(&W.ms, "lea"));
+	const char *after = candidature("lea", "after-office@localhost", 7);
+	CHECK(after != NULL);
+	CHECK_OK(ms_put(&W.ms, after, strlen(after)));
+	CHECK_OK(wait_settled(nmsg, 2 * SETTLE_MS));
+	CHECK(h_daemon_healthy(&W.d));
+	long grown = vm_hwm_kb(W.d.pid) - hwm0;
+	fprintf(stderr, "  VmHWM of relaisd grew by %ld kB\n", grown);
+	/* The files are read in the MIME workers: relaisd itself stays small. */
+	CHECK(grown >= 0 && grown < 100 * 1024);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "inbound_mail"), nmsg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = one_outcome(exp, cases[i].msgid);
+		CHECK_IDX(j != NULL, (int)i);
+		if (strcmp(h_row_str(j, "resultat"), cases[i].resultat))
+			fprintf(stderr, "  %s: %s (%s)\n", cases[i].eml, h_row_str(j, "resultat"),
+				h_row_str(j, "raison") ? h_row_str(j, "raison") : "");
+		CHECK_STR_IDX(h_row_str(j, "resultat"), cases[i].resultat, (int)i);
+		if (cases[i].type)
+			CHECK_STR_IDX(h_row_str(j, "type"), cases[i].type, (int)i);
+		if (cases[i].raison) {
+			const char *why = h_row_str(j, "raison");
+			if (!why || !strstr(why, cases[i].raison))
+				fprintf(stderr, "  %s: raison « %s »\n", cases[i].eml, why ? why : "");
+			CHECK_IDX(why && strstr(why, cases[i].raison), (int)i);
+		}
+	}
+	json_t *last = one_outcome(exp, "after-office@localhost");
+	CHECK(last != NULL);
+	CHECK_STR(h_row_str(last, "resultat"), "enregistre");
+
+	/* The bilans: two sheets of two structures' mid-year rows, a CSV and
+	 * an HTML table of the MJC. */
+	const char *lac = only_id(exp, "structure", "nom", "Centre social du Lac");
+	const char *mjc = only_id(exp, "structure", "nom", "MJC du Plateau");
+	CHECK(lac && mjc);
+	CHECK_INT(h_export_count(exp, "bilan"), 6);
+	CHECK_INT(rows_with(exp, "bilan", "structure", lac), 2);
+	CHECK_INT(rows_with(exp, "bilan", "structure", mjc), 4);
+	json_t *a = json_object_get(exp, "bilan"), *b;
+	size_t k;
+	int s1 = 0, annual = 0, s2 = 0;
+	json_array_foreach(a, k, b) {
+		const char *per = h_row_str(b, "periode"), *st = h_row_str(b, "structure");
+		int annee = (int)json_integer_value(json_object_get(b, "annee"));
+		int jc = (int)json_integer_value(json_object_get(b, "jeunes_connectes"));
+		int heures = (int)json_integer_value(json_object_get(b, "heures_en_ligne"));
+		CHECK(per && st);
+		if (!strcmp(per, "semestre1")) {
+			s1++;
+			CHECK_INT(annee, 2025);
+			CHECK_INT(jc, !strcmp(st, lac) ? 120 : 45);
+			CHECK_INT(heures, !strcmp(st, lac) ? 13 : 4);
+		} else if (!strcmp(per, "annee")) {
+			annual++;
+			CHECK_STR(st, mjc);
+			CHECK_INT(jc, 60);
+			CHECK_INT(heures, 8);
+		} else if (!strcmp(per, "semestre2")) {
+			s2++;
+			CHECK_STR(st, mjc);
+			CHECK_INT(annee, 2024);
+			CHECK_INT(jc, 1050);
+		}
+	}
+	CHECK_INT(s1, 4);
+	CHECK_INT(annual, 1);
+	CHECK_INT(s2, 1);
+
+	/* The candidatures from Word and Writer; the sign-off is no motivation. */
+	for (int n = 1; n <= 2; n++) {
+		const char *sid = only_id(exp, "structure", "nom", h_strf("Foyer des Sucs %d", n));
+		const char *pid = only_id(exp, "promeneur", "nom", h_strf("Bernard%d", n));
+		CHECK_IDX(sid && pid, n);
+		json_t *p = h_export_row(exp, "promeneur", pid);
+		CHECK_STR_IDX(h_row_str(p, "prenom"), "Inès", n);
+		CHECK_STR_IDX(h_row_str(p, "email"), h_strf("ines%d@sucs.example", n), n);
+		CHECK_INT_IDX(rows_with(exp, "candidature", "promeneur", pid), 1, n);
+		json_t *c, *found = NULL;
+		json_array_foreach(json_object_get(exp, "candidature"), k, c)
+			if (!strcmp(h_row_str(c, "promeneur"), pid))
+				found = c;
+		CHECK_IDX(found != NULL, n);
+		CHECK_STR_IDX(h_row_str(found, "motivation"),
+			      "Être présente là où les jeunes se parlent.", n);
+	}
 	CHECK_OK(h_sync(W.home, &W.d));
 	CHECK(h_daemon_healthy(&W.d));
 }
