@@ -695,6 +695,10 @@ static int optional_field(struct walk *w, struct mailimf_optional_field *f)
 		m->x_autoreply = 1;
 		return 0;
 	}
+	if (!strcasecmp(f->fld_name, "List-Unsubscribe") || !strcasecmp(f->fld_name, "List-Id")) {
+		m->list_mail = 1;
+		return 0;
+	}
 	if (!strcasecmp(f->fld_name, "Auto-Submitted"))
 		dst = &m->auto_submitted;
 	else if (!strcasecmp(f->fld_name, "Precedence"))

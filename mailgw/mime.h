@@ -80,6 +80,7 @@ struct mailgw_mime_msg {
 	char *auto_submitted;    /* Auto-Submitted value, lower case */
 	char *precedence;        /* Precedence value, lower case */
 	int x_autoreply;         /* an X-Autoreply or X-Autorespond header is present */
+	int list_mail;           /* a List-Unsubscribe or List-Id header is present */
 	char *content_type;      /* top part "type/subtype", lower case */
 	int delivery_report;     /* top part is multipart/report */
 	char *body;              /* text body; "" when none */

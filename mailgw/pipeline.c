@@ -17,6 +17,7 @@
 #include "../common/util.h"
 #include "../model/form.h"
 #include "../model/model.h"
+#include "automatic.h"
 #include "office.h"
 #include "pipeline.h"
 
@@ -96,70 +97,6 @@ static void set_reason(struct mailgw_result *r, enum mailgw_outcome o, const cha
 {
 	r->outcome = o;
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
-}
-
-/* ---- automatic mail ---- */
-
-/* Sender local parts that never read an answer. */
-static const char *const robot_senders[] = {
-	"mailer-daemon", "postmaster", "no-reply", "noreply", "ne-pas-repondre",
-	"nepasrepondre", NULL
-};
-
-/* Subject prefixes of out-of-office replies, compared case-insensitively
- * (French subjects arrive with and without accents). */
-static const char *const ooo_subjects[] = {
-	"absence", "out of office", "automatic reply", "auto:", "autoreply",
-	"réponse automatique", "reponse automatique",
-	"message d'absence", "je suis absent", NULL
-};
-
-static int is_robot_sender(const char *addr)
-{
-	const char *at;
-	size_t len;
-
-	if (!addr)
-		return 0;
-	at = strchr(addr, '@');
-	len = at ? (size_t)(at - addr) : strlen(addr);
-	for (size_t i = 0; robot_senders[i]; i++)
-		if (strlen(robot_senders[i]) == len && !strncasecmp(addr, robot_senders[i], len))
-			return 1;
-	return 0;
-}
-
-static int is_ooo_subject(const char *subject)
-{
-	if (!subject)
-		return 0;
-	while (*subject == ' ' || *subject == '\t')
-		subject++;
-	for (size_t i = 0; ooo_subjects[i]; i++)
-		if (!strncasecmp(subject, ooo_subjects[i], strlen(ooo_subjects[i])))
-			return 1;
-	return 0;
-}
-
-/* Returns a French reason when m was sent by a machine, else NULL. */
-static const char *automatic_reason(const struct mailgw_mime_msg *m)
-{
-	if (m->auto_submitted && *m->auto_submitted && strcmp(m->auto_submitted, "no"))
-		return "message automatique (Auto-Submitted)";
-	if (m->precedence && (!strcmp(m->precedence, "bulk") || !strcmp(m->precedence, "list") ||
-			      !strcmp(m->precedence, "junk")))
-		return "message de liste ou en nombre (Precedence)";
-	if (m->x_autoreply)
-		return "réponse automatique (X-Autoreply)";
-	if (m->delivery_report)
-		return "rapport de distribution";
-	if (m->return_path_empty)
-		return "avis de non-distribution (Return-Path vide)";
-	if (is_robot_sender(m->from_addr))
-		return "expéditeur automatique (mailer-daemon, postmaster ou no-reply)";
-	if (is_ooo_subject(m->subject))
-		return "réponse d'absence";
-	return NULL;
 }
 
 /* ---- folding names ---- */
@@ -871,7 +808,7 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 	memset(r, 0, sizeof(*r));
 	memset(&fr, 0, sizeof(fr));
 	r->kind = FORM_UNKNOWN;
-	why = automatic_reason(m);
+	why = mailgw_automatic_reason(m);
 	if (why) {
 		set_reason(r, MAILGW_IGNORED, why);
 		goto out;

@@ -32,11 +32,9 @@
 /*
  * Returns 1 when an automatic answer to m may be sent, 0 when not: then a
  * French reason is written into why (NUL-terminated, cut to whylen; why may
- * be NULL). Never answered: Auto-Submitted other than "no", Precedence
- * bulk/list/junk, X-Autoreply/X-Autorespond, delivery-status reports,
- * bounces (Return-Path: <>), out-of-office subjects (French and English,
- * case and accents forgiven), mailer-daemon / postmaster / no-reply senders,
- * and messages without a From address.
+ * be NULL). Never answered: messages without a From address and automatic
+ * mail as mailgw_automatic_reason() (automatic.h) tells it, the list the
+ * pipeline ignores.
  */
 int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whylen);
 

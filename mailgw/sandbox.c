@@ -4,7 +4,7 @@
  * Reply format, all integers 8 bytes little-endian:
  *   "RMIM" payload_length payload
  *   payload = status warnings return_path_empty date_ms x_autoreply
- *             delivery_report body_from_html tnef n_attachments
+ *             delivery_report body_from_html tnef n_attachments list_mail
  *             12 strings (see STRINGS below), body_tables, then per
  *             attachment: filename mime_type data extract extracted
  *   string  = length bytes, or the length 2^64-1 for NULL
@@ -76,6 +76,7 @@ int mailgw_sandbox_encode(const struct mailgw_mime_msg *m, unsigned char **out, 
 	const int64_t ints[] = {
 		m->status, m->warnings, m->return_path_empty, m->date_ms, m->x_autoreply,
 		m->delivery_report, m->body_from_html, m->tnef, (int64_t)m->n_attachments,
+		m->list_mail,
 	};
 	for (size_t i = 0; !rc && i < sizeof(ints) / sizeof(ints[0]); i++)
 		rc = put_u64(&b, (uint64_t)ints[i]);
@@ -160,7 +161,7 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 	struct mailgw_mime_limits defaults;
 	struct cursor c = { p, len };
 	struct mailgw_mime_msg *m;
-	uint64_t v[9], payload, kind;
+	uint64_t v[10], payload, kind;
 	size_t n;
 	int rc;
 
@@ -176,11 +177,11 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 		return rc;
 	if (payload != c.left)
 		return RELAIS_ECORRUPT;
-	for (size_t i = 0; i < 9; i++)
+	for (size_t i = 0; i < 10; i++)
 		if ((rc = get_u64(&c, &v[i])))
 			return rc;
 	if (v[0] > MAILGW_MIME_MALFORMED || v[1] > 0xFFFF || v[2] > 1 || v[4] > 1 || v[5] > 1 ||
-	    v[6] > 1 || v[7] > 1 || v[8] > lim->max_parts)
+	    v[6] > 1 || v[7] > 1 || v[8] > lim->max_parts || v[9] > 1)
 		return RELAIS_ECORRUPT;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -193,6 +194,7 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 	m->delivery_report = (int)v[5];
 	m->body_from_html = (int)v[6];
 	m->tnef = (int)v[7];
+	m->list_mail = (int)v[9];
 	char **strs[N_STRINGS] = STRINGS(m);
 	for (size_t i = 0; i < N_STRINGS; i++) {
 		int is_body = i == N_STRINGS - 1;
@@ -773,7 +775,7 @@ failed_actions:
 /* The most a well-behaved worker can send under lim. */
 static size_t reply_cap(const struct mailgw_mime_limits *lim)
 {
-	return HEAD_LEN + 9 * 8 + (N_STRINGS + 1) * 8 + (N_STRINGS - 1) * lim->max_header +
+	return HEAD_LEN + 10 * 8 + (N_STRINGS + 1) * 8 + (N_STRINGS - 1) * lim->max_header +
 	       lim->max_body + lim->max_attachments + 2 * MAILGW_MIME_EXTRACTED_MAX +
 	       (size_t)lim->max_parts * (5 * 8 + 4096 + 256);
 }

@@ -467,6 +467,8 @@ TEST(pipeline_automatic_mail_ignored)
 		{ "Precedence: list\r\n", MAILGW_IGNORED },
 		{ "Return-Path: <>\r\n", MAILGW_IGNORED },
 		{ "X-Autoreply: yes\r\n", MAILGW_IGNORED },
+		{ "List-Unsubscribe: <mailto:desabonnement@lettre.example>\r\n", MAILGW_IGNORED },
+		{ "List-Id: Lettre du réseau <lettre.example>\r\n", MAILGW_IGNORED },
 		{ "Sender: x@example.org\r\nReply-To: x@example.org\r\n"
 		  "Auto-Submitted: no\r\nPrecedence: normal\r\n", MAILGW_RECORDED },
 	};
@@ -491,6 +493,33 @@ TEST(pipeline_automatic_mail_ignored)
 		CHECK_INT_IDX(r->outcome, heads[i].outcome, i);
 		CHECK_INT_IDX(rows_of(s, "candidature"),
 			      heads[i].outcome == MAILGW_RECORDED ? 1 : 0, i);
+	}
+}
+
+/* Out-of-office replies that carry no header saying so: the subject alone
+ * tells, in French and English, the same list as the answers' (reply.h). */
+TEST(pipeline_out_of_office_by_subject)
+{
+	static const char *const subjects[] = {
+		"Absente jusqu'au 3 mars", "Absent du bureau", "[Absence] Re: bilan",
+		"Réponse automatique : Candidature", "Out of Office: candidature",
+		"Automatic reply: Bilan", "Je suis absente",
+	};
+	struct store *s;
+	int rc;
+
+	h_setup();
+	CHECK((s = open_store()) != NULL);
+	for (size_t i = 0; i < N(subjects); i++) {
+		const char *raw = h_strf("From: Anne <anne@lac.example>\r\nTo: relais@pdn43.example\r\n"
+					 "Subject: %s\r\nMessage-ID: <ooo-%zu@lac.example>\r\n"
+					 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+					 "\r\nJe suis absente jusqu'au 3 mars.\r\nTél : 04 71 00 00 00\r\n"
+					 "Mail : anne@lac.example\r\n", subjects[i], i);
+		struct mailgw_result *r = run_raw(s, "43", raw, strlen(raw), &rc);
+		CHECK_INT_IDX(rc, 0, i);
+		CHECK_INT_IDX(r->outcome, MAILGW_IGNORED, i);
+		CHECK_IDX(strstr(r->reason, "absence") != NULL, i);
 	}
 }
 
