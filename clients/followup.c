@@ -1093,6 +1093,12 @@ static const struct section {
 	  "LEFT JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
 	  "WHERE coalesce(c.decision, 'en_attente') = 'en_attente' "
 	  "ORDER BY c.date_depot, c.id" },
+	{ "demandes", "Demandes ouvertes", "relais demande",
+	  "SELECT r.id AS demande, r.promeneur AS promeneur, r.date_demande AS date_demande, "
+	  "coalesce(r.date_demande || ' ', '') || coalesce(p.prenom || ' ' || p.nom || ' : ', '') || "
+	  "replace(substr(r.question, 1, 120), char(10), ' ') AS libelle FROM request r "
+	  "LEFT JOIN promeneur p ON p.id = r.promeneur WHERE coalesce(r.statut, 'ouverte') = 'ouverte' "
+	  "ORDER BY r.date_demande, r.id" },
 	{ "courriers", "Courriels en quarantaine à traiter", "relais courrier",
 	  "SELECT id AS courrier, expediteur, sujet, recu_le, "
 	  "coalesce(recu_le || ' ', '') || coalesce(expediteur, '?') || ' : ' || "

@@ -502,7 +502,7 @@ static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 
 	*planned = 0;
 	if (!m || !from || !from->addr || !m->from_addr || !*m->from_addr ||
-	    r->outcome == MAILGW_IGNORED || r->outcome == MAILGW_DUPLICATE ||
+	    r->outcome == MAILGW_IGNORED || r->outcome == MAILGW_DUPLICATE || r->no_answer ||
 	    !mailgw_reply_allowed(m, NULL, 0))
 		goto out;
 	if (rejection) {

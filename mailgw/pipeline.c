@@ -676,6 +676,127 @@ static int number_problems(struct mailgw_result *r, size_t from, size_t k)
 	return 0;
 }
 
+/* ---- mail that is no form ---- */
+
+/* Phrases of advance-fee scams and phishing (folded as model_fold does:
+ * lower case, no accents, no spaces or punctuation). */
+static const char *const scam_phrases[] = {
+	"westernunion", "moneygram", "bitcoin", "cryptomonnaie", "loterie", "lottery",
+	"vousavezgagne", "youhavewon", "heritage", "inheritance", "beneficiaire",
+	"beneficiary", "transfertdefonds", "fundstransfer", "urgentbusiness",
+	"votrecompteserasuspendu", "verifiezvotrecompte", "verifyyouraccount",
+	"motdepasseexpire", "passwordexpire", "boitemailpleine", "mailboxfull",
+	"cartecadeau", "giftcard", "millionsdedollars", "millionsofdollars",
+	"millionsdeuros",
+};
+
+/* Whether m reads like a scam or phishing: two of the phrases above in its
+ * subject and first 4 KiB of body (one alone is too common). */
+static int looks_like_scam(const struct mailgw_mime_msg *m)
+{
+	char head[4097], f[2][8192];
+	size_t n = m->body ? strnlen(m->body, sizeof(head) - 1) : 0;
+	int hits = 0;
+	while (n && m->body && n < strlen(m->body) && ((unsigned char)m->body[n] & 0xc0) == 0x80)
+		n--;
+	if (n)
+		memcpy(head, m->body, n);
+	head[n] = 0;
+	model_fold(m->subject ? m->subject : "", f[0], sizeof(f[0]));
+	model_fold(head, f[1], sizeof(f[1]));
+	for (size_t i = 0; i < sizeof(scam_phrases) / sizeof(scam_phrases[0]); i++)
+		hits += strstr(f[0], scam_phrases[i]) || strstr(f[1], scam_phrases[i]);
+	return hits >= 2;
+}
+
+/* A copy of s for a text column: at most max bytes cut on a character,
+ * control characters but newline and tab as spaces. */
+static char *text_for_column(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	char *out;
+	if (n > max) {
+		n = max;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (!(out = malloc(n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') ? ' ' : s[i];
+	out[n] = 0;
+	return out;
+}
+
+/*
+ * Records a message that holds no form, from a sender known in dept (a
+ * promeneur's address, else a structure's), as a demande (table request)
+ * for the coordination. *known is 0 when the sender is not known: nothing
+ * is written then.
+ */
+static int record_demande(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			  const struct mailgw_mime_msg *m, const char *day, int *known,
+			  struct mailgw_result *r)
+{
+	struct match mp = { 0 }, ms = { 0 };
+	struct buf q = BUF_INIT(4 * MODEL_TEXT_MAX);
+	char id[UTIL_UUID_LEN + 1], *question = NULL;
+	struct row rw = { .n = 0 };
+	int rc;
+
+	*known = 0;
+	if (!m->from_addr || !*m->from_addr)
+		return 0;
+	rc = find_rows(db, "SELECT id, prenom, nom FROM promeneur "
+			   "WHERE dept = ?1 AND lower(email) = lower(?2) ORDER BY id",
+		       dept, m->from_addr, NULL, NULL, &mp);
+	if (!rc && !mp.count)
+		rc = find_rows(db, "SELECT id, nom, commune FROM structure "
+				   "WHERE dept = ?1 AND lower(email) = lower(?2) ORDER BY id",
+			       dept, m->from_addr, NULL, NULL, &ms);
+	if (rc || (!mp.count && !ms.count))
+		goto out;
+	*known = 1;
+	rc = buf_printf(&q, "Courriel de %s%s<%s>%s%s%s\nObjet : %s\n\n%s",
+			m->from_name && *m->from_name ? m->from_name : "",
+			m->from_name && *m->from_name ? " " : "", m->from_addr,
+			ms.count ? " (structure « " : "", ms.count ? ms.a : "", ms.count ? " »)" : "",
+			m->subject && *m->subject ? m->subject : "(sans objet)", m->body ? m->body : "");
+	if (rc == RELAIS_ETOOBIG)
+		rc = 0; /* what fits is kept, cut below */
+	if (rc)
+		goto out;
+	/* MODEL_TEXT_MAX characters hold at least this many bytes. */
+	question = text_for_column(buf_str(&q), MODEL_TEXT_MAX);
+	if (!question) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if (mp.count)
+		row_set(&rw, "promeneur", mp.id);
+	row_set(&rw, "sujet", "autre");
+	row_set(&rw, "question", question);
+	row_set(&rw, "date_demande", day);
+	row_set(&rw, "statut", "ouverte");
+	rc = insert_row(db, t, "request", dept, &rw, id);
+	if (rc)
+		goto out;
+	if (mp.count)
+		rc = add_line(&r->records, &r->nrecords,
+			      "Demande de %s %s transmise à la coordination (elle vous répondra).",
+			      mp.a, mp.b);
+	else
+		rc = add_line(&r->records, &r->nrecords,
+			      "Demande de la structure « %s » (%s) transmise à la coordination "
+			      "(elle vous répondra).", ms.a, ms.b);
+out:
+	free(question);
+	buf_release(&q);
+	match_free(&mp);
+	match_free(&ms);
+	return rc;
+}
+
 /* ---- classification ---- */
 
 static int is_csv(const struct mailgw_attachment *a)
@@ -833,9 +954,33 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 	}
 	if (rc)
 		goto out;
-	if (r->kind == FORM_UNKNOWN) {
-		set_reason(r, MAILGW_QUARANTINE, fr.refused[0] ? fr.refused : "formulaire non reconnu");
+	if (r->kind == FORM_UNKNOWN && fr.refused[0]) {
+		/* The note says what was not read and what to send instead. */
+		set_reason(r, MAILGW_QUARANTINE, fr.refused);
 		goto out;
+	}
+	if (r->kind == FORM_UNKNOWN && looks_like_scam(m)) {
+		set_reason(r, MAILGW_QUARANTINE,
+			   "courriel suspect (escroquerie ou hameçonnage probable), à traiter");
+		r->no_answer = 1;
+		goto out;
+	}
+	if (r->kind == FORM_UNKNOWN) {
+		int known = 0;
+		today(now_ms, day);
+		rc = sync_local_begin(db, t, &l);
+		if (!rc)
+			rc = record_demande(db, t, dept, m, day, &known, r);
+		if (rc || !known) {
+			sync_local_abort(l);
+			if (!rc) {
+				set_reason(r, MAILGW_QUARANTINE, "formulaire non reconnu, expéditeur "
+								 "inconnu : message à traiter");
+				r->no_answer = 1;
+			}
+			goto out;
+		}
+		goto commit;
 	}
 	if (fr.p.n) {
 		r->outcome = MAILGW_REJECTED;
@@ -875,6 +1020,7 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 		}
 		goto out;
 	}
+commit:
 	r->outcome = MAILGW_RECORDED;
 	if (hook && (rc = hook(db, r, arg))) {
 		sync_local_abort(l);

@@ -1104,14 +1104,24 @@ enum form_kind form_detect(const char *text)
 		goto out;
 	if (!(copy = strdup(text)))
 		goto out;
+	int sig_depth = -1;
 	for (char *p = copy, *nl; p; p = nl) {
 		char *line;
 		const char *v;
 		if ((nl = strchr(p, '\n')))
 			*nl++ = 0;
-		unquote(p, &line);
+		int depth = unquote(p, &line);
 		if ((res = title_kind(line)) != FORM_UNKNOWN)
 			goto out;
+		/* A signature's "Tél :" and "Mail :" lines make no form. */
+		if (!strcmp(line, "--") || is_signoff(line)) {
+			sig_depth = depth;
+			continue;
+		}
+		if (sig_depth >= 0 && depth == sig_depth && heading(d[0], line) < 0 &&
+		    heading(d[1], line) < 0)
+			continue;
+		sig_depth = -1;
 		int m0 = match_label(d[0], -1, line, &v), m1 = match_label(d[1], -1, line, &v);
 		/* Only labels of one form tell them apart ("Structure" is in both). */
 		if (m0 >= 0 && m1 < 0)

@@ -1187,3 +1187,78 @@ TEST(e2e_mail_office_attachments)
 	CHECK_OK(h_sync(W.home, &W.d));
 	CHECK(h_daemon_healthy(&W.d));
 }
+
+/* Mail that is no form: a known structure's question becomes a demande in
+ * `relais suivi`, answered without any form; an unknown sender's question,
+ * a scam and an out-of-office reply without Auto-Submitted get no answer. */
+TEST(e2e_mail_questions_demandes_and_silence)
+{
+	static const char question[] =
+		"Bonjour,\n\nPeut-on inscrire deux animateurs à la formation de mars ?\n\n"
+		"Cordialement,\nJeanne Roux\nDirectrice\nTél : 04 71 00 00 00\n"
+		"Mail : contact@lac.example\n";
+	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "contact"));
+	CHECK_OK(ms_add_user(&W.ms, "inconnu"));
+	CHECK(h_relais_ok(W.home, "structure", "add", "--nom", "Centre social du Lac", "--commune",
+			  "Le Puy-en-Velay", "--email", "contact@plateau.example", (char *)NULL) != NULL);
+	CHECK_OK(h_sync(W.home, &W.d));
+	const char *msgs[] = {
+		message("Jeanne Roux <contact@plateau.example>", "q-known@plateau.example",
+			"Formation de mars", NULL, question),
+		message("Paul <inconnu@plateau.example>", "q-unknown@plateau.example",
+			"Une question", NULL, question),
+		message("Dr Smith <inconnu@plateau.example>", "q-scam@plateau.example",
+			"Transfert de fonds urgent", NULL,
+			"Cher bénéficiaire, un héritage de 5 millions de dollars vous attend. "
+			"Répondez avec vos coordonnées bancaires.\n"),
+		message("Jeanne Roux <contact@plateau.example>", "q-ooo@plateau.example",
+			"Absente jusqu'au 3 mars", NULL,
+			"Je suis absente jusqu'au 3 mars inclus.\nTél : 04 71 00 00 00\n"),
+	};
+	for (size_t i = 0; i < 4; i++)
+		CHECK_OK(ms_put(&W.ms, msgs[i], strlen(msgs[i])));
+	CHECK_OK(wait_settled(4, SETTLE_MS));
+	CHECK_OK(wait_answers("contact", 1, SETTLE_MS));
+	pause_ms(QUIET_MS);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	json_t *j = one_outcome(exp, "q-known@plateau.example");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "resultat"), "enregistre");
+	CHECK_STR(h_row_str(j, "type"), "inconnu");
+	CHECK_INT(h_export_count(exp, "request"), 1);
+	CHECK_INT(h_export_count(exp, "candidature"), 0);
+	json_t *req = json_array_get(json_object_get(exp, "request"), 0);
+	CHECK_STR(h_row_str(req, "statut"), "ouverte");
+	CHECK(strstr(h_row_str(req, "question"), "formation de mars") != NULL);
+	for (size_t i = 1; i < 3; i++) {
+		json_t *q = one_outcome(exp, i == 1 ? "q-unknown@plateau.example" : "q-scam@plateau.example");
+		CHECK_IDX(q != NULL, (int)i);
+		CHECK_STR_IDX(h_row_str(q, "resultat"), "quarantaine", (int)i);
+		CHECK_STR_IDX(h_row_str(q, "reponse"), "aucune", (int)i);
+		CHECK_STR_IDX(h_row_str(q, "traitement"), "a_traiter", (int)i);
+	}
+	json_t *o = one_outcome(exp, "q-ooo@plateau.example");
+	CHECK(o != NULL);
+	CHECK_STR(h_row_str(o, "resultat"), "ignore");
+
+	/* One answer in all: to the known structure, with no form in it. */
+	const char **m;
+	CHECK_INT(answers("contact", &m), 1);
+	CHECK_STR(hdr(m[0], "In-Reply-To"), "<q-known@plateau.example>");
+	const char *body = body_text(m[0]);
+	CHECK(strstr(body, "Demande de la structure « Centre social du Lac »") != NULL);
+	CHECK(strstr(body, "FORMULAIRE") == NULL);
+	CHECK_INT(ms_user_count(&W.ms, "inconnu", "INBOX"), 0);
+
+	/* The coordinator sees the demande in relais suivi. */
+	const char *js = h_relais_ok(W.home, "suivi", "--json", (char *)NULL);
+	CHECK(js != NULL);
+	json_t *s = h_json(js, strlen(js));
+	json_t *d = json_object_get(s, "demandes");
+	CHECK_INT(json_array_size(d), 1);
+	CHECK(strstr(h_row_str(json_array_get(d, 0), "libelle"), "Formation de mars") != NULL);
+	CHECK_INT(json_array_size(json_object_get(s, "courriers")), 2);
+}

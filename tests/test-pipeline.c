@@ -523,6 +523,68 @@ TEST(pipeline_out_of_office_by_subject)
 	}
 }
 
+/* Mail that holds no form: a question from a known sender is a demande
+ * for the coordination; from an unknown one, or a scam, it is kept for a
+ * person and never answered. */
+TEST(pipeline_question_demande_or_kept)
+{
+	static const char question[] =
+		"Bonjour,\n\nComment inscrire un nouveau jeune à l'atelier de mars ?\n\n"
+		"Cordialement,\nLéa Martin\nAnimatrice\nTél : 04 71 00 00 00\n"
+		"Mail : lea.martin@example.org\n";
+	struct store *s;
+	int rc;
+
+	h_setup();
+	CHECK((s = open_store()) != NULL);
+	/* Unknown yet: kept « à traiter », no answer. */
+	struct mailgw_result *r = run_body(s, "43", NULL, question, &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_QUARANTINE)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+	CHECK_INT(r->kind, FORM_UNKNOWN);
+	CHECK(strstr(r->reason, "à traiter") != NULL);
+	CHECK_INT(r->no_answer, 1);
+	CHECK_INT(rows_of(s, "request"), 0);
+
+	/* Léa becomes known through her candidature; her question is a demande. */
+	r = run_body(s, "43", NULL, CAND_LEA, &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	r = run_body(s, "43", NULL, question, &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_RECORDED)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	CHECK_INT(r->kind, FORM_UNKNOWN);
+	CHECK_INT(r->no_answer, 0);
+	CHECK_INT((int)r->nrecords, 1);
+	CHECK(strstr(r->records[0], "Demande de Léa Martin") != NULL);
+	CHECK_INT(rows_of(s, "request"), 1);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM request r JOIN promeneur p ON p.id = r.promeneur "
+			   "WHERE p.email = 'lea.martin@example.org' AND r.statut = 'ouverte' "
+			   "AND r.sujet = 'autre' AND r.date_demande = '" TODAY "' AND r.dept = '43'"),
+		  1);
+	const char *q = q_str(s, "SELECT question FROM request");
+	CHECK(q && strstr(q, "Objet : Formulaire") && strstr(q, "atelier de mars"));
+	/* Another département does not know her. */
+	r = run_body(s, "63", NULL, question, &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+
+	/* A scam, even from a known address, is kept and never answered. */
+	r = run_body(s, "43", NULL,
+		     "Cher bénéficiaire, vous avez gagné 2 millions d'euros à la loterie. "
+		     "Envoyez les frais par Western Union.\n", &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+	CHECK(strstr(r->reason, "suspect") != NULL);
+	CHECK_INT(r->no_answer, 1);
+	CHECK_INT(rows_of(s, "request"), 1);
+	CHECK_INT(rows_of(s, "candidature"), 1);
+}
+
 TEST(pipeline_quarantine)
 {
 	static const struct {
