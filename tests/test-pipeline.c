@@ -343,6 +343,59 @@ TEST(pipeline_form_with_problems_rejected)
 	"Année : 2024\nPériode : Semestre 2\nJeunes connectés : 120\n"          \
 	"Heures en ligne : 12,5\nCommentaire : Une année riche.\n"
 
+/* A structure named short: found by the sender's address, then by a
+ * tolerant name; several candidates go to a person, listed, never guessed. */
+TEST(pipeline_bilan_structure_tolerant_match)
+{
+	struct store *s;
+	int rc;
+
+	h_setup();
+	CHECK((s = open_store()) != NULL);
+	CHECK_INT(sqlite3_exec(s->db,
+			       "INSERT INTO structure(id, dept, nom, commune, email) VALUES "
+			       "('00000000-0000-4000-8000-000000000001', '43', 'Centre social du Lac', "
+			       "'Le Puy-en-Velay', 'accueil@lac.example'),"
+			       "('00000000-0000-4000-8000-000000000002', '43', 'Centre Social Lac', "
+			       "'Brioude', NULL),"
+			       "('00000000-0000-4000-8000-000000000003', '43', "
+			       "'Maison des Jeunes et de la Culture du Plateau', 'Yssingeaux', NULL)",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	/* Two structures could be « CS du Lac »: quarantined, both listed. */
+	struct mailgw_result *r = run_body(s, "43", NULL, BILAN("CS du Lac", ""), &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_QUARANTINE)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+	CHECK(strstr(r->reason, "« Centre social du Lac » (Le Puy-en-Velay)") != NULL);
+	CHECK(strstr(r->reason, "« Centre Social Lac » (Brioude)") != NULL);
+	CHECK_INT(r->nrecords, 0);
+	CHECK_INT(rows_of(s, "bilan"), 0);
+	/* From the address known for one of them: that one. */
+	const char *raw = h_strf("From: Accueil <accueil@lac.example>\r\nTo: relais@pdn43.example\r\n"
+				 "Subject: Bilan\r\nMessage-ID: <b@lac.example>\r\nMIME-Version: 1.0\r\n"
+				 "Content-Type: text/plain; charset=utf-8\r\n\r\n%s",
+				 BILAN("CS du Lac", ""));
+	r = run_raw(s, "43", raw, strlen(raw), &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_RECORDED)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM bilan WHERE structure = "
+			   "'00000000-0000-4000-8000-000000000001' AND periode = 'semestre2'"), 1);
+	/* One candidate only: « MJC du Plateau ». */
+	r = run_body(s, "43", NULL, BILAN("MJC du Plateau", ""), &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM bilan WHERE structure = "
+			   "'00000000-0000-4000-8000-000000000003'"), 1);
+	/* No candidate: rejected as unknown. */
+	r = run_body(s, "43", NULL, BILAN("CS des Tilleuls", ""), &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_REJECTED);
+}
+
 TEST(pipeline_bilan_records_and_rejects)
 {
 	static const struct {
