@@ -39,6 +39,7 @@ struct office {
 	const char *refused;      /* static French reason; the first one sticks */
 	struct buf out;           /* what is produced */
 	int full;                 /* out reached its cap */
+	int done;                 /* nothing more is wanted from this member */
 	/* The current row of a sheet. */
 	struct buf row;
 	unsigned ncols;           /* cells written to row */
@@ -156,7 +157,7 @@ static int read_member(struct office *o, const char *name, walk_fn fn, void *sta
 	struct member m = { o, NULL, { 0 }, 0, 1 };
 	xmlTextReaderPtr r;
 	zip_int64_t idx = zip_name_locate(o->za, name, 0);
-	int rc;
+	int rc = 1;
 
 	if (idx < 0)
 		return 0;
@@ -185,7 +186,8 @@ static int read_member(struct office *o, const char *name, walk_fn fn, void *sta
 		return -1;
 	}
 	xmlTextReaderSetErrorHandler(r, xml_quiet, NULL);
-	while ((rc = xmlTextReaderRead(r)) == 1 && !o->refused && !o->full)
+	o->done = 0;
+	while (!o->refused && !o->full && !o->done && (rc = xmlTextReaderRead(r)) == 1)
 		fn(o, r, state);
 	xmlFreeTextReader(r);
 	zip_fclose(m.zf);
@@ -537,6 +539,7 @@ struct ods_walk {
 	unsigned pending_empty;   /* empty cells not written yet */
 	char *value;              /* office:value or date-value, xmlFree */
 	int in_cell, in_table, paragraphs;
+	unsigned tables;          /* sheets met so far */
 };
 
 static void ods_cell_end(struct office *o, struct ods_walk *w)
@@ -561,8 +564,12 @@ static void walk_ods(struct office *o, xmlTextReaderPtr r, void *state)
 {
 	struct ods_walk *w = state;
 	if (is_start(r, "table") && !xmlTextReaderIsEmptyElement(r)) {
-		/* Sheets past the cap are skipped as if empty. */
-		w->in_table = o->sheets < MAILGW_OFFICE_SHEETS_MAX;
+		/* Sheets past the cap are not read at all. */
+		if (++w->tables > MAILGW_OFFICE_SHEETS_MAX) {
+			o->done = 1;
+			return;
+		}
+		w->in_table = 1;
 		o->rows = 0;
 		return;
 	}
@@ -870,7 +877,7 @@ int mailgw_office_extract(const char *filename, const char *mime_type, const uns
 		if (f == F_XLSX) {
 			read_xlsx(o);
 		} else if (f == F_ODS) {
-			struct ods_walk w = { BUF_INIT(CELL_MAX), 1, 1, 0, 0, NULL, 0, 0, 0 };
+			struct ods_walk w = { BUF_INIT(CELL_MAX), 1, 1, 0, 0, NULL, 0, 0, 0, 0 };
 			if (read_member(o, "content.xml", walk_ods, &w) == 0)
 				refuse(o, "classeur sans contenu");
 			xmlFree(w.value);
