@@ -309,6 +309,9 @@ static void row_end(struct office *o, unsigned long times)
 		emit(o, "\n", 1);
 		o->rows++;
 	}
+	/* Rows past the cap would be ignored: the rest of the sheet is not read. */
+	if (o->rows >= MAILGW_OFFICE_ROWS_MAX)
+		o->done = 1;
 }
 
 /* ---- XLSX ---- */

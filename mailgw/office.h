@@ -25,9 +25,10 @@
 #define MAILGW_OFFICE_INFLATE_MAX (64u << 20)
 /* Members an archive may list; a spreadsheet has a few dozen. */
 #define MAILGW_OFFICE_ENTRIES_MAX 2000u
-/* Sheets read from one workbook; later ones are ignored. */
+/* Sheets read from one workbook; later ones are not read at all. */
 #define MAILGW_OFFICE_SHEETS_MAX 16u
-/* Columns and rows kept per sheet; cells and rows past them are ignored. */
+/* Columns and rows kept per sheet; cells past them are ignored, and the
+ * document is read no further once a sheet reaches the row cap. */
 #define MAILGW_OFFICE_COLS_MAX 200u
 #define MAILGW_OFFICE_ROWS_MAX 20000u
 /* Default cap on the text produced for one attachment. */
