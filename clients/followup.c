@@ -1048,7 +1048,10 @@ static const struct section {
 } sections[] = {
 	{ "bilans_manquants", "Structures sans bilan pour %s", "relais relance bilans --annee",
 	  "SELECT s.id AS structure, s.nom AS nom, s.commune AS commune, ?2 AS annee, "
-	  "s.nom || ' (' || s.commune || ')' AS libelle FROM structure s WHERE " OWES_BILAN_SQL
+	  "s.nom || ' (' || s.commune || ')' || CASE WHEN EXISTS (SELECT 1 FROM bilan b "
+	  "WHERE b.structure = s.id AND b.annee = ?2 AND b.periode = 'semestre1') "
+	  "THEN ' : bilan intermédiaire (1er semestre) reçu, bilan annuel ou du 2e semestre attendu' ELSE '' END "
+	  "AS libelle FROM structure s WHERE " OWES_BILAN_SQL
 	  " ORDER BY s.nom, s.id" },
 	{ "formation", "Promeneurs labellisés sans formation initiale ou aux règles du profil "
 	  "non vérifiées", NULL,
