@@ -1166,6 +1166,13 @@ TEST(e2e_mail_office_attachments)
 	CHECK_INT(s1, 4);
 	CHECK_INT(annual, 1);
 	CHECK_INT(s2, 1);
+	/* The synthesis counts the Lac's mid-year bilans (it has no yearly one)
+	 * and says so; the MJC's yearly bilan stands for its year. */
+	const char *html = h_path("synthese.html");
+	CHECK(h_relais_ok(W.home, "synthese", "--annee", "2025", "--format", "html", "--sortie", html,
+			  (char *)NULL) != NULL);
+	const char *page = h_read_file(html, NULL);
+	CHECK(page && strstr(page, "bilans reçus : 3 (1 en 2024), dont 2 intermédiaires (semestre)"));
 
 	/* The candidatures from Word and Writer; the sign-off is no motivation. */
 	for (int n = 1; n <= 2; n++) {
