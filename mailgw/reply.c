@@ -452,6 +452,15 @@ static int put_qp(struct buf *out, const char *text)
 	return rc;
 }
 
+/* What a sender can send instead of a message the gateway could not read. */
+static const char send_instead_note[] =
+	"Pour qu'un formulaire soit lu automatiquement, envoyez-le :\n"
+	"- dans le texte du message (« Libellé : valeur », une ligne par champ) ;\n"
+	"- ou en pièce jointe : bilan en .xlsx, .ods ou .csv (une ligne d'en-têtes, "
+	"une ligne par structure), candidature en .docx ou .odt ; les anciens formats "
+	".xls et .doc ne sont pas lus ;\n"
+	"- pour un bilan, avec le nom complet de la structure tel que le réseau le connaît.\n";
+
 static const char tnef_note[] =
 	"Votre message a été envoyé par Outlook au format « texte enrichi » "
 	"(il arrive chez nous sous la forme d'une pièce jointe nommée winmail.dat). "
@@ -524,6 +533,8 @@ static int body_text(const struct mailgw_mime_msg *orig, const struct mailgw_res
 			rc = buf_printf(body, "\nMotif : %.*s\n", (int)sizeof(r->reason), r->reason);
 		if (!rc && orig->tnef)
 			rc = buf_printf(body, "\n%s", tnef_note);
+		else if (!rc)
+			rc = buf_printf(body, "\n%s", send_instead_note);
 		break;
 	case MAILGW_IGNORED:
 	case MAILGW_DUPLICATE:

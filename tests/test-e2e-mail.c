@@ -1077,6 +1077,7 @@ TEST(e2e_mail_office_attachments)
 	};
 	const int nmsg = (int)(sizeof(cases) / sizeof(cases[0])) + 1;
 	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "contact"));
 	const char *dir = office_corpus();
 	CHECK(dir != NULL);
 	/* The structures the bilans name; the Lac known by its address only
@@ -1128,6 +1129,24 @@ TEST(e2e_mail_office_attachments)
 	json_t *last = one_outcome(exp, "after-office@localhost");
 	CHECK(last != NULL);
 	CHECK_STR(h_row_str(last, "resultat"), "enregistre");
+
+	/* The Lac's sender: two acknowledgments and a note on the old XLS
+	 * that says what to send instead. */
+	CHECK_OK(wait_answers("contact", 3, SETTLE_MS));
+	const char **ans;
+	int na = answers("contact", &ans), notes = 0;
+	CHECK_INT(na, 3);
+	for (int i = 0; i < na; i++) {
+		const char *irt = hdr(ans[i], "In-Reply-To");
+		if (!irt || strcmp(irt, "<office-xls@lac.example>"))
+			continue;
+		const char *b = body_text(ans[i]);
+		CHECK(strstr(b, "« bilans-2025-s1.xls » non lue") != NULL);
+		CHECK(strstr(b, "enregistrez le fichier au format .xlsx") != NULL);
+		CHECK(strstr(b, "Pour qu'un formulaire soit lu automatiquement") != NULL);
+		notes++;
+	}
+	CHECK_INT(notes, 1);
 
 	/* The bilans: two sheets of two structures' mid-year rows, a CSV and
 	 * an HTML table of the MJC. */
