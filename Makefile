@@ -9,7 +9,7 @@
 CC ?= cc
 PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
-PKGS = libuv sqlite3 zlib jansson gnutls libcurl
+PKGS = libuv sqlite3 zlib jansson gnutls libcurl libzip libxml-2.0
 
 ifeq ($(SANITIZE),1)
 O ?= build-san
@@ -25,7 +25,7 @@ CPPFLAGS += -D_GNU_SOURCE -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS += $(WARN) $(OPT) -MMD -MP
 LDFLAGS += $(filter -fsanitize%,$(OPT))
-LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -lz -ljansson -lgnutls -lcurl) \
+LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -lz -ljansson -lgnutls -lcurl -lzip -lxml2) \
          -letpan -lxlsxwriter -lhttp_parser -lpthread -lm $(EXTRA_LIBS)
 
 LIB_SRC = $(wildcard common/*.c model/*.c net/*.c sync/*.c mailgw/*.c)

@@ -519,6 +519,107 @@ static void bench_big_relais(struct corpus *c)
 	}
 }
 
+/* Sandbox parse and pipeline of the files of c whose names start with
+ * prefix, n messages in all, into store db; returns messages per second. */
+static int is_hostile(const char *name)
+{
+	return strstr(name, "bomb") || strstr(name, "laughs") || strstr(name, "big");
+}
+
+static double office_rate(const struct corpus *c, const char *prefix, int hostile, size_t n,
+			  sqlite3 *db, const struct sync_tables *t, size_t *nfiles,
+			  size_t counts[NOUTCOME])
+{
+	size_t idx[MAX_FILES], k = 0;
+	memset(counts, 0, NOUTCOME * sizeof(counts[0]));
+	for (size_t i = 0; i < c->n; i++)
+		if (!strncmp(c->m[i].name, prefix, strlen(prefix)) &&
+		    is_hostile(c->m[i].name) == hostile)
+			idx[k++] = i;
+	*nfiles = k;
+	if (!k)
+		return 0;
+	int64_t now_ms = util_now_ms();
+	double t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		const struct mail *f = &c->m[idx[i % k]];
+		struct mailgw_mime_msg *m;
+		struct mailgw_sandbox_outcome so;
+		struct mailgw_result r;
+		int rc = mailgw_sandbox_parse(f->raw, f->len, NULL, &m, &so);
+		if (rc)
+			die("mailgw_sandbox_parse", rc);
+		if (so.verdict != MAILGW_SANDBOX_PARSED)
+			continue;
+		rc = mailgw_pipeline_record(db, t, DEPT, m, now_ms, &r, NULL, NULL);
+		if (rc)
+			die(f->name, rc);
+		if ((size_t)r.outcome < NOUTCOME)
+			counts[r.outcome]++;
+		mailgw_result_free(&r);
+		mailgw_mime_free(m);
+	}
+	return (double)n / (now_s() - t0);
+}
+
+static void print_outcomes(const size_t counts[NOUTCOME])
+{
+	printf("  outcomes:");
+	for (size_t i = 1; i < NOUTCOME; i++)
+		printf(" %s %zu", outcome_name[i], counts[i]);
+	printf("\n");
+}
+
+/*
+ * The pipeline with office attachments (XLSX, ODS, DOCX, ODT, an HTML
+ * table, an old XLS and the hostile files of tests/mail/make-office.py,
+ * made now with LibreOffice) next to the plain-text forms of the corpus
+ * (its mutt-*.eml files).
+ */
+static void bench_office(const struct corpus *plain, size_t n, const char *tmp)
+{
+	static struct corpus oc;
+	char dir[512], cmd[1200], path[600];
+	snprintf(dir, sizeof(dir), "%s/office", tmp);
+	snprintf(cmd, sizeof(cmd), "python3 tests/mail/make-office.py '%s' >/dev/null 2>&1", dir);
+	if (system(cmd) != 0) {
+		printf("office attachments: corpus not made (python3 and soffice: sh tools/deps.sh test)\n");
+		return;
+	}
+	load_corpus(dir, &oc);
+	snprintf(path, sizeof(path), "%s/office.db", tmp);
+	sqlite3 *db = new_store(path);
+	struct sync_tables *t;
+	int rc = sync_tables_load(db, model_table_names, model_ntables, &t);
+	if (rc)
+		die("sync_tables_load", rc);
+	if (sqlite3_exec(db, "INSERT INTO structure(id, dept, nom, commune, email) VALUES "
+			     "('00000000-0000-4000-8000-00000000000a', '" DEPT "', "
+			     "'Centre social du Lac', 'Le Puy-en-Velay', 'contact@lac.example'), "
+			     "('00000000-0000-4000-8000-00000000000b', '" DEPT "', "
+			     "'MJC du Plateau', 'Yssingeaux', NULL)", NULL, NULL, NULL) != SQLITE_OK)
+		die("structures", RELAIS_EDB);
+	size_t nf, counts[NOUTCOME];
+	double office = office_rate(&oc, "office-", 0, n, db, t, &nf, counts);
+	print_rate("office attachments: sandbox + pipeline", n, 0, (double)n / office);
+	printf("  %zu files: bilans in XLSX, ODS, CSV, HTML; candidatures in DOCX, ODT; an XLS\n",
+	       nf);
+	print_outcomes(counts);
+	double hostile = office_rate(&oc, "office-", 1, n, db, t, &nf, counts);
+	print_rate("hostile office files: sandbox + pipeline", n, 0, (double)n / hostile);
+	printf("  %zu files: a zip bomb XLSX, a billion-laughs DOCX, a 50 MB ODS\n", nf);
+	print_outcomes(counts);
+	double forms = office_rate(plain, "mutt-", 0, n, db, t, &nf, counts);
+	print_rate("plain-text forms (tests/mail/mutt-*.eml): sandbox + pipeline", n, 0,
+		   (double)n / forms);
+	print_outcomes(counts);
+	if (office > 0 && forms > 0)
+		printf("  office attachments cost %.1fx the time of plain forms\n", forms / office);
+	sync_tables_free(t);
+	sqlite3_close(db);
+	free_corpus(&oc);
+}
+
 static const char *status_str(int status)
 {
 	return status >= 0 && (size_t)status < NSTATUS ? status_name[status] : "?";
@@ -578,6 +679,7 @@ int main(int argc, char **argv)
 	       1e6 / sandbox_rate - 1e6 / mime_rate, mime_rate / sandbox_rate);
 	bench_fork_floor((size_t)n < 1000 ? (size_t)n : 1000);
 	bench_pipeline(&c, (size_t)n, tmp);
+	bench_office(&c, (size_t)n < 300 ? (size_t)n : 300, tmp);
 	bench_big_relais(&c);
 
 	/* GMime, the reference, last. */

@@ -892,7 +892,10 @@ static const struct section {
 } sections[] = {
 	{ "bilans_manquants", "Structures sans bilan pour %s", "relais relance bilans --annee",
 	  "SELECT s.id AS structure, s.nom AS nom, s.commune AS commune, ?2 AS annee, "
-	  "s.nom || ' (' || s.commune || ')' AS libelle FROM structure s WHERE " OWES_BILAN_SQL
+	  "s.nom || ' (' || s.commune || ')' || CASE WHEN EXISTS (SELECT 1 FROM bilan b "
+	  "WHERE b.structure = s.id AND b.annee = ?2 AND b.periode = 'semestre1') "
+	  "THEN ' : bilan intermédiaire (1er semestre) reçu, bilan annuel ou du 2e semestre attendu' ELSE '' END "
+	  "AS libelle FROM structure s WHERE " OWES_BILAN_SQL
 	  " ORDER BY s.nom, s.id" },
 	{ "formation", "Promeneurs labellisés sans formation initiale ou aux règles du profil "
 	  "non vérifiées", NULL,
@@ -937,6 +940,12 @@ static const struct section {
 	  "LEFT JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
 	  "WHERE coalesce(c.decision, 'en_attente') = 'en_attente' "
 	  "ORDER BY c.date_depot, c.id" },
+	{ "demandes", "Demandes ouvertes", "relais demande",
+	  "SELECT r.id AS demande, r.promeneur AS promeneur, r.date_demande AS date_demande, "
+	  "coalesce(r.date_demande || ' ', '') || coalesce(p.prenom || ' ' || p.nom || ' : ', '') || "
+	  "replace(substr(r.question, 1, 120), char(10), ' ') AS libelle FROM request r "
+	  "LEFT JOIN promeneur p ON p.id = r.promeneur WHERE coalesce(r.statut, 'ouverte') = 'ouverte' "
+	  "ORDER BY r.date_demande, r.id" },
 	{ "courriers", "Courriels en quarantaine à traiter", "relais courrier",
 	  "SELECT id AS courrier, expediteur, sujet, recu_le, "
 	  "coalesce(recu_le || ' ', '') || coalesce(expediteur, '?') || ' : ' || "

@@ -44,6 +44,7 @@ struct synthese {
 	struct indicator ind[IND_MAX];
 	size_t nind;
 	long long nbilans[2];
+	long long nmid[2];      /* of those, mid-year bilans (no yearly one that year) */
 	struct sstruct *s;
 	size_t ns, alloc;
 };
@@ -136,6 +137,8 @@ static int load_year(sqlite3 *db, struct synthese *y, int k)
 	for (size_t i = 0; i < y->nind && !rc; i++)
 		rc = buf_printf(&sql, ", coalesce(sum(b.\"%s\"), 0)", y->ind[i].col->name);
 	if (!rc)
+		rc = buf_puts(&sql, ", sum(coalesce(b.periode, 'annee') <> 'annee')");
+	if (!rc)
 		rc = buf_puts(&sql, " FROM bilan b WHERE b.annee = ? AND b.structure IS NOT NULL AND "
 			      "(coalesce(b.periode, 'annee') = 'annee' OR NOT EXISTS (SELECT 1 FROM "
 			      "bilan a WHERE a.structure = b.structure AND a.annee = b.annee AND "
@@ -160,6 +163,7 @@ static int load_year(sqlite3 *db, struct synthese *y, int k)
 			ss->val[k][i] = sqlite3_column_int64(st, 2 + (int)i);
 			y->ind[i].tot[k] += ss->val[k][i];
 		}
+		y->nmid[k] += sqlite3_column_int64(st, 2 + (int)y->nind);
 	}
 	if (s != SQLITE_DONE)
 		rc = RELAIS_EDB;
@@ -419,8 +423,19 @@ int synthese_html_sections(const struct synthese *y, struct buf *b)
 	return rc;
 }
 
+/* ", dont N intermédiaire(s)" when mid-year bilans stand for a year, else "". */
+static const char *mid_note(const struct synthese *y, char *out, size_t outlen)
+{
+	if (!y->nmid[1])
+		return "";
+	snprintf(out, outlen, ", dont %lld intermédiaire%s (semestre)", y->nmid[1],
+		 y->nmid[1] > 1 ? "s" : "");
+	return out;
+}
+
 int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 {
+	char mid[64];
 	int rc = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
 			    "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
 			    "Promeneurs du Net (", y->year);
@@ -434,7 +449,8 @@ int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 		rc = html_esc(b, y->dept);
 	if (!rc)
 		rc = buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
-				"(%lld en %lld)</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1);
+				"(%lld en %lld)%s</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1,
+				mid_note(y, mid, sizeof(mid)));
 	if (!rc)
 		rc = synthese_html_sections(y, b);
 	if (!rc)
@@ -454,7 +470,7 @@ static int write_xlsx(const struct synthese *y, const char *today, const char *t
 	lxw_format *bold, *title, *pct;
 	lxw_chart *chart;
 	lxw_error e = LXW_NO_ERROR;
-	char buf[256], y0[24], y1[24];
+	char buf[256], y0[24], y1[24], mid[64];
 
 	if (!wb) {
 		snprintf(err, errlen, "impossible de créer le classeur « %s ».", path);
@@ -479,8 +495,8 @@ static int write_xlsx(const struct synthese *y, const char *today, const char *t
 	snprintf(buf, sizeof(buf), "Promeneurs du Net (%s) : synthèse des bilans %lld", y->dept,
 		 y->year);
 	e = worksheet_write_string(ws, 0, 0, buf, title);
-	snprintf(buf, sizeof(buf), "Établie le %s ; bilans reçus : %lld (%lld en %lld)", today,
-		 y->nbilans[1], y->nbilans[0], y->year - 1);
+	snprintf(buf, sizeof(buf), "Établie le %s ; bilans reçus : %lld (%lld en %lld)%s", today,
+		 y->nbilans[1], y->nbilans[0], y->year - 1, mid_note(y, mid, sizeof(mid)));
 	if (!e)
 		e = worksheet_write_string(ws, 1, 0, buf, NULL);
 	const char *heads[] = { "Indicateur", y0, y1, "Évolution", "Évolution (%)" };

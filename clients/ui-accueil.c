@@ -50,6 +50,7 @@ static const char *item_href(const char *key, const char *id, char *out, size_t 
 		{ "promeneur", "/promeneurs/", "" },
 		{ "candidature", "/fiches/candidature/", "/modifier" },
 		{ "courrier", "/courrier/", "" },
+		{ "demande", "/fiches/request/", "/modifier" },
 	};
 	if (!strcmp(key, "conflit"))
 		return "/conflits";
@@ -70,6 +71,7 @@ static const struct {
 	{ "conventions", "Conventions Caf terminées ou se terminant dans les 60 jours" },
 	{ "chartes", "Signatures de charte manquantes" },
 	{ "candidatures", "Candidatures en attente de décision" },
+	{ "demandes", "Demandes ouvertes" },
 	{ "courriers", "Courriels en quarantaine à traiter" },
 	{ "conflits", "Conflits de synchronisation à trancher" },
 };

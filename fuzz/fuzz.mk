@@ -1,6 +1,6 @@
 # fuzz/fuzz.mk - libFuzzer targets (docs/fuzzing.md), included by the Makefile.
 #
-#   make fuzz-build              build build-fuzz/fuzz-{wire,http,mime,csv} with clang
+#   make fuzz-build              build build-fuzz/fuzz-{wire,http,mime,csv,office} with clang
 #   make fuzz [FUZZ_SECONDS=N]   run each target N seconds (default 120) on a
 #                                copy of its seed corpus in build-fuzz/grown/
 #   make fuzz FUZZ_TARGETS=wire  run one target only
@@ -12,18 +12,19 @@
 
 FUZZ_O = build-fuzz
 FUZZ_CC = clang
-FUZZ_ALL = wire http mime csv
+FUZZ_ALL = wire http mime csv office
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 120
 FUZZ_RSS_MB ?= 2048
 FUZZ_OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
            -fno-sanitize-recover=undefined
 # Longest input per target: an envelope with a few changesets, one HTTP
-# request with a small body, one mail, one spreadsheet.
+# request with a small body, one mail, one spreadsheet, one office file.
 FUZZ_MAXLEN_wire = 65536
 FUZZ_MAXLEN_http = 32768
 FUZZ_MAXLEN_mime = 131072
 FUZZ_MAXLEN_csv = 65536
+FUZZ_MAXLEN_office = 65536
 
 TEST_PREREQ += fuzz-build
 TEST_ENV += RELAIS_FUZZDIR=$(CURDIR)/$(FUZZ_O) RELAIS_FUZZSRC=$(CURDIR)/fuzz

@@ -8,19 +8,102 @@
 #include "../common/buf.h"
 #include "html.h"
 
+/* Bytes of one table cell; the rest of a longer cell is dropped. */
+#define CELL_MAX (32u << 10)
+
 struct html_out {
-	struct buf b;
+	struct buf b;  /* the text; in table mode, the current cell's text */
 	int space;    /* white space seen since the last character */
 	int pre;      /* inside <pre>: white space kept */
 	int full;     /* the cap was reached: stop */
+	/* Table mode (mailgw_html_tables). */
+	int tables;
+	struct buf csv;      /* the rows written so far */
+	struct buf row;      /* the current row */
+	unsigned depth;      /* tables open */
+	int in_cell, row_cells, row_value, table_rows, ntables;
 };
 
 static void put(struct html_out *o, const void *p, size_t n)
 {
 	if (o->full)
 		return;
-	if (buf_append(&o->b, p, n))
+	if (buf_append(&o->b, p, n) && !o->tables)
 		o->full = 1; /* ETOOBIG or ENOMEM: the text stops here either way */
+}
+
+static void csv_put(struct html_out *o, struct buf *b, const void *p, size_t n)
+{
+	if (!o->full && buf_append(b, p, n))
+		o->full = 1;
+}
+
+/* Moves the cell's text to the row, quoted when it must be. */
+static void cell_end(struct html_out *o)
+{
+	size_t b = 0, n = o->b.len;
+	const char *s = (const char *)o->b.data;
+	if (!o->in_cell)
+		return;
+	o->in_cell = 0;
+	while (b < n && (s[b] == ' ' || s[b] == '\n'))
+		b++;
+	while (n > b && (s[n - 1] == ' ' || s[n - 1] == '\n'))
+		n--;
+	if (o->row_cells++)
+		csv_put(o, &o->row, ";", 1);
+	if (n > b)
+		o->row_value = 1;
+	int quote = n > b && (memchr(s + b, ';', n - b) || memchr(s + b, '"', n - b) ||
+			      memchr(s + b, '\n', n - b));
+	if (quote)
+		csv_put(o, &o->row, "\"", 1);
+	for (size_t i = b; i < n; i++) {
+		if (s[i] == '"')
+			csv_put(o, &o->row, "\"", 1);
+		csv_put(o, &o->row, s + i, 1);
+	}
+	if (quote)
+		csv_put(o, &o->row, "\"", 1);
+	buf_reset(&o->b);
+	o->space = 0;
+}
+
+static void row_end(struct html_out *o)
+{
+	cell_end(o);
+	if (o->row_value) {
+		if (!o->table_rows++ && o->ntables++)
+			csv_put(o, &o->csv, "\f\n", 2);
+		csv_put(o, &o->csv, o->row.data, o->row.len);
+		csv_put(o, &o->csv, "\n", 1);
+	}
+	buf_reset(&o->row);
+	o->row_cells = 0;
+	o->row_value = 0;
+}
+
+/* A tag seen in table mode; other tags only break lines inside a cell. */
+static void table_tag(struct html_out *o, const char *name, int closing)
+{
+	if (!strcmp(name, "table")) {
+		row_end(o);
+		if (!closing && o->depth++ == 0)
+			o->table_rows = 0;
+		else if (closing && o->depth)
+			o->depth--;
+	} else if (!o->depth) {
+		return;
+	} else if (!strcmp(name, "tr")) {
+		row_end(o);
+	} else if (!strcmp(name, "td") || !strcmp(name, "th")) {
+		cell_end(o);
+		if (!closing) {
+			buf_reset(&o->b);
+			o->space = 0;
+			o->in_cell = 1;
+		}
+	}
 }
 
 static int at_line_start(const struct html_out *o)
@@ -241,6 +324,8 @@ static size_t tag(struct html_out *o, const char *s, size_t n)
 		const char *gt = end < n ? memchr(s + end, '>', n - end) : NULL;
 		return gt ? (size_t)(gt - s) + 1 : n;
 	}
+	if (o->tables)
+		table_tag(o, name, closing);
 	if (!strcmp(name, "br")) {
 		newline(o, 1);
 	} else if (!strcmp(name, "li")) {
@@ -257,19 +342,18 @@ static size_t tag(struct html_out *o, const char *s, size_t n)
 	return len;
 }
 
-int mailgw_html_to_text(const char *html, size_t n, size_t max, char **out, size_t *outlen)
+/* The one pass of both functions: text into o->b, or tables into o->csv. */
+static void convert(struct html_out *o, const char *html, size_t n)
 {
-	struct html_out o = { BUF_INIT(max), 0, 0, 0 };
-	int rc = 0;
 	size_t i = 0;
 
-	while (i < n && !o.full) {
+	while (i < n && !o->full) {
 		unsigned char c = (unsigned char)html[i];
 		size_t k = 0;
 		if (c == '<')
-			k = tag(&o, html + i, n - i);
+			k = tag(o, html + i, n - i);
 		else if (c == '&')
-			k = entity(&o, html + i, n - i);
+			k = entity(o, html + i, n - i);
 		if (k) {
 			i += k;
 			continue;
@@ -279,9 +363,17 @@ int mailgw_html_to_text(const char *html, size_t n, size_t max, char **out, size
 		if (k > n - i)
 			k = n - i;
 		if (c != 0)
-			text(&o, html + i, k);
+			text(o, html + i, k);
 		i += k;
 	}
+}
+
+int mailgw_html_to_text(const char *html, size_t n, size_t max, char **out, size_t *outlen)
+{
+	struct html_out o = { BUF_INIT(max), 0, 0, 0, 0, BUF_INIT(0), BUF_INIT(0), 0, 0, 0, 0, 0, 0 };
+	int rc = 0;
+
+	convert(&o, html, n);
 	while (o.b.len && (o.b.data[o.b.len - 1] == ' ' || o.b.data[o.b.len - 1] == '\n'))
 		o.b.len--;
 	if (o.b.data)
@@ -296,5 +388,23 @@ int mailgw_html_to_text(const char *html, size_t n, size_t max, char **out, size
 	*outlen = len;
 out:
 	buf_release(&o.b);
+	return rc;
+}
+
+int mailgw_html_tables(const char *html, size_t n, size_t max, char **out, size_t *outlen)
+{
+	struct html_out o = { BUF_INIT(CELL_MAX), 0, 0, 0, 1, BUF_INIT(max), BUF_INIT(max),
+			      0, 0, 0, 0, 0, 0 };
+	int rc = 0;
+
+	convert(&o, html, n);
+	if (!o.full)
+		row_end(&o);
+	*out = (char *)buf_detach(&o.csv, outlen);
+	if (!*out)
+		rc = RELAIS_ENOMEM;
+	buf_release(&o.b);
+	buf_release(&o.row);
+	buf_release(&o.csv);
 	return rc;
 }

@@ -18,4 +18,13 @@
  * free(); *outlen is its length. Returns 0 or RELAIS_ENOMEM. */
 int mailgw_html_to_text(const char *html, size_t n, size_t max, char **out, size_t *outlen) RELAIS_WUR;
 
+/* The tables of UTF-8 HTML html[0..n) as CSV text: one line per <tr>, its
+ * <td> and <th> cells separated by ';' (quoted when they hold ';', '"' or a
+ * line break), tables separated by "\f\n"; text outside tables is left
+ * out, what a cell holds is read as mailgw_html_to_text() reads it. What
+ * Excel or LibreOffice put on the clipboard, pasted into a message. *out
+ * (at most max bytes, freed with free()) is "" when there is no table.
+ * Returns 0 or RELAIS_ENOMEM. */
+int mailgw_html_tables(const char *html, size_t n, size_t max, char **out, size_t *outlen) RELAIS_WUR;
+
 #endif

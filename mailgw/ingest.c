@@ -524,7 +524,7 @@ static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 	*planned = 0;
 	why[0] = 0;
 	if (!m || !from || !from->addr || r->outcome == MAILGW_IGNORED ||
-	    r->outcome == MAILGW_DUPLICATE || !mailgw_reply_allowed(m, why, whylen))
+	    r->outcome == MAILGW_DUPLICATE || r->no_answer || !mailgw_reply_allowed(m, why, whylen))
 		goto out;
 	if (rejection) {
 		rc = last_rejection(db, dept, m->from_addr, kind, &last);

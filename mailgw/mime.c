@@ -14,6 +14,7 @@
 #include "../common/util.h"
 #include "charset.h"
 #include "html.h"
+#include "office.h"
 #include "mime.h"
 
 #define FILENAME_MAX_LEN 1024 /* a longer decoded file name is cut */
@@ -29,6 +30,8 @@ struct walk {
 	unsigned parts;
 	size_t attach_total;
 	size_t attach_alloc;
+	size_t extracted;        /* bytes of text read from attachments and tables */
+	int tables_only;         /* walking an HTML alternative for its tables only */
 	struct buf body;
 };
 
@@ -83,10 +86,12 @@ void mailgw_mime_free(struct mailgw_mime_msg *m)
 	free(m->precedence);
 	free(m->content_type);
 	free(m->body);
+	free(m->body_tables);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		free(m->attachments[i].filename);
 		free(m->attachments[i].mime_type);
 		free(m->attachments[i].data);
+		free(m->attachments[i].extracted);
 	}
 	free(m->attachments);
 	free(m);
@@ -374,6 +379,38 @@ static void unix_newlines(char *s, size_t *n)
 	*n = j;
 }
 
+/* The tables of the first HTML body, for bilans pasted from a spreadsheet. */
+static int html_tables(struct walk *w, const char *html, size_t n)
+{
+	char *t = NULL;
+	size_t tlen = 0;
+	int rc = mailgw_html_tables(html, n, MAILGW_MIME_EXTRACTED_MAX - w->extracted, &t, &tlen);
+	if (rc)
+		return rc;
+	if (!tlen) {
+		free(t);
+		return 0;
+	}
+	w->m->body_tables = t;
+	w->extracted += tlen;
+	return 0;
+}
+
+/* The tables of an HTML alternative that was not taken as the body: its
+ * plain-text twin shows a table pasted from a spreadsheet as loose cells. */
+static int html_alternative_tables(struct walk *w, const char *charset, const char *data, size_t n)
+{
+	size_t cap = w->lim->max_body * 4;
+	char *u = NULL;
+	size_t ulen;
+	unsigned how = 0;
+	int rc = mailgw_charset_to_utf8(charset, data, n > cap ? cap : n, cap, &u, &ulen, &how);
+	if (!rc)
+		rc = html_tables(w, u, ulen);
+	free(u);
+	return rc;
+}
+
 static int body_text(struct walk *w, const char *charset, const char *data, size_t n, int html)
 {
 	size_t cap = html ? w->lim->max_body * 4 : w->lim->max_body;
@@ -400,6 +437,8 @@ static int body_text(struct walk *w, const char *charset, const char *data, size
 			goto out;
 		w->m->body_from_html = 1;
 		rc = body_append(w, t, tlen);
+		if (!rc && !w->m->body_tables)
+			rc = html_tables(w, u, ulen);
 	} else {
 		rc = body_append(w, u, ulen);
 	}
@@ -457,6 +496,9 @@ static int add_attachment(struct walk *w, const char *type, char *filename,
 	if (n)
 		memcpy(a->data, data, n);
 	a->len = n;
+	a->extract = MAILGW_OFFICE_NONE;
+	a->extracted = NULL;
+	a->extracted_len = 0;
 	a->filename = filename;
 	filename = NULL;
 	m->n_attachments++;
@@ -510,7 +552,11 @@ static int single(struct walk *w, struct mailmime *mm)
 		w->m->tnef = 1;
 	int text_body = !attachment && (!filename || !filename[0]) &&
 			(!strcmp(type, "text/plain") || !strcmp(type, "text/html"));
-	if (text_body) {
+	if (w->tables_only) {
+		if (text_body && !strcmp(type, "text/html"))
+			rc = html_alternative_tables(w, sf.fld_content_charset, decoded ? decoded : "",
+						     dlen);
+	} else if (text_body) {
 		rc = body_text(w, sf.fld_content_charset, decoded ? decoded : "", dlen,
 			       !strcmp(type, "text/html"));
 	} else {
@@ -574,7 +620,17 @@ static int multiple(struct walk *w, struct mailmime *mm, unsigned depth)
 			if (is_plain_text(pick))
 				break;
 		}
-		return pick ? walk(w, pick, depth + 1) : 0;
+		if (!pick || (rc = walk(w, pick, depth + 1)) || w->m->body_tables)
+			return rc;
+		/* The HTML twin of a plain-text body may hold its tables. */
+		for (clistiter *it = clist_begin(list); it && !rc; it = clist_next(it)) {
+			if (clist_content(it) == pick)
+				continue;
+			w->tables_only = 1;
+			rc = walk(w, clist_content(it), depth + 1);
+			w->tables_only = 0;
+		}
+		return rc;
 	}
 	for (clistiter *it = clist_begin(list); it && !rc; it = clist_next(it))
 		rc = walk(w, clist_content(it), depth + 1);
@@ -637,6 +693,10 @@ static int optional_field(struct walk *w, struct mailimf_optional_field *f)
 		return 0;
 	if (!strcasecmp(f->fld_name, "X-Autoreply") || !strcasecmp(f->fld_name, "X-Autorespond")) {
 		m->x_autoreply = 1;
+		return 0;
+	}
+	if (!strcasecmp(f->fld_name, "List-Unsubscribe") || !strcasecmp(f->fld_name, "List-Id")) {
+		m->list_mail = 1;
 		return 0;
 	}
 	if (!strcasecmp(f->fld_name, "Auto-Submitted"))
@@ -834,7 +894,7 @@ static int walk(struct walk *w, struct mailmime *mm, unsigned depth)
 	case MAILMIME_MULTIPLE:
 		return multiple(w, mm, depth);
 	case MAILMIME_MESSAGE:
-		return forwarded(w, mm, depth);
+		return w->tables_only ? 0 : forwarded(w, mm, depth);
 	default:
 		return 0;
 	}
@@ -873,6 +933,25 @@ static int parse_tree(struct walk *w)
 out:
 	mailmime_free(top);
 	return rc;
+}
+
+/* Reads the office attachments, while the message's budget of text lasts. */
+static int extract_attachments(struct walk *w)
+{
+	for (size_t i = 0; i < w->m->n_attachments; i++) {
+		struct mailgw_attachment *a = &w->m->attachments[i];
+		size_t left = MAILGW_MIME_EXTRACTED_MAX - w->extracted;
+		size_t cap = left < MAILGW_OFFICE_OUT_MAX ? left : MAILGW_OFFICE_OUT_MAX;
+		int rc;
+		if (cap < 1024)
+			break;
+		rc = mailgw_office_extract(a->filename, a->mime_type, a->data, a->len, cap,
+					   &a->extract, &a->extracted, &a->extracted_len);
+		if (rc)
+			return rc;
+		w->extracted += a->extracted_len;
+	}
+	return 0;
 }
 
 int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limits *limits,
@@ -923,6 +1002,8 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 	w.m->body = (char *)buf_detach(&w.body, &w.m->body_len);
 	if (!w.m->body)
 		rc = RELAIS_ENOMEM;
+	if (!rc)
+		rc = extract_attachments(&w);
 out:
 	free(padded);
 	buf_release(&w.body);

@@ -50,11 +50,19 @@ enum mailgw_mime_status {
 #define MAILGW_MIME_W_FROM_UNSURE 0x40u /* from_addr is not written as such in From (words
 					   joined, quoting or spaces dropped): never answer it */
 
+/* Text read out of all the office attachments and HTML tables of one
+ * message, in all (see office.h for each attachment's own caps). */
+#define MAILGW_MIME_EXTRACTED_MAX (4u << 20)
+
 struct mailgw_attachment {
 	char *filename;          /* decoded UTF-8, "" when the part names none */
 	char *mime_type;         /* lower case "type/subtype" */
 	unsigned char *data;     /* decoded bytes (base64, quoted-printable undone) */
 	size_t len;
+	int extract;             /* enum mailgw_office_kind: what extracted holds */
+	char *extracted;         /* NULL (MAILGW_OFFICE_NONE), the CSV of its sheets, its
+				    text, or why it was refused (French); see office.h */
+	size_t extracted_len;
 };
 
 /* Every string is NUL-terminated valid UTF-8 or NULL when the header is
@@ -75,11 +83,14 @@ struct mailgw_mime_msg {
 	char *auto_submitted;    /* Auto-Submitted value, lower case */
 	char *precedence;        /* Precedence value, lower case */
 	int x_autoreply;         /* an X-Autoreply or X-Autorespond header is present */
+	int list_mail;           /* a List-Unsubscribe or List-Id header is present */
 	char *content_type;      /* top part "type/subtype", lower case */
 	int delivery_report;     /* top part is multipart/report */
 	char *body;              /* text body; "" when none */
 	size_t body_len;
 	int body_from_html;      /* the body was an HTML part turned into text */
+	char *body_tables;       /* the tables of that HTML part as CSV (';'), tables
+				    separated by "\f\n"; NULL when it has none */
 	int tnef;                /* application/ms-tnef or winmail.dat attached */
 	struct mailgw_attachment *attachments;
 	size_t n_attachments;
@@ -88,7 +99,9 @@ struct mailgw_mime_msg {
 /* Fills l with the default caps above. */
 void mailgw_mime_limits_default(struct mailgw_mime_limits *l);
 
-/* Parses raw[0..len) under the caps of limits (NULL: defaults). On success
+/* Parses raw[0..len) under the caps of limits (NULL: defaults), then reads
+ * the office attachments (mailgw_office_extract) and the tables of an HTML
+ * body, up to MAILGW_MIME_EXTRACTED_MAX bytes of text in all. On success
  * *msg is a new struct that the caller frees with mailgw_mime_free(); its
  * status says whether the message was (fully) parsed. Problems of the input
  * never make this fail. Returns 0, or RELAIS_ENOMEM (nothing allocated). */

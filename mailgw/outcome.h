@@ -25,6 +25,9 @@ struct mailgw_result {
 	char **problems;         /* French sentences, one per problem */
 	size_t nproblems;
 	char reason[256];        /* French: why quarantined or ignored */
+	int no_answer;           /* send nothing back, whatever the outcome (mail from an
+				    unknown sender that holds no form, suspected scams):
+				    an answer could feed a loop or a spammer's list */
 };
 
 /* Frees the lines of r and zeroes it; accepts NULL. */

@@ -18,6 +18,8 @@
 #include "../model/domain.h"
 #include "../model/form.h"
 #include "../model/model.h"
+#include "automatic.h"
+#include "office.h"
 #include "pipeline.h"
 
 /* One French line of the result: names are capped by the model, the
@@ -70,74 +72,32 @@ out:
 	return rc;
 }
 
+/* Copies src into dst (dstlen bytes), cut on a UTF-8 character boundary. */
+static void copy_utf8(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= dstlen) {
+		n = dstlen - 1;
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static void free_lines(char ***items, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*items)[i]);
+	free(*items);
+	*items = NULL;
+	*n = 0;
+}
+
 static void set_reason(struct mailgw_result *r, enum mailgw_outcome o, const char *why)
 {
 	r->outcome = o;
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
-}
-
-/* ---- automatic mail ---- */
-
-/* Sender local parts that never read an answer. */
-static const char *const robot_senders[] = {
-	"mailer-daemon", "postmaster", "no-reply", "noreply", "ne-pas-repondre",
-	"nepasrepondre", NULL
-};
-
-/* Subject prefixes of out-of-office replies, compared case-insensitively
- * (French subjects arrive with and without accents). */
-static const char *const ooo_subjects[] = {
-	"absence", "out of office", "automatic reply", "auto:", "autoreply",
-	"réponse automatique", "reponse automatique",
-	"message d'absence", "je suis absent", NULL
-};
-
-static int is_robot_sender(const char *addr)
-{
-	const char *at;
-	size_t len;
-
-	if (!addr)
-		return 0;
-	at = strchr(addr, '@');
-	len = at ? (size_t)(at - addr) : strlen(addr);
-	for (size_t i = 0; robot_senders[i]; i++)
-		if (strlen(robot_senders[i]) == len && !strncasecmp(addr, robot_senders[i], len))
-			return 1;
-	return 0;
-}
-
-static int is_ooo_subject(const char *subject)
-{
-	if (!subject)
-		return 0;
-	while (*subject == ' ' || *subject == '\t')
-		subject++;
-	for (size_t i = 0; ooo_subjects[i]; i++)
-		if (!strncasecmp(subject, ooo_subjects[i], strlen(ooo_subjects[i])))
-			return 1;
-	return 0;
-}
-
-/* Returns a French reason when m was sent by a machine, else NULL. */
-static const char *automatic_reason(const struct mailgw_mime_msg *m)
-{
-	if (m->auto_submitted && *m->auto_submitted && strcmp(m->auto_submitted, "no"))
-		return "message automatique (Auto-Submitted)";
-	if (m->precedence && (!strcmp(m->precedence, "bulk") || !strcmp(m->precedence, "list") ||
-			      !strcmp(m->precedence, "junk")))
-		return "message de liste ou en nombre (Precedence)";
-	if (m->x_autoreply)
-		return "réponse automatique (X-Autoreply)";
-	if (m->delivery_report)
-		return "rapport de distribution";
-	if (m->return_path_empty)
-		return "avis de non-distribution (Return-Path vide)";
-	if (is_robot_sender(m->from_addr))
-		return "expéditeur automatique (mailer-daemon, postmaster ou no-reply)";
-	if (is_ooo_subject(m->subject))
-		return "réponse d'absence";
-	return NULL;
 }
 
 /* ---- folding names ---- */
@@ -457,26 +417,187 @@ out:
 
 /* ---- bilan ---- */
 
+/* ---- finding a bilan's structure ---- */
+
+/* Words left out of a tolerant name, folded. */
+static const char *const name_stopwords[] = {
+	"de", "du", "des", "d", "la", "le", "les", "l", "et", "a", "au", "aux", "en", NULL
+};
+
+/* Abbreviations people use for a structure's kind, folded, expanded to
+ * their folded words without stop words. */
+static const struct { const char *abbr, *words; } name_abbrevs[] = {
+	{ "cs", "centresocial" }, { "csc", "centresocioculturel" },
+	{ "mjc", "maisonjeunesculture" }, { "pij", "pointinformationjeunesse" },
+	{ "bij", "bureauinformationjeunesse" }, { "asso", "association" },
+	{ "assoc", "association" }, { "st", "saint" }, { "ste", "sainte" },
+	{ "ctre", "centre" }, { "soc", "social" }, { "sj", "servicejeunesse" },
+	{ "ej", "espacejeunes" },
+};
+
+/*
+ * The tolerant key of a structure's name: its words folded, stop words
+ * left out, kind abbreviations expanded, so that « CS du Lac » and « Centre
+ * social du Lac » have the same key. Written to out (outlen bytes, cut).
+ */
+static void name_key(const char *name, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0, n = strlen(name);
+	out[0] = 0;
+	while (i < n) {
+		char word[MODEL_VALUE_MAX < 256 ? MODEL_VALUE_MAX : 256], f[256];
+		size_t k = 0;
+		const char *add;
+		/* Words end at spaces, apostrophes, hyphens, dots and slashes. */
+		while (i < n && strchr(" \t'-./,()", name[i]))
+			i++;
+		while (i < n && !strchr(" \t'-./,()", name[i]) &&
+		       strncmp(name + i, "\xe2\x80\x99", 3)) {
+			if (k + 1 < sizeof(word))
+				word[k++] = name[i];
+			i++;
+		}
+		if (i < n && !strncmp(name + i, "\xe2\x80\x99", 3))
+			i += 3;
+		word[k] = 0;
+		if (model_fold(word, f, sizeof(f)) >= sizeof(f) || !f[0])
+			continue;
+		add = f;
+		for (size_t s = 0; name_stopwords[s]; s++)
+			if (!strcmp(f, name_stopwords[s]))
+				add = NULL;
+		for (size_t a = 0; add && a < sizeof(name_abbrevs) / sizeof(name_abbrevs[0]); a++)
+			if (!strcmp(f, name_abbrevs[a].abbr))
+				add = name_abbrevs[a].words;
+		for (; add && *add && o + 1 < outlen; add++)
+			out[o++] = *add;
+		out[o] = 0;
+	}
+}
+
+static int keep_tolerant_name(const char *a, const char *b, const void *arg)
+{
+	char ka[512];
+	(void)b;
+	name_key(a, ka, sizeof(ka));
+	return ka[0] && !strcmp(ka, (const char *)arg);
+}
+
+/* Structures the sender's address is known for: the structure's own
+ * address or one of its promeneurs'. */
+#define SENDER_STRUCTURES_SQL \
+	"SELECT id, nom, commune FROM structure s WHERE dept = ?1 AND (lower(email) = lower(?2) " \
+	"OR EXISTS (SELECT 1 FROM promeneur p WHERE p.structure = s.id AND p.dept = ?1 " \
+	"AND lower(p.email) = lower(?2))) ORDER BY id"
+
+/* Lists the structures of dept whose tolerant key is key into buf, for a
+ * coordinator choosing among them: « A » (commune), « B » (commune)… */
+static int list_candidates(sqlite3 *db, const char *dept, const char *key, char *out, size_t outlen)
+{
+	sqlite3_stmt *st = NULL;
+	size_t o = 0, count = 0;
+	int rc, src;
+
+	out[0] = 0;
+	rc = relais_sqlite_error(sqlite3_prepare_v2(
+		db, "SELECT nom, commune FROM structure WHERE dept = ?1 ORDER BY nom, id", -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, dept, -1, SQLITE_STATIC);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *nom = (const char *)sqlite3_column_text(st, 0);
+		const char *commune = (const char *)sqlite3_column_text(st, 1);
+		if (keep_tolerant_name(nom ? nom : "", "", key) != 1)
+			continue;
+		char one[256];
+		int k = snprintf(one, sizeof(one), "%s« %s » (%s)", count ? ", " : "",
+				 nom ? nom : "", commune ? commune : "");
+		/* Whole names only; the rest is said with an ellipsis. */
+		if (k > 0 && (size_t)k < sizeof(one) && o + (size_t)k + 4 < outlen) {
+			memcpy(out + o, one, (size_t)k + 1);
+			o += (size_t)k;
+		} else if (o + 4 < outlen && (o < 3 || strcmp(out + o - 3, "…"))) {
+			memcpy(out + o, "…", 4);
+			o += 3;
+		}
+		count++;
+	}
+	sqlite3_finalize(st);
+	return relais_sqlite_error(src);
+}
+
+/* A bilan's structure could be more than one: the message goes to a person. */
+#define AMBIGUOUS 1
+
+/*
+ * Finds the structure a bilan names, into ms: the one whose name folds to
+ * the same text; else the one the sender's address is known for, when its
+ * name is the given name told tolerantly; else the one whose tolerant name
+ * is the same. Returns 0 (ms->count 0 when none), AMBIGUOUS with r->reason
+ * listing the candidates, or a negative code.
+ */
+static int find_structure(sqlite3 *db, const char *dept, const char *snom, const char *from,
+			  struct match *ms, struct mailgw_result *r)
+{
+	struct two_names names = { snom, NULL };
+	char key[512], cands[150], name[48];
+	int rc;
+
+	rc = find_rows(db, "SELECT id, nom, commune FROM structure WHERE dept = ?1 ORDER BY id",
+		       dept, NULL, keep_same_names, &names, ms);
+	if (rc || ms->count == 1)
+		return rc;
+	name_key(snom, key, sizeof(key));
+	if (!key[0])
+		return 0;
+	if (from && *from) {
+		struct match mf = { 0 };
+		rc = find_rows(db, SENDER_STRUCTURES_SQL, dept, from, keep_tolerant_name, key, &mf);
+		if (!rc && mf.count == 1) {
+			match_free(ms);
+			*ms = mf;
+			return 0;
+		}
+		match_free(&mf);
+		if (rc)
+			return rc;
+	}
+	match_free(ms);
+	rc = find_rows(db, "SELECT id, nom, commune FROM structure WHERE dept = ?1 ORDER BY id",
+		       dept, NULL, keep_tolerant_name, key, ms);
+	if (rc || ms->count <= 1)
+		return rc;
+	rc = list_candidates(db, dept, key, cands, sizeof(cands));
+	if (rc)
+		return rc;
+	copy_utf8(name, sizeof(name), snom);
+	snprintf(r->reason, sizeof(r->reason), "bilan de « %s » : plusieurs structures possibles, %s",
+		 name, cands);
+	return AMBIGUOUS;
+}
+
+/* ---- bilan ---- */
+
 /*
  * Records a bilan. Returns 0 with r->nproblems > 0 when the structure or
- * promeneur is not known (the caller rolls back).
+ * promeneur is not known (the caller rolls back), AMBIGUOUS when several
+ * structures could be meant (r->reason lists them).
  */
 static int record_bilan(sqlite3 *db, const struct sync_tables *t, const char *dept,
-			const struct form_values *v, const char *day, struct mailgw_result *r)
+			const char *from, const struct form_values *v, const char *day,
+			struct mailgw_result *r)
 {
 	const char *snom = form_value_get(v, "structure.nom", 0);
 	const char *email = form_value_get(v, "promeneur.email", 0);
 	const char *full = form_value_get(v, "promeneur.nom_complet", 0);
 	const char *annee = form_value_get(v, "bilan.annee", 0);
 	const char *periode = form_value_get(v, "bilan.periode", 0);
-	struct two_names names = { snom, NULL };
 	struct match ms = { 0 }, mp = { 0 };
 	char id[UTIL_UUID_LEN + 1];
 	struct row rw = { .n = 0 };
 	int rc;
 
-	rc = find_rows(db, "SELECT id, nom, commune FROM structure WHERE dept = ?1 ORDER BY id",
-		       dept, NULL, keep_same_names, &names, &ms);
+	rc = find_structure(db, dept, snom, from, &ms, r);
 	if (rc)
 		goto out;
 	if (!ms.count) {
@@ -527,6 +648,142 @@ out:
 	return rc;
 }
 
+/* Problems from record number k (from 1) of several say which one. */
+static int number_problems(struct mailgw_result *r, size_t from, size_t k)
+{
+	for (size_t i = from; i < r->nproblems; i++) {
+		size_t n = strlen(r->problems[i]) + 32;
+		char *s = malloc(n);
+		if (!s)
+			return RELAIS_ENOMEM;
+		snprintf(s, n, "Bilan n° %zu : %s", k, r->problems[i]);
+		free(r->problems[i]);
+		r->problems[i] = s;
+	}
+	return 0;
+}
+
+/* ---- mail that is no form ---- */
+
+/* Phrases of advance-fee scams and phishing (folded as model_fold does:
+ * lower case, no accents, no spaces or punctuation). */
+static const char *const scam_phrases[] = {
+	"westernunion", "moneygram", "bitcoin", "cryptomonnaie", "loterie", "lottery",
+	"vousavezgagne", "youhavewon", "heritage", "inheritance", "beneficiaire",
+	"beneficiary", "transfertdefonds", "fundstransfer", "urgentbusiness",
+	"votrecompteserasuspendu", "verifiezvotrecompte", "verifyyouraccount",
+	"motdepasseexpire", "passwordexpire", "boitemailpleine", "mailboxfull",
+	"cartecadeau", "giftcard", "millionsdedollars", "millionsofdollars",
+	"millionsdeuros",
+};
+
+/* Whether m reads like a scam or phishing: two of the phrases above in its
+ * subject and first 4 KiB of body (one alone is too common). */
+static int looks_like_scam(const struct mailgw_mime_msg *m)
+{
+	char head[4097], f[2][8192];
+	size_t n = m->body ? strnlen(m->body, sizeof(head) - 1) : 0;
+	int hits = 0;
+	while (n && m->body && n < strlen(m->body) && ((unsigned char)m->body[n] & 0xc0) == 0x80)
+		n--;
+	if (n)
+		memcpy(head, m->body, n);
+	head[n] = 0;
+	model_fold(m->subject ? m->subject : "", f[0], sizeof(f[0]));
+	model_fold(head, f[1], sizeof(f[1]));
+	for (size_t i = 0; i < sizeof(scam_phrases) / sizeof(scam_phrases[0]); i++)
+		hits += strstr(f[0], scam_phrases[i]) || strstr(f[1], scam_phrases[i]);
+	return hits >= 2;
+}
+
+/* A copy of s for a text column: at most max bytes cut on a character,
+ * control characters but newline and tab as spaces. */
+static char *text_for_column(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	char *out;
+	if (n > max) {
+		n = max;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (!(out = malloc(n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') ? ' ' : s[i];
+	out[n] = 0;
+	return out;
+}
+
+/*
+ * Records a message that holds no form, from a sender known in dept (a
+ * promeneur's address, else a structure's), as a demande (table request)
+ * for the coordination. *known is 0 when the sender is not known: nothing
+ * is written then.
+ */
+static int record_demande(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			  const struct mailgw_mime_msg *m, const char *day, int *known,
+			  struct mailgw_result *r)
+{
+	struct match mp = { 0 }, ms = { 0 };
+	struct buf q = BUF_INIT(4 * MODEL_TEXT_MAX);
+	char id[UTIL_UUID_LEN + 1], *question = NULL;
+	struct row rw = { .n = 0 };
+	int rc;
+
+	*known = 0;
+	if (!m->from_addr || !*m->from_addr)
+		return 0;
+	rc = find_rows(db, "SELECT id, prenom, nom FROM promeneur "
+			   "WHERE dept = ?1 AND lower(email) = lower(?2) ORDER BY id",
+		       dept, m->from_addr, NULL, NULL, &mp);
+	if (!rc && !mp.count)
+		rc = find_rows(db, "SELECT id, nom, commune FROM structure "
+				   "WHERE dept = ?1 AND lower(email) = lower(?2) ORDER BY id",
+			       dept, m->from_addr, NULL, NULL, &ms);
+	if (rc || (!mp.count && !ms.count))
+		goto out;
+	*known = 1;
+	rc = buf_printf(&q, "Courriel de %s%s<%s>%s%s%s\nObjet : %s\n\n%s",
+			m->from_name && *m->from_name ? m->from_name : "",
+			m->from_name && *m->from_name ? " " : "", m->from_addr,
+			ms.count ? " (structure « " : "", ms.count ? ms.a : "", ms.count ? " »)" : "",
+			m->subject && *m->subject ? m->subject : "(sans objet)", m->body ? m->body : "");
+	if (rc == RELAIS_ETOOBIG)
+		rc = 0; /* what fits is kept, cut below */
+	if (rc)
+		goto out;
+	/* MODEL_TEXT_MAX characters hold at least this many bytes. */
+	question = text_for_column(buf_str(&q), MODEL_TEXT_MAX);
+	if (!question) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if (mp.count)
+		row_set(&rw, "promeneur", mp.id);
+	row_set(&rw, "sujet", "autre");
+	row_set(&rw, "question", question);
+	row_set(&rw, "date_demande", day);
+	row_set(&rw, "statut", "ouverte");
+	rc = insert_row(db, t, "request", dept, &rw, id);
+	if (rc)
+		goto out;
+	if (mp.count)
+		rc = add_line(&r->records, &r->nrecords,
+			      "Demande de %s %s transmise à la coordination (elle vous répondra).",
+			      mp.a, mp.b);
+	else
+		rc = add_line(&r->records, &r->nrecords,
+			      "Demande de la structure « %s » (%s) transmise à la coordination "
+			      "(elle vous répondra).", ms.a, ms.b);
+out:
+	free(question);
+	buf_release(&q);
+	match_free(&mp);
+	match_free(&ms);
+	return rc;
+}
+
 /* ---- classification ---- */
 
 static int is_csv(const struct mailgw_attachment *a)
@@ -538,63 +795,128 @@ static int is_csv(const struct mailgw_attachment *a)
 	       !strcmp(a->mime_type, "text/comma-separated-values");
 }
 
-/* Whether a CSV bilan's problems name a field it gave (a value that did not
+/* Whether a table's problems name a field it gave (a value that did not
  * pass), not only the fields it lacks: then it was meant as a bilan. */
-static int csv_has_field_problem(const struct form_problems *p)
+static int has_field_problem(const struct form_problems *p)
 {
 	static const char missing[] = "Champ obligatoire manquant";
-	for (size_t i = 0; i < p->n; i++)
-		if (strncmp(p->items[i], missing, sizeof(missing) - 1))
+	for (size_t i = 0; i < p->n; i++) {
+		const char *s = p->items[i];
+		if (!strncmp(s, "Ligne ", 6) && strstr(s, " : "))
+			s = strstr(s, " : ") + 3;
+		if (strncmp(s, missing, sizeof(missing) - 1))
 			return 1;
+	}
+	return 0;
+}
+
+/* What read_form() found: one value set per record to write. */
+struct form_read {
+	enum form_kind kind;
+	struct form_values *v;
+	size_t nv;
+	struct form_problems p;
+	char refused[256];       /* the first office attachment that was refused, and why */
+};
+
+static void form_read_free(struct form_read *fr)
+{
+	form_values_array_free(fr->v, fr->nv);
+	form_problems_free(&fr->p);
+	fr->v = NULL;
+	fr->nv = 0;
+}
+
+/* Reads text as a form when it holds one; fr->kind stays FORM_UNKNOWN when not. */
+static int read_text(const char *text, struct form_read *fr)
+{
+	enum form_kind kind = form_detect(text);
+	int rc;
+	if (kind == FORM_UNKNOWN)
+		return 0;
+	fr->v = calloc(1, sizeof(*fr->v));
+	if (!fr->v)
+		return RELAIS_ENOMEM;
+	fr->nv = 1;
+	fr->kind = kind;
+	rc = form_parse(kind, text, fr->v, &fr->p);
+	return rc;
+}
+
+/* Reads each table of text (CSV, tables separated by "\f\n") as bilans,
+ * stopping at the first that holds at least one bilan field. */
+static int read_tables(const char *text, size_t len, struct form_read *fr)
+{
+	const char *p = text, *end = text + len;
+	while (p < end && fr->kind == FORM_UNKNOWN) {
+		const char *ff = memchr(p, '\f', (size_t)(end - p));
+		size_t n = ff ? (size_t)(ff - p) : (size_t)(end - p);
+		int rc = form_parse_bilan_table(p, n, &fr->v, &fr->nv, &fr->p);
+		if (rc)
+			return rc;
+		int any = 0;
+		for (size_t i = 0; i < fr->nv; i++)
+			any |= fr->v[i].n > 0;
+		if (any || has_field_problem(&fr->p))
+			fr->kind = FORM_BILAN;
+		else
+			form_read_free(fr);
+		p = ff ? ff + 1 : end;
+		if (p < end && *p == '\n')
+			p++;
+	}
 	return 0;
 }
 
 /*
- * Reads the form of m into v and p: the body when it holds one, else the
- * first CSV attachment read as a bilan when it holds at least one bilan
- * field (even one with a wrong value). *kind is FORM_UNKNOWN when neither does.
+ * Reads the form of m into fr: the body when it holds one, else the first
+ * attachment that does (a CSV, a spreadsheet's sheets or an HTML table read
+ * as bilans when they hold at least one bilan field, even one with a wrong
+ * value; a word-processor document read as the body is), else the tables of
+ * an HTML body. fr->kind is FORM_UNKNOWN when none does.
  */
-static int read_form(const struct mailgw_mime_msg *m, enum form_kind *kind,
-		     struct form_values *v, struct form_problems *p)
+static int read_form(const struct mailgw_mime_msg *m, struct form_read *fr)
 {
 	const char *body = m->body ? m->body : "";
 	int rc;
 
-	*kind = form_detect(body);
-	if (*kind != FORM_UNKNOWN)
-		return form_parse(*kind, body, v, p);
-	for (size_t i = 0; i < m->n_attachments; i++) {
-		if (!is_csv(&m->attachments[i]))
-			continue;
-		rc = form_parse_bilan_csv(m->attachments[i].data, m->attachments[i].len, v, p);
-		if (rc)
-			return rc;
-		if (v->n || csv_has_field_problem(p)) {
-			*kind = FORM_BILAN;
-			return 0;
+	memset(fr, 0, sizeof(*fr));
+	rc = read_text(body, fr);
+	for (size_t i = 0; !rc && fr->kind == FORM_UNKNOWN && i < m->n_attachments; i++) {
+		const struct mailgw_attachment *a = &m->attachments[i];
+		if (a->extract == MAILGW_OFFICE_TABLE)
+			rc = read_tables(a->extracted, a->extracted_len, fr);
+		else if (a->extract == MAILGW_OFFICE_TEXT)
+			rc = read_text(a->extracted, fr);
+		else if (a->extract == MAILGW_OFFICE_REFUSED && !fr->refused[0]) {
+			char name[64], why[128];
+			copy_utf8(name, sizeof(name), a->filename);
+			copy_utf8(why, sizeof(why), a->extracted);
+			snprintf(fr->refused, sizeof(fr->refused), "pièce jointe « %s » non lue : %s",
+				 name, why);
 		}
-		form_values_free(v);
-		form_problems_free(p);
+		else if (a->extract == MAILGW_OFFICE_NONE && is_csv(a))
+			rc = read_tables((const char *)a->data, a->len, fr);
 	}
-	memset(v, 0, sizeof(*v));
-	memset(p, 0, sizeof(*p));
-	return 0;
+	if (!rc && fr->kind == FORM_UNKNOWN && m->body_tables)
+		rc = read_tables(m->body_tables, strlen(m->body_tables), fr);
+	return rc;
 }
 
 int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char *dept,
 			   const struct mailgw_mime_msg *m, int64_t now_ms,
 			   struct mailgw_result *r, mailgw_pipeline_hook hook, void *arg)
 {
-	struct form_values v = { 0 };
-	struct form_problems p = { 0 };
+	struct form_read fr;
 	struct sync_local *l = NULL;
 	const char *why;
 	char day[11];
 	int rc = 0;
 
 	memset(r, 0, sizeof(*r));
+	memset(&fr, 0, sizeof(fr));
 	r->kind = FORM_UNKNOWN;
-	why = automatic_reason(m);
+	why = mailgw_automatic_reason(m);
 	if (why) {
 		set_reason(r, MAILGW_IGNORED, why);
 		goto out;
@@ -610,7 +932,8 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 		r->outcome = MAILGW_QUARANTINE;
 		goto out;
 	}
-	rc = read_form(m, &r->kind, &v, &p);
+	rc = read_form(m, &fr);
+	r->kind = fr.kind;
 	if (rc == RELAIS_ETOOBIG || rc == RELAIS_EINVAL) {
 		rc = 0;
 		set_reason(r, MAILGW_QUARANTINE, "formulaire trop long pour être lu");
@@ -618,16 +941,40 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 	}
 	if (rc)
 		goto out;
-	if (r->kind == FORM_UNKNOWN) {
-		set_reason(r, MAILGW_QUARANTINE, "formulaire non reconnu");
+	if (r->kind == FORM_UNKNOWN && fr.refused[0]) {
+		/* The note says what was not read and what to send instead. */
+		set_reason(r, MAILGW_QUARANTINE, fr.refused);
 		goto out;
 	}
-	if (p.n) {
+	if (r->kind == FORM_UNKNOWN && looks_like_scam(m)) {
+		set_reason(r, MAILGW_QUARANTINE,
+			   "courriel suspect (escroquerie ou hameçonnage probable), à traiter");
+		r->no_answer = 1;
+		goto out;
+	}
+	if (r->kind == FORM_UNKNOWN) {
+		int known = 0;
+		today(now_ms, day);
+		rc = sync_local_begin(db, t, &l);
+		if (!rc)
+			rc = record_demande(db, t, dept, m, day, &known, r);
+		if (rc || !known) {
+			sync_local_abort(l);
+			if (!rc) {
+				set_reason(r, MAILGW_QUARANTINE, "formulaire non reconnu, expéditeur "
+								 "inconnu : message à traiter");
+				r->no_answer = 1;
+			}
+			goto out;
+		}
+		goto commit;
+	}
+	if (fr.p.n) {
 		r->outcome = MAILGW_REJECTED;
-		r->problems = p.items;
-		r->nproblems = p.n;
-		p.items = NULL;
-		p.n = 0;
+		r->problems = fr.p.items;
+		r->nproblems = fr.p.n;
+		fr.p.items = NULL;
+		fr.p.n = 0;
 		goto out;
 	}
 
@@ -635,22 +982,32 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 	rc = sync_local_begin(db, t, &l);
 	if (rc)
 		goto out;
-	if (r->kind == FORM_CANDIDATURE)
-		rc = record_candidature(db, t, dept, &v, day, r);
-	else
-		rc = record_bilan(db, t, dept, &v, day, r);
+	for (size_t i = 0; !rc && i < fr.nv; i++) {
+		size_t before = r->nproblems;
+		if (r->kind == FORM_CANDIDATURE)
+			rc = record_candidature(db, t, dept, &fr.v[i], day, r);
+		else
+			rc = record_bilan(db, t, dept, m->from_addr, &fr.v[i], day, r);
+		if (!rc && fr.nv > 1)
+			rc = number_problems(r, before, i + 1);
+	}
+	if (rc == AMBIGUOUS) {
+		sync_local_abort(l);
+		rc = 0;
+		r->outcome = MAILGW_QUARANTINE;
+		free_lines(&r->records, &r->nrecords);
+		free_lines(&r->problems, &r->nproblems);
+		goto out;
+	}
 	if (rc || r->nproblems) {
 		sync_local_abort(l);
 		if (!rc) {
 			r->outcome = MAILGW_REJECTED;
-			for (size_t i = 0; i < r->nrecords; i++)
-				free(r->records[i]);
-			free(r->records);
-			r->records = NULL;
-			r->nrecords = 0;
+			free_lines(&r->records, &r->nrecords);
 		}
 		goto out;
 	}
+commit:
 	r->outcome = MAILGW_RECORDED;
 	if (hook && (rc = hook(db, r, arg))) {
 		sync_local_abort(l);
@@ -658,8 +1015,7 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 	}
 	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
 out:
-	form_values_free(&v);
-	form_problems_free(&p);
+	form_read_free(&fr);
 	if (rc)
 		mailgw_result_free(r);
 	return rc;

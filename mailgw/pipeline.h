@@ -32,17 +32,19 @@ typedef int (*mailgw_pipeline_hook)(sqlite3 *db, const struct mailgw_result *r, 
  *
  * r is overwritten (its previous content is not freed) and receives the
  * outcome:
- *   MAILGW_IGNORED     automatic mail (Auto-Submitted other than "no",
- *                      Precedence bulk/list/junk, X-Autoreply, a delivery
- *                      report, an empty Return-Path, a mailer-daemon,
- *                      postmaster or no-reply sender, an out-of-office
- *                      subject); r->reason says which;
- *   MAILGW_QUARANTINE  TNEF (winmail.dat), a parse status other than OK, or
- *                      no recognisable form; r->reason says why;
+ *   MAILGW_IGNORED     automatic mail (mailgw_automatic_reason(), automatic.h:
+ *                      the same list the answers use); r->reason says which;
+ *   MAILGW_QUARANTINE  TNEF (winmail.dat), a parse status other than OK, no
+ *                      recognisable form in the body, the attachments (CSV,
+ *                      office files read by the worker) or the HTML tables
+ *                      (r->reason names a refused office file when there is
+ *                      one), or a bilan whose structure could be several
+ *                      (r->reason lists them); r->reason says why;
  *   MAILGW_REJECTED    a form with problems (r->problems), or a bilan naming
  *                      a structure or promeneur unknown in dept; nothing is
  *                      written;
- *   MAILGW_RECORDED    the records were written in one transaction;
+ *   MAILGW_RECORDED    the records were written in one transaction (a table
+ *                      of several bilans: all of them or none);
  *                      r->records holds one French line per record created
  *                      or matched.
  * r->kind says what the message was read as. The caller frees r with

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 #include "../common/util.h"
+#include "automatic.h"
 #include "reply.h"
 
 void mailgw_result_free(struct mailgw_result *r)
@@ -38,126 +39,6 @@ static void set_why(char *why, size_t whylen, const char *text)
 {
 	if (why && whylen)
 		snprintf(why, whylen, "%s", text);
-}
-
-/*
- * Folds s to lower-case ASCII into out (cap outlen, NUL-terminated): Latin
- * letters with accents lose them, other non-ASCII characters become '?'.
- * Enough to compare subjects and local parts with fixed French and English
- * phrases whatever the sender's software did with case and accents.
- */
-static void fold_ascii(const char *s, char *out, size_t outlen)
-{
-	/* Base letters of U+00C0..U+00FF (0: not a letter). */
-	static const char latin1[65] = "aaaaaaaceeeeiiiidnooooo\0ouuuuyts"
-				       "aaaaaaaceeeeiiiidnooooo\0ouuuuyty";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-
-	while (*p && o + 1 < outlen) {
-		char c = '?';
-		if (*p < 0x80) {
-			c = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-			p++;
-		} else if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf) {
-			char b = latin1[p[1] - 0x80];
-			c = b ? b : '?';
-			p += 2;
-		} else if (*p == 0xc5 && (p[1] == 0x92 || p[1] == 0x93)) {
-			c = 'o'; /* œ: only the first letter, good enough to compare */
-			p += 2;
-		} else if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0x98 || p[2] == 0x99)) {
-			c = '\''; /* typographic apostrophes */
-			p += 3;
-		} else {
-			p++;
-			while ((*p & 0xc0) == 0x80)
-				p++;
-		}
-		out[o++] = c;
-	}
-	out[o] = '\0';
-}
-
-static int is_alnum_ascii(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* Returns 1 when word occurs in s (both folded) not inside a longer word. */
-static int has_word(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p = s;
-
-	while ((p = strstr(p, word)) != NULL) {
-		int before = p == s || !is_alnum_ascii(p[-1]);
-		int after = !is_alnum_ascii(p[n]);
-		if (before && after)
-			return 1;
-		p++;
-	}
-	return 0;
-}
-
-static int is_out_of_office(const char *subject)
-{
-	/* Phrases that automatic answers put anywhere in their subject. */
-	static const char *const phrases[] = {
-		"absence du bureau", "message d'absence", "avis d'absence",
-		"reponse automatique", "reponse auto", "message automatique",
-		"automatic reply", "auto reply", "auto-reply", "autoreply",
-		"auto response", "auto-response", "autoresponse", "autoresponder",
-		"out of office", "out of the office", "out-of-office",
-		"je suis absent", "je suis absente", "actuellement absent",
-		"actuellement absente", "vacation reply", "away from the office",
-	};
-	/* Words that mark an automatic answer only at the start of the subject. */
-	static const char *const starts[] = { "auto:", "absent", "absente", "absence" };
-	char f[512];
-	const char *s;
-	size_t i;
-
-	fold_ascii(subject, f, sizeof(f));
-	for (i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-		if (has_word(f, phrases[i]))
-			return 1;
-	s = f;
-	while (*s == ' ' || *s == '\t' || *s == '[' || *s == '(')
-		s++;
-	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
-		size_t n = strlen(starts[i]);
-		if (!strncmp(s, starts[i], n) &&
-		    (starts[i][n - 1] == ':' || !is_alnum_ascii(s[n])))
-			return 1;
-	}
-	return 0;
-}
-
-/* Returns 1 for the local parts of robots that must never be answered. */
-static int is_robot_sender(const char *addr)
-{
-	static const char *const robots[] = {
-		"mailer-daemon", "mailerdaemon", "postmaster", "no-reply", "noreply",
-		"no_reply", "ne-pas-repondre", "nepasrepondre", "ne_pas_repondre",
-		"ne.pas.repondre", "do-not-reply", "donotreply", "do_not_reply",
-	};
-	char f[256];
-	char *at, *plus;
-	size_t i;
-
-	fold_ascii(addr, f, sizeof(f));
-	at = strrchr(f, '@');
-	if (at)
-		*at = '\0';
-	/* Sub-addresses ("noreply+bounces") belong to the same robot. */
-	plus = strchr(f, '+');
-	if (plus)
-		*plus = '\0';
-	for (i = 0; i < sizeof(robots) / sizeof(robots[0]); i++)
-		if (!strcmp(f, robots[i]))
-			return 1;
-	return 0;
 }
 
 static int is_atext(unsigned char c)
@@ -234,34 +115,14 @@ int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whyl
 	}
 	if (!m || !mailgw_reply_address_ok(m->from_addr, why, whylen))
 		return 0;
-	if (m->auto_submitted && *m->auto_submitted && strcmp(m->auto_submitted, "no")) {
-		set_why(why, whylen, "Message automatique (Auto-Submitted) : pas de réponse.");
-		return 0;
-	}
-	if (m->precedence && (!strcmp(m->precedence, "bulk") || !strcmp(m->precedence, "list") ||
-			      !strcmp(m->precedence, "junk"))) {
-		set_why(why, whylen, "Envoi en nombre ou liste de diffusion (Precedence) : pas de réponse.");
-		return 0;
-	}
-	if (m->x_autoreply) {
-		set_why(why, whylen, "Réponse automatique (X-Autoreply) : pas de réponse.");
-		return 0;
-	}
-	if (m->delivery_report) {
-		set_why(why, whylen, "Rapport de remise (multipart/report) : pas de réponse.");
-		return 0;
-	}
-	if (m->return_path_empty) {
-		set_why(why, whylen, "Message de non-remise (Return-Path vide) : pas de réponse.");
-		return 0;
-	}
-	if (is_robot_sender(m->from_addr)) {
-		set_why(why, whylen, "Expéditeur automatique (mailer-daemon, postmaster ou no-reply) : "
-				     "pas de réponse.");
-		return 0;
-	}
-	if (m->subject && is_out_of_office(m->subject)) {
-		set_why(why, whylen, "Réponse automatique d'absence : pas de réponse.");
+	const char *reason = mailgw_automatic_reason(m);
+	if (reason) {
+		/* "Réponse d'absence : pas de réponse." */
+		if (why && whylen) {
+			snprintf(why, whylen, "%s : pas de réponse.", reason);
+			if (why[0] >= 'a' && why[0] <= 'z')
+				why[0] = (char)(why[0] - 'a' + 'A');
+		}
 		return 0;
 	}
 	set_why(why, whylen, "");
@@ -659,6 +520,15 @@ static int put_qp(struct buf *out, const char *text)
 	return rc;
 }
 
+/* What a sender can send instead of a message the gateway could not read. */
+static const char send_instead_note[] =
+	"Pour qu'un formulaire soit lu automatiquement, envoyez-le :\n"
+	"- dans le texte du message (« Libellé : valeur », une ligne par champ) ;\n"
+	"- ou en pièce jointe : bilan en .xlsx, .ods ou .csv (une ligne d'en-têtes, "
+	"une ligne par structure), candidature en .docx ou .odt ; les anciens formats "
+	".xls et .doc ne sont pas lus ;\n"
+	"- pour un bilan, avec le nom complet de la structure tel que le réseau le connaît.\n";
+
 static const char tnef_note[] =
 	"Votre message a été envoyé par Outlook au format « texte enrichi » "
 	"(il arrive chez nous sous la forme d'une pièce jointe nommée winmail.dat). "
@@ -731,6 +601,8 @@ static int body_text(const struct mailgw_mime_msg *orig, const struct mailgw_res
 			rc = buf_printf(body, "\nMotif : %.*s\n", (int)sizeof(r->reason), r->reason);
 		if (!rc && orig->tnef)
 			rc = buf_printf(body, "\n%s", tnef_note);
+		else if (!rc)
+			rc = buf_printf(body, "\n%s", send_instead_note);
 		break;
 	case MAILGW_IGNORED:
 	case MAILGW_DUPLICATE:

@@ -48,11 +48,9 @@ int mailgw_reply_address_ok(const char *addr, char *why, size_t whylen);
  * journal shows and the rate limit counts. Never answered: messages
  * without a From address, or whose address fails mailgw_reply_address_ok,
  * or that the parser did not read as written (MAILGW_MIME_W_FROM_UNSURE:
- * several addresses without a comma, glued by the parser); Auto-Submitted
- * other than "no", Precedence bulk/list/junk, X-Autoreply/X-Autorespond,
- * delivery-status reports, bounces (Return-Path: <>), out-of-office
- * subjects (French and English, case and accents forgiven), mailer-daemon /
- * postmaster / no-reply senders.
+ * several addresses without a comma, glued by the parser), and automatic
+ * mail as mailgw_automatic_reason() (automatic.h) tells it, the list the
+ * pipeline ignores.
  */
 int mailgw_reply_allowed(const struct mailgw_mime_msg *m, char *why, size_t whylen);
 

@@ -4,9 +4,9 @@
  * Reply format, all integers 8 bytes little-endian:
  *   "RMIM" payload_length payload
  *   payload = status warnings return_path_empty date_ms x_autoreply
- *             delivery_report body_from_html tnef n_attachments
- *             12 strings (see STRINGS below), then per attachment:
- *             filename mime_type data
+ *             delivery_report body_from_html tnef n_attachments list_mail
+ *             12 strings (see STRINGS below), body_tables, then per
+ *             attachment: filename mime_type data extract extracted
  *   string  = length bytes, or the length 2^64-1 for NULL
  *
  * A worker talks on one socket (its descriptor 0): it first sends "RMIW",
@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include "../common/buf.h"
 #include "charset.h"
+#include "office.h"
 #include "sandbox.h"
 
 #define MAGIC "RMIM"
@@ -75,6 +76,7 @@ int mailgw_sandbox_encode(const struct mailgw_mime_msg *m, unsigned char **out, 
 	const int64_t ints[] = {
 		m->status, m->warnings, m->return_path_empty, m->date_ms, m->x_autoreply,
 		m->delivery_report, m->body_from_html, m->tnef, (int64_t)m->n_attachments,
+		m->list_mail,
 	};
 	for (size_t i = 0; !rc && i < sizeof(ints) / sizeof(ints[0]); i++)
 		rc = put_u64(&b, (uint64_t)ints[i]);
@@ -82,6 +84,9 @@ int mailgw_sandbox_encode(const struct mailgw_mime_msg *m, unsigned char **out, 
 		const char *s = *strs[i];
 		rc = put_bytes(&b, s, s ? strlen(s) : 0, !s);
 	}
+	if (!rc)
+		rc = put_bytes(&b, m->body_tables, m->body_tables ? strlen(m->body_tables) : 0,
+			       !m->body_tables);
 	for (size_t i = 0; !rc && i < m->n_attachments; i++) {
 		const struct mailgw_attachment *a = &m->attachments[i];
 		rc = put_bytes(&b, a->filename, strlen(a->filename), 0);
@@ -89,6 +94,10 @@ int mailgw_sandbox_encode(const struct mailgw_mime_msg *m, unsigned char **out, 
 			rc = put_bytes(&b, a->mime_type, strlen(a->mime_type), 0);
 		if (!rc)
 			rc = put_bytes(&b, a->data, a->len, 0);
+		if (!rc)
+			rc = put_u64(&b, (uint64_t)a->extract);
+		if (!rc)
+			rc = put_bytes(&b, a->extracted, a->extracted_len, !a->extracted);
 	}
 	if (rc) {
 		buf_release(&b);
@@ -152,7 +161,7 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 	struct mailgw_mime_limits defaults;
 	struct cursor c = { p, len };
 	struct mailgw_mime_msg *m;
-	uint64_t v[9], payload;
+	uint64_t v[10], payload, kind;
 	size_t n;
 	int rc;
 
@@ -168,11 +177,11 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 		return rc;
 	if (payload != c.left)
 		return RELAIS_ECORRUPT;
-	for (size_t i = 0; i < 9; i++)
+	for (size_t i = 0; i < 10; i++)
 		if ((rc = get_u64(&c, &v[i])))
 			return rc;
 	if (v[0] > MAILGW_MIME_MALFORMED || v[1] > 0xFFFF || v[2] > 1 || v[4] > 1 || v[5] > 1 ||
-	    v[6] > 1 || v[7] > 1 || v[8] > lim->max_parts)
+	    v[6] > 1 || v[7] > 1 || v[8] > lim->max_parts || v[9] > 1)
 		return RELAIS_ECORRUPT;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -185,6 +194,7 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 	m->delivery_report = (int)v[5];
 	m->body_from_html = (int)v[6];
 	m->tnef = (int)v[7];
+	m->list_mail = (int)v[9];
 	char **strs[N_STRINGS] = STRINGS(m);
 	for (size_t i = 0; i < N_STRINGS; i++) {
 		int is_body = i == N_STRINGS - 1;
@@ -193,6 +203,11 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 		if (rc)
 			goto out;
 	}
+	size_t extracted = 0;
+	rc = get_bytes(&c, MAILGW_MIME_EXTRACTED_MAX, 1, 1, (unsigned char **)&m->body_tables,
+		       &extracted);
+	if (rc)
+		goto out;
 	if (v[8]) {
 		m->attachments = calloc(v[8], sizeof(*m->attachments));
 		if (!m->attachments) {
@@ -209,9 +224,20 @@ int mailgw_sandbox_decode(const unsigned char *p, size_t len, const struct mailg
 			rc = get_bytes(&c, 256, 0, 1, (unsigned char **)&a->mime_type, &n);
 		if (!rc)
 			rc = get_bytes(&c, lim->max_attachments - total, 0, 0, &a->data, &a->len);
+		if (!rc)
+			rc = get_u64(&c, &kind);
+		if (!rc && kind > MAILGW_OFFICE_REFUSED)
+			rc = RELAIS_ECORRUPT;
+		if (!rc)
+			rc = get_bytes(&c, MAILGW_MIME_EXTRACTED_MAX - extracted, 1, 1,
+				       (unsigned char **)&a->extracted, &a->extracted_len);
+		if (!rc && (kind == MAILGW_OFFICE_NONE) != (a->extracted == NULL))
+			rc = RELAIS_ECORRUPT;
 		if (rc)
 			goto out;
+		a->extract = (int)kind;
 		total += a->len;
+		extracted += a->extracted_len;
 	}
 	if (c.left)
 		rc = RELAIS_ECORRUPT;
@@ -749,8 +775,9 @@ failed_actions:
 /* The most a well-behaved worker can send under lim. */
 static size_t reply_cap(const struct mailgw_mime_limits *lim)
 {
-	return HEAD_LEN + 9 * 8 + N_STRINGS * 8 + (N_STRINGS - 1) * lim->max_header +
-	       lim->max_body + lim->max_attachments + (size_t)lim->max_parts * (3 * 8 + 4096 + 256);
+	return HEAD_LEN + 10 * 8 + (N_STRINGS + 1) * 8 + (N_STRINGS - 1) * lim->max_header +
+	       lim->max_body + lim->max_attachments + 2 * MAILGW_MIME_EXTRACTED_MAX +
+	       (size_t)lim->max_parts * (5 * 8 + 4096 + 256);
 }
 
 static void quarantine(struct mailgw_sandbox_outcome *o, const char *fmt, ...) RELAIS_PRINTF(2, 3);

@@ -561,8 +561,17 @@ static const char *normalise_int(const char *in, char *tmp, size_t tmplen)
 		n--;
 	if (n - b >= sizeof(s))
 		return in;
-	memcpy(s, in + b, n - b);
-	n -= b;
+	/* French spreadsheets group thousands with a (narrow) no-break space. */
+	size_t k = 0;
+	for (size_t i = b; i < n; i++) {
+		if (!strncmp(in + i, "\xc2\xa0", 2) || !strncmp(in + i, "\xe2\x80\xaf", 3)) {
+			i += in[i] == '\xc2' ? 1 : 2;
+			s[k++] = ' ';
+			continue;
+		}
+		s[k++] = in[i];
+	}
+	n = k;
 	s[n] = 0;
 	static const char *const units[] = { "heures", "heure", "h", NULL };
 	for (size_t u = 0; units[u]; u++) {
@@ -687,11 +696,46 @@ static void store_net_line(struct state *st, struct field *f, const char *v)
 	add_presence(st, network, st->out);
 }
 
+/* How people name a bilan's period (folded): « 1er semestre », « bilan
+ * intermédiaire », « mi-année », « annuel ». */
+static const struct { const char *words, *value; } periode_aliases[] = {
+	{ "1ersemestre", "semestre1" }, { "premiersemestre", "semestre1" },
+	{ "semestre1", "semestre1" }, { "s1", "semestre1" }, { "intermediaire", "semestre1" },
+	{ "miannee", "semestre1" }, { "mianneeintermediaire", "semestre1" },
+	{ "2esemestre", "semestre2" }, { "2emesemestre", "semestre2" },
+	{ "secondsemestre", "semestre2" }, { "deuxiemesemestre", "semestre2" },
+	{ "semestre2", "semestre2" }, { "s2", "semestre2" },
+	{ "annuel", "annee" }, { "annuelle", "annee" }, { "annee", "annee" },
+	{ "anneecomplete", "annee" }, { "anneeentiere", "annee" },
+};
+
+/* The period value v names, or v itself. "Bilan" and "de l'année" around the
+ * words are forgiven (« bilan intermédiaire », « bilan annuel 2025 »). */
+static const char *periode_value(const char *v)
+{
+	char f[FOLD_MAX];
+	if (fold(v, f))
+		return v;
+	char *p = f;
+	if (!strncmp(p, "bilan", 5))
+		p += 5;
+	size_t n = strlen(p);
+	while (n && p[n - 1] >= '0' && p[n - 1] <= '9')
+		p[--n] = 0;
+	for (size_t i = 0; i < sizeof(periode_aliases) / sizeof(periode_aliases[0]); i++)
+		if (!strcmp(p, periode_aliases[i].words) ||
+		    (strlen(periode_aliases[i].words) > 4 && strstr(p, periode_aliases[i].words)))
+			return periode_aliases[i].value;
+	return v;
+}
+
 /* Records the value given for f, unless f already has one: the first wins. */
 static void store(struct state *st, struct field *f, const char *v)
 {
 	if (all_blank(v) || f->state)
 		return;
+	if (!strcmp(f->key, "bilan.periode"))
+		v = periode_value(v);
 	if (f->flags & FF_NET_LINE) {
 		store_net_line(st, f, v);
 		return;
@@ -888,6 +932,37 @@ static int unquote(char *line, char **content)
 	return depth;
 }
 
+/* Sign-offs that end a message (folded): what follows is a name, a
+ * signature block, never the content of the last free-text field. */
+static const char *const signoffs[] = {
+	"cordialement", "biencordialement", "trescordialement", "cdlt", "bienavous",
+	"bienasvous", "salutations", "sincerementvotre", "sinceressalutations",
+	"veuillezagreer", "jevousprie", "dansattente", "danslattente", "enattentedevotre",
+	"avotredisposition", "jeresteadisposition", "bonnejournee", "bonnesoiree",
+	"belledejournee", "bellejournee", "abientot", "amicalement", "regards",
+	"bestregards", "kindregards", NULL
+};
+/* Said alone on their line, these end a message too. */
+static const char *const signoffs_alone[] = {
+	"merci", "mercidavance", "mercibeaucoup", "mercipourvotreretour", "bien",
+	"envoyedemoniphone", "envoyedepuismoniphone", "envoyedepuismonsmartphone", NULL
+};
+
+static int is_signoff(const char *line)
+{
+	char f[4 * FOLD_MAX];
+	size_t n = model_fold(line, f, sizeof(f));
+	if (!n || n >= 80)
+		return 0;
+	for (size_t i = 0; signoffs_alone[i]; i++)
+		if (!strcmp(f, signoffs_alone[i]))
+			return 1;
+	for (size_t i = 0; signoffs[i]; i++)
+		if (!strncmp(f, signoffs[i], strlen(signoffs[i])))
+			return 1;
+	return 0;
+}
+
 static void parse_line(struct state *st, char *raw, int *sig_depth)
 {
 	char *line;
@@ -895,7 +970,7 @@ static void parse_line(struct state *st, char *raw, int *sig_depth)
 	int depth = unquote(raw, &line);
 	int h, fi;
 
-	if (!strcmp(line, "--")) {
+	if (!strcmp(line, "--") || (st->cont >= 0 && depth == st->cont_depth && is_signoff(line))) {
 		/* A signature ends the form written at its depth; a quoted form
 		 * further down (a reply under the signature) still counts. */
 		end_cont(st);
@@ -1029,14 +1104,24 @@ enum form_kind form_detect(const char *text)
 		goto out;
 	if (!(copy = strdup(text)))
 		goto out;
+	int sig_depth = -1;
 	for (char *p = copy, *nl; p; p = nl) {
 		char *line;
 		const char *v;
 		if ((nl = strchr(p, '\n')))
 			*nl++ = 0;
-		unquote(p, &line);
+		int depth = unquote(p, &line);
 		if ((res = title_kind(line)) != FORM_UNKNOWN)
 			goto out;
+		/* A signature's "Tél :" and "Mail :" lines make no form. */
+		if (!strcmp(line, "--") || is_signoff(line)) {
+			sig_depth = depth;
+			continue;
+		}
+		if (sig_depth >= 0 && depth == sig_depth && heading(d[0], line) < 0 &&
+		    heading(d[1], line) < 0)
+			continue;
+		sig_depth = -1;
 		int m0 = match_label(d[0], -1, line, &v), m1 = match_label(d[1], -1, line, &v);
 		/* Only labels of one form tell them apart ("Structure" is in both). */
 		if (m0 >= 0 && m1 < 0)
@@ -1055,76 +1140,259 @@ out:
 	return res;
 }
 
-/* ---- bilans as CSV ---- */
+/* ---- bilans as tables ---- */
+
+/* Rows at the top of a sheet where the header row is looked for (a title,
+ * a date, a blank line may come first). */
+#define HEADER_SCAN_ROWS 20
+/* Bilans one table may hold. */
+#define TABLE_BILANS_MAX 500
 
 static int csv_label(const struct state *st, const char *cell)
 {
 	return lookup(&st->def, st->section, cell, strlen(cell));
 }
 
-static void csv_fill(struct state *st, const struct csv *c)
+static int row_empty(const struct csv_row *row)
 {
-	size_t labels = 0;
-	const struct csv_row *head = &c->rows[0];
-	for (size_t i = 0; i < head->n; i++)
-		if (csv_label(st, head->fields[i]) >= 0)
-			labels++;
-	if (labels >= 2 && c->nrows >= 2) {
-		/* A header row and one data row. */
-		const struct csv_row *data = &c->rows[1];
-		if (c->nrows > 2)
-			add_problem(st, "Le fichier CSV contient plusieurs lignes de valeurs : "
-				    "envoyez un seul bilan par fichier.");
-		for (size_t i = 0; i < head->n && i < data->n; i++) {
-			int fi = csv_label(st, head->fields[i]);
+	for (size_t i = 0; i < row->n; i++)
+		if (!all_blank(row->fields[i]))
+			return 0;
+	return 1;
+}
+
+/* A total or subtotal row, which a spreadsheet adds under the data: its
+ * first non-empty cell says so. */
+static int row_is_total(const struct csv_row *row)
+{
+	char f[FOLD_MAX];
+	for (size_t i = 0; i < row->n; i++) {
+		if (all_blank(row->fields[i]))
+			continue;
+		if (model_fold(row->fields[i], f, sizeof(f)) >= sizeof(f))
+			return 0;
+		return !strncmp(f, "total", 5) || !strncmp(f, "soustotal", 9) ||
+		       !strncmp(f, "somme", 5) || !strcmp(f, "ensemble");
+	}
+	return 0;
+}
+
+static size_t row_filled(const struct csv_row *row)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < row->n; i++)
+		n += !all_blank(row->fields[i]);
+	return n;
+}
+
+/* The header row: the first of the top rows that names two fields or more;
+ * -1 when none does, or when the sheet is written one "label;value" row per
+ * field (three rows of that shape or more: a value such as « annee » may
+ * itself look like a label). */
+static long header_row(const struct state *st, const struct csv *c)
+{
+	size_t vertical = 0;
+	for (size_t r = 0; r < c->nrows; r++)
+		if (c->rows[r].n >= 2 && row_filled(&c->rows[r]) <= 2 &&
+		    csv_label(st, c->rows[r].fields[0]) >= 0)
+			vertical++;
+	if (vertical >= 3)
+		return -1;
+	for (size_t r = 0; r < c->nrows && r < HEADER_SCAN_ROWS; r++) {
+		size_t labels = 0;
+		for (size_t i = 0; i < c->rows[r].n; i++)
+			if (csv_label(st, c->rows[r].fields[i]) >= 0)
+				labels++;
+		if (labels >= 2)
+			return (long)r;
+	}
+	return -1;
+}
+
+/* Problems of one row of several are prefixed with the row's line. */
+static int prefix_problems(struct form_problems *p, size_t from, size_t to, size_t line)
+{
+	for (size_t i = from; i < to; i++) {
+		size_t n = strlen(p->items[i]) + 32;
+		char *s = malloc(n);
+		if (!s)
+			return RELAIS_ENOMEM;
+		snprintf(s, n, "Ligne %zu : %s", line, p->items[i]);
+		free(p->items[i]);
+		p->items[i] = s;
+	}
+	return 0;
+}
+
+int form_parse_bilan_table(const void *bytes, size_t len, struct form_values **values, size_t *n,
+			   struct form_problems *problems)
+{
+	struct state *st = calloc(1, sizeof(*st));
+	struct form_values *vs = NULL;
+	struct csv c;
+	char err[512];
+	size_t nv = 0, first[TABLE_BILANS_MAX], line[TABLE_BILANS_MAX];
+	long head;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(problems, 0, sizeof(*problems));
+	*values = NULL;
+	*n = 0;
+	if (!st)
+		return RELAIS_ENOMEM;
+	rc = csv_parse(bytes, len, NULL, &c, err, sizeof(err));
+	if (rc == RELAIS_ENOMEM)
+		goto out;
+	if (rc) {
+		struct form_values none;
+		rc = state_init(st, FORM_BILAN, &none, problems);
+		if (!rc)
+			add_problem(st, "Le fichier CSV n'a pas pu être lu : %s", err);
+		state_release(st);
+		form_values_free(&none);
+		rc = rc ? rc : st->nomem;
+		goto out;
+	}
+	{
+		/* The labels are looked up with a state of their own. */
+		struct form_values scratch;
+		struct form_problems scratch_p;
+		rc = state_init(st, FORM_BILAN, &scratch, &scratch_p);
+		head = rc ? -1 : header_row(st, &c);
+		state_release(st);
+		form_values_free(&scratch);
+		form_problems_free(&scratch_p);
+		if (rc)
+			goto out;
+	}
+	vs = calloc(TABLE_BILANS_MAX, sizeof(*vs));
+	if (!vs) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if (head < 0) {
+		/* One "label;value" row per field: one bilan. */
+		memset(st, 0, sizeof(*st));
+		rc = state_init(st, FORM_BILAN, &vs[0], problems);
+		for (size_t r = 0; !rc && r < c.nrows; r++) {
+			const struct csv_row *row = &c.rows[r];
+			int fi;
+			if (row->n >= 2 && (fi = csv_label(st, row->fields[0])) >= 0)
+				store(st, &st->def.f[fi], row->fields[1]);
+		}
+		if (!rc) {
+			report_missing(st);
+			rc = st->nomem;
+		}
+		state_release(st);
+		nv = 1;
+		goto out;
+	}
+	const struct csv_row *hr = &c.rows[head];
+	for (size_t r = (size_t)head + 1; r < c.nrows; r++) {
+		const struct csv_row *data = &c.rows[r];
+		struct form_problems p;
+		size_t before = problems->n;
+		if (row_empty(data) || row_is_total(data))
+			continue;
+		if (nv == TABLE_BILANS_MAX) {
+			memset(st, 0, sizeof(*st));
+			st->problems = problems;
+			add_problem(st, "Le tableau contient plus de %d bilans : envoyez-le en "
+				    "plusieurs fichiers.", TABLE_BILANS_MAX);
+			rc = st->nomem;
+			break;
+		}
+		memset(st, 0, sizeof(*st));
+		rc = state_init(st, FORM_BILAN, &vs[nv], &p);
+		for (size_t i = 0; !rc && i < hr->n && i < data->n; i++) {
+			int fi = csv_label(st, hr->fields[i]);
 			if (fi >= 0)
 				store(st, &st->def.f[fi], data->fields[i]);
 		}
-		return;
+		if (!rc) {
+			report_missing(st);
+			rc = st->nomem;
+		}
+		state_release(st);
+		nv++;
+		/* Move this row's problems to the table's, numbered by line. */
+		for (size_t i = 0; !rc && i < p.n; i++) {
+			char **grown = realloc(problems->items, (problems->n + 1) * sizeof(*grown));
+			if (!grown) {
+				rc = RELAIS_ENOMEM;
+				break;
+			}
+			problems->items = grown;
+			problems->items[problems->n++] = p.items[i];
+			p.items[i] = NULL;
+		}
+		form_problems_free(&p);
+		first[nv - 1] = before;
+		line[nv - 1] = r + 1;
+		if (rc)
+			break;
 	}
-	/* One "label;value" row per field. */
-	for (size_t r = 0; r < c->nrows; r++) {
-		const struct csv_row *row = &c->rows[r];
-		int fi;
-		if (row->n >= 2 && (fi = csv_label(st, row->fields[0])) >= 0)
-			store(st, &st->def.f[fi], row->fields[1]);
+	for (size_t k = nv; !rc && nv > 1 && k-- > 0;)
+		rc = prefix_problems(problems, first[k], k + 1 < nv ? first[k + 1] : problems->n,
+				     line[k]);
+	if (!rc && !nv) {
+		memset(st, 0, sizeof(*st));
+		st->problems = problems;
+		add_problem(st, "Le tableau a une ligne d'en-tête mais aucune ligne de valeurs.");
+		rc = st->nomem;
 	}
+out:
+	csv_free(&c);
+	free(st);
+	if (rc) {
+		form_values_array_free(vs, nv);
+		form_problems_free(problems);
+		return rc;
+	}
+	*values = vs;
+	*n = nv;
+	return 0;
 }
 
 int form_parse_bilan_csv(const void *bytes, size_t len, struct form_values *values,
 			 struct form_problems *problems)
 {
-	struct state *st = calloc(1, sizeof(*st));
-	struct csv c;
-	char err[512];
-	int rc;
+	struct form_values *vs;
+	size_t n;
+	int rc = form_parse_bilan_table(bytes, len, &vs, &n, problems);
 
-	memset(&c, 0, sizeof(c));
-	if (!st) {
-		memset(values, 0, sizeof(*values));
-		memset(problems, 0, sizeof(*problems));
-		return RELAIS_ENOMEM;
-	}
-	rc = state_init(st, FORM_BILAN, values, problems);
+	memset(values, 0, sizeof(*values));
 	if (rc)
-		goto out;
-	rc = csv_parse(bytes, len, NULL, &c, err, sizeof(err));
-	if (rc == RELAIS_ENOMEM)
-		goto out;
-	if (rc) {
-		rc = 0;
-		add_problem(st, "Le fichier CSV n'a pas pu être lu : %s", err);
-		goto out;
+		return rc;
+	if (n) {
+		*values = vs[0];
+		memset(&vs[0], 0, sizeof(vs[0]));
 	}
-	if (c.nrows)
-		csv_fill(st, &c);
-	report_missing(st);
-	rc = st->nomem;
-out:
-	csv_free(&c);
-	state_release(st);
-	free(st);
-	return rc;
+	form_values_array_free(vs, n);
+	if (n > 1) {
+		char **grown = realloc(problems->items, (problems->n + 1) * sizeof(*grown));
+		char *s = strdup("Le fichier CSV contient plusieurs lignes de valeurs : "
+				 "envoyez un seul bilan par fichier.");
+		if (grown)
+			problems->items = grown;
+		if (!grown || !s) {
+			free(s);
+			return RELAIS_ENOMEM;
+		}
+		problems->items[problems->n++] = s;
+	}
+	return 0;
+}
+
+void form_values_array_free(struct form_values *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		form_values_free(&v[i]);
+	free(v);
 }
 
 /* ---- values ---- */

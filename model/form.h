@@ -103,13 +103,32 @@ int form_parse(enum form_kind kind, const char *text, struct form_values *values
 /*
  * Parses a bilan sent as a CSV attachment (len bytes, any encoding csv.h
  * reads): either a two-column sheet "champ;valeur" (one field per row) or a
- * header row of labels and one data row. Same values, keys and problems as
+ * header row of labels (found as form_parse_bilan_table() finds it) and
+ * one data row; empty and total rows are ignored. Same values, keys and problems as
  * form_parse(FORM_BILAN, ...); a file that cannot be read as CSV, or that
  * holds several data rows, is reported as a problem. Returns 0 or
  * RELAIS_ENOMEM.
  */
 int form_parse_bilan_csv(const void *bytes, size_t len, struct form_values *values,
 			 struct form_problems *problems) RELAIS_WUR;
+
+/*
+ * Reads a table that may hold several bilans, one per row: CSV bytes as
+ * form_parse_bilan_csv() takes them, or the CSV that mailgw/ makes of a
+ * spreadsheet sheet or an HTML table. The header row is the first of the
+ * top 20 rows that names two fields or more (a title, a date or blank
+ * lines may come above it); every later row that is not empty nor a total
+ * ("Total", "Sous-total", "Somme"…) is one bilan. A sheet written one
+ * "label;value" row per field is one bilan. *values receives *n value sets
+ * (free them with form_values_array_free()), problems every problem, each
+ * prefixed "Ligne N : " when there are several bilans. Returns 0 (the
+ * table is acceptable when problems->n is 0) or RELAIS_ENOMEM.
+ */
+int form_parse_bilan_table(const void *bytes, size_t len, struct form_values **values, size_t *n,
+			   struct form_problems *problems) RELAIS_WUR;
+
+/* Frees n value sets and the array; accepts NULL. */
+void form_values_array_free(struct form_values *v, size_t n);
 
 /* The value of key in row (0 for plain fields), or NULL when absent. */
 const char *form_value_get(const struct form_values *v, const char *key, int row);

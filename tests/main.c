@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "../mailgw/sandbox.h"
 #include "test.h"
+#include "office-corpus.h"
 
 #define MAX_TESTS 512
 #define MAX_DEFERRED 64
@@ -145,6 +146,7 @@ int main(int argc, char **argv)
 		else
 			passed++;
 	}
+	office_corpus_remove();
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }

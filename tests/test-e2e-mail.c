@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include "harness.h"
 #include "mailserver.h"
+#include "office-corpus.h"
 #include "test.h"
 
 #define DEPT "43"
@@ -1326,4 +1327,238 @@ TEST(e2e_mail_move_cut_after_copy_completes_once)
 	json_t *j = one_outcome(exp, "cut-1@localhost");
 	CHECK(j != NULL);
 	CHECK_STR(h_row_str(j, "resultat"), "rejete");
+}
+
+/* The office corpus (tests/mail/make-office.py): bilans in XLSX, ODS, a
+ * French Excel CSV and an HTML table, candidatures in DOCX and ODT, an old
+ * XLS, and three hostile files, through Dovecot and relaisd; each message's
+ * outcome and records, relaisd's memory, and the next message still read. */
+TEST(e2e_mail_office_attachments)
+{
+	static const struct {
+		const char *eml, *msgid, *resultat, *type, *raison;
+	} cases[] = {
+		{ "office-bomb.eml", "office-bomb@evil.example", "quarantaine", NULL, "64 Mio" },
+		{ "office-laughs.eml", "office-laughs@evil.example", "quarantaine", NULL, "DTD" },
+		{ "office-big.eml", "office-big@evil.example", "quarantaine", NULL, "non reconnu" },
+		{ "office-xls.eml", "office-xls@lac.example", "quarantaine", NULL, ".xlsx" },
+		{ "office-xlsx.eml", "office-xlsx@lac.example", "enregistre", "bilan", NULL },
+		{ "office-ods.eml", "office-ods@lac.example", "enregistre", "bilan", NULL },
+		{ "office-csv.eml", "office-csv@plateau.example", "enregistre", "bilan", NULL },
+		{ "office-html.eml", "office-html@plateau.example", "enregistre", "bilan", NULL },
+		{ "office-docx.eml", "office-docx@sucs.example", "enregistre", "candidature", NULL },
+		{ "office-odt.eml", "office-odt@sucs.example", "enregistre", "candidature", NULL },
+	};
+	const int nmsg = (int)(sizeof(cases) / sizeof(cases[0])) + 1;
+	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "contact"));
+	const char *dir = office_corpus();
+	CHECK(dir != NULL);
+	/* The structures the bilans name; the Lac known by its address only
+	 * (the sheet says « CS du Lac »). */
+	CHECK(h_relais_ok(W.home, "structure", "add", "--nom", "Centre social du Lac", "--commune",
+			  "Le Puy-en-Velay", "--email", "contact@lac.example", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(W.home, "structure", "add", "--nom", "MJC du Plateau", "--commune",
+			  "Yssingeaux", (char *)NULL) != NULL);
+	CHECK_OK(h_sync(W.home, &W.d));
+	long hwm0 = vm_hwm_kb(W.d.pid);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 0;
+		const char *raw = h_read_file(h_strf("%s/%s", dir, cases[i].eml), &len);
+		CHECK_IDX(raw != NULL, (int)i);
+		CHECK_OK(ms_put(&W.ms, raw, len));
+	}
+	/* After the hostile ones, a plain candidature is still read. */
+	CHECK_OK(ms_add_user(&W.ms, "lea"));
+	const char *after = candidature("lea", "after-office@localhost", 7);
+	CHECK(after != NULL);
+	CHECK_OK(ms_put(&W.ms, after, strlen(after)));
+	CHECK_OK(wait_settled(nmsg, 2 * SETTLE_MS));
+	CHECK(h_daemon_healthy(&W.d));
+	long grown = vm_hwm_kb(W.d.pid) - hwm0;
+	fprintf(stderr, "  VmHWM of relaisd grew by %ld kB\n", grown);
+	/* The files are read in the MIME workers: relaisd itself stays small. */
+	CHECK(grown >= 0 && grown < 100 * 1024);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "inbound_mail"), nmsg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = one_outcome(exp, cases[i].msgid);
+		CHECK_IDX(j != NULL, (int)i);
+		if (strcmp(h_row_str(j, "resultat"), cases[i].resultat))
+			fprintf(stderr, "  %s: %s (%s)\n", cases[i].eml, h_row_str(j, "resultat"),
+				h_row_str(j, "raison") ? h_row_str(j, "raison") : "");
+		CHECK_STR_IDX(h_row_str(j, "resultat"), cases[i].resultat, (int)i);
+		if (cases[i].type)
+			CHECK_STR_IDX(h_row_str(j, "type"), cases[i].type, (int)i);
+		if (cases[i].raison) {
+			const char *why = h_row_str(j, "raison");
+			if (!why || !strstr(why, cases[i].raison))
+				fprintf(stderr, "  %s: raison « %s »\n", cases[i].eml, why ? why : "");
+			CHECK_IDX(why && strstr(why, cases[i].raison), (int)i);
+		}
+	}
+	json_t *last = one_outcome(exp, "after-office@localhost");
+	CHECK(last != NULL);
+	CHECK_STR(h_row_str(last, "resultat"), "enregistre");
+
+	/* The Lac's sender: two acknowledgments and a note on the old XLS
+	 * that says what to send instead. */
+	CHECK_OK(wait_answers("contact", 3, SETTLE_MS));
+	const char **ans;
+	int na = answers("contact", &ans), notes = 0;
+	CHECK_INT(na, 3);
+	for (int i = 0; i < na; i++) {
+		const char *irt = hdr(ans[i], "In-Reply-To");
+		if (!irt || strcmp(irt, "<office-xls@lac.example>"))
+			continue;
+		const char *b = body_text(ans[i]);
+		CHECK(strstr(b, "« bilans-2025-s1.xls » non lue") != NULL);
+		CHECK(strstr(b, "enregistrez le fichier au format .xlsx") != NULL);
+		CHECK(strstr(b, "Pour qu'un formulaire soit lu automatiquement") != NULL);
+		notes++;
+	}
+	CHECK_INT(notes, 1);
+
+	/* The bilans: two sheets of two structures' mid-year rows, a CSV and
+	 * an HTML table of the MJC. */
+	const char *lac = only_id(exp, "structure", "nom", "Centre social du Lac");
+	const char *mjc = only_id(exp, "structure", "nom", "MJC du Plateau");
+	CHECK(lac && mjc);
+	CHECK_INT(h_export_count(exp, "bilan"), 6);
+	CHECK_INT(rows_with(exp, "bilan", "structure", lac), 2);
+	CHECK_INT(rows_with(exp, "bilan", "structure", mjc), 4);
+	json_t *a = json_object_get(exp, "bilan"), *b;
+	size_t k;
+	int s1 = 0, annual = 0, s2 = 0;
+	json_array_foreach(a, k, b) {
+		const char *per = h_row_str(b, "periode"), *st = h_row_str(b, "structure");
+		int annee = (int)json_integer_value(json_object_get(b, "annee"));
+		int jc = (int)json_integer_value(json_object_get(b, "jeunes_connectes"));
+		int heures = (int)json_integer_value(json_object_get(b, "heures_en_ligne"));
+		CHECK(per && st);
+		if (!strcmp(per, "semestre1")) {
+			s1++;
+			CHECK_INT(annee, 2025);
+			CHECK_INT(jc, !strcmp(st, lac) ? 120 : 45);
+			CHECK_INT(heures, !strcmp(st, lac) ? 13 : 4);
+		} else if (!strcmp(per, "annee")) {
+			annual++;
+			CHECK_STR(st, mjc);
+			CHECK_INT(jc, 60);
+			CHECK_INT(heures, 8);
+		} else if (!strcmp(per, "semestre2")) {
+			s2++;
+			CHECK_STR(st, mjc);
+			CHECK_INT(annee, 2024);
+			CHECK_INT(jc, 1050);
+		}
+	}
+	CHECK_INT(s1, 4);
+	CHECK_INT(annual, 1);
+	CHECK_INT(s2, 1);
+	/* The synthesis counts the Lac's mid-year bilans (it has no yearly one)
+	 * and says so; the MJC's yearly bilan stands for its year. */
+	const char *html = h_path("synthese.html");
+	CHECK(h_relais_ok(W.home, "synthese", "--annee", "2025", "--format", "html", "--sortie", html,
+			  (char *)NULL) != NULL);
+	const char *page = h_read_file(html, NULL);
+	CHECK(page && strstr(page, "bilans reçus : 3 (1 en 2024), dont 2 intermédiaires (semestre)"));
+
+	/* The candidatures from Word and Writer; the sign-off is no motivation. */
+	for (int n = 1; n <= 2; n++) {
+		const char *sid = only_id(exp, "structure", "nom", h_strf("Foyer des Sucs %d", n));
+		const char *pid = only_id(exp, "promeneur", "nom", h_strf("Bernard%d", n));
+		CHECK_IDX(sid && pid, n);
+		json_t *p = h_export_row(exp, "promeneur", pid);
+		CHECK_STR_IDX(h_row_str(p, "prenom"), "Inès", n);
+		CHECK_STR_IDX(h_row_str(p, "email"), h_strf("ines%d@sucs.example", n), n);
+		CHECK_INT_IDX(rows_with(exp, "candidature", "promeneur", pid), 1, n);
+		json_t *c, *found = NULL;
+		json_array_foreach(json_object_get(exp, "candidature"), k, c)
+			if (!strcmp(h_row_str(c, "promeneur"), pid))
+				found = c;
+		CHECK_IDX(found != NULL, n);
+		CHECK_STR_IDX(h_row_str(found, "motivation"),
+			      "Être présente là où les jeunes se parlent.", n);
+	}
+	CHECK_OK(h_sync(W.home, &W.d));
+	CHECK(h_daemon_healthy(&W.d));
+}
+
+/* Mail that is no form: a known structure's question becomes a demande in
+ * `relais suivi`, answered without any form; an unknown sender's question,
+ * a scam and an out-of-office reply without Auto-Submitted get no answer. */
+TEST(e2e_mail_questions_demandes_and_silence)
+{
+	static const char question[] =
+		"Bonjour,\n\nPeut-on inscrire deux animateurs à la formation de mars ?\n\n"
+		"Cordialement,\nJeanne Roux\nDirectrice\nTél : 04 71 00 00 00\n"
+		"Mail : contact@lac.example\n";
+	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "contact"));
+	CHECK_OK(ms_add_user(&W.ms, "inconnu"));
+	CHECK(h_relais_ok(W.home, "structure", "add", "--nom", "Centre social du Lac", "--commune",
+			  "Le Puy-en-Velay", "--email", "contact@plateau.example", (char *)NULL) != NULL);
+	CHECK_OK(h_sync(W.home, &W.d));
+	const char *msgs[] = {
+		message("Jeanne Roux <contact@plateau.example>", "q-known@plateau.example",
+			"Formation de mars", NULL, question),
+		message("Paul <inconnu@plateau.example>", "q-unknown@plateau.example",
+			"Une question", NULL, question),
+		message("Dr Smith <inconnu@plateau.example>", "q-scam@plateau.example",
+			"Transfert de fonds urgent", NULL,
+			"Cher bénéficiaire, un héritage de 5 millions de dollars vous attend. "
+			"Répondez avec vos coordonnées bancaires.\n"),
+		message("Jeanne Roux <contact@plateau.example>", "q-ooo@plateau.example",
+			"Absente jusqu'au 3 mars", NULL,
+			"Je suis absente jusqu'au 3 mars inclus.\nTél : 04 71 00 00 00\n"),
+	};
+	for (size_t i = 0; i < 4; i++)
+		CHECK_OK(ms_put(&W.ms, msgs[i], strlen(msgs[i])));
+	CHECK_OK(wait_settled(4, SETTLE_MS));
+	CHECK_OK(wait_answers("contact", 1, SETTLE_MS));
+	pause_ms(QUIET_MS);
+
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	json_t *j = one_outcome(exp, "q-known@plateau.example");
+	CHECK(j != NULL);
+	CHECK_STR(h_row_str(j, "resultat"), "enregistre");
+	CHECK_STR(h_row_str(j, "type"), "inconnu");
+	CHECK_INT(h_export_count(exp, "request"), 1);
+	CHECK_INT(h_export_count(exp, "candidature"), 0);
+	json_t *req = json_array_get(json_object_get(exp, "request"), 0);
+	CHECK_STR(h_row_str(req, "statut"), "ouverte");
+	CHECK(strstr(h_row_str(req, "question"), "formation de mars") != NULL);
+	for (size_t i = 1; i < 3; i++) {
+		json_t *q = one_outcome(exp, i == 1 ? "q-unknown@plateau.example" : "q-scam@plateau.example");
+		CHECK_IDX(q != NULL, (int)i);
+		CHECK_STR_IDX(h_row_str(q, "resultat"), "quarantaine", (int)i);
+		CHECK_STR_IDX(h_row_str(q, "reponse"), "aucune", (int)i);
+		CHECK_STR_IDX(h_row_str(q, "traitement"), "a_traiter", (int)i);
+	}
+	json_t *o = one_outcome(exp, "q-ooo@plateau.example");
+	CHECK(o != NULL);
+	CHECK_STR(h_row_str(o, "resultat"), "ignore");
+
+	/* One answer in all: to the known structure, with no form in it. */
+	const char **m;
+	CHECK_INT(answers("contact", &m), 1);
+	CHECK_STR(hdr(m[0], "In-Reply-To"), "<q-known@plateau.example>");
+	const char *body = body_text(m[0]);
+	CHECK(strstr(body, "Demande de la structure « Centre social du Lac »") != NULL);
+	CHECK(strstr(body, "FORMULAIRE") == NULL);
+	CHECK_INT(ms_user_count(&W.ms, "inconnu", "INBOX"), 0);
+
+	/* The coordinator sees the demande in relais suivi. */
+	const char *js = h_relais_ok(W.home, "suivi", "--json", (char *)NULL);
+	CHECK(js != NULL);
+	json_t *s = h_json(js, strlen(js));
+	json_t *d = json_object_get(s, "demandes");
+	CHECK_INT(json_array_size(d), 1);
+	CHECK(strstr(h_row_str(json_array_get(d, 0), "libelle"), "Formation de mars") != NULL);
+	CHECK_INT(json_array_size(json_object_get(s, "courriers")), 2);
 }

@@ -204,14 +204,28 @@ TEST(form_candidature_parse)
 		  { { "structure.nom", 0, "Centre social du Lac" },
 		    { "promeneur.email", 0, "lea.martin@example.org" } },
 		  { NULL } },
-		{ "signature after the form is not read",
+		{ "signature after the form is not read, nor the thanks above it",
 		  FORM_CANDIDATURE,
 		  CAND_OK "Merci.\n-- \nLéa Martin\nTél : 06 99 99 99 99\nFonction : cheffe\n",
-		  { { "candidature.motivation", 0,
-		      "Aller vers les jeunes là où ils sont.\nMerci." },
+		  { { "candidature.motivation", 0, "Aller vers les jeunes là où ils sont." },
 		    { "promeneur.telephone", 0, NULL },
 		    { "structure.telephone", 0, NULL },
 		    { "promeneur.fonction", 0, NULL } },
+		  { NULL } },
+		{ "a sign-off ends the motivation; an empty required field stays missing",
+		  FORM_CANDIDATURE,
+		  "== Structure ==\nNom : Centre social du Lac\nCommune : Le Puy\n"
+		  "== Promeneur ==\nPrénom : Léa\nNom : Martin\nCourriel : lea@example.org\n"
+		  "== Candidature ==\nMotivation :\n\nCordialement,\nJeanne Dupont\n"
+		  "Directrice\nTél : 04 71 00 00 00\n",
+		  { { "candidature.motivation", 0, NULL },
+		    { "promeneur.telephone", 0, NULL } },
+		  { "Champ obligatoire manquant : Motivation." } },
+		{ "a sign-off with the name on its line ends the motivation",
+		  FORM_CANDIDATURE,
+		  CAND_OK "Je serai là le mercredi.\nBien cordialement, Jeanne\nMJC du Plateau\n",
+		  { { "candidature.motivation", 0,
+		      "Aller vers les jeunes là où ils sont.\nJe serai là le mercredi." } },
 		  { NULL } },
 		{ "multi-line motivation with a paragraph, then more fields",
 		  FORM_CANDIDATURE,
@@ -298,6 +312,32 @@ TEST(form_candidature_parse)
 TEST(form_bilan_parse)
 {
 	static const struct parse_case cases[] = {
+		{ "mid-year bilan named as people write it",
+		  FORM_BILAN,
+		  "Structure : Centre social du Lac\nAnnée : 2025\nPériode : 1er semestre 2025\n"
+		  "Jeunes connectés : 1\xc2\xa0" "200\n",
+		  { { "bilan.periode", 0, "semestre1" }, { "bilan.jeunes_connectes", 0, "1200" } },
+		  { NULL } },
+		{ "« bilan intermédiaire »",
+		  FORM_BILAN,
+		  "Structure : Centre social du Lac\nAnnée : 2025\nPériode : Bilan intermédiaire\n",
+		  { { "bilan.periode", 0, "semestre1" } },
+		  { NULL } },
+		{ "« mi-année »",
+		  FORM_BILAN,
+		  "Structure : Centre social du Lac\nAnnée : 2025\nPériode : mi-année\n",
+		  { { "bilan.periode", 0, "semestre1" } },
+		  { NULL } },
+		{ "second half",
+		  FORM_BILAN,
+		  "Structure : Centre social du Lac\nAnnée : 2025\nPériode : 2e semestre\n",
+		  { { "bilan.periode", 0, "semestre2" } },
+		  { NULL } },
+		{ "annual",
+		  FORM_BILAN,
+		  "Structure : Centre social du Lac\nAnnée : 2025\nPériode : Bilan annuel\n",
+		  { { "bilan.periode", 0, "annee" } },
+		  { NULL } },
 		{ "every field",
 		  FORM_BILAN,
 		  "BILAN D'ACTIVITÉ — PROMENEURS DU NET\n== Bilan ==\n"
@@ -629,6 +669,21 @@ TEST(form_bilan_csv)
 		  { { "bilan.projets_inities", 0, NULL } },
 		  { "Champ obligatoire manquant : Structure.",
 		    "Projets initiés : « deux » n'est pas un nombre entier entre 0 et 1000000." } },
+		{ "French Excel: a title row above the header, trailing ;;;; rows",
+		  "Bilan d'activit\xe9 2025;;;;\r\n;;;;\r\nStructure;Ann\xe9" "e;P\xe9riode;"
+		  "Jeunes connect\xe9s;Heures en ligne\r\nCentre social du Lac;2025;1er semestre;"
+		  "1 200;12,5\r\n;;;;\r\n;;;;\r\n", 0,
+		  { { "structure.nom", 0, "Centre social du Lac" },
+		    { "bilan.annee", 0, "2025" },
+		    { "bilan.periode", 0, "semestre1" },
+		    { "bilan.jeunes_connectes", 0, "1200" },
+		    { "bilan.heures_en_ligne", 0, "13" } },
+		  { NULL } },
+		{ "a total row under the data",
+		  "Structure;Année;Jeunes connectés\nCentre social du Lac;2025;30\nTotal;;30\n", 0,
+		  { { "structure.nom", 0, "Centre social du Lac" },
+		    { "bilan.jeunes_connectes", 0, "30" } },
+		  { NULL } },
 		{ "not CSV at all",
 		  "Structure;\"Centre\nAnnée;2024\n", 0,
 		  { { "bilan.annee", 0, NULL } },
@@ -649,6 +704,43 @@ TEST(form_bilan_csv)
 		CHECK_INT_IDX(rc, 0, i);
 		CHECK_INT_IDX(bad, 0, i);
 	}
+}
+
+/* A sheet of several structures' bilans, as mailgw/ makes of an XLSX. */
+TEST(form_bilan_table)
+{
+	static const char sheet[] =
+		"Bilans intermédiaires 2025;\n"
+		"Structure;Année;Période;Jeunes connectés;Heures en ligne;\n"
+		"Centre social du Lac;2025;1er semestre;120;12.5;\n"
+		"MJC du Plateau;2025;1er semestre;45;4;\n"
+		";;;;;\n"
+		"Total;;;165;16.5;\n";
+	static const char bad[] =
+		"Structure;Année;Jeunes connectés\nA;2025;10\nB;2025;beaucoup\n";
+	struct form_values *v = NULL;
+	struct form_problems p;
+	size_t n = 0;
+
+	CHECK_INT(form_parse_bilan_table(sheet, strlen(sheet), &v, &n, &p), 0);
+	CHECK_INT((int)n, 2);
+	CHECK_INT((int)p.n, 0);
+	CHECK_STR(form_value_get(&v[0], "structure.nom", 0), "Centre social du Lac");
+	CHECK_STR(form_value_get(&v[0], "bilan.periode", 0), "semestre1");
+	CHECK_STR(form_value_get(&v[0], "bilan.heures_en_ligne", 0), "13");
+	CHECK_STR(form_value_get(&v[1], "structure.nom", 0), "MJC du Plateau");
+	CHECK_STR(form_value_get(&v[1], "bilan.jeunes_connectes", 0), "45");
+	form_values_array_free(v, n);
+	form_problems_free(&p);
+
+	CHECK_INT(form_parse_bilan_table(bad, strlen(bad), &v, &n, &p), 0);
+	CHECK_INT((int)n, 2);
+	CHECK_INT((int)p.n, 1);
+	if (p.n)
+		CHECK_STR(p.items[0], "Ligne 3 : Jeunes connectés : « beaucoup » n'est pas un nombre "
+				      "entier entre 0 et 1000000.");
+	form_values_array_free(v, n);
+	form_problems_free(&p);
 }
 
 /* ---- the client command ---- */

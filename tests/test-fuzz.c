@@ -81,6 +81,7 @@ FUZZ_TEST(wire, "65536")
 FUZZ_TEST(http, "32768")
 FUZZ_TEST(mime, "131072")
 FUZZ_TEST(csv, "65536")
+FUZZ_TEST(office, "65536")
 
 /* ---- regressions ---- */
 

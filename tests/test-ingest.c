@@ -102,6 +102,19 @@ static const char *mail(const char *from, const char *msgid, const char *extra,
 		      msgid ? ">\r\n" : "", extra ? extra : "", body);
 }
 
+/* A message that Outlook sent as winmail.dat: a quarantine that gets a
+ * note (unlike an unknown sender's question, which gets none). */
+static const char *tnef_mail(const char *from, const char *msgid, const char *text)
+{
+	return h_strf("From: %s\r\nTo: " NET_ADDR "\r\nSubject: Question\r\n"
+		      "Message-ID: <%s>\r\nMIME-Version: 1.0\r\n"
+		      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+		      "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n"
+		      "--b\r\nContent-Type: application/ms-tnef\r\n"
+		      "Content-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n"
+		      "xx\r\n--b--\r\n", from, msgid, text);
+}
+
 /* Archives raw and records it; the outcome is test-owned (deferred). */
 static struct mailgw_result *ingest(struct st *s, const char *raw, struct mailgw_ingest_entry *e,
 				    int *planned, int *rc)
@@ -263,8 +276,9 @@ TEST(ingest_outcomes_in_journal)
 		  "(null)", NULL },
 		{ "Auto-Submitted: auto-replied\r\n", "Je suis absente.", MAILGW_IGNORED, "ignore",
 		  "inconnu", "aucune", "(null)", "" },
+		/* An unknown sender's question: kept for a person, not answered. */
 		{ NULL, "Bonjour, voici une question sans formulaire.", MAILGW_QUARANTINE,
-		  "quarantaine", "inconnu", "a_envoyer", "a_traiter", "non reconnu" },
+		  "quarantaine", "inconnu", "aucune", "a_traiter", "non reconnu" },
 	};
 	struct st *s;
 	h_setup();
@@ -409,7 +423,7 @@ TEST(ingest_pending_replies_after_crash)
 	CHECK((s = open_st()) != NULL);
 	ingest(s, mail(LEA, "p1@example.org", NULL, "Candidature", CAND), &e1, &planned, &rc);
 	CHECK_OK(rc);
-	ingest(s, mail("Tom <tom@example.org>", "p2@example.org", NULL, "Question", "Bonjour !"),
+	ingest(s, tnef_mail("Tom <tom@example.org>", "p2@example.org", "Bonjour !"),
 	       &e2, &planned, &rc);
 	CHECK_OK(rc);
 	CHECK_OK(mailgw_ingest_replies_pending(s->db, DEPT, NULL, &v, &n));
@@ -464,13 +478,13 @@ TEST(ingest_rejection_rate_limit)
 	       &planned, &rc);
 	CHECK_OK(rc);
 	CHECK_INT(planned, 1);
-	/* Quarantine notes are limited the same way. */
-	ingest(s, mail("tom@example.org", "x5@example.org", NULL, "Question", "Bonjour"), &e,
+	/* Quarantine notes (here about a TNEF blob) are limited the same way. */
+	ingest(s, tnef_mail("tom@example.org", "x5@example.org", "Bonjour"), &e,
 	       &planned, &rc);
 	CHECK_OK(rc);
 	CHECK_STR(jcol(s, e.id, "resultat"), "quarantaine");
 	CHECK_INT(planned, 1);
-	ingest(s, mail("tom@example.org", "x6@example.org", NULL, "Question", "Encore"), &e,
+	ingest(s, tnef_mail("tom@example.org", "x6@example.org", "Encore"), &e,
 	       &planned, &rc);
 	CHECK_OK(rc);
 	CHECK_STR(jcol(s, e.id, "resultat"), "quarantaine");
@@ -479,7 +493,7 @@ TEST(ingest_rejection_rate_limit)
 	struct mailgw_ingest_entry e2;
 	struct mailgw_mime_msg *m = NULL;
 	struct mailgw_result r;
-	const char *raw = mail("tom@example.org", "x7@example.org", NULL, "Question", "Demain");
+	const char *raw = tnef_mail("tom@example.org", "x7@example.org", "Demain");
 	CHECK_OK(mailgw_ingest_archive(s->db, s->t, DEPT, raw, strlen(raw), NOW_MS, &e2));
 	CHECK_OK(mailgw_mime_parse(raw, strlen(raw), NULL, &m));
 	test_defer(free_msg, m);

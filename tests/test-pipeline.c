@@ -343,6 +343,59 @@ TEST(pipeline_form_with_problems_rejected)
 	"Année : 2024\nPériode : Semestre 2\nJeunes connectés : 120\n"          \
 	"Heures en ligne : 12,5\nCommentaire : Une année riche.\n"
 
+/* A structure named short: found by the sender's address, then by a
+ * tolerant name; several candidates go to a person, listed, never guessed. */
+TEST(pipeline_bilan_structure_tolerant_match)
+{
+	struct store *s;
+	int rc;
+
+	h_setup();
+	CHECK((s = open_store()) != NULL);
+	CHECK_INT(sqlite3_exec(s->db,
+			       "INSERT INTO structure(id, dept, nom, commune, email) VALUES "
+			       "('00000000-0000-4000-8000-000000000001', '43', 'Centre social du Lac', "
+			       "'Le Puy-en-Velay', 'accueil@lac.example'),"
+			       "('00000000-0000-4000-8000-000000000002', '43', 'Centre Social Lac', "
+			       "'Brioude', NULL),"
+			       "('00000000-0000-4000-8000-000000000003', '43', "
+			       "'Maison des Jeunes et de la Culture du Plateau', 'Yssingeaux', NULL)",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	/* Two structures could be « CS du Lac »: quarantined, both listed. */
+	struct mailgw_result *r = run_body(s, "43", NULL, BILAN("CS du Lac", ""), &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_QUARANTINE)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+	CHECK(strstr(r->reason, "« Centre social du Lac » (Le Puy-en-Velay)") != NULL);
+	CHECK(strstr(r->reason, "« Centre Social Lac » (Brioude)") != NULL);
+	CHECK_INT(r->nrecords, 0);
+	CHECK_INT(rows_of(s, "bilan"), 0);
+	/* From the address known for one of them: that one. */
+	const char *raw = h_strf("From: Accueil <accueil@lac.example>\r\nTo: relais@pdn43.example\r\n"
+				 "Subject: Bilan\r\nMessage-ID: <b@lac.example>\r\nMIME-Version: 1.0\r\n"
+				 "Content-Type: text/plain; charset=utf-8\r\n\r\n%s",
+				 BILAN("CS du Lac", ""));
+	r = run_raw(s, "43", raw, strlen(raw), &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_RECORDED)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM bilan WHERE structure = "
+			   "'00000000-0000-4000-8000-000000000001' AND periode = 'semestre2'"), 1);
+	/* One candidate only: « MJC du Plateau ». */
+	r = run_body(s, "43", NULL, BILAN("MJC du Plateau", ""), &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM bilan WHERE structure = "
+			   "'00000000-0000-4000-8000-000000000003'"), 1);
+	/* No candidate: rejected as unknown. */
+	r = run_body(s, "43", NULL, BILAN("CS des Tilleuls", ""), &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_REJECTED);
+}
+
 TEST(pipeline_bilan_records_and_rejects)
 {
 	static const struct {
@@ -467,6 +520,8 @@ TEST(pipeline_automatic_mail_ignored)
 		{ "Precedence: list\r\n", MAILGW_IGNORED },
 		{ "Return-Path: <>\r\n", MAILGW_IGNORED },
 		{ "X-Autoreply: yes\r\n", MAILGW_IGNORED },
+		{ "List-Unsubscribe: <mailto:desabonnement@lettre.example>\r\n", MAILGW_IGNORED },
+		{ "List-Id: Lettre du réseau <lettre.example>\r\n", MAILGW_IGNORED },
 		{ "Sender: x@example.org\r\nReply-To: x@example.org\r\n"
 		  "Auto-Submitted: no\r\nPrecedence: normal\r\n", MAILGW_RECORDED },
 	};
@@ -492,6 +547,95 @@ TEST(pipeline_automatic_mail_ignored)
 		CHECK_INT_IDX(rows_of(s, "candidature"),
 			      heads[i].outcome == MAILGW_RECORDED ? 1 : 0, i);
 	}
+}
+
+/* Out-of-office replies that carry no header saying so: the subject alone
+ * tells, in French and English, the same list as the answers' (reply.h). */
+TEST(pipeline_out_of_office_by_subject)
+{
+	static const char *const subjects[] = {
+		"Absente jusqu'au 3 mars", "Absent du bureau", "[Absence] Re: bilan",
+		"Réponse automatique : Candidature", "Out of Office: candidature",
+		"Automatic reply: Bilan", "Je suis absente",
+	};
+	struct store *s;
+	int rc;
+
+	h_setup();
+	CHECK((s = open_store()) != NULL);
+	for (size_t i = 0; i < N(subjects); i++) {
+		const char *raw = h_strf("From: Anne <anne@lac.example>\r\nTo: relais@pdn43.example\r\n"
+					 "Subject: %s\r\nMessage-ID: <ooo-%zu@lac.example>\r\n"
+					 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+					 "\r\nJe suis absente jusqu'au 3 mars.\r\nTél : 04 71 00 00 00\r\n"
+					 "Mail : anne@lac.example\r\n", subjects[i], i);
+		struct mailgw_result *r = run_raw(s, "43", raw, strlen(raw), &rc);
+		CHECK_INT_IDX(rc, 0, i);
+		CHECK_INT_IDX(r->outcome, MAILGW_IGNORED, i);
+		CHECK_IDX(strstr(r->reason, "absence") != NULL, i);
+	}
+}
+
+/* Mail that holds no form: a question from a known sender is a demande
+ * for the coordination; from an unknown one, or a scam, it is kept for a
+ * person and never answered. */
+TEST(pipeline_question_demande_or_kept)
+{
+	static const char question[] =
+		"Bonjour,\n\nComment inscrire un nouveau jeune à l'atelier de mars ?\n\n"
+		"Cordialement,\nLéa Martin\nAnimatrice\nTél : 04 71 00 00 00\n"
+		"Mail : lea.martin@example.org\n";
+	struct store *s;
+	int rc;
+
+	h_setup();
+	CHECK((s = open_store()) != NULL);
+	/* Unknown yet: kept « à traiter », no answer. */
+	struct mailgw_result *r = run_body(s, "43", NULL, question, &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_QUARANTINE)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+	CHECK_INT(r->kind, FORM_UNKNOWN);
+	CHECK(strstr(r->reason, "à traiter") != NULL);
+	CHECK_INT(r->no_answer, 1);
+	CHECK_INT(rows_of(s, "request"), 0);
+
+	/* Léa becomes known through her candidature; her question is a demande. */
+	r = run_body(s, "43", NULL, CAND_LEA, &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	r = run_body(s, "43", NULL, question, &rc);
+	CHECK_OK(rc);
+	if (r->outcome != MAILGW_RECORDED)
+		dump(r);
+	CHECK_INT(r->outcome, MAILGW_RECORDED);
+	CHECK_INT(r->kind, FORM_UNKNOWN);
+	CHECK_INT(r->no_answer, 0);
+	CHECK_INT((int)r->nrecords, 1);
+	CHECK(strstr(r->records[0], "Demande de Léa Martin") != NULL);
+	CHECK_INT(rows_of(s, "request"), 1);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM request r JOIN promeneur p ON p.id = r.promeneur "
+			   "WHERE p.email = 'lea.martin@example.org' AND r.statut = 'ouverte' "
+			   "AND r.sujet = 'autre' AND r.date_demande = '" TODAY "' AND r.dept = '43'"),
+		  1);
+	const char *q = q_str(s, "SELECT question FROM request");
+	CHECK(q && strstr(q, "Objet : Formulaire") && strstr(q, "atelier de mars"));
+	/* Another département does not know her. */
+	r = run_body(s, "63", NULL, question, &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+
+	/* A scam, even from a known address, is kept and never answered. */
+	r = run_body(s, "43", NULL,
+		     "Cher bénéficiaire, vous avez gagné 2 millions d'euros à la loterie. "
+		     "Envoyez les frais par Western Union.\n", &rc);
+	CHECK_OK(rc);
+	CHECK_INT(r->outcome, MAILGW_QUARANTINE);
+	CHECK(strstr(r->reason, "suspect") != NULL);
+	CHECK_INT(r->no_answer, 1);
+	CHECK_INT(rows_of(s, "request"), 1);
+	CHECK_INT(rows_of(s, "candidature"), 1);
 }
 
 TEST(pipeline_quarantine)

@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libuv1-dev libsqlite3-dev zlib1g-dev \
 libjansson-dev libhttp-parser-dev libcurl4-gnutls-dev libgnutls28-dev libetpan-dev \
-libxlsxwriter-dev sqlite3 libgmime-3.0-dev"
+libxlsxwriter-dev sqlite3 libgmime-3.0-dev libzip-dev libxml2-dev"
 TEST_PACKAGES="python3 dovecot-imapd python3-aiosmtpd nginx-light gnutls-bin clang libclang-rt-14-dev nodejs"
 # Big desktop programs: installed without their recommended extras.
 LEAN_PACKAGES=""
@@ -17,7 +17,7 @@ case "${1:-}" in
 "") ;;
 test)
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
-	LEAN_PACKAGES="libreoffice-calc-nogui chromium"
+	LEAN_PACKAGES="libreoffice-calc-nogui libreoffice-writer-nogui chromium"
 	;;
 *) echo "usage : sh tools/deps.sh [test]" >&2; exit 2 ;;
 esac
