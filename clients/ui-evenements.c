@@ -594,37 +594,46 @@ static int page_event(struct ui_ctx *c)
 	return event_page(c, id, 0, NULL, NULL);
 }
 
-#define NPARAMS 4
 
 /*
- * Runs one write of attendance as a captured local edit; the statement's
- * parameters are the strings of p[] up to the first NULL, in order.
- * *changes receives the rows it changed; none is not an error (nothing is
- * queued then).
+ * Writes attendance through the domain layer as one captured local edit:
+ * creates it (id NULL) with the values of v, updates row id, or deletes it
+ * (n 0 and id set). res->note says what followed (an initial training
+ * marked done); err the refusal.
  */
-static int captured(struct ui_ctx *c, const char *sql, const char *const p[NPARAMS],
-		    int *changes)
+static int attendance_write(struct ui_ctx *c, const char *id, const struct domain_value *v, size_t n,
+			    struct domain_result *res, char *err, size_t errlen)
 {
+	const struct model_table *t = model_table_by_name("attendance");
 	struct sync_capture *cap = NULL;
-	sqlite3_stmt *st = NULL;
+	char today[DOMAIN_DATE_LEN + 1];
 	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto db_error;
-	for (int i = 0; i < NPARAMS && p[i]; i++)
-		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto db_error;
-	*changes = sqlite3_changes(c->db);
-	sqlite3_finalize(st);
+	domain_today(today);
+	memset(res, 0, sizeof(*res));
+	rc = id && !n ? domain_delete(c->db, t, id, err, errlen)
+		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, res, err, errlen);
+	if (rc) {
+		sync_capture_abort(cap);
+		return rc;
+	}
 	return sync_capture_commit(cap);
-db_error:
-	rc = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_CONSTRAINT ? RELAIS_ECONSTRAINT
-	     : RELAIS_EDB;
+}
+
+/* 1 when attendance aid belongs to event (the route names both). */
+static int attendance_of_event(struct ui_ctx *c, const char *aid, const char *event)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM attendance WHERE id = ?1 AND event = ?2", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, aid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
 	sqlite3_finalize(st);
-	sync_capture_abort(cap);
-	return rc;
+	return found;
 }
 
 static int redirect_event(struct ui_ctx *c, const char *event, const char *flash)
@@ -646,8 +655,8 @@ static int page_register(struct ui_ctx *c)
 	const char *event = ui_param(c, "id");
 	const char *raw = ui_form(c, FIELD_PROMENEUR);
 	const char *present = ui_form(c, "presence_effective");
-	char pid[128], err[256], aid[UTIL_UUID_LEN + 1];
-	int rc, changes = 0;
+	char pid[128], err[DOMAIN_MSG_MAX];
+	int rc;
 
 	if (!event || strlen(event) > ID_MAX)
 		return RELAIS_ENOTFOUND;
@@ -664,60 +673,62 @@ static int page_register(struct ui_ctx *c)
 	if (!title)
 		return event_page(c, event, 422, NULL, "Ce promeneur est introuvable dans le réplica.");
 	free(title);
-	if (util_uuid(aid))
-		return RELAIS_EIO;
-	/* The NOT EXISTS makes a second registration change nothing: said below. */
-	const char *p[NPARAMS] = { aid, c->dept, event, pid };
-	rc = captured(c, present && !strcmp(present, "1")
-		      ? "INSERT INTO attendance (id, dept, event, promeneur, presence_effective) "
-			"SELECT ?1, ?2, ?3, ?4, 1 WHERE NOT EXISTS (SELECT 1 FROM attendance "
-			"WHERE event = ?3 AND promeneur = ?4)"
-		      : "INSERT INTO attendance (id, dept, event, promeneur, presence_effective) "
-			"SELECT ?1, ?2, ?3, ?4, 0 WHERE NOT EXISTS (SELECT 1 FROM attendance "
-			"WHERE event = ?3 AND promeneur = ?4)", p, &changes);
+	struct domain_value v[] = {
+		{ model_column_by_name(t, "event"), event },
+		{ pcol, pid },
+		{ model_column_by_name(t, "presence_effective"), present && !strcmp(present, "1") ? "1" : "0" },
+	};
+	struct domain_result res;
+	rc = attendance_write(c, NULL, v, 3, &res, err, sizeof(err));
+	if (rc == RELAIS_EEXIST)
+		return event_page(c, event, 409, pid, err);
+	if (rc == RELAIS_EINVAL)
+		return event_page(c, event, 422, NULL, err);
 	if (rc)
 		return rc;
-	if (!changes)
-		return event_page(c, event, 409, pid, "Ce promeneur est déjà inscrit à l'événement.");
-	return redirect_event(c, event, "Participation enregistrée ; elle sera envoyée au serveur "
-			      "à la prochaine synchronisation.");
+	return redirect_event(c, event, res.note[0] ? res.note : "Participation enregistrée ; elle "
+			      "sera envoyée au serveur à la prochaine synchronisation.");
 }
 
 static int page_presence(struct ui_ctx *c)
 {
 	const char *event = ui_param(c, "id"), *aid = ui_param(c, "pid");
 	const char *v = ui_form(c, "presence");
-	int changes = 0;
+
 	if (!event || !aid || strlen(event) > ID_MAX || strlen(aid) > ID_MAX)
 		return RELAIS_ENOTFOUND;
 	if (c->read_only)
 		return RELAIS_EPERM;
 	if (!v || (strcmp(v, "0") && strcmp(v, "1")))
 		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
-	const char *p[NPARAMS] = { v, aid, event, NULL };
-	int rc = captured(c, "UPDATE attendance SET presence_effective = CAST(?1 AS INTEGER) "
-			  "WHERE id = ?2 AND event = ?3", p, &changes);
+	if (!attendance_of_event(c, aid, event))
+		return RELAIS_ENOTFOUND;
+	const struct model_table *t = model_table_by_name("attendance");
+	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
+	struct domain_result res;
+	char err[DOMAIN_MSG_MAX];
+	int rc = attendance_write(c, aid, dv, 1, &res, err, sizeof(err));
 	if (rc)
 		return rc;
-	if (!changes)
-		return RELAIS_ENOTFOUND;
-	return redirect_event(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+	return redirect_event(c, event, res.note[0] ? res.note : !strcmp(v, "1") ? "Présence notée."
+			      : "Absence notée.");
 }
 
 static int page_unregister(struct ui_ctx *c)
 {
 	const char *event = ui_param(c, "id"), *aid = ui_param(c, "pid");
-	int changes = 0;
+
 	if (!event || !aid || strlen(event) > ID_MAX || strlen(aid) > ID_MAX)
 		return RELAIS_ENOTFOUND;
 	if (c->read_only)
 		return RELAIS_EPERM;
-	const char *p[NPARAMS] = { aid, event, NULL, NULL };
-	int rc = captured(c, "DELETE FROM attendance WHERE id = ?1 AND event = ?2", p, &changes);
+	if (!attendance_of_event(c, aid, event))
+		return RELAIS_ENOTFOUND;
+	struct domain_result res;
+	char err[DOMAIN_MSG_MAX];
+	int rc = attendance_write(c, aid, NULL, 0, &res, err, sizeof(err));
 	if (rc)
 		return rc;
-	if (!changes)
-		return RELAIS_ENOTFOUND;
 	return redirect_event(c, event, "Participation retirée ; le retrait sera envoyé au serveur "
 			      "à la prochaine synchronisation.");
 }

@@ -466,6 +466,55 @@ out:
 	return rc;
 }
 
+/* ---- attending an event ---- */
+
+/* A promeneur is registered once for an event. */
+static int attendance_once(sqlite3 *db, const struct domain_value *v, size_t n, char *err,
+			   size_t errlen)
+{
+	const struct domain_value *ev = find(v, n, "event"), *pr = find(v, n, "promeneur");
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (!ev || !pr || !ev->val || !pr->val)
+		return 0; /* the required columns are checked by the caller */
+	rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT 1 FROM attendance WHERE event = ?1 "
+						    "AND promeneur = ?2", -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ev->val, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pr->val, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (s == SQLITE_ROW)
+		return fail(err, errlen, RELAIS_EEXIST, "Ce promeneur est déjà inscrit à l'événement.");
+	return s == SQLITE_DONE ? 0 : relais_sqlite_error(s);
+}
+
+/* Attending an initial training, present, marks the promeneur's initial
+ * training as done. */
+static int attendance_effects(sqlite3 *db, const char *id, struct domain_result *res, char *err,
+			      size_t errlen)
+{
+	enum { A_PROMENEUR, A_TYPE, A_PRESENT, A_DONE, A_NAME, A_N };
+	char *a[A_N];
+	int rc = row_texts(db, "SELECT a.promeneur, e.type, a.presence_effective, p.formation_initiale, "
+			   "p.prenom || ' ' || p.nom FROM attendance a JOIN event e ON e.id = a.event "
+			   "JOIN promeneur p ON p.id = a.promeneur WHERE a.id = ?1", id, a, A_N);
+	if (rc == RELAIS_ENOTFOUND)
+		return 0; /* an event or promeneur deleted elsewhere: nothing follows */
+	if (rc)
+		return rc;
+	if (a[A_TYPE] && !strcmp(a[A_TYPE], "formation_initiale") && a[A_PRESENT] &&
+	    !strcmp(a[A_PRESENT], "1") && !(a[A_DONE] && !strcmp(a[A_DONE], "1"))) {
+		const char *p[] = { a[A_PROMENEUR] };
+		rc = run(db, "UPDATE promeneur SET formation_initiale = 1 WHERE id = ?1", 1, p, err, errlen);
+		if (!rc)
+			note(res, "Formation initiale de %s notée comme suivie.", a[A_NAME] ? a[A_NAME] : "?");
+	}
+	texts_free(a, A_N);
+	return rc;
+}
+
 int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const char *dept,
 		 const struct domain_value *v, size_t n, const char *today,
 		 struct domain_result *res, char *err, size_t errlen)
@@ -566,10 +615,14 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 		}
 	}
 
+	if (!strcmp(t->name, "attendance") && creating && (rc = attendance_once(db, v, n, err, errlen)))
+		goto out;
 	rc = plain_write(db, t, id, dept, creating, v, n, skip, err, errlen);
 	if (rc)
 		goto out;
 	snprintf(res->id, sizeof(res->id), "%s", id);
+	if (!strcmp(t->name, "attendance") && (rc = attendance_effects(db, id, res, err, errlen)))
+		goto out;
 	if (decision) {
 		const struct domain_value *cm = find(v, n, "date_comite");
 		rc = domain_decide(db, id, decision->val, today, cm ? cm->val : NULL, res, err, errlen);

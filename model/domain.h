@@ -17,6 +17,9 @@
  * caller's buffer; for a value at fault, the message starts with the
  * column's label.
  *
+ * Attendance: a promeneur is registered once for an event (RELAIS_EEXIST);
+ * present at a « formation initiale », their initial training is marked done.
+ *
  * Workflow columns: promeneur.statut and candidature.decision are never
  * written as plain values. Setting them through domain_write() runs their
  * workflow (a decision, a suspension, a délabellisation given its motif),
