@@ -298,7 +298,7 @@ static int captured_write(struct replica *r, const struct model_table *t, const 
 		sync_capture_abort(cap);
 		if (rc == RELAIS_ECONSTRAINT)
 			cli_error("%s ; rien n'a été modifié.", err);
-		else if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND)
+		else if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND || rc == RELAIS_EEXIST)
 			cli_error("%s", err);
 		else
 			cli_error("écriture dans le réplica impossible : %s", err[0] ? err : relais_strerror(rc));

@@ -594,7 +594,6 @@ static int page_event(struct ui_ctx *c)
 	return event_page(c, id, 0, NULL, NULL);
 }
 
-
 /*
  * Writes attendance through the domain layer as one captured local edit:
  * creates it (id NULL) with the values of v, updates row id, or deletes it

@@ -232,3 +232,43 @@ TEST(e2e_domain_labelled_at_creation_at_every_door)
 	CHECK(h_export_row(e, "promeneur", a) && h_export_row(e, "promeneur", b));
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }
+
+TEST(e2e_domain_attendance_at_every_door)
+{
+	struct world w;
+	h_setup();
+	CHECK(world_start(&w, "presence") == 0);
+	const char *p1 = person(&w, "stagiaire1", "labellise"), *p2 = person(&w, "stagiaire2", "labellise");
+	CHECK(p1 && p2);
+	const char *ev = h_relais_ok(w.cli, "evenement", "add", "--type", "formation_initiale", "--titre",
+				     "Formation initiale de mars", "--date", "2026-03-10", (char *)NULL);
+	CHECK(ev != NULL);
+	CHECK(sync_all(&w) == 0);
+
+	/* Present at an initial training: the command line, the event's page. */
+	const char *out = h_relais_ok(w.cli, "participation", "add", "--event", ev, "--promeneur", p1,
+				      "--presence-effective", "oui", (char *)NULL);
+	CHECK(out != NULL);
+	CHECK_INT(ui_post(w.ui, h_strf("/evenements/%s/participants", ev),
+			  h_strf("promeneur=%s&presence_effective=1", p2), NULL), 303);
+	/* Registered twice: the same refusal at both doors. */
+	struct h_out *o = h_relais(w.cli, "participation", "add", "--event", ev, "--promeneur", p1,
+				   (char *)NULL);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "déjà inscrit") != NULL);
+	const char *body = NULL;
+	CHECK_INT(ui_post(w.ui, h_strf("/evenements/%s/participants", ev),
+			  h_strf("promeneur=%s", p2), &body), 409);
+	CHECK(body && strstr(body, "déjà inscrit"));
+	CHECK(sync_all(&w) == 0);
+
+	json_t *e = h_export(w.cli);
+	CHECK(e != NULL);
+	const char *p[] = { p1, p2 };
+	for (int i = 0; i < 2; i++) {
+		json_t *r = h_export_row(e, "promeneur", p[i]);
+		CHECK_IDX(json_integer_value(json_object_get(r, "formation_initiale")) == 1, i);
+	}
+	CHECK_INT(h_export_count(e, "attendance"), 2);
+	CHECK_INT(h_daemon_stop(&w.d), 0);
+}
