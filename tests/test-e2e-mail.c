@@ -1060,11 +1060,16 @@ TEST(e2e_mail_hostile_input_one_outcome_each)
 
 /* ---- answers the SMTP server refuses, addresses that cannot be answered ---- */
 
-/* A question that is quarantined with a note to its sender (From: local@lac.example). */
+/* A candidature form with most fields left empty, from local@lac.example:
+ * rejected (Rejetes), and answered with the list of what is missing. */
 static const char *question(const char *local, const char *msgid)
 {
-	return message(h_strf("%s <%s@lac.example>", local, local), msgid, "Une question", NULL,
-		       "Bonjour,\n\nPourriez-vous me rappeler au sujet de la formation ?\n");
+	const struct field f[] = { { "Structure", "Nom", "Centre social du Lac" } };
+	const char *form = fill_form("candidature", f, 1);
+	if (!form)
+		return NULL;
+	return message(h_strf("%s <%s@lac.example>", local, local), msgid,
+		       "Candidature Promeneurs du Net", NULL, form);
 }
 
 /* Lines of the sink's RCPT log that contain needle. */

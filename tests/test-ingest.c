@@ -392,7 +392,7 @@ TEST(ingest_reply_refused_for_good)
 	CHECK((s = open_st()) != NULL);
 	ingest(s, mail(LEA, "f1@example.org", NULL, "Candidature", CAND), &e1, &planned, &rc);
 	CHECK_OK(rc);
-	ingest(s, mail("Tom <tom@example.org>", "f2@example.org", NULL, "Question", "Bonjour !"),
+	ingest(s, mail("Tom <tom@example.org>", "f2@example.org", NULL, "Candidature", CAND),
 	       &e2, &planned, &rc);
 	CHECK_OK(rc);
 	CHECK_OK(mailgw_ingest_reply_failed(s->db, s->t, e1.id,
