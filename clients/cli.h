@@ -79,6 +79,7 @@ int cmd_sync(const char *home, int argc, char **argv);
 int cmd_jeton(const char *home, int argc, char **argv);
 int cmd_status(const char *home, int argc, char **argv);
 int cmd_refus(const char *home, int argc, char **argv);
+int cmd_document_ouvrir(const char *home, int argc, char **argv);
 int cmd_conflicts(const char *home, int argc, char **argv);
 int cmd_export(const char *home, int argc, char **argv);
 /* The generic table commands: argv[0] is the table's command word

@@ -130,6 +130,8 @@ static int run(int argc, char **argv)
 	annuaire_cmd a = annuaire_lookup(argc, argv);
 	if (a)
 		cmd = a;
+	if (argc >= 2 && !strcmp(argv[0], "document") && !strcmp(argv[1], "ouvrir"))
+		cmd = cmd_document_ouvrir;
 	if (!(home = replica_home(home_opt, err, sizeof(err)))) {
 		cli_error("%s", err[0] ? err : relais_strerror(RELAIS_ENOMEM));
 		return CLI_EXIT_FAIL;

@@ -35,7 +35,7 @@ struct api {
 static void note_failure(struct api *a, const char *peer);
 
 /* OP_CHECK: the token of a request whose client waits for "100 Continue". */
-enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_CHECK };
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_CHECK, OP_DOCUMENT };
 
 struct api_job {
 	uv_work_t work;
@@ -47,6 +47,7 @@ struct api_job {
 	char schema[16];          /* X-Relais-Schema as received ("" when absent) */
 	int has_schema;
 	char epoch[SYNC_EPOCH_LEN + 2]; /* X-Relais-Epoque, cut; "" when absent */
+	char param[72];           /* the route's parameter (a document's SHA-256), cut */
 	char dept[8];             /* X-Relais-Departement, cut; "" when absent */
 	struct auth_account who;
 
@@ -86,6 +87,7 @@ static const char *op_name(enum api_op op)
 	case OP_PULL: return "réception de modifications";
 	case OP_SNAPSHOT: return "téléchargement initial";
 	case OP_CHECK: return "vérification d'un jeton";
+	case OP_DOCUMENT: return "lecture d'un document";
 	}
 	return "requête";
 }
@@ -392,6 +394,54 @@ out:
 	buf_release(&out);
 }
 
+/*
+ * The bytes of a document of the account's département, by their SHA-256
+ * (a live document row of that département must name them). Another
+ * département's document and one that does not exist get the same 404.
+ */
+static void do_document(struct api_job *j)
+{
+	const char *sha = j->param;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (strlen(sha) != UTIL_SHA256_HEX || strspn(sha, "0123456789abcdef") != UTIL_SHA256_HEX) {
+		job_error(j, 400, "bad_request", "Empreinte de document invalide (64 chiffres "
+			  "hexadécimaux).");
+		return;
+	}
+	sqlite3 *db = store_reader_acquire(j->api->store);
+	rc = sqlite3_prepare_v2(db, "SELECT b.data FROM document d JOIN document_blob b "
+				"ON b.sha256 = d.empreinte WHERE d.empreinte = ?1 AND d.dept = ?2 LIMIT 1",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, j->who.dept, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			size_t n = (size_t)sqlite3_column_bytes(st, 0);
+			j->body = malloc(n ? n : 1);
+			if (j->body) {
+				if (n)
+					memcpy(j->body, sqlite3_column_blob(st, 0), n);
+				j->len = n;
+				j->status = 200;
+				j->ctype = "application/octet-stream";
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	store_reader_release(j->api->store, db);
+	if (j->status == 200)
+		return;
+	if (rc == SQLITE_ROW)
+		job_internal(j, RELAIS_ENOMEM);
+	else if (rc == SQLITE_DONE)
+		job_error(j, 404, "not_found", "Document introuvable dans votre département.");
+	else
+		job_internal(j, relais_sqlite_error(rc));
+}
+
 static void work(uv_work_t *w)
 {
 	struct api_job *j = w->data;
@@ -423,6 +473,9 @@ static void work(uv_work_t *w)
 		break;
 	case OP_SNAPSHOT:
 		do_pull(j, 1);
+		break;
+	case OP_DOCUMENT:
+		do_document(j);
 		break;
 	case OP_CHECK:
 		break;
@@ -540,6 +593,9 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	j->api = a;
 	j->req = r;
 	j->op = op;
+	const char *param = http_request_param(r, "sha256");
+	if (param)
+		snprintf(j->param, sizeof(j->param), "%s", param);
 	j->work.data = j;
 	memcpy(j->peer, peer, sizeof(peer));
 	if (auth_bearer(http_request_header(r, "Authorization"), j->token)) {
@@ -601,6 +657,11 @@ static void on_snapshot(struct http_request *r, void *arg)
 	start(r, arg, OP_SNAPSHOT);
 }
 
+static void on_document(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_DOCUMENT);
+}
+
 /* A client that waits for "100 Continue" before sending a push hears 429 or
  * 401 first, so that a refused push costs neither side its upload. Other
  * paths take no body worth sparing: their answer comes after it. */
@@ -631,7 +692,8 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 	    (rc = http_server_route(srv, "GET", "/v1/whoami", on_whoami, a)) ||
 	    (rc = http_server_route(srv, "POST", "/v1/push", on_push, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/pull", on_pull, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a))) {
+	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a)) ||
+	    (rc = http_server_route(srv, "GET", "/v1/document/{sha256}", on_document, a))) {
 		free(a->limit);
 		free(a);
 		return rc;

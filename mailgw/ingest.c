@@ -29,6 +29,12 @@ static const char schema_sql[] =
 	" received_ms INTEGER NOT NULL,"
 	" raw BLOB NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS mail_archive_sha ON mail_archive(sha256);"
+	/* The bytes of the documents (attachments) the journal lists, once
+	 * per content, fetched by replicas through GET /v1/document/SHA256. */
+	"CREATE TABLE IF NOT EXISTS document_blob("
+	" sha256 TEXT PRIMARY KEY NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" data BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS mail_replies("
 	" id TEXT PRIMARY KEY NOT NULL,"      /* inbound_mail.id */
 	" dept TEXT NOT NULL,"
@@ -659,6 +665,56 @@ struct journal_job {
 	int done;     /* out: the update ran (in the records' transaction) */
 };
 
+/*
+ * Keeps every attachment of the message as a document of the journal row:
+ * its bytes in document_blob (once per content), a replicated document row
+ * that coordinators see and attach to a fiche. In the journal's
+ * transaction, so a message is journaled with its documents or not at all.
+ */
+static int documents_write(sqlite3 *db, const struct journal_job *j)
+{
+	sqlite3_stmt *blob = NULL, *doc = NULL;
+	int rc = 0;
+
+	if (!j->m || !j->m->n_attachments)
+		return 0;
+	rc = prepare(db, "INSERT OR IGNORE INTO document_blob(sha256, size, data) VALUES(?1, ?2, ?3)",
+		     &blob);
+	if (!rc)
+		rc = prepare(db, "INSERT INTO document(id, dept, courrier, nom, type, taille, empreinte) "
+			     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &doc);
+	for (size_t i = 0; !rc && i < j->m->n_attachments; i++) {
+		const struct mailgw_attachment *a = &j->m->attachments[i];
+		char sha[UTIL_SHA256_HEX + 1], did[UTIL_UUID_LEN + 1], name[64];
+		if (!a->data && a->len)
+			continue;
+		util_sha256_hex(a->data ? (const void *)a->data : "", a->len, sha);
+		if ((rc = util_uuid(did)))
+			break;
+		snprintf(name, sizeof(name), "piece-jointe-%zu", i + 1);
+		sqlite3_bind_text(blob, 1, sha, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(blob, 2, (sqlite3_int64)a->len);
+		sqlite3_bind_blob(blob, 3, a->data ? (const void *)a->data : "", (int)a->len, SQLITE_STATIC);
+		rc = step_done(blob);
+		sqlite3_reset(blob);
+		if (rc)
+			break;
+		sqlite3_bind_text(doc, 1, did, -1, SQLITE_STATIC);
+		sqlite3_bind_text(doc, 2, j->dept, -1, SQLITE_STATIC);
+		sqlite3_bind_text(doc, 3, j->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(doc, 4, a->filename && *a->filename ? a->filename : name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(doc, 5, a->mime_type ? a->mime_type : "application/octet-stream", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(doc, 6, (sqlite3_int64)a->len);
+		sqlite3_bind_text(doc, 7, sha, -1, SQLITE_STATIC);
+		rc = step_done(doc);
+		sqlite3_reset(doc);
+	}
+	sqlite3_finalize(blob);
+	sqlite3_finalize(doc);
+	return rc;
+}
+
 static int journal_write(sqlite3 *db, const struct mailgw_result *r, void *arg)
 {
 	struct journal_job *j = arg;
@@ -673,6 +729,8 @@ static int journal_write(sqlite3 *db, const struct mailgw_result *r, void *arg)
 				sizeof(why));
 	if (!rc)
 		rc = journal_update(db, j->id, j->dept, r, &x, j->planned, why);
+	if (!rc)
+		rc = documents_write(db, j);
 	texts_free(&x);
 	if (!rc)
 		j->done = 1;

@@ -466,6 +466,39 @@ out:
 	return rc;
 }
 
+/* ---- documents ---- */
+
+/*
+ * A document is attached to one structure, promeneur or candidature that
+ * exists (rattache_table and rattache_id together), or to none (both
+ * cleared).
+ */
+static int document_attachment(sqlite3 *db, const struct model_table *t, const char *id,
+			       const struct domain_value *v, size_t n, char *err, size_t errlen)
+{
+	const struct domain_value *tv = find(v, n, "rattache_table"), *iv = find(v, n, "rattache_id");
+	char *cur[2] = { NULL, NULL };
+	const char *table, *rid;
+	int rc = 0, exists = 0;
+	(void)t;
+	if (!tv && !iv)
+		return 0;
+	if (id && (rc = row_texts(db, "SELECT rattache_table, rattache_id FROM document WHERE id = ?1",
+				  id, cur, 2)))
+		return rc == RELAIS_ENOTFOUND ? 0 : rc;
+	table = tv ? tv->val : cur[0];
+	rid = iv ? iv->val : cur[1];
+	if (!table != !rid)
+		rc = fail(err, errlen, RELAIS_EINVAL, "Rattaché à (fiche) : donnez la fiche et son "
+			  "identifiant ensemble, ou videz les deux.");
+	else if (table && (rc = row_exists(db, table, rid, &exists)) == 0 && !exists)
+		rc = fail(err, errlen, RELAIS_EINVAL, "Identifiant de la fiche : %s « %s » est "
+			  "introuvable.", model_table_by_name(table) ? model_table_by_name(table)->label
+								     : table, rid);
+	texts_free(cur, 2);
+	return rc;
+}
+
 /* ---- attending an event ---- */
 
 /* A promeneur is registered once for an event. */
@@ -530,12 +563,21 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 		err[0] = 0;
 	if (!skip)
 		return RELAIS_ENOMEM;
-	if (t->flags & MODEL_TABLE_SERVER_ROWS && creating && !dept) {
-		rc = fail(err, errlen, RELAIS_EINVAL, "%s est tenu par le serveur.", t->label);
+	/* What relaisd alone writes (the mail journal, the documents it kept):
+	 * its own code writes them, never a door. */
+	if (t->flags & MODEL_TABLE_SERVER_ROWS && creating) {
+		rc = fail(err, errlen, RELAIS_EINVAL, "%s est créé par le serveur seulement (courrier "
+			  "reçu) ; il ne se crée pas ici.", t->label);
 		goto out;
 	}
 	for (size_t i = 0; i < n && !rc; i++)
+		if (v[i].col->flags & MODEL_SERVER)
+			rc = fail(err, errlen, RELAIS_EINVAL, "%s : valeur tenue par le serveur, qui ne se "
+				  "modifie pas ici.", v[i].col->label);
+	for (size_t i = 0; i < n && !rc; i++)
 		rc = recheck(db, &v[i], err, errlen);
+	if (!rc && !strcmp(t->name, "document"))
+		rc = document_attachment(db, t, id, v, n, err, errlen);
 	if (rc)
 		goto out;
 	if (creating) {
@@ -643,6 +685,9 @@ out:
 
 int domain_delete(sqlite3 *db, const struct model_table *t, const char *id, char *err, size_t errlen)
 {
+	if (t->flags & MODEL_TABLE_SERVER_ROWS)
+		return fail(err, errlen, RELAIS_EINVAL, "%s est tenu par le serveur ; il ne se "
+			    "supprime pas ici.", t->label);
 	int exists = 0, rc = row_exists(db, t->name, id, &exists);
 	if (rc)
 		return rc;

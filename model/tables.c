@@ -214,7 +214,7 @@ static const struct model_column inbound_mail_cols[] = {
 	 * refusal ("550 5.1.1 <address>: …") when it refused for good. Servers
 	 * quote the address: personal, erased with the sender's. */
 	{ .name = "reponse_motif", .kind = MODEL_TEXT, .label = "Motif de l'absence de réponse",
-	  .flags = PERS | SRV, .since = 2 },
+	  .flags = PERS, .since = 2 },
 };
 
 /*
@@ -245,6 +245,27 @@ static const struct model_column reminder_cols[] = {
 	C_TEXT("envoyee_le", "Envoyée le", 0),
 };
 
+/*
+ * The attachments of the journal's messages (schema 2). The server keeps
+ * their bytes (not replicated: document_blob) and writes these rows when a
+ * message is journaled; a coordinator attaches one to a structure, a
+ * promeneur or a candidature, and any replica of the département fetches
+ * the bytes by their SHA-256 when someone opens it (docs/mailgw.md).
+ */
+static const char *const rattachements[] = { "structure", "promeneur", "candidature", NULL };
+static const struct model_column document_cols[] = {
+	{ .name = "courrier", .kind = MODEL_REF, .label = "Courrier", .ref = "inbound_mail",
+	  .flags = LIST | SRV, .since = 2 },
+	{ .name = "nom", .kind = MODEL_TEXT, .label = "Nom du fichier", .flags = LIST | SRV, .since = 2 },
+	{ .name = "type", .kind = MODEL_TEXT, .label = "Type", .flags = SRV, .since = 2 },
+	{ .name = "taille", .kind = MODEL_INT, .label = "Taille (octets)", .min = 0,
+	  .max = 1LL << 40, .flags = LIST | SRV, .since = 2 },
+	{ .name = "empreinte", .kind = MODEL_TEXT, .label = "Empreinte SHA-256", .flags = SRV, .since = 2 },
+	{ .name = "rattache_table", .kind = MODEL_ENUM, .label = "Rattaché à (fiche)",
+	  .values = rattachements, .flags = LIST, .since = 2 },
+	{ .name = "rattache_id", .kind = MODEL_TEXT, .label = "Identifiant de la fiche", .since = 2 },
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, 0 }
 #define SERVER_TABLE(n, cmd, l, pl, cols) \
@@ -264,13 +285,15 @@ const struct model_table model_tables[] = {
 	TABLE("directory_change", "changement", "le changement d'annuaire",
 	      "changements d'annuaire", directory_change_cols),
 	TABLE("reminder", "relance", "la relance", "relances", reminder_cols),
+	{ "document", "document", "le document", "documents", document_cols, NCOLS(document_cols), 2,
+	  MODEL_TABLE_SERVER_ROWS },
 };
 const size_t model_ntables = NCOLS(model_tables);
 
 const char *const model_table_names[] = {
 	"structure", "promeneur", "presence", "candidature", "bilan",
 	"event", "attendance", "request", "resource", "inbound_mail",
-	"directory_change", "reminder",
+	"directory_change", "reminder", "document",
 };
 
 _Static_assert(NCOLS(model_table_names) == NCOLS(model_tables),

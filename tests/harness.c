@@ -1740,7 +1740,21 @@ int h_replica_capture(const char *home, const char *sql)
 	struct sync_capture *cap = NULL;
 	char *msg = NULL;
 	int rc = -1;
-	if (!db || sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
+	/* The tables this database has: a replica of an older schema lacks
+	 * the ones added since. */
+	const char *names[64];
+	size_t n = 0;
+	for (size_t i = 0; db && i < model_ntables && n < 64; i++) {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+				       -1, &q, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(q, 1, model_table_names[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				names[n++] = model_table_names[i];
+		}
+		sqlite3_finalize(q);
+	}
+	if (!db || sync_tables_load(db, names, n, &t) ||
 	    sync_capture_begin(db, t, &cap))
 		goto out;
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {

@@ -1567,3 +1567,120 @@ TEST(e2e_mail_questions_demandes_and_silence)
 	CHECK(strstr(h_row_str(json_array_get(d, 0), "libelle"), "Formation de mars") != NULL);
 	CHECK_INT(json_array_size(json_object_get(s, "courriers")), 2);
 }
+
+/* ---- documents ---- */
+
+/* The attachment of a candidature, kept by the server as a document of its
+ * journal row: attached to the structure on replica A, opened on replica B
+ * (fetched once, checked by its SHA-256), opened again with the server
+ * stopped, and refused to a replica of another département. */
+TEST(e2e_mail_documents_attached_and_opened_elsewhere)
+{
+	CHECK_OK(world(1, NULL));
+	CHECK_OK(ms_add_user(&W.ms, "lea"));
+	struct cand c = { "MJC du Plateau", "Yssingeaux", "Léa", "Martin", "lea@plateau.example",
+			  "06 12 34 56 78", "lea.pdn" };
+	const char *form = candidature_form(&c);
+	CHECK(form != NULL);
+	/* A small PDF-like file with every byte value, so that nothing
+	 * survives by luck of being text. */
+	unsigned char bytes[600];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 7 + 3);
+	memcpy(bytes, "%PDF-1.4\n", 9);
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *enc = h_strf("%*s", (int)(4 * sizeof(bytes) / 3 + 8 + sizeof(bytes) / 57 + 2), "");
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof(bytes); i += 3) {
+		unsigned v = (unsigned)bytes[i] << 16 | (i + 1 < sizeof(bytes) ? (unsigned)bytes[i + 1] << 8 : 0) |
+			     (i + 2 < sizeof(bytes) ? bytes[i + 2] : 0);
+		enc[o++] = b64[v >> 18 & 63];
+		enc[o++] = b64[v >> 12 & 63];
+		enc[o++] = i + 1 < sizeof(bytes) ? b64[v >> 6 & 63] : '=';
+		enc[o++] = i + 2 < sizeof(bytes) ? b64[v & 63] : '=';
+		if ((i / 3 + 1) % 19 == 0)
+			enc[o++] = '\n';
+	}
+	enc[o] = 0;
+	const char *msg = crlf(h_strf(
+		"From: Léa Martin <lea@plateau.example>\n"
+		"To: Promeneurs du Net <" MS_ADDRESS ">\n"
+		"Subject: Candidature Promeneurs du Net\n"
+		"Date: %s\n"
+		"Message-ID: <doc-1@localhost>\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"frontiere\"\n"
+		"\n"
+		"--frontiere\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: 8bit\n"
+		"\n"
+		"%s\n"
+		"--frontiere\n"
+		"Content-Type: application/pdf; name=\"charte signée.pdf\"\n"
+		"Content-Disposition: attachment; filename*=utf-8''charte%%20sign%%C3%%A9e.pdf\n"
+		"Content-Transfer-Encoding: base64\n"
+		"\n"
+		"%s\n"
+		"--frontiere--\n", rfc5322_date(), form, enc));
+	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, msg, strlen(msg)));
+	CHECK_OK(wait_settled(1, SETTLE_MS));
+
+	/* Replica A sees the document and attaches it to the structure. */
+	json_t *exp = synced_export();
+	CHECK(exp != NULL);
+	CHECK_INT(h_export_count(exp, "document"), 1);
+	json_t *d = json_array_get(json_object_get(exp, "document"), 0);
+	const char *did = h_row_str(d, "id"), *sid = only_id(exp, "structure", "nom", "MJC du Plateau");
+	CHECK(did && sid);
+	CHECK_STR(h_row_str(d, "nom"), "charte signée.pdf");
+	CHECK_INT(json_integer_value(json_object_get(d, "taille")), (long long)sizeof(bytes));
+	CHECK(h_relais_ok(W.home, "document", "set", did, "--rattache-table", "structure",
+			  "--rattache-id", sid, (char *)NULL) != NULL);
+	/* Creating or deleting a document is the server's, at every door. */
+	struct h_out *o1 = h_relais(W.home, "document", "rm", did, (char *)NULL);
+	CHECK_INT(o1->status, 1);
+	CHECK(strstr(o1->err, "tenu par le serveur") != NULL);
+	CHECK_OK(h_sync(W.home, &W.d));
+
+	/* Replica B, same département: attached, opened, the same bytes. */
+	char tb[H_TOKEN];
+	CHECK_OK(h_daemon_user(&W.d, "coord-b", DEPT, "coordinateur", tb));
+	const char *b = h_replica(&W.d, "coord-b", tb);
+	CHECK(b != NULL);
+	json_t *eb = h_export(b);
+	CHECK_STR(h_row_str(h_export_row(eb, "document", did), "rattache_id"), sid);
+	const char *f1 = h_path("ouvert.pdf"), *f2 = h_path("hors-ligne.pdf");
+	CHECK(h_relais_ok(b, "document", "ouvrir", did, "--sortie", f1, (char *)NULL) != NULL);
+	size_t n = 0;
+	const char *got = h_read_file(f1, &n);
+	CHECK(got != NULL);
+	CHECK_INT(n, sizeof(bytes));
+	CHECK(memcmp(got, bytes, sizeof(bytes)) == 0);
+	/* Offline afterwards. */
+	CHECK_INT(h_daemon_stop(&W.d), 0);
+	const char *off = h_relais_ok(b, "document", "ouvrir", did, "--sortie", f2, (char *)NULL);
+	CHECK(off && strstr(off, "copie du réplica"));
+	got = h_read_file(f2, &n);
+	CHECK(got && n == sizeof(bytes) && !memcmp(got, bytes, sizeof(bytes)));
+	CHECK_OK(h_daemon_serve(&W.d));
+
+	/* Another département: the same answer as for a document that does
+	 * not exist. */
+	char tc[H_TOKEN];
+	CHECK_OK(h_daemon_user(&W.d, "coord-c", "15", "coordinateur", tc));
+	const char *sha = h_row_str(d, "empreinte");
+	CHECK(sha != NULL);
+	struct h_http r1, r2;
+	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%s", sha), tc, "X-Relais-Schema: 2\r\n",
+			NULL, 0, &r1));
+	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%064d", 0), tc, "X-Relais-Schema: 2\r\n",
+			NULL, 0, &r2));
+	CHECK_INT(r1.status, 404);
+	CHECK_INT(r2.status, 404);
+	CHECK_STR(r1.body, r2.body);
+	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%s", sha), W.token,
+			"X-Relais-Schema: 2\r\n", NULL, 0, &r1));
+	CHECK_INT(r1.status, 200);
+	CHECK_INT(r1.bodylen, sizeof(bytes));
+}

@@ -37,6 +37,7 @@ static int exec_on(const char *path, const char *sql)
 static int back_to_schema_1(const char *path)
 {
 	return exec_on(path, "ALTER TABLE inbound_mail DROP COLUMN reponse_motif; "
+			     "DROP TABLE IF EXISTS document; "
 			     "PRAGMA user_version = 1;");
 }
 

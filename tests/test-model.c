@@ -59,7 +59,7 @@ static int is_identifier(const char *s)
 
 TEST(model_descriptions_sane)
 {
-	CHECK_INT(model_ntables, 12);
+	CHECK_INT(model_ntables, 13);
 	for (size_t i = 0; i < model_ntables; i++) {
 		const struct model_table *t = &model_tables[i];
 		CHECK_IDX(is_identifier(t->name), i);
