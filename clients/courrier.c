@@ -658,45 +658,25 @@ static int record_decision(struct replica *r, const char *id, const char *traite
 			   const char *attached, char *err, size_t errlen)
 {
 	struct sync_capture *cap = NULL;
-	sqlite3_stmt *st = NULL;
 	int rc = sync_capture_begin(r->db, r->tables, &cap);
 	if (rc) {
 		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
 		return rc;
 	}
-	/* The condition repeats check_handleable's, so that the edit can
-	 * never overwrite a decision, whatever happened in between. */
-	if (sqlite3_prepare_v2(r->db, "UPDATE " MAIL_TABLE " SET traitement = ?, rattache_a = ? "
-			       "WHERE id = ? AND " WAITING_SQL, -1, &st, NULL) != SQLITE_OK)
-		goto db_error;
-	sqlite3_bind_text(st, 1, traitement, -1, SQLITE_STATIC);
-	if (attached)
-		sqlite3_bind_text(st, 2, attached, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto db_error;
-	if (sqlite3_changes(r->db) != 1) {
-		sqlite3_finalize(st);
+	rc = domain_mail_handle(r->db, id, traitement, attached, err, errlen);
+	if (rc) {
 		sync_capture_abort(cap);
-		snprintf(err, errlen, "le courrier « %s » ne peut plus être traité ; rien n'a été "
-			 "modifié.", id);
-		return RELAIS_EEXIST;
+		if (rc == RELAIS_EEXIST)
+			snprintf(err, errlen, "le courrier « %s » ne peut plus être traité ; rien n'a été "
+				 "modifié.", id);
+		return rc;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if ((rc = sync_capture_commit(cap))) {
 		snprintf(err, errlen, "enregistrement impossible : %s ; rien n'a été modifié.",
 			 relais_strerror(rc));
 		return rc;
 	}
 	return 0;
-db_error:
-	snprintf(err, errlen, "écriture dans le réplica impossible : %s", replica_errmsg(r->db));
-	sqlite3_finalize(st);
-	sync_capture_abort(cap);
-	return RELAIS_EDB;
 }
 
 int courrier_decide(struct replica *r, const char *id, const char *target,

@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <sqlite3.h>
 #include "../common/relais.h"
+#include "../model/domain.h"
 #include "replica.h"
 
 #define COURRIER_TABLE "inbound_mail"
 
 /* SQL condition of a message waiting for a person: quarantined, not handled. */
-#define COURRIER_WAITING_SQL \
-	"resultat = 'quarantaine' AND (traitement IS NULL OR traitement = 'a_traiter')"
+#define COURRIER_WAITING_SQL DOMAIN_MAIL_WAITING_SQL
 
 /* How an enumerated value of the journal reads in French ("a_traiter" as
  * "à traiter"); raw itself when it has no French spelling. Never NULL. */

@@ -466,6 +466,32 @@ out:
 	return rc;
 }
 
+/* ---- the mail journal ---- */
+
+/*
+ * A message waiting in quarantine is handled once: attached to a record it
+ * became (traitement "rattache", rattache_a its "table:id") or filed
+ * ("classe"). The condition is part of the write, so that an edit can never
+ * overwrite a decision, whatever happened in between.
+ */
+int domain_mail_handle(sqlite3 *db, const char *id, const char *traitement, const char *attached,
+		       char *err, size_t errlen)
+{
+	if (strcmp(traitement, "rattache") && strcmp(traitement, "classe"))
+		return fail(err, errlen, RELAIS_EINVAL, "Suite donnée : « %s » n'est pas une suite "
+			    "possible (rattaché ou classé).", traitement);
+	if (!strcmp(traitement, "rattache") != (attached != NULL))
+		return fail(err, errlen, RELAIS_EINVAL, "Rattaché à : à donner avec « rattaché », "
+			    "seulement.");
+	const char *p[] = { traitement, attached, id };
+	int rc = run(db, "UPDATE inbound_mail SET traitement = ?1, rattache_a = ?2 WHERE id = ?3 AND "
+		     DOMAIN_MAIL_WAITING_SQL, 3, p, err, errlen);
+	if (!rc && sqlite3_changes(db) != 1)
+		rc = fail(err, errlen, RELAIS_EEXIST, "Le courrier « %s » ne peut plus être traité ; "
+			  "rien n'a été modifié.", id);
+	return rc;
+}
+
 /* ---- documents ---- */
 
 /*

@@ -100,6 +100,20 @@ int domain_delabel(sqlite3 *db, const char *id, const char *motif, const char *d
 int domain_suspend(sqlite3 *db, const char *id, int suspend, const char *date,
 		   struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
 
+/* The journal's messages still waiting for a person: in quarantine, not
+ * handled. */
+#define DOMAIN_MAIL_WAITING_SQL \
+	"resultat = 'quarantaine' AND (traitement IS NULL OR traitement = 'a_traiter')"
+
+/*
+ * Handles message id of the mail journal, waiting in quarantine: attaches it
+ * (traitement "rattache", attached the "table:id" of the record it became)
+ * or files it ("classe", attached NULL). RELAIS_EEXIST when it is no longer
+ * waiting (handled meanwhile, on this replica or another), nothing written.
+ */
+int domain_mail_handle(sqlite3 *db, const char *id, const char *traitement, const char *attached,
+		       char *err, size_t errlen) RELAIS_WUR;
+
 /*
  * Appends to out the SQL expression that names a row of t for people, over
  * alias "r": "r.prenom || ' ' || r.nom" for people, the subject for mail,
