@@ -17,6 +17,7 @@
 #include "../common/util.h"
 #include "../sync/sync.h"
 #include "cli.h"
+#include "document.h"
 #include "net.h"
 #include "replica.h"
 
@@ -159,12 +160,60 @@ static const char *plain_name(const char *name)
 	return *s && strcmp(s, ".") && strcmp(s, "..") ? s : "document";
 }
 
+int document_bytes(struct replica *r, const char *id, struct buf *out, char **name, int *cached,
+		   char *err, size_t errlen)
+{
+	char *sha = NULL, got[UTIL_SHA256_HEX + 1];
+	int rc;
+
+	*name = NULL;
+	*cached = 0;
+	rc = read_document(r, id, name, &sha);
+	if (rc == RELAIS_ENOTFOUND) {
+		snprintf(err, errlen, "le document « %s » est introuvable dans le réplica.", id);
+		goto out;
+	}
+	if (!rc)
+		rc = cache_schema(r);
+	if (!rc)
+		rc = cache_get(r, sha, out, cached);
+	if (rc) {
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+		goto out;
+	}
+	if (*cached)
+		goto out;
+	if ((rc = fetch(r, sha, out, err, errlen))) {
+		if (rc == RELAIS_ENET) {
+			size_t n = strlen(err);
+			snprintf(err + n, errlen - n, " Ce document n'a pas encore été ouvert sur ce "
+				 "poste : il faut une connexion au serveur la première fois.");
+		}
+		goto out;
+	}
+	util_sha256_hex(out->data ? (const void *)out->data : "", out->len, got);
+	if (strcmp(got, sha)) {
+		rc = RELAIS_ECORRUPT;
+		snprintf(err, errlen, "le document reçu ne correspond pas à son empreinte.");
+		goto out;
+	}
+	if ((rc = cache_put(r, sha, out)))
+		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
+out:
+	if (rc) {
+		free(*name);
+		*name = NULL;
+	}
+	free(sha);
+	return rc;
+}
+
 int cmd_document_ouvrir(const char *home, int argc, char **argv)
 {
 	const char *id = NULL, *out = NULL;
 	struct replica r;
 	struct buf data = BUF_INIT(DOCUMENT_MAX);
-	char err[CLI_ERRLEN] = "", *name = NULL, *sha = NULL, got[UTIL_SHA256_HEX + 1];
+	char err[CLI_ERRLEN] = "", *name = NULL;
 	int rc = CLI_EXIT_FAIL, found = 0, e;
 
 	for (int i = 2; i < argc; i++) {
@@ -191,36 +240,9 @@ int cmd_document_ouvrir(const char *home, int argc, char **argv)
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
 	}
-	e = read_document(&r, id, &name, &sha);
-	if (e == RELAIS_ENOTFOUND) {
-		cli_error("le document « %s » est introuvable dans le réplica (relais document list).", id);
+	if (document_bytes(&r, id, &data, &name, &found, err, sizeof(err))) {
+		cli_error("%s", err);
 		goto done;
-	}
-	if (!e)
-		e = cache_schema(&r);
-	if (!e)
-		e = cache_get(&r, sha, &data, &found);
-	if (e) {
-		cli_error("lecture du réplica impossible : %s", relais_strerror(e));
-		goto done;
-	}
-	if (!found) {
-		if ((e = fetch(&r, sha, &data, err, sizeof(err)))) {
-			cli_error("%s", err);
-			if (e == RELAIS_ENET)
-				cli_error("ce document n'a pas encore été ouvert sur ce poste : il faut une "
-					  "connexion au serveur la première fois.");
-			goto done;
-		}
-		util_sha256_hex(data.data ? (const void *)data.data : "", data.len, got);
-		if (strcmp(got, sha)) {
-			cli_error("le document reçu ne correspond pas à son empreinte : rien n'est écrit.");
-			goto done;
-		}
-		if ((e = cache_put(&r, sha, &data))) {
-			cli_error("écriture dans le réplica impossible : %s", relais_strerror(e));
-			goto done;
-		}
 	}
 	if (!out)
 		out = plain_name(name);
@@ -237,7 +259,6 @@ int cmd_document_ouvrir(const char *home, int argc, char **argv)
 	rc = 0;
 done:
 	free(name);
-	free(sha);
 	buf_release(&data);
 	replica_close(&r);
 	return rc;

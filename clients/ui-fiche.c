@@ -676,6 +676,8 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 	for (size_t i = 0; i < nrel && !rc; i++)
 		rc = related_table(c, &rel[i], f->table, id, (int)i);
 	if (!rc)
+		rc = ui_documents_section(c, f->table, id);
+	if (!rc)
 		rc = ui_page_end(c);
 	free(title);
 	return rc;

@@ -989,6 +989,7 @@ static int register_routes(struct ui *u)
 	ui_courrier_routes(u);
 	ui_conflits_routes(u);
 	ui_synthese_routes(u);
+	ui_documents_routes(u);
 	if (u->route_error)
 		return u->route_error;
 	for (size_t i = 0; i < u->nroutes; i++) {

@@ -219,6 +219,10 @@ void ui_evenements_routes(struct ui *u);  /* ui-evenements.c: events, attendance
 void ui_courrier_routes(struct ui *u);    /* ui-courrier.c: quarantined mail */
 void ui_conflits_routes(struct ui *u);    /* ui-conflits.c: conflicts */
 void ui_synthese_routes(struct ui *u);    /* ui-synthese.c: annual synthesis */
+void ui_documents_routes(struct ui *u);   /* ui-documents.c: a document's bytes */
+/* The « Documents » section of the fiche id of table: the documents
+ * attached to it, each a link to its download; nothing when none. */
+int ui_documents_section(struct ui_ctx *c, const char *table, const char *id) RELAIS_WUR;
 
 /* ---- between the files of the UI ---- */
 

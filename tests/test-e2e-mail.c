@@ -1663,6 +1663,22 @@ TEST(e2e_mail_documents_attached_and_opened_elsewhere)
 	CHECK(off && strstr(off, "copie du réplica"));
 	got = h_read_file(f2, &n);
 	CHECK(got && n == sizeof(bytes) && !memcmp(got, bytes, sizeof(bytes)));
+	/* And in relais ui: listed on the structure's page, downloaded as a
+	 * file whatever its type. */
+	struct h_uip u;
+	struct h_http page, file;
+	CHECK_OK(h_uip_open(b, &u));
+	CHECK_OK(h_uip_get(&u, h_strf("/structures/%s", sid), &page));
+	CHECK_OK(h_uip_get(&u, h_strf("/documents/%s", did), &file));
+	CHECK_OK(h_uip_close(&u));
+	CHECK_INT(page.status, 200);
+	CHECK(strstr(page.body, "charte signée.pdf") && strstr(page.body, h_strf("/documents/%s", did)));
+	CHECK_INT(file.status, 200);
+	CHECK_INT(file.bodylen, sizeof(bytes));
+	CHECK(!memcmp(file.body, bytes, sizeof(bytes)));
+	const char *disp = h_http_header(&file, "Content-Disposition");
+	CHECK(disp && strstr(disp, "attachment"));
+	CHECK_STR(h_http_header(&file, "Content-Type"), "application/octet-stream");
 	CHECK_OK(h_daemon_serve(&W.d));
 
 	/* Another département: the same answer as for a document that does
