@@ -392,6 +392,8 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 			rc = buf_puts(b, "</p>\n");
 	}
 	if (!rc)
+		rc = ui_documents_of_mail(c, id);
+	if (!rc)
 		rc = ui_page_end(c);
 out:
 	free(attached);

@@ -223,6 +223,9 @@ void ui_documents_routes(struct ui *u);   /* ui-documents.c: a document's bytes 
 /* The « Documents » section of the fiche id of table: the documents
  * attached to it, each a link to its download; nothing when none. */
 int ui_documents_section(struct ui_ctx *c, const char *table, const char *id) RELAIS_WUR;
+/* The « Pièces jointes » section of a message of the journal: each document
+ * with its download link, and a form to attach it to a fiche. */
+int ui_documents_of_mail(struct ui_ctx *c, const char *courrier) RELAIS_WUR;
 
 /* ---- between the files of the UI ---- */
 

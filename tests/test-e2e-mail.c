@@ -1635,8 +1635,24 @@ TEST(e2e_mail_documents_attached_and_opened_elsewhere)
 	CHECK(did && sid);
 	CHECK_STR(h_row_str(d, "nom"), "charte signée.pdf");
 	CHECK_INT(json_integer_value(json_object_get(d, "taille")), (long long)sizeof(bytes));
-	CHECK(h_relais_ok(W.home, "document", "set", did, "--rattache-table", "structure",
-			  "--rattache-id", sid, (char *)NULL) != NULL);
+	/* In the interface: listed with its message, attached to a fiche. */
+	struct h_uip ua;
+	struct h_http mp, at;
+	const char *mail = h_row_str(d, "courrier");
+	CHECK(mail != NULL);
+	CHECK_OK(h_uip_open(W.home, &ua));
+	CHECK_OK(h_uip_get(&ua, h_strf("/courrier/%s", mail), &mp));
+	CHECK_OK(h_uip_post(&ua, h_strf("/documents/%s/rattacher", did),
+			    h_strf("rattache_table=structure&rattache_id=%s", sid), &at));
+	CHECK_OK(h_uip_close(&ua));
+	CHECK_INT(mp.status, 200);
+	CHECK(strstr(mp.body, "Pièces jointes") && strstr(mp.body, "charte signée.pdf"));
+	CHECK_INT(at.status, 303);
+	/* The command line says the same of a fiche that does not exist. */
+	struct h_out *o0 = h_relais(W.home, "document", "set", did, "--rattache-table", "promeneur",
+				    "--rattache-id", "00000000-0000-4000-8000-000000000000", (char *)NULL);
+	CHECK_INT(o0->status, 1);
+	CHECK(strstr(o0->err, "introuvable") != NULL);
 	/* Creating or deleting a document is the server's, at every door. */
 	struct h_out *o1 = h_relais(W.home, "document", "rm", did, (char *)NULL);
 	CHECK_INT(o1->status, 1);
