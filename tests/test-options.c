@@ -1,0 +1,263 @@
+/*
+ * test-options.c - the option parser (common/options.h): each form it
+ * reads, each mistake it refuses with its French message, and the help it
+ * prints from the same description.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../common/options.h"
+#include "harness.h"
+#include "test.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define MAXARGS 8
+
+/* The targets of the test command's options. */
+static struct {
+	int json;
+	const char *data, *when, *each;
+	long long port;
+	int calls;
+} got;
+
+static int check_date(const struct option *o, const char *value, char *err, size_t errlen)
+{
+	(void)o;
+	if (strlen(value) != 10 || value[4] != '-' || value[7] != '-') {
+		snprintf(err, errlen, "date « %s » invalide", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int count_call(const struct option *o, const char *value, char *err, size_t errlen)
+{
+	(void)o;
+	if (value && !strcmp(value, "non")) {
+		snprintf(err, errlen, "« non » refusé");
+		return -1;
+	}
+	got.calls++;
+	got.each = value;
+	return 0;
+}
+
+static void list_subs(FILE *f, const char *cmd)
+{
+	fprintf(f, "\nSous-commandes :\n");
+	options_print_command(f, "essai sous", h_strf("sous-commande de %s", cmd), 10);
+}
+
+static const struct options_prog prog = { "prog", list_subs };
+
+static const struct option opts[] = {
+	OPT_FLAG('j', "json", &got.json, "sortie JSON"),
+	OPT_STRING_F('d', "data", &got.data, "DOSSIER", "dossier de données", OPTION_NONEMPTY),
+	OPT_INTEGER(0, "port", &got.port, "PORT", "port d'écoute\nsur deux lignes", 1, 65535),
+	OPT_DATE(0, "date", &got.when, "date du jour", check_date),
+	OPT_CALLBACK(0, "each", NULL, "VAL", "répétable", OPTION_REPEAT, count_call),
+	OPT_CALLBACK(0, "tick", NULL, NULL, "sans valeur", OPTION_NOARG | OPTION_REPEAT, count_call),
+	OPT_STRING_F(0, "secret", &got.data, "X", "cachée", OPTION_HIDDEN),
+	OPT_END(),
+};
+
+static const struct options_cmd cmd = {
+	.prog = &prog, .cmd = "essai", .usage = "[OPTIONS] ID [ID]\nautre forme",
+	.about = "Un essai du parseur.\n", .options = opts, .footer = "Fin de l'aide.\n",
+	.min_args = 1, .max_args = 2, .arg_name = "identifiant",
+};
+
+/* Runs options_parse on the NULL-terminated argv with stderr and stdout
+ * captured; returns its result, the text in *out and *err. */
+static int parse(const struct options_cmd *c, const char *const *argv, const char **args, int *nargs,
+		 char **out, char **err)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	memset(&got, 0, sizeof(got));
+	const char *po = h_path("stdout"), *pe = h_path("stderr");
+	fflush(stdout);
+	fflush(stderr);
+	int so = dup(1), se = dup(2);
+	if (!freopen(po, "w", stdout) || !freopen(pe, "w", stderr))
+		return -99;
+	int rc = options_parse(c, argc, (char **)argv, args, nargs);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	*out = h_read_file(po, NULL);
+	*err = h_read_file(pe, NULL);
+	return rc;
+}
+
+TEST(options_parse_forms)
+{
+	h_setup();
+	static const struct {
+		const char *argv[8];
+		int json;
+		const char *data, *when;
+		long long port;
+		int calls, nargs;
+		const char *arg0, *arg1;
+	} cases[] = {
+		{ { "ID" }, 0, NULL, NULL, 0, 0, 1, "ID", NULL },
+		{ { "--json", "A", "B" }, 1, NULL, NULL, 0, 0, 2, "A", "B" },
+		{ { "-j", "A" }, 1, NULL, NULL, 0, 0, 1, "A", NULL },
+		{ { "--data", "/d", "A" }, 0, "/d", NULL, 0, 0, 1, "A", NULL },
+		{ { "--data=/d", "A" }, 0, "/d", NULL, 0, 0, 1, "A", NULL },
+		{ { "-d", "/d", "A" }, 0, "/d", NULL, 0, 0, 1, "A", NULL },
+		{ { "-d/d", "A" }, 0, "/d", NULL, 0, 0, 1, "A", NULL },
+		{ { "A", "--port", "8080" }, 0, NULL, NULL, 8080, 0, 1, "A", NULL },
+		{ { "--port=1", "A" }, 0, NULL, NULL, 1, 0, 1, "A", NULL },
+		{ { "--date", "2025-01-31", "A" }, 0, NULL, "2025-01-31", 0, 0, 1, "A", NULL },
+		{ { "--each", "x", "--each=y", "A" }, 0, NULL, NULL, 0, 2, 1, "A", NULL },
+		{ { "--tick", "--tick", "A" }, 0, NULL, NULL, 0, 2, 1, "A", NULL },
+		{ { "--", "--json" }, 0, NULL, NULL, 0, 0, 1, "--json", NULL },
+		{ { "-", "--data=" }, 0, "", NULL, 0, 0, 1, "-", NULL } /* "" refused below */,
+		{ { "--secret", "s", "A" }, 0, "s", NULL, 0, 0, 1, "A", NULL },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		const char *args[MAXARGS] = { 0 };
+		char *out, *err;
+		int nargs = -1;
+		int rc = parse(&cmd, cases[i].argv, args, &nargs, &out, &err);
+		if (i == 13) {
+			/* --data is OPTION_NONEMPTY */
+			CHECK_INT_IDX(rc, OPTIONS_ERROR, i);
+			CHECK_IDX(strstr(err, "l'option --data attend une valeur non vide") != NULL, i);
+			continue;
+		}
+		CHECK_INT_IDX(rc, OPTIONS_OK, i);
+		CHECK_STR_IDX(err, "", i);
+		CHECK_INT_IDX(got.json, cases[i].json, i);
+		CHECK_IDX(cases[i].data ? got.data && !strcmp(got.data, cases[i].data) : !got.data, i);
+		CHECK_IDX(cases[i].when ? got.when && !strcmp(got.when, cases[i].when) : !got.when, i);
+		CHECK_INT_IDX(got.port, cases[i].port, i);
+		CHECK_INT_IDX(got.calls, cases[i].calls, i);
+		CHECK_INT_IDX(nargs, cases[i].nargs, i);
+		CHECK_STR_IDX(args[0], cases[i].arg0, i);
+		CHECK_IDX(cases[i].arg1 ? args[1] && !strcmp(args[1], cases[i].arg1) : !args[1], i);
+	}
+}
+
+TEST(options_parse_errors)
+{
+	h_setup();
+	static const struct {
+		const char *argv[8];
+		const char *err;
+	} cases[] = {
+		{ { "--bizarre", "A" }, "prog : option inconnue : « --bizarre » (voir prog essai --help).\n" },
+		{ { "--bizarre=1", "A" }, "prog : option inconnue : « --bizarre » (voir prog essai --help).\n" },
+		{ { "-z", "A" }, "prog : option inconnue : « -z » (voir prog essai --help).\n" },
+		{ { "A", "--data" }, "prog : l'option --data attend une valeur (DOSSIER) (voir prog essai --help).\n" },
+		{ { "--data", "--json", "A" }, "l'option --data attend une valeur (DOSSIER)" },
+		{ { "--json=oui", "A" }, "l'option --json ne prend pas de valeur" },
+		{ { "--tick=1", "A" }, "l'option --tick ne prend pas de valeur" },
+		{ { "--json", "-j", "A" }, "l'option --json est donnée deux fois" },
+		{ { "--data", "a", "--data=b", "A" }, "l'option --data est donnée deux fois" },
+		{ { "A", "B", "C" }, "argument en trop : « C »" },
+		{ { "--json" }, "prog : identifiant manquant (voir prog essai --help).\n" },
+		{ { NULL }, "identifiant manquant" },
+		{ { "--port", "0", "A" }, "l'option --port attend un nombre entier de 1 à 65535, pas « 0 »" },
+		{ { "--port", "8o", "A" }, "pas « 8o »" },
+		{ { "--date", "31/01", "A" }, "prog : date « 31/01 » invalide (voir prog essai --help).\n" },
+		{ { "--each", "non", "A" }, "« non » refusé" },
+		{ { "--data=", "A" }, "attend une valeur non vide" },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		const char *args[MAXARGS] = { 0 };
+		char *out, *err;
+		int nargs = 0;
+		int rc = parse(&cmd, cases[i].argv, args, &nargs, &out, &err);
+		CHECK_INT_IDX(rc, OPTIONS_ERROR, i);
+		CHECK_STR_IDX(out, "", i);
+		if (!strstr(err, cases[i].err))
+			test_fail(__FILE__, __LINE__, "case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].err);
+		CHECK_IDX(strstr(err, cases[i].err) != NULL, i);
+	}
+
+	/* A command without positional arguments, one with any number, one
+	 * with a required option. */
+	static const struct option req[] = {
+		OPT_STRING_F(0, "to", &got.data, "FICHIER", "cible", OPTION_REQUIRED),
+		OPT_END(),
+	};
+	const struct options_cmd none = { .prog = &prog, .cmd = "rien", .options = req };
+	const struct options_cmd any = { .prog = &prog, .cmd = "tout", .max_args = -1 };
+	const char *args[MAXARGS];
+	char *out, *err;
+	int nargs;
+	CHECK_INT(parse(&none, (const char *[]){ "x", NULL }, NULL, NULL, &out, &err), OPTIONS_ERROR);
+	CHECK_STR(err, "prog : argument inattendu : « x » (voir prog rien --help).\n");
+	CHECK_INT(parse(&none, (const char *[]){ NULL }, NULL, NULL, &out, &err), OPTIONS_ERROR);
+	CHECK_STR(err, "prog : l'option --to est obligatoire (voir prog rien --help).\n");
+	CHECK_INT(parse(&none, (const char *[]){ "--to", "f", NULL }, NULL, NULL, &out, &err), OPTIONS_OK);
+	CHECK_STR(got.data, "f");
+	CHECK_INT(parse(&any, (const char *[]){ "a", "b", "c", "--bizarre", NULL }, args, &nargs, &out, &err),
+		  OPTIONS_ERROR);
+	CHECK(strstr(err, "option inconnue : « --bizarre »") != NULL);
+	CHECK_INT(parse(&any, (const char *[]){ "a", "b", "c", NULL }, args, &nargs, &out, &err), OPTIONS_OK);
+	CHECK_INT(nargs, 3);
+	CHECK_STR(args[2], "c");
+}
+
+TEST(options_help_text)
+{
+	h_setup();
+	const char *args[MAXARGS];
+	char *out, *err;
+	int nargs;
+	/* --help wins over any mistake, wherever it stands, but not after "--". */
+	static const char *const forms[][5] = {
+		{ "--help" }, { "-h" }, { "--bizarre", "--help" }, { "A", "B", "C", "-h" },
+	};
+	for (size_t i = 0; i < N(forms); i++) {
+		CHECK_INT_IDX(parse(&cmd, forms[i], args, &nargs, &out, &err), OPTIONS_HELP, i);
+		CHECK_STR_IDX(err, "", i);
+	}
+	CHECK_INT(parse(&cmd, (const char *[]){ "--", "--help", NULL }, args, &nargs, &out, &err),
+		  OPTIONS_OK);
+	CHECK_STR(args[0], "--help");
+
+	CHECK_INT(parse(&cmd, (const char *[]){ "--help", NULL }, args, &nargs, &out, &err), OPTIONS_HELP);
+	CHECK_STR(out,
+		  "Usage : prog essai [OPTIONS] ID [ID]\n"
+		  "   ou : prog essai autre forme\n"
+		  "\n"
+		  "Un essai du parseur.\n"
+		  "\n"
+		  "Options :\n"
+		  "  -j, --json           sortie JSON\n"
+		  "  -d, --data DOSSIER   dossier de données\n"
+		  "  --port PORT          port d'écoute\n"
+		  "                       sur deux lignes\n"
+		  "  --date AAAA-MM-JJ    date du jour\n"
+		  "  --each VAL           répétable\n"
+		  "  --tick               sans valeur\n"
+		  "\n"
+		  "Sous-commandes :\n"
+		  "  essai sous   sous-commande de essai\n"
+		  "\n"
+		  "Fin de l'aide.\n");
+
+	/* Groups head their options; a command without options has no list. */
+	static const struct option grouped[] = {
+		OPT_GROUP("Options d'essai :"),
+		OPT_FLAG(0, "vite", &got.json, "plus vite"),
+		OPT_END(),
+	};
+	const struct options_cmd g = { .prog = &prog, .usage = "[--vite]", .options = grouped };
+	CHECK_INT(parse(&g, (const char *[]){ "-h", NULL }, NULL, NULL, &out, &err), OPTIONS_HELP);
+	CHECK_STR(out, "Usage : prog [--vite]\n\nOptions d'essai :\n  --vite   plus vite\n");
+	const struct options_cmd bare = { .prog = &prog, .cmd = "nu" };
+	CHECK_INT(parse(&bare, (const char *[]){ "-h", NULL }, NULL, NULL, &out, &err), OPTIONS_HELP);
+	CHECK_STR(out, "Usage : prog nu\n\nSous-commandes :\n  essai sous   sous-commande de nu\n");
+}
