@@ -288,7 +288,7 @@ void options_help(FILE *f, const struct options_cmd *c)
 	if (c->about)
 		fprintf(f, "\n%s", c->about);
 	print_options(f, c->options);
-	if (c->prog && c->prog->list_commands && c->cmd)
+	if (c->prog && c->prog->list_commands)
 		c->prog->list_commands(f, c->cmd);
 	if (c->footer)
 		fprintf(f, "\n%s", c->footer);
@@ -298,4 +298,71 @@ void options_print_command(FILE *f, const char *name, const char *summary, size_
 {
 	size_t have = width(name);
 	fprintf(f, "  %s%*s   %s\n", name, (int)(have < w ? w - have : 0), "", summary);
+}
+
+static const struct options_command *entry(const void *table, size_t size, size_t i)
+{
+	return (const struct options_command *)(const void *)((const char *)table + i * size);
+}
+
+/* The number of words of name when argv starts with them, else 0. */
+static int words_match(const char *name, int argc, char **argv)
+{
+	int k = 0;
+	for (const char *p = name; *p; k++) {
+		size_t len = strcspn(p, " ");
+		if (k >= argc || strlen(argv[k]) != len || strncmp(argv[k], p, len))
+			return 0;
+		p += len;
+		p += *p == ' ';
+	}
+	return k;
+}
+
+const void *options_find_command(const void *table, size_t n, size_t size, int argc,
+				 char **argv, int *words)
+{
+	const struct options_command *best = NULL;
+	*words = 0;
+	for (size_t i = 0; i < n; i++) {
+		int k = words_match(entry(table, size, i)->name, argc, argv);
+		if (k > *words) {
+			*words = k;
+			best = entry(table, size, i);
+		}
+	}
+	return best;
+}
+
+/* The part of name listed under cmd: all of it, or what follows "cmd ". */
+static const char *listed_name(const char *name, const char *cmd)
+{
+	if (!cmd)
+		return name;
+	size_t len = strlen(cmd);
+	if (strncmp(name, cmd, len) || name[len] != ' ')
+		return NULL;
+	return name + len + 1;
+}
+
+size_t options_list_commands(FILE *f, const void *table, size_t n, size_t size,
+			     const char *cmd)
+{
+	size_t w = 0, count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = listed_name(entry(table, size, i)->name, cmd);
+		if (name && width(name) > w)
+			w = width(name);
+		count += name != NULL;
+	}
+	if (!count)
+		return 0;
+	fprintf(f, "\n%s\n", cmd ? "Sous-commandes :" : "Commandes :");
+	for (size_t i = 0; i < n; i++) {
+		const struct options_command *e = entry(table, size, i);
+		const char *name = listed_name(e->name, cmd);
+		if (name)
+			options_print_command(f, name, e->summary, w);
+	}
+	return count;
 }

@@ -76,7 +76,8 @@ struct option {
 struct options_prog {
 	const char *name;   /* "relais" */
 	/* Prints the sub-commands of cmd ("export" lists "export annuaire"),
-	 * each on a line, under a heading when there are any; may be NULL. */
+	 * or every command when cmd is NULL, each on a line, under a heading
+	 * when there are any (options_list_commands); may be NULL. */
 	void (*list_commands)(FILE *f, const char *cmd);
 };
 
@@ -117,8 +118,29 @@ void options_help(FILE *f, const struct options_cmd *c);
 void options_usage_error(const struct options_cmd *c, const char *fmt, ...) RELAIS_PRINTF(2, 3);
 
 /* Prints one line of a command list, "  name   summary", name padded to
- * width columns (code points); the list's printers share it. */
+ * width columns (code points). */
 void options_print_command(FILE *f, const char *name, const char *summary, size_t width);
+
+/*
+ * A program's command table: an array whose entries each start with a
+ * struct options_command (the program adds what it runs after it), as
+ * qsort's and bsearch's arrays are described by their size.
+ */
+struct options_command {
+	const char *name;      /* the words: "user add" */
+	const char *summary;   /* French, one line */
+};
+
+/* The entry of table (n entries of size bytes) whose words start argv and
+ * are the most of them, or NULL; *words receives how many. */
+const void *options_find_command(const void *table, size_t n, size_t size, int argc,
+				 char **argv, int *words);
+
+/* Lists the commands of table under "Commandes :" when cmd is NULL (full
+ * names), or the sub-commands of cmd under "Sous-commandes :" (the words
+ * after cmd's); prints nothing when there are none. Returns how many. */
+size_t options_list_commands(FILE *f, const void *table, size_t n, size_t size,
+			     const char *cmd);
 
 /* The long form ("--data") or else the short one ("-h") of o, into out. */
 void options_name(const struct option *o, char *out, size_t outlen);

@@ -44,10 +44,20 @@ static int count_call(const struct option *o, const char *value, char *err, size
 	return 0;
 }
 
+/* A program's table: struct options_command first, then what it runs. */
+static const struct test_command {
+	struct options_command doc;
+	int run;
+} table[] = {
+	{ { "essai", "la commande" }, 1 },
+	{ { "essai sous", "sa sous-commande" }, 2 },
+	{ { "essai sous-ensemble", "une autre, plus longue" }, 3 },
+	{ { "nu", "sans rien" }, 4 },
+};
+
 static void list_subs(FILE *f, const char *cmd)
 {
-	fprintf(f, "\nSous-commandes :\n");
-	options_print_command(f, "essai sous", h_strf("sous-commande de %s", cmd), 10);
+	options_list_commands(f, table, N(table), sizeof(table[0]), cmd);
 }
 
 static const struct options_prog prog = { "prog", list_subs };
@@ -244,7 +254,8 @@ TEST(options_help_text)
 		  "  --tick               sans valeur\n"
 		  "\n"
 		  "Sous-commandes :\n"
-		  "  essai sous   sous-commande de essai\n"
+		  "  sous            sa sous-commande\n"
+		  "  sous-ensemble   une autre, plus longue\n"
 		  "\n"
 		  "Fin de l'aide.\n");
 
@@ -254,10 +265,44 @@ TEST(options_help_text)
 		OPT_FLAG(0, "vite", &got.json, "plus vite"),
 		OPT_END(),
 	};
-	const struct options_cmd g = { .prog = &prog, .usage = "[--vite]", .options = grouped };
+	static const struct options_prog quiet = { "prog", NULL };
+	const struct options_cmd g = { .prog = &quiet, .usage = "[--vite]", .options = grouped };
 	CHECK_INT(parse(&g, (const char *[]){ "-h", NULL }, NULL, NULL, &out, &err), OPTIONS_HELP);
 	CHECK_STR(out, "Usage : prog [--vite]\n\nOptions d'essai :\n  --vite   plus vite\n");
 	const struct options_cmd bare = { .prog = &prog, .cmd = "nu" };
 	CHECK_INT(parse(&bare, (const char *[]){ "-h", NULL }, NULL, NULL, &out, &err), OPTIONS_HELP);
-	CHECK_STR(out, "Usage : prog nu\n\nSous-commandes :\n  essai sous   sous-commande de nu\n");
+	CHECK_STR(out, "Usage : prog nu\n");
+	const struct options_cmd top = { .prog = &prog, .usage = "COMMANDE" };
+	CHECK_INT(parse(&top, (const char *[]){ "-h", NULL }, NULL, NULL, &out, &err), OPTIONS_HELP);
+	CHECK_STR(out, "Usage : prog COMMANDE\n\nCommandes :\n"
+		  "  essai                 la commande\n"
+		  "  essai sous            sa sous-commande\n"
+		  "  essai sous-ensemble   une autre, plus longue\n"
+		  "  nu                    sans rien\n");
+}
+
+TEST(options_command_lookup)
+{
+	static const struct {
+		const char *argv[4];
+		int run, words;
+	} cases[] = {
+		{ { "essai" }, 1, 1 },
+		{ { "essai", "sous", "x" }, 2, 2 },
+		{ { "essai", "sous-ensemble" }, 3, 2 },
+		{ { "essai", "sou" }, 1, 1 },
+		{ { "essais" }, 0, 0 },
+		{ { "sous" }, 0, 0 },
+		{ { NULL }, 0, 0 },
+	};
+	h_setup();
+	for (size_t i = 0; i < N(cases); i++) {
+		int argc = 0, words = -1;
+		while (cases[i].argv[argc])
+			argc++;
+		const struct test_command *t = options_find_command(
+			table, N(table), sizeof(table[0]), argc, (char **)cases[i].argv, &words);
+		CHECK_INT_IDX(t ? t->run : 0, cases[i].run, i);
+		CHECK_INT_IDX(words, cases[i].words, i);
+	}
 }
