@@ -9,7 +9,7 @@
 #include "util.h"
 
 #define OPTIONS_MAX 256        /* options of one command; the widest table has ~40 */
-#define HELP_COLUMN_MAX 30     /* an option wider than this has its help on the next line */
+#define HELP_COLUMN_MAX 24     /* a wider option is not aligned with the others */
 #define NAME_MAX_LEN 128
 
 /* Code points of the UTF-8 string s. */
@@ -257,11 +257,7 @@ static void print_options(FILE *f, const struct option *opts)
 			continue;
 		option_lhs(o, lhs, sizeof(lhs));
 		size_t w = width(lhs);
-		fprintf(f, "  %s", lhs);
-		if (w > col)
-			fprintf(f, "\n  %*s", (int)col, "");
-		else
-			fprintf(f, "%*s", (int)(col - w), "");
+		fprintf(f, "  %s%*s", lhs, (int)(w < col ? col - w : 0), "");
 		fputs("   ", f);
 		print_indented(f, o->help ? o->help : "", col + 5);
 	}
