@@ -166,3 +166,4 @@ int cli_parse_opts(const char *usage, const struct cli_opt *opts, size_t nopts,
 	}
 	return 0;
 }
+

@@ -11,6 +11,7 @@
 #define RELAIS_CLI_H
 
 #include <stddef.h>
+#include "../common/options.h"
 #include "../common/relais.h"
 
 #define CLI_EXIT_OK 0
@@ -66,6 +67,10 @@ struct cli_opt {
  */
 int cli_parse_opts(const char *usage, const struct cli_opt *opts, size_t nopts,
 		   int argc, char **argv) RELAIS_WUR;
+
+/* relais for the option parser (common/options.h): its name, and the list
+ * of a command's sub-commands from main.c's command table. */
+extern const struct options_prog cli_prog;
 
 /*
  * Commands. home is the replica's directory (already resolved from --home,

@@ -9,7 +9,7 @@
 #include "util.h"
 
 #define OPTIONS_MAX 256        /* options of one command; the widest table has ~40 */
-#define HELP_COLUMN_MAX 24     /* a wider option is not aligned with the others */
+#define HELP_COLUMN_MAX 34     /* a wider option is not aligned with the others */
 #define NAME_MAX_LEN 128
 
 /* Code points of the UTF-8 string s. */
@@ -202,6 +202,13 @@ int options_parse(const struct options_cmd *c, int argc, char **argv, const char
 	return OPTIONS_OK;
 }
 
+int options_parse_cmd(const struct options_cmd *c, int argc, char **argv, const char **args,
+		      int *nargs)
+{
+	int rc = options_parse(c, argc, argv, args, nargs);
+	return rc == OPTIONS_HELP ? -1 : rc == OPTIONS_ERROR ? OPTIONS_EXIT_USAGE : 0;
+}
+
 /* "-d, --data DOSSIER" into out. */
 static void option_lhs(const struct option *o, char *out, size_t outlen)
 {
@@ -230,35 +237,47 @@ static void print_indented(FILE *f, const char *text, size_t indent)
 	fputc('\n', f);
 }
 
-static void print_options(FILE *f, const struct option *opts)
+/* The column where the help of the options from o to the next group
+ * starts: each group is aligned on its own. */
+static size_t help_column(const struct option *o)
 {
 	char lhs[NAME_MAX_LEN + 64];
 	size_t col = 0;
-	int any = 0;
-	for (const struct option *o = opts; o && o->type != OPTION_END; o++) {
+	for (; o->type != OPTION_END && o->type != OPTION_GROUP; o++) {
 		if (!visible(o))
 			continue;
 		option_lhs(o, lhs, sizeof(lhs));
 		size_t w = width(lhs);
 		if (w <= HELP_COLUMN_MAX && w > col)
 			col = w;
-		any = 1;
 	}
+	return col;
+}
+
+static void print_options(FILE *f, const struct option *opts)
+{
+	char lhs[NAME_MAX_LEN + 64];
+	size_t col = 0;
+	int any = 0;
+	for (const struct option *o = opts; o && o->type != OPTION_END; o++)
+		any |= visible(o);
 	if (!any)
 		return;
-	if (!opts || opts->type != OPTION_GROUP)
+	if (opts->type != OPTION_GROUP) {
 		fprintf(f, "\nOptions :\n");
+		col = help_column(opts);
+	}
 	for (const struct option *o = opts; o->type != OPTION_END; o++) {
 		if (o->type == OPTION_GROUP) {
 			fprintf(f, "\n%s\n", o->help);
+			col = help_column(o + 1);
 			continue;
 		}
 		if (!visible(o))
 			continue;
 		option_lhs(o, lhs, sizeof(lhs));
 		size_t w = width(lhs);
-		fprintf(f, "  %s%*s", lhs, (int)(w < col ? col - w : 0), "");
-		fputs("   ", f);
+		fprintf(f, "  %s%*s   ", lhs, (int)(w < col ? col - w : 0), "");
 		print_indented(f, o->help ? o->help : "", col + 5);
 	}
 }

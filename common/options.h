@@ -109,6 +109,14 @@ struct options_cmd {
 int options_parse(const struct options_cmd *c, int argc, char **argv, const char **args,
 		  int *nargs) RELAIS_WUR;
 
+/* The exit status of a malformed command line, in both programs. */
+#define OPTIONS_EXIT_USAGE 2
+
+/* options_parse() for a command's entry point: returns 0 to go on, -1
+ * after --help (the command then exits 0), or OPTIONS_EXIT_USAGE. */
+int options_parse_cmd(const struct options_cmd *c, int argc, char **argv, const char **args,
+		      int *nargs) RELAIS_WUR;
+
 /* Prints the help of c: usage, about, options, sub-commands, footer. */
 void options_help(FILE *f, const struct options_cmd *c);
 

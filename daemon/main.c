@@ -31,7 +31,7 @@
 #include "mail.h"
 #include "store.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE OPTIONS_EXIT_USAGE
 
 /* ---- the command line ---- */
 
@@ -43,14 +43,6 @@ static const struct options_prog prog = { "relaisd", list_commands };
 				 OPTION_REQUIRED | OPTION_NONEMPTY)
 #define OPT_LOGIN(v) OPT_STRING_F(0, "login", (v), "NOM", \
 				  "autre façon de donner l'identifiant", OPTION_NONEMPTY)
-
-/* Parses argv against c; returns -1 after --help, 0, or EXIT_USAGE. */
-static int parse(const struct options_cmd *c, int argc, char **argv, const char **args,
-		 int *nargs)
-{
-	int rc = options_parse(c, argc, argv, args, nargs);
-	return rc == OPTIONS_HELP ? -1 : rc == OPTIONS_ERROR ? EXIT_USAGE : 0;
-}
 
 /* ---- init ---- */
 
@@ -64,7 +56,7 @@ static int cmd_init(int argc, char **argv)
 		"ou met à jour le schéma d'une base existante.\n", opts, NULL, 0, 0, NULL,
 	};
 	char err[1024];
-	int rc = parse(&c, argc, argv, NULL, NULL);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (store_init(data, err, sizeof(err))) {
@@ -116,7 +108,7 @@ static int user_add(int argc, char **argv)
 	};
 	char err[1024], token[AUTH_TOKEN_LEN + 1];
 	sqlite3 *db = NULL;
-	int rc = parse(&c, argc, argv, NULL, NULL);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (open_accounts(data, &db))
@@ -167,7 +159,7 @@ static int user_list(int argc, char **argv)
 	struct auth_account *v = NULL;
 	size_t n = 0, widths[4];
 	sqlite3 *db = NULL;
-	int rc = parse(&c, argc, argv, NULL, NULL);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (open_accounts(data, &db))
@@ -208,7 +200,7 @@ static int parse_login_cmd(const struct options_cmd *c, int argc, char **argv,
 {
 	const char *operand = NULL;
 	int n = 0;
-	int rc = parse(c, argc, argv, &operand, &n);
+	int rc = options_parse_cmd(c, argc, argv, &operand, &n);
 	if (rc)
 		return rc;
 	if (operand && *login && strcmp(operand, *login)) {
@@ -523,7 +515,7 @@ static int cmd_serve(int argc, char **argv)
 	int port, bound = 0, created = 0, loop_ok = 0, lock = -1, rc;
 
 	memset(&conf, 0, sizeof(conf));
-	rc = parse(&c, argc, argv, NULL, NULL);
+	rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (parse_listen(listen, host, sizeof(host), &port)) {
@@ -719,7 +711,7 @@ static int cmd_backup(int argc, char **argv)
 	};
 	struct backup_summary sum;
 	char err[1024];
-	int rc = parse(&c, argc, argv, NULL, NULL);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (datadir_check(data, err, sizeof(err)) ||
@@ -759,7 +751,7 @@ static int cmd_restore(int argc, char **argv)
 	};
 	struct backup_summary sum;
 	char err[1024];
-	int rc = parse(&c, argc, argv, NULL, NULL);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (backup_restore(from, data, force, &sum, err, sizeof(err))) {
@@ -808,7 +800,7 @@ static int digest_preview(int argc, char **argv)
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
-	rc = parse(&c, argc, argv, NULL, NULL);
+	rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!model_dept_valid(dept)) {
