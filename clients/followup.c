@@ -43,6 +43,9 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* --date of the commands that work "as of" a day. */
+#define OPT_TODAY(v) OPT_DATE(0, "date", (v), "date du jour (défaut : aujourd'hui)", NULL)
+
 /*
  * Checks the identifier typed as raw and writes it lower-cased into id.
  * Returns 0 or CLI_EXIT_FAIL with the message printed.
@@ -505,7 +508,7 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 			    "durée de conservation après la délabellisation (0 à "
 			    STR(RETENTION_MAX) ")", 0, RETENTION_MAX),
 		OPT_FLAG(0, "dry-run", &dry, "affiche ce qui serait effacé, sans rien modifier"),
-		OPT_DATE(0, "date", &date_raw, "date du jour (défaut : aujourd'hui)", NULL),
+		OPT_TODAY(&date_raw),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
@@ -961,7 +964,7 @@ int cmd_suivi(const char *home, int argc, char **argv)
 	int json = 0;
 	const struct option opts[] = {
 		OPT_FLAG(0, "json", &json, "un objet JSON, une rubrique par membre"),
-		OPT_DATE(0, "date", &date_raw, "date du jour (défaut : aujourd'hui)", NULL),
+		OPT_TODAY(&date_raw),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
@@ -1033,7 +1036,7 @@ int cmd_relance_bilans(const char *home, int argc, char **argv)
 	long long year = 0;
 	const struct option opts[] = {
 		OPT_INTEGER(0, "annee", &year, "AAAA", "l'année des bilans attendus", 2000, 2100),
-		OPT_DATE(0, "date", &date_raw, "date du jour (défaut : aujourd'hui)", NULL),
+		OPT_TODAY(&date_raw),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
