@@ -160,15 +160,7 @@ static int group_usage(int argc, char **argv)
 	const struct options_cmd group = {
 		&cli_prog, argv[0], "SOUS-COMMANDE [OPTIONS]", NULL, NULL, NULL, 0, 0, NULL,
 	};
-	if (argc > 1 && cli_is_help(argv[1])) {
-		options_help(stdout, &group);
-		return 0;
-	}
-	if (argc > 1)
-		options_usage_error(&group, "sous-commande inconnue : « %s »", argv[1]);
-	else
-		options_usage_error(&group, "indiquez une sous-commande");
-	return CLI_EXIT_USAGE;
+	return options_group(&group, argc - 1, argv + 1);
 }
 
 static int run(int argc, char **argv)

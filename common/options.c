@@ -209,6 +209,19 @@ int options_parse_cmd(const struct options_cmd *c, int argc, char **argv, const 
 	return rc == OPTIONS_HELP ? -1 : rc == OPTIONS_ERROR ? OPTIONS_EXIT_USAGE : 0;
 }
 
+int options_group(const struct options_cmd *c, int argc, char **argv)
+{
+	if (argc > 0 && is_help(argv[0])) {
+		options_help(stdout, c);
+		return 0;
+	}
+	if (argc > 0)
+		options_usage_error(c, "sous-commande inconnue « %s »", argv[0]);
+	else
+		options_usage_error(c, "indiquez une sous-commande");
+	return OPTIONS_EXIT_USAGE;
+}
+
 /* "-d, --data DOSSIER" into out. */
 static void option_lhs(const struct option *o, char *out, size_t outlen)
 {

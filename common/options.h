@@ -117,6 +117,12 @@ int options_parse(const struct options_cmd *c, int argc, char **argv, const char
 int options_parse_cmd(const struct options_cmd *c, int argc, char **argv, const char **args,
 		      int *nargs) RELAIS_WUR;
 
+/* For a word that only groups sub-commands ("relaisd user"): argv[0..argc)
+ * follows it. Prints c's help on stdout for --help and returns 0; else says
+ * which sub-command is unknown or that one is missing, and returns
+ * OPTIONS_EXIT_USAGE. */
+int options_group(const struct options_cmd *c, int argc, char **argv);
+
 /* Prints the help of c: usage, about, options, sub-commands, footer. */
 void options_help(FILE *f, const struct options_cmd *c);
 

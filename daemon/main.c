@@ -936,13 +936,5 @@ int main(int argc, char **argv)
 		&prog, c->doc.name, "SOUS-COMMANDE [OPTIONS]", c->about, NULL,
 		"  relaisd COMMANDE SOUS-COMMANDE --help   aide d'une sous-commande\n", 0, 0, NULL,
 	};
-	if (argc > 1 + words && (!strcmp(argv[1 + words], "--help") || !strcmp(argv[1 + words], "-h"))) {
-		options_help(stdout, &group);
-		return 0;
-	}
-	if (argc > 1 + words)
-		options_usage_error(&group, "sous-commande inconnue « %s »", argv[1 + words]);
-	else
-		options_usage_error(&group, "indiquez une sous-commande");
-	return EXIT_USAGE;
+	return options_group(&group, argc - 1 - words, argv + 1 + words);
 }

@@ -79,30 +79,60 @@ static const struct options_cmd cmd = {
 	.min_args = 1, .max_args = 2, .arg_name = "identifiant",
 };
 
-/* Runs options_parse on the NULL-terminated argv with stderr and stdout
- * captured; returns its result, the text in *out and *err. */
-static int parse(const struct options_cmd *c, const char *const *argv, const char **args, int *nargs,
-		 char **out, char **err)
+/* What a call printed: stdout and stderr are redirected to files from
+ * capture_begin() to capture_end(), which reads them back. */
+static int saved_out = -1, saved_err = -1;
+
+static int capture_begin(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	return freopen(h_path("stdout"), "w", stdout) && freopen(h_path("stderr"), "w", stderr)
+		       ? 0 : -1;
+}
+
+static void capture_end(char **out, char **err)
+{
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	*out = h_read_file(h_path("stdout"), NULL);
+	*err = h_read_file(h_path("stderr"), NULL);
+}
+
+static int count(const char *const *argv)
 {
 	int argc = 0;
 	while (argv[argc])
 		argc++;
+	return argc;
+}
+
+/* Runs options_parse on the NULL-terminated argv with stderr and stdout
+ * captured; returns its result, the text in *out and *err. */
+static int parse(const struct options_cmd *c, const char *const *argv, const char **args,
+		 int *nargs, char **out, char **err)
+{
 	memset(&got, 0, sizeof(got));
-	const char *po = h_path("stdout"), *pe = h_path("stderr");
-	fflush(stdout);
-	fflush(stderr);
-	int so = dup(1), se = dup(2);
-	if (!freopen(po, "w", stdout) || !freopen(pe, "w", stderr))
+	if (capture_begin())
 		return -99;
-	int rc = options_parse(c, argc, (char **)argv, args, nargs);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	*out = h_read_file(po, NULL);
-	*err = h_read_file(pe, NULL);
+	int rc = options_parse(c, count(argv), (char **)argv, args, nargs);
+	capture_end(out, err);
+	return rc;
+}
+
+/* options_group on argv, captured like parse(). */
+static int group(const struct options_cmd *c, const char *const *argv, char **out, char **err)
+{
+	if (capture_begin())
+		return -99;
+	int rc = options_group(c, count(argv), (char **)argv);
+	capture_end(out, err);
 	return rc;
 }
 
@@ -279,6 +309,31 @@ TEST(options_help_text)
 		  "  essai sous            sa sous-commande\n"
 		  "  essai sous-ensemble   une autre, plus longue\n"
 		  "  nu                    sans rien\n");
+}
+
+TEST(options_group_words)
+{
+	static const struct {
+		const char *argv[3];
+		int rc;
+		const char *out, *err;
+	} cases[] = {
+		{ { "--help" }, 0, "Usage : prog essai SOUS-COMMANDE\n", "" },
+		{ { "-h" }, 0, "Usage : prog essai SOUS-COMMANDE\n", "" },
+		{ { "frob" }, OPTIONS_EXIT_USAGE, "",
+		  "prog : sous-commande inconnue « frob » (voir prog essai --help).\n" },
+		{ { NULL }, OPTIONS_EXIT_USAGE, "",
+		  "prog : indiquez une sous-commande (voir prog essai --help).\n" },
+	};
+	static const struct options_prog quiet = { "prog", NULL };
+	const struct options_cmd c = { .prog = &quiet, .cmd = "essai", .usage = "SOUS-COMMANDE" };
+	h_setup();
+	for (size_t i = 0; i < N(cases); i++) {
+		char *out, *err;
+		CHECK_INT_IDX(group(&c, cases[i].argv, &out, &err), cases[i].rc, i);
+		CHECK_STR_IDX(out, cases[i].out, i);
+		CHECK_STR_IDX(err, cases[i].err, i);
+	}
 }
 
 TEST(options_command_lookup)
