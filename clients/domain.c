@@ -156,6 +156,8 @@ static int take_column(const struct option *o, const char *value, char *err, siz
 /* Takes argv after the verb. Returns 0, -1 after --help, or an exit status. */
 static int parse_args(const struct model_table *t, int vi, int argc, char **argv, struct args *a)
 {
+	/* Static for their size (the help texts of every column): relais runs
+	 * one command per process. */
 	static struct column_opt cols[MAX_FIELDS];
 	static struct option opts[MAX_FIELDS + 2];
 	size_t k = 0;

@@ -120,8 +120,9 @@ static void help(FILE *f)
 }
 
 /* Takes "--home DIR" / "--home=DIR" out of argv wherever it stands (before
- * a "--"), so that it may follow the command word too. Returns the count
- * left, or -1. */
+ * a "--"), so that it may follow the command word too: the one option of
+ * the program rather than of a command, read before the command is known.
+ * Returns the count left, or -1. */
 static int take_home(int argc, char **argv, const char **home)
 {
 	int n = 0, i = 0;

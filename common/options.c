@@ -239,15 +239,16 @@ static int visible(const struct option *o)
 	return o->type != OPTION_GROUP && !(o->flags & OPTION_HIDDEN);
 }
 
-/* Prints text with each continuation line indented by indent spaces. */
-static void print_indented(FILE *f, const char *text, size_t indent)
+/* Prints text with each continuation line indented by indent spaces, and
+ * " (obligatoire)" after it when required. */
+static void print_indented(FILE *f, const char *text, size_t indent, int required)
 {
 	for (const char *p = text; *p; p++) {
 		fputc(*p, f);
 		if (*p == '\n' && p[1])
 			fprintf(f, "%*s", (int)indent, "");
 	}
-	fputc('\n', f);
+	fprintf(f, "%s\n", required ? " (obligatoire)" : "");
 }
 
 /* The column where the help of the options from o to the next group
@@ -291,7 +292,7 @@ static void print_options(FILE *f, const struct option *opts)
 		option_lhs(o, lhs, sizeof(lhs));
 		size_t w = width(lhs);
 		fprintf(f, "  %s%*s   ", lhs, (int)(w < col ? col - w : 0), "");
-		print_indented(f, o->help ? o->help : "", col + 5);
+		print_indented(f, o->help ? o->help : "", col + 5, (o->flags & OPTION_REQUIRED) != 0);
 	}
 }
 

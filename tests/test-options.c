@@ -231,9 +231,11 @@ TEST(options_parse_errors)
 		OPT_END(),
 	};
 	const struct options_cmd none = { .prog = &prog, .cmd = "rien", .options = req };
+	char *out, *err;
+	CHECK_INT(parse(&none, (const char *[]){ "-h", NULL }, NULL, NULL, &out, &err), OPTIONS_HELP);
+	CHECK_STR(out, "Usage : prog rien\n\nOptions :\n  --to FICHIER   cible (obligatoire)\n");
 	const struct options_cmd any = { .prog = &prog, .cmd = "tout", .max_args = -1 };
 	const char *args[MAXARGS];
-	char *out, *err;
 	int nargs;
 	CHECK_INT(parse(&none, (const char *[]){ "x", NULL }, NULL, NULL, &out, &err), OPTIONS_ERROR);
 	CHECK_STR(err, "prog : argument inattendu : « x » (voir prog rien --help).\n");
