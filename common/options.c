@@ -12,16 +12,6 @@
 #define HELP_COLUMN_MAX 34     /* a wider option is not aligned with the others */
 #define NAME_MAX_LEN 128
 
-/* Code points of the UTF-8 string s. */
-static size_t width(const char *s)
-{
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
 static void vfail(const struct options_cmd *c, const char *fmt, va_list ap)
 {
 	const char *prog = c->prog ? c->prog->name : "relais";
@@ -261,7 +251,7 @@ static size_t help_column(const struct option *o)
 		if (!visible(o))
 			continue;
 		option_lhs(o, lhs, sizeof(lhs));
-		size_t w = width(lhs);
+		size_t w = util_utf8_width(lhs);
 		if (w <= HELP_COLUMN_MAX && w > col)
 			col = w;
 	}
@@ -290,7 +280,7 @@ static void print_options(FILE *f, const struct option *opts)
 		if (!visible(o))
 			continue;
 		option_lhs(o, lhs, sizeof(lhs));
-		size_t w = width(lhs);
+		size_t w = util_utf8_width(lhs);
 		fprintf(f, "  %s%*s   ", lhs, (int)(w < col ? col - w : 0), "");
 		print_indented(f, o->help ? o->help : "", col + 5, (o->flags & OPTION_REQUIRED) != 0);
 	}
@@ -325,7 +315,7 @@ void options_help(FILE *f, const struct options_cmd *c)
 
 void options_print_command(FILE *f, const char *name, const char *summary, size_t w)
 {
-	size_t have = width(name);
+	size_t have = util_utf8_width(name);
 	fprintf(f, "  %s%*s   %s\n", name, (int)(have < w ? w - have : 0), "", summary);
 }
 
@@ -380,8 +370,8 @@ size_t options_list_commands(FILE *f, const void *table, size_t n, size_t size,
 	size_t w = 0, count = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = listed_name(entry(table, size, i)->name, cmd);
-		if (name && width(name) > w)
-			w = width(name);
+		if (name && util_utf8_width(name) > w)
+			w = util_utf8_width(name);
 		count += name != NULL;
 	}
 	if (!count)

@@ -123,16 +123,6 @@ static int user_add(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
-/* Number of code points of the UTF-8 string s. */
-static size_t text_width(const char *s)
-{
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
 /* Prints one row of the account table: each cell padded to its column's
  * width and two spaces, the last one bare. */
 static void print_row(const char *const cells[4], const size_t widths[4])
@@ -140,7 +130,7 @@ static void print_row(const char *const cells[4], const size_t widths[4])
 	for (size_t k = 0; k < 4; k++) {
 		fputs(cells[k], stdout);
 		if (k < 3)
-			printf("%*s", (int)(widths[k] - text_width(cells[k]) + 2), "");
+			printf("%*s", (int)(widths[k] - util_utf8_width(cells[k]) + 2), "");
 	}
 	putchar('\n');
 }
@@ -175,12 +165,12 @@ static int user_list(int argc, char **argv)
 		return 0;
 	}
 	for (size_t k = 0; k < 4; k++)
-		widths[k] = text_width(heads[k]);
+		widths[k] = util_utf8_width(heads[k]);
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[4] = { v[i].login, v[i].dept, v[i].role, v[i].created };
 		for (size_t k = 0; k < 4; k++)
-			if (text_width(cells[k]) > widths[k])
-				widths[k] = text_width(cells[k]);
+			if (util_utf8_width(cells[k]) > widths[k])
+				widths[k] = util_utf8_width(cells[k]);
 	}
 	print_row(heads, widths);
 	for (size_t i = 0; i < n; i++)
