@@ -290,71 +290,39 @@ static int write_xlsx(const char *tmp, const char *path, const struct directory 
 	return 0;
 }
 
-static void help_export(void)
-{
-	printf("Usage : relais [--home DIR] export annuaire --format csv|xlsx [--sortie FICHIER]\n"
-	       "Écrit l'annuaire des promeneurs labellisés (les candidats, suspendus et\n"
-	       "délabellisés n'y figurent pas) : nom, prénom, structure, commune, courriel,\n"
-	       "téléphone, réseaux sociaux et noms de profil.\n\n"
-	       "  --format csv     CSV en UTF-8 avec BOM, séparé par des points-virgules\n"
-	       "                   (s'ouvre directement dans un tableur) ; sur la sortie\n"
-	       "                   standard sans --sortie\n"
-	       "  --format xlsx    classeur Excel ; --sortie est alors obligatoire\n"
-	       "  --sortie FICHIER le fichier à écrire (remplacé d'un seul coup)\n\n"
-	       "Contient des données personnelles : à ne transmettre qu'aux destinataires prévus.\n");
-}
-
-/* Takes "--opt VALUE" or "--opt=VALUE" at argv[*i]; returns 1 when it was opt. */
-static int take_opt(int argc, char **argv, int *i, const char *opt, const char **val, int *bad)
-{
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-	} else if (!argv[*i][n]) {
-		if (*i + 1 >= argc) {
-			cli_error("l'option %s attend une valeur.", opt);
-			*bad = 1;
-			return 1;
-		}
-		*val = argv[++*i];
-	} else {
-		return 0;
-	}
-	if (!**val) {
-		cli_error("l'option %s attend une valeur non vide.", opt);
-		*bad = 1;
-	}
-	return 1;
-}
-
 int cmd_annuaire_export(const char *home, int argc, char **argv)
 {
 	struct replica r;
 	struct directory d = { 0 };
 	const char *format = NULL, *out = NULL;
+	const struct option opts[] = {
+		OPT_STRING_F(0, "format", &format, "csv|xlsx",
+			     "csv : CSV en UTF-8 avec BOM, séparé par des points-virgules\n"
+			     "(s'ouvre directement dans un tableur) ; sur la sortie\n"
+			     "standard sans --sortie\n"
+			     "xlsx : classeur Excel ; --sortie est alors obligatoire",
+			     OPTION_REQUIRED | OPTION_NONEMPTY),
+		OPT_STRING_F(0, "sortie", &out, "FICHIER",
+			     "le fichier à écrire (remplacé d'un seul coup)", OPTION_NONEMPTY),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "export annuaire", "--format csv|xlsx [--sortie FICHIER]",
+		"Écrit l'annuaire des promeneurs labellisés (les candidats, suspendus et\n"
+		"délabellisés n'y figurent pas) : nom, prénom, structure, commune, courriel,\n"
+		"téléphone, réseaux sociaux et noms de profil.\n", opts,
+		"Contient des données personnelles : à ne transmettre qu'aux destinataires prévus.\n",
+		0, 0, NULL,
+	};
 	char err[CLI_ERRLEN], *tmp = NULL;
 	FILE *f = NULL;
-	int rc = CLI_EXIT_FAIL, e, bad = 0;
+	int rc = options_parse_cmd(&c, argc - 2, argv + 2, NULL, NULL), e;
 
-	for (int i = 2; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help_export();
-			return 0;
-		}
-	for (int i = 2; i < argc && !bad; i++) {
-		if (take_opt(argc, argv, &i, "--format", &format, &bad) ||
-		    take_opt(argc, argv, &i, "--sortie", &out, &bad))
-			continue;
-		cli_error("argument inconnu : « %s » (voir relais export annuaire --help).", argv[i]);
-		return CLI_EXIT_USAGE;
-	}
-	if (bad)
-		return CLI_EXIT_USAGE;
-	if (!format || (strcmp(format, "csv") && strcmp(format, "xlsx"))) {
-		cli_error("--format csv ou --format xlsx est attendu (voir relais export annuaire "
-			  "--help).");
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	rc = CLI_EXIT_FAIL;
+	if (strcmp(format, "csv") && strcmp(format, "xlsx")) {
+		options_usage_error(&c, "--format csv ou --format xlsx est attendu");
 		return CLI_EXIT_USAGE;
 	}
 	int xlsx = !strcmp(format, "xlsx");
@@ -959,25 +927,6 @@ out:
 	return rc;
 }
 
-static void help_import(void)
-{
-	printf("Usage : relais [--home DIR] import annuaire FICHIER.csv [--dry-run] [--partial]\n"
-	       "Importe un annuaire tenu dans un tableur (enregistré en CSV, UTF-8 ou\n"
-	       "Windows-1252, séparé par des virgules ou des points-virgules).\n\n"
-	       "La première ligne nomme les colonnes (majuscules et accents indifférents) :\n"
-	       "  obligatoires : nom, prénom, structure, courriel\n"
-	       "  facultatives : commune (nécessaire pour créer une structure), téléphone,\n"
-	       "                 fonction, code postal, réseaux + noms de profil (listes\n"
-	       "                 séparées par des virgules, dans le même ordre), ou une colonne\n"
-	       "                 par réseau (facebook, instagram…) contenant le nom de profil.\n\n"
-	       "Chaque ligne est créée (promeneur labellisé ; structure reprise par son nom ou\n"
-	       "créée), déjà présente (même courriel : seuls les champs vides sont complétés)\n"
-	       "ou refusée avec sa raison.\n\n"
-	       "  --dry-run   affiche le compte rendu sans rien enregistrer\n"
-	       "  --partial   enregistre les lignes acceptées même si d'autres sont refusées\n"
-	       "              (sans cette option, une seule ligne refusée et rien n'est enregistré)\n");
-}
-
 static int read_file_capped(const char *path, struct buf *b)
 {
 	FILE *f = fopen(path, "rb");
@@ -1122,36 +1071,31 @@ int cmd_annuaire_import(const char *home, int argc, char **argv)
 	int rc = CLI_EXIT_FAIL;
 
 	memset(&im, 0, sizeof(im));
-	for (int i = 1; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help_import();
-			return 0;
-		}
-	if (argc < 2 || strcmp(argv[1], "annuaire")) {
-		cli_error("« relais import » importe l'annuaire : relais import annuaire FICHIER.csv "
-			  "(voir relais import annuaire --help).");
-		return CLI_EXIT_USAGE;
-	}
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run"))
-			im.dry_run = 1;
-		else if (!strcmp(argv[i], "--partial"))
-			im.partial = 1;
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error("option inconnue : « %s » (voir relais import annuaire --help).",
-				  argv[i]);
-			return CLI_EXIT_USAGE;
-		} else if (path) {
-			cli_error("un seul fichier à la fois : « %s » est en trop.", argv[i]);
-			return CLI_EXIT_USAGE;
-		} else {
-			path = argv[i];
-		}
-	}
-	if (!path) {
-		cli_error("fichier manquant : relais import annuaire FICHIER.csv.");
-		return CLI_EXIT_USAGE;
-	}
+	const struct option opts[] = {
+		OPT_FLAG(0, "dry-run", &im.dry_run, "affiche le compte rendu sans rien enregistrer"),
+		OPT_FLAG(0, "partial", &im.partial,
+			 "enregistre les lignes acceptées même si d'autres sont refusées\n"
+			 "(sans cette option, une seule ligne refusée et rien n'est enregistré)"),
+		OPT_END(),
+	};
+	const struct options_cmd oc = {
+		&cli_prog, "import annuaire", "FICHIER.csv [--dry-run] [--partial]",
+		"Importe un annuaire tenu dans un tableur (enregistré en CSV, UTF-8 ou\n"
+		"Windows-1252, séparé par des virgules ou des points-virgules).\n\n"
+		"La première ligne nomme les colonnes (majuscules et accents indifférents) :\n"
+		"  obligatoires : nom, prénom, structure, courriel\n"
+		"  facultatives : commune (nécessaire pour créer une structure), téléphone,\n"
+		"                 fonction, code postal, réseaux + noms de profil (listes\n"
+		"                 séparées par des virgules, dans le même ordre), ou une colonne\n"
+		"                 par réseau (facebook, instagram…) contenant le nom de profil.\n\n"
+		"Chaque ligne est créée (promeneur labellisé ; structure reprise par son nom ou\n"
+		"créée), déjà présente (même courriel : seuls les champs vides sont complétés)\n"
+		"ou refusée avec sa raison.\n", opts, NULL, 1, 1, "fichier",
+	};
+	int n = 0;
+	if ((rc = options_parse_cmd(&oc, argc - 2, argv + 2, &path, &n)))
+		return rc < 0 ? 0 : rc;
+	rc = CLI_EXIT_FAIL;
 	if (read_file_capped(path, &data))
 		goto out_nodb;
 	err[0] = 0;
@@ -1186,15 +1130,3 @@ out_nodb:
 	return rc;
 }
 
-annuaire_cmd annuaire_lookup(int argc, char **argv)
-{
-	if (argc < 1)
-		return NULL;
-	if (argc >= 2 && !strcmp(argv[0], "export") && !strcmp(argv[1], "annuaire"))
-		return cmd_annuaire_export;
-	if (!strcmp(argv[0], "import"))
-		return cmd_annuaire_import;
-	if (!strcmp(argv[0], "synthese"))
-		return cmd_synthese;
-	return NULL;
-}

@@ -28,15 +28,6 @@ int cmd_annuaire_export(const char *home, int argc, char **argv);
  * without --partial (then nothing is written), also with --dry-run. */
 int cmd_annuaire_import(const char *home, int argc, char **argv);
 
-typedef int (*annuaire_cmd)(const char *home, int argc, char **argv);
-
-/*
- * The command of this module or of synthese.h that argv (argv[0] the command
- * word) names, or NULL: "export annuaire", "import" and "synthese". For
- * main.c's dispatch; "export" alone stays cmd_export.
- */
-annuaire_cmd annuaire_lookup(int argc, char **argv);
-
 /* ---- output files shared with synthese.c ---- */
 
 /*

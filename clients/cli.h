@@ -11,6 +11,7 @@
 #define RELAIS_CLI_H
 
 #include <stddef.h>
+#include "../common/options.h"
 #include "../common/relais.h"
 
 #define CLI_EXIT_OK 0
@@ -48,24 +49,9 @@ void cli_print_field(const char *label, const char *value);
 /* Returns 1 when arg is "--help" or "-h". */
 int cli_is_help(const char *arg);
 
-/* One option of a command, for cli_parse_opts(). */
-struct cli_opt {
-	const char *name;      /* "--server" */
-	const char *arg;       /* the value's name in --help ("URL"); NULL for a flag */
-	const char **value;    /* receives the value (option with arg) */
-	int *flag;             /* set to 1 (flag) */
-	const char *help;      /* one line of --help */
-};
-
-/*
- * Parses argv[1..argc) (argv[0] is the command word) against opts: "--x v",
- * "--x=v" and flags; no positional argument. With --help or -h, prints
- * usage (a French text ending in a newline) then the options, described
- * from opts, on stdout and returns -1. Returns 0, or CLI_EXIT_USAGE after a
- * French message.
- */
-int cli_parse_opts(const char *usage, const struct cli_opt *opts, size_t nopts,
-		   int argc, char **argv) RELAIS_WUR;
+/* relais for the option parser (common/options.h): its name, and the list
+ * of a command's sub-commands from main.c's command table. */
+extern const struct options_prog cli_prog;
 
 /*
  * Commands. home is the replica's directory (already resolved from --home,

@@ -164,21 +164,6 @@ static void print_conflict(const struct conflict *k)
 	print_side(&k->lost, "perdue", k->authored && k->mine_lost);
 }
 
-static void help_conflicts(void)
-{
-	printf("Usage : relais [--home DIR] conflicts [--json] [--all]\n"
-	       "       relais [--home DIR] conflicts resolve ID --keep mine|theirs\n"
-	       "Liste les conflits ouverts (--all : aussi ceux déjà résolus), ou en tranche un.\n"
-	       "Un conflit naît quand deux personnes ont modifié la même valeur : la plus récente\n"
-	       "est gardée, l'autre est conservée ici pour que vous choisissiez.\n\n"
-	       "Options :\n"
-	       "  --json              sortie JSON\n"
-	       "  --all               inclut les conflits résolus\n"
-	       "  --keep mine         garde votre valeur (ou la valeur en place si vous n'êtes\n"
-	       "                      l'auteur d'aucune des deux)\n"
-	       "  --keep theirs       garde l'autre valeur\n");
-}
-
 struct list_state {
 	json_t *arr;     /* --json: the array being filled */
 	int n, nopen;
@@ -326,41 +311,41 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 {
 	struct replica r;
 	char err[CLI_ERRLEN];
-	int json = 0, all = 0, rc;
+	int json = 0, all = 0, rc, n = 0;
 	const char *id = NULL, *keep = NULL;
 	int resolving = argc > 1 && !strcmp(argv[1], "resolve");
+	const struct option list_opts[] = {
+		OPT_FLAG(0, "json", &json, "sortie JSON"),
+		OPT_FLAG(0, "all", &all, "inclut les conflits résolus"),
+		OPT_END(),
+	};
+	const struct option resolve_opts[] = {
+		OPT_STRING_F(0, "keep", &keep, "mine|theirs",
+			     "mine : garde votre valeur (ou la valeur en place si vous n'êtes\n"
+			     "l'auteur d'aucune des deux) ; theirs : garde l'autre valeur",
+			     OPTION_REQUIRED),
+		OPT_END(),
+	};
+	static const char about[] =
+		"Un conflit naît quand deux personnes ont modifié la même valeur : la plus récente\n"
+		"est gardée, l'autre est conservée ici pour que vous choisissiez.\n";
+	const struct options_cmd list_cmd = {
+		&cli_prog, "conflicts", "[--json] [--all]\nresolve ID --keep mine|theirs",
+		"Liste les conflits ouverts (--all : aussi ceux déjà résolus), ou en tranche un.\n",
+		list_opts, about, 0, 0, NULL,
+	};
+	const struct options_cmd resolve_cmd = {
+		&cli_prog, "conflicts resolve", "ID --keep mine|theirs",
+		"Tranche le conflit ID (tel qu'affiché par « relais conflicts »).\n", resolve_opts,
+		about, 1, 1, "identifiant du conflit",
+	};
 
-	for (int i = 1; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help_conflicts();
-			return 0;
-		}
-	for (int i = resolving ? 2 : 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!resolving && !strcmp(a, "--json")) {
-			json = 1;
-		} else if (!resolving && !strcmp(a, "--all")) {
-			all = 1;
-		} else if (resolving && !strncmp(a, "--keep", 6) && (!a[6] || a[6] == '=')) {
-			if (a[6] == '=') {
-				keep = a + 7;
-			} else if (i + 1 < argc) {
-				keep = argv[++i];
-			} else {
-				cli_error("l'option --keep attend mine ou theirs.");
-				return CLI_EXIT_USAGE;
-			}
-		} else if (resolving && !id && strncmp(a, "--", 2)) {
-			id = a;
-		} else {
-			cli_error("argument inconnu : « %s » (voir relais conflicts --help).", a);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (resolving && (!id || !keep)) {
-		cli_error("usage : relais conflicts resolve ID --keep mine|theirs");
-		return CLI_EXIT_USAGE;
-	}
+	if (resolving)
+		rc = options_parse_cmd(&resolve_cmd, argc - 2, argv + 2, &id, &n);
+	else
+		rc = options_parse_cmd(&list_cmd, argc - 1, argv + 1, NULL, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	if (resolving && strcmp(keep, "mine") && strcmp(keep, "theirs")) {
 		cli_error("--keep attend « mine » (votre valeur) ou « theirs » (l'autre), "
 			  "pas « %s ».", keep);

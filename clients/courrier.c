@@ -28,7 +28,6 @@
 #define MAIL_TABLE COURRIER_TABLE
 #define MAX_SQL (16u << 10)
 #define ID_MAX 64            /* longer identifiers name nothing */
-#define HELP_RC -1           /* parse_args: --help was printed */
 
 /* The message text goes last in "show": it may be long. */
 #define TEXT_COLUMN "texte"
@@ -42,11 +41,23 @@ static const struct {
 	int json;     /* takes --json */
 	int all;      /* takes --tous */
 	int target;   /* takes --a TABLE:ID */
+	const char *usage, *about;
 } verbs[] = {
-	{ "list", VERB_LIST, 0, 1, 1, 0 },
-	{ "show", VERB_SHOW, 1, 1, 0, 0 },
-	{ "rattacher", VERB_ATTACH, 1, 0, 0, 1 },
-	{ "classer", VERB_FILE, 1, 0, 0, 0 },
+	{ "list", VERB_LIST, 0, 1, 1, 0, "[--json] [--tous]",
+	  "Liste les messages en attente d'une décision (résultat « quarantaine », suite\n"
+	  "donnée vide ou « à traiter »), du plus récent au plus ancien : identifiant,\n"
+	  "date, expéditeur, objet, résultat.\n" },
+	{ "show", VERB_SHOW, 1, 1, 0, 0, "ID [--json]",
+	  "Affiche toutes les informations d'un message, une ligne « Libellé : valeur »\n"
+	  "par information, puis le texte du message.\n" },
+	{ "rattacher", VERB_ATTACH, 1, 0, 0, 1, "ID --a TABLE:ID",
+	  "Rattache un message en quarantaine à une ligne existante du réplica et le\n"
+	  "marque « rattaché ». TABLE est un mot de commande : promeneur, structure,\n"
+	  "candidature, bilan, presence, evenement, participation, demande, ressource.\n"
+	  "La décision est envoyée au serveur par « relais sync ».\n" },
+	{ "classer", VERB_FILE, 1, 0, 0, 0, "ID",
+	  "Classe un message en quarantaine sans suite (« classé »). La décision est\n"
+	  "envoyée au serveur par « relais sync ».\n" },
 };
 
 struct args {
@@ -144,53 +155,13 @@ static char *clean(const char *s, int multiline)
 	return out;
 }
 
-static void help_main(FILE *f)
-{
-	fprintf(f, "Usage : relais courrier COMMANDE [OPTIONS]\n"
-	       "Journal des courriels reçus par la boîte du réseau (écrit par le serveur ;\n"
-	       "« relais sync » le met à jour). Un message que la passerelle n'a pas su traiter\n"
-	       "reste en quarantaine jusqu'à ce qu'une personne décide de sa suite.\n\n"
-	       "Commandes :\n"
-	       "  list [--json] [--tous]        messages en attente (en quarantaine, non traités),\n"
-	       "                                du plus récent au plus ancien ; --tous : tout le journal\n"
-	       "  show ID [--json]              toutes les informations d'un message, son texte en dernier\n"
-	       "  rattacher ID --a TABLE:ID     rattache le message à une ligne existante\n"
-	       "                                (ex. --a promeneur:ID, --a structure:ID)\n"
-	       "  classer ID                    classe le message sans suite\n\n"
-	       "Le journal n'est écrit que par le serveur : pas de add, set ni rm.\n");
-}
-
-static void help_verb(enum verb v)
-{
-	switch (v) {
-	case VERB_LIST:
-		printf("Usage : relais courrier list [--json] [--tous]\n"
-		       "Liste les messages en attente d'une décision (résultat « quarantaine », suite\n"
-		       "donnée vide ou « à traiter »), du plus récent au plus ancien : identifiant,\n"
-		       "date, expéditeur, objet, résultat.\n"
-		       "  --tous   tout le journal, avec la réponse (envoyée, échouée…) et la\n"
-		       "           suite donnée ; « show ID » dit pourquoi une réponse manque\n"
-		       "  --json   un tableau JSON de toutes les colonnes\n");
-		break;
-	case VERB_SHOW:
-		printf("Usage : relais courrier show ID [--json]\n"
-		       "Affiche toutes les informations d'un message, une ligne « Libellé : valeur »\n"
-		       "par information, puis le texte du message ; --json : un objet JSON.\n");
-		break;
-	case VERB_ATTACH:
-		printf("Usage : relais courrier rattacher ID --a TABLE:ID\n"
-		       "Rattache un message en quarantaine à une ligne existante du réplica et le\n"
-		       "marque « rattaché ». TABLE est un mot de commande : promeneur, structure,\n"
-		       "candidature, bilan, presence, evenement, participation, demande, ressource.\n"
-		       "La décision est envoyée au serveur par « relais sync ».\n");
-		break;
-	case VERB_FILE:
-		printf("Usage : relais courrier classer ID\n"
-		       "Classe un message en quarantaine sans suite (« classé »). La décision est\n"
-		       "envoyée au serveur par « relais sync ».\n");
-		break;
-	}
-}
+static const struct options_cmd courrier_cmd = {
+	&cli_prog, "courrier", "SOUS-COMMANDE [OPTIONS]",
+	"Journal des courriels reçus par la boîte du réseau (écrit par le serveur ;\n"
+	"« relais sync » le met à jour). Un message que la passerelle n'a pas su traiter\n"
+	"reste en quarantaine jusqu'à ce qu'une personne décide de sa suite.\n", NULL,
+	"Le journal n'est écrit que par le serveur : pas de add, set ni rm.\n", 0, 0, NULL,
+};
 
 static void copy_id(char out[ID_MAX + 1], const char *in, size_t n)
 {
@@ -199,59 +170,45 @@ static void copy_id(char out[ID_MAX + 1], const char *in, size_t n)
 	out[n] = 0;
 }
 
-/* Takes argv after the verb. Returns 0, HELP_RC, or an exit status. */
+/* Takes argv after the verb. Returns 0, -1 after --help, or an exit status. */
 static int parse_args(int vi, int argc, char **argv, struct args *a)
 {
-	const char *word = verbs[vi].word;
+	struct option opts[4];
+	size_t k = 0;
+	char cmd[64];
+	const char *raw = NULL;
+	int n = 0, rc;
+
 	memset(a, 0, sizeof(*a));
-	for (int i = 0; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help_verb(verbs[vi].verb);
-			return HELP_RC;
+	if (verbs[vi].json)
+		opts[k++] = (struct option)OPT_FLAG(0, "json", &a->json,
+						    "un objet JSON (show) ou un tableau JSON de\n"
+						    "toutes les colonnes (list)");
+	if (verbs[vi].all)
+		opts[k++] = (struct option)OPT_FLAG(0, "tous", &a->all,
+						    "tout le journal, avec la réponse (envoyée, "
+						    "échouée…) et la\nsuite donnée ; « show ID » dit "
+						    "pourquoi une réponse manque");
+	if (verbs[vi].target)
+		opts[k++] = (struct option)OPT_STRING_F(0, "a", &a->target, "TABLE:ID",
+							"la ligne (ex. --a promeneur:ID, "
+							"--a structure:ID)", OPTION_REQUIRED);
+	opts[k] = (struct option)OPT_END();
+	snprintf(cmd, sizeof(cmd), "courrier %s", verbs[vi].word);
+	const struct options_cmd c = {
+		&cli_prog, cmd, verbs[vi].usage, verbs[vi].about, opts, NULL,
+		verbs[vi].id, verbs[vi].id, "identifiant",
+	};
+	if ((rc = options_parse_cmd(&c, argc, argv, &raw, &n)))
+		return rc;
+	if (raw) {
+		size_t len = strlen(raw);
+		if (!len || len > ID_MAX) {
+			cli_error("identifiant invalide : « %.*s ».", ID_MAX, raw);
+			return CLI_EXIT_FAIL;
 		}
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
-			if (verbs[vi].id && !a->has_id) {
-				size_t n = strlen(arg);
-				if (!n || n > ID_MAX) {
-					cli_error("identifiant invalide : « %.*s ».", ID_MAX, arg);
-					return CLI_EXIT_FAIL;
-				}
-				copy_id(a->id, arg, n);
-				a->has_id = 1;
-				continue;
-			}
-			cli_error("argument en trop : « %s » (voir relais courrier %s --help).",
-				  arg, word);
-			return CLI_EXIT_USAGE;
-		}
-		if (verbs[vi].json && !strcmp(arg, "--json")) {
-			a->json = 1;
-		} else if (verbs[vi].all && !strcmp(arg, "--tous")) {
-			a->all = 1;
-		} else if (verbs[vi].target && !strncmp(arg, "--a=", 4)) {
-			a->target = arg + 4;
-		} else if (verbs[vi].target && !strcmp(arg, "--a")) {
-			if (i + 1 >= argc) {
-				cli_error("l'option --a attend TABLE:ID (ex. --a promeneur:ID).");
-				return CLI_EXIT_USAGE;
-			}
-			a->target = argv[++i];
-		} else {
-			cli_error("option inconnue pour « relais courrier %s » : %s (voir --help).",
-				  word, arg);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (verbs[vi].id && !a->has_id) {
-		cli_error("identifiant manquant : relais courrier %s ID (voir --help).", word);
-		return CLI_EXIT_USAGE;
-	}
-	if (verbs[vi].target && !a->target) {
-		cli_error("option --a manquante : relais courrier rattacher ID --a TABLE:ID "
-			  "(ex. --a promeneur:ID).");
-		return CLI_EXIT_USAGE;
+		copy_id(a->id, raw, len);
+		a->has_id = 1;
 	}
 	return 0;
 }
@@ -734,7 +691,7 @@ int cmd_courrier(const char *home, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (argc < 2 || cli_is_help(argv[1])) {
-		help_main(argc < 2 ? stderr : stdout);
+		options_help(argc < 2 ? stderr : stdout, &courrier_cmd);
 		return argc < 2 ? CLI_EXIT_USAGE : 0;
 	}
 	if (!strcmp(argv[1], "add") || !strcmp(argv[1], "set") || !strcmp(argv[1], "rm")) {
@@ -752,7 +709,7 @@ int cmd_courrier(const char *home, int argc, char **argv)
 	}
 	rc = parse_args(vi, argc - 2, argv + 2, &a);
 	if (rc)
-		return rc == HELP_RC ? 0 : rc;
+		return rc < 0 ? 0 : rc;
 	if (replica_open(&r, home, 0, err, sizeof(err))) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;

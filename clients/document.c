@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "../common/buf.h"
+#include "../common/options.h"
 #include "../common/util.h"
 #include "../sync/sync.h"
 #include "cli.h"
@@ -24,20 +25,6 @@
 /* Largest document kept: the gateway keeps at most 25 MiB of attachments
  * per message. */
 #define DOCUMENT_MAX (32u << 20)
-
-static void help(void)
-{
-	printf("Usage : relais [--home DIR] document ouvrir ID [--sortie FICHIER]\n"
-	       "Écrit dans un fichier le contenu du document ID (une pièce jointe d'un courriel\n"
-	       "reçu : relais document list). La première fois, il est téléchargé depuis le\n"
-	       "serveur, vérifié par son empreinte SHA-256 et gardé dans le réplica : il s'ouvre\n"
-	       "ensuite sans connexion.\n\n"
-	       "Options :\n"
-	       "  --sortie FICHIER   fichier à écrire (défaut : le nom du document, dans le\n"
-	       "                     répertoire courant ; un fichier existant n'est pas remplacé)\n\n"
-	       "Rattacher un document à une fiche :\n"
-	       "  relais document set ID --rattache-table structure --rattache-id ID_STRUCTURE\n");
-}
 
 /* The document's name and SHA-256; RELAIS_ENOTFOUND when absent. */
 static int read_document(struct replica *r, const char *id, char **name, char **sha)
@@ -214,28 +201,26 @@ int cmd_document_ouvrir(const char *home, int argc, char **argv)
 	struct replica r;
 	struct buf data = BUF_INIT(DOCUMENT_MAX);
 	char err[CLI_ERRLEN] = "", *name = NULL;
-	int rc = CLI_EXIT_FAIL, found = 0, e;
+	int rc = CLI_EXIT_FAIL, found = 0, n = 0, e;
+	const struct option opts[] = {
+		OPT_STRING(0, "sortie", &out, "FICHIER", "fichier à écrire (défaut : le nom du document, "
+			   "dans le répertoire courant ; un fichier existant n'est pas remplacé)"),
+		OPT_END(),
+	};
+	struct options_cmd c = {
+		&cli_prog, "document ouvrir", "ID [--sortie FICHIER]",
+		"Écrit dans un fichier le contenu du document ID (une pièce jointe d'un courriel\n"
+		"reçu : relais document list). La première fois, il est téléchargé depuis le\n"
+		"serveur, vérifié par son empreinte SHA-256 et gardé dans le réplica : il s'ouvre\n"
+		"ensuite sans connexion.\n",
+		opts,
+		"Rattacher un document à une fiche :\n"
+		"  relais document set ID --rattache-table structure --rattache-id ID_STRUCTURE\n",
+		1, 1, "identifiant du document",
+	};
 
-	for (int i = 2; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			help();
-			return 0;
-		}
-		if (!strcmp(argv[i], "--sortie") && i + 1 < argc) {
-			out = argv[++i];
-		} else if (!strncmp(argv[i], "--sortie=", 9)) {
-			out = argv[i] + 9;
-		} else if (argv[i][0] != '-' && !id) {
-			id = argv[i];
-		} else {
-			cli_error("argument inconnu : « %s » (voir relais document ouvrir --help).", argv[i]);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (!id) {
-		cli_error("relais document ouvrir attend l'identifiant du document (relais document list).");
-		return CLI_EXIT_USAGE;
-	}
+	if ((e = options_parse_cmd(&c, argc - 2, argv + 2, &id, &n)))
+		return e < 0 ? 0 : e;
 	if (replica_open(&r, home, 0, err, sizeof(err))) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;

@@ -3,6 +3,7 @@
  * one implementation driven by struct model_table: flags, labels, checks and
  * output all come from model/.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@
 
 #define MAX_FIELDS 128
 #define MAX_SQL (64u << 10)
-#define HELP_FLAG_WIDTH 34
-#define HELP_RC -1         /* parse_args: --help was printed */
+#define FLAG_MAX 64
+#define HELP_MAX 1024
 
 enum verb { VERB_ADD, VERB_SET, VERB_RM, VERB_LIST, VERB_SHOW };
 
@@ -27,12 +28,13 @@ static const struct {
 	int id;      /* takes an ID */
 	int fields;  /* takes column flags */
 	int json;    /* takes --json */
+	const char *usage;
 } verbs[] = {
-	{ "add", VERB_ADD, 0, 1, 0 },
-	{ "set", VERB_SET, 1, 1, 0 },
-	{ "rm", VERB_RM, 1, 0, 0 },
-	{ "list", VERB_LIST, 0, 0, 1 },
-	{ "show", VERB_SHOW, 1, 0, 1 },
+	{ "add", VERB_ADD, 0, 1, 0, "OPTIONS" },
+	{ "set", VERB_SET, 1, 1, 0, "ID OPTIONS" },
+	{ "rm", VERB_RM, 1, 0, 0, "ID" },
+	{ "list", VERB_LIST, 0, 0, 1, "[--json]" },
+	{ "show", VERB_SHOW, 1, 0, 1, "ID [--json]" },
 };
 
 struct field {
@@ -61,14 +63,6 @@ static int col_live(const struct model_column *c)
 	return c->since <= MODEL_SCHEMA_VERSION;
 }
 
-static void flag_of(const struct model_column *c, char *out, size_t outlen)
-{
-	size_t i = 0;
-	for (; c->name[i] && i + 1 < outlen; i++)
-		out[i] = c->name[i] == '_' ? '-' : c->name[i];
-	out[i] = 0;
-}
-
 static const char *placeholder(const struct model_column *c)
 {
 	switch (c->kind) {
@@ -85,144 +79,159 @@ static const char *placeholder(const struct model_column *c)
 	return "VALEUR";
 }
 
-static void print_column_help(const struct model_column *c, int creating)
+/* "le promeneur" → "du promeneur", "la structure" → "de la structure",
+ * "l'événement" → "de l'événement": a table's label after "de". */
+static void of_label(const char *label, char *out, size_t outlen)
 {
-	char flag[128], lhs[192];
-	flag_of(c, flag, sizeof(flag));
-	snprintf(lhs, sizeof(lhs), "--%s %s", flag, placeholder(c));
-	printf("  %s", lhs);
-	for (size_t w = cli_utf8_width(lhs, strlen(lhs)); w < HELP_FLAG_WIDTH; w++)
-		putchar(' ');
-	printf(" %s", c->label);
+	if (!strncmp(label, "le ", 3))
+		snprintf(out, outlen, "du %s", label + 3);
+	else if (!strncmp(label, "les ", 4))
+		snprintf(out, outlen, "des %s", label + 4);
+	else
+		snprintf(out, outlen, "de %s", label);
+}
+
+/* Appends to out[*n..outlen) as snprintf would; a text that does not fit
+ * is cut (help lines are far below HELP_MAX). */
+static void add_text(char *out, size_t outlen, size_t *n, const char *fmt, ...)
+	RELAIS_PRINTF(4, 5);
+static void add_text(char *out, size_t outlen, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	if (*n >= outlen)
+		return;
+	va_start(ap, fmt);
+	int w = vsnprintf(out + *n, outlen - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n += (size_t)w;
+}
+
+/* The help of a column's option: its label, then what it accepts. */
+static void column_help(const struct model_column *c, int creating, char *out, size_t outlen)
+{
+	size_t n = 0;
+	add_text(out, outlen, &n, "%s", c->label);
 	if (creating && (c->flags & MODEL_REQUIRED))
-		printf(" (obligatoire)");
+		add_text(out, outlen, &n, " (obligatoire)");
 	if (c->kind == MODEL_ENUM && c->values) {
-		printf(" ; valeurs :");
+		add_text(out, outlen, &n, " ; valeurs :");
 		for (size_t i = 0; c->values[i]; i++)
-			printf("%s %s", i ? "," : "", c->values[i]);
+			add_text(out, outlen, &n, "%s %s", i ? "," : "", c->values[i]);
 	} else if (c->kind == MODEL_INT) {
-		printf(" ; de %lld à %lld", c->min, c->max);
+		add_text(out, outlen, &n, " ; de %lld à %lld", c->min, c->max);
 	} else if (c->kind == MODEL_REF) {
 		const struct model_table *rt = model_table_by_name(c->ref);
-		printf(" ; identifiant de %s", rt ? rt->label : c->ref);
+		char of[128];
+		of_label(rt ? rt->label : c->ref, of, sizeof(of));
+		add_text(out, outlen, &n, " ; identifiant %s", of);
 	}
 	if (c->flags & MODEL_PERSONAL)
-		printf(" [donnée personnelle]");
-	putchar('\n');
+		add_text(out, outlen, &n, " [donnée personnelle]");
 }
 
-static void help_table(const struct model_table *t)
-{
-	printf("Usage : relais %s COMMANDE [OPTIONS]\n"
-	       "Gère les %s du réplica local (sans réseau ; « relais sync » envoie les "
-	       "modifications).\n\n"
-	       "Commandes :\n"
-	       "  add OPTIONS          crée %s et affiche son identifiant\n"
-	       "  set ID OPTIONS       modifie %s (une valeur vide efface une colonne facultative)\n"
-	       "  rm ID                supprime %s\n"
-	       "  list [--json]        liste les %s\n"
-	       "  show ID [--json]     affiche %s\n\n"
-	       "Options d'une commande : relais %s add --help\n",
-	       t->command, t->plural, t->label, t->label, t->label, t->plural, t->label,
-	       t->command);
-}
+/* One option per live column of a table, for add and set: the flag and
+ * help texts live here while the command runs. */
+struct column_opt {
+	const struct model_column *col;
+	struct args *a;
+	char flag[FLAG_MAX];
+	char help[HELP_MAX];
+};
 
-static void help_verb(const struct model_table *t, enum verb v)
+static int take_column(const struct option *o, const char *value, char *err, size_t errlen)
 {
-	switch (v) {
-	case VERB_ADD:
-	case VERB_SET:
-		if (v == VERB_ADD)
-			printf("Usage : relais %s add OPTIONS\nCrée %s et affiche son identifiant.\n",
-			       t->command, t->label);
-		else
-			printf("Usage : relais %s set ID OPTIONS\nModifie %s ; au moins une option ; "
-			       "une valeur vide (--option \"\") efface une colonne facultative.\n",
-			       t->command, t->label);
-		printf("\nOptions :\n");
-		for (size_t i = 0; i < t->ncolumns; i++)
-			if (col_live(&t->columns[i]))
-				print_column_help(&t->columns[i], v == VERB_ADD);
-		break;
-	case VERB_RM:
-		printf("Usage : relais %s rm ID\nSupprime %s.\n", t->command, t->label);
-		break;
-	case VERB_LIST:
-		printf("Usage : relais %s list [--json]\nListe les %s, triés par identifiant ; "
-		       "--json : un tableau JSON de toutes les colonnes.\n", t->command, t->plural);
-		break;
-	case VERB_SHOW:
-		printf("Usage : relais %s show ID [--json]\nAffiche %s, une ligne « Libellé : valeur » "
-		       "par colonne ; --json : un objet JSON.\n", t->command, t->label);
-		break;
+	const struct column_opt *co = o->value;
+	struct args *a = co->a;
+	if (a->nfields == MAX_FIELDS) {
+		snprintf(err, errlen, "trop d'options");
+		return -1;
 	}
+	a->fields[a->nfields].col = co->col;
+	a->fields[a->nfields].raw = value;
+	a->nfields++;
+	return 0;
 }
 
-/* Takes argv after the verb. Returns 0, HELP_RC, or an exit status. */
+/* Takes argv after the verb. Returns 0, -1 after --help, or an exit status. */
 static int parse_args(const struct model_table *t, int vi, int argc, char **argv, struct args *a)
 {
+	/* Static for their size (the help texts of every column): relais runs
+	 * one command per process. */
+	static struct column_opt cols[MAX_FIELDS];
+	static struct option opts[MAX_FIELDS + 2];
+	size_t k = 0;
+	char cmd[128];
+	char about[512];
+	int n = 0, rc;
+
 	memset(a, 0, sizeof(*a));
-	for (int i = 0; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help_verb(t, verbs[vi].verb);
-			return HELP_RC;
-		}
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
-			if (verbs[vi].id && !a->id) {
-				a->id = arg;
-				continue;
-			}
-			cli_error("argument en trop : « %s » (voir relais %s %s --help).",
-				  arg, t->command, verbs[vi].word);
-			return CLI_EXIT_USAGE;
-		}
-		if (verbs[vi].json && !strcmp(arg, "--json")) {
-			a->json = 1;
+	enum verb v = verbs[vi].verb;
+	if (verbs[vi].json)
+		opts[k++] = (struct option)OPT_FLAG(0, "json", &a->json,
+						    v == VERB_LIST ? "un tableau JSON de toutes les colonnes"
+								   : "un objet JSON");
+	for (size_t i = 0; verbs[vi].fields && i < t->ncolumns && k < MAX_FIELDS; i++) {
+		const struct model_column *c = &t->columns[i];
+		struct column_opt *co = &cols[k];
+		if (!col_live(c) || model_column_flag(c, co->flag, sizeof(co->flag)))
 			continue;
-		}
-		char flag[128];
-		const char *eq = strchr(arg + 2, '=');
-		size_t fl = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-		const struct model_column *c = NULL;
-		if (verbs[vi].fields && fl < sizeof(flag)) {
-			memcpy(flag, arg + 2, fl);
-			flag[fl] = 0;
-			c = model_column_by_flag(t, flag);
-		}
-		if (!c || !col_live(c)) {
-			cli_error("option inconnue pour « relais %s %s » : %.*s (voir --help).",
-				  t->command, verbs[vi].word, (int)(fl + 2), arg);
-			return CLI_EXIT_FAIL;
-		}
-		const char *val = eq ? eq + 1 : NULL;
-		if (!val) {
-			if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
-				cli_error("l'option --%s attend une valeur (%s).", flag, c->label);
-				return CLI_EXIT_FAIL;
-			}
-			val = argv[++i];
-		}
-		for (size_t k = 0; k < a->nfields; k++)
-			if (a->fields[k].col == c) {
-				cli_error("l'option --%s est donnée deux fois.", flag);
-				return CLI_EXIT_FAIL;
-			}
-		if (a->nfields == MAX_FIELDS) {
-			cli_error("trop d'options.");
-			return CLI_EXIT_USAGE;
-		}
-		a->fields[a->nfields].col = c;
-		a->fields[a->nfields].raw = val;
-		a->nfields++;
+		co->col = c;
+		co->a = a;
+		column_help(c, v == VERB_ADD, co->help, sizeof(co->help));
+		opts[k++] = (struct option)OPT_CALLBACK(0, co->flag, co, placeholder(c), co->help, 0,
+							 take_column);
 	}
-	if (verbs[vi].id && !a->id) {
-		cli_error("identifiant manquant : relais %s %s ID (voir --help).",
-			  t->command, verbs[vi].word);
-		return CLI_EXIT_USAGE;
+	opts[k] = (struct option)OPT_END();
+	snprintf(cmd, sizeof(cmd), "%s %s", t->command, verbs[vi].word);
+	switch (v) {
+	case VERB_ADD:
+		snprintf(about, sizeof(about), "Crée %s et affiche son identifiant.\n", t->label);
+		break;
+	case VERB_SET:
+		snprintf(about, sizeof(about), "Modifie %s ; au moins une option ; une valeur vide "
+			 "(--option \"\") efface une colonne facultative.\n", t->label);
+		break;
+	case VERB_RM:
+		snprintf(about, sizeof(about), "Supprime %s.\n", t->label);
+		break;
+	case VERB_LIST:
+		snprintf(about, sizeof(about), "Liste les %s, triés par identifiant.\n", t->plural);
+		break;
+	case VERB_SHOW:
+		snprintf(about, sizeof(about),
+			 "Affiche %s, une ligne « Libellé : valeur » par colonne.\n", t->label);
+		break;
 	}
-	return 0;
+	const struct options_cmd c = {
+		&cli_prog, cmd, verbs[vi].usage, about, opts, NULL, verbs[vi].id, verbs[vi].id,
+		"identifiant",
+	};
+	rc = options_parse_cmd(&c, argc, argv, &a->id, &n);
+	return rc;
+}
+
+static void help_table(FILE *f, const struct model_table *t)
+{
+	char usage[64], about[1024];
+	snprintf(usage, sizeof(usage), "COMMANDE [OPTIONS]");
+	snprintf(about, sizeof(about),
+		 "Gère les %s du réplica local (sans réseau ; « relais sync » envoie les "
+		 "modifications).\n\n"
+		 "Commandes :\n"
+		 "  add OPTIONS          crée %s et affiche son identifiant\n"
+		 "  set ID OPTIONS       modifie %s (une valeur vide efface une colonne facultative)\n"
+		 "  rm ID                supprime %s\n"
+		 "  list [--json]        liste les %s\n"
+		 "  show ID [--json]     affiche %s\n",
+		 t->plural, t->label, t->label, t->label, t->plural, t->label);
+	char footer[128];
+	snprintf(footer, sizeof(footer), "Options d'une commande : relais %s add --help\n",
+		 t->command);
+	const struct options_cmd c = {
+		&cli_prog, t->command, usage, about, NULL, footer, 0, 0, NULL,
+	};
+	options_help(f, &c);
 }
 
 static void not_found(const struct model_table *t, const char *id)
@@ -326,9 +335,8 @@ static int do_add(struct replica *r, const struct model_table *t, struct args *a
 		while (k < a->nfields && a->fields[k].col != c)
 			k++;
 		if (k == a->nfields) {
-			char flag[128];
-			flag_of(c, flag, sizeof(flag));
-			if (buf_printf(&missing, "%s--%s (%s)", missing.len ? ", " : "", flag, c->label))
+			char flag[FLAG_MAX] = "";
+			if (model_column_flag(c, flag, sizeof(flag)) || buf_printf(&missing, "%s--%s (%s)", missing.len ? ", " : "", flag, c->label))
 				goto out;
 		}
 	}
@@ -632,7 +640,7 @@ int cmd_domain(const char *home, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (argc < 2 || cli_is_help(argv[1])) {
-		help_table(t);
+		help_table(argc < 2 ? stderr : stdout, t);
 		return argc < 2 ? CLI_EXIT_USAGE : 0;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -645,7 +653,7 @@ int cmd_domain(const char *home, int argc, char **argv)
 	}
 	rc = parse_args(t, vi, argc - 2, argv + 2, &a);
 	if (rc)
-		return rc == HELP_RC ? 0 : rc;
+		return rc < 0 ? 0 : rc;
 	if (replica_open(&r, home, 0, err, sizeof(err))) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;

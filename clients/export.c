@@ -47,21 +47,20 @@ int cmd_export(const char *home, int argc, char **argv)
 {
 	struct replica r;
 	char err[CLI_ERRLEN];
-	int rc = 0, first = 1;
+	int rc = 0, first = 1, json = 0;
+	const struct option opts[] = {
+		OPT_FLAG(0, "json", &json, "la seule forme de sortie (gardée pour les scripts)"),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "export", "--json",
+		"Écrit tout le réplica en JSON : {\"table\":[lignes triées par identifiant]} pour "
+		"chaque table,\nsans métadonnées de synchronisation ni conflits. Contient des "
+		"données personnelles.\n", opts, NULL, 0, 0, NULL,
+	};
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			printf("Usage : relais [--home DIR] export --json\n"
-			       "Écrit tout le réplica en JSON : {\"table\":[lignes triées par "
-			       "identifiant]} pour chaque table,\nsans métadonnées de synchronisation "
-			       "ni conflits. Contient des données personnelles.\n");
-			return 0;
-		}
-		if (strcmp(argv[i], "--json")) {
-			cli_error("argument inconnu : « %s » (voir relais export --help).", argv[i]);
-			return CLI_EXIT_USAGE;
-		}
-	}
+	if ((rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL)))
+		return rc < 0 ? 0 : rc;
 	if (replica_open(&r, home, 0, err, sizeof(err))) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
@@ -114,20 +113,19 @@ int cmd_status(const char *home, int argc, char **argv)
 	uint64_t pending = 0;
 	long long conflicts = 0;
 	int json = 0, rc = CLI_EXIT_FAIL;
+	const struct option opts[] = {
+		OPT_FLAG(0, "json", &json, "un objet JSON"),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "status", "[--json]",
+		"Affiche l'état du réplica : modifications en attente, dernière synchronisation,\n"
+		"conflits ouverts, serveur et compte.\n", opts, NULL, 0, 0, NULL,
+	};
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			printf("Usage : relais [--home DIR] status [--json]\n"
-			       "Affiche l'état du réplica : modifications en attente, dernière "
-			       "synchronisation,\nconflits ouverts, serveur et compte.\n");
-			return 0;
-		}
-		if (strcmp(argv[i], "--json")) {
-			cli_error("argument inconnu : « %s » (voir relais status --help).", argv[i]);
-			return CLI_EXIT_USAGE;
-		}
-		json = 1;
-	}
+	if ((rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL)))
+		return rc < 0 ? 0 : rc;
+	rc = CLI_EXIT_FAIL;
 	if (replica_open(&r, home, 0, err, sizeof(err))) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;

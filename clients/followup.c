@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "../common/buf.h"
+#include "../common/options.h"
 #include "../common/util.h"
 #include "../model/domain.h"
 #include "../model/model.h"
@@ -25,7 +26,6 @@
 
 #define ID_MAX 64              /* longer identifiers name nothing */
 #define DATE_LEN 10            /* YYYY-MM-DD */
-#define HELP_RC -1             /* parse_opts: --help was printed */
 #define MAX_SQL (16u << 10)
 #define RETENTION_DEFAULT 365  /* days kept after the délabellisation */
 #define RETENTION_MAX 36500
@@ -40,88 +40,44 @@
 
 /* ---- small helpers ---- */
 
-struct opt {
-	const char *name;      /* "--decision" */
-	const char **value;    /* set for an option with a value */
-	int *flag;             /* set to 1 for an option without one */
-};
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* --date of the commands that work "as of" a day. */
+#define OPT_TODAY(v) OPT_DATE(0, "date", (v), "date du jour (défaut : aujourd'hui)", NULL)
 
 /*
- * Parses argv[0..argc): the options of opts ("--x v" or "--x=v") and, when
- * id is not NULL, one positional identifier, lower-cased into id. cmd names
- * the command in messages. Returns 0 or an exit status (message printed).
+ * Checks the identifier typed as raw and writes it lower-cased into id.
+ * Returns 0 or CLI_EXIT_FAIL with the message printed.
  */
-static int parse_opts(const char *cmd, const struct opt *opts, size_t nopts,
-		      int argc, char **argv, char id[ID_MAX + 1])
+static int id_arg(const char *raw, char id[ID_MAX + 1])
 {
-	int has_id = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
-			size_t n = strlen(arg);
-			if (!id || has_id) {
-				cli_error("argument en trop : « %s » (voir relais %s --help).", arg, cmd);
-				return CLI_EXIT_USAGE;
-			}
-			if (!n || n > ID_MAX) {
-				cli_error("identifiant invalide : « %.*s ».", ID_MAX, arg);
-				return CLI_EXIT_FAIL;
-			}
-			for (size_t k = 0; k <= n; k++)
-				id[k] = (char)tolower((unsigned char)arg[k]);
-			if (!util_is_uuid(id)) {
-				cli_error("identifiant invalide : « %s » (attendu : un identifiant tel "
-					  "qu'affiché par « list »).", arg);
-				return CLI_EXIT_FAIL;
-			}
-			has_id = 1;
-			continue;
-		}
-		const char *eq = strchr(arg, '=');
-		size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
-		const struct opt *o = NULL;
-		for (size_t k = 0; k < nopts && !o; k++)
-			if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, arg, nl))
-				o = &opts[k];
-		if (!o) {
-			cli_error("option inconnue pour « relais %s » : %.*s (voir --help).",
-				  cmd, (int)nl, arg);
-			return CLI_EXIT_USAGE;
-		}
-		if (o->flag) {
-			if (eq) {
-				cli_error("l'option %s ne prend pas de valeur.", o->name);
-				return CLI_EXIT_USAGE;
-			}
-			*o->flag = 1;
-			continue;
-		}
-		if (*o->value) {
-			cli_error("l'option %s est donnée deux fois.", o->name);
-			return CLI_EXIT_USAGE;
-		}
-		if (eq) {
-			*o->value = eq + 1;
-		} else if (i + 1 < argc) {
-			*o->value = argv[++i];
-		} else {
-			cli_error("l'option %s attend une valeur (voir relais %s --help).", o->name, cmd);
-			return CLI_EXIT_USAGE;
-		}
+	size_t n = strlen(raw);
+	if (!n || n > ID_MAX) {
+		cli_error("identifiant invalide : « %.*s ».", ID_MAX, raw);
+		return CLI_EXIT_FAIL;
 	}
-	if (id && !has_id) {
-		cli_error("identifiant manquant (voir relais %s --help).", cmd);
-		return CLI_EXIT_USAGE;
+	for (size_t k = 0; k <= n; k++)
+		id[k] = (char)tolower((unsigned char)raw[k]);
+	if (!util_is_uuid(id)) {
+		cli_error("identifiant invalide : « %s » (attendu : un identifiant tel "
+			  "qu'affiché par « list »).", raw);
+		return CLI_EXIT_FAIL;
 	}
 	return 0;
 }
 
-static int wants_help(int argc, char **argv)
+/* Parses the command line after the words of c into its options and, when
+ * id is not NULL, the one identifier c takes. Returns 0, -1 after --help,
+ * or an exit status (message printed). */
+static int parse_cmd(const struct options_cmd *c, int argc, char **argv, char id[ID_MAX + 1])
 {
-	for (int i = 0; i < argc; i++)
-		if (cli_is_help(argv[i]))
-			return 1;
-	return 0;
+	const char *raw = NULL;
+	int n = 0;
+	int rc = options_parse_cmd(c, argc, argv, &raw, &n);
+	if (rc || !id)
+		return rc;
+	return id_arg(raw, id);
 }
 
 /* Today's local date as YYYY-MM-DD. */
@@ -339,47 +295,35 @@ static int run_workflow(struct replica *r, enum workflow wf, const char *id, con
 
 /* ---- relais candidature decider ---- */
 
-static void help_decider(void)
-{
-	printf("Usage : relais candidature decider ID --decision acceptee|refusee|ajournee\n"
-	       "                                   [--date AAAA-MM-JJ] [--comite AAAA-MM-JJ]\n"
-	       "Enregistre la décision du comité sur une candidature.\n"
-	       "Acceptée : le promeneur de la candidature est labellisé (statut « labellise »,\n"
-	       "date de labellisation) et son ajout est noté pour l'annuaire national\n"
-	       "(relais changement list). Le tout forme une seule modification, envoyée par\n"
-	       "« relais sync ».\n\n"
-	       "Options :\n"
-	       "  --decision VALEUR   acceptee, refusee ou ajournee (obligatoire)\n"
-	       "  --date AAAA-MM-JJ   date de la décision et de la labellisation (défaut : aujourd'hui)\n"
-	       "  --comite AAAA-MM-JJ date du comité (défaut : celle déjà notée, sinon --date)\n"
-	       "Une candidature déjà acceptée ne peut plus être tranchée : pour retirer le\n"
-	       "label, utilisez « relais promeneur delabelliser ».\n");
-}
-
 int cmd_candidature_decider(const char *home, int argc, char **argv)
 {
 	const char *decision_raw = NULL, *date_raw = NULL, *comite_raw = NULL;
-	const struct opt opts[] = {
-		{ "--decision", &decision_raw, NULL },
-		{ "--date", &date_raw, NULL },
-		{ "--comite", &comite_raw, NULL },
+	const struct option opts[] = {
+		OPT_STRING_F(0, "decision", &decision_raw, "VALEUR", "acceptee, refusee ou ajournee",
+			     OPTION_REQUIRED),
+		OPT_DATE(0, "date", &date_raw,
+			 "date de la décision et de la labellisation (défaut : aujourd'hui)", NULL),
+		OPT_DATE(0, "comite", &comite_raw,
+			 "date du comité (défaut : celle déjà notée, sinon --date)", NULL),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "candidature decider",
+		"ID --decision acceptee|refusee|ajournee [--date AAAA-MM-JJ] [--comite AAAA-MM-JJ]",
+		"Enregistre la décision du comité sur une candidature.\n"
+		"Acceptée : le promeneur de la candidature est labellisé (statut « labellise »,\n"
+		"date de labellisation) et son ajout est noté pour l'annuaire national\n"
+		"(relais changement list). Le tout forme une seule modification, envoyée par\n"
+		"« relais sync ».\n", opts,
+		"Une candidature déjà acceptée ne peut plus être tranchée : pour retirer le\n"
+		"label, utilisez « relais promeneur delabelliser ».\n", 1, 1, "identifiant",
 	};
 	char id[ID_MAX + 1], decision[32], date[DATE_LEN + 1], comite[DATE_LEN + 1] = "";
 	struct replica r;
 	int rc;
 
-	argc -= 2;
-	argv += 2;
-	if (wants_help(argc, argv)) {
-		help_decider();
-		return 0;
-	}
-	if ((rc = parse_opts("candidature decider", opts, 3, argc, argv, id)))
-		return rc;
-	if (!decision_raw) {
-		cli_error("option --decision manquante : acceptee, refusee ou ajournee.");
-		return CLI_EXIT_USAGE;
-	}
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, id)))
+		return rc < 0 ? 0 : rc;
 	if (column_arg("candidature", "decision", decision_raw, decision, sizeof(decision)))
 		return CLI_EXIT_FAIL;
 	if (!strcmp(decision, "en_attente")) {
@@ -399,42 +343,31 @@ int cmd_candidature_decider(const char *home, int argc, char **argv)
 
 /* ---- relais promeneur delabelliser ---- */
 
-static void help_delabelliser(void)
-{
-	printf("Usage : relais promeneur delabelliser ID --motif TEXTE [--date AAAA-MM-JJ]\n"
-	       "Retire le label d'un promeneur : statut « delabellise », date et motif notés,\n"
-	       "retrait noté pour l'annuaire national (relais changement list). Il n'apparaît\n"
-	       "plus dans l'export de l'annuaire. Ses données personnelles seront effacées\n"
-	       "après la durée de conservation (relais rgpd effacer).\n\n"
-	       "Options :\n"
-	       "  --motif TEXTE       motif de la délabellisation (obligatoire)\n"
-	       "  --date AAAA-MM-JJ   date de la délabellisation (défaut : aujourd'hui)\n");
-}
-
 int cmd_promeneur_delabelliser(const char *home, int argc, char **argv)
 {
 	const char *motif_raw = NULL, *date_raw = NULL;
-	const struct opt opts[] = {
-		{ "--motif", &motif_raw, NULL },
-		{ "--date", &date_raw, NULL },
+	const struct option opts[] = {
+		OPT_STRING_F(0, "motif", &motif_raw, "TEXTE", "motif de la délabellisation",
+			     OPTION_REQUIRED),
+		OPT_DATE(0, "date", &date_raw, "date de la délabellisation (défaut : aujourd'hui)",
+			 NULL),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "promeneur delabelliser", "ID --motif TEXTE [--date AAAA-MM-JJ]",
+		"Retire le label d'un promeneur : statut « delabellise », date et motif notés,\n"
+		"retrait noté pour l'annuaire national (relais changement list). Il n'apparaît\n"
+		"plus dans l'export de l'annuaire. Ses données personnelles seront effacées\n"
+		"après la durée de conservation (relais rgpd effacer).\n", opts, NULL, 1, 1,
+		"identifiant",
 	};
 	char id[ID_MAX + 1], date[DATE_LEN + 1];
 	char *motif = NULL;
 	struct replica r;
 	int rc;
 
-	argc -= 2;
-	argv += 2;
-	if (wants_help(argc, argv)) {
-		help_delabelliser();
-		return 0;
-	}
-	if ((rc = parse_opts("promeneur delabelliser", opts, 2, argc, argv, id)))
-		return rc;
-	if (!motif_raw) {
-		cli_error("option --motif manquante : le motif de la délabellisation est obligatoire.");
-		return CLI_EXIT_USAGE;
-	}
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, id)))
+		return rc < 0 ? 0 : rc;
 	size_t mlen = strlen(motif_raw) + 64;
 	if (!(motif = malloc(mlen))) {
 		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
@@ -457,22 +390,6 @@ int cmd_promeneur_delabelliser(const char *home, int argc, char **argv)
 
 /* ---- relais rgpd effacer ---- */
 
-static void help_rgpd(void)
-{
-	printf("Usage : relais rgpd effacer [--retention-jours N] [--dry-run] [--date AAAA-MM-JJ]\n"
-	       "Efface les données personnelles des promeneurs délabellisés depuis plus de N\n"
-	       "jours (défaut : %d) : les colonnes marquées [donnée personnelle] du promeneur,\n"
-	       "de ses présences en ligne et des courriels qu'il a envoyés au réseau. La ligne,\n"
-	       "le statut, les dates, la structure et les bilans restent, pour les comptes\n"
-	       "anonymes de l'évaluation. L'effacement est envoyé au serveur par « relais sync ».\n\n"
-	       "Options :\n"
-	       "  --retention-jours N durée de conservation après la délabellisation (0 à %d)\n"
-	       "  --dry-run           affiche ce qui serait effacé, sans rien modifier\n"
-	       "  --date AAAA-MM-JJ   date du jour (défaut : aujourd'hui)\n",
-	       RETENTION_DEFAULT, RETENTION_MAX);
-}
-
-/* What an erased column holds: NULL, or a placeholder where NOT NULL. */
 static int erased_value(const struct model_column *c, struct buf *b)
 {
 	if (!(c->flags & MODEL_REQUIRED))
@@ -581,17 +498,30 @@ static void print_personal_labels(void)
 			printf("%s%s", n++ ? ", " : "", t->columns[i].label);
 }
 
-static int rgpd_effacer(const char *home, int argc, char **argv)
+int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 {
-	const char *retention_raw = NULL, *date_raw = NULL;
+	const char *date_raw = NULL;
 	int dry = 0;
-	const struct opt opts[] = {
-		{ "--retention-jours", &retention_raw, NULL },
-		{ "--dry-run", NULL, &dry },
-		{ "--date", &date_raw, NULL },
+	long long retention = RETENTION_DEFAULT;
+	const struct option opts[] = {
+		OPT_INTEGER(0, "retention-jours", &retention, "N",
+			    "durée de conservation après la délabellisation (0 à "
+			    STR(RETENTION_MAX) ")", 0, RETENTION_MAX),
+		OPT_FLAG(0, "dry-run", &dry, "affiche ce qui serait effacé, sans rien modifier"),
+		OPT_TODAY(&date_raw),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "rgpd effacer", "[--retention-jours N] [--dry-run] [--date AAAA-MM-JJ]",
+		"Efface les données personnelles des promeneurs délabellisés depuis plus de N\n"
+		"jours (défaut : " STR(RETENTION_DEFAULT) ") : les colonnes marquées [donnée "
+		"personnelle] du promeneur,\n"
+		"de ses présences en ligne et des courriels qu'il a envoyés au réseau. La ligne,\n"
+		"le statut, les dates, la structure et les bilans restent, pour les comptes\n"
+		"anonymes de l'évaluation. L'effacement est envoyé au serveur par « relais sync ».\n",
+		opts, NULL, 0, 0, NULL,
 	};
 	char date[DATE_LEN + 1], limit[DATE_LEN + 1] = "", modifier[32];
-	long long retention = RETENTION_DEFAULT;
 	struct erasure *list = NULL;
 	size_t n = 0, alloc = 0, done = 0;
 	struct replica r;
@@ -599,13 +529,8 @@ static int rgpd_effacer(const char *home, int argc, char **argv)
 	sqlite3_stmt *st = NULL;
 	int rc, s = SQLITE_DONE;
 
-	if ((rc = parse_opts("rgpd effacer", opts, 3, argc, argv, NULL)))
-		return rc;
-	if (retention_raw && util_parse_ll(retention_raw, 0, RETENTION_MAX, &retention)) {
-		cli_error("--retention-jours : « %s » n'est pas un nombre de jours entre 0 et %d.",
-			  retention_raw, RETENTION_MAX);
-		return CLI_EXIT_FAIL;
-	}
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, NULL)))
+		return rc < 0 ? 0 : rc;
 	if (date_arg("Date du jour", date_raw, date))
 		return CLI_EXIT_FAIL;
 	if (open_replica(&r, home, !dry))
@@ -706,35 +631,8 @@ out:
 	return rc;
 }
 
-int cmd_rgpd(const char *home, int argc, char **argv)
-{
-	if (argc < 2 || cli_is_help(argv[1])) {
-		help_rgpd();
-		return argc < 2 ? CLI_EXIT_USAGE : 0;
-	}
-	if (strcmp(argv[1], "effacer")) {
-		cli_error("commande inconnue : « relais rgpd %s » (commande : effacer).", argv[1]);
-		return CLI_EXIT_USAGE;
-	}
-	if (wants_help(argc - 2, argv + 2)) {
-		help_rgpd();
-		return 0;
-	}
-	return rgpd_effacer(home, argc - 2, argv + 2);
-}
-
 /* ---- relais personne export ---- */
 
-static void help_personne(void)
-{
-	printf("Usage : relais personne export ID\n"
-	       "Écrit en JSON tout ce que le réplica contient sur un promeneur (droit d'accès) :\n"
-	       "sa fiche, ses présences en ligne, candidatures, bilans, participations,\n"
-	       "demandes, changements d'annuaire (toutes les lignes qui le désignent) et les\n"
-	       "courriels reçus de son adresse. Contient des données personnelles.\n");
-}
-
-/* Appends to obj[key] (an array, created when missing) the rows of st. */
 static int rows_json(sqlite3_stmt *st, json_t *obj, const char *key)
 {
 	json_t *arr = json_array();
@@ -830,26 +728,22 @@ out:
 	return rc;
 }
 
-int cmd_personne(const char *home, int argc, char **argv)
+int cmd_personne_export(const char *home, int argc, char **argv)
 {
+	const struct options_cmd c = {
+		&cli_prog, "personne export", "ID",
+		"Écrit en JSON tout ce que le réplica contient sur un promeneur (droit d'accès) :\n"
+		"sa fiche, ses présences en ligne, candidatures, bilans, participations,\n"
+		"demandes, changements d'annuaire (toutes les lignes qui le désignent) et les\n"
+		"courriels reçus de son adresse. Contient des données personnelles.\n", NULL, NULL,
+		1, 1, "identifiant",
+	};
 	char id[ID_MAX + 1];
 	struct replica r;
 	int rc;
 
-	if (argc < 2 || cli_is_help(argv[1])) {
-		help_personne();
-		return argc < 2 ? CLI_EXIT_USAGE : 0;
-	}
-	if (strcmp(argv[1], "export")) {
-		cli_error("commande inconnue : « relais personne %s » (commande : export).", argv[1]);
-		return CLI_EXIT_USAGE;
-	}
-	if (wants_help(argc - 2, argv + 2)) {
-		help_personne();
-		return 0;
-	}
-	if ((rc = parse_opts("personne export", NULL, 0, argc - 2, argv + 2, id)))
-		return rc;
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, id)))
+		return rc < 0 ? 0 : rc;
 	if (open_replica(&r, home, 0))
 		return CLI_EXIT_FAIL;
 	/* One read transaction: a consistent picture of the person. */
@@ -1009,25 +903,6 @@ static int section_rows(sqlite3 *db, size_t k, const char *day, long long year, 
 	return e;
 }
 
-static void help_suivi(void)
-{
-	printf("Usage : relais suivi [--json] [--date AAAA-MM-JJ]\n"
-	       "Ce qui attend le coordinateur, par rubrique :\n"
-	       "  - structures sans bilan pour l'année précédente (celles qui avaient un\n"
-	       "    promeneur labellisé cette année-là) ;\n"
-	       "  - promeneurs labellisés sans formation initiale ou aux règles du profil non\n"
-	       "    vérifiées ;\n"
-	       "  - conventions Caf terminées ou se terminant dans les 60 jours (sauf celles\n"
-	       "    déjà notées expirées ou résiliées) ;\n"
-	       "  - chartes nationale ou départementale non signées (structures ayant un\n"
-	       "    promeneur labellisé ou une candidature en attente) ;\n"
-	       "  - candidatures en attente de décision ;\n"
-	       "  - courriels en quarantaine à traiter ;\n"
-	       "  - conflits de synchronisation à trancher.\n\n"
-	       "Options :\n"
-	       "  --json              un objet JSON, une rubrique par membre\n"
-	       "  --date AAAA-MM-JJ   date du jour (défaut : aujourd'hui)\n");
-}
 
 static void print_section(size_t k, const char *year, json_t *arr)
 {
@@ -1096,9 +971,25 @@ int cmd_suivi(const char *home, int argc, char **argv)
 {
 	const char *date_raw = NULL;
 	int json = 0;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ "--date", &date_raw, NULL },
+	const struct option opts[] = {
+		OPT_FLAG(0, "json", &json, "un objet JSON, une rubrique par membre"),
+		OPT_TODAY(&date_raw),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "suivi", "[--json] [--date AAAA-MM-JJ]",
+		"Ce qui attend le coordinateur, par rubrique :\n"
+		"  - structures sans bilan pour l'année précédente (celles qui avaient un\n"
+		"    promeneur labellisé cette année-là) ;\n"
+		"  - promeneurs labellisés sans formation initiale ou aux règles du profil non\n"
+		"    vérifiées ;\n"
+		"  - conventions Caf terminées ou se terminant dans les 60 jours (sauf celles\n"
+		"    déjà notées expirées ou résiliées) ;\n"
+		"  - chartes nationale ou départementale non signées (structures ayant un\n"
+		"    promeneur labellisé ou une candidature en attente) ;\n"
+		"  - candidatures en attente de décision ;\n"
+		"  - courriels en quarantaine à traiter ;\n"
+		"  - conflits de synchronisation à trancher.\n", opts, NULL, 0, 0, NULL,
 	};
 	char day[DATE_LEN + 1];
 	json_t *out = NULL;
@@ -1106,12 +997,8 @@ int cmd_suivi(const char *home, int argc, char **argv)
 	int rc, e;
 	size_t total = 0;
 
-	if (wants_help(argc - 1, argv + 1)) {
-		help_suivi();
-		return 0;
-	}
-	if ((rc = parse_opts("suivi", opts, 2, argc - 1, argv + 1, NULL)))
-		return rc;
+	if ((rc = parse_cmd(&c, argc - 1, argv + 1, NULL)))
+		return rc < 0 ? 0 : rc;
 	if (date_arg("Date du jour", date_raw, day))
 		return CLI_EXIT_FAIL;
 	if (open_replica(&r, home, 0))
@@ -1151,45 +1038,36 @@ out:
 
 /* ---- relais relance ---- */
 
-static void help_relance(void)
-{
-	printf("Usage : relais relance COMMANDE [OPTIONS]\n"
-	       "File d'attente des relances envoyées par le serveur après « relais sync ».\n\n"
-	       "Commandes :\n"
-	       "  bilans --annee AAAA [--date AAAA-MM-JJ]\n"
-	       "                      met en file une relance par structure sans bilan pour\n"
-	       "                      l'année (celles qui avaient un promeneur labellisé cette\n"
-	       "                      année-là), jamais deux fois pour la même structure et la\n"
-	       "                      même année ; le serveur l'envoie avec le formulaire vierge\n"
-	       "  list [--json]       liste les relances (en file ou envoyées)\n"
-	       "  show ID [--json]    affiche une relance\n"
-	       "  rm ID               retire une relance de la file\n");
-}
 
-static int relance_bilans(const char *home, int argc, char **argv)
+int cmd_relance_bilans(const char *home, int argc, char **argv)
 {
-	const char *year_raw = NULL, *date_raw = NULL;
-	const struct opt opts[] = {
-		{ "--annee", &year_raw, NULL },
-		{ "--date", &date_raw, NULL },
+	const char *date_raw = NULL;
+	long long year = 0;
+	const struct option opts[] = {
+		OPT_INTEGER(0, "annee", &year, "AAAA", "l'année des bilans attendus", 2000, 2100),
+		OPT_TODAY(&date_raw),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "relance bilans", "--annee AAAA [--date AAAA-MM-JJ]",
+		"Met en file une relance par structure sans bilan pour l'année (celles qui\n"
+		"avaient un promeneur labellisé cette année-là), jamais deux fois pour la même\n"
+		"structure et la même année ; le serveur l'envoie avec le formulaire vierge\n"
+		"après « relais sync ».\n", opts, NULL, 0, 0, NULL,
 	};
 	char day[DATE_LEN + 1], first[32], last[32];
-	long long year;
 	struct replica r;
 	struct sync_capture *cap = NULL;
 	sqlite3_stmt *st = NULL;
 	size_t queued = 0, already = 0, noemail = 0;
 	int rc, e, s = SQLITE_DONE;
 
-	if ((rc = parse_opts("relance bilans", opts, 2, argc, argv, NULL)))
-		return rc;
-	if (!year_raw) {
-		cli_error("option --annee manquante : l'année des bilans attendus (ex. --annee 2025).");
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, NULL)))
+		return rc < 0 ? 0 : rc;
+	if (!year) {
+		options_usage_error(&c, "option --annee manquante : l'année des bilans attendus "
+				    "(ex. --annee 2025)");
 		return CLI_EXIT_USAGE;
-	}
-	if (util_parse_ll(year_raw, 2000, 2100, &year)) {
-		cli_error("--annee : « %s » n'est pas une année entre 2000 et 2100.", year_raw);
-		return CLI_EXIT_FAIL;
 	}
 	if (date_arg("Date du jour", date_raw, day))
 		return CLI_EXIT_FAIL;
@@ -1257,43 +1135,21 @@ out:
 
 int cmd_relance(const char *home, int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
-		help_relance();
-		return argc < 2 ? CLI_EXIT_USAGE : 0;
-	}
-	if (!strcmp(argv[1], "bilans")) {
-		if (wants_help(argc - 2, argv + 2)) {
-			help_relance();
-			return 0;
-		}
-		return relance_bilans(home, argc - 2, argv + 2);
-	}
+	const struct options_cmd c = {
+		&cli_prog, "relance", "SOUS-COMMANDE [OPTIONS]",
+		"File d'attente des relances envoyées par le serveur après « relais sync ».\n",
+		NULL, NULL, 0, 0, NULL,
+	};
 	/* The queue itself is a table of the model: its generic commands, but no
-	 * hand-made reminder (add, set) that would skip the checks above. */
-	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "show") || !strcmp(argv[1], "rm"))
+	 * hand-made reminder (add, set) that would skip the checks of bilans. */
+	if (argc >= 2 && (!strcmp(argv[1], "list") || !strcmp(argv[1], "show") ||
+			  !strcmp(argv[1], "rm")))
 		return cmd_domain(home, argc, argv);
-	cli_error("commande inconnue : « relais relance %s » (commandes : bilans, list, show, rm).",
-		  argv[1]);
-	return CLI_EXIT_USAGE;
-}
-
-/* ---- dispatch ---- */
-
-followup_cmd followup_lookup(int argc, char **argv)
-{
-	if (argc < 1)
-		return NULL;
-	if (!strcmp(argv[0], "rgpd"))
-		return cmd_rgpd;
-	if (!strcmp(argv[0], "personne"))
-		return cmd_personne;
-	if (!strcmp(argv[0], "suivi"))
-		return cmd_suivi;
-	if (!strcmp(argv[0], "relance"))
-		return cmd_relance;
-	if (argc >= 2 && !strcmp(argv[0], "candidature") && !strcmp(argv[1], "decider"))
-		return cmd_candidature_decider;
-	if (argc >= 2 && !strcmp(argv[0], "promeneur") && !strcmp(argv[1], "delabelliser"))
-		return cmd_promeneur_delabelliser;
-	return NULL;
+	if (argc >= 2 && !cli_is_help(argv[1])) {
+		options_usage_error(&c, "commande inconnue : « relais relance %s » (commandes : "
+				    "bilans, list, show, rm)", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	options_help(argc < 2 ? stderr : stdout, &c);
+	return argc < 2 ? CLI_EXIT_USAGE : 0;
 }

@@ -24,13 +24,15 @@ int cmd_candidature_decider(const char *home, int argc, char **argv);
  * argv[0] "promeneur", argv[1] "delabelliser". */
 int cmd_promeneur_delabelliser(const char *home, int argc, char **argv);
 /* "relais rgpd effacer [--retention-jours N] [--dry-run] [--date D]". */
-int cmd_rgpd(const char *home, int argc, char **argv);
+int cmd_rgpd_effacer(const char *home, int argc, char **argv);
 /* "relais personne export ID": everything held on one promeneur, as JSON. */
-int cmd_personne(const char *home, int argc, char **argv);
+int cmd_personne_export(const char *home, int argc, char **argv);
 /* "relais suivi [--json] [--date D]": what needs doing. */
 int cmd_suivi(const char *home, int argc, char **argv);
-/* "relais relance bilans --annee YYYY [--date D]" queues reminders;
- * "relais relance list|show|rm" are the generic commands of the table. */
+/* "relais relance bilans --annee YYYY [--date D]" queues reminders. */
+int cmd_relance_bilans(const char *home, int argc, char **argv);
+/* "relais relance list|show|rm" are the generic commands of the table;
+ * "relais relance" its help, any other verb refused. */
 int cmd_relance(const char *home, int argc, char **argv);
 
 /*
@@ -41,15 +43,5 @@ int cmd_relance(const char *home, int argc, char **argv);
  * bad day, RELAIS_EDB, RELAIS_ENOMEM.
  */
 int followup_suivi(sqlite3 *db, const char *day, json_t **out) RELAIS_WUR;
-
-typedef int (*followup_cmd)(const char *home, int argc, char **argv);
-
-/*
- * The command of this module that argv (argv[0] the command word) names, or
- * NULL when none does: "rgpd", "personne", "suivi", "relance", and the two
- * verbs "candidature decider" and "promeneur delabelliser" that stand beside
- * the generic verbs of those tables. For main.c's dispatch.
- */
-followup_cmd followup_lookup(int argc, char **argv);
 
 #endif

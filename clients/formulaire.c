@@ -12,35 +12,25 @@
 /* A blank form is a few kilobytes; the cap only guards against a runaway. */
 #define BLANK_MAX (256u * 1024)
 
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage : relais formulaire candidature|bilan\n"
-		"Affiche le formulaire vierge à envoyer aux structures : elles le remplissent\n"
-		"et le renvoient par courriel à l'adresse du réseau.\n\n"
-		"  candidature    la candidature d'un·e professionnel·le au label\n"
-		"  bilan          le bilan d'activité annuel ou semestriel\n\n"
-		"Exemple : relais formulaire bilan > bilan.txt\n");
-}
-
 int cmd_formulaire(const char *home, int argc, char **argv)
 {
+	const struct options_cmd c = {
+		&cli_prog, "formulaire", "candidature|bilan",
+		"Affiche le formulaire vierge à envoyer aux structures : elles le remplissent\n"
+		"et le renvoient par courriel à l'adresse du réseau.\n", NULL,
+		"Exemple : relais formulaire bilan > bilan.txt\n", 1, 1, "formulaire (candidature ou bilan)",
+	};
 	struct buf out = BUF_INIT(BLANK_MAX);
+	const char *name = NULL;
 	enum form_kind kind;
-	int rc;
+	int n = 0, rc;
 
 	(void)home;
-	for (int i = 1; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		}
-	if (argc != 2) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	kind = form_kind_by_name(argv[1]);
+	if ((rc = options_parse_cmd(&c, argc - 1, argv + 1, &name, &n)))
+		return rc < 0 ? CLI_EXIT_OK : rc;
+	kind = form_kind_by_name(name);
 	if (kind == FORM_UNKNOWN) {
-		cli_error("formulaire inconnu : « %s » (candidature ou bilan).", argv[1]);
+		cli_error("formulaire inconnu : « %s » (candidature ou bilan).", name);
 		return CLI_EXIT_USAGE;
 	}
 	rc = form_blank(kind, &out);

@@ -55,22 +55,6 @@ uint64_t refus_count(struct replica *r)
 
 /* ---- relais refus ---- */
 
-static void help(void)
-{
-	printf("Usage : relais [--home DIR] refus [liste] [--json]\n"
-	       "        relais [--home DIR] refus voir N\n"
-	       "        relais [--home DIR] refus abandonner N | --tous\n"
-	       "Modifications que le serveur a refusées pour de bon (une valeur hors des règles,\n"
-	       "une ligne d'un autre département, une donnée que seul le serveur écrit…). Elles\n"
-	       "sont mises de côté à la synchronisation, avec la raison du refus, pour que les\n"
-	       "modifications suivantes partent quand même ; leur effet est retiré du réplica.\n\n"
-	       "  liste           les modifications mises de côté (par défaut)\n"
-	       "  voir N          le détail de la modification N : tables, lignes et valeurs\n"
-	       "  abandonner N    l'oublie définitivement (--tous : toutes)\n\n"
-	       "Pour refaire une modification refusée, corrigez-la et saisissez-la de nouveau\n"
-	       "(relais … set, ou l'interface), puis synchronisez.\n");
-}
-
 static const char *op_label(const char *op)
 {
 	return !strcmp(op, "insert") ? "création" : !strcmp(op, "delete") ? "suppression" : "modification";
@@ -239,37 +223,56 @@ int cmd_refus(const char *home, int argc, char **argv)
 {
 	struct replica r;
 	char err[CLI_ERRLEN];
-	const char *sub = argc > 1 ? argv[1] : "liste";
+	const char *sub = argc > 1 && argv[1][0] != '-' ? argv[1] : "liste", *num = NULL;
+	int words = sub == argv[1] ? 2 : 1, n = 0;
 	uint64_t seq = 0;
-	int json = 0, rc;
+	int json = 0, all = 0, rc;
+	const struct option list_opts[] = {
+		OPT_FLAG(0, "json", &json, "sortie JSON"),
+		OPT_END(),
+	};
+	const struct option drop_opts[] = {
+		OPT_FLAG(0, "tous", &all, "oublie toutes les modifications refusées"),
+		OPT_END(),
+	};
+	struct options_cmd c = {
+		&cli_prog, "refus", "[liste] [--json]\nvoir N\nabandonner N | --tous",
+		"Modifications que le serveur a refusées pour de bon (une valeur hors des règles,\n"
+		"une ligne d'un autre département, une donnée que seul le serveur écrit…). Elles\n"
+		"sont mises de côté à la synchronisation, avec la raison du refus, pour que les\n"
+		"modifications suivantes partent quand même ; leur effet est retiré du réplica.\n",
+		list_opts,
+		"Pour refaire une modification refusée, corrigez-la et saisissez-la de nouveau\n"
+		"(relais … set, ou l'interface), puis synchronisez.\n", 0, 0, NULL,
+	};
 
-	for (int i = 1; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help();
-			return 0;
-		}
-	if (!strcmp(sub, "liste") || !strcmp(sub, "--json")) {
-		for (int i = strcmp(sub, "liste") ? 1 : 2; i < argc; i++) {
-			if (strcmp(argv[i], "--json")) {
-				cli_error("argument inconnu : « %s » (voir relais refus --help).", argv[i]);
-				return CLI_EXIT_USAGE;
-			}
-			json = 1;
-		}
-	} else if (!strcmp(sub, "voir") || !strcmp(sub, "abandonner")) {
-		if (argc != 3) {
-			cli_error("relais refus %s attend un numéro%s (voir relais refus --help).", sub,
-				  strcmp(sub, "voir") ? " ou --tous" : "");
-			return CLI_EXIT_USAGE;
-		}
-		if (strcmp(sub, "abandonner") || strcmp(argv[2], "--tous"))
-			if ((rc = parse_seq(argv[2], &seq)))
-				return rc;
-	} else {
-		cli_error("sous-commande inconnue : « %s » (liste, voir, abandonner ; voir relais refus "
-			  "--help).", sub);
+	if (!strcmp(sub, "voir") || !strcmp(sub, "abandonner")) {
+		int drop = !strcmp(sub, "abandonner");
+		c.cmd = drop ? "refus abandonner" : "refus voir";
+		c.usage = drop ? "N | --tous" : "N";
+		c.about = drop ? "Oublie définitivement la modification refusée N.\n"
+			       : "Le détail de la modification refusée N : tables, lignes et valeurs.\n";
+		c.options = drop ? drop_opts : NULL;
+		c.footer = NULL;
+		c.min_args = drop ? 0 : 1;
+		c.max_args = 1;
+		c.arg_name = "numéro de modification";
+	} else if (strcmp(sub, "liste")) {
+		options_usage_error(&c, "sous-commande inconnue : « %s » (liste, voir, abandonner)", sub);
+		return CLI_EXIT_USAGE;
+	} else if (words == 2) {
+		c.cmd = "refus liste";
+		c.usage = "[--json]";
+		c.about = "Les modifications mises de côté, avec la raison du refus.\n";
+	}
+	if ((rc = options_parse_cmd(&c, argc - words, argv + words, &num, &n)))
+		return rc < 0 ? 0 : rc;
+	if (all == (num != NULL) && c.options == drop_opts) {
+		options_usage_error(&c, "un numéro ou --tous est attendu, pas les deux");
 		return CLI_EXIT_USAGE;
 	}
+	if (num && (rc = parse_seq(num, &seq)))
+		return rc;
 	if (replica_open(&r, home, 0, err, sizeof(err))) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;

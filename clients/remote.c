@@ -37,60 +37,43 @@ struct remote_opts {
 /* Which options a command takes. */
 enum { TAKES_SERVER = 1, TAKES_TOKEN = 2, TAKES_CA = 4 };
 
-/* Parses the options that takes allows, each "--opt value" or
- * "--opt=value". Returns 0, an exit status, or -1 after printing help. */
+/* Parses the options that takes allows into o, with c's texts for
+ * --help. Returns 0, an exit status, or -1 after printing help. */
 static int parse_opts(int argc, char **argv, unsigned takes, struct remote_opts *o,
-		      void (*help)(void))
+		      const struct options_cmd *c)
 {
+	struct option opts[5];
+	size_t k = 0;
 	memset(o, 0, sizeof(*o));
-	const struct {
-		const char *name;
-		const char **dst;
-		unsigned takes;
-	} table[] = {
-		{ "--server", &o->server, TAKES_SERVER },
-		{ "--token", &o->token, TAKES_TOKEN },
-		{ "--token-file", &o->token_file, TAKES_TOKEN },
-		{ "--ca", &o->ca, TAKES_CA },
-	};
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], **dst = NULL, *name = NULL;
-		if (cli_is_help(arg)) {
-			help();
-			return -1;
-		}
-		for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
-			size_t nl = strlen(table[k].name);
-			if ((takes & table[k].takes) && !strncmp(arg, table[k].name, nl) &&
-			    (!arg[nl] || arg[nl] == '=')) {
-				dst = table[k].dst;
-				name = table[k].name;
-			}
-		}
-		if (!dst) {
-			cli_error("argument inconnu : « %s » (voir --help).", arg);
-			return CLI_EXIT_USAGE;
-		}
-		if (*dst) {
-			cli_error("l'option %s est donnée deux fois.", name);
-			return CLI_EXIT_USAGE;
-		}
-		const char *eq = strchr(arg, '=');
-		if (eq) {
-			*dst = eq + 1;
-		} else if (i + 1 < argc) {
-			*dst = argv[++i];
-		} else {
-			cli_error("l'option %s attend une valeur.", name);
-			return CLI_EXIT_USAGE;
-		}
-		if (!**dst) {
-			cli_error("l'option %s attend une valeur non vide.", name);
-			return CLI_EXIT_USAGE;
-		}
+	if (takes & TAKES_SERVER)
+		opts[k++] = (struct option)OPT_STRING_F(
+			0, "server", &o->server, "URL",
+			takes & TAKES_TOKEN ? "adresse du serveur relaisd (http:// ou https://)"
+					    : "autre adresse du serveur, pour cette fois seulement",
+			OPTION_NONEMPTY);
+	if (takes & TAKES_TOKEN) {
+		opts[k++] = (struct option)OPT_STRING_F(
+			0, "token-file", &o->token_file, "FICHIER",
+			takes & TAKES_SERVER ? "fichier qui contient le jeton du compte"
+					     : "fichier qui contient le nouveau jeton",
+			OPTION_NONEMPTY);
+		opts[k++] = (struct option)OPT_STRING_F(
+			0, "token", &o->token, "JETON",
+			"le jeton lui-même (visible dans la liste des processus)", OPTION_NONEMPTY);
 	}
+	if (takes & TAKES_CA)
+		opts[k++] = (struct option)OPT_STRING_F(
+			0, "ca", &o->ca, "FICHIER",
+			"autorité de certification du serveur (https), conservée\n"
+			"dans le réplica (sinon celles du système)", OPTION_NONEMPTY);
+	opts[k] = (struct option)OPT_END();
+	struct options_cmd with = *c;
+	with.options = opts;
+	int rc = options_parse_cmd(&with, argc - 1, argv + 1, NULL, NULL);
+	if (rc)
+		return rc;
 	if (o->token && o->token_file) {
-		cli_error("donnez le jeton d'une seule façon : --token ou --token-file.");
+		options_usage_error(&with, "donnez le jeton d'une seule façon : --token ou --token-file");
 		return CLI_EXIT_USAGE;
 	}
 	return 0;
@@ -354,64 +337,51 @@ static const char help_token[] =
 	"Un jeton mal formé (« rls_ » suivi de 64 chiffres hexadécimaux) est refusé\n"
 	"avant tout envoi au serveur.\n";
 
-static void help_init(void)
-{
-	printf("Usage : relais [--home DIR] init --server URL [--token-file FICHIER] [--ca FICHIER]\n"
-	       "Crée le réplica local : vérifie le compte auprès du serveur puis télécharge les\n"
-	       "données du département. Une initialisation interrompue peut être relancée.\n\n"
-	       "Options :\n"
-	       "  --server URL         adresse du serveur relaisd (http:// ou https://)\n"
-	       "  --token-file FICHIER fichier qui contient le jeton du compte\n"
-	       "  --token JETON        le jeton lui-même (visible dans la liste des processus)\n"
-	       "  --ca FICHIER         autorité de certification du serveur (https), conservée\n"
-	       "                       dans le réplica (sinon celles du système)\n\n%s",
-	       help_token);
-}
+static const struct options_cmd init_cmd = {
+	&cli_prog, "init", "--server URL [--token-file FICHIER] [--ca FICHIER]",
+	"Crée le réplica local : vérifie le compte auprès du serveur puis télécharge les\n"
+	"données du département. Une initialisation interrompue peut être relancée.\n", NULL,
+	help_token, 0, 0, NULL,
+};
 
-static void help_jeton(void)
-{
-	printf("Usage : relais [--home DIR] jeton [--token-file FICHIER]\n"
-	       "Remplace le jeton d'un réplica initialisé, par exemple quand l'administrateur\n"
-	       "en a donné un nouveau (« relaisd user token IDENTIFIANT ») : l'ancien est alors\n"
-	       "refusé (401). Les modifications en attente sont conservées et partent au\n"
-	       "prochain « relais sync ».\n\n"
-	       "Le nouveau jeton est d'abord vérifié auprès du serveur : il doit être celui du\n"
-	       "même compte, toujours rattaché au département du réplica. Sinon rien ne change.\n\n"
-	       "Options :\n"
-	       "  --token-file FICHIER fichier qui contient le nouveau jeton\n"
-	       "  --token JETON        le jeton lui-même (visible dans la liste des processus)\n\n%s",
-	       help_token);
-}
+static const struct options_cmd jeton_cmd = {
+	&cli_prog, "jeton", "[--token-file FICHIER]",
+	"Remplace le jeton d'un réplica initialisé, par exemple quand l'administrateur\n"
+	"en a donné un nouveau (« relaisd user token IDENTIFIANT ») : l'ancien est alors\n"
+	"refusé (401). Les modifications en attente sont conservées et partent au\n"
+	"prochain « relais sync ».\n\n"
+	"Le nouveau jeton est d'abord vérifié auprès du serveur : il doit être celui du\n"
+	"même compte, toujours rattaché au département du réplica. Sinon rien ne change.\n",
+	NULL, help_token, 0, 0, NULL,
+};
 
-static void help_sync(void)
-{
-	printf("Usage : relais [--home DIR] sync [--server URL]\n"
-	       "Envoie les modifications en attente, puis reçoit celles du serveur.\n"
-	       "Une synchronisation interrompue peut être relancée sans risque.\n\n"
-	       "Options :\n"
-	       "  --server URL     autre adresse du serveur, pour cette fois seulement\n\n"
-	       "Jeton refusé (401) :\n"
-	       "  Le compte a été supprimé ou son jeton remplacé. L'administrateur donne un\n"
-	       "  nouveau jeton (« relaisd user token IDENTIFIANT ») ; « relais jeton » l'installe\n"
-	       "  dans ce réplica, sans perdre les modifications en attente.\n\n"
-	       "Après une restauration du serveur :\n"
-	       "  Un serveur restauré depuis une sauvegarde refuse les réplicas qui l'ont connu\n"
-	       "  avant : il a pu perdre des modifications qu'ils lui avaient déjà envoyées.\n"
-	       "  Les données de ce poste restent intactes. Pour repartir :\n"
-	       "    relais --home ANCIEN export --json > avant-restauration.json\n"
-	       "    relais --home ANCIEN status      (modifications jamais envoyées)\n"
-	       "    relais --home NOUVEAU init --server URL --token-file FICHIER\n"
-	       "  puis ressaisissez dans NOUVEAU ce qui manque par rapport à\n"
-	       "  avant-restauration.json.\n\n"
-	       "Après un changement de département :\n"
-	       "  Un compte que l'administrateur a rattaché à un autre département\n"
-	       "  (« relaisd user set ») ne synchronise plus les réplicas de l'ancien : ils\n"
-	       "  contiennent ses données, que ce compte ne peut plus lire ni modifier. Le\n"
-	       "  serveur les refuse (409) ; ce poste garde ses données intactes. Créez un\n"
-	       "  nouveau réplica (« relais --home NOUVEAU init ») ; ce que l'ancien n'avait\n"
-	       "  pas envoyé (« relais --home ANCIEN status », « export --json ») est à\n"
-	       "  transmettre à qui tient désormais l'ancien département.\n");
-}
+static const struct options_cmd sync_cmd = {
+	&cli_prog, "sync", "[--server URL]",
+	"Envoie les modifications en attente, puis reçoit celles du serveur.\n"
+	"Une synchronisation interrompue peut être relancée sans risque.\n", NULL,
+	"Jeton refusé (401) :\n"
+	"  Le compte a été supprimé ou son jeton remplacé. L'administrateur donne un\n"
+	"  nouveau jeton (« relaisd user token IDENTIFIANT ») ; « relais jeton » l'installe\n"
+	"  dans ce réplica, sans perdre les modifications en attente.\n\n"
+	"Après une restauration du serveur :\n"
+	"  Un serveur restauré depuis une sauvegarde refuse les réplicas qui l'ont connu\n"
+	"  avant : il a pu perdre des modifications qu'ils lui avaient déjà envoyées.\n"
+	"  Les données de ce poste restent intactes. Pour repartir :\n"
+	"    relais --home ANCIEN export --json > avant-restauration.json\n"
+	"    relais --home ANCIEN status      (modifications jamais envoyées)\n"
+	"    relais --home NOUVEAU init --server URL --token-file FICHIER\n"
+	"  puis ressaisissez dans NOUVEAU ce qui manque par rapport à\n"
+	"  avant-restauration.json.\n\n"
+	"Après un changement de département :\n"
+	"  Un compte que l'administrateur a rattaché à un autre département\n"
+	"  (« relaisd user set ») ne synchronise plus les réplicas de l'ancien : ils\n"
+	"  contiennent ses données, que ce compte ne peut plus lire ni modifier. Le\n"
+	"  serveur les refuse (409) ; ce poste garde ses données intactes. Créez un\n"
+	"  nouveau réplica (« relais --home NOUVEAU init ») ; ce que l'ancien n'avait\n"
+	"  pas envoyé (« relais --home ANCIEN status », « export --json ») est à\n"
+	"  transmettre à qui tient désormais l'ancien département.\n",
+	0, 0, NULL,
+};
 
 /* Copies whoami's answer into the metadata, refusing an account of another
  * département than a half-made replica already holds. */
@@ -536,12 +506,12 @@ int cmd_init(const char *home, int argc, char **argv)
 	char err[CLI_ERRLEN], *done = NULL, token[TOKEN_LEN + 1];
 	struct run run = { 0, 0, 0 };
 	uint64_t rows = 0;
-	int rc = parse_opts(argc, argv, TAKES_SERVER | TAKES_TOKEN | TAKES_CA, &o, help_init);
+	int rc = parse_opts(argc, argv, TAKES_SERVER | TAKES_TOKEN | TAKES_CA, &o, &init_cmd);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!o.server) {
-		cli_error("init demande --server URL (voir relais init --help).");
+		options_usage_error(&init_cmd, "init demande --server URL");
 		return CLI_EXIT_USAGE;
 	}
 	if ((rc = read_token(&o, token)))
@@ -643,7 +613,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	uint64_t sent = 0, rows = 0, pending = 0;
 	struct run run = { 0, 0, 0 };
 	long long open = 0;
-	int e = 0, rc = parse_opts(argc, argv, TAKES_SERVER, &o, help_sync);
+	int e = 0, rc = parse_opts(argc, argv, TAKES_SERVER, &o, &sync_cmd);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -774,7 +744,7 @@ int cmd_jeton(const char *home, int argc, char **argv)
 	json_t *who = NULL;
 	char err[CLI_ERRLEN], token[TOKEN_LEN + 1], *server = NULL;
 	uint64_t pending = 0;
-	int rc = parse_opts(argc, argv, TAKES_TOKEN, &o, help_jeton);
+	int rc = parse_opts(argc, argv, TAKES_TOKEN, &o, &jeton_cmd);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

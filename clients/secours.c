@@ -210,11 +210,12 @@ static void read_rows(sqlite3 *db, struct check *c)
 
 int cmd_verifier(const char *home, int argc, char **argv)
 {
-	static const char usage[] =
-		"Usage : relais [--home DIR] verifier\n"
+	static const struct options_cmd cmd = {
+		&cli_prog, "verifier", NULL,
 		"Contrôle le fichier du réplica (replica.db) : intégrité de la base SQLite,\n"
 		"tables du réplica, lignes lisibles, modifications en attente. Ne modifie rien.\n"
-		"Code de sortie : 0 si le réplica est intact, 1 sinon.\n";
+		"Code de sortie : 0 si le réplica est intact, 1 sinon.\n", NULL, NULL, 0, 0, NULL,
+	};
 	struct replica lk;
 	struct check c = { 0 };
 	struct sync_tables *tables = NULL;
@@ -223,7 +224,7 @@ int cmd_verifier(const char *home, int argc, char **argv)
 	struct stat sb;
 	uint64_t pending = 0;
 
-	int rc = cli_parse_opts(usage, NULL, 0, argc, argv);
+	int rc = options_parse_cmd(&cmd, argc - 1, argv + 1, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (replica_lock(&lk, home, err, sizeof(err))) {
@@ -666,8 +667,7 @@ static int finish_swap(const char *home, const char *tmp)
 
 int cmd_secours(const char *home, int argc, char **argv)
 {
-	static const char usage[] =
-		"Usage : relais [--home DIR] secours [--server URL] [--token JETON] [--forcer]\n"
+	static const char about[] =
 		"Reconstruit un réplica endommagé depuis le serveur, en gardant les modifications\n"
 		"pas encore envoyées : elles sont remises dans la file et partent au prochain\n"
 		"« relais sync ». Rien n'est supprimé : le fichier endommagé est renommé\n"
@@ -677,11 +677,18 @@ int cmd_secours(const char *home, int argc, char **argv)
 		"réplica.\n";
 	const char *server = NULL, *token = NULL;
 	int force = 0;
-	const struct cli_opt opts[] = {
-		{ "--server", "URL", &server, NULL, "adresse du serveur (sinon celle du réplica)" },
-		{ "--token", "JETON", &token, NULL, "jeton du compte (sinon celui du réplica)" },
-		{ "--forcer", NULL, NULL, &force, "reconstruire même si des modifications en attente "
-		  "sont illisibles" },
+	const struct option opts[] = {
+		OPT_STRING_F(0, "server", &server, "URL", "adresse du serveur (sinon celle du réplica)",
+			     OPTION_NONEMPTY),
+		OPT_STRING_F(0, "token", &token, "JETON", "jeton du compte (sinon celui du réplica)",
+			     OPTION_NONEMPTY),
+		OPT_FLAG(0, "forcer", &force,
+			 "reconstruire même si des modifications en attente sont illisibles"),
+		OPT_END(),
+	};
+	const struct options_cmd cmd = {
+		&cli_prog, "secours", "[--server URL] [--token JETON] [--forcer]", about, opts, NULL,
+		0, 0, NULL,
 	};
 	struct replica lk;
 	struct salvage s;
@@ -692,7 +699,7 @@ int cmd_secours(const char *home, int argc, char **argv)
 	json_t *doc = NULL;
 
 	memset(&s, 0, sizeof(s));
-	int rc = cli_parse_opts(usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv);
+	int rc = options_parse_cmd(&cmd, argc - 1, argv + 1, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (replica_lock(&lk, home, err, sizeof(err))) {

@@ -916,19 +916,6 @@ enum ui_sync_state ui_sync_state(const struct ui *u, const char **message)
 
 /* ---- the command ---- */
 
-static void help_ui(void)
-{
-	printf("Usage : relais ui [--port N] [--no-browser]\n"
-	       "Ouvre l'interface de Relais dans le navigateur : annuaire, fiches, événements,\n"
-	       "courrier, conflits, synthèse et synchronisation, sur ce poste, même hors ligne.\n"
-	       "L'adresse affichée contient une clé propre à cette session : ne la partagez pas.\n"
-	       "Ctrl+C arrête l'interface. Tant qu'elle tourne, les autres commandes attendent.\n\n"
-	       "Options :\n"
-	       "  --port N        port local (par défaut %d, ou un port libre s'il est pris ;\n"
-	       "                  0 : n'importe quel port libre)\n"
-	       "  --no-browser    n'ouvre pas le navigateur\n", UI_DEFAULT_PORT);
-}
-
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct ui *u = s->data;
@@ -1003,30 +990,32 @@ static int register_routes(struct ui *u)
 	return 0;
 }
 
+#define UI_STR_(x) #x
+#define UI_STR(x) UI_STR_(x)
+
 static int parse_ui_opts(int argc, char **argv, int *port, int *browser)
 {
-	*port = -1;
-	*browser = 1;
-	for (int i = 1; i < argc; i++) {
-		long long v;
-		if (cli_is_help(argv[i])) {
-			help_ui();
-			return -1;
-		} else if (!strcmp(argv[i], "--no-browser")) {
-			*browser = 0;
-		} else if (!strcmp(argv[i], "--port") || !strncmp(argv[i], "--port=", 7)) {
-			const char *val = argv[i][6] == '=' ? argv[i] + 7 : i + 1 < argc ? argv[++i] : NULL;
-			if (!val || util_parse_ll(val, 0, 65535, &v)) {
-				cli_error("--port attend un numéro de port entre 0 et 65535.");
-				return CLI_EXIT_USAGE;
-			}
-			*port = (int)v;
-		} else {
-			cli_error("option inconnue pour ui : « %s » (voir relais ui --help).", argv[i]);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	return 0;
+	long long want = -1;
+	int no_browser = 0;
+	const struct option opts[] = {
+		OPT_INTEGER(0, "port", &want, "N",
+			    "port local (par défaut " UI_STR(UI_DEFAULT_PORT) ", ou un port libre "
+			    "s'il est pris ;\n0 : n'importe quel port libre)", 0, 65535),
+		OPT_FLAG(0, "no-browser", &no_browser, "n'ouvre pas le navigateur"),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "ui", "[--port N] [--no-browser]",
+		"Ouvre l'interface de Relais dans le navigateur : annuaire, fiches, événements,\n"
+		"courrier, conflits, synthèse et synchronisation, sur ce poste, même hors ligne.\n"
+		"L'adresse affichée contient une clé propre à cette session : ne la partagez pas.\n"
+		"Ctrl+C arrête l'interface. Tant qu'elle tourne, les autres commandes attendent.\n",
+		opts, NULL, 0, 0, NULL,
+	};
+	int rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL);
+	*port = (int)want;
+	*browser = !no_browser;
+	return rc;
 }
 
 int cmd_ui(const char *home, int argc, char **argv)

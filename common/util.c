@@ -183,3 +183,12 @@ int util_raise_nofile(unsigned long *soft, unsigned long *hard)
 	*hard = rl.rlim_max == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_max;
 	return 0;
 }
+
+size_t util_utf8_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}

@@ -64,6 +64,10 @@ int util_read_hidden_line(int fd, const char *prompt, char *out, size_t outlen) 
  */
 int util_raise_nofile(unsigned long *soft, unsigned long *hard) RELAIS_WUR;
 
+/* Number of code points of the UTF-8 string s (the columns it takes on a
+ * terminal, for the accented text of help and tables). */
+size_t util_utf8_width(const char *s);
+
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
 

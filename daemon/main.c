@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <uv.h>
+#include "../common/options.h"
 #include "../common/util.h"
 #include "../mailgw/sandbox.h"
 #include "../mailgw/smtp.h"
@@ -30,263 +31,39 @@
 #include "mail.h"
 #include "store.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE OPTIONS_EXIT_USAGE
 
-static const char usage_main[] =
-	"Usage : relaisd COMMANDE [OPTIONS]\n"
-	"\n"
-	"Serveur de synchronisation du réseau Promeneurs du Net.\n"
-	"\n"
-	"Commandes :\n"
-	"  init       crée ou met à jour la base de données\n"
-	"  user add   crée un compte et affiche son jeton\n"
-	"  user list  liste les comptes (jamais leurs jetons)\n"
-	"  user rm    supprime un compte\n"
-	"  user token remplace le jeton d'un compte et affiche le nouveau\n"
-	"  user set   change le département ou le rôle d'un compte\n"
-	"  serve      sert l'API de synchronisation\n"
-	"  backup     sauvegarde la base, même pendant que relaisd sert\n"
-	"  restore    installe une sauvegarde (relaisd arrêté)\n"
-	"  digest preview   affiche la synthèse Caf sans l'envoyer\n"
-	"\n"
-	"  relaisd COMMANDE --help   aide d'une commande\n"
-	"  relaisd --version         version du programme\n";
+/* ---- the command line ---- */
 
-static const char usage_init[] =
-	"Usage : relaisd init --data DOSSIER\n"
-	"\n"
-	"Crée le dossier de données (droits 0700) et la base DOSSIER/relais.db,\n"
-	"ou met à jour le schéma d'une base existante.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n";
+static void list_commands(FILE *f, const char *cmd);
+static const struct options_prog prog = { "relaisd", list_commands };
 
-static const char usage_user[] =
-	"Usage : relaisd user SOUS-COMMANDE --data DOSSIER [OPTIONS]\n"
-	"\n"
-	"Comptes du serveur : un compte a un identifiant, un département, un rôle et\n"
-	"un jeton. Chaque changement vaut dès la requête suivante, même pour un\n"
-	"relaisd en marche.\n"
-	"\n"
-	"Sous-commandes :\n"
-	"  add     crée un compte et affiche son jeton\n"
-	"  list    liste les comptes (jamais leurs jetons)\n"
-	"  rm      supprime un compte : son jeton est refusé\n"
-	"  token   remplace le jeton d'un compte et affiche le nouveau\n"
-	"  set     change le département ou le rôle d'un compte\n"
-	"\n"
-	"  relaisd user SOUS-COMMANDE --help   aide d'une sous-commande\n";
-
-static const char usage_user_list[] =
-	"Usage : relaisd user list --data DOSSIER\n"
-	"\n"
-	"Liste les comptes : identifiant, département, rôle et date de création.\n"
-	"Les jetons n'y figurent pas : le serveur n'en garde que l'empreinte.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n";
-
-static const char usage_user_rm[] =
-	"Usage : relaisd user rm IDENTIFIANT --data DOSSIER\n"
-	"\n"
-	"Supprime le compte IDENTIFIANT. Son jeton est refusé (401) dès la requête\n"
-	"suivante, même par un relaisd en marche. Les données qu'il a envoyées restent.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n"
-	"  --login NOM      autre façon de donner l'identifiant\n";
-
-static const char usage_user_token[] =
-	"Usage : relaisd user token IDENTIFIANT --data DOSSIER\n"
-	"\n"
-	"Remplace le jeton du compte IDENTIFIANT et affiche le nouveau, seul sur une\n"
-	"ligne et une seule fois. L'ancien est refusé dès la requête suivante, même\n"
-	"par un relaisd en marche. Sur le poste du compte, « relais jeton » installe\n"
-	"le nouveau jeton dans le réplica sans perdre les modifications en attente.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n"
-	"  --login NOM      autre façon de donner l'identifiant\n";
-
-static const char usage_user_set[] =
-	"Usage : relaisd user set IDENTIFIANT --data DOSSIER [--dept CODE] [--role RÔLE]\n"
-	"\n"
-	"Change le département ou le rôle du compte IDENTIFIANT, dès la requête\n"
-	"suivante. Le jeton ne change pas.\n"
-	"\n"
-	"Après un changement de département, les réplicas de ce compte contiennent\n"
-	"les données de l'ancien : le serveur les refuse (409) à leur prochaine\n"
-	"synchronisation, et le compte initialise un nouveau réplica (« relais init »).\n"
-	"Ce que l'ancien réplica n'avait pas envoyé n'est plus envoyable avec ce compte.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n"
-	"  --dept CODE      nouveau département (01 à 95, 2A, 2B, 971 à 976, 99)\n"
-	"  --role RÔLE      nouveau rôle : coordinateur, caf (lecture seule) ou admin\n"
-	"  --login NOM      autre façon de donner l'identifiant\n";
-
-static const char usage_user_add[] =
-	"Usage : relaisd user add --data DOSSIER --login NOM --dept CODE --role RÔLE\n"
-	"\n"
-	"Crée un compte et affiche son jeton, seul sur une ligne. Le jeton n'est\n"
-	"affiché qu'une fois : seule son empreinte est conservée.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n"
-	"  --login NOM      identifiant du compte (lettres, chiffres, . _ @ -)\n"
-	"  --dept CODE      département (01 à 95, 2A, 2B, 971 à 976, 99 = démonstration)\n"
-	"  --role RÔLE      coordinateur, caf (lecture seule) ou admin\n";
-
-static const char usage_serve[] =
-	"Usage : relaisd serve --data DOSSIER --listen ADRESSE:PORT [OPTIONS]\n"
-	"\n"
-	"Sert l'API de synchronisation au premier plan ; SIGTERM ou SIGINT\n"
-	"termine les requêtes en cours puis arrête le serveur.\n"
-	"\n"
-	"  --data DOSSIER        dossier de données du serveur\n"
-	"  --listen ADR:PORT     adresse IPv4 et port d'écoute (port 0 : un port libre)\n"
-	"  --port-file FICHIER   écrit le port choisi dans FICHIER une fois à l'écoute\n"
-	"  --demo                crée au besoin une base de démonstration (département 99)\n"
-	"  --idle-timeout SEC    ferme une connexion inactive après SEC secondes (30)\n"
-	"  --quiet               ne journalise pas les requêtes\n"
-	"  --config FICHIER      fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
-	"                        s'il existe) ; sa section [courrier] démarre la passerelle\n"
-	"                        courrier, sa section [digest] la synthèse Caf, sa section\n"
-	"                        [securite] règle la limite d'échecs, le proxy de confiance,\n"
-	"                        les connexions par adresse et les délais des requêtes\n"
-	"\n"
-	"Le dossier de données doit être en 0700 et la base en 0600 ; un seul relaisd\n"
-	"sert un dossier à la fois (verrou DOSSIER/relaisd.lock).\n"
-	"\n"
-	"Options d'essai (docs/digest.md) :\n"
-	"  --horloge AAAA-MM-JJTHH:MM:SSZ   horloge de la synthèse et des relances\n"
-	"                        (aussi la variable RELAIS_TEST_NOW)\n"
-	"  --horloge-vitesse N   cette horloge avance N fois plus vite (1 à 3600)\n";
-
-static const char usage_backup[] =
-	"Usage : relaisd backup --data DOSSIER --to FICHIER\n"
-	"\n"
-	"Copie la base DOSSIER/relais.db dans FICHIER (droits 0600), même pendant\n"
-	"que relaisd sert ce dossier : la copie contient tout ce qui était validé\n"
-	"quand elle a commencé. FICHIER n'apparaît qu'une fois complet et vérifié\n"
-	"(PRAGMA integrity_check) ; un FICHIER existant est remplacé.\n"
-	"\n"
-	"  --data DOSSIER   dossier de données du serveur\n"
-	"  --to FICHIER     fichier de sauvegarde à écrire\n";
-
-static const char usage_restore[] =
-	"Usage : relaisd restore --from FICHIER --data DOSSIER [--force]\n"
-	"\n"
-	"Vérifie la sauvegarde FICHIER (intégrité, schéma) puis l'installe comme\n"
-	"base de DOSSIER (créé en 0700 au besoin). Refuse tant qu'un relaisd sert\n"
-	"DOSSIER, et refuse de remplacer une base existante sans --force.\n"
-	"\n"
-	"Ce qui a été validé après la sauvegarde n'est plus sur le serveur, mais les\n"
-	"réplicas qui l'ont reçu le gardent : ils seront refusés à leur prochaine\n"
-	"synchronisation, avec la marche à suivre (« relais sync --help »).\n"
-	"Les comptes aussi reviennent à la sauvegarde : refaites les suppressions et\n"
-	"les remplacements de jetons faits depuis (« relaisd user --help »).\n"
-	"\n"
-	"  --from FICHIER   sauvegarde faite par « relaisd backup »\n"
-	"  --data DOSSIER   dossier de données du serveur\n"
-	"  --force          remplace la base existante (son contenu est perdu)\n";
-
-static const char usage_digest[] =
-	"Usage : relaisd digest preview --data DOSSIER --dept CODE [--config FICHIER]\n"
-	"\n"
-	"Affiche le message de synthèse (texte RFC 5322 complet) de la dernière\n"
-	"semaine échue, sans l'envoyer ni rien marquer comme transmis.\n"
-	"\n"
-	"  --data DOSSIER      dossier de données du serveur\n"
-	"  --dept CODE         département\n"
-	"  --config FICHIER    fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
-	"                      s'il existe) : destinataires, jour, heure, fuseau\n"
-	"  --horloge DATE      AAAA-MM-JJTHH:MM:SSZ au lieu de maintenant\n";
-
-/* ---- option parsing ---- */
-
-struct opt {
-	const char *name;   /* without "--" */
-	int has_arg;
-	const char *value;  /* set when seen; "" for a flag */
-};
-
-static int usage_error(const char *usage, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "relaisd : ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage);
-	return EXIT_USAGE;
-}
-
-/*
- * Parses argv[0..argc) as "--name value", "--name=value" or "--flag", and
- * when operand is not NULL one argument that is no option into *operand.
- * Returns -1 when --help was asked (after printing usage), 0 on success,
- * EXIT_USAGE after printing the problem.
- */
-static int parse_args(int argc, char **argv, struct opt *opts, size_t n, const char *usage,
-		      const char **operand)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage, stdout);
-			return -1;
-		}
-		if (strncmp(a, "--", 2) && operand && !*operand) {
-			*operand = a;
-			continue;
-		}
-		if (strncmp(a, "--", 2))
-			return usage_error(usage, "argument inattendu « %s ».", a);
-		const char *name = a + 2, *eq = strchr(name, '=');
-		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-		struct opt *o = NULL;
-		for (size_t k = 0; k < n; k++)
-			if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, name, nl))
-				o = &opts[k];
-		if (!o)
-			return usage_error(usage, "option inconnue « %s ».", a);
-		if (o->value)
-			return usage_error(usage, "option « %s » donnée deux fois.", a);
-		if (!o->has_arg) {
-			if (eq)
-				return usage_error(usage, "l'option « %s » ne prend pas de valeur.", a);
-			o->value = "";
-		} else if (eq) {
-			o->value = eq + 1;
-		} else if (i + 1 < argc) {
-			o->value = argv[++i];
-		} else {
-			return usage_error(usage, "l'option « %s » attend une valeur.", a);
-		}
-	}
-	return 0;
-}
-
-static int parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char *usage)
-{
-	return parse_args(argc, argv, opts, n, usage, NULL);
-}
-
-static int require(const struct opt *o, const char *usage)
-{
-	if (!o->value || (o->has_arg && !*o->value))
-		return usage_error(usage, "l'option --%s est obligatoire.", o->name);
-	return 0;
-}
+#define DATA_HELP "dossier de données du serveur"
+#define OPT_DATA(v) OPT_STRING_F(0, "data", (v), "DOSSIER", DATA_HELP, \
+				 OPTION_REQUIRED | OPTION_NONEMPTY)
+#define OPT_LOGIN(v) OPT_STRING_F(0, "login", (v), "NOM", \
+				  "autre façon de donner l'identifiant", OPTION_NONEMPTY)
 
 /* ---- init ---- */
 
 static int cmd_init(int argc, char **argv)
 {
-	struct opt opts[] = { { "data", 1, NULL } };
+	const char *data = NULL;
+	const struct option opts[] = { OPT_DATA(&data), OPT_END() };
+	const struct options_cmd c = {
+		&prog, "init", "--data DOSSIER",
+		"Crée le dossier de données (droits 0700) et la base DOSSIER/relais.db,\n"
+		"ou met à jour le schéma d'une base existante.\n", opts, NULL, 0, 0, NULL,
+	};
 	char err[1024];
-	int rc = parse_opts(argc, argv, opts, 1, usage_init);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if ((rc = require(&opts[0], usage_init)))
-		return rc;
-	if (store_init(opts[0].value, err, sizeof(err))) {
+	if (store_init(data, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		return 1;
 	}
-	fprintf(stderr, "Base prête dans « %s » (schéma %d).\n", opts[0].value, MODEL_SCHEMA_VERSION);
+	fprintf(stderr, "Base prête dans « %s » (schéma %d).\n", data, MODEL_SCHEMA_VERSION);
 	return 0;
 }
 
@@ -312,20 +89,31 @@ static int open_accounts(const char *dir, sqlite3 **db)
 
 static int user_add(int argc, char **argv)
 {
-	struct opt opts[] = {
-		{ "data", 1, NULL }, { "login", 1, NULL }, { "dept", 1, NULL }, { "role", 1, NULL },
+	const char *data = NULL, *login = NULL, *dept = NULL, *role = NULL;
+	const unsigned req = OPTION_REQUIRED | OPTION_NONEMPTY;
+	const struct option opts[] = {
+		OPT_DATA(&data),
+		OPT_STRING_F(0, "login", &login, "NOM",
+			     "identifiant du compte (lettres, chiffres, . _ @ -)", req),
+		OPT_STRING_F(0, "dept", &dept, "CODE",
+			     "département (01 à 95, 2A, 2B, 971 à 976, 99 = démonstration)", req),
+		OPT_STRING_F(0, "role", &role, "RÔLE", "coordinateur, caf (lecture seule) ou admin",
+			     req),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&prog, "user add", "--data DOSSIER --login NOM --dept CODE --role RÔLE",
+		"Crée un compte et affiche son jeton, seul sur une ligne. Le jeton n'est\n"
+		"affiché qu'une fois : seule son empreinte est conservée.\n", opts, NULL, 0, 0, NULL,
 	};
 	char err[1024], token[AUTH_TOKEN_LEN + 1];
 	sqlite3 *db = NULL;
-	int rc = parse_opts(argc, argv, opts, 4, usage_user_add);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	for (size_t i = 0; i < 4; i++)
-		if ((rc = require(&opts[i], usage_user_add)))
-			return rc;
-	if (open_accounts(opts[0].value, &db))
+	if (open_accounts(data, &db))
 		return 1;
-	rc = auth_user_add(db, opts[1].value, opts[2].value, opts[3].value, token, err, sizeof(err));
+	rc = auth_user_add(db, login, dept, role, token, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "relaisd : %s\n", err);
 	else
@@ -335,16 +123,6 @@ static int user_add(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
-/* Number of code points of the UTF-8 string s. */
-static size_t text_width(const char *s)
-{
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
 /* Prints one row of the account table: each cell padded to its column's
  * width and two spaces, the last one bare. */
 static void print_row(const char *const cells[4], const size_t widths[4])
@@ -352,24 +130,29 @@ static void print_row(const char *const cells[4], const size_t widths[4])
 	for (size_t k = 0; k < 4; k++) {
 		fputs(cells[k], stdout);
 		if (k < 3)
-			printf("%*s", (int)(widths[k] - text_width(cells[k]) + 2), "");
+			printf("%*s", (int)(widths[k] - util_utf8_width(cells[k]) + 2), "");
 	}
 	putchar('\n');
 }
 
 static int user_list(int argc, char **argv)
 {
-	struct opt opts[] = { { "data", 1, NULL } };
+	const char *data = NULL;
+	const struct option opts[] = { OPT_DATA(&data), OPT_END() };
+	const struct options_cmd c = {
+		&prog, "user list", "--data DOSSIER",
+		"Liste les comptes : identifiant, département, rôle et date de création.\n"
+		"Les jetons n'y figurent pas : le serveur n'en garde que l'empreinte.\n", opts, NULL,
+		0, 0, NULL,
+	};
 	static const char *const heads[4] = { "Identifiant", "Département", "Rôle", "Créé le" };
 	struct auth_account *v = NULL;
 	size_t n = 0, widths[4];
 	sqlite3 *db = NULL;
-	int rc = parse_opts(argc, argv, opts, 1, usage_user_list);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if ((rc = require(&opts[0], usage_user_list)))
-		return rc;
-	if (open_accounts(opts[0].value, &db))
+	if (open_accounts(data, &db))
 		return 1;
 	rc = auth_user_list(db, &v, &n);
 	sqlite3_close(db);
@@ -382,12 +165,12 @@ static int user_list(int argc, char **argv)
 		return 0;
 	}
 	for (size_t k = 0; k < 4; k++)
-		widths[k] = text_width(heads[k]);
+		widths[k] = util_utf8_width(heads[k]);
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[4] = { v[i].login, v[i].dept, v[i].role, v[i].created };
 		for (size_t k = 0; k < 4; k++)
-			if (text_width(cells[k]) > widths[k])
-				widths[k] = text_width(cells[k]);
+			if (util_utf8_width(cells[k]) > widths[k])
+				widths[k] = util_utf8_width(cells[k]);
 	}
 	print_row(heads, widths);
 	for (size_t i = 0; i < n; i++)
@@ -399,36 +182,46 @@ static int user_list(int argc, char **argv)
 
 /*
  * Parses the options of rm, token and set: the login comes as the operand
- * or as --login (opts[1]), --data (opts[0]) is required. Returns 0 with
+ * or as --login (*login on entry, from the option's target). Returns 0 with
  * *login set, -1 after --help, or an exit status.
  */
-static int parse_login_cmd(int argc, char **argv, struct opt *opts, size_t n,
-			   const char *usage, const char **login)
+static int parse_login_cmd(const struct options_cmd *c, int argc, char **argv,
+			   const char **login)
 {
 	const char *operand = NULL;
-	int rc = parse_args(argc, argv, opts, n, usage, &operand);
+	int n = 0;
+	int rc = options_parse_cmd(c, argc, argv, &operand, &n);
 	if (rc)
 		return rc;
-	if ((rc = require(&opts[0], usage)))
-		return rc;
-	if (operand && opts[1].value && strcmp(operand, opts[1].value))
-		return usage_error(usage, "deux identifiants donnés (« %s » et --login).", operand);
-	*login = operand ? operand : opts[1].value;
-	if (!*login || !**login)
-		return usage_error(usage, "%s", "indiquez l'identifiant du compte.");
+	if (operand && *login && strcmp(operand, *login)) {
+		options_usage_error(c, "deux identifiants donnés (« %s » et --login)", operand);
+		return EXIT_USAGE;
+	}
+	if (operand)
+		*login = operand;
+	if (!*login || !**login) {
+		options_usage_error(c, "indiquez l'identifiant du compte");
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
 static int user_rm(int argc, char **argv)
 {
-	struct opt opts[] = { { "data", 1, NULL }, { "login", 1, NULL } };
-	const char *login = NULL;
+	const char *data = NULL, *login = NULL;
+	const struct option opts[] = { OPT_DATA(&data), OPT_LOGIN(&login), OPT_END() };
+	const struct options_cmd c = {
+		&prog, "user rm", "IDENTIFIANT --data DOSSIER",
+		"Supprime le compte IDENTIFIANT. Son jeton est refusé (401) dès la requête\n"
+		"suivante, même par un relaisd en marche. Les données qu'il a envoyées restent.\n",
+		opts, NULL, 0, 1, NULL,
+	};
 	char err[1024];
 	sqlite3 *db = NULL;
-	int rc = parse_login_cmd(argc, argv, opts, 2, usage_user_rm, &login);
+	int rc = parse_login_cmd(&c, argc, argv, &login);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (open_accounts(opts[0].value, &db))
+	if (open_accounts(data, &db))
 		return 1;
 	rc = auth_user_rm(db, login, err, sizeof(err));
 	sqlite3_close(db);
@@ -442,14 +235,22 @@ static int user_rm(int argc, char **argv)
 
 static int user_token(int argc, char **argv)
 {
-	struct opt opts[] = { { "data", 1, NULL }, { "login", 1, NULL } };
-	const char *login = NULL;
+	const char *data = NULL, *login = NULL;
+	const struct option opts[] = { OPT_DATA(&data), OPT_LOGIN(&login), OPT_END() };
+	const struct options_cmd c = {
+		&prog, "user token", "IDENTIFIANT --data DOSSIER",
+		"Remplace le jeton du compte IDENTIFIANT et affiche le nouveau, seul sur une\n"
+		"ligne et une seule fois. L'ancien est refusé dès la requête suivante, même\n"
+		"par un relaisd en marche. Sur le poste du compte, « relais jeton » installe\n"
+		"le nouveau jeton dans le réplica sans perdre les modifications en attente.\n",
+		opts, NULL, 0, 1, NULL,
+	};
 	char err[1024], token[AUTH_TOKEN_LEN + 1];
 	sqlite3 *db = NULL;
-	int rc = parse_login_cmd(argc, argv, opts, 2, usage_user_token, &login);
+	int rc = parse_login_cmd(&c, argc, argv, &login);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (open_accounts(opts[0].value, &db))
+	if (open_accounts(data, &db))
 		return 1;
 	rc = auth_user_token(db, login, token, err, sizeof(err));
 	sqlite3_close(db);
@@ -468,20 +269,38 @@ static int user_token(int argc, char **argv)
 
 static int user_set(int argc, char **argv)
 {
-	struct opt opts[] = {
-		{ "data", 1, NULL }, { "login", 1, NULL }, { "dept", 1, NULL }, { "role", 1, NULL },
+	const char *data = NULL, *login = NULL, *dept = NULL, *role = NULL;
+	const struct option opts[] = {
+		OPT_DATA(&data),
+		OPT_STRING(0, "dept", &dept, "CODE",
+			   "nouveau département (01 à 95, 2A, 2B, 971 à 976, 99)"),
+		OPT_STRING(0, "role", &role, "RÔLE",
+			   "nouveau rôle : coordinateur, caf (lecture seule) ou admin"),
+		OPT_LOGIN(&login),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&prog, "user set", "IDENTIFIANT --data DOSSIER [--dept CODE] [--role RÔLE]",
+		"Change le département ou le rôle du compte IDENTIFIANT, dès la requête\n"
+		"suivante. Le jeton ne change pas.\n"
+		"\n"
+		"Après un changement de département, les réplicas de ce compte contiennent\n"
+		"les données de l'ancien : le serveur les refuse (409) à leur prochaine\n"
+		"synchronisation, et le compte initialise un nouveau réplica (« relais init »).\n"
+		"Ce que l'ancien réplica n'avait pas envoyé n'est plus envoyable avec ce compte.\n",
+		opts, NULL, 0, 1, NULL,
 	};
 	struct auth_account was;
-	const char *login = NULL;
 	char err[1024];
 	sqlite3 *db = NULL;
-	int rc = parse_login_cmd(argc, argv, opts, 4, usage_user_set, &login);
+	int rc = parse_login_cmd(&c, argc, argv, &login);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	const char *dept = opts[2].value, *role = opts[3].value;
-	if (!dept && !role)
-		return usage_error(usage_user_set, "%s", "indiquez --dept, --role ou les deux.");
-	if (open_accounts(opts[0].value, &db))
+	if (!dept && !role) {
+		options_usage_error(&c, "indiquez --dept, --role ou les deux");
+		return EXIT_USAGE;
+	}
+	if (open_accounts(data, &db))
 		return 1;
 	rc = auth_user_set(db, login, dept, role, &was, err, sizeof(err));
 	sqlite3_close(db);
@@ -508,27 +327,6 @@ static int user_set(int argc, char **argv)
 	if (recast && !auth_role_can_write(role))
 		printf("Ce compte ne peut plus envoyer de modifications (lecture seule).\n");
 	return 0;
-}
-
-static int cmd_user(int argc, char **argv)
-{
-	static const struct {
-		const char *word;
-		int (*run)(int argc, char **argv);
-	} subs[] = {
-		{ "add", user_add }, { "list", user_list }, { "rm", user_rm },
-		{ "token", user_token }, { "set", user_set },
-	};
-	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-		fputs(usage_user, stdout);
-		return 0;
-	}
-	for (size_t i = 0; argc >= 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[0], subs[i].word))
-			return subs[i].run(argc - 1, argv + 1);
-	if (argc < 1)
-		return usage_error(usage_user, "%s", "indiquez une sous-commande.");
-	return usage_error(usage_user, "sous-commande inconnue « %s ».", argv[0]);
 }
 
 /* ---- serve ---- */
@@ -659,59 +457,86 @@ static void tune_for_load(void)
 
 static int cmd_serve(int argc, char **argv)
 {
-	struct opt opts[] = {
-		{ "data", 1, NULL }, { "listen", 1, NULL }, { "port-file", 1, NULL },
-		{ "demo", 0, NULL }, { "idle-timeout", 1, NULL }, { "quiet", 0, NULL },
-		{ "config", 1, NULL }, { "horloge", 1, NULL }, { "horloge-vitesse", 1, NULL },
+	const char *data = NULL, *listen = NULL, *port_file = NULL, *config = NULL,
+		   *horloge_opt = NULL;
+	int demo = 0, quiet = 0;
+	long long speed = 1, idle = 30;
+	const struct option opts[] = {
+		OPT_DATA(&data),
+		OPT_STRING_F(0, "listen", &listen, "ADR:PORT",
+			     "adresse IPv4 et port d'écoute (port 0 : un port libre)",
+			     OPTION_REQUIRED | OPTION_NONEMPTY),
+		OPT_STRING(0, "port-file", &port_file, "FICHIER",
+			   "écrit le port choisi dans FICHIER une fois à l'écoute"),
+		OPT_FLAG(0, "demo", &demo,
+			 "crée au besoin une base de démonstration (département 99)"),
+		OPT_INTEGER(0, "idle-timeout", &idle, "SEC",
+			    "ferme une connexion inactive après SEC secondes (30)", 1, 86400),
+		OPT_FLAG(0, "quiet", &quiet, "ne journalise pas les requêtes"),
+		OPT_STRING(0, "config", &config, "FICHIER",
+			   "fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
+			   "s'il existe) ; sa section [courrier] démarre la passerelle\n"
+			   "courrier, sa section [digest] la synthèse Caf, sa section\n"
+			   "[securite] règle la limite d'échecs, le proxy de confiance,\n"
+			   "les connexions par adresse et les délais des requêtes"),
+		OPT_GROUP("Options d'essai (docs/digest.md) :"),
+		OPT_STRING(0, "horloge", &horloge_opt, "AAAA-MM-JJTHH:MM:SSZ",
+			   "horloge de la synthèse et des relances\n"
+			   "(aussi la variable RELAIS_TEST_NOW)"),
+		OPT_INTEGER(0, "horloge-vitesse", &speed, "N",
+			    "cette horloge avance N fois plus vite (1 à 3600)", 1, 3600),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&prog, "serve", "--data DOSSIER --listen ADRESSE:PORT [OPTIONS]",
+		"Sert l'API de synchronisation au premier plan ; SIGTERM ou SIGINT\n"
+		"termine les requêtes en cours puis arrête le serveur.\n"
+		"\n"
+		"Le dossier de données doit être en 0700 et la base en 0600 ; un seul relaisd\n"
+		"sert un dossier à la fois (verrou DOSSIER/relaisd.lock).\n", opts, NULL, 0, 0, NULL,
 	};
 	struct serve_ctx s;
 	struct digest_clock clk = { 0, 0, 1 };
-	long long speed = 1;
 	struct config conf;
 	char confpath[4096];
 	struct store *st = NULL;
 	struct api *api = NULL;
 	char host[256], err[1024], token[AUTH_TOKEN_LEN + 1] = "";
 	int port, bound = 0, created = 0, loop_ok = 0, lock = -1, rc;
-	long long idle = 30;
 
 	memset(&conf, 0, sizeof(conf));
-	rc = parse_opts(argc, argv, opts, 9, usage_serve);
+	rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if ((rc = require(&opts[0], usage_serve)) || (rc = require(&opts[1], usage_serve)))
-		return rc;
-	if (parse_listen(opts[1].value, host, sizeof(host), &port))
-		return usage_error(usage_serve, "adresse d'écoute « %s » invalide (attendu : "
-				   "127.0.0.1:PORT).", opts[1].value);
-	if (opts[4].value && util_parse_ll(opts[4].value, 1, 86400, &idle))
-		return usage_error(usage_serve, "durée « %s » invalide (en secondes, de 1 à 86400).",
-				   opts[4].value);
-	const char *horloge = opts[7].value ? opts[7].value : getenv("RELAIS_TEST_NOW");
+	if (parse_listen(listen, host, sizeof(host), &port)) {
+		options_usage_error(&c, "adresse d'écoute « %s » invalide (attendu : "
+				    "127.0.0.1:PORT)", listen);
+		return EXIT_USAGE;
+	}
+	const char *horloge = horloge_opt ? horloge_opt : getenv("RELAIS_TEST_NOW");
 	if (horloge && *horloge) {
-		if (digest_parse_time(horloge, &clk.base_ms))
-			return usage_error(usage_serve, "horloge « %s » invalide (attendu : "
-					   "AAAA-MM-JJTHH:MM:SSZ).", horloge);
+		if (digest_parse_time(horloge, &clk.base_ms)) {
+			options_usage_error(&c, "horloge « %s » invalide (attendu : "
+					    "AAAA-MM-JJTHH:MM:SSZ)", horloge);
+			return EXIT_USAGE;
+		}
 		clk.real_ms = util_now_ms();
 	}
-	if (opts[8].value && util_parse_ll(opts[8].value, 1, 3600, &speed))
-		return usage_error(usage_serve, "vitesse « %s » invalide (de 1 à 3600).",
-				   opts[8].value);
 	clk.speed = (int)speed;
-	const char *dir = opts[0].value;
+	const char *dir = data;
 
 	memset(&s, 0, sizeof(s));
 	rc = 1;
 	/* The configuration is read first: a mistake in it stops relaisd
 	 * before anything is created or served. */
-	if (opts[6].value) {
-		snprintf(confpath, sizeof(confpath), "%s", opts[6].value);
+	if (config) {
+		snprintf(confpath, sizeof(confpath), "%s", config);
 	} else if (snprintf(confpath, sizeof(confpath), "%s/%s", dir, CONFIG_DEFAULT_NAME) >=
 		   (int)sizeof(confpath)) {
 		fprintf(stderr, "relaisd : chemin du dossier de données trop long.\n");
 		goto out;
 	}
-	if (config_load(confpath, opts[6].value != NULL, &conf, err, sizeof(err))) {
+	if (config_load(confpath, config != NULL, &conf, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		goto out;
 	}
@@ -720,7 +545,7 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
 		goto out;
 	}
-	if (opts[3].value && !store_exists(dir)) {
+	if (demo && !store_exists(dir)) {
 		if (store_init(dir, err, sizeof(err))) {
 			fprintf(stderr, "relaisd : %s\n", err);
 			goto out;
@@ -742,7 +567,7 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "relaisd : %s\n", err);
 		goto out;
 	}
-	if (opts[3].value && !created)
+	if (demo && !created)
 		fprintf(stderr, "La base de « %s » existe déjà : pas de nouvelles données de "
 			"démonstration (le jeton a été affiché à sa création).\n", dir);
 	tune_for_load();
@@ -758,7 +583,7 @@ static int cmd_serve(int argc, char **argv)
 	if (util_raise_nofile(&nofile, &nofile_max))
 		fprintf(stderr, "relaisd : limite de fichiers ouverts illisible, 1024 supposée.\n");
 	struct http_server_config cfg = {
-		.idle_timeout_ms = (unsigned)(idle * 1000), .quiet = opts[5].value != NULL,
+		.idle_timeout_ms = (unsigned)(idle * 1000), .quiet = quiet,
 		.head_timeout_ms = conf.security.delai_entete * 1000,
 		.body_timeout_ms = conf.security.delai_corps * 1000,
 		.max_conns_per_addr = conf.security.connexions_par_adresse
@@ -775,13 +600,13 @@ static int cmd_serve(int argc, char **argv)
 	api_set_security(api, &conf.security);
 	int lrc = http_server_listen(s.http, host, port, &bound);
 	if (lrc) {
-		fprintf(stderr, "relaisd : impossible d'écouter sur %s : %s.\n", opts[1].value,
+		fprintf(stderr, "relaisd : impossible d'écouter sur %s : %s.\n", listen,
 			lrc == RELAIS_EINVAL ? "adresse invalide (IPv4 attendue)"
 					     : "port occupé ou interdit");
 		goto out;
 	}
-	if (opts[2].value && write_port_file(opts[2].value, bound)) {
-		fprintf(stderr, "relaisd : impossible d'écrire le port dans « %s ».\n", opts[2].value);
+	if (port_file && write_port_file(port_file, bound)) {
+		fprintf(stderr, "relaisd : impossible d'écrire le port dans « %s ».\n", port_file);
 		goto out;
 	}
 	uv_signal_init(&s.loop, &s.sigterm);
@@ -859,60 +684,102 @@ static void print_summary(const struct backup_summary *sum)
 
 static int cmd_backup(int argc, char **argv)
 {
-	struct opt opts[] = { { "data", 1, NULL }, { "to", 1, NULL } };
+	const char *data = NULL, *to = NULL;
+	const struct option opts[] = {
+		OPT_DATA(&data),
+		OPT_STRING_F(0, "to", &to, "FICHIER", "fichier de sauvegarde à écrire",
+			     OPTION_REQUIRED | OPTION_NONEMPTY),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&prog, "backup", "--data DOSSIER --to FICHIER",
+		"Copie la base DOSSIER/relais.db dans FICHIER (droits 0600), même pendant\n"
+		"que relaisd sert ce dossier : la copie contient tout ce qui était validé\n"
+		"quand elle a commencé. FICHIER n'apparaît qu'une fois complet et vérifié\n"
+		"(PRAGMA integrity_check) ; un FICHIER existant est remplacé.\n", opts, NULL, 0, 0,
+		NULL,
+	};
 	struct backup_summary sum;
 	char err[1024];
-	int rc = parse_opts(argc, argv, opts, 2, usage_backup);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if ((rc = require(&opts[0], usage_backup)) || (rc = require(&opts[1], usage_backup)))
-		return rc;
-	if (datadir_check(opts[0].value, err, sizeof(err)) ||
-	    backup_run(opts[0].value, opts[1].value, &sum, err, sizeof(err))) {
+	if (datadir_check(data, err, sizeof(err)) ||
+	    backup_run(data, to, &sum, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		return 1;
 	}
 	printf("Sauvegarde de « %s » écrite dans « %s » (droits 0600), intégrité vérifiée.\n",
-	       opts[0].value, opts[1].value);
+	       data, to);
 	print_summary(&sum);
 	return 0;
 }
 
 static int cmd_restore(int argc, char **argv)
 {
-	struct opt opts[] = { { "from", 1, NULL }, { "data", 1, NULL }, { "force", 0, NULL } };
+	const char *from = NULL, *data = NULL;
+	int force = 0;
+	const struct option opts[] = {
+		OPT_STRING_F(0, "from", &from, "FICHIER", "sauvegarde faite par « relaisd backup »",
+			     OPTION_REQUIRED | OPTION_NONEMPTY),
+		OPT_DATA(&data),
+		OPT_FLAG(0, "force", &force, "remplace la base existante (son contenu est perdu)"),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&prog, "restore", "--from FICHIER --data DOSSIER [--force]",
+		"Vérifie la sauvegarde FICHIER (intégrité, schéma) puis l'installe comme\n"
+		"base de DOSSIER (créé en 0700 au besoin). Refuse tant qu'un relaisd sert\n"
+		"DOSSIER, et refuse de remplacer une base existante sans --force.\n"
+		"\n"
+		"Ce qui a été validé après la sauvegarde n'est plus sur le serveur, mais les\n"
+		"réplicas qui l'ont reçu le gardent : ils seront refusés à leur prochaine\n"
+		"synchronisation, avec la marche à suivre (« relais sync --help »).\n"
+		"Les comptes aussi reviennent à la sauvegarde : refaites les suppressions et\n"
+		"les remplacements de jetons faits depuis (« relaisd user --help »).\n", opts, NULL, 0,
+		0, NULL,
+	};
 	struct backup_summary sum;
 	char err[1024];
-	int rc = parse_opts(argc, argv, opts, 3, usage_restore);
+	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if ((rc = require(&opts[0], usage_restore)) || (rc = require(&opts[1], usage_restore)))
-		return rc;
-	if (backup_restore(opts[0].value, opts[1].value, opts[2].value != NULL, &sum, err,
-			   sizeof(err))) {
+	if (backup_restore(from, data, force, &sum, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		return 1;
 	}
-	printf("Sauvegarde « %s » vérifiée et installée dans « %s ».\n", opts[0].value,
-	       opts[1].value);
+	printf("Sauvegarde « %s » vérifiée et installée dans « %s ».\n", from,
+	       data);
 	print_summary(&sum);
 	if (sum.accounts)
 		printf("Les comptes sont ceux de la sauvegarde : un compte supprimé ou un jeton "
 		       "remplacé depuis est revenu. Vérifiez avec « relaisd user list --data %s » "
-		       "et refaites « relaisd user rm » ou « relaisd user token ».\n", opts[1].value);
+		       "et refaites « relaisd user rm » ou « relaisd user token ».\n", data);
 	if (sum.schema < MODEL_SCHEMA_VERSION)
 		printf("Elle est au schéma %d : lancez « relaisd init --data %s » pour la mettre à "
-		       "jour avant de la servir.\n", sum.schema, opts[1].value);
+		       "jour avant de la servir.\n", sum.schema, data);
 	return 0;
 }
 
 /* ---- digest preview ---- */
 
-static int cmd_digest(int argc, char **argv)
+static int digest_preview(int argc, char **argv)
 {
-	struct opt opts[] = {
-		{ "data", 1, NULL }, { "dept", 1, NULL }, { "config", 1, NULL },
-		{ "horloge", 1, NULL },
+	const char *data = NULL, *dept = NULL, *config = NULL, *horloge_opt = NULL;
+	const struct option opts[] = {
+		OPT_DATA(&data),
+		OPT_STRING_F(0, "dept", &dept, "CODE", "département", OPTION_REQUIRED | OPTION_NONEMPTY),
+		OPT_STRING(0, "config", &config, "FICHIER",
+			   "fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
+			   "s'il existe) : destinataires, jour, heure, fuseau"),
+		OPT_STRING(0, "horloge", &horloge_opt, "DATE", "AAAA-MM-JJTHH:MM:SSZ au lieu de maintenant"),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&prog, "digest preview", "--data DOSSIER --dept CODE [--config FICHIER]",
+		"Affiche le message de synthèse (texte RFC 5322 complet) de la dernière\n"
+		"semaine échue, sans l'envoyer ni rien marquer comme transmis.\n", opts, NULL, 0, 0,
+		NULL,
 	};
 	struct config conf;
 	struct config_digest dc;
@@ -923,30 +790,26 @@ static int cmd_digest(int argc, char **argv)
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
-	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-		fputs(usage_digest, stdout);
-		return 0;
-	}
-	if (argc < 1 || strcmp(argv[0], "preview"))
-		return usage_error(usage_digest, "sous-commande inconnue « %s ».", argc ? argv[0] : "");
-	rc = parse_opts(argc - 1, argv + 1, opts, 4, usage_digest);
+	rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if ((rc = require(&opts[0], usage_digest)) || (rc = require(&opts[1], usage_digest)))
-		return rc;
-	if (!model_dept_valid(opts[1].value))
-		return usage_error(usage_digest, "département « %s » invalide.", opts[1].value);
-	const char *horloge = opts[3].value ? opts[3].value : getenv("RELAIS_TEST_NOW");
+	if (!model_dept_valid(dept)) {
+		options_usage_error(&c, "département « %s » invalide", dept);
+		return EXIT_USAGE;
+	}
+	const char *horloge = horloge_opt ? horloge_opt : getenv("RELAIS_TEST_NOW");
 	now = util_now_ms();
-	if (horloge && *horloge && digest_parse_time(horloge, &now))
-		return usage_error(usage_digest, "horloge « %s » invalide (attendu : "
-				   "AAAA-MM-JJTHH:MM:SSZ).", horloge);
+	if (horloge && *horloge && digest_parse_time(horloge, &now)) {
+		options_usage_error(&c, "horloge « %s » invalide (attendu : AAAA-MM-JJTHH:MM:SSZ)",
+				    horloge);
+		return EXIT_USAGE;
+	}
 	rc = 1;
-	if (opts[2].value)
-		snprintf(confpath, sizeof(confpath), "%s", opts[2].value);
+	if (config)
+		snprintf(confpath, sizeof(confpath), "%s", config);
 	else
-		snprintf(confpath, sizeof(confpath), "%s/%s", opts[0].value, CONFIG_DEFAULT_NAME);
-	if (config_load(confpath, opts[2].value != NULL, &conf, err, sizeof(err))) {
+		snprintf(confpath, sizeof(confpath), "%s/%s", data, CONFIG_DEFAULT_NAME);
+	if (config_load(confpath, config != NULL, &conf, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		goto out;
 	}
@@ -961,10 +824,10 @@ static int cmd_digest(int argc, char **argv)
 		dc.adresse = (char *)(uintptr_t)"relais@localhost";
 		dc.destinataires = (char *)(uintptr_t)"undisclosed-recipients:;";
 	}
-	dc.departement = (char *)(uintptr_t)opts[1].value;
+	dc.departement = (char *)(uintptr_t)dept;
 	if (digest_set_zone(dc.fuseau))
 		goto out;
-	if (store_open_single(opts[0].value, &db, err, sizeof(err))) {
+	if (store_open_single(data, &db, err, sizeof(err))) {
 		fprintf(stderr, "relaisd : %s\n", err);
 		goto out;
 	}
@@ -986,6 +849,46 @@ out:
 	return rc;
 }
 
+/* ---- commands ---- */
+
+/* Every command and sub-command: the program's help and dispatch. An entry
+ * without run is a group of sub-commands (its about opens its help). */
+static const struct command {
+	struct options_command doc;
+	int (*run)(int argc, char **argv);
+	const char *about;
+} commands[] = {
+	{ { "init", "crée ou met à jour la base de données" }, cmd_init, NULL },
+	{ { "user", "comptes du serveur (sous-commandes ci-dessous)" }, NULL,
+	  "Comptes du serveur : un compte a un identifiant, un département, un rôle et\n"
+	  "un jeton. Chaque changement vaut dès la requête suivante, même pour un\n"
+	  "relaisd en marche.\n" },
+	{ { "user add", "crée un compte et affiche son jeton" }, user_add, NULL },
+	{ { "user list", "liste les comptes (jamais leurs jetons)" }, user_list, NULL },
+	{ { "user rm", "supprime un compte : son jeton est refusé" }, user_rm, NULL },
+	{ { "user token", "remplace le jeton d'un compte et affiche le nouveau" }, user_token, NULL },
+	{ { "user set", "change le département ou le rôle d'un compte" }, user_set, NULL },
+	{ { "serve", "sert l'API de synchronisation" }, cmd_serve, NULL },
+	{ { "backup", "sauvegarde la base, même pendant que relaisd sert" }, cmd_backup, NULL },
+	{ { "restore", "installe une sauvegarde (relaisd arrêté)" }, cmd_restore, NULL },
+	{ { "digest", "synthèse Caf (sous-commande ci-dessous)" }, NULL,
+	  "La synthèse hebdomadaire envoyée au référent de la Caf.\n" },
+	{ { "digest preview", "affiche la synthèse Caf sans l'envoyer" }, digest_preview, NULL },
+};
+
+static void list_commands(FILE *f, const char *cmd)
+{
+	options_list_commands(f, commands, sizeof(commands) / sizeof(commands[0]),
+			      sizeof(commands[0]), cmd);
+}
+
+static const struct options_cmd main_cmd = {
+	&prog, NULL, "COMMANDE [OPTIONS]",
+	"Serveur de synchronisation du réseau Promeneurs du Net.\n", NULL,
+	"  relaisd COMMANDE --help   aide d'une commande\n"
+	"  relaisd --version         version du programme\n", 0, 0, NULL,
+};
+
 int main(int argc, char **argv)
 {
 	/* Before anything else: this may be the mail gateway's MIME worker. */
@@ -996,30 +899,32 @@ int main(int argc, char **argv)
 	 * allocation: the pool threads would queue on it. Nothing reads them. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (argc < 2) {
-		fputs(usage_main, stderr);
+		options_help(stderr, &main_cmd);
 		return EXIT_USAGE;
 	}
-	const char *cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(usage_main, stdout);
+	const char *word = argv[1];
+	if (!strcmp(word, "--help") || !strcmp(word, "-h") || !strcmp(word, "help")) {
+		options_help(stdout, &main_cmd);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version")) {
+	if (!strcmp(word, "--version")) {
 		printf("relaisd %s (schéma %d)\n", RELAIS_VERSION, MODEL_SCHEMA_VERSION);
 		return 0;
 	}
-	if (!strcmp(cmd, "init"))
-		return cmd_init(argc - 2, argv + 2);
-	if (!strcmp(cmd, "user"))
-		return cmd_user(argc - 2, argv + 2);
-	if (!strcmp(cmd, "serve"))
-		return cmd_serve(argc - 2, argv + 2);
-	if (!strcmp(cmd, "digest"))
-		return cmd_digest(argc - 2, argv + 2);
-	if (!strcmp(cmd, "backup"))
-		return cmd_backup(argc - 2, argv + 2);
-	if (!strcmp(cmd, "restore"))
-		return cmd_restore(argc - 2, argv + 2);
-	fprintf(stderr, "relaisd : commande inconnue « %s ».\n\n%s", cmd, usage_main);
-	return EXIT_USAGE;
+	int words;
+	const struct command *c = options_find_command(
+		commands, sizeof(commands) / sizeof(commands[0]), sizeof(commands[0]), argc - 1,
+		argv + 1, &words);
+	if (!c) {
+		fprintf(stderr, "relaisd : commande inconnue « %s » (voir relaisd --help).\n", word);
+		return EXIT_USAGE;
+	}
+	if (c->run)
+		return c->run(argc - 1 - words, argv + 1 + words);
+	/* A group: its help, or which sub-command is missing. */
+	const struct options_cmd group = {
+		&prog, c->doc.name, "SOUS-COMMANDE [OPTIONS]", c->about, NULL,
+		"  relaisd COMMANDE SOUS-COMMANDE --help   aide d'une sous-commande\n", 0, 0, NULL,
+	};
+	return options_group(&group, argc - 1 - words, argv + 1 + words);
 }
