@@ -53,6 +53,12 @@ FILE *annuaire_tmp_open(const char *path, char **tmp)
 		return NULL;
 	}
 	snprintf(name, n, "%s.XXXXXX", path);
+	char why[512];
+	if (util_mkdirs_for(path, 0700, why, sizeof(why))) {
+		cli_error("%s", why);
+		free(name);
+		return NULL;
+	}
 	if ((fd = mkstemp(name)) < 0) {
 		cli_error("impossible de créer « %s » : %s.", path, strerror(errno));
 		free(name);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/util.h"
 #include "../model/model.h"
 #include "cli.h"
 #include "net.h"
@@ -372,12 +373,9 @@ int replica_open(struct replica *r, const char *home, unsigned flags, char *err,
 		goto out;
 	}
 	if (create) {
-		if (mkdir(home, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "impossible de créer le répertoire %s : %s",
-				 home, strerror(errno));
-			rc = RELAIS_EIO;
+		/* Missing parents too (~/Documents/relais/65). */
+		if ((rc = util_mkdirs(home, 0700, err, errlen)))
 			goto out;
-		}
 	} else {
 		struct stat st;
 		if (stat(home, &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -192,3 +192,57 @@ size_t util_utf8_width(const char *s)
 			w++;
 	return w;
 }
+
+int util_mkdirs(const char *dir, unsigned mode, char *err, size_t errlen)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+	struct stat st;
+
+	if (!n || n >= sizeof(path)) {
+		snprintf(err, errlen, "chemin de dossier vide ou trop long.");
+		return RELAIS_EINVAL;
+	}
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = 0;
+	/* Each missing folder from the first one down: "a/b/c" makes a, a/b,
+	 * then a/b/c, all with mode. */
+	for (size_t i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != 0)
+			continue;
+		char c = path[i];
+		path[i] = 0;
+		if (stat(path, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "« %s » existe mais n'est pas un dossier.", path);
+				return RELAIS_EIO;
+			}
+		} else if (errno != ENOENT || mkdir(path, (mode_t)mode) != 0) {
+			if (errno != EEXIST) {
+				snprintf(err, errlen, "impossible de créer le dossier « %s » : %s.", path,
+					 errno == EACCES ? "permission refusée (vérifiez les droits du "
+							   "dossier parent)" : strerror(errno));
+				return RELAIS_EIO;
+			}
+		}
+		path[i] = c;
+	}
+	return 0;
+}
+
+int util_mkdirs_for(const char *file, unsigned mode, char *err, size_t errlen)
+{
+	const char *slash = strrchr(file, '/');
+	char dir[4096];
+	if (!slash || slash == file)
+		return 0;
+	size_t n = (size_t)(slash - file);
+	if (n >= sizeof(dir)) {
+		snprintf(err, errlen, "chemin trop long.");
+		return RELAIS_EINVAL;
+	}
+	memcpy(dir, file, n);
+	dir[n] = 0;
+	return util_mkdirs(dir, mode, err, errlen);
+}

@@ -68,6 +68,16 @@ int util_raise_nofile(unsigned long *soft, unsigned long *hard) RELAIS_WUR;
  * terminal, for the accented text of help and tables). */
 size_t util_utf8_width(const char *s);
 
+/*
+ * Creates dir and every missing folder above it, each with mode (e.g.
+ * 0700), as `mkdir -p` does; folders that exist are left as they are.
+ * util_mkdirs_for() does it for the folder that will hold file. Returns 0,
+ * or RELAIS_EIO / RELAIS_EINVAL with the French reason (naming the folder
+ * that could not be made) in err.
+ */
+int util_mkdirs(const char *dir, unsigned mode, char *err, size_t errlen) RELAIS_WUR;
+int util_mkdirs_for(const char *file, unsigned mode, char *err, size_t errlen) RELAIS_WUR;
+
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
+#include "../common/util.h"
 #include "../model/model.h"
 #include "auth.h"
 #include "../sync/sync.h"
@@ -211,6 +212,12 @@ int backup_run(const char *dir, const char *to, struct backup_summary *sum,
 	rc = store_open_single(dir, &src, err, errlen);
 	if (rc)
 		goto out;
+	/* Missing folders of the target first (/sauvegardes/relais/…). */
+	if ((rc = util_mkdirs_for(to, 0700, err, errlen))) {
+		if (err && errlen && err[0] >= 'a' && err[0] <= 'z')
+			err[0] = (char)(err[0] - 'a' + 'A');
+		goto out;
+	}
 	if (create_private(tmp)) {
 		snprintf(err, errlen, "Impossible de créer « %s » : %s.", tmp, strerror(errno));
 		rc = RELAIS_EIO;
@@ -381,10 +388,10 @@ int backup_restore(const char *from, const char *dir, int force, struct backup_s
 	rc = backup_verify(from, sum, err, errlen);
 	if (rc)
 		return rc;
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "Impossible de créer le dossier « %s » : %s.", dir,
-			 strerror(errno));
-		return RELAIS_EIO;
+	if ((rc = util_mkdirs(dir, 0700, err, errlen))) {
+		if (err && errlen && err[0] >= 'a' && err[0] <= 'z')
+			err[0] = (char)(err[0] - 'a' + 'A');
+		return rc;
 	}
 	rc = datadir_check(dir, err, errlen);
 	if (!rc)

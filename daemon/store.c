@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../common/util.h"
 #include "../model/model.h"
 #include "auth.h"
 #include "store.h"
@@ -132,10 +133,10 @@ int store_init(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "Chemin du dossier de données trop long.");
 		goto out;
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "Impossible de créer le dossier « %s » : %s.", dir,
-			 strerror(errno));
-		rc = RELAIS_EIO;
+	/* Missing parents too (/srv/relais/data on a new server). */
+	if ((rc = util_mkdirs(dir, 0700, err, errlen))) {
+		if (err && errlen && err[0] >= 'a' && err[0] <= 'z')
+			err[0] = (char)(err[0] - 'a' + 'A');
 		goto out;
 	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
