@@ -192,7 +192,7 @@ static int run(int argc, char **argv)
 		cli_error("option inconnue : « %s » (voir relais --help).", argv[0]);
 		return CLI_EXIT_USAGE;
 	}
-	int words;
+	int words = 1;
 	const struct command *c =
 		options_find_command(commands, NCOMMANDS, sizeof(commands[0]), argc, argv, &words);
 	/* Blank forms come from the model alone: no replica, no network. */
@@ -210,6 +210,11 @@ static int run(int argc, char **argv)
 		cli_error("initialisation de libcurl impossible.");
 		return CLI_EXIT_FAIL;
 	}
+	/* Who holds the replica, for a command left waiting for it. */
+	char who[96];
+	snprintf(who, sizeof(who), "« relais %s%s%s »", argv[0],
+		 c && argc > 1 && words > 1 ? " " : "", c && argc > 1 && words > 1 ? argv[1] : "");
+	replica_set_holder(who);
 	rc = cmd(home, argc, argv);
 	net_global_cleanup();
 	free(home);

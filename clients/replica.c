@@ -122,6 +122,54 @@ static void advice(const char *home, int code, char *out, size_t outlen)
 
 /* Waits for the exclusive lock rather than failing at once: a command started
  * while a short edit runs should simply run after it. */
+static char holder[128] = "une autre commande relais";
+
+void replica_set_holder(const char *what)
+{
+	snprintf(holder, sizeof(holder), "%s", what);
+}
+
+/*
+ * Takes the exclusive lock on fd, waiting up to LOCK_WAIT_MS for the
+ * command that holds it; then writes who holds it now into the lock file,
+ * so that a command left waiting can say who it waits for.
+ */
+static int lock_wait(struct replica *r, int fd, const char *path, char *err, size_t errlen)
+{
+	/* RELAIS_ATTENTE_VERROU: seconds to wait for a busy replica. */
+	long long secs = LOCK_WAIT_MS / 1000;
+	const char *env = getenv("RELAIS_ATTENTE_VERROU");
+	if (env && util_parse_ll(env, 0, 3600, &secs))
+		secs = LOCK_WAIT_MS / 1000;
+	int limit = (int)secs * 1000;
+	for (int waited = 0;; waited += LOCK_POLL_MS) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			snprintf(err, errlen, "verrouillage de %s impossible : %s", path, strerror(errno));
+			return RELAIS_EIO;
+		}
+		if (waited >= limit) {
+			char who[160] = "";
+			ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
+			who[n > 0 ? n : 0] = 0;
+			who[strcspn(who, "\n")] = 0;
+			snprintf(err, errlen, "le réplica (%s) est occupé par %s depuis plus de %d s ; "
+				 "réessayez quand elle aura terminé.", r->home,
+				 who[0] ? who : "une autre commande relais", (int)secs);
+			return RELAIS_EBUSY;
+		}
+		struct timespec ts = { 0, LOCK_POLL_MS * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	char line[200];
+	int k = snprintf(line, sizeof(line), "%s (processus %ld)\n", holder, (long)getpid());
+	if (k > 0 && ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)k, 0) < 0) {
+		/* Only a courtesy for a waiting command: the lock holds anyway. */
+	}
+	return 0;
+}
+
 static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 {
 	char path[MAX_PATH];
@@ -148,25 +196,27 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 		snprintf(err, errlen, "impossible d'ouvrir le verrou %s : %s", path, strerror(errno));
 		return RELAIS_EIO;
 	}
-	for (int waited = 0;; waited += LOCK_POLL_MS) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(err, errlen, "verrouillage de %s impossible : %s", path, strerror(errno));
-			close(fd);
-			return RELAIS_EIO;
-		}
-		if (waited >= LOCK_WAIT_MS) {
-			snprintf(err, errlen, "une autre commande relais utilise ce réplica (%s) ; "
-				 "réessayez quand elle sera terminée.", r->home);
-			close(fd);
-			return RELAIS_EBUSY;
-		}
-		struct timespec ts = { 0, LOCK_POLL_MS * 1000000L };
-		nanosleep(&ts, NULL);
+	int rc = lock_wait(r, fd, path, err, errlen);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	r->lockfd = fd;
 	return 0;
+}
+
+void replica_release(struct replica *r)
+{
+	if (r->lockfd >= 0)
+		flock(r->lockfd, LOCK_UN);
+}
+
+int replica_relock(struct replica *r, char *err, size_t errlen)
+{
+	char path[MAX_PATH];
+	if (r->lockfd < 0 || path_join(path, sizeof(path), r->home, "lock"))
+		return RELAIS_EINVAL;
+	return lock_wait(r, r->lockfd, path, err, errlen);
 }
 
 /* The home and its database hold the token and personal data: nobody but

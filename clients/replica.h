@@ -76,6 +76,18 @@ int replica_lock(struct replica *r, const char *home, char *err, size_t errlen) 
 void replica_close(struct replica *r);
 
 /*
+ * A long-lived user of the replica (relais ui) holds its lock only while it
+ * works, so that the commands typed meanwhile run: release lets it go,
+ * relock takes it again (waiting like replica_open for a command that
+ * holds it; RELAIS_EBUSY with a French message naming the holder).
+ * replica_set_holder() says who this process is ("relais ui"), written in
+ * the lock file for a command left waiting.
+ */
+void replica_release(struct replica *r);
+int replica_relock(struct replica *r, char *err, size_t errlen) RELAIS_WUR;
+void replica_set_holder(const char *what);
+
+/*
  * The French message for the last error of db (relais_sqlite_errmsg), to
  * print where a command reports a failed statement; also notes a failure of
  * the storage for replica_close(). Valid until the next call on db.

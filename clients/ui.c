@@ -71,6 +71,7 @@ struct ui {
 	const char *home;
 	struct replica replica;
 	int open;                   /* replica open */
+	int data_version;           /* PRAGMA data_version when the search index was built */
 	char *login, *dept;
 	int read_only;
 	struct route *routes;
@@ -623,6 +624,8 @@ static int route_params(const struct route *rt, struct http_request *r, struct k
 	return 0;
 }
 
+static int index_fresh(struct ui *u);
+
 static void on_request(struct http_request *r, void *arg)
 {
 	struct route *rt = arg;
@@ -696,6 +699,22 @@ static void on_request(struct http_request *r, void *arg)
 		respond_error(u, r, 400, "Adresse mal formée.", 1, NULL);
 		goto out;
 	}
+	/* The replica's lock is held for this request only, so that the
+	 * commands typed in a terminal meanwhile run. */
+	int locked = 0;
+	if (u->open) {
+		char lerr[CLI_ERRLEN];
+		if (replica_relock(&u->replica, lerr, sizeof(lerr))) {
+			respond_error(u, r, 503, lerr, 1, "2");
+			goto out;
+		}
+		locked = 1;
+		if ((rc = index_fresh(u))) {
+			replica_release(&u->replica);
+			respond_error(u, r, 500, "Index de recherche impossible à reconstruire.", 1, NULL);
+			goto out;
+		}
+	}
 	struct ui_ctx c = {
 		.ui = u,
 		.replica = u->open ? &u->replica : NULL,
@@ -711,6 +730,8 @@ static void on_request(struct http_request *r, void *arg)
 		.req = &q,
 	};
 	rc = rt->fn(&c);
+	if (locked && u->open)
+		replica_release(&u->replica);
 	respond_ctx(u, r, &c, rc);
 out:
 	buf_release(&out);
@@ -721,6 +742,24 @@ out:
 }
 
 /* ---- the replica ---- */
+
+/* Rebuilds the search index when another connection (a command in a
+ * terminal, a sync) changed the replica since it was built. */
+static int index_fresh(struct ui *u)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -2, rc;
+	if (sqlite3_prepare_v2(u->replica.db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v == u->data_version)
+		return 0;
+	rc = ui_annuaire_index(u->replica.db);
+	if (!rc)
+		u->data_version = v;
+	return rc;
+}
 
 static int replica_load(struct ui *u, char *err, size_t errlen)
 {
@@ -740,10 +779,12 @@ static int replica_load(struct ui *u, char *err, size_t errlen)
 	}
 	u->read_only = role && !strcmp(role, "caf");
 	free(role);
-	int rc = ui_annuaire_index(u->replica.db);
+	u->data_version = -1;
+	int rc = index_fresh(u);
 	if (rc)
 		snprintf(err, errlen, "index de recherche impossible à construire : %s",
 			 relais_strerror(rc));
+	replica_release(&u->replica);
 	return rc;
 }
 

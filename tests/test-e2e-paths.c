@@ -3,6 +3,9 @@
  * folders missing above it, or say in French which one cannot be made.
  */
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include "harness.h"
 #include "test.h"
@@ -66,5 +69,48 @@ TEST(e2e_paths_missing_folders_are_made)
 	o = relaisd("init", "--data", h_strf("%s/data", blocker), NULL, NULL);
 	CHECK_INT(o->status, 1);
 	CHECK(strstr(o->err, "n'est pas un dossier") != NULL);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
+
+/* relais ui and the commands share the replica: a command runs while the
+ * interface is open, and the interface shows it on its next page; a
+ * command left waiting says who holds the replica. */
+TEST(e2e_paths_ui_and_commands_share_the_replica)
+{
+	struct h_daemon d;
+	char tok[H_TOKEN];
+	h_setup();
+	CHECK(h_daemon_start(&d, "partage") == 0);
+	CHECK(h_daemon_user(&d, "coord", "65", "coordinateur", tok) == 0);
+	const char *home = h_replica(&d, "poste", tok);
+	CHECK(home != NULL);
+	struct h_uip u;
+	struct h_http r;
+	CHECK(h_uip_open(home, &u) == 0);
+	CHECK(h_uip_get(&u, "/annuaire?q=Lannemezan", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "MJC de Lannemezan") == NULL);
+	/* While the interface is open. */
+	const char *s = h_relais_ok(home, "structure", "add", "--nom", "MJC de Lannemezan", "--commune",
+				    "Lannemezan", (char *)NULL);
+	CHECK(s != NULL);
+	CHECK(h_uip_get(&u, "/annuaire?q=Lannemezan", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "MJC de Lannemezan") != NULL);
+	CHECK(h_uip_get(&u, h_strf("/structures/%s", s), &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(h_uip_close(&u), 0);
+
+	/* A command that holds the replica, and another left waiting. */
+	int fd = open(h_strf("%s/lock", home), O_RDWR);
+	CHECK(fd >= 0);
+	CHECK(flock(fd, LOCK_EX) == 0);
+	const char *holder = "« relais sync » (processus 4242)\n";
+	CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, holder, strlen(holder), 0) == (ssize_t)strlen(holder));
+	const char *env[] = { "RELAIS_ATTENTE_VERROU=1", NULL };
+	struct h_out *o = h_relais_with(home, NULL, env, "status", (char *)NULL);
+	close(fd);
+	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "occupé par « relais sync » (processus 4242)") != NULL);
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
