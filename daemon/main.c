@@ -19,6 +19,7 @@
 #include "../common/util.h"
 #include "../mailgw/sandbox.h"
 #include "../mailgw/smtp.h"
+#include "../mailgw/mime.h"
 #include "../model/model.h"
 #include "api.h"
 #include "auth.h"
@@ -763,9 +764,48 @@ static int cmd_restore(int argc, char **argv)
 
 /* ---- digest preview ---- */
 
+/* The digest as its reader sees it: decoded headers, the text part, each
+ * attachment's name and content (a CSV's rows). 0, or 1 after a message. */
+static int print_as_read(const struct buf *msg)
+{
+	struct mailgw_mime_limits lim;
+	struct mailgw_mime_msg *m = NULL;
+	mailgw_mime_limits_default(&lim);
+	if (mailgw_mime_parse(msg->data, msg->len, &lim, &m) || !m) {
+		fprintf(stderr, "relaisd : la synthèse construite ne se relit pas ; voir --brut.\n");
+		mailgw_mime_free(m);
+		return 1;
+	}
+	const char *to = strstr(buf_str(msg), "\nTo: ");
+	printf("De : %s%s%s%s\n", m->from_name && *m->from_name ? m->from_name : "",
+	       m->from_name && *m->from_name ? " <" : "", m->from_addr ? m->from_addr : "",
+	       m->from_name && *m->from_name ? ">" : "");
+	if (to)
+		printf("À : %.*s\n", (int)strcspn(to + 5, "\r\n"), to + 5);
+	printf("Objet : %s\nDate : %s\n\n%s\n", m->subject ? m->subject : "",
+	       m->date ? m->date : "", m->body ? m->body : "");
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		const struct mailgw_attachment *a = &m->attachments[i];
+		printf("\n— Pièce jointe : %s (%s, %zu octets)\n", a->filename && *a->filename ?
+		       a->filename : "sans nom", a->mime_type ? a->mime_type : "?", a->len);
+		if (a->mime_type && (!strcmp(a->mime_type, "text/csv") || !strncmp(a->mime_type, "text/", 5))) {
+			const unsigned char *p = a->data;
+			size_t n = a->len;
+			if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+				p += 3, n -= 3; /* the BOM spreadsheets want */
+			for (size_t k = 0; k < n; k++)
+				if (p[k] != '\r')
+					putchar(p[k]);
+		}
+	}
+	mailgw_mime_free(m);
+	return fflush(stdout) ? 1 : 0;
+}
+
 static int digest_preview(int argc, char **argv)
 {
 	const char *data = NULL, *dept = NULL, *config = NULL, *horloge_opt = NULL;
+	int raw = 0;
 	const struct option opts[] = {
 		OPT_DATA(&data),
 		OPT_STRING_F(0, "dept", &dept, "CODE", "département", OPTION_REQUIRED | OPTION_NONEMPTY),
@@ -773,13 +813,15 @@ static int digest_preview(int argc, char **argv)
 			   "fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 			   "s'il existe) : destinataires, jour, heure, fuseau"),
 		OPT_STRING(0, "horloge", &horloge_opt, "DATE", "AAAA-MM-JJTHH:MM:SSZ au lieu de maintenant"),
+		OPT_FLAG(0, "brut", &raw, "le message tel qu'il part (RFC 5322, corps encodés)"),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "digest preview", "--data DOSSIER --dept CODE [--config FICHIER]",
-		"Affiche le message de synthèse (texte RFC 5322 complet) de la dernière\n"
-		"semaine échue, sans l'envoyer ni rien marquer comme transmis.\n", opts, NULL, 0, 0,
-		NULL,
+		&prog, "digest preview", "--data DOSSIER --dept CODE [--config FICHIER] [--brut]",
+		"Affiche la synthèse de la dernière semaine échue telle que la référente Caf\n"
+		"la lit (en-têtes, texte, nom et lignes de la pièce jointe), sans l'envoyer ni\n"
+		"rien marquer comme transmis ; --brut donne le message tel qu'il part.\n", opts, NULL,
+		0, 0, NULL,
 	};
 	struct config conf;
 	struct config_digest dc;
@@ -834,6 +876,10 @@ static int digest_preview(int argc, char **argv)
 	int brc = digest_build(db, &dc, now, &msg, NULL);
 	if (brc) {
 		fprintf(stderr, "relaisd : synthèse impossible : %s.\n", relais_strerror(brc));
+		goto out;
+	}
+	if (!raw) {
+		rc = print_as_read(&msg);
 		goto out;
 	}
 	if (fwrite(msg.data, 1, msg.len, stdout) != msg.len || fflush(stdout)) {

@@ -454,7 +454,23 @@ TEST(e2e_digest_preview_sends_nothing)
 		h_strf("%s", h_bin("relaisd")), a1, a2, a3, W.d.data, a4, a5, a6,
 		h_strf("%s", W.conf), a7, a8, NULL,
 	};
+	/* As the CAF referent reads it: decoded, the attachment named and its
+	 * rows shown. */
 	struct h_out *o = h_runv(argv, 30000);
+	CHECK(o && o->status == 0);
+	CHECK(strstr(o->out, "À : caf@localhost"));
+	CHECK(strstr(o->out, "Objet : "));
+	CHECK(strstr(o->out, "Changements à transmettre"));
+	CHECK(strstr(o->out, "— Pièce jointe : ") && strstr(o->out, ".csv (text/csv"));
+	CHECK(strstr(o->out, ";lea.martin@example.org;"));
+	CHECK(strstr(o->out, "Content-Transfer-Encoding") == NULL);
+	/* --brut: the message as it leaves. */
+	char a9[] = "--brut";
+	char *const argv_raw[] = {
+		h_strf("%s", h_bin("relaisd")), a1, a2, a3, W.d.data, a4, a5, a6,
+		h_strf("%s", W.conf), a7, a8, a9, NULL,
+	};
+	o = h_runv(argv_raw, 30000);
 	CHECK(o && o->status == 0);
 	CHECK(strstr(o->out, "Auto-Submitted: auto-generated"));
 	CHECK(strstr(o->out, "To: caf@localhost"));
