@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/buf.h"
 #include "../common/util.h"
+#include "../model/domain.h"
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "cli.h"
@@ -77,9 +79,11 @@ int conflicts_each(sqlite3 *db, const char *node, int all, const char *id,
 	sqlite3_stmt *st = NULL;
 	struct conflict c;
 	int rc = 0, s;
+	/* Grouped by table and field, oldest first in each. */
 	const char *sql = id ? SELECT_CONFLICTS " WHERE id = ?"
-		: all ? SELECT_CONFLICTS " ORDER BY created_hlc, id"
-		: SELECT_CONFLICTS " WHERE resolution IS NULL ORDER BY created_hlc, id";
+		: all ? SELECT_CONFLICTS " ORDER BY tbl, coalesce(col, ''), created_hlc, id"
+		: SELECT_CONFLICTS " WHERE resolution IS NULL ORDER BY tbl, coalesce(col, ''), "
+			"created_hlc, id";
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
@@ -139,22 +143,67 @@ static json_t *conflict_json(const struct conflict *c)
 			 text_json(c->resolution));
 }
 
-static void print_side(const struct conflict_side *s, const char *what, int is_mine)
+/* A conflict's value (JSON text) as people read it: a text without its
+ * quotes, "(vide)" for none; malloc'd. */
+static char *shown_value(const char *json)
 {
-	printf("  %s : %s\n      par %s, %s%s\n", what, s->value ? s->value : "(vide)", or_empty(s->login),
-	       s->when, is_mine ? " (la vôtre)" : "");
+	json_t *v = json ? json_loads(json, JSON_DECODE_ANY, NULL) : NULL;
+	char *out = NULL;
+	if (!v || json_is_null(v))
+		out = strdup("(vide)");
+	else if (json_is_string(v))
+		out = strdup(json_string_value(v));
+	else
+		out = json_dumps(v, JSON_ENCODE_ANY);
+	json_decref(v);
+	return out;
 }
 
-static void print_conflict(const struct conflict *k)
+static void print_side(const struct conflict_side *s, const char *what, int is_mine)
+{
+	char *v = shown_value(s->value);
+	printf("  %s : %s\n      par %s, %s%s\n", what, v ? v : "?", or_empty(s->login),
+	       s->when, is_mine ? " (la vôtre)" : "");
+	free(v);
+}
+
+char *conflicts_row_title(sqlite3 *db, const char *table, const char *row)
+{
+	const struct model_table *t = model_table_by_name(table);
+	struct buf sql = BUF_INIT(4096);
+	sqlite3_stmt *st = NULL;
+	char *title = NULL;
+	if (t && !buf_puts(&sql, "SELECT ") && !domain_title_sql(t, &sql) &&
+	    !buf_printf(&sql, " FROM \"%s\" r WHERE r.id = ?1", t->name) &&
+	    sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			title = strdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return title;
+}
+
+/* What a conflict is about, for people: "la structure « MJC de Tarbes »,
+ * Téléphone". */
+static void print_about(sqlite3 *db, const struct conflict *k)
 {
 	const struct model_table *t = model_table_by_name(k->table);
 	const struct model_column *c = t && k->column ? model_column_by_name(t, k->column) : NULL;
-
-	printf("Conflit %s : %s %s", k->id, t ? t->command : k->table, k->row);
+	char *title = conflicts_row_title(db, k->table, k->row);
+	printf("%s « %s »", t ? t->label : k->table, title ? title : k->row);
+	free(title);
 	if (!strcmp(k->kind, "suppression"))
-		printf(", modification d'une ligne supprimée");
+		printf(", modification d'une fiche supprimée");
 	else
 		printf(", %s", c ? c->label : or_empty(k->column));
+}
+
+static void print_conflict(sqlite3 *db, const struct conflict *k)
+{
+	printf("Conflit %s : ", k->id);
+	print_about(db, k);
 	if (k->resolution)
 		printf(" [résolu : valeur %s]\n", !strcmp(k->resolution, "gagnant") ? "gardée"
 		       : "perdue rétablie");
@@ -166,19 +215,36 @@ static void print_conflict(const struct conflict *k)
 
 struct list_state {
 	json_t *arr;     /* --json: the array being filled */
+	sqlite3 *db;
 	int n, nopen;
+	char group[256]; /* table and column of the last one printed */
 };
 
 static int list_one(const struct conflict *c, void *arg)
 {
 	struct list_state *ls = arg;
 	if (ls->arr) {
-		if (json_array_append_new(ls->arr, conflict_json(c)))
+		json_t *o = conflict_json(c);
+		char *title = conflicts_row_title(ls->db, c->table, c->row);
+		if (o && title)
+			json_object_set_new(o, "title", json_string(title));
+		free(title);
+		if (!o || json_array_append_new(ls->arr, o))
 			return RELAIS_ENOMEM;
 	} else {
-		if (ls->n)
+		/* Grouped by what they are about: a heading per table and field. */
+		char group[256];
+		const struct model_table *t = model_table_by_name(c->table);
+		const struct model_column *col = t && c->column ? model_column_by_name(t, c->column) : NULL;
+		snprintf(group, sizeof(group), "%s — %s", t ? t->plural : c->table,
+			 col ? col->label : c->column ? c->column : "fiches supprimées");
+		if (strcmp(group, ls->group)) {
+			printf("%s== %s ==\n", ls->n ? "\n" : "", group);
+			memcpy(ls->group, group, sizeof(group));
+		} else {
 			putchar('\n');
-		print_conflict(c);
+		}
+		print_conflict(ls->db, c);
 	}
 	ls->n++;
 	if (!c->resolution)
@@ -188,7 +254,7 @@ static int list_one(const struct conflict *c, void *arg)
 
 static int list_conflicts(struct replica *r, int json, int all)
 {
-	struct list_state ls = { NULL, 0, 0 };
+	struct list_state ls = { NULL, r->db, 0, 0, "" };
 	char *node = NULL;
 	int rc = CLI_EXIT_FAIL, e;
 
@@ -212,7 +278,9 @@ static int list_conflicts(struct replica *r, int json, int all)
 	} else if (!ls.n) {
 		printf("%s\n", all ? "Aucun conflit." : "Aucun conflit ouvert.");
 	} else if (ls.nopen) {
-		printf("\nPour trancher : relais conflicts resolve ID --keep mine|theirs\n");
+		printf("\nPour trancher : relais conflicts resolve ID --keep mine|theirs\n"
+		       "En bloc : relais conflicts resolve --champ CHAMP (ou --table, --auteur, "
+		       "--tous) --keep mine|theirs\n");
 	}
 	rc = 0;
 	goto out;
@@ -285,6 +353,152 @@ out:
 	return rc;
 }
 
+/* ---- settling in bulk ---- */
+
+struct bulk {
+	const char *table, *column, *author;  /* filters (NULL: any); table and column as SQL names */
+	int keep_mine;
+	sqlite3 *db;
+	char **ids;
+	size_t n, cap, shown;
+};
+
+static int bulk_one(const struct conflict *c, void *arg)
+{
+	struct bulk *b = arg;
+	if (c->resolution || (b->table && strcmp(b->table, c->table)) ||
+	    (b->column && (!c->column || strcmp(b->column, c->column))) ||
+	    (b->author && strcmp(or_empty(c->kept.login), b->author) &&
+	     strcmp(or_empty(c->lost.login), b->author)))
+		return 0;
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		char **v = realloc(b->ids, nc * sizeof(*v));
+		if (!v)
+			return RELAIS_ENOMEM;
+		b->ids = v;
+		b->cap = nc;
+	}
+	if (!(b->ids[b->n] = strdup(c->id)))
+		return RELAIS_ENOMEM;
+	b->n++;
+	/* What will be done, shown before it is. */
+	if (b->shown < 20) {
+		int keep_lost = b->keep_mine ? c->mine_lost : !c->mine_lost;
+		char *v = shown_value(keep_lost ? c->lost.value : c->kept.value);
+		printf("  - ");
+		print_about(b->db, c);
+		printf(" : garder « %s »%s\n", v ? v : "?", keep_lost ? " (la valeur perdue)" : "");
+		free(v);
+		b->shown++;
+	}
+	return 0;
+}
+
+static void bulk_free(struct bulk *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->ids[i]);
+	free(b->ids);
+}
+
+/* Finds the column a person named (its option's spelling, its SQL name or
+ * its label, accents and case forgiven) in the tables that have it. */
+static const char *column_named(const char *table, const char *name)
+{
+	char want[256], got[256];
+	model_fold(name, want, sizeof(want));
+	for (size_t i = 0; i < model_ntables; i++) {
+		const struct model_table *t = &model_tables[i];
+		if (table && strcmp(t->name, table))
+			continue;
+		for (size_t j = 0; j < t->ncolumns; j++) {
+			const struct model_column *c = &t->columns[j];
+			model_fold(c->name, got, sizeof(got));
+			if (!strcmp(got, want))
+				return c->name;
+			model_fold(c->label, got, sizeof(got));
+			if (!strcmp(got, want))
+				return c->name;
+		}
+	}
+	return NULL;
+}
+
+static int resolve_bulk(struct replica *r, const char *keep, int all, const char *table,
+			const char *champ, const char *author, int yes)
+{
+	struct bulk b = { NULL, NULL, author, !strcmp(keep, "mine"), r->db, NULL, 0, 0, 0 };
+	char *node = NULL, err[CLI_ERRLEN];
+	size_t done = 0;
+	int rc = CLI_EXIT_FAIL, e;
+
+	if (!all && !table && !champ && !author) {
+		cli_error("trancher en bloc demande un filtre : --table, --champ, --auteur, ou --tous "
+			  "(voir relais conflicts resolve --help).");
+		return CLI_EXIT_USAGE;
+	}
+	if (table) {
+		const struct model_table *t = model_table_by_command(table);
+		if (!t)
+			t = model_table_by_name(table);
+		if (!t) {
+			cli_error("--table : « %s » n'est pas une table (structure, promeneur…).", table);
+			return CLI_EXIT_USAGE;
+		}
+		b.table = t->name;
+	}
+	if (champ && !(b.column = column_named(b.table, champ))) {
+		cli_error("--champ : aucun champ « %s »%s%s.", champ, b.table ? " dans " : "",
+			  b.table ? b.table : "");
+		return CLI_EXIT_USAGE;
+	}
+	if (replica_read_only(r))
+		return CLI_EXIT_FAIL;
+	if (replica_meta(r, "node", &node)) {
+		cli_error("lecture des conflits impossible : %s", replica_errmsg(r->db));
+		return CLI_EXIT_FAIL;
+	}
+	printf("Conflits à trancher (%s) :\n", b.keep_mine ? "garder votre valeur, ou celle en place"
+							   : "garder l'autre valeur");
+	e = conflicts_each(r->db, node, 0, NULL, bulk_one, &b);
+	if (e) {
+		cli_error("lecture des conflits impossible : %s", relais_strerror(e));
+		goto out;
+	}
+	if (!b.n) {
+		printf("  aucun ne correspond.\n");
+		rc = 0;
+		goto out;
+	}
+	if (b.n > b.shown)
+		printf("  … et %zu autre%s.\n", b.n - b.shown, b.n - b.shown > 1 ? "s" : "");
+	if (!yes) {
+		printf("%zu conflit%s correspond%s ; rien n'est modifié : relancez avec --oui pour "
+		       "les trancher.\n", b.n, b.n > 1 ? "s" : "", b.n > 1 ? "ent" : "");
+		rc = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		e = conflicts_resolve(r, b.ids[i], b.keep_mine, NULL, err, sizeof(err));
+		if (e == RELAIS_EEXIST)
+			continue;
+		if (e) {
+			cli_error("%s ; %zu conflit%s tranché%s avant celui-ci.", err, done,
+				  done > 1 ? "s" : "", done > 1 ? "s" : "");
+			goto out;
+		}
+		done++;
+	}
+	printf("%zu conflit%s tranché%s ; les décisions seront envoyées à la prochaine "
+	       "synchronisation.\n", done, done > 1 ? "s" : "", done > 1 ? "s" : "");
+	rc = 0;
+out:
+	free(node);
+	bulk_free(&b);
+	return rc;
+}
+
 static int resolve(struct replica *r, const char *id, const char *keep)
 {
 	char err[CLI_ERRLEN];
@@ -319,11 +533,19 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 		OPT_FLAG(0, "all", &all, "inclut les conflits résolus"),
 		OPT_END(),
 	};
+	int tous = 0, oui = 0;
+	const char *table = NULL, *champ = NULL, *auteur = NULL;
 	const struct option resolve_opts[] = {
 		OPT_STRING_F(0, "keep", &keep, "mine|theirs",
 			     "mine : garde votre valeur (ou la valeur en place si vous n'êtes\n"
 			     "l'auteur d'aucune des deux) ; theirs : garde l'autre valeur",
 			     OPTION_REQUIRED),
+		OPT_GROUP("En bloc, sans ID (ce qui sera fait est affiché d'abord) :"),
+		OPT_FLAG(0, "tous", &tous, "tous les conflits ouverts"),
+		OPT_STRING(0, "table", &table, "TABLE", "ceux d'une table (structure, promeneur…)"),
+		OPT_STRING(0, "champ", &champ, "CHAMP", "ceux d'un champ (telephone, « Téléphone »…)"),
+		OPT_STRING(0, "auteur", &auteur, "IDENTIFIANT", "ceux où ce compte est l'un des auteurs"),
+		OPT_FLAG(0, "oui", &oui, "trancher vraiment (sinon : aperçu seulement)"),
 		OPT_END(),
 	};
 	static const char about[] =
@@ -335,9 +557,11 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 		list_opts, about, 0, 0, NULL,
 	};
 	const struct options_cmd resolve_cmd = {
-		&cli_prog, "conflicts resolve", "ID --keep mine|theirs",
-		"Tranche le conflit ID (tel qu'affiché par « relais conflicts »).\n", resolve_opts,
-		about, 1, 1, "identifiant du conflit",
+		&cli_prog, "conflicts resolve",
+		"ID --keep mine|theirs\n--keep mine|theirs --tous|--table T|--champ C|--auteur L [--oui]",
+		"Tranche le conflit ID (tel qu'affiché par « relais conflicts »), ou en bloc ceux\n"
+		"qui correspondent aux filtres : la liste de ce qui sera fait s'affiche, et rien\n"
+		"n'est modifié sans --oui.\n", resolve_opts, about, 0, 1, "identifiant du conflit",
 	};
 
 	if (resolving)
@@ -355,7 +579,13 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
 	}
-	rc = resolving ? resolve(&r, id, keep) : list_conflicts(&r, json, all);
+	if (resolving && !id)
+		rc = resolve_bulk(&r, keep, tous, table, champ, auteur, oui);
+	else if (resolving && (tous || table || champ || auteur || oui))
+		rc = (cli_error("un ID ou des filtres, pas les deux (voir relais conflicts resolve "
+				"--help)."), CLI_EXIT_USAGE);
+	else
+		rc = resolving ? resolve(&r, id, keep) : list_conflicts(&r, json, all);
 	replica_close(&r);
 	return rc;
 }

@@ -39,6 +39,10 @@ struct conflict {
 	int authored;            /* this replica authored one of the two sides */
 };
 
+/* How people name the row a conflict is about (its title: a person's name,
+ * a structure's…), malloc'd; NULL when it has none or is gone. */
+char *conflicts_row_title(sqlite3 *db, const char *table, const char *row);
+
 /* Returns 0 to go on, anything else stops conflicts_each(), which returns it. */
 typedef int (*conflicts_fn)(const struct conflict *c, void *arg);
 
