@@ -355,53 +355,6 @@ out:
 
 /* ---- settling in bulk ---- */
 
-struct bulk {
-	const char *table, *column, *author;  /* filters (NULL: any); table and column as SQL names */
-	int keep_mine;
-	sqlite3 *db;
-	char **ids;
-	size_t n, cap, shown;
-};
-
-static int bulk_one(const struct conflict *c, void *arg)
-{
-	struct bulk *b = arg;
-	if (c->resolution || (b->table && strcmp(b->table, c->table)) ||
-	    (b->column && (!c->column || strcmp(b->column, c->column))) ||
-	    (b->author && strcmp(or_empty(c->kept.login), b->author) &&
-	     strcmp(or_empty(c->lost.login), b->author)))
-		return 0;
-	if (b->n == b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 64;
-		char **v = realloc(b->ids, nc * sizeof(*v));
-		if (!v)
-			return RELAIS_ENOMEM;
-		b->ids = v;
-		b->cap = nc;
-	}
-	if (!(b->ids[b->n] = strdup(c->id)))
-		return RELAIS_ENOMEM;
-	b->n++;
-	/* What will be done, shown before it is. */
-	if (b->shown < 20) {
-		int keep_lost = b->keep_mine ? c->mine_lost : !c->mine_lost;
-		char *v = shown_value(keep_lost ? c->lost.value : c->kept.value);
-		printf("  - ");
-		print_about(b->db, c);
-		printf(" : garder « %s »%s\n", v ? v : "?", keep_lost ? " (la valeur perdue)" : "");
-		free(v);
-		b->shown++;
-	}
-	return 0;
-}
-
-static void bulk_free(struct bulk *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->ids[i]);
-	free(b->ids);
-}
-
 /* Finds the column a person named (its option's spelling, its SQL name or
  * its label, accents and case forgiven) in the tables that have it. */
 static const char *column_named(const char *table, const char *name)
@@ -425,78 +378,158 @@ static const char *column_named(const char *table, const char *name)
 	return NULL;
 }
 
-static int resolve_bulk(struct replica *r, const char *keep, int all, const char *table,
-			const char *champ, const char *author, int yes)
+int conflicts_filter_set(struct conflicts_filter *f, int all, const char *table, const char *champ,
+			 const char *author, char *err, size_t errlen)
 {
-	struct bulk b = { NULL, NULL, author, !strcmp(keep, "mine"), r->db, NULL, 0, 0, 0 };
-	char *node = NULL, err[CLI_ERRLEN];
-	size_t done = 0;
-	int rc = CLI_EXIT_FAIL, e;
-
-	if (!all && !table && !champ && !author) {
-		cli_error("trancher en bloc demande un filtre : --table, --champ, --auteur, ou --tous "
-			  "(voir relais conflicts resolve --help).");
-		return CLI_EXIT_USAGE;
+	memset(f, 0, sizeof(*f));
+	f->author = author && *author ? author : NULL;
+	if (!all && !(table && *table) && !(champ && *champ) && !f->author) {
+		snprintf(err, errlen, "trancher en bloc demande un filtre : table, champ, auteur, ou "
+			 "tous les conflits.");
+		return RELAIS_EINVAL;
 	}
-	if (table) {
+	if (table && *table) {
 		const struct model_table *t = model_table_by_command(table);
 		if (!t)
 			t = model_table_by_name(table);
 		if (!t) {
-			cli_error("--table : « %s » n'est pas une table (structure, promeneur…).", table);
-			return CLI_EXIT_USAGE;
+			snprintf(err, errlen, "« %s » n'est pas une table (structure, promeneur…).", table);
+			return RELAIS_EINVAL;
 		}
-		b.table = t->name;
+		f->table = t->name;
 	}
-	if (champ && !(b.column = column_named(b.table, champ))) {
-		cli_error("--champ : aucun champ « %s »%s%s.", champ, b.table ? " dans " : "",
-			  b.table ? b.table : "");
+	if (champ && *champ && !(f->column = column_named(f->table, champ))) {
+		snprintf(err, errlen, "aucun champ « %s »%s%s.", champ, f->table ? " dans " : "",
+			 f->table ? f->table : "");
+		return RELAIS_EINVAL;
+	}
+	return 0;
+}
+
+struct bulk {
+	const struct conflicts_filter *f;
+	conflicts_fn each;
+	void *arg;
+	char **ids;
+	size_t n, cap;
+};
+
+static int bulk_one(const struct conflict *c, void *arg)
+{
+	struct bulk *b = arg;
+	const struct conflicts_filter *f = b->f;
+	if (c->resolution || (f->table && strcmp(f->table, c->table)) ||
+	    (f->column && (!c->column || strcmp(f->column, c->column))) ||
+	    (f->author && strcmp(or_empty(c->kept.login), f->author) &&
+	     strcmp(or_empty(c->lost.login), f->author)))
+		return 0;
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		char **v = realloc(b->ids, nc * sizeof(*v));
+		if (!v)
+			return RELAIS_ENOMEM;
+		b->ids = v;
+		b->cap = nc;
+	}
+	if (!(b->ids[b->n] = strdup(c->id)))
+		return RELAIS_ENOMEM;
+	b->n++;
+	return b->each ? b->each(c, b->arg) : 0;
+}
+
+int conflicts_bulk(struct replica *r, const struct conflicts_filter *f, int keep_mine, int apply,
+		   conflicts_fn each, void *arg, size_t *matched, size_t *done, char *err,
+		   size_t errlen)
+{
+	struct bulk b = { f, each, arg, NULL, 0, 0 };
+	char *node = NULL;
+	int rc;
+
+	*matched = *done = 0;
+	if ((rc = replica_meta(r, "node", &node))) {
+		snprintf(err, errlen, "lecture des conflits impossible : %s", replica_errmsg(r->db));
+		return rc;
+	}
+	rc = conflicts_each(r->db, node, 0, NULL, bulk_one, &b);
+	if (rc)
+		snprintf(err, errlen, "lecture des conflits impossible : %s", relais_strerror(rc));
+	*matched = b.n;
+	for (size_t i = 0; !rc && apply && i < b.n; i++) {
+		rc = conflicts_resolve(r, b.ids[i], keep_mine, NULL, err, errlen);
+		if (rc == RELAIS_EEXIST)
+			rc = 0; /* settled meanwhile */
+		else if (!rc)
+			(*done)++;
+	}
+	for (size_t i = 0; i < b.n; i++)
+		free(b.ids[i]);
+	free(b.ids);
+	free(node);
+	return rc;
+}
+
+struct preview {
+	sqlite3 *db;
+	int keep_mine;
+	size_t shown;
+};
+
+/* What will be done to one conflict, shown before it is. */
+static int preview_one(const struct conflict *c, void *arg)
+{
+	struct preview *p = arg;
+	if (p->shown++ >= 20)
+		return 0;
+	int keep_lost = p->keep_mine ? c->mine_lost : !c->mine_lost;
+	char *v = shown_value(keep_lost ? c->lost.value : c->kept.value);
+	printf("  - ");
+	print_about(p->db, c);
+	printf(" : garder « %s »%s\n", v ? v : "?", keep_lost ? " (la valeur perdue)" : "");
+	free(v);
+	return 0;
+}
+
+static int resolve_bulk(struct replica *r, const char *keep, int all, const char *table,
+			const char *champ, const char *author, int yes)
+{
+	struct conflicts_filter f;
+	struct preview p = { r->db, !strcmp(keep, "mine"), 0 };
+	char err[CLI_ERRLEN];
+	size_t matched = 0, done = 0;
+
+	if (conflicts_filter_set(&f, all, table, champ, author, err, sizeof(err))) {
+		cli_error("%s (voir relais conflicts resolve --help)", err);
 		return CLI_EXIT_USAGE;
 	}
 	if (replica_read_only(r))
 		return CLI_EXIT_FAIL;
-	if (replica_meta(r, "node", &node)) {
-		cli_error("lecture des conflits impossible : %s", replica_errmsg(r->db));
+	printf("Conflits à trancher (%s) :\n", p.keep_mine ? "garder votre valeur, ou celle en place"
+							   : "garder l'autre valeur");
+	/* The preview first, always; then, asked for, the same conflicts. */
+	if (conflicts_bulk(r, &f, p.keep_mine, 0, preview_one, &p, &matched, &done, err, sizeof(err))) {
+		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
 	}
-	printf("Conflits à trancher (%s) :\n", b.keep_mine ? "garder votre valeur, ou celle en place"
-							   : "garder l'autre valeur");
-	e = conflicts_each(r->db, node, 0, NULL, bulk_one, &b);
-	if (e) {
-		cli_error("lecture des conflits impossible : %s", relais_strerror(e));
-		goto out;
-	}
-	if (!b.n) {
+	if (!matched) {
 		printf("  aucun ne correspond.\n");
-		rc = 0;
-		goto out;
+		return 0;
 	}
-	if (b.n > b.shown)
-		printf("  … et %zu autre%s.\n", b.n - b.shown, b.n - b.shown > 1 ? "s" : "");
+	if (matched > 20)
+		printf("  … et %zu autre%s.\n", matched - 20, matched - 20 > 1 ? "s" : "");
 	if (!yes) {
 		printf("%zu conflit%s correspond%s ; rien n'est modifié : relancez avec --oui pour "
-		       "les trancher.\n", b.n, b.n > 1 ? "s" : "", b.n > 1 ? "ent" : "");
-		rc = 0;
-		goto out;
+		       "les trancher.\n", matched, matched > 1 ? "s" : "", matched > 1 ? "ent" : "");
+		return 0;
 	}
-	for (size_t i = 0; i < b.n; i++) {
-		e = conflicts_resolve(r, b.ids[i], b.keep_mine, NULL, err, sizeof(err));
-		if (e == RELAIS_EEXIST)
-			continue;
-		if (e) {
-			cli_error("%s ; %zu conflit%s tranché%s avant celui-ci.", err, done,
-				  done > 1 ? "s" : "", done > 1 ? "s" : "");
-			goto out;
-		}
-		done++;
+	int e = conflicts_bulk(r, &f, p.keep_mine, 1, NULL, NULL, &matched, &done, err, sizeof(err));
+	if (e) {
+		cli_error("%s ; %zu conflit%s tranché%s avant l'erreur.", err, done, done > 1 ? "s" : "",
+			  done > 1 ? "s" : "");
+		return CLI_EXIT_FAIL;
 	}
 	printf("%zu conflit%s tranché%s ; les décisions seront envoyées à la prochaine "
 	       "synchronisation.\n", done, done > 1 ? "s" : "", done > 1 ? "s" : "");
-	rc = 0;
-out:
-	free(node);
-	bulk_free(&b);
-	return rc;
+	return 0;
 }
 
 static int resolve(struct replica *r, const char *id, const char *keep)

@@ -39,12 +39,40 @@ struct conflict {
 	int authored;            /* this replica authored one of the two sides */
 };
 
+/* Returns 0 to go on, anything else stops conflicts_each(), which returns it. */
+typedef int (*conflicts_fn)(const struct conflict *c, void *arg);
+
+/* Which open conflicts a bulk settlement takes: a table, a column, an
+ * author of either side (NULL: any). */
+struct conflicts_filter {
+	const char *table, *column, *author;
+};
+
+/*
+ * Fills f from what a person typed: all (every open conflict), a table
+ * (its command word or SQL name), a field (its option's spelling, SQL name
+ * or label) and an author's login, each NULL or "" when not given.
+ * RELAIS_EINVAL with the French reason when none is given or one names
+ * nothing.
+ */
+int conflicts_filter_set(struct conflicts_filter *f, int all, const char *table, const char *champ,
+			 const char *author, char *err, size_t errlen) RELAIS_WUR;
+
+/*
+ * The open conflicts f takes, oldest first in each table and field: each
+ * handed to each (may be NULL) and counted in *matched; with apply, each
+ * then settled as conflicts_resolve() does (keep_mine), *done counting
+ * them. Returns 0 or an error with its French message in err (those
+ * settled before it stay settled).
+ */
+int conflicts_bulk(struct replica *r, const struct conflicts_filter *f, int keep_mine, int apply,
+		   conflicts_fn each, void *arg, size_t *matched, size_t *done, char *err,
+		   size_t errlen) RELAIS_WUR;
+
 /* How people name the row a conflict is about (its title: a person's name,
  * a structure's…), malloc'd; NULL when it has none or is gone. */
 char *conflicts_row_title(sqlite3 *db, const char *table, const char *row);
 
-/* Returns 0 to go on, anything else stops conflicts_each(), which returns it. */
-typedef int (*conflicts_fn)(const struct conflict *c, void *arg);
 
 /*
  * Calls fn for each conflict of the replica, oldest first: the open ones, or

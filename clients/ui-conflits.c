@@ -349,6 +349,166 @@ static int conflict_html(const struct conflict *k, void *arg)
 	return rc;
 }
 
+/* ---- in bulk ---- */
+
+/* The filters of a bulk settlement, as fields of a form. */
+static int filter_fields(struct ui_ctx *c, const char *table, const char *champ, const char *auteur,
+			 const char *keep, int hidden)
+{
+	struct buf *b = c->out;
+	const char *v[] = { table, champ, auteur };
+	const char *names[] = { "table", "champ", "auteur" };
+	const char *labels[] = { "Table (structure, promeneur…)", "Champ (telephone, « Téléphone »…)",
+				 "Auteur (identifiant)" };
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++) {
+		if (hidden) {
+			rc = buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", names[i]);
+		} else {
+			rc = buf_printf(b, "<p class=\"champ\"><label for=\"bloc-%s\">", names[i]);
+			if (!rc)
+				rc = html_esc(b, labels[i]);
+			if (!rc)
+				rc = buf_printf(b, "</label> <input id=\"bloc-%s\" name=\"%s\" value=\"",
+						names[i], names[i]);
+		}
+		if (!rc)
+			rc = html_esc(b, v[i] ? v[i] : "");
+		if (!rc)
+			rc = buf_puts(b, hidden ? "\">\n" : "\"></p>\n");
+	}
+	if (!rc && hidden)
+		rc = buf_printf(b, "<input type=\"hidden\" name=\"garder\" value=\"%s\">\n",
+				keep && !strcmp(keep, "theirs") ? "theirs" : "mine");
+	else if (!rc)
+		rc = buf_printf(b, "<p class=\"champ\"><label for=\"bloc-garder\">Garder</label> "
+				"<select id=\"bloc-garder\" name=\"garder\"><option value=\"mine\">votre "
+				"valeur (ou celle en place)</option><option value=\"theirs\"%s>l'autre valeur"
+				"</option></select></p>\n", keep && !strcmp(keep, "theirs") ? " selected" : "");
+	return rc;
+}
+
+static int bulk_form(struct ui_ctx *c)
+{
+	int rc = buf_puts(c->out, "<details class=\"bloc\"><summary>Trancher en bloc</summary>\n"
+			  "<form method=\"get\" action=\"/conflits/bloc\">\n");
+	if (!rc)
+		rc = filter_fields(c, NULL, NULL, NULL, NULL, 0);
+	if (!rc)
+		rc = buf_puts(c->out, "<button type=\"submit\">Voir ce qui sera fait</button>\n"
+			      "</form>\n</details>\n");
+	return rc;
+}
+
+struct bulk_page {
+	struct ui_ctx *c;
+	int keep_mine;
+	size_t n;
+	int rc;
+};
+
+static int bulk_item(const struct conflict *k, void *arg)
+{
+	struct bulk_page *bp = arg;
+	struct buf *b = bp->c->out;
+	if (bp->n++ >= 50)
+		return 0;
+	int keep_lost = bp->keep_mine ? k->mine_lost : !k->mine_lost;
+	const struct model_table *t = model_table_by_name(k->table);
+	const struct model_column *col = t && k->column ? model_column_by_name(t, k->column) : NULL;
+	char *title = conflicts_row_title(bp->c->db, k->table, k->row);
+	json_t *v = NULL;
+	const char *val = keep_lost ? k->lost.value : k->kept.value;
+	int rc = buf_puts(b, "<li>");
+	if (!rc)
+		rc = html_esc(b, t ? t->label : k->table);
+	if (!rc)
+		rc = buf_puts(b, " « ");
+	if (!rc)
+		rc = html_esc(b, title ? title : k->row);
+	if (!rc)
+		rc = buf_puts(b, " », ");
+	if (!rc)
+		rc = html_esc(b, col ? col->label : k->column ? k->column : "fiche supprimée");
+	if (!rc)
+		rc = buf_puts(b, " : garder ");
+	v = val ? json_loads(val, JSON_DECODE_ANY, NULL) : NULL;
+	if (!rc)
+		rc = value_html(bp->c, col, v ? v : json_null());
+	if (!rc)
+		rc = buf_puts(b, keep_lost ? " (la valeur écartée)</li>\n" : "</li>\n");
+	json_decref(v);
+	free(title);
+	bp->rc = rc;
+	return rc;
+}
+
+/* What a bulk settlement will do, with the button that does it. */
+static int page_bulk_preview(struct ui_ctx *c)
+{
+	const char *table = ui_query(c, "table"), *champ = ui_query(c, "champ");
+	const char *auteur = ui_query(c, "auteur"), *keep = ui_query(c, "garder");
+	struct conflicts_filter f;
+	struct bulk_page bp = { c, !(keep && !strcmp(keep, "theirs")), 0, 0 };
+	char err[512];
+	size_t matched = 0, done = 0;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if (conflicts_filter_set(&f, 0, table, champ, auteur, err, sizeof(err)))
+		return ui_error_page(c, 422, err);
+	int rc = ui_page_begin(c, "Trancher en bloc", "conflits");
+	if (!rc)
+		rc = buf_puts(c->out, "<p><a href=\"/conflits\">Retour aux conflits</a></p>\n<ul>\n");
+	if (!rc && conflicts_bulk(c->replica, &f, bp.keep_mine, 0, bulk_item, &bp, &matched, &done, err,
+				  sizeof(err)))
+		rc = bp.rc ? bp.rc : RELAIS_EDB;
+	if (!rc)
+		rc = buf_puts(c->out, "</ul>\n");
+	if (!rc && matched > 50)
+		rc = buf_printf(c->out, "<p>… et %zu autres.</p>\n", matched - 50);
+	if (!rc && !matched)
+		rc = buf_puts(c->out, "<p class=\"vide\">Aucun conflit ouvert ne correspond.</p>\n");
+	if (!rc && matched) {
+		rc = buf_printf(c->out, "<p>%zu conflit%s %s tranché%s ainsi ; rien n'est modifié "
+				"avant de confirmer.</p>\n<form method=\"post\" action=\"/conflits/bloc\">\n",
+				matched, matched > 1 ? "s" : "", matched > 1 ? "seront" : "sera",
+				matched > 1 ? "s" : "");
+		if (!rc)
+			rc = ui_csrf_input(c);
+		if (!rc)
+			rc = filter_fields(c, table, champ, auteur, keep, 1);
+		if (!rc)
+			rc = buf_puts(c->out, "<button type=\"submit\" class=\"principal\">Trancher ces "
+				      "conflits</button>\n</form>\n");
+	}
+	if (!rc)
+		rc = ui_page_end(c);
+	return rc;
+}
+
+static int page_bulk_apply(struct ui_ctx *c)
+{
+	const char *keep = ui_form(c, "garder");
+	struct conflicts_filter f;
+	char err[512], flash[256];
+	size_t matched = 0, done = 0;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if (!keep || (strcmp(keep, "mine") && strcmp(keep, "theirs")))
+		return ui_error_page(c, 400, "Choix attendu : garder votre valeur ou l'autre.");
+	if (conflicts_filter_set(&f, 0, ui_form(c, "table"), ui_form(c, "champ"), ui_form(c, "auteur"),
+				 err, sizeof(err)))
+		return ui_error_page(c, 422, err);
+	if (conflicts_bulk(c->replica, &f, !strcmp(keep, "mine"), 1, NULL, NULL, &matched, &done, err,
+			   sizeof(err)))
+		return ui_error_page(c, 500, err);
+	snprintf(flash, sizeof(flash), "%zu conflit%s tranché%s ; les décisions seront envoyées à la "
+		 "prochaine synchronisation.", done, done > 1 ? "s" : "", done > 1 ? "s" : "");
+	return ui_redirect(c, "/conflits", flash);
+}
+
 static int page_list(struct ui_ctx *c)
 {
 	const char *q = ui_query(c, "tous");
@@ -366,6 +526,8 @@ static int page_list(struct ui_ctx *c)
 		rc = buf_puts(c->out, all ? "<p><a href=\"/conflits\">Voir seulement les conflits "
 			      "ouverts</a></p>\n" : "<p><a href=\"/conflits?tous=1\">Voir aussi les "
 			      "conflits déjà résolus</a></p>\n");
+	if (!rc && !all && !c->read_only)
+		rc = bulk_form(c);
 	if (!rc)
 		rc = replica_meta(c->replica, "node", &node);
 	if (!rc)
@@ -411,5 +573,7 @@ static int page_resolve(struct ui_ctx *c)
 void ui_conflits_routes(struct ui *u)
 {
 	ui_route(u, "GET", "/conflits", page_list);
+	ui_route(u, "GET", "/conflits/bloc", page_bulk_preview);
+	ui_route(u, "POST", "/conflits/bloc", page_bulk_apply);
 	ui_route(u, "POST", "/conflits/{id}", page_resolve);
 }

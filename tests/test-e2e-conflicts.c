@@ -37,8 +37,13 @@ TEST(e2e_conflicts_named_grouped_and_settled_in_bulk)
 	/* Both edit every telephone offline; B later. */
 	CHECK(h_replica_capture(a, "UPDATE structure SET telephone = '0611111111'") == 0);
 	CHECK(h_replica_capture(b, "UPDATE structure SET telephone = '0622222222'") == 0);
+	/* And 20 courriels, settled in the interface. */
+	CHECK(h_replica_capture(a, "UPDATE structure SET email = 'a@example.org' WHERE "
+			       "CAST(substr(nom, 11) AS INTEGER) <= 20") == 0);
+	CHECK(h_replica_capture(b, "UPDATE structure SET email = 'b@example.org' WHERE "
+			       "CAST(substr(nom, 11) AS INTEGER) <= 20") == 0);
 	CHECK(h_sync(a, &d) == 0 && h_sync(b, &d) == 0 && h_sync(a, &d) == 0);
-	CHECK_INT(open_conflicts(a), N);
+	CHECK_INT(open_conflicts(a), N + 20);
 
 	/* Named by what they are about, under one heading. */
 	const char *list = h_relais_ok(a, "conflicts", (char *)NULL);
@@ -54,7 +59,7 @@ TEST(e2e_conflicts_named_grouped_and_settled_in_bulk)
 		fprintf(stderr, "%.600s\n", preview);
 	CHECK(strstr(preview, "garder « 0611111111 » (la valeur perdue)") != NULL);
 	CHECK(strstr(preview, "500 conflits correspondent ; rien n'est modifié") != NULL);
-	CHECK_INT(open_conflicts(a), N);
+	CHECK_INT(open_conflicts(a), N + 20);
 	/* A filter that matches nothing, a filter that does not exist. */
 	const char *none = h_relais_ok(a, "conflicts", "resolve", "--table", "promeneur", "--keep",
 				       "mine", "--oui", (char *)NULL);
@@ -67,6 +72,17 @@ TEST(e2e_conflicts_named_grouped_and_settled_in_bulk)
 	const char *done = h_relais_ok(a, "conflicts", "resolve", "--champ", "telephone", "--auteur",
 				       "coord-a", "--keep", "mine", "--oui", (char *)NULL);
 	CHECK(done && strstr(done, "500 conflits tranchés"));
+	CHECK_INT(open_conflicts(a), 20);
+	/* The same in the interface: what will be done, then done. */
+	struct h_uip u;
+	struct h_http pv, ap;
+	CHECK(h_uip_open(a, &u) == 0);
+	CHECK(h_uip_get(&u, "/conflits/bloc?table=&champ=Courriel&auteur=&garder=theirs", &pv) == 0);
+	CHECK(h_uip_post(&u, "/conflits/bloc", "table=&champ=Courriel&auteur=&garder=theirs", &ap) == 0);
+	CHECK_INT(h_uip_close(&u), 0);
+	CHECK_INT(pv.status, 200);
+	CHECK(strstr(pv.body, "20 conflits seront tranchés") && strstr(pv.body, "b@example.org"));
+	CHECK_INT(ap.status, 303);
 	CHECK_INT(open_conflicts(a), 0);
 	CHECK(h_sync(a, &d) == 0 && h_sync(b, &d) == 0);
 	CHECK_INT(open_conflicts(b), 0);
@@ -74,7 +90,10 @@ TEST(e2e_conflicts_named_grouped_and_settled_in_bulk)
 	CHECK(e != NULL);
 	json_t *rows = json_object_get(e, "structure"), *r;
 	size_t i;
-	json_array_foreach(rows, i, r)
+	json_array_foreach(rows, i, r) {
 		CHECK_STR_IDX(h_row_str(r, "telephone"), "0611111111", (int)i);
+		if (h_row_str(r, "email"))
+			CHECK_STR_IDX(h_row_str(r, "email"), "b@example.org", (int)i);
+	}
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
