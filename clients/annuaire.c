@@ -60,12 +60,12 @@ FILE *annuaire_tmp_open(const char *path, char **tmp)
 		return NULL;
 	}
 	if ((fd = mkstemp(name)) < 0) {
-		cli_error("impossible de créer « %s » : %s.", path, strerror(errno));
+		cli_error("impossible de créer « %s » : %s.", path, util_errno_fr(errno));
 		free(name);
 		return NULL;
 	}
 	if (!(f = fdopen(fd, "wb"))) {
-		cli_error("impossible d'écrire « %s » : %s.", path, strerror(errno));
+		cli_error("impossible d'écrire « %s » : %s.", path, util_errno_fr(errno));
 		close(fd);
 		unlink(name);
 		free(name);
@@ -83,7 +83,7 @@ int annuaire_tmp_commit(FILE *f, const char *tmp, const char *path)
 		bad |= fclose(f) != 0;
 	}
 	if (bad || rename(tmp, path) != 0) {
-		cli_error("impossible d'écrire « %s » : %s.", path, strerror(errno));
+		cli_error("impossible d'écrire « %s » : %s.", path, util_errno_fr(errno));
 		unlink(tmp);
 		return RELAIS_EIO;
 	}
@@ -941,7 +941,7 @@ static int read_file_capped(const char *path, struct buf *b)
 	int rc = 0;
 
 	if (!f) {
-		cli_error("impossible de lire « %s » : %s.", path, strerror(errno));
+		cli_error("impossible de lire « %s » : %s.", path, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -954,7 +954,7 @@ static int read_file_capped(const char *path, struct buf *b)
 			goto out;
 		}
 	if (ferror(f)) {
-		cli_error("impossible de lire « %s » : %s.", path, strerror(errno));
+		cli_error("impossible de lire « %s » : %s.", path, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 	}
 out:

@@ -236,10 +236,11 @@ int cmd_document_ouvrir(const char *home, int argc, char **argv)
 		cli_error("« %s » existe déjà : choisissez un autre fichier (--sortie FICHIER).", out);
 		goto done;
 	} else if (e) {
-		cli_error("écriture de « %s » impossible : %s.", out, strerror(errno));
+		cli_error("écriture de « %s » impossible : %s.", out, util_errno_fr(errno));
 		goto done;
 	}
-	printf("Document « %s » écrit dans %s (%zu octets%s).\n", name, out, data.len,
+	printf("Document « %s » écrit dans %s (%zu octet%s%s).\n", name, out, data.len,
+	       util_pluriel((long long)data.len),
 	       found ? ", copie du réplica" : "");
 	rc = 0;
 done:

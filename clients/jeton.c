@@ -49,7 +49,7 @@ static int from_file(const char *path, char *buf, size_t cap, char *err, size_t 
 	int rc = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "fichier du jeton « %s » illisible : %s.", path, strerror(errno));
+		snprintf(err, errlen, "fichier du jeton « %s » illisible : %s.", path, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	/* Checked on the open file, not the name. A pipe (« <(…) ») is fine. */

@@ -75,7 +75,7 @@ int net_open(struct net *n, const char *server, const char *token, char *err, si
 	const char *ca = net_ca();
 	if (ca && access(ca, R_OK)) {
 		snprintf(err, errlen, "fichier d'autorité de certification « %s » illisible : %s.",
-			 ca, strerror(errno));
+			 ca, util_errno_fr(errno));
 		rc = RELAIS_EINVAL;
 		goto out;
 	}

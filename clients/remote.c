@@ -520,7 +520,7 @@ int cmd_init(const char *home, int argc, char **argv)
 	/* The CA travels like RELAIS_CA: net_open uses it and replica_open
 	 * keeps a copy in the new home for the later commands. */
 	if (o.ca && setenv(NET_CA_ENV, o.ca, 1)) {
-		cli_error("option --ca : %s", strerror(errno));
+		cli_error("option --ca : %s", util_errno_fr(errno));
 		return CLI_EXIT_FAIL;
 	}
 	/* A mistyped URL is refused before anything is created on disk. */
@@ -567,8 +567,9 @@ int cmd_init(const char *home, int argc, char **argv)
 	const char *login = json_string_value(json_object_get(who, "login"));
 	const char *dept = json_string_value(json_object_get(who, "dept"));
 	const char *role = json_string_value(json_object_get(who, "role"));
-	printf("Réplica initialisé dans %s : %" PRIu64 " lignes reçues "
-	       "(compte %s, rôle %s, département %s).\n", home, rows, login, role, dept);
+	printf("Réplica initialisé dans %s : %" PRIu64 " ligne%s reçue%s "
+	       "(compte %s, rôle %s, département %s).\n", home, rows, util_pluriel((long long)rows),
+	       util_pluriel((long long)rows), login, role, dept);
 	rc = 0;
 out:
 	free(done);

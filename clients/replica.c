@@ -146,7 +146,7 @@ static int lock_wait(struct replica *r, int fd, const char *path, char *err, siz
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			break;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(err, errlen, "verrouillage de %s impossible : %s", path, strerror(errno));
+			snprintf(err, errlen, "verrouillage de %s impossible : %s", path, util_errno_fr(errno));
 			return RELAIS_EIO;
 		}
 		if (waited >= limit) {
@@ -193,7 +193,7 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 			advice(r->home, code, err, errlen);
 			return code;
 		}
-		snprintf(err, errlen, "impossible d'ouvrir le verrou %s : %s", path, strerror(errno));
+		snprintf(err, errlen, "impossible d'ouvrir le verrou %s : %s", path, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	int rc = lock_wait(r, fd, path, err, errlen);
@@ -258,7 +258,7 @@ static int copy_ca(const char *src, const char *dst, char *err, size_t errlen)
 		close(fd);
 	if (!in || !out) {
 		snprintf(err, errlen, "copie de l'autorité de certification « %s » impossible : %s",
-			 src, strerror(errno));
+			 src, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
@@ -372,7 +372,7 @@ static int open_db(struct replica *r, int create, char *err, size_t errlen)
 		 * its first byte (it holds the token and personal data). */
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0) {
-			snprintf(err, errlen, "impossible de créer %s : %s", path, strerror(errno));
+			snprintf(err, errlen, "impossible de créer %s : %s", path, util_errno_fr(errno));
 			return RELAIS_EIO;
 		}
 		close(fd);

@@ -621,13 +621,13 @@ static int swap_in(const char *home, const char *tmp, const char *aside, char *e
 	if (join(cur, sizeof(cur), home, "replica.db") || join(fresh, sizeof(fresh), tmp, "replica.db"))
 		return RELAIS_ETOOBIG;
 	if (rename(cur, aside)) {
-		say(err, errlen, "impossible de renommer « %s » : %s", cur, strerror(errno));
+		say(err, errlen, "impossible de renommer « %s » : %s", cur, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	if (move_if_there(home, "replica.db-wal", aside, "-wal") ||
 	    move_if_there(home, "replica.db-shm", aside, "-shm") || rename(fresh, cur)) {
 		say(err, errlen, "impossible de mettre le nouveau réplica en place : %s",
-			 strerror(errno));
+			 util_errno_fr(errno));
 		/* Back as it was: the damaged file, then its WAL. */
 		if (rename(aside, cur) == 0) {
 			char wal[MAX_PATH + 8], awal[MAX_PATH + 8];
@@ -746,9 +746,11 @@ int cmd_secours(const char *home, int argc, char **argv)
 			  s.outbox.count > 1 ? "ont" : "a", s.outbox.count > 1 ? "s" : "",
 			  relais_strerror(s.outbox_rc));
 	else if (need_force)
-		cli_error("l'identifiant du réplica est illisible : ses %zu modifications en "
+		cli_error("l'identifiant du réplica est illisible : %s %zu modification%s en "
 			  "attente partiraient sous un autre identifiant, et le serveur pourrait "
-			  "appliquer une seconde fois celles qu'il avait déjà reçues.", s.outbox.count);
+			  "appliquer une seconde fois celles qu'il avait déjà reçues.",
+			  s.outbox.count > 1 ? "ses" : "sa", s.outbox.count,
+			  util_pluriel((long long)s.outbox.count));
 	if (need_creds || need_force) {
 		cli_error("Rien n'a été modifié. Relancez avec%s%s%s.",
 			  need_creds ? " « --server URL --token JETON »" : "",

@@ -466,7 +466,8 @@ static int page_bulk_preview(struct ui_ctx *c)
 	if (!rc)
 		rc = buf_puts(c->out, "</ul>\n");
 	if (!rc && matched > 50)
-		rc = buf_printf(c->out, "<p>… et %zu autres.</p>\n", matched - 50);
+		rc = buf_printf(c->out, "<p>… et %zu autre%s.</p>\n", matched - 50,
+				util_pluriel((long long)(matched - 50)));
 	if (!rc && !matched)
 		rc = buf_puts(c->out, "<p class=\"vide\">Aucun conflit ouvert ne correspond.</p>\n");
 	if (!rc && matched) {

@@ -43,8 +43,9 @@ int ui_documents_section(struct ui_ctx *c, const char *table, const char *id)
 		if (!rc)
 			rc = html_esc(c->out, name ? name : "document");
 		if (!rc)
-			rc = buf_printf(c->out, "</a> (%lld octets)</li>\n",
-					(long long)sqlite3_column_int64(st, 2));
+			rc = buf_printf(c->out, "</a> (%lld octet%s)</li>\n",
+					(long long)sqlite3_column_int64(st, 2),
+					util_pluriel(sqlite3_column_int64(st, 2)));
 	}
 	sqlite3_finalize(st);
 	if (!rc && n)
@@ -76,7 +77,8 @@ int ui_documents_of_mail(struct ui_ctx *c, const char *courrier)
 		if (!rc)
 			rc = html_esc(c->out, name ? name : "document");
 		if (!rc)
-			rc = buf_printf(c->out, "</a> (%lld octets)", (long long)sqlite3_column_int64(st, 2));
+			rc = buf_printf(c->out, "</a> (%lld octet%s)", (long long)sqlite3_column_int64(st, 2),
+					util_pluriel(sqlite3_column_int64(st, 2)));
 		if (!rc && tab && rid) {
 			rc = buf_puts(c->out, " — rattaché à ");
 			if (!rc)

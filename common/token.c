@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "token.h"
+#include "util.h"
 
 static int is_hex(char c)
 {
@@ -30,8 +31,8 @@ int token_check(const char *t, char *err, size_t errlen)
 		return RELAIS_EINVAL;
 	}
 	if (n != TOKEN_LEN) {
-		snprintf(err, errlen, "jeton mal formé : il compte %zu caractères au lieu de %d (%s).",
-			 n, TOKEN_LEN, shape);
+		snprintf(err, errlen, "jeton mal formé : il compte %zu caractère%s au lieu de %d (%s).",
+			 n, util_pluriel((long long)n), TOKEN_LEN, shape);
 		return RELAIS_EINVAL;
 	}
 	for (size_t i = TOKEN_PREFIX_LEN; i < TOKEN_LEN; i++)

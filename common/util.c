@@ -106,7 +106,7 @@ int util_read_secret(const char *path, char *out, size_t outlen, char *err, size
 	struct stat st;
 	size_t n;
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	/* Checked on the open file, not the name: no window for a swap. */
@@ -124,7 +124,7 @@ int util_read_secret(const char *path, char *out, size_t outlen, char *err, size
 	n = strcspn(out, "\r\n");
 	out[n] = 0;
 	if (n == 0 || n == outlen - 1) {
-		snprintf(err, errlen, "%s: empty or too long password", path);
+		snprintf(err, errlen, "%s : mot de passe vide ou trop long", path);
 		explicit_bzero(out, outlen);
 		return RELAIS_EINVAL;
 	}
@@ -222,7 +222,7 @@ int util_mkdirs(const char *dir, unsigned mode, char *err, size_t errlen)
 			if (errno != EEXIST) {
 				snprintf(err, errlen, "impossible de créer le dossier « %s » : %s.", path,
 					 errno == EACCES ? "permission refusée (vérifiez les droits du "
-							   "dossier parent)" : strerror(errno));
+							   "dossier parent)" : util_errno_fr(errno));
 				return RELAIS_EIO;
 			}
 		}
@@ -245,4 +245,52 @@ int util_mkdirs_for(const char *file, unsigned mode, char *err, size_t errlen)
 	memcpy(dir, file, n);
 	dir[n] = 0;
 	return util_mkdirs(dir, mode, err, errlen);
+}
+
+const char *util_errno_fr(int err)
+{
+	switch (err) {
+	case 0: return "succès";
+	case ENOENT: return "fichier ou dossier introuvable";
+	case EACCES: return "permission refusée";
+	case EPERM: return "opération non permise";
+	case EEXIST: return "existe déjà";
+	case ENOTDIR: return "un élément du chemin n'est pas un dossier";
+	case EISDIR: return "c'est un dossier";
+	case ENOSPC: return "plus de place sur le disque";
+	case EDQUOT: return "quota de disque dépassé";
+	case EROFS: return "système de fichiers en lecture seule";
+	case EIO: return "erreur d'entrée-sortie du disque";
+	case ENAMETOOLONG: return "nom trop long";
+	case EMFILE: case ENFILE: return "trop de fichiers ouverts";
+	case ENOMEM: return "mémoire insuffisante";
+	case EBUSY: return "ressource occupée";
+	case EINVAL: return "argument invalide";
+	case EAGAIN: return "ressource temporairement indisponible";
+	case EINTR: return "interrompu";
+	case ENOTEMPTY: return "dossier non vide";
+	case EXDEV: return "déplacement entre deux disques impossible";
+	case ELOOP: return "trop de liens symboliques";
+	case ECONNREFUSED: return "connexion refusée";
+	case ETIMEDOUT: return "délai dépassé";
+	case EPIPE: return "connexion fermée par l'autre côté";
+	case ECONNRESET: return "connexion coupée";
+	case EADDRINUSE: return "adresse déjà utilisée";
+	case ENOEXEC: return "programme non exécutable";
+	case ECHILD: return "aucun processus enfant";
+	default: return "erreur du système";
+	}
+}
+
+const char *util_de(const char *word)
+{
+	const unsigned char *w = (const unsigned char *)(word ? word : "");
+	char c = (char)(*w >= 'A' && *w <= 'Z' ? *w - 'A' + 'a' : *w);
+	/* Accented capitals and small letters of Latin-1 start with 0xc3. */
+	if (strchr("aeiouyh", c) && c)
+		return "d'";
+	if (w[0] == 0xc3 && ((w[1] >= 0x80 && w[1] <= 0x8f) || (w[1] >= 0x92 && w[1] <= 0x9c) ||
+			     (w[1] >= 0xa0 && w[1] <= 0xaf) || (w[1] >= 0xb2 && w[1] <= 0xbc)))
+		return "d'";
+	return "de ";
 }

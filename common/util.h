@@ -78,6 +78,21 @@ size_t util_utf8_width(const char *s);
 int util_mkdirs(const char *dir, unsigned mode, char *err, size_t errlen) RELAIS_WUR;
 int util_mkdirs_for(const char *file, unsigned mode, char *err, size_t errlen) RELAIS_WUR;
 
+/* French number agreement: "s" for 2 and more (0 and 1 take the singular in
+ * French), "" otherwise: "%lld ligne%s reçue%s". */
+static inline const char *util_pluriel(long long n)
+{
+	return n > 1 ? "s" : "";
+}
+
+/* "d'" before a word that starts with a vowel or a mute h, else "de ": the
+ * elision of « de » before a name (« d'Inès », « de Paul »). */
+const char *util_de(const char *word);
+
+/* The French words for an errno value, for messages people read (libc's
+ * strerror() speaks English). Static strings; never NULL. */
+const char *util_errno_fr(int err);
+
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
 

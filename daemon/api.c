@@ -581,7 +581,7 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 		char extra[64], msg[256];
 		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", wait);
 		snprintf(msg, sizeof(msg), "Trop d'échecs d'authentification depuis votre adresse : "
-			 "réessayez dans %u secondes.", wait);
+			 "réessayez dans %u seconde%s.", wait, util_pluriel(wait));
 		respond_json(r, 429, extra, "rate_limited", msg);
 		return;
 	}

@@ -219,7 +219,7 @@ int backup_run(const char *dir, const char *to, struct backup_summary *sum,
 		goto out;
 	}
 	if (create_private(tmp)) {
-		snprintf(err, errlen, "Impossible de créer « %s » : %s.", tmp, strerror(errno));
+		snprintf(err, errlen, "Impossible de créer « %s » : %s.", tmp, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
@@ -244,7 +244,7 @@ int backup_run(const char *dir, const char *to, struct backup_summary *sum,
 	sqlite3_close(dst);
 	dst = NULL;
 	if (sync_file(tmp) || rename(tmp, to) || sync_parent(to)) {
-		snprintf(err, errlen, "Impossible d'écrire « %s » : %s.", to, strerror(errno));
+		snprintf(err, errlen, "Impossible d'écrire « %s » : %s.", to, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
@@ -268,7 +268,7 @@ int backup_verify(const char *file, struct backup_summary *sum, char *err, size_
 	memset(sum, 0, sizeof(*sum));
 	if (stat(file, &st)) {
 		snprintf(err, errlen, "Impossible de lire la sauvegarde « %s » : %s.", file,
-			 strerror(errno));
+			 util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -313,12 +313,12 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 	ssize_t n;
 	if (in < 0) {
 		snprintf(err, errlen, "Impossible de lire la sauvegarde « %s » : %s.", from,
-			 strerror(errno));
+			 util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0) {
-		snprintf(err, errlen, "Impossible de créer « %s » : %s.", to, strerror(errno));
+		snprintf(err, errlen, "Impossible de créer « %s » : %s.", to, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
@@ -335,13 +335,13 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 		}
 		if (n < 0 || w < 0) {
 			snprintf(err, errlen, "Copie de « %s » vers « %s » impossible : %s.", from, to,
-				 strerror(errno));
+				 util_errno_fr(errno));
 			rc = RELAIS_EIO;
 			goto out;
 		}
 	}
 	if (fsync(out)) {
-		snprintf(err, errlen, "Écriture de « %s » impossible : %s.", to, strerror(errno));
+		snprintf(err, errlen, "Écriture de « %s » impossible : %s.", to, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 	}
 out:
@@ -425,13 +425,13 @@ int backup_restore(const char *from, const char *dir, int force, struct backup_s
 			continue;
 		if (unlink(side) && errno != ENOENT) {
 			snprintf(err, errlen, "Impossible de supprimer « %s » : %s.", side,
-				 strerror(errno));
+				 util_errno_fr(errno));
 			rc = RELAIS_EIO;
 			goto out;
 		}
 	}
 	if (rename(tmp, db) || sync_parent(db)) {
-		snprintf(err, errlen, "Impossible d'installer « %s » : %s.", db, strerror(errno));
+		snprintf(err, errlen, "Impossible d'installer « %s » : %s.", db, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}

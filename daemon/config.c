@@ -238,7 +238,7 @@ static int check_secret(struct parser *p, int line, const char *path)
 	struct stat st;
 	if (stat(path, &st))
 		return fail(p, line, "fichier de mot de passe « %s » illisible : %s.", path,
-			    strerror(errno));
+			    util_errno_fr(errno));
 	if (!S_ISREG(st.st_mode))
 		return fail(p, line, "« %s » n'est pas un fichier de mot de passe.", path);
 	if (st.st_mode & 077)
@@ -247,7 +247,7 @@ static int check_secret(struct parser *p, int line, const char *path)
 			    (unsigned)(st.st_mode & 0777), path);
 	if (access(path, R_OK))
 		return fail(p, line, "fichier de mot de passe « %s » illisible : %s.", path,
-			    strerror(errno));
+			    util_errno_fr(errno));
 	return 0;
 }
 
@@ -619,7 +619,7 @@ int config_load(const char *path, int must_exist, struct config *c, char *err, s
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		snprintf(err, errlen, "Impossible de lire le fichier de configuration « %s » : %s.",
-			 path, strerror(errno));
+			 path, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	/* Whoever may write it chooses the password files and the trusted
@@ -638,7 +638,7 @@ int config_load(const char *path, int must_exist, struct config *c, char *err, s
 			if (errno == EINTR)
 				continue;
 			snprintf(err, errlen, "Impossible de lire le fichier de configuration « %s » : %s.",
-				 path, strerror(errno));
+				 path, util_errno_fr(errno));
 			rc = RELAIS_EIO;
 			goto out;
 		}

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../common/util.h"
 #include "datadir.h"
 #include "store.h"
 
@@ -22,7 +23,7 @@ int datadir_check_file(const char *path, int secret, char *err, size_t errlen)
 	struct stat st;
 	mode_t bad = secret ? 077 : 022;
 	if (stat(path, &st)) {
-		snprintf(err, errlen, "Impossible d'examiner « %s » : %s.", path, strerror(errno));
+		snprintf(err, errlen, "Impossible d'examiner « %s » : %s.", path, util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -46,7 +47,7 @@ int datadir_check(const char *dir, char *err, size_t errlen)
 	struct stat st;
 	if (stat(dir, &st)) {
 		snprintf(err, errlen, "Impossible d'examiner le dossier « %s » : %s.", dir,
-			 strerror(errno));
+			 util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -84,7 +85,7 @@ int datadir_lock(const char *dir, int *fd, char *err, size_t errlen)
 	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (f < 0) {
 		snprintf(err, errlen, "Impossible d'ouvrir le verrou « %s » : %s.", path,
-			 strerror(errno));
+			 util_errno_fr(errno));
 		return RELAIS_EIO;
 	}
 	while (flock(f, LOCK_EX | LOCK_NB)) {
@@ -96,7 +97,7 @@ int datadir_lock(const char *dir, int *fd, char *err, size_t errlen)
 				 "tenu) : arrêtez-le d'abord.", dir, path);
 		else
 			snprintf(err, errlen, "Impossible de verrouiller « %s » : %s.", path,
-				 strerror(errno));
+				 util_errno_fr(errno));
 		close(f);
 		return busy ? RELAIS_EBUSY : RELAIS_EIO;
 	}

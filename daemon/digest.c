@@ -876,8 +876,8 @@ static int reminder_message(struct digest *d, const struct reminder *r, int64_t 
 {
 	struct buf body = BUF_INIT(1u << 20);
 	char subject[400], idpart[64];
-	snprintf(subject, sizeof(subject), "Promeneurs du Net — relance : bilan %lld de %s", r->annee,
-		 r->name);
+	snprintf(subject, sizeof(subject), "Promeneurs du Net — relance : bilan %lld %s%s", r->annee,
+		 util_de(r->name), r->name);
 	snprintf(idpart, sizeof(idpart), "relance.%lld", r->annee);
 	int rc = buf_printf(&body, "Bonjour,\r\n\r\nLe réseau Promeneurs du Net n'a pas encore reçu "
 			    "le bilan %lld de la structure « %s ».\r\nMerci de remplir le formulaire "

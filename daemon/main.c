@@ -678,8 +678,9 @@ out:
 
 static void print_summary(const struct backup_summary *sum)
 {
-	printf("  taille : %lld octets ; schéma %d ; %lld ligne%s ; %lld compte%s ; "
-	       "séquence %lld\n", sum->bytes, sum->schema, sum->rows, sum->rows > 1 ? "s" : "",
+	printf("  taille : %lld octet%s ; schéma %d ; %lld ligne%s ; %lld compte%s ; "
+	       "séquence %lld\n", sum->bytes, util_pluriel(sum->bytes), sum->schema, sum->rows,
+	       sum->rows > 1 ? "s" : "",
 	       sum->accounts, sum->accounts > 1 ? "s" : "", sum->seq);
 }
 
@@ -786,8 +787,9 @@ static int print_as_read(const struct buf *msg)
 	       m->date ? m->date : "", m->body ? m->body : "");
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		const struct mailgw_attachment *a = &m->attachments[i];
-		printf("\n— Pièce jointe : %s (%s, %zu octets)\n", a->filename && *a->filename ?
-		       a->filename : "sans nom", a->mime_type ? a->mime_type : "?", a->len);
+		printf("\n— Pièce jointe : %s (%s, %zu octet%s)\n", a->filename && *a->filename ?
+		       a->filename : "sans nom", a->mime_type ? a->mime_type : "?", a->len,
+		       util_pluriel((long long)a->len));
 		if (a->mime_type && (!strcmp(a->mime_type, "text/csv") || !strncmp(a->mime_type, "text/", 5))) {
 			const unsigned char *p = a->data;
 			size_t n = a->len;

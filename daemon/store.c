@@ -146,7 +146,7 @@ int store_init(const char *dir, char *err, size_t errlen)
 	}
 	/* The database may hold personal data: only its owner reads it. */
 	if (chmod(path, 0600)) {
-		snprintf(err, errlen, "Impossible de protéger « %s » : %s.", path, strerror(errno));
+		snprintf(err, errlen, "Impossible de protéger « %s » : %s.", path, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}

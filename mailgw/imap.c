@@ -64,7 +64,7 @@ static ssize_t ilow_read(mailstream_low *s, void *p, size_t n)
 		return -1;
 	if (d->nread >= d->cap) {
 		d->state = ILOW_CAPPED;
-		snprintf(d->err, sizeof(d->err), "response over %zu bytes", d->cap);
+		snprintf(d->err, sizeof(d->err), "réponse du serveur IMAP au-delà de %zu octets", d->cap);
 		return -1;
 	}
 	if (n > d->cap - d->nread)
@@ -79,7 +79,7 @@ static ssize_t ilow_read(mailstream_low *s, void *p, size_t n)
 				continue;
 			if (pn <= 0) {
 				snprintf(d->err, sizeof(d->err), "read: %s",
-					 pn == 0 ? "timed out" : strerror(errno));
+					 pn == 0 ? "timed out" : util_errno_fr(errno));
 				d->state = ILOW_NETERR;
 				return -1;
 			}
@@ -98,7 +98,7 @@ static ssize_t ilow_read(mailstream_low *s, void *p, size_t n)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
-				snprintf(d->err, sizeof(d->err), "recv: %s", strerror(errno));
+				snprintf(d->err, sizeof(d->err), "recv: %s", util_errno_fr(errno));
 				d->state = ILOW_NETERR;
 				return -1;
 			}
@@ -136,7 +136,7 @@ static ssize_t ilow_write(mailstream_low *s, const void *p, size_t n)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
-				snprintf(d->err, sizeof(d->err), "send: %s", strerror(errno));
+				snprintf(d->err, sizeof(d->err), "send: %s", util_errno_fr(errno));
 				d->state = ILOW_NETERR;
 				return -1;
 			}
@@ -324,12 +324,12 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, char *err, siz
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+		snprintf(err, errlen, "socket: %s", util_errno_fr(errno));
 		return -1;
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS) {
-			snprintf(err, errlen, "connect: %s", strerror(errno));
+			snprintf(err, errlen, "connect: %s", util_errno_fr(errno));
 			goto fail;
 		}
 		struct pollfd pf = { fd, POLLOUT, 0 };
@@ -344,13 +344,13 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, char *err, siz
 			goto fail;
 		}
 		if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
-			snprintf(err, errlen, "connect: %s", strerror(soerr ? soerr : errno));
+			snprintf(err, errlen, "connect: %s", util_errno_fr(soerr ? soerr : errno));
 			goto fail;
 		}
 	}
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || set_timeouts(fd, timeout_ms)) {
-		snprintf(err, errlen, "socket options: %s", strerror(errno));
+		snprintf(err, errlen, "socket options: %s", util_errno_fr(errno));
 		goto fail;
 	}
 	return fd;
@@ -848,7 +848,7 @@ int mailgw_imap_fetch(struct mailgw_imap *c, uint32_t uid, struct buf *out, size
 	if (size)
 		*size = announced;
 	if (announced > c->max_message) {
-		snprintf(c->err, sizeof(c->err), "message UID %u is %zu bytes, over %zu", uid,
+		snprintf(c->err, sizeof(c->err), "message UID %u de %zu octets, au-delà de %zu", uid,
 			 announced, c->max_message);
 		rc = RELAIS_ETOOBIG;
 		goto out;
@@ -1100,7 +1100,7 @@ static int wait_readable(struct mailgw_imap *c, int64_t deadline)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(c->err, sizeof(c->err), "poll: %s", strerror(errno));
+			snprintf(c->err, sizeof(c->err), "poll: %s", util_errno_fr(errno));
 			c->dead = 1;
 			return RELAIS_ENET;
 		}

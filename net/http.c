@@ -262,20 +262,22 @@ static void log_cut(enum cut kind, const char *addr, unsigned limit, unsigned lo
 	switch (kind) {
 	case CUT_PER_ADDR:
 		if (!n)
-			fprintf(stderr, "connexions : %s a atteint la limite de %u connexions simultanées "
-				"par adresse, connexion refusée\n", addr, limit);
+			fprintf(stderr, "connexions : %s a atteint la limite de %u connexion%s simultanée%s "
+				"par adresse, connexion refusée\n", addr, limit, util_pluriel(limit),
+				util_pluriel(limit));
 		else
-			fprintf(stderr, "connexions : %s a atteint la limite de %u connexions simultanées "
+			fprintf(stderr, "connexions : %s a atteint la limite de %u connexion%s simultanée%s "
 				"par adresse, %lu autre%s connexion%s refusée%s en 1 min\n", addr, limit,
-				n, s, s, s);
+				util_pluriel(limit), util_pluriel(limit), n, s, s, s);
 		break;
 	case CUT_GLOBAL:
 		if (!n)
-			fprintf(stderr, "connexions : plafond de %u connexions atteint, connexion de %s "
-				"refusée\n", limit, addr);
+			fprintf(stderr, "connexions : plafond de %u connexion%s atteint, connexion de %s "
+				"refusée\n", limit, util_pluriel(limit), addr);
 		else
-			fprintf(stderr, "connexions : plafond de %u connexions atteint, %lu autre%s "
-				"connexion%s de %s refusée%s en 1 min\n", limit, n, s, s, addr, s);
+			fprintf(stderr, "connexions : plafond de %u connexion%s atteint, %lu autre%s "
+				"connexion%s de %s refusée%s en 1 min\n", limit, util_pluriel(limit), n, s, s,
+				addr, s);
 		break;
 	case CUT_HEAD:
 		if (!n)
