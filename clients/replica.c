@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/platform.h"
 #include "../model/model.h"
 #include "cli.h"
 #include "net.h"
@@ -24,16 +24,10 @@ char *replica_home(const char *opt, char *err, size_t errlen)
 	const char *env = getenv("RELAIS_HOME");
 	if (env && *env)
 		return strdup(env);
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
+	char *p = platform_default_home();
+	if (!p)
 		snprintf(err, errlen, "impossible de trouver le répertoire du réplica : "
 			 "indiquez --home DIR ou la variable RELAIS_HOME.");
-		return NULL;
-	}
-	size_t n = strlen(home) + sizeof("/.relais");
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/.relais", home);
 	return p;
 }
 
@@ -62,9 +56,10 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 		return RELAIS_EIO;
 	}
 	for (int waited = 0;; waited += LOCK_POLL_MS) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		int lk = platform_try_lock(fd);
+		if (lk == 0)
 			break;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+		if (lk != RELAIS_EBUSY) {
 			snprintf(err, errlen, "verrouillage de %s impossible : %s", path, strerror(errno));
 			close(fd);
 			return RELAIS_EIO;
