@@ -81,6 +81,9 @@ compile() { # objdir flags... -- sources...
 	done | $NICE xargs -P "$JOBS" -I{} sh -c "$CC -O2 $flags -c {} -o $objdir/\$(basename {} .c).o"
 }
 CFL="-O2 -D_WIN32_WINNT=0x0601"
+# The file calls of libraries that open files by name, made UTF-8 as in relais
+# itself (their win32_* wrappers are linked from common/win32/platform.c).
+UTF8_FILES="-include $ROOT/common/win32/posix.h"
 
 # zlib and minizip
 if [ ! -f "$DEST/lib/libz.a" ]; then
@@ -88,7 +91,8 @@ if [ ! -f "$DEST/lib/libz.a" ]; then
 	rm -rf obj-z && compile obj-z $CFL -- $(ls "$d"/*.c | grep -v -e example -e minigzip)
 	$AR rcs "$DEST/lib/libz.a" obj-z/*.o
 	cp "$d/zlib.h" "$d/zconf.h" "$DEST/include/"
-	rm -rf obj-mz && compile obj-mz $CFL -I"$d" -- "$d/contrib/minizip/ioapi.c" "$d/contrib/minizip/zip.c" "$d/contrib/minizip/iowin32.c"
+	# Through common/win32/posix.h, its fopen takes UTF-8 names (accents).
+	rm -rf obj-mz && compile obj-mz $CFL -DIOAPI_NO_64 $UTF8_FILES -I"$d" -- "$d/contrib/minizip/ioapi.c" "$d/contrib/minizip/zip.c" "$d/contrib/minizip/iowin32.c"
 	$AR rcs "$DEST/lib/libminizip.a" obj-mz/*.o
 	mkdir -p "$DEST/include/minizip"
 	cp "$d"/contrib/minizip/*.h "$DEST/include/minizip/"
@@ -141,7 +145,9 @@ fi
 # libxlsxwriter, with zlib's minizip as Debian builds it.
 if [ ! -f "$DEST/lib/libxlsxwriter.a" ]; then
 	d=$(unpack libxlsxwriter_1.1.4.orig.tar.gz)
-	rm -rf obj-x && compile obj-x $CFL -DUSE_SYSTEM_MINIZIP -DUSE_STANDARD_TMPFILE -DUSE_NO_MD5 \
+	# Built for mingw, it opens files with the narrow fopen: posix.h gives
+	# it the UTF-8 one, so that a workbook may be saved under "Hélène".
+	rm -rf obj-x && compile obj-x $CFL $UTF8_FILES -DUSE_SYSTEM_MINIZIP -DUSE_STANDARD_TMPFILE -DUSE_NO_MD5 \
 		-I"$d/include" -I"$DEST/include" -I"$DEST/include/minizip" -- "$d"/src/*.c
 	$AR rcs "$DEST/lib/libxlsxwriter.a" obj-x/*.o
 	cp -r "$d/include/xlsxwriter" "$d/include/xlsxwriter.h" "$DEST/include/"

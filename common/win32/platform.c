@@ -247,30 +247,51 @@ FILE *win32_fopen(const char *path, const char *mode)
 	return f;
 }
 
+/* 100-nanosecond intervals since 1601 to seconds since 1970. */
+static time_t unix_time(FILETIME ft)
+{
+	unsigned long long t = (unsigned long long)ft.dwHighDateTime << 32 | ft.dwLowDateTime;
+	return (time_t)(t / 10000000ULL - 11644473600ULL);
+}
+
 int win32_stat(const char *path, struct stat *st)
 {
-	struct _stat64 s;
+	WIN32_FILE_ATTRIBUTE_DATA a;
 	wchar_t *w = wide(path);
 	if (!w)
 		return -1;
-	int rc = _wstat64(w, &s);
+	BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &a);
 	free(w);
-	if (rc)
+	if (!ok) {
+		set_errno_from_win();
 		return -1;
+	}
 	memset(st, 0, sizeof(*st));
-	st->st_dev = s.st_dev;
-	st->st_ino = s.st_ino;
-	/* Windows protects a person's files with ACLs, not with these bits:
-	 * the profile (%APPDATA%) is private to its owner. The bits the
-	 * runtime makes up for group and others are not reported, so that the
-	 * checks written for POSIX modes do not refuse every file. */
-	st->st_mode = (unsigned short)(s.st_mode & ~077);
-	st->st_nlink = s.st_nlink;
-	st->st_size = (_off_t)s.st_size;
-	st->st_atime = s.st_atime;
-	st->st_mtime = s.st_mtime;
-	st->st_ctime = s.st_ctime;
+	/* Windows protects a person's files with ACLs, not with mode bits:
+	 * the profile (%APPDATA%) is private to its owner. Only the owner's
+	 * bits are reported, so that the checks written for POSIX modes do not
+	 * refuse every file. */
+	if (a.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+		st->st_mode = _S_IFDIR | 0700;
+	else
+		st->st_mode = _S_IFREG | (a.dwFileAttributes & FILE_ATTRIBUTE_READONLY ? 0400 : 0600);
+	st->st_nlink = 1;
+	st->st_size = (_off_t)((unsigned long long)a.nFileSizeHigh << 32 | a.nFileSizeLow);
+	st->st_atime = unix_time(a.ftLastAccessTime);
+	st->st_mtime = unix_time(a.ftLastWriteTime);
+	st->st_ctime = unix_time(a.ftCreationTime);
 	return 0;
+}
+
+int win32_access(const char *path, int mode)
+{
+	wchar_t *w = wide(path);
+	if (!w)
+		return -1;
+	/* X_OK means nothing to _waccess: existence is what it can say. */
+	int rc = _waccess(w, mode & (R_OK | W_OK));
+	free(w);
+	return rc;
 }
 
 int win32_mkdir(const char *path, int mode)

@@ -35,6 +35,7 @@ int win32_open(const char *path, int flags, ...);
 FILE *win32_fopen(const char *path, const char *mode);
 int win32_stat(const char *path, struct stat *st);
 int win32_mkdir(const char *path, int mode);
+int win32_access(const char *path, int mode);
 int win32_rename(const char *from, const char *to);
 int win32_unlink(const char *path);
 char *win32_getenv(const char *name);
@@ -52,6 +53,7 @@ void *memmem(const void *hay, size_t haylen, const void *needle, size_t nlen);
 #define fopen(path, mode) win32_fopen(path, mode)
 #define stat(path, st) win32_stat(path, st)
 #define mkdir(path, mode) win32_mkdir(path, mode)
+#define access(path, mode) win32_access(path, mode)
 #define rename(from, to) win32_rename(from, to)
 #define unlink(path) win32_unlink(path)
 #define remove(path) win32_unlink(path)
