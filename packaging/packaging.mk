@@ -8,8 +8,17 @@ deb:
 deb-check:
 	sh tools/deb-check.sh
 
+# The Windows client: build-win/relais-windows.zip (relais.exe, LISEZMOI.txt),
+# cross-built with mingw-w64 from Debian's sources of its libraries.
+windows:
+	sh tools/windows.sh
+
+# Its end-to-end tests under Wine against the Linux relaisd.
+windows-check: $(PROGRAMS)
+	sh tools/windows-check.sh
+
 clean: clean-packages
 clean-packages:
-	rm -rf build-deb
+	rm -rf build-deb build-win
 
-.PHONY: deb deb-check clean-packages
+.PHONY: deb deb-check windows windows-check clean-packages

@@ -65,9 +65,12 @@ echo "$PINS" | while read -r pin tarball sum; do
 		{ echo "windows-deps : empreinte inattendue pour $tarball" >&2; exit 1; }
 done
 
-unpack() { # tarball -> prints the directory
-	d=$(tar tf "$1" | head -n 1 | cut -d/ -f1)
-	[ -d "$d" ] || tar xf "$1"
+# The source tree with Debian's patches applied (dpkg-source -x checks the
+# files against the .dsc): the fixes Debian ships are in the Windows build.
+unpack() { # dsc -> prints the directory
+	d=${1%.dsc}.src
+	[ -d "$d" ] || dpkg-source --no-copy -x "$1" "$d" > /dev/null 2>&1 ||
+		dpkg-source --no-copy -x "$1" "$d"
 	echo "$d"
 }
 compile() { # objdir flags... -- sources...
@@ -87,7 +90,7 @@ UTF8_FILES="-include $ROOT/common/win32/posix.h"
 
 # zlib and minizip
 if [ ! -f "$DEST/lib/libz.a" ]; then
-	d=$(unpack zlib_1.2.13.dfsg.orig.tar.bz2)
+	d=$(unpack zlib_1.2.13.dfsg-1.dsc)
 	rm -rf obj-z && compile obj-z $CFL -- $(ls "$d"/*.c | grep -v -e example -e minigzip)
 	$AR rcs "$DEST/lib/libz.a" obj-z/*.o
 	cp "$d/zlib.h" "$d/zconf.h" "$DEST/include/"
@@ -101,7 +104,7 @@ fi
 # SQLite: the amalgamation is generated natively (tclsh), then cross-compiled
 # with the options of Debian's build that sync/ needs.
 if [ ! -f "$DEST/lib/libsqlite3.a" ]; then
-	d=$(unpack sqlite3_3.40.1.orig.tar.xz)
+	d=$(unpack sqlite3_3.40.1-2+deb12u2.dsc)
 	if [ ! -f "$d/sqlite3.c" ]; then
 		(cd "$d" && ./configure > /dev/null && $NICE make sqlite3.c > /dev/null)
 	fi
@@ -113,7 +116,7 @@ fi
 
 # libuv: its sources and the Windows backend.
 if [ ! -f "$DEST/lib/libuv.a" ]; then
-	d=$(unpack libuv1_1.44.2.orig.tar.gz)
+	d=$(unpack libuv1_1.44.2-1+deb12u1.dsc)
 	rm -rf obj-uv && compile obj-uv -O2 -D_WIN32_WINNT=0x0602 -DWIN32_LEAN_AND_MEAN -I"$d/include" -I"$d/src" \
 		-- "$d"/src/*.c "$d"/src/win/*.c
 	$AR rcs "$DEST/lib/libuv.a" obj-uv/*.o
@@ -122,7 +125,7 @@ fi
 
 # http-parser
 if [ ! -f "$DEST/lib/libhttp_parser.a" ]; then
-	d=$(unpack http-parser_2.9.4.orig.tar.gz)
+	d=$(unpack http-parser_2.9.4-5.dsc)
 	rm -rf obj-hp && compile obj-hp $CFL -I"$d" -- "$d/http_parser.c"
 	$AR rcs "$DEST/lib/libhttp_parser.a" obj-hp/*.o
 	cp "$d/http_parser.h" "$DEST/include/"
@@ -130,7 +133,7 @@ fi
 
 # jansson: its configure writes jansson_config.h for the host.
 if [ ! -f "$DEST/lib/libjansson.a" ]; then
-	d=$(unpack jansson_2.14.orig.tar.gz)
+	d=$(unpack jansson_2.14-2.dsc)
 	# Its tarball has no configure script: the two headers it would write.
 	sed -e 's/@json_inline@/inline/' -e 's/@json_have_long_long@/1/' \
 		-e 's/@json_have_localeconv@/1/' -e 's/@json_have_atomic_builtins@/1/' \
@@ -144,7 +147,7 @@ fi
 
 # libxlsxwriter, with zlib's minizip as Debian builds it.
 if [ ! -f "$DEST/lib/libxlsxwriter.a" ]; then
-	d=$(unpack libxlsxwriter_1.1.4.orig.tar.gz)
+	d=$(unpack libxlsxwriter_1.1.4-2.dsc)
 	# Built for mingw, it opens files with the narrow fopen: posix.h gives
 	# it the UTF-8 one, so that a workbook may be saved under "Hélène".
 	rm -rf obj-x && compile obj-x $CFL $UTF8_FILES -DUSE_SYSTEM_MINIZIP -DUSE_STANDARD_TMPFILE -DUSE_NO_MD5 \
@@ -155,7 +158,7 @@ fi
 
 # libcurl: HTTP(S) only, TLS by Schannel, static.
 if [ ! -f "$DEST/lib/libcurl.a" ]; then
-	d=$(unpack curl_7.88.1.orig.tar.gz)
+	d=$(unpack curl_7.88.1-10+deb12u15.dsc)
 	(cd "$d" && CPPFLAGS="-I$DEST/include" LDFLAGS="-L$DEST/lib" $NICE ./configure --host=$HOST \
 		--disable-shared --enable-static --with-schannel --with-zlib="$DEST" \
 		--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
