@@ -28,7 +28,8 @@ T=$(mktemp -d /tmp/relais-wine.XXXXXX)
 SERVER_PID=""
 UI_PID=""
 cleanup() {
-	for p in $UI_PID $SERVER_PID; do kill "$p" 2>/dev/null || true; done
+	[ -z "$UI_PID" ] || kill -INT "$UI_PID" 2>/dev/null || true
+	[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null || true
 	# The prefix's own wineserver, started by the wine commands above.
 	! command -v wineserver >/dev/null || wineserver -k 2>/dev/null || true
 	rm -rf "$T"
@@ -42,7 +43,8 @@ export USER=Hélène LOGNAME=Hélène
 unset DISPLAY WAYLAND_DISPLAY
 step "préfixe Wine"
 wineboot --init > "$T/wineboot.log" 2>&1 || { cat "$T/wineboot.log"; fail "wineboot"; }
-W() { wine "$EXE" "$@"; }
+# Each command is bounded in time: a hang fails the check rather than CI.
+W() { timeout -s INT 120 wine "$EXE" "$@"; }
 
 step "relaisd (Linux)"
 "$LINUX/relaisd" init --data "$T/data" > /dev/null 2>&1
@@ -59,6 +61,13 @@ W init --server "$URL" --token "$token" > "$T/out" 2>&1 || { cat "$T/out"; fail 
 grep -q "Réplica initialisé" "$T/out" || { cat "$T/out"; fail "message d'init (UTF-8)"; }
 [ -f "$WINEPREFIX/drive_c/users/Hélène/AppData/Roaming/Relais/replica.db" ] ||
 	fail "réplica absent de %APPDATA%\\Relais"
+
+# --home with spaces and accents, in a folder the person made.
+mkdir -p "$WINEPREFIX/drive_c/users/Hélène/Mes données"
+W --home 'C:\users\Hélène\Mes données\Relais réseau' init --server "$URL" --token "$token" > "$T/out" 2>&1 ||
+	{ cat "$T/out"; fail "init dans un dossier choisi"; }
+[ -f "$WINEPREFIX/drive_c/users/Hélène/Mes données/Relais réseau/replica.db" ] ||
+	fail "réplica absent du dossier choisi"
 
 step "modifications accentuées et synchronisation"
 id=$(W structure add --nom "Maison des jeunes de Séméac" --commune "Séméac" | tr -d '\r')
@@ -107,7 +116,7 @@ assert 'Prénom' in strings, strings[:300]
 PY
 
 step "relais ui servi et pages lues"
-W ui --port 0 --no-browser > "$T/ui.out" 2>&1 &
+wine "$EXE" ui --port 0 --no-browser > "$T/ui.out" 2>&1 &
 UI_PID=$!
 uiurl=""
 for _ in $(seq 150); do
@@ -121,7 +130,16 @@ curl -fsS -c "$T/cookies" -o /dev/null "$uiurl" || fail "ouverture de relais ui"
 curl -fsS -b "$T/cookies" "$base/" > "$T/accueil.html" || fail "page d'accueil"
 grep -q "Séméac\|Relais" "$T/accueil.html" || fail "page d'accueil sans contenu"
 curl -fsS -b "$T/cookies" "$base/conflits" > /dev/null || fail "page des conflits"
-kill "$UI_PID" 2>/dev/null || true
+# relais ui holds the replica's lock (LockFileEx): another command waits.
+set +e
+timeout -s INT 4 wine "$EXE" status > /dev/null 2>&1
+waited=$?
+set -e
+[ "$waited" -eq 124 ] || fail "une commande n'a pas attendu le verrou tenu par relais ui ($waited)"
+# Ctrl+C stops relais ui: Wine delivers SIGINT to it as CTRL_C_EVENT.
+kill -INT "$UI_PID" 2>/dev/null || true
+wait "$UI_PID" 2>/dev/null || true
 UI_PID=""
+W status > /dev/null || fail "le verrou n'a pas été rendu à l'arrêt de relais ui"
 
 step "client Windows vérifié"
