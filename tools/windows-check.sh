@@ -100,11 +100,15 @@ L structure show "$id" | grep -q "Tarbes-Été" || fail "la résolution n'est pa
 step "exports CSV et XLSX"
 W export annuaire --format csv --sortie 'C:\users\Hélène\annuaire été.csv' > /dev/null
 W export annuaire --format xlsx --sortie 'C:\users\Hélène\annuaire été.xlsx' > /dev/null
+W export annuaire --format csv > "$T/stdout.csv"
 csv="$WINEPREFIX/drive_c/users/Hélène/annuaire été.csv"
 xlsx="$WINEPREFIX/drive_c/users/Hélène/annuaire été.xlsx"
-python3 - "$csv" "$xlsx" <<'PY'
+python3 - "$csv" "$xlsx" "$T/stdout.csv" <<'PY'
 import sys, zipfile
 csv = open(sys.argv[1], 'rb').read()
+assert open(sys.argv[3], 'rb').read() == csv, "le CSV sur stdout diffère du fichier"
+assert b'\r\n' in csv and b'\r\r' not in csv, "fins de ligne du CSV"
+
 assert csv.startswith(b'\xef\xbb\xbf'), "CSV sans BOM"
 text = csv.decode('utf-8-sig')
 assert 'Prénom' in text.splitlines()[0], text[:200]

@@ -87,6 +87,11 @@ int platform_init(int *argc, char ***argv)
 	 * right once the console's code page says so. */
 	SetConsoleOutputCP(CP_UTF8);
 	SetConsoleCP(CP_UTF8);
+	/* The same bytes as on Linux: a CSV written to stdout keeps its CRLF
+	 * without gaining a second CR, and the console shows LF as a newline. */
+	_setmode(_fileno(stdin), _O_BINARY);
+	_setmode(_fileno(stdout), _O_BINARY);
+	_setmode(_fileno(stderr), _O_BINARY);
 	return 0;
 }
 
