@@ -72,7 +72,8 @@ W --home 'C:\users\Hélène\Mes données\Relais réseau' init --server "$URL" --
 step "modifications accentuées et synchronisation"
 id=$(W structure add --nom "Maison des jeunes de Séméac" --commune "Séméac" | tr -d '\r')
 [ -n "$id" ] || fail "structure add"
-W promeneur add --prenom "Zoé" --nom "Bérénice-Lefèvre" --email zoe@exemple.fr --structure "$id" > /dev/null
+W promeneur add --prenom "Zoé" --nom "Bérénice-Lefèvre" --email zoe@exemple.fr --structure "$id" \
+	--statut labellise --date-labellisation 2026-01-15 > /dev/null
 W sync > "$T/out" 2>&1 || { cat "$T/out"; fail "sync"; }
 L init --server "$URL" --token "$token" > /dev/null
 L structure list | grep -q "Maison des jeunes de Séméac" || fail "nom venu de Windows abîmé sous Linux"
@@ -112,11 +113,12 @@ assert b'\r\n' in csv and b'\r\r' not in csv, "fins de ligne du CSV"
 assert csv.startswith(b'\xef\xbb\xbf'), "CSV sans BOM"
 text = csv.decode('utf-8-sig')
 assert 'Prénom' in text.splitlines()[0], text[:200]
+assert 'Bérénice-Lefèvre;Zoé;' in text and 'Séméac' in text, text
 z = zipfile.ZipFile(sys.argv[2])
 names = z.namelist()
 assert 'xl/workbook.xml' in names, names
 strings = z.read('xl/sharedStrings.xml').decode('utf-8') if 'xl/sharedStrings.xml' in names else ''
-assert 'Prénom' in strings, strings[:300]
+assert 'Prénom' in strings and 'Bérénice-Lefèvre' in strings, strings[:300]
 PY
 
 step "relais ui servi et pages lues"
