@@ -11,7 +11,7 @@
 # signed checksums. No prebuilt binary is downloaded.
 #
 # Usage: sh tools/windows-deps.sh [DEST]   (DEST: build-win/deps)
-# Installs mingw-w64 and the native tools it needs; run again, it rebuilds
+# Installs the mingw-w64 cross-compiler and the native tools it needs; run again, it rebuilds
 # only what is missing from DEST/lib.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,7 +38,8 @@ curl=7.88.1-10+deb12u15 curl_7.88.1.orig.tar.gz cdb38b72e36bc5d33d5b8810f8018ece
 
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 need=""
-for p in mingw-w64 dpkg-dev tcl make xz-utils bzip2; do
+# Only the 64-bit C cross-compiler (mingw-w64 would add i686 and C++).
+for p in gcc-mingw-w64-x86-64-win32 dpkg-dev tcl make xz-utils bzip2; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 [ -z "$need" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $need
