@@ -72,6 +72,7 @@ getent passwd relais >/dev/null || fail "pas d'utilisateur relais"
 [ "$(stat -c '%a %U' /var/lib/relais)" = "700 relais" ] || fail "droits de /var/lib/relais"
 [ -f /var/lib/relais/relais.db ] || fail "relaisd init n'a pas créé la base"
 [ "$(stat -c '%a %U %G' /etc/relais/relaisd.conf)" = "640 root relais" ] || fail "droits de relaisd.conf"
+[ "$(readlink /var/lib/relais/relaisd.conf)" = /etc/relais/relaisd.conf ] || fail "lien vers relaisd.conf"
 man -w relaisd >/dev/null && man -w relais >/dev/null || fail "pages de manuel"
 
 step "systemd-analyze verify"
@@ -137,6 +138,7 @@ step "dpkg -P : les données restent"
 dpkg -P relais > /dev/null 2>&1 || fail "dpkg -P"
 [ ! -e /etc/relais ] && [ ! -e /etc/default/relaisd ] || fail "configuration restée après dpkg -P"
 [ -f /var/lib/relais/relais.db ] && getent passwd relais >/dev/null || fail "données perdues par dpkg -P"
+[ ! -L /var/lib/relais/relaisd.conf ] || fail "lien vers la configuration resté après dpkg -P"
 
 step "réinstallation sur les données gardées, puis purge complète"
 dpkg -i "$DEB" > "$T/dpkg-i.log" 2>&1 || { cat "$T/dpkg-i.log"; fail "dpkg -i (réinstallation)"; }
