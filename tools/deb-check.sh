@@ -78,6 +78,9 @@ man -w relaisd >/dev/null && man -w relais >/dev/null || fail "pages de manuel"
 step "systemd-analyze verify"
 systemd-analyze verify /lib/systemd/system/relaisd.service \
 	/lib/systemd/system/relaisd-sauvegarde.service /lib/systemd/system/relaisd-sauvegarde.timer
+# Its hardening, as systemd rates it: exposure at most 2.0 of 10 (1.6 today).
+systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/relaisd.service |
+	tail -n 1
 
 step "relaisd lancé comme par relaisd.service"
 UNIT=/lib/systemd/system/relaisd.service
@@ -95,7 +98,7 @@ set -a; [ ! -r /etc/default/relaisd ] || . /etc/default/relaisd; set +a
 RELAISD_LISTEN=127.0.0.1:0
 exec $execstart
 RUN
-setpriv --reuid="$user" --regid="$user" --init-groups sh "$T/run.sh" 2> "$T/relaisd.log" &
+setpriv --reuid="$user" --regid="$user" --init-groups sh "$T/run.sh" < /dev/null > "$T/relaisd.log" 2>&1 &
 RELAISD_PID=$!
 port=""
 for _ in $(seq 100); do
