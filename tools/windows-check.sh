@@ -42,6 +42,10 @@ export WINEPREFIX="$T/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" LA
 export USER=Hélène LOGNAME=Hélène
 unset DISPLAY WAYLAND_DISPLAY
 step "préfixe Wine"
+# One wineserver for the whole check, started with its output away from the
+# check's own (a wineserver started by a "$(wine …)" would hold that pipe).
+mkdir -p "$WINEPREFIX"
+wineserver -p < /dev/null > /dev/null 2>&1
 wineboot --init > "$T/wineboot.log" 2>&1 || { cat "$T/wineboot.log"; fail "wineboot"; }
 # Each command is bounded in time: a hang fails the check rather than CI.
 W() { timeout -s INT 120 wine "$EXE" "$@"; }
@@ -49,7 +53,8 @@ W() { timeout -s INT 120 wine "$EXE" "$@"; }
 step "relaisd (Linux)"
 "$LINUX/relaisd" init --data "$T/data" > /dev/null 2>&1
 token=$("$LINUX/relaisd" user add --data "$T/data" --login helene --dept 65 --role coordinateur)
-"$LINUX/relaisd" serve --data "$T/data" --listen 127.0.0.1:0 --port-file "$T/port" --quiet 2> "$T/relaisd.log" &
+"$LINUX/relaisd" serve --data "$T/data" --listen 127.0.0.1:0 --port-file "$T/port" --quiet \
+	< /dev/null > "$T/relaisd.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 port=$(cat "$T/port")
@@ -122,7 +127,7 @@ assert 'Prénom' in strings and 'Bérénice-Lefèvre' in strings, strings[:300]
 PY
 
 step "relais ui servi et pages lues"
-wine "$EXE" ui --port 0 --no-browser > "$T/ui.out" 2>&1 &
+wine "$EXE" ui --port 0 --no-browser < /dev/null > "$T/ui.out" 2>&1 &
 UI_PID=$!
 uiurl=""
 for _ in $(seq 150); do
