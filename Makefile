@@ -45,7 +45,7 @@ all: $(PROGRAMS)
 # before the tests run) and TEST_ENV (variables the test runner receives).
 TEST_PREREQ =
 TEST_ENV =
--include clients/ui/ui.mk tests/ui/ui-e2e.mk fuzz/fuzz.mk tests/soak/soak.mk
+-include clients/ui/ui.mk tests/ui/ui-e2e.mk fuzz/fuzz.mk tests/soak/soak.mk packaging/packaging.mk
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)

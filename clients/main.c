@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../common/options.h"
+#include "../common/platform.h"
 #include "../model/model.h"
 #include "annuaire.h"
 #include "synthese.h"
@@ -226,6 +227,10 @@ int main(int argc, char **argv)
 	/* The replica holds the account's token and personal data: everything
 	 * this program creates (directory, database, WAL, lock) is private. */
 	umask(077);
+	if (platform_init(&argc, &argv)) {
+		cli_error("mémoire insuffisante.");
+		return CLI_EXIT_FAIL;
+	}
 	int rc = run(argc - 1, argv + 1);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error("écriture de la sortie impossible.");

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/platform.h"
 #include "../common/util.h"
 #include "../model/model.h"
 #include "cli.h"
@@ -25,16 +25,10 @@ char *replica_home(const char *opt, char *err, size_t errlen)
 	const char *env = getenv("RELAIS_HOME");
 	if (env && *env)
 		return strdup(env);
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
+	char *p = platform_default_home();
+	if (!p)
 		snprintf(err, errlen, "impossible de trouver le répertoire du réplica : "
 			 "indiquez --home DIR ou la variable RELAIS_HOME.");
-		return NULL;
-	}
-	size_t n = strlen(home) + sizeof("/.relais");
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/.relais", home);
 	return p;
 }
 
@@ -142,17 +136,25 @@ static int lock_wait(struct replica *r, int fd, const char *path, char *err, siz
 	if (env && util_parse_ll(env, 0, 3600, &secs))
 		secs = LOCK_WAIT_MS / 1000;
 	int limit = (int)secs * 1000;
+	char whopath[MAX_PATH];
+	if (path_join(whopath, sizeof(whopath), r->home, "lock.who"))
+		whopath[0] = 0;
 	for (int waited = 0;; waited += LOCK_POLL_MS) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		int lk = platform_try_lock(fd);
+		if (lk == 0)
 			break;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+		if (lk != RELAIS_EBUSY) {
 			snprintf(err, errlen, "verrouillage de %s impossible : %s", path, util_errno_fr(errno));
 			return RELAIS_EIO;
 		}
 		if (waited >= limit) {
 			char who[160] = "";
-			ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
-			who[n > 0 ? n : 0] = 0;
+			FILE *f = whopath[0] ? fopen(whopath, "r") : NULL;
+			if (f) {
+				if (!fgets(who, sizeof(who), f))
+					who[0] = 0;
+				fclose(f);
+			}
 			who[strcspn(who, "\n")] = 0;
 			snprintf(err, errlen, "le réplica (%s) est occupé par %s depuis plus de %d s ; "
 				 "réessayez quand elle aura terminé.", r->home,
@@ -162,12 +164,24 @@ static int lock_wait(struct replica *r, int fd, const char *path, char *err, siz
 		struct timespec ts = { 0, LOCK_POLL_MS * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	char line[200];
-	int k = snprintf(line, sizeof(line), "%s (processus %ld)\n", holder, (long)getpid());
-	if (k > 0 && ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)k, 0) < 0) {
-		/* Only a courtesy for a waiting command: the lock holds anyway. */
+	/* Only a courtesy for a waiting command: the lock holds anyway. */
+	FILE *f = whopath[0] ? fopen(whopath, "w") : NULL;
+	if (f) {
+		fprintf(f, "%s (processus %ld)\n", holder, (long)getpid());
+		fclose(f);
 	}
 	return 0;
+}
+
+/* EDQUOT is not in every C library (mingw's). */
+static int is_quota(int e)
+{
+#ifdef EDQUOT
+	return e == EDQUOT;
+#else
+	(void)e;
+	return 0;
+#endif
 }
 
 static int take_lock(struct replica *r, int create, char *err, size_t errlen)
@@ -186,7 +200,7 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 		/* The lock is the first file a command writes: a read-only or
 		 * full disk shows here first, and deserves the same advice. */
 		int code = errno == EROFS || errno == EACCES || errno == EPERM ? RELAIS_EACCESS
-			   : errno == ENOSPC || errno == EDQUOT		    ? RELAIS_EFULL
+			   : errno == ENOSPC || is_quota(errno)		    ? RELAIS_EFULL
 			   : errno == EIO					    ? RELAIS_EDISK
 										    : 0;
 		if (code) {
@@ -208,7 +222,7 @@ static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 void replica_release(struct replica *r)
 {
 	if (r->lockfd >= 0)
-		flock(r->lockfd, LOCK_UN);
+		platform_unlock(r->lockfd);
 }
 
 int replica_relock(struct replica *r, char *err, size_t errlen)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <uv.h>
+#include "../common/platform.h"
 #include "../net/http.h"
 #include "cli.h"
 #include "ui.h"
@@ -967,24 +968,10 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&u->sigterm, NULL);
 }
 
-static void open_browser(struct ui *u, const char *url)
+static void open_browser(const char *url)
 {
-	uv_process_t *p = calloc(1, sizeof(*p));
-	char *args[] = { (char *)"xdg-open", (char *)url, NULL };
-	uv_stdio_container_t stdio[3] = { { .flags = UV_IGNORE }, { .flags = UV_IGNORE },
-					  { .flags = UV_IGNORE } };
-	uv_process_options_t o = {
-		.file = "xdg-open", .args = args, .stdio_count = 3, .stdio = stdio,
-		.flags = UV_PROCESS_DETACHED,
-	};
-	if (!p || uv_spawn(&u->loop, p, &o)) {
+	if (platform_open_url(url))
 		fprintf(stderr, "relais : navigateur introuvable ; ouvrez l'adresse ci-dessus vous-même.\n");
-		if (p)
-			uv_close((uv_handle_t *)p, (uv_close_cb)free);
-		return;
-	}
-	uv_unref((uv_handle_t *)p);
-	uv_close((uv_handle_t *)p, (uv_close_cb)free);
 }
 
 /* Listens on port, or when want < 0 on the default port and else any. */
@@ -1119,7 +1106,7 @@ int cmd_ui(const char *home, int argc, char **argv)
 	printf("Relais est ouvert : %s\n", url);
 	fflush(stdout);
 	if (browser)
-		open_browser(u, url);
+		open_browser(url);
 	uv_run(&u->loop, UV_RUN_DEFAULT);
 	rc = 0;
 	goto out_loop;

@@ -105,8 +105,10 @@ TEST(e2e_paths_ui_and_commands_share_the_replica)
 	int fd = open(h_strf("%s/lock", home), O_RDWR);
 	CHECK(fd >= 0);
 	CHECK(flock(fd, LOCK_EX) == 0);
-	const char *holder = "« relais sync » (processus 4242)\n";
-	CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, holder, strlen(holder), 0) == (ssize_t)strlen(holder));
+	FILE *who = fopen(h_strf("%s/lock.who", home), "w");
+	CHECK(who != NULL);
+	fputs("« relais sync » (processus 4242)\n", who);
+	fclose(who);
 	const char *env[] = { "RELAIS_ATTENTE_VERROU=1", NULL };
 	struct h_out *o = h_relais_with(home, NULL, env, "status", (char *)NULL);
 	close(fd);
