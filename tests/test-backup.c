@@ -277,11 +277,15 @@ TEST(backup_refusals_and_help)
 		/* Nothing was installed. */
 		CHECK_IDX(access(h_strf("%s/relais.db", dir), F_OK) != 0, i);
 	}
-	/* A backup of a directory without a store, or to a directory that does
-	 * not exist, leaves nothing behind. */
+	/* A backup of a directory without a store, or to a folder that cannot
+	 * be made (a file stands in its place), leaves nothing behind. */
 	struct h_out *o = relaisd("backup", "--data", h_path("none"), "--to", h_path("x.db"), NULL);
 	CHECK_INT(o->status, 1);
-	o = relaisd("backup", "--data", d.data, "--to", h_path("no/such/dir/x.db"), NULL);
+	FILE *f = fopen(h_path("fichier"), "w");
+	CHECK(f != NULL);
+	fclose(f);
+	o = relaisd("backup", "--data", d.data, "--to", h_path("fichier/dir/x.db"), NULL);
 	CHECK_INT(o->status, 1);
+	CHECK(strstr(o->err, "n'est pas un dossier") != NULL);
 	CHECK(access(h_path("x.db"), F_OK) != 0);
 }

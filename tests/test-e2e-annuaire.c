@@ -456,9 +456,12 @@ TEST(e2e_annuaire_export_xlsx)
 
 	/* LibreOffice reads this file in e2e_annuaire_real_readers. */
 	/* The file is replaced whole: a failed export leaves no partial file. */
+	FILE *blocker = fopen(h_path("fichier"), "w");
+	CHECK(blocker != NULL);
+	fclose(blocker);
 	CHECK_INT(h_relais(f.A, "export", "annuaire", "--format", "xlsx", "--sortie",
-			   h_path("absent/annuaire.xlsx"), (char *)NULL)->status, 1);
-	CHECK(h_read_file(h_path("absent/annuaire.xlsx"), NULL) == NULL);
+			   h_path("fichier/annuaire.xlsx"), (char *)NULL)->status, 1);
+	CHECK(h_read_file(h_path("fichier/annuaire.xlsx"), NULL) == NULL);
 }
 
 static const char html_script[] =
