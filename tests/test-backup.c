@@ -281,9 +281,9 @@ TEST(backup_refusals_and_help)
 	 * be made (a file stands in its place), leaves nothing behind. */
 	struct h_out *o = relaisd("backup", "--data", h_path("none"), "--to", h_path("x.db"), NULL);
 	CHECK_INT(o->status, 1);
-	FILE *f = fopen(h_path("fichier"), "w");
-	CHECK(f != NULL);
-	fclose(f);
+	FILE *blk = fopen(h_path("fichier"), "w");
+	CHECK(blk != NULL);
+	fclose(blk);
 	o = relaisd("backup", "--data", d.data, "--to", h_path("fichier/dir/x.db"), NULL);
 	CHECK_INT(o->status, 1);
 	CHECK(strstr(o->err, "n'est pas un dossier") != NULL);
