@@ -59,7 +59,11 @@ cd "$SRC"
 echo "$PINS" | while read -r pin tarball sum; do
 	[ -n "$pin" ] || continue
 	if [ ! -f "$tarball" ]; then
+		# The pinned Debian revision, or, once Debian has replaced it by a
+		# security update, the current one of the same upstream release:
+		# the upstream tarball's hash below still pins the code.
 		apt-get source --download-only "$pin" > /dev/null 2>&1 ||
+			apt-get source --download-only "${pin%%=*}" > /dev/null 2>&1 ||
 			apt-get source --download-only "$pin"
 	fi
 	echo "$sum  $tarball" | sha256sum -c --quiet - ||
@@ -68,6 +72,9 @@ done
 
 # The source tree with Debian's patches applied (dpkg-source -x checks the
 # files against the .dsc): the fixes Debian ships are in the Windows build.
+dsc() { # name_upstreamversion -> the .dsc at hand (the pinned revision, or the later one)
+	ls "$1"-*.dsc 2>/dev/null | sort -V | tail -n 1
+}
 unpack() { # dsc -> prints the directory
 	d=${1%.dsc}.src
 	[ -d "$d" ] || dpkg-source --no-copy -x "$1" "$d" > /dev/null 2>&1 ||
@@ -91,7 +98,7 @@ UTF8_FILES="-include $ROOT/common/win32/posix.h"
 
 # zlib and minizip
 if [ ! -f "$DEST/lib/libz.a" ]; then
-	d=$(unpack zlib_1.2.13.dfsg-1.dsc)
+	d=$(unpack "$(dsc zlib_1.2.13.dfsg)")
 	rm -rf obj-z && compile obj-z $CFL -- $(ls "$d"/*.c | grep -v -e example -e minigzip)
 	$AR rcs "$DEST/lib/libz.a" obj-z/*.o
 	cp "$d/zlib.h" "$d/zconf.h" "$DEST/include/"
@@ -105,7 +112,7 @@ fi
 # SQLite: the amalgamation is generated natively (tclsh), then cross-compiled
 # with the options of Debian's build that sync/ needs.
 if [ ! -f "$DEST/lib/libsqlite3.a" ]; then
-	d=$(unpack sqlite3_3.40.1-2+deb12u2.dsc)
+	d=$(unpack "$(dsc sqlite3_3.40.1)")
 	if [ ! -f "$d/sqlite3.c" ]; then
 		(cd "$d" && ./configure > /dev/null && $NICE make sqlite3.c > /dev/null)
 	fi
@@ -117,7 +124,7 @@ fi
 
 # libuv: its sources and the Windows backend.
 if [ ! -f "$DEST/lib/libuv.a" ]; then
-	d=$(unpack libuv1_1.44.2-1+deb12u1.dsc)
+	d=$(unpack "$(dsc libuv1_1.44.2)")
 	rm -rf obj-uv && compile obj-uv -O2 -D_WIN32_WINNT=0x0602 -DWIN32_LEAN_AND_MEAN -I"$d/include" -I"$d/src" \
 		-- "$d"/src/*.c "$d"/src/win/*.c
 	$AR rcs "$DEST/lib/libuv.a" obj-uv/*.o
@@ -126,7 +133,7 @@ fi
 
 # http-parser
 if [ ! -f "$DEST/lib/libhttp_parser.a" ]; then
-	d=$(unpack http-parser_2.9.4-5.dsc)
+	d=$(unpack "$(dsc http-parser_2.9.4)")
 	rm -rf obj-hp && compile obj-hp $CFL -I"$d" -- "$d/http_parser.c"
 	$AR rcs "$DEST/lib/libhttp_parser.a" obj-hp/*.o
 	cp "$d/http_parser.h" "$DEST/include/"
@@ -134,7 +141,7 @@ fi
 
 # jansson: its configure writes jansson_config.h for the host.
 if [ ! -f "$DEST/lib/libjansson.a" ]; then
-	d=$(unpack jansson_2.14-2.dsc)
+	d=$(unpack "$(dsc jansson_2.14)")
 	# Its tarball has no configure script: the two headers it would write.
 	sed -e 's/@json_inline@/inline/' -e 's/@json_have_long_long@/1/' \
 		-e 's/@json_have_localeconv@/1/' -e 's/@json_have_atomic_builtins@/1/' \
@@ -148,7 +155,7 @@ fi
 
 # libxlsxwriter, with zlib's minizip as Debian builds it.
 if [ ! -f "$DEST/lib/libxlsxwriter.a" ]; then
-	d=$(unpack libxlsxwriter_1.1.4-2.dsc)
+	d=$(unpack "$(dsc libxlsxwriter_1.1.4)")
 	# Built for mingw, it opens files with the narrow fopen: posix.h gives
 	# it the UTF-8 one, so that a workbook may be saved under "Hélène".
 	rm -rf obj-x && compile obj-x $CFL $UTF8_FILES -DUSE_SYSTEM_MINIZIP -DUSE_STANDARD_TMPFILE -DUSE_NO_MD5 \
@@ -159,7 +166,7 @@ fi
 
 # libcurl: HTTP(S) only, TLS by Schannel, static.
 if [ ! -f "$DEST/lib/libcurl.a" ]; then
-	d=$(unpack curl_7.88.1-10+deb12u15.dsc)
+	d=$(unpack "$(dsc curl_7.88.1)")
 	(cd "$d" && CPPFLAGS="-I$DEST/include" LDFLAGS="-L$DEST/lib" $NICE ./configure --host=$HOST \
 		--disable-shared --enable-static --with-schannel --with-zlib="$DEST" \
 		--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
