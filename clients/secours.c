@@ -441,7 +441,11 @@ static json_t *salvage_json(const struct salvage *s, const char *aside, const ch
 /* A system error on a file, as the code whose message says what to do. */
 static int errno_code(int e)
 {
-	return e == ENOSPC || e == EDQUOT		   ? RELAIS_EFULL
+#ifdef EDQUOT
+	if (e == EDQUOT)
+		return RELAIS_EFULL;
+#endif
+	return e == ENOSPC				   ? RELAIS_EFULL
 	       : e == EROFS || e == EACCES || e == EPERM ? RELAIS_EACCESS
 							   : RELAIS_EDISK;
 }
@@ -638,12 +642,16 @@ static int swap_in(const char *home, const char *tmp, const char *aside, char *e
 		}
 		return RELAIS_EIO;
 	}
+#ifdef O_DIRECTORY
+	/* The renames reach the disk with the directory (Windows' file system
+	 * journals them itself: no directory to open there). */
 	int fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (fsync(fd))
 			cli_error("attention : « %s » n'a pas pu être synchronisé sur le disque.", home);
 		close(fd);
 	}
+#endif
 	return 0;
 }
 

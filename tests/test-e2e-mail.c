@@ -1175,13 +1175,17 @@ TEST(e2e_mail_answer_goes_to_one_well_formed_address)
 	CHECK_OK(world(1, NULL));
 	CHECK_OK(ms_add_user(&W.ms, "lea"));
 	CHECK_OK(ms_add_user(&W.ms, "jules"));
-	const char *body = "Bonjour,\n\nUne question sur la formation.\n";
+	/* An incomplete form: answered with what is missing (a question from
+	 * an unknown sender would get no answer at all). */
+	const struct field f[] = { { "Structure", "Nom", "Centre social du Lac" } };
+	const char *body = fill_form("candidature", f, 1);
+	CHECK(body != NULL);
 	const char *two = message("Léa <lea@lac.example>, Jules <jules@lac.example>",
-				  "two-1@localhost", "Question", NULL, body);
+				  "two-1@localhost", "Candidature", NULL, body);
 	const char *glued = message("lea@lac.example jules@lac.example", "glued-1@localhost",
-				    "Question", NULL, body);
+				    "Candidature", NULL, body);
 	const char *accent = message("André <andré@lac.example>", "accent-1@localhost",
-				     "Question", NULL, body);
+				     "Candidature", NULL, body);
 	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, two, strlen(two)));
 	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, glued, strlen(glued)));
 	CHECK_OK(ms_send(&W.ms, MS_ADDRESS, accent, strlen(accent)));
