@@ -70,7 +70,7 @@ $(O)/relais-tests: $(call obj,$(TEST_SRC)) $(filter-out $(O)/daemon/main.o,$(cal
 BENCHES = $(patsubst bench/%.c,$(O)/%,$(BENCH_SRC))
 GMIME = gmime-3.0
 
-$(O)/bench-sync: $(O)/bench/bench-sync.o $(O)/librelais.a
+$(O)/bench-sync: $(O)/bench/bench-sync.o $(O)/tests/soak/faultproxy.o $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/bench-load: $(O)/bench/bench-load.o $(O)/librelais.a

@@ -83,4 +83,10 @@ int net_get_envelope(struct net *n, const char *path, struct buf *body,
 int net_post_envelope(struct net *n, const char *path, const void *data, size_t len,
 		      json_t **out, char *err, size_t errlen) RELAIS_WUR;
 
+/* POST an envelope to path and append the envelope answered to body (reset
+ * first). On a 403 or 422, *out holds the server's JSON error body as for
+ * net_post_envelope(); else *out is NULL. */
+int net_post_exchange(struct net *n, const char *path, const void *data, size_t len,
+		      struct buf *body, json_t **out, char *err, size_t errlen) RELAIS_WUR;
+
 #endif

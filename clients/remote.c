@@ -25,7 +25,6 @@
 
 #define PUSH_MAX_ITEMS 1000
 #define PUSH_MAX_BYTES (4u << 20)
-#define PULL_LIMIT 5000
 
 struct remote_opts {
 	const char *server;
@@ -136,6 +135,46 @@ static int set_last_sync(struct replica *r)
 	return sync_meta_set(r->db, "last_sync", when);
 }
 
+/* Opens the envelope in body into raw (reset first), checking its kind and
+ * schema. */
+static int open_envelope(const struct buf *body, enum sync_wire_kind want, struct buf *raw,
+			 char *err, size_t errlen)
+{
+	enum sync_wire_kind kind;
+	unsigned schema;
+	buf_reset(raw);
+	int rc = sync_wire_open(body->data, body->len, SYNC_WIRE_MAX_RAW, &kind, &schema, raw);
+	if (rc) {
+		snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
+		return rc;
+	}
+	if (kind != want) {
+		snprintf(err, errlen, "réponse inattendue du serveur (type %d).", (int)kind);
+		return RELAIS_EPROTO;
+	}
+	if (schema != MODEL_SCHEMA_VERSION) {
+		snprintf(err, errlen, "le serveur utilise le schéma %u et ce client le schéma %d : "
+			 "mettez relais à jour.", schema, MODEL_SCHEMA_VERSION);
+		return RELAIS_ESCHEMA;
+	}
+	return 0;
+}
+
+/* Applies a pulled page; the French message says why not. */
+static int apply_page(struct replica *r, const void *page, size_t len,
+		      struct sync_apply_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	int rc = sync_apply_pull(r->db, r->tables, page, len, res);
+	if (rc == RELAIS_EBUSY)
+		snprintf(err, errlen, "des modifications locales attendent encore d'être envoyées ; "
+			 "réception reportée.");
+	else if (rc)
+		snprintf(err, errlen, "application des données reçues impossible : %s ; "
+			 "le réplica est inchangé pour cette page.", relais_strerror(rc));
+	return rc;
+}
+
 /*
  * Pulls pages from endpoint ("/v1/pull" or "/v1/snapshot") from the stored
  * cursor until the server has no more, applying each. Adds the number of
@@ -153,42 +192,13 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 	}
 	for (;;) {
 		char path[128];
-		enum sync_wire_kind kind;
-		unsigned schema;
 		struct sync_apply_result res;
 
-		snprintf(path, sizeof(path), "%s?since=%" PRIu64 "&limit=%d", endpoint, cursor,
-			 PULL_LIMIT);
-		if ((rc = net_get_envelope(n, path, &body, err, errlen)))
+		snprintf(path, sizeof(path), "%s?since=%" PRIu64, endpoint, cursor);
+		if ((rc = net_get_envelope(n, path, &body, err, errlen)) ||
+		    (rc = open_envelope(&body, SYNC_WIRE_PULL, &raw, err, errlen)) ||
+		    (rc = apply_page(r, raw.data, raw.len, &res, err, errlen)))
 			goto out;
-		buf_reset(&raw);
-		rc = sync_wire_open(body.data, body.len, SYNC_WIRE_MAX_RAW, &kind, &schema, &raw);
-		if (rc) {
-			snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
-			goto out;
-		}
-		if (kind != SYNC_WIRE_PULL) {
-			rc = RELAIS_EPROTO;
-			snprintf(err, errlen, "réponse inattendue du serveur (type %d).", (int)kind);
-			goto out;
-		}
-		if (schema != MODEL_SCHEMA_VERSION) {
-			rc = RELAIS_ESCHEMA;
-			snprintf(err, errlen, "le serveur utilise le schéma %u et ce client le schéma %d : "
-				 "mettez relais à jour.", schema, MODEL_SCHEMA_VERSION);
-			goto out;
-		}
-		memset(&res, 0, sizeof(res));
-		rc = sync_apply_pull(r->db, r->tables, raw.data, raw.len, &res);
-		if (rc == RELAIS_EBUSY) {
-			snprintf(err, errlen, "des modifications locales attendent encore d'être envoyées ; "
-				 "réception reportée.");
-			goto out;
-		} else if (rc) {
-			snprintf(err, errlen, "application des données reçues impossible : %s ; "
-				 "le réplica est inchangé pour cette page.", relais_strerror(rc));
-			goto out;
-		}
 		if ((rc = clock_note(r, n, run, err, errlen)))
 			goto out;
 		*rows += res.rows;
@@ -246,8 +256,70 @@ static int set_aside(struct replica *r, const struct sync_outbox *ob, json_t *an
 	return 0;
 }
 
-static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct run *run,
-			char *err, size_t errlen)
+/* What the last batch's answer held: the pull page that follows the push. */
+struct pulled {
+	int done;          /* a page was applied */
+	int more;          /* the server holds more past it */
+	uint64_t rows;
+};
+
+/*
+ * Reads the answer of POST /v1/sync: acknowledges the items it took and
+ * applies the pull page it carries, unless edits made meanwhile wait in the
+ * outbox (the page would hide them; the loop pushes them first). Sets
+ * *acked.
+ */
+static int sync_answer(struct replica *r, const struct buf *body, const struct sync_outbox *ob,
+		       uint64_t *acked, struct pulled *pl, struct run *run, char *err, size_t errlen)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct sync_answer a;
+	struct sync_apply_result res;
+	uint64_t pending = 0;
+	size_t off = 0;
+	int rc = open_envelope(body, SYNC_WIRE_SYNC, &raw, err, errlen);
+
+	if (!rc && (rc = sync_answer_decode(raw.data, raw.len, &a, &off)))
+		snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
+	if (rc)
+		goto out;
+	run->restamped += a.restamped;
+	*acked = a.acked;
+	if (a.acked < ob->items[0].seq) {
+		/* Nothing of this batch was taken: pushing it again would loop. */
+		rc = RELAIS_EPROTO;
+		snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
+		goto out;
+	}
+	if ((rc = sync_outbox_ack(r->db, a.acked)) || (rc = sync_outbox_pending(r->db, &pending))) {
+		snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
+			 relais_strerror(rc));
+		goto out;
+	}
+	if (pending)
+		goto out;
+	rc = apply_page(r, raw.data + off, raw.len - off, &res, err, errlen);
+	if (rc == RELAIS_EBUSY) {
+		rc = 0; /* an edit landed between the two statements above */
+		goto out;
+	}
+	if (rc)
+		goto out;
+	pl->done = 1;
+	pl->more = res.more;
+	pl->rows += res.rows;
+out:
+	buf_release(&raw);
+	return rc;
+}
+
+/*
+ * Pushes the outbox in batches. The last batch goes to /v1/sync, whose
+ * answer also carries the pull page from the replica's cursor (*pl): an
+ * editor's sync with nothing else to fetch is one round trip.
+ */
+static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct pulled *pl,
+			struct run *run, char *err, size_t errlen)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), body = BUF_INIT(SYNC_WIRE_MAX_BODY);
 	struct sync_outbox ob;
@@ -256,7 +328,8 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 
 	memset(&ob, 0, sizeof(ob));
 	for (;;) {
-		uint64_t pending = 0;
+		uint64_t pending = 0, cursor = 0, acked = 0;
+		char path[128];
 		if ((rc = sync_outbox_pending(r->db, &pending)) ||
 		    (pending && (rc = sync_outbox_load(r->db, PUSH_MAX_ITEMS, PUSH_MAX_BYTES, &ob)))) {
 			snprintf(err, errlen, "lecture des modifications en attente impossible : %s",
@@ -265,6 +338,12 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 		}
 		if (!pending || !ob.count)
 			break;
+		int last = ob.count == pending;
+		if (last && (rc = meta_u64(r, "cursor", &cursor))) {
+			snprintf(err, errlen, "curseur de synchronisation illisible : %s",
+				 relais_strerror(rc));
+			goto out;
+		}
 		buf_reset(&raw);
 		buf_reset(&body);
 		rc = sync_push_encode(ob.node, ob.items, ob.count, &raw);
@@ -274,7 +353,13 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 			snprintf(err, errlen, "préparation de l'envoi impossible : %s", relais_strerror(rc));
 			goto out;
 		}
-		rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
+		if (last) {
+			snprintf(path, sizeof(path), "/v1/sync?since=%" PRIu64, cursor);
+			buf_reset(&raw);
+			rc = net_post_exchange(n, path, body.data, body.len, &raw, &ans, err, errlen);
+		} else {
+			rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
+		}
 		int crc = clock_note(r, n, run, err, errlen);
 		if (!rc)
 			rc = crc;
@@ -290,21 +375,37 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 		}
 		if (rc)
 			goto out;
-		json_t *jre = json_object_get(ans, "restamped");
-		if (json_is_integer(jre) && json_integer_value(jre) > 0)
-			run->restamped += (uint64_t)json_integer_value(jre);
-		json_t *jacked = json_object_get(ans, "acked");
-		if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
-			rc = RELAIS_EPROTO;
-			snprintf(err, errlen, "réponse du serveur sans accusé de réception.");
-			goto out;
-		}
-		uint64_t acked = (uint64_t)json_integer_value(jacked);
-		if (acked < ob.items[0].seq) {
-			/* Nothing of this batch was taken: pushing it again would loop. */
-			rc = RELAIS_EPROTO;
-			snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
-			goto out;
+		if (last) {
+			/* raw holds the answer's envelope; body is free again. */
+			buf_reset(&body);
+			if ((rc = buf_append(&body, raw.data, raw.len))) {
+				snprintf(err, errlen, "mémoire insuffisante");
+				goto out;
+			}
+			if ((rc = sync_answer(r, &body, &ob, &acked, pl, run, err, errlen)))
+				goto out;
+		} else {
+			json_t *jre = json_object_get(ans, "restamped");
+			if (json_is_integer(jre) && json_integer_value(jre) > 0)
+				run->restamped += (uint64_t)json_integer_value(jre);
+			json_t *jacked = json_object_get(ans, "acked");
+			if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
+				rc = RELAIS_EPROTO;
+				snprintf(err, errlen, "réponse du serveur sans accusé de réception.");
+				goto out;
+			}
+			acked = (uint64_t)json_integer_value(jacked);
+			if (acked < ob.items[0].seq) {
+				/* Nothing of this batch was taken: pushing it again would loop. */
+				rc = RELAIS_EPROTO;
+				snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
+				goto out;
+			}
+			if ((rc = sync_outbox_ack(r->db, acked))) {
+				snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
+					 relais_strerror(rc));
+				goto out;
+			}
 		}
 		for (size_t i = 0; i < ob.count; i++)
 			if (ob.items[i].seq <= acked)
@@ -313,11 +414,8 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 		ans = NULL;
 		sync_outbox_free(&ob);
 		memset(&ob, 0, sizeof(ob));
-		if ((rc = sync_outbox_ack(r->db, acked))) {
-			snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
-				 relais_strerror(rc));
-			goto out;
-		}
+		if (pl->done)
+			break;
 	}
 out:
 	json_decref(ans);
@@ -642,6 +740,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	char err[CLI_ERRLEN], *server = NULL, *token = NULL, *login = NULL;
 	uint64_t sent = 0, rows = 0, pending = 0;
 	struct run run = { 0, 0, 0 };
+	struct pulled pl = { 0, 0, 0 };
 	long long open = 0;
 	int e = 0, rc = parse_opts(argc, argv, TAKES_SERVER, &o, help_sync);
 
@@ -661,9 +760,11 @@ int cmd_sync(const char *home, int argc, char **argv)
 	if ((e = net_open(&n, o.server ? o.server : server, token, err, sizeof(err))) ||
 	    (e = use_replica_headers(&r, &n, err, sizeof(err))))
 		goto failed;
-	if ((e = push_batches(&r, &n, &sent, &run, err, sizeof(err))))
+	if ((e = push_batches(&r, &n, &sent, &pl, &run, err, sizeof(err))))
 		goto failed;
-	if ((e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err))))
+	rows = pl.rows;
+	if ((!pl.done || pl.more) &&
+	    (e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err))))
 		goto failed;
 	e = set_last_sync(&r);
 	if (!e)

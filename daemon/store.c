@@ -342,6 +342,12 @@ void store_writer_release(struct store *s)
 int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
 	       struct sync_merge_result *res, char *err, size_t errlen)
 {
+	return store_push_echo(s, who, push, NULL, res, err, errlen);
+}
+
+int store_push_echo(struct store *s, const struct sync_author *who, const struct sync_push *push,
+		    struct sync_echo *echo, struct sync_merge_result *res, char *err, size_t errlen)
+{
 	struct group_entry me;
 	struct sync_merge_job *jobs[STORE_GROUP_MAX];
 
@@ -350,6 +356,7 @@ int store_push(struct store *s, const struct sync_author *who, const struct sync
 	me.job.push = push;
 	me.job.err = err;
 	me.job.errlen = errlen;
+	me.job.echo = echo;
 	pthread_mutex_lock(&s->glock);
 	*s->gtail = &me;
 	s->gtail = &me.next;

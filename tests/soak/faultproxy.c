@@ -44,6 +44,8 @@ struct fp_shared {
 	int target;
 	int faults;
 	long count[FP_NKINDS];
+	long bytes[2];     /* forwarded: [0] client to server, [1] server to client */
+	long cut_down;     /* > 0: the next connection's answer is cut after so many bytes */
 };
 
 struct fp_dir {
@@ -163,6 +165,12 @@ static void on_accept(struct fp_shared *sh, int lfd)
 	} else if ((draw -= FP_P_TRUNC_UP) < FP_P_TRUNC_DOWN) {
 		down_budget = rng_below(FP_TRUNC_DOWN_MAX);
 	}
+	long cut = __atomic_exchange_n(&sh->cut_down, 0, __ATOMIC_RELAXED);
+	if (cut > 0) {
+		down_budget = cut;
+		delay = 0;
+		up_budget = -1;
+	}
 	int sfd = connect_target(target);
 	if (sfd < 0) {
 		bump(sh, FP_DOWN);
@@ -205,6 +213,7 @@ static int dir_read(struct fp_shared *sh, struct fp_pair *p, struct fp_dir *d, i
 	}
 	d->len = (size_t)n;
 	d->off = 0;
+	__atomic_fetch_add(&sh->bytes[d == &p->down], (long)n, __ATOMIC_RELAXED);
 	if (d->budget > 0)
 		d->budget -= n;
 	if (p->delay)
@@ -419,4 +428,15 @@ void fp_stop(struct fp_proxy *p)
 	if (p->sh)
 		munmap(p->sh, sizeof(*p->sh));
 	memset(p, 0, sizeof(*p));
+}
+
+long fp_bytes(const struct fp_proxy *p, int down)
+{
+	return p->sh ? __atomic_load_n(&p->sh->bytes[down ? 1 : 0], __ATOMIC_RELAXED) : 0;
+}
+
+void fp_cut_next(struct fp_proxy *p, long down_bytes)
+{
+	if (p->sh)
+		__atomic_store_n(&p->sh->cut_down, down_bytes, __ATOMIC_RELAXED);
 }

@@ -57,6 +57,11 @@ void fp_set_faults(struct fp_proxy *p, int on);
 long fp_count(const struct fp_proxy *p, enum fp_kind k);
 /* The sum of the fault kinds (delay, drop, both truncations). */
 long fp_faults(const struct fp_proxy *p);
+/* Bytes forwarded so far from client to server (down = 0) or back (1). */
+long fp_bytes(const struct fp_proxy *p, int down);
+/* Cuts the answer of the next connection accepted after down_bytes bytes
+ * (both sides closed then), whatever the faults switch says. */
+void fp_cut_next(struct fp_proxy *p, long down_bytes);
 /* Stops the child (SIGKILL), reaps it and unmaps the page. Accepts a
  * proxy never started or already stopped. */
 void fp_stop(struct fp_proxy *p);
