@@ -430,6 +430,78 @@ static void bench_wire(const char *home, const char *url, const char *token, con
 	       r2 - r0, b2);
 }
 
+/* A directory of n promeneurs over n / 10 structures, as a spreadsheet
+ * export gives it. */
+static void write_annuaire(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die(path, RELAIS_EIO);
+	fprintf(f, "Nom;Prénom;Structure;Commune;Courriel;Téléphone;Réseaux;Noms de profil\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "Martin%zu;Léa;Centre social n°%zu;Tarbes;lea%zu@exemple.fr;06%08zu;"
+			"Instagram;lea_%zu\n", i, i % (n / 10 + 1), i, i, i);
+	if (fclose(f))
+		die(path, RELAIS_EIO);
+}
+
+/*
+ * Commands whose input grows: the import of a directory of 1,000 to 64,000
+ * rows into a new replica, importing it again (every row already there),
+ * its sync, and the export of the replica. Prints each time and its growth
+ * per 4x of input (linear: 4x).
+ */
+static void bench_growth(const char *dir, const char *data, const char *url)
+{
+	static const size_t sizes[] = { 1000, 4000, 16000, 64000 };
+	enum { NS = sizeof(sizes) / sizeof(sizes[0]), NCMD = 4 };
+	static const char *const what[NCMD] = { "import annuaire", "import again (all present)",
+						"sync of the import", "export --json" };
+	double t[NCMD][NS];
+	char relais[512], relaisd[512];
+	snprintf(relais, sizeof(relais), "%s/relais", bindir);
+	snprintf(relaisd, sizeof(relaisd), "%s/relaisd", bindir);
+	for (size_t k = 0; k < NS; k++) {
+		char csv[600], home[600], login[32], dept[8], token[256];
+		/* A département of its own: its sync pulls nothing of the others. */
+		snprintf(login, sizeof(login), "import%zu", k);
+		snprintf(dept, sizeof(dept), "%02zu", k + 1);
+		const char *add[] = { relaisd, "user", "add", "--data", data, "--login", login,
+				      "--dept", dept, "--role", "coordinateur", NULL };
+		if (run(add, token, sizeof(token)))
+			die("relaisd user add", RELAIS_EIO);
+		token[strcspn(token, "\n")] = 0;
+		snprintf(csv, sizeof(csv), "%s/annuaire-%zu.csv", dir, sizes[k]);
+		snprintf(home, sizeof(home), "%s/home-import-%zu", dir, sizes[k]);
+		write_annuaire(csv, sizes[k]);
+		const char *rinit[] = { relais, "--home", home, "init", "--server", url, "--token",
+					token, NULL };
+		if (run(rinit, NULL, 0))
+			die("relais init", RELAIS_EIO);
+		const char *imp[] = { relais, "--home", home, "import", "annuaire", csv, NULL };
+		const char *sync[] = { relais, "--home", home, "sync", NULL };
+		const char *exp[] = { relais, "--home", home, "export", "--json", NULL };
+		const char *const *cmds[NCMD] = { imp, imp, sync, exp };
+		for (int c = 0; c < NCMD; c++) {
+			double t0 = now_s();
+			if (run(cmds[c], NULL, 0))
+				die(what[c], RELAIS_EIO);
+			t[c][k] = now_s() - t0;
+		}
+	}
+	printf("(import before these changes: 1k rows 0.31 s, 4k 2.88 s, 50k still running after "
+	       "10 min; target: 50k rows in seconds)\n");
+	for (int c = 0; c < NCMD; c++) {
+		printf("%s:", what[c]);
+		for (size_t k = 0; k < NS; k++)
+			printf(" %zu rows %.2f s%s", sizes[k], t[c][k], k + 1 < NS ? "," : "");
+		printf("; growth per 4x rows:");
+		for (size_t k = 1; k < NS; k++)
+			printf(" %.1fx", t[c][k] / t[c][k - 1]);
+		printf(" (linear: 4x)\n");
+	}
+}
+
 static void bench_incremental(const char *dir, size_t nrows)
 {
 	char data[512], home[512], store[600], portfile[600], relaisd[512], relais[512];
@@ -511,8 +583,10 @@ static void bench_incremental(const char *dir, size_t nrows)
 	qsort(times, RUNS, sizeof(times[0]), cmp_double);
 	printf("incremental sync of 1 change, store of %zu rows: median %.1f ms (min %.1f, max %.1f, %d runs)\n",
 	       nrows, times[RUNS / 2] * 1000, times[0] * 1000, times[RUNS - 1] * 1000, RUNS);
-	if (nrows <= 100000)
+	if (nrows <= 100000) {
 		bench_wire(home, url, token, id, port, logpath, dir, nrows);
+		bench_growth(dir, data, url);
+	}
 
 	kill(daemon, SIGTERM);
 	waitpid(daemon, NULL, 0);
