@@ -62,7 +62,7 @@ $(O)/relais: $(call obj,$(CLIENT_SRC)) $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The tests also link the daemon's modules (not its main) for unit tests of them.
-$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(filter-out $(O)/daemon/main.o,$(call obj,$(DAEMON_SRC))) $(O)/librelais.a
+$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(O)/tests/soak/faultproxy.o $(filter-out $(O)/daemon/main.o,$(call obj,$(DAEMON_SRC))) $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each bench/NAME.c is a program of its own; bench-mail also links GMime, the

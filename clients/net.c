@@ -111,15 +111,55 @@ void net_close(struct net *n)
 	memset(n, 0, sizeof(*n));
 }
 
+/* Where an answer's body goes: into b, or, for a 200 answer when fd >= 0,
+ * written to fd from offset as it arrives (so that a cut keeps what came),
+ * once the answer's header (when one is named) matched expect. */
 struct sink {
 	struct buf *b;
 	int toobig;
+	CURL *curl;
+	int fd;
+	uint64_t offset, written;
+	const char *header, *expect;
+	char *val;
+	size_t vallen;
+	int checked, refused, failed;
 };
+
+static size_t to_file(struct sink *s, const char *p, size_t len)
+{
+	if (!s->checked) {
+		struct curl_header *h = NULL;
+		s->checked = 1;
+		if (s->header && curl_easy_header(s->curl, s->header, 0, CURLH_HEADER, -1, &h) ==
+		    CURLHE_OK && h)
+			snprintf(s->val, s->vallen, "%s", h->value);
+		if (s->expect && strcmp(s->val, s->expect)) {
+			s->refused = 1;
+			return 0;
+		}
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(s->fd, p + done, len - done,
+				   (off_t)(s->offset + s->written + done));
+		if (w <= 0) {
+			s->failed = 1;
+			return 0;
+		}
+		done += (size_t)w;
+	}
+	s->written += len;
+	return len;
+}
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct sink *s = arg;
 	size_t len = size * nmemb;
+	long status = 0;
+	if (s->fd >= 0 && curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status == 200)
+		return to_file(s, p, len);
 	if (buf_append(s->b, p, len)) {
 		s->toobig = 1;
 		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -213,14 +253,27 @@ static void server_time(struct net *n)
 	}
 }
 
+static int request_to(struct net *n, const char *path, const void *data, size_t len,
+		      struct sink *sink, char *err, size_t errlen);
+
 static int request(struct net *n, const char *path, const void *data, size_t len,
 		   struct buf *body, char *err, size_t errlen)
+{
+	struct sink sink;
+	memset(&sink, 0, sizeof(sink));
+	sink.b = body;
+	sink.fd = -1;
+	return request_to(n, path, data, len, &sink, err, errlen);
+}
+
+static int request_to(struct net *n, const char *path, const void *data, size_t len,
+		      struct sink *sink, char *err, size_t errlen)
 {
 	CURL *c = n->curl;
 	char url[MAX_URL];
 	char schema[96];
 	struct curl_slist *h = NULL, *t;
-	struct sink sink = { body, 0 };
+	struct buf *body = sink->b;
 	int rc = 0;
 
 	buf_reset(body);
@@ -253,8 +306,9 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	sink->curl = c;
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
 	if (data) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
@@ -264,7 +318,18 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 	}
 
 	CURLcode cc = curl_easy_perform(c);
-	if (sink.toobig) {
+	if (sink->refused) {
+		snprintf(err, errlen, "le serveur a répondu une autre image du département que celle "
+			 "demandée.");
+		rc = RELAIS_EPROTO;
+		goto out;
+	}
+	if (sink->failed) {
+		snprintf(err, errlen, "écriture du fichier reçu impossible : %s", strerror(errno));
+		rc = RELAIS_EIO;
+		goto out;
+	}
+	if (sink->toobig) {
 		snprintf(err, errlen, "réponse du serveur trop volumineuse (plus de %zu octets).",
 			 body->max);
 		rc = RELAIS_ETOOBIG;
@@ -348,5 +413,28 @@ int net_post_exchange(struct net *n, const char *path, const void *data, size_t 
 	int rc = request(n, path, data, len, body, err, errlen);
 	if ((rc == RELAIS_EPERM || rc == RELAIS_EINVAL) && body->len)
 		(void)parse_json(body, out, ignored, sizeof(ignored));
+	return rc;
+}
+
+int net_get_to_file(struct net *n, const char *path, int fd, uint64_t offset,
+		    const char *header, const char *expect, char *val, size_t vallen,
+		    uint64_t *written, long *status, char *err, size_t errlen)
+{
+	struct buf body = BUF_INIT(NET_MAX_JSON);
+	struct sink sink;
+	memset(&sink, 0, sizeof(sink));
+	sink.b = &body;
+	sink.fd = fd;
+	sink.offset = offset;
+	sink.header = header;
+	sink.expect = expect;
+	sink.val = val;
+	sink.vallen = vallen;
+	val[0] = 0;
+	*status = 0;
+	int rc = request_to(n, path, NULL, 0, &sink, err, errlen);
+	curl_easy_getinfo(n->curl, CURLINFO_RESPONSE_CODE, status);
+	*written = sink.written;
+	buf_release(&body);
 	return rc;
 }

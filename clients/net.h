@@ -88,5 +88,16 @@ int net_post_envelope(struct net *n, const char *path, const void *data, size_t 
  * net_post_envelope(); else *out is NULL. */
 int net_post_exchange(struct net *n, const char *path, const void *data, size_t len,
 		      struct buf *body, json_t **out, char *err, size_t errlen) RELAIS_WUR;
+/*
+ * GET path; a 200 answer's body is written to fd from offset as it arrives,
+ * so that a cut connection keeps what came (*written bytes). header names
+ * an answer header copied into val ("" when absent); when expect is not
+ * NULL and the header differs from it, nothing is written (RELAIS_EPROTO).
+ * *status is the answer's status (0 when none came); other statuses are
+ * errors as for the other calls, their body never touching fd.
+ */
+int net_get_to_file(struct net *n, const char *path, int fd, uint64_t offset,
+		    const char *header, const char *expect, char *val, size_t vallen,
+		    uint64_t *written, long *status, char *err, size_t errlen) RELAIS_WUR;
 
 #endif

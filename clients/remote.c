@@ -8,11 +8,15 @@
  * and each pulled page is applied with its cursor in one transaction.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
 #include "../common/buf.h"
 #include "../common/util.h"
 #include "../model/model.h"
@@ -215,6 +219,170 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 out:
 	buf_release(&body);
 	buf_release(&raw);
+	return rc;
+}
+
+/* ---- bootstrap from the département's file (docs/protocol.md) ---- */
+
+#define AMORCE_PART "amorce.part"
+#define AMORCE_HEADER "X-Relais-Amorce"
+
+struct amorce {
+	int have;           /* a download is in progress / described */
+	uint64_t seq, size;
+	unsigned long crc;
+};
+
+/* "SEQ SIZE CRC" (the header's, and the download in progress's in meta). */
+static int amorce_parse(const char *s, struct amorce *a)
+{
+	unsigned long long seq, size;
+	unsigned long crc;
+	char end;
+	if (!s || sscanf(s, "%llu %llu %lu%c", &seq, &size, &crc, &end) != 3)
+		return RELAIS_EPROTO;
+	a->have = 1;
+	a->seq = seq;
+	a->size = size;
+	a->crc = crc;
+	return 0;
+}
+
+static int part_crc(int fd, unsigned long *crc)
+{
+	unsigned char b[1 << 16];
+	ssize_t n;
+	uLong c = crc32(0, NULL, 0);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return RELAIS_EIO;
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		c = crc32(c, b, (uInt)n);
+	*crc = c;
+	return n < 0 ? RELAIS_EIO : 0;
+}
+
+/*
+ * Downloads the département's bootstrap file into HOME/amorce.part, piece
+ * by piece from where an earlier run stopped (its seq, size and CRC wait in
+ * the replica's meta), checks it and installs it. RELAIS_ENOTFOUND when the
+ * server has none to give (an older relaisd): the caller pulls pages.
+ */
+static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err, size_t errlen)
+{
+	struct amorce a = { 0, 0, 0, 0 }, got;
+	char part[4200], path[128], hdr[128], *meta = NULL, *dept = NULL;
+	int fd = -1, rc, restarts = 0;
+	long status = 0;
+	struct stat st;
+
+	snprintf(part, sizeof(part), "%s/" AMORCE_PART, r->home);
+	if ((rc = replica_meta(r, "amorce", &meta)) || (rc = replica_meta(r, "dept", &dept))) {
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+		goto out;
+	}
+	if (amorce_parse(meta, &a))
+		a.have = 0;
+	fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || (!a.have && ftruncate(fd, 0))) {
+		rc = RELAIS_EIO;
+		snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		char expect[96];
+		uint64_t wrote = 0;
+		if (fstat(fd, &st)) {
+			rc = RELAIS_EIO;
+			snprintf(err, errlen, "lecture de « %.200s » impossible : %s", part, strerror(errno));
+			goto out;
+		}
+		uint64_t off = a.have ? (uint64_t)st.st_size : 0;
+		if (a.have && off > a.size)
+			a.have = 0; /* not that file: start again */
+		if (!a.have && ftruncate(fd, 0)) {
+			rc = RELAIS_EIO;
+			snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, strerror(errno));
+			goto out;
+		}
+		if (!a.have)
+			off = 0;
+		if (a.have && off == a.size)
+			break;
+		if (a.have) {
+			snprintf(path, sizeof(path), "/v1/amorce?seq=%" PRIu64 "&offset=%" PRIu64, a.seq, off);
+			snprintf(expect, sizeof(expect), "%" PRIu64 " %" PRIu64 " %lu", a.seq, a.size, a.crc);
+		} else {
+			snprintf(path, sizeof(path), "/v1/amorce");
+		}
+		rc = net_get_to_file(n, path, fd, off, AMORCE_HEADER, a.have ? expect : NULL, hdr,
+				     sizeof(hdr), &wrote, &status, err, errlen);
+		/* The file's description is kept as soon as it came, so that what a
+		 * cut left on disk is resumed from. */
+		if (!a.have && status == 200 && !amorce_parse(hdr, &got)) {
+			char v[96];
+			int mrc;
+			a = got;
+			snprintf(v, sizeof(v), "%" PRIu64 " %" PRIu64 " %lu", a.seq, a.size, a.crc);
+			if ((mrc = sync_meta_set(r->db, "amorce", v))) {
+				rc = mrc;
+				snprintf(err, errlen, "écriture dans le réplica impossible : %s",
+					 relais_strerror(rc));
+				goto out;
+			}
+		}
+		if (status == 404 && !a.have) {
+			rc = RELAIS_ENOTFOUND;
+			goto out;
+		}
+		if (status == 410 && restarts++ < 3) {
+			/* A newer file replaced this one: start again with it. */
+			a.have = 0;
+			if ((rc = sync_meta_set(r->db, "amorce", ""))) {
+				snprintf(err, errlen, "écriture dans le réplica impossible : %s",
+					 relais_strerror(rc));
+				goto out;
+			}
+			continue;
+		}
+		if (rc)
+			goto out;
+		if (!a.have) {
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "réponse du serveur sans description de l'image du département.");
+			goto out;
+		}
+		if (!wrote && off < a.size) {
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "le serveur n'envoie plus rien avant la fin de l'image.");
+			goto out;
+		}
+	}
+	unsigned long crc = 0;
+	if ((rc = part_crc(fd, &crc)) || crc != a.crc) {
+		/* Start from scratch next time: the bytes on disk are not the file. */
+		int mrc = ftruncate(fd, 0) ? RELAIS_EIO : sync_meta_set(r->db, "amorce", "");
+		rc = rc ? rc : mrc ? mrc : RELAIS_ECORRUPT;
+		snprintf(err, errlen, "l'image du département reçue est abîmée : relancez la même "
+			 "commande pour la télécharger de nouveau.");
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	rc = sync_bootstrap_install(r->db, r->tables, part, MODEL_SCHEMA_VERSION, dept ? dept : "",
+				    rows);
+	if (rc) {
+		snprintf(err, errlen, "installation de l'image du département impossible : %s",
+			 relais_strerror(rc));
+		goto out;
+	}
+	unlink(part);
+	if ((rc = sync_meta_set(r->db, "amorce", "")))
+		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(meta);
+	free(dept);
 	return rc;
 }
 
@@ -672,7 +840,21 @@ int cmd_init(const char *home, int argc, char **argv)
 		e = store_account(&r, &o, who, err, sizeof(err));
 	if (!e)
 		e = use_replica_headers(&r, &n, err, sizeof(err));
-	if (!e)
+	uint64_t cursor = 0;
+	if (!e && (e = meta_u64(&r, "cursor", &cursor)))
+		snprintf(err, sizeof(err), "curseur de synchronisation illisible : %s",
+			 relais_strerror(e));
+	/* A new replica takes the département's file, then what changed since;
+	 * one begun by pages (or facing an older server) goes on by pages. */
+	int by_pages = e || cursor;
+	if (!by_pages) {
+		e = bootstrap(&r, &n, &rows, err, sizeof(err));
+		if (e == RELAIS_ENOTFOUND)
+			by_pages = 1, e = 0;
+		else if (!e)
+			e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err));
+	}
+	if (!e && by_pages)
 		e = pull_pages(&r, &n, "/v1/snapshot", &rows, &run, err, sizeof(err));
 	if (e) {
 		cli_error("%s", err);

@@ -19,6 +19,7 @@
 #include "../sync/wire.h"
 #include "api.h"
 #include "auth.h"
+#include "bootstrap.h"
 #include "limit.h"
 
 #define MSG_AUTH "Authentification requise ou refusée."
@@ -35,7 +36,7 @@ struct api {
 static void note_failure(struct api *a, const char *peer);
 
 /* OP_CHECK: the token of a request whose client waits for "100 Continue". */
-enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_SYNC, OP_CHECK };
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_SYNC, OP_BOOTSTRAP, OP_CHECK };
 
 struct api_job {
 	uv_work_t work;
@@ -54,6 +55,7 @@ struct api_job {
 	int status;
 	const char *ctype;
 	const char *extra;
+	char extra_buf[96];       /* an extra header made for this answer */
 	char *body;               /* malloc'd */
 	size_t len;
 };
@@ -453,6 +455,87 @@ out:
 	buf_release(&out);
 }
 
+/* Parses "seq=N&offset=N" (each optional, at most once, decimal). */
+static int parse_bootstrap_query(const char *query, unsigned long long *seq, int *has_seq,
+				 unsigned long long *offset)
+{
+	int seen_seq = 0, seen_off = 0;
+	*has_seq = 0;
+	*seq = *offset = 0;
+	for (const char *p = query; *p;) {
+		const char *end = strchr(p, '&');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (!eq)
+			return RELAIS_EINVAL;
+		size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+		if (kn == 3 && !memcmp(p, "seq", 3) && !seen_seq++) {
+			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, seq))
+				return RELAIS_EINVAL;
+			*has_seq = 1;
+		} else if (kn == 6 && !memcmp(p, "offset", 6) && !seen_off++) {
+			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, offset))
+				return RELAIS_EINVAL;
+		} else {
+			return RELAIS_EINVAL;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+		if (!*p)
+			return RELAIS_EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * GET /v1/amorce?seq=S&offset=N: a piece of the département's bootstrap
+ * file (bootstrap.h). Without seq, the current file; with it, that file or
+ * 410 when a newer one replaced it. X-Relais-Amorce: SEQ SIZE CRC describes
+ * the whole file; the body is at most BOOTSTRAP_CHUNK bytes from offset.
+ */
+static void do_bootstrap(struct api_job *j)
+{
+	unsigned long long seq, offset;
+	struct bootstrap_info info;
+	int rc, has_seq;
+
+	if (parse_bootstrap_query(j->req->query, &seq, &has_seq, &offset)) {
+		job_error(j, 400, "bad_request", "Paramètres invalides : seq et offset (entiers "
+			  "positifs) seulement.");
+		return;
+	}
+	uint64_t want = seq;
+	rc = bootstrap_get(j->api->store, j->who.dept, has_seq ? &want : NULL, &info);
+	if (rc == RELAIS_ENOTFOUND) {
+		job_error(j, 410, "gone", "Cette image du département a été remplacée par une plus "
+			  "récente : le téléchargement reprend depuis le début.");
+		return;
+	}
+	if (!rc && offset > info.size) {
+		job_error(j, 400, "bad_request", "Position au-delà de la fin de l'image.");
+		return;
+	}
+	if (!rc)
+		rc = bootstrap_read(j->api->store, j->who.dept, &info, offset, BOOTSTRAP_CHUNK,
+				    &j->body, &j->len);
+	if (rc == RELAIS_ENOTFOUND) {
+		job_error(j, 410, "gone", "Cette image du département a été remplacée par une plus "
+			  "récente : le téléchargement reprend depuis le début.");
+		return;
+	}
+	if (rc) {
+		job_internal(j, rc);
+		return;
+	}
+	snprintf(j->extra_buf, sizeof(j->extra_buf), "X-Relais-Amorce: %llu %llu %lu\r\n",
+		 (unsigned long long)info.seq, (unsigned long long)info.size,
+		 (unsigned long)info.crc);
+	j->extra = j->extra_buf;
+	j->status = 200;
+	j->ctype = NULL;
+}
+
 static void work(uv_work_t *w)
 {
 	struct api_job *j = w->data;
@@ -487,6 +570,9 @@ static void work(uv_work_t *w)
 		break;
 	case OP_SYNC:
 		do_sync(j);
+		break;
+	case OP_BOOTSTRAP:
+		do_bootstrap(j);
 		break;
 	case OP_CHECK:
 		break;
@@ -708,6 +794,11 @@ static void on_sync(struct http_request *r, void *arg)
 	start(r, arg, OP_SYNC);
 }
 
+static void on_bootstrap(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_BOOTSTRAP);
+}
+
 /* A client that waits for "100 Continue" before sending a push hears 429 or
  * 401 first, so that a refused push costs neither side its upload. Other
  * paths take no body worth sparing: their answer comes after it. */
@@ -739,7 +830,8 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 	    (rc = http_server_route(srv, "POST", "/v1/push", on_push, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/pull", on_pull, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a)) ||
-	    (rc = http_server_route(srv, "POST", "/v1/sync", on_sync, a))) {
+	    (rc = http_server_route(srv, "POST", "/v1/sync", on_sync, a)) ||
+	    (rc = http_server_route(srv, "GET", "/v1/amorce", on_bootstrap, a))) {
 		free(a->limit);
 		free(a);
 		return rc;

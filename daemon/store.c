@@ -37,6 +37,7 @@ struct store {
 	pthread_cond_t rfree;
 	struct sync_tables *tables;
 	char epoch[SYNC_EPOCH_LEN + 1];
+	char dir[4096];                  /* the data directory */
 };
 
 static int db_path(const char *dir, char *out, size_t outlen)
@@ -225,6 +226,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return RELAIS_ENOMEM;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->glock, NULL);
 	pthread_cond_init(&s->gdone, NULL);
@@ -441,4 +443,9 @@ void store_reader_release(struct store *s, sqlite3 *db)
 			s->lent[i] = 0;
 	pthread_cond_signal(&s->rfree);
 	pthread_mutex_unlock(&s->rlock);
+}
+
+const char *store_data_dir(const struct store *s)
+{
+	return s->dir;
 }

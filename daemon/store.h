@@ -53,6 +53,9 @@ void store_close(struct store *s);
 /* The store's epoch (sync_server_epoch), read at open; immutable. */
 const char *store_epoch(const struct store *s);
 
+/* The data directory the store was opened from. */
+const char *store_data_dir(const struct store *s);
+
 /* The replicated tables; immutable, shared by every thread. */
 const struct sync_tables *store_tables(const struct store *s);
 

@@ -324,6 +324,19 @@ int sync_apply_pull(sqlite3 *db, const struct sync_tables *t, const void *raw, s
 		    struct sync_apply_result *res) RELAIS_WUR;
 
 /*
+ * Installs a bootstrap file (a SQLite file made by the server: each
+ * replicated table's rows of dept, and an "amorce" table with the seq,
+ * clock, schema and département they reflect) into a replica that holds
+ * nothing yet: copies every table in one transaction, sets the cursor to
+ * the file's seq and observes its clock. *rows gets the rows copied.
+ * RELAIS_ESCHEMA when the file's schema or a table's columns differ,
+ * RELAIS_ECORRUPT when it is not such a file or is of another département,
+ * RELAIS_EBUSY when the replica already holds a cursor or pending edits.
+ */
+int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char *path,
+			   int schema, const char *dept, uint64_t *rows) RELAIS_WUR;
+
+/*
  * Settles conflict id: keep_lost = 0 keeps the value in place, 1 writes
  * back the value that lost (for a deletion conflict: restores the row with
  * the lost edits). Both record the resolution on the conflict row; all of it
