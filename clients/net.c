@@ -266,9 +266,35 @@ static int request(struct net *n, const char *path, const void *data, size_t len
 	return request_to(n, path, data, len, &sink, err, errlen);
 }
 
+struct progress {
+	const char *label;
+	double last;      /* monotonic seconds of the last line */
+	int shown;
+};
+
+/* One line on a terminal, rewritten at most four times a second, for long
+ * downloads on a slow link. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct progress *p = arg;
+	double now = (double)util_now_ms() / 1000.0;
+	(void)ultotal;
+	(void)ulnow;
+	if (dltotal < (1 << 20) || now - p->last < 0.25)
+		return 0;
+	p->last = now;
+	p->shown = 1;
+	long long now10 = (long long)(dlnow / 100000), tot10 = (long long)(dltotal / 100000);
+	fprintf(stderr, "\r%s : %lld,%lld Mo sur %lld,%lld Mo (%d %%)   ", p->label, now10 / 10,
+		now10 % 10, tot10 / 10, tot10 % 10, (int)(100 * dlnow / dltotal));
+	return 0;
+}
+
 static int request_to(struct net *n, const char *path, const void *data, size_t len,
 		      struct sink *sink, char *err, size_t errlen)
 {
+	struct progress prog = { n->progress, 0, 0 };
 	CURL *c = n->curl;
 	char url[MAX_URL];
 	char schema[96];
@@ -307,6 +333,13 @@ static int request_to(struct net *n, const char *path, const void *data, size_t 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	sink->curl = c;
+	if (n->progress && isatty(2)) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &prog);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
 	if (data) {
@@ -318,6 +351,8 @@ static int request_to(struct net *n, const char *path, const void *data, size_t 
 	}
 
 	CURLcode cc = curl_easy_perform(c);
+	if (prog.shown)
+		fprintf(stderr, "\n");
 	if (sink->refused) {
 		snprintf(err, errlen, "le serveur a répondu une autre image du département que celle "
 			 "demandée.");

@@ -46,6 +46,9 @@ struct net {
 	 * as X-Relais-Departement; an account moved to another one since
 	 * answers 409 "departement" (RELAIS_EPERM with its message). */
 	char dept[8];
+	/* When not NULL and stderr is a terminal, transfers of more than 1 MB
+	 * show their progress on stderr under this French label. */
+	const char *progress;
 };
 
 /* Calls curl_global_init / curl_global_cleanup; once per process. */

@@ -847,6 +847,7 @@ int cmd_init(const char *home, int argc, char **argv)
 	/* A new replica takes the département's file, then what changed since;
 	 * one begun by pages (or facing an older server) goes on by pages. */
 	int by_pages = e || cursor;
+	n.progress = "Données du département";
 	if (!by_pages) {
 		e = bootstrap(&r, &n, &rows, err, sizeof(err));
 		if (e == RELAIS_ENOTFOUND)
@@ -942,6 +943,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	if ((e = net_open(&n, o.server ? o.server : server, token, err, sizeof(err))) ||
 	    (e = use_replica_headers(&r, &n, err, sizeof(err))))
 		goto failed;
+	n.progress = "Réception";
 	if ((e = push_batches(&r, &n, &sent, &pl, &run, err, sizeof(err))))
 		goto failed;
 	rows = pl.rows;
