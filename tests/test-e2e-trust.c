@@ -325,7 +325,7 @@ TEST(e2e_trust_server_only_data)
 					"'coord-b', 'admin', 1)", uuid, w.s65)) == 0);
 	CHECK(util_uuid(uuid) == 0);
 	CHECK(replica_capture(a, h_strf("INSERT INTO inbound_mail(id, dept, expediteur, resultat) "
-					"VALUES('%s', '65', 'x@example.org', 'traite')", uuid)) == 0);
+					"VALUES('%s', '65', 'x@example.org', 'enregistre')", uuid)) == 0);
 	struct h_out *o = sync_out(a, &w.d);
 	CHECK_INT(o->status, 0);
 	CHECK(strstr(o->out, "2 modifications refusées") != NULL);
