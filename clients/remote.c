@@ -29,6 +29,8 @@
 
 #define PUSH_MAX_ITEMS 1000
 #define PUSH_MAX_BYTES (4u << 20)
+#define PULL_MAX 5000   /* the server's default page */
+#define PULL_MIN 50
 
 struct remote_opts {
 	const char *server;
@@ -194,15 +196,34 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 		snprintf(err, errlen, "curseur de synchronisation illisible : %s", relais_strerror(rc));
 		goto out;
 	}
+	/* A page is all or nothing: on a line that drops, pages that a cut
+	 * interrupted shrink (halved at each, down to PULL_MIN) and grow back
+	 * once they get through, from one run to the next. */
+	uint64_t limit = 0;
+	if (meta_u64(r, "pull_limit", &limit) || limit < PULL_MIN || limit > PULL_MAX)
+		limit = PULL_MAX;
 	for (;;) {
-		char path[128];
+		char path[128], v[24];
 		struct sync_apply_result res;
 
-		snprintf(path, sizeof(path), "%s?since=%" PRIu64, endpoint, cursor);
-		if ((rc = net_get_envelope(n, path, &body, err, errlen)) ||
-		    (rc = open_envelope(&body, SYNC_WIRE_PULL, &raw, err, errlen)) ||
+		if (limit == PULL_MAX)
+			snprintf(path, sizeof(path), "%s?since=%" PRIu64, endpoint, cursor);
+		else
+			snprintf(path, sizeof(path), "%s?since=%" PRIu64 "&limit=%" PRIu64, endpoint,
+				 cursor, limit);
+		rc = net_get_envelope(n, path, &body, err, errlen);
+		if (rc == RELAIS_ENET && limit > PULL_MIN) {
+			snprintf(v, sizeof(v), "%" PRIu64, limit / 2 > PULL_MIN ? limit / 2 : PULL_MIN);
+			(void)!sync_meta_set(r->db, "pull_limit", v);
+		}
+		if (rc || (rc = open_envelope(&body, SYNC_WIRE_PULL, &raw, err, errlen)) ||
 		    (rc = apply_page(r, raw.data, raw.len, &res, err, errlen)))
 			goto out;
+		if (limit < PULL_MAX) {
+			limit = limit * 2 < PULL_MAX ? limit * 2 : PULL_MAX;
+			snprintf(v, sizeof(v), "%" PRIu64, limit);
+			(void)!sync_meta_set(r->db, "pull_limit", v);
+		}
 		if ((rc = clock_note(r, n, run, err, errlen)))
 			goto out;
 		*rows += res.rows;
@@ -376,8 +397,6 @@ static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err
 		goto out;
 	}
 	unlink(part);
-	if ((rc = sync_meta_set(r->db, "amorce", "")))
-		snprintf(err, errlen, "écriture dans le réplica impossible : %s", relais_strerror(rc));
 out:
 	if (fd >= 0)
 		close(fd);
@@ -522,9 +541,23 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 			goto out;
 		}
 		if (last) {
-			snprintf(path, sizeof(path), "/v1/sync?since=%" PRIu64, cursor);
+			/* The page in the answer shrinks on a line that drops, as
+			 * pull_pages' do. */
+			uint64_t limit = 0;
+			if (meta_u64(r, "pull_limit", &limit) || limit < PULL_MIN || limit > PULL_MAX)
+				limit = PULL_MAX;
+			if (limit == PULL_MAX)
+				snprintf(path, sizeof(path), "/v1/sync?since=%" PRIu64, cursor);
+			else
+				snprintf(path, sizeof(path), "/v1/sync?since=%" PRIu64 "&limit=%" PRIu64,
+					 cursor, limit);
 			buf_reset(&raw);
 			rc = net_post_exchange(n, path, body.data, body.len, &raw, &ans, err, errlen);
+			if (rc == RELAIS_ENET && limit > PULL_MIN) {
+				char v[24];
+				snprintf(v, sizeof(v), "%" PRIu64, limit / 2 > PULL_MIN ? limit / 2 : PULL_MIN);
+				(void)!sync_meta_set(r->db, "pull_limit", v);
+			}
 		} else {
 			rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
 		}
@@ -846,10 +879,16 @@ int cmd_init(const char *home, int argc, char **argv)
 			 relais_strerror(e));
 	/* A new replica takes the département's file, then what changed since;
 	 * one begun by pages (or facing an older server) goes on by pages. */
-	int by_pages = e || cursor;
+	char *mark = NULL;
+	if (!e && (e = replica_meta(&r, "amorce", &mark)))
+		snprintf(err, sizeof(err), "lecture du réplica impossible : %s", relais_strerror(e));
+	int installed = mark && !strcmp(mark, SYNC_BOOTSTRAP_DONE);
+	free(mark);
+	int by_pages = e || (cursor && !installed);
 	n.progress = "Données du département";
 	if (!by_pages) {
-		e = bootstrap(&r, &n, &rows, err, sizeof(err));
+		/* A file installed by an earlier run: only the pull remains. */
+		e = installed ? 0 : bootstrap(&r, &n, &rows, err, sizeof(err));
 		if (e == RELAIS_ENOTFOUND)
 			by_pages = 1, e = 0;
 		else if (!e)

@@ -19,7 +19,7 @@
 #include "store.h"
 
 #define BOOTSTRAP_MAX_AGE_S 600
-#define BOOTSTRAP_STALE_ROWS 5000
+#define BOOTSTRAP_STALE_ROWS 200
 #define BOOTSTRAP_CHUNK (16u << 20)   /* most bytes of one answer */
 
 struct bootstrap_info {

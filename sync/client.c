@@ -693,7 +693,14 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	/* Only into a replica that holds nothing yet. */
 	if ((rc = sync_outbox_pending(db, &pending)) || (rc = meta_get_u64(db, "cursor", &cursor)))
 		goto out;
-	if (pending || cursor) {
+	char *mark = NULL;
+	if ((rc = sync_meta_get(db, "amorce", &mark)) == RELAIS_ENOTFOUND)
+		rc = 0;
+	int installed = mark && !strcmp(mark, SYNC_BOOTSTRAP_DONE);
+	free(mark);
+	if (rc)
+		goto out;
+	if (pending || cursor || installed) {
 		rc = RELAIS_EBUSY;
 		goto out;
 	}
@@ -726,6 +733,9 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 		*rows += (uint64_t)sqlite3_changes64(db);
 	}
 	rc = meta_set_u64(db, "cursor", (uint64_t)seq);
+	/* The mark that a file is in (its seq may be 0, as the cursor then). */
+	if (!rc)
+		rc = sync_meta_set(db, "amorce", SYNC_BOOTSTRAP_DONE);
 	if (!rc)
 		rc = meta_get_u64(db, "hlc", &c.last);
 	if (rc)

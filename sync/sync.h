@@ -332,7 +332,10 @@ int sync_apply_pull(sqlite3 *db, const struct sync_tables *t, const void *raw, s
  * RELAIS_ESCHEMA when the file's schema or a table's columns differ,
  * RELAIS_ECORRUPT when it is not such a file or is of another département,
  * RELAIS_EBUSY when the replica already holds a cursor or pending edits.
+ * In the same transaction, meta "amorce" becomes SYNC_BOOTSTRAP_DONE: a
+ * replica so marked pulls on from its cursor and never installs again.
  */
+#define SYNC_BOOTSTRAP_DONE "installee"
 int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char *path,
 			   int schema, const char *dept, uint64_t *rows) RELAIS_WUR;
 
