@@ -62,7 +62,7 @@ $(O)/relais: $(call obj,$(CLIENT_SRC)) $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The tests also link the daemon's modules (not its main) for unit tests of them.
-$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(filter-out $(O)/daemon/main.o,$(call obj,$(DAEMON_SRC))) $(O)/librelais.a
+$(O)/relais-tests: $(call obj,$(TEST_SRC)) $(O)/tests/soak/faultproxy.o $(filter-out $(O)/daemon/main.o,$(call obj,$(DAEMON_SRC))) $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each bench/NAME.c is a program of its own; bench-mail also links GMime, the
@@ -70,7 +70,7 @@ $(O)/relais-tests: $(call obj,$(TEST_SRC)) $(filter-out $(O)/daemon/main.o,$(cal
 BENCHES = $(patsubst bench/%.c,$(O)/%,$(BENCH_SRC))
 GMIME = gmime-3.0
 
-$(O)/bench-sync: $(O)/bench/bench-sync.o $(O)/librelais.a
+$(O)/bench-sync: $(O)/bench/bench-sync.o $(O)/tests/soak/faultproxy.o $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/bench-load: $(O)/bench/bench-load.o $(O)/librelais.a

@@ -49,7 +49,6 @@
 #define DEF_ACCOUNTS 60
 #define MAX_CLIENTS 5000
 #define PULL_LIMIT 5000
-#define PUSH_ANSWER_MAX (64u << 10)
 #define REQUEST_TIMEOUT_S 60L
 #define START_TIMEOUT_S 30
 #define STOP_TIMEOUT_S 15
@@ -503,23 +502,25 @@ static void client_send(struct bench *b, struct client *c, int push)
 	char url[160];
 	buf_reset(&c->resp);
 	if (push) {
-		snprintf(url, sizeof(url), "%s/v1/push", b->base);
+		/* As relais sync does: the push and the pull page that follows it
+		 * in one request (POST /v1/sync). */
+		snprintf(url, sizeof(url), "%s/v1/sync?since=%" PRIu64, b->base, c->cursor);
 		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->hpush);
 		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, (const char *)c->env.data);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->env.len);
-		/* A new connection per sync, as a fresh relais process would open;
-		 * the pull then reuses it and closes it. */
+		/* A new connection per sync, as a fresh relais process would open,
+		 * closed after it (a page that says "more" is pulled on another). */
 		curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(c->easy, CURLOPT_FORBID_REUSE, 0L);
-		c->resp.max = PUSH_ANSWER_MAX;
+		curl_easy_setopt(c->easy, CURLOPT_FORBID_REUSE, 1L);
+		c->resp.max = SYNC_WIRE_MAX_BODY;
 		c->phase = PH_PUSH;
 	} else {
 		snprintf(url, sizeof(url), "%s/v1/pull?since=%" PRIu64 "&limit=%d", b->base,
 			 c->cursor, PULL_LIMIT);
 		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->hpull);
 		curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 0L);
+		curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(c->easy, CURLOPT_FORBID_REUSE, 1L);
 		c->resp.max = SYNC_WIRE_MAX_BODY;
 		c->phase = PH_PULL;
@@ -538,20 +539,30 @@ static void client_finish(struct bench *b, struct client *c)
 		samples_add(&b->sync, now_ms() - c->t_sync);
 }
 
-static int push_answer(struct client *c, char *why, size_t whylen)
+/* Reads a sync answer: the push's acked seq, then its pull page (moves
+ * the cursor); returns 1 when more pages wait. */
+static int sync_answer(struct bench *b, struct client *c, char *why, size_t whylen)
 {
-	json_error_t jerr;
-	json_t *o = json_loadb((const char *)c->resp.data, c->resp.len, 0, &jerr);
-	json_t *a = o ? json_object_get(o, "acked") : NULL;
-	int rc = 0;
-	if (!json_is_integer(a) || json_integer_value(a) < 0) {
-		snprintf(why, whylen, "answer without acked: %.100s", buf_str(&c->resp));
+	enum sync_wire_kind kind;
+	unsigned schema;
+	struct sync_answer a;
+	struct sync_pull_reader pr;
+	size_t off = 0;
+	buf_reset(&b->raw);
+	int rc = sync_wire_open(c->resp.data, c->resp.len, SYNC_WIRE_MAX_RAW, &kind, &schema, &b->raw);
+	if (!rc && (kind != SYNC_WIRE_SYNC || schema != MODEL_SCHEMA_VERSION))
 		rc = RELAIS_EPROTO;
-	} else {
-		c->acked = (uint64_t)json_integer_value(a);
+	if (!rc)
+		rc = sync_answer_decode(b->raw.data, b->raw.len, &a, &off);
+	if (!rc)
+		rc = sync_pull_open(&pr, b->raw.data + off, b->raw.len - off);
+	if (rc) {
+		snprintf(why, whylen, "unreadable sync answer: %s", relais_strerror(rc));
+		return rc;
 	}
-	json_decref(o);
-	return rc;
+	c->acked = a.acked;
+	c->cursor = pr.next_cursor;
+	return pr.more;
 }
 
 /* Reads a pull page: moves the cursor; returns 1 when more pages wait. */
@@ -604,12 +615,16 @@ static void on_done(struct bench *b, CURL *easy, CURLcode cc)
 	if (b->measuring)
 		samples_add(push ? &b->push : &b->pull, dt);
 	if (push) {
-		if (push_answer(c, why, sizeof(why))) {
-			note_error(b, c, "push", why);
+		int more = sync_answer(b, c, why, sizeof(why));
+		if (more < 0) {
+			note_error(b, c, "sync", why);
 			client_finish(b, c);
-			return;
+		} else if (more) {
+			b->pages_more++;
+			client_send(b, c, 0);
+		} else {
+			client_finish(b, c);
 		}
-		client_send(b, c, 0);
 		return;
 	}
 	int more = pull_answer(b, c, why, sizeof(why));
@@ -932,9 +947,9 @@ int main(int argc, char **argv)
 	long rss_idle1 = daemon_alive() ? proc_kib(g_daemon, "VmRSS") : -1;
 
 	printf("latency (ms), %lld measured rounds of %lld simultaneous syncs:\n", rounds, nclients);
-	samples_print("sync (push+pull)", &b.sync);
-	samples_print("push", &b.push);
-	samples_print("pull", &b.pull);
+	samples_print("sync (whole)", &b.sync);
+	samples_print("sync (push and its pull page)", &b.push);
+	samples_print("pull (further pages)", &b.pull);
 	printf("  pull pages beyond the first: %zu\n", b.pages_more);
 	printf("errors: %zu of %zu requests (warm-up included)\n", b.errors, b.requests);
 	if (total > 0)

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 #include "../common/buf.h"
@@ -447,6 +446,111 @@ struct presence_in {
 	char *profil;
 };
 
+/* ---- a string map for the import's look-ups ---- */
+
+struct smap_slot {
+	char *key;
+	char *val;
+};
+
+struct smap {
+	struct smap_slot *v;
+	size_t n, cap;                 /* cap: 0 or a power of two */
+};
+
+static uint64_t smap_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct smap_slot *smap_slot(const struct smap *m, const char *key)
+{
+	size_t i = (size_t)smap_hash(key) & (m->cap - 1);
+	while (m->v[i].key && strcmp(m->v[i].key, key))
+		i = (i + 1) & (m->cap - 1);
+	return &m->v[i];
+}
+
+/* The value of key, or NULL. */
+static const char *smap_get(const struct smap *m, const char *key)
+{
+	return m->cap ? smap_slot(m, key)->val : NULL;
+}
+
+/* Adds key -> val (both copied) unless key is there already: the first one
+ * stays, as the ORDER BY id of the queries it replaces chose it. */
+static int smap_add(struct smap *m, const char *key, const char *val)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct smap g = { NULL, 0, m->cap ? m->cap * 2 : 64 };
+		if (!(g.v = calloc(g.cap, sizeof(*g.v))))
+			return RELAIS_ENOMEM;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->v[i].key)
+				*smap_slot(&g, m->v[i].key) = m->v[i];
+		g.n = m->n;
+		free(m->v);
+		*m = g;
+	}
+	struct smap_slot *sl = smap_slot(m, key);
+	if (sl->key)
+		return 0;
+	sl->key = strdup(key);
+	sl->val = strdup(val);
+	if (!sl->key || !sl->val) {
+		free(sl->key);
+		free(sl->val);
+		sl->key = sl->val = NULL;
+		return RELAIS_ENOMEM;
+	}
+	m->n++;
+	return 0;
+}
+
+static void smap_free(struct smap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->v[i].key);
+		free(m->v[i].val);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* model_fold() of s into a new string; NULL on ENOMEM. */
+static char *folded(const char *s)
+{
+	size_t n = model_fold(s, NULL, 0);
+	char *out = malloc(n + 1);
+	if (out)
+		model_fold(s, out, n + 1);
+	return out;
+}
+
+/* s in ASCII lower case, as SQLite's lower() sees it. */
+static char *ascii_lower(const char *s)
+{
+	char *out = strdup(s);
+	for (char *p = out; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return out;
+}
+
+/* The key of a presence: promeneur, network and folded profile name. */
+static char *presence_key(const char *pid, const char *reseau, const char *profil)
+{
+	char *f = folded(profil), *k = NULL;
+	size_t n = strlen(pid) + strlen(reseau) + (f ? strlen(f) : 0) + 3;
+	if (f && (k = malloc(n)))
+		snprintf(k, n, "%s\x1f%s\x1f%s", pid, reseau, f);
+	free(f);
+	return k;
+}
+
 /* One data row, checked. */
 struct row_in {
 	char *val[F_NFIELDS];          /* normalised; "" when empty */
@@ -461,8 +565,13 @@ struct import {
 	int dry_run, partial;
 	size_t created, matched, refused;
 	size_t changed;                /* rows that wrote something */
-	char **emails;                 /* folded emails of earlier rows, by row index */
-	sqlite3_stmt *find_s, *find_p, *ins_s, *ins_p, *ins_pres, *has_pres, *fill_p;
+	/* What the replica holds, looked up in memory so that the import costs
+	 * one pass over the file and one over the tables (the replica has no
+	 * index on these columns): folded name -> structure id, ASCII-lower
+	 * email -> promeneur id, "promeneur reseau folded-profile" -> "", and
+	 * the file's own emails -> line. */
+	struct smap structures, promeneurs, presences, lines;
+	sqlite3_stmt *get_p, *ins_s, *ins_p, *ins_pres, *fill_p;
 };
 
 static void row_release(struct row_in *w)
@@ -709,40 +818,47 @@ nomem:
 	return 1;
 }
 
-/* SQLite function fold(x): model_fold(), so that a structure of the file
- * matches "Centre social  l'Éveil" as well as "centre social l'eveil". */
-static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* Loads what the replica holds into im's maps, in one pass per table. */
+static int load_maps(struct import *im)
 {
-	(void)argc;
-	const char *s = (const char *)sqlite3_value_text(argv[0]);
-	if (!s) {
-		sqlite3_result_null(ctx);
-		return;
+	sqlite3 *db = im->r->db;
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+	static const char *const sql[] = {
+		"SELECT id, nom FROM structure WHERE nom IS NOT NULL ORDER BY id",
+		"SELECT id, email FROM promeneur WHERE email IS NOT NULL ORDER BY id",
+		"SELECT promeneur, reseau, nom_profil FROM presence WHERE promeneur IS NOT NULL "
+		"AND reseau IS NOT NULL AND nom_profil IS NOT NULL",
+	};
+	for (size_t q = 0; !rc && q < sizeof(sql) / sizeof(sql[0]); q++) {
+		if (sqlite3_prepare_v2(db, sql[q], -1, &st, NULL) != SQLITE_OK)
+			return RELAIS_EDB;
+		while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *a = (const char *)sqlite3_column_text(st, 0);
+			const char *b = (const char *)sqlite3_column_text(st, 1);
+			char *k = q == 0 ? folded(b) : q == 1 ? ascii_lower(b) :
+				  presence_key(a, b, (const char *)sqlite3_column_text(st, 2));
+			rc = !k ? RELAIS_ENOMEM :
+			     smap_add(q == 0 ? &im->structures : q == 1 ? &im->promeneurs :
+				      &im->presences, k, q == 2 ? "" : a);
+			free(k);
+		}
+		if (!rc && s != SQLITE_DONE)
+			rc = RELAIS_EDB;
+		sqlite3_finalize(st);
+		st = NULL;
 	}
-	size_t n = model_fold(s, NULL, 0);
-	char *out = sqlite3_malloc64(n + 1);
-	if (!out) {
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	model_fold(s, out, n + 1);
-	sqlite3_result_text(ctx, out, (int)n, sqlite3_free);
+	return rc;
 }
 
 static int prepare_all(struct import *im)
 {
 	sqlite3 *db = im->r->db;
-	if (sqlite3_create_function(db, "relais_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-				    NULL, sql_fold, NULL, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
 	struct {
 		sqlite3_stmt **st;
 		const char *sql;
 	} q[] = {
-		{ &im->find_s, "SELECT id, nom FROM structure WHERE relais_fold(nom) = relais_fold(?) "
-			       "ORDER BY id LIMIT 1" },
-		{ &im->find_p, "SELECT id, telephone, fonction, structure, statut FROM promeneur "
-			       "WHERE lower(email) = lower(?) ORDER BY id LIMIT 1" },
+		{ &im->get_p, "SELECT telephone, fonction, structure, statut FROM promeneur WHERE id = ?" },
 		{ &im->ins_s, "INSERT INTO structure (id, dept, nom, commune, code_postal) "
 			      "VALUES (?, ?, ?, ?, nullif(?, ''))" },
 		{ &im->ins_p, "INSERT INTO promeneur (id, dept, prenom, nom, email, telephone, "
@@ -750,23 +866,24 @@ static int prepare_all(struct import *im)
 			      "nullif(?, ''), 'labellise')" },
 		{ &im->ins_pres, "INSERT INTO presence (id, dept, promeneur, reseau, nom_profil) "
 				 "VALUES (?, ?, ?, ?, ?)" },
-		{ &im->has_pres, "SELECT 1 FROM presence WHERE promeneur = ? AND reseau = ? AND "
-				 "relais_fold(nom_profil) = relais_fold(?)" },
 		{ &im->fill_p, "UPDATE promeneur SET telephone = coalesce(telephone, nullif(?, '')), "
 			       "fonction = coalesce(fonction, nullif(?, '')) WHERE id = ?" },
 	};
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
 		if (sqlite3_prepare_v2(db, q[i].sql, -1, q[i].st, NULL) != SQLITE_OK)
 			return RELAIS_EDB;
-	return 0;
+	return load_maps(im);
 }
 
 static void finalize_all(struct import *im)
 {
-	sqlite3_stmt *all[] = { im->find_s, im->find_p, im->ins_s, im->ins_p, im->ins_pres,
-				im->has_pres, im->fill_p };
+	sqlite3_stmt *all[] = { im->get_p, im->ins_s, im->ins_p, im->ins_pres, im->fill_p };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
+	smap_free(&im->structures);
+	smap_free(&im->promeneurs);
+	smap_free(&im->presences);
+	smap_free(&im->lines);
 }
 
 /* Steps a write statement; 0 or RELAIS_EDB. */
@@ -784,15 +901,17 @@ static int write_presences(struct import *im, const char *pid, const struct row_
 	*added = 0;
 	for (size_t i = 0; i < w->npres; i++) {
 		char id[UTIL_UUID_LEN + 1];
-		sqlite3_reset(im->has_pres);
-		sqlite3_bind_text(im->has_pres, 1, pid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->has_pres, 2, w->pres[i].reseau, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->has_pres, 3, w->pres[i].profil, -1, SQLITE_TRANSIENT);
-		int s = sqlite3_step(im->has_pres);
-		sqlite3_reset(im->has_pres);
-		if (s == SQLITE_ROW)
+		char *key = presence_key(pid, w->pres[i].reseau, w->pres[i].profil);
+		if (!key)
+			return RELAIS_ENOMEM;
+		int have = smap_get(&im->presences, key) != NULL;
+		int rc = have ? 0 : smap_add(&im->presences, key, "");
+		free(key);
+		if (rc)
+			return rc;
+		if (have)
 			continue;
-		if (s != SQLITE_DONE || util_uuid(id))
+		if (util_uuid(id))
 			return RELAIS_EDB;
 		sqlite3_bind_text(im->ins_pres, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(im->ins_pres, 2, im->dept, -1, SQLITE_TRANSIENT);
@@ -833,30 +952,35 @@ static int write_row(struct import *im, size_t lineno, const struct row_in *w,
 	snprintf(who, sizeof(who), "%s %s <%s>", w->val[F_PRENOM], w->val[F_NOM], w->val[F_EMAIL]);
 	report_value(w->val[F_STRUCTURE], sname, sizeof(sname));
 
-	sqlite3_bind_text(im->find_s, 1, w->val[F_STRUCTURE], -1, SQLITE_TRANSIENT);
-	s = sqlite3_step(im->find_s);
-	if (s == SQLITE_ROW) {
-		snprintf(sid, sizeof(sid), "%s", (const char *)sqlite3_column_text(im->find_s, 0));
+	char *skey = folded(w->val[F_STRUCTURE]), *pkey = ascii_lower(w->val[F_EMAIL]);
+	const char *found_s = skey ? smap_get(&im->structures, skey) : NULL;
+	const char *found_p = pkey ? smap_get(&im->promeneurs, pkey) : NULL;
+	if (!skey || !pkey) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	if (found_s) {
+		snprintf(sid, sizeof(sid), "%s", found_s);
 		have_s = 1;
 	}
-	sqlite3_reset(im->find_s);
-	if (s != SQLITE_ROW && s != SQLITE_DONE)
-		return RELAIS_EDB;
 
-	sqlite3_bind_text(im->find_p, 1, w->val[F_EMAIL], -1, SQLITE_TRANSIENT);
-	s = sqlite3_step(im->find_p);
+	s = SQLITE_DONE;
+	if (found_p) {
+		sqlite3_bind_text(im->get_p, 1, found_p, -1, SQLITE_TRANSIENT);
+		s = sqlite3_step(im->get_p);
+	}
 	if (s == SQLITE_ROW) {
-		const char *tel = (const char *)sqlite3_column_text(im->find_p, 1);
-		const char *fon = (const char *)sqlite3_column_text(im->find_p, 2);
-		const char *st = (const char *)sqlite3_column_text(im->find_p, 3);
-		const char *sta = (const char *)sqlite3_column_text(im->find_p, 4);
+		const char *tel = (const char *)sqlite3_column_text(im->get_p, 0);
+		const char *fon = (const char *)sqlite3_column_text(im->get_p, 1);
+		const char *st = (const char *)sqlite3_column_text(im->get_p, 2);
+		const char *sta = (const char *)sqlite3_column_text(im->get_p, 3);
 		struct buf done = BUF_INIT(1024);
-		snprintf(pid, sizeof(pid), "%s", (const char *)sqlite3_column_text(im->find_p, 0));
+		snprintf(pid, sizeof(pid), "%s", found_p);
 		int fill_tel = !tel && w->val[F_TELEPHONE][0];
 		int fill_fon = !fon && w->val[F_FONCTION][0];
 		p_struct = st ? strdup(st) : NULL;
 		p_statut = sta ? strdup(sta) : NULL;
-		sqlite3_reset(im->find_p);
+		sqlite3_reset(im->get_p);
 		if ((st && !p_struct) || (sta && !p_statut)) {
 			rc = RELAIS_ENOMEM;
 			goto out;
@@ -891,34 +1015,42 @@ static int write_row(struct import *im, size_t lineno, const struct row_in *w,
 		buf_release(&done);
 		goto out;
 	}
-	sqlite3_reset(im->find_p);
-	if (s != SQLITE_DONE)
-		return RELAIS_EDB;
+	sqlite3_reset(im->get_p);
+	if (s != SQLITE_DONE) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
 
 	if (!have_s) {
 		if (!w->val[F_COMMUNE][0]) {
 			snprintf(why, whylen, "la structure « %s » n'existe pas encore et la commune est "
 				 "vide : impossible de la créer.", sname);
-			return 1;
+			rc = 1;
+			goto out;
 		}
-		if (util_uuid(sid))
-			return RELAIS_EDB;
+		if (util_uuid(sid)) {
+			rc = RELAIS_EDB;
+			goto out;
+		}
 		sqlite3_bind_text(im->ins_s, 1, sid, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(im->ins_s, 2, im->dept, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(im->ins_s, 3, w->val[F_STRUCTURE], -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(im->ins_s, 4, w->val[F_COMMUNE], -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(im->ins_s, 5, w->val[F_CODE_POSTAL], -1, SQLITE_TRANSIENT);
-		if (step_done(im->ins_s))
-			return RELAIS_EDB;
+		if ((rc = step_done(im->ins_s)) || (rc = smap_add(&im->structures, skey, sid)))
+			goto out;
 	}
-	if (util_uuid(pid))
-		return RELAIS_EDB;
+	if (util_uuid(pid)) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
 	const char *vals[] = { pid, im->dept, w->val[F_PRENOM], w->val[F_NOM], w->val[F_EMAIL],
 			       w->val[F_TELEPHONE], sid, w->val[F_FONCTION] };
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 		sqlite3_bind_text(im->ins_p, (int)i + 1, vals[i], -1, SQLITE_TRANSIENT);
-	if (step_done(im->ins_p) || write_presences(im, pid, w, &added))
-		return RELAIS_EDB;
+	if ((rc = step_done(im->ins_p)) || (rc = smap_add(&im->promeneurs, pkey, pid)) ||
+	    (rc = write_presences(im, pid, w, &added)))
+		goto out;
 	printf("ligne %zu : créé : %s, %s", lineno, who, sname);
 	if (!have_s)
 		printf(" (structure créée)");
@@ -928,6 +1060,8 @@ static int write_row(struct import *im, size_t lineno, const struct row_in *w,
 	im->created++;
 	im->changed++;
 out:
+	free(skey);
+	free(pkey);
 	free(p_struct);
 	free(p_statut);
 	return rc;
@@ -962,13 +1096,18 @@ out:
 	return rc;
 }
 
-/* Finds an earlier row with the same email (case ignored); its line or 0. */
-static size_t duplicate_of(struct import *im, size_t i, const char *email)
+/* Finds an earlier row with the same email (ASCII case ignored) and
+ * returns its line, or records this one (line) and returns 0; -1 on ENOMEM. */
+static long duplicate_of(struct import *im, size_t line, const char *email)
 {
-	for (size_t k = 1; k < i; k++)
-		if (im->emails[k] && !strcasecmp(im->emails[k], email))
-			return k + 1;
-	return 0;
+	char *k = ascii_lower(email), num[24];
+	const char *seen = k ? smap_get(&im->lines, k) : NULL;
+	long rc = seen ? strtol(seen, NULL, 10) : 0;
+	snprintf(num, sizeof(num), "%zu", line);
+	if (!k || (!seen && smap_add(&im->lines, k, num)))
+		rc = -1;
+	free(k);
+	return rc;
 }
 
 static int run_import(struct import *im, const struct csv *c)
@@ -985,10 +1124,6 @@ static int run_import(struct import *im, const struct csv *c)
 	}
 	if (c->from_cp1252)
 		printf("Fichier lu en Windows-1252 et converti en UTF-8.\n");
-	if (!(im->emails = calloc(c->nrows, sizeof(*im->emails)))) {
-		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-		return CLI_EXIT_FAIL;
-	}
 	if ((e = prepare_all(im)) || (e = sync_capture_begin(im->r->db, im->r->tables, &cap))) {
 		cli_error("écriture dans le réplica impossible : %s",
 			  e == RELAIS_EDB ? replica_errmsg(im->r->db) : relais_strerror(e));
@@ -997,13 +1132,14 @@ static int run_import(struct import *im, const struct csv *c)
 	for (size_t i = 1; i < c->nrows; i++) {
 		struct row_in w;
 		char why[CLI_ERRLEN] = "";
-		size_t lineno = i + 1, dup;
+		size_t lineno = i + 1;
+		long dup;
 		int refused = check_row(&l, &c->rows[i], &w, why, sizeof(why));
 		if (!refused) {
-			if ((dup = duplicate_of(im, i, w.val[F_EMAIL]))) {
-				snprintf(why, sizeof(why), "doublon de la ligne %zu (même courriel).", dup);
+			if ((dup = duplicate_of(im, lineno, w.val[F_EMAIL])) > 0) {
+				snprintf(why, sizeof(why), "doublon de la ligne %ld (même courriel).", dup);
 				refused = 1;
-			} else if (!(im->emails[i] = strdup(w.val[F_EMAIL]))) {
+			} else if (dup < 0) {
 				row_release(&w);
 				cli_error("%s", relais_strerror(RELAIS_ENOMEM));
 				goto out;
@@ -1059,10 +1195,6 @@ out:
 	finalize_all(im);
 	if (cap)
 		sync_capture_abort(cap);
-	for (size_t i = 0; im->emails && i < c->nrows; i++)
-		free(im->emails[i]);
-	free(im->emails);
-	im->emails = NULL;
 	return rc;
 }
 

@@ -46,6 +46,9 @@ struct net {
 	 * as X-Relais-Departement; an account moved to another one since
 	 * answers 409 "departement" (RELAIS_EPERM with its message). */
 	char dept[8];
+	/* When not NULL and stderr is a terminal, transfers of more than 1 MB
+	 * show their progress on stderr under this French label. */
+	const char *progress;
 };
 
 /* Calls curl_global_init / curl_global_cleanup; once per process. */
@@ -82,5 +85,22 @@ int net_get_envelope(struct net *n, const char *path, struct buf *body,
  * JSON error body when it sent one (an item refused for good names it). */
 int net_post_envelope(struct net *n, const char *path, const void *data, size_t len,
 		      json_t **out, char *err, size_t errlen) RELAIS_WUR;
+
+/* POST an envelope to path and append the envelope answered to body (reset
+ * first). On a 403 or 422, *out holds the server's JSON error body as for
+ * net_post_envelope(); else *out is NULL. */
+int net_post_exchange(struct net *n, const char *path, const void *data, size_t len,
+		      struct buf *body, json_t **out, char *err, size_t errlen) RELAIS_WUR;
+/*
+ * GET path; a 200 answer's body is written to fd from offset as it arrives,
+ * so that a cut connection keeps what came (*written bytes). header names
+ * an answer header copied into val ("" when absent); when expect is not
+ * NULL and the header differs from it, nothing is written (RELAIS_EPROTO).
+ * *status is the answer's status (0 when none came); other statuses are
+ * errors as for the other calls, their body never touching fd.
+ */
+int net_get_to_file(struct net *n, const char *path, int fd, uint64_t offset,
+		    const char *header, const char *expect, char *val, size_t vallen,
+		    uint64_t *written, long *status, char *err, size_t errlen) RELAIS_WUR;
 
 #endif

@@ -8,11 +8,15 @@
  * and each pulled page is applied with its cursor in one transaction.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
 #include "../common/buf.h"
 #include "../common/util.h"
 #include "../model/model.h"
@@ -25,7 +29,8 @@
 
 #define PUSH_MAX_ITEMS 1000
 #define PUSH_MAX_BYTES (4u << 20)
-#define PULL_LIMIT 5000
+#define PULL_MAX 5000   /* the server's default page */
+#define PULL_MIN 50
 
 struct remote_opts {
 	const char *server;
@@ -119,6 +124,46 @@ static int set_last_sync(struct replica *r)
 	return sync_meta_set(r->db, "last_sync", when);
 }
 
+/* Opens the envelope in body into raw (reset first), checking its kind and
+ * schema. */
+static int open_envelope(const struct buf *body, enum sync_wire_kind want, struct buf *raw,
+			 char *err, size_t errlen)
+{
+	enum sync_wire_kind kind;
+	unsigned schema;
+	buf_reset(raw);
+	int rc = sync_wire_open(body->data, body->len, SYNC_WIRE_MAX_RAW, &kind, &schema, raw);
+	if (rc) {
+		snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
+		return rc;
+	}
+	if (kind != want) {
+		snprintf(err, errlen, "réponse inattendue du serveur (type %d).", (int)kind);
+		return RELAIS_EPROTO;
+	}
+	if (schema != MODEL_SCHEMA_VERSION) {
+		snprintf(err, errlen, "le serveur utilise le schéma %u et ce client le schéma %d : "
+			 "mettez relais à jour.", schema, MODEL_SCHEMA_VERSION);
+		return RELAIS_ESCHEMA;
+	}
+	return 0;
+}
+
+/* Applies a pulled page; the French message says why not. */
+static int apply_page(struct replica *r, const void *page, size_t len,
+		      struct sync_apply_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	int rc = sync_apply_pull(r->db, r->tables, page, len, res);
+	if (rc == RELAIS_EBUSY)
+		snprintf(err, errlen, "des modifications locales attendent encore d'être envoyées ; "
+			 "réception reportée.");
+	else if (rc)
+		snprintf(err, errlen, "application des données reçues impossible : %s ; "
+			 "le réplica est inchangé pour cette page.", relais_strerror(rc));
+	return rc;
+}
+
 /*
  * Pulls pages from endpoint ("/v1/pull" or "/v1/snapshot") from the stored
  * cursor until the server has no more, applying each. Adds the number of
@@ -134,43 +179,33 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 		snprintf(err, errlen, "curseur de synchronisation illisible : %s", relais_strerror(rc));
 		goto out;
 	}
+	/* A page is all or nothing: on a line that drops, pages that a cut
+	 * interrupted shrink (halved at each, down to PULL_MIN) and grow back
+	 * once they get through, from one run to the next. */
+	uint64_t limit = 0;
+	if (meta_u64(r, "pull_limit", &limit) || limit < PULL_MIN || limit > PULL_MAX)
+		limit = PULL_MAX;
 	for (;;) {
-		char path[128];
-		enum sync_wire_kind kind;
-		unsigned schema;
+		char path[128], v[24];
 		struct sync_apply_result res;
 
-		snprintf(path, sizeof(path), "%s?since=%" PRIu64 "&limit=%d", endpoint, cursor,
-			 PULL_LIMIT);
-		if ((rc = net_get_envelope(n, path, &body, err, errlen)))
-			goto out;
-		buf_reset(&raw);
-		rc = sync_wire_open(body.data, body.len, SYNC_WIRE_MAX_RAW, &kind, &schema, &raw);
-		if (rc) {
-			snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
-			goto out;
+		if (limit == PULL_MAX)
+			snprintf(path, sizeof(path), "%s?since=%" PRIu64, endpoint, cursor);
+		else
+			snprintf(path, sizeof(path), "%s?since=%" PRIu64 "&limit=%" PRIu64, endpoint,
+				 cursor, limit);
+		rc = net_get_envelope(n, path, &body, err, errlen);
+		if (rc == RELAIS_ENET && limit > PULL_MIN) {
+			snprintf(v, sizeof(v), "%" PRIu64, limit / 2 > PULL_MIN ? limit / 2 : PULL_MIN);
+			(void)!sync_meta_set(r->db, "pull_limit", v);
 		}
-		if (kind != SYNC_WIRE_PULL) {
-			rc = RELAIS_EPROTO;
-			snprintf(err, errlen, "réponse inattendue du serveur (type %d).", (int)kind);
+		if (rc || (rc = open_envelope(&body, SYNC_WIRE_PULL, &raw, err, errlen)) ||
+		    (rc = apply_page(r, raw.data, raw.len, &res, err, errlen)))
 			goto out;
-		}
-		if (schema != MODEL_SCHEMA_VERSION) {
-			rc = RELAIS_ESCHEMA;
-			snprintf(err, errlen, "le serveur utilise le schéma %u et ce client le schéma %d : "
-				 "mettez relais à jour.", schema, MODEL_SCHEMA_VERSION);
-			goto out;
-		}
-		memset(&res, 0, sizeof(res));
-		rc = sync_apply_pull(r->db, r->tables, raw.data, raw.len, &res);
-		if (rc == RELAIS_EBUSY) {
-			snprintf(err, errlen, "des modifications locales attendent encore d'être envoyées ; "
-				 "réception reportée.");
-			goto out;
-		} else if (rc) {
-			snprintf(err, errlen, "application des données reçues impossible : %s ; "
-				 "le réplica est inchangé pour cette page.", relais_strerror(rc));
-			goto out;
+		if (limit < PULL_MAX) {
+			limit = limit * 2 < PULL_MAX ? limit * 2 : PULL_MAX;
+			snprintf(v, sizeof(v), "%" PRIu64, limit);
+			(void)!sync_meta_set(r->db, "pull_limit", v);
 		}
 		if ((rc = clock_note(r, n, run, err, errlen)))
 			goto out;
@@ -188,6 +223,168 @@ static int pull_pages(struct replica *r, struct net *n, const char *endpoint, ui
 out:
 	buf_release(&body);
 	buf_release(&raw);
+	return rc;
+}
+
+/* ---- bootstrap from the département's file (docs/protocol.md) ---- */
+
+#define AMORCE_PART "amorce.part"
+#define AMORCE_HEADER "X-Relais-Amorce"
+
+struct amorce {
+	int have;           /* a download is in progress / described */
+	uint64_t seq, size;
+	unsigned long crc;
+};
+
+/* "SEQ SIZE CRC" (the header's, and the download in progress's in meta). */
+static int amorce_parse(const char *s, struct amorce *a)
+{
+	unsigned long long seq, size;
+	unsigned long crc;
+	char end;
+	if (!s || sscanf(s, "%llu %llu %lu%c", &seq, &size, &crc, &end) != 3)
+		return RELAIS_EPROTO;
+	a->have = 1;
+	a->seq = seq;
+	a->size = size;
+	a->crc = crc;
+	return 0;
+}
+
+static int part_crc(int fd, unsigned long *crc)
+{
+	unsigned char b[1 << 16];
+	ssize_t n;
+	uLong c = crc32(0, NULL, 0);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return RELAIS_EIO;
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		c = crc32(c, b, (uInt)n);
+	*crc = c;
+	return n < 0 ? RELAIS_EIO : 0;
+}
+
+/*
+ * Downloads the département's bootstrap file into HOME/amorce.part, piece
+ * by piece from where an earlier run stopped (its seq, size and CRC wait in
+ * the replica's meta), checks it and installs it. RELAIS_ENOTFOUND when the
+ * server has none to give (an older relaisd): the caller pulls pages.
+ */
+static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err, size_t errlen)
+{
+	struct amorce a = { 0, 0, 0, 0 }, got;
+	char part[4200], path[128], hdr[128], *meta = NULL, *dept = NULL;
+	int fd = -1, rc, restarts = 0;
+	long status = 0;
+	struct stat st;
+
+	snprintf(part, sizeof(part), "%s/" AMORCE_PART, r->home);
+	if ((rc = replica_meta(r, "amorce", &meta)) || (rc = replica_meta(r, "dept", &dept))) {
+		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
+		goto out;
+	}
+	if (amorce_parse(meta, &a))
+		a.have = 0;
+	fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || (!a.have && ftruncate(fd, 0))) {
+		rc = RELAIS_EIO;
+		snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		char expect[96];
+		uint64_t wrote = 0;
+		if (fstat(fd, &st)) {
+			rc = RELAIS_EIO;
+			snprintf(err, errlen, "lecture de « %.200s » impossible : %s", part, strerror(errno));
+			goto out;
+		}
+		uint64_t off = a.have ? (uint64_t)st.st_size : 0;
+		if (a.have && off > a.size)
+			a.have = 0; /* not that file: start again */
+		if (!a.have && ftruncate(fd, 0)) {
+			rc = RELAIS_EIO;
+			snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, strerror(errno));
+			goto out;
+		}
+		if (!a.have)
+			off = 0;
+		if (a.have && off == a.size)
+			break;
+		if (a.have) {
+			snprintf(path, sizeof(path), "/v1/amorce?seq=%" PRIu64 "&offset=%" PRIu64, a.seq, off);
+			snprintf(expect, sizeof(expect), "%" PRIu64 " %" PRIu64 " %lu", a.seq, a.size, a.crc);
+		} else {
+			snprintf(path, sizeof(path), "/v1/amorce");
+		}
+		rc = net_get_to_file(n, path, fd, off, AMORCE_HEADER, a.have ? expect : NULL, hdr,
+				     sizeof(hdr), &wrote, &status, err, errlen);
+		/* The file's description is kept as soon as it came, so that what a
+		 * cut left on disk is resumed from. */
+		if (!a.have && status == 200 && !amorce_parse(hdr, &got)) {
+			char v[96];
+			int mrc;
+			a = got;
+			snprintf(v, sizeof(v), "%" PRIu64 " %" PRIu64 " %lu", a.seq, a.size, a.crc);
+			if ((mrc = sync_meta_set(r->db, "amorce", v))) {
+				rc = mrc;
+				snprintf(err, errlen, "écriture dans le réplica impossible : %s",
+					 relais_strerror(rc));
+				goto out;
+			}
+		}
+		if (status == 404 && !a.have) {
+			rc = RELAIS_ENOTFOUND;
+			goto out;
+		}
+		if (status == 410 && restarts++ < 3) {
+			/* A newer file replaced this one: start again with it. */
+			a.have = 0;
+			if ((rc = sync_meta_set(r->db, "amorce", ""))) {
+				snprintf(err, errlen, "écriture dans le réplica impossible : %s",
+					 relais_strerror(rc));
+				goto out;
+			}
+			continue;
+		}
+		if (rc)
+			goto out;
+		if (!a.have) {
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "réponse du serveur sans description de l'image du département.");
+			goto out;
+		}
+		if (!wrote && off < a.size) {
+			rc = RELAIS_EPROTO;
+			snprintf(err, errlen, "le serveur n'envoie plus rien avant la fin de l'image.");
+			goto out;
+		}
+	}
+	unsigned long crc = 0;
+	if ((rc = part_crc(fd, &crc)) || crc != a.crc) {
+		/* Start from scratch next time: the bytes on disk are not the file. */
+		int mrc = ftruncate(fd, 0) ? RELAIS_EIO : sync_meta_set(r->db, "amorce", "");
+		rc = rc ? rc : mrc ? mrc : RELAIS_ECORRUPT;
+		snprintf(err, errlen, "l'image du département reçue est abîmée : relancez la même "
+			 "commande pour la télécharger de nouveau.");
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	rc = sync_bootstrap_install(r->db, r->tables, part, MODEL_SCHEMA_VERSION, dept ? dept : "",
+				    rows);
+	if (rc) {
+		snprintf(err, errlen, "installation de l'image du département impossible : %s",
+			 relais_strerror(rc));
+		goto out;
+	}
+	unlink(part);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(meta);
+	free(dept);
 	return rc;
 }
 
@@ -229,8 +426,70 @@ static int set_aside(struct replica *r, const struct sync_outbox *ob, json_t *an
 	return 0;
 }
 
-static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct run *run,
-			char *err, size_t errlen)
+/* What the last batch's answer held: the pull page that follows the push. */
+struct pulled {
+	int done;          /* a page was applied */
+	int more;          /* the server holds more past it */
+	uint64_t rows;
+};
+
+/*
+ * Reads the answer of POST /v1/sync: acknowledges the items it took and
+ * applies the pull page it carries, unless edits made meanwhile wait in the
+ * outbox (the page would hide them; the loop pushes them first). Sets
+ * *acked.
+ */
+static int sync_answer(struct replica *r, const struct buf *body, const struct sync_outbox *ob,
+		       uint64_t *acked, struct pulled *pl, struct run *run, char *err, size_t errlen)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct sync_answer a;
+	struct sync_apply_result res;
+	uint64_t pending = 0;
+	size_t off = 0;
+	int rc = open_envelope(body, SYNC_WIRE_SYNC, &raw, err, errlen);
+
+	if (!rc && (rc = sync_answer_decode(raw.data, raw.len, &a, &off)))
+		snprintf(err, errlen, "réponse du serveur illisible : %s", relais_strerror(rc));
+	if (rc)
+		goto out;
+	run->restamped += a.restamped;
+	*acked = a.acked;
+	if (a.acked < ob->items[0].seq) {
+		/* Nothing of this batch was taken: pushing it again would loop. */
+		rc = RELAIS_EPROTO;
+		snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
+		goto out;
+	}
+	if ((rc = sync_outbox_ack(r->db, a.acked)) || (rc = sync_outbox_pending(r->db, &pending))) {
+		snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
+			 relais_strerror(rc));
+		goto out;
+	}
+	if (pending)
+		goto out;
+	rc = apply_page(r, raw.data + off, raw.len - off, &res, err, errlen);
+	if (rc == RELAIS_EBUSY) {
+		rc = 0; /* an edit landed between the two statements above */
+		goto out;
+	}
+	if (rc)
+		goto out;
+	pl->done = 1;
+	pl->more = res.more;
+	pl->rows += res.rows;
+out:
+	buf_release(&raw);
+	return rc;
+}
+
+/*
+ * Pushes the outbox in batches. The last batch goes to /v1/sync, whose
+ * answer also carries the pull page from the replica's cursor (*pl): an
+ * editor's sync with nothing else to fetch is one round trip.
+ */
+static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct pulled *pl,
+			struct run *run, char *err, size_t errlen)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), body = BUF_INIT(SYNC_WIRE_MAX_BODY);
 	struct sync_outbox ob;
@@ -239,7 +498,8 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 
 	memset(&ob, 0, sizeof(ob));
 	for (;;) {
-		uint64_t pending = 0;
+		uint64_t pending = 0, cursor = 0, acked = 0;
+		char path[128];
 		if ((rc = sync_outbox_pending(r->db, &pending)) ||
 		    (pending && (rc = sync_outbox_load(r->db, PUSH_MAX_ITEMS, PUSH_MAX_BYTES, &ob)))) {
 			snprintf(err, errlen, "lecture des modifications en attente impossible : %s",
@@ -248,6 +508,12 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 		}
 		if (!pending || !ob.count)
 			break;
+		int last = ob.count == pending;
+		if (last && (rc = meta_u64(r, "cursor", &cursor))) {
+			snprintf(err, errlen, "curseur de synchronisation illisible : %s",
+				 relais_strerror(rc));
+			goto out;
+		}
 		buf_reset(&raw);
 		buf_reset(&body);
 		rc = sync_push_encode(ob.node, ob.items, ob.count, &raw);
@@ -257,7 +523,27 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 			snprintf(err, errlen, "préparation de l'envoi impossible : %s", relais_strerror(rc));
 			goto out;
 		}
-		rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
+		if (last) {
+			/* The page in the answer shrinks on a line that drops, as
+			 * pull_pages' do. */
+			uint64_t limit = 0;
+			if (meta_u64(r, "pull_limit", &limit) || limit < PULL_MIN || limit > PULL_MAX)
+				limit = PULL_MAX;
+			if (limit == PULL_MAX)
+				snprintf(path, sizeof(path), "/v1/sync?since=%" PRIu64, cursor);
+			else
+				snprintf(path, sizeof(path), "/v1/sync?since=%" PRIu64 "&limit=%" PRIu64,
+					 cursor, limit);
+			buf_reset(&raw);
+			rc = net_post_exchange(n, path, body.data, body.len, &raw, &ans, err, errlen);
+			if (rc == RELAIS_ENET && limit > PULL_MIN) {
+				char v[24];
+				snprintf(v, sizeof(v), "%" PRIu64, limit / 2 > PULL_MIN ? limit / 2 : PULL_MIN);
+				(void)!sync_meta_set(r->db, "pull_limit", v);
+			}
+		} else {
+			rc = net_post_envelope(n, "/v1/push", body.data, body.len, &ans, err, errlen);
+		}
 		int crc = clock_note(r, n, run, err, errlen);
 		if (!rc)
 			rc = crc;
@@ -273,21 +559,37 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 		}
 		if (rc)
 			goto out;
-		json_t *jre = json_object_get(ans, "restamped");
-		if (json_is_integer(jre) && json_integer_value(jre) > 0)
-			run->restamped += (uint64_t)json_integer_value(jre);
-		json_t *jacked = json_object_get(ans, "acked");
-		if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
-			rc = RELAIS_EPROTO;
-			snprintf(err, errlen, "réponse du serveur sans accusé de réception.");
-			goto out;
-		}
-		uint64_t acked = (uint64_t)json_integer_value(jacked);
-		if (acked < ob.items[0].seq) {
-			/* Nothing of this batch was taken: pushing it again would loop. */
-			rc = RELAIS_EPROTO;
-			snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
-			goto out;
+		if (last) {
+			/* raw holds the answer's envelope; body is free again. */
+			buf_reset(&body);
+			if ((rc = buf_append(&body, raw.data, raw.len))) {
+				snprintf(err, errlen, "mémoire insuffisante");
+				goto out;
+			}
+			if ((rc = sync_answer(r, &body, &ob, &acked, pl, run, err, errlen)))
+				goto out;
+		} else {
+			json_t *jre = json_object_get(ans, "restamped");
+			if (json_is_integer(jre) && json_integer_value(jre) > 0)
+				run->restamped += (uint64_t)json_integer_value(jre);
+			json_t *jacked = json_object_get(ans, "acked");
+			if (!json_is_integer(jacked) || json_integer_value(jacked) < 0) {
+				rc = RELAIS_EPROTO;
+				snprintf(err, errlen, "réponse du serveur sans accusé de réception.");
+				goto out;
+			}
+			acked = (uint64_t)json_integer_value(jacked);
+			if (acked < ob.items[0].seq) {
+				/* Nothing of this batch was taken: pushing it again would loop. */
+				rc = RELAIS_EPROTO;
+				snprintf(err, errlen, "le serveur n'a accepté aucune des modifications envoyées.");
+				goto out;
+			}
+			if ((rc = sync_outbox_ack(r->db, acked))) {
+				snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
+					 relais_strerror(rc));
+				goto out;
+			}
 		}
 		for (size_t i = 0; i < ob.count; i++)
 			if (ob.items[i].seq <= acked)
@@ -296,11 +598,8 @@ static int push_batches(struct replica *r, struct net *n, uint64_t *sent, struct
 		ans = NULL;
 		sync_outbox_free(&ob);
 		memset(&ob, 0, sizeof(ob));
-		if ((rc = sync_outbox_ack(r->db, acked))) {
-			snprintf(err, errlen, "enregistrement de l'accusé de réception impossible : %s",
-				 relais_strerror(rc));
-			goto out;
-		}
+		if (pl->done)
+			break;
 	}
 out:
 	json_decref(ans);
@@ -544,7 +843,28 @@ int cmd_init(const char *home, int argc, char **argv)
 		e = store_account(&r, &o, who, err, sizeof(err));
 	if (!e)
 		e = use_replica_headers(&r, &n, err, sizeof(err));
-	if (!e)
+	uint64_t cursor = 0;
+	if (!e && (e = meta_u64(&r, "cursor", &cursor)))
+		snprintf(err, sizeof(err), "curseur de synchronisation illisible : %s",
+			 relais_strerror(e));
+	/* A new replica takes the département's file, then what changed since;
+	 * one begun by pages (or facing an older server) goes on by pages. */
+	char *mark = NULL;
+	if (!e && (e = replica_meta(&r, "amorce", &mark)))
+		snprintf(err, sizeof(err), "lecture du réplica impossible : %s", relais_strerror(e));
+	int installed = mark && !strcmp(mark, SYNC_BOOTSTRAP_DONE);
+	free(mark);
+	int by_pages = e || (cursor && !installed);
+	n.progress = "Données du département";
+	if (!by_pages) {
+		/* A file installed by an earlier run: only the pull remains. */
+		e = installed ? 0 : bootstrap(&r, &n, &rows, err, sizeof(err));
+		if (e == RELAIS_ENOTFOUND)
+			by_pages = 1, e = 0;
+		else if (!e)
+			e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err));
+	}
+	if (!e && by_pages)
 		e = pull_pages(&r, &n, "/v1/snapshot", &rows, &run, err, sizeof(err));
 	if (e) {
 		cli_error("%s", err);
@@ -613,6 +933,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	char err[CLI_ERRLEN], *server = NULL, *token = NULL, *login = NULL;
 	uint64_t sent = 0, rows = 0, pending = 0;
 	struct run run = { 0, 0, 0 };
+	struct pulled pl = { 0, 0, 0 };
 	long long open = 0;
 	int e = 0, rc = parse_opts(argc, argv, TAKES_SERVER, &o, &sync_cmd);
 
@@ -632,9 +953,12 @@ int cmd_sync(const char *home, int argc, char **argv)
 	if ((e = net_open(&n, o.server ? o.server : server, token, err, sizeof(err))) ||
 	    (e = use_replica_headers(&r, &n, err, sizeof(err))))
 		goto failed;
-	if ((e = push_batches(&r, &n, &sent, &run, err, sizeof(err))))
+	n.progress = "Réception";
+	if ((e = push_batches(&r, &n, &sent, &pl, &run, err, sizeof(err))))
 		goto failed;
-	if ((e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err))))
+	rows = pl.rows;
+	if ((!pl.done || pl.more) &&
+	    (e = pull_pages(&r, &n, "/v1/pull", &rows, &run, err, sizeof(err))))
 		goto failed;
 	e = set_last_sync(&r);
 	if (!e)

@@ -19,6 +19,7 @@
 #include "../sync/wire.h"
 #include "api.h"
 #include "auth.h"
+#include "bootstrap.h"
 #include "limit.h"
 
 #define MSG_AUTH "Authentification requise ou refusée."
@@ -35,7 +36,7 @@ struct api {
 static void note_failure(struct api *a, const char *peer);
 
 /* OP_CHECK: the token of a request whose client waits for "100 Continue". */
-enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_CHECK, OP_DOCUMENT };
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_SYNC, OP_BOOTSTRAP, OP_CHECK, OP_DOCUMENT };
 
 struct api_job {
 	uv_work_t work;
@@ -55,6 +56,7 @@ struct api_job {
 	int status;
 	const char *ctype;
 	const char *extra;
+	char extra_buf[96];       /* an extra header made for this answer */
 	char *body;               /* malloc'd */
 	size_t len;
 };
@@ -86,6 +88,8 @@ static const char *op_name(enum api_op op)
 	case OP_PUSH: return "envoi de modifications";
 	case OP_PULL: return "réception de modifications";
 	case OP_SNAPSHOT: return "téléchargement initial";
+	case OP_SYNC: return "synchronisation";
+	case OP_BOOTSTRAP: return "téléchargement de l'image du département";
 	case OP_CHECK: return "vérification d'un jeton";
 	case OP_DOCUMENT: return "lecture d'un document";
 	}
@@ -253,83 +257,82 @@ static void do_whoami(struct api_job *j)
 				   "epoque", store_epoch(j->api->store)));
 }
 
-static void do_push(struct api_job *j)
+/* Opens and decodes the push envelope of the request into raw and push;
+ * answers and returns -1 when it cannot. */
+static int push_read(struct api_job *j, struct buf *raw, struct sync_push *push)
 {
-	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
-	struct sync_push push = { 0 };
-	struct sync_merge_result res = { 0 };
+	struct http_request *r = j->req;
 	enum sync_wire_kind kind;
 	unsigned schema = 0;
-	char err[512] = "";
-	struct http_request *r = j->req;
-
-	if (!auth_role_can_write(j->who.role)) {
-		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
-		goto out;
-	}
-	int rc = sync_wire_open(r->body, r->body_len, SYNC_WIRE_MAX_RAW, &kind, &schema, &raw);
+	int rc = sync_wire_open(r->body, r->body_len, SYNC_WIRE_MAX_RAW, &kind, &schema, raw);
 	switch (rc) {
 	case 0:
 		break;
 	case RELAIS_EVERSION:
 		job_error(j, 400, "version", "Version du format d'échange non prise en charge : "
 			  "mettez à jour relais.");
-		goto out;
+		return -1;
 	case RELAIS_ETOOBIG:
 		job_error(j, 413, "too_big", "Les données décompressées dépassent 64 Mio.");
-		goto out;
+		return -1;
 	case RELAIS_ENOMEM:
 		job_internal(j, rc);
-		goto out;
+		return -1;
 	default:
 		job_error(j, 400, "bad_request", "Corps de la requête illisible (tronqué ou corrompu).");
-		goto out;
+		return -1;
 	}
 	if (kind != SYNC_WIRE_PUSH) {
 		job_error(j, 400, "bad_request", "Le corps de la requête n'est pas un envoi.");
-		goto out;
+		return -1;
 	}
 	if (schema != MODEL_SCHEMA_VERSION) {
 		schema_mismatch(j, schema);
-		goto out;
+		return -1;
 	}
-	rc = sync_push_decode(raw.data, raw.len, API_MAX_PUSH_ITEMS, &push);
+	rc = sync_push_decode(raw->data, raw->len, API_MAX_PUSH_ITEMS, push);
 	if (rc == RELAIS_ETOOBIG) {
 		job_error(j, 413, "too_big", "Plus de 100 000 modifications dans un seul envoi.");
-		goto out;
+		return -1;
 	} else if (rc == RELAIS_ENOMEM) {
 		job_internal(j, rc);
-		goto out;
+		return -1;
 	} else if (rc) {
 		job_error(j, 400, "bad_request", "Corps de la requête illisible (tronqué ou corrompu).");
-		goto out;
+		return -1;
 	}
+	return 0;
+}
 
+/* Merges a decoded push (echo: see store_push_echo). Returns 0 when it
+ * merged with nothing refused; otherwise answers (an item refused for good
+ * with its seq, or the error) and returns -1. */
+static int push_merge(struct api_job *j, const struct sync_push *push, struct sync_echo *echo,
+		      struct sync_merge_result *res)
+{
+	char err[512] = "";
+
+	if (!auth_role_can_write(j->who.role)) {
+		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
+		return -1;
+	}
 	struct sync_author who = { j->who.login, j->who.dept };
-	rc = store_push(j->api->store, &who, &push, &res, err, sizeof(err));
+	int rc = store_push_echo(j->api->store, &who, push, echo, res, err, sizeof(err));
 	switch (rc) {
 	case 0:
-		if (res.refused_seq) {
-			/* One item refused for good: the ones before it are
-			 * applied; the replica sets it aside and goes on. */
-			int forbidden = res.refused_rc == RELAIS_EPERM;
-			job_json(j, forbidden ? 403 : 422,
-				 json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
-					   "error", forbidden ? "forbidden" : "invalid",
-					   "message", *err ? err : relais_strerror(res.refused_rc),
-					   "refused", (json_int_t)res.refused_seq,
-					   "acked", (json_int_t)res.acked,
-					   "restamped", (json_int_t)res.restamped,
-					   "hlc", (json_int_t)res.server_hlc));
-			break;
-		}
-		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-					   "acked", (json_int_t)res.acked,
-					   "items", (json_int_t)res.items,
-					   "changes", (json_int_t)res.changes,
-					   "conflicts", (json_int_t)res.conflicts,
-					   "restamped", (json_int_t)res.restamped,
-					   "hlc", (json_int_t)res.server_hlc));
+		if (!res->refused_seq)
+			return 0;
+		/* One item refused for good: the ones before it are applied; the
+		 * replica sets it aside and goes on. */
+		int forbidden = res->refused_rc == RELAIS_EPERM;
+		job_json(j, forbidden ? 403 : 422,
+			 json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
+				   "error", forbidden ? "forbidden" : "invalid",
+				   "message", *err ? err : relais_strerror(res->refused_rc),
+				   "refused", (json_int_t)res->refused_seq,
+				   "acked", (json_int_t)res->acked,
+				   "restamped", (json_int_t)res->restamped,
+				   "hlc", (json_int_t)res->server_hlc));
 		break;
 	case RELAIS_EPERM:
 		job_error(j, 403, "forbidden", *err ? err : "Modification d'un autre département refusée.");
@@ -349,9 +352,108 @@ static void do_push(struct api_job *j)
 		job_internal(j, rc);
 		break;
 	}
+	return -1;
+}
+
+static void do_push(struct api_job *j)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct sync_push push = { 0 };
+	struct sync_merge_result res = { 0 };
+
+	if (!auth_role_can_write(j->who.role)) {
+		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
+		goto out;
+	}
+	if (push_read(j, &raw, &push) || push_merge(j, &push, NULL, &res))
+		goto out;
+	job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+				   "acked", (json_int_t)res.acked,
+				   "items", (json_int_t)res.items,
+				   "changes", (json_int_t)res.changes,
+				   "conflicts", (json_int_t)res.conflicts,
+				   "restamped", (json_int_t)res.restamped,
+				   "hlc", (json_int_t)res.server_hlc));
 out:
 	sync_push_free(&push);
 	buf_release(&raw);
+}
+
+/* Builds a pull page of the account's département (echo: rows to leave
+ * out), halving the page while it passes the payload cap. */
+static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
+		      const struct sync_echo *echo, struct buf *raw)
+{
+	sqlite3 *db = store_reader_acquire(j->api->store);
+	int rc;
+	for (;;) {
+		buf_reset(raw);
+		rc = sync_pull_build_echo(db, store_tables(j->api->store), j->who.dept, since, limit,
+					  live_only, echo, raw);
+		if (rc != RELAIS_ETOOBIG || limit == 1)
+			break;
+		limit /= 2;
+	}
+	store_reader_release(j->api->store, db);
+	return rc;
+}
+
+/* Answers the sealed envelope in out. */
+static void job_envelope(struct api_job *j, struct buf *out)
+{
+	j->status = 200;
+	j->ctype = NULL; /* an envelope: the path says so, and a rural link pays each byte */
+	j->body = (char *)buf_detach(out, &j->len);
+	if (!j->body)
+		job_internal(j, RELAIS_ENOMEM);
+}
+
+/*
+ * POST /v1/sync?since=CURSOR: a push (possibly of no item) and, in the same
+ * answer, the pull page from the pusher's cursor, without the rows the push
+ * wrote as the pusher holds them: an editor's sync is one round trip.
+ */
+static void do_sync(struct api_job *j)
+{
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), page = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW + SYNC_WIRE_HEADER);
+	struct sync_push push = { 0 };
+	struct sync_merge_result res = { 0 };
+	struct sync_echo echo = { 0, NULL, 0, 0 };
+	unsigned long long since;
+	unsigned limit;
+	int rc;
+
+	if (api_parse_query(j->req->query, &since, &limit)) {
+		job_error(j, 400, "bad_request", "Paramètres invalides : since (entier positif) et "
+			  "limit (de 1 à 10 000) seulement.");
+		goto out;
+	}
+	if (push_read(j, &raw, &push))
+		goto out;
+	echo.since = since;
+	if (push.count && push_merge(j, &push, &echo, &res))
+		goto out;
+	rc = page_build(j, since, limit, 0, &echo, &page);
+	if (!rc) {
+		struct sync_answer a = { res.acked, res.items, res.changes, res.conflicts,
+					 res.restamped };
+		buf_reset(&raw);
+		rc = sync_answer_encode(&a, page.data, page.len, &raw);
+	}
+	if (!rc)
+		rc = sync_wire_seal(SYNC_WIRE_SYNC, MODEL_SCHEMA_VERSION, raw.data, raw.len, &out);
+	if (rc) {
+		job_internal(j, rc);
+		goto out;
+	}
+	job_envelope(j, &out);
+out:
+	sync_echo_release(&echo);
+	sync_push_free(&push);
+	buf_release(&raw);
+	buf_release(&page);
+	buf_release(&out);
 }
 
 static void do_pull(struct api_job *j, int live_only)
@@ -367,28 +469,14 @@ static void do_pull(struct api_job *j, int live_only)
 			  "limit (de 1 à 10 000) seulement.");
 		goto out;
 	}
-	sqlite3 *db = store_reader_acquire(j->api->store);
-	/* A page of large rows may pass the payload cap: fewer rows then. */
-	for (;;) {
-		buf_reset(&raw);
-		rc = sync_pull_build(db, store_tables(j->api->store), j->who.dept, since, limit,
-				     live_only, &raw);
-		if (rc != RELAIS_ETOOBIG || limit == 1)
-			break;
-		limit /= 2;
-	}
-	store_reader_release(j->api->store, db);
+	rc = page_build(j, since, limit, live_only, NULL, &raw);
 	if (!rc)
 		rc = sync_wire_seal(SYNC_WIRE_PULL, MODEL_SCHEMA_VERSION, raw.data, raw.len, &out);
 	if (rc) {
 		job_internal(j, rc);
 		goto out;
 	}
-	j->status = 200;
-	j->ctype = "application/octet-stream";
-	j->body = (char *)buf_detach(&out, &j->len);
-	if (!j->body)
-		job_internal(j, RELAIS_ENOMEM);
+	job_envelope(j, &out);
 out:
 	buf_release(&raw);
 	buf_release(&out);
@@ -442,6 +530,87 @@ static void do_document(struct api_job *j)
 		job_internal(j, relais_sqlite_error(rc));
 }
 
+/* Parses "seq=N&offset=N" (each optional, at most once, decimal). */
+static int parse_bootstrap_query(const char *query, unsigned long long *seq, int *has_seq,
+				 unsigned long long *offset)
+{
+	int seen_seq = 0, seen_off = 0;
+	*has_seq = 0;
+	*seq = *offset = 0;
+	for (const char *p = query; *p;) {
+		const char *end = strchr(p, '&');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (!eq)
+			return RELAIS_EINVAL;
+		size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+		if (kn == 3 && !memcmp(p, "seq", 3) && !seen_seq++) {
+			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, seq))
+				return RELAIS_EINVAL;
+			*has_seq = 1;
+		} else if (kn == 6 && !memcmp(p, "offset", 6) && !seen_off++) {
+			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, offset))
+				return RELAIS_EINVAL;
+		} else {
+			return RELAIS_EINVAL;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+		if (!*p)
+			return RELAIS_EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * GET /v1/amorce?seq=S&offset=N: a piece of the département's bootstrap
+ * file (bootstrap.h). Without seq, the current file; with it, that file or
+ * 410 when a newer one replaced it. X-Relais-Amorce: SEQ SIZE CRC describes
+ * the whole file; the body is at most BOOTSTRAP_CHUNK bytes from offset.
+ */
+static void do_bootstrap(struct api_job *j)
+{
+	unsigned long long seq, offset;
+	struct bootstrap_info info;
+	int rc, has_seq;
+
+	if (parse_bootstrap_query(j->req->query, &seq, &has_seq, &offset)) {
+		job_error(j, 400, "bad_request", "Paramètres invalides : seq et offset (entiers "
+			  "positifs) seulement.");
+		return;
+	}
+	uint64_t want = seq;
+	rc = bootstrap_get(j->api->store, j->who.dept, has_seq ? &want : NULL, &info);
+	if (rc == RELAIS_ENOTFOUND) {
+		job_error(j, 410, "gone", "Cette image du département a été remplacée par une plus "
+			  "récente : le téléchargement reprend depuis le début.");
+		return;
+	}
+	if (!rc && offset > info.size) {
+		job_error(j, 400, "bad_request", "Position au-delà de la fin de l'image.");
+		return;
+	}
+	if (!rc)
+		rc = bootstrap_read(j->api->store, j->who.dept, &info, offset, BOOTSTRAP_CHUNK,
+				    &j->body, &j->len);
+	if (rc == RELAIS_ENOTFOUND) {
+		job_error(j, 410, "gone", "Cette image du département a été remplacée par une plus "
+			  "récente : le téléchargement reprend depuis le début.");
+		return;
+	}
+	if (rc) {
+		job_internal(j, rc);
+		return;
+	}
+	snprintf(j->extra_buf, sizeof(j->extra_buf), "X-Relais-Amorce: %llu %llu %lu\r\n",
+		 (unsigned long long)info.seq, (unsigned long long)info.size,
+		 (unsigned long)info.crc);
+	j->extra = j->extra_buf;
+	j->status = 200;
+	j->ctype = NULL;
+}
+
 static void work(uv_work_t *w)
 {
 	struct api_job *j = w->data;
@@ -476,6 +645,12 @@ static void work(uv_work_t *w)
 		break;
 	case OP_DOCUMENT:
 		do_document(j);
+		break;
+	case OP_SYNC:
+		do_sync(j);
+		break;
+	case OP_BOOTSTRAP:
+		do_bootstrap(j);
 		break;
 	case OP_CHECK:
 		break;
@@ -571,6 +746,41 @@ static void respond_json(struct http_request *r, int status, const char *extra,
 	http_respond_take(r, status, "application/json; charset=utf-8", extra, s, strlen(s));
 }
 
+/* Copies one space-separated field of s (advancing it) into out, cut to
+ * outlen; "-" stands for a field not given. Returns 1 when given. */
+static int compact_field(const char **s, char *out, size_t outlen)
+{
+	size_t n = strcspn(*s, " ");
+	int given = n && !(n == 1 && **s == '-');
+	if (given)
+		snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : outlen - 1), *s);
+	*s += n;
+	if (**s == ' ')
+		(*s)++;
+	return given;
+}
+
+/*
+ * "X-Relais: SCHEMA EPOCH DEPT" (docs/protocol.md) says in one header what
+ * X-Relais-Schema, X-Relais-Epoque and X-Relais-Departement say; those,
+ * when sent too, win. Values are cut like theirs and checked the same way.
+ */
+static void compact_headers(struct api_job *j, const char *v)
+{
+	char schema[sizeof(j->schema)] = "", epoch[sizeof(j->epoch)] = "", dept[sizeof(j->dept)] = "";
+	int has = compact_field(&v, schema, sizeof(schema));
+	compact_field(&v, epoch, sizeof(epoch));
+	compact_field(&v, dept, sizeof(dept));
+	if (has && !j->has_schema) {
+		j->has_schema = 1;
+		memcpy(j->schema, schema, sizeof(schema));
+	}
+	if (!j->epoch[0])
+		memcpy(j->epoch, epoch, sizeof(epoch));
+	if (!j->dept[0])
+		memcpy(j->dept, dept, sizeof(dept));
+}
+
 static void start(struct http_request *r, struct api *a, enum api_op op)
 {
 	char peer[CONFIG_ADDR_MAX];
@@ -616,6 +826,9 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	const char *dept = http_request_header(r, "X-Relais-Departement");
 	if (dept)
 		snprintf(j->dept, sizeof(j->dept), "%s", dept);
+	const char *compact = http_request_header(r, "X-Relais");
+	if (compact)
+		compact_headers(j, compact);
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
 		memset(j->token, 0, sizeof(j->token));
 		free(j);
@@ -662,12 +875,22 @@ static void on_document(struct http_request *r, void *arg)
 	start(r, arg, OP_DOCUMENT);
 }
 
+static void on_sync(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_SYNC);
+}
+
+static void on_bootstrap(struct http_request *r, void *arg)
+{
+	start(r, arg, OP_BOOTSTRAP);
+}
+
 /* A client that waits for "100 Continue" before sending a push hears 429 or
  * 401 first, so that a refused push costs neither side its upload. Other
  * paths take no body worth sparing: their answer comes after it. */
 static void on_expect(struct http_request *r, void *arg)
 {
-	if (strcmp(r->method, "POST") || strcmp(r->path, "/v1/push"))
+	if (strcmp(r->method, "POST") || (strcmp(r->path, "/v1/push") && strcmp(r->path, "/v1/sync")))
 		http_continue(r);
 	else
 		start(r, arg, OP_CHECK);
@@ -693,7 +916,9 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 	    (rc = http_server_route(srv, "POST", "/v1/push", on_push, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/pull", on_pull, a)) ||
 	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/document/{sha256}", on_document, a))) {
+	    (rc = http_server_route(srv, "GET", "/v1/document/{sha256}", on_document, a)) ||
+	    (rc = http_server_route(srv, "POST", "/v1/sync", on_sync, a)) ||
+	    (rc = http_server_route(srv, "GET", "/v1/amorce", on_bootstrap, a))) {
 		free(a->limit);
 		free(a);
 		return rc;

@@ -39,6 +39,7 @@ struct store {
 	struct sync_tables *tables;
 	char epoch[SYNC_EPOCH_LEN + 1];
 	char path[4096];                 /* DIR/relais.db, for messages */
+	char dir[4096];                  /* the data directory */
 };
 
 static int db_path(const char *dir, char *out, size_t outlen)
@@ -236,6 +237,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return RELAIS_ENOMEM;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->glock, NULL);
 	pthread_cond_init(&s->gdone, NULL);
@@ -364,6 +366,12 @@ void store_writer_release(struct store *s)
 int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
 	       struct sync_merge_result *res, char *err, size_t errlen)
 {
+	return store_push_echo(s, who, push, NULL, res, err, errlen);
+}
+
+int store_push_echo(struct store *s, const struct sync_author *who, const struct sync_push *push,
+		    struct sync_echo *echo, struct sync_merge_result *res, char *err, size_t errlen)
+{
 	struct group_entry me;
 	struct sync_merge_job *jobs[STORE_GROUP_MAX];
 
@@ -372,6 +380,7 @@ int store_push(struct store *s, const struct sync_author *who, const struct sync
 	me.job.push = push;
 	me.job.err = err;
 	me.job.errlen = errlen;
+	me.job.echo = echo;
 	pthread_mutex_lock(&s->glock);
 	*s->gtail = &me;
 	s->gtail = &me.next;
@@ -456,4 +465,9 @@ void store_reader_release(struct store *s, sqlite3 *db)
 			s->lent[i] = 0;
 	pthread_cond_signal(&s->rfree);
 	pthread_mutex_unlock(&s->rlock);
+}
+
+const char *store_data_dir(const struct store *s)
+{
+	return s->dir;
 }

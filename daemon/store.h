@@ -61,6 +61,9 @@ void store_log_failure(const struct store *s, const char *what, int rc);
 /* The store's epoch (sync_server_epoch), read at open; immutable. */
 const char *store_epoch(const struct store *s);
 
+/* The data directory the store was opened from. */
+const char *store_data_dir(const struct store *s);
+
 /* The replicated tables; immutable, shared by every thread. */
 const struct sync_tables *store_tables(const struct store *s);
 
@@ -81,6 +84,12 @@ void store_writer_release(struct store *s);
  */
 int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
 	       struct sync_merge_result *res, char *err, size_t errlen) RELAIS_WUR;
+/* store_push() that also fills echo (echo->since set by the caller): the
+ * rows the pusher holds already as merged (struct sync_echo). echo may be
+ * NULL. */
+int store_push_echo(struct store *s, const struct sync_author *who, const struct sync_push *push,
+		    struct sync_echo *echo, struct sync_merge_result *res,
+		    char *err, size_t errlen) RELAIS_WUR;
 
 /* What group commit did since store_open(). */
 struct store_group_stats {

@@ -135,6 +135,7 @@ struct http_conn {
 	int complete;
 	int prepared;          /* req's method, path and query are set */
 	int expect_continue;   /* the head waits for "100 Continue" */
+	int http10;            /* the request is HTTP/1.0: keep-alive must be said */
 	int checking;          /* the expect check holds the request */
 	struct http_request req;
 
@@ -575,14 +576,19 @@ drop:
 	free(body);
 }
 
+/* ctype NULL: no Content-Type (a body whose path says what it is).
+ * keep_alive: 0 closes ("Connection: close"), 1 says keep-alive (HTTP/1.0
+ * needs it), 2 keeps alive silently (the HTTP/1.1 default: bytes count on a
+ * rural link). */
 static char *format_head(int status, const char *ctype, const char *extra, size_t len,
 			 int keep_alive, size_t *headlen)
 {
 	struct buf b = BUF_INIT(HTTP_MAX_HEAD);
-	if (buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		       "Connection: %s\r\n%s\r\n", status, http_status_text(status),
-		       ctype ? ctype : "application/octet-stream", len,
-		       keep_alive ? "keep-alive" : "close", extra ? extra : "")) {
+	if (buf_printf(&b, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+		       "%s%s\r\n", status, http_status_text(status),
+		       ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", len,
+		       keep_alive == 2 ? "" : keep_alive ? "Connection: keep-alive\r\n" :
+		       "Connection: close\r\n", extra ? extra : "")) {
 		buf_release(&b);
 		return NULL;
 	}
@@ -656,8 +662,8 @@ void http_respond_take(struct http_request *r, int status, const char *content_t
 		c->close_after = 1;
 	}
 	size_t headlen = 0;
-	char *head = format_head(status, content_type, extra_headers, len, !c->close_after,
-				 &headlen);
+	char *head = format_head(status, content_type, extra_headers, len,
+				 c->close_after ? 0 : c->http10 ? 1 : 2, &headlen);
 	if (!head) {
 		free(body);
 		conn_close(c);
@@ -829,6 +835,7 @@ static int on_headers_complete(http_parser *p)
 		return -1;
 	}
 	int has_body = p->content_length != ULLONG_MAX && p->content_length > 0;
+	c->http10 = p->http_minor == 0;
 	/* HTTP/1.0 clients may not wait for 100 (RFC 9110, 10.1.1). */
 	const char *expect = p->http_minor >= 1 ? conn_header(c, "Expect") : NULL;
 	if (expect) {

@@ -188,7 +188,10 @@ const char *http_request_peer(const struct http_request *r);
  * Answers r and ends it: r is invalid afterwards. extra_headers, when not
  * NULL, is a block of complete "Name: value\r\n" lines. http_respond copies
  * body; http_respond_take takes a malloc'd body and frees it. If the peer has
- * gone meanwhile the answer is dropped (and still logged).
+ * gone meanwhile the answer is dropped (and still logged). content_type NULL
+ * sends no Content-Type. An HTTP/1.1 answer that keeps the connection says
+ * nothing of it (the default); "Connection: close" and, for HTTP/1.0,
+ * "Connection: keep-alive" are said.
  */
 void http_respond(struct http_request *r, int status, const char *content_type,
 		  const char *extra_headers, const void *body, size_t len);

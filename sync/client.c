@@ -634,3 +634,124 @@ int sync_changeset_json(const struct sync_tables *t, const void *cs, size_t len,
 		*out = arr;
 	return rc;
 }
+
+/* Reads key of the bootstrap file's amorce table as an integer or text. */
+static int amorce_value(sqlite3 *db, const char *key, sqlite3_int64 *num, char *text, size_t tlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, "SELECT value FROM amorce.amorce WHERE key=?1", &st);
+	if (rc)
+		return RELAIS_ECORRUPT;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = RELAIS_ECORRUPT;
+	} else {
+		if (num)
+			*num = sqlite3_column_int64(st, 0);
+		if (text)
+			snprintf(text, tlen, "%s", sqlite3_column_text(st, 0) ?
+				 (const char *)sqlite3_column_text(st, 0) : "");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char *path,
+			   int schema, const char *dept, uint64_t *rows)
+{
+	sqlite3_int64 seq = 0, hlc = 0, fschema = -1;
+	char fdept[16] = "", *sql = NULL;
+	uint64_t pending = 0, cursor = 0;
+	struct sync_hlc c;
+	int rc, attached = 0, began = 0;
+
+	*rows = 0;
+	sql = sqlite3_mprintf("ATTACH %Q AS amorce", path);
+	if (!sql)
+		return RELAIS_ENOMEM;
+	rc = sync_exec(db, sql);
+	sqlite3_free(sql);
+	if (rc)
+		return RELAIS_ECORRUPT;
+	attached = 1;
+	if ((rc = amorce_value(db, "seq", &seq, NULL, 0)) ||
+	    (rc = amorce_value(db, "hlc", &hlc, NULL, 0)) ||
+	    (rc = amorce_value(db, "schema", &fschema, NULL, 0)) ||
+	    (rc = amorce_value(db, "dept", NULL, fdept, sizeof(fdept))))
+		goto out;
+	if (fschema != schema) {
+		rc = RELAIS_ESCHEMA;
+		goto out;
+	}
+	if (strcmp(fdept, dept) || seq < 0) {
+		rc = RELAIS_ECORRUPT;
+		goto out;
+	}
+	if ((rc = sync_exec(db, "BEGIN IMMEDIATE")))
+		goto out;
+	began = 1;
+	/* Only into a replica that holds nothing yet. */
+	if ((rc = sync_outbox_pending(db, &pending)) || (rc = meta_get_u64(db, "cursor", &cursor)))
+		goto out;
+	char *mark = NULL;
+	if ((rc = sync_meta_get(db, "amorce", &mark)) == RELAIS_ENOTFOUND)
+		rc = 0;
+	int installed = mark && !strcmp(mark, SYNC_BOOTSTRAP_DONE);
+	free(mark);
+	if (rc)
+		goto out;
+	if (pending || cursor || installed) {
+		rc = RELAIS_EBUSY;
+		goto out;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct sync_table *tb = &t->v[i];
+		sqlite3_stmt *st = NULL;
+		/* Same columns, in the same order, or the file is not for us. */
+		sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q, 'amorce')", tb->name);
+		if (!sql) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		rc = sync_prepare(db, sql, &st);
+		sqlite3_free(sql);
+		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != tb->ncols))
+			rc = RELAIS_ESCHEMA;
+		sqlite3_finalize(st);
+		if (rc)
+			goto out;
+		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" SELECT * FROM amorce.\"%w\" WHERE dept=%Q",
+				      tb->name, tb->name, dept);
+		if (!sql) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		rc = sync_exec(db, sql);
+		sqlite3_free(sql);
+		if (rc)
+			goto out;
+		*rows += (uint64_t)sqlite3_changes64(db);
+	}
+	rc = meta_set_u64(db, "cursor", (uint64_t)seq);
+	/* The mark that a file is in (its seq may be 0, as the cursor then). */
+	if (!rc)
+		rc = sync_meta_set(db, "amorce", SYNC_BOOTSTRAP_DONE);
+	if (!rc)
+		rc = meta_get_u64(db, "hlc", &c.last);
+	if (rc)
+		goto out;
+	sync_hlc_observe(&c, (sync_hlc_t)hlc, util_now_ms());
+	rc = meta_set_u64(db, "hlc", c.last);
+	if (!rc)
+		rc = sync_exec(db, "COMMIT");
+	if (!rc)
+		began = 0;
+out:
+	if (began)
+		sync_rollback(db);
+	if (attached)
+		sqlite3_exec(db, "DETACH amorce", NULL, NULL, NULL);
+	if (rc)
+		*rows = 0;
+	return rc;
+}

@@ -195,10 +195,13 @@ struct engine {
 	struct sync_policy pol;
 	char *err;
 	size_t errlen;
+	struct sync_echo *echo;        /* the job's, NULL when not asked */
+	uint64_t echo_lo;              /* first seq the job may write */
 };
 
 struct rowinfo {
 	int found, deleted;
+	uint64_t seq;
 	char *dept, *image;
 };
 
@@ -207,6 +210,64 @@ static void rowinfo_clear(struct rowinfo *ri)
 	free(ri->dept);
 	free(ri->image);
 	memset(ri, 0, sizeof(*ri));
+}
+
+void sync_echo_release(struct sync_echo *e)
+{
+	if (!e)
+		return;
+	free(e->seqs);
+	e->seqs = NULL;
+	e->n = e->alloc = 0;
+}
+
+int sync_echo_has(const struct sync_echo *e, uint64_t seq)
+{
+	size_t lo = 0, hi = e ? e->n : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->seqs[mid] == seq)
+			return 1;
+		if (e->seqs[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Notes that the row just logged under e->seq is as the pusher has it.
+ * Seqs only grow within a job, so the array stays sorted. */
+static int echo_note(struct engine *e)
+{
+	struct sync_echo *x = e->echo;
+	if (!x)
+		return 0;
+	if (x->n == x->alloc) {
+		size_t na = x->alloc ? x->alloc * 2 : 16;
+		uint64_t *p = realloc(x->seqs, na * sizeof(*p));
+		if (!p)
+			return RELAIS_ENOMEM;
+		x->seqs = p;
+		x->alloc = na;
+	}
+	x->seqs[x->n++] = e->seq;
+	return 0;
+}
+
+/* Forgets the seqs past seq (an item or a job rolled back). */
+static void echo_trim(struct engine *e, uint64_t seq)
+{
+	while (e->echo && e->echo->n && e->echo->seqs[e->echo->n - 1] > seq)
+		e->echo->n--;
+}
+
+/* Whether the pusher holds the row as it was before this change: it pulled
+ * it (seq at most its cursor), or this push wrote it as the pusher has it. */
+static int echo_prev_held(const struct engine *e, const struct rowinfo *ri)
+{
+	return e->echo && (ri->seq <= e->echo->since ||
+			   (ri->seq >= e->echo_lo && sync_echo_has(e->echo, ri->seq)));
 }
 
 RELAIS_PRINTF(3, 4)
@@ -312,7 +373,7 @@ static int engine_prepare(struct engine *e, sqlite3 *db, const struct sync_table
 		return RELAIS_ENOMEM;
 	if (e->conflict_ti < 0)
 		return RELAIS_ESCHEMA;
-	rc = sync_prepare(db, "SELECT dept, deleted, clocks, image FROM sync_row WHERE tbl=?1 AND id=?2",
+	rc = sync_prepare(db, "SELECT dept, deleted, clocks, image, seq FROM sync_row WHERE tbl=?1 AND id=?2",
 			  &e->row_get);
 	if (!rc)
 		rc = sync_prepare(db, "INSERT OR REPLACE INTO sync_row(tbl, id, dept, seq, deleted, clocks, image) "
@@ -467,6 +528,7 @@ static int row_get(struct engine *e, int ti, const char *id, struct rowinfo *ri)
 	}
 	ri->found = 1;
 	ri->deleted = sqlite3_column_int(st, 1);
+	ri->seq = (uint64_t)sqlite3_column_int64(st, 4);
 	ri->dept = strdup((const char *)sqlite3_column_text(st, 0));
 	if (!ri->dept) {
 		rc = RELAIS_ENOMEM;
@@ -695,7 +757,11 @@ static int merge_columns(struct engine *e, int ti, sqlite3_changeset_iter *it, c
 	const struct sync_table *tb = &e->t->v[ti];
 	int record = ti != e->conflict_ti; /* settling a conflict never makes another */
 	sqlite3_stmt *sel, *upd;
+	size_t npend0 = e->npend;
 	int rc, nw = 0;
+	/* The pusher holds the merged row when it held the row before and
+	 * none of its values lost or overwrote an unseen one. */
+	int held = record && !is_insert && echo_prev_held(e, ri);
 
 	rc = table_stmt(e, ti, STMT_SEL, &sel);
 	if (rc)
@@ -749,6 +815,8 @@ static int merge_columns(struct engine *e, int ti, sqlite3_changeset_iter *it, c
 	/* Logged even when every column lost: the row then goes back to the
 	 * pusher, whose replica holds the losing values. */
 	rc = row_log(e, ti, id, ri->dept, 0, e->clk, NULL);
+	if (!rc && held && e->npend == npend0)
+		rc = echo_note(e);
 	if (rc)
 		return rc;
 	return conflicts_flush(e);
@@ -787,6 +855,8 @@ static int merge_insert(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 		return fail(e, RELAIS_EINVAL, "Création refusée : « %.40s » n'est pas un identifiant "
 			    "valide (UUID en minuscules).", id);
 	rc = row_claim(e, ti, id, dept, st, &claimed);
+	if (!rc && claimed)
+		rc = echo_note(e);
 	if (rc || claimed)
 		return rc ? rc : insert_row(e, ti, it);
 	rc = row_get(e, ti, id, &ri);
@@ -1221,6 +1291,8 @@ static int merge_delete(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 		goto out;
 	clocks_fill(e, 1, st);
 	rc = row_log(e, ti, id, ri.dept, 1, e->clk, image);
+	if (!rc) /* the pusher deleted it too */
+		rc = echo_note(e);
 	if (!rc)
 		rc = conflicts_flush(e);
 out:
@@ -1453,6 +1525,7 @@ static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *
 				pending_free(&e->pend[k]);
 			e->npend = 0;
 			e->seq = seq0;
+			echo_trim(e, seq0);
 			e->clock = clock0;
 			e->changes = changes0;
 			e->conflicts = conflicts0;
@@ -1491,6 +1564,10 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 	e->who = job->who;
 	e->err = job->err;
 	e->errlen = job->errlen;
+	e->echo = job->echo;
+	e->echo_lo = seq0 + 1;
+	if (e->echo)
+		e->echo->n = 0;
 	rc = sync_exec(e->db, "SAVEPOINT sync_merge_job");
 	if (rc)
 		return rc;
@@ -1500,6 +1577,7 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 			pending_free(&e->pend[i]);
 		e->npend = 0;
 		e->seq = seq0;
+		echo_trim(e, seq0);
 		e->clock = clock0;
 		e->changes = changes0;
 		e->conflicts = conflicts0;
@@ -1595,8 +1673,11 @@ out:
 	e->who = NULL;
 	e->err = NULL;
 	e->errlen = 0;
+	e->echo = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct sync_merge_job *job = jobs[i];
+		if (job->echo && (rc || job->rc))
+			job->echo->n = 0;
 		if (!rc) {
 			if (!job->rc)
 				job->res.server_hlc = e->clock.last;
@@ -1638,7 +1719,7 @@ int sync_merge(sqlite3 *db, const struct sync_tables *t, const struct sync_autho
 	       const struct sync_push *push, struct sync_merge_result *res,
 	       char *err, size_t errlen)
 {
-	struct sync_merge_job job = { who, push, err, errlen, 0, { 0 } };
+	struct sync_merge_job job = { who, push, err, errlen, 0, { 0 }, NULL };
 	struct sync_merge_job *one = &job;
 
 	int rc = sync_merge_group(db, t, &one, 1);
@@ -1847,6 +1928,13 @@ out:
 int sync_pull_build(sqlite3 *db, const struct sync_tables *t, const char *dept,
 		    uint64_t since, size_t limit, int live_only, struct buf *raw)
 {
+	return sync_pull_build_echo(db, t, dept, since, limit, live_only, NULL, raw);
+}
+
+int sync_pull_build_echo(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			 uint64_t since, size_t limit, int live_only,
+			 const struct sync_echo *echo, struct buf *raw)
+{
 	sqlite3_stmt *q = NULL, **sel = NULL;
 	uint64_t seq = 0, cursor = since;
 	sync_hlc_t hlc = 0;
@@ -1871,21 +1959,31 @@ int sync_pull_build(sqlite3 *db, const struct sync_tables *t, const char *dept,
 		goto out;
 	sqlite3_bind_text(q, 1, dept, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, since > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)since);
-	/* One row more than asked tells whether another page waits. */
-	sqlite3_bind_int64(q, 3, limit >= (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit + 1);
+	/* One row more than asked tells whether another page waits; the rows
+	 * echo leaves out do not count (a large push is not sent back, nor
+	 * paged through). */
+	size_t scan = limit;
+	if (echo && scan < (size_t)INT64_MAX - echo->n)
+		scan += echo->n;
+	sqlite3_bind_int64(q, 3, scan >= (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)scan + 1);
 	rc = sync_pull_begin(raw);
 	if (rc)
 		goto out;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *tbl = (const char *)sqlite3_column_text(q, 0);
 		const char *id = (const char *)sqlite3_column_text(q, 1);
+		uint64_t rseq = (uint64_t)sqlite3_column_int64(q, 3);
 		int ti;
+		if (sync_echo_has(echo, rseq)) {
+			cursor = rseq;
+			continue;
+		}
 		if (n == limit) {
 			more = 1;
 			break;
 		}
 		n++;
-		cursor = (uint64_t)sqlite3_column_int64(q, 3);
+		cursor = rseq;
 		if (!tbl || !id || (ti = sync_tables_find(t, tbl)) < 0) {
 			rc = RELAIS_ESCHEMA;
 			goto out;

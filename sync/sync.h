@@ -134,9 +134,28 @@ int sync_merge(sqlite3 *db, const struct sync_tables *t, const struct sync_autho
 	       const struct sync_push *push, struct sync_merge_result *res,
 	       char *err, size_t errlen) RELAIS_WUR;
 
+/*
+ * The rows of a push whose merged state the pusher's replica holds already:
+ * written by this push alone (no conflict, no column lost, no other change
+ * since the pusher's pull cursor), or deleted by it. The answer to a sync
+ * leaves them out of the pull page that follows the push, so an edit does
+ * not come back to its author. The caller sets since (the pusher's cursor);
+ * the merge fills seqs (ascending server seqs of those rows, malloc'd).
+ * Free with sync_echo_release(); seqs of a push that failed are dropped.
+ */
+struct sync_echo {
+	uint64_t since;
+	uint64_t *seqs;
+	size_t n, alloc;
+};
+void sync_echo_release(struct sync_echo *e);
+/* 1 when seq is one of e's (e may be NULL: 0). */
+int sync_echo_has(const struct sync_echo *e, uint64_t seq);
+
 /* One push of a group merged by sync_merge_group(): the caller fills the
- * first four fields; the group fills rc (what sync_merge() would return),
- * res (valid when rc is 0) and err (a French message when rc is not 0). */
+ * first four fields (and echo when it wants it, else NULL); the group fills
+ * rc (what sync_merge() would return), res (valid when rc is 0) and err (a
+ * French message when rc is not 0). */
 struct sync_merge_job {
 	const struct sync_author *who;
 	const struct sync_push *push;
@@ -144,6 +163,7 @@ struct sync_merge_job {
 	size_t errlen;
 	int rc;
 	struct sync_merge_result res;
+	struct sync_echo *echo;
 };
 
 /*
@@ -192,6 +212,11 @@ int sync_server_clock_repair(sqlite3 *db, int64_t max_skew_ms, long long *repair
  */
 int sync_pull_build(sqlite3 *db, const struct sync_tables *t, const char *dept,
 		    uint64_t since, size_t limit, int live_only, struct buf *raw) RELAIS_WUR;
+/* The same, leaving out the rows whose seq echo holds (the pusher's own,
+ * see struct sync_echo); the cursor still moves past them. echo may be NULL. */
+int sync_pull_build_echo(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			 uint64_t since, size_t limit, int live_only,
+			 const struct sync_echo *echo, struct buf *raw) RELAIS_WUR;
 
 /* Current server clock and highest seq of dept (for health and tests). */
 int sync_server_state(sqlite3 *db, const char *dept, sync_hlc_t *hlc, uint64_t *seq) RELAIS_WUR;
@@ -297,6 +322,22 @@ struct sync_apply_result {
  */
 int sync_apply_pull(sqlite3 *db, const struct sync_tables *t, const void *raw, size_t len,
 		    struct sync_apply_result *res) RELAIS_WUR;
+
+/*
+ * Installs a bootstrap file (a SQLite file made by the server: each
+ * replicated table's rows of dept, and an "amorce" table with the seq,
+ * clock, schema and département they reflect) into a replica that holds
+ * nothing yet: copies every table in one transaction, sets the cursor to
+ * the file's seq and observes its clock. *rows gets the rows copied.
+ * RELAIS_ESCHEMA when the file's schema or a table's columns differ,
+ * RELAIS_ECORRUPT when it is not such a file or is of another département,
+ * RELAIS_EBUSY when the replica already holds a cursor or pending edits.
+ * In the same transaction, meta "amorce" becomes SYNC_BOOTSTRAP_DONE: a
+ * replica so marked pulls on from its cursor and never installs again.
+ */
+#define SYNC_BOOTSTRAP_DONE "installee"
+int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char *path,
+			   int schema, const char *dept, uint64_t *rows) RELAIS_WUR;
 
 /*
  * Settles conflict id: keep_lost = 0 keeps the value in place, 1 writes

@@ -126,7 +126,7 @@ int sync_wire_seal(enum sync_wire_kind kind, unsigned schema,
 	unsigned char hdr[SYNC_WIRE_HEADER];
 	size_t start = out->len;
 	int rc;
-	if (kind != SYNC_WIRE_PUSH && kind != SYNC_WIRE_PULL)
+	if (kind != SYNC_WIRE_PUSH && kind != SYNC_WIRE_PULL && kind != SYNC_WIRE_SYNC)
 		return RELAIS_EINVAL;
 	if (schema > 0xffff)
 		return RELAIS_EINVAL;
@@ -245,7 +245,7 @@ int sync_wire_open(const void *body, size_t len, size_t max_raw,
 		return RELAIS_ECORRUPT;
 	if (b[4] != SYNC_WIRE_VERSION)
 		return RELAIS_EVERSION;
-	if (b[5] != SYNC_WIRE_PUSH && b[5] != SYNC_WIRE_PULL)
+	if (b[5] != SYNC_WIRE_PUSH && b[5] != SYNC_WIRE_PULL && b[5] != SYNC_WIRE_SYNC)
 		return RELAIS_ECORRUPT;
 	size_t declared = get_be32(b + 8);
 	uint32_t crc = get_be32(b + 12);
@@ -803,4 +803,49 @@ out:
 		return rc;
 	}
 	return 1;
+}
+
+/* ---- sync answer ---- */
+
+int sync_answer_encode(const struct sync_answer *a, const void *pull, size_t pull_len,
+		       struct buf *raw)
+{
+	size_t start = raw->len;
+	int rc = sync_put_uv(raw, a->acked);
+	if (!rc)
+		rc = sync_put_uv(raw, a->items);
+	if (!rc)
+		rc = sync_put_uv(raw, a->changes);
+	if (!rc)
+		rc = sync_put_uv(raw, a->conflicts);
+	if (!rc)
+		rc = sync_put_uv(raw, a->restamped);
+	if (!rc)
+		rc = buf_append(raw, pull, pull_len);
+	if (rc)
+		buf_truncate(raw, start);
+	return rc;
+}
+
+int sync_answer_decode(const void *raw, size_t len, struct sync_answer *a, size_t *pull_off)
+{
+	struct sync_reader r;
+	int rc;
+	memset(a, 0, sizeof(*a));
+	sync_reader_init(&r, raw, len);
+	rc = sync_get_uv(&r, &a->acked);
+	if (!rc)
+		rc = sync_get_uv(&r, &a->items);
+	if (!rc)
+		rc = sync_get_uv(&r, &a->changes);
+	if (!rc)
+		rc = sync_get_uv(&r, &a->conflicts);
+	if (!rc)
+		rc = sync_get_uv(&r, &a->restamped);
+	if (rc) {
+		memset(a, 0, sizeof(*a));
+		return rc;
+	}
+	*pull_off = r.off;
+	return 0;
 }

@@ -43,6 +43,17 @@
  *     ncols x value:      uv type (SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB, _NULL)
  *                         INTEGER: u64 (two's complement); FLOAT: u64 (IEEE bits);
  *                         TEXT/BLOB: bytes; NULL: nothing
+ *
+ * Sync answer payload (server -> client, POST /v1/sync: a push and the pull
+ * page that follows it in one exchange):
+ *   uv    acked           highest outbox seq of the node now applied
+ *   uv    items           items applied by this request
+ *   uv    changes         row changes applied
+ *   uv    conflicts       conflict records created
+ *   uv    restamped       items stamped again with the server clock
+ *   ...                   a pull payload (above), to the end; it leaves out
+ *                         the rows that the push wrote as the pusher holds
+ *                         them (the cursor moves past them all the same)
  */
 #ifndef RELAIS_SYNC_WIRE_H
 #define RELAIS_SYNC_WIRE_H
@@ -63,7 +74,8 @@
 
 enum sync_wire_kind {
 	SYNC_WIRE_PUSH = 1,
-	SYNC_WIRE_PULL = 2
+	SYNC_WIRE_PULL = 2,
+	SYNC_WIRE_SYNC = 3     /* the answer of POST /v1/sync */
 };
 
 /* Compresses raw[0..rawlen) into an envelope appended to out (deflate level
@@ -201,5 +213,21 @@ int sync_pull_open(struct sync_pull_reader *pr, const void *raw, size_t len) REL
  * RELAIS_ECORRUPT). rec's pointers point into the payload. */
 int sync_pull_next(struct sync_pull_reader *pr, struct sync_pull_record *rec,
 		   struct sync_value *values, size_t max_cols) RELAIS_WUR;
+
+/* ---- sync answer ---- */
+
+struct sync_answer {
+	uint64_t acked, items, changes, conflicts, restamped;
+};
+
+/* Appends to raw the answer's fields followed by pull[0..pull_len) (a pull
+ * payload). On error raw is left as it was. */
+int sync_answer_encode(const struct sync_answer *a, const void *pull, size_t pull_len,
+		       struct buf *raw) RELAIS_WUR;
+/* Reads the answer's fields; *pull_off is where its pull payload starts
+ * (read it with sync_pull_open or sync_apply_pull). RELAIS_ECORRUPT when
+ * truncated. */
+int sync_answer_decode(const void *raw, size_t len, struct sync_answer *a,
+		       size_t *pull_off) RELAIS_WUR;
 
 #endif

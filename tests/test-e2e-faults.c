@@ -2,7 +2,7 @@
  * test-e2e-faults.c - cut connections, killed clients, killed daemon.
  *
  * The cutting proxy sits between one replica and relaisd and acts on the
- * first "POST /v1/push" (or pull) of a sync: it cuts the request after n
+ * first "POST /v1/sync" of a sync (push and pull in one exchange): it cuts the request after n
  * bytes, or lets it through and cuts (or holds) the answer, so the server
  * may have applied a push that the client never saw acknowledged.
  */
@@ -97,7 +97,7 @@ TEST(e2e_faults_push_cut_then_retry)
 
 	/* Measure a push of one round through a proxy that cuts nothing. */
 	CHECK(edits(A, p, 0, ids, &nids) == 0);
-	CHECK(h_proxy_start(&px, d.port, "POST /v1/push", H_PROXY_PASS, 0) == 0);
+	CHECK(h_proxy_start(&px, d.port, "POST /v1/sync", H_PROXY_PASS, 0) == 0);
 	CHECK(h_relais_ok(A, "sync", "--server", px.url, (char *)NULL) != NULL);
 	CHECK(h_proxy_event(&px, &L, 5000) == 0);
 	h_proxy_stop(&px);
@@ -122,7 +122,7 @@ TEST(e2e_faults_push_cut_then_retry)
 		snprintf(mine, sizeof(mine), "06%08d", 10000000 + round);
 		snprintf(theirs, sizeof(theirs), "07%08d", 10000000 + round);
 		CHECK_IDX(edits(A, p, round, ids, &nids) == 0, k);
-		CHECK_IDX(h_proxy_start(&px, d.port, "POST /v1/push", cases[k].mode, cases[k].n) == 0, k);
+		CHECK_IDX(h_proxy_start(&px, d.port, "POST /v1/sync", cases[k].mode, cases[k].n) == 0, k);
 		struct h_out *o = h_relais(A, "sync", "--server", px.url, (char *)NULL);
 		CHECK_IDX(h_proxy_event(&px, NULL, 5000) == 0, k);
 		h_proxy_stop(&px);
@@ -216,10 +216,10 @@ TEST(e2e_faults_client_killed_mid_sync)
 		enum h_proxy_mode mode;
 		long n;
 	} cases[] = {
-		{ "POST /v1/push", H_PROXY_STALL, 60 },      /* mid-headers */
-		{ "POST /v1/push", H_PROXY_STALL, 350 },     /* mid-body */
-		{ "POST /v1/push", H_PROXY_STALL_REPLY, 0 }, /* applied, answer held */
-		{ "GET /v1/pull", H_PROXY_STALL_REPLY, 0 },  /* pushed, pull answer held */
+		{ "POST /v1/sync", H_PROXY_STALL, 60 },      /* mid-headers */
+		{ "POST /v1/sync", H_PROXY_STALL, 350 },     /* mid-body */
+		{ "POST /v1/sync", H_PROXY_STALL_REPLY, 0 }, /* applied, answer held */
+		{ "POST /v1/sync", H_PROXY_STALL, 30 },       /* mid-request line */
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char phone[16];

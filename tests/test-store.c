@@ -327,7 +327,7 @@ TEST(store_group_conflict_counts_survive_a_rollback)
 		CHECK_INT_IDX(outbox_push(i, &raw[k], &ob[k], &push[k]), 0, k);
 		who[k].login = fx_login(i);
 		who[k].dept = i == 2 ? "44" : FX_DEPT;
-		job[k] = (struct sync_merge_job){ &who[k], &push[k], err[k], sizeof(err[k]), 0, { 0 } };
+		job[k] = (struct sync_merge_job){ &who[k], &push[k], err[k], sizeof(err[k]), 0, { 0 }, NULL };
 		jobs[k] = &job[k];
 	}
 	CHECK_OK(sync_merge_group(fx_db(FX_SERVER), fx_tables(FX_SERVER), jobs, N));

@@ -239,7 +239,7 @@ TEST(wire_seal_refuses_bad_arguments)
 {
 	struct buf env = BUF_INIT(SYNC_WIRE_MAX_BODY);
 	CHECK_INT(sync_wire_seal(0, 1, "a", 1, &env), RELAIS_EINVAL);
-	CHECK_INT(sync_wire_seal(3, 1, "a", 1, &env), RELAIS_EINVAL);
+	CHECK_INT(sync_wire_seal(4, 1, "a", 1, &env), RELAIS_EINVAL);
 	CHECK_INT(sync_wire_seal(SYNC_WIRE_PUSH, 65536, "a", 1, &env), RELAIS_EINVAL);
 	CHECK_INT(sync_wire_seal(SYNC_WIRE_PUSH, 1, "a", (size_t)SYNC_WIRE_MAX_RAW + 1, &env),
 		  RELAIS_ETOOBIG);
@@ -344,7 +344,8 @@ TEST(wire_open_header_cases)
 		{ "RLSY", 255, 1, 100, 1000, RELAIS_EVERSION },
 		{ "RLSY", 2, 9, 100, 1000, RELAIS_EVERSION }, /* a newer version may have new kinds */
 		{ "RLSY", 1, 0, 100, 1000, RELAIS_ECORRUPT },
-		{ "RLSY", 1, 3, 100, 1000, RELAIS_ECORRUPT },
+		{ "RLSY", 1, 3, 100, 1000, 0 },               /* a sync answer */
+		{ "RLSY", 1, 4, 100, 1000, RELAIS_ECORRUPT },
 		{ "RLSY", 1, 255, 100, 1000, RELAIS_ECORRUPT },
 		{ "RLSY", 1, 1, 100, 99, RELAIS_ETOOBIG },
 		{ "RLSY", 1, 1, UINT32_MAX, SYNC_WIRE_MAX_RAW, RELAIS_ETOOBIG },
@@ -977,4 +978,35 @@ TEST(wire_pull_reader_refuses_garbage)
 	CHECK_INT(sync_pull_next(&pr, &rec, vals, 2), 0);
 	buf_release(&b);
 	CHECK_INT(sync_pull_open(&pr, NULL, 0), RELAIS_ECORRUPT);
+}
+
+TEST(wire_sync_answer_round_trip)
+{
+	/* The answer's fields, then a pull payload read back from pull_off;
+	 * every truncation of the fields is ECORRUPT. */
+	static const struct sync_answer cases[] = {
+		{ 0, 0, 0, 0, 0 },
+		{ 7, 1, 1, 0, 0 },
+		{ UINT64_MAX, 100000, 1u << 20, 3, 2 },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct buf page = BUF_INIT(1 << 20), raw = BUF_INIT(1 << 20);
+		CHECK_OK(sync_pull_begin(&page));
+		CHECK_OK(sync_pull_add_deleted(&page, "structure", "x"));
+		CHECK_OK(sync_pull_finish(&page, 42, 9, 1));
+		CHECK_OK(sync_answer_encode(&cases[i], page.data, page.len, &raw));
+		struct sync_answer a;
+		size_t off = 0;
+		CHECK_OK(sync_answer_decode(raw.data, raw.len, &a, &off));
+		CHECK_IDX(!memcmp(&a, &cases[i], sizeof(a)), i);
+		CHECK_INT_IDX(raw.len - off, page.len, i);
+		struct sync_pull_reader pr;
+		CHECK_OK(sync_pull_open(&pr, raw.data + off, raw.len - off));
+		CHECK_INT_IDX(pr.next_cursor, 42, i);
+		CHECK_INT_IDX(pr.more, 1, i);
+		for (size_t cut = 0; cut < off; cut++)
+			CHECK_INT_IDX(sync_answer_decode(raw.data, cut, &a, &off), RELAIS_ECORRUPT, i);
+		buf_release(&page);
+		buf_release(&raw);
+	}
 }

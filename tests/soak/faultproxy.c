@@ -44,6 +44,14 @@ struct fp_shared {
 	int target;
 	int faults;
 	long count[FP_NKINDS];
+	long bytes[2];     /* forwarded: [0] client to server, [1] server to client */
+	long cut_down;     /* > 0: the next connection's answer is cut after so many bytes */
+	/* An emulated rural link (fp_set_link): one-way delay, bytes per
+	 * second in each direction, and every connection cut at each period. */
+	int link_delay_ms;
+	long link_rate;
+	int link_cut_ms;
+	long link_cuts;    /* connections cut by the period */
 };
 
 struct fp_dir {
@@ -53,6 +61,7 @@ struct fp_dir {
 	int shut;         /* EOF passed on to the destination */
 	long budget;      /* bytes left before the cut; -1: no cut */
 	int64_t ready_at; /* delayed chunk: not written before this */
+	int64_t line_free; /* rural link: when the line has sent what it holds */
 };
 
 struct fp_pair {
@@ -163,6 +172,12 @@ static void on_accept(struct fp_shared *sh, int lfd)
 	} else if ((draw -= FP_P_TRUNC_UP) < FP_P_TRUNC_DOWN) {
 		down_budget = rng_below(FP_TRUNC_DOWN_MAX);
 	}
+	long cut = __atomic_exchange_n(&sh->cut_down, 0, __ATOMIC_RELAXED);
+	if (cut > 0) {
+		down_budget = cut;
+		delay = 0;
+		up_budget = -1;
+	}
 	int sfd = connect_target(target);
 	if (sfd < 0) {
 		bump(sh, FP_DOWN);
@@ -190,10 +205,13 @@ static void on_accept(struct fp_shared *sh, int lfd)
 static int dir_read(struct fp_shared *sh, struct fp_pair *p, struct fp_dir *d, int src, int kind)
 {
 	size_t cap = sizeof(d->buf);
+	long rate = __atomic_load_n(&sh->link_rate, __ATOMIC_RELAXED);
 	if (d->budget == 0) {
 		bump(sh, kind);
 		return -1;
 	}
+	if (rate > 0 && cap > 512)
+		cap = 512; /* small chunks, so that the rate is smooth */
 	if (d->budget > 0 && (size_t)d->budget < cap)
 		cap = (size_t)d->budget;
 	ssize_t n = recv(src, d->buf, cap, 0);
@@ -205,10 +223,17 @@ static int dir_read(struct fp_shared *sh, struct fp_pair *p, struct fp_dir *d, i
 	}
 	d->len = (size_t)n;
 	d->off = 0;
+	__atomic_fetch_add(&sh->bytes[d == &p->down], (long)n, __ATOMIC_RELAXED);
 	if (d->budget > 0)
 		d->budget -= n;
 	if (p->delay)
 		d->ready_at = mono_ms() + FP_DELAY_MIN_MS + rng_below(FP_DELAY_SPAN_MS);
+	if (rate > 0) {
+		/* The chunk leaves once the line sent it and arrives a delay later. */
+		int64_t now = mono_ms(), start = d->line_free > now ? d->line_free : now;
+		d->line_free = start + (int64_t)((long)n * 1000 / rate);
+		d->ready_at = d->line_free + __atomic_load_n(&sh->link_delay_ms, __ATOMIC_RELAXED);
+	}
 	return 0;
 }
 
@@ -248,11 +273,24 @@ static void serve(struct fp_shared *sh, int lfd)
 {
 	struct pollfd pf[1 + 2 * FP_MAX_PAIRS];
 	int who[1 + 2 * FP_MAX_PAIRS];
+	int64_t next_cut = 0;
 	for (int i = 0; i < FP_MAX_PAIRS; i++)
 		pairs[i].cfd = pairs[i].sfd = -1;
 	for (;;) {
 		int n = 0, timeout = FP_MAX_TICK_MS;
 		int64_t now = mono_ms();
+		int cut_ms = __atomic_load_n(&sh->link_cut_ms, __ATOMIC_RELAXED);
+		if (cut_ms > 0 && !next_cut)
+			next_cut = now + cut_ms;
+		if (cut_ms > 0 && now >= next_cut) {
+			/* The line drops: every connection dies mid-stream. */
+			for (int i = 0; i < FP_MAX_PAIRS; i++)
+				if (pairs[i].used) {
+					pair_close(&pairs[i]);
+					__atomic_fetch_add(&sh->link_cuts, 1, __ATOMIC_RELAXED);
+				}
+			next_cut = now + cut_ms;
+		}
 		pf[n].fd = lfd;
 		pf[n].events = POLLIN;
 		who[n++] = -1;
@@ -419,4 +457,29 @@ void fp_stop(struct fp_proxy *p)
 	if (p->sh)
 		munmap(p->sh, sizeof(*p->sh));
 	memset(p, 0, sizeof(*p));
+}
+
+long fp_bytes(const struct fp_proxy *p, int down)
+{
+	return p->sh ? __atomic_load_n(&p->sh->bytes[down ? 1 : 0], __ATOMIC_RELAXED) : 0;
+}
+
+void fp_cut_next(struct fp_proxy *p, long down_bytes)
+{
+	if (p->sh)
+		__atomic_store_n(&p->sh->cut_down, down_bytes, __ATOMIC_RELAXED);
+}
+
+void fp_set_link(struct fp_proxy *p, int delay_ms, long bytes_per_s, int cut_every_ms)
+{
+	if (!p->sh)
+		return;
+	__atomic_store_n(&p->sh->link_delay_ms, delay_ms, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->sh->link_rate, bytes_per_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->sh->link_cut_ms, cut_every_ms, __ATOMIC_RELAXED);
+}
+
+long fp_link_cuts(const struct fp_proxy *p)
+{
+	return p->sh ? __atomic_load_n(&p->sh->link_cuts, __ATOMIC_RELAXED) : 0;
 }

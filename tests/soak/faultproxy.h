@@ -57,6 +57,18 @@ void fp_set_faults(struct fp_proxy *p, int on);
 long fp_count(const struct fp_proxy *p, enum fp_kind k);
 /* The sum of the fault kinds (delay, drop, both truncations). */
 long fp_faults(const struct fp_proxy *p);
+/* Bytes forwarded so far from client to server (down = 0) or back (1). */
+long fp_bytes(const struct fp_proxy *p, int down);
+/* Cuts the answer of the next connection accepted after down_bytes bytes
+ * (both sides closed then), whatever the faults switch says. */
+void fp_cut_next(struct fp_proxy *p, long down_bytes);
+/* Emulates a rural link from now on (netem does not exist in this
+ * kernel): each chunk arrives delay_ms after the line, limited to
+ * bytes_per_s in each direction (0: no limit), sent it; every cut_every_ms
+ * (0: never) all connections are closed mid-stream. */
+void fp_set_link(struct fp_proxy *p, int delay_ms, long bytes_per_s, int cut_every_ms);
+/* Connections closed by the link's periodic cuts so far. */
+long fp_link_cuts(const struct fp_proxy *p);
 /* Stops the child (SIGKILL), reaps it and unmaps the page. Accepts a
  * proxy never started or already stopped. */
 void fp_stop(struct fp_proxy *p);
