@@ -15,6 +15,7 @@
 #include <time.h>
 #include <xlsxwriter.h>
 #include "../common/buf.h"
+#include "../common/file.h"
 #include "../common/util.h"
 #include "../model/model.h"
 #include "annuaire.h"
@@ -218,24 +219,6 @@ long long synthese_nbilans(const struct synthese *y, int k)
 
 /* ---- HTML ---- */
 
-static int html_esc(struct buf *b, const char *s)
-{
-	int rc = 0;
-	for (; *s && !rc; s++) {
-		switch (*s) {
-		case '&': rc = buf_puts(b, "&amp;"); break;
-		case '<': rc = buf_puts(b, "&lt;"); break;
-		case '>': rc = buf_puts(b, "&gt;"); break;
-		case '"': rc = buf_puts(b, "&quot;"); break;
-		case '\'': rc = buf_puts(b, "&#39;"); break;
-		default:
-			/* Control characters are not allowed in XML 1.0. */
-			rc = buf_putc(b, (unsigned char)*s < 0x20 ? ' ' : *s);
-		}
-	}
-	return rc;
-}
-
 /* A number the French way: thousands grouped by a no-break space. */
 static void fr_number(long long v, char *out, size_t outlen)
 {
@@ -281,33 +264,28 @@ static void change_text(long long prev, long long cur, char *out, size_t outlen)
 static int svg_chart(struct buf *b, const struct synthese *y, const struct indicator *in)
 {
 	long long max = in->tot[0] > in->tot[1] ? in->tot[0] : in->tot[1];
-	int rc = buf_puts(b, "<figure><figcaption>");
-	if (!rc)
-		rc = html_esc(b, in->col->label);
-	if (!rc)
-		rc = buf_printf(b, "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
-				"width=\"340\" height=\"64\" viewBox=\"0 0 340 64\" role=\"img\" "
-				"aria-label=\"");
-	if (!rc)
-		rc = html_esc(b, in->col->label);
-	if (!rc)
-		rc = buf_puts(b, "\">");
-	for (int k = 0; k < 2 && !rc; k++) {
+	buf_puts(b, "<figure><figcaption>");
+	buf_puts_html(b, in->col->label);
+	buf_printf(b, "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"340\" height=\"64\" viewBox=\"0 0 340 64\" role=\"img\" "
+		   "aria-label=\"");
+	buf_puts_html(b, in->col->label);
+	buf_puts(b, "\">");
+	for (int k = 0; k < 2; k++) {
 		char n[48];
 		long long w = max > 0 ? in->tot[k] * BAR_WIDTH / max : 0;
 		if (in->tot[k] > 0 && w < 1)
 			w = 1;
 		fr_number(in->tot[k], n, sizeof(n));
 		int top = 6 + k * 28;
-		rc = buf_printf(b, "<text x=\"0\" y=\"%d\" class=\"an\">%lld</text>"
-				"<rect x=\"44\" y=\"%d\" width=\"%lld\" height=\"20\" class=\"%s\"/>"
-				"<text x=\"%lld\" y=\"%d\" class=\"val\">%s</text>",
-				top + 15, y->year - 1 + k, top, w, k ? "cur" : "prev",
-				50 + w, top + 15, n);
+		buf_printf(b, "<text x=\"0\" y=\"%d\" class=\"an\">%lld</text>"
+			   "<rect x=\"44\" y=\"%d\" width=\"%lld\" height=\"20\" class=\"%s\"/>"
+			   "<text x=\"%lld\" y=\"%d\" class=\"val\">%s</text>",
+			   top + 15, y->year - 1 + k, top, w, k ? "cur" : "prev",
+			   50 + w, top + 15, n);
 	}
-	if (!rc)
-		rc = buf_puts(b, "</svg></figure>\n");
-	return rc;
+	buf_puts(b, "</svg></figure>\n");
+	return buf_error(b);
 }
 
 /* The standalone document's page style; the UI has its own. */
@@ -351,7 +329,7 @@ int synthese_html_sections(const struct synthese *y, struct buf *b)
 		const struct indicator *in = &y->ind[i];
 		rc = buf_puts(b, "<tr><th scope=\"row\">");
 		if (!rc)
-			rc = html_esc(b, in->col->label);
+			rc = buf_puts_html(b, in->col->label);
 		fr_number(in->tot[0], n, sizeof(n));
 		if (!rc)
 			rc = buf_printf(b, "</th><td class=\"n\">%s</td>", n);
@@ -377,7 +355,7 @@ int synthese_html_sections(const struct synthese *y, struct buf *b)
 	for (size_t i = 0; i < y->nind && !rc; i++) {
 		rc = buf_puts(b, "<th scope=\"col\" class=\"n\">");
 		if (!rc)
-			rc = html_esc(b, y->ind[i].col->label);
+			rc = buf_puts_html(b, y->ind[i].col->label);
 		if (!rc)
 			rc = buf_puts(b, "</th>");
 	}
@@ -387,11 +365,11 @@ int synthese_html_sections(const struct synthese *y, struct buf *b)
 		const struct sstruct *s = &y->s[j];
 		rc = buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
 		if (!rc)
-			rc = html_esc(b, s->nom);
+			rc = buf_puts_html(b, s->nom);
 		if (!rc)
 			rc = buf_puts(b, "</th><td>");
 		if (!rc)
-			rc = html_esc(b, s->commune);
+			rc = buf_puts_html(b, s->commune);
 		if (!rc && !s->nbilans[1])
 			rc = buf_printf(b, "</td><td class=\"n\">0</td><td colspan=\"%zu\">aucun bilan "
 					"reçu pour %lld</td></tr>\n", y->nind, y->year);
@@ -425,13 +403,13 @@ int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 			    "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
 			    "Promeneurs du Net (", y->year);
 	if (!rc)
-		rc = html_esc(b, y->dept);
+		rc = buf_puts_html(b, y->dept);
 	if (!rc)
 		rc = buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
 				"<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
 				"<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
 	if (!rc)
-		rc = html_esc(b, y->dept);
+		rc = buf_puts_html(b, y->dept);
 	if (!rc)
 		rc = buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
 				"(%lld en %lld)</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1);
@@ -607,9 +585,9 @@ int cmd_synthese(const char *home, int argc, char **argv)
 	struct synthese *y = NULL;
 	struct buf html = BUF_INIT(HTML_MAX);
 	const char *annee = NULL, *format = NULL, *out = NULL;
-	char err[CLI_ERRLEN], today[11], *tmp = NULL, *dept = NULL;
+	char err[CLI_ERRLEN], today[11], *dept = NULL;
 	long long year;
-	FILE *f = NULL;
+	struct file_tmp t = FILE_TMP_INIT;
 	int rc = CLI_EXIT_FAIL, e;
 
 	for (int i = 1; i < argc; i++)
@@ -663,12 +641,12 @@ int cmd_synthese(const char *home, int argc, char **argv)
 			cli_error("lecture du réplica impossible : %s", sqlite3_errmsg(r.db));
 		goto out;
 	}
-	if (out && !(f = annuaire_tmp_open(out, &tmp)))
+	if (out && annuaire_tmp_open(&t, out))
 		goto out;
 	if (xlsx) {
-		fclose(f);
-		f = NULL;
-		if (write_xlsx(y, today, tmp, out, err, sizeof(err))) {
+		fclose(t.f);
+		t.f = NULL;
+		if (write_xlsx(y, today, t.path, out, err, sizeof(err))) {
 			cli_error("%s", err);
 			goto out;
 		}
@@ -677,22 +655,17 @@ int cmd_synthese(const char *home, int argc, char **argv)
 			cli_error("%s", relais_strerror(e));
 			goto out;
 		}
-		fwrite(html.data, 1, html.len, f ? f : stdout);
+		fwrite(html.data, 1, html.len, out ? t.f : stdout);
 	}
 	if (out) {
-		e = annuaire_tmp_commit(f, tmp, out);
-		f = NULL;
-		free(tmp);
-		tmp = NULL;
-		if (e)
+		if (annuaire_tmp_commit(&t, out))
 			goto out;
 		fprintf(stderr, "relais : synthèse %lld écrite dans « %s » (%lld bilan%s).\n", year,
 			out, y->nbilans[1], y->nbilans[1] > 1 ? "s" : "");
 	}
 	rc = 0;
 out:
-	annuaire_tmp_abort(f, tmp);
-	free(tmp);
+	file_tmp_abort(&t);
 	free(dept);
 	buf_release(&html);
 	synthese_free(y);

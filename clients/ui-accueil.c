@@ -79,15 +79,11 @@ static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 	struct buf *b = c->out;
 	size_t i;
 	json_t *row;
-	int rc = buf_puts(b, "<section class=\"rubrique\">\n<h3>");
-	if (!rc)
-		rc = html_esc(b, title);
-	if (!rc)
-		rc = buf_printf(b, " <span class=\"compte\">(%zu)</span></h3>\n<ul>\n",
-				json_array_size(arr));
+	buf_puts(b, "<section class=\"rubrique\">\n<h3>");
+	buf_puts_html(b, title);
+	buf_printf(b, " <span class=\"compte\">(%zu)</span></h3>\n<ul>\n",
+		   json_array_size(arr));
 	json_array_foreach(arr, i, row) {
-		if (rc)
-			break;
 		/* The first member names the row the item is about. */
 		void *it = json_object_iter(row);
 		const char *key = it ? json_object_iter_key(it) : NULL;
@@ -95,15 +91,15 @@ static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 		const char *line = json_string_value(json_object_get(row, "libelle"));
 		char href[128];
 		const char *h = key && id ? item_href(key, id, href, sizeof(href)) : NULL;
-		rc = buf_puts(b, "<li>");
-		if (!rc)
-			rc = h ? html_link(b, h, line ? line : "?") : html_esc(b, line ? line : "?");
-		if (!rc)
-			rc = buf_puts(b, "</li>\n");
+		buf_puts(b, "<li>");
+		if (h)
+			html_link(b, h, line ? line : "?");
+		else
+			buf_puts_html(b, line ? line : "?");
+		buf_puts(b, "</li>\n");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</ul>\n</section>\n");
-	return rc;
+	buf_puts(b, "</ul>\n</section>\n");
+	return buf_error(b);
 }
 
 static int suivi_block(struct ui_ctx *c)
@@ -168,11 +164,11 @@ static int sync_block(struct ui_ctx *c)
 	if (!rc && last) {
 		rc = buf_printf(b, "<time datetime=\"");
 		if (!rc)
-			rc = html_esc(b, last);
+			rc = buf_puts_html(b, last);
 		if (!rc)
 			rc = buf_puts(b, "\">");
 		if (!rc)
-			rc = html_esc(b, local_time(last, when, sizeof(when)));
+			rc = buf_puts_html(b, local_time(last, when, sizeof(when)));
 		if (!rc)
 			rc = buf_puts(b, "</time>");
 	} else if (!rc) {
@@ -181,7 +177,7 @@ static int sync_block(struct ui_ctx *c)
 	if (!rc)
 		rc = buf_puts(b, "</dd>\n<dt>Serveur</dt><dd>");
 	if (!rc)
-		rc = html_esc(b, server ? server : "inconnu");
+		rc = buf_puts_html(b, server ? server : "inconnu");
 	if (!rc)
 		rc = buf_puts(b, "</dd>\n</dl>\n");
 	if (!rc && !c->read_only && pending)
@@ -197,7 +193,7 @@ static int sync_block(struct ui_ctx *c)
 	if (!rc && refus_clock_warning(c->replica, warn, sizeof(warn))) {
 		rc = buf_puts(b, "<p class=\"alerte\" id=\"horloge\">");
 		if (!rc)
-			rc = html_esc(b, warn);
+			rc = buf_puts_html(b, warn);
 		if (!rc)
 			rc = buf_puts(b, "</p>\n");
 	}
@@ -212,7 +208,7 @@ static int sync_block(struct ui_ctx *c)
 		rc = buf_printf(b, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
 				"aria-live=\"polite\">", state_word(st));
 	if (!rc)
-		rc = html_esc(b, state_text(c->ui));
+		rc = buf_puts_html(b, state_text(c->ui));
 	if (!rc)
 		rc = buf_puts(b, "</p>\n</section>\n");
 	free(last);
@@ -226,11 +222,11 @@ static int page_accueil(struct ui_ctx *c)
 	if (!rc && c->login[0]) {
 		rc = buf_puts(c->out, "<p class=\"compte\">Compte ");
 		if (!rc)
-			rc = html_esc(c->out, c->login);
+			rc = buf_puts_html(c->out, c->login);
 		if (!rc)
 			rc = buf_puts(c->out, ", département ");
 		if (!rc)
-			rc = html_esc(c->out, c->dept);
+			rc = buf_puts_html(c->out, c->dept);
 		if (!rc)
 			rc = buf_puts(c->out, c->read_only ? " (consultation seulement).</p>\n" : ".</p>\n");
 	}
@@ -270,22 +266,18 @@ static int page_synchronisation(struct ui_ctx *c)
 	enum ui_sync_state st = ui_sync_state(c->ui, NULL);
 	if (st == UI_SYNC_RUNNING)
 		ui_refresh(c, 2);
-	int rc = ui_page_begin(c, "Synchronisation", "accueil");
-	if (!rc && st == UI_SYNC_RUNNING)
-		rc = buf_puts(c->out, "<noscript><p>Cette page se recharge toute seule.</p></noscript>\n"
-			      "<p><a href=\"/synchronisation\">Actualiser</a></p>\n");
-	if (!rc)
-		rc = buf_printf(c->out, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
-				"aria-live=\"polite\" data-suivre=\"%d\">", state_word(st),
-				st == UI_SYNC_RUNNING);
-	if (!rc)
-		rc = html_esc(c->out, st == UI_SYNC_IDLE ? "Aucune synchronisation depuis l'ouverture."
-			      : state_text(c->ui));
-	if (!rc)
-		rc = buf_puts(c->out, "</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n");
-	if (!rc)
-		rc = ui_page_end(c);
-	return rc;
+	ui_page_begin(c, "Synchronisation", "accueil");
+	if (st == UI_SYNC_RUNNING)
+		buf_puts(c->out, "<noscript><p>Cette page se recharge toute seule.</p></noscript>\n"
+			 "<p><a href=\"/synchronisation\">Actualiser</a></p>\n");
+	buf_printf(c->out, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
+		   "aria-live=\"polite\" data-suivre=\"%d\">", state_word(st),
+		   st == UI_SYNC_RUNNING);
+	buf_puts_html(c->out, st == UI_SYNC_IDLE ? "Aucune synchronisation depuis l'ouverture."
+		 : state_text(c->ui));
+	buf_puts(c->out, "</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n");
+	ui_page_end(c);
+	return buf_error(c->out);
 }
 
 void ui_accueil_routes(struct ui *u)

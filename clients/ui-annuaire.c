@@ -77,8 +77,7 @@ int ui_annuaire_index(sqlite3 *db)
 static int fts_query(const char *in, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	int rc = 0;
-	while (*p && !rc) {
+	while (*p) {
 		/* Words: letters, digits and any non-ASCII byte (accented letters). */
 		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
 			       (*p >= 'A' && *p <= 'Z')))
@@ -89,16 +88,13 @@ static int fts_query(const char *in, struct buf *out)
 			p++;
 		if (p > w) {
 			if (out->len)
-				rc = buf_putc(out, ' ');
-			if (!rc)
-				rc = buf_putc(out, '"');
-			if (!rc)
-				rc = buf_append(out, w, (size_t)(p - w));
-			if (!rc)
-				rc = buf_puts(out, "\"*");
+				buf_putc(out, ' ');
+			buf_putc(out, '"');
+			buf_append(out, w, (size_t)(p - w));
+			buf_puts(out, "\"*");
 		}
 	}
-	return rc;
+	return buf_error(out);
 }
 
 struct filtres {
@@ -341,11 +337,11 @@ static int structure_options(struct ui_ctx *c, const char *selected)
 		rc = buf_printf(c->out, "<option value=\"%s\"%s>", util_is_uuid(id) ? id : "",
 				selected && !strcmp(selected, id) ? " selected" : "");
 		if (!rc)
-			rc = html_esc(c->out, col_text(st, 1));
+			rc = buf_puts_html(c->out, col_text(st, 1));
 		if (!rc && *col_text(st, 2)) {
 			rc = buf_puts(c->out, " (");
 			if (!rc)
-				rc = html_esc(c->out, col_text(st, 2));
+				rc = buf_puts_html(c->out, col_text(st, 2));
 			if (!rc)
 				rc = buf_putc(c->out, ')');
 		}
@@ -362,20 +358,17 @@ static int enum_select(struct ui_ctx *c, const char *name, const char *label, co
 		       const char *selected)
 {
 	const struct model_column *mc = model_column_by_name(model_table_by_name("promeneur"), col);
-	int rc = buf_printf(c->out, "<div class=\"champ\"><label for=\"%s\">%s</label>\n"
-			    "<select id=\"%s\" name=\"%s\">\n<option value=\"\">Tous</option>\n",
-			    name, label, name, name);
-	for (size_t i = 0; !rc && mc && mc->values && mc->values[i]; i++) {
-		rc = buf_printf(c->out, "<option value=\"%s\"%s>", mc->values[i],
-				selected && !strcmp(selected, mc->values[i]) ? " selected" : "");
-		if (!rc)
-			rc = html_esc(c->out, ui_value_label(mc->values[i]));
-		if (!rc)
-			rc = buf_puts(c->out, "</option>\n");
+	buf_printf(c->out, "<div class=\"champ\"><label for=\"%s\">%s</label>\n"
+		   "<select id=\"%s\" name=\"%s\">\n<option value=\"\">Tous</option>\n",
+		   name, label, name, name);
+	for (size_t i = 0; mc && mc->values && mc->values[i]; i++) {
+		buf_printf(c->out, "<option value=\"%s\"%s>", mc->values[i],
+			   selected && !strcmp(selected, mc->values[i]) ? " selected" : "");
+		buf_puts_html(c->out, ui_value_label(mc->values[i]));
+		buf_puts(c->out, "</option>\n");
 	}
-	if (!rc)
-		rc = buf_puts(c->out, "</select></div>\n");
-	return rc;
+	buf_puts(c->out, "</select></div>\n");
+	return buf_error(c->out);
 }
 
 static int page_annuaire(struct ui_ctx *c)
@@ -407,7 +400,7 @@ static int page_annuaire(struct ui_ctx *c)
 			      "<input type=\"search\" id=\"q\" name=\"q\" aria-describedby=\"q-aide\" "
 			      "aria-controls=\"resultats\" autocomplete=\"off\" value=\"");
 	if (!rc)
-		rc = html_esc(c->out, f.q);
+		rc = buf_puts_html(c->out, f.q);
 	if (!rc)
 		rc = buf_printf(c->out, "\"></div>\n<div class=\"champ\"><label for=\"type\">Afficher</label>\n"
 				"<select id=\"type\" name=\"type\">\n"

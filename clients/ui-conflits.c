@@ -87,7 +87,7 @@ static int when_html(struct buf *b, const struct conflict_side *s)
 		return buf_puts(b, s->when[0] ? s->when : "date inconnue");
 	t = (time_t)(s->ms / 1000);
 	if (!localtime_r(&t, &tm) || !strftime(local, sizeof(local), "%d/%m/%Y à %H:%M:%S", &tm))
-		return html_esc(b, s->when);
+		return buf_puts_html(b, s->when);
 	util_iso8601(s->ms, iso);
 	return buf_printf(b, "<time datetime=\"%s\">%s</time>", iso, local);
 }
@@ -114,13 +114,13 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, json_t *
 		return buf_puts(b, "<em>(valeur illisible)</em>");
 	const char *s = json_string_value(v);
 	if (col && col->kind == MODEL_ENUM)
-		return html_esc(b, ui_value_label(s));
+		return buf_puts_html(b, ui_value_label(s));
 	if (col && col->kind == MODEL_REF) {
 		struct buf h = BUF_INIT(256);
 		char *title = ui_row_title(c, col->ref, s);
 		int rc = title ? row_href(c, col->ref, s, &h) : 0;
 		if (!rc)
-			rc = h.len ? html_link(b, buf_str(&h), title) : html_esc(b, title ? title : s);
+			rc = h.len ? html_link(b, buf_str(&h), title) : buf_puts_html(b, title ? title : s);
 		free(title);
 		buf_release(&h);
 		return rc;
@@ -128,12 +128,12 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, json_t *
 	if (col && (col->flags & MODEL_MULTILINE)) {
 		int rc = buf_puts(b, "<span class=\"multiligne\">");
 		if (!rc)
-			rc = html_esc(b, s);
+			rc = buf_puts_html(b, s);
 		if (!rc)
 			rc = buf_puts(b, "</span>");
 		return rc;
 	}
-	return html_esc(b, s);
+	return buf_puts_html(b, s);
 }
 
 /* A side's value: text is the JSON text of sync_conflict (NULL for SQL NULL). */
@@ -148,7 +148,7 @@ static int side_value_html(struct ui_ctx *c, const struct conflict *k, const str
 		const struct model_column *col = t && k->column ? model_column_by_name(t, k->column)
 					       : NULL;
 		if (s->value && !v)
-			rc = html_esc(b, s->value);   /* not JSON: shown as stored */
+			rc = buf_puts_html(b, s->value);   /* not JSON: shown as stored */
 		else
 			rc = value_html(c, col, v);
 		json_decref(v);
@@ -176,7 +176,7 @@ static int side_value_html(struct ui_ctx *c, const struct conflict *k, const str
 		if (!rc)
 			rc = buf_puts(b, "</dl>");
 	} else {
-		rc = html_esc(b, s->value);
+		rc = buf_puts_html(b, s->value);
 	}
 	json_decref(v);
 	return rc;
@@ -184,15 +184,13 @@ static int side_value_html(struct ui_ctx *c, const struct conflict *k, const str
 
 static int who_html(struct buf *b, const struct conflict_side *s)
 {
-	int rc = html_esc(b, s->login && s->login[0] ? s->login : "compte inconnu");
-	if (!rc && s->node && s->node[0]) {
-		rc = buf_puts(b, " <span class=\"discret\">(poste ");
-		if (!rc)
-			rc = html_esc(b, s->node);
-		if (!rc)
-			rc = buf_puts(b, ")</span>");
+	buf_puts_html(b, s->login && s->login[0] ? s->login : "compte inconnu");
+	if (s->node && s->node[0]) {
+		buf_puts(b, " <span class=\"discret\">(poste ");
+		buf_puts_html(b, s->node);
+		buf_puts(b, ")</span>");
 	}
-	return rc;
+	return buf_error(b);
 }
 
 /*
@@ -238,19 +236,19 @@ static int heading_html(struct ui_ctx *c, const struct conflict *k, const struct
 		/* "l'événement " reads as a sentence start: capitalise the article. */
 		if (what[0] >= 'a' && what[0] <= 'z')
 			what[0] = (char)(what[0] - 'a' + 'A');
-		rc = html_esc(b, what);
+		rc = buf_puts_html(b, what);
 	}
 	/* A row that is gone has no page to link to. */
 	if (!rc && href.len)
 		rc = html_link(b, buf_str(&href), title);
 	else if (!rc)
-		rc = html_esc(b, title ? title : k->row);
+		rc = buf_puts_html(b, title ? title : k->row);
 	if (!rc && !strcmp(k->kind, "suppression"))
 		rc = buf_puts(b, " : modifiée d'un côté, supprimée de l'autre");
 	else if (!rc) {
 		rc = buf_puts(b, " : ");
 		if (!rc)
-			rc = html_esc(b, col ? col->label : k->column ? k->column : "?");
+			rc = buf_puts_html(b, col ? col->label : k->column ? k->column : "?");
 	}
 	if (!rc)
 		rc = buf_puts(b, "</h2>\n");
@@ -280,7 +278,7 @@ static int conflict_html(const struct conflict *k, void *arg)
 	ps->n++;
 	rc = buf_printf(b, "<section class=\"conflit\" aria-labelledby=\"c-%d\" id=\"conflit-", ps->n);
 	if (!rc)
-		rc = html_esc(b, k->id);
+		rc = buf_puts_html(b, k->id);
 	if (!rc)
 		rc = buf_puts(b, "\">");
 	if (!rc)
@@ -289,11 +287,11 @@ static int conflict_html(const struct conflict *k, void *arg)
 		rc = buf_puts(b, "<table class=\"cote-a-cote\"><caption>Les deux valeurs en "
 			      "conflit</caption><thead><tr><td></td><th scope=\"col\">");
 	if (!rc)
-		rc = html_esc(b, hmine);
+		rc = buf_puts_html(b, hmine);
 	if (!rc)
 		rc = buf_puts(b, "</th><th scope=\"col\">");
 	if (!rc)
-		rc = html_esc(b, htheirs);
+		rc = buf_puts_html(b, htheirs);
 	if (!rc)
 		rc = buf_puts(b, "</th></tr></thead><tbody>\n<tr><th scope=\"row\">Valeur</th><td>");
 	if (!rc)

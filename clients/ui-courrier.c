@@ -65,9 +65,9 @@ static int esc_clean(struct buf *b, const char *s)
 		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
 			*p = ch == '\r' ? ' ' : '?';
 	}
-	int rc = html_esc(b, t);
+	buf_puts_html(b, t);
 	free(t);
-	return rc;
+	return buf_error(b);
 }
 
 /* recu_le (ISO 8601 UTC, "2026-11-21T10:00:00Z") in local time for people. */
@@ -79,17 +79,15 @@ static int date_html(struct buf *b, const char *iso)
 	const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
 	if (!end) {
 		html_date_fr(iso ? iso : "", local, sizeof(local));
-		return html_esc(b, local);
+		return buf_puts_html(b, local);
 	}
 	time_t t = timegm(&tm);
 	if (!localtime_r(&t, &tm) || !strftime(local, sizeof(local), "%d/%m/%Y à %H:%M", &tm))
-		return html_esc(b, iso);
-	int rc = buf_puts(b, "<time datetime=\"");
-	if (!rc)
-		rc = html_esc(b, iso);
-	if (!rc)
-		rc = buf_printf(b, "\">%s</time>", local);
-	return rc;
+		return buf_puts_html(b, iso);
+	buf_puts(b, "<time datetime=\"");
+	buf_puts_html(b, iso);
+	buf_printf(b, "\">%s</time>", local);
+	return buf_error(b);
 }
 
 static int filter_index(const char *v)
@@ -113,12 +111,10 @@ static int filter_form(struct ui_ctx *c, int fi)
 		.value = filters[fi].value, .required = 1, .options = values,
 		.option_labels = labels,
 	};
-	int rc = buf_puts(c->out, "<form method=\"get\" action=\"/courrier\" class=\"filtres\">");
-	if (!rc)
-		rc = html_field(c->out, &f);
-	if (!rc)
-		rc = buf_puts(c->out, "<button type=\"submit\">Filtrer</button></form>\n");
-	return rc;
+	buf_puts(c->out, "<form method=\"get\" action=\"/courrier\" class=\"filtres\">");
+	html_field(c->out, &f);
+	buf_puts(c->out, "<button type=\"submit\">Filtrer</button></form>\n");
+	return buf_error(c->out);
 }
 
 static int page_list(struct ui_ctx *c)
@@ -161,7 +157,7 @@ static int page_list(struct ui_ctx *c)
 		if (!rc)
 			rc = buf_puts(c->out, "<tr><th scope=\"row\"><a href=\"");
 		if (!rc)
-			rc = html_esc(c->out, buf_str(&href));
+			rc = buf_puts_html(c->out, buf_str(&href));
 		if (!rc)
 			rc = buf_puts(c->out, "\">");
 		if (!rc)
@@ -208,52 +204,41 @@ out:
 static int target_select(struct ui_ctx *c, const char *chosen, const char *error)
 {
 	struct buf *b = c->out;
-	int rc = buf_printf(b, "<div class=\"champ\"><label for=\"" CIBLE "\">Rattacher à</label>"
-			    "<select id=\"" CIBLE "\" name=\"" CIBLE "\" required%s>"
-			    "<option value=\"\">— choisir —</option>",
-			    error ? " aria-invalid=\"true\" aria-describedby=\"" CIBLE "-erreur\"" : "");
-	for (size_t k = 0; k < sizeof(targets) / sizeof(targets[0]) && !rc; k++) {
+	buf_printf(b, "<div class=\"champ\"><label for=\"" CIBLE "\">Rattacher à</label>"
+		   "<select id=\"" CIBLE "\" name=\"" CIBLE "\" required%s>"
+		   "<option value=\"\">— choisir —</option>",
+		   error ? " aria-invalid=\"true\" aria-describedby=\"" CIBLE "-erreur\"" : "");
+	for (size_t k = 0; k < sizeof(targets) / sizeof(targets[0]); k++) {
 		sqlite3_stmt *st = NULL;
 		int s, n = 0;
 		if (sqlite3_prepare_v2(c->db, targets[k].sql, -1, &st, NULL) != SQLITE_OK)
 			return RELAIS_EDB;
-		rc = buf_puts(b, "<optgroup label=\"");
-		if (!rc)
-			rc = html_esc(b, targets[k].group);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		while (!rc && n < TARGETS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		buf_puts(b, "<optgroup label=\"");
+		buf_puts_html(b, targets[k].group);
+		buf_puts(b, "\">");
+		while (n < TARGETS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
 			char value[ID_MAX * 2];
 			snprintf(value, sizeof(value), "%s:%s", targets[k].command, col_text(st, 0));
-			rc = buf_puts(b, "<option value=\"");
-			if (!rc)
-				rc = html_esc(b, value);
-			if (!rc && chosen && !strcmp(chosen, value))
-				rc = buf_puts(b, "\" selected=\"selected");
-			if (!rc)
-				rc = buf_puts(b, "\">");
-			if (!rc)
-				rc = html_esc(b, col_text(st, 1));
-			if (!rc)
-				rc = buf_puts(b, "</option>");
+			buf_puts(b, "<option value=\"");
+			buf_puts_html(b, value);
+			if (chosen && !strcmp(chosen, value))
+				buf_puts(b, "\" selected=\"selected");
+			buf_puts(b, "\">");
+			buf_puts_html(b, col_text(st, 1));
+			buf_puts(b, "</option>");
 			n++;
 		}
 		sqlite3_finalize(st);
-		if (!rc)
-			rc = buf_puts(b, "</optgroup>");
+		buf_puts(b, "</optgroup>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</select>");
-	if (!rc && error) {
-		rc = buf_puts(b, "<p class=\"erreur\" id=\"" CIBLE "-erreur\">");
-		if (!rc)
-			rc = html_esc(b, error);
-		if (!rc)
-			rc = buf_puts(b, "</p>");
+	buf_puts(b, "</select>");
+	if (error) {
+		buf_puts(b, "<p class=\"erreur\" id=\"" CIBLE "-erreur\">");
+		buf_puts_html(b, error);
+		buf_puts(b, "</p>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</div>");
-	return rc;
+	buf_puts(b, "</div>");
+	return buf_error(b);
 }
 
 /* The two decisions, for a message still waiting. */
@@ -261,43 +246,30 @@ static int decision_forms(struct ui_ctx *c, const char *id, const char *chosen,
 			  const char *error)
 {
 	struct buf *b = c->out;
-	int rc = buf_puts(b, "<h2>Décider de la suite</h2>\n<form method=\"post\" action=\"/courrier/");
-	if (!rc)
-		rc = html_url(b, id);
-	if (!rc)
-		rc = buf_puts(b, "/rattacher\" class=\"decision\" novalidate>");
-	if (!rc)
-		rc = ui_csrf_input(c);
-	if (!rc)
-		rc = buf_puts(b, "<p>Le message concerne une fiche du réplica : rattachez-le.</p>");
-	if (!rc)
-		rc = target_select(c, chosen, error);
-	if (!rc)
-		rc = buf_puts(b, "<button type=\"submit\">Rattacher</button></form>\n"
-			      "<form method=\"post\" action=\"/courrier/");
-	if (!rc)
-		rc = html_url(b, id);
-	if (!rc)
-		rc = buf_puts(b, "/classer\" class=\"decision\">");
-	if (!rc)
-		rc = ui_csrf_input(c);
-	if (!rc)
-		rc = buf_puts(b, "<p>Le message n'appelle aucune suite : classez-le.</p>"
-			      "<button type=\"submit\">Classer sans suite</button></form>\n");
-	return rc;
+	buf_puts(b, "<h2>Décider de la suite</h2>\n<form method=\"post\" action=\"/courrier/");
+	html_url(b, id);
+	buf_puts(b, "/rattacher\" class=\"decision\" novalidate>");
+	ui_csrf_input(c);
+	buf_puts(b, "<p>Le message concerne une fiche du réplica : rattachez-le.</p>");
+	target_select(c, chosen, error);
+	buf_puts(b, "<button type=\"submit\">Rattacher</button></form>\n"
+		 "<form method=\"post\" action=\"/courrier/");
+	html_url(b, id);
+	buf_puts(b, "/classer\" class=\"decision\">");
+	ui_csrf_input(c);
+	buf_puts(b, "<p>Le message n'appelle aucune suite : classez-le.</p>"
+		 "<button type=\"submit\">Classer sans suite</button></form>\n");
+	return buf_error(b);
 }
 
 /* One "label : value" line of the message's description list. */
 static int fact(struct buf *b, const char *label, const char *value, int pre)
 {
-	int rc = html_tag(b, "dt", label);
-	if (!rc)
-		rc = buf_puts(b, pre ? "<dd class=\"multiligne\">" : "<dd>");
-	if (!rc)
-		rc = esc_clean(b, value && value[0] ? value : "—");
-	if (!rc)
-		rc = buf_puts(b, "</dd>\n");
-	return rc;
+	html_tag(b, "dt", label);
+	buf_puts(b, pre ? "<dd class=\"multiligne\">" : "<dd>");
+	esc_clean(b, value && value[0] ? value : "—");
+	buf_puts(b, "</dd>\n");
+	return buf_error(b);
 }
 
 enum { M_ID, M_FROM, M_NAME, M_SUBJECT, M_DATE, M_RESULT, M_TYPE, M_RECORDS, M_PROBLEMS,
@@ -387,7 +359,7 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 	else if (!rc && error) {
 		rc = buf_puts(b, "<p class=\"erreur\" role=\"alert\">");
 		if (!rc)
-			rc = html_esc(b, error);
+			rc = buf_puts_html(b, error);
 		if (!rc)
 			rc = buf_puts(b, "</p>\n");
 	}

@@ -48,33 +48,30 @@ static int link_to(struct buf *b, const char *prefix, const char *id, const char
 		   const char *text)
 {
 	struct buf h = BUF_INIT(512);
-	int rc = buf_puts(&h, prefix);
-	if (!rc)
-		rc = html_url(&h, id);
-	if (!rc && suffix)
-		rc = buf_puts(&h, suffix);
-	if (!rc)
-		rc = html_link(b, buf_str(&h), text);
+	buf_puts(&h, prefix);
+	html_url(&h, id);
+	if (suffix)
+		buf_puts(&h, suffix);
+	if (buf_error(&h))
+		buf_fail(b, buf_error(&h));
+	else
+		html_link(b, buf_str(&h), text);
 	buf_release(&h);
-	return rc;
+	return buf_error(b);
 }
 
 /* Starts <form method="post" action="prefix + id + suffix"> with the CSRF field. */
 static int form_begin(struct ui_ctx *c, const char *prefix, const char *id, const char *suffix,
 		      const char *cls)
 {
-	int rc = buf_puts(c->out, "<form method=\"post\" action=\"");
-	if (!rc)
-		rc = buf_puts(c->out, prefix);
-	if (!rc)
-		rc = html_url(c->out, id);
-	if (!rc && suffix)
-		rc = buf_puts(c->out, suffix);
-	if (!rc)
-		rc = buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
-	if (!rc)
-		rc = ui_csrf_input(c);
-	return rc;
+	buf_puts(c->out, "<form method=\"post\" action=\"");
+	buf_puts(c->out, prefix);
+	html_url(c->out, id);
+	if (suffix)
+		buf_puts(c->out, suffix);
+	buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
+	ui_csrf_input(c);
+	return buf_error(c->out);
 }
 
 /* ---- the list ---- */
@@ -461,7 +458,7 @@ static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 				"<button type=\"submit\" aria-label=\"Marquer %s : ",
 				present == 1 ? 0 : 1, present == 1 ? "absent(e)" : "présent(e)");
 	if (!rc)
-		rc = html_esc(b, who);
+		rc = buf_puts_html(b, who);
 	if (!rc)
 		rc = buf_printf(b, "\">Marquer %s</button></form> ",
 				present == 1 ? "absent(e)" : "présent(e)");
@@ -472,7 +469,7 @@ static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 	if (!rc)
 		rc = buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
 	if (!rc)
-		rc = html_esc(b, who);
+		rc = buf_puts_html(b, who);
 	if (!rc)
 		rc = buf_puts(b, "\">Retirer</button></form></td></tr>\n");
 	buf_release(&path);
@@ -570,7 +567,7 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 			rc = buf_puts(c->out, col->flags & MODEL_MULTILINE ? "<dd class=\"multiligne\">"
 				      : "<dd>");
 		if (!rc)
-			rc = html_esc(c->out, v[0] ? v : "—");
+			rc = buf_puts_html(c->out, v[0] ? v : "—");
 		if (!rc)
 			rc = buf_puts(c->out, "</dd>\n");
 	}

@@ -419,48 +419,41 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 	case MODEL_BOOL:
 		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
 	case MODEL_ENUM:
-		return html_esc(b, ui_value_label(v));
+		return buf_puts_html(b, ui_value_label(v));
 	case MODEL_DATE: {
 		char d[32];
 		html_date_fr(v, d, sizeof(d));
-		return html_esc(b, d);
+		return buf_puts_html(b, d);
 	}
 	case MODEL_EMAIL: {
-		int rc = buf_puts(b, "<a href=\"mailto:");
-		if (!rc)
-			rc = html_esc(b, v);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		if (!rc)
-			rc = html_esc(b, v);
-		if (!rc)
-			rc = buf_puts(b, "</a>");
-		return rc;
+		buf_puts(b, "<a href=\"mailto:");
+		buf_puts_html(b, v);
+		buf_puts(b, "\">");
+		buf_puts_html(b, v);
+		buf_puts(b, "</a>");
+		return buf_error(b);
 	}
 	case MODEL_URL:
 		return !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8) ? html_link(b, v, v)
-									       : html_esc(b, v);
+									       : buf_puts_html(b, v);
 	case MODEL_REF: {
 		char *title = ui_row_title(c, col->ref, v);
 		char href[96];
-		int rc;
 		if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
 			snprintf(href, sizeof(href), "/%ss/%s", col->ref, v);
-			rc = html_link(b, href, title ? title : v);
+			html_link(b, href, title ? title : v);
 		} else {
-			rc = html_esc(b, title ? title : v);
+			buf_puts_html(b, title ? title : v);
 		}
 		free(title);
-		return rc;
+		return buf_error(b);
 	}
 	case MODEL_TEXT:
 		if (col->flags & MODEL_MULTILINE) {
-			int rc = buf_puts(b, "<span class=\"multiligne\">");
-			if (!rc)
-				rc = html_esc(b, v);
-			if (!rc)
-				rc = buf_puts(b, "</span>");
-			return rc;
+			buf_puts(b, "<span class=\"multiligne\">");
+			buf_puts_html(b, v);
+			buf_puts(b, "</span>");
+			return buf_error(b);
 		}
 		break;
 	case MODEL_PHONE:
@@ -471,7 +464,7 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 	case MODEL_INT:
 		break;
 	}
-	return html_esc(b, v);
+	return buf_puts_html(b, v);
 }
 
 /* SELECT of every live column of t (after id, dept) for row id. */
@@ -559,7 +552,7 @@ static int related_table(struct ui_ctx *c, const struct related *r, const char *
 	if (!rc)
 		rc = buf_printf(c->out, "<section aria-labelledby=\"rel-%d\">\n<h2 id=\"rel-%d\">", n, n);
 	if (!rc)
-		rc = html_esc(c->out, r->title);
+		rc = buf_puts_html(c->out, r->title);
 	if (!rc)
 		rc = buf_printf(c->out, " <span class=\"compte\">(%zu)</span></h2>\n", count);
 	if (!rc && !count)
@@ -661,7 +654,7 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 			continue;
 		rc = buf_puts(c->out, "<dt>");
 		if (!rc)
-			rc = html_esc(c->out, col->label);
+			rc = buf_puts_html(c->out, col->label);
 		if (!rc)
 			rc = buf_puts(c->out, "</dt><dd>");
 		if (!rc)
@@ -722,7 +715,7 @@ static int form_page(struct ui_ctx *c, const struct fiche *f, const char *id,
 				continue;
 			rc = buf_printf(c->out, "<li><a href=\"#%s\">", t->columns[i].name);
 			if (!rc)
-				rc = html_esc(c->out, fv->errors[i]);
+				rc = buf_puts_html(c->out, fv->errors[i]);
 			if (!rc)
 				rc = buf_puts(c->out, "</a></li>\n");
 		}

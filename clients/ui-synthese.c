@@ -91,12 +91,10 @@ static int year_form(struct ui_ctx *c, const long long *ys, size_t n, long long 
 		.value = cur, .error = error, .required = 1, .options = opts, .noptions = n,
 		.hint = "La synthèse compare l'année choisie à la précédente.",
 	};
-	int rc = buf_puts(c->out, "<form method=\"get\" action=\"/synthese\" class=\"filtres\">");
-	if (!rc)
-		rc = html_field(c->out, &f);
-	if (!rc)
-		rc = buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
-	return rc;
+	buf_puts(c->out, "<form method=\"get\" action=\"/synthese\" class=\"filtres\">");
+	html_field(c->out, &f);
+	buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
+	return buf_error(c->out);
 }
 
 /* The year asked in ?annee=, the default when absent. 0 when invalid. */

@@ -134,30 +134,6 @@ static void fr_date(const char *iso, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", iso ? iso : "date inconnue");
 }
 
-static int put_html(struct buf *b, const char *s)
-{
-	int rc = 0;
-	for (; !rc && *s; s++) {
-		switch (*s) {
-		case '<':
-			rc = buf_puts(b, "&lt;");
-			break;
-		case '>':
-			rc = buf_puts(b, "&gt;");
-			break;
-		case '&':
-			rc = buf_puts(b, "&amp;");
-			break;
-		case '"':
-			rc = buf_puts(b, "&quot;");
-			break;
-		default:
-			rc = buf_putc(b, *s);
-		}
-	}
-	return rc;
-}
-
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Base64 in lines of 76 characters, CRLF after each. */
@@ -280,7 +256,7 @@ static void section(struct content *c, const char *title)
 	if (!c->rc)
 		c->rc = buf_puts(&c->html, "<h2>");
 	if (!c->rc)
-		c->rc = put_html(&c->html, title);
+		c->rc = buf_puts_html(&c->html, title);
 	if (!c->rc)
 		c->rc = buf_puts(&c->html, "</h2>\r\n<ul>\r\n");
 }
@@ -294,7 +270,7 @@ static void section_end(struct content *c, int count, const char *none)
 		if (!c->rc)
 			c->rc = buf_puts(&c->html, "<li><em>");
 		if (!c->rc)
-			c->rc = put_html(&c->html, none);
+			c->rc = buf_puts_html(&c->html, none);
 		if (!c->rc)
 			c->rc = buf_puts(&c->html, "</em></li>\r\n");
 	}
@@ -318,7 +294,7 @@ static void item(struct content *c, const char *fmt, ...)
 	if (!c->rc)
 		c->rc = buf_puts(&c->html, "<li>");
 	if (!c->rc)
-		c->rc = put_html(&c->html, buf_str(&line));
+		c->rc = buf_puts_html(&c->html, buf_str(&line));
 	if (!c->rc)
 		c->rc = buf_puts(&c->html, "</li>\r\n");
 	buf_release(&line);
@@ -613,7 +589,7 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 		rc = buf_puts(&c.html, "<!DOCTYPE html>\r\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
 			      "<title>");
 	if (!rc)
-		rc = put_html(&c.html, subject);
+		rc = buf_puts_html(&c.html, subject);
 	if (!rc)
 		rc = buf_printf(&c.html, "</title></head>\r\n<body>\r\n<h1>Promeneurs du Net — "
 				"département %s</h1>\r\n<p>Synthèse de la semaine du %s.</p>\r\n",

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "csv.h"
 
 struct reader {
@@ -38,45 +39,6 @@ static int failf(struct reader *r, int rc, const char *fmt, ...)
 }
 
 /* ---- decoding ---- */
-
-/* Structural UTF-8 check: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char b = s[i];
-		size_t len;
-		unsigned v;
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) {
-			len = 2;
-			v = b & 0x1f;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			len = 3;
-			v = b & 0x0f;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			len = 4;
-			v = b & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			v = (v << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-		    (v >= 0xd800 && v <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 /* Converts n bytes from charset `from` into a malloc'd UTF-8 string. */
 static int convert(struct reader *r, const char *from, const char *in, size_t n,
