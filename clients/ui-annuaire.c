@@ -214,20 +214,16 @@ struct section {
 static int results_section(struct ui_ctx *c, const struct section *sec,
 			   const char *const *heads, const struct buf *rows, size_t n)
 {
-	int rc = buf_printf(c->out, "<section aria-labelledby=\"%s\">\n<h2 id=\"%s\">%s</h2>\n",
-			    sec->id, sec->id, sec->title);
-	if (!rc)
-		rc = count_line(c->out, n, sec->one, sec->many, sec->none);
-	if (!rc && n) {
-		rc = html_table_begin(c->out, sec->caption, heads);
-		if (!rc)
-			rc = buf_append(c->out, rows->data, rows->len);
-		if (!rc)
-			rc = html_table_end(c->out);
+	buf_printf(c->out, "<section aria-labelledby=\"%s\">\n<h2 id=\"%s\">%s</h2>\n",
+		   sec->id, sec->id, sec->title);
+	count_line(c->out, n, sec->one, sec->many, sec->none);
+	if (n) {
+		html_table_begin(c->out, sec->caption, heads);
+		buf_append(c->out, rows->data, rows->len);
+		html_table_end(c->out);
 	}
-	if (!rc)
-		rc = buf_puts(c->out, "</section>\n");
-	return rc;
+	buf_puts(c->out, "</section>\n");
+	return buf_error(c->out);
 }
 
 static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *count)
@@ -244,26 +240,21 @@ static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		snprintf(name, sizeof(name), "%s %s", col_text(st, 2), col_text(st, 1));
 		snprintf(href, sizeof(href), "/promeneurs/%s", col_text(st, 0));
 		snprintf(shref, sizeof(shref), "/structures/%s", col_text(st, 3));
-		rc = buf_puts(&rows, "<tr>");
-		if (!rc)
-			rc = html_row_head(&rows, name, href);
-		if (!rc)
-			rc = buf_puts(&rows, "<td>");
-		if (!rc && sqlite3_column_type(st, 3) != SQLITE_NULL)
-			rc = html_link(&rows, shref, col_text(st, 4));
-		if (!rc)
-			rc = buf_puts(&rows, "</td>");
-		if (!rc)
-			rc = html_cell(&rows, ui_value_label(col_text(st, 5)));
-		if (!rc)
-			rc = html_cell(&rows, ui_value_label(col_text(st, 6)));
-		if (!rc)
-			rc = html_cell(&rows, col_text(st, 7));
-		if (!rc)
-			rc = buf_puts(&rows, "</tr>\n");
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, name, href);
+		buf_puts(&rows, "<td>");
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			html_link(&rows, shref, col_text(st, 4));
+		buf_puts(&rows, "</td>");
+		html_cell(&rows, ui_value_label(col_text(st, 5)));
+		html_cell(&rows, ui_value_label(col_text(st, 6)));
+		html_cell(&rows, col_text(st, 7));
+		buf_puts(&rows, "</tr>\n");
 	}
 	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = relais_sqlite_error(s);
+	if (!rc)
+		rc = buf_error(&rows);
 	sqlite3_finalize(st);
 	static const struct section sec = { "titre-promeneurs", "Promeneurs", "promeneur", "promeneurs",
 					     "Aucun promeneur ne correspond.", "Promeneurs trouvés" };
@@ -287,25 +278,21 @@ static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		char href[64], num[24];
 		snprintf(href, sizeof(href), "/structures/%s", col_text(st, 0));
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 4));
-		rc = buf_puts(&rows, "<tr>");
-		if (!rc)
-			rc = html_row_head(&rows, col_text(st, 1), href);
-		if (!rc)
-			rc = html_cell(&rows, col_text(st, 2));
-		if (!rc)
-			rc = html_cell(&rows, ui_value_label(col_text(st, 3)));
-		if (!rc)
-			rc = html_cell(&rows, num);
-		if (!rc)
-			rc = buf_puts(&rows, "</tr>\n");
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, col_text(st, 1), href);
+		html_cell(&rows, col_text(st, 2));
+		html_cell(&rows, ui_value_label(col_text(st, 3)));
+		html_cell(&rows, num);
+		buf_puts(&rows, "</tr>\n");
 	}
 	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = relais_sqlite_error(s);
+	if (!rc)
+		rc = buf_error(&rows);
 	sqlite3_finalize(st);
 	static const struct section sec = { "titre-structures", "Structures", "structure", "structures",
 					     "Aucune structure ne correspond.", "Structures trouvées" };
-	if (!rc)
-		rc = results_section(c, &sec, heads, &rows, n);
+	results_section(c, &sec, heads, &rows, n);
 	buf_release(&rows);
 	*count = n;
 	return rc;
@@ -326,32 +313,27 @@ static int results(struct ui_ctx *c, const struct filtres *f)
 static int structure_options(struct ui_ctx *c, const char *selected)
 {
 	sqlite3_stmt *st = NULL;
-	int s, rc = 0;
+	int s;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, nom, commune FROM structure "
 			       "ORDER BY nom COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	rc = buf_puts(c->out, "<div class=\"champ\"><label for=\"structure\">Structure</label>\n"
-		      "<select id=\"structure\" name=\"structure\">\n<option value=\"\">Toutes</option>\n");
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	buf_puts(c->out, "<div class=\"champ\"><label for=\"structure\">Structure</label>\n"
+		 "<select id=\"structure\" name=\"structure\">\n<option value=\"\">Toutes</option>\n");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = col_text(st, 0);
-		rc = buf_printf(c->out, "<option value=\"%s\"%s>", util_is_uuid(id) ? id : "",
-				selected && !strcmp(selected, id) ? " selected" : "");
-		if (!rc)
-			rc = buf_puts_html(c->out, col_text(st, 1));
-		if (!rc && *col_text(st, 2)) {
-			rc = buf_puts(c->out, " (");
-			if (!rc)
-				rc = buf_puts_html(c->out, col_text(st, 2));
-			if (!rc)
-				rc = buf_putc(c->out, ')');
+		buf_printf(c->out, "<option value=\"%s\"%s>", util_is_uuid(id) ? id : "",
+			   selected && !strcmp(selected, id) ? " selected" : "");
+		buf_puts_html(c->out, col_text(st, 1));
+		if (*col_text(st, 2)) {
+			buf_puts(c->out, " (");
+			buf_puts_html(c->out, col_text(st, 2));
+			buf_putc(c->out, ')');
 		}
-		if (!rc)
-			rc = buf_puts(c->out, "</option>\n");
+		buf_puts(c->out, "</option>\n");
 	}
 	sqlite3_finalize(st);
-	if (!rc)
-		rc = buf_puts(c->out, "</select></div>\n");
-	return rc;
+	buf_puts(c->out, "</select></div>\n");
+	return buf_error(c->out);
 }
 
 static int enum_select(struct ui_ctx *c, const char *name, const char *label, const char *col,
@@ -379,53 +361,46 @@ static int page_annuaire(struct ui_ctx *c)
 		buf_release(&f.match);
 		return ui_error_page(c, 400, "Recherche trop longue.");
 	}
+	if (rc)
+		goto out;
 	/* The instant search asks for the results alone. */
-	if (!rc && ui_query(c, "partiel")) {
+	if (ui_query(c, "partiel")) {
 		rc = results(c, &f);
-		buf_release(&f.match);
-		return rc;
+		goto out;
 	}
-	if (!rc)
-		rc = ui_page_begin(c, "Annuaire", "annuaire");
-	if (!rc && !c->read_only)
-		rc = buf_puts(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"/structures/nouvelle\">"
-			      "Nouvelle structure</a> <a class=\"bouton\" href=\"/promeneurs/nouveau\">"
-			      "Nouveau promeneur</a></p>\n");
-	if (!rc)
-		rc = buf_puts(c->out, "<form method=\"get\" action=\"/annuaire\" role=\"search\" "
-			      "class=\"recherche\" id=\"form-annuaire\">\n"
-			      "<div class=\"champ\"><label for=\"q\">Rechercher</label>\n"
-			      "<p class=\"aide\" id=\"q-aide\">Nom, prénom, courriel, structure, commune… "
-			      "Les résultats s'affichent pendant la saisie.</p>\n"
-			      "<input type=\"search\" id=\"q\" name=\"q\" aria-describedby=\"q-aide\" "
-			      "aria-controls=\"resultats\" autocomplete=\"off\" value=\"");
-	if (!rc)
-		rc = buf_puts_html(c->out, f.q);
-	if (!rc)
-		rc = buf_printf(c->out, "\"></div>\n<div class=\"champ\"><label for=\"type\">Afficher</label>\n"
-				"<select id=\"type\" name=\"type\">\n"
-				"<option value=\"tous\"%s>Promeneurs et structures</option>\n"
-				"<option value=\"promeneurs\"%s>Promeneurs</option>\n"
-				"<option value=\"structures\"%s>Structures</option>\n</select></div>\n",
-				!strcmp(f.type, "tous") ? " selected" : "",
-				!strcmp(f.type, "promeneurs") ? " selected" : "",
-				!strcmp(f.type, "structures") ? " selected" : "");
-	if (!rc)
-		rc = structure_options(c, f.structure);
-	if (!rc)
-		rc = enum_select(c, "statut", "Statut", "statut", f.statut);
-	if (!rc)
-		rc = enum_select(c, "public", "Public", "public", f.public_);
-	if (!rc)
-		rc = buf_puts(c->out, "<p><button type=\"submit\">Filtrer</button> "
-			      "<a href=\"/annuaire\">Tout effacer</a></p>\n</form>\n"
-			      "<div id=\"resultats\" aria-live=\"polite\">\n");
-	if (!rc)
-		rc = results(c, &f);
-	if (!rc)
-		rc = buf_puts(c->out, "</div>\n");
-	if (!rc)
-		rc = ui_page_end(c);
+	ui_page_begin(c, "Annuaire", "annuaire");
+	if (!c->read_only)
+		buf_puts(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"/structures/nouvelle\">"
+			 "Nouvelle structure</a> <a class=\"bouton\" href=\"/promeneurs/nouveau\">"
+			 "Nouveau promeneur</a></p>\n");
+	buf_puts(c->out, "<form method=\"get\" action=\"/annuaire\" role=\"search\" "
+		 "class=\"recherche\" id=\"form-annuaire\">\n"
+		 "<div class=\"champ\"><label for=\"q\">Rechercher</label>\n"
+		 "<p class=\"aide\" id=\"q-aide\">Nom, prénom, courriel, structure, commune… "
+		 "Les résultats s'affichent pendant la saisie.</p>\n"
+		 "<input type=\"search\" id=\"q\" name=\"q\" aria-describedby=\"q-aide\" "
+		 "aria-controls=\"resultats\" autocomplete=\"off\" value=\"");
+	buf_puts_html(c->out, f.q);
+	buf_printf(c->out, "\"></div>\n<div class=\"champ\"><label for=\"type\">Afficher</label>\n"
+		   "<select id=\"type\" name=\"type\">\n"
+		   "<option value=\"tous\"%s>Promeneurs et structures</option>\n"
+		   "<option value=\"promeneurs\"%s>Promeneurs</option>\n"
+		   "<option value=\"structures\"%s>Structures</option>\n</select></div>\n",
+		   !strcmp(f.type, "tous") ? " selected" : "",
+		   !strcmp(f.type, "promeneurs") ? " selected" : "",
+		   !strcmp(f.type, "structures") ? " selected" : "");
+	rc = structure_options(c, f.structure);
+	if (rc)
+		goto out;
+	enum_select(c, "statut", "Statut", "statut", f.statut);
+	enum_select(c, "public", "Public", "public", f.public_);
+	buf_puts(c->out, "<p><button type=\"submit\">Filtrer</button> "
+		 "<a href=\"/annuaire\">Tout effacer</a></p>\n</form>\n"
+		 "<div id=\"resultats\" aria-live=\"polite\">\n");
+	rc = results(c, &f);
+	buf_puts(c->out, "</div>\n");
+	ui_page_end(c);
+out:
 	buf_release(&f.match);
 	return rc;
 }

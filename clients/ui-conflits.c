@@ -148,35 +148,31 @@ static int side_value_html(struct ui_ctx *c, const struct conflict *k, const str
 		const struct model_column *col = t && k->column ? model_column_by_name(t, k->column)
 					       : NULL;
 		if (s->value && !v)
-			rc = buf_puts_html(b, s->value);   /* not JSON: shown as stored */
+			buf_puts_html(b, s->value);   /* not JSON: shown as stored */
 		else
-			rc = value_html(c, col, v);
+			value_html(c, col, v);
 		json_decref(v);
 		return rc;
 	}
 	if (!v || json_is_null(v)) {
-		rc = buf_puts(b, "<strong>ligne supprimée</strong>");
+		buf_puts(b, "<strong>ligne supprimée</strong>");
 	} else if (json_is_object(v)) {
 		const char *key;
 		json_t *val;
-		rc = buf_puts(b, "<strong>ligne modifiée :</strong><dl class=\"ligne\">");
+		buf_puts(b, "<strong>ligne modifiée :</strong><dl class=\"ligne\">");
 		json_object_foreach(v, key, val) {
 			const struct model_column *col = t ? model_column_by_name(t, key) : NULL;
 			/* id, dept, unknown and empty columns say nothing to people. */
-			if (rc || !col || json_is_null(val))
+			if (!col || json_is_null(val))
 				continue;
-			rc = html_tag(b, "dt", col->label);
-			if (!rc)
-				rc = buf_puts(b, "<dd>");
-			if (!rc)
-				rc = value_html(c, col, val);
-			if (!rc)
-				rc = buf_puts(b, "</dd>");
+			html_tag(b, "dt", col->label);
+			buf_puts(b, "<dd>");
+			value_html(c, col, val);
+			buf_puts(b, "</dd>");
 		}
-		if (!rc)
-			rc = buf_puts(b, "</dl>");
+		buf_puts(b, "</dl>");
 	} else {
-		rc = buf_puts_html(b, s->value);
+		buf_puts_html(b, s->value);
 	}
 	json_decref(v);
 	return rc;

@@ -351,31 +351,25 @@ int csv_put_cell(struct buf *b, const char *s)
 	int quote = guard || s[0] == ' ' || (n && s[n - 1] == ' ') || strpbrk(s, ";\"\r\n");
 	if (!quote)
 		return buf_append(b, s, n);
-	int rc = buf_puts(b, guard ? "\"'" : "\"");
-	for (const char *p = s; !rc && *p;) {
+	buf_puts(b, guard ? "\"'" : "\"");
+	for (const char *p = s; *p && !buf_error(b);) {
 		size_t run = strcspn(p, "\"");
-		rc = buf_append(b, p, run);
+		buf_append(b, p, run);
 		p += run;
-		if (!rc && *p == '"') {
-			rc = buf_puts(b, "\"\"");
+		if (*p == '"') {
+			buf_puts(b, "\"\"");
 			p++;
 		}
 	}
-	if (!rc)
-		rc = buf_putc(b, '"');
-	return rc;
+	return buf_putc(b, '"');
 }
 
 int csv_put_row(struct buf *b, const char *const *cells, size_t n)
 {
-	int rc = 0;
-	for (size_t k = 0; !rc && k < n; k++) {
+	for (size_t k = 0; k < n; k++) {
 		if (k)
-			rc = buf_putc(b, CSV_SEP);
-		if (!rc)
-			rc = csv_put_cell(b, cells[k]);
+			buf_putc(b, CSV_SEP);
+		csv_put_cell(b, cells[k]);
 	}
-	if (!rc)
-		rc = buf_puts(b, "\r\n");
-	return rc;
+	return buf_puts(b, "\r\n");
 }
