@@ -320,104 +320,84 @@ const char synthese_css[] =
 int synthese_html_sections(const struct synthese *y, struct buf *b)
 {
 	char n[48], ch[96];
-	int rc = buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
-			    "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
-			    "<th scope=\"col\" class=\"n\">%lld</th>"
-			    "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
-			    y->year - 1, y->year);
-	for (size_t i = 0; i < y->nind && !rc; i++) {
+	buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
+		   "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
+		   "<th scope=\"col\" class=\"n\">%lld</th>"
+		   "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
+		   y->year - 1, y->year);
+	for (size_t i = 0; i < y->nind; i++) {
 		const struct indicator *in = &y->ind[i];
-		rc = buf_puts(b, "<tr><th scope=\"row\">");
-		if (!rc)
-			rc = buf_puts_html(b, in->col->label);
+		buf_puts(b, "<tr><th scope=\"row\">");
+		buf_puts_html(b, in->col->label);
 		fr_number(in->tot[0], n, sizeof(n));
-		if (!rc)
-			rc = buf_printf(b, "</th><td class=\"n\">%s</td>", n);
+		buf_printf(b, "</th><td class=\"n\">%s</td>", n);
 		fr_number(in->tot[1], n, sizeof(n));
 		change_text(in->tot[0], in->tot[1], ch, sizeof(ch));
-		if (!rc)
-			rc = buf_printf(b, "<td class=\"n\">%s</td><td class=\"n %s\">%s</td></tr>\n", n,
-					in->tot[1] > in->tot[0] ? "up" : in->tot[1] < in->tot[0] ?
-					"down" : "", ch);
+		buf_printf(b, "<td class=\"n\">%s</td><td class=\"n %s\">%s</td></tr>\n", n,
+			   in->tot[1] > in->tot[0] ? "up" : in->tot[1] < in->tot[0] ?
+			   "down" : "", ch);
 	}
-	if (!rc)
-		rc = buf_printf(b, "</tbody></table>\n<h2>Graphiques</h2>\n<p class=\"legend\">"
-				"<span class=\"prev\"></span>%lld"
-				"<span class=\"cur\"></span>%lld</p>\n"
-				"<div class=\"charts\">\n", y->year - 1, y->year);
-	for (size_t i = 0; i < y->nind && !rc; i++)
-		rc = svg_chart(b, y, &y->ind[i]);
-	if (!rc)
-		rc = buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\" tabindex=\"0\" role=\"region\" "
-				"aria-label=\"Tableau par structure (défilant)\"><table class=\"structures\">"
-				"<thead><tr><th scope=\"col\">Structure</th><th scope=\"col\">Commune</th>"
-				"<th scope=\"col\" class=\"n\">Bilans</th>", y->year);
-	for (size_t i = 0; i < y->nind && !rc; i++) {
-		rc = buf_puts(b, "<th scope=\"col\" class=\"n\">");
-		if (!rc)
-			rc = buf_puts_html(b, y->ind[i].col->label);
-		if (!rc)
-			rc = buf_puts(b, "</th>");
+	buf_printf(b, "</tbody></table>\n<h2>Graphiques</h2>\n<p class=\"legend\">"
+		   "<span class=\"prev\"></span>%lld"
+		   "<span class=\"cur\"></span>%lld</p>\n"
+		   "<div class=\"charts\">\n", y->year - 1, y->year);
+	for (size_t i = 0; i < y->nind; i++)
+		svg_chart(b, y, &y->ind[i]);
+	buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\" tabindex=\"0\" role=\"region\" "
+		   "aria-label=\"Tableau par structure (défilant)\"><table class=\"structures\">"
+		   "<thead><tr><th scope=\"col\">Structure</th><th scope=\"col\">Commune</th>"
+		   "<th scope=\"col\" class=\"n\">Bilans</th>", y->year);
+	for (size_t i = 0; i < y->nind; i++) {
+		buf_puts(b, "<th scope=\"col\" class=\"n\">");
+		buf_puts_html(b, y->ind[i].col->label);
+		buf_puts(b, "</th>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</tr></thead><tbody>\n");
-	for (size_t j = 0; j < y->ns && !rc; j++) {
+	buf_puts(b, "</tr></thead><tbody>\n");
+	for (size_t j = 0; j < y->ns; j++) {
 		const struct sstruct *s = &y->s[j];
-		rc = buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
-		if (!rc)
-			rc = buf_puts_html(b, s->nom);
-		if (!rc)
-			rc = buf_puts(b, "</th><td>");
-		if (!rc)
-			rc = buf_puts_html(b, s->commune);
-		if (!rc && !s->nbilans[1])
-			rc = buf_printf(b, "</td><td class=\"n\">0</td><td colspan=\"%zu\">aucun bilan "
-					"reçu pour %lld</td></tr>\n", y->nind, y->year);
-		else if (!rc) {
-			rc = buf_printf(b, "</td><td class=\"n\">%lld</td>", s->nbilans[1]);
-			for (size_t i = 0; i < y->nind && !rc; i++) {
+		buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
+		buf_puts_html(b, s->nom);
+		buf_puts(b, "</th><td>");
+		buf_puts_html(b, s->commune);
+		if (!s->nbilans[1]) {
+			buf_printf(b, "</td><td class=\"n\">0</td><td colspan=\"%zu\">aucun bilan "
+				   "reçu pour %lld</td></tr>\n", y->nind, y->year);
+		} else {
+			buf_printf(b, "</td><td class=\"n\">%lld</td>", s->nbilans[1]);
+			for (size_t i = 0; i < y->nind; i++) {
 				fr_number(s->val[1][i], n, sizeof(n));
-				rc = buf_printf(b, "<td class=\"n\">%s</td>", n);
+				buf_printf(b, "<td class=\"n\">%s</td>", n);
 			}
-			if (!rc)
-				rc = buf_puts(b, "</tr>\n");
+			buf_puts(b, "</tr>\n");
 		}
 	}
-	if (!rc)
-		rc = buf_printf(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
-				"<th class=\"n\">%lld</th>", y->nbilans[1]);
-	for (size_t i = 0; i < y->nind && !rc; i++) {
+	buf_printf(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
+		   "<th class=\"n\">%lld</th>", y->nbilans[1]);
+	for (size_t i = 0; i < y->nind; i++) {
 		fr_number(y->ind[i].tot[1], n, sizeof(n));
-		rc = buf_printf(b, "<th class=\"n\">%s</th>", n);
+		buf_printf(b, "<th class=\"n\">%s</th>", n);
 	}
-	if (!rc)
-		rc = buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
-			      "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
-			      "bilans semestriels de la même structure.</p>\n</div>\n");
-	return rc;
+	buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
+		 "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
+		 "bilans semestriels de la même structure.</p>\n</div>\n");
+	return buf_error(b);
 }
 
 int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 {
-	int rc = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
-			    "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
-			    "Promeneurs du Net (", y->year);
-	if (!rc)
-		rc = buf_puts_html(b, y->dept);
-	if (!rc)
-		rc = buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
-				"<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
-				"<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
-	if (!rc)
-		rc = buf_puts_html(b, y->dept);
-	if (!rc)
-		rc = buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
-				"(%lld en %lld)</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1);
-	if (!rc)
-		rc = synthese_html_sections(y, b);
-	if (!rc)
-		rc = buf_puts(b, "</body>\n</html>\n");
-	return rc;
+	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
+		   "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
+		   "Promeneurs du Net (", y->year);
+	buf_puts_html(b, y->dept);
+	buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
+		   "<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
+		   "<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
+	buf_puts_html(b, y->dept);
+	buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
+		   "(%lld en %lld)</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1);
+	synthese_html_sections(y, b);
+	buf_puts(b, "</body>\n</html>\n");
+	return buf_error(b);
 }
 
 /* ---- XLSX ---- */
