@@ -57,9 +57,10 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap) RELAIS_PRINTF(2, 0);
 int buf_puts_html(struct buf *b, const char *s);
 /* Returns the first error of the buffer since its init, release or reset, or 0. */
 int buf_error(const struct buf *b);
-/* Sets the sticky error to code (a RELAIS_E* code, not 0) unless one is
- * already set, so that a step of the output that fails for another reason
- * (a query, a conversion) stops the rest of it too. Returns the buffer's error. */
+/* Sets the sticky error to code (a RELAIS_E* code) unless one is already
+ * set, so that a step of the output that fails for another reason (a query,
+ * a conversion, a buffer of its own) stops the rest of it too; code 0
+ * changes nothing. Returns the buffer's error. */
 int buf_fail(struct buf *b, int code);
 /* Takes the data out: the caller frees it with free(); the buffer is left empty.
  * Returns a freshly allocated empty string when the buffer was empty, NULL on ENOMEM.
