@@ -226,13 +226,30 @@ static int results_section(struct ui_ctx *c, const struct section *sec,
 	return buf_error(c->out);
 }
 
+/* Ends a results query: finalizes st, then shows the section unless
+ * the query failed (last is a RELAIS_E* code or the last sqlite3_step
+ * result) or the rows did not fit their buffer; releases rows. */
+static int results_end(struct ui_ctx *c, const struct section *sec, const char *const *heads,
+		       struct buf *rows, size_t n, sqlite3_stmt *st, int last)
+{
+	int rc = last < 0 ? last
+		: last != SQLITE_ROW && last != SQLITE_DONE ? relais_sqlite_error(last) : 0;
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = buf_error(rows);
+	if (!rc)
+		rc = results_section(c, sec, heads, rows, n);
+	buf_release(rows);
+	return rc;
+}
+
 static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *count)
 {
 	static const char *const heads[] = { "Nom", "Structure", "Statut", "Public", "Courriel", NULL };
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
-	int s, rc = prepare_list(c, promeneurs_sql, f, &st);
+	int s = SQLITE_DONE, rc = prepare_list(c, promeneurs_sql, f, &st);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > MAX_RESULTS)
 			break;
@@ -251,18 +268,10 @@ static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		html_cell(&rows, col_text(st, 7));
 		buf_puts(&rows, "</tr>\n");
 	}
-	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
-		rc = relais_sqlite_error(s);
-	if (!rc)
-		rc = buf_error(&rows);
-	sqlite3_finalize(st);
 	static const struct section sec = { "titre-promeneurs", "Promeneurs", "promeneur", "promeneurs",
 					     "Aucun promeneur ne correspond.", "Promeneurs trouvés" };
-	if (!rc)
-		rc = results_section(c, &sec, heads, &rows, n);
-	buf_release(&rows);
 	*count = n;
-	return rc;
+	return results_end(c, &sec, heads, &rows, n, st, rc ? rc : s);
 }
 
 static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *count)
@@ -271,7 +280,7 @@ static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
-	int s, rc = prepare_list(c, structures_sql, f, &st);
+	int s = SQLITE_DONE, rc = prepare_list(c, structures_sql, f, &st);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > MAX_RESULTS)
 			break;
@@ -285,17 +294,10 @@ static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		html_cell(&rows, num);
 		buf_puts(&rows, "</tr>\n");
 	}
-	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
-		rc = relais_sqlite_error(s);
-	if (!rc)
-		rc = buf_error(&rows);
-	sqlite3_finalize(st);
 	static const struct section sec = { "titre-structures", "Structures", "structure", "structures",
 					     "Aucune structure ne correspond.", "Structures trouvées" };
-	results_section(c, &sec, heads, &rows, n);
-	buf_release(&rows);
 	*count = n;
-	return rc;
+	return results_end(c, &sec, heads, &rows, n, st, rc ? rc : s);
 }
 
 static int results(struct ui_ctx *c, const struct filtres *f)

@@ -153,11 +153,11 @@ static int event_values(struct ui_ctx *c, const char *id, char **values)
 	struct buf sql = BUF_INIT(4096);
 	sqlite3_stmt *st = NULL;
 	assert(t->ncolumns <= EVENT_COLS_MAX);
-	int rc = buf_puts(&sql, "SELECT id");
-	for (size_t i = 0; i < t->ncolumns && !rc; i++)
-		rc = buf_printf(&sql, ", \"%s\"", t->columns[i].name);
-	if (!rc)
-		rc = buf_puts(&sql, " FROM event WHERE id = ?");
+	buf_puts(&sql, "SELECT id");
+	for (size_t i = 0; i < t->ncolumns; i++)
+		buf_printf(&sql, ", \"%s\"", t->columns[i].name);
+	buf_puts(&sql, " FROM event WHERE id = ?");
+	int rc = buf_error(&sql);
 	if (rc)
 		goto out;
 	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {

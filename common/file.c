@@ -8,9 +8,10 @@
 #include <unistd.h>
 #include "file.h"
 
-int file_sync(const char *path)
+/* fsyncs what path names, opened with flags; errno kept for the caller. */
+static int sync_path(const char *path, int flags)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return RELAIS_EIO;
 	int rc = fsync(fd) ? RELAIS_EIO : 0;
@@ -20,18 +21,19 @@ int file_sync(const char *path)
 	return rc;
 }
 
+int file_sync(const char *path)
+{
+	return sync_path(path, O_RDONLY);
+}
+
 int file_sync_dir(const char *path)
 {
 	char *copy = strdup(path);
 	if (!copy)
 		return RELAIS_ENOMEM;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return RELAIS_EIO;
-	int rc = fsync(fd) ? RELAIS_EIO : 0;
+	int rc = sync_path(dirname(copy), O_RDONLY | O_DIRECTORY);
 	int e = errno;
-	close(fd);
+	free(copy);
 	errno = e;
 	return rc;
 }
