@@ -107,6 +107,17 @@ static int select_control(struct buf *b, const struct html_field *f)
 	return buf_error(b);
 }
 
+/* The hint or the error of field name: <p class="kind" id="name-kind">,
+ * the id that aria-describedby names. */
+static void description(struct buf *b, const char *kind, const char *name, const char *text)
+{
+	buf_printf(b, "<p class=\"%s\" id=\"", kind);
+	buf_puts_html(b, name);
+	buf_printf(b, "-%s\">", kind);
+	buf_puts_html(b, text);
+	buf_puts(b, "</p>\n");
+}
+
 int html_field(struct buf *b, const struct html_field *f)
 {
 	int checkbox = f->type == HTML_CHECKBOX;
@@ -122,20 +133,10 @@ int html_field(struct buf *b, const struct html_field *f)
 			buf_puts(b, " <span class=\"requis\">(obligatoire)</span>");
 		buf_puts(b, "</label>\n");
 	}
-	if (f->hint) {
-		buf_puts(b, "<p class=\"aide\" id=\"");
-		buf_puts_html(b, f->name);
-		buf_puts(b, "-aide\">");
-		buf_puts_html(b, f->hint);
-		buf_puts(b, "</p>\n");
-	}
-	if (f->error) {
-		buf_puts(b, "<p class=\"erreur\" id=\"");
-		buf_puts_html(b, f->name);
-		buf_puts(b, "-erreur\">");
-		buf_puts_html(b, f->error);
-		buf_puts(b, "</p>\n");
-	}
+	if (f->hint)
+		description(b, "aide", f->name, f->hint);
+	if (f->error)
+		description(b, "erreur", f->name, f->error);
 	switch (f->type) {
 	case HTML_SELECT:
 		select_control(b, f);
