@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
+#include "../common/file.h"
 #include "../common/util.h"
 #include "../model/csv.h"
 #include "../model/model.h"
@@ -39,62 +41,27 @@
 
 /* ---- output files ---- */
 
-FILE *annuaire_tmp_open(const char *path, char **tmp)
+int annuaire_tmp_open(struct file_tmp *t, const char *path)
 {
-	size_t n = strlen(path) + sizeof(".XXXXXX");
-	char *name = malloc(n);
-	FILE *f = NULL;
-	int fd;
-
-	*tmp = NULL;
-	if (!name) {
-		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-		return NULL;
-	}
-	snprintf(name, n, "%s.XXXXXX", path);
 	char why[512];
 	if (util_mkdirs_for(path, 0700, why, sizeof(why))) {
 		cli_error("%s", why);
-		free(name);
-		return NULL;
-	}
-	if ((fd = mkstemp(name)) < 0) {
-		cli_error("impossible de créer « %s » : %s.", path, util_errno_fr(errno));
-		free(name);
-		return NULL;
-	}
-	if (!(f = fdopen(fd, "wb"))) {
-		cli_error("impossible d'écrire « %s » : %s.", path, util_errno_fr(errno));
-		close(fd);
-		unlink(name);
-		free(name);
-		return NULL;
-	}
-	*tmp = name;
-	return f;
-}
-
-int annuaire_tmp_commit(FILE *f, const char *tmp, const char *path)
-{
-	int bad = 0;
-	if (f) {
-		bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
-		bad |= fclose(f) != 0;
-	}
-	if (bad || rename(tmp, path) != 0) {
-		cli_error("impossible d'écrire « %s » : %s.", path, util_errno_fr(errno));
-		unlink(tmp);
 		return RELAIS_EIO;
 	}
-	return 0;
+	int rc = file_tmp_open(t, path, 0600);
+	if (rc)
+		cli_error("impossible de créer « %s » : %s.", path,
+			  rc == RELAIS_EIO ? util_errno_fr(errno) : relais_strerror(rc));
+	return rc;
 }
 
-void annuaire_tmp_abort(FILE *f, const char *tmp)
+int annuaire_tmp_commit(struct file_tmp *t, const char *path)
 {
-	if (f)
-		fclose(f);
-	if (tmp)
-		unlink(tmp);
+	int rc = file_tmp_commit(t);
+	if (rc)
+		cli_error("impossible d'écrire « %s » : %s.", path,
+			  rc == RELAIS_EIO ? util_errno_fr(errno) : relais_strerror(rc));
+	return rc;
 }
 
 /* ---- export ---- */
@@ -319,8 +286,8 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		"Contient des données personnelles : à ne transmettre qu'aux destinataires prévus.\n",
 		0, 0, NULL,
 	};
-	char err[CLI_ERRLEN], *tmp = NULL;
-	FILE *f = NULL;
+	char err[CLI_ERRLEN];
+	struct file_tmp t = FILE_TMP_INIT;
 	int rc = options_parse_cmd(&c, argc - 2, argv + 2, NULL, NULL), e;
 
 	if (rc)
@@ -346,18 +313,18 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		goto out;
 	}
 	sqlite3_exec(r.db, "COMMIT", NULL, NULL, NULL);
-	if (out && !(f = annuaire_tmp_open(out, &tmp)))
+	if (out && annuaire_tmp_open(&t, out))
 		goto out;
 	if (xlsx) {
 		/* libxlsxwriter writes the file itself, at workbook_close. */
-		fclose(f);
-		f = NULL;
-		if (write_xlsx(tmp, out, &d))
+		fclose(t.f);
+		t.f = NULL;
+		if (write_xlsx(t.path, out, &d))
 			goto out;
 	} else {
 		struct buf csv = BUF_INIT(ANNUAIRE_CSV_MAX);
 		e = write_csv(&csv, &d);
-		if (!e && csv.len && fwrite(csv.data, 1, csv.len, f ? f : stdout) != csv.len)
+		if (!e && csv.len && fwrite(csv.data, 1, csv.len, out ? t.f : stdout) != csv.len)
 			e = RELAIS_EIO;
 		buf_release(&csv);
 		if (e) {
@@ -366,19 +333,14 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		}
 	}
 	if (out) {
-		e = annuaire_tmp_commit(f, tmp, out);
-		f = NULL;
-		free(tmp);
-		tmp = NULL;
-		if (e)
+		if (annuaire_tmp_commit(&t, out))
 			goto out;
 		fprintf(stderr, "relais : annuaire écrit dans « %s » (%zu promeneur%s labellisé%s).\n",
 			out, d.nrows, d.nrows > 1 ? "s" : "", d.nrows > 1 ? "s" : "");
 	}
 	rc = 0;
 out:
-	annuaire_tmp_abort(f, tmp);
-	free(tmp);
+	file_tmp_abort(&t);
 	directory_free(&d);
 	replica_close(&r);
 	return rc;
@@ -696,7 +658,7 @@ static int check_into(const struct model_column *c, const char *v, char **out,
 		return 1;
 	}
 	why[0] = 0;
-	if (!cli_utf8_valid(v)) {
+	if (!utf8_valid_str(v)) {
 		snprintf(why, whylen, "%s : le texte n'est pas en UTF-8 valide.", c->label);
 		free(buf);
 		return 1;

@@ -17,6 +17,7 @@
 #define RELAIS_CLIENT_ANNUAIRE_H
 
 #include <stdio.h>
+#include "../common/file.h"
 
 /* "relais export annuaire --format csv|xlsx [--sortie FICHIER]":
  * argv[0] "export", argv[1] "annuaire". CSV goes to stdout without
@@ -31,17 +32,12 @@ int cmd_annuaire_import(const char *home, int argc, char **argv);
 /* ---- output files shared with synthese.c ---- */
 
 /*
- * Output files appear whole or not at all: the data goes to a temporary
- * file next to path, renamed over path by annuaire_tmp_commit().
- * annuaire_tmp_open() creates it (mode 0600 under the client's umask) and
- * returns it open for writing, its name in *tmp (malloc'd, caller frees);
- * NULL with a French message printed on failure.
+ * Output files appear whole or not at all (common/file.h): file_tmp_open()
+ * and file_tmp_commit() for path (mode 0600), printing a French message
+ * naming path on failure. Returns 0 or the RELAIS_E* code. On failure, and
+ * when the caller gives up, file_tmp_abort(t) removes the temporary file.
  */
-FILE *annuaire_tmp_open(const char *path, char **tmp);
-/* Closes f (when not NULL) and renames tmp over path; on any failure
- * removes tmp and prints why. Returns 0 or RELAIS_EIO. */
-int annuaire_tmp_commit(FILE *f, const char *tmp, const char *path);
-/* Closes f (when not NULL) and removes tmp. Accepts NULL tmp. */
-void annuaire_tmp_abort(FILE *f, const char *tmp);
+int annuaire_tmp_open(struct file_tmp *t, const char *path);
+int annuaire_tmp_commit(struct file_tmp *t, const char *path);
 
 #endif

@@ -24,8 +24,6 @@
 /* Prints "relais : " and the message, then a newline, on stderr. */
 void cli_error(const char *fmt, ...) RELAIS_PRINTF(1, 2);
 
-/* Returns 1 when s is well-formed UTF-8 (no overlong forms, no surrogates). */
-int cli_utf8_valid(const char *s);
 /* Number of code points in the first n bytes of the UTF-8 string s. */
 size_t cli_utf8_width(const char *s, size_t n);
 /* Returns the byte length of the longest prefix of s holding at most max

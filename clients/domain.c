@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "../common/util.h"
 #include "../model/domain.h"
 #include "../model/model.h"
@@ -246,7 +247,7 @@ static int check_fields(struct replica *r, struct args *a)
 	for (size_t i = 0; i < a->nfields; i++) {
 		struct field *f = &a->fields[i];
 		char err[CLI_ERRLEN];
-		if (!cli_utf8_valid(f->raw)) {
+		if (!utf8_valid_str(f->raw)) {
 			cli_error("%s : la valeur n'est pas un texte UTF-8 valide.", f->col->label);
 			return CLI_EXIT_FAIL;
 		}

@@ -16,6 +16,7 @@
 #include <time.h>
 #include "../common/buf.h"
 #include "../common/options.h"
+#include "../common/utf8.h"
 #include "../common/util.h"
 #include "../model/domain.h"
 #include "../model/model.h"
@@ -102,7 +103,7 @@ static int date_arg(const char *label, const char *raw, char out[DATE_LEN + 1])
 		today(out);
 		return 0;
 	}
-	if (!cli_utf8_valid(raw) || model_check_value(&c, raw, val, sizeof(val), err, sizeof(err)) ||
+	if (!utf8_valid_str(raw) || model_check_value(&c, raw, val, sizeof(val), err, sizeof(err)) ||
 	    strlen(val) != DATE_LEN) {
 		cli_error("%s", err[0] ? err : "date invalide (attendu : AAAA-MM-JJ).");
 		return CLI_EXIT_FAIL;
@@ -116,7 +117,7 @@ static int column_arg(const char *table, const char *col, const char *raw, char 
 {
 	const struct model_column *c = model_column_by_name(model_table_by_name(table), col);
 	char err[CLI_ERRLEN] = "";
-	if (!c || !cli_utf8_valid(raw) || model_check_value(c, raw, out, outlen, err, sizeof(err))) {
+	if (!c || !utf8_valid_str(raw) || model_check_value(c, raw, out, outlen, err, sizeof(err))) {
 		cli_error("%s", err[0] ? err : "valeur invalide (texte UTF-8 attendu).");
 		return CLI_EXIT_FAIL;
 	}

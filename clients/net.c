@@ -360,7 +360,7 @@ static int request_to(struct net *n, const char *path, const void *data, size_t 
 		goto out;
 	}
 	if (sink->failed) {
-		snprintf(err, errlen, "écriture du fichier reçu impossible : %s", strerror(errno));
+		snprintf(err, errlen, "écriture du fichier reçu impossible : %s", util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}

@@ -289,7 +289,7 @@ static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err
 	fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || (!a.have && ftruncate(fd, 0))) {
 		rc = RELAIS_EIO;
-		snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, strerror(errno));
+		snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, util_errno_fr(errno));
 		goto out;
 	}
 	for (;;) {
@@ -297,7 +297,7 @@ static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err
 		uint64_t wrote = 0;
 		if (fstat(fd, &st)) {
 			rc = RELAIS_EIO;
-			snprintf(err, errlen, "lecture de « %.200s » impossible : %s", part, strerror(errno));
+			snprintf(err, errlen, "lecture de « %.200s » impossible : %s", part, util_errno_fr(errno));
 			goto out;
 		}
 		uint64_t off = a.have ? (uint64_t)st.st_size : 0;
@@ -305,7 +305,7 @@ static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err
 			a.have = 0; /* not that file: start again */
 		if (!a.have && ftruncate(fd, 0)) {
 			rc = RELAIS_EIO;
-			snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, strerror(errno));
+			snprintf(err, errlen, "écriture de « %.200s » impossible : %s", part, util_errno_fr(errno));
 			goto out;
 		}
 		if (!a.have)

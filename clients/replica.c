@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "../common/platform.h"
 #include "../common/util.h"
+#include "../common/file.h"
 #include "../model/model.h"
 #include "cli.h"
 #include "net.h"
@@ -259,18 +260,13 @@ static int check_private(const char *home, char *err, size_t errlen)
  * never trusted (or distrusted) by a later command. */
 static int copy_ca(const char *src, const char *dst, char *err, size_t errlen)
 {
-	char tmp[MAX_PATH], chunk[8192];
-	FILE *in = NULL, *out = NULL;
+	struct file_tmp t = FILE_TMP_INIT;
+	char chunk[8192];
+	FILE *in = NULL;
 	size_t n, total = 0;
 	int rc = 0;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= (int)sizeof(tmp))
-		return RELAIS_ETOOBIG;
 	in = fopen(src, "rbe");
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	out = fd >= 0 ? fdopen(fd, "wb") : NULL;
-	if (!out && fd >= 0)
-		close(fd);
-	if (!in || !out) {
+	if (!in || file_tmp_open(&t, dst, 0600)) {
 		snprintf(err, errlen, "copie de l'autorité de certification « %s » impossible : %s",
 			 src, util_errno_fr(errno));
 		rc = RELAIS_EIO;
@@ -279,26 +275,21 @@ static int copy_ca(const char *src, const char *dst, char *err, size_t errlen)
 	/* A CA bundle is a few KiB; a cap keeps a wrong path from filling the home. */
 	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
 		total += n;
-		if (total > (1u << 20) || fwrite(chunk, 1, n, out) != n) {
+		if (total > (1u << 20) || fwrite(chunk, 1, n, t.f) != n) {
 			snprintf(err, errlen, "autorité de certification « %s » trop grande ou "
 				 "illisible.", src);
 			rc = RELAIS_EIO;
 			goto out;
 		}
 	}
-	if (ferror(in) || fflush(out) || fsync(fileno(out))) {
+	if (ferror(in) || file_tmp_commit(&t)) {
 		snprintf(err, errlen, "copie de l'autorité de certification « %s » impossible.", src);
 		rc = RELAIS_EIO;
 	}
 out:
 	if (in)
 		fclose(in);
-	if (out && fclose(out) && !rc)
-		rc = RELAIS_EIO;
-	if (!rc && rename(tmp, dst))
-		rc = RELAIS_EIO;
-	if (rc)
-		unlink(tmp);
+	file_tmp_abort(&t);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <xlsxwriter.h>
 #include "../common/buf.h"
+#include "../common/file.h"
 #include "../common/util.h"
 #include "../model/model.h"
 #include "annuaire.h"
@@ -222,24 +223,6 @@ long long synthese_nbilans(const struct synthese *y, int k)
 
 /* ---- HTML ---- */
 
-static int html_esc(struct buf *b, const char *s)
-{
-	int rc = 0;
-	for (; *s && !rc; s++) {
-		switch (*s) {
-		case '&': rc = buf_puts(b, "&amp;"); break;
-		case '<': rc = buf_puts(b, "&lt;"); break;
-		case '>': rc = buf_puts(b, "&gt;"); break;
-		case '"': rc = buf_puts(b, "&quot;"); break;
-		case '\'': rc = buf_puts(b, "&#39;"); break;
-		default:
-			/* Control characters are not allowed in XML 1.0. */
-			rc = buf_putc(b, (unsigned char)*s < 0x20 ? ' ' : *s);
-		}
-	}
-	return rc;
-}
-
 /* A number the French way: thousands grouped by a no-break space. */
 static void fr_number(long long v, char *out, size_t outlen)
 {
@@ -285,33 +268,28 @@ static void change_text(long long prev, long long cur, char *out, size_t outlen)
 static int svg_chart(struct buf *b, const struct synthese *y, const struct indicator *in)
 {
 	long long max = in->tot[0] > in->tot[1] ? in->tot[0] : in->tot[1];
-	int rc = buf_puts(b, "<figure><figcaption>");
-	if (!rc)
-		rc = html_esc(b, in->col->label);
-	if (!rc)
-		rc = buf_printf(b, "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
-				"width=\"340\" height=\"64\" viewBox=\"0 0 340 64\" role=\"img\" "
-				"aria-label=\"");
-	if (!rc)
-		rc = html_esc(b, in->col->label);
-	if (!rc)
-		rc = buf_puts(b, "\">");
-	for (int k = 0; k < 2 && !rc; k++) {
+	buf_puts(b, "<figure><figcaption>");
+	buf_puts_html(b, in->col->label);
+	buf_printf(b, "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"340\" height=\"64\" viewBox=\"0 0 340 64\" role=\"img\" "
+		   "aria-label=\"");
+	buf_puts_html(b, in->col->label);
+	buf_puts(b, "\">");
+	for (int k = 0; k < 2; k++) {
 		char n[48];
 		long long w = max > 0 ? in->tot[k] * BAR_WIDTH / max : 0;
 		if (in->tot[k] > 0 && w < 1)
 			w = 1;
 		fr_number(in->tot[k], n, sizeof(n));
 		int top = 6 + k * 28;
-		rc = buf_printf(b, "<text x=\"0\" y=\"%d\" class=\"an\">%lld</text>"
-				"<rect x=\"44\" y=\"%d\" width=\"%lld\" height=\"20\" class=\"%s\"/>"
-				"<text x=\"%lld\" y=\"%d\" class=\"val\">%s</text>",
-				top + 15, y->year - 1 + k, top, w, k ? "cur" : "prev",
-				50 + w, top + 15, n);
+		buf_printf(b, "<text x=\"0\" y=\"%d\" class=\"an\">%lld</text>"
+			   "<rect x=\"44\" y=\"%d\" width=\"%lld\" height=\"20\" class=\"%s\"/>"
+			   "<text x=\"%lld\" y=\"%d\" class=\"val\">%s</text>",
+			   top + 15, y->year - 1 + k, top, w, k ? "cur" : "prev",
+			   50 + w, top + 15, n);
 	}
-	if (!rc)
-		rc = buf_puts(b, "</svg></figure>\n");
-	return rc;
+	buf_puts(b, "</svg></figure>\n");
+	return buf_error(b);
 }
 
 /* The standalone document's page style; the UI has its own. */
@@ -346,81 +324,67 @@ const char synthese_css[] =
 int synthese_html_sections(const struct synthese *y, struct buf *b)
 {
 	char n[48], ch[96];
-	int rc = buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
-			    "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
-			    "<th scope=\"col\" class=\"n\">%lld</th>"
-			    "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
-			    y->year - 1, y->year);
-	for (size_t i = 0; i < y->nind && !rc; i++) {
+	buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
+		   "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
+		   "<th scope=\"col\" class=\"n\">%lld</th>"
+		   "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
+		   y->year - 1, y->year);
+	for (size_t i = 0; i < y->nind; i++) {
 		const struct indicator *in = &y->ind[i];
-		rc = buf_puts(b, "<tr><th scope=\"row\">");
-		if (!rc)
-			rc = html_esc(b, in->col->label);
+		buf_puts(b, "<tr><th scope=\"row\">");
+		buf_puts_html(b, in->col->label);
 		fr_number(in->tot[0], n, sizeof(n));
-		if (!rc)
-			rc = buf_printf(b, "</th><td class=\"n\">%s</td>", n);
+		buf_printf(b, "</th><td class=\"n\">%s</td>", n);
 		fr_number(in->tot[1], n, sizeof(n));
 		change_text(in->tot[0], in->tot[1], ch, sizeof(ch));
-		if (!rc)
-			rc = buf_printf(b, "<td class=\"n\">%s</td><td class=\"n %s\">%s</td></tr>\n", n,
-					in->tot[1] > in->tot[0] ? "up" : in->tot[1] < in->tot[0] ?
-					"down" : "", ch);
+		buf_printf(b, "<td class=\"n\">%s</td><td class=\"n %s\">%s</td></tr>\n", n,
+			   in->tot[1] > in->tot[0] ? "up" : in->tot[1] < in->tot[0] ?
+			   "down" : "", ch);
 	}
-	if (!rc)
-		rc = buf_printf(b, "</tbody></table>\n<h2>Graphiques</h2>\n<p class=\"legend\">"
-				"<span class=\"prev\"></span>%lld"
-				"<span class=\"cur\"></span>%lld</p>\n"
-				"<div class=\"charts\">\n", y->year - 1, y->year);
-	for (size_t i = 0; i < y->nind && !rc; i++)
-		rc = svg_chart(b, y, &y->ind[i]);
-	if (!rc)
-		rc = buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\" tabindex=\"0\" role=\"region\" "
-				"aria-label=\"Tableau par structure (défilant)\"><table class=\"structures\">"
-				"<thead><tr><th scope=\"col\">Structure</th><th scope=\"col\">Commune</th>"
-				"<th scope=\"col\" class=\"n\">Bilans</th>", y->year);
-	for (size_t i = 0; i < y->nind && !rc; i++) {
-		rc = buf_puts(b, "<th scope=\"col\" class=\"n\">");
-		if (!rc)
-			rc = html_esc(b, y->ind[i].col->label);
-		if (!rc)
-			rc = buf_puts(b, "</th>");
+	buf_printf(b, "</tbody></table>\n<h2>Graphiques</h2>\n<p class=\"legend\">"
+		   "<span class=\"prev\"></span>%lld"
+		   "<span class=\"cur\"></span>%lld</p>\n"
+		   "<div class=\"charts\">\n", y->year - 1, y->year);
+	for (size_t i = 0; i < y->nind; i++)
+		svg_chart(b, y, &y->ind[i]);
+	buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\" tabindex=\"0\" role=\"region\" "
+		   "aria-label=\"Tableau par structure (défilant)\"><table class=\"structures\">"
+		   "<thead><tr><th scope=\"col\">Structure</th><th scope=\"col\">Commune</th>"
+		   "<th scope=\"col\" class=\"n\">Bilans</th>", y->year);
+	for (size_t i = 0; i < y->nind; i++) {
+		buf_puts(b, "<th scope=\"col\" class=\"n\">");
+		buf_puts_html(b, y->ind[i].col->label);
+		buf_puts(b, "</th>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</tr></thead><tbody>\n");
-	for (size_t j = 0; j < y->ns && !rc; j++) {
+	buf_puts(b, "</tr></thead><tbody>\n");
+	for (size_t j = 0; j < y->ns; j++) {
 		const struct sstruct *s = &y->s[j];
-		rc = buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
-		if (!rc)
-			rc = html_esc(b, s->nom);
-		if (!rc)
-			rc = buf_puts(b, "</th><td>");
-		if (!rc)
-			rc = html_esc(b, s->commune);
-		if (!rc && !s->nbilans[1])
-			rc = buf_printf(b, "</td><td class=\"n\">0</td><td colspan=\"%zu\">aucun bilan "
-					"reçu pour %lld</td></tr>\n", y->nind, y->year);
-		else if (!rc) {
-			rc = buf_printf(b, "</td><td class=\"n\">%lld</td>", s->nbilans[1]);
-			for (size_t i = 0; i < y->nind && !rc; i++) {
+		buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
+		buf_puts_html(b, s->nom);
+		buf_puts(b, "</th><td>");
+		buf_puts_html(b, s->commune);
+		if (!s->nbilans[1]) {
+			buf_printf(b, "</td><td class=\"n\">0</td><td colspan=\"%zu\">aucun bilan "
+				   "reçu pour %lld</td></tr>\n", y->nind, y->year);
+		} else {
+			buf_printf(b, "</td><td class=\"n\">%lld</td>", s->nbilans[1]);
+			for (size_t i = 0; i < y->nind; i++) {
 				fr_number(s->val[1][i], n, sizeof(n));
-				rc = buf_printf(b, "<td class=\"n\">%s</td>", n);
+				buf_printf(b, "<td class=\"n\">%s</td>", n);
 			}
-			if (!rc)
-				rc = buf_puts(b, "</tr>\n");
+			buf_puts(b, "</tr>\n");
 		}
 	}
-	if (!rc)
-		rc = buf_printf(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
-				"<th class=\"n\">%lld</th>", y->nbilans[1]);
-	for (size_t i = 0; i < y->nind && !rc; i++) {
+	buf_printf(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
+		   "<th class=\"n\">%lld</th>", y->nbilans[1]);
+	for (size_t i = 0; i < y->nind; i++) {
 		fr_number(y->ind[i].tot[1], n, sizeof(n));
-		rc = buf_printf(b, "<th class=\"n\">%s</th>", n);
+		buf_printf(b, "<th class=\"n\">%s</th>", n);
 	}
-	if (!rc)
-		rc = buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
-			      "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
-			      "bilans semestriels de la même structure.</p>\n</div>\n");
-	return rc;
+	buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
+		 "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
+		 "bilans semestriels de la même structure.</p>\n</div>\n");
+	return buf_error(b);
 }
 
 /* ", dont N intermédiaire(s)" when mid-year bilans stand for a year, else "". */
@@ -436,26 +400,20 @@ static const char *mid_note(const struct synthese *y, char *out, size_t outlen)
 int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 {
 	char mid[64];
-	int rc = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
-			    "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
-			    "Promeneurs du Net (", y->year);
-	if (!rc)
-		rc = html_esc(b, y->dept);
-	if (!rc)
-		rc = buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
-				"<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
-				"<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
-	if (!rc)
-		rc = html_esc(b, y->dept);
-	if (!rc)
-		rc = buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
-				"(%lld en %lld)%s</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1,
-				mid_note(y, mid, sizeof(mid)));
-	if (!rc)
-		rc = synthese_html_sections(y, b);
-	if (!rc)
-		rc = buf_puts(b, "</body>\n</html>\n");
-	return rc;
+	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
+		   "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
+		   "Promeneurs du Net (", y->year);
+	buf_puts_html(b, y->dept);
+	buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
+		   "<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
+		   "<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
+	buf_puts_html(b, y->dept);
+	buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
+		   "(%lld en %lld)%s</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1,
+		   mid_note(y, mid, sizeof(mid)));
+	synthese_html_sections(y, b);
+	buf_puts(b, "</body>\n</html>\n");
+	return buf_error(b);
 }
 
 /* ---- XLSX ---- */
@@ -623,9 +581,9 @@ int cmd_synthese(const char *home, int argc, char **argv)
 	struct synthese *y = NULL;
 	struct buf html = BUF_INIT(HTML_MAX);
 	const char *annee = NULL, *format = NULL, *out = NULL;
-	char err[CLI_ERRLEN], today[11], *tmp = NULL, *dept = NULL;
+	char err[CLI_ERRLEN], today[11], *dept = NULL;
 	long long year;
-	FILE *f = NULL;
+	struct file_tmp t = FILE_TMP_INIT;
 	int rc = CLI_EXIT_FAIL, e;
 
 	for (int i = 1; i < argc; i++)
@@ -679,12 +637,12 @@ int cmd_synthese(const char *home, int argc, char **argv)
 			cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
 		goto out;
 	}
-	if (out && !(f = annuaire_tmp_open(out, &tmp)))
+	if (out && annuaire_tmp_open(&t, out))
 		goto out;
 	if (xlsx) {
-		fclose(f);
-		f = NULL;
-		if (write_xlsx(y, today, tmp, out, err, sizeof(err))) {
+		fclose(t.f);
+		t.f = NULL;
+		if (write_xlsx(y, today, t.path, out, err, sizeof(err))) {
 			cli_error("%s", err);
 			goto out;
 		}
@@ -693,22 +651,17 @@ int cmd_synthese(const char *home, int argc, char **argv)
 			cli_error("%s", relais_strerror(e));
 			goto out;
 		}
-		fwrite(html.data, 1, html.len, f ? f : stdout);
+		fwrite(html.data, 1, html.len, out ? t.f : stdout);
 	}
 	if (out) {
-		e = annuaire_tmp_commit(f, tmp, out);
-		f = NULL;
-		free(tmp);
-		tmp = NULL;
-		if (e)
+		if (annuaire_tmp_commit(&t, out))
 			goto out;
 		fprintf(stderr, "relais : synthèse %lld écrite dans « %s » (%lld bilan%s).\n", year,
 			out, y->nbilans[1], y->nbilans[1] > 1 ? "s" : "");
 	}
 	rc = 0;
 out:
-	annuaire_tmp_abort(f, tmp);
-	free(tmp);
+	file_tmp_abort(&t);
 	free(dept);
 	buf_release(&html);
 	synthese_free(y);

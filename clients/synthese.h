@@ -45,8 +45,10 @@ extern const char synthese_css[];
  * under an <h2>: the indicators table, the legend and one inline SVG bar
  * chart per indicator, and the table per structure. No style attribute, so
  * the markup may join a page whose Content-Security-Policy forbids them.
+ * Returns 0 or b's sticky error (common/buf.h), so a page that holds the
+ * sections may check its buffer once instead.
  */
-int synthese_html_sections(const struct synthese *y, struct buf *b) RELAIS_WUR;
+int synthese_html_sections(const struct synthese *y, struct buf *b);
 
 /* Appends the whole self-contained HTML document ("relais synthese
  * --format html"); today is the date shown, "23/11/2026". */

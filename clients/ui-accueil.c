@@ -81,15 +81,11 @@ static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 	struct buf *b = c->out;
 	size_t i;
 	json_t *row;
-	int rc = buf_puts(b, "<section class=\"rubrique\">\n<h3>");
-	if (!rc)
-		rc = html_esc(b, title);
-	if (!rc)
-		rc = buf_printf(b, " <span class=\"compte\">(%zu)</span></h3>\n<ul>\n",
-				json_array_size(arr));
+	buf_puts(b, "<section class=\"rubrique\">\n<h3>");
+	buf_puts_html(b, title);
+	buf_printf(b, " <span class=\"compte\">(%zu)</span></h3>\n<ul>\n",
+		   json_array_size(arr));
 	json_array_foreach(arr, i, row) {
-		if (rc)
-			break;
 		/* The first member names the row the item is about. */
 		void *it = json_object_iter(row);
 		const char *key = it ? json_object_iter_key(it) : NULL;
@@ -97,38 +93,36 @@ static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 		const char *line = json_string_value(json_object_get(row, "libelle"));
 		char href[128];
 		const char *h = key && id ? item_href(key, id, href, sizeof(href)) : NULL;
-		rc = buf_puts(b, "<li>");
-		if (!rc)
-			rc = h ? html_link(b, h, line ? line : "?") : html_esc(b, line ? line : "?");
-		if (!rc)
-			rc = buf_puts(b, "</li>\n");
+		buf_puts(b, "<li>");
+		if (h)
+			html_link(b, h, line ? line : "?");
+		else
+			buf_puts_html(b, line ? line : "?");
+		buf_puts(b, "</li>\n");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</ul>\n</section>\n");
-	return rc;
+	buf_puts(b, "</ul>\n</section>\n");
+	return buf_error(b);
 }
 
 static int suivi_block(struct ui_ctx *c)
 {
 	json_t *s = NULL;
 	size_t total = 0;
-	int rc = buf_puts(c->out, "<section aria-labelledby=\"titre-suivi\">\n"
-			  "<h2 id=\"titre-suivi\">À faire</h2>\n");
-	if (rc)
-		return rc;
+	int rc = 0;
+	buf_puts(c->out, "<section aria-labelledby=\"titre-suivi\">\n"
+		     "<h2 id=\"titre-suivi\">À faire</h2>\n");
 	if ((rc = followup_suivi(c->db, NULL, &s)))
 		return rc;
 	for (size_t k = 0; k < sizeof(suivi_titles) / sizeof(suivi_titles[0]); k++)
 		total += json_array_size(json_object_get(s, suivi_titles[k].key));
 	if (!total)
-		rc = html_tag(c->out, "p", "Rien à signaler : tout est à jour.");
-	for (size_t k = 0; !rc && k < sizeof(suivi_titles) / sizeof(suivi_titles[0]); k++) {
+		html_tag(c->out, "p", "Rien à signaler : tout est à jour.");
+	for (size_t k = 0; k < sizeof(suivi_titles) / sizeof(suivi_titles[0]); k++) {
 		json_t *arr = json_object_get(s, suivi_titles[k].key);
 		if (json_array_size(arr))
-			rc = suivi_section(c, suivi_titles[k].title, arr);
+			suivi_section(c, suivi_titles[k].title, arr);
 	}
-	if (!rc)
-		rc = buf_puts(c->out, "</section>\n");
+	buf_puts(c->out, "</section>\n");
 	json_decref(s);
 	return rc;
 }
@@ -160,63 +154,49 @@ static int sync_block(struct ui_ctx *c)
 		rc = replica_meta(c->replica, "last_sync", &last);
 	if (!rc)
 		rc = replica_meta(c->replica, "server", &server);
-	if (!rc)
-		rc = buf_puts(b, "<section aria-labelledby=\"titre-sync\" class=\"sync\">\n"
-			      "<h2 id=\"titre-sync\">Synchronisation</h2>\n<dl class=\"etat\">\n"
-			      "<dt>Modifications en attente d'envoi</dt><dd id=\"attente\">");
-	if (!rc)
-		rc = buf_printf(b, "%llu</dd>\n<dt>Dernière synchronisation</dt><dd>",
-				(unsigned long long)pending);
-	if (!rc && last) {
-		rc = buf_printf(b, "<time datetime=\"");
-		if (!rc)
-			rc = html_esc(b, last);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		if (!rc)
-			rc = html_esc(b, local_time(last, when, sizeof(when)));
-		if (!rc)
-			rc = buf_puts(b, "</time>");
-	} else if (!rc) {
-		rc = buf_puts(b, "jamais depuis ce poste");
+	if (rc)
+		goto out;
+	buf_puts(b, "<section aria-labelledby=\"titre-sync\" class=\"sync\">\n"
+		 "<h2 id=\"titre-sync\">Synchronisation</h2>\n<dl class=\"etat\">\n"
+		 "<dt>Modifications en attente d'envoi</dt><dd id=\"attente\">");
+	buf_printf(b, "%llu</dd>\n<dt>Dernière synchronisation</dt><dd>",
+		   (unsigned long long)pending);
+	if (last) {
+		buf_printf(b, "<time datetime=\"");
+		buf_puts_html(b, last);
+		buf_puts(b, "\">");
+		buf_puts_html(b, local_time(last, when, sizeof(when)));
+		buf_puts(b, "</time>");
+	} else {
+		buf_puts(b, "jamais depuis ce poste");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</dd>\n<dt>Serveur</dt><dd>");
-	if (!rc)
-		rc = html_esc(b, server ? server : "inconnu");
-	if (!rc)
-		rc = buf_puts(b, "</dd>\n</dl>\n");
-	if (!rc && !c->read_only && pending)
-		rc = html_tag(b, "p", "Les modifications faites ici restent sur ce poste jusqu'à la "
-			      "prochaine synchronisation.");
+	buf_puts(b, "</dd>\n<dt>Serveur</dt><dd>");
+	buf_puts_html(b, server ? server : "inconnu");
+	buf_puts(b, "</dd>\n</dl>\n");
+	if (!c->read_only && pending)
+		html_tag(b, "p", "Les modifications faites ici restent sur ce poste jusqu'à la "
+			 "prochaine synchronisation.");
 	uint64_t refused = refus_count(c->replica);
-	if (!rc && refused)
-		rc = buf_printf(b, "<p class=\"alerte\" id=\"refus\">%llu modification%s refusée%s par "
-				"le serveur et mise%s de côté, avec la raison du refus : voir « relais "
-				"refus » dans un terminal.</p>\n", (unsigned long long)refused,
-				refused > 1 ? "s" : "", refused > 1 ? "s" : "", refused > 1 ? "s" : "");
+	if (refused)
+		buf_printf(b, "<p class=\"alerte\" id=\"refus\">%llu modification%s refusée%s par "
+			   "le serveur et mise%s de côté, avec la raison du refus : voir « relais "
+			   "refus » dans un terminal.</p>\n", (unsigned long long)refused,
+			   refused > 1 ? "s" : "", refused > 1 ? "s" : "", refused > 1 ? "s" : "");
 	char warn[512];
-	if (!rc && refus_clock_warning(c->replica, warn, sizeof(warn))) {
-		rc = buf_puts(b, "<p class=\"alerte\" id=\"horloge\">");
-		if (!rc)
-			rc = html_esc(b, warn);
-		if (!rc)
-			rc = buf_puts(b, "</p>\n");
+	if (refus_clock_warning(c->replica, warn, sizeof(warn))) {
+		buf_puts(b, "<p class=\"alerte\" id=\"horloge\">");
+		buf_puts_html(b, warn);
+		buf_puts(b, "</p>\n");
 	}
-	if (!rc)
-		rc = buf_puts(b, "<form method=\"post\" action=\"/synchroniser\" id=\"form-sync\">\n");
-	if (!rc)
-		rc = ui_csrf_input(c);
-	if (!rc)
-		rc = buf_puts(b, "<button type=\"submit\" class=\"principal\">Synchroniser</button>\n"
-			      "</form>\n");
-	if (!rc)
-		rc = buf_printf(b, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
-				"aria-live=\"polite\">", state_word(st));
-	if (!rc)
-		rc = html_esc(b, state_text(c->ui));
-	if (!rc)
-		rc = buf_puts(b, "</p>\n</section>\n");
+	buf_puts(b, "<form method=\"post\" action=\"/synchroniser\" id=\"form-sync\">\n");
+	ui_csrf_input(c);
+	buf_puts(b, "<button type=\"submit\" class=\"principal\">Synchroniser</button>\n"
+		 "</form>\n");
+	buf_printf(b, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
+		   "aria-live=\"polite\">", state_word(st));
+	buf_puts_html(b, state_text(c->ui));
+	buf_puts(b, "</p>\n</section>\n");
+out:
 	free(last);
 	free(server);
 	return rc;
@@ -224,24 +204,22 @@ static int sync_block(struct ui_ctx *c)
 
 static int page_accueil(struct ui_ctx *c)
 {
-	int rc = ui_page_begin(c, "Accueil", "accueil");
-	if (!rc && c->login[0]) {
-		rc = buf_puts(c->out, "<p class=\"compte\">Compte ");
-		if (!rc)
-			rc = html_esc(c->out, c->login);
-		if (!rc)
-			rc = buf_puts(c->out, ", département ");
-		if (!rc)
-			rc = html_esc(c->out, c->dept);
-		if (!rc)
-			rc = buf_puts(c->out, c->read_only ? " (consultation seulement).</p>\n" : ".</p>\n");
+	int rc = 0;
+	ui_page_begin(c, "Accueil", "accueil");
+	if (c->login[0]) {
+		buf_puts(c->out, "<p class=\"compte\">Compte ");
+		buf_puts_html(c->out, c->login);
+		buf_puts(c->out, ", département ");
+		buf_puts_html(c->out, c->dept);
+		buf_puts(c->out, c->read_only ? " (consultation seulement).</p>\n" : ".</p>\n");
 	}
-	if (!rc)
-		rc = sync_block(c);
-	if (!rc)
-		rc = suivi_block(c);
-	if (!rc)
-		rc = ui_page_end(c);
+	rc = sync_block(c);
+	if (rc)
+		return rc;
+	rc = suivi_block(c);
+	if (rc)
+		return rc;
+	ui_page_end(c);
 	return rc;
 }
 
@@ -272,22 +250,18 @@ static int page_synchronisation(struct ui_ctx *c)
 	enum ui_sync_state st = ui_sync_state(c->ui, NULL);
 	if (st == UI_SYNC_RUNNING)
 		ui_refresh(c, 2);
-	int rc = ui_page_begin(c, "Synchronisation", "accueil");
-	if (!rc && st == UI_SYNC_RUNNING)
-		rc = buf_puts(c->out, "<noscript><p>Cette page se recharge toute seule.</p></noscript>\n"
-			      "<p><a href=\"/synchronisation\">Actualiser</a></p>\n");
-	if (!rc)
-		rc = buf_printf(c->out, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
-				"aria-live=\"polite\" data-suivre=\"%d\">", state_word(st),
-				st == UI_SYNC_RUNNING);
-	if (!rc)
-		rc = html_esc(c->out, st == UI_SYNC_IDLE ? "Aucune synchronisation depuis l'ouverture."
-			      : state_text(c->ui));
-	if (!rc)
-		rc = buf_puts(c->out, "</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n");
-	if (!rc)
-		rc = ui_page_end(c);
-	return rc;
+	ui_page_begin(c, "Synchronisation", "accueil");
+	if (st == UI_SYNC_RUNNING)
+		buf_puts(c->out, "<noscript><p>Cette page se recharge toute seule.</p></noscript>\n"
+			 "<p><a href=\"/synchronisation\">Actualiser</a></p>\n");
+	buf_printf(c->out, "<p id=\"etat-sync\" class=\"etat-sync %s\" role=\"status\" "
+		   "aria-live=\"polite\" data-suivre=\"%d\">", state_word(st),
+		   st == UI_SYNC_RUNNING);
+	buf_puts_html(c->out, st == UI_SYNC_IDLE ? "Aucune synchronisation depuis l'ouverture."
+		 : state_text(c->ui));
+	buf_puts(c->out, "</p>\n<p><a href=\"/\">Retour à l'accueil</a></p>\n");
+	ui_page_end(c);
+	return buf_error(c->out);
 }
 
 void ui_accueil_routes(struct ui *u)

@@ -77,8 +77,7 @@ int ui_annuaire_index(sqlite3 *db)
 static int fts_query(const char *in, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	int rc = 0;
-	while (*p && !rc) {
+	while (*p) {
 		/* Words: letters, digits and any non-ASCII byte (accented letters). */
 		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
 			       (*p >= 'A' && *p <= 'Z')))
@@ -89,16 +88,13 @@ static int fts_query(const char *in, struct buf *out)
 			p++;
 		if (p > w) {
 			if (out->len)
-				rc = buf_putc(out, ' ');
-			if (!rc)
-				rc = buf_putc(out, '"');
-			if (!rc)
-				rc = buf_append(out, w, (size_t)(p - w));
-			if (!rc)
-				rc = buf_puts(out, "\"*");
+				buf_putc(out, ' ');
+			buf_putc(out, '"');
+			buf_append(out, w, (size_t)(p - w));
+			buf_puts(out, "\"*");
 		}
 	}
-	return rc;
+	return buf_error(out);
 }
 
 struct filtres {
@@ -218,19 +214,32 @@ struct section {
 static int results_section(struct ui_ctx *c, const struct section *sec,
 			   const char *const *heads, const struct buf *rows, size_t n)
 {
-	int rc = buf_printf(c->out, "<section aria-labelledby=\"%s\">\n<h2 id=\"%s\">%s</h2>\n",
-			    sec->id, sec->id, sec->title);
-	if (!rc)
-		rc = count_line(c->out, n, sec->one, sec->many, sec->none);
-	if (!rc && n) {
-		rc = html_table_begin(c->out, sec->caption, heads);
-		if (!rc)
-			rc = buf_append(c->out, rows->data, rows->len);
-		if (!rc)
-			rc = html_table_end(c->out);
+	buf_printf(c->out, "<section aria-labelledby=\"%s\">\n<h2 id=\"%s\">%s</h2>\n",
+		   sec->id, sec->id, sec->title);
+	count_line(c->out, n, sec->one, sec->many, sec->none);
+	if (n) {
+		html_table_begin(c->out, sec->caption, heads);
+		buf_append(c->out, rows->data, rows->len);
+		html_table_end(c->out);
 	}
+	buf_puts(c->out, "</section>\n");
+	return buf_error(c->out);
+}
+
+/* Ends a results query: finalizes st, then shows the section unless
+ * the query failed (last is a RELAIS_E* code or the last sqlite3_step
+ * result) or the rows did not fit their buffer; releases rows. */
+static int results_end(struct ui_ctx *c, const struct section *sec, const char *const *heads,
+		       struct buf *rows, size_t n, sqlite3_stmt *st, int last)
+{
+	int rc = last < 0 ? last
+		: last != SQLITE_ROW && last != SQLITE_DONE ? relais_sqlite_error(last) : 0;
+	sqlite3_finalize(st);
 	if (!rc)
-		rc = buf_puts(c->out, "</section>\n");
+		rc = buf_error(rows);
+	if (!rc)
+		rc = results_section(c, sec, heads, rows, n);
+	buf_release(rows);
 	return rc;
 }
 
@@ -240,7 +249,7 @@ static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
-	int s, rc = prepare_list(c, promeneurs_sql, f, &st);
+	int s = SQLITE_DONE, rc = prepare_list(c, promeneurs_sql, f, &st);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > MAX_RESULTS)
 			break;
@@ -248,34 +257,21 @@ static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		snprintf(name, sizeof(name), "%s %s", col_text(st, 2), col_text(st, 1));
 		snprintf(href, sizeof(href), "/promeneurs/%s", col_text(st, 0));
 		snprintf(shref, sizeof(shref), "/structures/%s", col_text(st, 3));
-		rc = buf_puts(&rows, "<tr>");
-		if (!rc)
-			rc = html_row_head(&rows, name, href);
-		if (!rc)
-			rc = buf_puts(&rows, "<td>");
-		if (!rc && sqlite3_column_type(st, 3) != SQLITE_NULL)
-			rc = html_link(&rows, shref, col_text(st, 4));
-		if (!rc)
-			rc = buf_puts(&rows, "</td>");
-		if (!rc)
-			rc = html_cell(&rows, ui_value_label(col_text(st, 5)));
-		if (!rc)
-			rc = html_cell(&rows, ui_value_label(col_text(st, 6)));
-		if (!rc)
-			rc = html_cell(&rows, col_text(st, 7));
-		if (!rc)
-			rc = buf_puts(&rows, "</tr>\n");
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, name, href);
+		buf_puts(&rows, "<td>");
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			html_link(&rows, shref, col_text(st, 4));
+		buf_puts(&rows, "</td>");
+		html_cell(&rows, ui_value_label(col_text(st, 5)));
+		html_cell(&rows, ui_value_label(col_text(st, 6)));
+		html_cell(&rows, col_text(st, 7));
+		buf_puts(&rows, "</tr>\n");
 	}
-	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
-		rc = relais_sqlite_error(s);
-	sqlite3_finalize(st);
 	static const struct section sec = { "titre-promeneurs", "Promeneurs", "promeneur", "promeneurs",
 					     "Aucun promeneur ne correspond.", "Promeneurs trouvés" };
-	if (!rc)
-		rc = results_section(c, &sec, heads, &rows, n);
-	buf_release(&rows);
 	*count = n;
-	return rc;
+	return results_end(c, &sec, heads, &rows, n, st, rc ? rc : s);
 }
 
 static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *count)
@@ -284,35 +280,24 @@ static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
-	int s, rc = prepare_list(c, structures_sql, f, &st);
+	int s = SQLITE_DONE, rc = prepare_list(c, structures_sql, f, &st);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > MAX_RESULTS)
 			break;
 		char href[64], num[24];
 		snprintf(href, sizeof(href), "/structures/%s", col_text(st, 0));
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 4));
-		rc = buf_puts(&rows, "<tr>");
-		if (!rc)
-			rc = html_row_head(&rows, col_text(st, 1), href);
-		if (!rc)
-			rc = html_cell(&rows, col_text(st, 2));
-		if (!rc)
-			rc = html_cell(&rows, ui_value_label(col_text(st, 3)));
-		if (!rc)
-			rc = html_cell(&rows, num);
-		if (!rc)
-			rc = buf_puts(&rows, "</tr>\n");
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, col_text(st, 1), href);
+		html_cell(&rows, col_text(st, 2));
+		html_cell(&rows, ui_value_label(col_text(st, 3)));
+		html_cell(&rows, num);
+		buf_puts(&rows, "</tr>\n");
 	}
-	if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
-		rc = relais_sqlite_error(s);
-	sqlite3_finalize(st);
 	static const struct section sec = { "titre-structures", "Structures", "structure", "structures",
 					     "Aucune structure ne correspond.", "Structures trouvées" };
-	if (!rc)
-		rc = results_section(c, &sec, heads, &rows, n);
-	buf_release(&rows);
 	*count = n;
-	return rc;
+	return results_end(c, &sec, heads, &rows, n, st, rc ? rc : s);
 }
 
 static int results(struct ui_ctx *c, const struct filtres *f)
@@ -330,52 +315,44 @@ static int results(struct ui_ctx *c, const struct filtres *f)
 static int structure_options(struct ui_ctx *c, const char *selected)
 {
 	sqlite3_stmt *st = NULL;
-	int s, rc = 0;
+	int s;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, nom, commune FROM structure "
 			       "ORDER BY nom COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	rc = buf_puts(c->out, "<div class=\"champ\"><label for=\"structure\">Structure</label>\n"
-		      "<select id=\"structure\" name=\"structure\">\n<option value=\"\">Toutes</option>\n");
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	buf_puts(c->out, "<div class=\"champ\"><label for=\"structure\">Structure</label>\n"
+		 "<select id=\"structure\" name=\"structure\">\n<option value=\"\">Toutes</option>\n");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = col_text(st, 0);
-		rc = buf_printf(c->out, "<option value=\"%s\"%s>", util_is_uuid(id) ? id : "",
-				selected && !strcmp(selected, id) ? " selected" : "");
-		if (!rc)
-			rc = html_esc(c->out, col_text(st, 1));
-		if (!rc && *col_text(st, 2)) {
-			rc = buf_puts(c->out, " (");
-			if (!rc)
-				rc = html_esc(c->out, col_text(st, 2));
-			if (!rc)
-				rc = buf_putc(c->out, ')');
+		buf_printf(c->out, "<option value=\"%s\"%s>", util_is_uuid(id) ? id : "",
+			   selected && !strcmp(selected, id) ? " selected" : "");
+		buf_puts_html(c->out, col_text(st, 1));
+		if (*col_text(st, 2)) {
+			buf_puts(c->out, " (");
+			buf_puts_html(c->out, col_text(st, 2));
+			buf_putc(c->out, ')');
 		}
-		if (!rc)
-			rc = buf_puts(c->out, "</option>\n");
+		buf_puts(c->out, "</option>\n");
 	}
 	sqlite3_finalize(st);
-	if (!rc)
-		rc = buf_puts(c->out, "</select></div>\n");
-	return rc;
+	buf_puts(c->out, "</select></div>\n");
+	return buf_error(c->out);
 }
 
 static int enum_select(struct ui_ctx *c, const char *name, const char *label, const char *col,
 		       const char *selected)
 {
 	const struct model_column *mc = model_column_by_name(model_table_by_name("promeneur"), col);
-	int rc = buf_printf(c->out, "<div class=\"champ\"><label for=\"%s\">%s</label>\n"
-			    "<select id=\"%s\" name=\"%s\">\n<option value=\"\">Tous</option>\n",
-			    name, label, name, name);
-	for (size_t i = 0; !rc && mc && mc->values && mc->values[i]; i++) {
-		rc = buf_printf(c->out, "<option value=\"%s\"%s>", mc->values[i],
-				selected && !strcmp(selected, mc->values[i]) ? " selected" : "");
-		if (!rc)
-			rc = html_esc(c->out, ui_value_label(mc->values[i]));
-		if (!rc)
-			rc = buf_puts(c->out, "</option>\n");
+	buf_printf(c->out, "<div class=\"champ\"><label for=\"%s\">%s</label>\n"
+		   "<select id=\"%s\" name=\"%s\">\n<option value=\"\">Tous</option>\n",
+		   name, label, name, name);
+	for (size_t i = 0; mc && mc->values && mc->values[i]; i++) {
+		buf_printf(c->out, "<option value=\"%s\"%s>", mc->values[i],
+			   selected && !strcmp(selected, mc->values[i]) ? " selected" : "");
+		buf_puts_html(c->out, ui_value_label(mc->values[i]));
+		buf_puts(c->out, "</option>\n");
 	}
-	if (!rc)
-		rc = buf_puts(c->out, "</select></div>\n");
-	return rc;
+	buf_puts(c->out, "</select></div>\n");
+	return buf_error(c->out);
 }
 
 static int page_annuaire(struct ui_ctx *c)
@@ -386,53 +363,46 @@ static int page_annuaire(struct ui_ctx *c)
 		buf_release(&f.match);
 		return ui_error_page(c, 400, "Recherche trop longue.");
 	}
+	if (rc)
+		goto out;
 	/* The instant search asks for the results alone. */
-	if (!rc && ui_query(c, "partiel")) {
+	if (ui_query(c, "partiel")) {
 		rc = results(c, &f);
-		buf_release(&f.match);
-		return rc;
+		goto out;
 	}
-	if (!rc)
-		rc = ui_page_begin(c, "Annuaire", "annuaire");
-	if (!rc && !c->read_only)
-		rc = buf_puts(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"/structures/nouvelle\">"
-			      "Nouvelle structure</a> <a class=\"bouton\" href=\"/promeneurs/nouveau\">"
-			      "Nouveau promeneur</a></p>\n");
-	if (!rc)
-		rc = buf_puts(c->out, "<form method=\"get\" action=\"/annuaire\" role=\"search\" "
-			      "class=\"recherche\" id=\"form-annuaire\">\n"
-			      "<div class=\"champ\"><label for=\"q\">Rechercher</label>\n"
-			      "<p class=\"aide\" id=\"q-aide\">Nom, prénom, courriel, structure, commune… "
-			      "Les résultats s'affichent pendant la saisie.</p>\n"
-			      "<input type=\"search\" id=\"q\" name=\"q\" aria-describedby=\"q-aide\" "
-			      "aria-controls=\"resultats\" autocomplete=\"off\" value=\"");
-	if (!rc)
-		rc = html_esc(c->out, f.q);
-	if (!rc)
-		rc = buf_printf(c->out, "\"></div>\n<div class=\"champ\"><label for=\"type\">Afficher</label>\n"
-				"<select id=\"type\" name=\"type\">\n"
-				"<option value=\"tous\"%s>Promeneurs et structures</option>\n"
-				"<option value=\"promeneurs\"%s>Promeneurs</option>\n"
-				"<option value=\"structures\"%s>Structures</option>\n</select></div>\n",
-				!strcmp(f.type, "tous") ? " selected" : "",
-				!strcmp(f.type, "promeneurs") ? " selected" : "",
-				!strcmp(f.type, "structures") ? " selected" : "");
-	if (!rc)
-		rc = structure_options(c, f.structure);
-	if (!rc)
-		rc = enum_select(c, "statut", "Statut", "statut", f.statut);
-	if (!rc)
-		rc = enum_select(c, "public", "Public", "public", f.public_);
-	if (!rc)
-		rc = buf_puts(c->out, "<p><button type=\"submit\">Filtrer</button> "
-			      "<a href=\"/annuaire\">Tout effacer</a></p>\n</form>\n"
-			      "<div id=\"resultats\" aria-live=\"polite\">\n");
-	if (!rc)
-		rc = results(c, &f);
-	if (!rc)
-		rc = buf_puts(c->out, "</div>\n");
-	if (!rc)
-		rc = ui_page_end(c);
+	ui_page_begin(c, "Annuaire", "annuaire");
+	if (!c->read_only)
+		buf_puts(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"/structures/nouvelle\">"
+			 "Nouvelle structure</a> <a class=\"bouton\" href=\"/promeneurs/nouveau\">"
+			 "Nouveau promeneur</a></p>\n");
+	buf_puts(c->out, "<form method=\"get\" action=\"/annuaire\" role=\"search\" "
+		 "class=\"recherche\" id=\"form-annuaire\">\n"
+		 "<div class=\"champ\"><label for=\"q\">Rechercher</label>\n"
+		 "<p class=\"aide\" id=\"q-aide\">Nom, prénom, courriel, structure, commune… "
+		 "Les résultats s'affichent pendant la saisie.</p>\n"
+		 "<input type=\"search\" id=\"q\" name=\"q\" aria-describedby=\"q-aide\" "
+		 "aria-controls=\"resultats\" autocomplete=\"off\" value=\"");
+	buf_puts_html(c->out, f.q);
+	buf_printf(c->out, "\"></div>\n<div class=\"champ\"><label for=\"type\">Afficher</label>\n"
+		   "<select id=\"type\" name=\"type\">\n"
+		   "<option value=\"tous\"%s>Promeneurs et structures</option>\n"
+		   "<option value=\"promeneurs\"%s>Promeneurs</option>\n"
+		   "<option value=\"structures\"%s>Structures</option>\n</select></div>\n",
+		   !strcmp(f.type, "tous") ? " selected" : "",
+		   !strcmp(f.type, "promeneurs") ? " selected" : "",
+		   !strcmp(f.type, "structures") ? " selected" : "");
+	rc = structure_options(c, f.structure);
+	if (rc)
+		goto out;
+	enum_select(c, "statut", "Statut", "statut", f.statut);
+	enum_select(c, "public", "Public", "public", f.public_);
+	buf_puts(c->out, "<p><button type=\"submit\">Filtrer</button> "
+		 "<a href=\"/annuaire\">Tout effacer</a></p>\n</form>\n"
+		 "<div id=\"resultats\" aria-live=\"polite\">\n");
+	rc = results(c, &f);
+	buf_puts(c->out, "</div>\n");
+	ui_page_end(c);
+out:
 	buf_release(&f.match);
 	return rc;
 }

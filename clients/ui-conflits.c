@@ -48,14 +48,13 @@ static int row_href(struct ui_ctx *c, const char *table, const char *id, struct 
 	const struct model_table *t = model_table_by_name(table);
 	const char *page = row_page(table);
 	if (page) {
-		int rc = buf_puts(href, page);
-		return rc ? rc : html_url(href, id);
+		buf_puts(href, page);
+		return html_url(href, id);
 	}
 	for (size_t i = 0; t && i < t->ncolumns; i++) {
 		const struct model_column *col = &t->columns[i];
 		char sql[256];
 		sqlite3_stmt *st = NULL;
-		int rc = 0;
 		if (col->kind != MODEL_REF || col->since > MODEL_SCHEMA_VERSION ||
 		    !(page = row_page(col->ref)))
 			continue;
@@ -65,11 +64,10 @@ static int row_href(struct ui_ctx *c, const char *table, const char *id, struct 
 			return RELAIS_EDB;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			rc = buf_puts(href, page);
-			if (!rc)
-				rc = html_url(href, (const char *)sqlite3_column_text(st, 0));
+			buf_puts(href, page);
+			html_url(href, (const char *)sqlite3_column_text(st, 0));
 			sqlite3_finalize(st);
-			return rc;
+			return buf_error(href);
 		}
 		sqlite3_finalize(st);
 	}
@@ -87,7 +85,7 @@ static int when_html(struct buf *b, const struct conflict_side *s)
 		return buf_puts(b, s->when[0] ? s->when : "date inconnue");
 	t = (time_t)(s->ms / 1000);
 	if (!localtime_r(&t, &tm) || !strftime(local, sizeof(local), "%d/%m/%Y à %H:%M:%S", &tm))
-		return html_esc(b, s->when);
+		return buf_puts_html(b, s->when);
 	util_iso8601(s->ms, iso);
 	return buf_printf(b, "<time datetime=\"%s\">%s</time>", iso, local);
 }
@@ -114,26 +112,23 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, json_t *
 		return buf_puts(b, "<em>(valeur illisible)</em>");
 	const char *s = json_string_value(v);
 	if (col && col->kind == MODEL_ENUM)
-		return html_esc(b, ui_value_label(s));
+		return buf_puts_html(b, ui_value_label(s));
 	if (col && col->kind == MODEL_REF) {
 		struct buf h = BUF_INIT(256);
 		char *title = ui_row_title(c, col->ref, s);
 		int rc = title ? row_href(c, col->ref, s, &h) : 0;
 		if (!rc)
-			rc = h.len ? html_link(b, buf_str(&h), title) : html_esc(b, title ? title : s);
+			rc = h.len ? html_link(b, buf_str(&h), title) : buf_puts_html(b, title ? title : s);
 		free(title);
 		buf_release(&h);
 		return rc;
 	}
 	if (col && (col->flags & MODEL_MULTILINE)) {
-		int rc = buf_puts(b, "<span class=\"multiligne\">");
-		if (!rc)
-			rc = html_esc(b, s);
-		if (!rc)
-			rc = buf_puts(b, "</span>");
-		return rc;
+		buf_puts(b, "<span class=\"multiligne\">");
+		buf_puts_html(b, s);
+		return buf_puts(b, "</span>");
 	}
-	return html_esc(b, s);
+	return buf_puts_html(b, s);
 }
 
 /* A side's value: text is the JSON text of sync_conflict (NULL for SQL NULL). */
@@ -148,35 +143,31 @@ static int side_value_html(struct ui_ctx *c, const struct conflict *k, const str
 		const struct model_column *col = t && k->column ? model_column_by_name(t, k->column)
 					       : NULL;
 		if (s->value && !v)
-			rc = html_esc(b, s->value);   /* not JSON: shown as stored */
+			buf_puts_html(b, s->value);   /* not JSON: shown as stored */
 		else
-			rc = value_html(c, col, v);
+			value_html(c, col, v);
 		json_decref(v);
 		return rc;
 	}
 	if (!v || json_is_null(v)) {
-		rc = buf_puts(b, "<strong>ligne supprimée</strong>");
+		buf_puts(b, "<strong>ligne supprimée</strong>");
 	} else if (json_is_object(v)) {
 		const char *key;
 		json_t *val;
-		rc = buf_puts(b, "<strong>ligne modifiée :</strong><dl class=\"ligne\">");
+		buf_puts(b, "<strong>ligne modifiée :</strong><dl class=\"ligne\">");
 		json_object_foreach(v, key, val) {
 			const struct model_column *col = t ? model_column_by_name(t, key) : NULL;
 			/* id, dept, unknown and empty columns say nothing to people. */
-			if (rc || !col || json_is_null(val))
+			if (!col || json_is_null(val))
 				continue;
-			rc = html_tag(b, "dt", col->label);
-			if (!rc)
-				rc = buf_puts(b, "<dd>");
-			if (!rc)
-				rc = value_html(c, col, val);
-			if (!rc)
-				rc = buf_puts(b, "</dd>");
+			html_tag(b, "dt", col->label);
+			buf_puts(b, "<dd>");
+			value_html(c, col, val);
+			buf_puts(b, "</dd>");
 		}
-		if (!rc)
-			rc = buf_puts(b, "</dl>");
+		buf_puts(b, "</dl>");
 	} else {
-		rc = html_esc(b, s->value);
+		buf_puts_html(b, s->value);
 	}
 	json_decref(v);
 	return rc;
@@ -184,15 +175,13 @@ static int side_value_html(struct ui_ctx *c, const struct conflict *k, const str
 
 static int who_html(struct buf *b, const struct conflict_side *s)
 {
-	int rc = html_esc(b, s->login && s->login[0] ? s->login : "compte inconnu");
-	if (!rc && s->node && s->node[0]) {
-		rc = buf_puts(b, " <span class=\"discret\">(poste ");
-		if (!rc)
-			rc = html_esc(b, s->node);
-		if (!rc)
-			rc = buf_puts(b, ")</span>");
+	buf_puts_html(b, s->login && s->login[0] ? s->login : "compte inconnu");
+	if (s->node && s->node[0]) {
+		buf_puts(b, " <span class=\"discret\">(poste ");
+		buf_puts_html(b, s->node);
+		buf_puts(b, ")</span>");
 	}
-	return rc;
+	return buf_error(b);
 }
 
 /*
@@ -226,34 +215,33 @@ static int heading_html(struct ui_ctx *c, const struct conflict *k, const struct
 	const struct model_column *col = t && k->column ? model_column_by_name(t, k->column) : NULL;
 	struct buf href = BUF_INIT(512);
 	char *title = ui_row_title(c, k->table, k->row);
+	char what[160];
 	int rc = title ? row_href(c, k->table, k->row, &href) : 0;
 
-	if (!rc)
-		rc = buf_printf(b, "<h2 id=\"c-%d\">", n);
+	if (rc)
+		goto out;
+	buf_printf(b, "<h2 id=\"c-%d\">", n);
 	if (!title && !strcmp(k->kind, "suppression"))
 		title = deleted_title(k);
-	if (!rc) {
-		char what[160];
-		snprintf(what, sizeof(what), "%s ", t ? t->label : k->table);
-		/* "l'événement " reads as a sentence start: capitalise the article. */
-		if (what[0] >= 'a' && what[0] <= 'z')
-			what[0] = (char)(what[0] - 'a' + 'A');
-		rc = html_esc(b, what);
-	}
+	snprintf(what, sizeof(what), "%s ", t ? t->label : k->table);
+	/* "l'événement " reads as a sentence start: capitalise the article. */
+	if (what[0] >= 'a' && what[0] <= 'z')
+		what[0] = (char)(what[0] - 'a' + 'A');
+	buf_puts_html(b, what);
 	/* A row that is gone has no page to link to. */
-	if (!rc && href.len)
-		rc = html_link(b, buf_str(&href), title);
-	else if (!rc)
-		rc = html_esc(b, title ? title : k->row);
-	if (!rc && !strcmp(k->kind, "suppression"))
-		rc = buf_puts(b, " : modifiée d'un côté, supprimée de l'autre");
-	else if (!rc) {
-		rc = buf_puts(b, " : ");
-		if (!rc)
-			rc = html_esc(b, col ? col->label : k->column ? k->column : "?");
+	if (href.len)
+		html_link(b, buf_str(&href), title);
+	else
+		buf_puts_html(b, title ? title : k->row);
+	if (!strcmp(k->kind, "suppression")) {
+		buf_puts(b, " : modifiée d'un côté, supprimée de l'autre");
+	} else {
+		buf_puts(b, " : ");
+		buf_puts_html(b, col ? col->label : k->column ? k->column : "?");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</h2>\n");
+	buf_puts(b, "</h2>\n");
+	rc = buf_error(b);
+out:
 	free(title);
 	buf_release(&href);
 	return rc;
@@ -278,53 +266,34 @@ static int conflict_html(const struct conflict *k, void *arg)
 	int rc;
 
 	ps->n++;
-	rc = buf_printf(b, "<section class=\"conflit\" aria-labelledby=\"c-%d\" id=\"conflit-", ps->n);
-	if (!rc)
-		rc = html_esc(b, k->id);
-	if (!rc)
-		rc = buf_puts(b, "\">");
-	if (!rc)
-		rc = heading_html(c, k, t, ps->n);
-	if (!rc)
-		rc = buf_puts(b, "<table class=\"cote-a-cote\"><caption>Les deux valeurs en "
-			      "conflit</caption><thead><tr><td></td><th scope=\"col\">");
-	if (!rc)
-		rc = html_esc(b, hmine);
-	if (!rc)
-		rc = buf_puts(b, "</th><th scope=\"col\">");
-	if (!rc)
-		rc = html_esc(b, htheirs);
-	if (!rc)
-		rc = buf_puts(b, "</th></tr></thead><tbody>\n<tr><th scope=\"row\">Valeur</th><td>");
-	if (!rc)
-		rc = side_value_html(c, k, t, mine);
-	if (!rc)
-		rc = buf_puts(b, "</td><td>");
-	if (!rc)
-		rc = side_value_html(c, k, t, theirs);
-	if (!rc)
-		rc = buf_puts(b, "</td></tr>\n<tr><th scope=\"row\">Par</th><td>");
-	if (!rc)
-		rc = who_html(b, mine);
-	if (!rc)
-		rc = buf_puts(b, "</td><td>");
-	if (!rc)
-		rc = who_html(b, theirs);
-	if (!rc)
-		rc = buf_puts(b, "</td></tr>\n<tr><th scope=\"row\">Quand</th><td>");
-	if (!rc)
-		rc = when_html(b, mine);
-	if (!rc)
-		rc = buf_puts(b, "</td><td>");
-	if (!rc)
-		rc = when_html(b, theirs);
-	if (!rc)
-		rc = buf_printf(b, "</td></tr>\n<tr><th scope=\"row\">État</th><td>%s</td><td>%s</td>"
-				"</tr>\n</tbody></table>\n",
-				k->mine_lost ? "écartée" : "en place",
-				k->mine_lost ? "en place" : "écartée");
-	if (rc)
+	buf_printf(b, "<section class=\"conflit\" aria-labelledby=\"c-%d\" id=\"conflit-", ps->n);
+	buf_puts_html(b, k->id);
+	buf_puts(b, "\">");
+	if ((rc = heading_html(c, k, t, ps->n)))
 		return rc;
+	buf_puts(b, "<table class=\"cote-a-cote\"><caption>Les deux valeurs en "
+		 "conflit</caption><thead><tr><td></td><th scope=\"col\">");
+	buf_puts_html(b, hmine);
+	buf_puts(b, "</th><th scope=\"col\">");
+	buf_puts_html(b, htheirs);
+	buf_puts(b, "</th></tr></thead><tbody>\n<tr><th scope=\"row\">Valeur</th><td>");
+	if ((rc = side_value_html(c, k, t, mine)))
+		return rc;
+	buf_puts(b, "</td><td>");
+	if ((rc = side_value_html(c, k, t, theirs)))
+		return rc;
+	buf_puts(b, "</td></tr>\n<tr><th scope=\"row\">Par</th><td>");
+	who_html(b, mine);
+	buf_puts(b, "</td><td>");
+	who_html(b, theirs);
+	buf_puts(b, "</td></tr>\n<tr><th scope=\"row\">Quand</th><td>");
+	when_html(b, mine);
+	buf_puts(b, "</td><td>");
+	when_html(b, theirs);
+	buf_printf(b, "</td></tr>\n<tr><th scope=\"row\">État</th><td>%s</td><td>%s</td>"
+		   "</tr>\n</tbody></table>\n",
+		   k->mine_lost ? "écartée" : "en place",
+		   k->mine_lost ? "en place" : "écartée");
 	if (k->resolution)
 		return buf_printf(b, "<p class=\"resolu\">Résolu : %s.</p></section>\n",
 				  !strcmp(k->resolution, "gagnant") ? "la valeur en place a été gardée"
@@ -332,21 +301,17 @@ static int conflict_html(const struct conflict *k, void *arg)
 	if (c->read_only)
 		return buf_puts(b, "<p>Ce compte est en lecture seule : il ne peut pas trancher.</p>"
 				"</section>\n");
-	rc = buf_puts(b, "<form method=\"post\" action=\"/conflits/");
-	if (!rc)
-		rc = html_url(b, k->id);
-	if (!rc)
-		rc = buf_puts(b, "\" class=\"choix\">");
-	if (!rc)
-		rc = ui_csrf_input(c);
-	if (!rc)
-		rc = buf_printf(b, "<fieldset><legend>Quelle valeur garder ?</legend>"
-				"<button type=\"submit\" name=\"garder\" value=\"mine\">Garder %s</button> "
-				"<button type=\"submit\" name=\"garder\" value=\"theirs\">Garder %s</button>"
-				"</fieldset></form></section>\n",
-				k->authored ? "ma valeur" : "la valeur en place",
-				k->authored ? "l'autre valeur" : "la valeur écartée");
-	return rc;
+	buf_puts(b, "<form method=\"post\" action=\"/conflits/");
+	html_url(b, k->id);
+	buf_puts(b, "\" class=\"choix\">");
+	ui_csrf_input(c);
+	/* The callback's answer stops the walk at the first failed append. */
+	return buf_printf(b, "<fieldset><legend>Quelle valeur garder ?</legend>"
+			  "<button type=\"submit\" name=\"garder\" value=\"mine\">Garder %s</button> "
+			  "<button type=\"submit\" name=\"garder\" value=\"theirs\">Garder %s</button>"
+			  "</fieldset></form></section>\n",
+			  k->authored ? "ma valeur" : "la valeur en place",
+			  k->authored ? "l'autre valeur" : "la valeur écartée");
 }
 
 /* ---- in bulk ---- */
@@ -367,13 +332,13 @@ static int filter_fields(struct ui_ctx *c, const char *table, const char *champ,
 		} else {
 			rc = buf_printf(b, "<p class=\"champ\"><label for=\"bloc-%s\">", names[i]);
 			if (!rc)
-				rc = html_esc(b, labels[i]);
+				rc = buf_puts_html(b, labels[i]);
 			if (!rc)
 				rc = buf_printf(b, "</label> <input id=\"bloc-%s\" name=\"%s\" value=\"",
 						names[i], names[i]);
 		}
 		if (!rc)
-			rc = html_esc(b, v[i] ? v[i] : "");
+			rc = buf_puts_html(b, v[i] ? v[i] : "");
 		if (!rc)
 			rc = buf_puts(b, hidden ? "\">\n" : "\"></p>\n");
 	}
@@ -421,15 +386,15 @@ static int bulk_item(const struct conflict *k, void *arg)
 	const char *val = keep_lost ? k->lost.value : k->kept.value;
 	int rc = buf_puts(b, "<li>");
 	if (!rc)
-		rc = html_esc(b, t ? t->label : k->table);
+		rc = buf_puts_html(b, t ? t->label : k->table);
 	if (!rc)
 		rc = buf_puts(b, " « ");
 	if (!rc)
-		rc = html_esc(b, title ? title : k->row);
+		rc = buf_puts_html(b, title ? title : k->row);
 	if (!rc)
 		rc = buf_puts(b, " », ");
 	if (!rc)
-		rc = html_esc(b, col ? col->label : k->column ? k->column : "fiche supprimée");
+		rc = buf_puts_html(b, col ? col->label : k->column ? k->column : "fiche supprimée");
 	if (!rc)
 		rc = buf_puts(b, " : garder ");
 	v = val ? json_loads(val, JSON_DECODE_ANY, NULL) : NULL;
@@ -516,28 +481,25 @@ static int page_list(struct ui_ctx *c)
 	int all = q && !strcmp(q, "1");
 	struct page_state ps = { c, 0 };
 	char *node = NULL;
-	int rc = ui_page_begin(c, "Conflits", "conflits");
+	int rc;
 
-	if (!rc)
-		rc = buf_puts(c->out, "<p>Un conflit naît quand deux personnes ont modifié la même "
-			      "valeur sans se voir : la modification la plus récente est gardée, "
-			      "l'autre est conservée ici pour que vous choisissiez. Votre choix est "
-			      "envoyé au serveur à la prochaine synchronisation.</p>\n");
-	if (!rc)
-		rc = buf_puts(c->out, all ? "<p><a href=\"/conflits\">Voir seulement les conflits "
-			      "ouverts</a></p>\n" : "<p><a href=\"/conflits?tous=1\">Voir aussi les "
-			      "conflits déjà résolus</a></p>\n");
-	if (!rc && !all && !c->read_only)
-		rc = bulk_form(c);
+	ui_page_begin(c, "Conflits", "conflits");
+	buf_puts(c->out, "<p>Un conflit naît quand deux personnes ont modifié la même "
+		 "valeur sans se voir : la modification la plus récente est gardée, "
+		 "l'autre est conservée ici pour que vous choisissiez. Votre choix est "
+		 "envoyé au serveur à la prochaine synchronisation.</p>\n");
+	buf_puts(c->out, all ? "<p><a href=\"/conflits\">Voir seulement les conflits "
+		 "ouverts</a></p>\n" : "<p><a href=\"/conflits?tous=1\">Voir aussi les "
+		 "conflits déjà résolus</a></p>\n");
+	rc = !all && !c->read_only ? bulk_form(c) : 0;
 	if (!rc)
 		rc = replica_meta(c->replica, "node", &node);
 	if (!rc)
 		rc = conflicts_each(c->db, node, all, NULL, conflict_html, &ps);
 	if (!rc && !ps.n)
-		rc = buf_printf(c->out, "<p class=\"vide\">%s</p>\n",
-				all ? "Aucun conflit." : "Aucun conflit ouvert : rien à trancher.");
-	if (!rc)
-		rc = ui_page_end(c);
+		buf_printf(c->out, "<p class=\"vide\">%s</p>\n",
+			   all ? "Aucun conflit." : "Aucun conflit ouvert : rien à trancher.");
+	ui_page_end(c);
 	free(node);
 	return rc;
 }

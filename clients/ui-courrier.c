@@ -65,9 +65,9 @@ static int esc_clean(struct buf *b, const char *s)
 		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
 			*p = ch == '\r' ? ' ' : '?';
 	}
-	int rc = html_esc(b, t);
+	buf_puts_html(b, t);
 	free(t);
-	return rc;
+	return buf_error(b);
 }
 
 /* recu_le (ISO 8601 UTC, "2026-11-21T10:00:00Z") in local time for people. */
@@ -79,17 +79,15 @@ static int date_html(struct buf *b, const char *iso)
 	const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
 	if (!end) {
 		html_date_fr(iso ? iso : "", local, sizeof(local));
-		return html_esc(b, local);
+		return buf_puts_html(b, local);
 	}
 	time_t t = timegm(&tm);
 	if (!localtime_r(&t, &tm) || !strftime(local, sizeof(local), "%d/%m/%Y à %H:%M", &tm))
-		return html_esc(b, iso);
-	int rc = buf_puts(b, "<time datetime=\"");
-	if (!rc)
-		rc = html_esc(b, iso);
-	if (!rc)
-		rc = buf_printf(b, "\">%s</time>", local);
-	return rc;
+		return buf_puts_html(b, iso);
+	buf_puts(b, "<time datetime=\"");
+	buf_puts_html(b, iso);
+	buf_printf(b, "\">%s</time>", local);
+	return buf_error(b);
 }
 
 static int filter_index(const char *v)
@@ -113,12 +111,10 @@ static int filter_form(struct ui_ctx *c, int fi)
 		.value = filters[fi].value, .required = 1, .options = values,
 		.option_labels = labels,
 	};
-	int rc = buf_puts(c->out, "<form method=\"get\" action=\"/courrier\" class=\"filtres\">");
-	if (!rc)
-		rc = html_field(c->out, &f);
-	if (!rc)
-		rc = buf_puts(c->out, "<button type=\"submit\">Filtrer</button></form>\n");
-	return rc;
+	buf_puts(c->out, "<form method=\"get\" action=\"/courrier\" class=\"filtres\">");
+	html_field(c->out, &f);
+	buf_puts(c->out, "<button type=\"submit\">Filtrer</button></form>\n");
+	return buf_error(c->out);
 }
 
 static int page_list(struct ui_ctx *c)
@@ -128,76 +124,58 @@ static int page_list(struct ui_ctx *c)
 	int fi = filter_index(ui_query(c, "etat"));
 	struct buf sql = BUF_INIT(1024);
 	sqlite3_stmt *st = NULL;
-	int rc, s, n = 0;
+	int rc = 0, s, n = 0;
 
-	rc = ui_page_begin(c, "Courrier reçu", "courrier");
-	if (!rc)
-		rc = buf_puts(c->out, "<p>Le journal des courriels reçus par la boîte du réseau, "
-			      "tenu par le serveur. Un message que la passerelle n'a pas su traiter "
-			      "reste en quarantaine jusqu'à ce que vous décidiez de sa suite.</p>\n");
-	if (!rc)
-		rc = filter_form(c, fi);
-	if (!rc)
-		rc = buf_printf(&sql, "SELECT id, sujet, recu_le, expediteur, resultat, traitement "
-				"FROM " COURRIER_TABLE " WHERE %s ORDER BY recu_le DESC, id",
-				filters[fi].where);
-	if (rc)
+	ui_page_begin(c, "Courrier reçu", "courrier");
+	buf_puts(c->out, "<p>Le journal des courriels reçus par la boîte du réseau, "
+		 "tenu par le serveur. Un message que la passerelle n'a pas su traiter "
+		 "reste en quarantaine jusqu'à ce que vous décidiez de sa suite.</p>\n");
+	filter_form(c, fi);
+	buf_printf(&sql, "SELECT id, sujet, recu_le, expediteur, resultat, traitement "
+		   "FROM " COURRIER_TABLE " WHERE %s ORDER BY recu_le DESC, id",
+		   filters[fi].where);
+	if ((rc = buf_error(&sql)))
 		goto out;
 	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
 		rc = RELAIS_EDB;
 		goto out;
 	}
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!n++)
-			rc = html_table_begin(c->out, filters[fi].label, heads);
+			html_table_begin(c->out, filters[fi].label, heads);
 		struct buf href = BUF_INIT(256);
 		const char *subject = col_text(st, 1);
 		const char *handling = sqlite3_column_type(st, 5) == SQLITE_NULL ? ""
 				       : courrier_shown_value(col_text(st, 5));
-		if (!rc)
-			rc = buf_puts(&href, "/courrier/");
-		if (!rc)
-			rc = html_url(&href, col_text(st, 0));
-		if (!rc)
-			rc = buf_puts(c->out, "<tr><th scope=\"row\"><a href=\"");
-		if (!rc)
-			rc = html_esc(c->out, buf_str(&href));
-		if (!rc)
-			rc = buf_puts(c->out, "\">");
-		if (!rc)
-			rc = esc_clean(c->out, subject[0] ? subject : "(sans objet)");
-		if (!rc)
-			rc = buf_puts(c->out, "</a></th><td>");
-		if (!rc)
-			rc = date_html(c->out, col_text(st, 2));
-		if (!rc)
-			rc = buf_puts(c->out, "</td><td>");
-		if (!rc)
-			rc = esc_clean(c->out, col_text(st, 3));
-		if (!rc)
-			rc = buf_puts(c->out, "</td>");
-		if (!rc)
-			rc = html_cell(c->out, courrier_shown_value(col_text(st, 4)));
-		if (!rc)
-			rc = html_cell(c->out, handling);
-		if (!rc)
-			rc = buf_puts(c->out, "</tr>\n");
+		buf_puts(&href, "/courrier/");
+		html_url(&href, col_text(st, 0));
+		/* A link that does not fit fails the page rather than being cut. */
+		buf_fail(c->out, buf_error(&href));
+		buf_puts(c->out, "<tr><th scope=\"row\"><a href=\"");
+		buf_puts_html(c->out, buf_str(&href));
+		buf_puts(c->out, "\">");
+		esc_clean(c->out, subject[0] ? subject : "(sans objet)");
+		buf_puts(c->out, "</a></th><td>");
+		date_html(c->out, col_text(st, 2));
+		buf_puts(c->out, "</td><td>");
+		esc_clean(c->out, col_text(st, 3));
+		buf_puts(c->out, "</td>");
+		html_cell(c->out, courrier_shown_value(col_text(st, 4)));
+		html_cell(c->out, handling);
+		buf_puts(c->out, "</tr>\n");
 		buf_release(&href);
 	}
-	if (rc)
-		goto out;
 	if (s != SQLITE_DONE) {
 		rc = RELAIS_EDB;
 		goto out;
 	}
 	if (n)
-		rc = html_table_end(c->out);
+		html_table_end(c->out);
 	else
-		rc = buf_printf(c->out, "<p class=\"vide\">%s</p>\n", fi == 0
-				? "Aucun courrier en attente : rien à décider."
-				: "Aucun courrier dans cette catégorie.");
-	if (!rc)
-		rc = ui_page_end(c);
+		buf_printf(c->out, "<p class=\"vide\">%s</p>\n", fi == 0
+			   ? "Aucun courrier en attente : rien à décider."
+			   : "Aucun courrier dans cette catégorie.");
+	ui_page_end(c);
 out:
 	sqlite3_finalize(st);
 	buf_release(&sql);
@@ -208,52 +186,41 @@ out:
 static int target_select(struct ui_ctx *c, const char *chosen, const char *error)
 {
 	struct buf *b = c->out;
-	int rc = buf_printf(b, "<div class=\"champ\"><label for=\"" CIBLE "\">Rattacher à</label>"
-			    "<select id=\"" CIBLE "\" name=\"" CIBLE "\" required%s>"
-			    "<option value=\"\">— choisir —</option>",
-			    error ? " aria-invalid=\"true\" aria-describedby=\"" CIBLE "-erreur\"" : "");
-	for (size_t k = 0; k < sizeof(targets) / sizeof(targets[0]) && !rc; k++) {
+	buf_printf(b, "<div class=\"champ\"><label for=\"" CIBLE "\">Rattacher à</label>"
+		   "<select id=\"" CIBLE "\" name=\"" CIBLE "\" required%s>"
+		   "<option value=\"\">— choisir —</option>",
+		   error ? " aria-invalid=\"true\" aria-describedby=\"" CIBLE "-erreur\"" : "");
+	for (size_t k = 0; k < sizeof(targets) / sizeof(targets[0]); k++) {
 		sqlite3_stmt *st = NULL;
 		int s, n = 0;
 		if (sqlite3_prepare_v2(c->db, targets[k].sql, -1, &st, NULL) != SQLITE_OK)
 			return RELAIS_EDB;
-		rc = buf_puts(b, "<optgroup label=\"");
-		if (!rc)
-			rc = html_esc(b, targets[k].group);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		while (!rc && n < TARGETS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		buf_puts(b, "<optgroup label=\"");
+		buf_puts_html(b, targets[k].group);
+		buf_puts(b, "\">");
+		while (n < TARGETS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
 			char value[ID_MAX * 2];
 			snprintf(value, sizeof(value), "%s:%s", targets[k].command, col_text(st, 0));
-			rc = buf_puts(b, "<option value=\"");
-			if (!rc)
-				rc = html_esc(b, value);
-			if (!rc && chosen && !strcmp(chosen, value))
-				rc = buf_puts(b, "\" selected=\"selected");
-			if (!rc)
-				rc = buf_puts(b, "\">");
-			if (!rc)
-				rc = html_esc(b, col_text(st, 1));
-			if (!rc)
-				rc = buf_puts(b, "</option>");
+			buf_puts(b, "<option value=\"");
+			buf_puts_html(b, value);
+			if (chosen && !strcmp(chosen, value))
+				buf_puts(b, "\" selected=\"selected");
+			buf_puts(b, "\">");
+			buf_puts_html(b, col_text(st, 1));
+			buf_puts(b, "</option>");
 			n++;
 		}
 		sqlite3_finalize(st);
-		if (!rc)
-			rc = buf_puts(b, "</optgroup>");
+		buf_puts(b, "</optgroup>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</select>");
-	if (!rc && error) {
-		rc = buf_puts(b, "<p class=\"erreur\" id=\"" CIBLE "-erreur\">");
-		if (!rc)
-			rc = html_esc(b, error);
-		if (!rc)
-			rc = buf_puts(b, "</p>");
+	buf_puts(b, "</select>");
+	if (error) {
+		buf_puts(b, "<p class=\"erreur\" id=\"" CIBLE "-erreur\">");
+		buf_puts_html(b, error);
+		buf_puts(b, "</p>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</div>");
-	return rc;
+	buf_puts(b, "</div>");
+	return buf_error(b);
 }
 
 /* The two decisions, for a message still waiting. */
@@ -261,43 +228,30 @@ static int decision_forms(struct ui_ctx *c, const char *id, const char *chosen,
 			  const char *error)
 {
 	struct buf *b = c->out;
-	int rc = buf_puts(b, "<h2>Décider de la suite</h2>\n<form method=\"post\" action=\"/courrier/");
-	if (!rc)
-		rc = html_url(b, id);
-	if (!rc)
-		rc = buf_puts(b, "/rattacher\" class=\"decision\" novalidate>");
-	if (!rc)
-		rc = ui_csrf_input(c);
-	if (!rc)
-		rc = buf_puts(b, "<p>Le message concerne une fiche du réplica : rattachez-le.</p>");
-	if (!rc)
-		rc = target_select(c, chosen, error);
-	if (!rc)
-		rc = buf_puts(b, "<button type=\"submit\">Rattacher</button></form>\n"
-			      "<form method=\"post\" action=\"/courrier/");
-	if (!rc)
-		rc = html_url(b, id);
-	if (!rc)
-		rc = buf_puts(b, "/classer\" class=\"decision\">");
-	if (!rc)
-		rc = ui_csrf_input(c);
-	if (!rc)
-		rc = buf_puts(b, "<p>Le message n'appelle aucune suite : classez-le.</p>"
-			      "<button type=\"submit\">Classer sans suite</button></form>\n");
-	return rc;
+	buf_puts(b, "<h2>Décider de la suite</h2>\n<form method=\"post\" action=\"/courrier/");
+	html_url(b, id);
+	buf_puts(b, "/rattacher\" class=\"decision\" novalidate>");
+	ui_csrf_input(c);
+	buf_puts(b, "<p>Le message concerne une fiche du réplica : rattachez-le.</p>");
+	target_select(c, chosen, error);
+	buf_puts(b, "<button type=\"submit\">Rattacher</button></form>\n"
+		 "<form method=\"post\" action=\"/courrier/");
+	html_url(b, id);
+	buf_puts(b, "/classer\" class=\"decision\">");
+	ui_csrf_input(c);
+	buf_puts(b, "<p>Le message n'appelle aucune suite : classez-le.</p>"
+		 "<button type=\"submit\">Classer sans suite</button></form>\n");
+	return buf_error(b);
 }
 
 /* One "label : value" line of the message's description list. */
 static int fact(struct buf *b, const char *label, const char *value, int pre)
 {
-	int rc = html_tag(b, "dt", label);
-	if (!rc)
-		rc = buf_puts(b, pre ? "<dd class=\"multiligne\">" : "<dd>");
-	if (!rc)
-		rc = esc_clean(b, value && value[0] ? value : "—");
-	if (!rc)
-		rc = buf_puts(b, "</dd>\n");
-	return rc;
+	html_tag(b, "dt", label);
+	buf_puts(b, pre ? "<dd class=\"multiligne\">" : "<dd>");
+	esc_clean(b, value && value[0] ? value : "—");
+	buf_puts(b, "</dd>\n");
+	return buf_error(b);
 }
 
 enum { M_ID, M_FROM, M_NAME, M_SUBJECT, M_DATE, M_RESULT, M_TYPE, M_RECORDS, M_PROBLEMS,
@@ -314,7 +268,7 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 	sqlite3_stmt *st = NULL;
 	struct buf *b = c->out;
 	char *attached = NULL;
-	int rc;
+	int rc = 0;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT id, expediteur, nom_expediteur, sujet, recu_le, "
 			       "resultat, type, enregistrements, problemes, raison, texte, reponse, "
@@ -329,72 +283,58 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 	}
 	int waiting = sqlite3_column_int(st, M_ATTACHED + 1);
 	const char *subject = col_text(st, M_SUBJECT);
-	rc = ui_page_begin(c, subject[0] ? subject : "(sans objet)", "courrier");
-	if (rc)
-		goto out;
+	ui_page_begin(c, subject[0] ? subject : "(sans objet)", "courrier");
 	if (status)
 		ui_status(c, status);
-	rc = buf_puts(b, "<p><a href=\"/courrier\">Retour au courrier</a></p>\n<dl class=\"fiche\">\n");
-	if (!rc) {
+	buf_puts(b, "<p><a href=\"/courrier\">Retour au courrier</a></p>\n<dl class=\"fiche\">\n");
+	{
 		struct buf from = BUF_INIT(4096);
 		const char *name = col_text(st, M_NAME), *addr = col_text(st, M_FROM);
-		rc = name[0] ? buf_printf(&from, "%s <%s>", name, addr) : buf_puts(&from, addr);
-		if (!rc)
-			rc = fact(b, "Expéditeur", buf_str(&from), 0);
+		if (name[0])
+			buf_printf(&from, "%s <%s>", name, addr);
+		else
+			buf_puts(&from, addr);
+		buf_fail(b, buf_error(&from));
+		fact(b, "Expéditeur", buf_str(&from), 0);
 		buf_release(&from);
 	}
-	if (!rc)
-		rc = fact(b, "Objet", subject, 0);
-	if (!rc)
-		rc = buf_puts(b, "<dt>Reçu le</dt><dd>");
-	if (!rc)
-		rc = date_html(b, col_text(st, M_DATE));
-	if (!rc)
-		rc = buf_puts(b, "</dd>\n");
-	if (!rc)
-		rc = fact(b, "Résultat", courrier_shown_value(col_text(st, M_RESULT)), 0);
-	if (!rc)
-		rc = fact(b, "Type", courrier_shown_value(col_text(st, M_TYPE)), 0);
-	if (!rc)
-		rc = fact(b, "Raison", col_text(st, M_REASON), 0);
-	if (!rc && sqlite3_column_type(st, M_PROBLEMS) != SQLITE_NULL)
-		rc = fact(b, "Problèmes", col_text(st, M_PROBLEMS), 1);
-	if (!rc && sqlite3_column_type(st, M_RECORDS) != SQLITE_NULL)
-		rc = fact(b, "Enregistrements", col_text(st, M_RECORDS), 1);
-	if (!rc)
-		rc = fact(b, "Réponse", courrier_shown_value(col_text(st, M_REPLY)), 0);
+	fact(b, "Objet", subject, 0);
+	buf_puts(b, "<dt>Reçu le</dt><dd>");
+	date_html(b, col_text(st, M_DATE));
+	buf_puts(b, "</dd>\n");
+	fact(b, "Résultat", courrier_shown_value(col_text(st, M_RESULT)), 0);
+	fact(b, "Type", courrier_shown_value(col_text(st, M_TYPE)), 0);
+	fact(b, "Raison", col_text(st, M_REASON), 0);
+	if (sqlite3_column_type(st, M_PROBLEMS) != SQLITE_NULL)
+		fact(b, "Problèmes", col_text(st, M_PROBLEMS), 1);
+	if (sqlite3_column_type(st, M_RECORDS) != SQLITE_NULL)
+		fact(b, "Enregistrements", col_text(st, M_RECORDS), 1);
+	fact(b, "Réponse", courrier_shown_value(col_text(st, M_REPLY)), 0);
 	/* Why no answer went: a rule, or the SMTP server's refusal. */
-	if (!rc && sqlite3_column_type(st, M_REPLY_WHY) != SQLITE_NULL)
-		rc = fact(b, "Motif de l'absence de réponse", col_text(st, M_REPLY_WHY), 0);
-	if (!rc)
-		rc = fact(b, "Suite donnée", sqlite3_column_type(st, M_HANDLING) == SQLITE_NULL
-			  ? "aucune pour l'instant" : courrier_shown_value(col_text(st, M_HANDLING)), 0);
-	if (!rc && sqlite3_column_type(st, M_ATTACHED) != SQLITE_NULL) {
-		if (!(attached = courrier_attached_display(c->db, col_text(st, M_ATTACHED))))
+	if (sqlite3_column_type(st, M_REPLY_WHY) != SQLITE_NULL)
+		fact(b, "Motif de l'absence de réponse", col_text(st, M_REPLY_WHY), 0);
+	fact(b, "Suite donnée", sqlite3_column_type(st, M_HANDLING) == SQLITE_NULL
+	     ? "aucune pour l'instant" : courrier_shown_value(col_text(st, M_HANDLING)), 0);
+	if (sqlite3_column_type(st, M_ATTACHED) != SQLITE_NULL) {
+		if (!(attached = courrier_attached_display(c->db, col_text(st, M_ATTACHED)))) {
 			rc = RELAIS_ENOMEM;
-		if (!rc)
-			rc = fact(b, "Rattaché à", attached, 0);
+			goto out;
+		}
+		fact(b, "Rattaché à", attached, 0);
 	}
-	if (!rc)
-		rc = buf_puts(b, "</dl>\n<h2>Texte du message</h2>\n<pre class=\"courriel\">");
-	if (!rc)
-		rc = esc_clean(b, sqlite3_column_type(st, M_TEXT) == SQLITE_NULL ? "(vide)"
-			       : col_text(st, M_TEXT));
-	if (!rc)
-		rc = buf_puts(b, "</pre>\n");
-	if (!rc && waiting && !c->read_only)
-		rc = decision_forms(c, col_text(st, M_ID), chosen, error);
-	else if (!rc && error) {
-		rc = buf_puts(b, "<p class=\"erreur\" role=\"alert\">");
-		if (!rc)
-			rc = html_esc(b, error);
-		if (!rc)
-			rc = buf_puts(b, "</p>\n");
+	buf_puts(b, "</dl>\n<h2>Texte du message</h2>\n<pre class=\"courriel\">");
+	esc_clean(b, sqlite3_column_type(st, M_TEXT) == SQLITE_NULL ? "(vide)"
+		  : col_text(st, M_TEXT));
+	buf_puts(b, "</pre>\n");
+	if (waiting && !c->read_only)
+		decision_forms(c, col_text(st, M_ID), chosen, error);
+	else if (error) {
+		buf_puts(b, "<p class=\"erreur\" role=\"alert\">");
+		buf_puts_html(b, error);
+		buf_puts(b, "</p>\n");
 	}
-	if (!rc)
-		rc = ui_documents_of_mail(c, id);
-	if (!rc)
-		rc = ui_page_end(c);
+	rc = ui_documents_of_mail(c, id);
+	ui_page_end(c);
 out:
 	free(attached);
 	sqlite3_finalize(st);

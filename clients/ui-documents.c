@@ -41,7 +41,7 @@ int ui_documents_section(struct ui_ctx *c, const char *table, const char *id)
 		if (!rc)
 			rc = buf_puts(c->out, "\">");
 		if (!rc)
-			rc = html_esc(c->out, name ? name : "document");
+			rc = buf_puts_html(c->out, name ? name : "document");
 		if (!rc)
 			rc = buf_printf(c->out, "</a> (%lld octet%s)</li>\n",
 					(long long)sqlite3_column_int64(st, 2),
@@ -75,18 +75,18 @@ int ui_documents_of_mail(struct ui_ctx *c, const char *courrier)
 		if (!rc)
 			rc = buf_printf(c->out, "<li><a href=\"/documents/%s\">", did);
 		if (!rc)
-			rc = html_esc(c->out, name ? name : "document");
+			rc = buf_puts_html(c->out, name ? name : "document");
 		if (!rc)
 			rc = buf_printf(c->out, "</a> (%lld octet%s)", (long long)sqlite3_column_int64(st, 2),
 					util_pluriel(sqlite3_column_int64(st, 2)));
 		if (!rc && tab && rid) {
 			rc = buf_puts(c->out, " — rattaché à ");
 			if (!rc)
-				rc = html_esc(c->out, model_value_label(tab));
+				rc = buf_puts_html(c->out, model_value_label(tab));
 			if (!rc)
 				rc = buf_puts(c->out, " ");
 			if (!rc)
-				rc = html_esc(c->out, rid);
+				rc = buf_puts_html(c->out, rid);
 		}
 		if (!rc && !c->read_only) {
 			rc = buf_printf(c->out, "\n<form method=\"post\" action=\"/documents/%s/rattacher\" "

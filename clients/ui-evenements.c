@@ -48,33 +48,30 @@ static int link_to(struct buf *b, const char *prefix, const char *id, const char
 		   const char *text)
 {
 	struct buf h = BUF_INIT(512);
-	int rc = buf_puts(&h, prefix);
-	if (!rc)
-		rc = html_url(&h, id);
-	if (!rc && suffix)
-		rc = buf_puts(&h, suffix);
-	if (!rc)
-		rc = html_link(b, buf_str(&h), text);
+	buf_puts(&h, prefix);
+	html_url(&h, id);
+	if (suffix)
+		buf_puts(&h, suffix);
+	if (buf_error(&h))
+		buf_fail(b, buf_error(&h));
+	else
+		html_link(b, buf_str(&h), text);
 	buf_release(&h);
-	return rc;
+	return buf_error(b);
 }
 
 /* Starts <form method="post" action="prefix + id + suffix"> with the CSRF field. */
 static int form_begin(struct ui_ctx *c, const char *prefix, const char *id, const char *suffix,
 		      const char *cls)
 {
-	int rc = buf_puts(c->out, "<form method=\"post\" action=\"");
-	if (!rc)
-		rc = buf_puts(c->out, prefix);
-	if (!rc)
-		rc = html_url(c->out, id);
-	if (!rc && suffix)
-		rc = buf_puts(c->out, suffix);
-	if (!rc)
-		rc = buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
-	if (!rc)
-		rc = ui_csrf_input(c);
-	return rc;
+	buf_puts(c->out, "<form method=\"post\" action=\"");
+	buf_puts(c->out, prefix);
+	html_url(c->out, id);
+	if (suffix)
+		buf_puts(c->out, suffix);
+	buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
+	ui_csrf_input(c);
+	return buf_error(c->out);
 }
 
 /* ---- the list ---- */
@@ -95,39 +92,28 @@ static int list_table(struct ui_ctx *c, int upcoming, const char *today)
 		  "(SELECT count(*) FROM attendance a WHERE a.event = e.id AND a.presence_effective = 1) "
 		  "FROM event e WHERE e.date < ? ORDER BY e.date DESC, e.titre, e.id";
 
-	rc = buf_puts(c->out, upcoming ? "<h2>À venir</h2>\n" : "<h2>Passés</h2>\n");
-	if (rc)
-		return rc;
+	buf_puts(c->out, upcoming ? "<h2>À venir</h2>\n" : "<h2>Passés</h2>\n");
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char date[32], num[24];
 		if (!n++)
-			rc = html_table_begin(c->out, upcoming ? "Événements à venir, du plus proche au "
-					      "plus lointain" : "Événements passés, du plus récent au "
-					      "plus ancien", heads);
-		if (!rc)
-			rc = buf_puts(c->out, "<tr><th scope=\"row\">");
-		if (!rc)
-			rc = link_to(c->out, "/evenements/", col_text(st, 0), NULL, col_text(st, 1));
-		if (!rc)
-			rc = buf_puts(c->out, "</th>");
+			html_table_begin(c->out, upcoming ? "Événements à venir, du plus proche au "
+					 "plus lointain" : "Événements passés, du plus récent au "
+					 "plus ancien", heads);
+		buf_puts(c->out, "<tr><th scope=\"row\">");
+		link_to(c->out, "/evenements/", col_text(st, 0), NULL, col_text(st, 1));
+		buf_puts(c->out, "</th>");
 		html_date_fr(col_text(st, 2), date, sizeof(date));
-		if (!rc)
-			rc = html_cell(c->out, date);
-		if (!rc)
-			rc = html_cell(c->out, ui_value_label(col_text(st, 3)));
-		if (!rc)
-			rc = html_cell(c->out, col_text(st, 4));
+		html_cell(c->out, date);
+		html_cell(c->out, ui_value_label(col_text(st, 3)));
+		html_cell(c->out, col_text(st, 4));
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 5));
-		if (!rc)
-			rc = html_cell(c->out, num);
+		html_cell(c->out, num);
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 6));
-		if (!rc)
-			rc = html_cell(c->out, num);
-		if (!rc)
-			rc = buf_puts(c->out, "</tr>\n");
+		html_cell(c->out, num);
+		buf_puts(c->out, "</tr>\n");
 	}
 	if (!rc && s != SQLITE_DONE)
 		rc = RELAIS_EDB;
@@ -143,17 +129,16 @@ static int list_table(struct ui_ctx *c, int upcoming, const char *today)
 static int page_list(struct ui_ctx *c)
 {
 	char today[11];
-	int rc = ui_page_begin(c, "Événements", "evenements");
+	int rc;
+	ui_page_begin(c, "Événements", "evenements");
 	today_iso(today);
-	if (!rc && !c->read_only)
-		rc = buf_puts(c->out, "<p><a class=\"bouton\" href=\"/evenements/nouveau\">"
-			      "Nouvel événement</a></p>\n");
-	if (!rc)
-		rc = list_table(c, 1, today);
+	if (!c->read_only)
+		buf_puts(c->out, "<p><a class=\"bouton\" href=\"/evenements/nouveau\">"
+			 "Nouvel événement</a></p>\n");
+	rc = list_table(c, 1, today);
 	if (!rc)
 		rc = list_table(c, 0, today);
-	if (!rc)
-		rc = ui_page_end(c);
+	ui_page_end(c);
 	return rc;
 }
 
@@ -168,11 +153,11 @@ static int event_values(struct ui_ctx *c, const char *id, char **values)
 	struct buf sql = BUF_INIT(4096);
 	sqlite3_stmt *st = NULL;
 	assert(t->ncolumns <= EVENT_COLS_MAX);
-	int rc = buf_puts(&sql, "SELECT id");
-	for (size_t i = 0; i < t->ncolumns && !rc; i++)
-		rc = buf_printf(&sql, ", \"%s\"", t->columns[i].name);
-	if (!rc)
-		rc = buf_puts(&sql, " FROM event WHERE id = ?");
+	buf_puts(&sql, "SELECT id");
+	for (size_t i = 0; i < t->ncolumns; i++)
+		buf_printf(&sql, ", \"%s\"", t->columns[i].name);
+	buf_puts(&sql, " FROM event WHERE id = ?");
+	int rc = buf_error(&sql);
 	if (rc)
 		goto out;
 	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
@@ -225,34 +210,29 @@ static int event_form(struct ui_ctx *c, const char *id, char *const *values,
 	int rc = 0;
 
 	if (nerrors)
-		rc = buf_printf(c->out, "<p class=\"erreur\" role=\"alert\">%zu valeur%s à corriger : "
-				"voir le message sous chaque champ concerné.</p>\n", nerrors,
-				nerrors > 1 ? "s" : "");
-	if (!rc)
-		rc = buf_puts(c->out, "<form method=\"post\" class=\"fiche\" novalidate action=\"");
-	if (!rc && id)
-		rc = buf_puts(c->out, "/evenements/");
-	if (!rc && id)
-		rc = html_url(c->out, id);
-	if (!rc)
-		rc = buf_puts(c->out, id ? "/modifier\">" : "/evenements/nouveau\">");
-	if (!rc)
-		rc = ui_csrf_input(c);
+		buf_printf(c->out, "<p class=\"erreur\" role=\"alert\">%zu valeur%s à corriger : "
+			   "voir le message sous chaque champ concerné.</p>\n", nerrors,
+			   nerrors > 1 ? "s" : "");
+	buf_puts(c->out, "<form method=\"post\" class=\"fiche\" novalidate action=\"");
+	if (id)
+		buf_puts(c->out, "/evenements/");
+	if (id)
+		html_url(c->out, id);
+	buf_puts(c->out, id ? "/modifier\">" : "/evenements/nouveau\">");
+	ui_csrf_input(c);
 	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
 		const struct model_column *col = &t->columns[i];
 		if (col->since > MODEL_SCHEMA_VERSION)
 			continue;
 		rc = ui_model_field(c, t, col, values ? values[i] : NULL, errors ? errors[i] : NULL);
 	}
-	if (!rc)
-		rc = buf_printf(c->out, "<p class=\"actions\"><button type=\"submit\">%s</button> ",
-				id ? "Enregistrer les modifications" : "Créer l'événement");
-	if (!rc && id)
-		rc = link_to(c->out, "/evenements/", id, NULL, "Annuler");
-	else if (!rc)
-		rc = html_link(c->out, "/evenements", "Annuler");
-	if (!rc)
-		rc = buf_puts(c->out, "</p></form>\n");
+	buf_printf(c->out, "<p class=\"actions\"><button type=\"submit\">%s</button> ",
+		   id ? "Enregistrer les modifications" : "Créer l'événement");
+	if (id)
+		link_to(c->out, "/evenements/", id, NULL, "Annuler");
+	else
+		html_link(c->out, "/evenements", "Annuler");
+	buf_puts(c->out, "</p></form>\n");
 	return rc;
 }
 
@@ -260,11 +240,9 @@ static int page_new(struct ui_ctx *c)
 {
 	if (c->read_only)
 		return RELAIS_EPERM;
-	int rc = ui_page_begin(c, "Nouvel événement", "evenements");
-	if (!rc)
-		rc = event_form(c, NULL, NULL, NULL, 0);
-	if (!rc)
-		rc = ui_page_end(c);
+	ui_page_begin(c, "Nouvel événement", "evenements");
+	int rc = event_form(c, NULL, NULL, NULL, 0);
+	ui_page_end(c);
 	return rc;
 }
 
@@ -279,12 +257,10 @@ static int page_edit(struct ui_ctx *c)
 	if (!id || strlen(id) > ID_MAX)
 		return RELAIS_ENOTFOUND;
 	rc = event_values(c, id, values);
-	if (!rc)
-		rc = ui_page_begin(c, "Modifier l'événement", "evenements");
+	ui_page_begin(c, "Modifier l'événement", "evenements");
 	if (!rc)
 		rc = event_form(c, id, values, NULL, 0);
-	if (!rc)
-		rc = ui_page_end(c);
+	ui_page_end(c);
 	values_free(values);
 	return rc;
 }
@@ -306,9 +282,9 @@ static int save(struct ui_ctx *c, const char *id)
 		rc = ui_form_values_save(c, &fv, id, newid);
 		if (!rc) {
 			struct buf loc = BUF_INIT(256);
-			rc = buf_puts(&loc, "/evenements/");
-			if (!rc)
-				rc = html_url(&loc, id ? id : newid);
+			buf_puts(&loc, "/evenements/");
+			html_url(&loc, id ? id : newid);
+			rc = buf_error(&loc);
 			if (!rc)
 				rc = ui_redirect(c, buf_str(&loc), id ? "Modifications enregistrées."
 						 : "Événement créé.");
@@ -319,25 +295,20 @@ static int save(struct ui_ctx *c, const char *id)
 			goto out;
 		/* The schema refused a value the model let through: say so on
 		 * the form, nothing was written. */
-		rc = ui_page_begin(c, id ? "Modifier l'événement" : "Nouvel événement", "evenements");
+		ui_page_begin(c, id ? "Modifier l'événement" : "Nouvel événement", "evenements");
 		ui_status(c, 422);
-		if (!rc)
-			rc = buf_puts(c->out, "<p class=\"erreur\" role=\"alert\">Une valeur a été refusée "
-				      "par le schéma ; rien n'a été enregistré.</p>\n");
-		if (!rc)
-			rc = event_form(c, id, fv.raw, fv.errors, 0);
-		if (!rc)
-			rc = ui_page_end(c);
+		buf_puts(c->out, "<p class=\"erreur\" role=\"alert\">Une valeur a été refusée "
+			 "par le schéma ; rien n'a été enregistré.</p>\n");
+		rc = event_form(c, id, fv.raw, fv.errors, 0);
+		ui_page_end(c);
 		goto out;
 	}
 	if (rc)
 		goto out;
-	rc = ui_page_begin(c, id ? "Modifier l'événement" : "Nouvel événement", "evenements");
+	ui_page_begin(c, id ? "Modifier l'événement" : "Nouvel événement", "evenements");
 	ui_status(c, 422);
-	if (!rc)
-		rc = event_form(c, id, fv.raw, fv.errors, fv.nerrors);
-	if (!rc)
-		rc = ui_page_end(c);
+	rc = event_form(c, id, fv.raw, fv.errors, fv.nerrors);
+	ui_page_end(c);
 out:
 	ui_form_values_release(&fv);
 	return rc;
@@ -396,27 +367,22 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 		goto out;
 	}
 	if (!n && !error) {
-		rc = buf_puts(c->out, "<p>Tous les promeneurs du réplica sont déjà inscrits.</p>\n");
+		buf_puts(c->out, "<p>Tous les promeneurs du réplica sont déjà inscrits.</p>\n");
 		goto out;
 	}
-	rc = form_begin(c, "/evenements/", event, "/participants", "ajout");
-	if (!rc) {
-		struct html_field f = {
-			.name = FIELD_PROMENEUR, .label = "Promeneur", .type = HTML_SELECT,
-			.value = chosen, .error = error, .required = 1, .options = ids,
-			.option_labels = names, .noptions = n,
-		};
-		rc = html_field(c->out, &f);
-	}
-	if (!rc) {
-		struct html_field f = {
-			.name = "presence_effective", .label = "Présent(e) à l'événement",
-			.type = HTML_CHECKBOX, .value = "0",
-		};
-		rc = html_field(c->out, &f);
-	}
-	if (!rc)
-		rc = buf_puts(c->out, "<button type=\"submit\">Inscrire</button></form>\n");
+	form_begin(c, "/evenements/", event, "/participants", "ajout");
+	struct html_field who = {
+		.name = FIELD_PROMENEUR, .label = "Promeneur", .type = HTML_SELECT,
+		.value = chosen, .error = error, .required = 1, .options = ids,
+		.option_labels = names, .noptions = n,
+	};
+	html_field(c->out, &who);
+	struct html_field present = {
+		.name = "presence_effective", .label = "Présent(e) à l'événement",
+		.type = HTML_CHECKBOX, .value = "0",
+	};
+	html_field(c->out, &present);
+	buf_puts(c->out, "<button type=\"submit\">Inscrire</button></form>\n");
 out:
 	for (size_t i = 0; i < n; i++) {
 		free((char *)ids[i]);
@@ -433,50 +399,36 @@ static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 	struct buf *b = c->out;
 	const char *aid = col_text(st, 0);
 	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
-	int rc = buf_puts(b, "<tr><th scope=\"row\">");
 
-	if (!rc)
-		rc = link_to(b, "/promeneurs/", col_text(st, 1), NULL, col_text(st, 2));
-	if (!rc)
-		rc = buf_puts(b, "</th>");
-	if (!rc)
-		rc = html_cell(b, col_text(st, 3));
-	if (!rc)
-		rc = html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
-	if (rc || c->read_only)
-		return rc ? rc : buf_puts(b, "</tr>\n");
-	rc = buf_puts(b, "<td class=\"actions\">");
+	buf_puts(b, "<tr><th scope=\"row\">");
+	link_to(b, "/promeneurs/", col_text(st, 1), NULL, col_text(st, 2));
+	buf_puts(b, "</th>");
+	html_cell(b, col_text(st, 3));
+	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
+	if (c->read_only)
+		return buf_puts(b, "</tr>\n");
+	buf_puts(b, "<td class=\"actions\">");
 	/* Each button's name says which promeneur it acts on: a screen
 	 * reader's list of buttons reads without the table around it. */
 	struct buf path = BUF_INIT(256);
 	const char *who = col_text(st, 2);
-	if (!rc)
-		rc = buf_puts(&path, "/participants/");
-	if (!rc)
-		rc = html_url(&path, aid);
-	if (!rc)
-		rc = form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
-	if (!rc)
-		rc = buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
-				"<button type=\"submit\" aria-label=\"Marquer %s : ",
-				present == 1 ? 0 : 1, present == 1 ? "absent(e)" : "présent(e)");
-	if (!rc)
-		rc = html_esc(b, who);
-	if (!rc)
-		rc = buf_printf(b, "\">Marquer %s</button></form> ",
-				present == 1 ? "absent(e)" : "présent(e)");
-	if (!rc)
-		rc = buf_puts(&path, "/retirer");
-	if (!rc)
-		rc = form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
-	if (!rc)
-		rc = buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
-	if (!rc)
-		rc = html_esc(b, who);
-	if (!rc)
-		rc = buf_puts(b, "\">Retirer</button></form></td></tr>\n");
+	buf_puts(&path, "/participants/");
+	html_url(&path, aid);
+	buf_fail(b, buf_error(&path));
+	form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
+	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
+		   "<button type=\"submit\" aria-label=\"Marquer %s : ",
+		   present == 1 ? 0 : 1, present == 1 ? "absent(e)" : "présent(e)");
+	buf_puts_html(b, who);
+	buf_printf(b, "\">Marquer %s</button></form> ", present == 1 ? "absent(e)" : "présent(e)");
+	buf_puts(&path, "/retirer");
+	buf_fail(b, buf_error(&path));
+	form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
+	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
+	buf_puts_html(b, who);
+	buf_puts(b, "\">Retirer</button></form></td></tr>\n");
 	buf_release(&path);
-	return rc;
+	return buf_error(b);
 }
 
 static int attendance_html(struct ui_ctx *c, const char *event, const char *chosen,
@@ -488,7 +440,7 @@ static int attendance_html(struct ui_ctx *c, const char *event, const char *chos
 						"Actions", NULL };
 	sqlite3_stmt *st = NULL;
 	long long registered = 0, present = 0;
-	int rc, s, n = 0;
+	int rc = 0, s, n = 0;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT count(*), coalesce(sum(presence_effective = 1), 0) "
 			       "FROM attendance WHERE event = ?", -1, &st, NULL) != SQLITE_OK)
@@ -500,11 +452,9 @@ static int attendance_html(struct ui_ctx *c, const char *event, const char *chos
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = buf_printf(c->out, "<h2>Participation</h2>\n<p class=\"compte\"><strong>%lld</strong> "
-			"inscrit%s · <strong>%lld</strong> présent%s</p>\n", registered,
-			registered > 1 ? "s" : "", present, present > 1 ? "s" : "");
-	if (rc)
-		return rc;
+	buf_printf(c->out, "<h2>Participation</h2>\n<p class=\"compte\"><strong>%lld</strong> "
+		   "inscrit%s · <strong>%lld</strong> présent%s</p>\n", registered,
+		   registered > 1 ? "s" : "", present, present > 1 ? "s" : "");
 	if (sqlite3_prepare_v2(c->db, "SELECT a.id, a.promeneur, coalesce((SELECT p.prenom || ' ' || "
 			       "p.nom FROM promeneur p WHERE p.id = a.promeneur), a.promeneur), "
 			       "coalesce((SELECT s.nom FROM promeneur p JOIN structure s ON s.id = "
@@ -513,24 +463,23 @@ static int attendance_html(struct ui_ctx *c, const char *event, const char *chos
 			       -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!n++)
-			rc = html_table_begin(c->out, "Promeneurs inscrits",
-					      c->read_only ? heads : heads_rw);
-		if (!rc)
-			rc = attendance_row(c, event, st);
+			html_table_begin(c->out, "Promeneurs inscrits", c->read_only ? heads : heads_rw);
+		attendance_row(c, event, st);
 	}
-	if (!rc && s != SQLITE_DONE)
+	if (s != SQLITE_DONE)
 		rc = RELAIS_EDB;
 	sqlite3_finalize(st);
-	if (!rc && n)
-		rc = html_table_end(c->out);
-	else if (!rc)
-		rc = buf_puts(c->out, "<p class=\"vide\">Personne n'est encore inscrit.</p>\n");
-	if (!rc && !c->read_only) {
-		rc = buf_puts(c->out, "<h3>Inscrire un promeneur</h3>\n");
-		if (!rc)
-			rc = promeneur_select(c, event, chosen, error);
+	if (rc)
+		return rc;
+	if (n)
+		html_table_end(c->out);
+	else
+		buf_puts(c->out, "<p class=\"vide\">Personne n'est encore inscrit.</p>\n");
+	if (!c->read_only) {
+		buf_puts(c->out, "<h3>Inscrire un promeneur</h3>\n");
+		rc = promeneur_select(c, event, chosen, error);
 	}
 	return rc;
 }
@@ -543,17 +492,17 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 	int rc = event_values(c, id, values);
 	const char *titre = NULL;
 
-	for (size_t i = 0; !rc && i < t->ncolumns; i++)
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < t->ncolumns; i++)
 		if (!strcmp(t->columns[i].name, "titre"))
 			titre = values[i];
-	if (!rc)
-		rc = ui_page_begin(c, titre ? titre : "Événement", "evenements");
-	if (!rc && status)
+	ui_page_begin(c, titre ? titre : "Événement", "evenements");
+	if (status)
 		ui_status(c, status);
-	if (!rc)
-		rc = buf_puts(c->out, "<p><a href=\"/evenements\">Tous les événements</a></p>\n"
-			      "<dl class=\"fiche\">\n");
-	for (size_t i = 0; !rc && i < t->ncolumns; i++) {
+	buf_puts(c->out, "<p><a href=\"/evenements\">Tous les événements</a></p>\n"
+		 "<dl class=\"fiche\">\n");
+	for (size_t i = 0; i < t->ncolumns; i++) {
 		const struct model_column *col = &t->columns[i];
 		char date[32];
 		const char *v = values[i] ? values[i] : "";
@@ -565,23 +514,17 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 		} else if (!strcmp(col->name, "type")) {
 			v = ui_value_label(v);
 		}
-		rc = html_tag(c->out, "dt", col->label);
-		if (!rc)
-			rc = buf_puts(c->out, col->flags & MODEL_MULTILINE ? "<dd class=\"multiligne\">"
-				      : "<dd>");
-		if (!rc)
-			rc = html_esc(c->out, v[0] ? v : "—");
-		if (!rc)
-			rc = buf_puts(c->out, "</dd>\n");
+		html_tag(c->out, "dt", col->label);
+		buf_puts(c->out, col->flags & MODEL_MULTILINE ? "<dd class=\"multiligne\">" : "<dd>");
+		buf_puts_html(c->out, v[0] ? v : "—");
+		buf_puts(c->out, "</dd>\n");
 	}
-	if (!rc)
-		rc = buf_puts(c->out, "</dl>\n");
-	if (!rc && !c->read_only)
-		rc = link_to(c->out, "/evenements/", id, "/modifier", "Modifier l'événement");
-	if (!rc)
-		rc = attendance_html(c, id, chosen, error);
-	if (!rc)
-		rc = ui_page_end(c);
+	buf_puts(c->out, "</dl>\n");
+	if (!c->read_only)
+		link_to(c->out, "/evenements/", id, "/modifier", "Modifier l'événement");
+	rc = attendance_html(c, id, chosen, error);
+	ui_page_end(c);
+out:
 	values_free(values);
 	return rc;
 }
@@ -638,9 +581,9 @@ static int attendance_of_event(struct ui_ctx *c, const char *aid, const char *ev
 static int redirect_event(struct ui_ctx *c, const char *event, const char *flash)
 {
 	struct buf loc = BUF_INIT(256);
-	int rc = buf_puts(&loc, "/evenements/");
-	if (!rc)
-		rc = html_url(&loc, event);
+	buf_puts(&loc, "/evenements/");
+	html_url(&loc, event);
+	int rc = buf_error(&loc);
 	if (!rc)
 		rc = ui_redirect(c, buf_str(&loc), flash);
 	buf_release(&loc);

@@ -419,48 +419,41 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 	case MODEL_BOOL:
 		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
 	case MODEL_ENUM:
-		return html_esc(b, ui_value_label(v));
+		return buf_puts_html(b, ui_value_label(v));
 	case MODEL_DATE: {
 		char d[32];
 		html_date_fr(v, d, sizeof(d));
-		return html_esc(b, d);
+		return buf_puts_html(b, d);
 	}
 	case MODEL_EMAIL: {
-		int rc = buf_puts(b, "<a href=\"mailto:");
-		if (!rc)
-			rc = html_esc(b, v);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		if (!rc)
-			rc = html_esc(b, v);
-		if (!rc)
-			rc = buf_puts(b, "</a>");
-		return rc;
+		buf_puts(b, "<a href=\"mailto:");
+		buf_puts_html(b, v);
+		buf_puts(b, "\">");
+		buf_puts_html(b, v);
+		buf_puts(b, "</a>");
+		return buf_error(b);
 	}
 	case MODEL_URL:
 		return !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8) ? html_link(b, v, v)
-									       : html_esc(b, v);
+									       : buf_puts_html(b, v);
 	case MODEL_REF: {
 		char *title = ui_row_title(c, col->ref, v);
 		char href[96];
-		int rc;
 		if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
 			snprintf(href, sizeof(href), "/%ss/%s", col->ref, v);
-			rc = html_link(b, href, title ? title : v);
+			html_link(b, href, title ? title : v);
 		} else {
-			rc = html_esc(b, title ? title : v);
+			buf_puts_html(b, title ? title : v);
 		}
 		free(title);
-		return rc;
+		return buf_error(b);
 	}
 	case MODEL_TEXT:
 		if (col->flags & MODEL_MULTILINE) {
-			int rc = buf_puts(b, "<span class=\"multiligne\">");
-			if (!rc)
-				rc = html_esc(b, v);
-			if (!rc)
-				rc = buf_puts(b, "</span>");
-			return rc;
+			buf_puts(b, "<span class=\"multiligne\">");
+			buf_puts_html(b, v);
+			buf_puts(b, "</span>");
+			return buf_error(b);
 		}
 		break;
 	case MODEL_PHONE:
@@ -471,7 +464,7 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 	case MODEL_INT:
 		break;
 	}
-	return html_esc(b, v);
+	return buf_puts_html(b, v);
 }
 
 /* SELECT of every live column of t (after id, dept) for row id. */
@@ -479,12 +472,12 @@ static int select_row(struct ui_ctx *c, const struct model_table *t, const char 
 		      sqlite3_stmt **st)
 {
 	struct buf sql = BUF_INIT(MAX_SQL);
-	int rc = buf_puts(&sql, "SELECT id, dept");
-	for (size_t i = 0; i < t->ncolumns && !rc; i++)
+	buf_puts(&sql, "SELECT id, dept");
+	for (size_t i = 0; i < t->ncolumns; i++)
 		if (col_live(&t->columns[i]))
-			rc = buf_printf(&sql, ", \"%s\"", t->columns[i].name);
-	if (!rc)
-		rc = buf_printf(&sql, " FROM \"%s\" WHERE id = ?", t->name);
+			buf_printf(&sql, ", \"%s\"", t->columns[i].name);
+	buf_printf(&sql, " FROM \"%s\" WHERE id = ?", t->name);
+	int rc = buf_error(&sql);
 	if (!rc && sqlite3_prepare_v2(c->db, buf_str(&sql), -1, st, NULL) != SQLITE_OK)
 		rc = RELAIS_EDB;
 	if (!rc) {
@@ -519,65 +512,59 @@ static int related_table(struct ui_ctx *c, const struct related *r, const char *
 	sqlite3_stmt *st = NULL;
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	size_t count = 0;
-	int s, rc = 0;
+	int s;
 	if (sqlite3_prepare_v2(c->db, r->sql, -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
-		rc = buf_puts(&rows, "<tr>");
-		if (!rc)
-			rc = html_row_head(&rows, col_text(st, 1),
-					   sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
-		for (int k = 0; !rc && r->kinds[k]; k++) {
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, col_text(st, 1),
+			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
+		for (int k = 0; r->kinds[k]; k++) {
 			const char *v = col_text(st, k + 2);
 			char d[32];
 			if (sqlite3_column_type(st, k + 2) == SQLITE_NULL) {
-				rc = html_cell(&rows, "");
+				html_cell(&rows, "");
 				continue;
 			}
 			switch (r->kinds[k]) {
 			case 'e':
-				rc = html_cell(&rows, ui_value_label(v));
+				html_cell(&rows, ui_value_label(v));
 				break;
 			case 'd':
 				html_date_fr(v, d, sizeof(d));
-				rc = html_cell(&rows, d);
+				html_cell(&rows, d);
 				break;
 			case 'b':
-				rc = html_cell(&rows, sqlite3_column_int64(st, k + 2) ? "oui" : "non");
+				html_cell(&rows, sqlite3_column_int64(st, k + 2) ? "oui" : "non");
 				break;
 			default:
-				rc = html_cell(&rows, v);
+				html_cell(&rows, v);
 				break;
 			}
 		}
-		if (!rc)
-			rc = buf_puts(&rows, "</tr>\n");
+		buf_puts(&rows, "</tr>\n");
 	}
 	sqlite3_finalize(st);
-	if (!rc)
-		rc = buf_printf(c->out, "<section aria-labelledby=\"rel-%d\">\n<h2 id=\"rel-%d\">", n, n);
-	if (!rc)
-		rc = html_esc(c->out, r->title);
-	if (!rc)
-		rc = buf_printf(c->out, " <span class=\"compte\">(%zu)</span></h2>\n", count);
-	if (!rc && !count)
-		rc = html_tag(c->out, "p", r->empty);
-	if (!rc && count) {
-		rc = html_table_begin(c->out, r->title, r->heads);
-		if (!rc)
-			rc = buf_append(c->out, rows.data, rows.len);
-		if (!rc)
-			rc = html_table_end(c->out);
+	/* The rows' buffer has its own cap: its error is the page's. */
+	buf_fail(c->out, buf_error(&rows));
+	buf_printf(c->out, "<section aria-labelledby=\"rel-%d\">\n<h2 id=\"rel-%d\">", n, n);
+	buf_puts_html(c->out, r->title);
+	buf_printf(c->out, " <span class=\"compte\">(%zu)</span></h2>\n", count);
+	if (!count) {
+		html_tag(c->out, "p", r->empty);
+	} else {
+		html_table_begin(c->out, r->title, r->heads);
+		buf_append(c->out, rows.data, rows.len);
+		html_table_end(c->out);
 	}
-	if (!rc && r->sub && !c->read_only)
-		rc = buf_printf(c->out, "<p><a href=\"/fiches/%s/nouvelle?%s=%s\">%s</a></p>\n",
-				r->sub, parent, id, sub_fiche(r->sub)->add);
-	if (!rc)
-		rc = buf_puts(c->out, "</section>\n");
+	if (r->sub && !c->read_only)
+		buf_printf(c->out, "<p><a href=\"/fiches/%s/nouvelle?%s=%s\">%s</a></p>\n",
+			   r->sub, parent, id, sub_fiche(r->sub)->add);
+	buf_puts(c->out, "</section>\n");
 	buf_release(&rows);
-	return rc;
+	return buf_error(c->out);
 }
 
 static const char *const h_prom[] = { "Nom", "Statut", "Public", "Fonction", NULL };
@@ -641,44 +628,36 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 	if ((rc = select_row(c, t, id, &st)))
 		return rc;
 	title = ui_row_title(c, t->name, id);
-	rc = ui_page_begin(c, title ? title : id, "annuaire");
-	if (!rc)
-		rc = buf_printf(c->out, "<p class=\"fil\"><a href=\"/annuaire\">Annuaire</a> › %s</p>\n",
-				!strcmp(f->table, "structure") ? "structure" : "promeneur");
-	if (!rc && !c->read_only)
-		rc = buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s%s/modifier\">"
-				"Modifier</a>%s%s%s</p>\n", f->prefix, id,
-				!strcmp(f->table, "structure") ? " <a class=\"bouton\" href=\"/promeneurs/nouveau?structure=" : "",
-				!strcmp(f->table, "structure") ? id : "",
-				!strcmp(f->table, "structure") ? "\">Ajouter un promeneur</a>" : "");
-	if (!rc)
-		rc = buf_puts(c->out, "<section aria-labelledby=\"titre-fiche\">\n"
-			      "<h2 id=\"titre-fiche\">Fiche</h2>\n<dl class=\"fiche\">\n");
+	ui_page_begin(c, title ? title : id, "annuaire");
+	buf_printf(c->out, "<p class=\"fil\"><a href=\"/annuaire\">Annuaire</a> › %s</p>\n",
+		   !strcmp(f->table, "structure") ? "structure" : "promeneur");
+	if (!c->read_only)
+		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s%s/modifier\">"
+			   "Modifier</a>%s%s%s</p>\n", f->prefix, id,
+			   !strcmp(f->table, "structure") ? " <a class=\"bouton\" href=\"/promeneurs/nouveau?structure=" : "",
+			   !strcmp(f->table, "structure") ? id : "",
+			   !strcmp(f->table, "structure") ? "\">Ajouter un promeneur</a>" : "");
+	buf_puts(c->out, "<section aria-labelledby=\"titre-fiche\">\n"
+		 "<h2 id=\"titre-fiche\">Fiche</h2>\n<dl class=\"fiche\">\n");
 	int k = 2;
-	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
+	for (size_t i = 0; i < t->ncolumns; i++) {
 		const struct model_column *col = &t->columns[i];
 		if (!col_live(col))
 			continue;
-		rc = buf_puts(c->out, "<dt>");
-		if (!rc)
-			rc = html_esc(c->out, col->label);
-		if (!rc)
-			rc = buf_puts(c->out, "</dt><dd>");
-		if (!rc)
-			rc = value_html(c, col, st, k);
-		if (!rc)
-			rc = buf_puts(c->out, "</dd>\n");
+		buf_puts(c->out, "<dt>");
+		buf_puts_html(c->out, col->label);
+		buf_puts(c->out, "</dt><dd>");
+		value_html(c, col, st, k);
+		buf_puts(c->out, "</dd>\n");
 		k++;
 	}
 	sqlite3_finalize(st);
-	if (!rc)
-		rc = buf_puts(c->out, "</dl>\n</section>\n");
+	buf_puts(c->out, "</dl>\n</section>\n");
 	for (size_t i = 0; i < nrel && !rc; i++)
 		rc = related_table(c, &rel[i], f->table, id, (int)i);
 	if (!rc)
 		rc = ui_documents_section(c, f->table, id);
-	if (!rc)
-		rc = ui_page_end(c);
+	ui_page_end(c);
 	free(title);
 	return rc;
 }
@@ -714,36 +693,28 @@ static int form_page(struct ui_ctx *c, const struct fiche *f, const char *id,
 	} else {
 		snprintf(heading, sizeof(heading), "%s", f->title_new);
 	}
-	rc = ui_page_begin(c, heading, "annuaire");
-	if (!rc && fv && fv->nerrors) {
-		rc = buf_printf(c->out, "<div class=\"resume-erreurs\" role=\"alert\" tabindex=\"-1\" "
-				"id=\"resume-erreurs\">\n<h2>%zu erreur%s à corriger</h2>\n<ul>\n",
-				fv->nerrors, fv->nerrors > 1 ? "s" : "");
-		for (size_t i = 0; i < t->ncolumns && !rc; i++) {
+	ui_page_begin(c, heading, "annuaire");
+	if (fv && fv->nerrors) {
+		buf_printf(c->out, "<div class=\"resume-erreurs\" role=\"alert\" tabindex=\"-1\" "
+			   "id=\"resume-erreurs\">\n<h2>%zu erreur%s à corriger</h2>\n<ul>\n",
+			   fv->nerrors, fv->nerrors > 1 ? "s" : "");
+		for (size_t i = 0; i < t->ncolumns; i++) {
 			if (!fv->errors[i])
 				continue;
-			rc = buf_printf(c->out, "<li><a href=\"#%s\">", t->columns[i].name);
-			if (!rc)
-				rc = html_esc(c->out, fv->errors[i]);
-			if (!rc)
-				rc = buf_puts(c->out, "</a></li>\n");
+			buf_printf(c->out, "<li><a href=\"#%s\">", t->columns[i].name);
+			buf_puts_html(c->out, fv->errors[i]);
+			buf_puts(c->out, "</a></li>\n");
 		}
-		if (!rc)
-			rc = buf_puts(c->out, "</ul>\n</div>\n");
+		buf_puts(c->out, "</ul>\n</div>\n");
 	}
-	if (!rc)
-		rc = html_tag(c->out, "p", "Les champs marqués « obligatoire » doivent être remplis.");
-	if (!rc) {
-		rc = buf_puts(c->out, "<form method=\"post\" novalidate class=\"fiche-form\" action=\"");
-		if (!rc && id)
-			rc = buf_printf(c->out, "%s%s/modifier", f->prefix, id);
-		else if (!rc)
-			rc = buf_puts(c->out, f->nouveau);
-		if (!rc)
-			rc = buf_puts(c->out, "\">\n");
-	}
-	if (!rc)
-		rc = ui_csrf_input(c);
+	html_tag(c->out, "p", "Les champs marqués « obligatoire » doivent être remplis.");
+	buf_puts(c->out, "<form method=\"post\" novalidate class=\"fiche-form\" action=\"");
+	if (id)
+		buf_printf(c->out, "%s%s/modifier", f->prefix, id);
+	else
+		buf_puts(c->out, f->nouveau);
+	buf_puts(c->out, "\">\n");
+	ui_csrf_input(c);
 	int k = 2;
 	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
 		const struct model_column *col = &t->columns[i];
@@ -766,11 +737,9 @@ static int form_page(struct ui_ctx *c, const struct fiche *f, const char *id,
 		snprintf(cancel, sizeof(cancel), "/annuaire");
 	else
 		parent_page(c, t, id, cancel, sizeof(cancel));
-	if (!rc)
-		rc = buf_printf(c->out, "<p><button type=\"submit\" class=\"principal\">Enregistrer</button> "
-				"<a href=\"%s\">Annuler</a></p>\n</form>\n", cancel);
-	if (!rc)
-		rc = ui_page_end(c);
+	buf_printf(c->out, "<p><button type=\"submit\" class=\"principal\">Enregistrer</button> "
+		   "<a href=\"%s\">Annuler</a></p>\n</form>\n", cancel);
+	ui_page_end(c);
 	sqlite3_finalize(st);
 	free(title);
 	return rc;

@@ -6,68 +6,37 @@
 #include <string.h>
 #include "ui-html.h"
 
-int html_esc(struct buf *b, const char *s)
-{
-	const char *p = s ? s : "", *run = p;
-	int rc = 0;
-	for (; *p && !rc; p++) {
-		const char *e;
-		switch (*p) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = "&quot;"; break;
-		case '\'': e = "&#39;"; break;
-		default: continue;
-		}
-		rc = buf_append(b, run, (size_t)(p - run));
-		if (!rc)
-			rc = buf_puts(b, e);
-		run = p + 1;
-	}
-	if (!rc)
-		rc = buf_append(b, run, (size_t)(p - run));
-	return rc;
-}
-
 int html_url(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && !rc; p++) {
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			rc = buf_putc(b, *p);
+			buf_putc(b, *p);
 		} else {
 			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-			rc = buf_append(b, e, 3);
+			buf_append(b, e, 3);
 		}
 	}
-	return rc;
+	return buf_error(b);
 }
 
 int html_tag(struct buf *b, const char *tag, const char *text)
 {
-	int rc = buf_printf(b, "<%s>", tag);
-	if (!rc)
-		rc = html_esc(b, text);
-	if (!rc)
-		rc = buf_printf(b, "</%s>\n", tag);
-	return rc;
+	buf_printf(b, "<%s>", tag);
+	buf_puts_html(b, text);
+	buf_printf(b, "</%s>\n", tag);
+	return buf_error(b);
 }
 
 int html_link(struct buf *b, const char *href, const char *text)
 {
-	int rc = buf_puts(b, "<a href=\"");
-	if (!rc)
-		rc = html_esc(b, href);
-	if (!rc)
-		rc = buf_puts(b, "\">");
-	if (!rc)
-		rc = html_esc(b, text);
-	if (!rc)
-		rc = buf_puts(b, "</a>");
-	return rc;
+	buf_puts(b, "<a href=\"");
+	buf_puts_html(b, href);
+	buf_puts(b, "\">");
+	buf_puts_html(b, text);
+	buf_puts(b, "</a>");
+	return buf_error(b);
 }
 
 static const char *input_type(enum html_input t)
@@ -92,188 +61,139 @@ static const char *input_type(enum html_input t)
  * descriptions and the invalid state. */
 static int common_attrs(struct buf *b, const struct html_field *f)
 {
-	int rc = buf_puts(b, " id=\"");
-	if (!rc)
-		rc = html_esc(b, f->name);
-	if (!rc)
-		rc = buf_puts(b, "\" name=\"");
-	if (!rc)
-		rc = html_esc(b, f->name);
-	if (!rc)
-		rc = buf_putc(b, '"');
-	if (!rc && f->required)
-		rc = buf_puts(b, " required aria-required=\"true\"");
-	if (!rc && (f->hint || f->error)) {
-		rc = buf_puts(b, " aria-describedby=\"");
-		if (!rc && f->error) {
-			rc = html_esc(b, f->name);
-			if (!rc)
-				rc = buf_puts(b, "-erreur");
+	buf_puts(b, " id=\"");
+	buf_puts_html(b, f->name);
+	buf_puts(b, "\" name=\"");
+	buf_puts_html(b, f->name);
+	buf_putc(b, '"');
+	if (f->required)
+		buf_puts(b, " required aria-required=\"true\"");
+	if (f->hint || f->error) {
+		buf_puts(b, " aria-describedby=\"");
+		if (f->error) {
+			buf_puts_html(b, f->name);
+			buf_puts(b, "-erreur");
 		}
-		if (!rc && f->hint) {
+		if (f->hint) {
 			if (f->error)
-				rc = buf_putc(b, ' ');
-			if (!rc)
-				rc = html_esc(b, f->name);
-			if (!rc)
-				rc = buf_puts(b, "-aide");
+				buf_putc(b, ' ');
+			buf_puts_html(b, f->name);
+			buf_puts(b, "-aide");
 		}
-		if (!rc)
-			rc = buf_putc(b, '"');
+		buf_putc(b, '"');
 	}
-	if (!rc && f->error)
-		rc = buf_puts(b, " aria-invalid=\"true\"");
-	return rc;
+	if (f->error)
+		buf_puts(b, " aria-invalid=\"true\"");
+	return buf_error(b);
 }
 
 static int select_control(struct buf *b, const struct html_field *f)
 {
-	int rc = buf_puts(b, "<select");
-	if (!rc)
-		rc = common_attrs(b, f);
-	if (!rc)
-		rc = buf_puts(b, ">\n");
-	if (!rc && !f->required)
-		rc = buf_puts(b, "<option value=\"\">—</option>\n");
-	for (size_t i = 0; !rc && (f->noptions ? i < f->noptions : f->options && f->options[i]); i++) {
+	buf_puts(b, "<select");
+	common_attrs(b, f);
+	buf_puts(b, ">\n");
+	if (!f->required)
+		buf_puts(b, "<option value=\"\">—</option>\n");
+	for (size_t i = 0; (f->noptions ? i < f->noptions : f->options && f->options[i]); i++) {
 		const char *v = f->options[i];
 		const char *l = f->option_labels && f->option_labels[i] ? f->option_labels[i] : v;
-		rc = buf_puts(b, "<option value=\"");
-		if (!rc)
-			rc = html_esc(b, v);
-		if (!rc)
-			rc = buf_printf(b, "\"%s>", f->value && !strcmp(f->value, v) ? " selected" : "");
-		if (!rc)
-			rc = html_esc(b, l);
-		if (!rc)
-			rc = buf_puts(b, "</option>\n");
+		buf_puts(b, "<option value=\"");
+		buf_puts_html(b, v);
+		buf_printf(b, "\"%s>", f->value && !strcmp(f->value, v) ? " selected" : "");
+		buf_puts_html(b, l);
+		buf_puts(b, "</option>\n");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</select>\n");
-	return rc;
+	buf_puts(b, "</select>\n");
+	return buf_error(b);
+}
+
+/* The hint or the error of field name: <p class="kind" id="name-kind">,
+ * the id that aria-describedby names. */
+static void description(struct buf *b, const char *kind, const char *name, const char *text)
+{
+	buf_printf(b, "<p class=\"%s\" id=\"", kind);
+	buf_puts_html(b, name);
+	buf_printf(b, "-%s\">", kind);
+	buf_puts_html(b, text);
+	buf_puts(b, "</p>\n");
 }
 
 int html_field(struct buf *b, const struct html_field *f)
 {
 	int checkbox = f->type == HTML_CHECKBOX;
-	int rc = buf_printf(b, "<div class=\"champ%s%s\">\n", checkbox ? " case" : "",
-			    f->error ? " en-erreur" : "");
+	buf_printf(b, "<div class=\"champ%s%s\">\n", checkbox ? " case" : "",
+		   f->error ? " en-erreur" : "");
 	/* A checkbox reads best with its label after it. */
-	if (!rc && !checkbox) {
-		rc = buf_puts(b, "<label for=\"");
-		if (!rc)
-			rc = html_esc(b, f->name);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		if (!rc)
-			rc = html_esc(b, f->label);
-		if (!rc && f->required)
-			rc = buf_puts(b, " <span class=\"requis\">(obligatoire)</span>");
-		if (!rc)
-			rc = buf_puts(b, "</label>\n");
+	if (!checkbox) {
+		buf_puts(b, "<label for=\"");
+		buf_puts_html(b, f->name);
+		buf_puts(b, "\">");
+		buf_puts_html(b, f->label);
+		if (f->required)
+			buf_puts(b, " <span class=\"requis\">(obligatoire)</span>");
+		buf_puts(b, "</label>\n");
 	}
-	if (!rc && f->hint) {
-		rc = buf_puts(b, "<p class=\"aide\" id=\"");
-		if (!rc)
-			rc = html_esc(b, f->name);
-		if (!rc)
-			rc = buf_puts(b, "-aide\">");
-		if (!rc)
-			rc = html_esc(b, f->hint);
-		if (!rc)
-			rc = buf_puts(b, "</p>\n");
-	}
-	if (!rc && f->error) {
-		rc = buf_puts(b, "<p class=\"erreur\" id=\"");
-		if (!rc)
-			rc = html_esc(b, f->name);
-		if (!rc)
-			rc = buf_puts(b, "-erreur\">");
-		if (!rc)
-			rc = html_esc(b, f->error);
-		if (!rc)
-			rc = buf_puts(b, "</p>\n");
-	}
-	if (rc)
-		return rc;
+	if (f->hint)
+		description(b, "aide", f->name, f->hint);
+	if (f->error)
+		description(b, "erreur", f->name, f->error);
 	switch (f->type) {
 	case HTML_SELECT:
-		rc = select_control(b, f);
+		select_control(b, f);
 		break;
 	case HTML_TEXTAREA:
-		rc = buf_puts(b, "<textarea rows=\"5\"");
-		if (!rc)
-			rc = common_attrs(b, f);
-		if (!rc)
-			rc = buf_putc(b, '>');
-		if (!rc)
-			rc = html_esc(b, f->value);
-		if (!rc)
-			rc = buf_puts(b, "</textarea>\n");
+		buf_puts(b, "<textarea rows=\"5\"");
+		common_attrs(b, f);
+		buf_putc(b, '>');
+		buf_puts_html(b, f->value);
+		buf_puts(b, "</textarea>\n");
 		break;
 	case HTML_CHECKBOX:
 		/* An unchecked box sends nothing: the hidden 0 after it says "no",
 		 * and ui_form() takes the first value, the box's when checked. */
-		rc = buf_puts(b, "<input type=\"checkbox\" value=\"1\"");
-		if (!rc)
-			rc = common_attrs(b, f);
-		if (!rc && f->value && !strcmp(f->value, "1"))
-			rc = buf_puts(b, " checked");
-		if (!rc)
-			rc = buf_puts(b, ">\n<input type=\"hidden\" value=\"0\" name=\"");
-		if (!rc)
-			rc = html_esc(b, f->name);
-		if (!rc)
-			rc = buf_puts(b, "\">\n<label for=\"");
-		if (!rc)
-			rc = html_esc(b, f->name);
-		if (!rc)
-			rc = buf_puts(b, "\">");
-		if (!rc)
-			rc = html_esc(b, f->label);
-		if (!rc)
-			rc = buf_puts(b, "</label>\n");
+		buf_puts(b, "<input type=\"checkbox\" value=\"1\"");
+		common_attrs(b, f);
+		if (f->value && !strcmp(f->value, "1"))
+			buf_puts(b, " checked");
+		buf_puts(b, ">\n<input type=\"hidden\" value=\"0\" name=\"");
+		buf_puts_html(b, f->name);
+		buf_puts(b, "\">\n<label for=\"");
+		buf_puts_html(b, f->name);
+		buf_puts(b, "\">");
+		buf_puts_html(b, f->label);
+		buf_puts(b, "</label>\n");
 		break;
 	default:
-		rc = buf_printf(b, "<input type=\"%s\"", input_type(f->type));
-		if (!rc)
-			rc = common_attrs(b, f);
-		if (!rc && f->type == HTML_NUMBER && f->min < f->max)
-			rc = buf_printf(b, " min=\"%lld\" max=\"%lld\"", f->min, f->max);
-		if (!rc && f->type == HTML_TEL)
-			rc = buf_puts(b, " autocomplete=\"tel\"");
-		if (!rc && f->type == HTML_EMAIL)
-			rc = buf_puts(b, " autocomplete=\"email\"");
-		if (!rc)
-			rc = buf_puts(b, " value=\"");
-		if (!rc)
-			rc = html_esc(b, f->value);
-		if (!rc)
-			rc = buf_puts(b, "\">\n");
+		buf_printf(b, "<input type=\"%s\"", input_type(f->type));
+		common_attrs(b, f);
+		if (f->type == HTML_NUMBER && f->min < f->max)
+			buf_printf(b, " min=\"%lld\" max=\"%lld\"", f->min, f->max);
+		if (f->type == HTML_TEL)
+			buf_puts(b, " autocomplete=\"tel\"");
+		if (f->type == HTML_EMAIL)
+			buf_puts(b, " autocomplete=\"email\"");
+		buf_puts(b, " value=\"");
+		buf_puts_html(b, f->value);
+		buf_puts(b, "\">\n");
 		break;
 	}
-	if (!rc)
-		rc = buf_puts(b, "</div>\n");
-	return rc;
+	buf_puts(b, "</div>\n");
+	return buf_error(b);
 }
 
 int html_table_begin(struct buf *b, const char *caption, const char *const *headers)
 {
-	int rc = buf_puts(b, "<div class=\"tableau\"><table>\n");
-	if (!rc && caption)
-		rc = html_tag(b, "caption", caption);
-	if (!rc)
-		rc = buf_puts(b, "<thead><tr>");
-	for (size_t i = 0; !rc && headers && headers[i]; i++) {
-		rc = buf_puts(b, "<th scope=\"col\">");
-		if (!rc)
-			rc = html_esc(b, headers[i]);
-		if (!rc)
-			rc = buf_puts(b, "</th>");
+	buf_puts(b, "<div class=\"tableau\"><table>\n");
+	if (caption)
+		html_tag(b, "caption", caption);
+	buf_puts(b, "<thead><tr>");
+	for (size_t i = 0; headers && headers[i]; i++) {
+		buf_puts(b, "<th scope=\"col\">");
+		buf_puts_html(b, headers[i]);
+		buf_puts(b, "</th>");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</tr></thead>\n<tbody>\n");
-	return rc;
+	buf_puts(b, "</tr></thead>\n<tbody>\n");
+	return buf_error(b);
 }
 
 int html_table_end(struct buf *b)
@@ -283,22 +203,21 @@ int html_table_end(struct buf *b)
 
 int html_row_head(struct buf *b, const char *text, const char *href)
 {
-	int rc = buf_puts(b, "<th scope=\"row\">");
-	if (!rc)
-		rc = href ? html_link(b, href, text) : html_esc(b, text);
-	if (!rc)
-		rc = buf_puts(b, "</th>");
-	return rc;
+	buf_puts(b, "<th scope=\"row\">");
+	if (href)
+		html_link(b, href, text);
+	else
+		buf_puts_html(b, text);
+	buf_puts(b, "</th>");
+	return buf_error(b);
 }
 
 int html_cell(struct buf *b, const char *text)
 {
-	int rc = buf_puts(b, "<td>");
-	if (!rc)
-		rc = html_esc(b, text);
-	if (!rc)
-		rc = buf_puts(b, "</td>");
-	return rc;
+	buf_puts(b, "<td>");
+	buf_puts_html(b, text);
+	buf_puts(b, "</td>");
+	return buf_error(b);
 }
 
 void html_date_fr(const char *iso, char *out, size_t outlen)

@@ -2,9 +2,10 @@
  * ui-html.h - HTML building blocks of relais ui (prefix html_): escaping,
  * form fields with their error messages, accessible tables.
  *
- * Everything appends to a capped struct buf and returns 0 or a RELAIS_E*
- * code (RELAIS_ETOOBIG past the cap, RELAIS_ENOMEM). Text that comes from
- * the replica or from a request is always passed through html_esc() (or an
+ * Everything appends to a capped struct buf and returns 0 or the buffer's
+ * sticky error (common/buf.h: RELAIS_ETOOBIG past the cap, RELAIS_ENOMEM),
+ * so a page calls them without checking each and looks at buf_error() once. Text that comes from
+ * the replica or from a request is always passed through buf_puts_html() (common/buf.h) (or an
  * html_* function that escapes); buf_printf() is for fixed markup only.
  */
 #ifndef RELAIS_CLIENT_UI_HTML_H
@@ -14,15 +15,12 @@
 #include "../common/buf.h"
 #include "../common/relais.h"
 
-/* Appends s (NULL as "") with & < > " ' escaped: safe in text and in a
- * quoted attribute value. */
-int html_esc(struct buf *b, const char *s) RELAIS_WUR;
 /* Appends s percent-encoded for a URL's path segment or query value. */
-int html_url(struct buf *b, const char *s) RELAIS_WUR;
+int html_url(struct buf *b, const char *s);
 /* Appends "<tag>escaped text</tag>" (tag is fixed markup, e.g. "p"). */
-int html_tag(struct buf *b, const char *tag, const char *text) RELAIS_WUR;
+int html_tag(struct buf *b, const char *tag, const char *text);
 /* Appends <a href="href">text</a>, both escaped. */
-int html_link(struct buf *b, const char *href, const char *text) RELAIS_WUR;
+int html_link(struct buf *b, const char *href, const char *text);
 
 enum html_input {
 	HTML_TEXT, HTML_EMAIL, HTML_TEL, HTML_DATE, HTML_NUMBER, HTML_URL,
@@ -50,7 +48,7 @@ struct html_field {
 	size_t noptions;                /* 0: options is NULL-terminated */
 };
 
-int html_field(struct buf *b, const struct html_field *f) RELAIS_WUR;
+int html_field(struct buf *b, const struct html_field *f);
 
 /*
  * Starts a table with a caption (escaped; may be NULL) and column headers
@@ -58,12 +56,12 @@ int html_field(struct buf *b, const struct html_field *f) RELAIS_WUR;
  * are appended by the caller: "<tr>", html_row_head(), html_cell()...,
  * "</tr>".
  */
-int html_table_begin(struct buf *b, const char *caption, const char *const *headers) RELAIS_WUR;
-int html_table_end(struct buf *b) RELAIS_WUR;
+int html_table_begin(struct buf *b, const char *caption, const char *const *headers);
+int html_table_end(struct buf *b);
 /* A row's first cell as <th scope="row">, escaped; with href, a link. */
-int html_row_head(struct buf *b, const char *text, const char *href) RELAIS_WUR;
+int html_row_head(struct buf *b, const char *text, const char *href);
 /* A cell, escaped. */
-int html_cell(struct buf *b, const char *text) RELAIS_WUR;
+int html_cell(struct buf *b, const char *text);
 
 /* Writes in out (outlen bytes) the French date "12/03/2025" of an ISO
  * "2025-03-12" (any longer ISO time is cut); other text is copied. */

@@ -91,12 +91,10 @@ static int year_form(struct ui_ctx *c, const long long *ys, size_t n, long long 
 		.value = cur, .error = error, .required = 1, .options = opts, .noptions = n,
 		.hint = "La synthèse compare l'année choisie à la précédente.",
 	};
-	int rc = buf_puts(c->out, "<form method=\"get\" action=\"/synthese\" class=\"filtres\">");
-	if (!rc)
-		rc = html_field(c->out, &f);
-	if (!rc)
-		rc = buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
-	return rc;
+	buf_puts(c->out, "<form method=\"get\" action=\"/synthese\" class=\"filtres\">");
+	html_field(c->out, &f);
+	buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
+	return buf_error(c->out);
 }
 
 /* The year asked in ?annee=, the default when absent. 0 when invalid. */
@@ -124,33 +122,31 @@ static int page_synthese(struct ui_ctx *c)
 	year = asked_year(c, def);
 	snprintf(title, sizeof(title), year ? "Synthèse des bilans %lld" : "Synthèse des bilans",
 		 year);
-	rc = ui_page_begin(c, title, "synthese");
-	if (!rc && !year) {
+	ui_page_begin(c, title, "synthese");
+	if (!year) {
 		ui_status(c, 400);
-		rc = year_form(c, ys, n, def, "L'année doit être un nombre entre 2001 et 2100.");
-		if (!rc)
-			rc = ui_page_end(c);
+		year_form(c, ys, n, def, "L'année doit être un nombre entre 2001 et 2100.");
+		ui_page_end(c);
+		return 0;
+	}
+	year_form(c, ys, n, year, NULL);
+	rc = synthese_load(c->db, year, c->dept, &y);
+	if (rc) {
+		synthese_free(y);
 		return rc;
 	}
-	if (!rc)
-		rc = year_form(c, ys, n, year, NULL);
-	if (!rc)
-		rc = synthese_load(c->db, year, c->dept, &y);
-	if (!rc)
-		rc = buf_printf(c->out, "<p>Pour le comité de pilotage : le total de chaque indicateur "
-				"des bilans de %lld, comparé à %lld, puis le détail par structure. "
-				"Bilans reçus : <strong>%lld</strong> (%lld en %lld).</p>\n"
-				"<p><a href=\"/synthese/page?annee=%lld\">Page autonome à imprimer "
-				"ou à enregistrer</a> · <a href=\"/synthese/classeur?annee=%lld\">"
-				"Classeur XLSX avec graphiques</a></p>\n<style>%s</style>\n", year,
-				year - 1, synthese_nbilans(y, 1), synthese_nbilans(y, 0), year - 1,
-				year, year, synthese_css);
-	if (!rc)
-		rc = synthese_html_sections(y, c->out);
-	if (!rc)
-		rc = ui_page_end(c);
+	buf_printf(c->out, "<p>Pour le comité de pilotage : le total de chaque indicateur "
+		   "des bilans de %lld, comparé à %lld, puis le détail par structure. "
+		   "Bilans reçus : <strong>%lld</strong> (%lld en %lld).</p>\n"
+		   "<p><a href=\"/synthese/page?annee=%lld\">Page autonome à imprimer "
+		   "ou à enregistrer</a> · <a href=\"/synthese/classeur?annee=%lld\">"
+		   "Classeur XLSX avec graphiques</a></p>\n<style>%s</style>\n", year,
+		   year - 1, synthese_nbilans(y, 1), synthese_nbilans(y, 0), year - 1,
+		   year, year, synthese_css);
+	synthese_html_sections(y, c->out);
+	ui_page_end(c);
 	synthese_free(y);
-	return rc;
+	return 0;
 }
 
 /* The year a document is asked for (?annee=, else the default one): *year

@@ -26,6 +26,7 @@
 #include <uv.h>
 #include "../common/platform.h"
 #include "../net/http.h"
+#include "../common/utf8.h"
 #include "cli.h"
 #include "ui.h"
 #include "ui-html.h"
@@ -166,7 +167,7 @@ static int url_decode(const char *s, size_t n, int plus, char **out)
 		}
 	}
 	d[k] = 0;
-	if (strlen(d) != k || !cli_utf8_valid(d)) {
+	if (strlen(d) != k || !utf8_valid_str(d)) {
 		free(d);
 		return RELAIS_EINVAL;
 	}
@@ -255,46 +256,38 @@ static const struct {
 static int layout_begin(struct ui *u, struct buf *b, const char *title, const char *menu,
 			int nav, const char *refresh)
 {
-	int rc = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
-			    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-			    "<meta name=\"csrf\" content=\"%s\">\n", nav ? u->csrf : "");
-	if (!rc && refresh)
-		rc = buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%s\">\n", refresh);
-	if (!rc)
-		rc = buf_puts(b, "<title>");
-	if (!rc)
-		rc = html_esc(b, title);
-	if (!rc)
-		rc = buf_puts(b, " – Relais</title>\n"
-			      "<link rel=\"icon\" href=\"data:,\">\n"
-			      "<link rel=\"stylesheet\" href=\"/static/relais.css\">\n"
-			      "<script src=\"/static/relais.js\" defer></script>\n</head>\n<body>\n"
-			      "<a class=\"evitement\" href=\"#contenu\">Aller au contenu</a>\n"
-			      "<header class=\"bandeau\"><p class=\"marque\">Relais "
-			      "<span>Promeneurs du Net</span></p>\n");
-	if (!rc && nav) {
-		rc = buf_puts(b, "<nav aria-label=\"Menu principal\"><ul>\n");
-		for (size_t i = 0; !rc && i < sizeof(menu_items) / sizeof(menu_items[0]); i++)
-			rc = buf_printf(b, "<li><a href=\"%s\"%s>%s</a></li>\n", menu_items[i].href,
-					menu && !strcmp(menu, menu_items[i].id) ? " aria-current=\"page\"" : "",
-					menu_items[i].label);
-		if (!rc)
-			rc = buf_puts(b, "</ul></nav>\n");
+	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
+		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		   "<meta name=\"csrf\" content=\"%s\">\n", nav ? u->csrf : "");
+	if (refresh)
+		buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%s\">\n", refresh);
+	buf_puts(b, "<title>");
+	buf_puts_html(b, title);
+	buf_puts(b, " – Relais</title>\n"
+		 "<link rel=\"icon\" href=\"data:,\">\n"
+		 "<link rel=\"stylesheet\" href=\"/static/relais.css\">\n"
+		 "<script src=\"/static/relais.js\" defer></script>\n</head>\n<body>\n"
+		 "<a class=\"evitement\" href=\"#contenu\">Aller au contenu</a>\n"
+		 "<header class=\"bandeau\"><p class=\"marque\">Relais "
+		 "<span>Promeneurs du Net</span></p>\n");
+	if (nav) {
+		buf_puts(b, "<nav aria-label=\"Menu principal\"><ul>\n");
+		for (size_t i = 0; i < sizeof(menu_items) / sizeof(menu_items[0]); i++)
+			buf_printf(b, "<li><a href=\"%s\"%s>%s</a></li>\n", menu_items[i].href,
+				   menu && !strcmp(menu, menu_items[i].id) ? " aria-current=\"page\"" : "",
+				   menu_items[i].label);
+		buf_puts(b, "</ul></nav>\n");
 	}
-	if (!rc)
-		rc = buf_puts(b, "</header>\n<main id=\"contenu\" tabindex=\"-1\">\n");
-	if (!rc && nav && u->flash) {
-		rc = buf_puts(b, "<div class=\"flash\" role=\"status\">");
-		if (!rc)
-			rc = html_esc(b, u->flash);
-		if (!rc)
-			rc = buf_puts(b, "</div>\n");
+	buf_puts(b, "</header>\n<main id=\"contenu\" tabindex=\"-1\">\n");
+	if (nav && u->flash) {
+		buf_puts(b, "<div class=\"flash\" role=\"status\">");
+		buf_puts_html(b, u->flash);
+		buf_puts(b, "</div>\n");
 		free(u->flash);
 		u->flash = NULL;
 	}
-	if (!rc)
-		rc = html_tag(b, "h1", title);
-	return rc;
+	html_tag(b, "h1", title);
+	return buf_error(b);
 }
 
 static int layout_end(struct buf *b)
@@ -323,14 +316,12 @@ static int error_body(struct ui *u, struct buf *b, int status, const char *messa
 		      const char *refresh)
 {
 	buf_reset(b);
-	int rc = layout_begin(u, b, status_title(status), NULL, nav, refresh);
-	if (!rc)
-		rc = html_tag(b, "p", message);
-	if (!rc && nav)
-		rc = buf_puts(b, "<p><a href=\"/\">Retour à l'accueil</a></p>\n");
-	if (!rc)
-		rc = layout_end(b);
-	return rc;
+	layout_begin(u, b, status_title(status), NULL, nav, refresh);
+	html_tag(b, "p", message);
+	if (nav)
+		buf_puts(b, "<p><a href=\"/\">Retour à l'accueil</a></p>\n");
+	layout_end(b);
+	return buf_error(b);
 }
 
 /* Answers a French error page; before the visitor is known (nav = 0) the
@@ -449,11 +440,11 @@ int ui_json(struct ui_ctx *c, int status, json_t *v)
 	if (!s)
 		return RELAIS_ENOMEM;
 	buf_reset(c->out);
-	int rc = buf_puts(c->out, s);
+	buf_puts(c->out, s);
 	free(s);
 	c->req->status = status;
 	c->req->ctype = "application/json; charset=utf-8";
-	return rc;
+	return buf_error(c->out);
 }
 
 int ui_download(struct ui_ctx *c, const char *content_type, const char *filename)
@@ -553,6 +544,10 @@ static const struct ui_asset *asset_find(const char *path)
 static void respond_ctx(struct ui *u, struct http_request *r, struct ui_ctx *c, int rc)
 {
 	struct ui_req *q = c->req;
+	/* The one check of the page's sticky error: a page that failed halfway
+	 * (past its cap, out of memory) is replaced by an error page. */
+	if (!rc)
+		rc = buf_error(c->out);
 	if (rc) {
 		int st = rc == RELAIS_ENOTFOUND ? 404 : rc == RELAIS_EPERM ? 403 : 500;
 		const char *msg = rc == RELAIS_ENOTFOUND ? "Cette fiche n'existe pas (ou plus) dans le réplica."

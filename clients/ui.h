@@ -17,7 +17,7 @@
  *     static int page_liste(struct ui_ctx *c)
  *     {
  *             int rc = ui_page_begin(c, "Événements", "evenements");
- *             ...append HTML to c->out, escaping with html_esc()...
+ *             ...append HTML to c->out, escaping with buf_puts_html()...
  *             if (!rc)
  *                     rc = ui_page_end(c);
  *             return rc;
@@ -78,6 +78,9 @@ struct ui_ctx {
  * returns 0; by default the answer is 200 text/html. On a non-zero
  * RELAIS_E* return, whatever was built is dropped and an error page is
  * sent instead (404 for RELAIS_ENOTFOUND, 403 for RELAIS_EPERM, else 500).
+ * c->out's sticky error (buf_error(), common/buf.h) counts as such a
+ * return: appends need no check of their own, and a page that failed
+ * halfway is never sent.
  */
 typedef int (*ui_page_fn)(struct ui_ctx *c);
 
@@ -111,9 +114,10 @@ const char *ui_form_nth(const struct ui_ctx *c, const char *name, size_t n);
  * the flash message of the previous redirect if any, then <main> and the
  * page's single <h1> with title (escaped).
  */
-int ui_page_begin(struct ui_ctx *c, const char *title, const char *menu) RELAIS_WUR;
-/* Closes <main> and the page. */
-int ui_page_end(struct ui_ctx *c) RELAIS_WUR;
+int ui_page_begin(struct ui_ctx *c, const char *title, const char *menu);
+/* Closes <main> and the page. These two and ui_csrf_input() return 0 or
+ * c->out's sticky error. */
+int ui_page_end(struct ui_ctx *c);
 
 /*
  * Answers 303 See Other to location (a local path such as "/structures/ID")
@@ -142,7 +146,7 @@ int ui_download(struct ui_ctx *c, const char *content_type, const char *filename
 void ui_refresh(struct ui_ctx *c, int seconds);
 
 /* Appends the hidden CSRF field; every <form method="post"> needs it. */
-int ui_csrf_input(struct ui_ctx *c) RELAIS_WUR;
+int ui_csrf_input(struct ui_ctx *c);
 
 /* ---- model-driven forms (used by the structure and promeneur pages) ---- */
 

@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "../common/util.h"
+#include "../common/file.h"
 #include "../model/model.h"
 #include "auth.h"
 #include "../sync/sync.h"
@@ -34,39 +34,6 @@ static void nap_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-/* fsync of the directory holding path, so that a rename survives a crash. */
-static int sync_parent(const char *path)
-{
-	char copy[PATH_BYTES];
-	snprintf(copy, sizeof(copy), "%s", path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return RELAIS_EIO;
-	int rc = fsync(fd) ? RELAIS_EIO : 0;
-	close(fd);
-	return rc;
-}
-
-static int sync_file(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return RELAIS_EIO;
-	int rc = fsync(fd) ? RELAIS_EIO : 0;
-	close(fd);
-	return rc;
-}
-
-/* Creates path empty and private (0600) before SQLite writes a byte in it. */
-static int create_private(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return RELAIS_EIO;
-	close(fd);
-	return 0;
 }
 
 static int query_ll(sqlite3 *db, const char *sql, long long *out)
@@ -199,16 +166,11 @@ static int make_standalone(sqlite3 *db)
 int backup_run(const char *dir, const char *to, struct backup_summary *sum,
 	       char *err, size_t errlen)
 {
-	char tmp[PATH_BYTES], suffix[64];
+	struct file_tmp t = FILE_TMP_INIT;
 	sqlite3 *src = NULL, *dst = NULL;
-	int made = 0, rc;
+	int rc;
 
 	memset(sum, 0, sizeof(*sum));
-	snprintf(suffix, sizeof(suffix), ".tmp.%ld", (long)getpid());
-	if (join(tmp, sizeof(tmp), to, suffix)) {
-		snprintf(err, errlen, "Chemin « %s » trop long.", to);
-		return RELAIS_EINVAL;
-	}
 	rc = store_open_single(dir, &src, err, errlen);
 	if (rc)
 		goto out;
@@ -218,13 +180,16 @@ int backup_run(const char *dir, const char *to, struct backup_summary *sum,
 			err[0] = (char)(err[0] - 'a' + 'A');
 		goto out;
 	}
-	if (create_private(tmp)) {
-		snprintf(err, errlen, "Impossible de créer « %s » : %s.", tmp, util_errno_fr(errno));
+	/* Created empty and private (0600) before SQLite writes a byte in it. */
+	if (file_tmp_open(&t, to, 0600)) {
+		snprintf(err, errlen, "Impossible de créer une copie à côté de « %s » : %s.", to,
+			 util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
-	made = 1;
-	rc = relais_sqlite_error(sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL));
+	fclose(t.f);
+	t.f = NULL;
+	rc = relais_sqlite_error(sqlite3_open_v2(t.path, &dst, SQLITE_OPEN_READWRITE, NULL));
 	if (!rc)
 		rc = copy_online(src, dst);
 	if (rc) {
@@ -234,27 +199,25 @@ int backup_run(const char *dir, const char *to, struct backup_summary *sum,
 	}
 	rc = make_standalone(dst);
 	if (rc) {
-		snprintf(err, errlen, "Impossible de finaliser la copie « %s » : %s.", tmp,
+		snprintf(err, errlen, "Impossible de finaliser la copie « %s » : %s.", t.path,
 			 relais_strerror(rc));
 		goto out;
 	}
-	rc = check_db(dst, tmp, sum, err, errlen);
+	rc = check_db(dst, t.path, sum, err, errlen);
 	if (rc)
 		goto out;
 	sqlite3_close(dst);
 	dst = NULL;
-	if (sync_file(tmp) || rename(tmp, to) || sync_parent(to)) {
+	if (file_tmp_commit(&t)) {
 		snprintf(err, errlen, "Impossible d'écrire « %s » : %s.", to, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
-	made = 0;
 	sum->bytes = file_size(to);
 out:
 	sqlite3_close(dst);
 	sqlite3_close(src);
-	if (made)
-		unlink(tmp);
+	file_tmp_abort(&t);
 	return rc;
 }
 
@@ -305,22 +268,16 @@ out:
 	return rc;
 }
 
-/* Copies from into a new private file to (O_EXCL), fsynced. */
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+/* Copies from into the descriptor out, the file named to in messages. */
+static int copy_file(const char *from, int out, const char *to, char *err, size_t errlen)
 {
 	char chunk[1 << 16];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
+	int in = open(from, O_RDONLY | O_CLOEXEC), rc = 0;
 	ssize_t n;
 	if (in < 0) {
 		snprintf(err, errlen, "Impossible de lire la sauvegarde « %s » : %s.", from,
 			 util_errno_fr(errno));
 		return RELAIS_EIO;
-	}
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0) {
-		snprintf(err, errlen, "Impossible de créer « %s » : %s.", to, util_errno_fr(errno));
-		rc = RELAIS_EIO;
-		goto out;
 	}
 	while ((n = read(in, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -337,16 +294,9 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 			snprintf(err, errlen, "Copie de « %s » vers « %s » impossible : %s.", from, to,
 				 util_errno_fr(errno));
 			rc = RELAIS_EIO;
-			goto out;
+			break;
 		}
 	}
-	if (fsync(out)) {
-		snprintf(err, errlen, "Écriture de « %s » impossible : %s.", to, util_errno_fr(errno));
-		rc = RELAIS_EIO;
-	}
-out:
-	if (out >= 0)
-		close(out);
 	close(in);
 	return rc;
 }
@@ -374,13 +324,13 @@ static int renew_epoch(const char *file, char *err, size_t errlen)
 int backup_restore(const char *from, const char *dir, int force, struct backup_summary *sum,
 		   char *err, size_t errlen)
 {
-	char db[PATH_BYTES], tmp[PATH_BYTES], side[PATH_BYTES], suffix[64];
-	int lock = -1, made = 0, rc;
+	char db[PATH_BYTES], side[PATH_BYTES];
+	struct file_tmp t = FILE_TMP_INIT;
+	int lock = -1, rc;
 
 	memset(sum, 0, sizeof(*sum));
-	snprintf(suffix, sizeof(suffix), ".restore.%ld", (long)getpid());
 	if (snprintf(db, sizeof(db), "%s/%s", dir, STORE_FILE) >= (int)sizeof(db) ||
-	    join(tmp, sizeof(tmp), db, suffix) || join(side, sizeof(side), db, "-journal")) {
+	    join(side, sizeof(side), db, "-journal")) {
 		snprintf(err, errlen, "Chemin du dossier de données trop long.");
 		return RELAIS_EINVAL;
 	}
@@ -407,15 +357,22 @@ int backup_restore(const char *from, const char *dir, int force, struct backup_s
 		rc = RELAIS_EEXIST;
 		goto out;
 	}
-	rc = copy_file(from, tmp, err, errlen);
-	made = access(tmp, F_OK) == 0;
+	if (file_tmp_open(&t, db, 0600)) {
+		snprintf(err, errlen, "Impossible de créer une copie à côté de « %s » : %s.", db,
+			 util_errno_fr(errno));
+		rc = RELAIS_EIO;
+		goto out;
+	}
+	rc = copy_file(from, fileno(t.f), t.path, err, errlen);
+	fclose(t.f);
+	t.f = NULL;
 	if (rc)
 		goto out;
 	/* The copy is what gets installed: check it, not only the source. */
-	rc = backup_verify(tmp, sum, err, errlen);
+	rc = backup_verify(t.path, sum, err, errlen);
 	if (rc)
 		goto out;
-	rc = renew_epoch(tmp, err, errlen);
+	rc = renew_epoch(t.path, err, errlen);
 	if (rc)
 		goto out;
 	/* A -wal left by the old store would be replayed into the new one. */
@@ -430,15 +387,13 @@ int backup_restore(const char *from, const char *dir, int force, struct backup_s
 			goto out;
 		}
 	}
-	if (rename(tmp, db) || sync_parent(db)) {
+	if (file_tmp_commit(&t)) {
 		snprintf(err, errlen, "Impossible d'installer « %s » : %s.", db, util_errno_fr(errno));
 		rc = RELAIS_EIO;
 		goto out;
 	}
-	made = 0;
 out:
-	if (made)
-		unlink(tmp);
+	file_tmp_abort(&t);
 	datadir_unlock(lock);
 	return rc;
 }

@@ -134,38 +134,13 @@ static void fr_date(const char *iso, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", iso ? iso : "date inconnue");
 }
 
-static int put_html(struct buf *b, const char *s)
-{
-	int rc = 0;
-	for (; !rc && *s; s++) {
-		switch (*s) {
-		case '<':
-			rc = buf_puts(b, "&lt;");
-			break;
-		case '>':
-			rc = buf_puts(b, "&gt;");
-			break;
-		case '&':
-			rc = buf_puts(b, "&amp;");
-			break;
-		case '"':
-			rc = buf_puts(b, "&quot;");
-			break;
-		default:
-			rc = buf_putc(b, *s);
-		}
-	}
-	return rc;
-}
-
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Base64 in lines of 76 characters, CRLF after each. */
 static int put_base64(struct buf *out, const unsigned char *p, size_t n)
 {
-	int rc = 0;
 	size_t col = 0;
-	for (size_t i = 0; !rc && i < n; i += 3) {
+	for (size_t i = 0; i < n && !buf_error(out); i += 3) {
 		unsigned v = (unsigned)p[i] << 16;
 		if (i + 1 < n)
 			v |= (unsigned)p[i + 1] << 8;
@@ -173,16 +148,16 @@ static int put_base64(struct buf *out, const unsigned char *p, size_t n)
 			v |= p[i + 2];
 		char q[4] = { b64[(v >> 18) & 63], b64[(v >> 12) & 63],
 			      i + 1 < n ? b64[(v >> 6) & 63] : '=', i + 2 < n ? b64[v & 63] : '=' };
-		rc = buf_append(out, q, 4);
+		buf_append(out, q, 4);
 		col += 4;
-		if (!rc && col >= 76) {
-			rc = buf_puts(out, "\r\n");
+		if (col >= 76) {
+			buf_puts(out, "\r\n");
 			col = 0;
 		}
 	}
-	if (!rc && col)
-		rc = buf_puts(out, "\r\n");
-	return rc;
+	if (col)
+		buf_puts(out, "\r\n");
+	return buf_error(out);
 }
 
 /* s as RFC 2047 B words of at most 45 bytes, never cutting a UTF-8
@@ -190,28 +165,26 @@ static int put_base64(struct buf *out, const unsigned char *p, size_t n)
 static int put_words(struct buf *out, const char *s)
 {
 	size_t n = strlen(s), i = 0;
-	int rc = 0;
-	while (!rc && i < n) {
+	while (i < n) {
 		size_t take = n - i > 45 ? 45 : n - i;
 		while (take < n - i && take > 1 && ((unsigned char)s[i + take] & 0xC0) == 0x80)
 			take--;
-		if (i && (rc = buf_puts(out, "\r\n ")))
-			break;
-		rc = buf_puts(out, "=?UTF-8?B?");
-		for (size_t k = 0; !rc && k < take; k += 3) {
+		if (i)
+			buf_puts(out, "\r\n ");
+		buf_puts(out, "=?UTF-8?B?");
+		for (size_t k = 0; k < take; k += 3) {
 			unsigned char c[3] = { 0, 0, 0 };
 			size_t m = take - k < 3 ? take - k : 3;
 			memcpy(c, s + i + k, m);
 			unsigned v = (unsigned)c[0] << 16 | (unsigned)c[1] << 8 | c[2];
 			char q[4] = { b64[(v >> 18) & 63], b64[(v >> 12) & 63],
 				      m > 1 ? b64[(v >> 6) & 63] : '=', m > 2 ? b64[v & 63] : '=' };
-			rc = buf_append(out, q, 4);
+			buf_append(out, q, 4);
 		}
-		if (!rc)
-			rc = buf_puts(out, "?=");
+		buf_puts(out, "?=");
 		i += take;
 	}
-	return rc;
+	return buf_error(out);
 }
 
 static const char *domain_of(const char *addr)
@@ -242,23 +215,22 @@ static int put_common_headers(struct buf *m, const struct config_digest *cfg, co
 		 wd[lt.tm_wday % 7], lt.tm_mday, mo[lt.tm_mon % 12], (lt.tm_year + 1900) % 10000,
 		 lt.tm_hour, lt.tm_min, lt.tm_sec, off < 0 ? '-' : '+', labs(off) / 60,
 		 labs(off) % 60);
-	rc = buf_puts(m, "From: ");
-	if (!rc && cfg->nom)
-		rc = put_words(m, cfg->nom);
-	if (!rc)
-		rc = buf_printf(m, "%s<%s>\r\nTo: %s\r\nSubject: ", cfg->nom ? " " : "", cfg->adresse,
-				to);
-	if (!rc)
-		rc = put_words(m, subject);
-	if (!rc)
-		rc = buf_printf(m, "\r\nDate: %s\r\nMessage-ID: <relais.%s.%s.%s@%s>\r\n"
-				"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n", date,
-				idpart, cfg->departement, hex, domain_of(cfg->adresse));
-	return rc;
+	buf_puts(m, "From: ");
+	if (cfg->nom)
+		put_words(m, cfg->nom);
+	buf_printf(m, "%s<%s>\r\nTo: %s\r\nSubject: ", cfg->nom ? " " : "", cfg->adresse, to);
+	put_words(m, subject);
+	buf_printf(m, "\r\nDate: %s\r\nMessage-ID: <relais.%s.%s.%s@%s>\r\n"
+		   "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n", date,
+		   idpart, cfg->departement, hex, domain_of(cfg->adresse));
+	return buf_error(m);
 }
 
 /* ---- content ---- */
 
+/* The buffers keep their first error (common/buf.h): the digest is built
+ * without a check per append and content_error() looks once at the end;
+ * rc holds the errors of the queries. */
 struct content {
 	struct buf txt, html, csv;
 	struct buf *ids;
@@ -267,39 +239,37 @@ struct content {
 	int rc;
 };
 
+/* The first error of the content's buffers, or 0. */
+static int content_error(const struct content *c)
+{
+	const struct buf *all[] = { &c->txt, &c->html, &c->csv, c->ids };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] && buf_error(all[i]))
+			return buf_error(all[i]);
+	return 0;
+}
+
 static void section(struct content *c, const char *title)
 {
-	if (c->rc)
-		return;
-	c->rc = buf_printf(&c->txt, "\r\n%s\r\n", title);
-	for (size_t i = 0; !c->rc && i < strlen(title); i++)
+	buf_printf(&c->txt, "\r\n%s\r\n", title);
+	for (size_t i = 0; i < strlen(title); i++)
 		if (((unsigned char)title[i] & 0xC0) != 0x80)
-			c->rc = buf_putc(&c->txt, '-');
-	if (!c->rc)
-		c->rc = buf_puts(&c->txt, "\r\n");
-	if (!c->rc)
-		c->rc = buf_puts(&c->html, "<h2>");
-	if (!c->rc)
-		c->rc = put_html(&c->html, title);
-	if (!c->rc)
-		c->rc = buf_puts(&c->html, "</h2>\r\n<ul>\r\n");
+			buf_putc(&c->txt, '-');
+	buf_puts(&c->txt, "\r\n");
+	buf_puts(&c->html, "<h2>");
+	buf_puts_html(&c->html, title);
+	buf_puts(&c->html, "</h2>\r\n<ul>\r\n");
 }
 
 static void section_end(struct content *c, int count, const char *none)
 {
-	if (c->rc)
-		return;
 	if (!count) {
-		c->rc = buf_printf(&c->txt, "%s\r\n", none);
-		if (!c->rc)
-			c->rc = buf_puts(&c->html, "<li><em>");
-		if (!c->rc)
-			c->rc = put_html(&c->html, none);
-		if (!c->rc)
-			c->rc = buf_puts(&c->html, "</em></li>\r\n");
+		buf_printf(&c->txt, "%s\r\n", none);
+		buf_puts(&c->html, "<li><em>");
+		buf_puts_html(&c->html, none);
+		buf_puts(&c->html, "</em></li>\r\n");
 	}
-	if (!c->rc)
-		c->rc = buf_puts(&c->html, "</ul>\r\n");
+	buf_puts(&c->html, "</ul>\r\n");
 }
 
 static void item(struct content *c, const char *fmt, ...) RELAIS_PRINTF(2, 3);
@@ -308,19 +278,15 @@ static void item(struct content *c, const char *fmt, ...)
 {
 	struct buf line = BUF_INIT(8192);
 	va_list ap;
-	if (c->rc)
-		return;
 	va_start(ap, fmt);
-	c->rc = buf_vprintf(&line, fmt, ap);
+	/* A line past its cap fails the whole digest rather than being cut. */
+	if (buf_vprintf(&line, fmt, ap))
+		buf_fail(&c->txt, buf_error(&line));
 	va_end(ap);
-	if (!c->rc)
-		c->rc = buf_printf(&c->txt, "- %s\r\n", buf_str(&line));
-	if (!c->rc)
-		c->rc = buf_puts(&c->html, "<li>");
-	if (!c->rc)
-		c->rc = put_html(&c->html, buf_str(&line));
-	if (!c->rc)
-		c->rc = buf_puts(&c->html, "</li>\r\n");
+	buf_printf(&c->txt, "- %s\r\n", buf_str(&line));
+	buf_puts(&c->html, "<li>");
+	buf_puts_html(&c->html, buf_str(&line));
+	buf_puts(&c->html, "</li>\r\n");
 	buf_release(&line);
 }
 
@@ -413,10 +379,9 @@ static void row_change(struct content *c, sqlite3_stmt *st)
 	const char *cells[DIGEST_CSV_NCOLS];
 	for (int i = 0; i < DIGEST_CSV_NCOLS; i++)
 		cells[i] = col(st, i);
-	if (!c->rc)
-		c->rc = csv_put_row(&c->csv, cells, DIGEST_CSV_NCOLS);
-	if (!c->rc && c->ids)
-		c->rc = buf_append(c->ids, col(st, 0), strlen(col(st, 0)) + 1);
+	csv_put_row(&c->csv, cells, DIGEST_CSV_NCOLS);
+	if (c->ids)
+		buf_append(c->ids, col(st, 0), strlen(col(st, 0)) + 1);
 }
 
 static const char *period_word(const char *p)
@@ -505,10 +470,8 @@ static int gather(struct content *c)
 	section(c, "Changements à transmettre à l'annuaire national (fichier CSV joint)");
 	/* The project's one CSV writer (model/csv.h): the same format and the
 	 * same formula guard as relais export annuaire. */
-	if (!c->rc)
-		c->rc = csv_put_bom(&c->csv);
-	if (!c->rc)
-		c->rc = csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
+	csv_put_bom(&c->csv);
+	csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
 	n = each(c, "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
 		 "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
 		 "LEFT JOIN structure s ON s.id = p.structure "
@@ -606,27 +569,22 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 	snprintf(subject, sizeof(subject), "Promeneurs du Net — synthèse de la semaine du %s",
 		 fstart);
 
-	rc = buf_printf(&c.txt, "Bonjour,\r\n\r\nVoici la synthèse de la semaine du %s au %s "
-			"pour le réseau Promeneurs du Net du département %s.\r\n", fstart, flast,
-			cfg->departement);
+	buf_printf(&c.txt, "Bonjour,\r\n\r\nVoici la synthèse de la semaine du %s au %s "
+		   "pour le réseau Promeneurs du Net du département %s.\r\n", fstart, flast,
+		   cfg->departement);
+	buf_puts(&c.html, "<!DOCTYPE html>\r\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
+		 "<title>");
+	buf_puts_html(&c.html, subject);
+	buf_printf(&c.html, "</title></head>\r\n<body>\r\n<h1>Promeneurs du Net — "
+		   "département %s</h1>\r\n<p>Synthèse de la semaine du %s.</p>\r\n",
+		   cfg->departement, fstart);
+	rc = gather(&c);
+	buf_puts(&c.txt, "\r\n-- \r\nMessage envoyé automatiquement par relaisd ; "
+		 "merci de ne pas y répondre.\r\n");
+	buf_puts(&c.html, "<p><small>Message envoyé automatiquement par relaisd ; merci "
+		 "de ne pas y répondre.</small></p>\r\n</body></html>\r\n");
 	if (!rc)
-		rc = buf_puts(&c.html, "<!DOCTYPE html>\r\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
-			      "<title>");
-	if (!rc)
-		rc = put_html(&c.html, subject);
-	if (!rc)
-		rc = buf_printf(&c.html, "</title></head>\r\n<body>\r\n<h1>Promeneurs du Net — "
-				"département %s</h1>\r\n<p>Synthèse de la semaine du %s.</p>\r\n",
-				cfg->departement, fstart);
-	c.rc = rc;
-	if (!rc)
-		rc = gather(&c);
-	if (!rc)
-		rc = buf_puts(&c.txt, "\r\n-- \r\nMessage envoyé automatiquement par relaisd ; "
-			      "merci de ne pas y répondre.\r\n");
-	if (!rc)
-		rc = buf_puts(&c.html, "<p><small>Message envoyé automatiquement par relaisd ; merci "
-			      "de ne pas y répondre.</small></p>\r\n</body></html>\r\n");
+		rc = content_error(&c);
 	if (!rc)
 		rc = util_random(rnd, sizeof(rnd));
 	if (rc)
@@ -635,33 +593,28 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 	snprintf(csvname, sizeof(csvname), "changements-annuaire-%s-%s.csv", cfg->departement, key);
 
 	rc = put_common_headers(msg, cfg, cfg->destinataires, subject, now_ms, key);
+	buf_printf(msg, "Content-Type: multipart/mixed; boundary=\"=_mixed_%s\"\r\n\r\n"
+		   "This is a MIME message.\r\n\r\n--=_mixed_%s\r\n"
+		   "Content-Type: multipart/alternative; boundary=\"=_alt_%s\"\r\n\r\n"
+		   "--=_alt_%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+		   "Content-Transfer-Encoding: base64\r\n\r\n", hex, hex, hex, hex);
+	put_base64(msg, c.txt.data, c.txt.len);
+	buf_printf(msg, "\r\n--=_alt_%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
+		   "Content-Transfer-Encoding: base64\r\n\r\n", hex);
+	put_base64(msg, c.html.data, c.html.len);
+	buf_printf(msg, "\r\n--=_alt_%s--\r\n\r\n--=_mixed_%s\r\n"
+		   "Content-Type: text/csv; charset=UTF-8; name=\"%s\"\r\n"
+		   "Content-Disposition: attachment; filename=\"%s\"\r\n"
+		   "Content-Transfer-Encoding: base64\r\n\r\n", hex, hex, csvname, csvname);
+	put_base64(msg, c.csv.data, c.csv.len);
+	buf_printf(msg, "\r\n--=_mixed_%s--\r\n", hex);
 	if (!rc)
-		rc = buf_printf(msg, "Content-Type: multipart/mixed; boundary=\"=_mixed_%s\"\r\n\r\n"
-				"This is a MIME message.\r\n\r\n--=_mixed_%s\r\n"
-				"Content-Type: multipart/alternative; boundary=\"=_alt_%s\"\r\n\r\n"
-				"--=_alt_%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-				"Content-Transfer-Encoding: base64\r\n\r\n", hex, hex, hex, hex);
-	if (!rc)
-		rc = put_base64(msg, c.txt.data, c.txt.len);
-	if (!rc)
-		rc = buf_printf(msg, "\r\n--=_alt_%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
-				"Content-Transfer-Encoding: base64\r\n\r\n", hex);
-	if (!rc)
-		rc = put_base64(msg, c.html.data, c.html.len);
-	if (!rc)
-		rc = buf_printf(msg, "\r\n--=_alt_%s--\r\n\r\n--=_mixed_%s\r\n"
-				"Content-Type: text/csv; charset=UTF-8; name=\"%s\"\r\n"
-				"Content-Disposition: attachment; filename=\"%s\"\r\n"
-				"Content-Transfer-Encoding: base64\r\n\r\n", hex, hex, csvname, csvname);
-	if (!rc)
-		rc = put_base64(msg, c.csv.data, c.csv.len);
-	if (!rc)
-		rc = buf_printf(msg, "\r\n--=_mixed_%s--\r\n", hex);
+		rc = buf_error(msg);
 out:
 	buf_release(&c.txt);
 	buf_release(&c.html);
 	buf_release(&c.csv);
-	return rc ? rc : c.rc;
+	return rc;
 }
 
 /* ---- schema ---- */
@@ -879,29 +832,28 @@ static int reminder_message(struct digest *d, const struct reminder *r, int64_t 
 	snprintf(subject, sizeof(subject), "Promeneurs du Net — relance : bilan %lld %s%s", r->annee,
 		 util_de(r->name), r->name);
 	snprintf(idpart, sizeof(idpart), "relance.%lld", r->annee);
-	int rc = buf_printf(&body, "Bonjour,\r\n\r\nLe réseau Promeneurs du Net n'a pas encore reçu "
-			    "le bilan %lld de la structure « %s ».\r\nMerci de remplir le formulaire "
-			    "ci-dessous et de le renvoyer en réponse à ce courriel.\r\n\r\n", r->annee,
-			    r->name);
-	if (!rc)
-		rc = form_blank(FORM_BILAN, &body);
-	if (!rc)
-		rc = buf_puts(&body, "\r\n");
+	buf_printf(&body, "Bonjour,\r\n\r\nLe réseau Promeneurs du Net n'a pas encore reçu "
+		   "le bilan %lld de la structure « %s ».\r\nMerci de remplir le formulaire "
+		   "ci-dessous et de le renvoyer en réponse à ce courriel.\r\n\r\n", r->annee,
+		   r->name);
+	int rc = form_blank(FORM_BILAN, &body);
+	buf_puts(&body, "\r\n");
 	if (!rc)
 		rc = put_common_headers(m, d->cfg, r->email, subject, now_ms, idpart);
-	if (!rc)
-		rc = buf_puts(m, "Content-Type: text/plain; charset=UTF-8\r\n"
-			      "Content-Transfer-Encoding: base64\r\n\r\n");
+	buf_puts(m, "Content-Type: text/plain; charset=UTF-8\r\n"
+		 "Content-Transfer-Encoding: base64\r\n\r\n");
 	/* form_blank writes LF line ends; mail wants CRLF. */
 	struct buf crlf = BUF_INIT(2u << 20);
-	for (size_t i = 0; !rc && i < body.len; i++) {
+	for (size_t i = 0; i < body.len && !buf_error(&crlf); i++) {
 		if (body.data[i] == '\n' && (i == 0 || body.data[i - 1] != '\r'))
-			rc = buf_putc(&crlf, '\r');
-		if (!rc)
-			rc = buf_putc(&crlf, body.data[i]);
+			buf_putc(&crlf, '\r');
+		buf_putc(&crlf, body.data[i]);
 	}
+	put_base64(m, crlf.data, crlf.len);
 	if (!rc)
-		rc = put_base64(m, crlf.data, crlf.len);
+		rc = buf_error(&body) ? buf_error(&body) : buf_error(&crlf);
+	if (!rc)
+		rc = buf_error(m);
 	buf_release(&crlf);
 	buf_release(&body);
 	return rc;

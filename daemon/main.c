@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 #include "../common/options.h"
+#include "../common/file.h"
 #include "../common/util.h"
 #include "../mailgw/sandbox.h"
 #include "../mailgw/smtp.h"
@@ -414,22 +415,9 @@ static void client_path(char *out, size_t outlen)
 
 static int write_port_file(const char *path, int port)
 {
-	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return RELAIS_EINVAL;
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return RELAIS_EIO;
-	int bad = fprintf(f, "%d\n", port) < 0;
-	bad |= fflush(f) != 0;
-	bad |= fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path)) {
-		unlink(tmp);
-		return RELAIS_EIO;
-	}
-	return 0;
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d\n", port);
+	return file_replace(path, text, (size_t)n, 0644);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)

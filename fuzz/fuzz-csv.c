@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../common/relais.h"
+#include "../common/utf8.h"
 #include "../model/csv.h"
 #include "../model/form.h"
 #include "../model/model.h"
-#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,7 +39,7 @@ static void check_cell(const struct model_column *c, const char *v, char *out)
 {
 	char why[512];
 
-	if (!fuzz_utf8_valid(v))
+	if (!utf8_valid_str(v))
 		abort(); /* csv.h promises UTF-8 fields */
 	if (model_check_value(c, v, out, MODEL_VALUE_MAX, why, sizeof(why)) == 0 &&
 	    strlen(out) >= MODEL_VALUE_MAX)
@@ -53,7 +53,7 @@ static void bilan_csv(const uint8_t *data, size_t size)
 
 	if (form_parse_bilan_csv(data, size, &v, &p) == 0)
 		for (size_t i = 0; i < v.n; i++)
-			if (!v.items[i].value[0] || !fuzz_utf8_valid(v.items[i].value))
+			if (!v.items[i].value[0] || !utf8_valid_str(v.items[i].value))
 				abort(); /* form.h: normalised, never empty */
 	form_values_free(&v);
 	form_problems_free(&p);
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < c.rows[0].n; i++) {
 		char folded[128];
 		const char *name = c.rows[0].fields[i];
-		if (!fuzz_utf8_valid(name))
+		if (!utf8_valid_str(name))
 			abort();
 		(void)model_fold(name, folded, sizeof(folded));
 	}

@@ -16,16 +16,16 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/relais.h"
+#include "../common/utf8.h"
 #include "../mailgw/charset.h"
 #include "../mailgw/mime.h"
 #include "../model/form.h"
-#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_str(const char *s)
 {
-	if (s && !fuzz_utf8_valid(s))
+	if (s && !utf8_valid_str(s))
 		abort(); /* mime.h: every string is valid UTF-8 */
 }
 
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_str(m->precedence);
 	check_str(m->content_type);
 	if (!m->body || m->body[m->body_len] || strlen(m->body) != m->body_len ||
-	    !mailgw_utf8_valid(m->body, m->body_len))
+	    !utf8_valid(m->body, m->body_len))
 		abort();
 	(void)form_detect(m->body);
 	parse_form(FORM_CANDIDATURE, m->body);

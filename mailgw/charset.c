@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "charset.h"
 
 /* Windows-1252 0x80..0x9F; the five holes map to the C1 code points, as
@@ -18,52 +19,6 @@ static const uint16_t cp1252_high[32] = {
 	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
 	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
-
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
-int mailgw_utf8_valid(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i = 0;
-	while (i < n) {
-		size_t k = utf8_seq(s + i, n - i);
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
 
 static int has_8bit(const unsigned char *p, size_t n)
 {
@@ -103,7 +58,7 @@ static int put_utf8(struct buf *b, const unsigned char *p, size_t n, unsigned *h
 {
 	size_t i = 0;
 	while (i < n) {
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = utf8_decode(p + i, n - i, NULL);
 		if (!k)
 			k = 1; /* cannot happen on checked input; skip rather than loop */
 		if (p[i] == 0) {
@@ -250,7 +205,7 @@ int mailgw_charset_to_utf8(const char *charset, const void *p, size_t n, size_t 
 	int rc = 0;
 
 	charset_norm(charset, cs, sizeof(cs));
-	int valid = mailgw_utf8_valid(s, n);
+	int valid = utf8_valid(s, n);
 	if (!cs[0] || is_utf8_name(cs)) {
 		if (valid) {
 			rc = put_utf8(&b, s, n, &flags);
@@ -267,7 +222,7 @@ int mailgw_charset_to_utf8(const char *charset, const void *p, size_t n, size_t 
 		rc = try_iconv(cs, s, n, &tmp);
 		if (rc < 0)
 			goto out;
-		if (rc == 1 && mailgw_utf8_valid(tmp.data, tmp.len)) {
+		if (rc == 1 && utf8_valid(tmp.data, tmp.len)) {
 			rc = put_utf8(&b, tmp.data, tmp.len, &flags);
 		} else {
 			flags |= MAILGW_CHARSET_FALLBACK;
@@ -504,7 +459,7 @@ int mailgw_rfc2047_decode(const char *in, size_t n, size_t max, char **out)
 		a++;
 	while (z > a && (res.data[z - 1] == ' ' || res.data[z - 1] == '\t'))
 		z--;
-	while (z > a && !mailgw_utf8_valid(res.data + a, z - a))
+	while (z > a && !utf8_valid(res.data + a, z - a))
 		z--;
 	char *s = malloc(z - a + 1);
 	if (!s) {

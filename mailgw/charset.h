@@ -22,9 +22,7 @@
 #define MAILGW_CHARSET_TRUNCATED 0x2u /* output cut at max bytes */
 #define MAILGW_CHARSET_NUL       0x4u /* NUL bytes dropped */
 
-/* Returns 1 when p[0..n) is valid UTF-8 (no overlong forms, surrogates or
- * code points past U+10FFFF), else 0. */
-int mailgw_utf8_valid(const void *p, size_t n);
+/* Validating UTF-8 is common/utf8.h's utf8_valid(). */
 
 /* Converts p[0..n), declared in charset (NULL or "" when none), to UTF-8.
  * At most max bytes are written (cut on a character boundary). On success

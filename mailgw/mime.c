@@ -11,6 +11,7 @@
 #include <time.h>
 #include <libetpan/libetpan.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "../common/util.h"
 #include "charset.h"
 #include "html.h"
@@ -356,7 +357,7 @@ static int body_append(struct walk *w, const char *s, size_t n)
 	if (n > room) {
 		w->m->warnings |= MAILGW_MIME_W_TRUNCATED;
 		n = room;
-		while (n && !mailgw_utf8_valid(s, n))
+		while (n && !utf8_valid(s, n))
 			n--;
 	}
 	return buf_append(&w->body, s, n);

@@ -17,6 +17,7 @@
 #include <libxml/xmlreader.h>
 #include <zip.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "charset.h"
 #include "office.h"
 
@@ -803,7 +804,7 @@ static void utf8_repair(struct buf *b)
 		unsigned char c = b->data[i];
 		if (c >= 0xc2 && c <= 0xf4)
 			k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-		if (c >= 0x80 && (k == 1 || i + k > b->len || !mailgw_utf8_valid(b->data + i, k))) {
+		if (c >= 0x80 && (k == 1 || i + k > b->len || !utf8_valid(b->data + i, k))) {
 			i++;
 			continue;
 		}

@@ -212,7 +212,6 @@ static int put_base64(struct buf *out, const unsigned char *p, size_t n)
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char q[4];
 	size_t i;
-	int rc;
 
 	for (i = 0; i < n; i += 3) {
 		unsigned v = (unsigned)p[i] << 16;
@@ -224,10 +223,9 @@ static int put_base64(struct buf *out, const unsigned char *p, size_t n)
 		q[1] = tab[(v >> 12) & 63];
 		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
 		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		if ((rc = buf_append(out, q, 4)))
-			return rc;
+		buf_append(out, q, 4);
 	}
-	return 0;
+	return buf_error(out);
 }
 
 /*
@@ -239,34 +237,30 @@ static int put_base64(struct buf *out, const unsigned char *p, size_t n)
 static int put_encoded_words(struct buf *out, size_t *col, const char *s)
 {
 	size_t n = strlen(s), off = 0;
-	int rc = 0;
 
 	while (off < n) {
 		size_t k = utf8_cut(s + off, n - off, 39);
 		size_t wlen = 12 + (k + 2) / 3 * 4;
 		if (*col + 1 + wlen > LINE_MAX_COLS) {
-			rc = buf_puts(out, "\r\n ");
+			buf_puts(out, "\r\n ");
 			*col = 1;
 		} else {
-			rc = buf_putc(out, ' ');
+			buf_putc(out, ' ');
 			*col += 1;
 		}
-		if (rc || (rc = buf_puts(out, "=?UTF-8?B?")) ||
-		    (rc = put_base64(out, (const unsigned char *)s + off, k)) ||
-		    (rc = buf_puts(out, "?=")))
-			return rc;
+		buf_puts(out, "=?UTF-8?B?");
+		put_base64(out, (const unsigned char *)s + off, k);
+		buf_puts(out, "?=");
 		*col += wlen;
 		off += k;
 	}
-	return rc;
+	return buf_error(out);
 }
 
 /* Appends ASCII text word by word, folding before a word that would pass
  * LINE_MAX_COLS (a single longer word stays whole, as RFC 5322 allows). */
 static int put_folded_ascii(struct buf *out, size_t *col, const char *s)
 {
-	int rc = 0;
-
 	while (*s) {
 		size_t w;
 		while (*s == ' ')
@@ -275,36 +269,31 @@ static int put_folded_ascii(struct buf *out, size_t *col, const char *s)
 		if (!w)
 			break;
 		if (*col + 1 + w > LINE_MAX_COLS) {
-			rc = buf_puts(out, "\r\n ");
+			buf_puts(out, "\r\n ");
 			*col = 1;
 		} else {
-			rc = buf_putc(out, ' ');
+			buf_putc(out, ' ');
 			*col += 1;
 		}
-		if (rc || (rc = buf_append(out, s, w)))
-			return rc;
+		buf_append(out, s, w);
 		*col += w;
 		s += w;
 	}
-	return rc;
+	return buf_error(out);
 }
 
 /* Appends "Name: value" for an unstructured value (already cleaned). */
 static int put_text_header(struct buf *out, const char *name, const char *value)
 {
 	size_t col = strlen(name) + 1;
-	int rc;
 
-	if ((rc = buf_printf(out, "%s:", name)))
-		return rc;
+	buf_printf(out, "%s:", name);
 	/* "=?" in plain text would be read back as an encoded word. */
 	if (is_ascii(value) && !strstr(value, "=?"))
-		rc = put_folded_ascii(out, &col, value);
+		put_folded_ascii(out, &col, value);
 	else
-		rc = put_encoded_words(out, &col, value);
-	if (!rc)
-		rc = buf_puts(out, "\r\n");
-	return rc;
+		put_encoded_words(out, &col, value);
+	return buf_puts(out, "\r\n");
 }
 
 /* Appends "Name: display <addr>"; name and addr are cleaned here. */
@@ -326,29 +315,25 @@ static int put_address_header(struct buf *out, const char *hname, const char *di
 		rc = RELAIS_EINVAL;
 		goto out;
 	}
-	if ((rc = buf_printf(out, "%s:", hname)))
-		goto out;
+	buf_printf(out, "%s:", hname);
 	if (*d && is_ascii(d) && !strstr(d, "=?")) {
 		const char *p;
-		if ((rc = buf_puts(out, " \"")))
-			goto out;
+		buf_puts(out, " \"");
 		for (p = d; *p; p++) {
 			if (*p == '"' || *p == '\\')
-				rc = buf_putc(out, '\\');
-			if (rc || (rc = buf_putc(out, *p)))
-				goto out;
+				buf_putc(out, '\\');
+			buf_putc(out, *p);
 		}
-		if ((rc = buf_putc(out, '"')))
-			goto out;
+		buf_putc(out, '"');
 		col += strlen(d) + 3;
 	} else if (*d) {
-		if ((rc = put_encoded_words(out, &col, d)))
-			goto out;
+		put_encoded_words(out, &col, d);
 	}
 	if (*d && col + 3 + strlen(a) > LINE_MAX_COLS)
-		rc = buf_printf(out, "\r\n <%s>\r\n", a);
+		buf_printf(out, "\r\n <%s>\r\n", a);
 	else
-		rc = buf_printf(out, " <%s>\r\n", a);
+		buf_printf(out, " <%s>\r\n", a);
+	rc = buf_error(out);
 out:
 	free(d);
 	free(a);
@@ -374,16 +359,15 @@ static int put_date(struct buf *out, int64_t now_ms)
 static int put_msgid(struct buf *out, size_t *col, const char *id)
 {
 	size_t n = strlen(id) + 2;
-	int rc;
 
 	if (*col + 1 + n > LINE_MAX_COLS && *col > 12) {
-		rc = buf_printf(out, "\r\n <%s>", id);
+		buf_printf(out, "\r\n <%s>", id);
 		*col = 1 + n;
 	} else {
-		rc = buf_printf(out, " <%s>", id);
+		buf_printf(out, " <%s>", id);
 		*col += 1 + n;
 	}
-	return rc;
+	return buf_error(out);
 }
 
 /* In-Reply-To and References: the original's references (the first and the
@@ -394,18 +378,16 @@ static int put_thread_headers(struct buf *out, const struct mailgw_mime_msg *ori
 	const char *ids[MAILGW_REPLY_MAX_REFS];
 	size_t nids = 0, i, col;
 	char *p;
-	int rc = 0;
 
 	if (!orig->message_id)
 		return 0;
 	id_clean(orig->message_id, id, sizeof(id));
 	if (!*id)
 		return 0;
-	if ((rc = buf_puts(out, "In-Reply-To:")))
-		return rc;
+	buf_puts(out, "In-Reply-To:");
 	col = 12;
-	if ((rc = put_msgid(out, &col, id)) || (rc = buf_puts(out, "\r\n")))
-		return rc;
+	put_msgid(out, &col, id);
+	buf_puts(out, "\r\n");
 
 	if (orig->references) {
 		refs = strdup(orig->references);
@@ -431,17 +413,14 @@ static int put_thread_headers(struct buf *out, const struct mailgw_mime_msg *ori
 			p = e;
 		}
 	}
-	if ((rc = buf_puts(out, "References:")))
-		goto out;
+	buf_puts(out, "References:");
 	col = 11;
 	for (i = 0; i < nids; i++)
-		if ((rc = put_msgid(out, &col, ids[i])))
-			goto out;
-	if ((rc = put_msgid(out, &col, id)) || (rc = buf_puts(out, "\r\n")))
-		goto out;
-out:
+		put_msgid(out, &col, ids[i]);
+	put_msgid(out, &col, id);
+	buf_puts(out, "\r\n");
 	free(refs);
-	return rc;
+	return buf_error(out);
 }
 
 static int put_message_id(struct buf *out, const char *domain, int64_t now_ms)
@@ -485,9 +464,8 @@ static int put_qp(struct buf *out, const char *text)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	size_t col = 0;
-	int rc = 0;
 
-	while (*p) {
+	while (*p && !buf_error(out)) {
 		char tok[3];
 		size_t tlen;
 		int eol;
@@ -496,8 +474,7 @@ static int put_qp(struct buf *out, const char *text)
 			if (*p == '\r' && p[1] == '\n')
 				p++;
 			p++;
-			if ((rc = buf_puts(out, "\r\n")))
-				return rc;
+			buf_puts(out, "\r\n");
 			col = 0;
 			continue;
 		}
@@ -505,19 +482,17 @@ static int put_qp(struct buf *out, const char *text)
 		tlen = qp_token(*p, eol, col, tok);
 		/* 75 leaves room for the '=' of a soft line break. */
 		if (col + tlen > 75) {
-			if ((rc = buf_puts(out, "=\r\n")))
-				return rc;
+			buf_puts(out, "=\r\n");
 			col = 0;
 			tlen = qp_token(*p, eol, col, tok);
 		}
-		if ((rc = buf_append(out, tok, tlen)))
-			return rc;
+		buf_append(out, tok, tlen);
 		col += tlen;
 		p++;
 	}
 	if (col > 0)
-		rc = buf_puts(out, "\r\n");
-	return rc;
+		buf_puts(out, "\r\n");
+	return buf_error(out);
 }
 
 /* What a sender can send instead of a message the gateway could not read. */
@@ -545,64 +520,56 @@ static const char tnef_note[] =
 static int put_lines(struct buf *b, char *const *lines, size_t n)
 {
 	size_t i;
-	int rc = 0;
 
-	for (i = 0; i < n && !rc; i++)
+	for (i = 0; i < n; i++)
 		if (lines[i])
-			rc = buf_printf(b, "- %s\n", lines[i]);
-	return rc;
+			buf_printf(b, "- %s\n", lines[i]);
+	return buf_error(b);
 }
 
 /* Writes the French text of the answer (LF line ends) into body. */
 static int body_text(const struct mailgw_mime_msg *orig, const struct mailgw_result *r,
 		     const char *name, struct buf *body)
 {
-	int rc;
+	int rc = 0;
 
-	if ((rc = buf_puts(body, "Bonjour,\n\n")))
-		return rc;
+	buf_puts(body, "Bonjour,\n\n");
 	switch (r->outcome) {
 	case MAILGW_RECORDED:
 		if (r->nrecords > 0) {
-			rc = buf_puts(body, "Votre message a bien été reçu et enregistré. "
-					    "Voici ce qui a été enregistré :\n\n");
-			if (!rc)
-				rc = put_lines(body, r->records, r->nrecords);
+			buf_puts(body, "Votre message a bien été reçu et enregistré. "
+				       "Voici ce qui a été enregistré :\n\n");
+			put_lines(body, r->records, r->nrecords);
 		} else {
-			rc = buf_puts(body, "Votre message a bien été reçu et enregistré.\n");
+			buf_puts(body, "Votre message a bien été reçu et enregistré.\n");
 		}
-		if (!rc)
-			rc = buf_puts(body, "\nMerci pour votre envoi.\n");
+		buf_puts(body, "\nMerci pour votre envoi.\n");
 		break;
 	case MAILGW_REJECTED:
-		rc = buf_printf(body, "Votre formulaire (%s) n'a pas pu être enregistré, "
-				      "pour les raisons suivantes :\n\n", form_kind_name(r->kind));
-		if (!rc)
-			rc = put_lines(body, r->problems, r->nproblems);
-		if (rc)
-			break;
+		buf_printf(body, "Votre formulaire (%s) n'a pas pu être enregistré, "
+				 "pour les raisons suivantes :\n\n", form_kind_name(r->kind));
+		put_lines(body, r->problems, r->nproblems);
 		if (r->kind == FORM_CANDIDATURE || r->kind == FORM_BILAN) {
-			rc = buf_puts(body, "\nMerci de corriger ces points et de nous renvoyer "
-					    "le formulaire complet. Le voici vierge, à copier "
-					    "dans votre réponse et à remplir :\n\n");
-			if (!rc)
-				rc = form_blank(r->kind, body);
+			buf_puts(body, "\nMerci de corriger ces points et de nous renvoyer "
+				       "le formulaire complet. Le voici vierge, à copier "
+				       "dans votre réponse et à remplir :\n\n");
+			rc = form_blank(r->kind, body);
 		} else {
-			rc = buf_puts(body, "\nMerci de corriger ces points et de nous renvoyer "
-					    "votre message.\n");
+			buf_puts(body, "\nMerci de corriger ces points et de nous renvoyer "
+				       "votre message.\n");
 		}
 		break;
 	case MAILGW_QUARANTINE:
-		rc = buf_puts(body, "Votre message a bien été reçu, mais il n'a pas pu être "
-				    "lu automatiquement. Une coordinatrice ou un coordinateur "
-				    "du réseau va l'examiner et reviendra vers vous si "
-				    "nécessaire.\n");
-		if (!rc && r->reason[0])
-			rc = buf_printf(body, "\nMotif : %.*s\n", (int)sizeof(r->reason), r->reason);
-		if (!rc && orig->tnef)
-			rc = buf_printf(body, "\n%s", tnef_note);
-		else if (!rc)
-			rc = buf_printf(body, "\n%s", send_instead_note);
+		buf_puts(body, "Votre message a bien été reçu, mais il n'a pas pu être "
+			       "lu automatiquement. Une coordinatrice ou un coordinateur "
+			       "du réseau va l'examiner et reviendra vers vous si "
+			       "nécessaire.\n");
+		if (r->reason[0])
+			buf_printf(body, "\nMotif : %.*s\n", (int)sizeof(r->reason), r->reason);
+		if (orig->tnef)
+			buf_printf(body, "\n%s", tnef_note);
+		else
+			buf_printf(body, "\n%s", send_instead_note);
 		break;
 	case MAILGW_IGNORED:
 	case MAILGW_DUPLICATE:
@@ -611,11 +578,12 @@ static int body_text(const struct mailgw_mime_msg *orig, const struct mailgw_res
 	if (rc)
 		return rc;
 	if (name && *name)
-		return buf_printf(body, "\n-- \nMessage automatique de %s : merci de ne pas "
-					"répondre à ce message sauf pour renvoyer un formulaire.\n",
-				  name);
-	return buf_puts(body, "\n-- \nMessage automatique : merci de ne pas répondre à ce "
-			      "message sauf pour renvoyer un formulaire.\n");
+		buf_printf(body, "\n-- \nMessage automatique de %s : merci de ne pas "
+				 "répondre à ce message sauf pour renvoyer un formulaire.\n", name);
+	else
+		buf_puts(body, "\n-- \nMessage automatique : merci de ne pas répondre à ce "
+			       "message sauf pour renvoyer un formulaire.\n");
+	return buf_error(body);
 }
 
 /* ---- The message ------------------------------------------------------- */
@@ -675,14 +643,13 @@ int mailgw_reply_build(const struct mailgw_mime_msg *orig, const struct mailgw_r
 	if ((rc = put_date(out, now_ms)) || (rc = put_message_id(out, domain, now_ms)) ||
 	    (rc = put_thread_headers(out, orig)))
 		goto out;
-	if ((rc = buf_puts(out, "Auto-Submitted: auto-replied\r\n"
-				/* Exchange's own loop guard: no out-of-office back. */
-				"X-Auto-Response-Suppress: All\r\n"
-				"MIME-Version: 1.0\r\n"
-				"Content-Type: text/plain; charset=UTF-8\r\n"
-				"Content-Transfer-Encoding: quoted-printable\r\n"
-				"\r\n")))
-		goto out;
+	buf_puts(out, "Auto-Submitted: auto-replied\r\n"
+		      /* Exchange's own loop guard: no out-of-office back. */
+		      "X-Auto-Response-Suppress: All\r\n"
+		      "MIME-Version: 1.0\r\n"
+		      "Content-Type: text/plain; charset=UTF-8\r\n"
+		      "Content-Transfer-Encoding: quoted-printable\r\n"
+		      "\r\n");
 	rc = put_qp(out, buf_str(&body));
 out:
 	buf_release(&body);

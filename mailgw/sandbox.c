@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "charset.h"
 #include "office.h"
 #include "sandbox.h"
@@ -141,7 +142,7 @@ static int get_bytes(struct cursor *c, size_t max, int may_null, int text, unsig
 		return may_null ? 0 : RELAIS_ECORRUPT;
 	if (n > c->left || n > max)
 		return RELAIS_ECORRUPT;
-	if (text && (memchr(c->p, 0, n) || !mailgw_utf8_valid(c->p, n)))
+	if (text && (memchr(c->p, 0, n) || !utf8_valid(c->p, n)))
 		return RELAIS_ECORRUPT;
 	unsigned char *s = malloc(n + 1);
 	if (!s)

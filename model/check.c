@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "../common/utf8.h"
 #include "../common/util.h"
 #include "model_int.h"
 
@@ -27,52 +28,14 @@
  * Decodes the code point at s[*i] (s holds n bytes) and advances *i.
  * Returns -1 on an invalid, overlong or surrogate sequence.
  */
+/* Decodes the code point at s[*i] and moves *i past it; -1 when invalid. */
 static int utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
 {
-	unsigned char b = s[*i];
-	uint32_t v;
-	size_t len;
-	if (b < 0x80) {
-		*cp = b;
-		(*i)++;
-		return 0;
-	}
-	if (b >= 0xc2 && b <= 0xdf) {
-		len = 2;
-		v = b & 0x1f;
-	} else if (b >= 0xe0 && b <= 0xef) {
-		len = 3;
-		v = b & 0x0f;
-	} else if (b >= 0xf0 && b <= 0xf4) {
-		len = 4;
-		v = b & 0x07;
-	} else {
+	size_t k = utf8_decode(s + *i, n - *i, cp);
+	if (!k)
 		return -1;
-	}
-	if (n - *i < len)
-		return -1;
-	for (size_t k = 1; k < len; k++) {
-		unsigned char cb = s[*i + k];
-		if ((cb & 0xc0) != 0x80)
-			return -1;
-		v = (v << 6) | (cb & 0x3f);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-	    (v >= 0xd800 && v <= 0xdfff))
-		return -1;
-	*cp = v;
-	*i += len;
+	*i += k;
 	return 0;
-}
-
-static int utf8_valid(const char *s, size_t n)
-{
-	size_t i = 0;
-	uint32_t cp;
-	while (i < n)
-		if (utf8_next((const unsigned char *)s, n, &i, &cp))
-			return 0;
-	return 1;
 }
 
 /* Blanks trimmed around a value: ASCII white space, no-break spaces. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../common/buf.h"
+#include "../common/utf8.h"
 #include "csv.h"
 
 struct reader {
@@ -38,45 +39,6 @@ static int failf(struct reader *r, int rc, const char *fmt, ...)
 }
 
 /* ---- decoding ---- */
-
-/* Structural UTF-8 check: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char b = s[i];
-		size_t len;
-		unsigned v;
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) {
-			len = 2;
-			v = b & 0x1f;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			len = 3;
-			v = b & 0x0f;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			len = 4;
-			v = b & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			v = (v << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-		    (v >= 0xd800 && v <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 /* Converts n bytes from charset `from` into a malloc'd UTF-8 string. */
 static int convert(struct reader *r, const char *from, const char *in, size_t n,
@@ -389,31 +351,25 @@ int csv_put_cell(struct buf *b, const char *s)
 	int quote = guard || s[0] == ' ' || (n && s[n - 1] == ' ') || strpbrk(s, ";\"\r\n");
 	if (!quote)
 		return buf_append(b, s, n);
-	int rc = buf_puts(b, guard ? "\"'" : "\"");
-	for (const char *p = s; !rc && *p;) {
+	buf_puts(b, guard ? "\"'" : "\"");
+	for (const char *p = s; *p && !buf_error(b);) {
 		size_t run = strcspn(p, "\"");
-		rc = buf_append(b, p, run);
+		buf_append(b, p, run);
 		p += run;
-		if (!rc && *p == '"') {
-			rc = buf_puts(b, "\"\"");
+		if (*p == '"') {
+			buf_puts(b, "\"\"");
 			p++;
 		}
 	}
-	if (!rc)
-		rc = buf_putc(b, '"');
-	return rc;
+	return buf_putc(b, '"');
 }
 
 int csv_put_row(struct buf *b, const char *const *cells, size_t n)
 {
-	int rc = 0;
-	for (size_t k = 0; !rc && k < n; k++) {
+	for (size_t k = 0; k < n; k++) {
 		if (k)
-			rc = buf_putc(b, CSV_SEP);
-		if (!rc)
-			rc = csv_put_cell(b, cells[k]);
+			buf_putc(b, CSV_SEP);
+		csv_put_cell(b, cells[k]);
 	}
-	if (!rc)
-		rc = buf_puts(b, "\r\n");
-	return rc;
+	return buf_puts(b, "\r\n");
 }

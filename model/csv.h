@@ -68,8 +68,9 @@ void csv_free(struct csv *c);
  * was). Values may come from mailed forms:
  * this is what keeps "=HYPERLINK(…)" from running on a referent's computer.
  * Each function appends to b (whose cap applies: RELAIS_ETOOBIG) and
- * returns 0, RELAIS_ENOMEM or RELAIS_ETOOBIG; on failure b may hold part of
- * the row.
+ * returns 0 or b's sticky error (common/buf.h: RELAIS_ENOMEM or
+ * RELAIS_ETOOBIG), so a file of many rows is checked once with
+ * buf_error(); on failure b may hold part of the row.
  */
 #define CSV_BOM "\xEF\xBB\xBF"
 #define CSV_SEP ';'
@@ -81,10 +82,10 @@ int csv_formula_lead(const char *s);
  * itself otherwise. */
 const char *csv_formula_unguard(const char *s);
 
-int csv_put_bom(struct buf *b) RELAIS_WUR;
+int csv_put_bom(struct buf *b);
 /* One cell; NULL is written as an empty cell. No separator. */
-int csv_put_cell(struct buf *b, const char *s) RELAIS_WUR;
+int csv_put_cell(struct buf *b, const char *s);
 /* n cells separated by ';' and CRLF; NULL cells are empty. */
-int csv_put_row(struct buf *b, const char *const *cells, size_t n) RELAIS_WUR;
+int csv_put_row(struct buf *b, const char *const *cells, size_t n);
 
 #endif

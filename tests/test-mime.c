@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/utf8.h"
 #include "../mailgw/charset.h"
 #include "../mailgw/html.h"
 #include "../mailgw/mime.h"
@@ -171,7 +172,7 @@ static void check_case(const struct corpus_case *c, const struct mailgw_mime_msg
 	else
 		CHECK_IDX(m->subject == NULL, i);
 	CHECK_IDX(m->body != NULL && strlen(m->body) == m->body_len, i);
-	CHECK_IDX(mailgw_utf8_valid(m->body, m->body_len), i);
+	CHECK_IDX(utf8_valid(m->body, m->body_len), i);
 	if (!strstr(m->body, c->body_part)) {
 		test_fail(__FILE__, __LINE__, "case %d (%s): body lacks \"%s\":\n%s", i, c->file,
 			  c->body_part, m->body);
@@ -333,7 +334,7 @@ TEST(mime_limits_hold)
 	CHECK_INT(m->status, MAILGW_MIME_OK);
 	CHECK(m->warnings & MAILGW_MIME_W_TRUNCATED);
 	CHECK(m->body_len <= 12);
-	CHECK(mailgw_utf8_valid(m->body, m->body_len));
+	CHECK(utf8_valid(m->body, m->body_len));
 	mailgw_mime_free(m);
 
 	mailgw_mime_limits_default(&lim);
