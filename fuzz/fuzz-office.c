@@ -17,7 +17,7 @@
 #include <string.h>
 #include "../mailgw/office.h"
 #include "../model/form.h"
-#include "fuzz.h"
+#include "../common/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +33,7 @@ static void read_tables(const char *text, size_t len)
 		if (form_parse_bilan_table(p, n, &v, &nv, &pb) == 0)
 			for (size_t i = 0; i < nv; i++)
 				for (size_t k = 0; k < v[i].n; k++)
-					if (!v[i].items[k].value[0] || !fuzz_utf8_valid(v[i].items[k].value))
+					if (!v[i].items[k].value[0] || !utf8_valid_str(v[i].items[k].value))
 						abort(); /* form.h: normalised, never empty */
 		form_values_array_free(v, nv);
 		form_problems_free(&pb);
@@ -50,7 +50,7 @@ static void read_text(const char *text)
 		kind = FORM_CANDIDATURE;
 	if (form_parse(kind, text, &v, &p) == 0)
 		for (size_t k = 0; k < v.n; k++)
-			if (!v.items[k].value[0] || !fuzz_utf8_valid(v.items[k].value))
+			if (!v.items[k].value[0] || !utf8_valid_str(v.items[k].value))
 				abort();
 	form_values_free(&v);
 	form_problems_free(&p);
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (!out || strlen(out) != len || len > 64 * 1024 || !fuzz_utf8_valid(out))
+	if (!out || strlen(out) != len || len > 64 * 1024 || !utf8_valid_str(out))
 		abort(); /* office.h: a NUL-terminated UTF-8 string within the cap */
 	if (kind == MAILGW_OFFICE_TABLE)
 		read_tables(out, len);
