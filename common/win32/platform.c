@@ -422,6 +422,14 @@ int win32_fsync(int fd)
 	return _commit(fd);
 }
 
+/* Not atomic against another writer of fd: the client has none. */
+long long win32_pwrite(int fd, const void *p, size_t n, long long off)
+{
+	if (_lseeki64(fd, off, SEEK_SET) < 0)
+		return -1;
+	return _write(fd, p, n > INT_MAX ? INT_MAX : (unsigned)n);
+}
+
 void explicit_bzero(void *p, size_t n)
 {
 	SecureZeroMemory(p, n);

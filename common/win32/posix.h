@@ -42,6 +42,7 @@ char *win32_getenv(const char *name);
 int win32_setenv(const char *name, const char *value, int overwrite);
 int win32_mkstemp(char *tmpl);
 int win32_fsync(int fd);
+long long win32_pwrite(int fd, const void *p, size_t n, long long off);
 void explicit_bzero(void *p, size_t n);
 char *strndup(const char *s, size_t n);
 /* strptime knows %Y %m %d %H %M %S and literal characters. */
@@ -61,5 +62,9 @@ void *memmem(const void *hay, size_t haylen, const void *needle, size_t nlen);
 #define setenv(name, value, overwrite) win32_setenv(name, value, overwrite)
 #define mkstemp(tmpl) win32_mkstemp(tmpl)
 #define fsync(fd) win32_fsync(fd)
+#define pwrite(fd, p, n, off) win32_pwrite(fd, p, n, (long long)(off))
+#define mkostemp(tmpl, flags) ((void)(flags), win32_mkstemp(tmpl))
+/* No mode bits beyond read-only: a file is as private as its folder's ACL. */
+#define fchmod(fd, mode) ((void)(fd), (void)(mode), 0)
 
 #endif
