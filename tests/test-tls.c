@@ -293,8 +293,8 @@ TEST(tls_sync_through_nginx)
 	/* ...and it went through nginx. */
 	const char *access_log = h_read_file(h_path("nginx/access.log"), NULL);
 	CHECK(access_log != NULL);
-	CHECK(strstr(access_log, "POST /v1/push") != NULL);
-	CHECK(strstr(access_log, "GET /v1/snapshot") != NULL);
+	CHECK(strstr(access_log, "POST /v1/sync") != NULL);
+	CHECK(strstr(access_log, "GET /v1/amorce") != NULL);
 
 	/* A client that trusts another CA, or only the system's store, is
 	 * refused before any byte of the token leaves. */
