@@ -21,9 +21,16 @@ static int sync_path(const char *path, int flags)
 	return rc;
 }
 
+/* Windows flushes a file only through a handle open for writing. */
+#ifdef _WIN32
+#define FLUSH_OPEN O_WRONLY
+#else
+#define FLUSH_OPEN O_RDONLY
+#endif
+
 int file_sync(const char *path)
 {
-	return sync_path(path, O_RDONLY);
+	return sync_path(path, FLUSH_OPEN);
 }
 
 int file_sync_dir(const char *path)
