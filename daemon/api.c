@@ -25,18 +25,41 @@
 #define MSG_AUTH "Authentification requise ou refusée."
 #define MSG_INTERNAL "Le serveur n'a pas pu traiter la demande ; rien n'a été appliqué."
 
+/* OP_CHECK: the token of a request whose client waits for "100 Continue". */
+enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_SYNC, OP_BOOTSTRAP, OP_CHECK, OP_DOCUMENT };
+
+/* The routes that run an operation ("/v1/health" answers on the loop). */
+static const struct {
+	const char *method, *path;
+	enum api_op op;
+} api_routes[] = {
+	{ "GET", "/v1/whoami", OP_WHOAMI },
+	{ "POST", "/v1/push", OP_PUSH },
+	{ "GET", "/v1/pull", OP_PULL },
+	{ "GET", "/v1/snapshot", OP_SNAPSHOT },
+	{ "GET", "/v1/document/{sha256}", OP_DOCUMENT },
+	{ "POST", "/v1/sync", OP_SYNC },
+	{ "GET", "/v1/amorce", OP_BOOTSTRAP },
+};
+#define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+struct api;
+/* What a route's handler is given. */
+struct api_route {
+	struct api *api;
+	enum api_op op;
+};
+
 struct api {
 	uv_loop_t *loop;
 	struct store *store;
 	struct http_server *http;
 	struct config_security sec;
 	struct limit *limit;      /* touched on the loop thread only */
+	struct api_route route[API_NROUTES];
 };
 
 static void note_failure(struct api *a, const char *peer);
-
-/* OP_CHECK: the token of a request whose client waits for "100 Continue". */
-enum api_op { OP_WHOAMI, OP_PUSH, OP_PULL, OP_SNAPSHOT, OP_SYNC, OP_BOOTSTRAP, OP_CHECK, OP_DOCUMENT };
 
 struct api_job {
 	uv_work_t work;
@@ -850,39 +873,10 @@ static void on_health(struct http_request *r, void *arg)
 	http_respond_take(r, 200, "application/json; charset=utf-8", NULL, s, strlen(s));
 }
 
-static void on_whoami(struct http_request *r, void *arg)
+static void on_route(struct http_request *r, void *arg)
 {
-	start(r, arg, OP_WHOAMI);
-}
-
-static void on_push(struct http_request *r, void *arg)
-{
-	start(r, arg, OP_PUSH);
-}
-
-static void on_pull(struct http_request *r, void *arg)
-{
-	start(r, arg, OP_PULL);
-}
-
-static void on_snapshot(struct http_request *r, void *arg)
-{
-	start(r, arg, OP_SNAPSHOT);
-}
-
-static void on_document(struct http_request *r, void *arg)
-{
-	start(r, arg, OP_DOCUMENT);
-}
-
-static void on_sync(struct http_request *r, void *arg)
-{
-	start(r, arg, OP_SYNC);
-}
-
-static void on_bootstrap(struct http_request *r, void *arg)
-{
-	start(r, arg, OP_BOOTSTRAP);
+	const struct api_route *rt = arg;
+	start(r, rt->api, rt->op);
 }
 
 /* A client that waits for "100 Continue" before sending a push hears 429 or
@@ -911,14 +905,13 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		return RELAIS_ENOMEM;
 	}
 	limit_init(a->limit, 0);
-	if ((rc = http_server_route(srv, "GET", "/v1/health", on_health, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/whoami", on_whoami, a)) ||
-	    (rc = http_server_route(srv, "POST", "/v1/push", on_push, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/pull", on_pull, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/snapshot", on_snapshot, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/document/{sha256}", on_document, a)) ||
-	    (rc = http_server_route(srv, "POST", "/v1/sync", on_sync, a)) ||
-	    (rc = http_server_route(srv, "GET", "/v1/amorce", on_bootstrap, a))) {
+	rc = http_server_route(srv, "GET", "/v1/health", on_health, a);
+	for (size_t i = 0; !rc && i < API_NROUTES; i++) {
+		a->route[i] = (struct api_route){ a, api_routes[i].op };
+		rc = http_server_route(srv, api_routes[i].method, api_routes[i].path, on_route,
+				       &a->route[i]);
+	}
+	if (rc) {
 		free(a->limit);
 		free(a);
 		return rc;

@@ -86,7 +86,13 @@
 			clearTimeout(timer);
 			timer = setTimeout(update, 150);
 		});
-		form.addEventListener('change', update);
+		/* A select or a box ticked; a text field already updated as it was
+		 * typed in (its change, when it loses the focus, would refresh the
+		 * results under the link being clicked). */
+		form.addEventListener('change', function (e) {
+			if (e.target.type !== 'search' && e.target.type !== 'text')
+				update();
+		});
 	}
 
 	/* A form sent back with errors: the summary gets the focus, so that a

@@ -106,6 +106,9 @@ await scenario('fiches', async (browser, state) => {
 
 	await go(page, '/annuaire');
 	await search.pressSequentially('Lannemez', { delay: 30 });
+	// The results of the whole word, not of its first letters (a slow
+	// machine refreshes them once per pause in the typing).
+	await page.waitForURL(/[?&]q=Lannemez(&|$)/);
 	await found.waitFor();
 	await follow(page, found);
 	check(idOf(page) === structure, 'the search result does not lead to the structure\'s page');
