@@ -15,6 +15,7 @@
 #include <time.h>
 #include <uv.h>
 #include "../common/util.h"
+#include "../mailgw/compose.h"
 #include "../mailgw/smtp.h"
 #include "../model/csv.h"
 #include "../model/form.h"
@@ -134,59 +135,6 @@ static void fr_date(const char *iso, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", iso ? iso : "date inconnue");
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Base64 in lines of 76 characters, CRLF after each. */
-static int put_base64(struct buf *out, const unsigned char *p, size_t n)
-{
-	size_t col = 0;
-	for (size_t i = 0; i < n && !buf_error(out); i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		char q[4] = { b64[(v >> 18) & 63], b64[(v >> 12) & 63],
-			      i + 1 < n ? b64[(v >> 6) & 63] : '=', i + 2 < n ? b64[v & 63] : '=' };
-		buf_append(out, q, 4);
-		col += 4;
-		if (col >= 76) {
-			buf_puts(out, "\r\n");
-			col = 0;
-		}
-	}
-	if (col)
-		buf_puts(out, "\r\n");
-	return buf_error(out);
-}
-
-/* s as RFC 2047 B words of at most 45 bytes, never cutting a UTF-8
- * sequence, separated by CRLF and a space (folded header). */
-static int put_words(struct buf *out, const char *s)
-{
-	size_t n = strlen(s), i = 0;
-	while (i < n) {
-		size_t take = n - i > 45 ? 45 : n - i;
-		while (take < n - i && take > 1 && ((unsigned char)s[i + take] & 0xC0) == 0x80)
-			take--;
-		if (i)
-			buf_puts(out, "\r\n ");
-		buf_puts(out, "=?UTF-8?B?");
-		for (size_t k = 0; k < take; k += 3) {
-			unsigned char c[3] = { 0, 0, 0 };
-			size_t m = take - k < 3 ? take - k : 3;
-			memcpy(c, s + i + k, m);
-			unsigned v = (unsigned)c[0] << 16 | (unsigned)c[1] << 8 | c[2];
-			char q[4] = { b64[(v >> 18) & 63], b64[(v >> 12) & 63],
-				      m > 1 ? b64[(v >> 6) & 63] : '=', m > 2 ? b64[v & 63] : '=' };
-			buf_append(out, q, 4);
-		}
-		buf_puts(out, "?=");
-		i += take;
-	}
-	return buf_error(out);
-}
-
 static const char *domain_of(const char *addr)
 {
 	const char *at = strchr(addr, '@');
@@ -196,34 +144,21 @@ static const char *domain_of(const char *addr)
 static int put_common_headers(struct buf *m, const struct config_digest *cfg, const char *to,
 			      const char *subject, int64_t now_ms, const char *idpart)
 {
-	unsigned char rnd[8];
-	char hex[17], date[64];
-	time_t now = (time_t)(now_ms / 1000);
-	struct tm lt;
-	int rc = util_random(rnd, sizeof(rnd));
-	if (rc)
-		return rc;
-	util_hex(rnd, sizeof(rnd), hex);
-	localtime_r(&now, &lt);
-	/* Day and month names in English, as RFC 5322 wants: written out
-	 * rather than left to the locale. */
-	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	long off = lt.tm_gmtoff / 60;
-	snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
-		 wd[lt.tm_wday % 7], lt.tm_mday, mo[lt.tm_mon % 12], (lt.tm_year + 1900) % 10000,
-		 lt.tm_hour, lt.tm_min, lt.tm_sec, off < 0 ? '-' : '+', labs(off) / 60,
-		 labs(off) % 60);
-	buf_puts(m, "From: ");
-	if (cfg->nom)
-		put_words(m, cfg->nom);
-	buf_printf(m, "%s<%s>\r\nTo: %s\r\nSubject: ", cfg->nom ? " " : "", cfg->adresse, to);
-	put_words(m, subject);
-	buf_printf(m, "\r\nDate: %s\r\nMessage-ID: <relais.%s.%s.%s@%s>\r\n"
-		   "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n", date,
-		   idpart, cfg->departement, hex, domain_of(cfg->adresse));
-	return buf_error(m);
+	char tag[192];
+	snprintf(tag, sizeof(tag), "%s.%s", idpart, cfg->departement);
+	int rc = compose_address_header(m, "From", cfg->nom, cfg->adresse);
+	if (!rc) {
+		/* The recipients are the configuration's, checked when it is read. */
+		buf_printf(m, "To: %s\r\n", to);
+		rc = compose_text_header(m, "Subject", subject);
+	}
+	if (!rc)
+		rc = compose_date(m, now_ms, 1);
+	if (!rc)
+		rc = compose_message_id(m, tag, domain_of(cfg->adresse));
+	if (!rc)
+		rc = buf_puts(m, "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n");
+	return rc;
 }
 
 /* ---- content ---- */
@@ -598,15 +533,15 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 		   "Content-Type: multipart/alternative; boundary=\"=_alt_%s\"\r\n\r\n"
 		   "--=_alt_%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
 		   "Content-Transfer-Encoding: base64\r\n\r\n", hex, hex, hex, hex);
-	put_base64(msg, c.txt.data, c.txt.len);
+	compose_base64_lines(msg, c.txt.data, c.txt.len);
 	buf_printf(msg, "\r\n--=_alt_%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
 		   "Content-Transfer-Encoding: base64\r\n\r\n", hex);
-	put_base64(msg, c.html.data, c.html.len);
+	compose_base64_lines(msg, c.html.data, c.html.len);
 	buf_printf(msg, "\r\n--=_alt_%s--\r\n\r\n--=_mixed_%s\r\n"
 		   "Content-Type: text/csv; charset=UTF-8; name=\"%s\"\r\n"
 		   "Content-Disposition: attachment; filename=\"%s\"\r\n"
 		   "Content-Transfer-Encoding: base64\r\n\r\n", hex, hex, csvname, csvname);
-	put_base64(msg, c.csv.data, c.csv.len);
+	compose_base64_lines(msg, c.csv.data, c.csv.len);
 	buf_printf(msg, "\r\n--=_mixed_%s--\r\n", hex);
 	if (!rc)
 		rc = buf_error(msg);
@@ -849,7 +784,7 @@ static int reminder_message(struct digest *d, const struct reminder *r, int64_t 
 			buf_putc(&crlf, '\r');
 		buf_putc(&crlf, body.data[i]);
 	}
-	put_base64(m, crlf.data, crlf.len);
+	compose_base64_lines(m, crlf.data, crlf.len);
 	if (!rc)
 		rc = buf_error(&body) ? buf_error(&body) : buf_error(&crlf);
 	if (!rc)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "../common/util.h"
 #include "automatic.h"
+#include "compose.h"
 #include "reply.h"
 
 void mailgw_result_free(struct mailgw_result *r)
@@ -26,14 +27,6 @@ void mailgw_result_free(struct mailgw_result *r)
 }
 
 /* ---- Deciding ---------------------------------------------------------- */
-
-static int is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 0;
-	return 1;
-}
 
 static void set_why(char *why, size_t whylen, const char *text)
 {
@@ -87,7 +80,7 @@ int mailgw_reply_address_ok(const char *addr, char *why, size_t whylen)
 		set_why(why, whylen, "Pas d'adresse d'expéditeur (From) : aucune réponse possible.");
 		return 0;
 	}
-	if (!is_ascii(addr)) {
+	if (!compose_is_ascii(addr)) {
 		set_why(why, whylen, "L'adresse de l'expéditeur contient des caractères accentués "
 				     "ou non latins, que le serveur d'envoi ne sait pas transmettre "
 				     "(SMTPUTF8) : pas de réponse.");
@@ -140,39 +133,6 @@ int mailgw_reply_rate_ok(int64_t last_rejection_ms, int64_t now_ms)
 
 /* ---- Headers ----------------------------------------------------------- */
 
-/* Header lines are kept under this many characters (RFC 5322 says 78). */
-#define LINE_MAX_COLS 76
-
-/*
- * Copies s into a new string for a header: CR, LF and the other control
- * characters become spaces (header injection), runs of spaces one space,
- * ends trimmed, cut after max bytes at a UTF-8 character boundary.
- */
-static char *hdr_clean(const char *s, size_t max)
-{
-	size_t n = strlen(s), o = 0, i;
-	char *out = malloc(n + 1);
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			c = ' ';
-		if (c == ' ' && (o == 0 || out[o - 1] == ' '))
-			continue;
-		out[o++] = (char)c;
-	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	if (o > max) {
-		o = max;
-		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
-			o--;
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* Keeps only the characters of a message id or domain that need no quoting. */
 static void id_clean(const char *s, char *out, size_t outlen)
@@ -188,179 +148,12 @@ static void id_clean(const char *s, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Length of the longest prefix of s[0..n) of at most max bytes that ends
- * on a UTF-8 character boundary (at least one character when possible). */
-static size_t utf8_cut(const char *s, size_t n, size_t max)
-{
-	size_t k;
-
-	if (n <= max)
-		return n;
-	k = max;
-	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
-		k--;
-	if (k == 0) { /* a character longer than max: take it whole */
-		k = 1;
-		while (k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
-			k++;
-	}
-	return k;
-}
-
-static int put_base64(struct buf *out, const unsigned char *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
-	size_t i;
-
-	for (i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		buf_append(out, q, 4);
-	}
-	return buf_error(out);
-}
-
-/*
- * Appends s as RFC 2047 B-encoded UTF-8 words, each preceded by a space or,
- * when it would pass LINE_MAX_COLS, by a fold (CRLF SP); *col is the
- * current column. 39 bytes make 52 base64 characters, a 64-character word
- * that fits after any header name used here.
- */
-static int put_encoded_words(struct buf *out, size_t *col, const char *s)
-{
-	size_t n = strlen(s), off = 0;
-
-	while (off < n) {
-		size_t k = utf8_cut(s + off, n - off, 39);
-		size_t wlen = 12 + (k + 2) / 3 * 4;
-		if (*col + 1 + wlen > LINE_MAX_COLS) {
-			buf_puts(out, "\r\n ");
-			*col = 1;
-		} else {
-			buf_putc(out, ' ');
-			*col += 1;
-		}
-		buf_puts(out, "=?UTF-8?B?");
-		put_base64(out, (const unsigned char *)s + off, k);
-		buf_puts(out, "?=");
-		*col += wlen;
-		off += k;
-	}
-	return buf_error(out);
-}
-
-/* Appends ASCII text word by word, folding before a word that would pass
- * LINE_MAX_COLS (a single longer word stays whole, as RFC 5322 allows). */
-static int put_folded_ascii(struct buf *out, size_t *col, const char *s)
-{
-	while (*s) {
-		size_t w;
-		while (*s == ' ')
-			s++;
-		w = strcspn(s, " ");
-		if (!w)
-			break;
-		if (*col + 1 + w > LINE_MAX_COLS) {
-			buf_puts(out, "\r\n ");
-			*col = 1;
-		} else {
-			buf_putc(out, ' ');
-			*col += 1;
-		}
-		buf_append(out, s, w);
-		*col += w;
-		s += w;
-	}
-	return buf_error(out);
-}
-
-/* Appends "Name: value" for an unstructured value (already cleaned). */
-static int put_text_header(struct buf *out, const char *name, const char *value)
-{
-	size_t col = strlen(name) + 1;
-
-	buf_printf(out, "%s:", name);
-	/* "=?" in plain text would be read back as an encoded word. */
-	if (is_ascii(value) && !strstr(value, "=?"))
-		put_folded_ascii(out, &col, value);
-	else
-		put_encoded_words(out, &col, value);
-	return buf_puts(out, "\r\n");
-}
-
-/* Appends "Name: display <addr>"; name and addr are cleaned here. */
-static int put_address_header(struct buf *out, const char *hname, const char *display,
-			      const char *addr)
-{
-	char *d = NULL, *a = NULL;
-	size_t col = strlen(hname) + 1;
-	int rc;
-
-	a = hdr_clean(addr, 320);
-	d = hdr_clean(display ? display : "", 200);
-	if (!a || !d) {
-		rc = RELAIS_ENOMEM;
-		goto out;
-	}
-	/* An address with spaces or brackets left in it would change meaning. */
-	if (!*a || strpbrk(a, " <>\"()")) {
-		rc = RELAIS_EINVAL;
-		goto out;
-	}
-	buf_printf(out, "%s:", hname);
-	if (*d && is_ascii(d) && !strstr(d, "=?")) {
-		const char *p;
-		buf_puts(out, " \"");
-		for (p = d; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_putc(out, '\\');
-			buf_putc(out, *p);
-		}
-		buf_putc(out, '"');
-		col += strlen(d) + 3;
-	} else if (*d) {
-		put_encoded_words(out, &col, d);
-	}
-	if (*d && col + 3 + strlen(a) > LINE_MAX_COLS)
-		buf_printf(out, "\r\n <%s>\r\n", a);
-	else
-		buf_printf(out, " <%s>\r\n", a);
-	rc = buf_error(out);
-out:
-	free(d);
-	free(a);
-	return rc;
-}
-
-static int put_date(struct buf *out, int64_t now_ms)
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm;
-
-	if (now_ms < 0 || !gmtime_r(&t, &tm))
-		return RELAIS_EINVAL;
-	return buf_printf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
-			  days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-			  tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* Appends " <id>" to a header being built, folding before it when needed. */
 static int put_msgid(struct buf *out, size_t *col, const char *id)
 {
 	size_t n = strlen(id) + 2;
 
-	if (*col + 1 + n > LINE_MAX_COLS && *col > 12) {
+	if (*col + 1 + n > COMPOSE_LINE_MAX && *col > 12) {
 		buf_printf(out, "\r\n <%s>", id);
 		*col = 1 + n;
 	} else {
@@ -423,17 +216,11 @@ static int put_thread_headers(struct buf *out, const struct mailgw_mime_msg *ori
 	return buf_error(out);
 }
 
-static int put_message_id(struct buf *out, const char *domain, int64_t now_ms)
+static int message_id(struct buf *out, const char *domain, int64_t now_ms)
 {
-	unsigned char rnd[12];
-	char hex[2 * sizeof(rnd) + 1];
-	int rc;
-
-	if ((rc = util_random(rnd, sizeof(rnd))))
-		return rc;
-	util_hex(rnd, sizeof(rnd), hex);
-	return buf_printf(out, "Message-ID: <relais.%lld.%s@%s>\r\n", (long long)now_ms, hex,
-			  domain);
+	char tag[24];
+	snprintf(tag, sizeof(tag), "%lld", (long long)now_ms);
+	return compose_message_id(out, tag, domain);
 }
 
 /* ---- Body -------------------------------------------------------------- */
@@ -613,14 +400,14 @@ int mailgw_reply_build(const struct mailgw_mime_msg *orig, const struct mailgw_r
 	if (!*domain)
 		return RELAIS_EINVAL;
 
-	name = hdr_clean(network_name ? network_name : "", 200);
+	name = compose_clean(network_name ? network_name : "", 200);
 	s = orig->subject ? orig->subject : "";
 	while (*s == ' ' || *s == '\t')
 		s++;
 	/* One "Re:" only, however deep the thread. */
 	if (!strncasecmp(s, "re:", 3))
 		s += 3;
-	subject = hdr_clean(s, MAILGW_REPLY_MAX_SUBJECT);
+	subject = compose_clean(s, MAILGW_REPLY_MAX_SUBJECT);
 	if (!name || !subject) {
 		rc = RELAIS_ENOMEM;
 		goto out;
@@ -628,19 +415,19 @@ int mailgw_reply_build(const struct mailgw_mime_msg *orig, const struct mailgw_r
 	if ((rc = body_text(orig, r, name, &body)))
 		goto out;
 
-	if ((rc = put_address_header(out, "From", name, network_addr)) ||
-	    (rc = put_address_header(out, "To", orig->from_name, orig->from_addr)))
+	if ((rc = compose_address_header(out, "From", name, network_addr)) ||
+	    (rc = compose_address_header(out, "To", orig->from_name, orig->from_addr)))
 		goto out;
 	{
 		struct buf subj = BUF_INIT(MAILGW_REPLY_MAX_SUBJECT + 16);
 		rc = buf_printf(&subj, "Re: %s", *subject ? subject : "votre message");
 		if (!rc)
-			rc = put_text_header(out, "Subject", buf_str(&subj));
+			rc = compose_text_header(out, "Subject", buf_str(&subj));
 		buf_release(&subj);
 		if (rc)
 			goto out;
 	}
-	if ((rc = put_date(out, now_ms)) || (rc = put_message_id(out, domain, now_ms)) ||
+	if ((rc = compose_date(out, now_ms, 0)) || (rc = message_id(out, domain, now_ms)) ||
 	    (rc = put_thread_headers(out, orig)))
 		goto out;
 	buf_puts(out, "Auto-Submitted: auto-replied\r\n"
