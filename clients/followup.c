@@ -7,6 +7,10 @@
  * edit, so that a decision and its consequences (the promeneur's status, the
  * directory change) reach the server together or not at all. Nothing is
  * written before every input was checked.
+ *
+ * Kept whole (over 800 lines): its commands share one pattern (open the replica,
+ * one captured edit, one domain call, one French report) and the listing helpers
+ * of the to-do list and the reminders.
  */
 #include <ctype.h>
 #include <stdarg.h>

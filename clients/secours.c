@@ -8,6 +8,9 @@
  * file itself is renamed aside, and the new replica is built in a
  * sub-directory before it takes the old one's place. Until that last rename
  * the home is as it was, so a rescue cut by the network changes nothing.
+ *
+ * Kept whole (over 800 lines): the check, the salvage of what is readable and the
+ * two-rename swap are one procedure whose order is what keeps data safe.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -16,6 +16,9 @@
  * runs. A sync is "relais sync" in a child process: the replica is closed
  * for it and reopened when the child ends; pages asked meanwhile get a short
  * "synchronisation en cours" page that reloads itself.
+ *
+ * Kept whole (over 800 lines): the checks below run in this order on every
+ * request; the server, the session and the route table are read together.
  */
 #include <errno.h>
 #include <signal.h>
