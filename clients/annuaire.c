@@ -27,6 +27,7 @@
 #include "../common/file.h"
 #include "../common/util.h"
 #include "../model/csv.h"
+#include "../model/domain.h"
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "annuaire.h"
@@ -536,7 +537,8 @@ struct import {
 	 * email -> promeneur id, "promeneur reseau folded-profile" -> "", and
 	 * the file's own emails -> line. */
 	struct smap structures, promeneurs, presences, lines;
-	sqlite3_stmt *get_p, *ins_s, *ins_p, *ins_pres, *fill_p;
+	sqlite3_stmt *get_p;
+	char today[DOMAIN_DATE_LEN + 1]; /* the date of the edit, for the domain layer */
 };
 
 static void row_release(struct row_in *w)
@@ -818,73 +820,74 @@ static int load_maps(struct import *im)
 
 static int prepare_all(struct import *im)
 {
-	sqlite3 *db = im->r->db;
-	struct {
-		sqlite3_stmt **st;
-		const char *sql;
-	} q[] = {
-		{ &im->get_p, "SELECT telephone, fonction, structure, statut FROM promeneur WHERE id = ?" },
-		{ &im->ins_s, "INSERT INTO structure (id, dept, nom, commune, code_postal) "
-			      "VALUES (?, ?, ?, ?, nullif(?, ''))" },
-		{ &im->ins_p, "INSERT INTO promeneur (id, dept, prenom, nom, email, telephone, "
-			      "structure, fonction, statut) VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, "
-			      "nullif(?, ''), 'labellise')" },
-		{ &im->ins_pres, "INSERT INTO presence (id, dept, promeneur, reseau, nom_profil) "
-				 "VALUES (?, ?, ?, ?, ?)" },
-		{ &im->fill_p, "UPDATE promeneur SET telephone = coalesce(telephone, nullif(?, '')), "
-			       "fonction = coalesce(fonction, nullif(?, '')) WHERE id = ?" },
-	};
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
-		if (sqlite3_prepare_v2(db, q[i].sql, -1, q[i].st, NULL) != SQLITE_OK)
-			return RELAIS_EDB;
+	if (sqlite3_prepare_v2(im->r->db, "SELECT telephone, fonction, structure, statut FROM "
+			       "promeneur WHERE id = ?", -1, &im->get_p, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	im->tp = model_table_by_name("promeneur");
+	im->ts = model_table_by_name("structure");
+	im->tpres = model_table_by_name("presence");
+	domain_today(im->today);
 	return load_maps(im);
 }
 
 static void finalize_all(struct import *im)
 {
-	sqlite3_stmt *all[] = { im->get_p, im->ins_s, im->ins_p, im->ins_pres, im->fill_p };
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		sqlite3_finalize(all[i]);
+	sqlite3_finalize(im->get_p);
+	im->get_p = NULL;
 	smap_free(&im->structures);
 	smap_free(&im->promeneurs);
 	smap_free(&im->presences);
 	smap_free(&im->lines);
 }
 
-/* Steps a write statement; 0 or RELAIS_EDB. */
-static int step_done(sqlite3_stmt *st)
+/*
+ * Writes one row of t through the domain layer, as every door does: id NULL
+ * creates it (its id in res), else updates it. names[i] = vals[i]; an empty
+ * value is left out. Returns 0, 1 when the domain refuses it (its reason in
+ * why), or a RELAIS_E* error.
+ */
+static int domain_put(struct import *im, const struct model_table *t, const char *id,
+		      const char *const *names, const char *const *vals, size_t n,
+		      struct domain_result *res, char *why, size_t whylen)
 {
-	int s = sqlite3_step(st);
-	sqlite3_reset(st);
-	return s == SQLITE_DONE ? 0 : RELAIS_EDB;
+	struct domain_value v[16];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < sizeof(v) / sizeof(v[0]); i++) {
+		const struct model_column *c = model_column_by_name(t, names[i]);
+		if (!c)
+			return RELAIS_EINVAL;
+		if (vals[i] && *vals[i])
+			v[k++] = (struct domain_value){ c, vals[i] };
+	}
+	int rc = domain_write(im->r->db, t, id, im->dept, v, k, im->today, res, why, whylen);
+	if (rc == RELAIS_EINVAL || rc == RELAIS_ECONSTRAINT)
+		return 1;
+	return rc;
 }
 
-/* Adds the profiles of w that promeneur pid lacks; counts them in *added. */
+/* Adds the profiles of w that promeneur pid lacks; counts them in *added.
+ * 0, 1 when the domain refuses one (why), or a RELAIS_E* error. */
 static int write_presences(struct import *im, const char *pid, const struct row_in *w,
-			   size_t *added)
+			   size_t *added, char *why, size_t whylen)
 {
+	static const char *const names[] = { "promeneur", "reseau", "nom_profil" };
 	*added = 0;
 	for (size_t i = 0; i < w->npres; i++) {
-		char id[UTIL_UUID_LEN + 1];
+		struct domain_result res;
 		char *key = presence_key(pid, w->pres[i].reseau, w->pres[i].profil);
 		if (!key)
 			return RELAIS_ENOMEM;
-		int have = smap_get(&im->presences, key) != NULL;
-		int rc = have ? 0 : smap_add(&im->presences, key, "");
+		if (smap_get(&im->presences, key)) {
+			free(key);
+			continue;
+		}
+		const char *vals[] = { pid, w->pres[i].reseau, w->pres[i].profil };
+		int rc = domain_put(im, im->tpres, NULL, names, vals, 3, &res, why, whylen);
+		if (!rc)
+			rc = smap_add(&im->presences, key, "");
 		free(key);
 		if (rc)
 			return rc;
-		if (have)
-			continue;
-		if (util_uuid(id))
-			return RELAIS_EDB;
-		sqlite3_bind_text(im->ins_pres, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_pres, 2, im->dept, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_pres, 3, pid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_pres, 4, w->pres[i].reseau, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_pres, 5, w->pres[i].profil, -1, SQLITE_TRANSIENT);
-		if (step_done(im->ins_pres))
-			return RELAIS_EDB;
 		(*added)++;
 	}
 	return 0;
@@ -911,7 +914,7 @@ static int write_row(struct import *im, size_t lineno, const struct row_in *w,
 {
 	char sid[UTIL_UUID_LEN + 1], pid[UTIL_UUID_LEN + 1], who[512], sname[256];
 	char *p_struct = NULL, *p_statut = NULL;
-	int s, have_s = 0, rc = 0;
+	int s, have_s = 0, new_s = 0, rc = 0;
 	size_t added = 0;
 
 	snprintf(who, sizeof(who), "%s %s <%s>", w->val[F_PRENOM], w->val[F_NOM], w->val[F_EMAIL]);
@@ -951,13 +954,14 @@ static int write_row(struct import *im, size_t lineno, const struct row_in *w,
 			goto out;
 		}
 		if (fill_tel || fill_fon) {
-			sqlite3_bind_text(im->fill_p, 1, w->val[F_TELEPHONE], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(im->fill_p, 2, w->val[F_FONCTION], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(im->fill_p, 3, pid, -1, SQLITE_TRANSIENT);
-			if ((rc = step_done(im->fill_p)))
+			static const char *const names[] = { "telephone", "fonction" };
+			const char *vals[] = { fill_tel ? w->val[F_TELEPHONE] : NULL,
+					       fill_fon ? w->val[F_FONCTION] : NULL };
+			struct domain_result res;
+			if ((rc = domain_put(im, im->tp, pid, names, vals, 2, &res, why, whylen)))
 				goto out;
 		}
-		if ((rc = write_presences(im, pid, w, &added)))
+		if ((rc = write_presences(im, pid, w, &added, why, whylen)))
 			goto out;
 		if ((fill_tel && buf_puts(&done, "téléphone")) ||
 		    (fill_fon && buf_printf(&done, "%sfonction", done.len ? ", " : "")) ||
@@ -993,28 +997,31 @@ static int write_row(struct import *im, size_t lineno, const struct row_in *w,
 			rc = 1;
 			goto out;
 		}
-		if (util_uuid(sid)) {
-			rc = RELAIS_EDB;
+		static const char *const names[] = { "nom", "commune", "code_postal" };
+		const char *vals[] = { w->val[F_STRUCTURE], w->val[F_COMMUNE], w->val[F_CODE_POSTAL] };
+		struct domain_result res;
+		if ((rc = domain_put(im, im->ts, NULL, names, vals, 3, &res, why, whylen)))
 			goto out;
-		}
-		sqlite3_bind_text(im->ins_s, 1, sid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_s, 2, im->dept, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_s, 3, w->val[F_STRUCTURE], -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_s, 4, w->val[F_COMMUNE], -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(im->ins_s, 5, w->val[F_CODE_POSTAL], -1, SQLITE_TRANSIENT);
-		if ((rc = step_done(im->ins_s)) || (rc = smap_add(&im->structures, skey, sid)))
-			goto out;
+		snprintf(sid, sizeof(sid), "%s", res.id);
+		new_s = 1;
 	}
-	if (util_uuid(pid)) {
-		rc = RELAIS_EDB;
+	{
+		/* A directory's promeneurs are labelled: the domain's rule for
+		 * a new row (labelled at creation, nothing to transmit). */
+		static const char *const names[] = { "prenom", "nom", "email", "telephone",
+						     "structure", "fonction", "statut" };
+		const char *vals[] = { w->val[F_PRENOM], w->val[F_NOM], w->val[F_EMAIL],
+				       w->val[F_TELEPHONE], sid, w->val[F_FONCTION], "labellise" };
+		struct domain_result res;
+		if ((rc = domain_put(im, im->tp, NULL, names, vals, 7, &res, why, whylen)))
+			goto out;
+		snprintf(pid, sizeof(pid), "%s", res.id);
+	}
+	if ((rc = write_presences(im, pid, w, &added, why, whylen)))
 		goto out;
-	}
-	const char *vals[] = { pid, im->dept, w->val[F_PRENOM], w->val[F_NOM], w->val[F_EMAIL],
-			       w->val[F_TELEPHONE], sid, w->val[F_FONCTION] };
-	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-		sqlite3_bind_text(im->ins_p, (int)i + 1, vals[i], -1, SQLITE_TRANSIENT);
-	if ((rc = step_done(im->ins_p)) || (rc = smap_add(&im->promeneurs, pkey, pid)) ||
-	    (rc = write_presences(im, pid, w, &added)))
+	/* Known to the next lines only once the whole row is written. */
+	if ((new_s && (rc = smap_add(&im->structures, skey, sid))) ||
+	    (rc = smap_add(&im->promeneurs, pkey, pid)))
 		goto out;
 	printf("ligne %zu : créé : %s, %s", lineno, who, sname);
 	if (!have_s)
@@ -1111,7 +1118,16 @@ static int run_import(struct import *im, const struct csv *c)
 			}
 		}
 		if (!refused) {
-			e = write_row(im, lineno, &w, why, sizeof(why));
+			/* A row the domain refuses halfway (its structure written,
+			 * its promeneur refused) leaves nothing: the capture keeps
+			 * no trace of what a savepoint rolled back. */
+			e = sqlite3_exec(im->r->db, "SAVEPOINT ligne", NULL, NULL, NULL) == SQLITE_OK
+			    ? write_row(im, lineno, &w, why, sizeof(why)) : RELAIS_EDB;
+			if (e == 1 && sqlite3_exec(im->r->db, "ROLLBACK TO ligne", NULL, NULL,
+						   NULL) != SQLITE_OK)
+				e = RELAIS_EDB;
+			if (e >= 0 && sqlite3_exec(im->r->db, "RELEASE ligne", NULL, NULL, NULL) != SQLITE_OK)
+				e = RELAIS_EDB;
 			if (e < 0) {
 				row_release(&w);
 				cli_error("écriture dans le réplica impossible : %s ; rien n'a été "
