@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/util.h"
 #include "../model/model.h"
 #include "../sync/sync.h"
 #include "cli.h"
@@ -166,7 +167,9 @@ int cmd_status(const char *home, int argc, char **argv)
 		       or_unknown(json_string_value(json_object_get(obj, "role"))),
 		       or_unknown(json_string_value(json_object_get(obj, "dept"))));
 		printf("Modifications en attente : %" PRIu64 "\n", pending);
-		printf("Dernière synchronisation : %s\n", last ? last : "jamais");
+		char when[64];
+		printf("Dernière synchronisation : %s\n",
+		       last ? util_local_time_fr(last, when, sizeof(when)) : "jamais");
 		printf("Conflits ouverts : %lld\n", conflicts);
 		printf("Modifications refusées par le serveur : %" PRIu64 "%s\n", refused,
 		       refused ? " (voir relais refus)" : "");

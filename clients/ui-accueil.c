@@ -129,18 +129,6 @@ static int suivi_block(struct ui_ctx *c)
 
 /* "2026-11-23T13:36:23Z" as "23/11/2026 à 14:36" in local time; the text
  * itself when it is not such a time. */
-static const char *local_time(const char *iso, char *out, size_t outlen)
-{
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	time_t t = end && !*end ? timegm(&tm) : (time_t)-1;
-	if (t == (time_t)-1 || !localtime_r(&t, &tm) ||
-	    !strftime(out, outlen, "%d/%m/%Y à %H:%M", &tm))
-		return iso;
-	return out;
-}
-
 static int sync_block(struct ui_ctx *c)
 {
 	uint64_t pending = 0;
@@ -165,7 +153,7 @@ static int sync_block(struct ui_ctx *c)
 		buf_printf(b, "<time datetime=\"");
 		buf_puts_html(b, last);
 		buf_puts(b, "\">");
-		buf_puts_html(b, local_time(last, when, sizeof(when)));
+		buf_puts_html(b, util_local_time_fr(last, when, sizeof(when)));
 		buf_puts(b, "</time>");
 	} else {
 		buf_puts(b, "jamais depuis ce poste");

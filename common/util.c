@@ -270,3 +270,15 @@ const char *util_de(const char *word)
 		return "d'";
 	return "de ";
 }
+
+const char *util_local_time_fr(const char *iso, char *out, size_t outlen)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_t t = end && !*end ? timegm(&tm) : (time_t)-1;
+	if (t == (time_t)-1 || !localtime_r(&t, &tm) ||
+	    !strftime(out, outlen, "%d/%m/%Y à %H:%M", &tm))
+		return iso;
+	return out;
+}

@@ -25,6 +25,9 @@ void util_hex(const void *p, size_t n, char *out);
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t util_now_ms(void);
+/* "YYYY-MM-DDTHH:MM:SSZ" as a person reads it here, "04/12/2026 à 23:40"
+ * (local time) in out; iso itself when it is not such a time. */
+const char *util_local_time_fr(const char *iso, char *out, size_t outlen);
 /* Formats ms since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[21]. */
 void util_iso8601(int64_t ms, char out[21]);
 
