@@ -852,7 +852,9 @@ static int domain_put(struct import *im, const struct model_table *t, const char
 {
 	struct domain_value v[16];
 	size_t k = 0;
-	for (size_t i = 0; i < n && k < sizeof(v) / sizeof(v[0]); i++) {
+	if (n > sizeof(v) / sizeof(v[0]))
+		return RELAIS_EINVAL;
+	for (size_t i = 0; i < n; i++) {
 		const struct model_column *c = model_column_by_name(t, names[i]);
 		if (!c)
 			return RELAIS_EINVAL;

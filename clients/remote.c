@@ -232,7 +232,6 @@ out:
 
 /* ---- bootstrap from the département's file (docs/protocol.md) ---- */
 
-#define AMORCE_PART "amorce.part"
 #define AMORCE_HEADER "X-Relais-Amorce"
 
 struct amorce {
@@ -283,7 +282,7 @@ static int bootstrap(struct replica *r, struct net *n, uint64_t *rows, char *err
 	long status = 0;
 	struct stat st;
 
-	snprintf(part, sizeof(part), "%s/" AMORCE_PART, r->home);
+	snprintf(part, sizeof(part), "%s/" REPLICA_AMORCE_PART, r->home);
 	if ((rc = replica_meta(r, "amorce", &meta)) || (rc = replica_meta(r, "dept", &dept))) {
 		snprintf(err, errlen, "lecture du réplica impossible : %s", relais_strerror(rc));
 		goto out;

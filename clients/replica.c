@@ -138,7 +138,7 @@ static int lock_wait(struct replica *r, int fd, const char *path, char *err, siz
 		secs = LOCK_WAIT_MS / 1000;
 	int limit = (int)secs * 1000;
 	char whopath[MAX_PATH];
-	if (path_join(whopath, sizeof(whopath), r->home, "lock.who"))
+	if (path_join(whopath, sizeof(whopath), r->home, REPLICA_LOCK_WHO))
 		whopath[0] = 0;
 	for (int waited = 0;; waited += LOCK_POLL_MS) {
 		int lk = platform_try_lock(fd);
@@ -188,7 +188,7 @@ static int is_quota(int e)
 static int take_lock(struct replica *r, int create, char *err, size_t errlen)
 {
 	char path[MAX_PATH];
-	if (path_join(path, sizeof(path), r->home, "lock")) {
+	if (path_join(path, sizeof(path), r->home, REPLICA_LOCK_FILE)) {
 		snprintf(err, errlen, "chemin trop long : %s", r->home);
 		return RELAIS_EINVAL;
 	}
@@ -229,7 +229,7 @@ void replica_release(struct replica *r)
 int replica_relock(struct replica *r, char *err, size_t errlen)
 {
 	char path[MAX_PATH];
-	if (r->lockfd < 0 || path_join(path, sizeof(path), r->home, "lock"))
+	if (r->lockfd < 0 || path_join(path, sizeof(path), r->home, REPLICA_LOCK_FILE))
 		return RELAIS_EINVAL;
 	return lock_wait(r, r->lockfd, path, err, errlen);
 }

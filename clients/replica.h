@@ -34,6 +34,11 @@ struct replica {
 
 #define REPLICA_CREATE 0x1u /* init: create the home and the database if missing */
 #define REPLICA_CA_FILE "ca.pem"
+/* The lock file of the home, and who holds it (named in the wait message). */
+#define REPLICA_LOCK_FILE "lock"
+#define REPLICA_LOCK_WHO "lock.who"
+/* The département's bootstrap file while it downloads (relais init). */
+#define REPLICA_AMORCE_PART "amorce.part"
 
 /*
  * Resolves the home directory: opt (from --home) when not NULL, else

@@ -488,7 +488,7 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
 static void remove_tmp(const char *tmp)
 {
 	static const char *const files[] = { "replica.db", "replica.db-wal", "replica.db-shm",
-					     "lock", "lock.who", "amorce.part", REPLICA_CA_FILE,
+					     REPLICA_LOCK_FILE, REPLICA_LOCK_WHO, REPLICA_AMORCE_PART, REPLICA_CA_FILE,
 					     REPLICA_CA_FILE ".tmp" };
 	char path[MAX_PATH];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

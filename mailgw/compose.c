@@ -142,17 +142,21 @@ static int put_folded_ascii(struct buf *out, size_t *col, const char *s)
 	return buf_error(out);
 }
 
-/* Appends "Name: value" for an unstructured value (already cleaned). */
+/* Appends "Name: value" for an unstructured value, cleaned here. */
 int compose_text_header(struct buf *out, const char *name, const char *value)
 {
 	size_t col = strlen(name) + 1;
+	char *v = compose_clean(value, COMPOSE_TEXT_MAX);
 
+	if (!v)
+		return RELAIS_ENOMEM;
 	buf_printf(out, "%s:", name);
 	/* "=?" in plain text would be read back as an encoded word. */
-	if (compose_is_ascii(value) && !strstr(value, "=?"))
-		put_folded_ascii(out, &col, value);
+	if (compose_is_ascii(v) && !strstr(v, "=?"))
+		put_folded_ascii(out, &col, v);
 	else
-		put_encoded_words(out, &col, value);
+		put_encoded_words(out, &col, v);
+	free(v);
 	return buf_puts(out, "\r\n");
 }
 

@@ -25,8 +25,12 @@ int compose_is_ascii(const char *s);
  */
 char *compose_clean(const char *s, size_t max);
 
-/* "Name: value" for an unstructured value (already cleaned): folded ASCII,
- * or RFC 2047 UTF-8 words, lines under 78 characters. */
+/* Longest unstructured header value written, in bytes. */
+#define COMPOSE_TEXT_MAX 998
+
+/* "Name: value" for an unstructured value, cleaned here (compose_clean, cut
+ * at COMPOSE_TEXT_MAX): folded ASCII, or RFC 2047 UTF-8 words, lines under
+ * 78 characters. */
 int compose_text_header(struct buf *out, const char *name, const char *value);
 
 /* "Name: display <addr>"; display (may be NULL) and addr are cleaned here.
