@@ -272,7 +272,7 @@ static int run_workflow(struct replica *r, enum workflow wf, const char *id, con
 	if (capture_begin(r, &cap))
 		return CLI_EXIT_FAIL;
 	memset(&res, 0, sizeof(res));
-	e = wf == WF_DECIDE ? domain_decide(r->db, id, a, date, b, &res, err, sizeof(err))
+	e = wf == WF_DECIDE ? domain_decide(r->db, id, a, date, b, NULL, &res, err, sizeof(err))
 			    : domain_delabel(r->db, id, a, date, &res, err, sizeof(err));
 	if (e) {
 		sync_capture_abort(cap);

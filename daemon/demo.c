@@ -138,7 +138,8 @@ static int insert_row(sqlite3 *db, const struct demo_row *r, char id[UTIL_UUID_L
 	domain_today(today);
 	rc = domain_write(db, t, NULL, DEMO_DEPT, v, n, today, &res, err, errlen);
 	if (!rc && suspend)
-		rc = domain_suspend(db, res.id, 1, today, &res, err, errlen);
+		rc = domain_suspend(db, res.id, "Suspension de démonstration : absence prolongée.", today,
+				    NULL, &res, err, errlen);
 	if (!rc)
 		memcpy(id, res.id, UTIL_UUID_LEN + 1);
 out:

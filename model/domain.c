@@ -9,13 +9,13 @@
 #include <time.h>
 #include "../common/buf.h"
 #include "../common/util.h"
-#include "domain.h"
+#include "domain_int.h"
 
 #define MAX_SQL (64u << 10)
 #define DIRECTORY_TABLE "directory_change"
 
 RELAIS_PRINTF(4, 5)
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+int domain_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 	if (err && errlen) {
@@ -27,7 +27,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 }
 
 RELAIS_PRINTF(2, 3)
-static void note(struct domain_result *res, const char *fmt, ...)
+void domain_note(struct domain_result *res, const char *fmt, ...)
 {
 	va_list ap;
 	size_t n = strlen(res->note);
@@ -45,8 +45,8 @@ static int db_fail(sqlite3 *db, char *err, size_t errlen)
 {
 	int rc = relais_sqlite_error(sqlite3_extended_errcode(db));
 	if (rc == RELAIS_ECONSTRAINT)
-		return fail(err, errlen, rc, "Valeur refusée par le schéma (%s).", sqlite3_errmsg(db));
-	return fail(err, errlen, rc ? rc : RELAIS_EDB, "Écriture impossible : %s.", relais_sqlite_errmsg(db));
+		return domain_fail(err, errlen, rc, "Valeur refusée par le schéma (%s).", sqlite3_errmsg(db));
+	return domain_fail(err, errlen, rc ? rc : RELAIS_EDB, "Écriture impossible : %s.", relais_sqlite_errmsg(db));
 }
 
 void domain_today(char out[DOMAIN_DATE_LEN + 1])
@@ -64,7 +64,7 @@ static int live(const struct model_column *c)
 
 /* ---- reading ---- */
 
-static int row_exists(sqlite3 *db, const char *table, const char *id, int *exists)
+int domain_row_exists(sqlite3 *db, const char *table, const char *id, int *exists)
 {
 	char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" WHERE id = ?1", table);
 	sqlite3_stmt *st = NULL;
@@ -83,7 +83,7 @@ static int row_exists(sqlite3 *db, const char *table, const char *id, int *exist
 
 /* Text columns of one row: "SELECT a, b… FROM t WHERE id = ?1" into out[i]
  * (malloc'd, NULL for NULL). RELAIS_ENOTFOUND when no such row. */
-static int row_texts(sqlite3 *db, const char *sql, const char *id, char **out, int n)
+int domain_row_texts(sqlite3 *db, const char *sql, const char *id, char **out, int n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, &st, NULL));
@@ -111,14 +111,14 @@ static int row_texts(sqlite3 *db, const char *sql, const char *id, char **out, i
 	return rc;
 }
 
-static void texts_free(char **v, int n)
+void domain_texts_free(char **v, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(v[i]);
 }
 
 /* Runs one write with text parameters (NULL binds NULL). */
-static int run(sqlite3 *db, const char *sql, int n, const char *const *p, char *err, size_t errlen)
+int domain_run(sqlite3 *db, const char *sql, int n, const char *const *p, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -148,11 +148,11 @@ int domain_check_value(sqlite3 *db, const struct model_column *c, const char *ra
 	}
 	if (c->kind != MODEL_REF || !out[0])
 		return 0;
-	if ((rc = row_exists(db, c->ref, out, &exists)))
+	if ((rc = domain_row_exists(db, c->ref, out, &exists)))
 		return rc;
 	if (!exists) {
 		const struct model_table *rt = model_table_by_name(c->ref);
-		return fail(err, errlen, RELAIS_EINVAL, "%s : %s « %s » est introuvable.", c->label,
+		return domain_fail(err, errlen, RELAIS_EINVAL, "%s : %s « %s » est introuvable.", c->label,
 			    rt ? rt->label : c->ref, out);
 	}
 	return 0;
@@ -165,14 +165,14 @@ static int recheck(sqlite3 *db, const struct domain_value *v, char *err, size_t 
 	int rc;
 	if (!v->val)
 		return v->col->flags & MODEL_REQUIRED
-			       ? fail(err, errlen, RELAIS_EINVAL, "%s : ce champ est obligatoire.", v->col->label)
+			       ? domain_fail(err, errlen, RELAIS_EINVAL, "%s : ce champ est obligatoire.", v->col->label)
 			       : 0;
 	out = malloc(MODEL_VALUE_MAX);
 	if (!out)
 		return RELAIS_ENOMEM;
 	rc = domain_check_value(db, v->col, v->val, out, MODEL_VALUE_MAX, err, errlen);
 	if (!rc && strcmp(out, v->val))
-		rc = fail(err, errlen, RELAIS_EINVAL, "%s : valeur non normalisée.", v->col->label);
+		rc = domain_fail(err, errlen, RELAIS_EINVAL, "%s : valeur non normalisée.", v->col->label);
 	free(out);
 	return rc;
 }
@@ -185,175 +185,108 @@ static const struct domain_value *find(const struct domain_value *v, size_t n, c
 	return NULL;
 }
 
-/* ---- the national directory ---- */
-
-static int directory_change(sqlite3 *db, const char *dept, const char *promeneur,
-			    const char *nature, const char *date, char *err, size_t errlen)
-{
-	char id[UTIL_UUID_LEN + 1];
-	int rc = util_uuid(id);
-	if (rc)
-		return rc;
-	const char *p[] = { id, dept, promeneur, nature, date };
-	return run(db, "INSERT INTO " DIRECTORY_TABLE " (id, dept, promeneur, nature, date, transmis) "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, 0)", 5, p, err, errlen);
-}
-
 /* ---- workflows ---- */
 
-static const char *decision_shown(const char *d)
+/* The history of candidature id's decisions: one row per decision. */
+static int decision_history(sqlite3 *db, const char *dept, const char *id, const char *decision,
+			    const char *comite, const char *avis, char *err, size_t errlen)
 {
-	return !strcmp(d, "acceptee") ? "acceptée" : !strcmp(d, "refusee") ? "refusée"
-	       : !strcmp(d, "ajournee") ? "ajournée" : "en attente";
-}
-
-enum { P_STATUT, P_DATE_LAB, P_DATE_DELAB, P_NAME, P_DEPT, P_N };
-
-static int read_person(sqlite3 *db, const char *id, char **p)
-{
-	return row_texts(db, "SELECT coalesce(statut, 'candidat'), date_labellisation, "
-			 "date_delabellisation, prenom || ' ' || nom, dept FROM promeneur WHERE id = ?1",
-			 id, p, P_N);
+	char hid[UTIL_UUID_LEN + 1];
+	int rc = util_uuid(hid);
+	if (rc)
+		return rc;
+	const char *p[] = { hid, dept, id, decision, comite, avis };
+	return domain_run(db, "INSERT INTO decision (id, dept, candidature, decision, date_comite, avis) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", 6, p, err, errlen);
 }
 
 int domain_decide(sqlite3 *db, const char *id, const char *decision, const char *date,
-		  const char *comite, struct domain_result *res, char *err, size_t errlen)
+		  const char *comite, const char *avis, struct domain_result *res,
+		  char *err, size_t errlen)
 {
 	enum { C_DEPT, C_DECISION, C_PROMENEUR, C_COMITE, C_N };
 	char *c[C_N], *p[P_N] = { NULL };
-	int rc, label = 0;
+	int rc, label = 0, refuse = 0;
 
 	if (strcmp(decision, "acceptee") && strcmp(decision, "refusee") && strcmp(decision, "ajournee"))
-		return fail(err, errlen, RELAIS_EINVAL, "Décision : « %s » n'est pas une décision "
-			    "(acceptée, refusée ou ajournée).", decision);
-	rc = row_texts(db, "SELECT dept, coalesce(decision, 'en_attente'), promeneur, date_comite "
-		       "FROM candidature WHERE id = ?1", id, c, C_N);
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Décision : « %s » n'est pas une décision "
+				   "(acceptée, refusée ou ajournée).", decision);
+	rc = domain_row_texts(db, "SELECT dept, coalesce(decision, 'en_attente'), promeneur, date_comite "
+			      "FROM candidature WHERE id = ?1", id, c, C_N);
 	if (rc == RELAIS_ENOTFOUND)
-		return fail(err, errlen, rc, "La candidature « %s » est introuvable.", id);
+		return domain_fail(err, errlen, rc, "La candidature « %s » est introuvable.", id);
 	if (rc)
 		return rc;
 	if (!strcmp(c[C_DECISION], "acceptee")) {
 		rc = strcmp(decision, "acceptee")
-			     ? fail(err, errlen, RELAIS_EINVAL, "Décision : la candidature « %s » est déjà "
-				    "acceptée ; pour retirer le label : relais promeneur delabelliser ID "
-				    "--motif TEXTE.", id)
+			     ? domain_fail(err, errlen, RELAIS_EINVAL, "Décision : la candidature « %s » "
+					   "est déjà acceptée ; pour retirer le label : relais promeneur "
+					   "delabelliser ID --motif TEXTE.", id)
 			     : 0;
 		goto out;
 	}
 	if (!comite)
-		comite = c[C_COMITE] ? c[C_COMITE] : date;
-	if (!strcmp(decision, "acceptee")) {
-		if (!c[C_PROMENEUR]) {
-			rc = fail(err, errlen, RELAIS_EINVAL, "Décision : la candidature « %s » ne désigne "
-				  "aucun promeneur ; renseignez-le d'abord (champ Promeneur).", id);
-			goto out;
-		}
-		rc = read_person(db, c[C_PROMENEUR], p);
+		comite = c[C_COMITE] && !strcmp(c[C_DECISION], "en_attente") ? c[C_COMITE] : date;
+	if (c[C_PROMENEUR]) {
+		rc = domain_read_person(db, c[C_PROMENEUR], p, err, errlen);
 		if (rc == RELAIS_ENOTFOUND)
-			rc = fail(err, errlen, rc, "Décision : le promeneur « %s » de la candidature est "
-				  "introuvable.", c[C_PROMENEUR]);
+			rc = domain_fail(err, errlen, rc, "Décision : le promeneur « %s » de la "
+					 "candidature est introuvable.", c[C_PROMENEUR]);
 		if (rc)
 			goto out;
+	}
+	if (!strcmp(decision, "acceptee")) {
+		if (!c[C_PROMENEUR]) {
+			rc = domain_fail(err, errlen, RELAIS_EINVAL, "Décision : la candidature « %s » ne "
+					 "désigne aucun promeneur ; renseignez-le d'abord (champ "
+					 "Promeneur).", id);
+			goto out;
+		}
 		/* Someone already labelled (imported from a spreadsheet, say)
 		 * keeps the date and is already in the directory. */
 		label = strcmp(p[P_STATUT], "labellise") != 0;
-		if (!strcmp(p[P_STATUT], "delabellise") || !strcmp(p[P_STATUT], "suspendu"))
-			label = 1;
 	}
+	/* A candidate refused leaves the candidates (and falls under the
+	 * retention rules); someone labelled through another candidature
+	 * stays as they are. */
+	refuse = !strcmp(decision, "refusee") && c[C_PROMENEUR] && !strcmp(p[P_STATUT], "candidat");
 	const char *up[] = { decision, comite, id };
-	rc = run(db, "UPDATE candidature SET decision = ?1, date_comite = ?2 WHERE id = ?3", 3, up,
-		 err, errlen);
+	rc = domain_run(db, "UPDATE candidature SET decision = ?1, date_comite = ?2 WHERE id = ?3", 3, up,
+			err, errlen);
+	if (!rc)
+		rc = decision_history(db, c[C_DEPT], id, decision, comite, avis, err, errlen);
 	if (!rc && label) {
 		const char *lp[] = { date, c[C_PROMENEUR] };
-		rc = run(db, "UPDATE promeneur SET statut = 'labellise', date_labellisation = ?1, "
-			 "date_delabellisation = NULL, motif_delabellisation = NULL WHERE id = ?2", 2, lp,
-			 err, errlen);
+		rc = domain_run(db, "UPDATE promeneur SET statut = 'labellise', date_labellisation = ?1, "
+				"date_delabellisation = NULL, motif_delabellisation = NULL WHERE id = ?2", 2,
+				lp, err, errlen);
 	}
 	if (!rc && label)
-		rc = directory_change(db, p[P_DEPT], c[C_PROMENEUR], "ajout", date, err, errlen);
+		rc = domain_directory_change(db, p[P_DEPT], c[C_PROMENEUR], "ajout", date, NULL, err,
+					     errlen);
+	if (!rc && refuse) {
+		const char *lp[] = { c[C_PROMENEUR] };
+		rc = domain_run(db, "UPDATE promeneur SET statut = 'non_retenu' WHERE id = ?1", 1, lp,
+				err, errlen);
+	}
 	if (rc)
 		goto out;
 	snprintf(res->id, sizeof(res->id), "%s", id);
-	note(res, "Candidature %s : décision « %s » (comité du %s).", id, decision_shown(decision), comite);
+	domain_note(res, "Candidature %s : décision « %s » (comité du %s).", id,
+		    model_value_label(decision), comite);
 	if (label)
-		note(res, "Promeneur %s (%s) labellisé le %s ; ajout à transmettre à l'annuaire national.",
-		     p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR], date);
-	else if (p[P_NAME])
-		note(res, "Promeneur %s (%s) déjà labellisé (le %s) : statut inchangé.", p[P_NAME],
-		     c[C_PROMENEUR], p[P_DATE_LAB] ? p[P_DATE_LAB] : "?");
+		domain_note(res, "Promeneur %s (%s) labellisé le %s ; ajout à transmettre à l'annuaire "
+			    "national.", p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR], date);
+	else if (refuse)
+		domain_note(res, "%s (%s) n'est plus candidat : « non retenu ».",
+			    p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR]);
+	else if (!strcmp(decision, "acceptee"))
+		domain_note(res, "Promeneur %s (%s) déjà labellisé (le %s) : statut inchangé.",
+			    p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR],
+			    p[P_DATE_LAB] ? p[P_DATE_LAB] : "?");
 out:
-	texts_free(c, C_N);
-	texts_free(p, P_N);
-	return rc;
-}
-
-int domain_delabel(sqlite3 *db, const char *id, const char *motif, const char *date,
-		   struct domain_result *res, char *err, size_t errlen)
-{
-	char *p[P_N];
-	int rc;
-
-	if (!motif || !*motif)
-		return fail(err, errlen, RELAIS_EINVAL, "Motif de délabellisation : obligatoire pour "
-			    "délabelliser (relais promeneur delabelliser ID --motif TEXTE, ou ce champ "
-			    "rempli avec le statut « délabellisé »).");
-	rc = read_person(db, id, p);
-	if (rc == RELAIS_ENOTFOUND)
-		return fail(err, errlen, rc, "Le promeneur « %s » est introuvable.", id);
-	if (rc)
-		return rc;
-	if (!strcmp(p[P_STATUT], "delabellise"))
-		rc = fail(err, errlen, RELAIS_EINVAL, "Statut : le promeneur « %s » est déjà délabellisé "
-			  "(le %s).", id, p[P_DATE_DELAB] ? p[P_DATE_DELAB] : "?");
-	else if (!strcmp(p[P_STATUT], "candidat"))
-		rc = fail(err, errlen, RELAIS_EINVAL, "Statut : le promeneur « %s » n'est pas labellisé "
-			  "(statut candidat) : rien à retirer.", id);
-	else if (p[P_DATE_LAB] && strcmp(date, p[P_DATE_LAB]) < 0)
-		rc = fail(err, errlen, RELAIS_EINVAL, "Date de délabellisation : le %s précède la "
-			  "labellisation (le %s).", date, p[P_DATE_LAB]);
-	if (!rc) {
-		const char *up[] = { date, motif, id };
-		rc = run(db, "UPDATE promeneur SET statut = 'delabellise', date_delabellisation = ?1, "
-			 "motif_delabellisation = ?2 WHERE id = ?3", 3, up, err, errlen);
-	}
-	if (!rc)
-		rc = directory_change(db, p[P_DEPT], id, "retrait", date, err, errlen);
-	if (!rc) {
-		snprintf(res->id, sizeof(res->id), "%s", id);
-		note(res, "Promeneur %s (%s) délabellisé le %s ; retrait à transmettre à l'annuaire "
-		     "national.", p[P_NAME] ? p[P_NAME] : "?", id, date);
-	}
-	texts_free(p, P_N);
-	return rc;
-}
-
-int domain_suspend(sqlite3 *db, const char *id, int suspend, const char *date,
-		   struct domain_result *res, char *err, size_t errlen)
-{
-	char *p[P_N];
-	int rc = read_person(db, id, p);
-
-	if (rc == RELAIS_ENOTFOUND)
-		return fail(err, errlen, rc, "Le promeneur « %s » est introuvable.", id);
-	if (rc)
-		return rc;
-	if (strcmp(p[P_STATUT], suspend ? "labellise" : "suspendu"))
-		rc = fail(err, errlen, RELAIS_EINVAL, suspend
-			  ? "Statut : seul un promeneur labellisé peut être suspendu (« %s » est %s)."
-			  : "Statut : seul un promeneur suspendu peut être rétabli (« %s » est %s).",
-			  id, model_value_label(p[P_STATUT]));
-	if (!rc) {
-		const char *up[] = { suspend ? "suspendu" : "labellise", id };
-		rc = run(db, "UPDATE promeneur SET statut = ?1 WHERE id = ?2", 2, up, err, errlen);
-	}
-	if (!rc)
-		rc = directory_change(db, p[P_DEPT], id, "modification", date, err, errlen);
-	if (!rc) {
-		snprintf(res->id, sizeof(res->id), "%s", id);
-		note(res, "Promeneur %s (%s) %s le %s ; changement à transmettre à l'annuaire national.",
-		     p[P_NAME] ? p[P_NAME] : "?", id, suspend ? "suspendu" : "rétabli", date);
-	}
-	texts_free(p, P_N);
+	domain_texts_free(c, C_N);
+	domain_texts_free(p, P_N);
 	return rc;
 }
 
@@ -364,7 +297,7 @@ int domain_suspend(sqlite3 *db, const char *id, int suspend, const char *date,
  * (NULL on creation) to the new one; 0 with *run set when the workflow runs
  * (after the plain write), RELAIS_EINVAL when refused.
  */
-enum statut_move { MOVE_NONE, MOVE_DELABEL, MOVE_SUSPEND, MOVE_REINSTATE };
+enum statut_move { MOVE_NONE, MOVE_DELABEL, MOVE_REINSTATE };
 
 static int statut_move(const char *from, const char *to, enum statut_move *mv, char *err, size_t errlen)
 {
@@ -376,7 +309,7 @@ static int statut_move(const char *from, const char *to, enum statut_move *mv, c
 		 * directory of an existing network, imported or typed in). */
 		if (!strcmp(to, "candidat") || !strcmp(to, "labellise"))
 			return 0;
-		return fail(err, errlen, RELAIS_EINVAL, "Statut : un nouveau promeneur est candidat ou "
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Statut : un nouveau promeneur est candidat ou "
 			    "labellisé ; la suspension et la délabellisation se font ensuite sur sa fiche.");
 	}
 	if (!strcmp(from, to))
@@ -385,19 +318,23 @@ static int statut_move(const char *from, const char *to, enum statut_move *mv, c
 		*mv = MOVE_DELABEL;
 		return 0;
 	}
-	if (!strcmp(to, "suspendu")) {
-		*mv = MOVE_SUSPEND;
-		return 0;
-	}
+	if (!strcmp(to, "suspendu"))
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Statut : une suspension se note avec son "
+				   "motif et ses dates : relais promeneur suspendre ID --motif TEXTE "
+				   "[--jusqu-au DATE].");
+	if (!strcmp(to, "non_retenu"))
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Statut : « non retenu » suit le refus "
+				   "d'une candidature par le comité (relais candidature decider ID "
+				   "--decision refusee).");
 	if (!strcmp(to, "labellise") && !strcmp(from, "suspendu")) {
 		*mv = MOVE_REINSTATE;
 		return 0;
 	}
 	if (!strcmp(to, "labellise"))
-		return fail(err, errlen, RELAIS_EINVAL, "Statut : la labellisation suit l'acceptation "
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Statut : la labellisation suit l'acceptation "
 			    "d'une candidature par le comité (relais candidature decider ID --decision "
 			    "acceptee, ou la décision de la candidature).");
-	return fail(err, errlen, RELAIS_EINVAL, "Statut : un promeneur %s ne redevient pas candidat ; "
+	return domain_fail(err, errlen, RELAIS_EINVAL, "Statut : un promeneur %s ne redevient pas candidat ; "
 		    "une nouvelle candidature se décide avec relais candidature decider.",
 		    model_value_label(from));
 }
@@ -478,16 +415,16 @@ int domain_mail_handle(sqlite3 *db, const char *id, const char *traitement, cons
 		       char *err, size_t errlen)
 {
 	if (strcmp(traitement, "rattache") && strcmp(traitement, "classe"))
-		return fail(err, errlen, RELAIS_EINVAL, "Suite donnée : « %s » n'est pas une suite "
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Suite donnée : « %s » n'est pas une suite "
 			    "possible (rattaché ou classé).", traitement);
 	if (!strcmp(traitement, "rattache") != (attached != NULL))
-		return fail(err, errlen, RELAIS_EINVAL, "Rattaché à : à donner avec « rattaché », "
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Rattaché à : à donner avec « rattaché », "
 			    "seulement.");
 	const char *p[] = { traitement, attached, id };
-	int rc = run(db, "UPDATE inbound_mail SET traitement = ?1, rattache_a = ?2 WHERE id = ?3 AND "
+	int rc = domain_run(db, "UPDATE inbound_mail SET traitement = ?1, rattache_a = ?2 WHERE id = ?3 AND "
 		     DOMAIN_MAIL_WAITING_SQL, 3, p, err, errlen);
 	if (!rc && sqlite3_changes(db) != 1)
-		rc = fail(err, errlen, RELAIS_EEXIST, "Le courrier « %s » ne peut plus être traité ; "
+		rc = domain_fail(err, errlen, RELAIS_EEXIST, "Le courrier « %s » ne peut plus être traité ; "
 			  "rien n'a été modifié.", id);
 	return rc;
 }
@@ -509,35 +446,40 @@ static int document_attachment(sqlite3 *db, const struct model_table *t, const c
 	(void)t;
 	if (!tv && !iv)
 		return 0;
-	if (id && (rc = row_texts(db, "SELECT rattache_table, rattache_id FROM document WHERE id = ?1",
+	if (id && (rc = domain_row_texts(db, "SELECT rattache_table, rattache_id FROM document WHERE id = ?1",
 				  id, cur, 2)))
 		return rc == RELAIS_ENOTFOUND ? 0 : rc;
 	table = tv ? tv->val : cur[0];
 	rid = iv ? iv->val : cur[1];
 	if (!table != !rid)
-		rc = fail(err, errlen, RELAIS_EINVAL, "Rattaché à (fiche) : donnez la fiche et son "
+		rc = domain_fail(err, errlen, RELAIS_EINVAL, "Rattaché à (fiche) : donnez la fiche et son "
 			  "identifiant ensemble, ou videz les deux.");
-	else if (table && (rc = row_exists(db, table, rid, &exists)) == 0 && !exists)
-		rc = fail(err, errlen, RELAIS_EINVAL, "Identifiant de la fiche : %s « %s » est "
+	else if (table && (rc = domain_row_exists(db, table, rid, &exists)) == 0 && !exists)
+		rc = domain_fail(err, errlen, RELAIS_EINVAL, "Identifiant de la fiche : %s « %s » est "
 			  "introuvable.", model_table_by_name(table) ? model_table_by_name(table)->label
 								     : table, rid);
-	texts_free(cur, 2);
+	domain_texts_free(cur, 2);
 	return rc;
 }
 
 /* ---- attending an event ---- */
 
-/* A promeneur is registered once for an event. */
-static int attendance_once(sqlite3 *db, const struct domain_value *v, size_t n, char *err,
-			   size_t errlen)
+/* A promeneur (attendance) or a partner's contact (guest) is registered
+ * once for an event. */
+static int registered_once(sqlite3 *db, const struct model_table *t, const struct domain_value *v,
+			   size_t n, char *err, size_t errlen)
 {
-	const struct domain_value *ev = find(v, n, "event"), *pr = find(v, n, "promeneur");
+	const char *who = !strcmp(t->name, "guest") ? "contact" : "promeneur";
+	const struct domain_value *ev = find(v, n, "event"), *pr = find(v, n, who);
 	sqlite3_stmt *st = NULL;
 	int rc;
 	if (!ev || !pr || !ev->val || !pr->val)
 		return 0; /* the required columns are checked by the caller */
-	rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT 1 FROM attendance WHERE event = ?1 "
-						    "AND promeneur = ?2", -1, &st, NULL));
+	char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" WHERE event = ?1 AND \"%w\" = ?2", t->name, who);
+	if (!sql)
+		return RELAIS_ENOMEM;
+	rc = relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, &st, NULL));
+	sqlite3_free(sql);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, ev->val, -1, SQLITE_STATIC);
@@ -545,7 +487,8 @@ static int attendance_once(sqlite3 *db, const struct domain_value *v, size_t n, 
 	int s = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (s == SQLITE_ROW)
-		return fail(err, errlen, RELAIS_EEXIST, "Ce promeneur est déjà inscrit à l'événement.");
+		return domain_fail(err, errlen, RELAIS_EEXIST, "%s est déjà inscrit à l'événement.",
+				   !strcmp(who, "contact") ? "Ce contact" : "Ce promeneur");
 	return s == SQLITE_DONE ? 0 : relais_sqlite_error(s);
 }
 
@@ -556,7 +499,7 @@ static int attendance_effects(sqlite3 *db, const char *id, struct domain_result 
 {
 	enum { A_PROMENEUR, A_TYPE, A_PRESENT, A_DONE, A_NAME, A_N };
 	char *a[A_N];
-	int rc = row_texts(db, "SELECT a.promeneur, e.type, a.presence_effective, p.formation_initiale, "
+	int rc = domain_row_texts(db, "SELECT a.promeneur, e.type, a.presence_effective, p.formation_initiale, "
 			   "p.prenom || ' ' || p.nom FROM attendance a JOIN event e ON e.id = a.event "
 			   "JOIN promeneur p ON p.id = a.promeneur WHERE a.id = ?1", id, a, A_N);
 	if (rc == RELAIS_ENOTFOUND)
@@ -566,11 +509,123 @@ static int attendance_effects(sqlite3 *db, const char *id, struct domain_result 
 	if (a[A_TYPE] && !strcmp(a[A_TYPE], "formation_initiale") && a[A_PRESENT] &&
 	    !strcmp(a[A_PRESENT], "1") && !(a[A_DONE] && !strcmp(a[A_DONE], "1"))) {
 		const char *p[] = { a[A_PROMENEUR] };
-		rc = run(db, "UPDATE promeneur SET formation_initiale = 1 WHERE id = ?1", 1, p, err, errlen);
+		rc = domain_run(db, "UPDATE promeneur SET formation_initiale = 1 WHERE id = ?1", 1, p, err, errlen);
 		if (!rc)
-			note(res, "Formation initiale de %s notée comme suivie.", a[A_NAME] ? a[A_NAME] : "?");
+			domain_note(res, "Formation initiale de %s notée comme suivie.", a[A_NAME] ? a[A_NAME] : "?");
 	}
-	texts_free(a, A_N);
+	/* Present at the training planned for one of their needs. */
+	if (!rc && a[A_PRESENT] && !strcmp(a[A_PRESENT], "1")) {
+		const char *p[] = { id };
+		rc = domain_run(db, "UPDATE need SET statut = 'satisfait' WHERE coalesce(statut, '') <> "
+				"'satisfait' AND (promeneur, event) IN (SELECT promeneur, event FROM "
+				"attendance WHERE id = ?1)", 1, p, err, errlen);
+		if (!rc && sqlite3_changes(db) > 0)
+			domain_note(res, "Besoin de formation de %s satisfait.", a[A_NAME] ? a[A_NAME] : "?");
+	}
+	domain_texts_free(a, A_N);
+	return rc;
+}
+
+/* ---- workflow columns and rows ---- */
+
+/* Rows that only a workflow creates. */
+static int workflow_rows(const struct model_table *t, char *err, size_t errlen)
+{
+	if (!strcmp(t->name, "procedure"))
+		return domain_fail(err, errlen, RELAIS_EINVAL, "Une procédure s'ouvre avec relais promeneur "
+				   "signaler ID --motif TEXTE (délabellisation) ou relais promeneur "
+				   "suspendre ID --motif TEXTE (suspension).");
+	if (!strcmp(t->name, "decision"))
+		return domain_fail(err, errlen, RELAIS_EINVAL, "L'historique des décisions s'écrit quand le "
+				   "comité décide : relais candidature decider ID --decision DÉCISION.");
+	return 0;
+}
+
+/*
+ * Columns set by a workflow only; an edit that gives their current value
+ * is no change. Each names the command that does it.
+ */
+static const struct {
+	const char *table, *column, *how;
+} workflow_only[] = {
+	{ "procedure", "etape", "la procédure avance par ses étapes : relais procedure caf|mesures|"
+				"suivre|decider ID" },
+	{ "procedure", "decision", "la décision se prend avec la Caf : relais procedure decider ID "
+				   "--decision DÉCISION" },
+	{ "decision", "decision", "l'historique des décisions ne se réécrit pas ; une nouvelle décision "
+				  "se prend avec relais candidature decider" },
+	{ "decision", "candidature", "l'historique des décisions ne se réécrit pas" },
+	{ "decision", "date_comite", "l'historique des décisions ne se réécrit pas" },
+};
+
+/* Whether dv would change the stored value of row id of t. */
+static int changes_value(sqlite3 *db, const struct model_table *t, const char *id,
+			 const struct domain_value *dv, int *changes)
+{
+	char *sql = sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE id = ?1", dv->col->name, t->name);
+	char *cur[1];
+	int rc;
+	if (!sql)
+		return RELAIS_ENOMEM;
+	rc = domain_row_texts(db, sql, id, cur, 1);
+	sqlite3_free(sql);
+	if (rc)
+		return rc;
+	*changes = !cur[0] != !dv->val || (cur[0] && strcmp(cur[0], dv->val));
+	free(cur[0]);
+	return 0;
+}
+
+/* Refuses a change of a column of workflow_only[]; task.faite and
+ * directory_change.publie set to 1 run their workflow (*done, *published). */
+static int workflow_columns(sqlite3 *db, const struct model_table *t, const char *id,
+			    const struct domain_value *v, size_t n, int *skip, int *done,
+			    int *published, char *err, size_t errlen)
+{
+	int rc = 0, changes = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *col = v[i].col->name;
+		int run_it = (!strcmp(t->name, "task") && !strcmp(col, "faite")) ||
+			     (!strcmp(t->name, "directory_change") && !strcmp(col, "publie"));
+		size_t k = 0;
+		while (k < sizeof(workflow_only) / sizeof(workflow_only[0]) &&
+		       (strcmp(workflow_only[k].table, t->name) || strcmp(workflow_only[k].column, col)))
+			k++;
+		if (!run_it && k == sizeof(workflow_only) / sizeof(workflow_only[0]))
+			continue;
+		if ((rc = changes_value(db, t, id, &v[i], &changes)))
+			break;
+		if (!changes) {
+			skip[i] = 1;
+		} else if (!run_it) {
+			rc = domain_fail(err, errlen, RELAIS_EINVAL, "%s : %s.", v[i].col->label,
+					 workflow_only[k].how);
+		} else if (v[i].val && !strcmp(v[i].val, "1")) {
+			skip[i] = 1;
+			*(!strcmp(t->name, "task") ? done : published) = 1;
+		}
+	}
+	return rc;
+}
+
+/* What follows a write of a need or a request. */
+static int row_effects(sqlite3 *db, const struct model_table *t, const char *id, const char *today,
+		       struct domain_result *res, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (!strcmp(t->name, "need")) {
+		const char *p[] = { id };
+		rc = domain_run(db, "UPDATE need SET statut = 'planifie' WHERE id = ?1 AND event IS NOT "
+				"NULL AND coalesce(statut, 'exprime') = 'exprime'", 1, p, err, errlen);
+		if (!rc && sqlite3_changes(db) > 0)
+			domain_note(res, "Besoin de formation planifié.");
+	} else if (!strcmp(t->name, "request")) {
+		const char *p[] = { today, id };
+		rc = domain_run(db, "UPDATE request SET date_orientation = ?1 WHERE id = ?2 AND "
+				"ressource IS NOT NULL AND date_orientation IS NULL", 2, p, err, errlen);
+		if (!rc && sqlite3_changes(db) > 0)
+			domain_note(res, "Demande orientée le %s.", today);
+	}
 	return rc;
 }
 
@@ -583,6 +638,8 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 	char newid[UTIL_UUID_LEN + 1], *statut = NULL;
 	const struct domain_value *decision = NULL, *vstatut = NULL;
 	enum statut_move mv = MOVE_NONE;
+	int done = 0, published = 0;
+	struct domain_watch watch;
 
 	memset(res, 0, sizeof(*res));
 	if (err && errlen)
@@ -592,13 +649,15 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 	/* What relaisd alone writes (the mail journal, the documents it kept):
 	 * its own code writes them, never a door. */
 	if (t->flags & MODEL_TABLE_SERVER_ROWS && creating) {
-		rc = fail(err, errlen, RELAIS_EINVAL, "%s est créé par le serveur seulement (courrier "
+		rc = domain_fail(err, errlen, RELAIS_EINVAL, "%s est créé par le serveur seulement (courrier "
 			  "reçu) ; il ne se crée pas ici.", t->label);
 		goto out;
 	}
+	if (creating && (rc = workflow_rows(t, err, errlen)))
+		goto out;
 	for (size_t i = 0; i < n && !rc; i++)
 		if (v[i].col->flags & MODEL_SERVER)
-			rc = fail(err, errlen, RELAIS_EINVAL, "%s : valeur tenue par le serveur, qui ne se "
+			rc = domain_fail(err, errlen, RELAIS_EINVAL, "%s : valeur tenue par le serveur, qui ne se "
 				  "modifie pas ici.", v[i].col->label);
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = recheck(db, &v[i], err, errlen);
@@ -608,14 +667,14 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 		goto out;
 	if (creating) {
 		if (!dept || !*dept) {
-			rc = fail(err, errlen, RELAIS_EINVAL, "Le département est inconnu.");
+			rc = domain_fail(err, errlen, RELAIS_EINVAL, "Le département est inconnu.");
 			goto out;
 		}
 		for (size_t i = 0; i < t->ncolumns && !rc; i++) {
 			const struct model_column *c = &t->columns[i];
 			const struct domain_value *g = find(v, n, c->name);
 			if (live(c) && c->flags & MODEL_REQUIRED && (!g || !g->val))
-				rc = fail(err, errlen, RELAIS_EINVAL, "%s : ce champ est obligatoire.", c->label);
+				rc = domain_fail(err, errlen, RELAIS_EINVAL, "%s : ce champ est obligatoire.", c->label);
 		}
 		if (!rc)
 			rc = util_uuid(newid);
@@ -623,20 +682,22 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 			goto out;
 		id = newid;
 	} else {
-		if ((rc = row_exists(db, t->name, id, &exists)))
+		if ((rc = domain_row_exists(db, t->name, id, &exists)))
 			goto out;
 		if (!exists) {
-			rc = fail(err, errlen, RELAIS_ENOTFOUND, "%s « %s » est introuvable.", t->label, id);
+			rc = domain_fail(err, errlen, RELAIS_ENOTFOUND, "%s « %s » est introuvable.", t->label, id);
 			goto out;
 		}
 	}
 
 	/* Workflow columns. */
+	if (!creating && (rc = workflow_columns(db, t, id, v, n, skip, &done, &published, err, errlen)))
+		goto out;
 	if (!strcmp(t->name, "candidature"))
 		decision = find(v, n, "decision");
 	if (decision && creating) {
 		if (decision->val && strcmp(decision->val, "en_attente")) {
-			rc = fail(err, errlen, RELAIS_EINVAL, "Décision : une candidature se crée en "
+			rc = domain_fail(err, errlen, RELAIS_EINVAL, "Décision : une candidature se crée en "
 				  "attente ; le comité la décide ensuite (relais candidature decider).");
 			goto out;
 		}
@@ -644,7 +705,7 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 	} else if (decision) {
 		char *cur[1];
 		const char *want = decision->val ? decision->val : "en_attente";
-		if ((rc = row_texts(db, "SELECT coalesce(decision, 'en_attente') FROM candidature "
+		if ((rc = domain_row_texts(db, "SELECT coalesce(decision, 'en_attente') FROM candidature "
 				    "WHERE id = ?1", id, cur, 1)))
 			goto out;
 		if (!strcmp(want, cur[0])) {
@@ -652,7 +713,7 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 			decision = NULL;
 		} else if (!strcmp(want, "en_attente")) {
 			if (!strcmp(cur[0], "acceptee"))
-				rc = fail(err, errlen, RELAIS_EINVAL, "Décision : la candidature « %s » est "
+				rc = domain_fail(err, errlen, RELAIS_EINVAL, "Décision : la candidature « %s » est "
 					  "déjà acceptée ; pour retirer le label : relais promeneur "
 					  "delabelliser ID --motif TEXTE.", id);
 			decision = NULL; /* back to "en attente": a plain value */
@@ -666,7 +727,7 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 	if (!strcmp(t->name, "promeneur") && (vstatut = find(v, n, "statut"))) {
 		if (!creating) {
 			char *cur[1];
-			if ((rc = row_texts(db, "SELECT coalesce(statut, 'candidat') FROM promeneur WHERE id = ?1",
+			if ((rc = domain_row_texts(db, "SELECT coalesce(statut, 'candidat') FROM promeneur WHERE id = ?1",
 					    id, cur, 1)))
 				goto out;
 			statut = cur[0];
@@ -683,7 +744,10 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 		}
 	}
 
-	if (!strcmp(t->name, "attendance") && creating && (rc = attendance_once(db, v, n, err, errlen)))
+	if ((!strcmp(t->name, "attendance") || !strcmp(t->name, "guest")) && creating &&
+	    (rc = registered_once(db, t, v, n, err, errlen)))
+		goto out;
+	if ((rc = domain_watch_before(db, t, creating ? NULL : id, v, n, 0, &watch)))
 		goto out;
 	rc = plain_write(db, t, id, dept, creating, v, n, skip, err, errlen);
 	if (rc)
@@ -693,14 +757,24 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 		goto out;
 	if (decision) {
 		const struct domain_value *cm = find(v, n, "date_comite");
-		rc = domain_decide(db, id, decision->val, today, cm ? cm->val : NULL, res, err, errlen);
+		const struct domain_value *av = find(v, n, "avis");
+		rc = domain_decide(db, id, decision->val, today, cm ? cm->val : NULL, av ? av->val : NULL,
+				   res, err, errlen);
 	} else if (mv == MOVE_DELABEL) {
 		const struct domain_value *m = find(v, n, "motif_delabellisation");
 		const struct domain_value *d = find(v, n, "date_delabellisation");
 		rc = domain_delabel(db, id, m ? m->val : NULL, d && d->val ? d->val : today, res, err, errlen);
-	} else if (mv == MOVE_SUSPEND || mv == MOVE_REINSTATE) {
-		rc = domain_suspend(db, id, mv == MOVE_SUSPEND, today, res, err, errlen);
+	} else if (mv == MOVE_REINSTATE) {
+		rc = domain_reinstate(db, id, today, res, err, errlen);
+	} else if (done) {
+		rc = domain_task_done(db, id, today, res, err, errlen);
+	} else if (published) {
+		rc = domain_directory_published(db, id, today, res, err, errlen);
 	}
+	if (!rc)
+		rc = domain_watch_after(db, &watch, today, err, errlen);
+	if (!rc)
+		rc = row_effects(db, t, id, today, res, err, errlen);
 	if (!rc)
 		snprintf(res->id, sizeof(res->id), "%s", id);
 out:
@@ -712,19 +786,26 @@ out:
 int domain_delete(sqlite3 *db, const struct model_table *t, const char *id, char *err, size_t errlen)
 {
 	if (t->flags & MODEL_TABLE_SERVER_ROWS)
-		return fail(err, errlen, RELAIS_EINVAL, "%s est tenu par le serveur ; il ne se "
+		return domain_fail(err, errlen, RELAIS_EINVAL, "%s est tenu par le serveur ; il ne se "
 			    "supprime pas ici.", t->label);
-	int exists = 0, rc = row_exists(db, t->name, id, &exists);
+	int exists = 0, rc = domain_row_exists(db, t->name, id, &exists);
 	if (rc)
 		return rc;
 	if (!exists)
-		return fail(err, errlen, RELAIS_ENOTFOUND, "%s « %s » est introuvable.", t->label, id);
+		return domain_fail(err, errlen, RELAIS_ENOTFOUND, "%s « %s » est introuvable.", t->label, id);
+	struct domain_watch watch;
+	char today[DOMAIN_DATE_LEN + 1];
+	if ((rc = domain_watch_before(db, t, id, NULL, 0, 1, &watch)))
+		return rc;
 	char *sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE id = ?1", t->name);
 	if (!sql)
 		return RELAIS_ENOMEM;
 	const char *p[] = { id };
-	rc = run(db, sql, 1, p, err, errlen);
+	rc = domain_run(db, sql, 1, p, err, errlen);
 	sqlite3_free(sql);
+	domain_today(today);
+	if (!rc)
+		rc = domain_watch_after(db, &watch, today, err, errlen);
 	return rc;
 }
 

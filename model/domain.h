@@ -17,14 +17,25 @@
  * caller's buffer; for a value at fault, the message starts with the
  * column's label.
  *
- * Attendance: a promeneur is registered once for an event (RELAIS_EEXIST);
- * present at a « formation initiale », their initial training is marked done.
+ * Attendance: a promeneur (or a partner's contact) is registered once for an
+ * event (RELAIS_EEXIST); present at a « formation initiale », their initial
+ * training is marked done; present at the training planned for one of their
+ * needs, the need is « satisfait ». A need given its training is
+ * « planifié »; a request referred to a resource person gets the date of the
+ * referral.
  *
- * Workflow columns: promeneur.statut and candidature.decision are never
- * written as plain values. Setting them through domain_write() runs their
- * workflow (a decision, a suspension, a délabellisation given its motif),
- * or is refused with the command that does it — the same answer at every
- * door.
+ * The national directory: a change of what it shows of a labelled or
+ * suspended promeneur (names, phone, mail, structure, public, online
+ * profiles) is queued as a « modification » naming the fields, merged into
+ * the one not transmitted yet.
+ *
+ * Workflow columns: promeneur.statut, candidature.decision,
+ * procedure.etape and procedure.decision, task.faite, directory_change.publie
+ * are never written as plain values. Setting them through domain_write()
+ * runs their workflow (a decision, a délabellisation given its motif, a
+ * reinstatement, a task done, a publication), or is refused with the
+ * command that does it — the same answer at every door. The rows of
+ * procedure and decision are created by their workflows only.
  */
 #ifndef RELAIS_MODEL_DOMAIN_H
 #define RELAIS_MODEL_DOMAIN_H
@@ -82,23 +93,72 @@ int domain_delete(sqlite3 *db, const struct model_table *t, const char *id,
 /*
  * The committee's decision on candidature id: "acceptee", "refusee",
  * "ajournee". date is the decision's (and the labellisation's), comite the
- * committee's (NULL: the one noted, else date). Accepting labels the
- * candidature's promeneur (statut, date) and queues their addition to the
- * national directory, unless already labelled. An accepted candidature is
- * decided for good (délabellisation is its own workflow).
+ * committee's (NULL: the one noted, else date), avis the jury's opinion
+ * (NULL: none). Every decision is kept in the candidature's history (table
+ * decision), in order. Accepting labels the candidature's promeneur (statut,
+ * date) and queues their addition to the national directory, unless already
+ * labelled; refusing makes a candidate « non retenu » (kept as long as the
+ * retention rules say). An accepted candidature is decided for good
+ * (délabellisation is its own procedure).
  */
 int domain_decide(sqlite3 *db, const char *id, const char *decision, const char *date,
-		  const char *comite, struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+		  const char *comite, const char *avis, struct domain_result *res,
+		  char *err, size_t errlen) RELAIS_WUR;
 
-/* Délabellises promeneur id on date for motif (required): statut, date and
- * motif, and their removal from the national directory queued. */
+/*
+ * The délabellisation procedure of the livret, each step dated:
+ * domain_report() opens it (the problem seen, for a labelled or suspended
+ * promeneur); domain_procedure_caf() notes that the CAF referent was told;
+ * domain_procedure_measures() records the support agreed (étape
+ * « accompagnement »), domain_procedure_follow() their follow-up;
+ * domain_procedure_decide() records the decision taken with the CAF (which
+ * needs the referent told): « maintien » closes the procedure,
+ * « suspension » suspends (until: its end, NULL when open), and
+ * « délabellisation » délabellises. Texts are appended, dated, never
+ * overwritten. res->id is the procedure's id.
+ */
+int domain_report(sqlite3 *db, const char *promeneur, const char *motif, const char *date,
+		  struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+int domain_procedure_caf(sqlite3 *db, const char *id, const char *date,
+			 struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+int domain_procedure_measures(sqlite3 *db, const char *id, const char *mesures, const char *date,
+			      struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+int domain_procedure_follow(sqlite3 *db, const char *id, const char *suivi, const char *date,
+			    struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+int domain_procedure_decide(sqlite3 *db, const char *id, const char *decision, const char *date,
+			    const char *until, struct domain_result *res, char *err,
+			    size_t errlen) RELAIS_WUR;
+
+/*
+ * Délabellises promeneur id on date for motif (required): statut, date and
+ * motif, their removal from the national directory queued, the procedure
+ * (the open one, else a new one) at its withdrawal step, and one task per
+ * online profile (removing the network's name from it); with no profile the
+ * procedure is over at once. An open suspension ends.
+ */
 int domain_delabel(sqlite3 *db, const char *id, const char *motif, const char *date,
 		   struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
 
-/* Suspends a labelled promeneur, or reinstates a suspended one (suspend 0);
- * either is a change to transmit to the national directory. */
-int domain_suspend(sqlite3 *db, const char *id, int suspend, const char *date,
-		   struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+/*
+ * Suspends labelled promeneur id from date for motif (required) until
+ * until (NULL: until reinstated): statut, a suspension procedure with its
+ * reason and dates, and the suspension queued for the national directory.
+ * domain_reinstate() ends it on date and queues the « reprise ».
+ */
+int domain_suspend(sqlite3 *db, const char *id, const char *motif, const char *date,
+		   const char *until, struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+int domain_reinstate(sqlite3 *db, const char *id, const char *date,
+		     struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+
+/* Marks task id done on date; the last task of a withdrawal ends its
+ * procedure (« terminée », date of the withdrawal). */
+int domain_task_done(sqlite3 *db, const char *id, const char *date,
+		     struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
+
+/* The CAF's confirmation that the national site shows change id (transmitted
+ * first): publie and its date. The one write a « caf » account makes. */
+int domain_directory_published(sqlite3 *db, const char *id, const char *date,
+			       struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
 
 /* The journal's messages still waiting for a person: in quarantine, not
  * handled. */

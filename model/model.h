@@ -20,7 +20,7 @@
 #include "../common/relais.h"
 
 /* The schema version of the replicated tables; travels with every sync request. */
-#define MODEL_SCHEMA_VERSION 2
+#define MODEL_SCHEMA_VERSION 3
 
 enum model_kind {
 	MODEL_TEXT,   /* free text, one line unless MODEL_MULTILINE */
@@ -62,6 +62,11 @@ struct model_column {
 	unsigned flags;             /* MODEL_REQUIRED | ... */
 	const char *def;            /* SQL default (literal) or NULL */
 	int since;                  /* schema version that added the column */
+	/* MODEL_ENUM whose list grew: before schema version widened, the
+	 * column accepted values_before only (the migration to widened
+	 * rebuilds the table with the new CHECK). 0 when never widened. */
+	int widened;
+	const char *const *values_before;
 };
 
 struct model_table {
@@ -102,7 +107,9 @@ int model_column_flag(const struct model_column *c, char *out, size_t outlen) RE
  * one transaction and recording the version in PRAGMA user_version.
  * Returns RELAIS_ESCHEMA when the database is newer than this program.
  * Step v creates the tables whose since is v and adds (ALTER TABLE ADD
- * COLUMN) the columns whose since is v to older tables. Running it again is
+ * COLUMN) the columns whose since is v to older tables; a table holding a
+ * column widened at v is rebuilt instead (created anew with the CHECKs of
+ * v, its rows copied, the old table dropped). Running it again is
  * a no-op. Must not be called inside a transaction; RELAIS_EBUSY when another
  * connection holds the write lock past db's busy timeout, RELAIS_EDB on any
  * other SQLite error (the failed step is rolled back).

@@ -42,8 +42,14 @@ static int put_literal(struct buf *b, const char *s)
 	return rc;
 }
 
-/* The test of a non-NULL value of column c, on one column only. */
-static int put_value_check(struct buf *b, const struct model_column *c)
+/* The values enumeration c accepted at schema version v. */
+static const char *const *values_at(const struct model_column *c, int v)
+{
+	return c->widened && v < c->widened ? c->values_before : c->values;
+}
+
+/* The test of a non-NULL value of column c at version v, on one column only. */
+static int put_value_check(struct buf *b, const struct model_column *c, int v)
 {
 	const char *n = c->name;
 	int rc = 0;
@@ -95,17 +101,19 @@ static int put_value_check(struct buf *b, const struct model_column *c)
 		if (!rc)
 			rc = buf_puts(b, "127) || ']*')");
 		break;
-	case MODEL_ENUM:
+	case MODEL_ENUM: {
+		const char *const *values = values_at(c, v);
 		rc = buf_printf(b, "%s IN (", n);
-		for (size_t i = 0; !rc && c->values[i]; i++) {
+		for (size_t i = 0; !rc && values[i]; i++) {
 			if (i)
 				rc = buf_puts(b, ", ");
 			if (!rc)
-				rc = put_literal(b, c->values[i]);
+				rc = put_literal(b, values[i]);
 		}
 		if (!rc)
 			rc = buf_putc(b, ')');
 		break;
+	}
 	case MODEL_REF:
 		rc = buf_printf(b, "typeof(%s) = 'text' AND %s GLOB ", n, n);
 		if (!rc)
@@ -116,11 +124,12 @@ static int put_value_check(struct buf *b, const struct model_column *c)
 }
 
 /*
- * The definition of column c. For ALTER TABLE ADD COLUMN (alter), a required
- * column without a default is left nullable: SQLite refuses NOT NULL there,
- * and an older peer's INSERT lacking the column would break it anyway.
+ * The definition of column c at version v. For ALTER TABLE ADD COLUMN
+ * (alter), a required column without a default is left nullable: SQLite
+ * refuses NOT NULL there, and an older peer's INSERT lacking the column
+ * would break it anyway.
  */
-static int put_column(struct buf *b, const struct model_column *c, int alter)
+static int put_column(struct buf *b, const struct model_column *c, int v, int alter)
 {
 	int integer = c->kind == MODEL_INT || c->kind == MODEL_BOOL;
 	int notnull = (c->flags & MODEL_REQUIRED) && !(alter && !c->def);
@@ -134,7 +143,7 @@ static int put_column(struct buf *b, const struct model_column *c, int alter)
 	if (!rc && !notnull)
 		rc = buf_printf(b, "%s IS NULL OR (", c->name);
 	if (!rc)
-		rc = put_value_check(b, c);
+		rc = put_value_check(b, c, v);
 	if (!rc && !notnull)
 		rc = buf_putc(b, ')');
 	if (!rc)
@@ -148,7 +157,8 @@ static int column_since(const struct model_table *t, const struct model_column *
 	return c->since > t->since ? c->since : t->since;
 }
 
-char *model_create_sql(const struct model_table *t, int v)
+/* CREATE TABLE name with the columns of t at version v; see model_create_sql(). */
+static char *create_sql(const struct model_table *t, const char *name, int v)
 {
 	struct buf b = BUF_INIT(SQL_MAX);
 	char *sql = NULL;
@@ -156,7 +166,7 @@ char *model_create_sql(const struct model_table *t, int v)
 	if (t->since > v)
 		return NULL;
 	rc = buf_printf(&b, "CREATE TABLE %s(\n\tid TEXT PRIMARY KEY NOT NULL CHECK("
-			"typeof(id) = 'text' AND id GLOB ", t->name);
+			"typeof(id) = 'text' AND id GLOB ", name);
 	if (!rc)
 		rc = put_uuid_glob(&b);
 	if (!rc)
@@ -171,7 +181,7 @@ char *model_create_sql(const struct model_table *t, int v)
 				continue;
 			rc = buf_puts(&b, ",\n\t");
 			if (!rc)
-				rc = put_column(&b, &t->columns[i], 0);
+				rc = put_column(&b, &t->columns[i], v, 0);
 		}
 	if (!rc)
 		rc = buf_puts(&b, "\n)");
@@ -179,6 +189,11 @@ char *model_create_sql(const struct model_table *t, int v)
 		sql = (char *)buf_detach(&b, NULL);
 	buf_release(&b);
 	return sql;
+}
+
+char *model_create_sql(const struct model_table *t, int v)
+{
+	return create_sql(t, t->name, v);
 }
 
 static int exec(sqlite3 *db, const char *sql)
@@ -207,6 +222,51 @@ out:
 	return rc;
 }
 
+/* 1 when a column of t has its enumeration widened at version v. */
+static int widened_at(const struct model_table *t, int v)
+{
+	for (size_t k = 0; k < t->ncolumns; k++)
+		if (t->columns[k].widened == v)
+			return 1;
+	return 0;
+}
+
+/*
+ * SQLite cannot change a CHECK in place: the table is created anew at
+ * version v under a temporary name, the columns it had at v - 1 copied in
+ * their order, the old table dropped and the new one renamed. Column numbers
+ * stay those of a fresh database (changesets rely on them).
+ */
+static int rebuild(sqlite3 *db, const struct model_table *t, int v, struct buf *b)
+{
+	char *sql = NULL;
+	int rc = buf_printf(b, "%s__v%d", t->name, v);
+	if (rc)
+		return rc;
+	sql = create_sql(t, buf_str(b), v);
+	if (!sql)
+		return RELAIS_ENOMEM;
+	rc = exec(db, sql);
+	free(sql);
+	buf_reset(b);
+	if (!rc)
+		rc = buf_printf(b, "INSERT INTO %s__v%d (id, dept", t->name, v);
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		if (pass)
+			rc = buf_puts(b, ") SELECT id, dept");
+		for (int s = t->since; !rc && s < v; s++)
+			for (size_t k = 0; !rc && k < t->ncolumns; k++)
+				if (column_since(t, &t->columns[k]) == s)
+					rc = buf_printf(b, ", %s", t->columns[k].name);
+	}
+	if (!rc)
+		rc = buf_printf(b, " FROM %s; DROP TABLE %s; ALTER TABLE %s__v%d RENAME TO %s",
+				t->name, t->name, t->name, v, t->name);
+	if (!rc)
+		rc = exec(db, buf_str(b));
+	return rc;
+}
+
 /* The statements of step v, run inside its transaction. */
 static int migrate_step(sqlite3 *db, const struct model_table *tables, size_t n, int v)
 {
@@ -228,13 +288,18 @@ static int migrate_step(sqlite3 *db, const struct model_table *tables, size_t n,
 		}
 		if (t->since > v)
 			continue;
+		if (widened_at(t, v)) {
+			buf_reset(&b);
+			rc = rebuild(db, t, v, &b);
+			continue;
+		}
 		for (size_t k = 0; !rc && k < t->ncolumns; k++) {
 			if (column_since(t, &t->columns[k]) != v)
 				continue;
 			buf_reset(&b);
 			rc = buf_printf(&b, "ALTER TABLE %s ADD COLUMN ", t->name);
 			if (!rc)
-				rc = put_column(&b, &t->columns[k], 1);
+				rc = put_column(&b, &t->columns[k], v, 1);
 			if (!rc)
 				rc = exec(db, buf_str(&b));
 		}

@@ -9,7 +9,9 @@
 #include <string.h>
 #include "model.h"
 
-#define COL(n, k, l, f) .name = (n), .kind = (k), .label = (l), .flags = (f), .since = 1
+/* A column's since is left 0 ("with its table"); columns added to an older
+ * table later say .since (see AT). */
+#define COL(n, k, l, f) .name = (n), .kind = (k), .label = (l), .flags = (f)
 
 #define C_TEXT(n, l, f)             { COL(n, MODEL_TEXT, l, f) }
 #define C_DATE(n, l, f)             { COL(n, MODEL_DATE, l, f) }
@@ -20,6 +22,11 @@
 #define C_BOOL(n, l, f, d)          { COL(n, MODEL_BOOL, l, f), .min = 0, .max = 1, .def = (d) }
 #define C_ENUM(n, l, v, f, d)       { COL(n, MODEL_ENUM, l, f), .values = (v), .def = (d) }
 #define C_REF(n, l, r, f)           { COL(n, MODEL_REF, l, f), .ref = (r) }
+/* An enumeration whose list grew at schema version w (before: the old list). */
+#define C_ENUM_WIDENED(n, l, v, before, w, f, d) \
+	{ COL(n, MODEL_ENUM, l, f), .values = (v), .def = (d), .widened = (w), .values_before = (before) }
+/* A column added to an existing table at schema version s. */
+#define AT(s) .since = (s)
 
 #define REQ MODEL_REQUIRED
 #define PERS MODEL_PERSONAL
@@ -40,8 +47,12 @@ static const char *const convention_statuts[] = {
 	"aucune", "en_preparation", "signee", "expiree", "resiliee", NULL
 };
 static const char *const publics[] = { "jeunesse", "parentalite", NULL };
-static const char *const promeneur_statuts[] = {
+static const char *const promeneur_statuts_v2[] = {
 	"candidat", "labellise", "suspendu", "delabellise", NULL
+};
+/* Schema 3: a candidate the comité refused is no longer a candidate. */
+static const char *const promeneur_statuts[] = {
+	"candidat", "labellise", "suspendu", "delabellise", "non_retenu", NULL
 };
 static const char *const reseaux[] = {
 	"facebook", "instagram", "snapchat", "tiktok", "discord", "x", "youtube",
@@ -51,10 +62,17 @@ static const char *const decisions[] = {
 	"en_attente", "acceptee", "refusee", "ajournee", NULL
 };
 static const char *const periodes[] = { "annee", "semestre1", "semestre2", NULL };
-static const char *const event_types[] = {
+static const char *const event_types_v2[] = {
 	"comite_pilotage", "comite_technique", "comite_financeurs",
 	"reunion_departementale", "regroupement", "formation_initiale",
 	"formation_thematique", "echange_pratiques", "reunion_inter_structures", NULL
+};
+static const char *const event_types[] = {
+	"comite_pilotage", "comite_technique", "comite_financeurs",
+	"reunion_departementale", "regroupement", "formation_initiale",
+	"formation_thematique", "echange_pratiques", "reunion_inter_structures",
+	"journee_nationale", "reunion_regionale", "reunion_interdepartementale",
+	"reunion_caf", "colloque", "bilan_individuel", NULL
 };
 static const char *const mail_resultats[] = {
 	"en_cours", "enregistre", "rejete", "quarantaine", "ignore", NULL
@@ -66,7 +84,23 @@ static const char *const sujets[] = {
 	"juridique", "technique", "posture", "orientation_detresse", "autre", NULL
 };
 static const char *const request_statuts[] = { "ouverte", "traitee", NULL };
-static const char *const changement_natures[] = { "ajout", "modification", "retrait", NULL };
+static const char *const changement_natures_v2[] = { "ajout", "modification", "retrait", NULL };
+static const char *const changement_natures[] = {
+	"ajout", "modification", "suspension", "reprise", "retrait", NULL
+};
+static const char *const procedure_natures[] = { "delabellisation", "suspension", NULL };
+static const char *const procedure_etapes[] = {
+	"signalement", "accompagnement", "decision", "retrait", "terminee", NULL
+};
+static const char *const procedure_decisions[] = {
+	"maintien", "suspension", "delabellisation", NULL
+};
+static const char *const partenaire_types[] = {
+	"departement", "sdjes", "education_nationale", "caf", "msa", "collectivite",
+	"association", "structure", "autre", NULL
+};
+static const char *const partenaire_relations[] = { "partenaire", "prospect", NULL };
+static const char *const besoin_statuts[] = { "exprime", "planifie", "satisfait", NULL };
 static const char *const relance_objets[] = { "bilan", NULL };
 static const char *const relance_statuts[] = { "a_envoyer", "envoyee", NULL };
 
@@ -99,7 +133,8 @@ static const struct model_column promeneur_cols[] = {
 	C_REF("structure", "Structure", "structure", REQ | LIST),
 	C_TEXT("fonction", "Fonction", 0),
 	C_ENUM("public", "Public", publics, 0, NULL),
-	C_ENUM("statut", "Statut", promeneur_statuts, LIST, "'candidat'"),
+	C_ENUM_WIDENED("statut", "Statut", promeneur_statuts, promeneur_statuts_v2, 3, LIST,
+		       "'candidat'"),
 	C_DATE("date_candidature", "Date de candidature", 0),
 	C_DATE("date_labellisation", "Date de labellisation", 0),
 	C_DATE("date_delabellisation", "Date de délabellisation", 0),
@@ -155,11 +190,14 @@ static const struct model_column bilan_cols[] = {
 };
 
 static const struct model_column event_cols[] = {
-	C_ENUM("type", "Type d'événement", event_types, REQ | LIST, NULL),
+	C_ENUM_WIDENED("type", "Type d'événement", event_types, event_types_v2, 3, REQ | LIST, NULL),
 	C_TEXT("titre", "Titre", REQ | LIST),
 	C_DATE("date", "Date", REQ | LIST),
 	C_TEXT("lieu", "Lieu", 0),
 	C_TEXT("compte_rendu", "Compte rendu", MULTI),
+	{ COL("ordre_du_jour", MODEL_TEXT, "Ordre du jour", MULTI), AT(3) },
+	{ COL("diffusion", MODEL_TEXT, "Compte rendu diffusé à", MULTI), AT(3) },
+	{ COL("date_diffusion", MODEL_DATE, "Compte rendu diffusé le", 0), AT(3) },
 };
 
 static const struct model_column attendance_cols[] = {
@@ -176,6 +214,13 @@ static const struct model_column request_cols[] = {
 	C_TEXT("reponse", "Réponse", MULTI),
 	C_DATE("date_reponse", "Date de la réponse", 0),
 	C_ENUM("statut", "Statut", request_statuts, LIST, "'ouverte'"),
+	/* Schema 3: a structure or a partner may ask too, and a request may be
+	 * referred to a resource person. */
+	{ COL("structure", MODEL_REF, "Structure", 0), .ref = "structure", AT(3) },
+	{ COL("contact", MODEL_REF, "Demandeur (contact d'un partenaire)", 0), .ref = "contact",
+	  AT(3) },
+	{ COL("ressource", MODEL_REF, "Orientée vers", 0), .ref = "resource", AT(3) },
+	{ COL("date_orientation", MODEL_DATE, "Date de l'orientation", 0), AT(3) },
 };
 
 static const struct model_column resource_cols[] = {
@@ -225,10 +270,17 @@ static const struct model_column inbound_mail_cols[] = {
  */
 static const struct model_column directory_change_cols[] = {
 	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
-	C_ENUM("nature", "Nature du changement", changement_natures, REQ | LIST, NULL),
+	C_ENUM_WIDENED("nature", "Nature du changement", changement_natures, changement_natures_v2, 3,
+		       REQ | LIST, NULL),
 	C_DATE("date", "Date", REQ | LIST),
 	C_BOOL("transmis", "Transmis à l'annuaire national", LIST, "0"),
 	C_DATE("date_transmission", "Date de transmission", 0),
+	/* Schema 3: what changed, and the CAF's confirmation that the national
+	 * site shows it (transmitted is not published). */
+	{ COL("champs", MODEL_TEXT, "Champs modifiés", 0), AT(3) },
+	{ COL("publie", MODEL_BOOL, "Publié dans l'annuaire national", LIST), .min = 0, .max = 1,
+	  .def = "0", AT(3) },
+	{ COL("date_publication", MODEL_DATE, "Date de publication", 0), AT(3) },
 };
 
 /*
@@ -252,7 +304,10 @@ static const struct model_column reminder_cols[] = {
  * promeneur or a candidature, and any replica of the département fetches
  * the bytes by their SHA-256 when someone opens it (docs/mailgw.md).
  */
-static const char *const rattachements[] = { "structure", "promeneur", "candidature", NULL };
+static const char *const rattachements_v2[] = { "structure", "promeneur", "candidature", NULL };
+static const char *const rattachements[] = {
+	"structure", "promeneur", "candidature", "event", "partenaire", "procedure", NULL
+};
 static const struct model_column document_cols[] = {
 	{ .name = "courrier", .kind = MODEL_REF, .label = "Courrier", .ref = "inbound_mail",
 	  .flags = LIST | SRV, .since = 2 },
@@ -262,12 +317,101 @@ static const struct model_column document_cols[] = {
 	  .max = 1LL << 40, .flags = LIST | SRV, .since = 2 },
 	{ .name = "empreinte", .kind = MODEL_TEXT, .label = "Empreinte SHA-256", .flags = SRV, .since = 2 },
 	{ .name = "rattache_table", .kind = MODEL_ENUM, .label = "Rattaché à (fiche)",
-	  .values = rattachements, .flags = LIST, .since = 2 },
+	  .values = rattachements, .flags = LIST, .since = 2, .widened = 3,
+	  .values_before = rattachements_v2 },
 	{ .name = "rattache_id", .kind = MODEL_TEXT, .label = "Identifiant de la fiche", .since = 2 },
+};
+
+/*
+ * Schema 3: the procedures of the livret (a délabellisation from the problem
+ * reported to the withdrawal, a suspension with its reason and dates), each
+ * step dated. etape and decision are workflow columns (model/domain.c).
+ */
+static const struct model_column procedure_cols[] = {
+	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
+	C_ENUM("nature", "Procédure", procedure_natures, REQ | LIST, NULL),
+	C_ENUM("etape", "Étape", procedure_etapes, LIST, "'signalement'"),
+	C_TEXT("motif", "Motif (problème constaté)", REQ | MULTI),
+	C_DATE("date_signalement", "Signalé le", LIST),
+	C_DATE("date_information_caf", "Référent Caf informé le", 0),
+	C_TEXT("mesures", "Mesures d'accompagnement convenues", MULTI),
+	C_TEXT("suivi_mesures", "Suivi des mesures", MULTI),
+	C_DATE("date_decision", "Décision prise avec la Caf le", 0),
+	C_ENUM("decision", "Décision", procedure_decisions, 0, NULL),
+	C_DATE("date_debut", "Début de la suspension", 0),
+	C_DATE("date_fin", "Fin de la suspension", 0),
+	C_DATE("date_retrait", "Retrait achevé le", 0),
+};
+
+/* Schema 3: things to do, with a due date; the withdrawal of a
+ * délabellisation makes one per profile of the person. */
+static const struct model_column task_cols[] = {
+	C_TEXT("libelle", "Tâche", REQ | LIST),
+	C_REF("promeneur", "Promeneur", "promeneur", LIST),
+	C_REF("presence", "Présence en ligne", "presence", 0),
+	C_REF("procedure", "Procédure", "procedure", 0),
+	C_DATE("echeance", "Échéance", LIST),
+	C_BOOL("faite", "Faite", LIST, "0"),
+	C_DATE("date_faite", "Faite le", 0),
+};
+
+/* Schema 3: every decision of the comité on a candidature, in order
+ * (ajournée, then acceptée); written by the decision workflow. */
+static const struct model_column decision_cols[] = {
+	C_REF("candidature", "Candidature", "candidature", REQ | LIST),
+	C_ENUM("decision", "Décision", decisions, REQ | LIST, NULL),
+	C_DATE("date_comite", "Date du comité", LIST),
+	C_TEXT("avis", "Avis du jury", MULTI),
+};
+
+/* Schema 3: the institutions around the network and the structures
+ * approached that are not in it yet (prospects). */
+static const struct model_column partner_cols[] = {
+	C_TEXT("nom", "Nom", REQ | LIST),
+	C_ENUM("type", "Type de partenaire", partenaire_types, LIST, NULL),
+	C_ENUM("relation", "Relation", partenaire_relations, LIST, "'partenaire'"),
+	C_TEXT("commune", "Commune", 0),
+	C_EMAIL("email", "Courriel", 0),
+	C_PHONE("telephone", "Téléphone", 0),
+	C_URL("site_web", "Site web", 0),
+	C_TEXT("partenariat", "Partenariat suivi", MULTI),
+	C_DATE("dernier_contact", "Dernier contact le", 0),
+	C_TEXT("commentaire", "Commentaire", MULTI),
+};
+
+/* Schema 3: people of a partner or of a structure. */
+static const struct model_column contact_cols[] = {
+	C_TEXT("prenom", "Prénom", LIST | PERS),
+	C_TEXT("nom", "Nom", REQ | LIST | PERS),
+	C_REF("partenaire", "Partenaire", "partenaire", LIST),
+	C_REF("structure", "Structure", "structure", 0),
+	C_TEXT("fonction", "Fonction", LIST),
+	C_EMAIL("email", "Courriel", PERS),
+	C_PHONE("telephone", "Téléphone", PERS),
+	C_TEXT("commentaire", "Commentaire", MULTI | PERS),
+};
+
+/* Schema 3: a partner's contact at an event or a governance meeting. */
+static const struct model_column guest_cols[] = {
+	C_REF("event", "Événement", "event", REQ | LIST),
+	C_REF("contact", "Contact", "contact", REQ | LIST),
+	C_BOOL("presence_effective", "Présence effective", LIST, NULL),
+};
+
+/* Schema 3: training needs noted from exchanges, and the training that
+ * answers them (the year's training plan). */
+static const struct model_column need_cols[] = {
+	C_TEXT("theme", "Thème", REQ | LIST),
+	C_REF("promeneur", "Promeneur", "promeneur", LIST),
+	C_DATE("date", "Noté le", LIST),
+	C_TEXT("origine", "Noté lors de", 0),
+	C_REF("event", "Formation prévue", "event", 0),
+	C_ENUM("statut", "Statut", besoin_statuts, LIST, "'exprime'"),
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define TABLE(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, 0 }
+#define TABLE3(n, cmd, l, pl, cols) { (n), (cmd), (l), (pl), (cols), NCOLS(cols), 3, 0 }
 #define SERVER_TABLE(n, cmd, l, pl, cols) \
 	{ (n), (cmd), (l), (pl), (cols), NCOLS(cols), 1, MODEL_TABLE_SERVER_ROWS }
 
@@ -279,21 +423,29 @@ const struct model_table model_tables[] = {
 	TABLE("bilan", "bilan", "le bilan", "bilans", bilan_cols),
 	TABLE("event", "evenement", "l'événement", "événements", event_cols),
 	TABLE("attendance", "participation", "la participation", "participations", attendance_cols),
-	TABLE("request", "demande", "la demande", "demandes", request_cols),
 	TABLE("resource", "ressource", "la ressource", "ressources", resource_cols),
+	TABLE3("partenaire", "partenaire", "le partenaire", "partenaires", partner_cols),
+	TABLE3("contact", "contact", "le contact", "contacts", contact_cols),
+	TABLE("request", "demande", "la demande", "demandes", request_cols),
 	SERVER_TABLE("inbound_mail", "courrier", "le courrier", "courriers", inbound_mail_cols),
 	TABLE("directory_change", "changement", "le changement d'annuaire",
 	      "changements d'annuaire", directory_change_cols),
 	TABLE("reminder", "relance", "la relance", "relances", reminder_cols),
 	{ "document", "document", "le document", "documents", document_cols, NCOLS(document_cols), 2,
 	  MODEL_TABLE_SERVER_ROWS },
+	TABLE3("procedure", "procedure", "la procédure", "procédures", procedure_cols),
+	TABLE3("task", "tache", "la tâche", "tâches", task_cols),
+	TABLE3("decision", "decision", "la décision", "décisions", decision_cols),
+	TABLE3("guest", "invite", "l'invité", "invités", guest_cols),
+	TABLE3("need", "besoin", "le besoin de formation", "besoins de formation", need_cols),
 };
 const size_t model_ntables = NCOLS(model_tables);
 
 const char *const model_table_names[] = {
 	"structure", "promeneur", "presence", "candidature", "bilan",
-	"event", "attendance", "request", "resource", "inbound_mail",
-	"directory_change", "reminder", "document",
+	"event", "attendance", "resource", "partenaire", "contact", "request",
+	"inbound_mail", "directory_change", "reminder", "document", "procedure", "task",
+	"decision", "guest", "need",
 };
 
 _Static_assert(NCOLS(model_table_names) == NCOLS(model_tables),
@@ -396,6 +548,20 @@ static const struct {
 	{ "instagram", "Instagram" }, { "snapchat", "Snapchat" }, { "tiktok", "TikTok" },
 	{ "discord", "Discord" }, { "youtube", "YouTube" }, { "twitch", "Twitch" },
 	{ "whatsapp", "WhatsApp" }, { "linkedin", "LinkedIn" },
+	{ "non_retenu", "non retenu" }, { "journee_nationale", "journée nationale" },
+	{ "reunion_regionale", "réunion régionale" },
+	{ "reunion_interdepartementale", "réunion interdépartementale" },
+	{ "reunion_caf", "réunion avec la Caf" }, { "colloque", "colloque" },
+	{ "bilan_individuel", "bilan individuel" }, { "suspension", "suspension" },
+	{ "reprise", "reprise" }, { "delabellisation", "délabellisation" },
+	{ "signalement", "signalement" }, { "accompagnement", "accompagnement" },
+	{ "decision", "décision" }, { "terminee", "terminée" }, { "maintien", "maintien" },
+	{ "departement", "Département" }, { "sdjes", "SDJES" },
+	{ "education_nationale", "Éducation nationale" }, { "caf", "Caf" }, { "msa", "MSA" },
+	{ "structure", "structure" }, { "partenaire", "partenaire" }, { "prospect", "prospect" },
+	{ "exprime", "exprimé" }, { "planifie", "planifié" }, { "satisfait", "satisfait" },
+	{ "event", "événement" }, { "promeneur", "promeneur" }, { "candidature", "candidature" },
+	{ "procedure", "procédure" },
 };
 
 const char *model_value_label(const char *value)

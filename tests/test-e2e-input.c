@@ -15,9 +15,9 @@
 #include "harness.h"
 #include "test.h"
 
-#define SCHEMA_HEADER "X-Relais-Schema: 2\r\n"
+#define SCHEMA_HEADER "X-Relais-Schema: 3\r\n"
 
-_Static_assert(MODEL_SCHEMA_VERSION == 2, "update SCHEMA_HEADER");
+_Static_assert(MODEL_SCHEMA_VERSION == 3, "update SCHEMA_HEADER");
 
 static const char *const depts[] = { "65" };
 
@@ -152,7 +152,7 @@ TEST(e2e_input_hostile_push_bodies)
 	hs[n++].body.data[4] = SYNC_WIRE_VERSION + 7;
 
 	hs[n] = (struct hostile){ "wrong schema version", hs[n].body,
-				  "X-Relais-Schema: 2\r\n", 409, "schema" };
+				  "X-Relais-Schema: 3\r\n", 409, "schema" };
 	CHECK(h_seal(&raw, MODEL_SCHEMA_VERSION + 1, &hs[n++].body) == 0);
 
 	hs[n] = (struct hostile){ "pull envelope pushed", hs[n].body, NULL, 400, "bad_request" };

@@ -19,10 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "../model/model.h"
 #include "harness.h"
 #include "mailserver.h"
 #include "office-corpus.h"
 #include "test.h"
+
+/* The header every request of the current schema carries. */
+#define SCHEMA_HEADER h_strf("X-Relais-Schema: %d\r\n", MODEL_SCHEMA_VERSION)
 
 #define DEPT "43"
 #define SETTLE_MS 60000   /* a batch under ASan, with reconnections */
@@ -1708,15 +1712,15 @@ TEST(e2e_mail_documents_attached_and_opened_elsewhere)
 	const char *sha = h_row_str(d, "empreinte");
 	CHECK(sha != NULL);
 	struct h_http r1, r2;
-	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%s", sha), tc, "X-Relais-Schema: 2\r\n",
+	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%s", sha), tc, SCHEMA_HEADER,
 			NULL, 0, &r1));
-	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%064d", 0), tc, "X-Relais-Schema: 2\r\n",
+	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%064d", 0), tc, SCHEMA_HEADER,
 			NULL, 0, &r2));
 	CHECK_INT(r1.status, 404);
 	CHECK_INT(r2.status, 404);
 	CHECK_STR(r1.body, r2.body);
 	CHECK_OK(h_http(W.d.port, "GET", h_strf("/v1/document/%s", sha), W.token,
-			"X-Relais-Schema: 2\r\n", NULL, 0, &r1));
+			SCHEMA_HEADER, NULL, 0, &r1));
 	CHECK_INT(r1.status, 200);
 	CHECK_INT(r1.bodylen, sizeof(bytes));
 }

@@ -8,9 +8,9 @@
 #include "harness.h"
 #include "test.h"
 
-#define SCHEMA_HEADER "X-Relais-Schema: 2\r\n"
+#define SCHEMA_HEADER "X-Relais-Schema: 3\r\n"
 
-_Static_assert(MODEL_SCHEMA_VERSION == 2, "update SCHEMA_HEADER");
+_Static_assert(MODEL_SCHEMA_VERSION == 3, "update SCHEMA_HEADER");
 
 static const char *const depts[] = { "65", "43" };
 
