@@ -30,7 +30,7 @@ LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luv -lsqlite3 -l
 
 LIB_SRC = $(wildcard common/*.c model/*.c net/*.c sync/*.c mailgw/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
-CLIENT_SRC = $(wildcard clients/*.c)
+CLIENT_SRC = $(wildcard clients/cmd/*.c clients/replica/*.c clients/ui/*.c)
 TEST_SRC = $(wildcard tests/*.c)
 BENCH_SRC = $(wildcard bench/*.c)
 

@@ -22,7 +22,7 @@ LDLIBS = -L$(DEPS)/lib -lcurl -lxlsxwriter -lminizip -ljansson -lhttp_parser -lu
          -lole32 -lshell32 -luuid -ladvapi32 -lpthread
 
 SRC = $(filter-out common/platform.c,$(wildcard common/*.c)) common/win32/platform.c \
-      $(wildcard model/*.c net/*.c sync/*.c clients/*.c)
+      $(wildcard model/*.c net/*.c sync/*.c clients/cmd/*.c clients/replica/*.c clients/ui/*.c)
 OBJ = $(patsubst %.c,$(O)/%.o,$(SRC)) $(O)/clients/ui/assets.o
 UI_ASSETS = $(sort $(wildcard clients/ui/*.css clients/ui/*.js clients/ui/*.svg))
 

@@ -1,0 +1,670 @@
+/*
+ * synthese.c - "relais synthese": the annual synthesis of the bilans for
+ * the comité de pilotage, as one self-contained HTML page or an XLSX
+ * workbook with a native chart.
+ *
+ * The indicators are the model's: every integer column of bilan but the
+ * year, labelled as the model labels them, so a new counter appears here
+ * without code. A structure may send a yearly bilan or two half-year ones;
+ * when both exist for the same structure, promeneur and year the yearly one
+ * counts alone, so that nothing is counted twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xlsxwriter.h>
+#include "../../common/buf.h"
+#include "../../common/file.h"
+#include "../../common/util.h"
+#include "../../model/model.h"
+#include "annuaire.h"
+#include "../cmd/cli.h"
+#include "replica.h"
+#include "synthese.h"
+
+#define IND_MAX 32          /* indicators of the bilan table */
+#define SQL_MAX (16u << 10)
+#define HTML_MAX (64u << 20)
+#define BAR_WIDTH 220       /* pixels of the longest bar of an SVG chart */
+
+struct indicator {
+	const struct model_column *col;
+	long long tot[2];       /* [0] the previous year, [1] the year */
+};
+
+struct sstruct {
+	char *id, *nom, *commune;
+	long long nbilans[2];
+	long long val[2][IND_MAX];
+};
+
+struct synthese {
+	long long year;
+	char *dept;
+	struct indicator ind[IND_MAX];
+	size_t nind;
+	long long nbilans[2];
+	long long nmid[2];      /* of those, mid-year bilans (no yearly one that year) */
+	struct sstruct *s;
+	size_t ns, alloc;
+};
+
+static void synth_clear(struct synthese *y)
+{
+	for (size_t i = 0; i < y->ns; i++) {
+		free(y->s[i].id);
+		free(y->s[i].nom);
+		free(y->s[i].commune);
+	}
+	free(y->s);
+	free(y->dept);
+	memset(y, 0, sizeof(*y));
+}
+
+static void load_indicators(struct synthese *y)
+{
+	const struct model_table *t = model_table_by_name("bilan");
+	for (size_t i = 0; t && i < t->ncolumns && y->nind < IND_MAX; i++) {
+		const struct model_column *c = &t->columns[i];
+		if (c->kind == MODEL_INT && c->since <= MODEL_SCHEMA_VERSION && strcmp(c->name, "annee"))
+			y->ind[y->nind++].col = c;
+	}
+}
+
+static struct sstruct *add_struct(struct synthese *y, const char *id, const char *nom,
+				  const char *commune)
+{
+	if (y->ns == y->alloc) {
+		size_t na = y->alloc ? y->alloc * 2 : 32;
+		struct sstruct *n = realloc(y->s, na * sizeof(*n));
+		if (!n)
+			return NULL;
+		y->s = n;
+		y->alloc = na;
+	}
+	struct sstruct *s = &y->s[y->ns];
+	memset(s, 0, sizeof(*s));
+	s->id = strdup(id);
+	s->nom = strdup(nom ? nom : "(structure inconnue)");
+	s->commune = strdup(commune ? commune : "");
+	if (!s->id || !s->nom || !s->commune) {
+		free(s->id);
+		free(s->nom);
+		free(s->commune);
+		return NULL;
+	}
+	y->ns++;
+	return s;
+}
+
+static int load_structures(sqlite3 *db, struct synthese *y)
+{
+	sqlite3_stmt *st = NULL;
+	int s, rc = 0;
+	if (sqlite3_prepare_v2(db, "SELECT id, nom, commune FROM structure "
+			       "ORDER BY nom COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (!add_struct(y, (const char *)sqlite3_column_text(st, 0),
+				(const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2))) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+	if (s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static struct sstruct *find_struct(struct synthese *y, const char *id)
+{
+	for (size_t i = 0; i < y->ns; i++)
+		if (!strcmp(y->s[i].id, id))
+			return &y->s[i];
+	/* A bilan of a structure no longer in the replica still counts. */
+	return add_struct(y, id, NULL, NULL);
+}
+
+/* Sums the indicators of year (slot k: 0 previous, 1 the year). */
+static int load_year(sqlite3 *db, struct synthese *y, int k)
+{
+	struct buf sql = BUF_INIT(SQL_MAX);
+	sqlite3_stmt *st = NULL;
+	int s, rc = buf_puts(&sql, "SELECT b.structure, count(*)");
+
+	for (size_t i = 0; i < y->nind && !rc; i++)
+		rc = buf_printf(&sql, ", coalesce(sum(b.\"%s\"), 0)", y->ind[i].col->name);
+	if (!rc)
+		rc = buf_puts(&sql, ", sum(coalesce(b.periode, 'annee') <> 'annee')");
+	if (!rc)
+		rc = buf_puts(&sql, " FROM bilan b WHERE b.annee = ? AND b.structure IS NOT NULL AND "
+			      "(coalesce(b.periode, 'annee') = 'annee' OR NOT EXISTS (SELECT 1 FROM "
+			      "bilan a WHERE a.structure = b.structure AND a.annee = b.annee AND "
+			      "a.promeneur IS b.promeneur AND coalesce(a.periode, 'annee') = 'annee')) "
+			      "GROUP BY b.structure");
+	if (rc)
+		goto out;
+	if (sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, y->year - 1 + k);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sstruct *ss = find_struct(y, (const char *)sqlite3_column_text(st, 0));
+		if (!ss) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+		ss->nbilans[k] = sqlite3_column_int64(st, 1);
+		y->nbilans[k] += ss->nbilans[k];
+		for (size_t i = 0; i < y->nind; i++) {
+			ss->val[k][i] = sqlite3_column_int64(st, 2 + (int)i);
+			y->ind[i].tot[k] += ss->val[k][i];
+		}
+		y->nmid[k] += sqlite3_column_int64(st, 2 + (int)y->nind);
+	}
+	if (s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+int synthese_load(sqlite3 *db, long long year, const char *dept, struct synthese **out)
+{
+	struct synthese *y;
+	int rc;
+
+	*out = NULL;
+	if (year < SYNTHESE_YEAR_MIN || year > SYNTHESE_YEAR_MAX)
+		return RELAIS_EINVAL;
+	if (!(y = calloc(1, sizeof(*y))))
+		return RELAIS_ENOMEM;
+	y->year = year;
+	if (!(y->dept = strdup(dept ? dept : ""))) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	load_indicators(y);
+	/* One read transaction: the three reads see the same replica. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	if ((rc = load_structures(db, y)) || (rc = load_year(db, y, 0)) ||
+	    (rc = load_year(db, y, 1))) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	*out = y;
+	y = NULL;
+out:
+	synthese_free(y);
+	return rc;
+}
+
+void synthese_free(struct synthese *y)
+{
+	if (!y)
+		return;
+	synth_clear(y);
+	free(y);
+}
+
+long long synthese_nbilans(const struct synthese *y, int k)
+{
+	return y->nbilans[k ? 1 : 0];
+}
+
+/* ---- HTML ---- */
+
+/* A number the French way: thousands grouped by a no-break space. */
+static void fr_number(long long v, char *out, size_t outlen)
+{
+	char digits[32];
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	int n = snprintf(digits, sizeof(digits), "%llu", u);
+	size_t j = 0;
+	if (v < 0 && j + 1 < outlen)
+		out[j++] = '-';
+	for (int i = 0; i < n && j + 3 < outlen; i++) {
+		if (i && (n - i) % 3 == 0) {
+			out[j++] = (char)0xc2;
+			out[j++] = (char)0xa0;
+		}
+		out[j++] = digits[i];
+	}
+	out[j] = 0;
+}
+
+/* "+30 (+25,0 %)", "−5 (−10,0 %)", "+3 (nouveau)", "=" */
+static void change_text(long long prev, long long cur, char *out, size_t outlen)
+{
+	char n[48];
+	long long d = cur - prev;
+	if (!d) {
+		snprintf(out, outlen, "=");
+		return;
+	}
+	fr_number(d < 0 ? -d : d, n, sizeof(n));
+	if (!prev) {
+		snprintf(out, outlen, "%s%s", d > 0 ? "+" : "−", n);
+		return;
+	}
+	double pct = 100.0 * (double)d / (double)prev;
+	char p[32];
+	snprintf(p, sizeof(p), "%.1f", pct < 0 ? -pct : pct);
+	char *dot = strchr(p, '.');
+	if (dot)
+		*dot = ',';
+	snprintf(out, outlen, "%s%s (%s%s\xc2\xa0%%)", d > 0 ? "+" : "−", n, d > 0 ? "+" : "−", p);
+}
+
+static int svg_chart(struct buf *b, const struct synthese *y, const struct indicator *in)
+{
+	long long max = in->tot[0] > in->tot[1] ? in->tot[0] : in->tot[1];
+	buf_puts(b, "<figure><figcaption>");
+	buf_puts_html(b, in->col->label);
+	buf_printf(b, "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"340\" height=\"64\" viewBox=\"0 0 340 64\" role=\"img\" "
+		   "aria-label=\"");
+	buf_puts_html(b, in->col->label);
+	buf_puts(b, "\">");
+	for (int k = 0; k < 2; k++) {
+		char n[48];
+		long long w = max > 0 ? in->tot[k] * BAR_WIDTH / max : 0;
+		if (in->tot[k] > 0 && w < 1)
+			w = 1;
+		fr_number(in->tot[k], n, sizeof(n));
+		int top = 6 + k * 28;
+		buf_printf(b, "<text x=\"0\" y=\"%d\" class=\"an\">%lld</text>"
+			   "<rect x=\"44\" y=\"%d\" width=\"%lld\" height=\"20\" class=\"%s\"/>"
+			   "<text x=\"%lld\" y=\"%d\" class=\"val\">%s</text>",
+			   top + 15, y->year - 1 + k, top, w, k ? "cur" : "prev",
+			   50 + w, top + 15, n);
+	}
+	buf_puts(b, "</svg></figure>\n");
+	return buf_error(b);
+}
+
+/* The standalone document's page style; the UI has its own. */
+static const char doc_css[] =
+	"body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
+	"margin:2em auto;max-width:1100px;color:#1d2733;padding:0 1em}"
+	"h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;"
+	"border-bottom:2px solid #1f6feb;padding-bottom:.2em}.meta{color:#556}"
+	"@media print{h2{break-after:avoid}figure{break-inside:avoid}}";
+
+/* Scoped to the sections' wrapper, so that a page embedding them keeps its
+ * own look elsewhere. */
+const char synthese_css[] =
+	".synthese .meta{color:#556}"
+	".synthese table{border-collapse:collapse;width:100%;font-size:.92em}"
+	".synthese th,.synthese td{border:1px solid #ccd3dc;padding:.3em .5em;text-align:left}"
+	".synthese th{background:#eef2f7}.synthese tbody th{background:none;font-weight:normal}"
+	".synthese td.n,.synthese th.n{text-align:right;white-space:nowrap}"
+	".synthese tr.manque td,.synthese tr.manque th{color:#8a5a00;background:#fff8e6}"
+	".synthese .defile{overflow-x:auto}"
+	".synthese .up{color:#17703b}.synthese .down{color:#b42318}"
+	".synthese .charts{display:flex;flex-wrap:wrap;gap:1em}"
+	".synthese figure{margin:0;padding:.5em;border:1px solid #e1e6ec;border-radius:6px}"
+	".synthese figcaption{font-size:.85em;margin-bottom:.3em}"
+	".synthese svg text{font-size:12px;font-family:inherit}.synthese svg .an{fill:#556}"
+	".synthese svg .val{fill:#1d2733}"
+	".synthese svg .prev{fill:#9aa5b1}.synthese svg .cur{fill:#1f6feb}"
+	".synthese .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;"
+	"margin:0 .3em 0 1em}.synthese .legend .prev{background:#9aa5b1}"
+	".synthese .legend .cur{background:#1f6feb}";
+
+int synthese_html_sections(const struct synthese *y, struct buf *b)
+{
+	char n[48], ch[96];
+	buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
+		   "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
+		   "<th scope=\"col\" class=\"n\">%lld</th>"
+		   "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
+		   y->year - 1, y->year);
+	for (size_t i = 0; i < y->nind; i++) {
+		const struct indicator *in = &y->ind[i];
+		buf_puts(b, "<tr><th scope=\"row\">");
+		buf_puts_html(b, in->col->label);
+		fr_number(in->tot[0], n, sizeof(n));
+		buf_printf(b, "</th><td class=\"n\">%s</td>", n);
+		fr_number(in->tot[1], n, sizeof(n));
+		change_text(in->tot[0], in->tot[1], ch, sizeof(ch));
+		buf_printf(b, "<td class=\"n\">%s</td><td class=\"n %s\">%s</td></tr>\n", n,
+			   in->tot[1] > in->tot[0] ? "up" : in->tot[1] < in->tot[0] ?
+			   "down" : "", ch);
+	}
+	buf_printf(b, "</tbody></table>\n<h2>Graphiques</h2>\n<p class=\"legend\">"
+		   "<span class=\"prev\"></span>%lld"
+		   "<span class=\"cur\"></span>%lld</p>\n"
+		   "<div class=\"charts\">\n", y->year - 1, y->year);
+	for (size_t i = 0; i < y->nind; i++)
+		svg_chart(b, y, &y->ind[i]);
+	buf_printf(b, "</div>\n<h2>Par structure (%lld)</h2>\n<div class=\"defile\" tabindex=\"0\" role=\"region\" "
+		   "aria-label=\"Tableau par structure (défilant)\"><table class=\"structures\">"
+		   "<thead><tr><th scope=\"col\">Structure</th><th scope=\"col\">Commune</th>"
+		   "<th scope=\"col\" class=\"n\">Bilans</th>", y->year);
+	for (size_t i = 0; i < y->nind; i++) {
+		buf_puts(b, "<th scope=\"col\" class=\"n\">");
+		buf_puts_html(b, y->ind[i].col->label);
+		buf_puts(b, "</th>");
+	}
+	buf_puts(b, "</tr></thead><tbody>\n");
+	for (size_t j = 0; j < y->ns; j++) {
+		const struct sstruct *s = &y->s[j];
+		buf_printf(b, "<tr%s><th scope=\"row\">", s->nbilans[1] ? "" : " class=\"manque\"");
+		buf_puts_html(b, s->nom);
+		buf_puts(b, "</th><td>");
+		buf_puts_html(b, s->commune);
+		if (!s->nbilans[1]) {
+			buf_printf(b, "</td><td class=\"n\">0</td><td colspan=\"%zu\">aucun bilan "
+				   "reçu pour %lld</td></tr>\n", y->nind, y->year);
+		} else {
+			buf_printf(b, "</td><td class=\"n\">%lld</td>", s->nbilans[1]);
+			for (size_t i = 0; i < y->nind; i++) {
+				fr_number(s->val[1][i], n, sizeof(n));
+				buf_printf(b, "<td class=\"n\">%s</td>", n);
+			}
+			buf_puts(b, "</tr>\n");
+		}
+	}
+	buf_printf(b, "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
+		   "<th class=\"n\">%lld</th>", y->nbilans[1]);
+	for (size_t i = 0; i < y->nind; i++) {
+		fr_number(y->ind[i].tot[1], n, sizeof(n));
+		buf_printf(b, "<th class=\"n\">%s</th>", n);
+	}
+	buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
+		 "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
+		 "bilans semestriels de la même structure.</p>\n</div>\n");
+	return buf_error(b);
+}
+
+/* ", dont N intermédiaire(s)" when mid-year bilans stand for a year, else "". */
+static const char *mid_note(const struct synthese *y, char *out, size_t outlen)
+{
+	if (!y->nmid[1])
+		return "";
+	snprintf(out, outlen, ", dont %lld intermédiaire%s (semestre)", y->nmid[1],
+		 y->nmid[1] > 1 ? "s" : "");
+	return out;
+}
+
+int synthese_html(const struct synthese *y, const char *today, struct buf *b)
+{
+	char mid[64];
+	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"fr\" xmlns=\"http://www.w3.org/1999/xhtml\">"
+		   "<head><meta charset=\"utf-8\"/><title>Synthèse des bilans %lld – "
+		   "Promeneurs du Net (", y->year);
+	buf_puts_html(b, y->dept);
+	buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
+		   "<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
+		   "<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
+	buf_puts_html(b, y->dept);
+	buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
+		   "(%lld en %lld)%s</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1,
+		   mid_note(y, mid, sizeof(mid)));
+	synthese_html_sections(y, b);
+	buf_puts(b, "</body>\n</html>\n");
+	return buf_error(b);
+}
+
+/* ---- XLSX ---- */
+
+/* Writes the workbook to tmp; messages name path, the file people asked for. */
+static int write_xlsx(const struct synthese *y, const char *today, const char *tmp,
+		      const char *path, char *err, size_t errlen)
+{
+	static const char sheet[] = "Synthèse";
+	lxw_workbook *wb = workbook_new(tmp);
+	lxw_worksheet *ws, *wt;
+	lxw_format *bold, *title, *pct;
+	lxw_chart *chart;
+	lxw_error e = LXW_NO_ERROR;
+	char buf[256], y0[24], y1[24], mid[64];
+
+	if (!wb) {
+		snprintf(err, errlen, "impossible de créer le classeur « %s ».", path);
+		return RELAIS_EIO;
+	}
+	if (!(ws = workbook_add_worksheet(wb, sheet)) ||
+	    !(wt = workbook_add_worksheet(wb, "Structures")) ||
+	    !(bold = workbook_add_format(wb)) || !(title = workbook_add_format(wb)) ||
+	    !(pct = workbook_add_format(wb)) ||
+	    !(chart = workbook_add_chart(wb, LXW_CHART_BAR))) {
+		workbook_close(wb);
+		snprintf(err, errlen, "%s", relais_strerror(RELAIS_ENOMEM));
+		return RELAIS_ENOMEM;
+	}
+	format_set_bold(bold);
+	format_set_bold(title);
+	format_set_font_size(title, 14);
+	format_set_num_format(pct, "0.0%");
+	snprintf(y0, sizeof(y0), "%lld", y->year - 1);
+	snprintf(y1, sizeof(y1), "%lld", y->year);
+
+	snprintf(buf, sizeof(buf), "Promeneurs du Net (%s) : synthèse des bilans %lld", y->dept,
+		 y->year);
+	e = worksheet_write_string(ws, 0, 0, buf, title);
+	snprintf(buf, sizeof(buf), "Établie le %s ; bilans reçus : %lld (%lld en %lld)%s", today,
+		 y->nbilans[1], y->nbilans[0], y->year - 1, mid_note(y, mid, sizeof(mid)));
+	if (!e)
+		e = worksheet_write_string(ws, 1, 0, buf, NULL);
+	const char *heads[] = { "Indicateur", y0, y1, "Évolution", "Évolution (%)" };
+	for (int k = 0; k < 5 && !e; k++)
+		e = worksheet_write_string(ws, 3, (lxw_col_t)k, heads[k], bold);
+	for (size_t i = 0; i < y->nind && !e; i++) {
+		const struct indicator *in = &y->ind[i];
+		lxw_row_t r = (lxw_row_t)(4 + i);
+		e = worksheet_write_string(ws, r, 0, in->col->label, NULL);
+		if (!e)
+			e = worksheet_write_number(ws, r, 1, (double)in->tot[0], NULL);
+		if (!e)
+			e = worksheet_write_number(ws, r, 2, (double)in->tot[1], NULL);
+		if (!e)
+			e = worksheet_write_number(ws, r, 3, (double)(in->tot[1] - in->tot[0]), NULL);
+		if (!e && in->tot[0])
+			e = worksheet_write_number(ws, r, 4, (double)(in->tot[1] - in->tot[0]) /
+						   (double)in->tot[0], pct);
+	}
+	if (!e)
+		e = worksheet_set_column(ws, 0, 0, 44, NULL);
+	if (!e)
+		e = worksheet_set_column(ws, 1, 4, 14, NULL);
+	if (!e && y->nind) {
+		lxw_row_t last = (lxw_row_t)(4 + y->nind - 1);
+		for (int k = 0; k < 2; k++) {
+			lxw_chart_series *s = chart_add_series(chart, NULL, NULL);
+			if (!s) {
+				e = LXW_ERROR_MEMORY_MALLOC_FAILED;
+				break;
+			}
+			chart_series_set_categories(s, sheet, 4, 0, last, 0);
+			chart_series_set_values(s, sheet, 4, (lxw_col_t)(1 + k), last, (lxw_col_t)(1 + k));
+			chart_series_set_name_range(s, sheet, 3, (lxw_col_t)(1 + k));
+		}
+		snprintf(buf, sizeof(buf), "Indicateurs %lld et %lld", y->year - 1, y->year);
+		chart_title_set_name(chart, buf);
+		chart_legend_set_position(chart, LXW_CHART_LEGEND_BOTTOM);
+		lxw_chart_options opt = { .x_scale = 1.6, .y_scale = 1.8 };
+		if (!e)
+			e = worksheet_insert_chart_opt(ws, (lxw_row_t)(4 + y->nind + 2), 0, chart, &opt);
+	}
+
+	/* Per structure. */
+	const char *sheads[] = { "Structure", "Commune", "Bilans" };
+	for (int k = 0; k < 3 && !e; k++)
+		e = worksheet_write_string(wt, 0, (lxw_col_t)k, sheads[k], bold);
+	for (size_t i = 0; i < y->nind && !e; i++)
+		e = worksheet_write_string(wt, 0, (lxw_col_t)(3 + i), y->ind[i].col->label, bold);
+	for (size_t j = 0; j < y->ns && !e; j++) {
+		const struct sstruct *s = &y->s[j];
+		lxw_row_t r = (lxw_row_t)(1 + j);
+		e = worksheet_write_string(wt, r, 0, s->nom, NULL);
+		if (!e && s->commune[0])
+			e = worksheet_write_string(wt, r, 1, s->commune, NULL);
+		if (!e)
+			e = worksheet_write_number(wt, r, 2, (double)s->nbilans[1], NULL);
+		for (size_t i = 0; i < y->nind && !e && s->nbilans[1]; i++)
+			e = worksheet_write_number(wt, r, (lxw_col_t)(3 + i), (double)s->val[1][i], NULL);
+	}
+	if (!e)
+		e = worksheet_write_string(wt, (lxw_row_t)(1 + y->ns), 0, "Total", bold);
+	if (!e)
+		e = worksheet_write_number(wt, (lxw_row_t)(1 + y->ns), 2, (double)y->nbilans[1], bold);
+	for (size_t i = 0; i < y->nind && !e; i++)
+		e = worksheet_write_number(wt, (lxw_row_t)(1 + y->ns), (lxw_col_t)(3 + i),
+					   (double)y->ind[i].tot[1], bold);
+	if (!e)
+		e = worksheet_set_column(wt, 0, 1, 30, NULL);
+	if (!e)
+		e = worksheet_set_column(wt, 2, (lxw_col_t)(2 + y->nind), 16, NULL);
+	if (!e)
+		worksheet_freeze_panes(wt, 1, 1);
+	lxw_error ce = workbook_close(wb);
+	if (e || ce) {
+		snprintf(err, errlen, "écriture du classeur « %s » impossible : %s.", path,
+			 lxw_strerror(e ? e : ce));
+		return RELAIS_EIO;
+	}
+	return 0;
+}
+
+int synthese_xlsx(const struct synthese *y, const char *today, const char *path,
+		  char *err, size_t errlen)
+{
+	return write_xlsx(y, today, path, path, err, errlen);
+}
+
+/* ---- command ---- */
+
+static void help(void)
+{
+	printf("Usage : relais [--home DIR] synthese --annee AAAA --format html|xlsx "
+	       "[--sortie FICHIER]\n"
+	       "Synthèse annuelle des bilans pour le comité de pilotage : total de chaque\n"
+	       "indicateur pour l'année et l'année précédente avec l'évolution, graphiques,\n"
+	       "et tableau par structure (les structures sans bilan y sont signalées).\n\n"
+	       "  --annee AAAA     l'année des bilans (comparée à la précédente)\n"
+	       "  --format html    une page autonome (styles et graphiques SVG intégrés) ;\n"
+	       "                   sur la sortie standard sans --sortie\n"
+	       "  --format xlsx    un classeur avec les mêmes tableaux et un graphique ;\n"
+	       "                   --sortie est alors obligatoire\n"
+	       "  --sortie FICHIER le fichier à écrire (remplacé d'un seul coup)\n");
+}
+
+static int parse_opt(int argc, char **argv, int *i, const char *opt, const char **val)
+{
+	size_t n = strlen(opt);
+	if (strncmp(argv[*i], opt, n))
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n])
+		return 0;
+	*val = *i + 1 < argc ? argv[++*i] : "";
+	return 1;
+}
+
+int cmd_synthese(const char *home, int argc, char **argv)
+{
+	struct replica r;
+	struct synthese *y = NULL;
+	struct buf html = BUF_INIT(HTML_MAX);
+	const char *annee = NULL, *format = NULL, *out = NULL;
+	char err[CLI_ERRLEN], today[11], *dept = NULL;
+	long long year;
+	struct file_tmp t = FILE_TMP_INIT;
+	int rc = CLI_EXIT_FAIL, e;
+
+	for (int i = 1; i < argc; i++)
+		if (cli_is_help(argv[i])) {
+			help();
+			return 0;
+		}
+	for (int i = 1; i < argc; i++) {
+		if (parse_opt(argc, argv, &i, "--annee", &annee) ||
+		    parse_opt(argc, argv, &i, "--format", &format) ||
+		    parse_opt(argc, argv, &i, "--sortie", &out))
+			continue;
+		cli_error("argument inconnu : « %s » (voir relais synthese --help).", argv[i]);
+		return CLI_EXIT_USAGE;
+	}
+	if (!annee || util_parse_ll(annee, SYNTHESE_YEAR_MIN, SYNTHESE_YEAR_MAX, &year)) {
+		cli_error("--annee AAAA est attendu, une année entre 2001 et 2100.");
+		return CLI_EXIT_USAGE;
+	}
+	if (!format || (strcmp(format, "html") && strcmp(format, "xlsx"))) {
+		cli_error("--format html ou --format xlsx est attendu (voir relais synthese --help).");
+		return CLI_EXIT_USAGE;
+	}
+	if (out && !out[0]) {
+		cli_error("l'option --sortie attend un nom de fichier.");
+		return CLI_EXIT_USAGE;
+	}
+	int xlsx = !strcmp(format, "xlsx");
+	if (xlsx && !out) {
+		cli_error("un classeur XLSX ne s'écrit pas sur le terminal : donnez --sortie FICHIER.");
+		return CLI_EXIT_USAGE;
+	}
+	{
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		strftime(today, sizeof(today), "%d/%m/%Y", &tm);
+	}
+	if (replica_open(&r, home, 0, err, sizeof(err))) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
+	if (replica_meta(&r, "dept", &dept) || !dept) {
+		cli_error("le département du compte est inconnu : relancez « relais init ».");
+		goto out;
+	}
+	if ((e = synthese_load(r.db, year, dept, &y))) {
+		if (e == RELAIS_ENOMEM)
+			cli_error("%s", relais_strerror(e));
+		else
+			cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
+		goto out;
+	}
+	if (out && annuaire_tmp_open(&t, out))
+		goto out;
+	if (xlsx) {
+		fclose(t.f);
+		t.f = NULL;
+		if (write_xlsx(y, today, t.path, out, err, sizeof(err))) {
+			cli_error("%s", err);
+			goto out;
+		}
+	} else {
+		if ((e = synthese_html(y, today, &html))) {
+			cli_error("%s", relais_strerror(e));
+			goto out;
+		}
+		fwrite(html.data, 1, html.len, out ? t.f : stdout);
+	}
+	if (out) {
+		if (annuaire_tmp_commit(&t, out))
+			goto out;
+		fprintf(stderr, "relais : synthèse %lld écrite dans « %s » (%lld bilan%s).\n", year,
+			out, y->nbilans[1], y->nbilans[1] > 1 ? "s" : "");
+	}
+	rc = 0;
+out:
+	file_tmp_abort(&t);
+	free(dept);
+	buf_release(&html);
+	synthese_free(y);
+	replica_close(&r);
+	return rc;
+}

@@ -1,0 +1,847 @@
+/*
+ * ui-fiche.c - the structure and promeneur pages of relais ui, their
+ * create and edit forms, and the model-driven form helpers of ui.h.
+ *
+ * Forms are written from the model's descriptions (labels, kinds,
+ * enumerations, references) and checked with model_check_value(), the same
+ * rules as the command line; each message stands next to its field and in
+ * a summary at the top. Writes are one captured local edit each
+ * (sync_capture_begin/commit), like the CLI's, queued for the next sync.
+ *
+ * Kept whole (over 800 lines): the two pages and their forms share the
+ * model-driven field helpers that ui.h exports to the other screens.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../../sync/sync.h"
+#include "../cmd/cli.h"
+#include "ui-html.h"
+#include "ui.h"
+
+#define MAX_SQL 16384
+#define MAX_REF_OPTIONS 5000
+
+/* ---- words ---- */
+
+const char *ui_value_label(const char *value)
+{
+	return model_value_label(value);
+}
+
+static int col_live(const struct model_column *c)
+{
+	return c->since <= MODEL_SCHEMA_VERSION;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+/* ---- titles ---- */
+
+static const struct {
+	const char *table, *expr;
+} title_exprs[] = {
+	{ "structure", "nom || coalesce(' (' || commune || ')', '')" },
+	{ "promeneur", "coalesce(prenom || ' ', '') || coalesce(nom, '')" },
+	{ "event", "titre || coalesce(' (' || date || ')', '')" },
+	{ "presence", "reseau || ' : ' || nom_profil" },
+	{ "candidature", "'candidature' || coalesce(' du ' || date_depot, '')" },
+	{ "bilan", "'bilan ' || annee || coalesce(' (' || periode || ')', '')" },
+	{ "request", "sujet || coalesce(' du ' || date_demande, '')" },
+	{ "resource", "nom || coalesce(' (' || organisme || ')', '')" },
+	{ "inbound_mail", "coalesce(sujet, '(sans objet)')" },
+};
+
+static const char *title_expr(const char *table)
+{
+	for (size_t i = 0; i < sizeof(title_exprs) / sizeof(title_exprs[0]); i++)
+		if (!strcmp(title_exprs[i].table, table))
+			return title_exprs[i].expr;
+	return "id";
+}
+
+char *ui_row_title(struct ui_ctx *c, const char *table, const char *id)
+{
+	const struct model_table *t = model_table_by_name(table);
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	char *title = NULL;
+	if (!t || !id)
+		return NULL;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM \"%s\" WHERE id = ?", title_expr(t->name), t->name);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		title = strdup(*col_text(st, 0) ? col_text(st, 0) : id);
+	sqlite3_finalize(st);
+	return title;
+}
+
+/* ---- form values ---- */
+
+void ui_form_values_release(struct ui_form_values *fv)
+{
+	if (!fv || !fv->t)
+		return;
+	for (size_t i = 0; i < fv->t->ncolumns; i++) {
+		if (fv->values)
+			free(fv->values[i]);
+		if (fv->errors)
+			free(fv->errors[i]);
+		if (fv->raw)
+			free(fv->raw[i]);
+	}
+	free(fv->values);
+	free(fv->errors);
+	free(fv->raw);
+	free(fv->given);
+	memset(fv, 0, sizeof(*fv));
+}
+
+static int set_error(struct ui_form_values *fv, size_t i, const char *msg)
+{
+	free(fv->errors[i]);
+	if (!(fv->errors[i] = strdup(msg)))
+		return RELAIS_ENOMEM;
+	fv->nerrors++;
+	return 0;
+}
+
+/* A refusal of the domain layer, shown on the column whose label starts
+ * its message (the first column of the form otherwise). */
+static int refusal(struct ui_form_values *fv, const char *msg)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < fv->t->ncolumns; i++) {
+		const char *label = fv->t->columns[i].label;
+		size_t n = strlen(label);
+		if (!strncmp(msg, label, n) && msg[n] == ' ') {
+			k = i;
+			break;
+		}
+	}
+	int rc = set_error(fv, k, msg);
+	return rc ? rc : RELAIS_EINVAL;
+}
+
+int ui_form_values_read(struct ui_ctx *c, const struct model_table *t, int creating,
+			struct ui_form_values *fv)
+{
+	char *out = NULL;
+	char err[CLI_ERRLEN];
+	int rc = 0;
+	memset(fv, 0, sizeof(fv[0]));
+	fv->t = t;
+	fv->values = calloc(t->ncolumns, sizeof(char *));
+	fv->errors = calloc(t->ncolumns, sizeof(char *));
+	fv->raw = calloc(t->ncolumns, sizeof(char *));
+	fv->given = calloc(t->ncolumns, sizeof(int));
+	out = malloc(MODEL_VALUE_MAX);
+	if (!fv->values || !fv->errors || !fv->raw || !fv->given || !out) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
+		const struct model_column *col = &t->columns[i];
+		if (!col_live(col))
+			continue;
+		const char *raw = ui_form(c, col->name);
+		fv->given[i] = raw != NULL;
+		if (!raw && !creating)
+			continue;
+		if (raw && !(fv->raw[i] = strdup(raw))) {
+			rc = RELAIS_ENOMEM;
+			break;
+		}
+		err[0] = 0;
+		int e = domain_check_value(c->db, col, raw, out, MODEL_VALUE_MAX, err, sizeof(err));
+		if (e == RELAIS_EINVAL) {
+			rc = set_error(fv, i, err[0] ? err : "Valeur refusée.");
+			continue;
+		}
+		if (e) {
+			rc = e;
+			break;
+		}
+		if (!out[0])
+			continue;
+		if (!(fv->values[i] = strdup(out)))
+			rc = RELAIS_ENOMEM;
+	}
+out:
+	free(out);
+	return rc;
+}
+
+int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char *id,
+			char id_out[UTIL_UUID_LEN + 1])
+{
+	const struct model_table *t = fv->t;
+	struct domain_value *v = calloc(t->ncolumns ? t->ncolumns : 1, sizeof(*v));
+	struct domain_result res;
+	struct sync_capture *cap = NULL;
+	char err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
+	size_t n = 0;
+	int creating = id == NULL, rc;
+
+	if (!v)
+		return RELAIS_ENOMEM;
+	if (c->read_only) {
+		rc = RELAIS_EPERM;
+		goto out;
+	}
+	if (fv->nerrors || (creating && !c->dept[0])) {
+		rc = RELAIS_EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (creating ? fv->values[i] != NULL : fv->given[i])
+			v[n++] = (struct domain_value){ &t->columns[i], fv->values[i] };
+	domain_today(today);
+	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
+		goto out;
+	rc = domain_write(c->db, t, id, creating ? c->dept : NULL, v, n, today, &res, err, sizeof(err));
+	if (rc) {
+		sync_capture_abort(cap);
+		if (rc == RELAIS_EINVAL)
+			rc = refusal(fv, err);
+		goto out;
+	}
+	rc = sync_capture_commit(cap);
+	if (!rc) {
+		snprintf(fv->note, sizeof(fv->note), "%s", res.note);
+		if (creating && id_out)
+			memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
+	}
+out:
+	free(v);
+	return rc;
+}
+
+/* ---- fields ---- */
+
+static const char *const bool_values[] = { "1", "0", NULL };
+static const char *const bool_labels[] = { "oui", "non", NULL };
+
+/* A select of the rows of table ref, by title. */
+static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_column *col)
+{
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	const char **vals = NULL, **labs = NULL;
+	size_t n = 0;
+	int s, rc = 0;
+	const struct model_table *rt = model_table_by_name(col->ref);
+	if (!rt)
+		return RELAIS_EINVAL;
+	snprintf(sql, sizeof(sql), "SELECT id, %s AS t FROM \"%s\" ORDER BY t COLLATE NOCASE, id "
+		 "LIMIT %d", title_expr(rt->name), rt->name, MAX_REF_OPTIONS);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	vals = calloc(MAX_REF_OPTIONS + 1, sizeof(*vals));
+	labs = calloc(MAX_REF_OPTIONS + 1, sizeof(*labs));
+	if (!vals || !labs)
+		rc = RELAIS_ENOMEM;
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		vals[n] = strdup(col_text(st, 0));
+		labs[n] = strdup(col_text(st, 1));
+		if (!vals[n] || !labs[n]) {
+			free((char *)vals[n]);
+			free((char *)labs[n]);
+			rc = RELAIS_ENOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (!rc) {
+		f->type = HTML_SELECT;
+		f->options = vals;
+		f->option_labels = labs;
+		f->noptions = n;
+		rc = html_field(c->out, f);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free((char *)vals[i]);
+		free((char *)labs[i]);
+	}
+	free(vals);
+	free(labs);
+	return rc;
+}
+
+int ui_model_field(struct ui_ctx *c, const struct model_table *t,
+		   const struct model_column *col, const char *value, const char *error)
+{
+	struct html_field f = {
+		.name = col->name,
+		.label = col->label,
+		.value = value,
+		.error = error,
+		.required = (col->flags & MODEL_REQUIRED) != 0,
+	};
+	const char *labels[64];
+	(void)t;
+	switch (col->kind) {
+	case MODEL_TEXT:
+		f.type = col->flags & MODEL_MULTILINE ? HTML_TEXTAREA : HTML_TEXT;
+		if (col->flags & MODEL_POSTCODE)
+			f.hint = "5 chiffres, par exemple 43000.";
+		break;
+	case MODEL_INT:
+		f.type = HTML_NUMBER;
+		f.min = col->min;
+		f.max = col->max;
+		break;
+	case MODEL_BOOL:
+		f.type = HTML_SELECT;
+		f.options = bool_values;
+		f.option_labels = bool_labels;
+		break;
+	case MODEL_DATE:
+		f.type = HTML_DATE;
+		break;
+	case MODEL_EMAIL:
+		f.type = HTML_EMAIL;
+		break;
+	case MODEL_PHONE:
+		f.type = HTML_TEL;
+		f.hint = "Par exemple 04 71 00 00 00.";
+		break;
+	case MODEL_URL:
+		f.type = HTML_TEXT;
+		f.hint = "Adresse web, par exemple https://exemple.fr.";
+		break;
+	case MODEL_ENUM: {
+		size_t n = 0;
+		while (col->values && col->values[n] && n < sizeof(labels) / sizeof(labels[0]) - 1) {
+			labels[n] = ui_value_label(col->values[n]);
+			n++;
+		}
+		labels[n] = NULL;
+		f.type = HTML_SELECT;
+		f.options = col->values;
+		f.option_labels = labels;
+		f.noptions = n;
+		break;
+	}
+	case MODEL_REF:
+		return ref_field(c, &f, col);
+	}
+	return html_field(c->out, &f);
+}
+
+/* ---- pages ---- */
+
+struct fiche {
+	const char *table;     /* "structure", "promeneur", "presence"... */
+	const char *prefix;    /* "/structures/": PREFIX ID is the row's page, PREFIX ID
+				  "/modifier" its form */
+	const char *nouveau;   /* "/structures/nouvelle" */
+	const char *title_new; /* "Nouvelle structure" */
+	int has_page;          /* 0: the row is shown on its promeneur's or structure's page */
+	const char *add;       /* the link that creates one from that page */
+};
+
+static const struct fiche fiche_structure = {
+	"structure", "/structures/", "/structures/nouvelle", "Nouvelle structure", 1, NULL
+};
+static const struct fiche fiche_promeneur = {
+	"promeneur", "/promeneurs/", "/promeneurs/nouveau", "Nouveau promeneur", 1, NULL
+};
+/* The rows listed on those pages, edited at /fiches/TABLE/... */
+static const struct fiche sub_fiches[] = {
+	{ "presence", "/fiches/presence/", "/fiches/presence/nouvelle", "Nouvelle présence en ligne", 0,
+	  "Ajouter une présence en ligne" },
+	{ "candidature", "/fiches/candidature/", "/fiches/candidature/nouvelle", "Nouvelle candidature", 0,
+	  "Ajouter une candidature" },
+	{ "bilan", "/fiches/bilan/", "/fiches/bilan/nouvelle", "Nouveau bilan", 0,
+	  "Ajouter un bilan" },
+	{ "request", "/fiches/request/", "/fiches/request/nouvelle", "Nouvelle demande", 0,
+	  "Ajouter une demande" },
+};
+
+static const struct fiche *sub_fiche(const char *table)
+{
+	for (size_t i = 0; table && i < sizeof(sub_fiches) / sizeof(sub_fiches[0]); i++)
+		if (!strcmp(sub_fiches[i].table, table))
+			return &sub_fiches[i];
+	return NULL;
+}
+
+/*
+ * The page a row of a sub-fiche belongs to: its promeneur's, else its
+ * structure's, read from row id or, for a new row (id NULL), from the
+ * query (?promeneur=ID). Writes "/annuaire" when there is none.
+ */
+static void parent_page(struct ui_ctx *c, const struct model_table *t, const char *id,
+			char *out, size_t outlen)
+{
+	static const char *const parents[] = { "promeneur", "structure" };
+	snprintf(out, outlen, "/annuaire");
+	for (size_t k = 0; k < 2; k++) {
+		if (!model_column_by_name(t, parents[k]))
+			continue;
+		char *v = NULL;
+		if (id) {
+			char sql[160];
+			sqlite3_stmt *st = NULL;
+			snprintf(sql, sizeof(sql), "SELECT \"%s\" FROM \"%s\" WHERE id = ?", parents[k],
+				 t->name);
+			if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+				if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+					v = strdup((const char *)sqlite3_column_text(st, 0));
+				sqlite3_finalize(st);
+			}
+		} else if (ui_query(c, parents[k])) {
+			v = strdup(ui_query(c, parents[k]));
+		}
+		int ok = v && util_is_uuid(v);
+		if (ok)
+			snprintf(out, outlen, "/%ss/%s", parents[k], v);
+		free(v);
+		if (ok)
+			return;
+	}
+}
+
+/* The displayed text of column i of a row; refs are resolved to titles. */
+static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i)
+{
+	struct buf *b = c->out;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return buf_puts(b, "<span class=\"vide\">non renseigné</span>");
+	const char *v = col_text(st, i);
+	switch (col->kind) {
+	case MODEL_BOOL:
+		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
+	case MODEL_ENUM:
+		return buf_puts_html(b, ui_value_label(v));
+	case MODEL_DATE: {
+		char d[32];
+		html_date_fr(v, d, sizeof(d));
+		return buf_puts_html(b, d);
+	}
+	case MODEL_EMAIL: {
+		buf_puts(b, "<a href=\"mailto:");
+		buf_puts_html(b, v);
+		buf_puts(b, "\">");
+		buf_puts_html(b, v);
+		buf_puts(b, "</a>");
+		return buf_error(b);
+	}
+	case MODEL_URL:
+		return !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8) ? html_link(b, v, v)
+									       : buf_puts_html(b, v);
+	case MODEL_REF: {
+		char *title = ui_row_title(c, col->ref, v);
+		char href[96];
+		if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
+			snprintf(href, sizeof(href), "/%ss/%s", col->ref, v);
+			html_link(b, href, title ? title : v);
+		} else {
+			buf_puts_html(b, title ? title : v);
+		}
+		free(title);
+		return buf_error(b);
+	}
+	case MODEL_TEXT:
+		if (col->flags & MODEL_MULTILINE) {
+			buf_puts(b, "<span class=\"multiligne\">");
+			buf_puts_html(b, v);
+			buf_puts(b, "</span>");
+			return buf_error(b);
+		}
+		break;
+	case MODEL_PHONE:
+		/* Stored as 10 digits; read as pairs, the French way. */
+		if (strlen(v) == 10 && strspn(v, "0123456789") == 10)
+			return buf_printf(b, "%.2s %.2s %.2s %.2s %.2s", v, v + 2, v + 4, v + 6, v + 8);
+		break;
+	case MODEL_INT:
+		break;
+	}
+	return buf_puts_html(b, v);
+}
+
+/* SELECT of every live column of t (after id, dept) for row id. */
+static int select_row(struct ui_ctx *c, const struct model_table *t, const char *id,
+		      sqlite3_stmt **st)
+{
+	struct buf sql = BUF_INIT(MAX_SQL);
+	buf_puts(&sql, "SELECT id, dept");
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (col_live(&t->columns[i]))
+			buf_printf(&sql, ", \"%s\"", t->columns[i].name);
+	buf_printf(&sql, " FROM \"%s\" WHERE id = ?", t->name);
+	int rc = buf_error(&sql);
+	if (!rc && sqlite3_prepare_v2(c->db, buf_str(&sql), -1, st, NULL) != SQLITE_OK)
+		rc = RELAIS_EDB;
+	if (!rc) {
+		sqlite3_bind_text(*st, 1, id, -1, SQLITE_TRANSIENT);
+		int s = sqlite3_step(*st);
+		if (s != SQLITE_ROW) {
+			rc = s == SQLITE_DONE ? RELAIS_ENOTFOUND : RELAIS_EDB;
+			sqlite3_finalize(*st);
+			*st = NULL;
+		}
+	}
+	buf_release(&sql);
+	return rc;
+}
+
+/* A list of related rows: the SQL's first column is the link of the row
+ * head (NULL for none), the second the row head, then one column per
+ * remaining header; kinds[k] tells how column k+2 is shown: 't' text, 'e'
+ * enumeration, 'd' date, 'b' boolean. */
+struct related {
+	const char *sub;      /* the table of the rows, for the "Ajouter" link, or NULL */
+	const char *title;
+	const char *empty;
+	const char *sql;      /* ?1 is the row's id */
+	const char *const *heads;
+	const char *kinds;
+};
+
+static int related_table(struct ui_ctx *c, const struct related *r, const char *parent,
+			 const char *id, int n)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf rows = BUF_INIT(UI_MAX_PAGE);
+	size_t count = 0;
+	int s;
+	if (sqlite3_prepare_v2(c->db, r->sql, -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		count++;
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, col_text(st, 1),
+			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
+		for (int k = 0; r->kinds[k]; k++) {
+			const char *v = col_text(st, k + 2);
+			char d[32];
+			if (sqlite3_column_type(st, k + 2) == SQLITE_NULL) {
+				html_cell(&rows, "");
+				continue;
+			}
+			switch (r->kinds[k]) {
+			case 'e':
+				html_cell(&rows, ui_value_label(v));
+				break;
+			case 'd':
+				html_date_fr(v, d, sizeof(d));
+				html_cell(&rows, d);
+				break;
+			case 'b':
+				html_cell(&rows, sqlite3_column_int64(st, k + 2) ? "oui" : "non");
+				break;
+			default:
+				html_cell(&rows, v);
+				break;
+			}
+		}
+		buf_puts(&rows, "</tr>\n");
+	}
+	sqlite3_finalize(st);
+	/* The rows' buffer has its own cap: its error is the page's. */
+	buf_fail(c->out, buf_error(&rows));
+	buf_printf(c->out, "<section aria-labelledby=\"rel-%d\">\n<h2 id=\"rel-%d\">", n, n);
+	buf_puts_html(c->out, r->title);
+	buf_printf(c->out, " <span class=\"compte\">(%zu)</span></h2>\n", count);
+	if (!count) {
+		html_tag(c->out, "p", r->empty);
+	} else {
+		html_table_begin(c->out, r->title, r->heads);
+		buf_append(c->out, rows.data, rows.len);
+		html_table_end(c->out);
+	}
+	if (r->sub && !c->read_only)
+		buf_printf(c->out, "<p><a href=\"/fiches/%s/nouvelle?%s=%s\">%s</a></p>\n",
+			   r->sub, parent, id, sub_fiche(r->sub)->add);
+	buf_puts(c->out, "</section>\n");
+	buf_release(&rows);
+	return buf_error(c->out);
+}
+
+static const char *const h_prom[] = { "Nom", "Statut", "Public", "Fonction", NULL };
+static const char *const h_cand[] = { "Candidature", "Promeneur", "Décision", "Comité", NULL };
+static const char *const h_bilan[] = { "Bilan", "Période", "Reçu le", "Jeunes connectés", NULL };
+static const char *const h_pres[] = { "Réseau", "Nom de profil", "Adresse", NULL };
+static const char *const h_event[] = { "Événement", "Date", "Type", "Présence effective", NULL };
+static const char *const h_req[] = { "Demande", "Sujet", "Statut", "Réponse le", NULL };
+
+static const struct related structure_related[] = {
+	{ NULL, "Promeneurs", "Aucun promeneur dans cette structure.",
+	  "SELECT '/promeneurs/' || id, coalesce(prenom || ' ', '') || nom, statut, public, fonction "
+	  "FROM promeneur WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
+	  h_prom, "eet" },
+	{ "candidature", "Candidatures", "Aucune candidature.",
+	  "SELECT '/fiches/candidature/' || c.id || '/modifier', "
+	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
+	  "coalesce(p.prenom || ' ' || p.nom, ''), c.decision, c.date_comite FROM candidature c "
+	  "LEFT JOIN promeneur p ON p.id = c.promeneur WHERE c.structure = ?1 "
+	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted" },
+	{ "bilan", "Bilans", "Aucun bilan reçu.",
+	  "SELECT '/fiches/bilan/' || b.id || '/modifier', 'Bilan ' || b.annee || coalesce(' — ' || p.prenom || ' ' || p.nom, ''), "
+	  "b.periode, b.date_reception, b.jeunes_connectes FROM bilan b "
+	  "LEFT JOIN promeneur p ON p.id = b.promeneur WHERE b.structure = ?1 "
+	  "ORDER BY b.annee DESC, b.periode, b.id", h_bilan, "edt" },
+};
+
+static const struct related promeneur_related[] = {
+	{ "presence", "Présences en ligne", "Aucune présence en ligne enregistrée.",
+	  "SELECT '/fiches/presence/' || id || '/modifier', reseau, nom_profil, url FROM presence WHERE promeneur = ?1 "
+	  "ORDER BY reseau, nom_profil, id", h_pres, "tt" },
+	{ "candidature", "Candidatures", "Aucune candidature.",
+	  "SELECT '/fiches/candidature/' || c.id || '/modifier', "
+	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
+	  "coalesce(s.nom, ''), c.decision, c.date_comite FROM candidature c "
+	  "LEFT JOIN structure s ON s.id = c.structure WHERE c.promeneur = ?1 "
+	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted" },
+	{ "bilan", "Bilans", "Aucun bilan.",
+	  "SELECT '/fiches/bilan/' || id || '/modifier', 'Bilan ' || annee, periode, date_reception, jeunes_connectes FROM bilan "
+	  "WHERE promeneur = ?1 ORDER BY annee DESC, periode, id", h_bilan, "edt" },
+	{ NULL, "Événements suivis", "Aucun événement.",
+	  "SELECT '/evenements/' || e.id, e.titre, e.date, e.type, a.presence_effective "
+	  "FROM attendance a JOIN event e ON e.id = a.event WHERE a.promeneur = ?1 "
+	  "ORDER BY e.date DESC, e.id", h_event, "deb" },
+	{ "request", "Demandes", "Aucune demande.",
+	  "SELECT '/fiches/request/' || id || '/modifier', coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
+	  "substr(question, 1, 80), sujet, statut, date_reponse FROM request "
+	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed" },
+};
+
+static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct related *rel,
+		      size_t nrel)
+{
+	const struct model_table *t = model_table_by_name(f->table);
+	const char *id = ui_param(c, "id");
+	sqlite3_stmt *st = NULL;
+	char *title = NULL;
+	int rc;
+	if (!id || !util_is_uuid(id))
+		return RELAIS_ENOTFOUND;
+	if ((rc = select_row(c, t, id, &st)))
+		return rc;
+	title = ui_row_title(c, t->name, id);
+	ui_page_begin(c, title ? title : id, "annuaire");
+	buf_printf(c->out, "<p class=\"fil\"><a href=\"/annuaire\">Annuaire</a> › %s</p>\n",
+		   !strcmp(f->table, "structure") ? "structure" : "promeneur");
+	if (!c->read_only)
+		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s%s/modifier\">"
+			   "Modifier</a>%s%s%s</p>\n", f->prefix, id,
+			   !strcmp(f->table, "structure") ? " <a class=\"bouton\" href=\"/promeneurs/nouveau?structure=" : "",
+			   !strcmp(f->table, "structure") ? id : "",
+			   !strcmp(f->table, "structure") ? "\">Ajouter un promeneur</a>" : "");
+	buf_puts(c->out, "<section aria-labelledby=\"titre-fiche\">\n"
+		 "<h2 id=\"titre-fiche\">Fiche</h2>\n<dl class=\"fiche\">\n");
+	int k = 2;
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		const struct model_column *col = &t->columns[i];
+		if (!col_live(col))
+			continue;
+		buf_puts(c->out, "<dt>");
+		buf_puts_html(c->out, col->label);
+		buf_puts(c->out, "</dt><dd>");
+		value_html(c, col, st, k);
+		buf_puts(c->out, "</dd>\n");
+		k++;
+	}
+	sqlite3_finalize(st);
+	buf_puts(c->out, "</dl>\n</section>\n");
+	for (size_t i = 0; i < nrel && !rc; i++)
+		rc = related_table(c, &rel[i], f->table, id, (int)i);
+	if (!rc)
+		rc = ui_documents_section(c, f->table, id);
+	ui_page_end(c);
+	free(title);
+	return rc;
+}
+
+static int page_structure(struct ui_ctx *c)
+{
+	return page_fiche(c, &fiche_structure, structure_related,
+			  sizeof(structure_related) / sizeof(structure_related[0]));
+}
+
+static int page_promeneur(struct ui_ctx *c)
+{
+	return page_fiche(c, &fiche_promeneur, promeneur_related,
+			  sizeof(promeneur_related) / sizeof(promeneur_related[0]));
+}
+
+/* The form of t: for a new row (id NULL) or row id; fv holds what was sent
+ * back with errors, else current values come from the row (or defaults). */
+static int form_page(struct ui_ctx *c, const struct fiche *f, const char *id,
+		     const struct ui_form_values *fv)
+{
+	const struct model_table *t = model_table_by_name(f->table);
+	sqlite3_stmt *st = NULL;
+	char *title = NULL;
+	char heading[512];
+	int rc = 0;
+
+	if (id && (rc = select_row(c, t, id, &st)))
+		return rc;
+	if (id) {
+		title = ui_row_title(c, t->name, id);
+		snprintf(heading, sizeof(heading), "Modifier : %s", title ? title : id);
+	} else {
+		snprintf(heading, sizeof(heading), "%s", f->title_new);
+	}
+	ui_page_begin(c, heading, "annuaire");
+	if (fv && fv->nerrors) {
+		buf_printf(c->out, "<div class=\"resume-erreurs\" role=\"alert\" tabindex=\"-1\" "
+			   "id=\"resume-erreurs\">\n<h2>%zu erreur%s à corriger</h2>\n<ul>\n",
+			   fv->nerrors, fv->nerrors > 1 ? "s" : "");
+		for (size_t i = 0; i < t->ncolumns; i++) {
+			if (!fv->errors[i])
+				continue;
+			buf_printf(c->out, "<li><a href=\"#%s\">", t->columns[i].name);
+			buf_puts_html(c->out, fv->errors[i]);
+			buf_puts(c->out, "</a></li>\n");
+		}
+		buf_puts(c->out, "</ul>\n</div>\n");
+	}
+	html_tag(c->out, "p", "Les champs marqués « obligatoire » doivent être remplis.");
+	buf_puts(c->out, "<form method=\"post\" novalidate class=\"fiche-form\" action=\"");
+	if (id)
+		buf_printf(c->out, "%s%s/modifier", f->prefix, id);
+	else
+		buf_puts(c->out, f->nouveau);
+	buf_puts(c->out, "\">\n");
+	ui_csrf_input(c);
+	int k = 2;
+	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
+		const struct model_column *col = &t->columns[i];
+		if (!col_live(col))
+			continue;
+		const char *value = NULL;
+		if (fv && (fv->given[i] || fv->errors[i]))
+			value = fv->raw[i];
+		else if (st && sqlite3_column_type(st, k) != SQLITE_NULL)
+			value = col_text(st, k);
+		else if (!st && col->kind == MODEL_REF)
+			value = ui_query(c, col->name);
+		rc = ui_model_field(c, t, col, value, fv ? fv->errors[i] : NULL);
+		k++;
+	}
+	char cancel[128];
+	if (f->has_page && id)
+		snprintf(cancel, sizeof(cancel), "%s%s", f->prefix, id);
+	else if (f->has_page)
+		snprintf(cancel, sizeof(cancel), "/annuaire");
+	else
+		parent_page(c, t, id, cancel, sizeof(cancel));
+	buf_printf(c->out, "<p><button type=\"submit\" class=\"principal\">Enregistrer</button> "
+		   "<a href=\"%s\">Annuler</a></p>\n</form>\n", cancel);
+	ui_page_end(c);
+	sqlite3_finalize(st);
+	free(title);
+	return rc;
+}
+
+static int form_get(struct ui_ctx *c, const struct fiche *f, int creating)
+{
+	const char *id = creating ? NULL : ui_param(c, "id");
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if (!creating && (!id || !util_is_uuid(id)))
+		return RELAIS_ENOTFOUND;
+	return form_page(c, f, id, NULL);
+}
+
+static int form_post(struct ui_ctx *c, const struct fiche *f, int creating)
+{
+	const struct model_table *t = model_table_by_name(f->table);
+	const char *id = creating ? NULL : ui_param(c, "id");
+	struct ui_form_values fv;
+	char newid[UTIL_UUID_LEN + 1], loc[128];
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if (!creating && (!id || !util_is_uuid(id)))
+		return RELAIS_ENOTFOUND;
+	rc = ui_form_values_read(c, t, creating, &fv);
+	if (!rc && fv.nerrors) {
+		rc = form_page(c, f, id, &fv);
+		ui_status(c, 422);
+		goto out;
+	}
+	if (!rc)
+		rc = ui_form_values_save(c, &fv, id, newid);
+	if (rc == RELAIS_EINVAL && fv.nerrors) {
+		rc = form_page(c, f, id, &fv);
+		ui_status(c, 422);
+		goto out;
+	}
+	if (rc == RELAIS_ECONSTRAINT) {
+		rc = ui_error_page(c, 422, "Valeur refusée par le schéma ; rien n'a été modifié.");
+		goto out;
+	}
+	if (!rc) {
+		if (f->has_page)
+			snprintf(loc, sizeof(loc), "%s%s", f->prefix, creating ? newid : id);
+		else
+			parent_page(c, t, creating ? newid : id, loc, sizeof(loc));
+		rc = ui_redirect(c, loc, fv.note[0] ? fv.note : creating ? "Fiche créée. Elle sera "
+				 "envoyée au serveur à la prochaine synchronisation."
+				 : "Modification enregistrée.");
+	}
+out:
+	ui_form_values_release(&fv);
+	return rc;
+}
+
+static int sub_get(struct ui_ctx *c, int creating)
+{
+	const struct fiche *f = sub_fiche(ui_param(c, "table"));
+	return f ? form_get(c, f, creating) : RELAIS_ENOTFOUND;
+}
+
+static int sub_post(struct ui_ctx *c, int creating)
+{
+	const struct fiche *f = sub_fiche(ui_param(c, "table"));
+	return f ? form_post(c, f, creating) : RELAIS_ENOTFOUND;
+}
+
+static int sub_new_get(struct ui_ctx *c) { return sub_get(c, 1); }
+static int sub_new_post(struct ui_ctx *c) { return sub_post(c, 1); }
+static int sub_edit_get(struct ui_ctx *c) { return sub_get(c, 0); }
+static int sub_edit_post(struct ui_ctx *c) { return sub_post(c, 0); }
+
+static int structure_new_get(struct ui_ctx *c) { return form_get(c, &fiche_structure, 1); }
+static int structure_new_post(struct ui_ctx *c) { return form_post(c, &fiche_structure, 1); }
+static int structure_edit_get(struct ui_ctx *c) { return form_get(c, &fiche_structure, 0); }
+static int structure_edit_post(struct ui_ctx *c) { return form_post(c, &fiche_structure, 0); }
+static int promeneur_new_get(struct ui_ctx *c) { return form_get(c, &fiche_promeneur, 1); }
+static int promeneur_new_post(struct ui_ctx *c) { return form_post(c, &fiche_promeneur, 1); }
+static int promeneur_edit_get(struct ui_ctx *c) { return form_get(c, &fiche_promeneur, 0); }
+static int promeneur_edit_post(struct ui_ctx *c) { return form_post(c, &fiche_promeneur, 0); }
+
+void ui_fiche_routes(struct ui *u)
+{
+	/* The fixed words go before "{id}", which would take them. */
+	ui_route(u, "GET", "/structures/nouvelle", structure_new_get);
+	ui_route(u, "POST", "/structures/nouvelle", structure_new_post);
+	ui_route(u, "GET", "/structures/{id}", page_structure);
+	ui_route(u, "GET", "/structures/{id}/modifier", structure_edit_get);
+	ui_route(u, "POST", "/structures/{id}/modifier", structure_edit_post);
+	ui_route(u, "GET", "/fiches/{table}/nouvelle", sub_new_get);
+	ui_route(u, "POST", "/fiches/{table}/nouvelle", sub_new_post);
+	ui_route(u, "GET", "/fiches/{table}/{id}/modifier", sub_edit_get);
+	ui_route(u, "POST", "/fiches/{table}/{id}/modifier", sub_edit_post);
+	ui_route(u, "GET", "/promeneurs/nouveau", promeneur_new_get);
+	ui_route(u, "POST", "/promeneurs/nouveau", promeneur_new_post);
+	ui_route(u, "GET", "/promeneurs/{id}", page_promeneur);
+	ui_route(u, "GET", "/promeneurs/{id}/modifier", promeneur_edit_get);
+	ui_route(u, "POST", "/promeneurs/{id}/modifier", promeneur_edit_post);
+}
