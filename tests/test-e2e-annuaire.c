@@ -69,7 +69,8 @@ static int fixture_directory(struct fixture *f)
 	const char *sam = h_relais_ok(f->A, "promeneur", "add", "--prenom", "Sam", "--nom", "Suspendu",
 				      "--email", "sam.susp@example.org", "--structure", f->s1, "--statut",
 				      "labellise", (char *)NULL);
-	if (!sam || !h_relais_ok(f->A, "promeneur", "set", sam, "--statut", "suspendu", (char *)NULL))
+	if (!sam || !h_relais_ok(f->A, "promeneur", "suspendre", sam, "--motif",
+				 "Absence prolongée", (char *)NULL))
 		return -1;
 	if (!h_relais_ok(f->A, "presence", "add", "--promeneur", f->marie, "--reseau", "instagram",
 			 "--nom-profil", "marie.pdn43", (char *)NULL) ||

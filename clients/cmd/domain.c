@@ -465,7 +465,8 @@ static const char *head_label(const struct model_table *t, int i)
 	return c ? c->label : "?";
 }
 
-/* A value as people read it: booleans as oui/non, NULL as empty. */
+/* A value as people read it: booleans as oui/non, values of a list by their
+ * French label (« labellisé »), NULL as empty. */
 static char *display(const struct model_column *c, sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -473,6 +474,8 @@ static char *display(const struct model_column *c, sqlite3_stmt *st, int i)
 	if (c && c->kind == MODEL_BOOL)
 		return strdup(sqlite3_column_int64(st, i) ? "oui" : "non");
 	const char *s = (const char *)sqlite3_column_text(st, i);
+	if (c && c->kind == MODEL_ENUM)
+		return strdup(model_value_label(s));
 	return strdup(s ? s : "");
 }
 

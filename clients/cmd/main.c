@@ -12,6 +12,7 @@
 #include "../replica/annuaire.h"
 #include "../replica/synthese.h"
 #include "cli.h"
+#include "workflow.h"
 #include "../replica/followup.h"
 #include "../replica/net.h"
 #include "../replica/replica.h"
@@ -67,6 +68,18 @@ static const struct command {
 	  cmd_candidature_decider, 0 },
 	{ { "promeneur delabelliser", "retire le label d'un promeneur" },
 	  cmd_promeneur_delabelliser, 0 },
+	{ { "promeneur signaler", "ouvre une procédure de délabellisation (problème constaté)" },
+	  cmd_workflow, 0 },
+	{ { "promeneur suspendre", "suspend un promeneur (motif, dates)" }, cmd_workflow, 0 },
+	{ { "promeneur retablir", "met fin à une suspension" }, cmd_workflow, 0 },
+	{ { "procedure caf", "note que le référent Caf est informé" }, cmd_workflow, 0 },
+	{ { "procedure mesures", "ajoute les mesures d'accompagnement convenues" }, cmd_workflow, 0 },
+	{ { "procedure suivre", "ajoute une note au suivi des mesures" }, cmd_workflow, 0 },
+	{ { "procedure decider", "décision prise avec la Caf (maintien, suspension, délabellisation)" },
+	  cmd_workflow, 0 },
+	{ { "tache faite", "marque une tâche comme faite" }, cmd_workflow, 0 },
+	{ { "changement publie", "confirme la publication dans l'annuaire national (compte Caf)" },
+	  cmd_workflow, 0 },
 	{ { "document ouvrir", "écrit un document (pièce jointe d'un courriel) dans un fichier" },
 	  cmd_document_ouvrir, 0 },
 	{ { "suivi", "ce qui attend le coordinateur (--json)" }, cmd_suivi, 0 },

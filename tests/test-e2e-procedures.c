@@ -1,0 +1,263 @@
+/*
+ * test-e2e-procedures.c - the procedures of the livret, first step to last,
+ * through the real relais and relaisd: a délabellisation (problem reported,
+ * CAF referent told, support agreed and followed, decision taken with the
+ * CAF, one withdrawal task per profile, done), a suspension and its end,
+ * the successive decisions on a candidature, a refused candidate, and the
+ * national directory's changes of what it shows. A second replica sees
+ * every step after a sync.
+ */
+#include <string.h>
+#include "../common/util.h"
+#include "harness.h"
+#include "test.h"
+
+struct net {
+	struct h_daemon d;
+	const char *a, *b; /* two coordinators' replicas of 65 */
+	const char *s;     /* a structure */
+};
+
+static int net_start(struct net *n, const char *name)
+{
+	char t1[H_TOKEN], t2[H_TOKEN];
+	memset(n, 0, sizeof(*n));
+	if (h_daemon_init(&n->d, name) || h_daemon_user(&n->d, "coord-a", "65", "coordinateur", t1) ||
+	    h_daemon_user(&n->d, "coord-b", "65", "coordinateur", t2) || h_daemon_serve(&n->d))
+		return -1;
+	n->a = h_replica(&n->d, h_strf("%s-a", name), t1);
+	n->b = h_replica(&n->d, h_strf("%s-b", name), t2);
+	if (!n->a || !n->b)
+		return -1;
+	n->s = h_relais_ok(n->a, "structure", "add", "--nom", "Centre social de Bagnères", "--commune",
+			   "Bagnères-de-Bigorre", (char *)NULL);
+	return n->s ? 0 : -1;
+}
+
+static const char *labelled(struct net *n, const char *prenom, const char *email)
+{
+	return h_relais_ok(n->a, "promeneur", "add", "--prenom", prenom, "--nom", "Lasserre", "--email",
+			   email, "--structure", n->s, "--statut", "labellise", (char *)NULL);
+}
+
+/* The rows of table whose column col is val, in an export. */
+static size_t rows_where(json_t *e, const char *table, const char *col, const char *val)
+{
+	json_t *rows = json_object_get(e, table), *r;
+	size_t i, count = 0;
+	json_array_foreach(rows, i, r) {
+		const char *v = h_row_str(r, col);
+		count += v && !strcmp(v, val);
+	}
+	return count;
+}
+
+/* The one row of table whose column col is val. */
+static json_t *row_where(json_t *e, const char *table, const char *col, const char *val)
+{
+	json_t *rows = json_object_get(e, table), *r;
+	size_t i;
+	json_array_foreach(rows, i, r) {
+		const char *v = h_row_str(r, col);
+		if (v && !strcmp(v, val))
+			return r;
+	}
+	return NULL;
+}
+
+TEST(e2e_procedures_delabellisation_step_by_step)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "delab") == 0);
+	const char *p = labelled(&n, "Inès", "ines@example.org");
+	CHECK(p != NULL);
+	CHECK(h_relais_ok(n.a, "presence", "add", "--promeneur", p, "--reseau", "instagram",
+			  "--nom-profil", "ines.pdn65", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(n.a, "presence", "add", "--promeneur", p, "--reseau", "discord",
+			  "--nom-profil", "ines_pdn", (char *)NULL) != NULL);
+
+	/* The problem reported opens the procedure; a second one is refused. */
+	const char *out = h_relais_ok(n.a, "promeneur", "signaler", p, "--motif",
+				      "Publications sans lien avec la mission", "--date", "2026-02-02",
+				      (char *)NULL);
+	CHECK(out && strstr(out, "informer le référent Caf"));
+	struct h_out *o = h_relais(n.a, "promeneur", "signaler", p, "--motif", "Encore", (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "déjà ouverte"));
+	json_t *e = h_export(n.a);
+	json_t *proc = row_where(e, "procedure", "promeneur", p);
+	CHECK(proc != NULL);
+	const char *id = h_row_str(proc, "id");
+	CHECK_STR(h_row_str(proc, "etape"), "signalement");
+
+	/* No decision before the CAF referent is told. */
+	o = h_relais(n.a, "procedure", "decider", id, "--decision", "delabellisation", (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "relais procedure caf"));
+	/* The steps are workflow columns: set is refused with the command. */
+	o = h_relais(n.a, "procedure", "set", id, "--etape", "terminee", (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "relais procedure"));
+	CHECK(h_relais_ok(n.a, "procedure", "caf", id, "--date", "2026-02-03", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(n.a, "procedure", "mesures", id, "--mesures",
+			  "Relecture des publications avec la référente de structure", "--date",
+			  "2026-02-10", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(n.a, "procedure", "suivre", id, "--suivi", "Pas d'amélioration",
+			  "--date", "2026-03-10", (char *)NULL) != NULL);
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+
+	/* The decision taken with the CAF, from the other replica. */
+	out = h_relais_ok(n.b, "procedure", "decider", id, "--decision", "delabellisation", "--date",
+			  "2026-03-20", (char *)NULL);
+	CHECK(out && strstr(out, "délabellisé") && strstr(out, "2 tâches"));
+	CHECK(h_sync(n.b, &n.d) == 0 && h_sync(n.a, &n.d) == 0);
+	e = h_export(n.a);
+	proc = h_export_row(e, "procedure", id);
+	CHECK_STR(h_row_str(proc, "etape"), "retrait");
+	CHECK_STR(h_row_str(proc, "decision"), "delabellisation");
+	CHECK_STR(h_row_str(proc, "date_information_caf"), "2026-02-03");
+	CHECK_STR(h_row_str(proc, "date_decision"), "2026-03-20");
+	CHECK_STR(h_row_str(proc, "mesures"),
+		  "10/02/2026 : Relecture des publications avec la référente de structure");
+	CHECK_STR(h_row_str(proc, "suivi_mesures"), "10/03/2026 : Pas d'amélioration");
+	json_t *prom = h_export_row(e, "promeneur", p);
+	CHECK_STR(h_row_str(prom, "statut"), "delabellise");
+	CHECK_STR(h_row_str(prom, "date_delabellisation"), "2026-03-20");
+	CHECK_INT(rows_where(e, "directory_change", "nature", "retrait"), 1);
+	CHECK_INT(rows_where(e, "task", "procedure", id), 2);
+
+	/* One task per profile; the last one done ends the procedure. */
+	json_t *tasks = json_object_get(e, "task"), *t;
+	size_t i, done = 0;
+	json_array_foreach(tasks, i, t) {
+		const char *lib = h_row_str(t, "libelle");
+		CHECK_IDX(lib && strstr(lib, "Promeneurs du Net"), (int)i);
+		out = h_relais_ok(n.a, "tache", "faite", h_row_str(t, "id"), "--date", "2026-04-01",
+				  (char *)NULL);
+		CHECK_IDX(out != NULL, (int)i);
+		done++;
+		if (done == 2)
+			CHECK(strstr(out, "procédure terminée") != NULL);
+	}
+	CHECK_INT(done, 2);
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+	e = h_export(n.b);
+	proc = h_export_row(e, "procedure", id);
+	CHECK_STR(h_row_str(proc, "etape"), "terminee");
+	CHECK_STR(h_row_str(proc, "date_retrait"), "2026-04-01");
+	const char *ea = h_export_text(n.a), *eb = h_export_text(n.b);
+	CHECK(ea && eb && !strcmp(ea, eb));
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}
+
+TEST(e2e_procedures_suspension_and_reprise)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "suspension") == 0);
+	const char *p = labelled(&n, "Noé", "noe@example.org");
+	CHECK(p != NULL);
+	struct h_out *o = h_relais(n.a, "promeneur", "set", p, "--statut", "suspendu", (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "relais promeneur suspendre"));
+	o = h_relais(n.a, "promeneur", "suspendre", p, "--date", "2026-05-01", (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "--motif"));
+	const char *out = h_relais_ok(n.a, "promeneur", "suspendre", p, "--motif", "Congé parental",
+				      "--date", "2026-05-01", "--jusqu-au", "2026-09-01", (char *)NULL);
+	CHECK(out && strstr(out, "suspendu du 2026-05-01 au 2026-09-01"));
+	json_t *e = h_export(n.a);
+	json_t *proc = row_where(e, "procedure", "promeneur", p);
+	CHECK(proc != NULL);
+	CHECK_STR(h_row_str(proc, "nature"), "suspension");
+	CHECK_STR(h_row_str(proc, "motif"), "Congé parental");
+	CHECK_STR(h_row_str(proc, "date_debut"), "2026-05-01");
+	CHECK_STR(h_row_str(proc, "date_fin"), "2026-09-01");
+	CHECK_INT(rows_where(e, "directory_change", "nature", "suspension"), 1);
+
+	/* The reprise, through set on the status (the same workflow). */
+	out = h_relais_ok(n.a, "promeneur", "set", p, "--statut", "labellise", (char *)NULL);
+	CHECK(out && strstr(out, "rétabli"));
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+	e = h_export(n.b);
+	proc = row_where(e, "procedure", "promeneur", p);
+	CHECK_STR(h_row_str(proc, "etape"), "terminee");
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p), "statut"), "labellise");
+	CHECK_INT(rows_where(e, "directory_change", "nature", "reprise"), 1);
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}
+
+TEST(e2e_procedures_candidature_history_and_refusal)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "historique") == 0);
+	const char *p = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Léa", "--nom", "Arrieu",
+				    "--email", "lea@example.org", "--structure", n.s, (char *)NULL);
+	const char *q = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Tom", "--nom", "Bordes",
+				    "--email", "tom@example.org", "--structure", n.s, (char *)NULL);
+	CHECK(p && q);
+	const char *c = h_relais_ok(n.a, "candidature", "add", "--structure", n.s, "--promeneur", p,
+				    (char *)NULL);
+	const char *d = h_relais_ok(n.a, "candidature", "add", "--structure", n.s, "--promeneur", q,
+				    (char *)NULL);
+	CHECK(c && d);
+	CHECK(h_relais_ok(n.a, "candidature", "decider", c, "--decision", "ajournee", "--comite",
+			  "2026-01-15", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(n.a, "candidature", "decider", c, "--decision", "acceptee", "--comite",
+			  "2026-03-12", (char *)NULL) != NULL);
+	const char *out = h_relais_ok(n.a, "candidature", "decider", d, "--decision", "refusee",
+				      "--comite", "2026-03-12", (char *)NULL);
+	CHECK(out && strstr(out, "non retenu"));
+	/* The history is written by decisions only. */
+	struct h_out *o = h_relais(n.a, "decision", "add", "--candidature", c, "--decision", "acceptee",
+				   (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "relais candidature decider"));
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+	json_t *e = h_export(n.b);
+	CHECK_INT(rows_where(e, "decision", "candidature", c), 2);
+	CHECK_INT(rows_where(e, "decision", "decision", "ajournee"), 1);
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p), "statut"), "labellise");
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", q), "statut"), "non_retenu");
+	/* Shown in French by the list. */
+	out = h_relais_ok(n.b, "promeneur", "list", (char *)NULL);
+	CHECK(out && strstr(out, "non retenu"));
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}
+
+TEST(e2e_procedures_directory_follows_what_it_shows)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "annuaire") == 0);
+	const char *p = labelled(&n, "Jade", "jade@example.org");
+	const char *cand = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Max", "--nom", "Py",
+				       "--email", "max@example.org", "--structure", n.s, (char *)NULL);
+	CHECK(p && cand);
+	/* A candidate is not in the directory: nothing to send. */
+	CHECK(h_relais_ok(n.a, "promeneur", "set", cand, "--telephone", "0562000002", (char *)NULL));
+	/* Phone, then a profile: one modification naming both. */
+	CHECK(h_relais_ok(n.a, "promeneur", "set", p, "--telephone", "0562000003", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "presence", "add", "--promeneur", p, "--reseau", "tiktok",
+			  "--nom-profil", "jade.pdn", (char *)NULL) != NULL);
+	/* An edit that changes nothing shown queues nothing more. */
+	CHECK(h_relais_ok(n.a, "promeneur", "set", p, "--heures-hebdo", "3", (char *)NULL));
+	json_t *e = h_export(n.a);
+	CHECK_INT(rows_where(e, "directory_change", "promeneur", cand), 0);
+	CHECK_INT(rows_where(e, "directory_change", "promeneur", p), 1);
+	json_t *ch = row_where(e, "directory_change", "promeneur", p);
+	CHECK_STR(h_row_str(ch, "nature"), "modification");
+	CHECK_STR(h_row_str(ch, "champs"), "Téléphone, Présences en ligne");
+
+	/* Published only once transmitted. */
+	const char *cid = h_row_str(ch, "id");
+	struct h_out *o = h_relais(n.a, "changement", "publie", cid, (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "transmis"));
+	CHECK(h_relais_ok(n.a, "changement", "set", cid, "--transmis", "oui", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "changement", "publie", cid, "--date", "2026-06-02", (char *)NULL));
+	/* A structure renamed: its labelled promeneur's entry changes too. */
+	CHECK(h_relais_ok(n.a, "structure", "set", n.s, "--nom", "Centre social du Haut-Adour",
+			  (char *)NULL));
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+	e = h_export(n.b);
+	ch = h_export_row(e, "directory_change", cid);
+	CHECK_STR(h_row_str(ch, "date_publication"), "2026-06-02");
+	CHECK_INT(rows_where(e, "directory_change", "champs", "Structure"), 1);
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}
