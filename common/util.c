@@ -271,6 +271,24 @@ const char *util_de(const char *word)
 	return "de ";
 }
 
+const char *util_date_fr(const char *iso, char *out, size_t outlen)
+{
+	static const char *const months[] = {
+		"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+		"septembre", "octobre", "novembre", "décembre",
+	};
+	int y, m, d, n = 0;
+	if (!outlen)
+		return iso ? iso : "";
+	if (!iso || strlen(iso) < 10 || sscanf(iso, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+	    m < 1 || m > 12 || d < 1 || d > 31) {
+		snprintf(out, outlen, "%s", iso ? iso : "");
+		return out;
+	}
+	snprintf(out, outlen, "%d%s %s %d", d, d == 1 ? "er" : "", months[m - 1], y);
+	return out;
+}
+
 const char *util_local_time_fr(const char *iso, char *out, size_t outlen)
 {
 	struct tm tm;

@@ -25,6 +25,10 @@ void util_hex(const void *p, size_t n, char *out);
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t util_now_ms(void);
+/* A date "2026-12-01" as people write it, "1er décembre 2026", into out
+ * (32 bytes always suffice); other text is copied. Returns out. */
+#define UTIL_DATE_FR_LEN 32
+const char *util_date_fr(const char *iso, char *out, size_t outlen);
 /* "YYYY-MM-DDTHH:MM:SSZ" as a person reads it here, "04/12/2026 à 23:40"
  * (local time) in out; iso itself when it is not such a time. */
 const char *util_local_time_fr(const char *iso, char *out, size_t outlen);

@@ -26,18 +26,49 @@ int domain_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* Whether s[0..10) is a date AAAA-MM-JJ standing alone (no letter or digit
+ * touching it: never a piece of an identifier). */
+static int date_at(const char *start, const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+	for (int i = 0; i < 10; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != '-')
+			return 0;
+	int before = s > start && ((s[-1] >= '0' && s[-1] <= '9') || (s[-1] >= 'a' && s[-1] <= 'z') ||
+				   s[-1] == '-');
+	int after = (s[10] >= '0' && s[10] <= '9') || (s[10] >= 'a' && s[10] <= 'z') || s[10] == '-';
+	return !before && !after;
+}
+
+/* A note is read by people: its dates as they write them, « 1er mars 2026 ». */
 RELAIS_PRINTF(2, 3)
 void domain_note(struct domain_result *res, const char *fmt, ...)
 {
 	va_list ap;
+	char line[DOMAIN_MSG_MAX];
 	size_t n = strlen(res->note);
 	if (n >= sizeof(res->note) - 2)
 		return;
 	if (n)
 		res->note[n++] = '\n';
 	va_start(ap, fmt);
-	vsnprintf(res->note + n, sizeof(res->note) - n, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	for (const char *p = line; *p && n < sizeof(res->note) - 1;) {
+		if (date_at(line, p)) {
+			char iso[11], fr[UTIL_DATE_FR_LEN];
+			memcpy(iso, p, 10);
+			iso[10] = 0;
+			n += (size_t)snprintf(res->note + n, sizeof(res->note) - n, "%s",
+					      util_date_fr(iso, fr, sizeof(fr)));
+			p += 10;
+		} else {
+			res->note[n++] = *p++;
+		}
+		if (n >= sizeof(res->note))
+			n = sizeof(res->note) - 1;
+	}
+	res->note[n] = 0;
 	res->workflow = 1;
 }
 
@@ -511,7 +542,8 @@ static int attendance_effects(sqlite3 *db, const char *id, struct domain_result 
 		const char *p[] = { a[A_PROMENEUR] };
 		rc = domain_run(db, "UPDATE promeneur SET formation_initiale = 1 WHERE id = ?1", 1, p, err, errlen);
 		if (!rc)
-			domain_note(res, "Formation initiale de %s notée comme suivie.", a[A_NAME] ? a[A_NAME] : "?");
+			domain_note(res, "Formation initiale %s%s notée comme suivie.", util_de(a[A_NAME]),
+				    a[A_NAME] ? a[A_NAME] : "?");
 	}
 	/* Present at the training planned for one of their needs. */
 	if (!rc && a[A_PRESENT] && !strcmp(a[A_PRESENT], "1")) {
@@ -520,7 +552,8 @@ static int attendance_effects(sqlite3 *db, const char *id, struct domain_result 
 				"'satisfait' AND (promeneur, event) IN (SELECT promeneur, event FROM "
 				"attendance WHERE id = ?1)", 1, p, err, errlen);
 		if (!rc && sqlite3_changes(db) > 0)
-			domain_note(res, "Besoin de formation de %s satisfait.", a[A_NAME] ? a[A_NAME] : "?");
+			domain_note(res, "Besoin de formation %s%s satisfait.", util_de(a[A_NAME]),
+				    a[A_NAME] ? a[A_NAME] : "?");
 	}
 	domain_texts_free(a, A_N);
 	return rc;

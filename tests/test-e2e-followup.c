@@ -215,7 +215,7 @@ TEST(e2e_follow_decide_labels_and_replicates)
 	const char *out = h_relais_ok(f.A, "candidature", "decider", c, "--decision", "Acceptée",
 				      "--date", "2026-03-10", "--comite", "05/03/2026", (char *)NULL);
 	CHECK(out != NULL);
-	CHECK(strstr(out, "labellisé le 2026-03-10") != NULL);
+	CHECK(strstr(out, "labellisé le 10 mars 2026") != NULL);
 	CHECK(strstr(out, "annuaire national") != NULL);
 	CHECK_INT(pending_of(f.A), 1);
 	json_t *e = h_export(f.A);
@@ -289,7 +289,7 @@ TEST(e2e_follow_delabel_lists_removal)
 	const char *out = h_relais_ok(f.A, "promeneur", "delabelliser", p, "--motif",
 				      "Départ de la structure", "--date", "2026-06-01", (char *)NULL);
 	CHECK(out != NULL);
-	CHECK(strstr(out, "délabellisé le 2026-06-01") != NULL);
+	CHECK(strstr(out, "délabellisé le 1er juin 2026") != NULL);
 	CHECK_INT(pending_of(f.A), pend + 1);
 	CHECK(refused(h_relais(f.A, "promeneur", "delabelliser", p, "--motif", "Encore",
 			       (char *)NULL), "déjà délabellisé"));

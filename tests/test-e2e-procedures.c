@@ -161,7 +161,7 @@ TEST(e2e_procedures_suspension_and_reprise)
 	CHECK(o->status != 0 && strstr(o->err, "--motif"));
 	const char *out = h_relais_ok(n.a, "promeneur", "suspendre", p, "--motif", "Congé parental",
 				      "--date", "2026-05-01", "--jusqu-au", "2026-09-01", (char *)NULL);
-	CHECK(out && strstr(out, "suspendu du 2026-05-01 au 2026-09-01"));
+	CHECK(out && strstr(out, "suspendu du 1er mai 2026 au 1er septembre 2026"));
 	json_t *e = h_export(n.a);
 	json_t *proc = row_where(e, "procedure", "promeneur", p);
 	CHECK(proc != NULL);

@@ -36,6 +36,7 @@ static const char *const plural_ok[] = {
 	"-%lld days",                    /* SQLite's date modifier, not French */
 	"dépasse %d caractères",         /* MODEL_TEXT_MAX */
 	"plus de %d bilans",             /* the table reader's cap */
+	"(%d caractères au plus)",       /* TEXT_APPEND_MAX */
 };
 
 /* Protocol words, not messages: HTTP reason phrases, JSON keys, mail
@@ -168,4 +169,23 @@ TEST(fr_every_message_reviewed)
 	CHECK_STR(util_de("Hélène"), "d'");
 	CHECK_STR(util_de("Paul"), "de ");
 	CHECK_STR(util_errno_fr(2), "fichier ou dossier introuvable");
+}
+
+TEST(fr_util_date_fr_cases)
+{
+	static const struct {
+		const char *iso, *want;
+	} cases[] = {
+		{ "2026-12-01", "1er décembre 2026" },
+		{ "2026-02-14", "14 février 2026" },
+		{ "2026-08-31", "31 août 2026" },
+		{ "2026-03-02T10:00:00Z", "2 mars 2026" },
+		{ "2026-13-01", "2026-13-01" },
+		{ "pas une date", "pas une date" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[UTIL_DATE_FR_LEN];
+		CHECK_STR_IDX(util_date_fr(cases[i].iso, out, sizeof(out)), cases[i].want, (int)i);
+	}
 }

@@ -466,7 +466,8 @@ static const char *head_label(const struct model_table *t, int i)
 }
 
 /* A value as people read it: booleans as oui/non, values of a list by their
- * French label (« labellisé »), NULL as empty. */
+ * French label (« labellisé »), dates in words (« 1er mars 2026 »), NULL as
+ * empty. */
 static char *display(const struct model_column *c, sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -476,6 +477,10 @@ static char *display(const struct model_column *c, sqlite3_stmt *st, int i)
 	const char *s = (const char *)sqlite3_column_text(st, i);
 	if (c && c->kind == MODEL_ENUM)
 		return strdup(model_value_label(s));
+	if (c && c->kind == MODEL_DATE) {
+		char fr[UTIL_DATE_FR_LEN];
+		return strdup(util_date_fr(s, fr, sizeof(fr)));
+	}
 	return strdup(s ? s : "");
 }
 
