@@ -123,6 +123,8 @@ static const struct model_column structure_cols[] = {
 	C_DATE("charte_departementale", "Signature de la charte départementale", 0),
 	C_INT("subvention_equipement", "Subvention d'équipement (euros)", 0, COUNT_MAX, 0, NULL),
 	C_TEXT("commentaire", "Commentaire", MULTI),
+	/* Schema 3: the CAF's person for this structure's convention. */
+	{ COL("referent_caf", MODEL_TEXT, "Référent Caf de la structure", PERS), AT(3) },
 };
 
 static const struct model_column promeneur_cols[] = {
@@ -187,6 +189,9 @@ static const struct model_column bilan_cols[] = {
 	C_INT("projets_inities", "Projets initiés", 0, COUNT_MAX, 0, NULL),
 	C_INT("heures_en_ligne", "Heures en ligne", 0, COUNT_MAX, 0, NULL),
 	C_TEXT("commentaire", "Commentaire", MULTI),
+	/* Schema 3: the qualitative part the comité reads. */
+	{ COL("articulation", MODEL_TEXT, "Articulation entre la vie de la structure et le travail "
+	      "du promeneur", MULTI), AT(3) },
 };
 
 static const struct model_column event_cols[] = {
@@ -203,7 +208,7 @@ static const struct model_column event_cols[] = {
 static const struct model_column attendance_cols[] = {
 	C_REF("event", "Événement", "event", REQ | LIST),
 	C_REF("promeneur", "Promeneur", "promeneur", REQ | LIST),
-	C_BOOL("presence_effective", "Présence effective", LIST, NULL),
+	C_BOOL("presence_effective", "Présence à l'événement", LIST, NULL),
 };
 
 static const struct model_column request_cols[] = {
@@ -395,7 +400,7 @@ static const struct model_column contact_cols[] = {
 static const struct model_column guest_cols[] = {
 	C_REF("event", "Événement", "event", REQ | LIST),
 	C_REF("contact", "Contact", "contact", REQ | LIST),
-	C_BOOL("presence_effective", "Présence effective", LIST, NULL),
+	C_BOOL("presence_effective", "Présence à l'événement", LIST, NULL),
 };
 
 /* Schema 3: training needs noted from exchanges, and the training that
