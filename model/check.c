@@ -701,6 +701,28 @@ int model_replica_may_write(const char *table, int op, const char *col)
 	return !c || !(c->flags & MODEL_SERVER);
 }
 
+/* The one write of a « caf » account: confirming that the national site
+ * publishes a change (model/domain.h, domain_directory_published). */
+static int caf_may_write(const char *table, int op, const char *col)
+{
+	return op == SQLITE_UPDATE && !strcmp(table, "directory_change") && col &&
+	       (!strcmp(col, "publie") || !strcmp(col, "date_publication"));
+}
+
+int model_role_may_write(const char *role, const char *table, int op, const char *col)
+{
+	if (role && !strcmp(role, "caf"))
+		return caf_may_write(table, op, col);
+	return model_replica_may_write(table, op, col);
+}
+
+const char *model_role_hidden(const char *role, const char *table)
+{
+	if (role && !strcmp(role, "caf") && table && !strcmp(table, "request"))
+		return "sujet = 'orientation_detresse'";
+	return NULL;
+}
+
 int model_check_stored(const char *table, const char *col, sqlite3_value *v,
 		       char *err, size_t errlen)
 {

@@ -155,6 +155,18 @@ int model_check_value(const struct model_column *c, const char *in,
  * naming the column's label otherwise.
  */
 int model_replica_may_write(const char *table, int op, const char *col);
+/*
+ * The same judged for an account of role: a « caf » account writes only the
+ * confirmation that a change of the national directory is published
+ * (directory_change.publie and date_publication); the others as
+ * model_replica_may_write() says.
+ * model_role_hidden: the SQL condition (over the table's columns) of the
+ * rows of table that an account of role never receives, NULL when it
+ * receives them all: a « caf » account never reads the requests about a
+ * young person in distress. A static string.
+ */
+int model_role_may_write(const char *role, const char *table, int op, const char *col);
+const char *model_role_hidden(const char *role, const char *table);
 int model_check_stored(const char *table, const char *col, sqlite3_value *v,
 		       char *err, size_t errlen) RELAIS_WUR;
 

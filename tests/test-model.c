@@ -1048,3 +1048,27 @@ TEST(model_doc_up_to_date)
 	buf_release(&want);
 	buf_release(&have);
 }
+
+TEST(model_role_policy_cases)
+{
+	static const struct {
+		const char *role, *table, *col;
+		int op, may;
+	} cases[] = {
+		{ "caf", "directory_change", "publie", SQLITE_UPDATE, 1 },
+		{ "caf", "directory_change", "date_publication", SQLITE_UPDATE, 1 },
+		{ "caf", "directory_change", "transmis", SQLITE_UPDATE, 0 },
+		{ "caf", "directory_change", NULL, SQLITE_INSERT, 0 },
+		{ "caf", "promeneur", "nom", SQLITE_UPDATE, 0 },
+		{ "caf", "structure", NULL, SQLITE_DELETE, 0 },
+		{ "coordinateur", "promeneur", "nom", SQLITE_UPDATE, 1 },
+		{ "coordinateur", "inbound_mail", NULL, SQLITE_INSERT, 0 },
+		{ "coordinateur", "directory_change", "publie", SQLITE_UPDATE, 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_INT_IDX(model_role_may_write(cases[i].role, cases[i].table, cases[i].op,
+						   cases[i].col), cases[i].may, (int)i);
+	CHECK(model_role_hidden("caf", "request") != NULL);
+	CHECK(model_role_hidden("caf", "promeneur") == NULL);
+	CHECK(model_role_hidden("coordinateur", "request") == NULL);
+}
