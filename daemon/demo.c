@@ -25,30 +25,45 @@ struct demo_value {
 
 struct demo_row {
 	const char *table;
-	int ref;               /* index in rows[] of the row referenced by "structure", or -1 */
+	int ref;               /* index in rows[] of the row referenced by refcol, or -1 */
 	struct demo_value v[MAXV];
+	const char *refcol;    /* the reference column; NULL: "structure" */
 };
 
 static const struct demo_row rows[] = {
 	{ "structure", -1, { { "nom", "Centre social Les Tilleuls" }, { "type", "centre_social" },
 			     { "commune", "Aurillac" }, { "code_postal", "15000" },
-			     { "convention_statut", "signee" } } },
+			     { "convention_statut", "signee" } }, NULL },
 	{ "structure", -1, { { "nom", "MJC du Plateau" }, { "type", "mjc" },
-			     { "commune", "Saint-Flour" }, { "convention_statut", "en_preparation" } } },
+			     { "commune", "Saint-Flour" }, { "convention_statut", "en_preparation" } }, NULL },
 	{ "structure", -1, { { "nom", "Point information jeunesse de la Vallée" }, { "type", "pij" },
-			     { "commune", "Mauriac" } } },
+			     { "commune", "Mauriac" } }, NULL },
 	{ "promeneur", 0, { { "prenom", "Camille" }, { "nom", "Martin" },
 			    { "email", "camille.martin@example.org" }, { "telephone", "0601020304" },
 			    { "public", "jeunesse" }, { "statut", "labellise" },
-			    { "formation_initiale", "1" }, { "heures_hebdo", "3" } } },
+			    { "formation_initiale", "1" }, { "heures_hebdo", "3" } }, NULL },
 	{ "promeneur", 0, { { "prenom", "Karim" }, { "nom", "Benali" },
 			    { "email", "karim.benali@example.org" }, { "public", "parentalite" },
-			    { "statut", "candidat" } } },
+			    { "statut", "candidat" } }, NULL },
 	{ "promeneur", 1, { { "prenom", "Léa" }, { "nom", "Dubois" },
 			    { "email", "lea.dubois@example.org" }, { "statut", "labellise" },
-			    { "heures_hebdo", "2" } } },
+			    { "heures_hebdo", "2" } }, NULL },
 	{ "promeneur", 2, { { "prenom", "Thomas" }, { "nom", "Petit" },
-			    { "email", "thomas.petit@example.org" }, { "statut", "suspendu" } } },
+			    { "email", "thomas.petit@example.org" }, { "statut", "suspendu" } }, NULL },
+	{ "partenaire", -1, { { "nom", "Caisse d'allocations familiales (démonstration)" },
+			      { "type", "caf" }, { "relation", "partenaire" },
+			      { "partenariat", "Convention de financement et d'animation du réseau" } }, NULL },
+	{ "partenaire", -1, { { "nom", "Maison de quartier des Prés" }, { "type", "structure" },
+			      { "relation", "prospect" }, { "commune", "Arpajon-sur-Cère" } }, NULL },
+	{ "contact", 7, { { "prenom", "Nadia" }, { "nom", "Roche" },
+			  { "fonction", "Conseillère technique" } }, "partenaire" },
+	{ "request", 3, { { "sujet", "juridique" },
+			  { "question", "Droit à l'image : puis-je publier la photo d'un atelier ?" } },
+	  "promeneur" },
+	{ "event", -1, { { "type", "comite_pilotage" }, { "titre", "Comité de pilotage de printemps" },
+			 { "ordre_du_jour", "Bilan de l'année ; candidatures ; plan de formation" } }, NULL },
+	{ "need", 5, { { "theme", "Prévention du cyberharcèlement" }, { "origine", "échange de pratiques" } },
+	  "promeneur" },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -118,7 +133,8 @@ static int insert_row(sqlite3 *db, const struct demo_row *r, char id[UTIL_UUID_L
 		const struct model_column *c = &t->columns[i];
 		char tmp[64], cerr[256];
 		const char *val = given(r, c->name);
-		if (!val && c->kind == MODEL_REF && ref_id && !strcmp(c->name, "structure"))
+		if (!val && c->kind == MODEL_REF && ref_id &&
+		    !strcmp(c->name, r->refcol ? r->refcol : "structure"))
 			val = ref_id;
 		if (!val && (c->flags & MODEL_REQUIRED))
 			val = fallback(c, tmp, sizeof(tmp));
