@@ -662,9 +662,9 @@ static int row_effects(sqlite3 *db, const struct model_table *t, const char *id,
 	return rc;
 }
 
-int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const char *dept,
-		 const struct domain_value *v, size_t n, const char *today,
-		 struct domain_result *res, char *err, size_t errlen)
+static int write_row(sqlite3 *db, const struct model_table *t, const char *id, const char *dept,
+		     const struct domain_value *v, size_t n, const char *today, int from_directory,
+		     struct domain_result *res, char *err, size_t errlen)
 {
 	int creating = id == NULL, rc = 0, exists = 0;
 	int *skip = calloc(n ? n : 1, sizeof(int));
@@ -780,7 +780,8 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 	if ((!strcmp(t->name, "attendance") || !strcmp(t->name, "guest")) && creating &&
 	    (rc = registered_once(db, t, v, n, err, errlen)))
 		goto out;
-	if ((rc = domain_watch_before(db, t, creating ? NULL : id, v, n, 0, &watch)))
+	memset(&watch, 0, sizeof(watch));
+	if (!from_directory && (rc = domain_watch_before(db, t, creating ? NULL : id, v, n, 0, &watch)))
 		goto out;
 	rc = plain_write(db, t, id, dept, creating, v, n, skip, err, errlen);
 	if (rc)
@@ -814,6 +815,21 @@ out:
 	free(statut);
 	free(skip);
 	return rc;
+}
+
+int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const char *dept,
+		 const struct domain_value *v, size_t n, const char *today,
+		 struct domain_result *res, char *err, size_t errlen)
+{
+	return write_row(db, t, id, dept, v, n, today, 0, res, err, errlen);
+}
+
+int domain_write_from_directory(sqlite3 *db, const struct model_table *t, const char *id,
+				const char *dept, const struct domain_value *v, size_t n,
+				const char *today, struct domain_result *res, char *err,
+				size_t errlen)
+{
+	return write_row(db, t, id, dept, v, n, today, 1, res, err, errlen);
 }
 
 int domain_delete(sqlite3 *db, const struct model_table *t, const char *id, char *err, size_t errlen)

@@ -86,6 +86,14 @@ int domain_write(sqlite3 *db, const struct model_table *t, const char *id, const
 		 const struct domain_value *v, size_t n, const char *today,
 		 struct domain_result *res, char *err, size_t errlen) RELAIS_WUR;
 
+/* domain_write() for what is read from the national directory itself (relais
+ * import annuaire): it already shows these values, so no change of it is
+ * queued. */
+int domain_write_from_directory(sqlite3 *db, const struct model_table *t, const char *id,
+				const char *dept, const struct domain_value *v, size_t n,
+				const char *today, struct domain_result *res, char *err,
+				size_t errlen) RELAIS_WUR;
+
 /* Deletes row id of t. RELAIS_ENOTFOUND when absent. */
 int domain_delete(sqlite3 *db, const struct model_table *t, const char *id,
 		  char *err, size_t errlen) RELAIS_WUR;

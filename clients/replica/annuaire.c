@@ -861,7 +861,8 @@ static int domain_put(struct import *im, const struct model_table *t, const char
 		if (vals[i] && *vals[i])
 			v[k++] = (struct domain_value){ c, vals[i] };
 	}
-	int rc = domain_write(im->r->db, t, id, im->dept, v, k, im->today, res, why, whylen);
+	int rc = domain_write_from_directory(im->r->db, t, id, im->dept, v, k, im->today, res, why,
+					     whylen);
 	if (rc == RELAIS_EINVAL || rc == RELAIS_ECONSTRAINT)
 		return 1;
 	return rc;
