@@ -9,13 +9,9 @@
 #include "../../common/options.h"
 #include "../../common/platform.h"
 #include "../../model/model.h"
-#include "../replica/annuaire.h"
-#include "../replica/synthese.h"
-#include "cli.h"
-#include "../replica/followup.h"
 #include "../replica/net.h"
 #include "../replica/replica.h"
-#include "../ui/ui.h"
+#include "cli.h"
 
 typedef int (*cli_run)(const char *home, int argc, char **argv);
 
