@@ -16,8 +16,7 @@
 /* How far ahead the end of a Caf convention is announced. */
 #define CONVENTION_NOTICE "+60 days"
 
-/* Parameters of every section: ?1 today, ?2 the year of the bilans, ?3 and
- * ?4 its first and last day. Each row's last column "libelle" is its line. */
+/* What each section's SQL takes and gives is said in followup.h. */
 const struct followup_section followup_sections[] = {
 	{ "bilans_manquants", "Structures sans bilan pour %s", "relais relance bilans --annee",
 	  "SELECT s.id AS structure, s.nom AS nom, s.commune AS commune, ?2 AS annee, "
