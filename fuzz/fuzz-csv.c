@@ -2,7 +2,7 @@
  * fuzz-csv.c - libFuzzer target: the directory import's reading of a CSV
  * file (model/csv.h), then the per-cell validation the import does.
  *
- * clients/annuaire.c keeps its header mapping and row checks static and
+ * clients/cmd/annuaire.c keeps its header mapping and row checks static and
  * needs a replica, so this target repeats what they do with the model's
  * public functions: each header cell is folded with model_fold() and each
  * data cell goes through model_check_value() against the model column the

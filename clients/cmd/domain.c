@@ -495,8 +495,9 @@ static char *cell(const struct model_column *c, sqlite3_stmt *st, int i)
 	return cli_cell_fit(s);
 }
 
-static int do_list_human(const struct model_table *t, sqlite3_stmt *st)
+static int do_list_human(sqlite3_stmt *st, const void *arg)
 {
+	const struct model_table *t = arg;
 	/* The human table keeps the id and the MODEL_LISTED columns. */
 	int cols[MAX_FIELDS + 2], ncols = 0;
 	size_t width[MAX_FIELDS + 2];
@@ -569,70 +570,37 @@ out:
 static int do_list(struct replica *r, const struct model_table *t, struct args *a)
 {
 	struct buf sql = BUF_INIT(MAX_SQL);
-	sqlite3_stmt *st = NULL;
-	int rc = CLI_EXIT_FAIL;
-
-	if (select_sql(t, 0, !a->json, &sql) ||
-	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-		goto out;
-	}
-	if (!a->json) {
-		rc = do_list_human(t, st);
-		goto out;
-	}
-	rc = replica_print_rows(r, st);
-out:
-	sqlite3_finalize(st);
+	int rc = cli_list(r, select_sql(t, 0, !a->json, &sql), &sql, a->json, do_list_human, t);
 	buf_release(&sql);
 	return rc;
 }
 
-static int do_show(struct replica *r, const struct model_table *t, struct args *a)
+/* "Label : value" for each column of the row of st, of table arg. */
+static int show_human(sqlite3_stmt *st, const void *arg)
 {
-	struct buf sql = BUF_INIT(MAX_SQL);
-	sqlite3_stmt *st = NULL;
-	json_t *obj = NULL;
-	int rc = CLI_EXIT_FAIL;
-
-	if (select_sql(t, 1, !a->json, &sql) ||
-	    sqlite3_prepare_v2(r->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s == SQLITE_DONE) {
-		not_found(t, a->id);
-		goto out;
-	} else if (s != SQLITE_ROW) {
-		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-		goto out;
-	}
-	if (a->json) {
-		if (!(obj = replica_row_json(st)) || replica_print_json(obj)) {
-			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-			goto out;
-		}
-		putchar('\n');
-		rc = 0;
-		goto out;
-	}
+	const struct model_table *t = arg;
 	for (int i = 0; i < sqlite3_column_count(st); i++) {
 		const struct model_column *c = i >= 2 ? col_at(t, i) : NULL;
 		char *v = display(c, st, i);
 		if (!v) {
 			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-			goto out;
+			return CLI_EXIT_FAIL;
 		}
 		cli_print_field(head_label(t, i), v);
 		free(v);
 	}
-	rc = 0;
-out:
-	json_decref(obj);
-	sqlite3_finalize(st);
+	return 0;
+}
+
+static int do_show(struct replica *r, const struct model_table *t, struct args *a)
+{
+	struct buf sql = BUF_INIT(MAX_SQL);
+	int rc = cli_show(r, select_sql(t, 1, !a->json, &sql), &sql, a->id, a->json, show_human, t);
 	buf_release(&sql);
+	if (rc == RELAIS_ENOTFOUND) {
+		not_found(t, a->id);
+		rc = CLI_EXIT_FAIL;
+	}
 	return rc;
 }
 
@@ -641,7 +609,6 @@ int cmd_domain(const char *home, int argc, char **argv)
 	const struct model_table *t = model_table_by_command(argv[0]);
 	struct replica r;
 	struct args a;
-	char err[CLI_ERRLEN];
 	int vi = -1, rc;
 
 	if (!t || t->since > MODEL_SCHEMA_VERSION) {
@@ -663,12 +630,10 @@ int cmd_domain(const char *home, int argc, char **argv)
 	rc = parse_args(t, vi, argc - 2, argv + 2, &a);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (replica_open(&r, home, 0, err, sizeof(err))) {
-		cli_error("%s", err);
+	if (cli_open(&r, home))
 		return CLI_EXIT_FAIL;
-	}
 	enum verb v = verbs[vi].verb;
-	if ((v == VERB_ADD || v == VERB_SET || v == VERB_RM) && replica_read_only(&r)) {
+	if ((v == VERB_ADD || v == VERB_SET || v == VERB_RM) && cli_read_only(&r)) {
 		rc = CLI_EXIT_FAIL;
 		goto out;
 	}

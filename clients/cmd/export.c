@@ -31,7 +31,7 @@ static int export_table(struct replica *r, const struct model_table *t)
 		if (!first)
 			putchar(',');
 		first = 0;
-		rc = row ? replica_print_json(row) : RELAIS_ENOMEM;
+		rc = row ? cli_print_json(row) : RELAIS_ENOMEM;
 		json_decref(row);
 		if (rc)
 			goto out;
@@ -47,7 +47,6 @@ out:
 int cmd_export(const char *home, int argc, char **argv)
 {
 	struct replica r;
-	char err[CLI_ERRLEN];
 	int rc = 0, first = 1, json = 0;
 	const struct option opts[] = {
 		OPT_FLAG(0, "json", &json, "la seule forme de sortie (gardée pour les scripts)"),
@@ -62,10 +61,8 @@ int cmd_export(const char *home, int argc, char **argv)
 
 	if ((rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL)))
 		return rc < 0 ? 0 : rc;
-	if (replica_open(&r, home, 0, err, sizeof(err))) {
-		cli_error("%s", err);
+	if (cli_open(&r, home))
 		return CLI_EXIT_FAIL;
-	}
 	/* One read transaction, so that the export is a consistent snapshot. */
 	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = RELAIS_EDB;
@@ -108,7 +105,6 @@ static json_t *meta_json(struct replica *r, const char *key)
 int cmd_status(const char *home, int argc, char **argv)
 {
 	struct replica r;
-	char err[CLI_ERRLEN];
 	sqlite3_stmt *st = NULL;
 	json_t *obj = NULL;
 	uint64_t pending = 0;
@@ -127,10 +123,8 @@ int cmd_status(const char *home, int argc, char **argv)
 	if ((rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL)))
 		return rc < 0 ? 0 : rc;
 	rc = CLI_EXIT_FAIL;
-	if (replica_open(&r, home, 0, err, sizeof(err))) {
-		cli_error("%s", err);
+	if (cli_open(&r, home))
 		return CLI_EXIT_FAIL;
-	}
 	if (sync_outbox_pending(r.db, &pending) ||
 	    sqlite3_prepare_v2(r.db, "SELECT count(*) FROM " SYNC_CONFLICT_TABLE
 			       " WHERE resolution IS NULL", -1, &st, NULL) != SQLITE_OK ||
@@ -153,7 +147,7 @@ int cmd_status(const char *home, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		if (replica_print_json(obj)) {
+		if (cli_print_json(obj)) {
 			cli_error("%s", relais_strerror(RELAIS_EIO));
 			goto out;
 		}

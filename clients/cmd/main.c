@@ -9,14 +9,10 @@
 #include "../../common/options.h"
 #include "../../common/platform.h"
 #include "../../model/model.h"
-#include "../replica/annuaire.h"
-#include "../replica/synthese.h"
-#include "cli.h"
-#include "workflow.h"
-#include "../replica/followup.h"
 #include "../replica/net.h"
 #include "../replica/replica.h"
-#include "../ui/ui.h"
+#include "cli.h"
+#include "workflow.h"
 
 typedef int (*cli_run)(const char *home, int argc, char **argv);
 
@@ -65,9 +61,9 @@ static const struct command {
 	  cmd_courrier, 0 },
 	{ { "courrier classer", "classe un courriel sans suite" }, cmd_courrier, 0 },
 	{ { "candidature decider", "enregistre la décision du comité sur une candidature" },
-	  cmd_candidature_decider, 0 },
+	  cmd_workflow, 0 },
 	{ { "promeneur delabelliser", "retire le label d'un promeneur" },
-	  cmd_promeneur_delabelliser, 0 },
+	  cmd_workflow, 0 },
 	{ { "promeneur signaler", "ouvre une procédure de délabellisation (problème constaté)" },
 	  cmd_workflow, 0 },
 	{ { "promeneur suspendre", "suspend un promeneur (motif, dates)" }, cmd_workflow, 0 },

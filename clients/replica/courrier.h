@@ -22,6 +22,21 @@
 /* SQL condition of a message waiting for a person: quarantined, not handled. */
 #define COURRIER_WAITING_SQL DOMAIN_MAIL_WAITING_SQL
 
+/* Longest message identifier: longer ones name nothing. */
+#define COURRIER_ID_MAX 64
+
+/* Copies the n bytes of the identifier in, lower-cased, into out, NUL-terminated
+ * (n <= COURRIER_ID_MAX). */
+void courrier_id_copy(char out[COURRIER_ID_MAX + 1], const char *in, size_t n);
+
+/*
+ * Returns a malloc'd copy of s fit for a terminal: C0 and C1 control
+ * characters and DEL become '?', except line breaks and tabs when
+ * multiline (then "\r\n" becomes "\n"); without multiline they become
+ * spaces. NULL on ENOMEM.
+ */
+char *courrier_clean(const char *s, int multiline);
+
 /* How an enumerated value of the journal reads in French ("a_traiter" as
  * "à traiter"); raw itself when it has no French spelling. Never NULL. */
 const char *courrier_shown_value(const char *raw);

@@ -1,78 +1,65 @@
 /*
- * document.c - relais document ouvrir: the bytes of a document (an
- * attachment of a message the gateway journaled), fetched from the server
- * by their SHA-256 the first time, kept in the replica for offline use
- * afterwards, and written to a file.
+ * document.c - the bytes of a document (an attachment of a message the
+ * gateway journaled), fetched from the server by their SHA-256 the first
+ * time, kept in the replica's table document_cache (created with the
+ * replica's own tables, replica.c) for offline use afterwards.
  *
  * The document rows themselves are replicated data (relais document list,
  * show, set --rattache-table … --rattache-id …: the generic commands).
  */
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "../../common/buf.h"
-#include "../../common/options.h"
 #include "../../common/util.h"
 #include "../../sync/sync.h"
-#include "../cmd/cli.h"
 #include "document.h"
 #include "net.h"
 #include "replica.h"
 
-/* Largest document kept: the gateway keeps at most 25 MiB of attachments
- * per message. */
-#define DOCUMENT_MAX (32u << 20)
+/* Prepares sql, binds key to ?1 and steps once: *row tells whether a row
+ * came (*st then points at it). The caller finalizes *st, also on error. */
+static int lookup(struct replica *r, const char *sql, const char *key, sqlite3_stmt **st,
+		  int *row)
+{
+	*row = 0;
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(r->db, sql, -1, st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(*st, 1, key, -1, SQLITE_STATIC);
+	int s = sqlite3_step(*st);
+	if (s == SQLITE_ROW)
+		*row = 1;
+	else if (s != SQLITE_DONE)
+		rc = relais_sqlite_error(s);
+	return rc;
+}
 
 /* The document's name and SHA-256; RELAIS_ENOTFOUND when absent. */
 static int read_document(struct replica *r, const char *id, char **name, char **sha)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = relais_sqlite_error(sqlite3_prepare_v2(r->db, "SELECT nom, empreinte FROM document "
-						       "WHERE id = ?1", -1, &st, NULL));
+	int row;
 	*name = *sha = NULL;
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
+	int rc = lookup(r, "SELECT nom, empreinte FROM document WHERE id = ?1", id, &st, &row);
+	if (!rc && !row)
+		rc = RELAIS_ENOTFOUND;
+	if (!rc) {
 		const unsigned char *n = sqlite3_column_text(st, 0), *h = sqlite3_column_text(st, 1);
 		*name = strdup(n ? (const char *)n : "document");
 		*sha = strdup(h ? (const char *)h : "");
 		rc = *name && *sha ? 0 : RELAIS_ENOMEM;
-	} else {
-		rc = s == SQLITE_DONE ? RELAIS_ENOTFOUND : relais_sqlite_error(s);
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* The replica's own copies of opened documents: never replicated. */
-static int cache_schema(struct replica *r)
-{
-	return relais_sqlite_error(sqlite3_exec(r->db, "CREATE TABLE IF NOT EXISTS document_cache("
-						"empreinte TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL)",
-						NULL, NULL, NULL));
-}
-
 static int cache_get(struct replica *r, const char *sha, struct buf *out, int *found)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = relais_sqlite_error(sqlite3_prepare_v2(r->db, "SELECT data FROM document_cache "
-						       "WHERE empreinte = ?1", -1, &st, NULL));
-	*found = 0;
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		*found = 1;
+	int rc = lookup(r, "SELECT data FROM document_cache WHERE empreinte = ?1", sha, &st, found);
+	if (!rc && *found)
 		rc = buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-	} else if (s != SQLITE_DONE) {
-		rc = relais_sqlite_error(s);
-	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -117,36 +104,6 @@ out:
 	return rc;
 }
 
-/* Writes data to path, refusing to replace a file that exists. */
-static int write_new_file(const char *path, const struct buf *data)
-{
-	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s.relais-tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return RELAIS_EINVAL;
-	if (access(path, F_OK) == 0)
-		return RELAIS_EEXIST;
-	FILE *f = fopen(tmp, "wb");
-	if (!f)
-		return RELAIS_EIO;
-	int ok = fwrite(data->data ? (const void *)data->data : "", 1, data->len, f) == data->len;
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path)) {
-		unlink(tmp);
-		return RELAIS_EIO;
-	}
-	return 0;
-}
-
-/* A document's name as a file name in the current directory: no path. */
-static const char *plain_name(const char *name)
-{
-	const char *s = strrchr(name, '/');
-	s = s ? s + 1 : name;
-	return *s && strcmp(s, ".") && strcmp(s, "..") ? s : "document";
-}
-
 int document_bytes(struct replica *r, const char *id, struct buf *out, char **name, int *cached,
 		   char *err, size_t errlen)
 {
@@ -160,8 +117,6 @@ int document_bytes(struct replica *r, const char *id, struct buf *out, char **na
 		snprintf(err, errlen, "le document « %s » est introuvable dans le réplica.", id);
 		goto out;
 	}
-	if (!rc)
-		rc = cache_schema(r);
 	if (!rc)
 		rc = cache_get(r, sha, out, cached);
 	if (rc) {
@@ -192,60 +147,5 @@ out:
 		*name = NULL;
 	}
 	free(sha);
-	return rc;
-}
-
-int cmd_document_ouvrir(const char *home, int argc, char **argv)
-{
-	const char *id = NULL, *out = NULL;
-	struct replica r;
-	struct buf data = BUF_INIT(DOCUMENT_MAX);
-	char err[CLI_ERRLEN] = "", *name = NULL;
-	int rc = CLI_EXIT_FAIL, found = 0, n = 0, e;
-	const struct option opts[] = {
-		OPT_STRING(0, "sortie", &out, "FICHIER", "fichier à écrire (défaut : le nom du document, "
-			   "dans le répertoire courant ; un fichier existant n'est pas remplacé)"),
-		OPT_END(),
-	};
-	struct options_cmd c = {
-		&cli_prog, "document ouvrir", "ID [--sortie FICHIER]",
-		"Écrit dans un fichier le contenu du document ID (une pièce jointe d'un courriel\n"
-		"reçu : relais document list). La première fois, il est téléchargé depuis le\n"
-		"serveur, vérifié par son empreinte SHA-256 et gardé dans le réplica : il s'ouvre\n"
-		"ensuite sans connexion.\n",
-		opts,
-		"Rattacher un document à une fiche :\n"
-		"  relais document set ID --rattache-table structure --rattache-id ID_STRUCTURE\n",
-		1, 1, "identifiant du document",
-	};
-
-	if ((e = options_parse_cmd(&c, argc - 2, argv + 2, &id, &n)))
-		return e < 0 ? 0 : e;
-	if (replica_open(&r, home, 0, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_FAIL;
-	}
-	if (document_bytes(&r, id, &data, &name, &found, err, sizeof(err))) {
-		cli_error("%s", err);
-		goto done;
-	}
-	if (!out)
-		out = plain_name(name);
-	e = write_new_file(out, &data);
-	if (e == RELAIS_EEXIST) {
-		cli_error("« %s » existe déjà : choisissez un autre fichier (--sortie FICHIER).", out);
-		goto done;
-	} else if (e) {
-		cli_error("écriture de « %s » impossible : %s.", out, util_errno_fr(errno));
-		goto done;
-	}
-	printf("Document « %s » écrit dans %s (%zu octet%s%s).\n", name, out, data.len,
-	       util_pluriel((long long)data.len),
-	       found ? ", copie du réplica" : "");
-	rc = 0;
-done:
-	free(name);
-	buf_release(&data);
-	replica_close(&r);
 	return rc;
 }

@@ -10,6 +10,10 @@
 #include "../../common/relais.h"
 #include "replica.h"
 
+/* Largest document kept: the gateway keeps at most 25 MiB of attachments
+ * per message. */
+#define DOCUMENT_MAX (32u << 20)
+
 /*
  * Appends the bytes of document id to out (its cap applies): from the
  * replica's copy when it has one (*cached = 1), else downloaded from the

@@ -1,14 +1,9 @@
 /*
- * followup.h - the coordinator's follow-up work on the replica: deciding
- * candidatures (labellisation), délabellisation, RGPD erasure and right of
- * access, the to-do list ("suivi") and the reminders queue ("relance").
- *
- * Every write is one captured local edit (sync_capture_begin/commit), synced
- * like any other; a caf account is refused before anything is written.
- * Entry points have the signature of the commands of cli.h: home is the
- * replica's directory, argv[0] the command word; each returns a CLI_EXIT_*
- * status after printing what went wrong in French. docs/suivi.md is the
- * user's guide.
+ * followup.h - the coordinator's to-do list ("suivi") read from the
+ * replica, for "relais suivi" and the home page of relais ui (prefix
+ * followup_). The commands of the follow-up work (decisions,
+ * délabellisation, RGPD, reminders) are in clients/cmd/followup.c;
+ * docs/suivi.md is the user's guide.
  */
 #ifndef RELAIS_CLIENT_FOLLOWUP_H
 #define RELAIS_CLIENT_FOLLOWUP_H
@@ -17,23 +12,34 @@
 #include <sqlite3.h>
 #include "../../common/relais.h"
 
-/* "relais candidature decider ID --decision acceptee|refusee|ajournee
- * [--date D] [--comite D]": argv[0] "candidature", argv[1] "decider". */
-int cmd_candidature_decider(const char *home, int argc, char **argv);
-/* "relais promeneur delabelliser ID --motif TEXTE [--date D]":
- * argv[0] "promeneur", argv[1] "delabelliser". */
-int cmd_promeneur_delabelliser(const char *home, int argc, char **argv);
-/* "relais rgpd effacer [--retention-jours N] [--dry-run] [--date D]". */
-int cmd_rgpd_effacer(const char *home, int argc, char **argv);
-/* "relais personne export ID": everything held on one promeneur, as JSON. */
-int cmd_personne_export(const char *home, int argc, char **argv);
-/* "relais suivi [--json] [--date D]": what needs doing. */
-int cmd_suivi(const char *home, int argc, char **argv);
-/* "relais relance bilans --annee YYYY [--date D]" queues reminders. */
-int cmd_relance_bilans(const char *home, int argc, char **argv);
-/* "relais relance list|show|rm" are the generic commands of the table;
- * "relais relance" its help, any other verb refused. */
-int cmd_relance(const char *home, int argc, char **argv);
+/*
+ * Structures that owed a bilan for year ?2 (from ?3 to ?4, its first and
+ * last day) and have none: they had a promeneur labelled during that year,
+ * and hold neither a yearly bilan nor both half-year ones. Shared by the
+ * to-do list and "relais relance bilans", so that both name the same ones.
+ */
+#define FOLLOWUP_OWES_BILAN_SQL \
+	"EXISTS (SELECT 1 FROM promeneur p WHERE p.structure = s.id " \
+	"AND p.statut IN ('labellise', 'suspendu', 'delabellise') " \
+	"AND (p.date_labellisation IS NULL OR p.date_labellisation <= ?4) " \
+	"AND (p.date_delabellisation IS NULL OR p.date_delabellisation >= ?3)) " \
+	"AND NOT EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id AND b.annee = ?2 " \
+	"AND coalesce(b.periode, 'annee') = 'annee') " \
+	"AND NOT (EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id AND b.annee = ?2 " \
+	"AND b.periode = 'semestre1') AND EXISTS (SELECT 1 FROM bilan b " \
+	"WHERE b.structure = s.id AND b.annee = ?2 AND b.periode = 'semestre2'))"
+
+/* One section of the to-do list, in the order people read them. Its SQL
+ * takes ?1 today, ?2 the year of the bilans, ?3 and ?4 its first and last
+ * day; each row's last column "libelle" is its line. */
+struct followup_section {
+	const char *key;     /* JSON member */
+	const char *title;   /* French heading; %s is the year of the bilans */
+	const char *hint;    /* the command that settles the items, or NULL */
+	const char *sql;
+};
+extern const struct followup_section followup_sections[];
+extern const size_t followup_nsections;
 
 /*
  * The to-do list of "relais suivi --json" for day ("YYYY-MM-DD"; NULL for

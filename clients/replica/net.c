@@ -7,7 +7,7 @@
 #include "../../common/util.h"
 #include "../../model/model.h"
 #include "../../sync/wire.h"
-#include "../cmd/cli.h"
+#include "replica.h"
 #include "net.h"
 
 #define CONNECT_TIMEOUT_S 10L
@@ -209,7 +209,7 @@ static void server_message(const struct buf *body, char *out, size_t outlen,
 static int status_error(struct net *n, long status, const struct buf *body,
 			char *err, size_t errlen)
 {
-	char msg[CLI_ERRLEN], code[32];
+	char msg[REPLICA_ERRLEN], code[32];
 	server_message(body, msg, sizeof(msg), code, sizeof(code));
 	const char *sep = msg[0] ? " : " : "";
 	switch (status) {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,6 @@
 #include "../../common/util.h"
 #include "../../common/file.h"
 #include "../../model/model.h"
-#include "../cmd/cli.h"
 #include "net.h"
 #include "replica.h"
 
@@ -400,6 +400,13 @@ static int open_db(struct replica *r, int create, char *err, size_t errlen)
 	return exec_sql(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err, errlen);
 }
 
+/* The tables of this replica alone, never replicated nor sent: the copies
+ * of the documents opened here (document.c). "IF NOT EXISTS" makes it the
+ * migration of a replica made before them too. */
+static const char local_schema[] =
+	"CREATE TABLE IF NOT EXISTS document_cache("
+	"empreinte TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL);";
+
 static int load_tables(struct replica *r, char *err, size_t errlen)
 {
 	const char *names[64];
@@ -462,6 +469,8 @@ int replica_open(struct replica *r, const char *home, unsigned flags, char *err,
 		snprintf(err, errlen, "préparation du réplica impossible : %s", relais_strerror(rc));
 		goto out;
 	}
+	if ((rc = exec_sql(r->db, local_schema, err, errlen)))
+		goto out;
 	if ((rc = load_tables(r, err, errlen)))
 		goto out;
 	if (!create) {
@@ -526,9 +535,11 @@ void replica_close(struct replica *r)
 		return;
 	note_failure(relais_storage_failure_take());
 	if (storage_failure && r->home) {
-		char msg[CLI_ERRLEN];
+		char msg[REPLICA_ERRLEN];
 		advice(r->home, storage_failure, msg, sizeof(msg));
-		cli_error("%s", msg);
+		/* Said at close, by the commands and the interface alike, with the
+		 * prefix of every message of relais. */
+		fprintf(stderr, "relais : %s\n", msg);
 		storage_failure = 0;
 	}
 	sync_tables_free(r->tables);
@@ -561,8 +572,6 @@ int replica_read_only(struct replica *r)
 	if (replica_meta(r, "role", &role))
 		role = NULL;
 	int ro = role && !strcmp(role, "caf");
-	if (ro)
-		cli_error("ce compte (rôle caf) est en lecture seule : modification refusée.");
 	free(role);
 	return ro;
 }
@@ -600,40 +609,71 @@ json_t *replica_row_json(sqlite3_stmt *st)
 	return obj;
 }
 
-int replica_print_json(const json_t *v)
+int replica_rows(sqlite3_stmt *st, int (*fn)(sqlite3_stmt *st, void *arg), void *arg)
 {
-	/* Compact and in insertion order, so that two replicas holding the same
-	 * data print the same bytes. */
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!s)
-		return RELAIS_ENOMEM;
-	int rc = fputs(s, stdout) < 0 ? RELAIS_EIO : 0;
-	free(s);
+	int s = SQLITE_DONE, rc = 0;
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(st, arg);
+	if (!rc && s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+	sqlite3_finalize(st);
 	return rc;
 }
 
-int replica_print_rows(struct replica *r, sqlite3_stmt *st)
+void replica_today(char out[REPLICA_DATE_LEN + 1])
 {
-	json_t *arr = json_array();
-	int s, rc = CLI_EXIT_FAIL;
+	time_t now = time(NULL);
+	struct tm tm;
+	if (!localtime_r(&now, &tm) ||
+	    strftime(out, REPLICA_DATE_LEN + 1, "%Y-%m-%d", &tm) != REPLICA_DATE_LEN)
+		snprintf(out, REPLICA_DATE_LEN + 1, "1970-01-01");
+}
 
-	if (!arr)
-		goto nomem;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr, replica_row_json(st)))
-			goto nomem;
-	if (s != SQLITE_DONE) {
-		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-		goto out;
+/* The binding of replica_prepare() and replica_run(). */
+static int stmt_vprepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types,
+			 va_list ap)
+{
+	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, st, NULL));
+	/* Statements sharing one parameter list may use only its first ones. */
+	int nparams = rc ? 0 : sqlite3_bind_parameter_count(*st);
+	for (int i = 0; !rc && types[i] && i < nparams; i++) {
+		if (types[i] == 'i') {
+			rc = relais_sqlite_error(sqlite3_bind_int64(*st, i + 1, va_arg(ap, long long)));
+		} else {
+			const char *s = va_arg(ap, const char *);
+			rc = relais_sqlite_error(s ? sqlite3_bind_text(*st, i + 1, s, -1, SQLITE_TRANSIENT)
+						   : sqlite3_bind_null(*st, i + 1));
+		}
 	}
-	if (replica_print_json(arr))
-		goto nomem;
-	putchar('\n');
-	rc = 0;
-	goto out;
-nomem:
-	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-out:
-	json_decref(arr);
+	if (rc) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+int replica_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	int rc = stmt_vprepare(db, st, sql, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+int replica_run(sqlite3 *db, int *changes, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	va_start(ap, types);
+	int rc = stmt_vprepare(db, &st, sql, types, ap);
+	va_end(ap);
+	if (!rc) {
+		int s = sqlite3_step(st);
+		rc = s == SQLITE_DONE ? 0 : relais_sqlite_error(s);
+	}
+	if (!rc && changes)
+		*changes = sqlite3_changes(db);
+	sqlite3_finalize(st);
 	return rc;
 }

@@ -32,6 +32,10 @@ struct replica {
 	struct sync_tables *tables;  /* the model's tables, for capture and pull */
 };
 
+/* Size of the buffers that receive the French messages of the replica core
+ * and of its callers (commands, pages). */
+#define REPLICA_ERRLEN 1024
+
 #define REPLICA_CREATE 0x1u /* init: create the home and the database if missing */
 #define REPLICA_CA_FILE "ca.pem"
 /* The lock file of the home, and who holds it (named in the wait message). */
@@ -103,8 +107,7 @@ const char *replica_errmsg(sqlite3 *db);
  * key is unset. */
 int replica_meta(struct replica *r, const char *key, char **val) RELAIS_WUR;
 
-/* Returns 1 when the account of this replica may only read (role caf);
- * prints the French refusal when so. */
+/* Returns 1 when the account of this replica may only read (role caf). */
 int replica_read_only(struct replica *r);
 
 /*
@@ -114,12 +117,32 @@ int replica_read_only(struct replica *r);
  */
 json_t *replica_row_json(sqlite3_stmt *st);
 
-/* Prints a JSON value on stdout as one compact line (no trailing newline).
- * Returns 0 or RELAIS_ENOMEM / RELAIS_EIO. */
-int replica_print_json(const json_t *v) RELAIS_WUR;
+/*
+ * Steps st to its end, handing each row to fn(st, arg), and finalizes it.
+ * Returns 0, the first non-zero value of fn (the walk stops there), or
+ * RELAIS_EDB when a step fails.
+ */
+int replica_rows(sqlite3_stmt *st, int (*fn)(sqlite3_stmt *st, void *arg), void *arg) RELAIS_WUR;
 
-/* Steps st to its end and prints its rows (replica_row_json) as one JSON
- * array line on stdout. Returns 0, or CLI_EXIT_FAIL after a French error. */
-int replica_print_rows(struct replica *r, sqlite3_stmt *st) RELAIS_WUR;
+/* Length of a date "YYYY-MM-DD". */
+#define REPLICA_DATE_LEN 10
+
+/* Writes today's local date as YYYY-MM-DD into out ("1970-01-01" when the
+ * clock cannot be read). */
+void replica_today(char out[REPLICA_DATE_LEN + 1]);
+
+/*
+ * Prepares sql on db into *st and binds its parameters from the variadic
+ * list: for each character of types, 't' a const char * (NULL binds NULL)
+ * or 'i' a long long; values past the statement's last parameter are
+ * ignored, so statements sharing one parameter list may use only its first
+ * ones. Returns 0 (the caller finalizes *st) or a RELAIS_E* code (*st NULL).
+ */
+int replica_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+	RELAIS_WUR;
+
+/* Runs one write as replica_prepare() binds it; *changes (when not NULL)
+ * receives the rows it changed. Returns 0 or a RELAIS_E* code. */
+int replica_run(sqlite3 *db, int *changes, const char *sql, const char *types, ...) RELAIS_WUR;
 
 #endif

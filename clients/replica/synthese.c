@@ -1,5 +1,5 @@
 /*
- * synthese.c - "relais synthese": the annual synthesis of the bilans for
+ * synthese.c - the annual synthesis of the bilans for
  * the comité de pilotage, as one self-contained HTML page or an XLSX
  * workbook with a native chart.
  *
@@ -18,14 +18,11 @@
 #include "../../common/file.h"
 #include "../../common/util.h"
 #include "../../model/model.h"
-#include "annuaire.h"
-#include "../cmd/cli.h"
 #include "replica.h"
 #include "synthese.h"
 
 #define IND_MAX 32          /* indicators of the bilan table */
 #define SQL_MAX (16u << 10)
-#define HTML_MAX (64u << 20)
 #define BAR_WIDTH 220       /* pixels of the longest bar of an SVG chart */
 
 struct indicator {
@@ -98,25 +95,20 @@ static struct sstruct *add_struct(struct synthese *y, const char *id, const char
 	return s;
 }
 
+static int structure_row(sqlite3_stmt *st, void *y)
+{
+	return add_struct(y, (const char *)sqlite3_column_text(st, 0),
+			  (const char *)sqlite3_column_text(st, 1),
+			  (const char *)sqlite3_column_text(st, 2)) ? 0 : RELAIS_ENOMEM;
+}
+
 static int load_structures(sqlite3 *db, struct synthese *y)
 {
 	sqlite3_stmt *st = NULL;
-	int s, rc = 0;
 	if (sqlite3_prepare_v2(db, "SELECT id, nom, commune FROM structure "
 			       "ORDER BY nom COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if (!add_struct(y, (const char *)sqlite3_column_text(st, 0),
-				(const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2))) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-	if (s != SQLITE_DONE)
-		rc = RELAIS_EDB;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return replica_rows(st, structure_row, y);
 }
 
 static struct sstruct *find_struct(struct synthese *y, const char *id)
@@ -418,9 +410,8 @@ int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 
 /* ---- XLSX ---- */
 
-/* Writes the workbook to tmp; messages name path, the file people asked for. */
-static int write_xlsx(const struct synthese *y, const char *today, const char *tmp,
-		      const char *path, char *err, size_t errlen)
+int synthese_xlsx(const struct synthese *y, const char *today, const char *tmp,
+		  const char *path, char *err, size_t errlen)
 {
 	static const char sheet[] = "Synthèse";
 	lxw_workbook *wb = workbook_new(tmp);
@@ -535,136 +526,4 @@ static int write_xlsx(const struct synthese *y, const char *today, const char *t
 		return RELAIS_EIO;
 	}
 	return 0;
-}
-
-int synthese_xlsx(const struct synthese *y, const char *today, const char *path,
-		  char *err, size_t errlen)
-{
-	return write_xlsx(y, today, path, path, err, errlen);
-}
-
-/* ---- command ---- */
-
-static void help(void)
-{
-	printf("Usage : relais [--home DIR] synthese --annee AAAA --format html|xlsx "
-	       "[--sortie FICHIER]\n"
-	       "Synthèse annuelle des bilans pour le comité de pilotage : total de chaque\n"
-	       "indicateur pour l'année et l'année précédente avec l'évolution, graphiques,\n"
-	       "et tableau par structure (les structures sans bilan y sont signalées).\n\n"
-	       "  --annee AAAA     l'année des bilans (comparée à la précédente)\n"
-	       "  --format html    une page autonome (styles et graphiques SVG intégrés) ;\n"
-	       "                   sur la sortie standard sans --sortie\n"
-	       "  --format xlsx    un classeur avec les mêmes tableaux et un graphique ;\n"
-	       "                   --sortie est alors obligatoire\n"
-	       "  --sortie FICHIER le fichier à écrire (remplacé d'un seul coup)\n");
-}
-
-static int parse_opt(int argc, char **argv, int *i, const char *opt, const char **val)
-{
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n))
-		return 0;
-	if (argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n])
-		return 0;
-	*val = *i + 1 < argc ? argv[++*i] : "";
-	return 1;
-}
-
-int cmd_synthese(const char *home, int argc, char **argv)
-{
-	struct replica r;
-	struct synthese *y = NULL;
-	struct buf html = BUF_INIT(HTML_MAX);
-	const char *annee = NULL, *format = NULL, *out = NULL;
-	char err[CLI_ERRLEN], today[11], *dept = NULL;
-	long long year;
-	struct file_tmp t = FILE_TMP_INIT;
-	int rc = CLI_EXIT_FAIL, e;
-
-	for (int i = 1; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help();
-			return 0;
-		}
-	for (int i = 1; i < argc; i++) {
-		if (parse_opt(argc, argv, &i, "--annee", &annee) ||
-		    parse_opt(argc, argv, &i, "--format", &format) ||
-		    parse_opt(argc, argv, &i, "--sortie", &out))
-			continue;
-		cli_error("argument inconnu : « %s » (voir relais synthese --help).", argv[i]);
-		return CLI_EXIT_USAGE;
-	}
-	if (!annee || util_parse_ll(annee, SYNTHESE_YEAR_MIN, SYNTHESE_YEAR_MAX, &year)) {
-		cli_error("--annee AAAA est attendu, une année entre 2001 et 2100.");
-		return CLI_EXIT_USAGE;
-	}
-	if (!format || (strcmp(format, "html") && strcmp(format, "xlsx"))) {
-		cli_error("--format html ou --format xlsx est attendu (voir relais synthese --help).");
-		return CLI_EXIT_USAGE;
-	}
-	if (out && !out[0]) {
-		cli_error("l'option --sortie attend un nom de fichier.");
-		return CLI_EXIT_USAGE;
-	}
-	int xlsx = !strcmp(format, "xlsx");
-	if (xlsx && !out) {
-		cli_error("un classeur XLSX ne s'écrit pas sur le terminal : donnez --sortie FICHIER.");
-		return CLI_EXIT_USAGE;
-	}
-	{
-		time_t now = time(NULL);
-		struct tm tm;
-		localtime_r(&now, &tm);
-		strftime(today, sizeof(today), "%d/%m/%Y", &tm);
-	}
-	if (replica_open(&r, home, 0, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_FAIL;
-	}
-	if (replica_meta(&r, "dept", &dept) || !dept) {
-		cli_error("le département du compte est inconnu : relancez « relais init ».");
-		goto out;
-	}
-	if ((e = synthese_load(r.db, year, dept, &y))) {
-		if (e == RELAIS_ENOMEM)
-			cli_error("%s", relais_strerror(e));
-		else
-			cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
-		goto out;
-	}
-	if (out && annuaire_tmp_open(&t, out))
-		goto out;
-	if (xlsx) {
-		fclose(t.f);
-		t.f = NULL;
-		if (write_xlsx(y, today, t.path, out, err, sizeof(err))) {
-			cli_error("%s", err);
-			goto out;
-		}
-	} else {
-		if ((e = synthese_html(y, today, &html))) {
-			cli_error("%s", relais_strerror(e));
-			goto out;
-		}
-		fwrite(html.data, 1, html.len, out ? t.f : stdout);
-	}
-	if (out) {
-		if (annuaire_tmp_commit(&t, out))
-			goto out;
-		fprintf(stderr, "relais : synthèse %lld écrite dans « %s » (%lld bilan%s).\n", year,
-			out, y->nbilans[1], y->nbilans[1] > 1 ? "s" : "");
-	}
-	rc = 0;
-out:
-	file_tmp_abort(&t);
-	free(dept);
-	buf_release(&html);
-	synthese_free(y);
-	replica_close(&r);
-	return rc;
 }

@@ -55,16 +55,12 @@ int synthese_html_sections(const struct synthese *y, struct buf *b);
 int synthese_html(const struct synthese *y, const char *today, struct buf *b) RELAIS_WUR;
 
 /*
- * Writes the XLSX workbook to path (created or replaced, not atomically:
- * write to a temporary name and rename when that matters). Returns 0, or
+ * Writes the XLSX workbook to tmp (created or replaced, not atomically:
+ * give a temporary name and rename it when that matters); messages name
+ * path, the file people asked for (tmp itself will do). Returns 0, or
  * RELAIS_EIO / RELAIS_ENOMEM with a French sentence in err.
  */
-int synthese_xlsx(const struct synthese *y, const char *today, const char *path,
-		  char *err, size_t errlen) RELAIS_WUR;
-
-/* "relais synthese --annee YYYY --format html|xlsx [--sortie FICHIER]":
- * argv[0] "synthese". HTML goes to stdout without --sortie; XLSX needs
- * --sortie. Returns a CLI_EXIT_* status. */
-int cmd_synthese(const char *home, int argc, char **argv);
+int synthese_xlsx(const struct synthese *y, const char *today, const char *tmp,
+		  const char *path, char *err, size_t errlen) RELAIS_WUR;
 
 #endif

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../sync/sync.h"
-#include "../cmd/cli.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -133,7 +132,7 @@ int ui_form_values_read(struct ui_ctx *c, const struct model_table *t, int creat
 			struct ui_form_values *fv)
 {
 	char *out = NULL;
-	char err[CLI_ERRLEN];
+	char err[REPLICA_ERRLEN];
 	int rc = 0;
 	memset(fv, 0, sizeof(fv[0]));
 	fv->t = t;

@@ -1,6 +1,6 @@
 /*
  * ui-synthese.c - the /synthese page of relais ui: the annual synthesis of
- * the bilans (clients/synthese.c) with its SVG charts inline, a year
+ * the bilans (clients/replica/synthese.c) with its SVG charts inline, a year
  * selector, and the standalone page of "relais synthese --format html" to
  * print or save.
  */
@@ -222,7 +222,7 @@ static int page_workbook(struct ui_ctx *c)
 	today_fr(today);
 	rc = synthese_load(c->db, year, c->dept, &y);
 	if (!rc)
-		rc = synthese_xlsx(y, today, path, err, sizeof(err));
+		rc = synthese_xlsx(y, today, path, path, err, sizeof(err));
 	if (!rc)
 		rc = slurp(path, c->out);
 	unlink(path);

@@ -1,5 +1,5 @@
 /*
- * ui.c - "relais ui": the command, the server, its security and routing.
+ * ui.c - "relais ui": the server, its security, sessions and routing.
  *
  * Order of the checks on every request (docs/ui.md explains why):
  *   1. Host must be exactly 127.0.0.1:PORT or localhost:PORT (a page of a
@@ -12,7 +12,7 @@
  *      per-run token, and an Origin (when sent) equal to our own, else 403.
  * Secrets are compared in constant time.
  *
- * The replica stays open (and locked) on the loop thread while the command
+ * The replica stays open (and locked) on the loop thread while the server
  * runs. A sync is "relais sync" in a child process: the replica is closed
  * for it and reopened when the child ends; pages asked meanwhile get a short
  * "synchronisation en cours" page that reloads itself.
@@ -30,7 +30,6 @@
 #include "../../common/platform.h"
 #include "../../net/http.h"
 #include "../../common/utf8.h"
-#include "../cmd/cli.h"
 #include "ui.h"
 #include "ui-html.h"
 #include "assets.h"
@@ -702,7 +701,7 @@ static void on_request(struct http_request *r, void *arg)
 	 * commands typed in a terminal meanwhile run. */
 	int locked = 0;
 	if (u->open) {
-		char lerr[CLI_ERRLEN];
+		char lerr[REPLICA_ERRLEN];
 		if (replica_relock(&u->replica, lerr, sizeof(lerr))) {
 			respond_error(u, r, 503, lerr, 1, "2");
 			goto out;
@@ -838,7 +837,7 @@ static char *sync_text(const struct buf *out)
 
 static void sync_finish(struct ui *u)
 {
-	char err[CLI_ERRLEN] = "";
+	char err[REPLICA_ERRLEN] = "";
 	int ok = u->exit_status == 0 && u->term_signal == 0;
 	char *text = sync_text(ok ? &u->sync_out : &u->sync_err);
 	struct buf m = BUF_INIT(MAX_SYNC_OUTPUT);
@@ -1016,76 +1015,45 @@ static int register_routes(struct ui *u)
 	return 0;
 }
 
-#define UI_STR_(x) #x
-#define UI_STR(x) UI_STR_(x)
-
-static int parse_ui_opts(int argc, char **argv, int *port, int *browser)
-{
-	long long want = -1;
-	int no_browser = 0;
-	const struct option opts[] = {
-		OPT_INTEGER(0, "port", &want, "N",
-			    "port local (par défaut " UI_STR(UI_DEFAULT_PORT) ", ou un port libre "
-			    "s'il est pris ;\n0 : n'importe quel port libre)", 0, 65535),
-		OPT_FLAG(0, "no-browser", &no_browser, "n'ouvre pas le navigateur"),
-		OPT_END(),
-	};
-	const struct options_cmd c = {
-		&cli_prog, "ui", "[--port N] [--no-browser]",
-		"Ouvre l'interface de Relais dans le navigateur : annuaire, fiches, événements,\n"
-		"courrier, conflits, synthèse et synchronisation, sur ce poste, même hors ligne.\n"
-		"L'adresse affichée contient une clé propre à cette session : ne la partagez pas.\n"
-		"Ctrl+C arrête l'interface. Tant qu'elle tourne, les autres commandes attendent.\n",
-		opts, NULL, 0, 0, NULL,
-	};
-	int rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL);
-	*port = (int)want;
-	*browser = !no_browser;
-	return rc;
-}
-
-int cmd_ui(const char *home, int argc, char **argv)
+int ui_serve(const char *home, int port, int browser, char *err, size_t errlen)
 {
 	struct ui *u = NULL;
-	char err[CLI_ERRLEN] = "";
 	unsigned char raw[2 * SECRET_BYTES];
-	int port, browser, rc = parse_ui_opts(argc, argv, &port, &browser);
+	int rc = RELAIS_ENOMEM;
 
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	err[0] = 0;
 	if (!(u = calloc(1, sizeof(*u)))) {
-		cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-		return CLI_EXIT_FAIL;
+		snprintf(err, errlen, "%s", relais_strerror(rc));
+		return rc;
 	}
-	rc = CLI_EXIT_FAIL;
 	u->home = home;
 	buf_init(&u->sync_out, MAX_SYNC_OUTPUT);
 	buf_init(&u->sync_err, MAX_SYNC_OUTPUT);
 	if (uv_loop_init(&u->loop)) {
-		cli_error("boucle d'événements impossible à créer.");
+		rc = RELAIS_EIO;
+		snprintf(err, errlen, "boucle d'événements impossible à créer.");
 		goto out_free;
 	}
-	if (util_random(raw, sizeof(raw))) {
-		cli_error("impossible de tirer une clé aléatoire.");
+	if ((rc = util_random(raw, sizeof(raw)))) {
+		snprintf(err, errlen, "impossible de tirer une clé aléatoire.");
 		goto out_loop;
 	}
 	util_hex(raw, SECRET_BYTES, u->secret);
 	util_hex(raw + SECRET_BYTES, SECRET_BYTES, u->csrf);
-	if (replica_load(u, err, sizeof(err))) {
-		cli_error("%s", err);
+	if ((rc = replica_load(u, err, errlen)))
 		goto out_loop;
-	}
-	int e = listen_on(u, port);
-	if (e) {
+	if ((rc = listen_on(u, port))) {
 		if (port >= 0)
-			cli_error("le port %d est déjà pris ou interdit : choisissez-en un autre "
-				  "(--port 0 pour n'importe quel port libre).", port);
+			snprintf(err, errlen, "le port %d est déjà pris ou interdit : choisissez-en un "
+				 "autre (--port 0 pour n'importe quel port libre).", port);
 		else
-			cli_error("impossible d'écouter sur 127.0.0.1 : %s", relais_strerror(e));
+			snprintf(err, errlen, "impossible d'écouter sur 127.0.0.1 : %s",
+				 relais_strerror(rc));
 		goto out_loop;
 	}
-	if ((e = register_routes(u))) {
-		cli_error("pages de l'interface impossibles à enregistrer : %s", relais_strerror(e));
+	if ((rc = register_routes(u))) {
+		snprintf(err, errlen, "pages de l'interface impossibles à enregistrer : %s",
+			 relais_strerror(rc));
 		goto out_server;
 	}
 	snprintf(u->cookie, sizeof(u->cookie), COOKIE_PREFIX "%d", u->port);
@@ -1114,8 +1082,8 @@ out_server:
 out_loop:
 	/* A sync child still running keeps its handles: let it end first. */
 	uv_run(&u->loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&u->loop))
-		cli_error("des ressources de l'interface n'ont pas été libérées.");
+	if (uv_loop_close(&u->loop) && !err[0])
+		snprintf(err, errlen, "des ressources de l'interface n'ont pas été libérées.");
 out_free:
 	replica_unload(u);
 	free(u->login);

@@ -209,10 +209,18 @@ char *ui_row_title(struct ui_ctx *c, const char *table, const char *id);
  * as is. Never NULL (NULL gives ""). */
 const char *ui_value_label(const char *value);
 
-/* ---- the command ---- */
+/* ---- the server ---- */
 
-/* "relais ui [--port N] [--no-browser]": serves until SIGINT or SIGTERM. */
-int cmd_ui(const char *home, int argc, char **argv);
+/*
+ * Serves the interface of the replica of home on 127.0.0.1 until SIGINT or
+ * SIGTERM: on port, or when port < 0 on UI_DEFAULT_PORT and any free port
+ * when that one is taken. Prints the address (with the session's key) on
+ * stdout and opens it in the browser when browser is set. Returns 0, or a
+ * RELAIS_E* code with the French reason in err (errlen REPLICA_ERRLEN
+ * suffices); after a run that went well, err may still hold a warning
+ * (resources the loop did not free).
+ */
+int ui_serve(const char *home, int port, int browser, char *err, size_t errlen) RELAIS_WUR;
 
 /* ---- screens: each file registers its routes (called by ui.c) ---- */
 
@@ -243,7 +251,6 @@ void ui_route_nodb(struct ui *u, const char *method, const char *pattern, ui_pag
  * with this connection's writes; called each time the replica is opened.
  * In ui-annuaire.c. */
 int ui_annuaire_index(sqlite3 *db) RELAIS_WUR;
-
 
 enum ui_sync_state { UI_SYNC_IDLE, UI_SYNC_RUNNING, UI_SYNC_DONE, UI_SYNC_FAILED };
 

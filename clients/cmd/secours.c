@@ -25,9 +25,9 @@
 #include "../../common/util.h"
 #include "../../model/model.h"
 #include "../../sync/sync.h"
-#include "../cmd/cli.h"
-#include "net.h"
-#include "replica.h"
+#include "cli.h"
+#include "../replica/net.h"
+#include "../replica/replica.h"
 
 #define MAX_PATH 4096
 #define TMP_DIR "secours.tmp"
@@ -116,6 +116,21 @@ static char *meta(sqlite3 *db, const char *key)
 
 /* ---- relais verifier ---- */
 
+/* How many of the tables named by names (SQL string literals, comma
+ * separated) db holds; -1 when its list of tables cannot be read. */
+static int count_tables(sqlite3 *db, const char *names)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[256];
+	int n = -1;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+		 "name IN (%s)", names);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 struct check {
 	int problems;
 };
@@ -167,15 +182,9 @@ static void check_tables(sqlite3 *db, struct check *c, struct sync_tables **tabl
 {
 	const char *names[64];
 	size_t n = model_names(names, sizeof(names) / sizeof(names[0]));
-	sqlite3_stmt *st = NULL;
-	int count = -1;
+	int count = count_tables(db, "'sync_meta', 'sync_outbox'");
 
 	*tables = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-			       "name IN ('sync_meta', 'sync_outbox')", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		count = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
 	if (count < 0) {
 		reportf(c, "liste des tables illisible : %s", relais_sqlite_errmsg(db));
 		return;
@@ -211,6 +220,26 @@ static void read_rows(sqlite3 *db, struct check *c)
 	}
 }
 
+/* Parses the options of cmd and takes the home's lock (the replica itself
+ * may be past opening). Returns 1 to go on; else 0 with the exit status in
+ * *status (0 after --help) and the message printed. */
+static int begin(const struct options_cmd *cmd, int argc, char **argv, const char *home,
+		 struct replica *lk, int *status)
+{
+	char err[CLI_ERRLEN];
+	int rc = options_parse_cmd(cmd, argc - 1, argv + 1, NULL, NULL);
+	if (rc) {
+		*status = rc < 0 ? 0 : rc;
+		return 0;
+	}
+	if (replica_lock(lk, home, err, sizeof(err))) {
+		cli_error("%s", err);
+		*status = CLI_EXIT_FAIL;
+		return 0;
+	}
+	return 1;
+}
+
 int cmd_verifier(const char *home, int argc, char **argv)
 {
 	static const struct options_cmd cmd = {
@@ -227,13 +256,9 @@ int cmd_verifier(const char *home, int argc, char **argv)
 	struct stat sb;
 	uint64_t pending = 0;
 
-	int rc = options_parse_cmd(&cmd, argc - 1, argv + 1, NULL, NULL);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (replica_lock(&lk, home, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_FAIL;
-	}
+	int rc;
+	if (!begin(&cmd, argc, argv, home, &lk, &rc))
+		return rc;
 	rc = CLI_EXIT_FAIL;
 	if (open_raw(home, &db, err, sizeof(err))) {
 		cli_error("%s", err);
@@ -348,14 +373,7 @@ static int salvage_rows(sqlite3 *db, struct salvage *s)
  * nothing left to read (as opposed to an outbox that cannot be read). */
 static int emptied(sqlite3 *db)
 {
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-			       "name = 'sync_outbox'", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n == 0;
+	return count_tables(db, "'sync_outbox'") == 0;
 }
 
 static int salvage(sqlite3 *db, struct salvage *s)
@@ -711,13 +729,9 @@ int cmd_secours(const char *home, int argc, char **argv)
 	json_t *doc = NULL;
 
 	memset(&s, 0, sizeof(s));
-	int rc = options_parse_cmd(&cmd, argc - 1, argv + 1, NULL, NULL);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (replica_lock(&lk, home, err, sizeof(err))) {
-		cli_error("%s", err);
-		return CLI_EXIT_FAIL;
-	}
+	int rc;
+	if (!begin(&cmd, argc, argv, home, &lk, &rc))
+		return rc;
 	rc = CLI_EXIT_FAIL;
 	if (join(tmp, sizeof(tmp), home, TMP_DIR) || join(ca, sizeof(ca), home, REPLICA_CA_FILE)) {
 		cli_error("chemin trop long : %s", home);

@@ -25,11 +25,11 @@
 #include "../../common/util.h"
 #include "../../model/model.h"
 #include "../../sync/sync.h"
-#include "../cmd/cli.h"
+#include "cli.h"
 #include "jeton.h"
-#include "net.h"
-#include "refus.h"
-#include "replica.h"
+#include "../replica/net.h"
+#include "../replica/refus.h"
+#include "../replica/replica.h"
 
 #define PUSH_MAX_ITEMS 1000
 #define PUSH_MAX_BYTES (4u << 20)

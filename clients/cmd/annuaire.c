@@ -30,10 +30,8 @@
 #include "../../model/domain.h"
 #include "../../model/model.h"
 #include "../../sync/sync.h"
-#include "annuaire.h"
-#include "../cmd/cli.h"
-#include "replica.h"
-#include "synthese.h"
+#include "cli.h"
+#include "../replica/replica.h"
 
 #define REPORT_VALUE_MAX 80   /* code points of a file value quoted in the report */
 #define PRESENCE_MAX 32       /* networks of one row */
@@ -42,31 +40,6 @@
 #define HELP_RC -1
 /* A département's directory is a few thousand rows: far below this. */
 #define ANNUAIRE_CSV_MAX (64u << 20)
-
-/* ---- output files ---- */
-
-int annuaire_tmp_open(struct file_tmp *t, const char *path)
-{
-	char why[512];
-	if (util_mkdirs_for(path, 0700, why, sizeof(why))) {
-		cli_error("%s", why);
-		return RELAIS_EIO;
-	}
-	int rc = file_tmp_open(t, path, 0600);
-	if (rc)
-		cli_error("impossible de créer « %s » : %s.", path,
-			  rc == RELAIS_EIO ? util_errno_fr(errno) : relais_strerror(rc));
-	return rc;
-}
-
-int annuaire_tmp_commit(struct file_tmp *t, const char *path)
-{
-	int rc = file_tmp_commit(t);
-	if (rc)
-		cli_error("impossible d'écrire « %s » : %s.", path,
-			  rc == RELAIS_EIO ? util_errno_fr(errno) : relais_strerror(rc));
-	return rc;
-}
 
 /* ---- export ---- */
 
@@ -290,7 +263,6 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		"Contient des données personnelles : à ne transmettre qu'aux destinataires prévus.\n",
 		0, 0, NULL,
 	};
-	char err[CLI_ERRLEN];
 	struct file_tmp t = FILE_TMP_INIT;
 	int rc = options_parse_cmd(&c, argc - 2, argv + 2, NULL, NULL), e;
 
@@ -306,10 +278,8 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		cli_error("un classeur XLSX ne s'écrit pas sur le terminal : donnez --sortie FICHIER.");
 		return CLI_EXIT_USAGE;
 	}
-	if (replica_open(&r, home, 0, err, sizeof(err))) {
-		cli_error("%s", err);
+	if (cli_open(&r, home))
 		return CLI_EXIT_FAIL;
-	}
 	/* One read transaction: the export is a consistent snapshot. */
 	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    (e = directory_load(r.db, &d))) {
@@ -317,7 +287,7 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		goto out;
 	}
 	sqlite3_exec(r.db, "COMMIT", NULL, NULL, NULL);
-	if (out && annuaire_tmp_open(&t, out))
+	if (out && cli_tmp_open(&t, out))
 		goto out;
 	if (xlsx) {
 		/* libxlsxwriter writes the file itself, at workbook_close. */
@@ -337,7 +307,7 @@ int cmd_annuaire_export(const char *home, int argc, char **argv)
 		}
 	}
 	if (out) {
-		if (annuaire_tmp_commit(&t, out))
+		if (cli_tmp_commit(&t, out))
 			goto out;
 		fprintf(stderr, "relais : annuaire écrit dans « %s » (%zu promeneur%s labellisé%s).\n",
 			out, d.nrows, d.nrows > 1 ? "s" : "", d.nrows > 1 ? "s" : "");
@@ -1235,7 +1205,7 @@ int cmd_annuaire_import(const char *home, int argc, char **argv)
 		cli_error("%s", err);
 		goto out_nodb;
 	}
-	if (!im.dry_run && replica_read_only(&r))
+	if (!im.dry_run && cli_read_only(&r))
 		goto out;
 	if (replica_meta(&r, "dept", &im.dept) || !im.dept) {
 		cli_error("le département du compte est inconnu : relancez « relais init ».");

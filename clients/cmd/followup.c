@@ -1,0 +1,715 @@
+/*
+ * followup.c - the commands of the coordinator's follow-up work: deciding
+ * a candidature and labelling, délabellisation, RGPD erasure and right of
+ * access, the to-do list (read by replica/followup.c) and the reminders
+ * queue.
+ *
+ * Each command that writes does all of its writes in one captured local
+ * edit, so that a decision and its consequences (the promeneur's status, the
+ * directory change) reach the server together or not at all. Nothing is
+ * written before every input was checked.
+ *
+ * Kept whole (over 800 lines): its commands share one pattern (open the replica,
+ * one captured edit, one domain call, one French report) and the helpers that
+ * check what was typed and print the to-do list and the reminders.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "../../common/buf.h"
+#include "../../common/options.h"
+#include "../../common/utf8.h"
+#include "../../common/util.h"
+#include "../../model/domain.h"
+#include "../../model/model.h"
+#include "../../sync/sync.h"
+#include "../replica/followup.h"
+#include "../replica/replica.h"
+#include "cli.h"
+#include "workflow.h"
+
+#define ID_MAX 64              /* longer identifiers name nothing */
+#define DATE_LEN REPLICA_DATE_LEN
+#define MAX_SQL (16u << 10)
+#define RETENTION_DEFAULT 365  /* days kept after the délabellisation */
+#define RETENTION_MAX 36500
+
+/* What a required personal column holds once erased (NOT NULL forbids NULL). */
+#define ERASED_TEXT "(effacé)"
+#define ERASED_EMAIL_SQL "'efface-' || substr(id, 1, 8) || '@anonyme.invalid'"
+
+#define DIRECTORY_TABLE "directory_change"
+#define REMINDER_TABLE "reminder"
+
+/* ---- small helpers ---- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* --date of the commands that work "as of" a day. */
+#define OPT_TODAY(v) OPT_DATE(0, "date", (v), "date du jour (défaut : aujourd'hui)", NULL)
+
+/* Parses the command line after the words of c into its options and, when
+ * id is not NULL, the one identifier c takes. Returns 0, -1 after --help,
+ * or an exit status (message printed). */
+static int parse_cmd(const struct options_cmd *c, int argc, char **argv, char id[ID_MAX + 1])
+{
+	const char *raw = NULL;
+	int n = 0;
+	int rc = options_parse_cmd(c, argc, argv, &raw, &n);
+	if (rc || !id)
+		return rc;
+	return cli_id_arg(raw, id);
+}
+
+/* Copies text column i into out ("" for NULL), cut to outlen - 1 bytes. */
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	snprintf(out, outlen, "%s", s ? s : "");
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return strdup(s ? s : "");
+}
+
+/* Prints s on stdout with control characters (C0, DEL, C1) shown as '?', so
+ * that a value from a mail cannot drive the terminal. */
+static void put_clean(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			putchar('?');
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putchar('?');
+			p++;
+		} else {
+			putchar(*p);
+		}
+	}
+}
+
+static void db_error(struct replica *r, const char *what)
+{
+	if ((sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CONSTRAINT)
+		cli_error("%s : valeur refusée par le schéma (%s) ; rien n'a été modifié.", what,
+			  replica_errmsg(r->db));
+	else
+		cli_error("%s : %s ; rien n'a été modifié.", what, replica_errmsg(r->db));
+}
+
+/* Opens the replica; writable refuses a caf account. Returns 0 or CLI_EXIT_FAIL. */
+static int open_replica(struct replica *r, const char *home, int writable)
+{
+	if (cli_open(r, home))
+		return CLI_EXIT_FAIL;
+	if (writable && cli_read_only(r)) {
+		replica_close(r);
+		return CLI_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* Begins the one captured edit of a command. */
+static int capture_begin(struct replica *r, struct sync_capture **cap)
+{
+	int rc = sync_capture_begin(r->db, r->tables, cap);
+	if (rc)
+		cli_error("écriture dans le réplica impossible : %s", relais_strerror(rc));
+	return rc ? CLI_EXIT_FAIL : 0;
+}
+
+static int capture_commit(struct sync_capture *cap)
+{
+	int rc = sync_capture_commit(cap);
+	if (rc)
+		cli_error("enregistrement impossible : %s ; rien n'a été modifié.", relais_strerror(rc));
+	return rc ? CLI_EXIT_FAIL : 0;
+}
+
+/* ---- relais rgpd effacer ---- */
+
+static int erased_value(const struct model_column *c, struct buf *b)
+{
+	if (!(c->flags & MODEL_REQUIRED))
+		return buf_puts(b, "NULL");
+	switch (c->kind) {
+	case MODEL_TEXT:
+		return buf_puts(b, "'" ERASED_TEXT "'");
+	case MODEL_EMAIL:
+		return buf_puts(b, ERASED_EMAIL_SQL);
+	default:
+		/* A required personal column of another kind needs a placeholder
+		 * here before the model may hold one. */
+		return RELAIS_EINVAL;
+	}
+}
+
+/*
+ * The SQL that counts (count) or erases the rows of t matching where whose
+ * personal columns are not erased yet. Returns RELAIS_ENOTFOUND when t has
+ * no personal column.
+ */
+static int erase_sql(const struct model_table *t, const char *where, int count, struct buf *sql)
+{
+	struct buf pending = BUF_INIT(MAX_SQL);
+	int n = 0, e = 0;
+	e = count ? buf_printf(sql, "SELECT count(*) FROM \"%s\" WHERE %s", t->name, where)
+		  : buf_printf(sql, "UPDATE \"%s\" SET ", t->name);
+	for (size_t i = 0; i < t->ncolumns && !e; i++) {
+		const struct model_column *c = &t->columns[i];
+		if (!(c->flags & MODEL_PERSONAL) || c->since > MODEL_SCHEMA_VERSION)
+			continue;
+		e = buf_printf(&pending, "%s\"%s\" IS NOT ", n ? " OR " : "", c->name);
+		if (!e)
+			e = erased_value(c, &pending);
+		if (!e && !count)
+			e = buf_printf(sql, "%s\"%s\" = ", n ? ", " : "", c->name);
+		if (!e && !count)
+			e = erased_value(c, sql);
+		n++;
+	}
+	if (!e && !n)
+		e = RELAIS_ENOTFOUND;
+	if (!e && !count)
+		e = buf_printf(sql, " WHERE %s", where);
+	if (!e)
+		e = buf_printf(sql, " AND (%s)", buf_str(&pending));
+	buf_release(&pending);
+	return e;
+}
+
+/* Where the personal data of one promeneur lies: ?1 is the id, ?2 the email. */
+static const struct {
+	const char *table;
+	const char *where;
+	const char *shown;     /* French, for the report */
+} erase_targets[] = {
+	/* The mail journal first: its match needs the email not erased yet. */
+	{ "inbound_mail", "lower(expediteur) = lower(?2)", "courriel(s) reçu(s)" },
+	{ "presence", "promeneur = ?1", "présence(s) en ligne" },
+	{ "promeneur", "id = ?1", "fiche" },
+};
+#define NTARGETS (sizeof(erase_targets) / sizeof(erase_targets[0]))
+
+static int erase_one(sqlite3 *db, size_t k, int count, const char *id, const char *email,
+		     long long *n)
+{
+	struct buf sql = BUF_INIT(MAX_SQL);
+	sqlite3_stmt *st = NULL;
+	int e = erase_sql(model_table_by_name(erase_targets[k].table), erase_targets[k].where,
+			  count, &sql);
+	if (e == RELAIS_ENOTFOUND) {
+		*n = 0;
+		e = 0;
+		goto out;
+	}
+	if (!e)
+		e = replica_prepare(db, &st, buf_str(&sql), "tt", id, email);
+	if (e)
+		goto out;
+	int s = sqlite3_step(st);
+	if (count && s == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else if (!count && s == SQLITE_DONE)
+		*n = sqlite3_changes(db);
+	else
+		e = relais_sqlite_error(s);
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return e;
+}
+
+struct erasure {
+	char id[ID_MAX + 1];
+	char date[DATE_LEN + 1];
+	char *name;
+	char *email;
+};
+
+static void print_personal_labels(void)
+{
+	const struct model_table *t = model_table_by_name("promeneur");
+	int n = 0;
+	for (size_t i = 0; i < t->ncolumns; i++)
+		if (t->columns[i].flags & MODEL_PERSONAL)
+			printf("%s%s", n++ ? ", " : "", t->columns[i].label);
+}
+
+int cmd_rgpd_effacer(const char *home, int argc, char **argv)
+{
+	const char *date_raw = NULL;
+	int dry = 0;
+	long long retention = RETENTION_DEFAULT;
+	const struct option opts[] = {
+		OPT_INTEGER(0, "retention-jours", &retention, "N",
+			    "durée de conservation après la délabellisation (0 à "
+			    STR(RETENTION_MAX) ")", 0, RETENTION_MAX),
+		OPT_FLAG(0, "dry-run", &dry, "affiche ce qui serait effacé, sans rien modifier"),
+		OPT_TODAY(&date_raw),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "rgpd effacer", "[--retention-jours N] [--dry-run] [--date AAAA-MM-JJ]",
+		"Efface les données personnelles des promeneurs délabellisés depuis plus de N\n"
+		"jours (défaut : " STR(RETENTION_DEFAULT) ") : les colonnes marquées [donnée "
+		"personnelle] du promeneur,\n"
+		"de ses présences en ligne et des courriels qu'il a envoyés au réseau. La ligne,\n"
+		"le statut, les dates, la structure et les bilans restent, pour les comptes\n"
+		"anonymes de l'évaluation. L'effacement est envoyé au serveur par « relais sync ».\n",
+		opts, NULL, 0, 0, NULL,
+	};
+	char date[DATE_LEN + 1], limit[DATE_LEN + 1] = "", modifier[32];
+	struct erasure *list = NULL;
+	size_t n = 0, alloc = 0, done = 0;
+	struct replica r;
+	struct sync_capture *cap = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, s = SQLITE_DONE;
+
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, NULL)))
+		return rc < 0 ? 0 : rc;
+	if (cli_date_arg("Date du jour", date_raw, date))
+		return CLI_EXIT_FAIL;
+	if (open_replica(&r, home, !dry))
+		return CLI_EXIT_FAIL;
+	rc = CLI_EXIT_FAIL;
+	snprintf(modifier, sizeof(modifier), "-%lld days", retention);
+	int e = replica_prepare(r.db, &st, "SELECT date(?, ?)", "tt", date, modifier);
+	if (!e && sqlite3_step(st) == SQLITE_ROW)
+		col_copy(st, 0, limit, sizeof(limit));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (e || strlen(limit) != DATE_LEN) {
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
+		goto out;
+	}
+	/* One transaction from the selection to the last write, so that what is
+	 * printed is what is erased. */
+	if (!dry && capture_begin(&r, &cap))
+		goto out;
+	e = replica_prepare(r.db, &st, "SELECT id, date_delabellisation, prenom || ' ' || nom, email "
+			 "FROM promeneur WHERE statut = 'delabellise' AND date_delabellisation <= ? "
+			 "ORDER BY date_delabellisation, id", "t", limit);
+	while (!e && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == alloc) {
+			size_t na = alloc ? 2 * alloc : 16;
+			struct erasure *nl = realloc(list, na * sizeof(*nl));
+			if (!nl) {
+				e = RELAIS_ENOMEM;
+				break;
+			}
+			list = nl;
+			alloc = na;
+		}
+		struct erasure *x = &list[n];
+		col_copy(st, 0, x->id, sizeof(x->id));
+		col_copy(st, 1, x->date, sizeof(x->date));
+		x->name = col_dup(st, 2);
+		x->email = col_dup(st, 3);
+		n++;
+		if (!x->name || !x->email)
+			e = RELAIS_ENOMEM;
+	}
+	if (!e && s != SQLITE_DONE)
+		e = relais_sqlite_error(s);
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < n && !e; i++) {
+		long long counts[NTARGETS], total = 0;
+		for (size_t k = 0; k < NTARGETS && !e; k++) {
+			e = erase_one(r.db, k, 1, list[i].id, list[i].email, &counts[k]);
+			total += counts[k];
+		}
+		if (e || !total)
+			continue;
+		for (size_t k = 0; k < NTARGETS && !e && !dry; k++)
+			e = erase_one(r.db, k, 0, list[i].id, list[i].email, &counts[k]);
+		if (e)
+			break;
+		printf("%s ", dry ? "À effacer :" : "Effacé :");
+		put_clean(list[i].name);
+		printf(" (%s), délabellisé le %s — ", list[i].id, list[i].date);
+		if (counts[2]) {
+			fputs("fiche : ", stdout);
+			print_personal_labels();
+		} else {
+			fputs("fiche déjà effacée", stdout);
+		}
+		printf(" ; %lld présence(s) en ligne ; %lld courriel(s) reçu(s).\n", counts[1],
+		       counts[0]);
+		done++;
+	}
+	if (e) {
+		if (e == RELAIS_ENOMEM)
+			cli_error("%s", relais_strerror(e));
+		else
+			db_error(&r, "effacement impossible");
+		if (cap)
+			sync_capture_abort(cap);
+		goto out;
+	}
+	if (cap && capture_commit(cap))
+		goto out;
+	if (!done)
+		printf("Aucune donnée personnelle à effacer (délabellisations jusqu'au %s).\n", limit);
+	else if (dry)
+		printf("Simulation : %zu promeneur(s) concerné(s), rien n'a été modifié.\n", done);
+	else
+		printf("%zu promeneur(s) effacé(s) ; « relais sync » envoie l'effacement au serveur.\n",
+		       done);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].name);
+		free(list[i].email);
+	}
+	free(list);
+	replica_close(&r);
+	return rc;
+}
+
+/* ---- relais personne export ---- */
+
+static int rows_json(sqlite3_stmt *st, json_t *obj, const char *key)
+{
+	json_t *arr = json_array();
+	int s;
+	if (!arr || json_object_set_new(obj, key, arr))
+		return RELAIS_ENOMEM;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, replica_row_json(st)))
+			return RELAIS_ENOMEM;
+	return s == SQLITE_DONE ? 0 : relais_sqlite_error(s);
+}
+
+/* The rows of every table that names promeneur id in a reference column. */
+static int person_rows(sqlite3 *db, const char *id, json_t *obj)
+{
+	int e = 0;
+	for (size_t i = 0; i < model_ntables && !e; i++) {
+		const struct model_table *t = &model_tables[i];
+		struct buf sql = BUF_INIT(MAX_SQL);
+		sqlite3_stmt *st = NULL;
+		int refs = 0;
+		if (t->since > MODEL_SCHEMA_VERSION)
+			continue;
+		e = buf_printf(&sql, "SELECT * FROM \"%s\" WHERE ", t->name);
+		for (size_t k = 0; k < t->ncolumns && !e; k++) {
+			const struct model_column *c = &t->columns[k];
+			if (c->kind != MODEL_REF || strcmp(c->ref, "promeneur") ||
+			    c->since > MODEL_SCHEMA_VERSION)
+				continue;
+			e = buf_printf(&sql, "%s\"%s\" = ?1", refs++ ? " OR " : "", c->name);
+		}
+		if (!e && refs)
+			e = buf_puts(&sql, " ORDER BY id");
+		if (!e && refs)
+			e = replica_prepare(db, &st, buf_str(&sql), "t", id);
+		if (!e && refs)
+			e = rows_json(st, obj, t->name);
+		sqlite3_finalize(st);
+		buf_release(&sql);
+	}
+	return e;
+}
+
+static int personne_export(struct replica *r, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *obj = json_object(), *row = NULL;
+	char *email = NULL;
+	int rc = CLI_EXIT_FAIL, e;
+
+	if (!obj)
+		goto nomem;
+	e = replica_prepare(r->db, &st, "SELECT * FROM promeneur WHERE id = ?", "t", id);
+	int s = e ? SQLITE_ERROR : sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		cli_error("le promeneur « %s » est introuvable dans le réplica.", id);
+		goto out;
+	}
+	if (s != SQLITE_ROW)
+		goto dberr;
+	if (!(row = replica_row_json(st)) || json_object_set_new(obj, "promeneur", row))
+		goto nomem;
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		if (!strcmp(sqlite3_column_name(st, i), "email") && !(email = col_dup(st, i)))
+			goto nomem;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((e = person_rows(r->db, id, obj)))
+		goto fail;
+	e = replica_prepare(r->db, &st, "SELECT * FROM inbound_mail WHERE lower(expediteur) = lower(?) "
+			 "ORDER BY recu_le, id", "t", email ? email : "");
+	if (!e)
+		e = rows_json(st, obj, "inbound_mail");
+	if (e)
+		goto fail;
+	if (cli_print_json(obj))
+		goto nomem;
+	putchar('\n');
+	rc = 0;
+	goto out;
+fail:
+	if (e == RELAIS_ENOMEM)
+		goto nomem;
+dberr:
+	cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
+	goto out;
+nomem:
+	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+out:
+	sqlite3_finalize(st);
+	free(email);
+	json_decref(obj);
+	return rc;
+}
+
+int cmd_personne_export(const char *home, int argc, char **argv)
+{
+	const struct options_cmd c = {
+		&cli_prog, "personne export", "ID",
+		"Écrit en JSON tout ce que le réplica contient sur un promeneur (droit d'accès) :\n"
+		"sa fiche, ses présences en ligne, candidatures, bilans, participations,\n"
+		"demandes, changements d'annuaire (toutes les lignes qui le désignent) et les\n"
+		"courriels reçus de son adresse. Contient des données personnelles.\n", NULL, NULL,
+		1, 1, "identifiant",
+	};
+	char id[ID_MAX + 1];
+	struct replica r;
+	int rc;
+
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, id)))
+		return rc < 0 ? 0 : rc;
+	if (open_replica(&r, home, 0))
+		return CLI_EXIT_FAIL;
+	/* One read transaction: a consistent picture of the person. */
+	if (sqlite3_exec(r.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
+		replica_close(&r);
+		return CLI_EXIT_FAIL;
+	}
+	rc = personne_export(&r, id);
+	sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
+	replica_close(&r);
+	return rc;
+}
+
+/* ---- relais suivi ---- */
+
+static void print_section(size_t k, const char *year, json_t *arr)
+{
+	char title[256];
+	size_t i;
+	json_t *row;
+	snprintf(title, sizeof(title), followup_sections[k].title, year);
+	printf("\n%s (%zu)\n", title, json_array_size(arr));
+	if (!json_array_size(arr))
+		printf("  rien à signaler\n");
+	else if (followup_sections[k].hint)
+		printf("  (voir « %s%s%s »)\n", followup_sections[k].hint,
+		       strstr(followup_sections[k].hint, "--annee") ? " " : "",
+		       strstr(followup_sections[k].hint, "--annee") ? year : "");
+	json_array_foreach(arr, i, row) {
+		const char *key = json_object_iter_key(json_object_iter(row));
+		const char *line = json_string_value(json_object_get(row, "libelle"));
+		const char *id = key ? json_string_value(json_object_get(row, key)) : NULL;
+		fputs("  - ", stdout);
+		put_clean(line ? line : "?");
+		if (id)
+			printf(" [%s]", id);
+		putchar('\n');
+	}
+}
+
+int cmd_suivi(const char *home, int argc, char **argv)
+{
+	const char *date_raw = NULL;
+	int json = 0;
+	const struct option opts[] = {
+		OPT_FLAG(0, "json", &json, "un objet JSON, une rubrique par membre"),
+		OPT_TODAY(&date_raw),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "suivi", "[--json] [--date AAAA-MM-JJ]",
+		"Ce qui attend le coordinateur, par rubrique :\n"
+		"  - structures sans bilan pour l'année précédente (celles qui avaient un\n"
+		"    promeneur labellisé cette année-là) ;\n"
+		"  - promeneurs labellisés sans formation initiale ou aux règles du profil non\n"
+		"    vérifiées ;\n"
+		"  - conventions Caf terminées ou se terminant dans les 60 jours (sauf celles\n"
+		"    déjà notées expirées ou résiliées) ;\n"
+		"  - chartes nationale ou départementale non signées (structures ayant un\n"
+		"    promeneur labellisé ou une candidature en attente) ;\n"
+		"  - candidatures en attente de décision ;\n"
+		"  - courriels en quarantaine à traiter ;\n"
+		"  - conflits de synchronisation à trancher.\n", opts, NULL, 0, 0, NULL,
+	};
+	char day[DATE_LEN + 1];
+	json_t *out = NULL;
+	struct replica r;
+	int rc, e;
+	size_t total = 0;
+
+	if ((rc = parse_cmd(&c, argc - 1, argv + 1, NULL)))
+		return rc < 0 ? 0 : rc;
+	if (cli_date_arg("Date du jour", date_raw, day))
+		return CLI_EXIT_FAIL;
+	if (open_replica(&r, home, 0))
+		return CLI_EXIT_FAIL;
+	rc = CLI_EXIT_FAIL;
+	if ((e = followup_suivi(r.db, day, &out))) {
+		if (e == RELAIS_EDB)
+			cli_error("lecture du réplica impossible : %s", replica_errmsg(r.db));
+		else if (e == RELAIS_EINVAL)
+			cli_error("Date du jour : « %s » invalide.", day);
+		else
+			cli_error("%s", relais_strerror(e));
+		goto out;
+	}
+	if (json) {
+		if (cli_print_json(out)) {
+			cli_error("%s", relais_strerror(RELAIS_ENOMEM));
+			goto out;
+		}
+		putchar('\n');
+	} else {
+		char year_s[24];
+		snprintf(year_s, sizeof(year_s), "%lld",
+			 (long long)json_integer_value(json_object_get(out, "annee_bilans")));
+		for (size_t k = 0; k < followup_nsections; k++)
+			total += json_array_size(json_object_get(out, followup_sections[k].key));
+		printf("Suivi du réseau au %s : %zu point(s) à traiter.\n", day, total);
+		for (size_t k = 0; k < followup_nsections; k++)
+			print_section(k, year_s, json_object_get(out, followup_sections[k].key));
+	}
+	rc = 0;
+out:
+	json_decref(out);
+	replica_close(&r);
+	return rc;
+}
+
+/* ---- relais relance ---- */
+
+int cmd_relance_bilans(const char *home, int argc, char **argv)
+{
+	const char *date_raw = NULL;
+	long long year = 0;
+	const struct option opts[] = {
+		OPT_INTEGER(0, "annee", &year, "AAAA", "l'année des bilans attendus", 2000, 2100),
+		OPT_TODAY(&date_raw),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "relance bilans", "--annee AAAA [--date AAAA-MM-JJ]",
+		"Met en file une relance par structure sans bilan pour l'année (celles qui\n"
+		"avaient un promeneur labellisé cette année-là), jamais deux fois pour la même\n"
+		"structure et la même année ; le serveur l'envoie avec le formulaire vierge\n"
+		"après « relais sync ».\n", opts, NULL, 0, 0, NULL,
+	};
+	char day[DATE_LEN + 1], first[32], last[32];
+	struct replica r;
+	struct sync_capture *cap = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t queued = 0, already = 0, noemail = 0;
+	int rc, e, s = SQLITE_DONE;
+
+	if ((rc = parse_cmd(&c, argc - 2, argv + 2, NULL)))
+		return rc < 0 ? 0 : rc;
+	if (!year) {
+		options_usage_error(&c, "option --annee manquante : l'année des bilans attendus "
+				    "(ex. --annee 2025)");
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_date_arg("Date du jour", date_raw, day))
+		return CLI_EXIT_FAIL;
+	snprintf(first, sizeof(first), "%04lld-01-01", year);
+	snprintf(last, sizeof(last), "%04lld-12-31", year);
+	if (open_replica(&r, home, 1))
+		return CLI_EXIT_FAIL;
+	rc = CLI_EXIT_FAIL;
+	if (capture_begin(&r, &cap))
+		goto out;
+	e = replica_prepare(r.db, &st, "SELECT s.id, s.dept, s.nom || ' (' || s.commune || ')', s.email, "
+			 "EXISTS (SELECT 1 FROM " REMINDER_TABLE " x WHERE x.structure = s.id "
+			 "AND x.annee = ?2 AND x.objet = 'bilan') FROM structure s WHERE "
+			 FOLLOWUP_OWES_BILAN_SQL " ORDER BY s.nom, s.id", "titt", day, year, first, last);
+	while (!e && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		char sid[ID_MAX + 1], dept[16], rid[UTIL_UUID_LEN + 1];
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+		const char *email = (const char *)sqlite3_column_text(st, 3);
+		col_copy(st, 0, sid, sizeof(sid));
+		col_copy(st, 1, dept, sizeof(dept));
+		if (sqlite3_column_int(st, 4)) {
+			fputs("Déjà en file ou envoyée : ", stdout);
+			put_clean(name ? name : "?");
+			printf(" [%s]\n", sid);
+			already++;
+			continue;
+		}
+		if (!email) {
+			fputs("Sans courriel, relance impossible : ", stdout);
+			put_clean(name ? name : "?");
+			printf(" [%s] (relais structure set %s --email COURRIEL)\n", sid, sid);
+			noemail++;
+			continue;
+		}
+		if ((e = util_uuid(rid)) ||
+		    (e = replica_run(r.db, NULL, "INSERT INTO " REMINDER_TABLE " (id, dept, structure, "
+				  "annee, objet, email, statut, cree_le) VALUES (?, ?, ?, ?, 'bilan', ?, "
+				  "'a_envoyer', ?)", "tttitt", rid, dept, sid, year, email, day)))
+			break;
+		fputs("Relance mise en file : ", stdout);
+		put_clean(name ? name : "?");
+		printf(" <%s> [%s]\n", email, sid);
+		queued++;
+	}
+	if (!e && s != SQLITE_DONE)
+		e = relais_sqlite_error(s);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (e) {
+		db_error(&r, "relances non enregistrées");
+		sync_capture_abort(cap);
+		goto out;
+	}
+	if (capture_commit(cap))
+		goto out;
+	printf("Bilans %lld : %zu relance(s) mise(s) en file, %zu déjà en file ou envoyée(s), "
+	       "%zu structure(s) sans courriel.\n", year, queued, already, noemail);
+	if (queued)
+		printf("Le serveur les enverra après « relais sync ».\n");
+	rc = 0;
+out:
+	replica_close(&r);
+	return rc;
+}
+
+int cmd_relance(const char *home, int argc, char **argv)
+{
+	const struct options_cmd c = {
+		&cli_prog, "relance", "SOUS-COMMANDE [OPTIONS]",
+		"File d'attente des relances envoyées par le serveur après « relais sync ».\n",
+		NULL, NULL, 0, 0, NULL,
+	};
+	/* The queue itself is a table of the model: its generic commands, but no
+	 * hand-made reminder (add, set) that would skip the checks of bilans. */
+	if (argc >= 2 && (!strcmp(argv[1], "list") || !strcmp(argv[1], "show") ||
+			  !strcmp(argv[1], "rm")))
+		return cmd_domain(home, argc, argv);
+	if (argc >= 2 && !cli_is_help(argv[1])) {
+		options_usage_error(&c, "commande inconnue : « relais relance %s » (commandes : "
+				    "bilans, list, show, rm)", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	options_help(argc < 2 ? stderr : stdout, &c);
+	return argc < 2 ? CLI_EXIT_USAGE : 0;
+}
