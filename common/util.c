@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -286,6 +287,56 @@ const char *util_date_fr(const char *iso, char *out, size_t outlen)
 		return out;
 	}
 	snprintf(out, outlen, "%d%s %s %d", d, d == 1 ? "er" : "", months[m - 1], y);
+	return out;
+}
+
+/* Whether s[0..10) is a date AAAA-MM-JJ standing alone in text from start:
+ * no letter, digit or dash touching it (never a piece of an identifier). */
+static int date_at(const char *start, const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+	for (int i = 0; i < 10; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != '-')
+			return 0;
+	int before = s > start && (isalnum((unsigned char)s[-1]) || s[-1] == '-');
+	int after = isalnum((unsigned char)s[10]) || s[10] == '-';
+	return !before && !after;
+}
+
+const char *util_dates_fr(const char *in, char *out, size_t outlen)
+{
+	const char *p = in ? in : "";
+	size_t n = 0;
+	int cut = 0;
+	if (!outlen)
+		return out;
+	while (*p && !cut) {
+		char fr[UTIL_DATE_FR_LEN] = "";
+		const char *piece = p;
+		size_t len = 1;
+		if (date_at(in, p)) {
+			char iso[11];
+			memcpy(iso, p, 10);
+			iso[10] = 0;
+			piece = util_date_fr(iso, fr, sizeof(fr));
+			len = strlen(piece);
+		}
+		if (n + len >= outlen) {
+			cut = 1;
+			break;
+		}
+		memcpy(out + n, piece, len);
+		n += len;
+		p += piece == fr ? 10 : 1;
+	}
+	/* A cut never leaves half a UTF-8 character. */
+	if (cut) {
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
+			n--;
+	}
+	out[n] = 0;
 	return out;
 }
 

@@ -29,6 +29,10 @@ int64_t util_now_ms(void);
  * (32 bytes always suffice); other text is copied. Returns out. */
 #define UTIL_DATE_FR_LEN 32
 const char *util_date_fr(const char *iso, char *out, size_t outlen);
+/* Text read by people, in out with each date standing alone in it
+ * ("le 2026-03-01") as util_date_fr() writes it ("le 1er mars 2026"); cut
+ * to outlen bytes at a character's edge. Returns out. */
+const char *util_dates_fr(const char *in, char *out, size_t outlen);
 /* "YYYY-MM-DDTHH:MM:SSZ" as a person reads it here, "04/12/2026 à 23:40"
  * (local time) in out; iso itself when it is not such a time. */
 const char *util_local_time_fr(const char *iso, char *out, size_t outlen);

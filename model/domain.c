@@ -26,20 +26,6 @@ int domain_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* Whether s[0..10) is a date AAAA-MM-JJ standing alone (no letter or digit
- * touching it: never a piece of an identifier). */
-static int date_at(const char *start, const char *s)
-{
-	static const char shape[] = "dddd-dd-dd";
-	for (int i = 0; i < 10; i++)
-		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != '-')
-			return 0;
-	int before = s > start && ((s[-1] >= '0' && s[-1] <= '9') || (s[-1] >= 'a' && s[-1] <= 'z') ||
-				   s[-1] == '-');
-	int after = (s[10] >= '0' && s[10] <= '9') || (s[10] >= 'a' && s[10] <= 'z') || s[10] == '-';
-	return !before && !after;
-}
-
 /* A note is read by people: its dates as they write them, « 1er mars 2026 ». */
 RELAIS_PRINTF(2, 3)
 void domain_note(struct domain_result *res, const char *fmt, ...)
@@ -54,21 +40,7 @@ void domain_note(struct domain_result *res, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	for (const char *p = line; *p && n < sizeof(res->note) - 1;) {
-		if (date_at(line, p)) {
-			char iso[11], fr[UTIL_DATE_FR_LEN];
-			memcpy(iso, p, 10);
-			iso[10] = 0;
-			n += (size_t)snprintf(res->note + n, sizeof(res->note) - n, "%s",
-					      util_date_fr(iso, fr, sizeof(fr)));
-			p += 10;
-		} else {
-			res->note[n++] = *p++;
-		}
-		if (n >= sizeof(res->note))
-			n = sizeof(res->note) - 1;
-	}
-	res->note[n] = 0;
+	util_dates_fr(line, res->note + n, sizeof(res->note) - n);
 	res->workflow = 1;
 }
 

@@ -189,3 +189,24 @@ TEST(fr_util_date_fr_cases)
 		CHECK_STR_IDX(util_date_fr(cases[i].iso, out, sizeof(out)), cases[i].want, (int)i);
 	}
 }
+
+TEST(fr_util_dates_fr_in_text)
+{
+	static const struct {
+		const char *in, *want;
+		size_t outlen;
+	} cases[] = {
+		{ "labellisé le 2026-03-20.", "labellisé le 20 mars 2026.", 64 },
+		{ "du 2026-05-01 au 2026-09-01", "du 1er mai 2026 au 1er septembre 2026", 64 },
+		{ "id 0123abcd-2026-03-01-aa", "id 0123abcd-2026-03-01-aa", 64 },
+		{ "2026-03-01x", "2026-03-01x", 64 },
+		{ "(2026-12-25)", "(25 décembre 2026)", 64 },
+		{ "été 2026-08-01", "été ", 12 },
+		{ "ab été", "ab ", 5 },
+		{ "", "", 8 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[64];
+		CHECK_STR_IDX(util_dates_fr(cases[i].in, out, cases[i].outlen), cases[i].want, (int)i);
+	}
+}
