@@ -671,7 +671,7 @@ TEST(e2e_follow_suivi_sections)
 	CHECK(strstr(h, "formation initiale non suivie") != NULL);
 	/* s5's mid-year bilan is shown; it still owes the year's. */
 	CHECK(strstr(h, "MDA Semestre") && strstr(h, "bilan intermédiaire (1er semestre) reçu"));
-	CHECK(strstr(h, "terminée le 2026-10-01") && strstr(h, "se termine le 2026-12-10"));
+	CHECK(strstr(h, "terminée le 1er octobre 2026") && strstr(h, "se termine le 10 décembre 2026"));
 	CHECK(strstr(h, "chartes nationale et départementale non signées") != NULL);
 	CHECK(strstr(h, "Question urgente") != NULL && strstr(h, "Promo") == NULL);
 

@@ -261,3 +261,82 @@ TEST(e2e_procedures_directory_follows_what_it_shows)
 	CHECK_INT(rows_where(e, "directory_change", "champs", "Structure"), 1);
 	CHECK_INT(h_daemon_stop(&n.d), 0);
 }
+
+/* The items of section key of a "relais suivi --json", their "libelle"
+ * joined by " | ". */
+static const char *section_lines(json_t *s, const char *key)
+{
+	json_t *arr = json_object_get(s, key), *row;
+	const char *out = "";
+	size_t i;
+	json_array_foreach(arr, i, row)
+		out = h_strf("%s%s%s", out, *out ? " | " : "", h_row_str(row, "libelle"));
+	return out;
+}
+
+TEST(e2e_procedures_year_in_the_followup)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "suivi") == 0);
+	const char *p = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Inès", "--nom", "Carrère",
+				    "--email", "ines.c@example.org", "--structure", n.s, "--statut",
+				    "labellise", "--date-labellisation", "2024-01-10", "--heures-hebdo",
+				    "1", (char *)NULL);
+	const char *q = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Marc", "--nom", "Abadie",
+				    "--email", "marc@example.org", "--structure", n.s, "--statut",
+				    "labellise", "--date-labellisation", "2024-02-01", (char *)NULL);
+	CHECK(p && q);
+	CHECK(h_relais_ok(n.a, "presence", "add", "--promeneur", q, "--reseau", "snapchat",
+			  "--nom-profil", "marc.pdn", (char *)NULL) != NULL);
+	/* Marc had his individual review this year; Inès never did. */
+	const char *ev = h_relais_ok(n.a, "evenement", "add", "--type", "bilan_individuel", "--titre",
+				     "Bilan individuel de Marc", "--date", "2026-06-15", (char *)NULL);
+	CHECK(ev && h_relais_ok(n.a, "participation", "add", "--event", ev, "--promeneur", q,
+				"--presence-effective", "oui", (char *)NULL));
+	/* One regroupement and one departmental meeting this year, an
+	 * inter-structure meeting in the 2nd quarter only. */
+	CHECK(h_relais_ok(n.a, "evenement", "add", "--type", "regroupement", "--titre", "Regroupement",
+			  "--date", "2026-03-03", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "evenement", "add", "--type", "reunion_departementale", "--titre",
+			  "Réunion départementale", "--date", "2026-02-03", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "evenement", "add", "--type", "reunion_inter_structures", "--titre",
+			  "Inter-structures", "--date", "2026-05-12", (char *)NULL));
+	/* A partner's request about distress, a procedure, a withdrawal's task. */
+	const char *pa = h_relais_ok(n.a, "partenaire", "add", "--nom", "Collège Desaix", "--type",
+				     "education_nationale", (char *)NULL);
+	const char *ct = pa ? h_relais_ok(n.a, "contact", "add", "--nom", "Pujo", "--prenom", "Anne",
+					  "--partenaire", pa, (char *)NULL) : NULL;
+	CHECK(ct != NULL);
+	CHECK(h_relais_ok(n.a, "demande", "add", "--contact", ct, "--sujet", "orientation_detresse",
+			  "--question", "Un élève inquiète l'équipe", "--date-demande", "2026-11-02",
+			  (char *)NULL));
+	CHECK(h_relais_ok(n.a, "promeneur", "signaler", p, "--motif", "Absence de publications",
+			  "--date", "2026-11-03", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "promeneur", "delabelliser", q, "--motif", "Départ de la structure",
+			  "--date", "2026-11-04", (char *)NULL));
+
+	const char *js = h_relais_ok(n.a, "suivi", "--json", "--date", "2026-11-23", (char *)NULL);
+	json_t *s = js ? h_json(js, strlen(js)) : NULL;
+	CHECK(s != NULL);
+	const char *l = section_lines(s, "demandes");
+	CHECK(strstr(l, "Anne Pujo (Collège Desaix)") && strstr(l, "[orientation (détresse)]") &&
+	      strstr(l, "2 novembre 2026"));
+	l = section_lines(s, "taches");
+	CHECK(strstr(l, "pour le 4 décembre 2026") && strstr(l, "marc.pdn") && strstr(l, "Marc Abadie"));
+	l = section_lines(s, "procedures");
+	CHECK(strstr(l, "Inès Carrère : problème signalé le 3 novembre 2026, référent Caf à informer"));
+	CHECK(strstr(l, "Marc Abadie : délabellisé le 4 novembre 2026, retrait en cours"));
+	l = section_lines(s, "bilans_individuels");
+	CHECK(strstr(l, "Inès Carrère") && strstr(l, "aucun bilan individuel") && !strstr(l, "Marc"));
+	l = section_lines(s, "objectifs");
+	CHECK(strstr(l, "Réunions départementales : 1 ") && strstr(l, "regroupement : 1 "));
+	CHECK(strstr(l, "au 1er trimestre") && strstr(l, "au 3e trimestre") &&
+	      !strstr(l, "au 2e trimestre") && !strstr(l, "au 4e trimestre"));
+	CHECK(strstr(l, "Inès Carrère : 1 h en ligne par semaine"));
+	/* And in words on the command line, each under its heading. */
+	const char *h = h_relais_ok(n.a, "suivi", "--date", "2026-11-23", (char *)NULL);
+	CHECK(h && strstr(h, "Procédures en cours (2)") && strstr(h, "Tâches à faire (1)") &&
+	      strstr(h, "Objectifs de l'année non tenus"));
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}

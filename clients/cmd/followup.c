@@ -522,7 +522,7 @@ static void print_section(size_t k, const char *year, json_t *arr)
 		const char *id = key ? json_string_value(json_object_get(row, key)) : NULL;
 		fputs("  - ", stdout);
 		put_clean(line ? line : "?");
-		if (id)
+		if (id && util_is_uuid(id))
 			printf(" [%s]", id);
 		putchar('\n');
 	}

@@ -69,11 +69,78 @@ const struct followup_section followup_sections[] = {
 	  "WHERE coalesce(c.decision, 'en_attente') = 'en_attente' "
 	  "ORDER BY c.date_depot, c.id" },
 	{ "demandes", "Demandes ouvertes", "relais demande",
-	  "SELECT r.id AS demande, r.promeneur AS promeneur, r.date_demande AS date_demande, "
-	  "coalesce(r.date_demande || ' ', '') || coalesce(p.prenom || ' ' || p.nom || ' : ', '') || "
-	  "replace(substr(r.question, 1, 120), char(10), ' ') AS libelle FROM request r "
-	  "LEFT JOIN promeneur p ON p.id = r.promeneur WHERE coalesce(r.statut, 'ouverte') = 'ouverte' "
-	  "ORDER BY r.date_demande, r.id" },
+	  "SELECT r.id AS demande, r.promeneur AS promeneur, r.structure AS structure, "
+	  "r.contact AS contact, r.sujet AS sujet, r.date_demande AS date_demande, "
+	  "coalesce(r.date_demande || ' ', '') || coalesce(p.prenom || ' ' || p.nom || ' : ', "
+	  "coalesce(c.prenom || ' ', '') || c.nom || coalesce(' (' || pa.nom || ')', '') || ' : ', "
+	  "s.nom || ' : ', '') || '[' || CASE r.sujet WHEN 'juridique' THEN 'juridique' "
+	  "WHEN 'technique' THEN 'technique' WHEN 'posture' THEN 'posture' "
+	  "WHEN 'orientation_detresse' THEN 'orientation (détresse)' ELSE 'autre' END || '] ' || "
+	  "replace(substr(r.question, 1, 120), char(10), ' ') || "
+	  "coalesce(' — orientée vers ' || rs.nom, '') AS libelle FROM request r "
+	  "LEFT JOIN promeneur p ON p.id = r.promeneur LEFT JOIN structure s ON s.id = r.structure "
+	  "LEFT JOIN contact c ON c.id = r.contact LEFT JOIN partenaire pa ON pa.id = c.partenaire "
+	  "LEFT JOIN resource rs ON rs.id = r.ressource "
+	  "WHERE coalesce(r.statut, 'ouverte') = 'ouverte' ORDER BY r.date_demande, r.id" },
+	{ "taches", "Tâches à faire", "relais tache faite",
+	  "SELECT t.id AS tache, t.echeance AS echeance, t.promeneur AS promeneur, "
+	  "coalesce('pour le ' || t.echeance || ' : ', '') || t.libelle || "
+	  "coalesce(' — ' || p.prenom || ' ' || p.nom, '') || "
+	  "CASE WHEN t.echeance < ?1 THEN ' (en retard)' ELSE '' END AS libelle FROM task t "
+	  "LEFT JOIN promeneur p ON p.id = t.promeneur WHERE coalesce(t.faite, 0) = 0 "
+	  "ORDER BY t.echeance IS NULL, t.echeance, t.id" },
+	{ "procedures", "Procédures en cours", "relais procedure",
+	  "SELECT pr.id AS procedure, pr.promeneur AS promeneur, pr.nature AS nature, "
+	  "coalesce(pr.etape, 'signalement') AS etape, p.prenom || ' ' || p.nom || ' : ' || "
+	  "CASE WHEN pr.nature = 'suspension' THEN 'suspendu depuis le ' || "
+	  "coalesce(pr.date_debut, '?') || coalesce(', jusqu''au ' || pr.date_fin, '') || "
+	  "' (relais promeneur retablir)' "
+	  "WHEN pr.etape = 'retrait' THEN 'délabellisé le ' || coalesce(pr.date_decision, '?') || "
+	  "', retrait en cours (relais tache faite)' "
+	  "WHEN pr.date_information_caf IS NULL THEN 'problème signalé le ' || "
+	  "coalesce(pr.date_signalement, '?') || ', référent Caf à informer (relais procedure caf)' "
+	  "WHEN pr.mesures IS NULL THEN 'référent Caf informé le ' || pr.date_information_caf || "
+	  "', mesures d''accompagnement à convenir (relais procedure mesures)' "
+	  "ELSE 'accompagnement en cours, décision à prendre avec la Caf (relais procedure "
+	  "decider)' END AS libelle FROM procedure pr JOIN promeneur p ON p.id = pr.promeneur "
+	  "WHERE coalesce(pr.etape, 'signalement') <> 'terminee' "
+	  "ORDER BY pr.date_signalement, pr.id" },
+	{ "bilans_individuels", "Bilans individuels à faire (aucun depuis un an)",
+	  "relais evenement add --type bilan_individuel",
+	  "SELECT id AS promeneur, dernier, nom || CASE WHEN dernier IS NULL "
+	  "THEN ' : aucun bilan individuel' ELSE ' : dernier bilan individuel le ' || dernier END "
+	  "AS libelle FROM (SELECT p.id, p.date_labellisation, p.prenom || ' ' || p.nom || "
+	  "coalesce(' (' || s.nom || ')', '') AS nom, (SELECT max(e.date) FROM attendance a "
+	  "JOIN event e ON e.id = a.event WHERE a.promeneur = p.id AND e.type = 'bilan_individuel' "
+	  "AND coalesce(a.presence_effective, 1) = 1 AND e.date <= ?1) AS dernier "
+	  "FROM promeneur p LEFT JOIN structure s ON s.id = p.structure "
+	  "WHERE p.statut = 'labellise') "
+	  "WHERE coalesce(dernier, date_labellisation, '0000-00-00') <= date(?1, '-1 year') "
+	  "ORDER BY dernier IS NOT NULL, dernier, nom, id" },
+	/* The targets of the seeds (docs/annee-coordination.md): two
+	 * departmental meetings and about three regroupements a year, an
+	 * inter-structure meeting every quarter, 2 to 3 hours a week online. */
+	{ "objectifs", "Objectifs de l'année non tenus", NULL,
+	  "WITH y(an) AS (SELECT strftime('%Y', ?1)), "
+	  "q(n) AS (VALUES (1), (2), (3), (4)) "
+	  "SELECT 'reunions_departementales' AS objectif, "
+	  "'Réunions départementales : ' || (SELECT count(*) FROM event, y WHERE "
+	  "type = 'reunion_departementale' AND substr(date, 1, 4) = y.an) || "
+	  "' prévue(s) ou tenue(s) cette année, pour 2 par an' AS libelle "
+	  "WHERE (SELECT count(*) FROM event, y WHERE type = 'reunion_departementale' "
+	  "AND substr(date, 1, 4) = y.an) < 2 "
+	  "UNION ALL SELECT 'regroupements', 'Journées de regroupement : ' || "
+	  "(SELECT count(*) FROM event, y WHERE type = 'regroupement' AND substr(date, 1, 4) = y.an) "
+	  "|| ' cette année, pour environ 3 par an' WHERE (SELECT count(*) FROM event, y "
+	  "WHERE type = 'regroupement' AND substr(date, 1, 4) = y.an) < 3 "
+	  "UNION ALL SELECT 'inter_structures', 'Aucune réunion inter-structures au ' || "
+	  "CASE q.n WHEN 1 THEN '1er' ELSE q.n || 'e' END || ' trimestre' FROM q, y "
+	  "WHERE q.n < (CAST(strftime('%m', ?1) AS INTEGER) + 2) / 3 AND NOT EXISTS "
+	  "(SELECT 1 FROM event WHERE type = 'reunion_inter_structures' AND substr(date, 1, 4) = y.an "
+	  "AND (CAST(substr(date, 6, 2) AS INTEGER) + 2) / 3 = q.n) "
+	  "UNION ALL SELECT 'heures_en_ligne', p.prenom || ' ' || p.nom || ' : ' || p.heures_hebdo || "
+	  "' h en ligne par semaine (2 à 3 h au minimum)' FROM promeneur p "
+	  "WHERE p.statut = 'labellise' AND p.heures_hebdo IS NOT NULL AND p.heures_hebdo < 2" },
 	{ "courriers", "Courriels en quarantaine à traiter", "relais courrier",
 	  "SELECT id AS courrier, expediteur, sujet, recu_le, "
 	  "coalesce(recu_le || ' ', '') || coalesce(expediteur, '?') || ' : ' || "
@@ -129,6 +196,15 @@ static int section_rows(sqlite3 *db, size_t k, const char *day, long long year, 
 			if (!line || json_object_set_new(row, "libelle", json_string(line)))
 				e = RELAIS_ENOMEM;
 			free(line);
+		} else if (json_is_string(json_object_get(row, "libelle"))) {
+			/* Lines are read by people: their dates in words. */
+			const char *line = json_string_value(json_object_get(row, "libelle"));
+			size_t len = strlen(line) * 2 + 64;
+			char *fr = malloc(len);
+			if (!fr || json_object_set_new(row, "libelle",
+						       json_string(util_dates_fr(line, fr, len))))
+				e = RELAIS_ENOMEM;
+			free(fr);
 		}
 	}
 	if (!e && s != SQLITE_DONE)
