@@ -235,6 +235,9 @@ static const struct model_column resource_cols[] = {
 	C_EMAIL("email", "Courriel", PERS),
 	C_PHONE("telephone", "Téléphone", PERS),
 	C_TEXT("commentaire", "Commentaire", MULTI),
+	/* Schema 3: from this date the person is no longer a resource; their
+	 * personal data is erased after the retention (relais rgpd effacer). */
+	{ COL("date_fin", MODEL_DATE, "Ne fait plus partie des ressources depuis le", 0), AT(3) },
 };
 
 /*
@@ -394,6 +397,9 @@ static const struct model_column contact_cols[] = {
 	C_EMAIL("email", "Courriel", PERS),
 	C_PHONE("telephone", "Téléphone", PERS),
 	C_TEXT("commentaire", "Commentaire", MULTI | PERS),
+	/* Gone from the partner or the structure: personal data erased after
+	 * the retention (relais rgpd effacer). */
+	C_DATE("date_fin", "N'est plus l'interlocuteur depuis le", 0),
 };
 
 /* Schema 3: a partner's contact at an event or a governance meeting. */

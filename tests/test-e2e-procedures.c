@@ -340,3 +340,42 @@ TEST(e2e_procedures_year_in_the_followup)
 	      strstr(h, "Objectifs de l'année non tenus"));
 	CHECK_INT(h_daemon_stop(&n.d), 0);
 }
+
+TEST(e2e_procedures_rgpd_reaches_every_person)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "rgpd") == 0);
+	const char *p = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Zoé", "--nom", "Refusée",
+				    "--email", "zoe@example.org", "--structure", n.s, (char *)NULL);
+	const char *c = p ? h_relais_ok(n.a, "candidature", "add", "--structure", n.s, "--promeneur", p,
+					(char *)NULL) : NULL;
+	CHECK(c != NULL);
+	CHECK(h_relais_ok(n.a, "candidature", "decider", c, "--decision", "refusee", "--comite",
+			  "2025-03-01", (char *)NULL));
+	const char *pa = h_relais_ok(n.a, "partenaire", "add", "--nom", "Mairie", "--type",
+				     "collectivite", (char *)NULL);
+	const char *gone = pa ? h_relais_ok(n.a, "contact", "add", "--prenom", "Léo", "--nom", "Parti",
+					    "--email", "leo@example.org", "--partenaire", pa,
+					    "--date-fin", "2025-02-01", (char *)NULL) : NULL;
+	const char *stays = pa ? h_relais_ok(n.a, "contact", "add", "--prenom", "Ana", "--nom", "Là",
+					     "--email", "ana@example.org", "--partenaire", pa,
+					     (char *)NULL) : NULL;
+	const char *res = h_relais_ok(n.a, "ressource", "add", "--nom", "Dr Ancienne", "--email",
+				      "dr@example.org", "--date-fin", "2025-01-10", (char *)NULL);
+	CHECK(gone && stays && res);
+
+	const char *out = h_relais_ok(n.a, "rgpd", "effacer", "--date", "2026-06-01", (char *)NULL);
+	CHECK(out && strstr(out, "Zoé Refusée") && strstr(out, "non retenu le 1er mars 2025"));
+	CHECK(out && strstr(out, "Léo Parti") && strstr(out, "Dr Ancienne") && !strstr(out, "Ana"));
+	CHECK(strstr(out, "3 personne(s) effacée(s)") != NULL);
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+	json_t *e = h_export(n.b);
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p), "prenom"), "(effacé)");
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p), "statut"), "non_retenu");
+	CHECK_STR(h_row_str(h_export_row(e, "contact", gone), "nom"), "(effacé)");
+	CHECK(h_row_str(h_export_row(e, "contact", gone), "email") == NULL);
+	CHECK_STR(h_row_str(h_export_row(e, "contact", stays), "email"), "ana@example.org");
+	CHECK_STR(h_row_str(h_export_row(e, "resource", res), "nom"), "(effacé)");
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}

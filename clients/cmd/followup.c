@@ -183,26 +183,53 @@ static int erase_sql(const struct model_table *t, const char *where, int count, 
 	return e;
 }
 
-/* Where the personal data of one promeneur lies: ?1 is the id, ?2 the email. */
+/*
+ * The people whose personal data the network keeps for a time: each kind
+ * selects (id, the date the retention runs from, name, email) of those whose
+ * date is on or before ?1, and lists where their data lies, ?1 being the
+ * id and ?2 the email there. The mail journal comes first: its match needs
+ * the email not erased yet.
+ */
+#define MAX_TARGETS 3
 static const struct {
-	const char *table;
-	const char *where;
-	const char *shown;     /* French, for the report */
-} erase_targets[] = {
-	/* The mail journal first: its match needs the email not erased yet. */
-	{ "inbound_mail", "lower(expediteur) = lower(?2)", "courriel(s) reçu(s)" },
-	{ "presence", "promeneur = ?1", "présence(s) en ligne" },
-	{ "promeneur", "id = ?1", "fiche" },
+	const char *select;
+	const char *since;     /* French, before the date in the report */
+	struct {
+		const char *table, *where;
+	} targets[MAX_TARGETS];
+} erase_kinds[] = {
+	{ "SELECT id, date_delabellisation, prenom || ' ' || nom, email FROM promeneur "
+	  "WHERE statut = 'delabellise' AND date_delabellisation <= ?1 "
+	  "ORDER BY date_delabellisation, id", "délabellisé le",
+	  { { "inbound_mail", "lower(expediteur) = lower(?2)" }, { "presence", "promeneur = ?1" },
+	    { "promeneur", "id = ?1" } } },
+	/* A candidate the comité refused: from the last decision. */
+	{ "SELECT id, quand, nom, email FROM (SELECT p.id, p.prenom || ' ' || p.nom AS nom, p.email, "
+	  "coalesce((SELECT max(coalesce(d.date_comite, c.date_comite)) FROM candidature c "
+	  "LEFT JOIN decision d ON d.candidature = c.id WHERE c.promeneur = p.id), "
+	  "p.date_candidature) AS quand FROM promeneur p WHERE p.statut = 'non_retenu') "
+	  "WHERE quand <= ?1 ORDER BY quand, id", "non retenu le",
+	  { { "inbound_mail", "lower(expediteur) = lower(?2)" }, { "presence", "promeneur = ?1" },
+	    { "promeneur", "id = ?1" } } },
+	{ "SELECT id, date_fin, coalesce(prenom || ' ', '') || nom, email FROM contact "
+	  "WHERE date_fin <= ?1 ORDER BY date_fin, id", "plus interlocuteur depuis le",
+	  { { "inbound_mail", "lower(expediteur) = lower(?2)" }, { "contact", "id = ?1" } } },
+	{ "SELECT id, date_fin, nom, email FROM resource WHERE date_fin <= ?1 "
+	  "ORDER BY date_fin, id", "plus personne ressource depuis le",
+	  { { "inbound_mail", "lower(expediteur) = lower(?2)" }, { "resource", "id = ?1" } } },
 };
-#define NTARGETS (sizeof(erase_targets) / sizeof(erase_targets[0]))
+#define NKINDS (sizeof(erase_kinds) / sizeof(erase_kinds[0]))
 
-static int erase_one(sqlite3 *db, size_t k, int count, const char *id, const char *email,
-		     long long *n)
+static int erase_one(sqlite3 *db, size_t kind, size_t k, int count, const char *id,
+		     const char *email, long long *n)
 {
 	struct buf sql = BUF_INIT(MAX_SQL);
 	sqlite3_stmt *st = NULL;
-	int e = erase_sql(model_table_by_name(erase_targets[k].table), erase_targets[k].where,
-			  count, &sql);
+	*n = 0;
+	if (!erase_kinds[kind].targets[k].table)
+		return 0;
+	int e = erase_sql(model_table_by_name(erase_kinds[kind].targets[k].table),
+			  erase_kinds[kind].targets[k].where, count, &sql);
 	if (e == RELAIS_ENOTFOUND) {
 		*n = 0;
 		e = 0;
@@ -226,15 +253,16 @@ out:
 }
 
 struct erasure {
+	size_t kind;
 	char id[ID_MAX + 1];
 	char date[DATE_LEN + 1];
 	char *name;
 	char *email;
 };
 
-static void print_personal_labels(void)
+static void print_personal_labels(const char *table)
 {
-	const struct model_table *t = model_table_by_name("promeneur");
+	const struct model_table *t = model_table_by_name(table);
 	int n = 0;
 	for (size_t i = 0; i < t->ncolumns; i++)
 		if (t->columns[i].flags & MODEL_PERSONAL)
@@ -256,12 +284,15 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 	};
 	const struct options_cmd c = {
 		&cli_prog, "rgpd effacer", "[--retention-jours N] [--dry-run] [--date AAAA-MM-JJ]",
-		"Efface les données personnelles des promeneurs délabellisés depuis plus de N\n"
-		"jours (défaut : " STR(RETENTION_DEFAULT) ") : les colonnes marquées [donnée "
-		"personnelle] du promeneur,\n"
-		"de ses présences en ligne et des courriels qu'il a envoyés au réseau. La ligne,\n"
-		"le statut, les dates, la structure et les bilans restent, pour les comptes\n"
-		"anonymes de l'évaluation. L'effacement est envoyé au serveur par « relais sync ».\n",
+		"Efface les données personnelles des personnes que le réseau ne suit plus depuis\n"
+		"plus de N jours (défaut : " STR(RETENTION_DEFAULT) ") : promeneurs délabellisés, "
+		"candidats non retenus (depuis la\n"
+		"dernière décision du comité), contacts des partenaires et des structures et\n"
+		"personnes ressources qui ne le sont plus (champ date_fin). Sont effacées les\n"
+		"colonnes marquées [donnée personnelle] de leur fiche, de leurs présences en\n"
+		"ligne et des courriels qu'ils ont envoyés au réseau. La ligne, le statut, les\n"
+		"dates, la structure et les bilans restent, pour les comptes anonymes de\n"
+		"l'évaluation. L'effacement est envoyé au serveur par « relais sync ».\n",
 		opts, NULL, 0, 0, NULL,
 	};
 	char date[DATE_LEN + 1], limit[DATE_LEN + 1] = "", modifier[32];
@@ -293,56 +324,68 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 	 * printed is what is erased. */
 	if (!dry && capture_begin(&r, &cap))
 		goto out;
-	e = replica_prepare(r.db, &st, "SELECT id, date_delabellisation, prenom || ' ' || nom, email "
-			 "FROM promeneur WHERE statut = 'delabellise' AND date_delabellisation <= ? "
-			 "ORDER BY date_delabellisation, id", "t", limit);
-	while (!e && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == alloc) {
-			size_t na = alloc ? 2 * alloc : 16;
-			struct erasure *nl = realloc(list, na * sizeof(*nl));
-			if (!nl) {
-				e = RELAIS_ENOMEM;
-				break;
+	for (size_t kind = 0; kind < NKINDS && !e; kind++) {
+		e = replica_prepare(r.db, &st, erase_kinds[kind].select, "t", limit);
+		while (!e && (s = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == alloc) {
+				size_t na = alloc ? 2 * alloc : 16;
+				struct erasure *nl = realloc(list, na * sizeof(*nl));
+				if (!nl) {
+					e = RELAIS_ENOMEM;
+					break;
+				}
+				list = nl;
+				alloc = na;
 			}
-			list = nl;
-			alloc = na;
+			struct erasure *x = &list[n];
+			x->kind = kind;
+			col_copy(st, 0, x->id, sizeof(x->id));
+			col_copy(st, 1, x->date, sizeof(x->date));
+			x->name = col_dup(st, 2);
+			x->email = col_dup(st, 3);
+			n++;
+			if (!x->name || !x->email)
+				e = RELAIS_ENOMEM;
 		}
-		struct erasure *x = &list[n];
-		col_copy(st, 0, x->id, sizeof(x->id));
-		col_copy(st, 1, x->date, sizeof(x->date));
-		x->name = col_dup(st, 2);
-		x->email = col_dup(st, 3);
-		n++;
-		if (!x->name || !x->email)
-			e = RELAIS_ENOMEM;
+		if (!e && s != SQLITE_DONE)
+			e = relais_sqlite_error(s);
+		sqlite3_finalize(st);
+		st = NULL;
 	}
-	if (!e && s != SQLITE_DONE)
-		e = relais_sqlite_error(s);
-	sqlite3_finalize(st);
-	st = NULL;
 	for (size_t i = 0; i < n && !e; i++) {
-		long long counts[NTARGETS], total = 0;
-		for (size_t k = 0; k < NTARGETS && !e; k++) {
-			e = erase_one(r.db, k, 1, list[i].id, list[i].email, &counts[k]);
+		long long counts[MAX_TARGETS], total = 0;
+		size_t kind = list[i].kind;
+		for (size_t k = 0; k < MAX_TARGETS && !e; k++) {
+			e = erase_one(r.db, kind, k, 1, list[i].id, list[i].email, &counts[k]);
 			total += counts[k];
 		}
 		if (e || !total)
 			continue;
-		for (size_t k = 0; k < NTARGETS && !e && !dry; k++)
-			e = erase_one(r.db, k, 0, list[i].id, list[i].email, &counts[k]);
+		for (size_t k = 0; k < MAX_TARGETS && !e && !dry; k++)
+			e = erase_one(r.db, kind, k, 0, list[i].id, list[i].email, &counts[k]);
 		if (e)
 			break;
+		const char *own = NULL; /* the person's own table: the last target */
+		long long own_count = 0;
+		for (size_t k = 0; k < MAX_TARGETS; k++)
+			if (erase_kinds[kind].targets[k].table) {
+				own = erase_kinds[kind].targets[k].table;
+				own_count = counts[k];
+			}
+		char day[UTIL_DATE_FR_LEN];
 		printf("%s ", dry ? "À effacer :" : "Effacé :");
 		put_clean(list[i].name);
-		printf(" (%s), délabellisé le %s — ", list[i].id, list[i].date);
-		if (counts[2]) {
+		printf(" (%s), %s %s — ", list[i].id, erase_kinds[kind].since,
+		       util_date_fr(list[i].date, day, sizeof(day)));
+		if (own_count) {
 			fputs("fiche : ", stdout);
-			print_personal_labels();
+			print_personal_labels(own);
 		} else {
 			fputs("fiche déjà effacée", stdout);
 		}
-		printf(" ; %lld présence(s) en ligne ; %lld courriel(s) reçu(s).\n", counts[1],
-		       counts[0]);
+		if (!strcmp(own, "promeneur"))
+			printf(" ; %lld présence(s) en ligne", counts[1]);
+		printf(" ; %lld courriel(s) reçu(s).\n", counts[0]);
 		done++;
 	}
 	if (e) {
@@ -356,12 +399,14 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 	}
 	if (cap && capture_commit(cap))
 		goto out;
+	char until[UTIL_DATE_FR_LEN];
 	if (!done)
-		printf("Aucune donnée personnelle à effacer (délabellisations jusqu'au %s).\n", limit);
+		printf("Aucune donnée personnelle à effacer (fins de suivi jusqu'au %s).\n",
+		       util_date_fr(limit, until, sizeof(until)));
 	else if (dry)
-		printf("Simulation : %zu promeneur(s) concerné(s), rien n'a été modifié.\n", done);
+		printf("Simulation : %zu personne(s) concernée(s), rien n'a été modifié.\n", done);
 	else
-		printf("%zu promeneur(s) effacé(s) ; « relais sync » envoie l'effacement au serveur.\n",
+		printf("%zu personne(s) effacée(s) ; « relais sync » envoie l'effacement au serveur.\n",
 		       done);
 	rc = 0;
 out:
