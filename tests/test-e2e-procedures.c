@@ -379,3 +379,55 @@ TEST(e2e_procedures_rgpd_reaches_every_person)
 	CHECK_STR(h_row_str(h_export_row(e, "resource", res), "nom"), "(effacé)");
 	CHECK_INT(h_daemon_stop(&n.d), 0);
 }
+
+TEST(e2e_procedures_synthesis_tells_the_network_activity)
+{
+	struct net n;
+	h_setup();
+	CHECK(net_start(&n, "synthese") == 0);
+	const char *p1 = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Ana", "--nom", "Un", "--email",
+				     "ana@example.org", "--structure", n.s, "--statut", "labellise",
+				     "--date-labellisation", "2026-02-01", "--public", "jeunesse",
+				     (char *)NULL);
+	const char *p2 = h_relais_ok(n.a, "promeneur", "add", "--prenom", "Bo", "--nom", "Deux", "--email",
+				     "bo@example.org", "--structure", n.s, "--statut", "labellise",
+				     "--date-labellisation", "2025-02-01", "--public", "parentalite",
+				     (char *)NULL);
+	CHECK(p1 && p2);
+	CHECK(h_relais_ok(n.a, "promeneur", "delabelliser", p2, "--motif", "Départ", "--date",
+			  "2026-09-10", (char *)NULL));
+	const char *ev = h_relais_ok(n.a, "evenement", "add", "--type", "regroupement", "--titre",
+				     "Regroupement de mars", "--date", "2026-03-05", (char *)NULL);
+	CHECK(ev != NULL);
+	CHECK(h_relais_ok(n.a, "participation", "add", "--event", ev, "--promeneur", p1,
+			  "--presence-effective", "oui", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "participation", "add", "--event", ev, "--promeneur", p2,
+			  "--presence-effective", "non", (char *)NULL));
+	CHECK(h_relais_ok(n.a, "demande", "add", "--promeneur", p1, "--sujet", "juridique", "--question",
+			  "Droit à l'image", "--date-demande", "2026-04-02", "--statut", "traitee",
+			  (char *)NULL));
+	CHECK(h_relais_ok(n.a, "bilan", "add", "--structure", n.s, "--annee", "2026", "--periode",
+			  "semestre1", "--jeunes-connectes", "40", "--articulation",
+			  "Les ateliers du mercredi prolongent les échanges en ligne", (char *)NULL));
+
+	const char *html = h_relais_ok(n.a, "synthese", "--annee", "2026", "--format", "html", (char *)NULL);
+	CHECK(html != NULL);
+	CHECK(strstr(html, "Activité du réseau du 1er janvier 2026 au 31 décembre 2026"));
+	CHECK(strstr(html, "Promeneurs labellisés (entrées)</th><td class=\"n\">1<"));
+	CHECK(strstr(html, "Promeneurs délabellisés (sorties)</th><td class=\"n\">1<"));
+	CHECK(strstr(html, "Effectif au 31 décembre 2026 : 1 promeneur dans 1 structure"));
+	CHECK(strstr(html, "regroupement</th><td class=\"n\">1</td><td class=\"n\">2</td>"
+			   "<td class=\"n\">1</td><td class=\"n\">50 %</td>"));
+	CHECK(strstr(html, "juridique</th><td class=\"n\">1</td><td class=\"n\">1</td>"));
+	CHECK(strstr(html, "Les ateliers du mercredi prolongent les échanges en ligne"));
+	/* Mid-year: Bo was still labelled on 30 June, the first half's bilan counts. */
+	html = h_relais_ok(n.a, "synthese", "--annee", "2026", "--mi-annee", "--format", "html",
+			   (char *)NULL);
+	CHECK(html && strstr(html, "synthèse de mi-année (1er semestre) 2026"));
+	CHECK(strstr(html, "Effectif au 30 juin 2026 : 2 promeneurs dans 1 structure"));
+	CHECK(strstr(html, "Indicateurs des bilans du 1er semestre"));
+	CHECK(strstr(html, "Promeneurs délabellisés (sorties)</th><td class=\"n\">0<"));
+	struct h_out *o = h_relais(n.a, "synthese", "--annee", "1990", "--format", "html", (char *)NULL);
+	CHECK(o->status != 0);
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "../../common/buf.h"
 #include "../../common/file.h"
+#include "../../common/options.h"
 #include "../../common/util.h"
 #include "../replica/replica.h"
 #include "../replica/synthese.h"
@@ -15,65 +16,48 @@
 
 #define HTML_MAX (64u << 20)
 
-static void help(void)
-{
-	printf("Usage : relais [--home DIR] synthese --annee AAAA --format html|xlsx "
-	       "[--sortie FICHIER]\n"
-	       "Synthèse annuelle des bilans pour le comité de pilotage : total de chaque\n"
-	       "indicateur pour l'année et l'année précédente avec l'évolution, graphiques,\n"
-	       "et tableau par structure (les structures sans bilan y sont signalées).\n\n"
-	       "  --annee AAAA     l'année des bilans (comparée à la précédente)\n"
-	       "  --format html    une page autonome (styles et graphiques SVG intégrés) ;\n"
-	       "                   sur la sortie standard sans --sortie\n"
-	       "  --format xlsx    un classeur avec les mêmes tableaux et un graphique ;\n"
-	       "                   --sortie est alors obligatoire\n"
-	       "  --sortie FICHIER le fichier à écrire (remplacé d'un seul coup)\n");
-}
-
-static int parse_opt(int argc, char **argv, int *i, const char *opt, const char **val)
-{
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n))
-		return 0;
-	if (argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n])
-		return 0;
-	*val = *i + 1 < argc ? argv[++*i] : "";
-	return 1;
-}
-
 int cmd_synthese(const char *home, int argc, char **argv)
 {
 	struct replica r;
 	struct synthese *y = NULL;
 	struct buf html = BUF_INIT(HTML_MAX);
-	const char *annee = NULL, *format = NULL, *out = NULL;
+	const char *format = NULL, *out = NULL;
 	char err[CLI_ERRLEN], today[11], *dept = NULL;
-	long long year;
+	long long year = 0;
+	int mid = 0;
 	struct file_tmp t = FILE_TMP_INIT;
 	int rc = CLI_EXIT_FAIL, e;
+	const struct option opts[] = {
+		OPT_INTEGER(0, "annee", &year, "AAAA", "l'année des bilans (comparée à la précédente)",
+			    SYNTHESE_YEAR_MIN, SYNTHESE_YEAR_MAX),
+		OPT_FLAG(0, "mi-annee", &mid, "synthèse de mi-année : bilans du 1er semestre et "
+			 "activité de janvier à juin, pour le comité de mi-année"),
+		OPT_STRING_F(0, "format", &format, "html|xlsx", "une page autonome (styles et "
+			     "graphiques intégrés), ou un classeur avec les mêmes tableaux et un "
+			     "graphique", OPTION_REQUIRED),
+		OPT_STRING(0, "sortie", &out, "FICHIER", "le fichier à écrire (remplacé d'un seul "
+			   "coup) ; la page HTML va sur la sortie standard sans --sortie"),
+		OPT_END(),
+	};
+	const struct options_cmd c = {
+		&cli_prog, "synthese", "--annee AAAA --format html|xlsx [--mi-annee] [--sortie FICHIER]",
+		"Synthèse des bilans pour le comité de pilotage : total de chaque indicateur pour\n"
+		"l'année et l'année précédente avec l'évolution, graphiques, tableau par structure\n"
+		"(les structures sans bilan y sont signalées), puis l'activité du réseau : entrées\n"
+		"et sorties, effectif par public, événements et taux de participation, demandes\n"
+		"par sujet, et ce que les bilans disent (articulation avec la vie de la structure,\n"
+		"commentaires).\n", opts, NULL, 0, 0, NULL,
+	};
 
-	for (int i = 1; i < argc; i++)
-		if (cli_is_help(argv[i])) {
-			help();
-			return 0;
-		}
-	for (int i = 1; i < argc; i++) {
-		if (parse_opt(argc, argv, &i, "--annee", &annee) ||
-		    parse_opt(argc, argv, &i, "--format", &format) ||
-		    parse_opt(argc, argv, &i, "--sortie", &out))
-			continue;
-		cli_error("argument inconnu : « %s » (voir relais synthese --help).", argv[i]);
+	if ((rc = options_parse_cmd(&c, argc - 1, argv + 1, NULL, NULL)))
+		return rc < 0 ? 0 : rc;
+	rc = CLI_EXIT_FAIL;
+	if (!year) {
+		cli_error("--annee AAAA est attendu, une année entre %d et %d.", SYNTHESE_YEAR_MIN,
+			  SYNTHESE_YEAR_MAX);
 		return CLI_EXIT_USAGE;
 	}
-	if (!annee || util_parse_ll(annee, SYNTHESE_YEAR_MIN, SYNTHESE_YEAR_MAX, &year)) {
-		cli_error("--annee AAAA est attendu, une année entre 2001 et 2100.");
-		return CLI_EXIT_USAGE;
-	}
-	if (!format || (strcmp(format, "html") && strcmp(format, "xlsx"))) {
+	if (strcmp(format, "html") && strcmp(format, "xlsx")) {
 		cli_error("--format html ou --format xlsx est attendu (voir relais synthese --help).");
 		return CLI_EXIT_USAGE;
 	}
@@ -98,7 +82,7 @@ int cmd_synthese(const char *home, int argc, char **argv)
 		cli_error("le département du compte est inconnu : relancez « relais init ».");
 		goto out;
 	}
-	if ((e = synthese_load(r.db, year, dept, &y))) {
+	if ((e = synthese_load_period(r.db, year, mid, dept, &y))) {
 		if (e == RELAIS_ENOMEM)
 			cli_error("%s", relais_strerror(e));
 		else

@@ -18,6 +18,7 @@
 #include "../../common/file.h"
 #include "../../common/util.h"
 #include "../../model/model.h"
+#include "activite.h"
 #include "replica.h"
 #include "synthese.h"
 
@@ -38,6 +39,8 @@ struct sstruct {
 
 struct synthese {
 	long long year;
+	int mid;                /* the first half of the year only */
+	struct activite *act;   /* the network's activity over the period */
 	char *dept;
 	struct indicator ind[IND_MAX];
 	size_t nind;
@@ -131,7 +134,10 @@ static int load_year(sqlite3 *db, struct synthese *y, int k)
 		rc = buf_printf(&sql, ", coalesce(sum(b.\"%s\"), 0)", y->ind[i].col->name);
 	if (!rc)
 		rc = buf_puts(&sql, ", sum(coalesce(b.periode, 'annee') <> 'annee')");
-	if (!rc)
+	if (!rc && y->mid)
+		rc = buf_puts(&sql, " FROM bilan b WHERE b.annee = ? AND b.structure IS NOT NULL AND "
+			      "b.periode = 'semestre1' GROUP BY b.structure");
+	else if (!rc)
 		rc = buf_puts(&sql, " FROM bilan b WHERE b.annee = ? AND b.structure IS NOT NULL AND "
 			      "(coalesce(b.periode, 'annee') = 'annee' OR NOT EXISTS (SELECT 1 FROM "
 			      "bilan a WHERE a.structure = b.structure AND a.annee = b.annee AND "
@@ -168,7 +174,14 @@ out:
 
 int synthese_load(sqlite3 *db, long long year, const char *dept, struct synthese **out)
 {
+	return synthese_load_period(db, year, 0, dept, out);
+}
+
+int synthese_load_period(sqlite3 *db, long long year, int mid, const char *dept,
+			 struct synthese **out)
+{
 	struct synthese *y;
+	char from[16], to[16];
 	int rc;
 
 	*out = NULL;
@@ -177,6 +190,9 @@ int synthese_load(sqlite3 *db, long long year, const char *dept, struct synthese
 	if (!(y = calloc(1, sizeof(*y))))
 		return RELAIS_ENOMEM;
 	y->year = year;
+	y->mid = mid != 0;
+	snprintf(from, sizeof(from), "%04lld-01-01", year);
+	snprintf(to, sizeof(to), "%04lld-%s", year, mid ? "06-30" : "12-31");
 	if (!(y->dept = strdup(dept ? dept : ""))) {
 		rc = RELAIS_ENOMEM;
 		goto out;
@@ -188,7 +204,8 @@ int synthese_load(sqlite3 *db, long long year, const char *dept, struct synthese
 		goto out;
 	}
 	if ((rc = load_structures(db, y)) || (rc = load_year(db, y, 0)) ||
-	    (rc = load_year(db, y, 1))) {
+	    (rc = load_year(db, y, 1)) ||
+	    (rc = activite_load(db, from, to, year, mid ? "semestre1" : "annee", &y->act))) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
@@ -205,6 +222,7 @@ void synthese_free(struct synthese *y)
 	if (!y)
 		return;
 	synth_clear(y);
+	activite_free(y->act);
 	free(y);
 }
 
@@ -316,11 +334,11 @@ const char synthese_css[] =
 int synthese_html_sections(const struct synthese *y, struct buf *b)
 {
 	char n[48], ch[96];
-	buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs</h2>\n<table class=\"totaux\"><thead><tr>"
+	buf_printf(b, "<div class=\"synthese\">\n<h2>Indicateurs%s</h2>\n<table class=\"totaux\"><thead><tr>"
 		   "<th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">%lld</th>"
 		   "<th scope=\"col\" class=\"n\">%lld</th>"
 		   "<th scope=\"col\" class=\"n\">Évolution</th></tr></thead><tbody>\n",
-		   y->year - 1, y->year);
+		   y->mid ? " des bilans du 1er semestre" : "", y->year - 1, y->year);
 	for (size_t i = 0; i < y->nind; i++) {
 		const struct indicator *in = &y->ind[i];
 		buf_puts(b, "<tr><th scope=\"row\">");
@@ -376,6 +394,8 @@ int synthese_html_sections(const struct synthese *y, struct buf *b)
 	buf_puts(b, "</tr></tfoot></table></div>\n<p class=\"meta\">Établi par relais à partir des "
 		 "bilans enregistrés dans le réplica ; un bilan annuel remplace les "
 		 "bilans semestriels de la même structure.</p>\n</div>\n");
+	if (y->act)
+		activite_html(y->act, b);
 	return buf_error(b);
 }
 
@@ -397,11 +417,13 @@ int synthese_html(const struct synthese *y, const char *today, struct buf *b)
 		   "Promeneurs du Net (", y->year);
 	buf_puts_html(b, y->dept);
 	buf_printf(b, ")</title><style>%s%s</style></head>\n<body>\n"
-		   "<h1>Promeneurs du Net : synthèse des bilans %lld</h1>\n"
-		   "<p class=\"meta\">Département ", doc_css, synthese_css, y->year);
+		   "<h1>Promeneurs du Net : synthèse %s %lld</h1>\n"
+		   "<p class=\"meta\">Département ", doc_css, synthese_css,
+		   y->mid ? "de mi-année (1er semestre)" : "des bilans", y->year);
 	buf_puts_html(b, y->dept);
-	buf_printf(b, " · comité de pilotage · établie le %s · bilans reçus : %lld "
-		   "(%lld en %lld)%s</p>\n", today, y->nbilans[1], y->nbilans[0], y->year - 1,
+	buf_printf(b, " · %s · établie le %s · bilans reçus : %lld "
+		   "(%lld en %lld)%s</p>\n", y->mid ? "comité de mi-année" : "comité de pilotage",
+		   today, y->nbilans[1], y->nbilans[0], y->year - 1,
 		   mid_note(y, mid, sizeof(mid)));
 	synthese_html_sections(y, b);
 	buf_puts(b, "</body>\n</html>\n");

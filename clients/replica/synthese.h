@@ -30,6 +30,11 @@ struct synthese; /* opaque: the totals of one year and the year before */
  */
 int synthese_load(sqlite3 *db, long long year, const char *dept,
 		  struct synthese **out) RELAIS_WUR;
+/* The same for the mid-year comité when mid: the first half-year's bilans
+ * (semestre1) of year and year - 1, and the activity of January to June.
+ * Both syntheses end with the network's activity (activite.h). */
+int synthese_load_period(sqlite3 *db, long long year, int mid, const char *dept,
+			 struct synthese **out) RELAIS_WUR;
 /* Accepts NULL. */
 void synthese_free(struct synthese *y);
 
