@@ -28,6 +28,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "demo.h"
+#include "rgpd.h"
 #include "digest.h"
 #include "../net/http.h"
 #include "mail.h"
@@ -444,6 +445,22 @@ static void tune_for_load(void)
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
+/* What replicas erased since the last start leaves the conflicts and the
+ * mail archive too (daemon/rgpd.h); a failure is said, not fatal. */
+static void rgpd_at_start(struct store *st)
+{
+	struct rgpd_counts c;
+	int rc = rgpd_scrub(store_writer_acquire(st), store_tables(st), &c);
+	store_writer_release(st);
+	if (rc)
+		fprintf(stderr, "relaisd : effacement RGPD côté serveur impossible : %s.\n",
+			relais_strerror(rc));
+	else if (c.conflicts || c.archives)
+		fprintf(stderr, "RGPD : %lld conflit%s vidé%s, %lld message%s brut%s effacé%s.\n",
+			c.conflicts, util_pluriel(c.conflicts), util_pluriel(c.conflicts), c.archives,
+			util_pluriel(c.archives), util_pluriel(c.archives), util_pluriel(c.archives));
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = NULL, *port_file = NULL, *config = NULL,
@@ -559,6 +576,7 @@ static int cmd_serve(int argc, char **argv)
 	if (demo && !created)
 		fprintf(stderr, "La base de « %s » existe déjà : pas de nouvelles données de "
 			"démonstration (le jeton a été affiché à sa création).\n", dir);
+	rgpd_at_start(st);
 	tune_for_load();
 	if (uv_loop_init(&s.loop)) {
 		fprintf(stderr, "relaisd : impossible de démarrer la boucle d'événements.\n");

@@ -8,7 +8,11 @@
  * every step after a sync.
  */
 #include <string.h>
+#include <sqlite3.h>
 #include "../common/util.h"
+#include "../mailgw/ingest.h"
+#include "../model/model.h"
+#include "../sync/sync.h"
 #include "harness.h"
 #include "test.h"
 
@@ -429,5 +433,89 @@ TEST(e2e_procedures_synthesis_tells_the_network_activity)
 	CHECK(strstr(html, "Promeneurs délabellisés (sorties)</th><td class=\"n\">0<"));
 	struct h_out *o = h_relais(n.a, "synthese", "--annee", "1990", "--format", "html", (char *)NULL);
 	CHECK(o->status != 0);
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}
+
+/* One integer from sql on the database at path; -1 on failure. */
+static long long db_count(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A message the gateway journaled from sender, with its raw bytes archived,
+ * written on the store as relaisd's gateway does. */
+static int archived_mail(const char *store, const char *sender, char id[UTIL_UUID_LEN + 1])
+{
+	sqlite3 *db = NULL;
+	struct sync_tables *t = NULL;
+	struct sync_local *l = NULL;
+	int rc = -1;
+	if (util_uuid(id) || sqlite3_open(store, &db) != SQLITE_OK || mailgw_ingest_schema(db) ||
+	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
+	    sync_local_begin(db, t, &l))
+		goto out;
+	char *sql = sqlite3_mprintf("INSERT INTO inbound_mail(id, dept, expediteur, sujet, resultat, "
+				    "reponse, texte) VALUES(%Q, '65', %Q, 'Bilan', 'enregistre', "
+				    "'envoyee', 'Bonjour'); INSERT INTO mail_archive(id, sha256, size, "
+				    "received_ms, raw) VALUES(%Q, 'aa', 5, 0, x'6869')", id, sender, id);
+	int e = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	if (e != SQLITE_OK) {
+		sync_local_abort(l);
+		goto out;
+	}
+	rc = sync_local_commit(l, "relais-courrier") ? -1 : 0;
+out:
+	sync_tables_free(t);
+	sqlite3_close(db);
+	return rc;
+}
+
+TEST(e2e_procedures_rgpd_reaches_conflicts_and_archive)
+{
+	struct net n;
+	char mail[UTIL_UUID_LEN + 1];
+	h_setup();
+	CHECK(net_start(&n, "purge") == 0);
+	const char *store = h_strf("%s/relais.db", n.d.data);
+	const char *p = labelled(&n, "Sacha", "sacha@example.org");
+	CHECK(p != NULL);
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0);
+	/* The same phone changed on both replicas: a conflict keeps both. */
+	CHECK(h_relais_ok(n.a, "promeneur", "set", p, "--telephone", "0562000011", (char *)NULL));
+	CHECK(h_relais_ok(n.b, "promeneur", "set", p, "--telephone", "0562000022", (char *)NULL));
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(n.b, &n.d) == 0 && h_sync(n.a, &n.d) == 0);
+	const char *q = h_strf("SELECT count(*) FROM sync_conflict WHERE row_id = '%s' AND "
+			       "(kept IS NOT NULL OR lost IS NOT NULL)", p);
+	CHECK(db_count(store, q) >= 1);
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+	CHECK(archived_mail(store, "sacha@example.org", mail) == 0);
+	CHECK(h_daemon_serve(&n.d) == 0);
+	CHECK(h_sync(n.a, &n.d) == 0);
+
+	CHECK(h_relais_ok(n.a, "promeneur", "delabelliser", p, "--motif", "Départ", "--date",
+			  "2025-01-05", (char *)NULL));
+	const char *out = h_relais_ok(n.a, "rgpd", "effacer", "--date", "2026-06-01", (char *)NULL);
+	CHECK(out && strstr(out, "1 courriel(s) reçu(s)"));
+	CHECK(h_sync(n.a, &n.d) == 0);
+	/* relaisd finishes the erasure when it starts. */
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+	CHECK(h_daemon_serve(&n.d) == 0);
+	CHECK(h_daemon_log_has(&n.d, "RGPD :", 5000) == 1);
+	CHECK_INT(db_count(store, q), 0);
+	CHECK_INT(db_count(store, h_strf("SELECT count(*) FROM mail_archive WHERE id = '%s'", mail)), 0);
+	CHECK(h_sync(n.b, &n.d) == 0);
+	CHECK_INT(db_count(h_strf("%s/replica.db", n.b), q), 0);
+	/* The conflict itself stays, to be settled: only its values went. */
+	CHECK(db_count(h_strf("%s/replica.db", n.b), h_strf("SELECT count(*) FROM sync_conflict "
+							     "WHERE row_id = '%s'", p)) >= 1);
 	CHECK_INT(h_daemon_stop(&n.d), 0);
 }
