@@ -11,7 +11,7 @@
  * goes through model_check_value(), and every row is created, matched or
  * refused with its reason. All writes happen inside one captured local edit
  * which is committed only when the run is not a dry run and no row was
- * refused (or --partial was given): a bad file changes nothing.
+ * refused (or --partiel was given): a bad file changes nothing.
  *
  * Kept whole (over 800 lines): the export and the import share the column names,
  * the header spellings and the report's quoting; split, each half would need them all.
@@ -1121,11 +1121,11 @@ static int run_import(struct import *im, const struct csv *c)
 	       im->refused, im->refused > 1 ? "s" : "");
 	if (im->refused && !im->partial) {
 		printf("Rien n'a été enregistré : corrigez les lignes refusées, ou relancez avec "
-		       "--partial pour n'enregistrer que les lignes acceptées.\n");
+		       "--partiel pour n'enregistrer que les lignes acceptées.\n");
 		goto out;
 	}
 	if (im->dry_run) {
-		printf("Essai (--dry-run) : rien n'a été enregistré.\n");
+		printf("Simulation (--simulation) : rien n'a été enregistré.\n");
 		rc = 0;
 		goto out;
 	}
@@ -1164,14 +1164,14 @@ int cmd_annuaire_import(const char *home, int argc, char **argv)
 
 	memset(&im, 0, sizeof(im));
 	const struct option opts[] = {
-		OPT_FLAG(0, "dry-run", &im.dry_run, "affiche le compte rendu sans rien enregistrer"),
-		OPT_FLAG(0, "partial", &im.partial,
+		OPT_FLAG(0, "simulation", &im.dry_run, "affiche le compte rendu sans rien enregistrer"),
+		OPT_FLAG(0, "partiel", &im.partial,
 			 "enregistre les lignes acceptées même si d'autres sont refusées\n"
 			 "(sans cette option, une seule ligne refusée et rien n'est enregistré)"),
 		OPT_END(),
 	};
 	const struct options_cmd oc = {
-		&cli_prog, "import annuaire", "FICHIER.csv [--dry-run] [--partial]",
+		&cli_prog, "import annuaire", "FICHIER.csv [--simulation] [--partiel]",
 		"Importe un annuaire tenu dans un tableur (enregistré en CSV, UTF-8 ou\n"
 		"Windows-1252, séparé par des virgules ou des points-virgules).\n\n"
 		"La première ligne nomme les colonnes (majuscules et accents indifférents) :\n"

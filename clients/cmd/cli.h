@@ -126,7 +126,7 @@ int cmd_export(const char *home, int argc, char **argv);
 /* The generic table commands: argv[0] is the table's command word
  * (model_table.command), argv[1] the verb (add, set, rm, list, show). */
 int cmd_domain(const char *home, int argc, char **argv);
-/* "relais ui [--port N] [--no-browser]": the local web interface, served
+/* "relais ui [--port N] [--sans-navigateur]": the local web interface, served
  * until SIGINT or SIGTERM (clients/ui/). */
 int cmd_ui(const char *home, int argc, char **argv);
 /* Prints a blank mail form (candidature, bilan); needs no replica, home may be NULL. */
@@ -146,11 +146,11 @@ int cmd_secours(const char *home, int argc, char **argv);
  * --sortie; XLSX needs --sortie. The file appears complete or not at all
  * (clients/cmd/annuaire.c, docs/annuaire.md). */
 int cmd_annuaire_export(const char *home, int argc, char **argv);
-/* "relais import annuaire FICHIER.csv [--dry-run] [--partial]":
+/* "relais import annuaire FICHIER.csv [--simulation] [--partiel]":
  * argv[0] "import", argv[1] "annuaire". Creates, completes or refuses each
  * row with a French row-by-row report; all of its writes are one captured
- * local edit. Exit 1 when a row is refused without --partial (then nothing
- * is written), also with --dry-run. */
+ * local edit. Exit 1 when a row is refused without --partiel (then nothing
+ * is written), also with --simulation. */
 int cmd_annuaire_import(const char *home, int argc, char **argv);
 
 /* "relais synthese --annee YYYY --format html|xlsx [--sortie FICHIER]":
@@ -159,7 +159,7 @@ int cmd_annuaire_import(const char *home, int argc, char **argv);
 int cmd_synthese(const char *home, int argc, char **argv);
 
 /* The coordinator's follow-up work (clients/cmd/followup.c). */
-/* "relais rgpd effacer [--retention-jours N] [--dry-run] [--date D]". */
+/* "relais rgpd effacer [--retention-jours N] [--simulation] [--date D]". */
 int cmd_rgpd_effacer(const char *home, int argc, char **argv);
 /* "relais personne export ID": everything held on one promeneur, as JSON. */
 int cmd_personne_export(const char *home, int argc, char **argv);
@@ -167,7 +167,7 @@ int cmd_personne_export(const char *home, int argc, char **argv);
 int cmd_suivi(const char *home, int argc, char **argv);
 /* "relais relance bilans --annee YYYY [--date D]" queues reminders. */
 int cmd_relance_bilans(const char *home, int argc, char **argv);
-/* "relais relance list|show|rm" are the generic commands of the table;
+/* "relais relance liste|show|rm" are the generic commands of the table;
  * "relais relance" its help, any other verb refused. */
 int cmd_relance(const char *home, int argc, char **argv);
 

@@ -1,5 +1,5 @@
 /*
- * conflicts.c - "relais conflicts": lists the conflicts the server recorded
+ * conflicts.c - "relais conflits": lists the conflicts the server recorded
  * (replicated rows of sync_conflict) and settles them, one by one or in
  * bulk, through the replica core (replica/conflicts.h says what "mine"
  * means).
@@ -169,9 +169,9 @@ static int list_conflicts(struct replica *r, int json, int all)
 	if (!ls.n)
 		printf("%s\n", all ? "Aucun conflit." : "Aucun conflit ouvert.");
 	else if (ls.nopen)
-		printf("\nPour trancher : relais conflicts resolve ID --keep mine|theirs\n"
-		       "En bloc : relais conflicts resolve --champ CHAMP (ou --table, --auteur, "
-		       "--tous) --keep mine|theirs\n");
+		printf("\nPour trancher : relais conflits trancher ID --garder mien|leur\n"
+		       "En bloc : relais conflits trancher --champ CHAMP (ou --table, --auteur, "
+		       "--tous) --garder mien|leur\n");
 	rc = 0;
 out:
 	free(node);
@@ -204,12 +204,12 @@ static int resolve_bulk(struct replica *r, const char *keep, int all, const char
 			const char *champ, const char *author, int yes)
 {
 	struct conflicts_filter f;
-	struct preview p = { r->db, !strcmp(keep, "mine"), 0 };
+	struct preview p = { r->db, !strcmp(keep, "mien"), 0 };
 	char err[CLI_ERRLEN];
 	size_t matched = 0, done = 0;
 
 	if (conflicts_filter_set(&f, all, table, champ, author, err, sizeof(err))) {
-		cli_error("%s (voir relais conflicts resolve --help)", err);
+		cli_error("%s (voir relais conflits trancher --help)", err);
 		return CLI_EXIT_USAGE;
 	}
 	if (cli_read_only(r))
@@ -250,9 +250,9 @@ static int resolve(struct replica *r, const char *id, const char *keep)
 
 	if (cli_read_only(r))
 		return CLI_EXIT_FAIL;
-	int e = conflicts_resolve(r, id, !strcmp(keep, "mine"), &restored, err, sizeof(err));
+	int e = conflicts_resolve(r, id, !strcmp(keep, "mien"), &restored, err, sizeof(err));
 	if (e == RELAIS_ENOTFOUND) {
-		cli_error("conflit « %s » introuvable (voir relais conflicts --all).", id);
+		cli_error("conflit « %s » introuvable (voir relais conflits --toutes).", id);
 		return CLI_EXIT_FAIL;
 	}
 	if (e) {
@@ -270,18 +270,18 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 	struct replica r;
 	int json = 0, all = 0, rc, n = 0;
 	const char *id = NULL, *keep = NULL;
-	int resolving = argc > 1 && !strcmp(argv[1], "resolve");
+	int resolving = argc > 1 && !strcmp(argv[1], "trancher");
 	const struct option list_opts[] = {
 		OPT_FLAG(0, "json", &json, "sortie JSON"),
-		OPT_FLAG(0, "all", &all, "inclut les conflits résolus"),
+		OPT_FLAG(0, "toutes", &all, "inclut les conflits résolus"),
 		OPT_END(),
 	};
 	int tous = 0, oui = 0;
 	const char *table = NULL, *champ = NULL, *auteur = NULL;
 	const struct option resolve_opts[] = {
-		OPT_STRING_F(0, "keep", &keep, "mine|theirs",
-			     "mine : garde votre valeur (ou la valeur en place si vous n'êtes\n"
-			     "l'auteur d'aucune des deux) ; theirs : garde l'autre valeur",
+		OPT_STRING_F(0, "garder", &keep, "mien|leur",
+			     "mien : garde votre valeur (ou la valeur en place si vous n'êtes\n"
+			     "l'auteur d'aucune des deux) ; leur : garde l'autre valeur",
 			     OPTION_REQUIRED),
 		OPT_GROUP("En bloc, sans ID (ce qui sera fait est affiché d'abord) :"),
 		OPT_FLAG(0, "tous", &tous, "tous les conflits ouverts"),
@@ -295,14 +295,14 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 		"Un conflit naît quand deux personnes ont modifié la même valeur : la plus récente\n"
 		"est gardée, l'autre est conservée ici pour que vous choisissiez.\n";
 	const struct options_cmd list_cmd = {
-		&cli_prog, "conflicts", "[--json] [--all]\nresolve ID --keep mine|theirs",
-		"Liste les conflits ouverts (--all : aussi ceux déjà résolus), ou en tranche un.\n",
+		&cli_prog, "conflits", "[--json] [--toutes]\ntrancher ID --garder mien|leur",
+		"Liste les conflits ouverts (--toutes : aussi ceux déjà résolus), ou en tranche un.\n",
 		list_opts, about, 0, 0, NULL,
 	};
 	const struct options_cmd resolve_cmd = {
-		&cli_prog, "conflicts resolve",
-		"ID --keep mine|theirs\n--keep mine|theirs --tous|--table T|--champ C|--auteur L [--oui]",
-		"Tranche le conflit ID (tel qu'affiché par « relais conflicts »), ou en bloc ceux\n"
+		&cli_prog, "conflits trancher",
+		"ID --garder mien|leur\n--garder mien|leur --tous|--table T|--champ C|--auteur L [--oui]",
+		"Tranche le conflit ID (tel qu'affiché par « relais conflits »), ou en bloc ceux\n"
 		"qui correspondent aux filtres : la liste de ce qui sera fait s'affiche, et rien\n"
 		"n'est modifié sans --oui.\n", resolve_opts, about, 0, 1, "identifiant du conflit",
 	};
@@ -313,8 +313,8 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 		rc = options_parse_cmd(&list_cmd, argc - 1, argv + 1, NULL, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (resolving && strcmp(keep, "mine") && strcmp(keep, "theirs")) {
-		cli_error("--keep attend « mine » (votre valeur) ou « theirs » (l'autre), "
+	if (resolving && strcmp(keep, "mien") && strcmp(keep, "leur")) {
+		cli_error("--garder attend « mien » (votre valeur) ou « leur » (l'autre), "
 			  "pas « %s ».", keep);
 		return CLI_EXIT_FAIL;
 	}
@@ -323,7 +323,7 @@ int cmd_conflicts(const char *home, int argc, char **argv)
 	if (resolving && !id)
 		rc = resolve_bulk(&r, keep, tous, table, champ, auteur, oui);
 	else if (resolving && (tous || table || champ || auteur || oui))
-		rc = (cli_error("un ID ou des filtres, pas les deux (voir relais conflicts resolve "
+		rc = (cli_error("un ID ou des filtres, pas les deux (voir relais conflits trancher "
 				"--help)."), CLI_EXIT_USAGE);
 	else
 		rc = resolving ? resolve(&r, id, keep) : list_conflicts(&r, json, all);

@@ -35,11 +35,11 @@ static const struct {
 	int target;   /* takes --a TABLE:ID */
 	const char *usage, *about;
 } verbs[] = {
-	{ "list", VERB_LIST, 0, 1, 1, 0, "[--json] [--tous]",
+	{ "liste", VERB_LIST, 0, 1, 1, 0, "[--json] [--tous]",
 	  "Liste les messages en attente d'une décision (résultat « quarantaine », suite\n"
 	  "donnée vide ou « à traiter »), du plus récent au plus ancien : identifiant,\n"
 	  "date, expéditeur, objet, résultat.\n" },
-	{ "show", VERB_SHOW, 1, 1, 0, 0, "ID [--json]",
+	{ "voir", VERB_SHOW, 1, 1, 0, 0, "ID [--json]",
 	  "Affiche toutes les informations d'un message, une ligne « Libellé : valeur »\n"
 	  "par information, puis le texte du message.\n" },
 	{ "rattacher", VERB_ATTACH, 1, 0, 0, 1, "ID --a TABLE:ID",
@@ -362,7 +362,8 @@ int cmd_courrier(const char *home, int argc, char **argv)
 		options_help(argc < 2 ? stderr : stdout, &courrier_cmd);
 		return argc < 2 ? CLI_EXIT_USAGE : 0;
 	}
-	if (!strcmp(argv[1], "add") || !strcmp(argv[1], "set") || !strcmp(argv[1], "rm")) {
+	if (!strcmp(argv[1], "ajouter") || !strcmp(argv[1], "modifier") ||
+	    !strcmp(argv[1], "supprimer")) {
 		cli_error("« relais courrier %s » n'existe pas : le journal du courrier est écrit "
 			  "par le serveur. Commandes : list, show, rattacher, classer.", argv[1]);
 		return CLI_EXIT_USAGE;

@@ -60,12 +60,12 @@ int cmd_document_ouvrir(const char *home, int argc, char **argv)
 	struct options_cmd c = {
 		&cli_prog, "document ouvrir", "ID [--sortie FICHIER]",
 		"Écrit dans un fichier le contenu du document ID (une pièce jointe d'un courriel\n"
-		"reçu : relais document list). La première fois, il est téléchargé depuis le\n"
+		"reçu : relais document liste). La première fois, il est téléchargé depuis le\n"
 		"serveur, vérifié par son empreinte SHA-256 et gardé dans le réplica : il s'ouvre\n"
 		"ensuite sans connexion.\n",
 		opts,
 		"Rattacher un document à une fiche :\n"
-		"  relais document set ID --rattache-table structure --rattache-id ID_STRUCTURE\n",
+		"  relais document modifier ID --rattache-table structure --rattache-id ID_STRUCTURE\n",
 		1, 1, "identifiant du document",
 	};
 

@@ -31,11 +31,11 @@ static const struct {
 	int json;    /* takes --json */
 	const char *usage;
 } verbs[] = {
-	{ "add", VERB_ADD, 0, 1, 0, "OPTIONS" },
-	{ "set", VERB_SET, 1, 1, 0, "ID OPTIONS" },
-	{ "rm", VERB_RM, 1, 0, 0, "ID" },
-	{ "list", VERB_LIST, 0, 0, 1, "[--json]" },
-	{ "show", VERB_SHOW, 1, 0, 1, "ID [--json]" },
+	{ "ajouter", VERB_ADD, 0, 1, 0, "OPTIONS" },
+	{ "modifier", VERB_SET, 1, 1, 0, "ID OPTIONS" },
+	{ "supprimer", VERB_RM, 1, 0, 0, "ID" },
+	{ "liste", VERB_LIST, 0, 0, 1, "[--json]" },
+	{ "voir", VERB_SHOW, 1, 0, 1, "ID [--json]" },
 };
 
 struct field {
@@ -227,7 +227,7 @@ static void help_table(FILE *f, const struct model_table *t)
 		 "  show ID [--json]     affiche %s\n",
 		 t->plural, t->label, t->label, t->label, t->plural, t->label);
 	char footer[128];
-	snprintf(footer, sizeof(footer), "Options d'une commande : relais %s add --help\n",
+	snprintf(footer, sizeof(footer), "Options d'une commande : relais %s ajouter --help\n",
 		 t->command);
 	const struct options_cmd c = {
 		&cli_prog, t->command, usage, about, NULL, footer, 0, 0, NULL,
@@ -361,7 +361,7 @@ static int do_set(struct replica *r, const struct model_table *t, struct args *a
 	struct domain_result res;
 
 	if (!a->nfields) {
-		cli_error("rien à modifier : donnez au moins une option (voir relais %s set --help).",
+		cli_error("rien à modifier : donnez au moins une option (voir relais %s modifier --help).",
 			  t->command);
 		return CLI_EXIT_FAIL;
 	}
@@ -623,8 +623,8 @@ int cmd_domain(const char *home, int argc, char **argv)
 		if (!strcmp(argv[1], verbs[i].word))
 			vi = (int)i;
 	if (vi < 0) {
-		cli_error("commande inconnue : « relais %s %s » (commandes : add, set, rm, list, "
-			  "show).", t->command, argv[1]);
+		cli_error("commande inconnue : « relais %s %s » (commandes : ajouter, modifier, "
+			  "supprimer, liste, voir).", t->command, argv[1]);
 		return CLI_EXIT_USAGE;
 	}
 	rc = parse_args(t, vi, argc - 2, argv + 2, &a);

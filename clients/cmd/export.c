@@ -1,5 +1,5 @@
 /*
- * export.c - "relais export --json" and "relais status".
+ * export.c - "relais export --json" and "relais etat".
  *
  * The export holds only the model's tables, rows sorted by id, columns in
  * table order, compact JSON: two replicas holding the same data print the

@@ -278,12 +278,12 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 		OPT_INTEGER(0, "retention-jours", &retention, "N",
 			    "durée de conservation après la délabellisation (0 à "
 			    STR(RETENTION_MAX) ")", 0, RETENTION_MAX),
-		OPT_FLAG(0, "dry-run", &dry, "affiche ce qui serait effacé, sans rien modifier"),
+		OPT_FLAG(0, "simulation", &dry, "affiche ce qui serait effacé, sans rien modifier"),
 		OPT_TODAY(&date_raw),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&cli_prog, "rgpd effacer", "[--retention-jours N] [--dry-run] [--date AAAA-MM-JJ]",
+		&cli_prog, "rgpd effacer", "[--retention-jours N] [--simulation] [--date AAAA-MM-JJ]",
 		"Efface les données personnelles des personnes que le réseau ne suit plus depuis\n"
 		"plus de N jours (défaut : " STR(RETENTION_DEFAULT) ") : promeneurs délabellisés, "
 		"candidats non retenus (depuis la\n"
@@ -703,7 +703,7 @@ int cmd_relance_bilans(const char *home, int argc, char **argv)
 		if (!email) {
 			fputs("Sans courriel, relance impossible : ", stdout);
 			put_clean(name ? name : "?");
-			printf(" [%s] (relais structure set %s --email COURRIEL)\n", sid, sid);
+			printf(" [%s] (relais structure modifier %s --email COURRIEL)\n", sid, sid);
 			noemail++;
 			continue;
 		}
@@ -747,8 +747,8 @@ int cmd_relance(const char *home, int argc, char **argv)
 	};
 	/* The queue itself is a table of the model: its generic commands, but no
 	 * hand-made reminder (add, set) that would skip the checks of bilans. */
-	if (argc >= 2 && (!strcmp(argv[1], "list") || !strcmp(argv[1], "show") ||
-			  !strcmp(argv[1], "rm")))
+	if (argc >= 2 && (!strcmp(argv[1], "liste") || !strcmp(argv[1], "voir") ||
+			  !strcmp(argv[1], "supprimer")))
 		return cmd_domain(home, argc, argv);
 	if (argc >= 2 && !cli_is_help(argv[1])) {
 		options_usage_error(&c, "commande inconnue : « relais relance %s » (commandes : "

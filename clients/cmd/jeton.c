@@ -100,7 +100,7 @@ int jeton_read(const struct jeton_source *src, char out[TOKEN_LEN + 1], char *er
 
 	buf[0] = 0;
 	if (src->given && src->file) {
-		snprintf(err, errlen, "donnez le jeton d'une seule façon : --token ou --token-file.");
+		snprintf(err, errlen, "donnez le jeton d'une seule façon : --jeton ou --fichier-jeton.");
 		rc = RELAIS_EINVAL;
 	} else if (src->given) {
 		snprintf(buf, sizeof(buf), "%s", src->given);
@@ -116,7 +116,7 @@ int jeton_read(const struct jeton_source *src, char out[TOKEN_LEN + 1], char *er
 	trim(buf);
 	if (!buf[0]) {
 		snprintf(err, errlen, "aucun jeton : donnez-le sur l'entrée standard, dans un fichier "
-			 "(--token-file FICHIER) ou dans la variable %s (voir --help).", JETON_ENV);
+			 "(--fichier-jeton FICHIER) ou dans la variable %s (voir --help).", JETON_ENV);
 		rc = RELAIS_EINVAL;
 		goto out;
 	}

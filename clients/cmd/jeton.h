@@ -1,10 +1,10 @@
 /*
  * jeton.h - where relais takes an account's token from.
  *
- * A token typed on the command line (--token) can be read by every local
+ * A token typed on the command line (--jeton) can be read by every local
  * user in the process list (ps, /proc/PID/cmdline) for as long as the
  * command runs; so the token may also come from a file, from the
- * environment or from standard input, and --token stays for scripts.
+ * environment or from standard input, and --jeton stays for scripts.
  * Whatever its source, a malformed token is refused here, before any
  * request: a typo must not count against the server's per-address limit of
  * failed authentications.
@@ -19,12 +19,12 @@
 #define JETON_ENV "RELAIS_TOKEN"
 
 struct jeton_source {
-	const char *given;   /* --token, or NULL */
-	const char *file;    /* --token-file, or NULL */
+	const char *given;   /* --jeton, or NULL */
+	const char *file;    /* --fichier-jeton, or NULL */
 };
 
 /*
- * Fills out with the token from, in this order: --token, --token-file,
+ * Fills out with the token from, in this order: --jeton, --fichier-jeton,
  * $RELAIS_TOKEN (when not empty), else standard input: a prompt on stderr
  * and a line read without echo when it is a terminal, else everything it
  * holds (4 KiB at most). White space around the token is dropped.

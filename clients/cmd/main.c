@@ -33,9 +33,9 @@ static const struct command {
 	{ { "init", "crée le réplica local à partir du serveur" }, cmd_init, 0 },
 	{ { "sync", "envoie les modifications et reçoit celles du serveur" }, cmd_sync, 0 },
 	{ { "jeton", "remplace le jeton du réplica (modifications gardées)" }, cmd_jeton, 0 },
-	{ { "status", "état du réplica (--json)" }, cmd_status, 0 },
-	{ { "conflicts", "liste les conflits" }, cmd_conflicts, 0 },
-	{ { "conflicts resolve", "tranche un conflit (--keep mine|theirs)" }, cmd_conflicts, 0 },
+	{ { "etat", "état du réplica (--json)" }, cmd_status, 0 },
+	{ { "conflits", "liste les conflits" }, cmd_conflicts, 0 },
+	{ { "conflits trancher", "tranche un conflit (--garder mien|leur)" }, cmd_conflicts, 0 },
 	{ { "refus", "modifications refusées par le serveur, mises de côté" }, cmd_refus, 0 },
 	{ { "refus liste", "les liste, avec la raison (--json)" }, cmd_refus, 0 },
 	{ { "refus voir", "tables, lignes et valeurs d'une modification refusée" }, cmd_refus, 0 },
@@ -55,8 +55,8 @@ static const struct command {
 	{ { "formulaire bilan", "le bilan d'activité annuel ou semestriel" }, cmd_formulaire,
 	  NO_REPLICA },
 	{ { "courrier", "courriels reçus : en attente, rattacher, classer" }, cmd_courrier, 0 },
-	{ { "courrier list", "courriels en attente (--tous : aussi les traités)" }, cmd_courrier, 0 },
-	{ { "courrier show", "affiche un courriel reçu" }, cmd_courrier, 0 },
+	{ { "courrier liste", "courriels en attente (--tous : aussi les traités)" }, cmd_courrier, 0 },
+	{ { "courrier voir", "affiche un courriel reçu" }, cmd_courrier, 0 },
 	{ { "courrier rattacher", "rattache un courriel à une fiche (--a TABLE:ID)" },
 	  cmd_courrier, 0 },
 	{ { "courrier classer", "classe un courriel sans suite" }, cmd_courrier, 0 },
@@ -82,9 +82,9 @@ static const struct command {
 	{ { "relance", "relances à envoyer (bilans manquants)" }, cmd_relance, 0 },
 	{ { "relance bilans", "met en file les relances des bilans manquants d'une année" },
 	  cmd_relance_bilans, 0 },
-	{ { "relance list", "liste les relances (en file ou envoyées)" }, cmd_relance, 0 },
-	{ { "relance show", "affiche une relance" }, cmd_relance, 0 },
-	{ { "relance rm", "retire une relance de la file" }, cmd_relance, 0 },
+	{ { "relance liste", "liste les relances (en file ou envoyées)" }, cmd_relance, 0 },
+	{ { "relance voir", "affiche une relance" }, cmd_relance, 0 },
+	{ { "relance supprimer", "retire une relance de la file" }, cmd_relance, 0 },
 	{ { "rgpd effacer", "efface les données personnelles des promeneurs délabellisés (RGPD)" },
 	  cmd_rgpd_effacer, 0 },
 	{ { "personne export", "tout ce qui concerne un promeneur, en JSON (droit d'accès)" },
@@ -123,12 +123,12 @@ static void help(FILE *f)
 		"  --version      version du programme\n", NULL, NULL, 0, 0, NULL,
 	};
 	options_help(f, &main_cmd);
-	fprintf(f, "\nDonnées (add, set, rm, list, show) :\n");
+	fprintf(f, "\nDonnées (ajouter, modifier, supprimer, liste, voir) :\n");
 	for (size_t i = 0; i < model_ntables; i++)
 		if (model_tables[i].since <= MODEL_SCHEMA_VERSION &&
 		    !has_own_command(model_tables[i].command))
 			options_print_command(f, model_tables[i].command, model_tables[i].plural, 14);
-	fprintf(f, "\nExemple : relais promeneur add --help\n");
+	fprintf(f, "\nExemple : relais promeneur ajouter --help\n");
 }
 
 /* Takes "--home DIR" / "--home=DIR" out of argv wherever it stands (before
@@ -176,6 +176,49 @@ static int group_usage(int argc, char **argv)
 	return options_group(&group, argc - 1, argv + 1);
 }
 
+/*
+ * The words of relais are French; the English ones of earlier releases are
+ * still understood (scripts written then keep working), and read as their
+ * French equivalents before anything else looks at the command line.
+ */
+static const struct {
+	int pos;                /* 0: the command, 1: its sub-command, -1: an option or a value */
+	const char *old, *word;
+} english[] = {
+	{ 0, "status", "etat" }, { 0, "conflicts", "conflits" },
+	{ 1, "add", "ajouter" }, { 1, "set", "modifier" }, { 1, "rm", "supprimer" },
+	{ 1, "list", "liste" }, { 1, "show", "voir" }, { 1, "resolve", "trancher" },
+	{ -1, "--keep", "--garder" }, { -1, "--dry-run", "--simulation" }, { -1, "--all", "--toutes" },
+	{ -1, "--server", "--serveur" }, { -1, "--token", "--jeton" },
+	{ -1, "--token-file", "--fichier-jeton" }, { -1, "--partial", "--partiel" },
+	{ -1, "--no-browser", "--sans-navigateur" },
+};
+
+static void french_words(int argc, char **argv)
+{
+	int keep_value = 0;
+	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++) {
+		int pos = i < 2 && argv[i][0] != '-' ? i : -1;
+		if (keep_value) {
+			/* The values of --garder: mien (mine), leur (theirs). */
+			if (!strcmp(argv[i], "mine"))
+				argv[i] = (char *)"mien";
+			else if (!strcmp(argv[i], "theirs"))
+				argv[i] = (char *)"leur";
+		}
+		keep_value = 0;
+		for (size_t k = 0; k < sizeof(english) / sizeof(english[0]); k++)
+			if (english[k].pos == pos && !strcmp(argv[i], english[k].old)) {
+				argv[i] = (char *)english[k].word;
+				break;
+			}
+		keep_value = !strcmp(argv[i], "--garder");
+		if (!strncmp(argv[i], "--keep=", 7))
+			argv[i] = (char *)(!strcmp(argv[i] + 7, "mine") ? "--garder=mien"
+					   : !strcmp(argv[i] + 7, "theirs") ? "--garder=leur" : argv[i]);
+	}
+}
+
 static int run(int argc, char **argv)
 {
 	const char *home_opt = NULL;
@@ -202,6 +245,7 @@ static int run(int argc, char **argv)
 		cli_error("option inconnue : « %s » (voir relais --help).", argv[0]);
 		return CLI_EXIT_USAGE;
 	}
+	french_words(argc, argv);
 	int words = 1;
 	const struct command *c =
 		options_find_command(commands, NCOMMANDS, sizeof(commands[0]), argc, argv, &words);

@@ -56,18 +56,18 @@ static int parse_opts(int argc, char **argv, unsigned takes, struct remote_opts 
 	memset(o, 0, sizeof(*o));
 	if (takes & TAKES_SERVER)
 		opts[k++] = (struct option)OPT_STRING_F(
-			0, "server", &o->server, "URL",
+			0, "serveur", &o->server, "URL",
 			takes & TAKES_TOKEN ? "adresse du serveur relaisd (http:// ou https://)"
 					    : "autre adresse du serveur, pour cette fois seulement",
 			OPTION_NONEMPTY);
 	if (takes & TAKES_TOKEN) {
 		opts[k++] = (struct option)OPT_STRING_F(
-			0, "token-file", &o->token_file, "FICHIER",
+			0, "fichier-jeton", &o->token_file, "FICHIER",
 			takes & TAKES_SERVER ? "fichier qui contient le jeton du compte"
 					     : "fichier qui contient le nouveau jeton",
 			OPTION_NONEMPTY);
 		opts[k++] = (struct option)OPT_STRING_F(
-			0, "token", &o->token, "JETON",
+			0, "jeton", &o->token, "JETON",
 			"le jeton lui-même (visible dans la liste des processus)", OPTION_NONEMPTY);
 	}
 	if (takes & TAKES_CA)
@@ -82,7 +82,7 @@ static int parse_opts(int argc, char **argv, unsigned takes, struct remote_opts 
 	if (rc)
 		return rc;
 	if (o->token && o->token_file) {
-		options_usage_error(&with, "donnez le jeton d'une seule façon : --token ou --token-file");
+		options_usage_error(&with, "donnez le jeton d'une seule façon : --jeton ou --fichier-jeton");
 		return CLI_EXIT_USAGE;
 	}
 	return 0;
@@ -630,24 +630,24 @@ static int open_conflicts(struct replica *r, long long *count)
 static const char help_token[] =
 	"Le jeton, donné par l'administrateur, est lu :\n"
 	"  - sur l'entrée standard : saisie masquée dans un terminal, ou par exemple\n"
-	"      relais init --server URL < jeton.txt\n"
-	"  - dans un fichier : --token-file FICHIER (droits 0600) ;\n"
+	"      relais init --serveur URL < jeton.txt\n"
+	"  - dans un fichier : --fichier-jeton FICHIER (droits 0600) ;\n"
 	"  - dans la variable d'environnement RELAIS_TOKEN ;\n"
-	"  - sur la ligne de commande : --token JETON, pour les scripts seulement, car\n"
+	"  - sur la ligne de commande : --jeton JETON, pour les scripts seulement, car\n"
 	"    la ligne de commande est visible des autres utilisateurs du poste (ps).\n"
-	"Dans cet ordre : --token, --token-file, RELAIS_TOKEN, l'entrée standard.\n"
+	"Dans cet ordre : --jeton, --fichier-jeton, RELAIS_TOKEN, l'entrée standard.\n"
 	"Un jeton mal formé (« rls_ » suivi de 64 chiffres hexadécimaux) est refusé\n"
 	"avant tout envoi au serveur.\n";
 
 static const struct options_cmd init_cmd = {
-	&cli_prog, "init", "--server URL [--token-file FICHIER] [--ca FICHIER]",
+	&cli_prog, "init", "--serveur URL [--fichier-jeton FICHIER] [--ca FICHIER]",
 	"Crée le réplica local : vérifie le compte auprès du serveur puis télécharge les\n"
 	"données du département. Une initialisation interrompue peut être relancée.\n", NULL,
 	help_token, 0, 0, NULL,
 };
 
 static const struct options_cmd jeton_cmd = {
-	&cli_prog, "jeton", "[--token-file FICHIER]",
+	&cli_prog, "jeton", "[--fichier-jeton FICHIER]",
 	"Remplace le jeton d'un réplica initialisé, par exemple quand l'administrateur\n"
 	"en a donné un nouveau (« relaisd user token IDENTIFIANT ») : l'ancien est alors\n"
 	"refusé (401). Les modifications en attente sont conservées et partent au\n"
@@ -658,7 +658,7 @@ static const struct options_cmd jeton_cmd = {
 };
 
 static const struct options_cmd sync_cmd = {
-	&cli_prog, "sync", "[--server URL]",
+	&cli_prog, "sync", "[--serveur URL]",
 	"Envoie les modifications en attente, puis reçoit celles du serveur.\n"
 	"Une synchronisation interrompue peut être relancée sans risque.\n", NULL,
 	"Jeton refusé (401) :\n"
@@ -671,7 +671,7 @@ static const struct options_cmd sync_cmd = {
 	"  Les données de ce poste restent intactes. Pour repartir :\n"
 	"    relais --home ANCIEN export --json > avant-restauration.json\n"
 	"    relais --home ANCIEN status      (modifications jamais envoyées)\n"
-	"    relais --home NOUVEAU init --server URL --token-file FICHIER\n"
+	"    relais --home NOUVEAU init --serveur URL --fichier-jeton FICHIER\n"
 	"  puis ressaisissez dans NOUVEAU ce qui manque par rapport à\n"
 	"  avant-restauration.json.\n\n"
 	"Après un changement de département :\n"
@@ -781,7 +781,7 @@ static void explain_refused_token(const char *home, const char *login)
 
 /*
  * Reads the token of init or jeton (jeton.h) into token; prints why not. A
- * token given with --token is then wiped from argv: /proc/PID/cmdline shows
+ * token given with --jeton is then wiped from argv: /proc/PID/cmdline shows
  * the process's own copy, so it stops showing there, though anyone who
  * looked before this point saw it (hence the warning in --help).
  */
@@ -813,7 +813,7 @@ int cmd_init(const char *home, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!o.server) {
-		options_usage_error(&init_cmd, "init demande --server URL");
+		options_usage_error(&init_cmd, "init demande --serveur URL");
 		return CLI_EXIT_USAGE;
 	}
 	if ((rc = read_token(&o, token)))
@@ -977,7 +977,7 @@ int cmd_sync(const char *home, int argc, char **argv)
 	       rows, rows > 1 ? "s" : "", rows > 1 ? "s" : "",
 	       open, open > 1 ? "s" : "", open > 1 ? "s" : "");
 	if (open)
-		printf("Voir les conflits : relais conflicts\n");
+		printf("Voir les conflits : relais conflits\n");
 	rc = 0;
 	goto out;
 failed:

@@ -64,7 +64,7 @@ static int open_raw(const char *home, sqlite3 **db, char *err, size_t errlen)
 	}
 	if (access(path, F_OK) != 0) {
 		say(err, errlen, "aucun réplica dans « %s » : lancez « relais --home %s init "
-			 "--server URL --token JETON ».", home, home);
+			 "--serveur URL --jeton JETON ».", home, home);
 		return RELAIS_ENOTFOUND;
 	}
 	int src = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
@@ -551,7 +551,7 @@ static int reach_server(const char *server, const char *token, const struct salv
  */
 static int init_into(const char *tmp, const char *server, const char *token, const char *ca)
 {
-	char *argv[] = { (char *)"init", (char *)"--server", (char *)server, (char *)"--token",
+	char *argv[] = { (char *)"init", (char *)"--serveur", (char *)server, (char *)"--jeton",
 			 (char *)token, (char *)"--ca", (char *)ca, NULL };
 	int argc = ca ? 7 : 5;
 	fflush(stdout);
@@ -717,7 +717,7 @@ int cmd_secours(const char *home, int argc, char **argv)
 		OPT_END(),
 	};
 	const struct options_cmd cmd = {
-		&cli_prog, "secours", "[--server URL] [--token JETON] [--forcer]", about, opts, NULL,
+		&cli_prog, "secours", "[--serveur URL] [--jeton JETON] [--forcer]", about, opts, NULL,
 		0, 0, NULL,
 	};
 	struct replica lk;
@@ -779,7 +779,7 @@ int cmd_secours(const char *home, int argc, char **argv)
 			  util_pluriel((long long)s.outbox.count));
 	if (need_creds || need_force) {
 		cli_error("Rien n'a été modifié. Relancez avec%s%s%s.",
-			  need_creds ? " « --server URL --token JETON »" : "",
+			  need_creds ? " « --serveur URL --jeton JETON »" : "",
 			  need_creds && need_force ? " et" : "",
 			  need_force ? " « --forcer » pour reconstruire quand même (le fichier "
 				       "endommagé est gardé de côté)" : "");

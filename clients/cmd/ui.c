@@ -1,5 +1,5 @@
 /*
- * ui.c - "relais ui [--port N] [--no-browser]": the options of the local web
+ * ui.c - "relais ui [--port N] [--sans-navigateur]": the options of the local web
  * interface, served by clients/ui/ (ui_serve).
  */
 #include <stdio.h>
@@ -18,11 +18,11 @@ static int parse_ui_opts(int argc, char **argv, int *port, int *browser)
 		OPT_INTEGER(0, "port", &want, "N",
 			    "port local (par défaut " UI_STR(UI_DEFAULT_PORT) ", ou un port libre "
 			    "s'il est pris ;\n0 : n'importe quel port libre)", 0, 65535),
-		OPT_FLAG(0, "no-browser", &no_browser, "n'ouvre pas le navigateur"),
+		OPT_FLAG(0, "sans-navigateur", &no_browser, "n'ouvre pas le navigateur"),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&cli_prog, "ui", "[--port N] [--no-browser]",
+		&cli_prog, "ui", "[--port N] [--sans-navigateur]",
 		"Ouvre l'interface de Relais dans le navigateur : annuaire, fiches, événements,\n"
 		"courrier, conflits, synthèse et synchronisation, sur ce poste, même hors ligne.\n"
 		"L'adresse affichée contient une clé propre à cette session : ne la partagez pas.\n"

@@ -49,7 +49,7 @@ int cli_id_arg(const char *raw, char id[CLI_ID_MAX + 1])
 		id[k] = (char)tolower((unsigned char)raw[k]);
 	if (!util_is_uuid(id)) {
 		cli_error("identifiant invalide : « %s » (attendu : un identifiant tel "
-			  "qu'affiché par « list »).", raw);
+			  "qu'affiché par « liste »).", raw);
 		return CLI_EXIT_FAIL;
 	}
 	return 0;
@@ -249,9 +249,9 @@ static const struct wf_cmd wf_cmds[] = {
 	  "ID --decision acceptee|refusee|ajournee [--date AAAA-MM-JJ] [--comite AAAA-MM-JJ] "
 	  "[--avis TEXTE]",
 	  "Enregistre la décision du comité sur une candidature, gardée dans son historique\n"
-	  "(relais decision list). Acceptée : le promeneur de la candidature est labellisé\n"
+	  "(relais decision liste). Acceptée : le promeneur de la candidature est labellisé\n"
 	  "(statut, date de labellisation) et son ajout est noté pour l'annuaire national\n"
-	  "(relais changement list). Refusée : le candidat devient « non retenu ». Le tout\n"
+	  "(relais changement liste). Refusée : le candidat devient « non retenu ». Le tout\n"
 	  "forme une seule modification, envoyée par « relais sync ».\n",
 	  "Une candidature déjà acceptée ne peut plus être tranchée : pour retirer le\n"
 	  "label, utilisez « relais promeneur signaler » ou « relais promeneur delabelliser ».\n",
@@ -305,7 +305,7 @@ static const struct wf_cmd wf_cmds[] = {
 	  "Enregistre la décision prise avec la Caf. Maintien : la procédure est terminée.\n"
 	  "Suspension : le promeneur est suspendu (jusqu'à --jusqu-au). Délabellisation :\n"
 	  "le label est retiré, le retrait transmis à l'annuaire national, et une tâche\n"
-	  "est créée par profil pour en retirer la mention du réseau (relais tache list).\n",
+	  "est créée par profil pour en retirer la mention du réseau (relais tache liste).\n",
 	  "Le référent Caf doit avoir été informé (relais procedure caf).\n", NULL, NULL, NULL,
 	  NULL, 0, "procedure", "maintien, suspension ou delabellisation", 1, 0, 0,
 	  "date de la décision (défaut : aujourd'hui)", op_decide, "décision non enregistrée" },

@@ -1,7 +1,7 @@
 /*
  * conflicts.c - the conflicts the server recorded (replicated rows of
  * sync_conflict): read, named and settled, one by one or in bulk, for
- * "relais conflicts" and the /conflits page of relais ui. What "mine"
+ * "relais conflits" and the /conflits page of relais ui. What "mine"
  * means is said in conflicts.h.
  */
 #include <stdio.h>

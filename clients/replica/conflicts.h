@@ -1,6 +1,6 @@
 /*
  * conflicts.h - the sync conflicts of a replica as the coordinator reads
- * and settles them (prefix conflicts_), shared by "relais conflicts" and
+ * and settles them (prefix conflicts_), shared by "relais conflits" and
  * the /conflits page of "relais ui".
  *
  * A conflict row (table sync_conflict, written by the server) keeps the
@@ -84,7 +84,7 @@ int conflicts_each(sqlite3 *db, const char *node, int all, const char *id,
 		   conflicts_fn fn, void *arg) RELAIS_WUR;
 
 /*
- * Settles open conflict id as "relais conflicts resolve ID --keep
+ * Settles open conflict id as "relais conflits trancher ID --keep
  * mine|theirs" does: keep_mine selects the side; the decision is one
  * captured local edit (sync_conflict_resolve), sent by the next sync.
  * *restored (may be NULL) tells whether the lost value was written back.

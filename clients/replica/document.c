@@ -4,7 +4,7 @@
  * time, kept in the replica's table document_cache (created with the
  * replica's own tables, replica.c) for offline use afterwards.
  *
- * The document rows themselves are replicated data (relais document list,
+ * The document rows themselves are replicated data (relais document liste,
  * show, set --rattache-table … --rattache-id …: the generic commands).
  */
 #include <stdio.h>

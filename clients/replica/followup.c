@@ -106,7 +106,7 @@ const struct followup_section followup_sections[] = {
 	  "WHERE coalesce(pr.etape, 'signalement') <> 'terminee' "
 	  "ORDER BY pr.date_signalement, pr.id" },
 	{ "bilans_individuels", "Bilans individuels à faire (aucun depuis un an)",
-	  "relais evenement add --type bilan_individuel",
+	  "relais evenement ajouter --type bilan_individuel",
 	  "SELECT id AS promeneur, dernier, nom || CASE WHEN dernier IS NULL "
 	  "THEN ' : aucun bilan individuel' ELSE ' : dernier bilan individuel le ' || dernier END "
 	  "AS libelle FROM (SELECT p.id, p.date_labellisation, p.prenom || ' ' || p.nom || "
@@ -147,7 +147,7 @@ const struct followup_section followup_sections[] = {
 	  "coalesce(sujet, '(sans objet)') AS libelle FROM inbound_mail "
 	  "WHERE resultat = 'quarantaine' AND (traitement IS NULL OR traitement = 'a_traiter') "
 	  "ORDER BY recu_le DESC, id" },
-	{ "conflits", "Conflits de synchronisation à trancher", "relais conflicts",
+	{ "conflits", "Conflits de synchronisation à trancher", "relais conflits",
 	  "SELECT id AS conflit, tbl AS \"table\", row_id AS ligne, col AS colonne, "
 	  "kind AS nature, NULL AS libelle FROM " SYNC_CONFLICT_TABLE
 	  " WHERE resolution IS NULL ORDER BY created_hlc, id" },

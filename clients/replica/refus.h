@@ -1,7 +1,7 @@
 /*
  * refus.h - what the server said about this replica at its last syncs: the
  * edits it refused for good (set aside in sync_refused), and how far this
- * computer's clock is from the server's. Shown by relais sync, relais status
+ * computer's clock is from the server's. Shown by relais sync, relais etat
  * and the home page of relais ui; relais refus lists, shows and drops the
  * edits set aside.
  */

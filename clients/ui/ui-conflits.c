@@ -2,7 +2,7 @@
  * ui-conflits.c - the /conflits page of relais ui: each open conflict shown
  * side by side, mine and theirs, with who and when, and a choice that
  * settles it through conflicts_resolve(), the code path of "relais
- * conflicts resolve ID --keep mine|theirs".
+ * conflits trancher ID --garder mien|leur".
  *
  * Values come from sync_conflict as JSON texts (docs/sync.md): one value for
  * a column conflict, the row as an object for a deletion conflict. They are

@@ -8,7 +8,7 @@
  * Event forms go through ui_form_values_read/save, the model-driven path of
  * every form of the interface. Attendance rows are written here, each as
  * one captured local edit (sync_capture_begin/commit), like the CLI's
- * "relais participation add|set|rm".
+ * "relais participation ajouter|set|rm".
  */
 #include <assert.h>
 #include <stdio.h>

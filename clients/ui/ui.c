@@ -818,7 +818,7 @@ static char *sync_text(const struct buf *out)
 			len -= 9;
 		}
 		/* The command's pointer to itself means the Conflits page here. */
-		static const char cli_hint[] = "Voir les conflits : relais conflicts";
+		static const char cli_hint[] = "Voir les conflits : relais conflits";
 		static const char ui_hint[] = "Voir la page « Conflits ».";
 		if (len == sizeof(cli_hint) - 1 && !strncmp(l, cli_hint, len)) {
 			l = ui_hint;
