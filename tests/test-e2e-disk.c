@@ -255,7 +255,7 @@ TEST(e2e_disk_emptied_replica)
 		struct h_out *o = h_relais(A, "status", (char *)NULL);
 		CHECK_INT_IDX(o->status, 1, k);
 		CHECK_IDX(strstr(o->err, k == 0 ? "est vide (0 octet)" : "ne contient plus les tables"), k);
-		CHECK_IDX(strstr(o->err, "secours --server URL --token JETON") != NULL, k);
+		CHECK_IDX(strstr(o->err, "secours --serveur URL --jeton JETON") != NULL, k);
 		CHECK_IDX(strstr(o->err, "n'est pas terminée") == NULL, k);
 		CHECK_STR_IDX(file_sha(path), before, k);
 		o = h_relais(A, "structure", "add", "--nom", "X", "--commune", "Y", (char *)NULL);
@@ -268,7 +268,7 @@ TEST(e2e_disk_emptied_replica)
 		/* The token went with the content: secours asks for it. */
 		o = h_relais(A, "secours", (char *)NULL);
 		CHECK_INT_IDX(o->status, 1, k);
-		CHECK_IDX(strstr(o->err, "--server URL --token JETON") != NULL, k);
+		CHECK_IDX(strstr(o->err, "--serveur URL --jeton JETON") != NULL, k);
 		CHECK_STR_IDX(file_sha(path), before, k);
 		o = h_relais(A, "secours", "--server", d.url, "--token", ta, (char *)NULL);
 		CHECK_INT_IDX(o->status, 0, k);
@@ -310,11 +310,11 @@ TEST(e2e_disk_truncated_replica)
 	 * what it needs and leaves everything as it was. */
 	o = h_relais(A, "secours", (char *)NULL);
 	CHECK_INT(o->status, 1);
-	CHECK(strstr(o->err, "--server URL --token JETON") && strstr(o->err, "--forcer"));
+	CHECK(strstr(o->err, "--serveur URL --jeton JETON") && strstr(o->err, "--forcer"));
 	CHECK(strstr(o->err, "Rien n'a été modifié") != NULL);
 	o = h_relais(A, "secours", "--server", d.url, "--token", ta, (char *)NULL);
 	CHECK_INT(o->status, 1);
-	CHECK(strstr(o->err, "--forcer") && !strstr(o->err, "--token JETON"));
+	CHECK(strstr(o->err, "--forcer") && !strstr(o->err, "--jeton JETON"));
 	CHECK_STR(file_sha(db_of(A)), cut);
 	o = h_relais(A, "secours", "--server", d.url, "--token", ta, "--forcer", (char *)NULL);
 	CHECK_INT(o->status, 0);

@@ -708,9 +708,9 @@ int cmd_secours(const char *home, int argc, char **argv)
 	const char *server = NULL, *token = NULL;
 	int force = 0;
 	const struct option opts[] = {
-		OPT_STRING_F(0, "server", &server, "URL", "adresse du serveur (sinon celle du réplica)",
+		OPT_STRING_F(0, "serveur", &server, "URL", "adresse du serveur (sinon celle du réplica)",
 			     OPTION_NONEMPTY),
-		OPT_STRING_F(0, "token", &token, "JETON", "jeton du compte (sinon celui du réplica)",
+		OPT_STRING_F(0, "jeton", &token, "JETON", "jeton du compte (sinon celui du réplica)",
 			     OPTION_NONEMPTY),
 		OPT_FLAG(0, "forcer", &force,
 			 "reconstruire même si des modifications en attente sont illisibles"),
