@@ -237,10 +237,12 @@ static const char *col(sqlite3_stmt *st, int i)
 	return s ? (const char *)s : "";
 }
 
+/* How one row of a section reads; word is the section's (see struct part). */
+typedef void row_fn(struct content *c, sqlite3_stmt *st, const char *word);
+
 /* Runs sql with ?1 dept, ?2 start, ?3 end, ?4 events end, ?5 last year and
  * calls row() for each row; returns the count (or -1 on error, in c->rc). */
-static int each(struct content *c, const char *sql,
-		void (*row)(struct content *c, sqlite3_stmt *st))
+static int each(struct content *c, const char *sql, row_fn *row, const char *word)
 {
 	sqlite3_stmt *st = NULL;
 	int n = 0, src;
@@ -256,7 +258,7 @@ static int each(struct content *c, const char *sql,
 	for (int i = 0; i < 5; i++)
 		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
 	while (!c->rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		row(c, st);
+		row(c, st, word);
 		n++;
 	}
 	if (!c->rc && src != SQLITE_DONE)
@@ -265,11 +267,13 @@ static int each(struct content *c, const char *sql,
 	return c->rc ? -1 : n;
 }
 
-static void row_candidature(struct content *c, sqlite3_stmt *st)
+/* A person and their structure, with what happened to them on a day:
+ * "Prénom Nom (structure), <word> le <date>". */
+static void row_person(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	fr_date(col(st, 2), d, sizeof(d));
-	item(c, "%s (%s), déposée le %s", col(st, 0), col(st, 1), d);
+	item(c, "%s (%s), %s le %s", col(st, 0), col(st, 1), word, d);
 }
 
 static const char *decision_word(const char *s)
@@ -283,32 +287,28 @@ static const char *decision_word(const char *s)
 	return s;
 }
 
-static void row_decision(struct content *c, sqlite3_stmt *st)
+static void row_decision(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
+	(void)word;
 	fr_date(col(st, 3), d, sizeof(d));
 	item(c, "%s (%s) : candidature %s au comité du %s", col(st, 0), col(st, 1),
 	     decision_word(col(st, 2)), d);
 }
 
-static void row_label(struct content *c, sqlite3_stmt *st)
+static void row_delabel(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 2), d, sizeof(d));
-	item(c, "%s (%s), labellisé(e) le %s", col(st, 0), col(st, 1), d);
-}
-
-static void row_delabel(struct content *c, sqlite3_stmt *st)
-{
-	char d[64];
+	(void)word;
 	fr_date(col(st, 2), d, sizeof(d));
 	item(c, "%s (%s), délabellisé(e) le %s ; motif : %s", col(st, 0), col(st, 1), d,
 	     *col(st, 3) ? col(st, 3) : "non précisé");
 }
 
-static void row_change(struct content *c, sqlite3_stmt *st)
+static void row_change(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
+	(void)word;
 	fr_date(col(st, 2), d, sizeof(d));
 	item(c, "%s : %s %s (%s), le %s", col(st, 1), col(st, 3), col(st, 4), col(st, 7), d);
 	const char *cells[DIGEST_CSV_NCOLS];
@@ -328,22 +328,25 @@ static const char *period_word(const char *p)
 	return "année";
 }
 
-static void row_bilan(struct content *c, sqlite3_stmt *st)
+static void row_bilan(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
+	(void)word;
 	fr_date(col(st, 3), d, sizeof(d));
 	item(c, "%s : bilan %s (%s), reçu le %s", col(st, 0), col(st, 1), period_word(col(st, 2)),
 	     d);
 }
 
-static void row_missing(struct content *c, sqlite3_stmt *st)
+static void row_missing(struct content *c, sqlite3_stmt *st, const char *word)
 {
+	(void)word;
 	item(c, "%s (%s)", col(st, 0), col(st, 1));
 }
 
-static void row_event(struct content *c, sqlite3_stmt *st)
+static void row_event(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
+	(void)word;
 	fr_date(col(st, 0), d, sizeof(d));
 	if (*col(st, 2))
 		item(c, "%s : %s, %s", d, col(st, 1), col(st, 2));
@@ -351,17 +354,19 @@ static void row_event(struct content *c, sqlite3_stmt *st)
 		item(c, "%s : %s", d, col(st, 1));
 }
 
-static void row_count(struct content *c, sqlite3_stmt *st)
+static void row_count(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	long long n = sqlite3_column_int64(st, 0);
+	(void)word;
 	if (n)
 		item(c, "%lld conflit%s de synchronisation à trancher (relais conflits)", n,
 		     n > 1 ? "s" : "");
 }
 
-static void row_quarantine(struct content *c, sqlite3_stmt *st)
+static void row_quarantine(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
+	(void)word;
 	fr_date(col(st, 0), d, sizeof(d));
 	item(c, "courrier en quarantaine reçu le %s : « %s » (%s)", d,
 	     *col(st, 1) ? col(st, 1) : "sans objet", *col(st, 2) ? col(st, 2) : "raison inconnue");
@@ -370,90 +375,105 @@ static void row_quarantine(struct content *c, sqlite3_stmt *st)
 #define PERSON "COALESCE(NULLIF(trim(COALESCE(p.prenom, '') || ' ' || COALESCE(p.nom, '')), ''), " \
 	"'promeneur non renseigné')"
 
-static int gather(struct content *c)
-{
-	int n;
-	section(c, "Nouvelles candidatures");
-	n = each(c, "SELECT " PERSON ", s.nom, c.date_depot FROM candidature c "
-		 "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
-		 "WHERE c.dept = ?1 AND c.date_depot >= ?2 AND c.date_depot < ?3 "
-		 "ORDER BY c.date_depot, s.nom", row_candidature);
-	section_end(c, n, "Aucune nouvelle candidature.");
-
-	section(c, "Décisions sur les candidatures");
-	n = each(c, "SELECT " PERSON ", s.nom, c.decision, c.date_comite FROM candidature c "
-		 "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
-		 "WHERE c.dept = ?1 AND c.decision <> 'en_attente' AND c.date_comite >= ?2 "
-		 "AND c.date_comite < ?3 ORDER BY c.date_comite, s.nom", row_decision);
-	section_end(c, n, "Aucune décision.");
-
-	section(c, "Labellisations");
-	n = each(c, "SELECT " PERSON ", s.nom, p.date_labellisation FROM promeneur p "
-		 "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
-		 "AND p.date_labellisation >= ?2 AND p.date_labellisation < ?3 "
-		 "ORDER BY p.date_labellisation, p.nom", row_label);
-	section_end(c, n, "Aucune labellisation.");
-
-	section(c, "Délabellisations");
-	n = each(c, "SELECT " PERSON ", s.nom, p.date_delabellisation, "
-		 "COALESCE(p.motif_delabellisation, '') FROM promeneur p "
-		 "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
-		 "AND p.date_delabellisation >= ?2 AND p.date_delabellisation < ?3 "
-		 "ORDER BY p.date_delabellisation, p.nom", row_delabel);
-	section_end(c, n, "Aucune délabellisation.");
-
-	section(c, "Changements à transmettre à l'annuaire national (fichier CSV joint)");
-	/* The project's one CSV writer (model/csv.h): the same format and the
-	 * same formula guard as relais export annuaire. */
-	csv_put_bom(&c->csv);
-	csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
-	n = each(c, "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
-		 "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
-		 "LEFT JOIN structure s ON s.id = p.structure "
-		 "WHERE d.dept = ?1 AND COALESCE(d.transmis, 0) = 0 ORDER BY d.date, d.id",
-		 row_change);
-	section_end(c, n, "Aucun changement à transmettre.");
-
-	section(c, "Bilans reçus");
-	n = each(c, "SELECT s.nom, b.annee, b.periode, b.date_reception FROM bilan b "
-		 "JOIN structure s ON s.id = b.structure WHERE b.dept = ?1 "
-		 "AND b.date_reception >= ?2 AND b.date_reception < ?3 "
-		 "ORDER BY b.date_reception, s.nom", row_bilan);
-	section_end(c, n, "Aucun bilan reçu.");
-
+/*
+ * One section of the digest made of one query: its title (followed by the
+ * last year when year_in_title), the query (parameters as for each()), how
+ * a row reads with its word, and the line that stands for no row.
+ */
+static const struct part {
+	const char *title;
+	int year_in_title;
+	const char *sql;
+	row_fn *row;
+	const char *word, *none;
+} parts[] = {
+	{ "Nouvelles candidatures", 0,
+	  "SELECT " PERSON ", s.nom, c.date_depot FROM candidature c "
+	  "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
+	  "WHERE c.dept = ?1 AND c.date_depot >= ?2 AND c.date_depot < ?3 "
+	  "ORDER BY c.date_depot, s.nom",
+	  row_person, "déposée", "Aucune nouvelle candidature." },
+	{ "Décisions sur les candidatures", 0,
+	  "SELECT " PERSON ", s.nom, c.decision, c.date_comite FROM candidature c "
+	  "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
+	  "WHERE c.dept = ?1 AND c.decision <> 'en_attente' AND c.date_comite >= ?2 "
+	  "AND c.date_comite < ?3 ORDER BY c.date_comite, s.nom",
+	  row_decision, NULL, "Aucune décision." },
+	{ "Labellisations", 0,
+	  "SELECT " PERSON ", s.nom, p.date_labellisation FROM promeneur p "
+	  "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
+	  "AND p.date_labellisation >= ?2 AND p.date_labellisation < ?3 "
+	  "ORDER BY p.date_labellisation, p.nom",
+	  row_person, "labellisé(e)", "Aucune labellisation." },
+	{ "Délabellisations", 0,
+	  "SELECT " PERSON ", s.nom, p.date_delabellisation, "
+	  "COALESCE(p.motif_delabellisation, '') FROM promeneur p "
+	  "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
+	  "AND p.date_delabellisation >= ?2 AND p.date_delabellisation < ?3 "
+	  "ORDER BY p.date_delabellisation, p.nom",
+	  row_delabel, NULL, "Aucune délabellisation." },
+	{ "Changements à transmettre à l'annuaire national (fichier CSV joint)", 0,
+	  "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
+	  "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
+	  "LEFT JOIN structure s ON s.id = p.structure "
+	  "WHERE d.dept = ?1 AND COALESCE(d.transmis, 0) = 0 ORDER BY d.date, d.id",
+	  row_change, NULL, "Aucun changement à transmettre." },
+	{ "Bilans reçus", 0,
+	  "SELECT s.nom, b.annee, b.periode, b.date_reception FROM bilan b "
+	  "JOIN structure s ON s.id = b.structure WHERE b.dept = ?1 "
+	  "AND b.date_reception >= ?2 AND b.date_reception < ?3 "
+	  "ORDER BY b.date_reception, s.nom",
+	  row_bilan, NULL, "Aucun bilan reçu." },
 	/* The follow-up's rule (docs/suivi.md): a structure that had a
 	 * labelled promeneur during the year owes an annual bilan or both
 	 * semester ones. */
+	{ "Structures sans bilan pour ", 1,
+	  "SELECT s.nom, s.commune FROM structure s WHERE s.dept = ?1 AND EXISTS ("
+	  "SELECT 1 FROM promeneur p WHERE p.structure = s.id AND p.date_labellisation IS NOT NULL "
+	  "AND p.date_labellisation <= ?5 || '-12-31' AND (p.date_delabellisation IS NULL "
+	  "OR p.date_delabellisation >= ?5 || '-01-01')) "
+	  "AND NOT EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
+	  "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'annee') "
+	  "AND NOT (EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
+	  "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre1') "
+	  "AND EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
+	  "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre2')) ORDER BY s.nom",
+	  row_missing, NULL, "Toutes les structures concernées ont envoyé leur bilan." },
+	{ "Événements des quatre prochaines semaines", 0,
+	  "SELECT e.date, e.titre, COALESCE(e.lieu, '') FROM event e WHERE e.dept = ?1 "
+	  "AND e.date >= ?3 AND e.date < ?4 ORDER BY e.date, e.titre",
+	  row_event, NULL, "Aucun événement prévu." },
+};
+
+static void part_write(struct content *c, const struct part *p)
+{
 	char title[128];
-	snprintf(title, sizeof(title), "Structures sans bilan pour %s", c->last_year);
+	snprintf(title, sizeof(title), "%s%s", p->title, p->year_in_title ? c->last_year : "");
 	section(c, title);
-	n = each(c, "SELECT s.nom, s.commune FROM structure s WHERE s.dept = ?1 AND EXISTS ("
-		 "SELECT 1 FROM promeneur p WHERE p.structure = s.id AND p.date_labellisation IS NOT NULL "
-		 "AND p.date_labellisation <= ?5 || '-12-31' AND (p.date_delabellisation IS NULL "
-		 "OR p.date_delabellisation >= ?5 || '-01-01')) "
-		 "AND NOT EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
-		 "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'annee') "
-		 "AND NOT (EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
-		 "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre1') "
-		 "AND EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
-		 "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre2')) ORDER BY s.nom",
-		 row_missing);
-	section_end(c, n, "Toutes les structures concernées ont envoyé leur bilan.");
+	section_end(c, each(c, p->sql, p->row, p->word), p->none);
+}
 
-	section(c, "Événements des quatre prochaines semaines");
-	n = each(c, "SELECT e.date, e.titre, COALESCE(e.lieu, '') FROM event e WHERE e.dept = ?1 "
-		 "AND e.date >= ?3 AND e.date < ?4 ORDER BY e.date, e.titre", row_event);
-	section_end(c, n, "Aucun événement prévu.");
+static int gather(struct content *c)
+{
+	/* The project's one CSV writer (model/csv.h): the same format and the
+	 * same formula guard as relais export annuaire. Only row_change()
+	 * writes rows after these. */
+	csv_put_bom(&c->csv);
+	csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		part_write(c, &parts[i]);
 
+	/* Two queries, one section: the conflicts' count is a line only when
+	 * there are some. */
 	section(c, "En attente du coordinateur");
-	int k = 0;
 	size_t len0 = c->txt.len;
 	(void)each(c, "SELECT count(*) FROM sync_conflict WHERE dept = ?1 AND resolution IS NULL",
-		   row_count);
-	k = c->txt.len != len0;
-	n = each(c, "SELECT recu_le, COALESCE(sujet, ''), COALESCE(raison, '') FROM inbound_mail "
-		 "WHERE dept = ?1 AND resultat = 'quarantaine' "
-		 "AND COALESCE(traitement, 'a_traiter') = 'a_traiter' ORDER BY recu_le", row_quarantine);
+		   row_count, NULL);
+	int k = c->txt.len != len0;
+	int n = each(c, "SELECT recu_le, COALESCE(sujet, ''), COALESCE(raison, '') FROM inbound_mail "
+		     "WHERE dept = ?1 AND resultat = 'quarantaine' "
+		     "AND COALESCE(traitement, 'a_traiter') = 'a_traiter' ORDER BY recu_le",
+		     row_quarantine, NULL);
 	section_end(c, n > 0 || k, "Rien en attente.");
 	return c->rc;
 }
@@ -627,6 +647,27 @@ static const char *message_id(const struct buf *msg, char *out, size_t outlen)
 	return out;
 }
 
+/* Runs an UPDATE with ?1 value and ?2 id, and resets it for the next id. */
+static int stamp(sqlite3_stmt *st, const char *value, const char *id)
+{
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	return src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
+}
+
+/* Ends l (NULL when it did not begin): committed as the digest's writes
+ * when rc is 0, else rolled back. Returns rc, or the commit's error. */
+static int local_end(struct sync_local *l, int rc)
+{
+	if (rc) {
+		sync_local_abort(l);
+		return rc;
+	}
+	return sync_local_commit(l, DIGEST_LOGIN);
+}
+
 /* Builds, sends and records the digest of key. */
 static int send_digest(struct digest *d, const char *key, int64_t now_ms)
 {
@@ -660,13 +701,8 @@ static int send_digest(struct digest *d, const char *key, int64_t now_ms)
 		rc = relais_sqlite_error(sqlite3_prepare_v2(db, "UPDATE directory_change SET transmis = 1, "
 						"date_transmission = ?1 WHERE id = ?2 AND "
 						"COALESCE(transmis, 0) = 0", -1, &st, NULL));
-	for (size_t i = 0; !rc && i < ids.len; i += strlen((const char *)ids.data + i) + 1) {
-		sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, (const char *)ids.data + i, -1, SQLITE_STATIC);
-		int src = sqlite3_step(st);
-		rc = src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
-		sqlite3_reset(st);
-	}
+	for (size_t i = 0; !rc && i < ids.len; i += strlen((const char *)ids.data + i) + 1)
+		rc = stamp(st, today, (const char *)ids.data + i);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (!rc)
@@ -682,12 +718,7 @@ static int send_digest(struct digest *d, const char *key, int64_t now_ms)
 		rc = src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
 	}
 	sqlite3_finalize(st);
-	if (!rc) {
-		rc = sync_local_commit(l, DIGEST_LOGIN);
-		l = NULL;
-	}
-	if (l)
-		sync_local_abort(l);
+	rc = local_end(l, rc);
 	store_writer_release(d->st);
 	if (rc)
 		fprintf(stderr, "synthèse %s envoyée mais non notée : %s\n", key, relais_strerror(rc));
@@ -843,20 +874,10 @@ static int send_reminders(struct digest *d, int64_t now_ms)
 			rc = relais_sqlite_error(sqlite3_prepare_v2(db, "UPDATE reminder SET statut = "
 							"'envoyee', envoyee_le = ?1 WHERE id = ?2 "
 							"AND statut = 'a_envoyer'", -1, &st, NULL));
-		for (size_t k = i; !rc && k < j; k++) {
-			sqlite3_bind_text(st, 1, sent_at, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, v[k].id, -1, SQLITE_STATIC);
-			int src = sqlite3_step(st);
-			rc = src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
-			sqlite3_reset(st);
-		}
+		for (size_t k = i; !rc && k < j; k++)
+			rc = stamp(st, sent_at, v[k].id);
 		sqlite3_finalize(st);
-		if (!rc) {
-			rc = sync_local_commit(l, DIGEST_LOGIN);
-			l = NULL;
-		}
-		if (l)
-			sync_local_abort(l);
+		rc = local_end(l, rc);
 		store_writer_release(d->st);
 		if (rc)
 			fprintf(stderr, "relance %s envoyée mais non notée : %s\n", v[i].id,
