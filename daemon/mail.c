@@ -143,20 +143,35 @@ static void send_replies(struct mail_gateway *g, const char *id)
 	mailgw_ingest_replies_free(v, n);
 }
 
+/* Stores uid as the mailbox position: it is done. */
+static int remember(struct mail_gateway *g, uint32_t uidvalidity, uint32_t uid)
+{
+	sqlite3 *db = store_writer_acquire(g->st);
+	int rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
+	store_writer_release(g->st);
+	return rc;
+}
+
+/* After the IMAP command that took uid out of the inbox, moving it to
+ * folder or only removing it (folder NULL), with rc its result: remembers
+ * uid as done, or says what failed. */
+static int taken_out(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		     uint32_t uid, const char *folder, int rc)
+{
+	if (rc && folder)
+		fprintf(stderr, "courrier : UID %u non déplacé vers « %s » : %s (%s)\n", uid, folder,
+			relais_strerror(rc), mailgw_imap_error(c));
+	else if (rc)
+		fprintf(stderr, "courrier : UID %u non retiré : %s (%s)\n", uid, relais_strerror(rc),
+			mailgw_imap_error(c));
+	return rc ? rc : remember(g, uidvalidity, uid);
+}
+
 /* Moves uid and remembers it as done. */
 static int finish(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
 		  uint32_t uid, const char *folder)
 {
-	int rc = mailgw_imap_move(c, uid, folder);
-	if (rc) {
-		fprintf(stderr, "courrier : UID %u non déplacé vers « %s » : %s (%s)\n", uid, folder,
-			relais_strerror(rc), mailgw_imap_error(c));
-		return rc;
-	}
-	sqlite3 *db = store_writer_acquire(g->st);
-	rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
-	store_writer_release(g->st);
-	return rc;
+	return taken_out(g, c, uidvalidity, uid, folder, mailgw_imap_move(c, uid, folder));
 }
 
 /*
@@ -186,16 +201,7 @@ static int finish_again(struct mail_gateway *g, struct mailgw_imap *c, uint32_t 
 		return finish(g, c, uidvalidity, uid, folder);
 	fprintf(stderr, "courrier : UID %u : déjà copié dans « %s », retiré de la boîte\n", uid,
 		folder);
-	rc = mailgw_imap_remove(c, uid);
-	if (rc) {
-		fprintf(stderr, "courrier : UID %u non retiré : %s (%s)\n", uid, relais_strerror(rc),
-			mailgw_imap_error(c));
-		return rc;
-	}
-	sqlite3 *db = store_writer_acquire(g->st);
-	rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
-	store_writer_release(g->st);
-	return rc;
+	return taken_out(g, c, uidvalidity, uid, NULL, mailgw_imap_remove(c, uid));
 }
 
 /* A message over the size cap: journal it for a person (identified by its
@@ -246,9 +252,7 @@ static int process(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidva
 	}
 	if (rc == RELAIS_ENOTFOUND) {
 		/* Gone meanwhile (moved by a person): nothing to do. */
-		db = store_writer_acquire(g->st);
-		rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
-		store_writer_release(g->st);
+		rc = remember(g, uidvalidity, uid);
 		goto out;
 	}
 	if (rc) {
