@@ -20,6 +20,7 @@
 #include "../model/csv.h"
 #include "../model/form.h"
 #include "digest.h"
+#include "worker.h"
 
 #define SECTION_CAP (2u << 20)
 
@@ -593,28 +594,12 @@ struct digest {
 	const char **rcpt;
 	size_t nrcpt;
 	char *rcpt_buf;
-	uv_thread_t thread;
-	uv_mutex_t lock;
-	uv_cond_t wake;
-	int stop;
+	struct worker w;
 };
-
-static int nap(struct digest *d, int ms)
-{
-	uv_mutex_lock(&d->lock);
-	if (!d->stop)
-		(void)uv_cond_timedwait(&d->wake, &d->lock, (uint64_t)ms * 1000000u);
-	int s = d->stop;
-	uv_mutex_unlock(&d->lock);
-	return s;
-}
 
 static int stopping(struct digest *d)
 {
-	uv_mutex_lock(&d->lock);
-	int s = d->stop;
-	uv_mutex_unlock(&d->lock);
-	return s;
+	return worker_stopping(&d->w);
 }
 
 /* 1 when the period key was already sent, 0 when not, or an error. */
@@ -966,7 +951,7 @@ static void run(void *arg)
 				dback = next_backoff(dback);
 			}
 		}
-		if (nap(d, DIGEST_POLL_MS))
+		if (worker_nap(&d->w, DIGEST_POLL_MS))
 			break;
 	}
 }
@@ -1019,21 +1004,9 @@ int digest_start(struct store *st, const struct config_digest *cfg,
 	d->smtp.cafile = cfg->smtp_ca;
 	d->smtp.user = cfg->smtp_utilisateur;
 	d->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
-	if (uv_mutex_init(&d->lock)) {
-		rc = RELAIS_ENOMEM;
+	rc = worker_start(&d->w, run, d);
+	if (rc)
 		goto fail;
-	}
-	if (uv_cond_init(&d->wake)) {
-		uv_mutex_destroy(&d->lock);
-		rc = RELAIS_ENOMEM;
-		goto fail;
-	}
-	if (uv_thread_create(&d->thread, run, d)) {
-		uv_cond_destroy(&d->wake);
-		uv_mutex_destroy(&d->lock);
-		rc = RELAIS_ENOMEM;
-		goto fail;
-	}
 	*out = d;
 	return 0;
 fail:
@@ -1049,22 +1022,15 @@ fail:
 
 void digest_request_stop(struct digest *d)
 {
-	if (!d)
-		return;
-	uv_mutex_lock(&d->lock);
-	d->stop = 1;
-	uv_cond_signal(&d->wake);
-	uv_mutex_unlock(&d->lock);
+	if (d)
+		worker_request_stop(&d->w);
 }
 
 void digest_stop(struct digest *d)
 {
 	if (!d)
 		return;
-	digest_request_stop(d);
-	uv_thread_join(&d->thread);
-	uv_cond_destroy(&d->wake);
-	uv_mutex_destroy(&d->lock);
+	worker_join(&d->w);
 	free(d->rcpt);
 	free(d->rcpt_buf);
 	free(d);

@@ -19,6 +19,7 @@
 #include "../mailgw/smtp.h"
 #include "../model/form.h"
 #include "mail.h"
+#include "worker.h"
 
 struct mail_gateway {
 	struct store *st;
@@ -27,30 +28,13 @@ struct mail_gateway {
 	struct mailgw_imap_config imap;
 	struct mailgw_smtp_config smtp;
 	struct mailgw_ingest_sender sender;
-	uv_thread_t thread;
-	uv_mutex_t lock;
-	uv_cond_t wake;
-	int stop;
+	struct worker w;
 	int64_t retry_replies_ms;  /* when to try failed answers again; 0: none failed */
 };
 
 static int stopping(struct mail_gateway *g)
 {
-	uv_mutex_lock(&g->lock);
-	int s = g->stop;
-	uv_mutex_unlock(&g->lock);
-	return s;
-}
-
-/* Sleeps ms unless asked to stop; returns 1 when stopping. */
-static int nap(struct mail_gateway *g, int ms)
-{
-	uv_mutex_lock(&g->lock);
-	if (!g->stop)
-		(void)uv_cond_timedwait(&g->wake, &g->lock, (uint64_t)ms * 1000000u);
-	int s = g->stop;
-	uv_mutex_unlock(&g->lock);
-	return s;
+	return worker_stopping(&g->w);
 }
 
 static const char *outcome_word(enum mailgw_outcome o)
@@ -378,7 +362,7 @@ static int session(struct mail_gateway *g, int *connected)
 		if (rc)
 			goto out;
 		if (!mailgw_imap_has_idle(c)) {
-			if (nap(g, g->cfg->intervalle * 1000))
+			if (worker_nap(&g->w, g->cfg->intervalle * 1000))
 				break;
 			continue;
 		}
@@ -413,7 +397,7 @@ static void run(void *arg)
 			backoff = MAIL_BACKOFF_MIN_MS;
 		fprintf(stderr, "courrier : nouvel essai dans %d s (%s)\n", backoff / 1000,
 			relais_strerror(rc ? rc : RELAIS_ENET));
-		if (nap(g, backoff))
+		if (worker_nap(&g->w, backoff))
 			break;
 		backoff = backoff >= MAIL_BACKOFF_MAX_MS / 2 ? MAIL_BACKOFF_MAX_MS : backoff * 2;
 	}
@@ -457,23 +441,11 @@ int mail_gateway_start(struct store *st, const struct config_mail *cfg,
 	g->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
 	g->sender.addr = cfg->adresse;
 	g->sender.name = cfg->nom;
-	if (uv_mutex_init(&g->lock)) {
-		free(g);
-		snprintf(err, errlen, "Impossible de démarrer la passerelle courrier.");
-		return RELAIS_ENOMEM;
-	}
-	if (uv_cond_init(&g->wake)) {
-		uv_mutex_destroy(&g->lock);
-		free(g);
-		snprintf(err, errlen, "Impossible de démarrer la passerelle courrier.");
-		return RELAIS_ENOMEM;
-	}
-	if (uv_thread_create(&g->thread, run, g)) {
-		uv_cond_destroy(&g->wake);
-		uv_mutex_destroy(&g->lock);
+	rc = worker_start(&g->w, run, g);
+	if (rc) {
 		free(g);
 		snprintf(err, errlen, "Impossible de démarrer le fil de la passerelle courrier.");
-		return RELAIS_ENOMEM;
+		return rc;
 	}
 	*out = g;
 	return 0;
@@ -481,23 +453,16 @@ int mail_gateway_start(struct store *st, const struct config_mail *cfg,
 
 void mail_gateway_request_stop(struct mail_gateway *g)
 {
-	if (!g)
-		return;
-	uv_mutex_lock(&g->lock);
-	g->stop = 1;
-	uv_cond_signal(&g->wake);
-	uv_mutex_unlock(&g->lock);
+	if (g)
+		worker_request_stop(&g->w);
 }
 
 void mail_gateway_stop(struct mail_gateway *g)
 {
 	if (!g)
 		return;
-	mail_gateway_request_stop(g);
-	uv_thread_join(&g->thread);
+	worker_join(&g->w);
 	/* Its MIME workers go with it, reaped, rather than at relaisd's exit. */
 	mailgw_sandbox_shutdown();
-	uv_cond_destroy(&g->wake);
-	uv_mutex_destroy(&g->lock);
 	free(g);
 }
