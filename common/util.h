@@ -22,6 +22,8 @@ int util_is_uuid(const char *s);
 void util_sha256_hex(const void *p, size_t n, char out[UTIL_SHA256_HEX + 1]);
 /* Writes n bytes as lower-case hex into out, which holds 2n+1 bytes. */
 void util_hex(const void *p, size_t n, char *out);
+/* The value (0 to 15) of the hex digit c, either case; -1 when c is none. */
+int util_hex_digit(int c);
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t util_now_ms(void);

@@ -210,10 +210,10 @@ struct param {
 static int pct_decode(struct buf *b, const char *s)
 {
 	for (size_t i = 0; s[i]; i++) {
-		int rc;
-		if (s[i] == '%' && isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
-			char hex[3] = { s[i + 1], s[i + 2], 0 };
-			rc = buf_putc(b, (int)strtol(hex, NULL, 16));
+		int rc, hi, lo;
+		if (s[i] == '%' && (hi = util_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = util_hex_digit((unsigned char)s[i + 2])) >= 0) {
+			rc = buf_putc(b, hi * 16 + lo);
 			i += 2;
 		} else {
 			rc = buf_putc(b, s[i]);
