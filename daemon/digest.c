@@ -19,6 +19,7 @@
 #include "../mailgw/smtp.h"
 #include "../model/csv.h"
 #include "../model/form.h"
+#include "../model/model.h"
 #include "digest.h"
 #include "worker.h"
 
@@ -277,24 +278,13 @@ static void row_person(struct content *c, sqlite3_stmt *st, const char *word)
 	item(c, "%s (%s), %s le %s", col(st, 0), col(st, 1), word, d);
 }
 
-static const char *decision_word(const char *s)
-{
-	if (!strcmp(s, "acceptee"))
-		return "acceptée";
-	if (!strcmp(s, "refusee"))
-		return "refusée";
-	if (!strcmp(s, "ajournee"))
-		return "ajournée";
-	return s;
-}
-
 static void row_decision(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	(void)word;
 	fr_date(col(st, 3), d, sizeof(d));
 	item(c, "%s (%s) : candidature %s au comité du %s", col(st, 0), col(st, 1),
-	     decision_word(col(st, 2)), d);
+	     model_value_label(col(st, 2)), d);
 }
 
 static void row_delabel(struct content *c, sqlite3_stmt *st, const char *word)

@@ -648,21 +648,6 @@ out:
 	return rc;
 }
 
-/* Problems from record number k (from 1) of several say which one. */
-static int number_problems(struct mailgw_result *r, size_t from, size_t k)
-{
-	for (size_t i = from; i < r->nproblems; i++) {
-		size_t n = strlen(r->problems[i]) + 32;
-		char *s = malloc(n);
-		if (!s)
-			return RELAIS_ENOMEM;
-		snprintf(s, n, "Bilan n° %zu : %s", k, r->problems[i]);
-		free(r->problems[i]);
-		r->problems[i] = s;
-	}
-	return 0;
-}
-
 /* ---- mail that is no form ---- */
 
 /* Phrases of advance-fee scams and phishing (folded as model_fold does:
@@ -989,7 +974,8 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 		else
 			rc = record_bilan(db, t, dept, m->from_addr, &fr.v[i], day, r);
 		if (!rc && fr.nv > 1)
-			rc = number_problems(r, before, i + 1);
+			rc = form_problems_number(r->problems, before, r->nproblems, "Bilan n°",
+						  i + 1);
 	}
 	if (rc == AMBIGUOUS) {
 		sync_local_abort(l);
