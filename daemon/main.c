@@ -346,6 +346,27 @@ static int user_set(int argc, char **argv)
 	return 0;
 }
 
+/* ---- configuration ---- */
+
+/* Reads the configuration file config, or DIR/relaisd.conf when it exists;
+ * 0, or 1 once the reason is printed (conf then needs config_free()). */
+static int load_config(const char *config, const char *dir, struct config *conf)
+{
+	char path[4096], err[1024];
+	if (config) {
+		snprintf(path, sizeof(path), "%s", config);
+	} else if (snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_DEFAULT_NAME) >=
+		   (int)sizeof(path)) {
+		fprintf(stderr, "relaisd : chemin du dossier de données trop long.\n");
+		return 1;
+	}
+	if (config_load(path, config != NULL, conf, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- serve ---- */
 
 struct serve_ctx {
@@ -502,7 +523,6 @@ static int cmd_serve(int argc, char **argv)
 	struct serve_ctx s;
 	struct digest_clock clk = { 0, 0, 1 };
 	struct config conf;
-	char confpath[4096];
 	struct store *st = NULL;
 	struct api *api = NULL;
 	char host[256], err[1024], token[AUTH_TOKEN_LEN + 1] = "";
@@ -533,17 +553,8 @@ static int cmd_serve(int argc, char **argv)
 	rc = 1;
 	/* The configuration is read first: a mistake in it stops relaisd
 	 * before anything is created or served. */
-	if (config) {
-		snprintf(confpath, sizeof(confpath), "%s", config);
-	} else if (snprintf(confpath, sizeof(confpath), "%s/%s", dir, CONFIG_DEFAULT_NAME) >=
-		   (int)sizeof(confpath)) {
-		fprintf(stderr, "relaisd : chemin du dossier de données trop long.\n");
+	if (load_config(config, dir, &conf))
 		goto out;
-	}
-	if (config_load(confpath, config != NULL, &conf, err, sizeof(err))) {
-		fprintf(stderr, "relaisd : %s\n", err);
-		goto out;
-	}
 	/* Before any thread: localtime_r and mktime read TZ (docs/digest.md). */
 	if (conf.digest.enabled && digest_set_zone(conf.digest.fuseau)) {
 		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
@@ -831,7 +842,7 @@ static int digest_preview(int argc, char **argv)
 	struct config conf;
 	struct config_digest dc;
 	struct buf msg = BUF_INIT(DIGEST_MAX_MESSAGE);
-	char confpath[4096], err[1024];
+	char err[1024];
 	sqlite3 *db = NULL;
 	int64_t now;
 	int rc;
@@ -852,14 +863,8 @@ static int digest_preview(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = 1;
-	if (config)
-		snprintf(confpath, sizeof(confpath), "%s", config);
-	else
-		snprintf(confpath, sizeof(confpath), "%s/%s", data, CONFIG_DEFAULT_NAME);
-	if (config_load(confpath, config != NULL, &conf, err, sizeof(err))) {
-		fprintf(stderr, "relaisd : %s\n", err);
+	if (load_config(config, data, &conf))
 		goto out;
-	}
 	/* Without a [digest] section: Monday 08:00, Europe/Paris, as documented. */
 	memset(&dc, 0, sizeof(dc));
 	if (conf.digest.enabled)
