@@ -71,6 +71,15 @@ const char *mailgw_mime_status_str(int status)
 	return "état d'analyse inconnu";
 }
 
+int mailgw_mime_is_csv(const struct mailgw_attachment *a)
+{
+	size_t n = strlen(a->filename);
+	if (n >= 4 && !strcasecmp(a->filename + n - 4, ".csv"))
+		return 1;
+	return !strcmp(a->mime_type, "text/csv") ||
+	       !strcmp(a->mime_type, "text/comma-separated-values");
+}
+
 void mailgw_mime_free(struct mailgw_mime_msg *m)
 {
 	if (!m)

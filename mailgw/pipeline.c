@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -771,15 +770,6 @@ out:
 
 /* ---- classification ---- */
 
-static int is_csv(const struct mailgw_attachment *a)
-{
-	size_t n = strlen(a->filename);
-	if (n >= 4 && !strcasecmp(a->filename + n - 4, ".csv"))
-		return 1;
-	return !strcmp(a->mime_type, "text/csv") ||
-	       !strcmp(a->mime_type, "text/comma-separated-values");
-}
-
 /* Whether a table's problems name a field it gave (a value that did not
  * pass), not only the fields it lacks: then it was meant as a bilan. */
 static int has_field_problem(const struct form_problems *p)
@@ -880,7 +870,7 @@ static int read_form(const struct mailgw_mime_msg *m, struct form_read *fr)
 			snprintf(fr->refused, sizeof(fr->refused), "pièce jointe « %s » non lue : %s",
 				 name, why);
 		}
-		else if (a->extract == MAILGW_OFFICE_NONE && is_csv(a))
+		else if (a->extract == MAILGW_OFFICE_NONE && mailgw_mime_is_csv(a))
 			rc = read_tables((const char *)a->data, a->len, fr);
 	}
 	if (!rc && fr->kind == FORM_UNKNOWN && m->body_tables)
