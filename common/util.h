@@ -102,6 +102,14 @@ const char *util_de(const char *word);
  * strerror() speaks English). Static strings; never NULL. */
 const char *util_errno_fr(int err);
 
+/*
+ * Room for element n of the array v, which holds *alloc elements of size
+ * bytes: v itself while n < *alloc, else v grown (doubled; 8 elements at
+ * first) with *alloc updated. NULL when memory or size_t runs out; v is
+ * then unchanged and still the caller's to free.
+ */
+void *util_grow(void *v, size_t *alloc, size_t n, size_t size) RELAIS_WUR;
+
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;
 

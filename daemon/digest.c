@@ -734,16 +734,12 @@ static int reminders_pending(struct digest *d, struct reminder **out, size_t *n)
 	if (!rc)
 		sqlite3_bind_text(st, 1, d->cfg->departement, -1, SQLITE_STATIC);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct reminder *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				rc = RELAIS_ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
+		struct reminder *nv = util_grow(v, &cap, *n, sizeof(*v));
+		if (!nv) {
+			rc = RELAIS_ENOMEM;
+			break;
 		}
+		v = nv;
 		struct reminder *r = &v[(*n)++];
 		snprintf(r->id, sizeof(r->id), "%s", col(st, 0));
 		snprintf(r->structure, sizeof(r->structure), "%s", col(st, 1));

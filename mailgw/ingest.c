@@ -817,16 +817,12 @@ int mailgw_ingest_replies_pending(sqlite3 *db, const char *dept, const char *id,
 	sqlite3_bind_text(st, 1, dept, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 2, id);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (count == alloc) {
-			size_t na = alloc ? alloc * 2 : 8;
-			struct mailgw_ingest_reply *nv = realloc(v, na * sizeof(*nv));
-			if (!nv) {
-				rc = RELAIS_ENOMEM;
-				goto out;
-			}
-			v = nv;
-			alloc = na;
+		struct mailgw_ingest_reply *nv = util_grow(v, &alloc, count, sizeof(*v));
+		if (!nv) {
+			rc = RELAIS_ENOMEM;
+			goto out;
 		}
+		v = nv;
 		struct mailgw_ingest_reply *e = &v[count];
 		memset(e, 0, sizeof(*e));
 		count++;

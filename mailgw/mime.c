@@ -482,16 +482,13 @@ static int add_attachment(struct walk *w, const char *type, char *filename,
 		set_status(w, MAILGW_MIME_ATTACH_TOO_BIG);
 		goto out;
 	}
-	if (m->n_attachments == w->attach_alloc) {
-		size_t na = w->attach_alloc ? w->attach_alloc * 2 : 4;
-		struct mailgw_attachment *a = realloc(m->attachments, na * sizeof(*a));
-		if (!a) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-		m->attachments = a;
-		w->attach_alloc = na;
+	struct mailgw_attachment *v = util_grow(m->attachments, &w->attach_alloc,
+						m->n_attachments, sizeof(*v));
+	if (!v) {
+		rc = RELAIS_ENOMEM;
+		goto out;
 	}
+	m->attachments = v;
 	struct mailgw_attachment *a = &m->attachments[m->n_attachments];
 	a->mime_type = strdup(type);
 	a->data = malloc(n ? n : 1);
