@@ -121,22 +121,6 @@ void digest_period(const struct config_digest *cfg, int64_t now_ms, int64_t *due
 
 /* ---- text helpers ---- */
 
-static const char *const months[] = {
-	"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-	"octobre", "novembre", "décembre",
-};
-
-/* "2026-11-23" as "23 novembre 2026"; other text is copied. */
-static void fr_date(const char *iso, char *out, size_t outlen)
-{
-	int y, m, d;
-	if (iso && strlen(iso) >= 10 && sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) == 3 && m >= 1 &&
-	    m <= 12)
-		snprintf(out, outlen, "%d %s %d", d, months[m - 1], y);
-	else
-		snprintf(out, outlen, "%s", iso ? iso : "date inconnue");
-}
-
 static const char *domain_of(const char *addr)
 {
 	const char *at = strchr(addr, '@');
@@ -274,7 +258,7 @@ static int each(struct content *c, const char *sql, row_fn *row, const char *wor
 static void row_person(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 2), d, sizeof(d));
+	util_date_fr(col(st, 2), d, sizeof(d));
 	item(c, "%s (%s), %s le %s", col(st, 0), col(st, 1), word, d);
 }
 
@@ -282,7 +266,7 @@ static void row_decision(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	(void)word;
-	fr_date(col(st, 3), d, sizeof(d));
+	util_date_fr(col(st, 3), d, sizeof(d));
 	item(c, "%s (%s) : candidature %s au comité du %s", col(st, 0), col(st, 1),
 	     model_value_label(col(st, 2)), d);
 }
@@ -291,7 +275,7 @@ static void row_delabel(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	(void)word;
-	fr_date(col(st, 2), d, sizeof(d));
+	util_date_fr(col(st, 2), d, sizeof(d));
 	item(c, "%s (%s), délabellisé(e) le %s ; motif : %s", col(st, 0), col(st, 1), d,
 	     *col(st, 3) ? col(st, 3) : "non précisé");
 }
@@ -300,7 +284,7 @@ static void row_change(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	(void)word;
-	fr_date(col(st, 2), d, sizeof(d));
+	util_date_fr(col(st, 2), d, sizeof(d));
 	item(c, "%s : %s %s (%s), le %s", col(st, 1), col(st, 3), col(st, 4), col(st, 7), d);
 	const char *cells[DIGEST_CSV_NCOLS];
 	for (int i = 0; i < DIGEST_CSV_NCOLS; i++)
@@ -323,7 +307,7 @@ static void row_bilan(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	(void)word;
-	fr_date(col(st, 3), d, sizeof(d));
+	util_date_fr(col(st, 3), d, sizeof(d));
 	item(c, "%s : bilan %s (%s), reçu le %s", col(st, 0), col(st, 1), period_word(col(st, 2)),
 	     d);
 }
@@ -338,7 +322,7 @@ static void row_event(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
 	(void)word;
-	fr_date(col(st, 0), d, sizeof(d));
+	util_date_fr(col(st, 0), d, sizeof(d));
 	if (*col(st, 2))
 		item(c, "%s : %s, %s", d, col(st, 1), col(st, 2));
 	else
@@ -358,7 +342,7 @@ static void row_quarantine(struct content *c, sqlite3_stmt *st, const char *word
 {
 	char d[64];
 	(void)word;
-	fr_date(col(st, 0), d, sizeof(d));
+	util_date_fr(col(st, 0), d, sizeof(d));
 	item(c, "courrier en quarantaine reçu le %s : « %s » (%s)", d,
 	     *col(st, 1) ? col(st, 1) : "sans objet", *col(st, 2) ? col(st, 2) : "raison inconnue");
 }
@@ -503,7 +487,7 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 	c.end = end;
 	c.events_end = evend;
 	c.last_year = lastyear;
-	fr_date(start, fstart, sizeof(fstart));
+	util_date_fr(start, fstart, sizeof(fstart));
 	memset(&ev, 0, sizeof(ev));
 	sscanf(end, "%4d-%2d-%2d", &ev.tm_year, &ev.tm_mon, &ev.tm_mday);
 	ev.tm_year -= 1900;
@@ -511,7 +495,7 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 	ev.tm_mday -= 1;
 	local_day(&ev);
 	ymd(&ev, lastday);
-	fr_date(lastday, flast, sizeof(flast));
+	util_date_fr(lastday, flast, sizeof(flast));
 	snprintf(subject, sizeof(subject), "Promeneurs du Net — synthèse de la semaine du %s",
 		 fstart);
 
