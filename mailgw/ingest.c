@@ -901,21 +901,22 @@ static const struct reply_fate fate_failed = {
 	1,
 };
 
+/* Writes fate f of the answer to journal row id (ms and motif for its
+ * statements), all or nothing. */
 static int reply_fate_write(sqlite3 *db, const struct sync_tables *t, const char *id,
 			    const struct reply_fate *f, int64_t ms, const char *motif)
 {
 	struct sync_local *l = NULL;
 	int rc = sync_local_begin(db, t, &l);
-	if (rc)
-		return rc;
-	rc = update_reply_row(db, f->reply_sql, id, ms, motif, 1);
+	if (!rc)
+		rc = update_reply_row(db, f->reply_sql, id, ms, motif, 1);
 	if (!rc)
 		rc = update_reply_row(db, f->journal_sql, id, ms, motif, f->journal_must_change);
-	if (rc) {
+	if (rc)
 		sync_local_abort(l);
-		return rc;
-	}
-	return sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
+	else
+		rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
+	return rc;
 }
 
 int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const char *id,
