@@ -1,6 +1,7 @@
 /*
  * util.h - small helpers shared by every module: randomness, identifiers,
- * hashing, time and number parsing. Randomness and hashing come from GnuTLS.
+ * hashing, time and number parsing, hex digits, growing arrays. Randomness
+ * and hashing come from GnuTLS.
  */
 #ifndef RELAIS_UTIL_H
 #define RELAIS_UTIL_H

@@ -19,8 +19,8 @@ struct worker {
 	int stop;
 };
 
-/* Starts run(arg) on a new thread of w (zeroed by the caller). Returns 0,
- * or RELAIS_ENOMEM with nothing left to undo. */
+/* Starts run(arg) on a new thread of w. Returns 0, or RELAIS_ENOMEM with
+ * nothing left to undo. */
 int worker_start(struct worker *w, void (*run)(void *arg), void *arg) RELAIS_WUR;
 
 /* 1 once a stop was asked. */
