@@ -57,6 +57,30 @@ void util_hex(const void *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
+int util_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void *util_grow(void *v, size_t *alloc, size_t n, size_t size)
+{
+	if (n < *alloc)
+		return v;
+	size_t na = *alloc ? *alloc * 2 : 8;
+	if (na < *alloc || na > SIZE_MAX / size)
+		return NULL;
+	void *nv = realloc(v, na * size);
+	if (nv)
+		*alloc = na;
+	return nv;
+}
+
 void util_sha256_hex(const void *p, size_t n, char out[UTIL_SHA256_HEX + 1])
 {
 	unsigned char digest[32];

@@ -1,6 +1,7 @@
 /*
  * util.h - small helpers shared by every module: randomness, identifiers,
- * hashing, time and number parsing. Randomness and hashing come from GnuTLS.
+ * hashing, time and number parsing, hex digits, growing arrays. Randomness
+ * and hashing come from GnuTLS.
  */
 #ifndef RELAIS_UTIL_H
 #define RELAIS_UTIL_H
@@ -22,6 +23,8 @@ int util_is_uuid(const char *s);
 void util_sha256_hex(const void *p, size_t n, char out[UTIL_SHA256_HEX + 1]);
 /* Writes n bytes as lower-case hex into out, which holds 2n+1 bytes. */
 void util_hex(const void *p, size_t n, char *out);
+/* The value (0 to 15) of the hex digit c, either case; -1 when c is none. */
+int util_hex_digit(int c);
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t util_now_ms(void);
@@ -103,6 +106,14 @@ const char *util_de(const char *word);
 /* The French words for an errno value, for messages people read (libc's
  * strerror() speaks English). Static strings; never NULL. */
 const char *util_errno_fr(int err);
+
+/*
+ * Room for element n of the array v, which holds *alloc elements of size
+ * bytes: v itself while n < *alloc, else v grown (doubled; 8 elements at
+ * first) with *alloc updated. NULL when memory or size_t runs out; v is
+ * then unchanged and still the caller's to free.
+ */
+void *util_grow(void *v, size_t *alloc, size_t n, size_t size) RELAIS_WUR;
 
 /* Parses a whole decimal integer in [min, max]; no sign games, no trailing junk. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out) RELAIS_WUR;

@@ -19,7 +19,9 @@
 #include "../mailgw/smtp.h"
 #include "../model/csv.h"
 #include "../model/form.h"
+#include "../model/model.h"
 #include "digest.h"
+#include "worker.h"
 
 #define SECTION_CAP (2u << 20)
 
@@ -118,22 +120,6 @@ void digest_period(const struct config_digest *cfg, int64_t now_ms, int64_t *due
 }
 
 /* ---- text helpers ---- */
-
-static const char *const months[] = {
-	"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-	"octobre", "novembre", "décembre",
-};
-
-/* "2026-11-23" as "23 novembre 2026"; other text is copied. */
-static void fr_date(const char *iso, char *out, size_t outlen)
-{
-	int y, m, d;
-	if (iso && strlen(iso) >= 10 && sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) == 3 && m >= 1 &&
-	    m <= 12)
-		snprintf(out, outlen, "%d %s %d", d, months[m - 1], y);
-	else
-		snprintf(out, outlen, "%s", iso ? iso : "date inconnue");
-}
 
 static const char *domain_of(const char *addr)
 {
@@ -237,10 +223,12 @@ static const char *col(sqlite3_stmt *st, int i)
 	return s ? (const char *)s : "";
 }
 
+/* How one row of a section reads; word is the section's (see struct part). */
+typedef void row_fn(struct content *c, sqlite3_stmt *st, const char *word);
+
 /* Runs sql with ?1 dept, ?2 start, ?3 end, ?4 events end, ?5 last year and
  * calls row() for each row; returns the count (or -1 on error, in c->rc). */
-static int each(struct content *c, const char *sql,
-		void (*row)(struct content *c, sqlite3_stmt *st))
+static int each(struct content *c, const char *sql, row_fn *row, const char *word)
 {
 	sqlite3_stmt *st = NULL;
 	int n = 0, src;
@@ -256,7 +244,7 @@ static int each(struct content *c, const char *sql,
 	for (int i = 0; i < 5; i++)
 		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
 	while (!c->rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		row(c, st);
+		row(c, st, word);
 		n++;
 	}
 	if (!c->rc && src != SQLITE_DONE)
@@ -265,51 +253,38 @@ static int each(struct content *c, const char *sql,
 	return c->rc ? -1 : n;
 }
 
-static void row_candidature(struct content *c, sqlite3_stmt *st)
+/* A person and their structure, with what happened to them on a day:
+ * "Prénom Nom (structure), <word> le <date>". */
+static void row_person(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 2), d, sizeof(d));
-	item(c, "%s (%s), déposée le %s", col(st, 0), col(st, 1), d);
+	util_date_fr(col(st, 2), d, sizeof(d));
+	item(c, "%s (%s), %s le %s", col(st, 0), col(st, 1), word, d);
 }
 
-static const char *decision_word(const char *s)
-{
-	if (!strcmp(s, "acceptee"))
-		return "acceptée";
-	if (!strcmp(s, "refusee"))
-		return "refusée";
-	if (!strcmp(s, "ajournee"))
-		return "ajournée";
-	return s;
-}
-
-static void row_decision(struct content *c, sqlite3_stmt *st)
+static void row_decision(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 3), d, sizeof(d));
+	(void)word;
+	util_date_fr(col(st, 3), d, sizeof(d));
 	item(c, "%s (%s) : candidature %s au comité du %s", col(st, 0), col(st, 1),
-	     decision_word(col(st, 2)), d);
+	     model_value_label(col(st, 2)), d);
 }
 
-static void row_label(struct content *c, sqlite3_stmt *st)
+static void row_delabel(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 2), d, sizeof(d));
-	item(c, "%s (%s), labellisé(e) le %s", col(st, 0), col(st, 1), d);
-}
-
-static void row_delabel(struct content *c, sqlite3_stmt *st)
-{
-	char d[64];
-	fr_date(col(st, 2), d, sizeof(d));
+	(void)word;
+	util_date_fr(col(st, 2), d, sizeof(d));
 	item(c, "%s (%s), délabellisé(e) le %s ; motif : %s", col(st, 0), col(st, 1), d,
 	     *col(st, 3) ? col(st, 3) : "non précisé");
 }
 
-static void row_change(struct content *c, sqlite3_stmt *st)
+static void row_change(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 2), d, sizeof(d));
+	(void)word;
+	util_date_fr(col(st, 2), d, sizeof(d));
 	item(c, "%s : %s %s (%s), le %s", col(st, 1), col(st, 3), col(st, 4), col(st, 7), d);
 	const char *cells[DIGEST_CSV_NCOLS];
 	for (int i = 0; i < DIGEST_CSV_NCOLS; i++)
@@ -328,41 +303,46 @@ static const char *period_word(const char *p)
 	return "année";
 }
 
-static void row_bilan(struct content *c, sqlite3_stmt *st)
+static void row_bilan(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 3), d, sizeof(d));
+	(void)word;
+	util_date_fr(col(st, 3), d, sizeof(d));
 	item(c, "%s : bilan %s (%s), reçu le %s", col(st, 0), col(st, 1), period_word(col(st, 2)),
 	     d);
 }
 
-static void row_missing(struct content *c, sqlite3_stmt *st)
+static void row_missing(struct content *c, sqlite3_stmt *st, const char *word)
 {
+	(void)word;
 	item(c, "%s (%s)", col(st, 0), col(st, 1));
 }
 
-static void row_event(struct content *c, sqlite3_stmt *st)
+static void row_event(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 0), d, sizeof(d));
+	(void)word;
+	util_date_fr(col(st, 0), d, sizeof(d));
 	if (*col(st, 2))
 		item(c, "%s : %s, %s", d, col(st, 1), col(st, 2));
 	else
 		item(c, "%s : %s", d, col(st, 1));
 }
 
-static void row_count(struct content *c, sqlite3_stmt *st)
+static void row_count(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	long long n = sqlite3_column_int64(st, 0);
+	(void)word;
 	if (n)
 		item(c, "%lld conflit%s de synchronisation à trancher (relais conflits)", n,
 		     n > 1 ? "s" : "");
 }
 
-static void row_quarantine(struct content *c, sqlite3_stmt *st)
+static void row_quarantine(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
-	fr_date(col(st, 0), d, sizeof(d));
+	(void)word;
+	util_date_fr(col(st, 0), d, sizeof(d));
 	item(c, "courrier en quarantaine reçu le %s : « %s » (%s)", d,
 	     *col(st, 1) ? col(st, 1) : "sans objet", *col(st, 2) ? col(st, 2) : "raison inconnue");
 }
@@ -370,90 +350,105 @@ static void row_quarantine(struct content *c, sqlite3_stmt *st)
 #define PERSON "COALESCE(NULLIF(trim(COALESCE(p.prenom, '') || ' ' || COALESCE(p.nom, '')), ''), " \
 	"'promeneur non renseigné')"
 
-static int gather(struct content *c)
-{
-	int n;
-	section(c, "Nouvelles candidatures");
-	n = each(c, "SELECT " PERSON ", s.nom, c.date_depot FROM candidature c "
-		 "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
-		 "WHERE c.dept = ?1 AND c.date_depot >= ?2 AND c.date_depot < ?3 "
-		 "ORDER BY c.date_depot, s.nom", row_candidature);
-	section_end(c, n, "Aucune nouvelle candidature.");
-
-	section(c, "Décisions sur les candidatures");
-	n = each(c, "SELECT " PERSON ", s.nom, c.decision, c.date_comite FROM candidature c "
-		 "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
-		 "WHERE c.dept = ?1 AND c.decision <> 'en_attente' AND c.date_comite >= ?2 "
-		 "AND c.date_comite < ?3 ORDER BY c.date_comite, s.nom", row_decision);
-	section_end(c, n, "Aucune décision.");
-
-	section(c, "Labellisations");
-	n = each(c, "SELECT " PERSON ", s.nom, p.date_labellisation FROM promeneur p "
-		 "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
-		 "AND p.date_labellisation >= ?2 AND p.date_labellisation < ?3 "
-		 "ORDER BY p.date_labellisation, p.nom", row_label);
-	section_end(c, n, "Aucune labellisation.");
-
-	section(c, "Délabellisations");
-	n = each(c, "SELECT " PERSON ", s.nom, p.date_delabellisation, "
-		 "COALESCE(p.motif_delabellisation, '') FROM promeneur p "
-		 "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
-		 "AND p.date_delabellisation >= ?2 AND p.date_delabellisation < ?3 "
-		 "ORDER BY p.date_delabellisation, p.nom", row_delabel);
-	section_end(c, n, "Aucune délabellisation.");
-
-	section(c, "Changements à transmettre à l'annuaire national (fichier CSV joint)");
-	/* The project's one CSV writer (model/csv.h): the same format and the
-	 * same formula guard as relais export annuaire. */
-	csv_put_bom(&c->csv);
-	csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
-	n = each(c, "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
-		 "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
-		 "LEFT JOIN structure s ON s.id = p.structure "
-		 "WHERE d.dept = ?1 AND COALESCE(d.transmis, 0) = 0 ORDER BY d.date, d.id",
-		 row_change);
-	section_end(c, n, "Aucun changement à transmettre.");
-
-	section(c, "Bilans reçus");
-	n = each(c, "SELECT s.nom, b.annee, b.periode, b.date_reception FROM bilan b "
-		 "JOIN structure s ON s.id = b.structure WHERE b.dept = ?1 "
-		 "AND b.date_reception >= ?2 AND b.date_reception < ?3 "
-		 "ORDER BY b.date_reception, s.nom", row_bilan);
-	section_end(c, n, "Aucun bilan reçu.");
-
+/*
+ * One section of the digest made of one query: its title (followed by the
+ * last year when year_in_title), the query (parameters as for each()), how
+ * a row reads with its word, and the line that stands for no row.
+ */
+static const struct part {
+	const char *title;
+	int year_in_title;
+	const char *sql;
+	row_fn *row;
+	const char *word, *none;
+} parts[] = {
+	{ "Nouvelles candidatures", 0,
+	  "SELECT " PERSON ", s.nom, c.date_depot FROM candidature c "
+	  "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
+	  "WHERE c.dept = ?1 AND c.date_depot >= ?2 AND c.date_depot < ?3 "
+	  "ORDER BY c.date_depot, s.nom",
+	  row_person, "déposée", "Aucune nouvelle candidature." },
+	{ "Décisions sur les candidatures", 0,
+	  "SELECT " PERSON ", s.nom, c.decision, c.date_comite FROM candidature c "
+	  "JOIN structure s ON s.id = c.structure LEFT JOIN promeneur p ON p.id = c.promeneur "
+	  "WHERE c.dept = ?1 AND c.decision <> 'en_attente' AND c.date_comite >= ?2 "
+	  "AND c.date_comite < ?3 ORDER BY c.date_comite, s.nom",
+	  row_decision, NULL, "Aucune décision." },
+	{ "Labellisations", 0,
+	  "SELECT " PERSON ", s.nom, p.date_labellisation FROM promeneur p "
+	  "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
+	  "AND p.date_labellisation >= ?2 AND p.date_labellisation < ?3 "
+	  "ORDER BY p.date_labellisation, p.nom",
+	  row_person, "labellisé(e)", "Aucune labellisation." },
+	{ "Délabellisations", 0,
+	  "SELECT " PERSON ", s.nom, p.date_delabellisation, "
+	  "COALESCE(p.motif_delabellisation, '') FROM promeneur p "
+	  "JOIN structure s ON s.id = p.structure WHERE p.dept = ?1 "
+	  "AND p.date_delabellisation >= ?2 AND p.date_delabellisation < ?3 "
+	  "ORDER BY p.date_delabellisation, p.nom",
+	  row_delabel, NULL, "Aucune délabellisation." },
+	{ "Changements à transmettre à l'annuaire national (fichier CSV joint)", 0,
+	  "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
+	  "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
+	  "LEFT JOIN structure s ON s.id = p.structure "
+	  "WHERE d.dept = ?1 AND COALESCE(d.transmis, 0) = 0 ORDER BY d.date, d.id",
+	  row_change, NULL, "Aucun changement à transmettre." },
+	{ "Bilans reçus", 0,
+	  "SELECT s.nom, b.annee, b.periode, b.date_reception FROM bilan b "
+	  "JOIN structure s ON s.id = b.structure WHERE b.dept = ?1 "
+	  "AND b.date_reception >= ?2 AND b.date_reception < ?3 "
+	  "ORDER BY b.date_reception, s.nom",
+	  row_bilan, NULL, "Aucun bilan reçu." },
 	/* The follow-up's rule (docs/suivi.md): a structure that had a
 	 * labelled promeneur during the year owes an annual bilan or both
 	 * semester ones. */
+	{ "Structures sans bilan pour ", 1,
+	  "SELECT s.nom, s.commune FROM structure s WHERE s.dept = ?1 AND EXISTS ("
+	  "SELECT 1 FROM promeneur p WHERE p.structure = s.id AND p.date_labellisation IS NOT NULL "
+	  "AND p.date_labellisation <= ?5 || '-12-31' AND (p.date_delabellisation IS NULL "
+	  "OR p.date_delabellisation >= ?5 || '-01-01')) "
+	  "AND NOT EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
+	  "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'annee') "
+	  "AND NOT (EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
+	  "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre1') "
+	  "AND EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
+	  "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre2')) ORDER BY s.nom",
+	  row_missing, NULL, "Toutes les structures concernées ont envoyé leur bilan." },
+	{ "Événements des quatre prochaines semaines", 0,
+	  "SELECT e.date, e.titre, COALESCE(e.lieu, '') FROM event e WHERE e.dept = ?1 "
+	  "AND e.date >= ?3 AND e.date < ?4 ORDER BY e.date, e.titre",
+	  row_event, NULL, "Aucun événement prévu." },
+};
+
+static void part_write(struct content *c, const struct part *p)
+{
 	char title[128];
-	snprintf(title, sizeof(title), "Structures sans bilan pour %s", c->last_year);
+	snprintf(title, sizeof(title), "%s%s", p->title, p->year_in_title ? c->last_year : "");
 	section(c, title);
-	n = each(c, "SELECT s.nom, s.commune FROM structure s WHERE s.dept = ?1 AND EXISTS ("
-		 "SELECT 1 FROM promeneur p WHERE p.structure = s.id AND p.date_labellisation IS NOT NULL "
-		 "AND p.date_labellisation <= ?5 || '-12-31' AND (p.date_delabellisation IS NULL "
-		 "OR p.date_delabellisation >= ?5 || '-01-01')) "
-		 "AND NOT EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
-		 "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'annee') "
-		 "AND NOT (EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
-		 "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre1') "
-		 "AND EXISTS (SELECT 1 FROM bilan b WHERE b.structure = s.id "
-		 "AND b.annee = CAST(?5 AS INTEGER) AND b.periode = 'semestre2')) ORDER BY s.nom",
-		 row_missing);
-	section_end(c, n, "Toutes les structures concernées ont envoyé leur bilan.");
+	section_end(c, each(c, p->sql, p->row, p->word), p->none);
+}
 
-	section(c, "Événements des quatre prochaines semaines");
-	n = each(c, "SELECT e.date, e.titre, COALESCE(e.lieu, '') FROM event e WHERE e.dept = ?1 "
-		 "AND e.date >= ?3 AND e.date < ?4 ORDER BY e.date, e.titre", row_event);
-	section_end(c, n, "Aucun événement prévu.");
+static int gather(struct content *c)
+{
+	/* The project's one CSV writer (model/csv.h): the same format and the
+	 * same formula guard as relais export annuaire. Only row_change()
+	 * writes rows after these. */
+	csv_put_bom(&c->csv);
+	csv_put_row(&c->csv, csv_heads, DIGEST_CSV_NCOLS);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		part_write(c, &parts[i]);
 
+	/* Two queries, one section: the conflicts' count is a line only when
+	 * there are some. */
 	section(c, "En attente du coordinateur");
-	int k = 0;
 	size_t len0 = c->txt.len;
 	(void)each(c, "SELECT count(*) FROM sync_conflict WHERE dept = ?1 AND resolution IS NULL",
-		   row_count);
-	k = c->txt.len != len0;
-	n = each(c, "SELECT recu_le, COALESCE(sujet, ''), COALESCE(raison, '') FROM inbound_mail "
-		 "WHERE dept = ?1 AND resultat = 'quarantaine' "
-		 "AND COALESCE(traitement, 'a_traiter') = 'a_traiter' ORDER BY recu_le", row_quarantine);
+		   row_count, NULL);
+	int k = c->txt.len != len0;
+	int n = each(c, "SELECT recu_le, COALESCE(sujet, ''), COALESCE(raison, '') FROM inbound_mail "
+		     "WHERE dept = ?1 AND resultat = 'quarantaine' "
+		     "AND COALESCE(traitement, 'a_traiter') = 'a_traiter' ORDER BY recu_le",
+		     row_quarantine, NULL);
 	section_end(c, n > 0 || k, "Rien en attente.");
 	return c->rc;
 }
@@ -492,7 +487,7 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 	c.end = end;
 	c.events_end = evend;
 	c.last_year = lastyear;
-	fr_date(start, fstart, sizeof(fstart));
+	util_date_fr(start, fstart, sizeof(fstart));
 	memset(&ev, 0, sizeof(ev));
 	sscanf(end, "%4d-%2d-%2d", &ev.tm_year, &ev.tm_mon, &ev.tm_mday);
 	ev.tm_year -= 1900;
@@ -500,7 +495,7 @@ int digest_build(sqlite3 *db, const struct config_digest *cfg, int64_t now_ms, s
 	ev.tm_mday -= 1;
 	local_day(&ev);
 	ymd(&ev, lastday);
-	fr_date(lastday, flast, sizeof(flast));
+	util_date_fr(lastday, flast, sizeof(flast));
 	snprintf(subject, sizeof(subject), "Promeneurs du Net — synthèse de la semaine du %s",
 		 fstart);
 
@@ -573,28 +568,12 @@ struct digest {
 	const char **rcpt;
 	size_t nrcpt;
 	char *rcpt_buf;
-	uv_thread_t thread;
-	uv_mutex_t lock;
-	uv_cond_t wake;
-	int stop;
+	struct worker w;
 };
-
-static int nap(struct digest *d, int ms)
-{
-	uv_mutex_lock(&d->lock);
-	if (!d->stop)
-		(void)uv_cond_timedwait(&d->wake, &d->lock, (uint64_t)ms * 1000000u);
-	int s = d->stop;
-	uv_mutex_unlock(&d->lock);
-	return s;
-}
 
 static int stopping(struct digest *d)
 {
-	uv_mutex_lock(&d->lock);
-	int s = d->stop;
-	uv_mutex_unlock(&d->lock);
-	return s;
+	return worker_stopping(&d->w);
 }
 
 /* 1 when the period key was already sent, 0 when not, or an error. */
@@ -625,6 +604,27 @@ static const char *message_id(const struct buf *msg, char *out, size_t outlen)
 		snprintf(out, outlen, "%.*s", (int)n, s);
 	}
 	return out;
+}
+
+/* Runs an UPDATE with ?1 value and ?2 id, and resets it for the next id. */
+static int stamp(sqlite3_stmt *st, const char *value, const char *id)
+{
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	return src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
+}
+
+/* Ends l (NULL when it did not begin): committed as the digest's writes
+ * when rc is 0, else rolled back. Returns rc, or the commit's error. */
+static int local_end(struct sync_local *l, int rc)
+{
+	if (rc) {
+		sync_local_abort(l);
+		return rc;
+	}
+	return sync_local_commit(l, DIGEST_LOGIN);
 }
 
 /* Builds, sends and records the digest of key. */
@@ -660,13 +660,8 @@ static int send_digest(struct digest *d, const char *key, int64_t now_ms)
 		rc = relais_sqlite_error(sqlite3_prepare_v2(db, "UPDATE directory_change SET transmis = 1, "
 						"date_transmission = ?1 WHERE id = ?2 AND "
 						"COALESCE(transmis, 0) = 0", -1, &st, NULL));
-	for (size_t i = 0; !rc && i < ids.len; i += strlen((const char *)ids.data + i) + 1) {
-		sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, (const char *)ids.data + i, -1, SQLITE_STATIC);
-		int src = sqlite3_step(st);
-		rc = src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
-		sqlite3_reset(st);
-	}
+	for (size_t i = 0; !rc && i < ids.len; i += strlen((const char *)ids.data + i) + 1)
+		rc = stamp(st, today, (const char *)ids.data + i);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (!rc)
@@ -682,12 +677,7 @@ static int send_digest(struct digest *d, const char *key, int64_t now_ms)
 		rc = src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
 	}
 	sqlite3_finalize(st);
-	if (!rc) {
-		rc = sync_local_commit(l, DIGEST_LOGIN);
-		l = NULL;
-	}
-	if (l)
-		sync_local_abort(l);
+	rc = local_end(l, rc);
 	store_writer_release(d->st);
 	if (rc)
 		fprintf(stderr, "synthèse %s envoyée mais non notée : %s\n", key, relais_strerror(rc));
@@ -728,16 +718,12 @@ static int reminders_pending(struct digest *d, struct reminder **out, size_t *n)
 	if (!rc)
 		sqlite3_bind_text(st, 1, d->cfg->departement, -1, SQLITE_STATIC);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct reminder *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				rc = RELAIS_ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
+		struct reminder *nv = util_grow(v, &cap, *n, sizeof(*v));
+		if (!nv) {
+			rc = RELAIS_ENOMEM;
+			break;
 		}
+		v = nv;
 		struct reminder *r = &v[(*n)++];
 		snprintf(r->id, sizeof(r->id), "%s", col(st, 0));
 		snprintf(r->structure, sizeof(r->structure), "%s", col(st, 1));
@@ -843,20 +829,10 @@ static int send_reminders(struct digest *d, int64_t now_ms)
 			rc = relais_sqlite_error(sqlite3_prepare_v2(db, "UPDATE reminder SET statut = "
 							"'envoyee', envoyee_le = ?1 WHERE id = ?2 "
 							"AND statut = 'a_envoyer'", -1, &st, NULL));
-		for (size_t k = i; !rc && k < j; k++) {
-			sqlite3_bind_text(st, 1, sent_at, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, v[k].id, -1, SQLITE_STATIC);
-			int src = sqlite3_step(st);
-			rc = src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
-			sqlite3_reset(st);
-		}
+		for (size_t k = i; !rc && k < j; k++)
+			rc = stamp(st, sent_at, v[k].id);
 		sqlite3_finalize(st);
-		if (!rc) {
-			rc = sync_local_commit(l, DIGEST_LOGIN);
-			l = NULL;
-		}
-		if (l)
-			sync_local_abort(l);
+		rc = local_end(l, rc);
 		store_writer_release(d->st);
 		if (rc)
 			fprintf(stderr, "relance %s envoyée mais non notée : %s\n", v[i].id,
@@ -945,7 +921,7 @@ static void run(void *arg)
 				dback = next_backoff(dback);
 			}
 		}
-		if (nap(d, DIGEST_POLL_MS))
+		if (worker_nap(&d->w, DIGEST_POLL_MS))
 			break;
 	}
 }
@@ -998,21 +974,9 @@ int digest_start(struct store *st, const struct config_digest *cfg,
 	d->smtp.cafile = cfg->smtp_ca;
 	d->smtp.user = cfg->smtp_utilisateur;
 	d->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
-	if (uv_mutex_init(&d->lock)) {
-		rc = RELAIS_ENOMEM;
+	rc = worker_start(&d->w, run, d);
+	if (rc)
 		goto fail;
-	}
-	if (uv_cond_init(&d->wake)) {
-		uv_mutex_destroy(&d->lock);
-		rc = RELAIS_ENOMEM;
-		goto fail;
-	}
-	if (uv_thread_create(&d->thread, run, d)) {
-		uv_cond_destroy(&d->wake);
-		uv_mutex_destroy(&d->lock);
-		rc = RELAIS_ENOMEM;
-		goto fail;
-	}
 	*out = d;
 	return 0;
 fail:
@@ -1028,22 +992,15 @@ fail:
 
 void digest_request_stop(struct digest *d)
 {
-	if (!d)
-		return;
-	uv_mutex_lock(&d->lock);
-	d->stop = 1;
-	uv_cond_signal(&d->wake);
-	uv_mutex_unlock(&d->lock);
+	if (d)
+		worker_request_stop(&d->w);
 }
 
 void digest_stop(struct digest *d)
 {
 	if (!d)
 		return;
-	digest_request_stop(d);
-	uv_thread_join(&d->thread);
-	uv_cond_destroy(&d->wake);
-	uv_mutex_destroy(&d->lock);
+	worker_join(&d->w);
 	free(d->rcpt);
 	free(d->rcpt_buf);
 	free(d);

@@ -19,6 +19,7 @@
 #include "../mailgw/smtp.h"
 #include "../model/form.h"
 #include "mail.h"
+#include "worker.h"
 
 struct mail_gateway {
 	struct store *st;
@@ -27,30 +28,13 @@ struct mail_gateway {
 	struct mailgw_imap_config imap;
 	struct mailgw_smtp_config smtp;
 	struct mailgw_ingest_sender sender;
-	uv_thread_t thread;
-	uv_mutex_t lock;
-	uv_cond_t wake;
-	int stop;
+	struct worker w;
 	int64_t retry_replies_ms;  /* when to try failed answers again; 0: none failed */
 };
 
 static int stopping(struct mail_gateway *g)
 {
-	uv_mutex_lock(&g->lock);
-	int s = g->stop;
-	uv_mutex_unlock(&g->lock);
-	return s;
-}
-
-/* Sleeps ms unless asked to stop; returns 1 when stopping. */
-static int nap(struct mail_gateway *g, int ms)
-{
-	uv_mutex_lock(&g->lock);
-	if (!g->stop)
-		(void)uv_cond_timedwait(&g->wake, &g->lock, (uint64_t)ms * 1000000u);
-	int s = g->stop;
-	uv_mutex_unlock(&g->lock);
-	return s;
+	return worker_stopping(&g->w);
 }
 
 static const char *outcome_word(enum mailgw_outcome o)
@@ -143,20 +127,35 @@ static void send_replies(struct mail_gateway *g, const char *id)
 	mailgw_ingest_replies_free(v, n);
 }
 
+/* Stores uid as the mailbox position: it is done. */
+static int remember(struct mail_gateway *g, uint32_t uidvalidity, uint32_t uid)
+{
+	sqlite3 *db = store_writer_acquire(g->st);
+	int rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
+	store_writer_release(g->st);
+	return rc;
+}
+
+/* After the IMAP command that took uid out of the inbox, moving it to
+ * folder or only removing it (folder NULL), with rc its result: remembers
+ * uid as done, or says what failed. */
+static int taken_out(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		     uint32_t uid, const char *folder, int rc)
+{
+	if (rc && folder)
+		fprintf(stderr, "courrier : UID %u non déplacé vers « %s » : %s (%s)\n", uid, folder,
+			relais_strerror(rc), mailgw_imap_error(c));
+	else if (rc)
+		fprintf(stderr, "courrier : UID %u non retiré : %s (%s)\n", uid, relais_strerror(rc),
+			mailgw_imap_error(c));
+	return rc ? rc : remember(g, uidvalidity, uid);
+}
+
 /* Moves uid and remembers it as done. */
 static int finish(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
 		  uint32_t uid, const char *folder)
 {
-	int rc = mailgw_imap_move(c, uid, folder);
-	if (rc) {
-		fprintf(stderr, "courrier : UID %u non déplacé vers « %s » : %s (%s)\n", uid, folder,
-			relais_strerror(rc), mailgw_imap_error(c));
-		return rc;
-	}
-	sqlite3 *db = store_writer_acquire(g->st);
-	rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
-	store_writer_release(g->st);
-	return rc;
+	return taken_out(g, c, uidvalidity, uid, folder, mailgw_imap_move(c, uid, folder));
 }
 
 /*
@@ -186,16 +185,7 @@ static int finish_again(struct mail_gateway *g, struct mailgw_imap *c, uint32_t 
 		return finish(g, c, uidvalidity, uid, folder);
 	fprintf(stderr, "courrier : UID %u : déjà copié dans « %s », retiré de la boîte\n", uid,
 		folder);
-	rc = mailgw_imap_remove(c, uid);
-	if (rc) {
-		fprintf(stderr, "courrier : UID %u non retiré : %s (%s)\n", uid, relais_strerror(rc),
-			mailgw_imap_error(c));
-		return rc;
-	}
-	sqlite3 *db = store_writer_acquire(g->st);
-	rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
-	store_writer_release(g->st);
-	return rc;
+	return taken_out(g, c, uidvalidity, uid, NULL, mailgw_imap_remove(c, uid));
 }
 
 /* A message over the size cap: journal it for a person (identified by its
@@ -246,9 +236,7 @@ static int process(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidva
 	}
 	if (rc == RELAIS_ENOTFOUND) {
 		/* Gone meanwhile (moved by a person): nothing to do. */
-		db = store_writer_acquire(g->st);
-		rc = mailgw_ingest_state_set(db, g->cfg->departement, uidvalidity, uid);
-		store_writer_release(g->st);
+		rc = remember(g, uidvalidity, uid);
 		goto out;
 	}
 	if (rc) {
@@ -374,7 +362,7 @@ static int session(struct mail_gateway *g, int *connected)
 		if (rc)
 			goto out;
 		if (!mailgw_imap_has_idle(c)) {
-			if (nap(g, g->cfg->intervalle * 1000))
+			if (worker_nap(&g->w, g->cfg->intervalle * 1000))
 				break;
 			continue;
 		}
@@ -409,7 +397,7 @@ static void run(void *arg)
 			backoff = MAIL_BACKOFF_MIN_MS;
 		fprintf(stderr, "courrier : nouvel essai dans %d s (%s)\n", backoff / 1000,
 			relais_strerror(rc ? rc : RELAIS_ENET));
-		if (nap(g, backoff))
+		if (worker_nap(&g->w, backoff))
 			break;
 		backoff = backoff >= MAIL_BACKOFF_MAX_MS / 2 ? MAIL_BACKOFF_MAX_MS : backoff * 2;
 	}
@@ -453,23 +441,11 @@ int mail_gateway_start(struct store *st, const struct config_mail *cfg,
 	g->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
 	g->sender.addr = cfg->adresse;
 	g->sender.name = cfg->nom;
-	if (uv_mutex_init(&g->lock)) {
-		free(g);
-		snprintf(err, errlen, "Impossible de démarrer la passerelle courrier.");
-		return RELAIS_ENOMEM;
-	}
-	if (uv_cond_init(&g->wake)) {
-		uv_mutex_destroy(&g->lock);
-		free(g);
-		snprintf(err, errlen, "Impossible de démarrer la passerelle courrier.");
-		return RELAIS_ENOMEM;
-	}
-	if (uv_thread_create(&g->thread, run, g)) {
-		uv_cond_destroy(&g->wake);
-		uv_mutex_destroy(&g->lock);
+	rc = worker_start(&g->w, run, g);
+	if (rc) {
 		free(g);
 		snprintf(err, errlen, "Impossible de démarrer le fil de la passerelle courrier.");
-		return RELAIS_ENOMEM;
+		return rc;
 	}
 	*out = g;
 	return 0;
@@ -477,23 +453,16 @@ int mail_gateway_start(struct store *st, const struct config_mail *cfg,
 
 void mail_gateway_request_stop(struct mail_gateway *g)
 {
-	if (!g)
-		return;
-	uv_mutex_lock(&g->lock);
-	g->stop = 1;
-	uv_cond_signal(&g->wake);
-	uv_mutex_unlock(&g->lock);
+	if (g)
+		worker_request_stop(&g->w);
 }
 
 void mail_gateway_stop(struct mail_gateway *g)
 {
 	if (!g)
 		return;
-	mail_gateway_request_stop(g);
-	uv_thread_join(&g->thread);
+	worker_join(&g->w);
 	/* Its MIME workers go with it, reaped, rather than at relaisd's exit. */
 	mailgw_sandbox_shutdown();
-	uv_cond_destroy(&g->wake);
-	uv_mutex_destroy(&g->lock);
 	free(g);
 }

@@ -47,19 +47,27 @@ static const struct options_prog prog = { "relaisd", list_commands };
 #define OPT_LOGIN(v) OPT_STRING_F(0, "login", (v), "NOM", \
 				  "autre façon de donner l'identifiant", OPTION_NONEMPTY)
 
+/* Parses argv for the command name whose only option is --data (help as
+ * in struct options_cmd) into *data: as options_parse_cmd() returns. */
+static int data_cmd(const char *name, const char *help, int argc, char **argv,
+		    const char **data)
+{
+	const struct option opts[] = { OPT_DATA(data), OPT_END() };
+	const struct options_cmd c = {
+		&prog, name, "--data DOSSIER", help, opts, NULL, 0, 0, NULL,
+	};
+	return options_parse_cmd(&c, argc, argv, NULL, NULL);
+}
+
 /* ---- init ---- */
 
 static int cmd_init(int argc, char **argv)
 {
 	const char *data = NULL;
-	const struct option opts[] = { OPT_DATA(&data), OPT_END() };
-	const struct options_cmd c = {
-		&prog, "init", "--data DOSSIER",
-		"Crée le dossier de données (droits 0700) et la base DOSSIER/relais.db,\n"
-		"ou met à jour le schéma d'une base existante.\n", opts, NULL, 0, 0, NULL,
-	};
 	char err[1024];
-	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
+	int rc = data_cmd("init",
+		"Crée le dossier de données (droits 0700) et la base DOSSIER/relais.db,\n"
+		"ou met à jour le schéma d'une base existante.\n", argc, argv, &data);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (store_init(data, err, sizeof(err))) {
@@ -90,17 +98,93 @@ static int open_accounts(const char *dir, sqlite3 **db)
 	return 0;
 }
 
+/* One change to the accounts, as its command's options fill it in: the
+ * data folder, the account and its new values; the new token (ADD, TOKEN)
+ * and the account as it was (SET) come back in it. */
+struct account_op {
+	enum { ACCOUNT_ADD, ACCOUNT_RM, ACCOUNT_TOKEN, ACCOUNT_SET } kind;
+	const char *data, *login, *dept, *role;
+	char token[AUTH_TOKEN_LEN + 1];
+	struct auth_account was;
+};
+
+/*
+ * Parses the options of rm, token and set: the login comes as the operand
+ * or as --login (*login on entry, from the option's target). Returns 0 with
+ * *login set, -1 after --help, or an exit status.
+ */
+static int parse_login_cmd(const struct options_cmd *c, int argc, char **argv,
+			   const char **login)
+{
+	const char *operand = NULL;
+	int n = 0;
+	int rc = options_parse_cmd(c, argc, argv, &operand, &n);
+	if (rc)
+		return rc;
+	if (operand && *login && strcmp(operand, *login)) {
+		options_usage_error(c, "deux identifiants donnés (« %s » et --login)", operand);
+		return EXIT_USAGE;
+	}
+	if (operand)
+		*login = operand;
+	if (!*login || !**login) {
+		options_usage_error(c, "indiquez l'identifiant du compte");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * The body every account command shares: parses argv by c (whose options
+ * fill op), opens the store, runs op and closes it. Returns 0 when op was
+ * done, -1 after --help, else an exit status once the reason is printed.
+ */
+static int account_cmd(const struct options_cmd *c, int argc, char **argv,
+		       struct account_op *op)
+{
+	char err[1024];
+	sqlite3 *db = NULL;
+	int rc = op->kind == ACCOUNT_ADD ? options_parse_cmd(c, argc, argv, NULL, NULL)
+					 : parse_login_cmd(c, argc, argv, &op->login);
+	if (rc)
+		return rc;
+	if (op->kind == ACCOUNT_SET && !op->dept && !op->role) {
+		options_usage_error(c, "indiquez --dept, --role ou les deux");
+		return EXIT_USAGE;
+	}
+	if (open_accounts(op->data, &db))
+		return 1;
+	switch (op->kind) {
+	case ACCOUNT_ADD:
+		rc = auth_user_add(db, op->login, op->dept, op->role, op->token, err, sizeof(err));
+		break;
+	case ACCOUNT_RM:
+		rc = auth_user_rm(db, op->login, err, sizeof(err));
+		break;
+	case ACCOUNT_TOKEN:
+		rc = auth_user_token(db, op->login, op->token, err, sizeof(err));
+		break;
+	case ACCOUNT_SET:
+		rc = auth_user_set(db, op->login, op->dept, op->role, &op->was, err, sizeof(err));
+		break;
+	}
+	sqlite3_close(db);
+	if (rc)
+		fprintf(stderr, "relaisd : %s\n", err);
+	return rc ? 1 : 0;
+}
+
 static int user_add(int argc, char **argv)
 {
-	const char *data = NULL, *login = NULL, *dept = NULL, *role = NULL;
+	struct account_op op = { .kind = ACCOUNT_ADD };
 	const unsigned req = OPTION_REQUIRED | OPTION_NONEMPTY;
 	const struct option opts[] = {
-		OPT_DATA(&data),
-		OPT_STRING_F(0, "login", &login, "NOM",
+		OPT_DATA(&op.data),
+		OPT_STRING_F(0, "login", &op.login, "NOM",
 			     "identifiant du compte (lettres, chiffres, . _ @ -)", req),
-		OPT_STRING_F(0, "dept", &dept, "CODE",
+		OPT_STRING_F(0, "dept", &op.dept, "CODE",
 			     "département (01 à 95, 2A, 2B, 971 à 976, 99 = démonstration)", req),
-		OPT_STRING_F(0, "role", &role, "RÔLE", "coordinateur, caf (lecture seule) ou admin",
+		OPT_STRING_F(0, "role", &op.role, "RÔLE", "coordinateur, caf (lecture seule) ou admin",
 			     req),
 		OPT_END(),
 	};
@@ -109,21 +193,11 @@ static int user_add(int argc, char **argv)
 		"Crée un compte et affiche son jeton, seul sur une ligne. Le jeton n'est\n"
 		"affiché qu'une fois : seule son empreinte est conservée.\n", opts, NULL, 0, 0, NULL,
 	};
-	char err[1024], token[AUTH_TOKEN_LEN + 1];
-	sqlite3 *db = NULL;
-	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (open_accounts(data, &db))
-		return 1;
-	rc = auth_user_add(db, login, dept, role, token, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "relaisd : %s\n", err);
-	else
-		printf("%s\n", token);
-	sqlite3_close(db);
-	explicit_bzero(token, sizeof(token));
-	return rc ? 1 : 0;
+	int rc = account_cmd(&c, argc, argv, &op);
+	if (!rc)
+		printf("%s\n", op.token);
+	explicit_bzero(op.token, sizeof(op.token));
+	return rc < 0 ? 0 : rc;
 }
 
 /* Prints one row of the account table: each cell padded to its column's
@@ -141,18 +215,14 @@ static void print_row(const char *const cells[4], const size_t widths[4])
 static int user_list(int argc, char **argv)
 {
 	const char *data = NULL;
-	const struct option opts[] = { OPT_DATA(&data), OPT_END() };
-	const struct options_cmd c = {
-		&prog, "user list", "--data DOSSIER",
-		"Liste les comptes : identifiant, département, rôle et date de création.\n"
-		"Les jetons n'y figurent pas : le serveur n'en garde que l'empreinte.\n", opts, NULL,
-		0, 0, NULL,
-	};
 	static const char *const heads[4] = { "Identifiant", "Département", "Rôle", "Créé le" };
 	struct auth_account *v = NULL;
 	size_t n = 0, widths[4];
 	sqlite3 *db = NULL;
-	int rc = options_parse_cmd(&c, argc, argv, NULL, NULL);
+	int rc = data_cmd("user list",
+		"Liste les comptes : identifiant, département, rôle et date de création.\n"
+		"Les jetons n'y figurent pas : le serveur n'en garde que l'empreinte.\n", argc, argv,
+		&data);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (open_accounts(data, &db))
@@ -183,103 +253,61 @@ static int user_list(int argc, char **argv)
 	return 0;
 }
 
-/*
- * Parses the options of rm, token and set: the login comes as the operand
- * or as --login (*login on entry, from the option's target). Returns 0 with
- * *login set, -1 after --help, or an exit status.
- */
-static int parse_login_cmd(const struct options_cmd *c, int argc, char **argv,
-			   const char **login)
+/* account_cmd for a command whose only options are the data folder and
+ * the account (name and help as in struct options_cmd). */
+static int login_cmd(struct account_op *op, const char *name, const char *help, int argc,
+		     char **argv)
 {
-	const char *operand = NULL;
-	int n = 0;
-	int rc = options_parse_cmd(c, argc, argv, &operand, &n);
-	if (rc)
-		return rc;
-	if (operand && *login && strcmp(operand, *login)) {
-		options_usage_error(c, "deux identifiants donnés (« %s » et --login)", operand);
-		return EXIT_USAGE;
-	}
-	if (operand)
-		*login = operand;
-	if (!*login || !**login) {
-		options_usage_error(c, "indiquez l'identifiant du compte");
-		return EXIT_USAGE;
-	}
-	return 0;
+	const struct option opts[] = { OPT_DATA(&op->data), OPT_LOGIN(&op->login), OPT_END() };
+	const struct options_cmd c = {
+		&prog, name, "IDENTIFIANT --data DOSSIER", help, opts, NULL, 0, 1, NULL,
+	};
+	return account_cmd(&c, argc, argv, op);
 }
 
 static int user_rm(int argc, char **argv)
 {
-	const char *data = NULL, *login = NULL;
-	const struct option opts[] = { OPT_DATA(&data), OPT_LOGIN(&login), OPT_END() };
-	const struct options_cmd c = {
-		&prog, "user rm", "IDENTIFIANT --data DOSSIER",
+	struct account_op op = { .kind = ACCOUNT_RM };
+	int rc = login_cmd(&op, "user rm",
 		"Supprime le compte IDENTIFIANT. Son jeton est refusé (401) dès la requête\n"
 		"suivante, même par un relaisd en marche. Les données qu'il a envoyées restent.\n",
-		opts, NULL, 0, 1, NULL,
-	};
-	char err[1024];
-	sqlite3 *db = NULL;
-	int rc = parse_login_cmd(&c, argc, argv, &login);
+		argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (open_accounts(data, &db))
-		return 1;
-	rc = auth_user_rm(db, login, err, sizeof(err));
-	sqlite3_close(db);
-	if (rc) {
-		fprintf(stderr, "relaisd : %s\n", err);
-		return 1;
-	}
-	printf("Compte « %s » supprimé : son jeton est refusé dès maintenant.\n", login);
+	printf("Compte « %s » supprimé : son jeton est refusé dès maintenant.\n", op.login);
 	return 0;
 }
 
 static int user_token(int argc, char **argv)
 {
-	const char *data = NULL, *login = NULL;
-	const struct option opts[] = { OPT_DATA(&data), OPT_LOGIN(&login), OPT_END() };
-	const struct options_cmd c = {
-		&prog, "user token", "IDENTIFIANT --data DOSSIER",
+	struct account_op op = { .kind = ACCOUNT_TOKEN };
+	int rc = login_cmd(&op, "user token",
 		"Remplace le jeton du compte IDENTIFIANT et affiche le nouveau, seul sur une\n"
 		"ligne et une seule fois. L'ancien est refusé dès la requête suivante, même\n"
 		"par un relaisd en marche. Sur le poste du compte, « relais jeton » installe\n"
 		"le nouveau jeton dans le réplica sans perdre les modifications en attente.\n",
-		opts, NULL, 0, 1, NULL,
-	};
-	char err[1024], token[AUTH_TOKEN_LEN + 1];
-	sqlite3 *db = NULL;
-	int rc = parse_login_cmd(&c, argc, argv, &login);
+		argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (open_accounts(data, &db))
-		return 1;
-	rc = auth_user_token(db, login, token, err, sizeof(err));
-	sqlite3_close(db);
-	if (rc) {
-		fprintf(stderr, "relaisd : %s\n", err);
-		return 1;
-	}
 	/* stdout holds the token alone, as for user add; the advice goes to stderr. */
-	printf("%s\n", token);
-	explicit_bzero(token, sizeof(token));
+	printf("%s\n", op.token);
+	explicit_bzero(op.token, sizeof(op.token));
 	fprintf(stderr, "Nouveau jeton du compte « %s », affiché cette seule fois ; l'ancien est "
 		"refusé dès maintenant. Sur le poste du compte, « relais jeton » l'installe sans "
-		"perdre les modifications en attente.\n", login);
+		"perdre les modifications en attente.\n", op.login);
 	return 0;
 }
 
 static int user_set(int argc, char **argv)
 {
-	const char *data = NULL, *login = NULL, *dept = NULL, *role = NULL;
+	struct account_op op = { .kind = ACCOUNT_SET };
 	const struct option opts[] = {
-		OPT_DATA(&data),
-		OPT_STRING(0, "dept", &dept, "CODE",
+		OPT_DATA(&op.data),
+		OPT_STRING(0, "dept", &op.dept, "CODE",
 			   "nouveau département (01 à 95, 2A, 2B, 971 à 976, 99)"),
-		OPT_STRING(0, "role", &role, "RÔLE",
+		OPT_STRING(0, "role", &op.role, "RÔLE",
 			   "nouveau rôle : coordinateur, caf (lecture seule) ou admin"),
-		OPT_LOGIN(&login),
+		OPT_LOGIN(&op.login),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
@@ -293,42 +321,50 @@ static int user_set(int argc, char **argv)
 		"Ce que l'ancien réplica n'avait pas envoyé n'est plus envoyable avec ce compte.\n",
 		opts, NULL, 0, 1, NULL,
 	};
-	struct auth_account was;
-	char err[1024];
-	sqlite3 *db = NULL;
-	int rc = parse_login_cmd(&c, argc, argv, &login);
+	int rc = account_cmd(&c, argc, argv, &op);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (!dept && !role) {
-		options_usage_error(&c, "indiquez --dept, --role ou les deux");
-		return EXIT_USAGE;
-	}
-	if (open_accounts(data, &db))
-		return 1;
-	rc = auth_user_set(db, login, dept, role, &was, err, sizeof(err));
-	sqlite3_close(db);
-	if (rc) {
-		fprintf(stderr, "relaisd : %s\n", err);
-		return 1;
-	}
-	int moved = dept && strcmp(dept, was.dept), recast = role && strcmp(role, was.role);
+	const char *login = op.login, *dept = op.dept, *role = op.role;
+	const struct auth_account *was = &op.was;
+	int moved = dept && strcmp(dept, was->dept), recast = role && strcmp(role, was->role);
 	if (!moved && !recast) {
-		printf("Compte « %s » inchangé (département %s, rôle %s).\n", login, was.dept,
-		       was.role);
+		printf("Compte « %s » inchangé (département %s, rôle %s).\n", login, was->dept,
+		       was->role);
 		return 0;
 	}
 	printf("Compte « %s » :", login);
 	if (moved)
-		printf(" département %s → %s%s", was.dept, dept, recast ? "," : ".");
+		printf(" département %s → %s%s", was->dept, dept, recast ? "," : ".");
 	if (recast)
-		printf(" rôle %s → %s.", was.role, role);
+		printf(" rôle %s → %s.", was->role, role);
 	putchar('\n');
 	if (moved)
 		printf("Ses réplicas du département %s sont refusés dès leur prochaine "
 		       "synchronisation : ce compte doit en initialiser un nouveau (« relais init »). Ce qu'ils "
-		       "n'avaient pas envoyé ne peut plus l'être avec ce compte.\n", was.dept);
+		       "n'avaient pas envoyé ne peut plus l'être avec ce compte.\n", was->dept);
 	if (recast && !auth_role_can_write(role))
 		printf("Ce compte ne peut plus envoyer de modifications (lecture seule).\n");
+	return 0;
+}
+
+/* ---- configuration ---- */
+
+/* Reads the configuration file config, or DIR/relaisd.conf when it exists;
+ * 0, or 1 once the reason is printed (conf then needs config_free()). */
+static int load_config(const char *config, const char *dir, struct config *conf)
+{
+	char path[4096], err[1024];
+	if (config) {
+		snprintf(path, sizeof(path), "%s", config);
+	} else if (snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_DEFAULT_NAME) >=
+		   (int)sizeof(path)) {
+		fprintf(stderr, "relaisd : chemin du dossier de données trop long.\n");
+		return 1;
+	}
+	if (config_load(path, config != NULL, conf, err, sizeof(err))) {
+		fprintf(stderr, "relaisd : %s\n", err);
+		return 1;
+	}
 	return 0;
 }
 
@@ -504,7 +540,6 @@ static int cmd_serve(int argc, char **argv)
 	struct serve_ctx s;
 	struct digest_clock clk = { 0, 0, 1 };
 	struct config conf;
-	char confpath[4096];
 	struct store *st = NULL;
 	struct api *api = NULL;
 	char host[256], err[1024], token[AUTH_TOKEN_LEN + 1] = "";
@@ -535,17 +570,8 @@ static int cmd_serve(int argc, char **argv)
 	rc = 1;
 	/* The configuration is read first: a mistake in it stops relaisd
 	 * before anything is created or served. */
-	if (config) {
-		snprintf(confpath, sizeof(confpath), "%s", config);
-	} else if (snprintf(confpath, sizeof(confpath), "%s/%s", dir, CONFIG_DEFAULT_NAME) >=
-		   (int)sizeof(confpath)) {
-		fprintf(stderr, "relaisd : chemin du dossier de données trop long.\n");
+	if (load_config(config, dir, &conf))
 		goto out;
-	}
-	if (config_load(confpath, config != NULL, &conf, err, sizeof(err))) {
-		fprintf(stderr, "relaisd : %s\n", err);
-		goto out;
-	}
 	/* Before any thread: localtime_r and mktime read TZ (docs/digest.md). */
 	if (conf.digest.enabled && digest_set_zone(conf.digest.fuseau)) {
 		fprintf(stderr, "relaisd : mémoire insuffisante.\n");
@@ -834,7 +860,7 @@ static int digest_preview(int argc, char **argv)
 	struct config conf;
 	struct config_digest dc;
 	struct buf msg = BUF_INIT(DIGEST_MAX_MESSAGE);
-	char confpath[4096], err[1024];
+	char err[1024];
 	sqlite3 *db = NULL;
 	int64_t now;
 	int rc;
@@ -855,14 +881,8 @@ static int digest_preview(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = 1;
-	if (config)
-		snprintf(confpath, sizeof(confpath), "%s", config);
-	else
-		snprintf(confpath, sizeof(confpath), "%s/%s", data, CONFIG_DEFAULT_NAME);
-	if (config_load(confpath, config != NULL, &conf, err, sizeof(err))) {
-		fprintf(stderr, "relaisd : %s\n", err);
+	if (load_config(config, data, &conf))
 		goto out;
-	}
 	/* Without a [digest] section: Monday 08:00, Europe/Paris, as documented. */
 	memset(&dc, 0, sizeof(dc));
 	if (conf.digest.enabled)

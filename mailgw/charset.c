@@ -9,6 +9,7 @@
 #include <strings.h>
 #include "../common/buf.h"
 #include "../common/utf8.h"
+#include "../common/util.h"
 #include "charset.h"
 
 /* Windows-1252 0x80..0x9F; the five holes map to the C1 code points, as
@@ -285,17 +286,6 @@ size_t mailgw_base64_decode(const char *in, size_t n, unsigned char *out, int *p
 	return o;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Text waiting for conversion: consecutive encoded words in one charset,
  * or raw header bytes (charset ""). */
 struct pending {
@@ -381,8 +371,8 @@ static int decode_word(struct buf *dst, char enc, const char *t, size_t tl)
 		if (c == '_')
 			c = ' ';
 		else if (c == '=' && i + 2 < tl &&
-			 (hi = hexval((unsigned char)t[i + 1])) >= 0 &&
-			 (lo = hexval((unsigned char)t[i + 2])) >= 0) {
+			 (hi = util_hex_digit((unsigned char)t[i + 1])) >= 0 &&
+			 (lo = util_hex_digit((unsigned char)t[i + 2])) >= 0) {
 			c = (unsigned char)(hi * 16 + lo);
 			i += 2;
 		}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/buf.h"
+#include "../common/util.h"
 #include "html.h"
 
 /* Bytes of one table cell; the rest of a longer cell is dropped. */
@@ -216,15 +217,8 @@ static size_t entity(struct html_out *o, const char *s, size_t n)
 			i++;
 		}
 		for (; i < n && digits < 8; i++, digits++) {
-			char c = s[i];
-			int v;
-			if (c >= '0' && c <= '9')
-				v = c - '0';
-			else if (hex && c >= 'a' && c <= 'f')
-				v = c - 'a' + 10;
-			else if (hex && c >= 'A' && c <= 'F')
-				v = c - 'A' + 10;
-			else
+			int v = util_hex_digit((unsigned char)s[i]);
+			if (v < 0 || (!hex && v > 9))
 				break;
 			cp = cp * (hex ? 16 : 10) + (uint32_t)v;
 		}

@@ -204,6 +204,14 @@ static int step_done(sqlite3_stmt *st)
 	return s == SQLITE_DONE ? 0 : relais_sqlite_error(s == SQLITE_ROW ? SQLITE_MISUSE : s);
 }
 
+/* Runs an UPDATE that must change exactly one row: RELAIS_ENOTFOUND when
+ * it changed none. */
+static int step_one(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = step_done(st);
+	return !rc && sqlite3_changes(db) != 1 ? RELAIS_ENOTFOUND : rc;
+}
+
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	return relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, st, NULL));
@@ -464,19 +472,6 @@ static const char *outcome_word(enum mailgw_outcome o)
 	return "quarantaine";
 }
 
-static const char *kind_word(enum form_kind k)
-{
-	switch (k) {
-	case FORM_CANDIDATURE:
-		return "candidature";
-	case FORM_BILAN:
-		return "bilan";
-	case FORM_UNKNOWN:
-		break;
-	}
-	return "inconnu";
-}
-
 /* The last rejection planned for sender and kind in dept, 0 when none. */
 static int last_rejection(sqlite3 *db, const char *dept, const char *sender, const char *kind,
 			  int64_t *last)
@@ -521,7 +516,7 @@ static int plan_reply(sqlite3 *db, const char *dept, const char *id,
 	struct buf b = BUF_INIT(REPLY_CAP);
 	sqlite3_stmt *st = NULL;
 	char msgid[MAILGW_INGEST_MSGID_MAX + 1];
-	const char *kind = kind_word(r->kind);
+	const char *kind = form_kind_name(r->kind);
 	/* A quarantine note is limited like a rejection: a flood of unreadable
 	 * mail from one address must not turn the gateway into a spam source. */
 	int rejection = r->outcome == MAILGW_REJECTED || r->outcome == MAILGW_QUARANTINE, rc = 0;
@@ -634,7 +629,7 @@ static int journal_update(sqlite3 *db, const char *id, const char *dept,
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, outcome_word(r->outcome), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind_word(r->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, form_kind_name(r->kind), -1, SQLITE_STATIC);
 	bind_text_or_null(st, 3, x->records);
 	bind_text_or_null(st, 4, x->problems);
 	bind_text_or_null(st, 5, x->reason);
@@ -647,9 +642,7 @@ static int journal_update(sqlite3 *db, const char *id, const char *dept,
 	sqlite3_bind_text(st, 12, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, dept, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 14, planned ? NULL : no_answer);
-	rc = step_done(st);
-	if (!rc && sqlite3_changes(db) != 1)
-		rc = RELAIS_ENOTFOUND;
+	rc = step_one(db, st);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -824,16 +817,12 @@ int mailgw_ingest_replies_pending(sqlite3 *db, const char *dept, const char *id,
 	sqlite3_bind_text(st, 1, dept, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 2, id);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (count == alloc) {
-			size_t na = alloc ? alloc * 2 : 8;
-			struct mailgw_ingest_reply *nv = realloc(v, na * sizeof(*nv));
-			if (!nv) {
-				rc = RELAIS_ENOMEM;
-				goto out;
-			}
-			v = nv;
-			alloc = na;
+		struct mailgw_ingest_reply *nv = util_grow(v, &alloc, count, sizeof(*v));
+		if (!nv) {
+			rc = RELAIS_ENOMEM;
+			goto out;
 		}
+		v = nv;
 		struct mailgw_ingest_reply *e = &v[count];
 		memset(e, 0, sizeof(*e));
 		count++;
@@ -865,50 +854,80 @@ out:
 	return 0;
 }
 
+/*
+ * Runs sql, an UPDATE of the answer to journal row :id that may also name
+ * :ms and :motif. RELAIS_ENOTFOUND when it changed no row and must_change.
+ */
+static int update_reply_row(sqlite3 *db, const char *sql, const char *id, int64_t ms,
+			    const char *motif, int must_change)
+{
+	sqlite3_stmt *st = NULL;
+	int i, rc = prepare(db, sql, &st);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), id, -1, SQLITE_STATIC);
+	if ((i = sqlite3_bind_parameter_index(st, ":ms")))
+		sqlite3_bind_int64(st, i, ms);
+	if ((i = sqlite3_bind_parameter_index(st, ":motif")))
+		sqlite3_bind_text(st, i, motif, -1, SQLITE_STATIC);
+	rc = must_change ? step_one(db, st) : step_done(st);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* How an answer's fate is written: its mail_replies row (which must change),
+ * then its journal row, in one transaction. */
+struct reply_fate {
+	const char *reply_sql, *journal_sql;
+	int journal_must_change;
+};
+
+/* Only an answer still queued: one sent or refused for good is done. */
+static const struct reply_fate fate_sent = {
+	"UPDATE mail_replies SET sent_ms = :ms, message = NULL WHERE id = :id "
+	"AND message IS NOT NULL",
+	"UPDATE inbound_mail SET reponse = 'envoyee', reponse_id = "
+	"(SELECT message_id FROM mail_replies WHERE id = :id) WHERE id = :id",
+	0,
+};
+
+/* The answer is never sent now: its text goes, its row stays as the rate
+ * limit's memory. */
+static const struct reply_fate fate_failed = {
+	"UPDATE mail_replies SET message = NULL WHERE id = :id AND sent_ms IS NULL",
+	"UPDATE inbound_mail SET reponse = 'aucune', reponse_motif = :motif "
+	"WHERE id = :id AND reponse = 'a_envoyer'",
+	1,
+};
+
+/* Writes fate f of the answer to journal row id (ms and motif for its
+ * statements), all or nothing. */
+static int reply_fate_write(sqlite3 *db, const struct sync_tables *t, const char *id,
+			    const struct reply_fate *f, int64_t ms, const char *motif)
+{
+	struct sync_local *l = NULL;
+	int rc = sync_local_begin(db, t, &l);
+	if (!rc)
+		rc = update_reply_row(db, f->reply_sql, id, ms, motif, 1);
+	if (!rc)
+		rc = update_reply_row(db, f->journal_sql, id, ms, motif, f->journal_must_change);
+	if (rc)
+		sync_local_abort(l);
+	else
+		rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
+	return rc;
+}
+
 int mailgw_ingest_reply_sent(sqlite3 *db, const struct sync_tables *t, const char *id,
 			     int64_t now_ms)
 {
-	struct sync_local *l = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = sync_local_begin(db, t, &l);
-	if (rc)
-		return rc;
-	/* Only an answer still queued: one sent or refused for good is done. */
-	rc = prepare(db, "UPDATE mail_replies SET sent_ms = ?, message = NULL WHERE id = ? "
-			 "AND message IS NOT NULL", &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	rc = step_done(st);
-	if (!rc && sqlite3_changes(db) != 1)
-		rc = RELAIS_ENOTFOUND;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto out;
-	rc = prepare(db, "UPDATE inbound_mail SET reponse = 'envoyee', reponse_id = "
-			 "(SELECT message_id FROM mail_replies WHERE id = ?1) WHERE id = ?1", &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = step_done(st);
-	if (rc)
-		goto out;
-	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
-	l = NULL;
-out:
-	sqlite3_finalize(st);
-	if (l)
-		sync_local_abort(l);
-	return rc;
+	return reply_fate_write(db, t, id, &fate_sent, now_ms, NULL);
 }
 
 int mailgw_ingest_reply_failed(sqlite3 *db, const struct sync_tables *t, const char *id,
 			       const char *reply)
 {
-	struct sync_local *l = NULL;
-	sqlite3_stmt *st = NULL;
 	char why[MAILGW_INGEST_REPLY_TEXT + 64];
 	char *motif = NULL;
 	int rc;
@@ -918,40 +937,7 @@ int mailgw_ingest_reply_failed(sqlite3 *db, const struct sync_tables *t, const c
 	motif = journal_text(why, strlen(why), 1, NULL);
 	if (!motif)
 		return RELAIS_ENOMEM;
-	rc = sync_local_begin(db, t, &l);
-	if (rc)
-		goto out;
-	/* The answer is never sent now: its text goes, its row stays as the
-	 * rate limit's memory. */
-	rc = prepare(db, "UPDATE mail_replies SET message = NULL WHERE id = ? AND sent_ms IS NULL",
-		     &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = step_done(st);
-	if (!rc && sqlite3_changes(db) != 1)
-		rc = RELAIS_ENOTFOUND;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto out;
-	rc = prepare(db, "UPDATE inbound_mail SET reponse = 'aucune', reponse_motif = ?2 "
-			 "WHERE id = ?1 AND reponse = 'a_envoyer'", &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, motif, -1, SQLITE_STATIC);
-	rc = step_done(st);
-	if (!rc && sqlite3_changes(db) != 1)
-		rc = RELAIS_ENOTFOUND;
-	if (rc)
-		goto out;
-	rc = sync_local_commit(l, MAILGW_PIPELINE_LOGIN);
-	l = NULL;
-out:
-	sqlite3_finalize(st);
-	if (l)
-		sync_local_abort(l);
+	rc = reply_fate_write(db, t, id, &fate_failed, 0, motif);
 	free(motif);
 	return rc;
 }

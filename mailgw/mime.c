@@ -71,6 +71,15 @@ const char *mailgw_mime_status_str(int status)
 	return "état d'analyse inconnu";
 }
 
+int mailgw_mime_is_csv(const struct mailgw_attachment *a)
+{
+	size_t n = strlen(a->filename);
+	if (n >= 4 && !strcasecmp(a->filename + n - 4, ".csv"))
+		return 1;
+	return !strcmp(a->mime_type, "text/csv") ||
+	       !strcmp(a->mime_type, "text/comma-separated-values");
+}
+
 void mailgw_mime_free(struct mailgw_mime_msg *m)
 {
 	if (!m)
@@ -210,10 +219,10 @@ struct param {
 static int pct_decode(struct buf *b, const char *s)
 {
 	for (size_t i = 0; s[i]; i++) {
-		int rc;
-		if (s[i] == '%' && isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
-			char hex[3] = { s[i + 1], s[i + 2], 0 };
-			rc = buf_putc(b, (int)strtol(hex, NULL, 16));
+		int rc, hi, lo;
+		if (s[i] == '%' && (hi = util_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = util_hex_digit((unsigned char)s[i + 2])) >= 0) {
+			rc = buf_putc(b, hi * 16 + lo);
 			i += 2;
 		} else {
 			rc = buf_putc(b, s[i]);
@@ -473,16 +482,13 @@ static int add_attachment(struct walk *w, const char *type, char *filename,
 		set_status(w, MAILGW_MIME_ATTACH_TOO_BIG);
 		goto out;
 	}
-	if (m->n_attachments == w->attach_alloc) {
-		size_t na = w->attach_alloc ? w->attach_alloc * 2 : 4;
-		struct mailgw_attachment *a = realloc(m->attachments, na * sizeof(*a));
-		if (!a) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-		m->attachments = a;
-		w->attach_alloc = na;
+	struct mailgw_attachment *v = util_grow(m->attachments, &w->attach_alloc,
+						m->n_attachments, sizeof(*v));
+	if (!v) {
+		rc = RELAIS_ENOMEM;
+		goto out;
 	}
+	m->attachments = v;
 	struct mailgw_attachment *a = &m->attachments[m->n_attachments];
 	a->mime_type = strdup(type);
 	a->data = malloc(n ? n : 1);

@@ -111,6 +111,10 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 /* Frees a parsed message and everything it points to. Accepts NULL. */
 void mailgw_mime_free(struct mailgw_mime_msg *msg);
 
+/* 1 when attachment a is a CSV table (a ".csv" name or a CSV type), which
+ * the pipeline reads as bilans; else 0. */
+int mailgw_mime_is_csv(const struct mailgw_attachment *a);
+
 /* A static French description of a status, for replies and the journal. */
 const char *mailgw_mime_status_str(int status);
 

@@ -224,6 +224,17 @@ static int is_text(xmlTextReaderPtr r)
 	       t == XML_READER_TYPE_SIGNIFICANT_WHITESPACE || t == XML_READER_TYPE_WHITESPACE;
 }
 
+/* Keeps *inside saying whether the reader is within a local element with
+ * content: set at its start tag, cleared at its end (an empty one is never
+ * entered). */
+static void track(xmlTextReaderPtr r, const char *local, int *inside)
+{
+	if (is_start(r, local))
+		*inside = !xmlTextReaderIsEmptyElement(r);
+	else if (is_end(r, local))
+		*inside = 0;
+}
+
 /* An attribute's value by qualified name, malloc'd by libxml2 (xmlFree), or NULL. */
 static char *attr(xmlTextReaderPtr r, const char *qname)
 {
@@ -349,14 +360,8 @@ static void walk_sst(struct office *o, xmlTextReaderPtr r, void *state)
 		w->in_si = 1;
 		buf_reset(&w->s);
 	}
-	if (is_start(r, "rPh"))
-		w->in_rph = !xmlTextReaderIsEmptyElement(r);
-	else if (is_end(r, "rPh"))
-		w->in_rph = 0;
-	if (is_start(r, "t"))
-		w->in_t = !xmlTextReaderIsEmptyElement(r);
-	else if (is_end(r, "t"))
-		w->in_t = 0;
+	track(r, "rPh", &w->in_rph);
+	track(r, "t", &w->in_t);
 	if (w->in_si && w->in_t && !w->in_rph && is_text(r))
 		cell_put(&w->s, (const char *)xmlTextReaderConstValue(r));
 	if (is_end(r, "si")) {
@@ -497,14 +502,8 @@ static void walk_sheet(struct office *o, xmlTextReaderPtr r, void *state)
 			xlsx_cell_end(o, w);
 		return;
 	}
-	if (is_start(r, "v"))
-		w->in_v = !xmlTextReaderIsEmptyElement(r);
-	else if (is_end(r, "v"))
-		w->in_v = 0;
-	if (is_start(r, "t"))
-		w->in_is_t = !xmlTextReaderIsEmptyElement(r);
-	else if (is_end(r, "t"))
-		w->in_is_t = 0;
+	track(r, "v", &w->in_v);
+	track(r, "t", &w->in_is_t);
 	if (w->in_c && (w->in_v || w->in_is_t) && is_text(r))
 		cell_put(&w->cell, (const char *)xmlTextReaderConstValue(r));
 	if (w->in_c && is_end(r, "c"))
@@ -701,12 +700,8 @@ static void walk_doc(struct office *o, xmlTextReaderPtr r, void *state)
 		w->cells = 0;
 		return;
 	}
-	if (n->text) {
-		if (is_start(r, n->text))
-			w->in_text = !xmlTextReaderIsEmptyElement(r);
-		else if (is_end(r, n->text))
-			w->in_text = 0;
-	}
+	if (n->text)
+		track(r, n->text, &w->in_text);
 	if (is_start(r, n->tab))
 		doc_put(o, w, "\t");
 	else if (is_start(r, n->brk))

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -648,21 +647,6 @@ out:
 	return rc;
 }
 
-/* Problems from record number k (from 1) of several say which one. */
-static int number_problems(struct mailgw_result *r, size_t from, size_t k)
-{
-	for (size_t i = from; i < r->nproblems; i++) {
-		size_t n = strlen(r->problems[i]) + 32;
-		char *s = malloc(n);
-		if (!s)
-			return RELAIS_ENOMEM;
-		snprintf(s, n, "Bilan n° %zu : %s", k, r->problems[i]);
-		free(r->problems[i]);
-		r->problems[i] = s;
-	}
-	return 0;
-}
-
 /* ---- mail that is no form ---- */
 
 /* Phrases of advance-fee scams and phishing (folded as model_fold does:
@@ -786,15 +770,6 @@ out:
 
 /* ---- classification ---- */
 
-static int is_csv(const struct mailgw_attachment *a)
-{
-	size_t n = strlen(a->filename);
-	if (n >= 4 && !strcasecmp(a->filename + n - 4, ".csv"))
-		return 1;
-	return !strcmp(a->mime_type, "text/csv") ||
-	       !strcmp(a->mime_type, "text/comma-separated-values");
-}
-
 /* Whether a table's problems name a field it gave (a value that did not
  * pass), not only the fields it lacks: then it was meant as a bilan. */
 static int has_field_problem(const struct form_problems *p)
@@ -895,7 +870,7 @@ static int read_form(const struct mailgw_mime_msg *m, struct form_read *fr)
 			snprintf(fr->refused, sizeof(fr->refused), "pièce jointe « %s » non lue : %s",
 				 name, why);
 		}
-		else if (a->extract == MAILGW_OFFICE_NONE && is_csv(a))
+		else if (a->extract == MAILGW_OFFICE_NONE && mailgw_mime_is_csv(a))
 			rc = read_tables((const char *)a->data, a->len, fr);
 	}
 	if (!rc && fr->kind == FORM_UNKNOWN && m->body_tables)
@@ -989,7 +964,8 @@ int mailgw_pipeline_record(sqlite3 *db, const struct sync_tables *t, const char 
 		else
 			rc = record_bilan(db, t, dept, m->from_addr, &fr.v[i], day, r);
 		if (!rc && fr.nv > 1)
-			rc = number_problems(r, before, i + 1);
+			rc = form_problems_number(r->problems, before, r->nproblems, "Bilan n°",
+						  i + 1);
 	}
 	if (rc == AMBIGUOUS) {
 		sync_local_abort(l);

@@ -1209,17 +1209,16 @@ static long header_row(const struct state *st, const struct csv *c)
 	return -1;
 }
 
-/* Problems of one row of several are prefixed with the row's line. */
-static int prefix_problems(struct form_problems *p, size_t from, size_t to, size_t line)
+int form_problems_number(char **items, size_t from, size_t to, const char *what, size_t k)
 {
 	for (size_t i = from; i < to; i++) {
-		size_t n = strlen(p->items[i]) + 32;
+		size_t n = strlen(what) + strlen(items[i]) + 32;
 		char *s = malloc(n);
 		if (!s)
 			return RELAIS_ENOMEM;
-		snprintf(s, n, "Ligne %zu : %s", line, p->items[i]);
-		free(p->items[i]);
-		p->items[i] = s;
+		snprintf(s, n, "%s %zu : %s", what, k, items[i]);
+		free(items[i]);
+		items[i] = s;
 	}
 	return 0;
 }
@@ -1335,8 +1334,8 @@ int form_parse_bilan_table(const void *bytes, size_t len, struct form_values **v
 			break;
 	}
 	for (size_t k = nv; !rc && nv > 1 && k-- > 0;)
-		rc = prefix_problems(problems, first[k], k + 1 < nv ? first[k + 1] : problems->n,
-				     line[k]);
+		rc = form_problems_number(problems->items, first[k],
+					  k + 1 < nv ? first[k + 1] : problems->n, "Ligne", line[k]);
 	if (!rc && !nv) {
 		memset(st, 0, sizeof(*st));
 		st->problems = problems;

@@ -139,4 +139,13 @@ int form_values_rows(const struct form_values *v);
 void form_values_free(struct form_values *v);
 void form_problems_free(struct form_problems *p);
 
+/*
+ * Prefixes items[from..to) with "<what> <k> : " ("Ligne 3 : "), so that the
+ * problems of one of several rows or forms say which one. Each item is
+ * malloc'ed and replaced. Returns 0, or RELAIS_ENOMEM with the items not
+ * yet done left as they were.
+ */
+int form_problems_number(char **items, size_t from, size_t to, const char *what,
+			 size_t k) RELAIS_WUR;
+
 #endif

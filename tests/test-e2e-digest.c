@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../mailgw/charset.h"
 #include "harness.h"
 #include "mailserver.h"
 #include "test.h"
@@ -150,21 +151,6 @@ static char *only_message(const char *user)
 	return msg;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* The decoded body of the first part whose header has ctype (base64). */
 static char *part(const char *msg, const char *ctype)
 {
@@ -179,22 +165,9 @@ static char *part(const char *msg, const char *ctype)
 	const char *end = strstr(body, "\n--");
 	if (!end)
 		end = body + strlen(body);
-	char *out = h_strf("%*s", (int)(end - body), "");
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (const char *q = body; q < end; q++) {
-		int v = b64val((unsigned char)*q);
-		if (v < 0)
-			continue;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[o] = 0;
+	/* Room for what base64 decoding may write (charset.h). */
+	char *out = h_strf("%*s", (int)(end - body) + 4, "");
+	out[mailgw_base64_decode(body, (size_t)(end - body), (unsigned char *)out, NULL)] = 0;
 	return out;
 }
 

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "../common/util.h"
+#include "../mailgw/charset.h"
 #include "../model/model.h"
 #include "harness.h"
 #include "mailserver.h"
@@ -304,39 +306,14 @@ static const char *hdr(const char *msg, const char *name)
 	return NULL;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* The body of a single-part message, its transfer encoding undone. */
 static const char *body_text(const char *msg)
 {
 	const char *b = strstr(msg, "\r\n\r\n");
 	const char *cte = hdr(msg, "Content-Transfer-Encoding");
 	b = b ? b + 4 : (b = strstr(msg, "\n\n")) ? b + 2 : "";
-	char *out = h_strf("%*s", (int)strlen(b), "");
+	/* Room for what base64 decoding may write (charset.h). */
+	char *out = h_strf("%*s", (int)strlen(b) + 4, "");
 	char *o = out;
 	if (cte && !strcasecmp(cte, "quoted-printable")) {
 		for (const char *p = b; *p; p++) {
@@ -344,8 +321,10 @@ static const char *body_text(const char *msg)
 				p += p[1] == '\r' ? 2 : 1;
 				continue;
 			}
-			if (*p == '=' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-				*o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			int hi = *p == '=' ? util_hex_digit((unsigned char)p[1]) : -1;
+			int lo = hi >= 0 ? util_hex_digit((unsigned char)p[2]) : -1;
+			if (lo >= 0) {
+				*o++ = (char)(hi * 16 + lo);
 				p += 2;
 				continue;
 			}
@@ -353,19 +332,7 @@ static const char *body_text(const char *msg)
 				*o++ = *p;
 		}
 	} else if (cte && !strcasecmp(cte, "base64")) {
-		unsigned acc = 0;
-		int bits = 0;
-		for (const char *p = b; *p; p++) {
-			int v = b64val((unsigned char)*p);
-			if (v < 0)
-				continue;
-			acc = (acc << 6) | (unsigned)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				*o++ = (char)((acc >> bits) & 0xff);
-			}
-		}
+		o += mailgw_base64_decode(b, strlen(b), (unsigned char *)out, NULL);
 	} else {
 		for (const char *p = b; *p; p++)
 			if (*p != '\r')
