@@ -338,41 +338,25 @@ int ui_model_field(struct ui_ctx *c, const struct model_table *t,
 
 /* ---- pages ---- */
 
+struct related;
+
 struct fiche {
 	const char *table;     /* "structure", "promeneur", "presence"... */
 	const char *prefix;    /* "/structures/": PREFIX ID is the row's page, PREFIX ID
 				  "/modifier" its form */
 	const char *nouveau;   /* "/structures/nouvelle" */
 	const char *title_new; /* "Nouvelle structure" */
-	int has_page;          /* 0: the row is shown on its promeneur's or structure's page */
-	const char *add;       /* the link that creates one from that page */
+	int has_page;          /* 0: once saved, the row returns to its promeneur's or
+				  structure's page */
+	const char *add;       /* the link that creates one from another page */
+	const char *list;      /* the title of its list at /fiches/TABLE, or NULL */
+	const char *menu;      /* the menu entry its pages belong to */
+	const struct related *rel; /* the rows shown on its page */
+	size_t nrel;
+	int (*extra)(struct ui_ctx *c, const char *id); /* sections of its own, or NULL */
 };
 
-static const struct fiche fiche_structure = {
-	"structure", "/structures/", "/structures/nouvelle", "Nouvelle structure", 1, NULL
-};
-static const struct fiche fiche_promeneur = {
-	"promeneur", "/promeneurs/", "/promeneurs/nouveau", "Nouveau promeneur", 1, NULL
-};
-/* The rows listed on those pages, edited at /fiches/TABLE/... */
-static const struct fiche sub_fiches[] = {
-	{ "presence", "/fiches/presence/", "/fiches/presence/nouvelle", "Nouvelle présence en ligne", 0,
-	  "Ajouter une présence en ligne" },
-	{ "candidature", "/fiches/candidature/", "/fiches/candidature/nouvelle", "Nouvelle candidature", 0,
-	  "Ajouter une candidature" },
-	{ "bilan", "/fiches/bilan/", "/fiches/bilan/nouvelle", "Nouveau bilan", 0,
-	  "Ajouter un bilan" },
-	{ "request", "/fiches/request/", "/fiches/request/nouvelle", "Nouvelle demande", 0,
-	  "Ajouter une demande" },
-};
-
-static const struct fiche *sub_fiche(const char *table)
-{
-	for (size_t i = 0; table && i < sizeof(sub_fiches) / sizeof(sub_fiches[0]); i++)
-		if (!strcmp(sub_fiches[i].table, table))
-			return &sub_fiches[i];
-	return NULL;
-}
+static const struct fiche *sub_fiche(const char *table);
 
 /*
  * The page a row of a sub-fiche belongs to: its promeneur's, else its
@@ -441,9 +425,12 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 									       : buf_puts_html(b, v);
 	case MODEL_REF: {
 		char *title = ui_row_title(c, col->ref, v);
-		char href[96];
+		char href[128];
 		if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
 			snprintf(href, sizeof(href), "/%ss/%s", col->ref, v);
+			html_link(b, href, title ? title : v);
+		} else if (sub_fiche(col->ref) && util_is_uuid(v)) {
+			snprintf(href, sizeof(href), "%s%s", sub_fiche(col->ref)->prefix, v);
 			html_link(b, href, title ? title : v);
 		} else {
 			buf_puts_html(b, title ? title : v);
@@ -583,7 +570,7 @@ static const struct related structure_related[] = {
 	  "FROM promeneur WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
 	  h_prom, "eet" },
 	{ "candidature", "Candidatures", "Aucune candidature.",
-	  "SELECT '/fiches/candidature/' || c.id || '/modifier', "
+	  "SELECT '/fiches/candidature/' || c.id, "
 	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
 	  "coalesce(p.prenom || ' ' || p.nom, ''), c.decision, c.date_comite FROM candidature c "
 	  "LEFT JOIN promeneur p ON p.id = c.promeneur WHERE c.structure = ?1 "
@@ -600,7 +587,7 @@ static const struct related promeneur_related[] = {
 	  "SELECT '/fiches/presence/' || id || '/modifier', reseau, nom_profil, url FROM presence WHERE promeneur = ?1 "
 	  "ORDER BY reseau, nom_profil, id", h_pres, "tt" },
 	{ "candidature", "Candidatures", "Aucune candidature.",
-	  "SELECT '/fiches/candidature/' || c.id || '/modifier', "
+	  "SELECT '/fiches/candidature/' || c.id, "
 	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
 	  "coalesce(s.nom, ''), c.decision, c.date_comite FROM candidature c "
 	  "LEFT JOIN structure s ON s.id = c.structure WHERE c.promeneur = ?1 "
@@ -613,13 +600,143 @@ static const struct related promeneur_related[] = {
 	  "FROM attendance a JOIN event e ON e.id = a.event WHERE a.promeneur = ?1 "
 	  "ORDER BY e.date DESC, e.id", h_event, "deb" },
 	{ "request", "Demandes", "Aucune demande.",
-	  "SELECT '/fiches/request/' || id || '/modifier', coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
+	  "SELECT '/fiches/request/' || id, coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
 	  "substr(question, 1, 80), sujet, statut, date_reponse FROM request "
 	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed" },
 };
 
-static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct related *rel,
-		      size_t nrel)
+static const char *const h_contact[] = { "Contact", "Fonction", "Courriel", "Téléphone", NULL };
+static const char *const h_req_who[] = { "Demande", "Demandeur", "Sujet", "Statut", NULL };
+
+/* The requests' lines: when, then the question's start. */
+#define REQUEST_HEAD \
+	"coalesce(strftime('%d/%m/%Y', r.date_demande), 'sans date') || ' : ' || " \
+	"substr(r.question, 1, 80)"
+
+static const struct related structure_more[] = {
+	{ "contact", "Contacts", "Aucun contact dans cette structure.",
+	  "SELECT '/fiches/contact/' || id, coalesce(prenom || ' ', '') || nom, fonction, email, "
+	  "telephone FROM contact WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
+	  h_contact, "ttt" },
+	{ NULL, "Demandes de la structure", "Aucune demande de la structure.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", r.sujet, r.statut, r.date_reponse "
+	  "FROM request r WHERE r.structure = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed" },
+};
+
+static const struct related partenaire_related[] = {
+	{ "contact", "Contacts", "Aucun contact pour ce partenaire.",
+	  "SELECT '/fiches/contact/' || id, coalesce(prenom || ' ', '') || nom, fonction, email, "
+	  "telephone FROM contact WHERE partenaire = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
+	  h_contact, "ttt" },
+	{ NULL, "Demandes de ses contacts", "Aucune demande.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", coalesce(k.prenom || ' ', '') || "
+	  "k.nom, r.sujet, r.statut FROM request r JOIN contact k ON k.id = r.contact "
+	  "WHERE k.partenaire = ?1 ORDER BY r.date_demande DESC, r.id", h_req_who, "tee" },
+};
+
+static const struct related contact_related[] = {
+	{ NULL, "Demandes", "Aucune demande de ce contact.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", r.sujet, r.statut, r.date_reponse "
+	  "FROM request r WHERE r.contact = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed" },
+};
+
+static const struct related resource_related[] = {
+	{ NULL, "Demandes orientées vers cette personne", "Aucune demande orientée vers elle.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", coalesce(p.prenom || ' ' || p.nom, "
+	  "s.nom, k.prenom || ' ' || k.nom, k.nom, ''), r.sujet, r.statut FROM request r "
+	  "LEFT JOIN promeneur p ON p.id = r.promeneur LEFT JOIN structure s ON s.id = r.structure "
+	  "LEFT JOIN contact k ON k.id = r.contact WHERE r.ressource = ?1 "
+	  "ORDER BY r.date_demande DESC, r.id", h_req_who, "tee" },
+};
+
+static int promeneur_extra(struct ui_ctx *c, const char *id)
+{
+	int rc = ui_procedures_section(c, id);
+	return rc ? rc : ui_tasks_section(c, id);
+}
+
+static int structure_extra(struct ui_ctx *c, const char *id);
+
+#define REL(a) (a), sizeof(a) / sizeof((a)[0])
+
+static const struct fiche fiche_structure = {
+	"structure", "/structures/", "/structures/nouvelle", "Nouvelle structure", 1, NULL, NULL,
+	"annuaire", REL(structure_related), structure_extra
+};
+static const struct fiche fiche_promeneur = {
+	"promeneur", "/promeneurs/", "/promeneurs/nouveau", "Nouveau promeneur", 1, NULL, NULL,
+	"annuaire", REL(promeneur_related), promeneur_extra
+};
+/*
+ * The other tables with screens, at /fiches/TABLE/...: the rows listed on
+ * a promeneur's or a structure's page (which they return to once saved),
+ * and those with a list of their own (partners, their contacts, resource
+ * persons). One generic page, list and form serve them all.
+ */
+static const struct fiche sub_fiches[] = {
+	{ "presence", "/fiches/presence/", "/fiches/presence/nouvelle", "Nouvelle présence en ligne", 0,
+	  "Ajouter une présence en ligne", NULL, "annuaire", NULL, 0, NULL },
+	{ "candidature", "/fiches/candidature/", "/fiches/candidature/nouvelle", "Nouvelle candidature", 0,
+	  "Ajouter une candidature", NULL, "annuaire", NULL, 0, ui_decisions_section },
+	{ "bilan", "/fiches/bilan/", "/fiches/bilan/nouvelle", "Nouveau bilan", 0,
+	  "Ajouter un bilan", NULL, "annuaire", NULL, 0, NULL },
+	{ "request", "/fiches/request/", "/fiches/request/nouvelle", "Nouvelle demande", 0,
+	  "Ajouter une demande", NULL, "demandes", NULL, 0, NULL },
+	{ "partenaire", "/fiches/partenaire/", "/fiches/partenaire/nouvelle", "Nouveau partenaire", 1,
+	  "Ajouter un partenaire", "Partenaires et prospects", "partenaires", REL(partenaire_related),
+	  NULL },
+	{ "contact", "/fiches/contact/", "/fiches/contact/nouvelle", "Nouveau contact", 1,
+	  "Ajouter un contact", "Contacts des partenaires et des structures", "partenaires",
+	  REL(contact_related), NULL },
+	{ "resource", "/fiches/resource/", "/fiches/resource/nouvelle", "Nouvelle personne ressource", 1,
+	  "Ajouter une personne ressource", "Personnes ressources", "ressources",
+	  REL(resource_related), NULL },
+};
+
+static const struct fiche *sub_fiche(const char *table)
+{
+	for (size_t i = 0; table && i < sizeof(sub_fiches) / sizeof(sub_fiches[0]); i++)
+		if (!strcmp(sub_fiches[i].table, table))
+			return &sub_fiches[i];
+	return NULL;
+}
+
+static int structure_extra(struct ui_ctx *c, const char *id)
+{
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(structure_more) / sizeof(structure_more[0]) && !rc; i++)
+		rc = related_table(c, &structure_more[i], "structure", id, 10 + (int)i);
+	return rc;
+}
+
+/* The trail above a page: the directory for its people and structures,
+ * else the list of its table, else the page it belongs to. */
+static int trail(struct ui_ctx *c, const struct fiche *f, const struct model_table *t,
+		 const char *id)
+{
+	char parent[128];
+	buf_puts(c->out, "<p class=\"fil\">");
+	if (f->list) {
+		buf_printf(c->out, "<a href=\"/fiches/%s\">", f->table);
+		buf_puts_html(c->out, f->list);
+		buf_puts(c->out, "</a>");
+	} else if (f->has_page) {
+		buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
+	} else {
+		parent_page(c, t, id, parent, sizeof(parent));
+		if (!strcmp(parent, "/annuaire") && !strcmp(f->table, "request"))
+			buf_puts(c->out, "<a href=\"/demandes\">Demandes</a>");
+		else if (!strcmp(parent, "/annuaire"))
+			buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
+		else
+			html_link(c->out, parent, "Retour à la fiche");
+	}
+	buf_puts(c->out, " › ");
+	buf_puts_html(c->out, t->label);
+	return buf_puts(c->out, "</p>\n");
+}
+
+static int page_fiche(struct ui_ctx *c, const struct fiche *f)
 {
 	const struct model_table *t = model_table_by_name(f->table);
 	const char *id = ui_param(c, "id");
@@ -631,9 +748,8 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 	if ((rc = select_row(c, t, id, &st)))
 		return rc;
 	title = ui_row_title(c, t->name, id);
-	ui_page_begin(c, title ? title : id, "annuaire");
-	buf_printf(c->out, "<p class=\"fil\"><a href=\"/annuaire\">Annuaire</a> › %s</p>\n",
-		   !strcmp(f->table, "structure") ? "structure" : "promeneur");
+	ui_page_begin(c, title ? title : id, f->menu);
+	trail(c, f, t, id);
 	if (!c->read_only)
 		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s%s/modifier\">"
 			   "Modifier</a>%s%s%s</p>\n", f->prefix, id,
@@ -656,8 +772,10 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 	}
 	sqlite3_finalize(st);
 	buf_puts(c->out, "</dl>\n</section>\n");
-	for (size_t i = 0; i < nrel && !rc; i++)
-		rc = related_table(c, &rel[i], f->table, id, (int)i);
+	if (f->extra)
+		rc = f->extra(c, id);
+	for (size_t i = 0; i < f->nrel && !rc; i++)
+		rc = related_table(c, &f->rel[i], f->table, id, (int)i);
 	if (!rc)
 		rc = ui_documents_section(c, f->table, id);
 	ui_page_end(c);
@@ -667,14 +785,93 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 
 static int page_structure(struct ui_ctx *c)
 {
-	return page_fiche(c, &fiche_structure, structure_related,
-			  sizeof(structure_related) / sizeof(structure_related[0]));
+	return page_fiche(c, &fiche_structure);
 }
 
 static int page_promeneur(struct ui_ctx *c)
 {
-	return page_fiche(c, &fiche_promeneur, promeneur_related,
-			  sizeof(promeneur_related) / sizeof(promeneur_related[0]));
+	return page_fiche(c, &fiche_promeneur);
+}
+
+static int page_sub(struct ui_ctx *c)
+{
+	const struct fiche *f = sub_fiche(ui_param(c, "table"));
+	return f ? page_fiche(c, f) : RELAIS_ENOTFOUND;
+}
+
+/* The list of a table that has one: a row per line, its listed columns. */
+static int page_list(struct ui_ctx *c)
+{
+	const struct fiche *f = sub_fiche(ui_param(c, "table"));
+	const struct model_table *t = f && f->list ? model_table_by_name(f->table) : NULL;
+	const char *heads[32];
+	struct buf sql = BUF_INIT(MAX_SQL);
+	sqlite3_stmt *st = NULL;
+	size_t nh = 0, count = 0;
+	int s, rc = 0;
+	if (!t)
+		return RELAIS_ENOTFOUND;
+	heads[nh++] = "Nom";
+	buf_printf(&sql, "SELECT id, %s AS titre", title_expr(t->name));
+	for (size_t i = 0; i < t->ncolumns && nh < 31; i++) {
+		const struct model_column *col = &t->columns[i];
+		if (!col_live(col) || !(col->flags & MODEL_LISTED) || !strcmp(col->name, "nom") ||
+		    !strcmp(col->name, "prenom"))
+			continue;
+		heads[nh++] = col->label;
+		buf_printf(&sql, ", \"%s\"", col->name);
+	}
+	heads[nh] = NULL;
+	buf_printf(&sql, " FROM \"%s\" ORDER BY titre COLLATE NOCASE, id", t->name);
+	if ((rc = buf_error(&sql)))
+		goto out;
+	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	ui_page_begin(c, f->list, f->menu);
+	if (!c->read_only)
+		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s\">%s</a></p>\n",
+			   f->nouveau, f->add);
+	struct buf rows = BUF_INIT(UI_MAX_PAGE);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		char href[128];
+		count++;
+		snprintf(href, sizeof(href), "%s%s", f->prefix, col_text(st, 0));
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, col_text(st, 1), href);
+		int k = 2;
+		for (size_t i = 0; i < t->ncolumns; i++) {
+			const struct model_column *col = &t->columns[i];
+			if (!col_live(col) || !(col->flags & MODEL_LISTED) || !strcmp(col->name, "nom") ||
+			    !strcmp(col->name, "prenom"))
+				continue;
+			struct buf *keep = c->out;
+			c->out = &rows;
+			buf_puts(&rows, "<td>");
+			value_html(c, col, st, k++);
+			buf_puts(&rows, "</td>");
+			c->out = keep;
+		}
+		buf_puts(&rows, "</tr>\n");
+	}
+	sqlite3_finalize(st);
+	buf_fail(c->out, buf_error(&rows));
+	if (s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+	if (!count) {
+		html_tag(c->out, "p", "Aucune fiche pour l'instant.");
+	} else {
+		html_table_begin(c->out, f->list, heads);
+		buf_append(c->out, rows.data, rows.len);
+		html_table_end(c->out);
+	}
+	buf_release(&rows);
+	if (!rc)
+		rc = ui_page_end(c);
+out:
+	buf_release(&sql);
+	return rc;
 }
 
 /* The form of t: for a new row (id NULL) or row id; fv holds what was sent
@@ -837,6 +1034,8 @@ void ui_fiche_routes(struct ui *u)
 	ui_route(u, "POST", "/structures/{id}/modifier", structure_edit_post);
 	ui_route(u, "GET", "/fiches/{table}/nouvelle", sub_new_get);
 	ui_route(u, "POST", "/fiches/{table}/nouvelle", sub_new_post);
+	ui_route(u, "GET", "/fiches/{table}", page_list);
+	ui_route(u, "GET", "/fiches/{table}/{id}", page_sub);
 	ui_route(u, "GET", "/fiches/{table}/{id}/modifier", sub_edit_get);
 	ui_route(u, "POST", "/fiches/{table}/{id}/modifier", sub_edit_post);
 	ui_route(u, "GET", "/promeneurs/nouveau", promeneur_new_get);

@@ -224,6 +224,22 @@ void ui_courrier_routes(struct ui *u);    /* ui-courrier.c: quarantined mail */
 void ui_conflits_routes(struct ui *u);    /* ui-conflits.c: conflicts */
 void ui_synthese_routes(struct ui *u);    /* ui-synthese.c: annual synthesis */
 void ui_documents_routes(struct ui *u);   /* ui-documents.c: a document's bytes */
+void ui_procedures_routes(struct ui *u);  /* ui-procedures.c: the workflows' forms */
+void ui_demandes_routes(struct ui *u);    /* ui-demandes.c: the requests' queue */
+
+/* ui-procedures.c. The « Procédures » section of promeneur id's page: each
+ * procedure with its steps dated, the forms of its next step, and the
+ * forms that open one (signaler, suspendre) or end a suspension. */
+int ui_procedures_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* The « Tâches » section of promeneur id's page, each with « Faite ». */
+int ui_tasks_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* The home page's « Tâches à faire »: every task not done, by due date. */
+int ui_tasks_home(struct ui_ctx *c) RELAIS_WUR;
+/* The « Décisions du comité » section of candidature id's page: the history
+ * and, until accepted, the « Décider » form. */
+int ui_decisions_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* ui-demandes.c. The home page's « Demandes ouvertes », oldest first. */
+int ui_demandes_home(struct ui_ctx *c) RELAIS_WUR;
 /* The « Documents » section of the fiche id of table: the documents
  * attached to it, each a link to its download; nothing when none. */
 int ui_documents_section(struct ui_ctx *c, const char *table, const char *id) RELAIS_WUR;
