@@ -48,9 +48,9 @@ static const char *item_href(const char *key, const char *id, char *out, size_t 
 	} pages[] = {
 		{ "structure", "/structures/", "" },
 		{ "promeneur", "/promeneurs/", "" },
-		{ "candidature", "/fiches/candidature/", "/modifier" },
+		{ "candidature", "/fiches/candidature/", "" },
 		{ "courrier", "/courrier/", "" },
-		{ "demande", "/fiches/request/", "/modifier" },
+		{ "demande", "/fiches/request/", "" },
 	};
 	if (!strcmp(key, "conflit"))
 		return "/conflits";

@@ -47,11 +47,15 @@ static const struct {
 } title_exprs[] = {
 	{ "structure", "nom || coalesce(' (' || commune || ')', '')" },
 	{ "promeneur", "coalesce(prenom || ' ', '') || coalesce(nom, '')" },
-	{ "event", "titre || coalesce(' (' || date || ')', '')" },
+	{ "event", "titre || coalesce(' (' || strftime('%d/%m/%Y', date) || ')', '')" },
 	{ "presence", "reseau || ' : ' || nom_profil" },
-	{ "candidature", "'candidature' || coalesce(' du ' || date_depot, '')" },
-	{ "bilan", "'bilan ' || annee || coalesce(' (' || periode || ')', '')" },
-	{ "request", "sujet || coalesce(' du ' || date_demande, '')" },
+	{ "candidature", "'Candidature' || coalesce(' de ' || (SELECT p.prenom || ' ' || p.nom FROM "
+	  "promeneur p WHERE p.id = candidature.promeneur), '') || coalesce(' déposée le ' || "
+	  "strftime('%d/%m/%Y', date_depot), '')" },
+	{ "bilan", "'Bilan ' || annee || CASE periode WHEN 'semestre1' THEN ' (1er semestre)' "
+	  "WHEN 'semestre2' THEN ' (2e semestre)' ELSE '' END" },
+	{ "request", "'Demande' || coalesce(' du ' || strftime('%d/%m/%Y', date_demande), '') || "
+	  "coalesce(' : ' || substr(replace(question, char(10), ' '), 1, 60), '')" },
 	{ "resource", "nom || coalesce(' (' || organisme || ')', '')" },
 	{ "inbound_mail", "coalesce(sujet, '(sans objet)')" },
 };
@@ -494,6 +498,7 @@ struct related {
 	const char *sql;      /* ?1 is the row's id */
 	const char *const *heads;
 	const char *kinds;
+	int head_label;       /* the row head is an enumeration's value: its label */
 };
 
 static int related_table(struct ui_ctx *c, const struct related *r, const char *parent,
@@ -509,7 +514,7 @@ static int related_table(struct ui_ctx *c, const struct related *r, const char *
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, col_text(st, 1),
+		html_row_head(&rows, r->head_label ? ui_value_label(col_text(st, 1)) : col_text(st, 1),
 			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
 		for (int k = 0; r->kinds[k]; k++) {
 			const char *v = col_text(st, k + 2);
@@ -568,41 +573,41 @@ static const struct related structure_related[] = {
 	{ NULL, "Promeneurs", "Aucun promeneur dans cette structure.",
 	  "SELECT '/promeneurs/' || id, coalesce(prenom || ' ', '') || nom, statut, public, fonction "
 	  "FROM promeneur WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
-	  h_prom, "eet" },
+	  h_prom, "eet", 0 },
 	{ "candidature", "Candidatures", "Aucune candidature.",
 	  "SELECT '/fiches/candidature/' || c.id, "
 	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
 	  "coalesce(p.prenom || ' ' || p.nom, ''), c.decision, c.date_comite FROM candidature c "
 	  "LEFT JOIN promeneur p ON p.id = c.promeneur WHERE c.structure = ?1 "
-	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted" },
+	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted", 0 },
 	{ "bilan", "Bilans", "Aucun bilan reçu.",
 	  "SELECT '/fiches/bilan/' || b.id || '/modifier', 'Bilan ' || b.annee || coalesce(' — ' || p.prenom || ' ' || p.nom, ''), "
 	  "b.periode, b.date_reception, b.jeunes_connectes FROM bilan b "
 	  "LEFT JOIN promeneur p ON p.id = b.promeneur WHERE b.structure = ?1 "
-	  "ORDER BY b.annee DESC, b.periode, b.id", h_bilan, "edt" },
+	  "ORDER BY b.annee DESC, b.periode, b.id", h_bilan, "edt", 0 },
 };
 
 static const struct related promeneur_related[] = {
 	{ "presence", "Présences en ligne", "Aucune présence en ligne enregistrée.",
 	  "SELECT '/fiches/presence/' || id || '/modifier', reseau, nom_profil, url FROM presence WHERE promeneur = ?1 "
-	  "ORDER BY reseau, nom_profil, id", h_pres, "tt" },
+	  "ORDER BY reseau, nom_profil, id", h_pres, "tt", 1 },
 	{ "candidature", "Candidatures", "Aucune candidature.",
 	  "SELECT '/fiches/candidature/' || c.id, "
 	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
 	  "coalesce(s.nom, ''), c.decision, c.date_comite FROM candidature c "
 	  "LEFT JOIN structure s ON s.id = c.structure WHERE c.promeneur = ?1 "
-	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted" },
+	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted", 0 },
 	{ "bilan", "Bilans", "Aucun bilan.",
 	  "SELECT '/fiches/bilan/' || id || '/modifier', 'Bilan ' || annee, periode, date_reception, jeunes_connectes FROM bilan "
-	  "WHERE promeneur = ?1 ORDER BY annee DESC, periode, id", h_bilan, "edt" },
+	  "WHERE promeneur = ?1 ORDER BY annee DESC, periode, id", h_bilan, "edt", 0 },
 	{ NULL, "Événements suivis", "Aucun événement.",
 	  "SELECT '/evenements/' || e.id, e.titre, e.date, e.type, a.presence_effective "
 	  "FROM attendance a JOIN event e ON e.id = a.event WHERE a.promeneur = ?1 "
-	  "ORDER BY e.date DESC, e.id", h_event, "deb" },
+	  "ORDER BY e.date DESC, e.id", h_event, "deb", 0 },
 	{ "request", "Demandes", "Aucune demande.",
 	  "SELECT '/fiches/request/' || id, coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
 	  "substr(question, 1, 80), sujet, statut, date_reponse FROM request "
-	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed" },
+	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed", 0 },
 };
 
 static const char *const h_contact[] = { "Contact", "Fonction", "Courriel", "Téléphone", NULL };
@@ -617,27 +622,27 @@ static const struct related structure_more[] = {
 	{ "contact", "Contacts", "Aucun contact dans cette structure.",
 	  "SELECT '/fiches/contact/' || id, coalesce(prenom || ' ', '') || nom, fonction, email, "
 	  "telephone FROM contact WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
-	  h_contact, "ttt" },
+	  h_contact, "ttt", 0 },
 	{ NULL, "Demandes de la structure", "Aucune demande de la structure.",
 	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", r.sujet, r.statut, r.date_reponse "
-	  "FROM request r WHERE r.structure = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed" },
+	  "FROM request r WHERE r.structure = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed", 0 },
 };
 
 static const struct related partenaire_related[] = {
 	{ "contact", "Contacts", "Aucun contact pour ce partenaire.",
 	  "SELECT '/fiches/contact/' || id, coalesce(prenom || ' ', '') || nom, fonction, email, "
 	  "telephone FROM contact WHERE partenaire = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
-	  h_contact, "ttt" },
+	  h_contact, "ttt", 0 },
 	{ NULL, "Demandes de ses contacts", "Aucune demande.",
 	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", coalesce(k.prenom || ' ', '') || "
 	  "k.nom, r.sujet, r.statut FROM request r JOIN contact k ON k.id = r.contact "
-	  "WHERE k.partenaire = ?1 ORDER BY r.date_demande DESC, r.id", h_req_who, "tee" },
+	  "WHERE k.partenaire = ?1 ORDER BY r.date_demande DESC, r.id", h_req_who, "tee", 0 },
 };
 
 static const struct related contact_related[] = {
 	{ NULL, "Demandes", "Aucune demande de ce contact.",
 	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", r.sujet, r.statut, r.date_reponse "
-	  "FROM request r WHERE r.contact = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed" },
+	  "FROM request r WHERE r.contact = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed", 0 },
 };
 
 static const struct related resource_related[] = {
@@ -646,7 +651,7 @@ static const struct related resource_related[] = {
 	  "s.nom, k.prenom || ' ' || k.nom, k.nom, ''), r.sujet, r.statut FROM request r "
 	  "LEFT JOIN promeneur p ON p.id = r.promeneur LEFT JOIN structure s ON s.id = r.structure "
 	  "LEFT JOIN contact k ON k.id = r.contact WHERE r.ressource = ?1 "
-	  "ORDER BY r.date_demande DESC, r.id", h_req_who, "tee" },
+	  "ORDER BY r.date_demande DESC, r.id", h_req_who, "tee", 0 },
 };
 
 static int promeneur_extra(struct ui_ctx *c, const char *id)
@@ -709,6 +714,17 @@ static int structure_extra(struct ui_ctx *c, const char *id)
 	return rc;
 }
 
+/* A table's label without its article: "la candidature" as "candidature". */
+static const char *bare_label(const struct model_table *t)
+{
+	const char *l = t->label;
+	if (!strncmp(l, "le ", 3) || !strncmp(l, "la ", 3))
+		return l + 3;
+	if (!strncmp(l, "l'", 2))
+		return l + 2;
+	return l;
+}
+
 /* The trail above a page: the directory for its people and structures,
  * else the list of its table, else the page it belongs to. */
 static int trail(struct ui_ctx *c, const struct fiche *f, const struct model_table *t,
@@ -724,15 +740,19 @@ static int trail(struct ui_ctx *c, const struct fiche *f, const struct model_tab
 		buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
 	} else {
 		parent_page(c, t, id, parent, sizeof(parent));
-		if (!strcmp(parent, "/annuaire") && !strcmp(f->table, "request"))
+		int person = !strncmp(parent, "/promeneurs/", 12);
+		char *name = person || !strncmp(parent, "/structures/", 12)
+			? ui_row_title(c, person ? "promeneur" : "structure", parent + 12) : NULL;
+		if (name)
+			html_link(c->out, parent, name);
+		else if (!strcmp(f->table, "request"))
 			buf_puts(c->out, "<a href=\"/demandes\">Demandes</a>");
-		else if (!strcmp(parent, "/annuaire"))
-			buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
 		else
-			html_link(c->out, parent, "Retour à la fiche");
+			buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
+		free(name);
 	}
 	buf_puts(c->out, " › ");
-	buf_puts_html(c->out, t->label);
+	buf_puts_html(c->out, bare_label(t));
 	return buf_puts(c->out, "</p>\n");
 }
 

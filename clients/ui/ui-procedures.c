@@ -144,7 +144,7 @@ static const struct wf_field f_measures[] = {
 };
 static const struct wf_field f_follow[] = {
 	{ "suivi", "Ce qui a été constaté", WF_TEXT, 1, "procedure", "suivi_mesures", NULL, NULL },
-	{ "date", "Le", WF_DATE, 1, NULL, NULL, NULL, NULL },
+	{ "date", "Date du suivi", WF_DATE, 1, NULL, NULL, NULL, NULL },
 };
 static const struct wf_field f_proc_decide[] = {
 	{ "decision", "Décision prise avec la Caf", WF_CHOICE, 1, "procedure", "decision",
@@ -549,7 +549,7 @@ static int step(struct buf *b, sqlite3_stmt *st, const char *label, int di, int 
 	if (has_date)
 		date_words(b, col_text(st, di));
 	if (has_text) {
-		buf_puts(b, has_date ? " <span class=\"multiligne\">" : "<span class=\"multiligne\">");
+		buf_puts(b, has_date ? " : <span class=\"multiligne\">" : "<span class=\"multiligne\">");
 		buf_puts_html(b, col_text(st, ti));
 		buf_puts(b, "</span>");
 	}
