@@ -11,6 +11,9 @@
  * the same as « relais promeneur signaler », « relais procedure … »,
  * « relais candidature decider » and « relais tache faite »: nothing here
  * decides. A refused step comes back as its form with the reason (422).
+ *
+ * Kept whole (over 800 lines): the sections of the pages offer the very
+ * forms that the handler checks, both read from the one table of actions.
  */
 #include <ctype.h>
 #include <stdio.h>

@@ -148,7 +148,7 @@ void ui_refresh(struct ui_ctx *c, int seconds);
 /* Appends the hidden CSRF field; every <form method="post"> needs it. */
 int ui_csrf_input(struct ui_ctx *c);
 
-/* ---- model-driven forms (used by the structure and promeneur pages) ---- */
+/* ---- model-driven forms (ui-form.c; used by the fiches and the events) ---- */
 
 /*
  * The values of a form for table t, checked with model_check_value():
@@ -203,6 +203,9 @@ int ui_model_field(struct ui_ctx *c, const struct model_table *t,
 /* The human title of row id of table (a name, a date and a title...),
  * malloc'd; NULL when the row is unknown or on ENOMEM. */
 char *ui_row_title(struct ui_ctx *c, const char *table, const char *id);
+/* The SQL expression of that title over the columns of table's row (a
+ * static string; "id" for a table without one), for lists ordered by it. */
+const char *ui_title_sql(const char *table);
 
 /* The French words of an enumeration's value ("labellise" as "labellisé",
  * "centre_social" as "centre social"); a value it does not know comes back
