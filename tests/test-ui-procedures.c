@@ -585,6 +585,14 @@ TEST(ui_procedures_demandes_et_partenaires)
 	CHECK(h_uip_post(&u, h_strf("/demandes/%s/orienter", q), h_strf("ressource=%s", p), &r) == 0);
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "introuvable") != NULL);
+	/* From the request's own page, the answer comes back to it. */
+	CHECK(h_uip_get(&u, h_strf("/fiches/request/%s", q), &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "Orientation") && strstr(r.body, "name=\"retour\" value=\"fiche\""));
+	CHECK(h_uip_post(&u, h_strf("/demandes/%s/orienter", q),
+			 h_strf("ressource=%s&retour=fiche", res), &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK_STR(h_http_header(&r, "Location"), h_strf("/fiches/request/%s", q));
 	CHECK(h_uip_post(&u, h_strf("/demandes/%s/orienter", q), h_strf("ressource=%s", res),
 			 &r) == 0);
 	CHECK_INT(r.status, 303);
@@ -611,5 +619,48 @@ TEST(ui_procedures_demandes_et_partenaires)
 	CHECK(rc != NULL);
 	CHECK_STR(h_row_str(rc, "sujet"), "technique");
 	CHECK_STR(h_row_str(h_export_row(e, "contact", contact), "partenaire"), part);
+	CHECK_INT(h_daemon_stop(&w.d), 0);
+}
+
+/* A CAF account reads the procedures but is offered no form, and its posts
+ * are refused: nothing reaches its replica. */
+TEST(ui_procedures_caf_consultation)
+{
+	struct world w;
+	struct h_uip u;
+	struct h_http r;
+	char token[H_TOKEN];
+	h_setup();
+	CHECK(world_start(&w, "caf") == 0);
+	CHECK(h_daemon_user(&w.d, "referente@caf", "65", "caf", token) == 0);
+	const char *p = person(&w, "Inès", "labellise");
+	CHECK(p != NULL);
+	CHECK(h_relais_ok(w.home, "promeneur", "signaler", p, "--motif", "Absence de bilan",
+			  "--date", "2026-02-02", (char *)NULL));
+	CHECK(h_relais_ok(w.home, "tache", "add", "--libelle", "Appeler la structure", "--promeneur",
+			  p, "--echeance", "2026-02-10", (char *)NULL));
+	CHECK(h_sync(w.home, &w.d) == 0);
+	const char *caf = h_replica(&w.d, "lecture-caf", token);
+	CHECK(caf != NULL);
+	const char *before = h_export_text(caf);
+	CHECK(before && strstr(before, "Absence de bilan"));
+
+	CHECK(h_uip_open(caf, &u) == 0);
+	CHECK(h_uip_get(&u, h_strf("/promeneurs/%s", p), &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "Problème signalé le") && strstr(r.body, "2 février 2026") &&
+	      strstr(r.body, "Appeler la structure"));
+	CHECK(strstr(r.body, "/procedures/") == NULL);
+	CHECK(strstr(r.body, "/taches/") == NULL && strstr(r.body, "/signaler") == NULL &&
+	      strstr(r.body, "/suspendre") == NULL);
+	json_t *e = h_export(w.home);
+	const char *proc = h_row_str(procedure_of(e, p, "delabellisation"), "id");
+	CHECK(proc != NULL);
+	CHECK(h_uip_post(&u, h_strf("/procedures/%s/caf", proc), "date=2026-02-03", &r) == 0);
+	CHECK_INT(r.status, 403);
+	CHECK(h_uip_post(&u, h_strf("/promeneurs/%s/suspendre", p), "motif=x&date=2026-02-03", &r) == 0);
+	CHECK_INT(r.status, 403);
+	CHECK_INT(h_uip_close(&u), 0);
+	CHECK_STR(h_export_text(caf), before);
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }

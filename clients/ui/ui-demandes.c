@@ -113,9 +113,10 @@ static int resources_load(struct ui_ctx *c, struct resources *r)
 	return rc;
 }
 
-/* The « Orienter vers » form of request id. */
+/* The « Orienter vers » form of request id; from its own page (fiche 1),
+ * the answer comes back there. */
 static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const struct resources *r,
-		       const char *chosen)
+		       const char *chosen, int fiche)
 {
 	char fid[64];
 	snprintf(fid, sizeof(fid), "ressource-%.8s", id);
@@ -125,6 +126,8 @@ static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const st
 	c->out = b;
 	ui_csrf_input(c);
 	c->out = keep;
+	if (fiche)
+		buf_puts(b, "<input type=\"hidden\" name=\"retour\" value=\"fiche\">\n");
 	struct html_field f = {
 		.name = FIELD_RESSOURCE,
 		.id = fid,
@@ -192,7 +195,7 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 			if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL)
 				buf_puts(&rows, "<br>");
 			orient_form(c, &rows, id, &res, sqlite3_column_type(st, Q_RES_ID) == SQLITE_NULL
-				    ? NULL : col_text(st, Q_RES_ID));
+				    ? NULL : col_text(st, Q_RES_ID), 0);
 		} else if (sqlite3_column_type(st, Q_RES_ID) == SQLITE_NULL) {
 			buf_puts(&rows, strcmp(col_text(st, Q_STATUT), "ouverte") ? "traitée"
 				 : "<span class=\"vide\">pas orientée</span>");
@@ -286,12 +289,49 @@ static int page_orient(struct ui_ctx *c)
 	if ((rc = sync_capture_commit(cap)))
 		return rc;
 	char *who = ui_row_title(c, "resource", val);
-	char flash[2 * DOMAIN_MSG_MAX];
+	char flash[2 * DOMAIN_MSG_MAX], back[64];
+	const char *retour = ui_form(c, "retour");
 	snprintf(flash, sizeof(flash), "%s%sDemande orientée vers %.200s ; l'orientation sera "
 		 "envoyée au serveur à la prochaine synchronisation.", res.note,
 		 res.note[0] ? " " : "", who ? who : val);
 	free(who);
-	return ui_redirect(c, "/demandes", flash);
+	snprintf(back, sizeof(back), "/fiches/request/%s", id);
+	return ui_redirect(c, retour && !strcmp(retour, "fiche") ? back : "/demandes", flash);
+}
+
+int ui_demande_section(struct ui_ctx *c, const char *id)
+{
+	struct resources res;
+	sqlite3_stmt *st = NULL;
+	char chosen[UTIL_UUID_LEN + 1] = "";
+	int open = 0, rc;
+	if (c->read_only)
+		return 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(statut, 'ouverte') = 'ouverte', ressource "
+			       "FROM request WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		open = sqlite3_column_int(st, 0);
+		snprintf(chosen, sizeof(chosen), "%s", col_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (!open)
+		return 0;
+	if ((rc = resources_load(c, &res)))
+		goto out;
+	buf_puts(c->out, "<section aria-labelledby=\"titre-orientation\">\n"
+		 "<h2 id=\"titre-orientation\">Orientation</h2>\n");
+	if (res.n)
+		orient_form(c, c->out, id, &res, chosen[0] ? chosen : NULL, 1);
+	else
+		buf_puts(c->out, "<p>Aucune personne ressource n'est enregistrée : <a href=\""
+			 "/fiches/resource/nouvelle\">ajoutez-en une</a>.</p>\n");
+	buf_puts(c->out, "</section>\n");
+	rc = buf_error(c->out);
+out:
+	resources_free(&res);
+	return rc;
 }
 
 int ui_demandes_home(struct ui_ctx *c)

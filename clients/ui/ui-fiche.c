@@ -374,7 +374,7 @@ static const struct fiche sub_fiches[] = {
 	{ "bilan", "/fiches/bilan/", "/fiches/bilan/nouvelle", "Nouveau bilan", 0,
 	  "Ajouter un bilan", NULL, "annuaire", NULL, 0, NULL },
 	{ "request", "/fiches/request/", "/fiches/request/nouvelle", "Nouvelle demande", 0,
-	  "Ajouter une demande", NULL, "demandes", NULL, 0, NULL },
+	  "Ajouter une demande", NULL, "demandes", NULL, 0, ui_demande_section },
 	{ "partenaire", "/fiches/partenaire/", "/fiches/partenaire/nouvelle", "Nouveau partenaire", 1,
 	  "Ajouter un partenaire", "Partenaires et prospects", "partenaires", REL(partenaire_related),
 	  NULL },

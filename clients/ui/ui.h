@@ -243,6 +243,9 @@ int ui_tasks_home(struct ui_ctx *c) RELAIS_WUR;
 int ui_decisions_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* ui-demandes.c. The home page's « Demandes ouvertes », oldest first. */
 int ui_demandes_home(struct ui_ctx *c) RELAIS_WUR;
+/* The « Orientation » section of request id's page: while it is open, the
+ * form that refers it to a resource person. */
+int ui_demande_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* The « Documents » section of the fiche id of table: the documents
  * attached to it, each a link to its download; nothing when none. */
 int ui_documents_section(struct ui_ctx *c, const char *table, const char *id) RELAIS_WUR;
