@@ -410,7 +410,7 @@ TEST(ui_procedures_candidature_decisions)
 	CHECK(h_uip_post(&u, h_strf("/fiches/candidature/%s/decider", c[1]),
 			 "decision=en_attente&date_comite=2026-01-15", &r) == 0);
 	CHECK_INT(r.status, 422);
-	CHECK(strstr(r.body, "n&#39;est pas l&#39;un des choix") != NULL);
+	CHECK(strstr(r.body, "choisissez l&#39;un des choix proposés") != NULL);
 	CHECK(h_uip_post(&u, h_strf("/fiches/candidature/%s/decider", c[1]),
 			 "decision=%3Cscript%3E&date_comite=2026-01-15", &r) == 0);
 	CHECK_INT(r.status, 422);

@@ -345,13 +345,13 @@ int ui_demandes_home(struct ui_ctx *c)
 			       NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	buf_puts(b, "<section class=\"rubrique\" aria-labelledby=\"titre-demandes\">\n"
-		 "<h3 id=\"titre-demandes\">Demandes ouvertes</h3>\n<ul>\n");
+		 "<h3 id=\"titre-demandes\">Demandes ouvertes</h3>\n");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[96];
 		if (++n > HOME_MAX)
 			continue;
 		snprintf(href, sizeof(href), "/fiches/request/%s", col_text(st, Q_ID));
-		buf_puts(b, "<li>");
+		buf_puts(b, n == 1 ? "<ul>\n<li>" : "<li>");
 		if (*col_text(st, Q_DATE)) {
 			date_words(b, col_text(st, Q_DATE));
 			buf_puts(b, " — ");
@@ -373,11 +373,15 @@ int ui_demandes_home(struct ui_ctx *c)
 	sqlite3_finalize(st);
 	if (s != SQLITE_DONE)
 		return RELAIS_EDB;
-	buf_puts(b, "</ul>\n");
-	if (!n)
+	if (n)
+		buf_puts(b, "</ul>\n");
+	else
 		html_tag(b, "p", "Aucune demande ouverte.");
-	buf_printf(b, "<p><a href=\"/demandes\">%s</a></p>\n</section>\n",
-		   n > HOME_MAX ? "Voir toutes les demandes ouvertes" : "La file des demandes");
+	if (n > HOME_MAX)
+		buf_printf(b, "<p><a href=\"/demandes\">Voir les %zu demandes ouvertes</a></p>\n", n);
+	else
+		buf_puts(b, "<p><a href=\"/demandes\">La file des demandes</a></p>\n");
+	buf_puts(b, "</section>\n");
 	return buf_error(b);
 }
 

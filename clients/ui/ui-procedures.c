@@ -15,6 +15,7 @@
  * Kept whole (over 800 lines): the sections of the pages offer the very
  * forms that the handler checks, both read from the one table of actions.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,8 +410,8 @@ static int wf_check(struct ui_ctx *c, const struct wf_field *wf, const char *raw
 			for (size_t k = 0; wf->choices[k]; k++)
 				ok |= !strcmp(wf->choices[k], val);
 			if (!ok) {
-				snprintf(err, sizeof(err), "%s : « %.60s » n'est pas l'un des choix "
-					 "proposés.", wf->label, raw);
+				snprintf(err, sizeof(err), "%s : choisissez l'un des choix proposés.",
+					 wf->label);
 				rc = RELAIS_EINVAL;
 			}
 		}
@@ -464,6 +465,7 @@ static int wf_post(struct ui_ctx *c, const struct wf_action *a)
 	size_t nerr = 0;
 	int rc;
 
+	assert(a->nfields <= WF_FIELDS);
 	if (c->read_only)
 		return RELAIS_EPERM;
 	if (!raw_id || strlen(raw_id) != UTIL_UUID_LEN)
