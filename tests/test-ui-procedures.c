@@ -547,14 +547,21 @@ TEST(ui_procedures_demandes_et_partenaires)
 	CHECK(part != NULL);
 	CHECK(h_uip_get(&u, h_strf("/fiches/partenaire/%s", part), &r) == 0);
 	CHECK_INT(r.status, 200);
-	CHECK(strstr(r.body, "SDJES des Hautes-Pyrénées") &&
+	CHECK(strstr(r.body, "<h1>SDJES des Hautes-Pyrénées</h1>") &&
 	      strstr(r.body, h_strf("/fiches/contact/nouvelle?partenaire=%s", part)));
+	/* The contact's form offers the partner by its name. */
+	CHECK(h_uip_get(&u, h_strf("/fiches/contact/nouvelle?partenaire=%s", part), &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, h_strf("<option value=\"%s\" selected>SDJES des Hautes-Pyrénées</option>",
+				    part)) != NULL);
 	CHECK(h_uip_post(&u, "/fiches/contact/nouvelle",
 			 h_strf("prenom=Claire&nom=Baylac&fonction=%s&partenaire=%s",
 				h_form_enc("Conseillère jeunesse"), part), &r) == 0);
 	CHECK_INT(r.status, 303);
 	const char *contact = h_location_id(&r, "/fiches/contact/");
 	CHECK(contact != NULL);
+	CHECK(h_uip_get(&u, h_strf("/fiches/contact/%s", contact), &r) == 0);
+	CHECK(strstr(r.body, "<h1>Claire Baylac (SDJES des Hautes-Pyrénées)</h1>") != NULL);
 	CHECK(h_uip_get(&u, "/fiches/partenaire", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "Partenaires et prospects") && strstr(r.body, "SDJES") &&

@@ -53,6 +53,13 @@ static const struct {
 	{ "request", "'Demande' || coalesce(' du ' || strftime('%d/%m/%Y', date_demande), '') || "
 	  "coalesce(' : ' || substr(replace(question, char(10), ' '), 1, 60), '')" },
 	{ "resource", "nom || coalesce(' (' || organisme || ')', '')" },
+	{ "partenaire", "nom || coalesce(' (' || commune || ')', '')" },
+	{ "contact", "coalesce(prenom || ' ', '') || nom || coalesce(' (' || (SELECT x.nom FROM "
+	  "partenaire x WHERE x.id = contact.partenaire) || ')', '')" },
+	{ "procedure", "CASE nature WHEN 'suspension' THEN 'Suspension' ELSE 'Délabellisation' END "
+	  "|| coalesce(' du ' || strftime('%d/%m/%Y', coalesce(date_signalement, date_debut)), '')" },
+	{ "task", "libelle" },
+	{ "need", "theme" },
 	{ "inbound_mail", "coalesce(sujet, '(sans objet)')" },
 };
 
