@@ -536,6 +536,11 @@ TEST(ui_procedures_demandes_et_partenaires)
 				    "juridique", "--question", "Droit à l'image d'un mineur ?",
 				    "--date-demande", "2026-03-01", (char *)NULL);
 	CHECK(q != NULL);
+	const char *task = h_relais_ok(w.home, "tache", "add", "--libelle", "Appeler la MJC",
+				       "--promeneur", p, "--echeance", "2026-01-05", (char *)NULL);
+	const char *task2 = h_relais_ok(w.home, "tache", "add", "--libelle", "Relire la charte",
+					"--promeneur", p, (char *)NULL);
+	CHECK(task && task2);
 
 	CHECK(h_uip_open(w.home, &u) == 0);
 	/* A partner and its contact, through the generic forms. */
@@ -613,6 +618,23 @@ TEST(ui_procedures_demandes_et_partenaires)
 	CHECK(h_uip_get(&u, "/", &r) == 0);
 	CHECK(strstr(r.body, "Demandes ouvertes") && strstr(r.body, "Tâches à faire") &&
 	      strstr(r.body, "1er mars 2026") && strstr(r.body, "href=\"/demandes\""));
+	CHECK(strstr(r.body, "Appeler la MJC") && strstr(r.body, "5 janvier 2026") &&
+	      strstr(r.body, "en retard") && strstr(r.body, h_strf("/taches/%s/faite", task)));
+	/* Its « Faite » button comes back home. */
+	CHECK(h_uip_post(&u, h_strf("/taches/%s/faite", task), "retour=%2F", &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK_STR(h_http_header(&r, "Location"), "/");
+	CHECK(h_uip_get(&u, "/", &r) == 0);
+	CHECK(strstr(r.body, "Tâche faite le") && strstr(r.body, "Relire la charte") &&
+	      strstr(r.body, "sans échéance") &&
+	      !strstr(r.body, h_strf("/taches/%s/faite", task)));
+	/* Anywhere else is not a place to come back to: the person's page. */
+	CHECK(h_uip_post(&u, h_strf("/taches/%s/faite", task2), "retour=https%3A%2F%2Fexample.org",
+			 &r) == 0);
+	CHECK_INT(r.status, 303);
+	CHECK_STR(h_http_header(&r, "Location"), h_strf("/promeneurs/%s", p));
+	CHECK(h_uip_get(&u, "/", &r) == 0);
+	CHECK(strstr(r.body, "Aucune tâche en attente.") != NULL);
 	CHECK_INT(h_uip_close(&u), 0);
 
 	json_t *e = h_export(w.home);
@@ -622,6 +644,7 @@ TEST(ui_procedures_demandes_et_partenaires)
 	strftime(today, sizeof(today), "%Y-%m-%d", localtime(&now));
 	CHECK_STR(h_row_str(rq, "ressource"), res);
 	CHECK_STR(h_row_str(rq, "date_orientation"), today);
+	CHECK_STR(h_row_str(h_export_row(e, "task", task), "date_faite"), today);
 	json_t *rc = row_where(e, "request", "contact", contact);
 	CHECK(rc != NULL);
 	CHECK_STR(h_row_str(rc, "sujet"), "technique");
