@@ -673,7 +673,7 @@ static int cmd_serve(int argc, char **argv)
 		printf("Pour commencer, tapez :\n");
 		char client[PATH_MAX];
 		client_path(client, sizeof(client));
-		printf("%s --home ./relais-demo init --server http://%s:%d --token %s\n",
+		printf("%s --home ./relais-demo init --serveur http://%s:%d --jeton %s\n",
 		       client, host, bound, token);
 		fflush(stdout);
 	}

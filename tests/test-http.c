@@ -564,9 +564,9 @@ TEST(http_demo_and_cli)
 		usleep(10000);
 	}
 	CHECK(text != NULL);
-	const char *line = strstr(text, "relais --home ./relais-demo init --server http://127.0.0.1:");
+	const char *line = strstr(text, "relais --home ./relais-demo init --serveur http://127.0.0.1:");
 	CHECK(line != NULL);
-	const char *tok = strstr(line, "--token rls_");
+	const char *tok = strstr(line, "--jeton rls_");
 	CHECK(tok != NULL);
 	char token[69];
 	memcpy(token, tok + 8, 68);

@@ -405,7 +405,7 @@ TEST(ui_e2e_accueil)
 	const char *const env[] = { expect, NULL };
 	json_t *res = scenario(node, "accueil.mjs", &u, env);
 	CHECK(res != NULL);
-	CHECK(check_shots(res, 6) == 0);
+	CHECK(check_shots(res, 9) == 0);
 	CHECK(sanitizer_report(&u) == 0);
 	CHECK_INT(ui_stop(&u), 0);
 	/* Looking wrote nothing. */
@@ -513,4 +513,96 @@ TEST(ui_e2e_sync_conflit)
 	json_t *c = json_array_get(all, 0);
 	CHECK_STR(json_string_value(json_object_get(c, "column")), "commune");
 	CHECK(!json_is_null(json_object_get(c, "resolution")));
+}
+
+/* The first row of table in an export whose column col is val, or NULL. */
+static json_t *row_where(json_t *e, const char *table, const char *col, const char *val)
+{
+	json_t *rows = json_object_get(e, table), *r;
+	size_t i;
+	json_array_foreach(rows, i, r) {
+		const char *v = h_row_str(r, col);
+		if (v && !strcmp(v, val))
+			return r;
+	}
+	return NULL;
+}
+
+/* A délabellisation walked from the person's page, a candidature adjourned,
+ * a request referred, the partners' screens; the screenshots of docs/ui.md.
+ * With RELAIS_UI_SCREENSHOT=1 they are copied to docs/ui-NAME.png. */
+TEST(ui_e2e_procedures)
+{
+	static const char *const names[] = {
+		"promeneur-procedure", "promeneur-retrait", "candidature", "demandes", "partenaires",
+		"partenaire", "accueil-demandes",
+	};
+	struct world w;
+	struct ui_proc u;
+	const char *node;
+	h_setup();
+	CHECK(tools_ready(&node) == 0);
+	CHECK(world_start(&w, 1) == 0);
+	const char *A = w.home[0];
+	CHECK(seed(A) == 0);
+	const char *s = h_relais_ok(A, "structure", "add", "--nom", "Centre social de Bagnères",
+				    "--commune", "Bagnères-de-Bigorre", "--type", "centre_social",
+				    (char *)NULL);
+	CHECK(s != NULL);
+	const char *p = h_relais_ok(A, "promeneur", "add", "--prenom", "Inès", "--nom", "Lasserre",
+				    "--email", "ines.lasserre@example.org", "--structure", s,
+				    "--statut", "labellise", "--public", "jeunesse", (char *)NULL);
+	const char *q = h_relais_ok(A, "promeneur", "add", "--prenom", "Lou", "--nom", "Arrieu",
+				    "--email", "lou.arrieu@example.org", "--structure", s, (char *)NULL);
+	CHECK(p && q);
+	CHECK(h_relais_ok(A, "presence", "add", "--promeneur", p, "--reseau", "instagram",
+			  "--nom-profil", "ines.pdn65", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(A, "presence", "add", "--promeneur", p, "--reseau", "discord",
+			  "--nom-profil", "ines_pdn", (char *)NULL) != NULL);
+	const char *cand = h_relais_ok(A, "candidature", "add", "--structure", s, "--promeneur", q,
+				       "--date-depot", date_in(-20), "--motivation",
+				       "Animatrice jeunesse, présente sur Instagram.", (char *)NULL);
+	const char *res = h_relais_ok(A, "ressource", "add", "--nom", "Maître Durand", "--organisme",
+				      "Barreau de Tarbes", "--domaine", "droit des mineurs",
+				      (char *)NULL);
+	const char *part = h_relais_ok(A, "partenaire", "add", "--nom", "SDJES des Hautes-Pyrénées",
+				       "--type", "sdjes", "--commune", "Tarbes", "--partenariat",
+				       "Formation initiale coanimée.", (char *)NULL);
+	CHECK(cand && res && part);
+	const char *contact = h_relais_ok(A, "contact", "add", "--prenom", "Claire", "--nom", "Baylac",
+					  "--partenaire", part, "--fonction", "Conseillère jeunesse",
+					  (char *)NULL);
+	CHECK(contact != NULL);
+	CHECK(h_relais_ok(A, "demande", "add", "--promeneur", p, "--sujet", "juridique", "--question",
+			  "Droit à l'image d'un mineur sur un compte de structure ?",
+			  "--date-demande", date_in(-3), (char *)NULL) != NULL);
+	CHECK(h_relais_ok(A, "demande", "add", "--contact", contact, "--sujet", "technique",
+			  "--question", "Quel outil de visioconférence pour le comité ?",
+			  "--date-demande", date_in(-1), (char *)NULL) != NULL);
+	CHECK(h_relais_ok(A, "tache", "add", "--libelle", "Préparer le bilan individuel de Camille",
+			  "--echeance", date_in(7), (char *)NULL) != NULL);
+	CHECK(ui_start(A, &u) == 0);
+	const char *const env[] = {
+		h_strf("RELAIS_UI_PROMENEUR=%s", p), h_strf("RELAIS_UI_CANDIDATURE=%s", cand),
+		h_strf("RELAIS_UI_PARTENAIRE=%s", part), NULL,
+	};
+	json_t *out = scenario(node, "procedures.mjs", &u, env);
+	CHECK(out != NULL);
+	CHECK(check_shots(out, sizeof(names) / sizeof(names[0])) == 0);
+	CHECK(sanitizer_report(&u) == 0);
+	CHECK_INT(ui_stop(&u), 0);
+
+	json_t *e = h_export(A);
+	CHECK(e != NULL);
+	json_t *proc = row_where(e, "procedure", "promeneur", p);
+	CHECK_STR(h_row_str(proc, "etape"), "terminee");
+	CHECK_STR(h_row_str(proc, "date_information_caf"), "2026-02-03");
+	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p), "statut"), "delabellise");
+	CHECK_STR(h_row_str(row_where(e, "decision", "candidature", cand), "decision"), "ajournee");
+	CHECK_STR(h_row_str(row_where(e, "request", "promeneur", p), "ressource"), res);
+
+	const char *flag = getenv("RELAIS_UI_SCREENSHOT");
+	for (size_t i = 0; flag && !strcmp(flag, "1") && i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK_IDX(copy_file(h_path(h_strf("captures/%s.png", names[i])),
+				    h_strf("%s/../../docs/ui-%s.png", e2e_dir(), names[i])) == 0, (int)i);
 }

@@ -111,10 +111,10 @@ done
 
 step "synchronisation d'un réplica"
 token=$(runuser -u relais -- relaisd user add --data /var/lib/relais --login marie --dept 43 --role coordinateur)
-relais --home "$T/a" init --server "http://127.0.0.1:$port" --token "$token" > /dev/null
+relais --home "$T/a" init --serveur "http://127.0.0.1:$port" --jeton "$token" > /dev/null
 relais --home "$T/a" structure add --nom "Maison des jeunes de Brioude" --commune "Brioude" > /dev/null
 relais --home "$T/a" sync > /dev/null
-relais --home "$T/b" init --server "http://127.0.0.1:$port" --token "$token" > /dev/null
+relais --home "$T/b" init --serveur "http://127.0.0.1:$port" --jeton "$token" > /dev/null
 relais --home "$T/b" structure list | grep -q "Maison des jeunes de Brioude" ||
 	fail "la structure n'est pas arrivée sur le second réplica"
 

@@ -62,14 +62,14 @@ URL=http://127.0.0.1:$port
 L() { "$LINUX/relais" --home "$T/linux" "$@"; }
 
 step "init sous Windows dans %APPDATA%\\Relais"
-W init --server "$URL" --token "$token" > "$T/out" 2>&1 || { cat "$T/out"; fail "init"; }
+W init --serveur "$URL" --jeton "$token" > "$T/out" 2>&1 || { cat "$T/out"; fail "init"; }
 grep -q "Réplica initialisé" "$T/out" || { cat "$T/out"; fail "message d'init (UTF-8)"; }
 [ -f "$WINEPREFIX/drive_c/users/Hélène/AppData/Roaming/Relais/replica.db" ] ||
 	fail "réplica absent de %APPDATA%\\Relais"
 
 # --home with spaces and accents, in a folder the person made.
 mkdir -p "$WINEPREFIX/drive_c/users/Hélène/Mes données"
-W --home 'C:\users\Hélène\Mes données\Relais réseau' init --server "$URL" --token "$token" > "$T/out" 2>&1 ||
+W --home 'C:\users\Hélène\Mes données\Relais réseau' init --serveur "$URL" --jeton "$token" > "$T/out" 2>&1 ||
 	{ cat "$T/out"; fail "init dans un dossier choisi"; }
 [ -f "$WINEPREFIX/drive_c/users/Hélène/Mes données/Relais réseau/replica.db" ] ||
 	fail "réplica absent du dossier choisi"
@@ -80,7 +80,7 @@ id=$(W structure add --nom "Maison des jeunes de Séméac" --commune "Séméac" 
 W promeneur add --prenom "Zoé" --nom "Bérénice-Lefèvre" --email zoe@exemple.fr --structure "$id" \
 	--statut labellise --date-labellisation 2026-01-15 > /dev/null
 W sync > "$T/out" 2>&1 || { cat "$T/out"; fail "sync"; }
-L init --server "$URL" --token "$token" > /dev/null
+L init --serveur "$URL" --jeton "$token" > /dev/null
 L structure list | grep -q "Maison des jeunes de Séméac" || fail "nom venu de Windows abîmé sous Linux"
 L promeneur list | grep -q "Bérénice-Lefèvre" || fail "promeneur venu de Windows abîmé sous Linux"
 L structure add --nom "Centre social Noël-Œuvre" --commune "Lourdes" > /dev/null

@@ -84,8 +84,8 @@ int conflicts_each(sqlite3 *db, const char *node, int all, const char *id,
 		   conflicts_fn fn, void *arg) RELAIS_WUR;
 
 /*
- * Settles open conflict id as "relais conflits trancher ID --keep
- * mine|theirs" does: keep_mine selects the side; the decision is one
+ * Settles open conflict id as "relais conflits trancher ID --garder
+ * mien|leur" does: keep_mine selects the side; the decision is one
  * captured local edit (sync_conflict_resolve), sent by the next sync.
  * *restored (may be NULL) tells whether the lost value was written back.
  * Returns 0, or RELAIS_EPERM (read-only caf account), RELAIS_ENOTFOUND,

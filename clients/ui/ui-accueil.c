@@ -48,9 +48,9 @@ static const char *item_href(const char *key, const char *id, char *out, size_t 
 	} pages[] = {
 		{ "structure", "/structures/", "" },
 		{ "promeneur", "/promeneurs/", "" },
-		{ "candidature", "/fiches/candidature/", "/modifier" },
+		{ "candidature", "/fiches/candidature/", "" },
 		{ "courrier", "/courrier/", "" },
-		{ "demande", "/fiches/request/", "/modifier" },
+		{ "demande", "/fiches/request/", "" },
 	};
 	if (!strcmp(key, "conflit"))
 		return "/conflits";
@@ -71,7 +71,6 @@ static const struct {
 	{ "conventions", "Conventions Caf terminées ou se terminant dans les 60 jours" },
 	{ "chartes", "Signatures de charte manquantes" },
 	{ "candidatures", "Candidatures en attente de décision" },
-	{ "demandes", "Demandes ouvertes" },
 	{ "courriers", "Courriels en quarantaine à traiter" },
 	{ "conflits", "Conflits de synchronisation à trancher" },
 };
@@ -113,10 +112,18 @@ static int suivi_block(struct ui_ctx *c)
 		     "<h2 id=\"titre-suivi\">À faire</h2>\n");
 	if ((rc = followup_suivi(c->db, NULL, &s)))
 		return rc;
+	/* The working queues first: requests and tasks, with their own pages. */
+	rc = ui_demandes_home(c);
+	if (!rc)
+		rc = ui_tasks_home(c);
+	if (rc) {
+		json_decref(s);
+		return rc;
+	}
 	for (size_t k = 0; k < sizeof(suivi_titles) / sizeof(suivi_titles[0]); k++)
 		total += json_array_size(json_object_get(s, suivi_titles[k].key));
 	if (!total)
-		html_tag(c->out, "p", "Rien à signaler : tout est à jour.");
+		html_tag(c->out, "p", "Rien d'autre à signaler : le reste est à jour.");
 	for (size_t k = 0; k < sizeof(suivi_titles) / sizeof(suivi_titles[0]); k++) {
 		json_t *arr = json_object_get(s, suivi_titles[k].key);
 		if (json_array_size(arr))

@@ -1,32 +1,21 @@
 /*
- * ui-fiche.c - the structure and promeneur pages of relais ui, their
- * create and edit forms, and the model-driven form helpers of ui.h.
+ * ui-fiche.c - the fiches of relais ui: the structure and promeneur pages,
+ * and one generic list, page and form for every other table with a screen
+ * (presences, candidatures, bilans, requests, partners, contacts, resource
+ * persons), described as data (struct fiche).
  *
- * Forms are written from the model's descriptions (labels, kinds,
- * enumerations, references) and checked with model_check_value(), the same
- * rules as the command line; each message stands next to its field and in
- * a summary at the top. Writes are one captured local edit each
- * (sync_capture_begin/commit), like the CLI's, queued for the next sync.
- *
- * Kept whole (over 800 lines): the two pages and their forms share the
- * model-driven field helpers that ui.h exports to the other screens.
+ * Forms are written from the model's descriptions with the helpers of
+ * ui-form.c and checked with the command line's rules; each message stands
+ * next to its field and in a summary at the top. Writes are one captured
+ * local edit each, queued for the next sync.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
 #define MAX_SQL 16384
-#define MAX_REF_OPTIONS 5000
-
-/* ---- words ---- */
-
-const char *ui_value_label(const char *value)
-{
-	return model_value_label(value);
-}
 
 static int col_live(const struct model_column *c)
 {
@@ -39,303 +28,9 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return s ? s : "";
 }
 
-/* ---- titles ---- */
-
-static const struct {
-	const char *table, *expr;
-} title_exprs[] = {
-	{ "structure", "nom || coalesce(' (' || commune || ')', '')" },
-	{ "promeneur", "coalesce(prenom || ' ', '') || coalesce(nom, '')" },
-	{ "event", "titre || coalesce(' (' || date || ')', '')" },
-	{ "presence", "reseau || ' : ' || nom_profil" },
-	{ "candidature", "'candidature' || coalesce(' du ' || date_depot, '')" },
-	{ "bilan", "'bilan ' || annee || coalesce(' (' || periode || ')', '')" },
-	{ "request", "sujet || coalesce(' du ' || date_demande, '')" },
-	{ "resource", "nom || coalesce(' (' || organisme || ')', '')" },
-	{ "inbound_mail", "coalesce(sujet, '(sans objet)')" },
-};
-
-static const char *title_expr(const char *table)
-{
-	for (size_t i = 0; i < sizeof(title_exprs) / sizeof(title_exprs[0]); i++)
-		if (!strcmp(title_exprs[i].table, table))
-			return title_exprs[i].expr;
-	return "id";
-}
-
-char *ui_row_title(struct ui_ctx *c, const char *table, const char *id)
-{
-	const struct model_table *t = model_table_by_name(table);
-	char sql[512];
-	sqlite3_stmt *st = NULL;
-	char *title = NULL;
-	if (!t || !id)
-		return NULL;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM \"%s\" WHERE id = ?", title_expr(t->name), t->name);
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		title = strdup(*col_text(st, 0) ? col_text(st, 0) : id);
-	sqlite3_finalize(st);
-	return title;
-}
-
-/* ---- form values ---- */
-
-void ui_form_values_release(struct ui_form_values *fv)
-{
-	if (!fv || !fv->t)
-		return;
-	for (size_t i = 0; i < fv->t->ncolumns; i++) {
-		if (fv->values)
-			free(fv->values[i]);
-		if (fv->errors)
-			free(fv->errors[i]);
-		if (fv->raw)
-			free(fv->raw[i]);
-	}
-	free(fv->values);
-	free(fv->errors);
-	free(fv->raw);
-	free(fv->given);
-	memset(fv, 0, sizeof(*fv));
-}
-
-static int set_error(struct ui_form_values *fv, size_t i, const char *msg)
-{
-	free(fv->errors[i]);
-	if (!(fv->errors[i] = strdup(msg)))
-		return RELAIS_ENOMEM;
-	fv->nerrors++;
-	return 0;
-}
-
-/* A refusal of the domain layer, shown on the column whose label starts
- * its message (the first column of the form otherwise). */
-static int refusal(struct ui_form_values *fv, const char *msg)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < fv->t->ncolumns; i++) {
-		const char *label = fv->t->columns[i].label;
-		size_t n = strlen(label);
-		if (!strncmp(msg, label, n) && msg[n] == ' ') {
-			k = i;
-			break;
-		}
-	}
-	int rc = set_error(fv, k, msg);
-	return rc ? rc : RELAIS_EINVAL;
-}
-
-int ui_form_values_read(struct ui_ctx *c, const struct model_table *t, int creating,
-			struct ui_form_values *fv)
-{
-	char *out = NULL;
-	char err[REPLICA_ERRLEN];
-	int rc = 0;
-	memset(fv, 0, sizeof(fv[0]));
-	fv->t = t;
-	fv->values = calloc(t->ncolumns, sizeof(char *));
-	fv->errors = calloc(t->ncolumns, sizeof(char *));
-	fv->raw = calloc(t->ncolumns, sizeof(char *));
-	fv->given = calloc(t->ncolumns, sizeof(int));
-	out = malloc(MODEL_VALUE_MAX);
-	if (!fv->values || !fv->errors || !fv->raw || !fv->given || !out) {
-		rc = RELAIS_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
-		const struct model_column *col = &t->columns[i];
-		if (!col_live(col))
-			continue;
-		const char *raw = ui_form(c, col->name);
-		fv->given[i] = raw != NULL;
-		if (!raw && !creating)
-			continue;
-		if (raw && !(fv->raw[i] = strdup(raw))) {
-			rc = RELAIS_ENOMEM;
-			break;
-		}
-		err[0] = 0;
-		int e = domain_check_value(c->db, col, raw, out, MODEL_VALUE_MAX, err, sizeof(err));
-		if (e == RELAIS_EINVAL) {
-			rc = set_error(fv, i, err[0] ? err : "Valeur refusée.");
-			continue;
-		}
-		if (e) {
-			rc = e;
-			break;
-		}
-		if (!out[0])
-			continue;
-		if (!(fv->values[i] = strdup(out)))
-			rc = RELAIS_ENOMEM;
-	}
-out:
-	free(out);
-	return rc;
-}
-
-int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char *id,
-			char id_out[UTIL_UUID_LEN + 1])
-{
-	const struct model_table *t = fv->t;
-	struct domain_value *v = calloc(t->ncolumns ? t->ncolumns : 1, sizeof(*v));
-	struct domain_result res;
-	struct sync_capture *cap = NULL;
-	char err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
-	size_t n = 0;
-	int creating = id == NULL, rc;
-
-	if (!v)
-		return RELAIS_ENOMEM;
-	if (c->read_only) {
-		rc = RELAIS_EPERM;
-		goto out;
-	}
-	if (fv->nerrors || (creating && !c->dept[0])) {
-		rc = RELAIS_EINVAL;
-		goto out;
-	}
-	for (size_t i = 0; i < t->ncolumns; i++)
-		if (creating ? fv->values[i] != NULL : fv->given[i])
-			v[n++] = (struct domain_value){ &t->columns[i], fv->values[i] };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		goto out;
-	rc = domain_write(c->db, t, id, creating ? c->dept : NULL, v, n, today, &res, err, sizeof(err));
-	if (rc) {
-		sync_capture_abort(cap);
-		if (rc == RELAIS_EINVAL)
-			rc = refusal(fv, err);
-		goto out;
-	}
-	rc = sync_capture_commit(cap);
-	if (!rc) {
-		snprintf(fv->note, sizeof(fv->note), "%s", res.note);
-		if (creating && id_out)
-			memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
-	}
-out:
-	free(v);
-	return rc;
-}
-
-/* ---- fields ---- */
-
-static const char *const bool_values[] = { "1", "0", NULL };
-static const char *const bool_labels[] = { "oui", "non", NULL };
-
-/* A select of the rows of table ref, by title. */
-static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_column *col)
-{
-	char sql[512];
-	sqlite3_stmt *st = NULL;
-	const char **vals = NULL, **labs = NULL;
-	size_t n = 0;
-	int s, rc = 0;
-	const struct model_table *rt = model_table_by_name(col->ref);
-	if (!rt)
-		return RELAIS_EINVAL;
-	snprintf(sql, sizeof(sql), "SELECT id, %s AS t FROM \"%s\" ORDER BY t COLLATE NOCASE, id "
-		 "LIMIT %d", title_expr(rt->name), rt->name, MAX_REF_OPTIONS);
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	vals = calloc(MAX_REF_OPTIONS + 1, sizeof(*vals));
-	labs = calloc(MAX_REF_OPTIONS + 1, sizeof(*labs));
-	if (!vals || !labs)
-		rc = RELAIS_ENOMEM;
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		vals[n] = strdup(col_text(st, 0));
-		labs[n] = strdup(col_text(st, 1));
-		if (!vals[n] || !labs[n]) {
-			free((char *)vals[n]);
-			free((char *)labs[n]);
-			rc = RELAIS_ENOMEM;
-			break;
-		}
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (!rc) {
-		f->type = HTML_SELECT;
-		f->options = vals;
-		f->option_labels = labs;
-		f->noptions = n;
-		rc = html_field(c->out, f);
-	}
-	for (size_t i = 0; i < n; i++) {
-		free((char *)vals[i]);
-		free((char *)labs[i]);
-	}
-	free(vals);
-	free(labs);
-	return rc;
-}
-
-int ui_model_field(struct ui_ctx *c, const struct model_table *t,
-		   const struct model_column *col, const char *value, const char *error)
-{
-	struct html_field f = {
-		.name = col->name,
-		.label = col->label,
-		.value = value,
-		.error = error,
-		.required = (col->flags & MODEL_REQUIRED) != 0,
-	};
-	const char *labels[64];
-	(void)t;
-	switch (col->kind) {
-	case MODEL_TEXT:
-		f.type = col->flags & MODEL_MULTILINE ? HTML_TEXTAREA : HTML_TEXT;
-		if (col->flags & MODEL_POSTCODE)
-			f.hint = "5 chiffres, par exemple 43000.";
-		break;
-	case MODEL_INT:
-		f.type = HTML_NUMBER;
-		f.min = col->min;
-		f.max = col->max;
-		break;
-	case MODEL_BOOL:
-		f.type = HTML_SELECT;
-		f.options = bool_values;
-		f.option_labels = bool_labels;
-		break;
-	case MODEL_DATE:
-		f.type = HTML_DATE;
-		break;
-	case MODEL_EMAIL:
-		f.type = HTML_EMAIL;
-		break;
-	case MODEL_PHONE:
-		f.type = HTML_TEL;
-		f.hint = "Par exemple 04 71 00 00 00.";
-		break;
-	case MODEL_URL:
-		f.type = HTML_TEXT;
-		f.hint = "Adresse web, par exemple https://exemple.fr.";
-		break;
-	case MODEL_ENUM: {
-		size_t n = 0;
-		while (col->values && col->values[n] && n < sizeof(labels) / sizeof(labels[0]) - 1) {
-			labels[n] = ui_value_label(col->values[n]);
-			n++;
-		}
-		labels[n] = NULL;
-		f.type = HTML_SELECT;
-		f.options = col->values;
-		f.option_labels = labels;
-		f.noptions = n;
-		break;
-	}
-	case MODEL_REF:
-		return ref_field(c, &f, col);
-	}
-	return html_field(c->out, &f);
-}
-
 /* ---- pages ---- */
+
+struct related;
 
 struct fiche {
 	const char *table;     /* "structure", "promeneur", "presence"... */
@@ -343,35 +38,17 @@ struct fiche {
 				  "/modifier" its form */
 	const char *nouveau;   /* "/structures/nouvelle" */
 	const char *title_new; /* "Nouvelle structure" */
-	int has_page;          /* 0: the row is shown on its promeneur's or structure's page */
-	const char *add;       /* the link that creates one from that page */
+	int has_page;          /* 0: once saved, the row returns to its promeneur's or
+				  structure's page */
+	const char *add;       /* the link that creates one from another page */
+	const char *list;      /* the title of its list at /fiches/TABLE, or NULL */
+	const char *menu;      /* the menu entry its pages belong to */
+	const struct related *rel; /* the rows shown on its page */
+	size_t nrel;
+	int (*extra)(struct ui_ctx *c, const char *id); /* sections of its own, or NULL */
 };
 
-static const struct fiche fiche_structure = {
-	"structure", "/structures/", "/structures/nouvelle", "Nouvelle structure", 1, NULL
-};
-static const struct fiche fiche_promeneur = {
-	"promeneur", "/promeneurs/", "/promeneurs/nouveau", "Nouveau promeneur", 1, NULL
-};
-/* The rows listed on those pages, edited at /fiches/TABLE/... */
-static const struct fiche sub_fiches[] = {
-	{ "presence", "/fiches/presence/", "/fiches/presence/nouvelle", "Nouvelle présence en ligne", 0,
-	  "Ajouter une présence en ligne" },
-	{ "candidature", "/fiches/candidature/", "/fiches/candidature/nouvelle", "Nouvelle candidature", 0,
-	  "Ajouter une candidature" },
-	{ "bilan", "/fiches/bilan/", "/fiches/bilan/nouvelle", "Nouveau bilan", 0,
-	  "Ajouter un bilan" },
-	{ "request", "/fiches/request/", "/fiches/request/nouvelle", "Nouvelle demande", 0,
-	  "Ajouter une demande" },
-};
-
-static const struct fiche *sub_fiche(const char *table)
-{
-	for (size_t i = 0; table && i < sizeof(sub_fiches) / sizeof(sub_fiches[0]); i++)
-		if (!strcmp(sub_fiches[i].table, table))
-			return &sub_fiches[i];
-	return NULL;
-}
+static const struct fiche *sub_fiche(const char *table);
 
 /*
  * The page a row of a sub-fiche belongs to: its promeneur's, else its
@@ -440,9 +117,12 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 									       : buf_puts_html(b, v);
 	case MODEL_REF: {
 		char *title = ui_row_title(c, col->ref, v);
-		char href[96];
+		char href[128];
 		if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
 			snprintf(href, sizeof(href), "/%ss/%s", col->ref, v);
+			html_link(b, href, title ? title : v);
+		} else if (sub_fiche(col->ref) && util_is_uuid(v)) {
+			snprintf(href, sizeof(href), "%s%s", sub_fiche(col->ref)->prefix, v);
 			html_link(b, href, title ? title : v);
 		} else {
 			buf_puts_html(b, title ? title : v);
@@ -506,6 +186,7 @@ struct related {
 	const char *sql;      /* ?1 is the row's id */
 	const char *const *heads;
 	const char *kinds;
+	int head_label;       /* the row head is an enumeration's value: its label */
 };
 
 static int related_table(struct ui_ctx *c, const struct related *r, const char *parent,
@@ -521,7 +202,7 @@ static int related_table(struct ui_ctx *c, const struct related *r, const char *
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, col_text(st, 1),
+		html_row_head(&rows, r->head_label ? ui_value_label(col_text(st, 1)) : col_text(st, 1),
 			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
 		for (int k = 0; r->kinds[k]; k++) {
 			const char *v = col_text(st, k + 2);
@@ -580,45 +261,190 @@ static const struct related structure_related[] = {
 	{ NULL, "Promeneurs", "Aucun promeneur dans cette structure.",
 	  "SELECT '/promeneurs/' || id, coalesce(prenom || ' ', '') || nom, statut, public, fonction "
 	  "FROM promeneur WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
-	  h_prom, "eet" },
+	  h_prom, "eet", 0 },
 	{ "candidature", "Candidatures", "Aucune candidature.",
-	  "SELECT '/fiches/candidature/' || c.id || '/modifier', "
+	  "SELECT '/fiches/candidature/' || c.id, "
 	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
 	  "coalesce(p.prenom || ' ' || p.nom, ''), c.decision, c.date_comite FROM candidature c "
 	  "LEFT JOIN promeneur p ON p.id = c.promeneur WHERE c.structure = ?1 "
-	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted" },
+	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted", 0 },
 	{ "bilan", "Bilans", "Aucun bilan reçu.",
 	  "SELECT '/fiches/bilan/' || b.id || '/modifier', 'Bilan ' || b.annee || coalesce(' — ' || p.prenom || ' ' || p.nom, ''), "
 	  "b.periode, b.date_reception, b.jeunes_connectes FROM bilan b "
 	  "LEFT JOIN promeneur p ON p.id = b.promeneur WHERE b.structure = ?1 "
-	  "ORDER BY b.annee DESC, b.periode, b.id", h_bilan, "edt" },
+	  "ORDER BY b.annee DESC, b.periode, b.id", h_bilan, "edt", 0 },
 };
 
 static const struct related promeneur_related[] = {
 	{ "presence", "Présences en ligne", "Aucune présence en ligne enregistrée.",
 	  "SELECT '/fiches/presence/' || id || '/modifier', reseau, nom_profil, url FROM presence WHERE promeneur = ?1 "
-	  "ORDER BY reseau, nom_profil, id", h_pres, "tt" },
+	  "ORDER BY reseau, nom_profil, id", h_pres, "tt", 1 },
 	{ "candidature", "Candidatures", "Aucune candidature.",
-	  "SELECT '/fiches/candidature/' || c.id || '/modifier', "
+	  "SELECT '/fiches/candidature/' || c.id, "
 	  "'Déposée le ' || coalesce(strftime('%d/%m/%Y', c.date_depot), '?'), "
 	  "coalesce(s.nom, ''), c.decision, c.date_comite FROM candidature c "
 	  "LEFT JOIN structure s ON s.id = c.structure WHERE c.promeneur = ?1 "
-	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted" },
+	  "ORDER BY c.date_depot DESC, c.id", h_cand, "ted", 0 },
 	{ "bilan", "Bilans", "Aucun bilan.",
 	  "SELECT '/fiches/bilan/' || id || '/modifier', 'Bilan ' || annee, periode, date_reception, jeunes_connectes FROM bilan "
-	  "WHERE promeneur = ?1 ORDER BY annee DESC, periode, id", h_bilan, "edt" },
+	  "WHERE promeneur = ?1 ORDER BY annee DESC, periode, id", h_bilan, "edt", 0 },
 	{ NULL, "Événements suivis", "Aucun événement.",
 	  "SELECT '/evenements/' || e.id, e.titre, e.date, e.type, a.presence_effective "
 	  "FROM attendance a JOIN event e ON e.id = a.event WHERE a.promeneur = ?1 "
-	  "ORDER BY e.date DESC, e.id", h_event, "deb" },
+	  "ORDER BY e.date DESC, e.id", h_event, "deb", 0 },
 	{ "request", "Demandes", "Aucune demande.",
-	  "SELECT '/fiches/request/' || id || '/modifier', coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
+	  "SELECT '/fiches/request/' || id, coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
 	  "substr(question, 1, 80), sujet, statut, date_reponse FROM request "
-	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed" },
+	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed", 0 },
 };
 
-static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct related *rel,
-		      size_t nrel)
+static const char *const h_contact[] = { "Contact", "Fonction", "Courriel", "Téléphone", NULL };
+static const char *const h_req_who[] = { "Demande", "Demandeur", "Sujet", "Statut", NULL };
+
+/* The requests' lines: when, then the question's start. */
+#define REQUEST_HEAD \
+	"coalesce(strftime('%d/%m/%Y', r.date_demande), 'sans date') || ' : ' || " \
+	"substr(r.question, 1, 80)"
+
+static const struct related structure_more[] = {
+	{ "contact", "Contacts", "Aucun contact dans cette structure.",
+	  "SELECT '/fiches/contact/' || id, coalesce(prenom || ' ', '') || nom, fonction, email, "
+	  "telephone FROM contact WHERE structure = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
+	  h_contact, "ttt", 0 },
+	{ NULL, "Demandes de la structure", "Aucune demande de la structure.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", r.sujet, r.statut, r.date_reponse "
+	  "FROM request r WHERE r.structure = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed", 0 },
+};
+
+static const struct related partenaire_related[] = {
+	{ "contact", "Contacts", "Aucun contact pour ce partenaire.",
+	  "SELECT '/fiches/contact/' || id, coalesce(prenom || ' ', '') || nom, fonction, email, "
+	  "telephone FROM contact WHERE partenaire = ?1 ORDER BY nom COLLATE NOCASE, prenom, id",
+	  h_contact, "ttt", 0 },
+	{ NULL, "Demandes de ses contacts", "Aucune demande.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", coalesce(k.prenom || ' ', '') || "
+	  "k.nom, r.sujet, r.statut FROM request r JOIN contact k ON k.id = r.contact "
+	  "WHERE k.partenaire = ?1 ORDER BY r.date_demande DESC, r.id", h_req_who, "tee", 0 },
+};
+
+static const struct related contact_related[] = {
+	{ NULL, "Demandes", "Aucune demande de ce contact.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", r.sujet, r.statut, r.date_reponse "
+	  "FROM request r WHERE r.contact = ?1 ORDER BY r.date_demande DESC, r.id", h_req, "eed", 0 },
+};
+
+static const struct related resource_related[] = {
+	{ NULL, "Demandes orientées vers cette personne", "Aucune demande orientée vers elle.",
+	  "SELECT '/fiches/request/' || r.id, " REQUEST_HEAD ", coalesce(p.prenom || ' ' || p.nom, "
+	  "s.nom, k.prenom || ' ' || k.nom, k.nom, ''), r.sujet, r.statut FROM request r "
+	  "LEFT JOIN promeneur p ON p.id = r.promeneur LEFT JOIN structure s ON s.id = r.structure "
+	  "LEFT JOIN contact k ON k.id = r.contact WHERE r.ressource = ?1 "
+	  "ORDER BY r.date_demande DESC, r.id", h_req_who, "tee", 0 },
+};
+
+static int promeneur_extra(struct ui_ctx *c, const char *id)
+{
+	int rc = ui_procedures_section(c, id);
+	return rc ? rc : ui_tasks_section(c, id);
+}
+
+static int structure_extra(struct ui_ctx *c, const char *id);
+
+#define REL(a) (a), sizeof(a) / sizeof((a)[0])
+
+static const struct fiche fiche_structure = {
+	"structure", "/structures/", "/structures/nouvelle", "Nouvelle structure", 1, NULL, NULL,
+	"annuaire", REL(structure_related), structure_extra
+};
+static const struct fiche fiche_promeneur = {
+	"promeneur", "/promeneurs/", "/promeneurs/nouveau", "Nouveau promeneur", 1, NULL, NULL,
+	"annuaire", REL(promeneur_related), promeneur_extra
+};
+/*
+ * The other tables with screens, at /fiches/TABLE/...: the rows listed on
+ * a promeneur's or a structure's page (which they return to once saved),
+ * and those with a list of their own (partners, their contacts, resource
+ * persons). One generic page, list and form serve them all.
+ */
+static const struct fiche sub_fiches[] = {
+	{ "presence", "/fiches/presence/", "/fiches/presence/nouvelle", "Nouvelle présence en ligne", 0,
+	  "Ajouter une présence en ligne", NULL, "annuaire", NULL, 0, NULL },
+	{ "candidature", "/fiches/candidature/", "/fiches/candidature/nouvelle", "Nouvelle candidature", 0,
+	  "Ajouter une candidature", NULL, "annuaire", NULL, 0, ui_decisions_section },
+	{ "bilan", "/fiches/bilan/", "/fiches/bilan/nouvelle", "Nouveau bilan", 0,
+	  "Ajouter un bilan", NULL, "annuaire", NULL, 0, NULL },
+	{ "request", "/fiches/request/", "/fiches/request/nouvelle", "Nouvelle demande", 0,
+	  "Ajouter une demande", NULL, "demandes", NULL, 0, ui_demande_section },
+	{ "partenaire", "/fiches/partenaire/", "/fiches/partenaire/nouvelle", "Nouveau partenaire", 1,
+	  "Ajouter un partenaire", "Partenaires et prospects", "partenaires", REL(partenaire_related),
+	  NULL },
+	{ "contact", "/fiches/contact/", "/fiches/contact/nouvelle", "Nouveau contact", 1,
+	  "Ajouter un contact", "Contacts des partenaires et des structures", "partenaires",
+	  REL(contact_related), NULL },
+	{ "resource", "/fiches/resource/", "/fiches/resource/nouvelle", "Nouvelle personne ressource", 1,
+	  "Ajouter une personne ressource", "Personnes ressources", "ressources",
+	  REL(resource_related), NULL },
+};
+
+static const struct fiche *sub_fiche(const char *table)
+{
+	for (size_t i = 0; table && i < sizeof(sub_fiches) / sizeof(sub_fiches[0]); i++)
+		if (!strcmp(sub_fiches[i].table, table))
+			return &sub_fiches[i];
+	return NULL;
+}
+
+static int structure_extra(struct ui_ctx *c, const char *id)
+{
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(structure_more) / sizeof(structure_more[0]) && !rc; i++)
+		rc = related_table(c, &structure_more[i], "structure", id, 10 + (int)i);
+	return rc;
+}
+
+/* A table's label without its article: "la candidature" as "candidature". */
+static const char *bare_label(const struct model_table *t)
+{
+	const char *l = t->label;
+	if (!strncmp(l, "le ", 3) || !strncmp(l, "la ", 3))
+		return l + 3;
+	if (!strncmp(l, "l'", 2))
+		return l + 2;
+	return l;
+}
+
+/* The trail above a page: the directory for its people and structures,
+ * else the list of its table, else the page it belongs to. */
+static int trail(struct ui_ctx *c, const struct fiche *f, const struct model_table *t,
+		 const char *id)
+{
+	char parent[128];
+	buf_puts(c->out, "<p class=\"fil\">");
+	if (f->list) {
+		buf_printf(c->out, "<a href=\"/fiches/%s\">", f->table);
+		buf_puts_html(c->out, f->list);
+		buf_puts(c->out, "</a>");
+	} else if (f->has_page) {
+		buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
+	} else {
+		parent_page(c, t, id, parent, sizeof(parent));
+		int person = !strncmp(parent, "/promeneurs/", 12);
+		char *name = person || !strncmp(parent, "/structures/", 12)
+			? ui_row_title(c, person ? "promeneur" : "structure", parent + 12) : NULL;
+		if (name)
+			html_link(c->out, parent, name);
+		else if (!strcmp(f->table, "request"))
+			buf_puts(c->out, "<a href=\"/demandes\">Demandes</a>");
+		else
+			buf_puts(c->out, "<a href=\"/annuaire\">Annuaire</a>");
+		free(name);
+	}
+	buf_puts(c->out, " › ");
+	buf_puts_html(c->out, bare_label(t));
+	return buf_puts(c->out, "</p>\n");
+}
+
+static int page_fiche(struct ui_ctx *c, const struct fiche *f)
 {
 	const struct model_table *t = model_table_by_name(f->table);
 	const char *id = ui_param(c, "id");
@@ -630,9 +456,8 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 	if ((rc = select_row(c, t, id, &st)))
 		return rc;
 	title = ui_row_title(c, t->name, id);
-	ui_page_begin(c, title ? title : id, "annuaire");
-	buf_printf(c->out, "<p class=\"fil\"><a href=\"/annuaire\">Annuaire</a> › %s</p>\n",
-		   !strcmp(f->table, "structure") ? "structure" : "promeneur");
+	ui_page_begin(c, title ? title : id, f->menu);
+	trail(c, f, t, id);
 	if (!c->read_only)
 		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s%s/modifier\">"
 			   "Modifier</a>%s%s%s</p>\n", f->prefix, id,
@@ -655,8 +480,10 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 	}
 	sqlite3_finalize(st);
 	buf_puts(c->out, "</dl>\n</section>\n");
-	for (size_t i = 0; i < nrel && !rc; i++)
-		rc = related_table(c, &rel[i], f->table, id, (int)i);
+	if (f->extra)
+		rc = f->extra(c, id);
+	for (size_t i = 0; i < f->nrel && !rc; i++)
+		rc = related_table(c, &f->rel[i], f->table, id, (int)i);
 	if (!rc)
 		rc = ui_documents_section(c, f->table, id);
 	ui_page_end(c);
@@ -666,14 +493,93 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f, const struct rela
 
 static int page_structure(struct ui_ctx *c)
 {
-	return page_fiche(c, &fiche_structure, structure_related,
-			  sizeof(structure_related) / sizeof(structure_related[0]));
+	return page_fiche(c, &fiche_structure);
 }
 
 static int page_promeneur(struct ui_ctx *c)
 {
-	return page_fiche(c, &fiche_promeneur, promeneur_related,
-			  sizeof(promeneur_related) / sizeof(promeneur_related[0]));
+	return page_fiche(c, &fiche_promeneur);
+}
+
+static int page_sub(struct ui_ctx *c)
+{
+	const struct fiche *f = sub_fiche(ui_param(c, "table"));
+	return f ? page_fiche(c, f) : RELAIS_ENOTFOUND;
+}
+
+/* The list of a table that has one: a row per line, its listed columns. */
+static int page_list(struct ui_ctx *c)
+{
+	const struct fiche *f = sub_fiche(ui_param(c, "table"));
+	const struct model_table *t = f && f->list ? model_table_by_name(f->table) : NULL;
+	const char *heads[32];
+	struct buf sql = BUF_INIT(MAX_SQL);
+	sqlite3_stmt *st = NULL;
+	size_t nh = 0, count = 0;
+	int s, rc = 0;
+	if (!t)
+		return RELAIS_ENOTFOUND;
+	heads[nh++] = "Nom";
+	buf_printf(&sql, "SELECT id, %s AS titre", ui_title_sql(t->name));
+	for (size_t i = 0; i < t->ncolumns && nh < 31; i++) {
+		const struct model_column *col = &t->columns[i];
+		if (!col_live(col) || !(col->flags & MODEL_LISTED) || !strcmp(col->name, "nom") ||
+		    !strcmp(col->name, "prenom"))
+			continue;
+		heads[nh++] = col->label;
+		buf_printf(&sql, ", \"%s\"", col->name);
+	}
+	heads[nh] = NULL;
+	buf_printf(&sql, " FROM \"%s\" ORDER BY titre COLLATE NOCASE, id", t->name);
+	if ((rc = buf_error(&sql)))
+		goto out;
+	if (sqlite3_prepare_v2(c->db, buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	ui_page_begin(c, f->list, f->menu);
+	if (!c->read_only)
+		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s\">%s</a></p>\n",
+			   f->nouveau, f->add);
+	struct buf rows = BUF_INIT(UI_MAX_PAGE);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		char href[128];
+		count++;
+		snprintf(href, sizeof(href), "%s%s", f->prefix, col_text(st, 0));
+		buf_puts(&rows, "<tr>");
+		html_row_head(&rows, col_text(st, 1), href);
+		int k = 2;
+		for (size_t i = 0; i < t->ncolumns; i++) {
+			const struct model_column *col = &t->columns[i];
+			if (!col_live(col) || !(col->flags & MODEL_LISTED) || !strcmp(col->name, "nom") ||
+			    !strcmp(col->name, "prenom"))
+				continue;
+			struct buf *keep = c->out;
+			c->out = &rows;
+			buf_puts(&rows, "<td>");
+			value_html(c, col, st, k++);
+			buf_puts(&rows, "</td>");
+			c->out = keep;
+		}
+		buf_puts(&rows, "</tr>\n");
+	}
+	sqlite3_finalize(st);
+	buf_fail(c->out, buf_error(&rows));
+	if (s != SQLITE_DONE)
+		rc = RELAIS_EDB;
+	if (!count) {
+		html_tag(c->out, "p", "Aucune fiche pour l'instant.");
+	} else {
+		html_table_begin(c->out, f->list, heads);
+		buf_append(c->out, rows.data, rows.len);
+		html_table_end(c->out);
+	}
+	buf_release(&rows);
+	if (!rc)
+		rc = ui_page_end(c);
+out:
+	buf_release(&sql);
+	return rc;
 }
 
 /* The form of t: for a new row (id NULL) or row id; fv holds what was sent
@@ -836,6 +742,8 @@ void ui_fiche_routes(struct ui *u)
 	ui_route(u, "POST", "/structures/{id}/modifier", structure_edit_post);
 	ui_route(u, "GET", "/fiches/{table}/nouvelle", sub_new_get);
 	ui_route(u, "POST", "/fiches/{table}/nouvelle", sub_new_post);
+	ui_route(u, "GET", "/fiches/{table}", page_list);
+	ui_route(u, "GET", "/fiches/{table}/{id}", page_sub);
 	ui_route(u, "GET", "/fiches/{table}/{id}/modifier", sub_edit_get);
 	ui_route(u, "POST", "/fiches/{table}/{id}/modifier", sub_edit_post);
 	ui_route(u, "GET", "/promeneurs/nouveau", promeneur_new_get);

@@ -59,10 +59,15 @@ static const char *input_type(enum html_input t)
 
 /* The attributes shared by every control: id, name, required, the
  * descriptions and the invalid state. */
+static const char *field_id(const struct html_field *f)
+{
+	return f->id ? f->id : f->name;
+}
+
 static int common_attrs(struct buf *b, const struct html_field *f)
 {
 	buf_puts(b, " id=\"");
-	buf_puts_html(b, f->name);
+	buf_puts_html(b, field_id(f));
 	buf_puts(b, "\" name=\"");
 	buf_puts_html(b, f->name);
 	buf_putc(b, '"');
@@ -71,13 +76,13 @@ static int common_attrs(struct buf *b, const struct html_field *f)
 	if (f->hint || f->error) {
 		buf_puts(b, " aria-describedby=\"");
 		if (f->error) {
-			buf_puts_html(b, f->name);
+			buf_puts_html(b, field_id(f));
 			buf_puts(b, "-erreur");
 		}
 		if (f->hint) {
 			if (f->error)
 				buf_putc(b, ' ');
-			buf_puts_html(b, f->name);
+			buf_puts_html(b, field_id(f));
 			buf_puts(b, "-aide");
 		}
 		buf_putc(b, '"');
@@ -126,7 +131,7 @@ int html_field(struct buf *b, const struct html_field *f)
 	/* A checkbox reads best with its label after it. */
 	if (!checkbox) {
 		buf_puts(b, "<label for=\"");
-		buf_puts_html(b, f->name);
+		buf_puts_html(b, field_id(f));
 		buf_puts(b, "\">");
 		buf_puts_html(b, f->label);
 		if (f->required)
@@ -134,9 +139,9 @@ int html_field(struct buf *b, const struct html_field *f)
 		buf_puts(b, "</label>\n");
 	}
 	if (f->hint)
-		description(b, "aide", f->name, f->hint);
+		description(b, "aide", field_id(f), f->hint);
 	if (f->error)
-		description(b, "erreur", f->name, f->error);
+		description(b, "erreur", field_id(f), f->error);
 	switch (f->type) {
 	case HTML_SELECT:
 		select_control(b, f);
@@ -158,7 +163,7 @@ int html_field(struct buf *b, const struct html_field *f)
 		buf_puts(b, ">\n<input type=\"hidden\" value=\"0\" name=\"");
 		buf_puts_html(b, f->name);
 		buf_puts(b, "\">\n<label for=\"");
-		buf_puts_html(b, f->name);
+		buf_puts_html(b, field_id(f));
 		buf_puts(b, "\">");
 		buf_puts_html(b, f->label);
 		buf_puts(b, "</label>\n");
@@ -226,6 +231,27 @@ void html_date_fr(const char *iso, char *out, size_t outlen)
 		return;
 	if (iso && strlen(iso) >= 10 && iso[4] == '-' && iso[7] == '-') {
 		snprintf(out, outlen, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
+		return;
+	}
+	snprintf(out, outlen, "%s", iso ? iso : "");
+}
+
+void html_date_long_fr(const char *iso, char *out, size_t outlen)
+{
+	static const char *const months[] = {
+		"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+		"septembre", "octobre", "novembre", "décembre"
+	};
+	int y, m, d;
+	char tail;
+	if (!outlen)
+		return;
+	if (iso && strlen(iso) >= 10 && sscanf(iso, "%4d-%2d-%2d%c", &y, &m, &d, &tail) >= 3 &&
+	    iso[4] == '-' && iso[7] == '-' && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
+		if (d == 1)
+			snprintf(out, outlen, "1er %s %d", months[m - 1], y);
+		else
+			snprintf(out, outlen, "%d %s %d", d, months[m - 1], y);
 		return;
 	}
 	snprintf(out, outlen, "%s", iso ? iso : "");

@@ -28,7 +28,8 @@ enum html_input {
 };
 
 /*
- * One labelled form field. The input's id and name are name; a hint and an
+ * One labelled form field. The input's name is name, its id too unless id
+ * is given; a hint and an
  * error are tied to it with aria-describedby, an error also sets
  * aria-invalid. A select offers options[] (NULL-terminated values) shown as
  * option_labels[] when not NULL, with an empty first choice unless
@@ -36,6 +37,8 @@ enum html_input {
  */
 struct html_field {
 	const char *name;
+	const char *id;                 /* the control's id when not name (a page with
+					   several forms), or NULL */
 	const char *label;              /* French, escaped */
 	enum html_input type;
 	const char *value;              /* current value, NULL as "" */
@@ -66,5 +69,8 @@ int html_cell(struct buf *b, const char *text);
 /* Writes in out (outlen bytes) the French date "12/03/2025" of an ISO
  * "2025-03-12" (any longer ISO time is cut); other text is copied. */
 void html_date_fr(const char *iso, char *out, size_t outlen);
+/* Writes in out the date as French words, "1er décembre 2026" or "12 mars
+ * 2025", of an ISO date (any time after it ignored); other text is copied. */
+void html_date_long_fr(const char *iso, char *out, size_t outlen);
 
 #endif

@@ -249,7 +249,10 @@ static const struct {
 } menu_items[] = {
 	{ "accueil", "/", "Accueil" },
 	{ "annuaire", "/annuaire", "Annuaire" },
+	{ "demandes", "/demandes", "Demandes" },
 	{ "evenements", "/evenements", "Événements" },
+	{ "partenaires", "/fiches/partenaire", "Partenaires" },
+	{ "ressources", "/fiches/resource", "Ressources" },
 	{ "courrier", "/courrier", "Courrier" },
 	{ "conflits", "/conflits", "Conflits" },
 	{ "synthese", "/synthese", "Synthèse" },
@@ -1002,6 +1005,8 @@ static int register_routes(struct ui *u)
 	ui_conflits_routes(u);
 	ui_synthese_routes(u);
 	ui_documents_routes(u);
+	ui_procedures_routes(u);
+	ui_demandes_routes(u);
 	if (u->route_error)
 		return u->route_error;
 	for (size_t i = 0; i < u->nroutes; i++) {

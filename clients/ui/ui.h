@@ -148,7 +148,7 @@ void ui_refresh(struct ui_ctx *c, int seconds);
 /* Appends the hidden CSRF field; every <form method="post"> needs it. */
 int ui_csrf_input(struct ui_ctx *c);
 
-/* ---- model-driven forms (used by the structure and promeneur pages) ---- */
+/* ---- model-driven forms (ui-form.c; used by the fiches and the events) ---- */
 
 /*
  * The values of a form for table t, checked with model_check_value():
@@ -203,6 +203,9 @@ int ui_model_field(struct ui_ctx *c, const struct model_table *t,
 /* The human title of row id of table (a name, a date and a title...),
  * malloc'd; NULL when the row is unknown or on ENOMEM. */
 char *ui_row_title(struct ui_ctx *c, const char *table, const char *id);
+/* The SQL expression of that title over the columns of table's row (a
+ * static string; "id" for a table without one), for lists ordered by it. */
+const char *ui_title_sql(const char *table);
 
 /* The French words of an enumeration's value ("labellise" as "labellisé",
  * "centre_social" as "centre social"); a value it does not know comes back
@@ -232,6 +235,25 @@ void ui_courrier_routes(struct ui *u);    /* ui-courrier.c: quarantined mail */
 void ui_conflits_routes(struct ui *u);    /* ui-conflits.c: conflicts */
 void ui_synthese_routes(struct ui *u);    /* ui-synthese.c: annual synthesis */
 void ui_documents_routes(struct ui *u);   /* ui-documents.c: a document's bytes */
+void ui_procedures_routes(struct ui *u);  /* ui-procedures.c: the workflows' forms */
+void ui_demandes_routes(struct ui *u);    /* ui-demandes.c: the requests' queue */
+
+/* ui-procedures.c. The « Procédures » section of promeneur id's page: each
+ * procedure with its steps dated, the forms of its next step, and the
+ * forms that open one (signaler, suspendre) or end a suspension. */
+int ui_procedures_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* The « Tâches » section of promeneur id's page, each with « Faite ». */
+int ui_tasks_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* The home page's « Tâches à faire »: every task not done, by due date. */
+int ui_tasks_home(struct ui_ctx *c) RELAIS_WUR;
+/* The « Décisions du comité » section of candidature id's page: the history
+ * and, until accepted, the « Décider » form. */
+int ui_decisions_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* ui-demandes.c. The home page's « Demandes ouvertes », oldest first. */
+int ui_demandes_home(struct ui_ctx *c) RELAIS_WUR;
+/* The « Orientation » section of request id's page: while it is open, the
+ * form that refers it to a resource person. */
+int ui_demande_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* The « Documents » section of the fiche id of table: the documents
  * attached to it, each a link to its download; nothing when none. */
 int ui_documents_section(struct ui_ctx *c, const char *table, const char *id) RELAIS_WUR;

@@ -14,7 +14,10 @@ import {
 
 const MENU = [
 	['annuaire', /annuaire/i],
+	['demandes', /demandes/i],
 	['evenements', /événements/i],
+	['fiches/partenaire', /partenaires/i],
+	['fiches/resource', /ressources/i],
 	['courrier', /courrier/i],
 	['conflits', /conflits/i],
 	['synthese', /synthèse/i],
@@ -63,7 +66,7 @@ await scenario('accueil', async (browser, state) => {
 			`the menu link ${label} led to ${page.url()}`);
 		await checkLayout(page, name);
 		await checkAxe(page, name);
-		shots.push(await shot(page, name));
+		shots.push(await shot(page, name.replace('/', '-')));
 		step(`screen ${name}`);
 	}
 
