@@ -211,10 +211,13 @@ static void item(struct content *c, const char *fmt, ...)
 	buf_release(&line);
 }
 
-/* The columns of the attached CSV, in the order row_change() selects them. */
-#define DIGEST_CSV_NCOLS 9
+/* The columns of the attached CSV, in the order row_change() selects them:
+ * what the national directory shows of the person (their public, their
+ * profiles on the networks) and which fields a modification changed. */
+#define DIGEST_CSV_NCOLS 12
 static const char *const csv_heads[DIGEST_CSV_NCOLS] = {
 	"id", "nature", "date", "prenom", "nom", "email", "telephone", "structure", "commune",
+	"public", "profils", "champs",
 };
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -280,18 +283,89 @@ static void row_delabel(struct content *c, sqlite3_stmt *st, const char *word)
 	     *col(st, 3) ? col(st, 3) : "non précisé");
 }
 
+/* The profiles "reseau<TAB>nom" of a row, one a line, as people read them:
+ * "Instagram : nom ; Discord : nom". */
+static void profiles_shown(const char *raw, struct buf *out)
+{
+	for (const char *p = raw; *p;) {
+		const char *nl = strchr(p, '\n'), *tab = strchr(p, '\t');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (tab && tab < p + n) {
+			char net[32];
+			snprintf(net, sizeof(net), "%.*s", (int)(tab - p), p);
+			buf_printf(out, "%s%s : %.*s", out->len ? " ; " : "", model_value_label(net),
+				   (int)(p + n - tab - 1), tab + 1);
+		}
+		p += n + (nl != NULL);
+	}
+}
+
 static void row_change(struct content *c, sqlite3_stmt *st, const char *word)
 {
 	char d[64];
+	struct buf prof = BUF_INIT(16384);
 	(void)word;
 	util_date_fr(col(st, 2), d, sizeof(d));
-	item(c, "%s : %s %s (%s), le %s", col(st, 1), col(st, 3), col(st, 4), col(st, 7), d);
+	if (*col(st, 11))
+		item(c, "%s : %s %s (%s), le %s — %s", model_value_label(col(st, 1)), col(st, 3),
+		     col(st, 4), col(st, 7), d, col(st, 11));
+	else
+		item(c, "%s : %s %s (%s), le %s", model_value_label(col(st, 1)), col(st, 3), col(st, 4),
+		     col(st, 7), d);
+	profiles_shown(col(st, 10), &prof);
 	const char *cells[DIGEST_CSV_NCOLS];
 	for (int i = 0; i < DIGEST_CSV_NCOLS; i++)
 		cells[i] = col(st, i);
+	cells[9] = *col(st, 9) ? model_value_label(col(st, 9)) : "";
+	cells[10] = buf_error(&prof) ? "" : buf_str(&prof);
 	csv_put_row(&c->csv, cells, DIGEST_CSV_NCOLS);
+	buf_release(&prof);
 	if (c->ids)
 		buf_append(c->ids, col(st, 0), strlen(col(st, 0)) + 1);
+}
+
+/* A suspension: "Prénom Nom (structure), suspendu(e) du X au Y ; motif : M". */
+static void row_suspension(struct content *c, sqlite3_stmt *st, const char *word)
+{
+	char from[64], to[64];
+	(void)word;
+	util_date_fr(col(st, 2), from, sizeof(from));
+	util_date_fr(col(st, 3), to, sizeof(to));
+	if (*col(st, 3))
+		item(c, "%s (%s), suspendu(e) du %s au %s ; motif : %s", col(st, 0), col(st, 1), from,
+		     to, col(st, 4));
+	else
+		item(c, "%s (%s), suspendu(e) depuis le %s ; motif : %s", col(st, 0), col(st, 1), from,
+		     col(st, 4));
+}
+
+/* An open délabellisation procedure and where it stands, since its
+ * decision is taken with the CAF. */
+static void row_procedure(struct content *c, sqlite3_stmt *st, const char *word)
+{
+	char d[64], caf[64];
+	(void)word;
+	util_date_fr(col(st, 2), d, sizeof(d));
+	util_date_fr(col(st, 3), caf, sizeof(caf));
+	if (*col(st, 3))
+		item(c, "%s (%s) : problème signalé le %s (%s) ; référent Caf informé le %s ; étape : %s",
+		     col(st, 0), col(st, 1), d, col(st, 4), caf, model_value_label(col(st, 5)));
+	else
+		item(c, "%s (%s) : problème signalé le %s (%s) ; référent Caf pas encore informé",
+		     col(st, 0), col(st, 1), d, col(st, 4));
+}
+
+/* A change of the directory transmitted, and whether the site shows it. */
+static void row_published(struct content *c, sqlite3_stmt *st, const char *word)
+{
+	char d[64], state[96];
+	(void)word;
+	util_date_fr(col(st, 3), d, sizeof(d));
+	if (*col(st, 3))
+		snprintf(state, sizeof(state), "publié le %s", d);
+	else
+		snprintf(state, sizeof(state), "transmis, publication pas encore confirmée");
+	item(c, "%s : %s (%s), %s", model_value_label(col(st, 0)), col(st, 1), col(st, 2), state);
 }
 
 static const char *period_word(const char *p)
@@ -387,12 +461,38 @@ static const struct part {
 	  "AND p.date_delabellisation >= ?2 AND p.date_delabellisation < ?3 "
 	  "ORDER BY p.date_delabellisation, p.nom",
 	  row_delabel, NULL, "Aucune délabellisation." },
+	{ "Suspensions", 0,
+	  "SELECT " PERSON ", s.nom, r.date_debut, COALESCE(r.date_fin, ''), r.motif "
+	  "FROM procedure r JOIN promeneur p ON p.id = r.promeneur "
+	  "LEFT JOIN structure s ON s.id = p.structure WHERE r.dept = ?1 "
+	  "AND r.nature = 'suspension' AND r.date_debut >= ?2 AND r.date_debut < ?3 "
+	  "ORDER BY r.date_debut, p.nom",
+	  row_suspension, NULL, "Aucune suspension." },
+	{ "Procédures de délabellisation en cours (décision à prendre avec la Caf)", 0,
+	  "SELECT " PERSON ", s.nom, r.date_signalement, COALESCE(r.date_information_caf, ''), "
+	  "r.motif, COALESCE(r.etape, 'signalement') FROM procedure r "
+	  "JOIN promeneur p ON p.id = r.promeneur LEFT JOIN structure s ON s.id = p.structure "
+	  "WHERE r.dept = ?1 AND r.nature = 'delabellisation' "
+	  "AND COALESCE(r.etape, 'signalement') IN ('signalement', 'accompagnement') "
+	  "ORDER BY r.date_signalement, p.nom",
+	  row_procedure, NULL, "Aucune procédure en cours." },
 	{ "Changements à transmettre à l'annuaire national (fichier CSV joint)", 0,
 	  "SELECT d.id, d.nature, d.date, p.prenom, p.nom, p.email, p.telephone, s.nom, "
-	  "s.commune FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
+	  "s.commune, COALESCE(p.public, ''), (SELECT group_concat(x.reseau || char(9) || "
+	  "x.nom_profil, char(10)) FROM (SELECT reseau, nom_profil FROM presence "
+	  "WHERE promeneur = p.id ORDER BY reseau, nom_profil) x), COALESCE(d.champs, '') "
+	  "FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
 	  "LEFT JOIN structure s ON s.id = p.structure "
 	  "WHERE d.dept = ?1 AND COALESCE(d.transmis, 0) = 0 ORDER BY d.date, d.id",
 	  row_change, NULL, "Aucun changement à transmettre." },
+	{ "Changements transmis : publication dans l'annuaire national", 0,
+	  "SELECT d.nature, " PERSON ", COALESCE(s.nom, ''), COALESCE(d.date_publication, '') "
+	  "FROM directory_change d JOIN promeneur p ON p.id = d.promeneur "
+	  "LEFT JOIN structure s ON s.id = p.structure WHERE d.dept = ?1 "
+	  "AND COALESCE(d.transmis, 0) = 1 AND (COALESCE(d.publie, 0) = 0 OR "
+	  "(d.date_publication >= ?2 AND d.date_publication < ?3)) "
+	  "ORDER BY d.publie, d.date_transmission, d.id",
+	  row_published, NULL, "Aucun changement en attente de publication." },
 	{ "Bilans reçus", 0,
 	  "SELECT s.nom, b.annee, b.periode, b.date_reception FROM bilan b "
 	  "JOIN structure s ON s.id = b.structure WHERE b.dept = ?1 "

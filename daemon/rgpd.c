@@ -72,6 +72,16 @@ out:
 	return rc == RELAIS_ENOTFOUND ? 0 : rc;
 }
 
+static int archive_exists(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+				     "name = 'mail_archive'", -1, &st, NULL) == SQLITE_OK &&
+		  sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
 int rgpd_scrub(sqlite3 *db, const struct sync_tables *tables, struct rgpd_counts *out)
 {
 	struct sync_local *l = NULL;
@@ -83,21 +93,18 @@ int rgpd_scrub(sqlite3 *db, const struct sync_tables *tables, struct rgpd_counts
 		if (model_tables[i].since <= MODEL_SCHEMA_VERSION)
 			rc = scrub_conflicts(db, &model_tables[i], &out->conflicts);
 	/* The raw message of a journal row whose sender was erased. The archive
-	 * is the server's own table: no replica holds it. */
-	if (!rc) {
+	 * is the server's own table (no replica holds it), made when the
+	 * gateway first runs. */
+	if (!rc && archive_exists(db)) {
 		struct buf w = BUF_INIT(SQL_MAX), sql = BUF_INIT(SQL_MAX);
 		rc = erased_where(model_table_by_name("inbound_mail"), &w);
 		if (!rc)
 			rc = buf_printf(&sql, "DELETE FROM mail_archive WHERE id IN (SELECT id FROM "
 					"inbound_mail WHERE resultat <> 'en_cours' AND %s)", buf_str(&w));
-		if (!rc) {
-			int s = sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL);
-			/* A store whose gateway never ran has no archive. */
-			rc = s == SQLITE_OK ? 0 : s == SQLITE_ERROR && strstr(sqlite3_errmsg(db), "no such table")
-						  ? 0 : relais_sqlite_error(s);
-			if (s == SQLITE_OK)
-				out->archives = sqlite3_changes(db);
-		}
+		if (!rc)
+			rc = relais_sqlite_error(sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL));
+		if (!rc)
+			out->archives = sqlite3_changes(db);
 		buf_release(&w);
 		buf_release(&sql);
 	}

@@ -74,7 +74,7 @@ static const char *const candidature_tables[] = { "structure", "promeneur", "pre
 static const char *const candidature_hints[] = {
 	NULL, "la personne candidate",
 	"nom de profil sur chaque réseau utilisé",
-	"critères du dossier notés de 0 à 3, facultatifs"
+	"votre motivation ; les critères du dossier sont notés par le jury"
 };
 
 static const struct spec candidature_spec[] = {
@@ -96,13 +96,16 @@ static const struct spec candidature_spec[] = {
 	  "nom du réseau et du profil", FF_OTHER_NET },
 	{ 2, "presence.nom_profil", "presence", "nom_profil", "presence", "reseau", NULL, NULL,
 	  FF_NET_LINE | FF_HIDDEN },
-	{ 3, "candidature.pertinence", "candidature", "pertinence", NULL, NULL, NULL, NULL, 0 },
-	{ 3, "candidature.adequation_projet", "candidature", "adequation_projet", NULL, NULL, NULL, NULL, 0 },
-	{ 3, "candidature.comprehension", "candidature", "comprehension", NULL, NULL, NULL, NULL, 0 },
-	{ 3, "candidature.territoire", "candidature", "territoire", NULL, NULL, NULL, NULL, 0 },
-	{ 3, "candidature.qualification", "candidature", "qualification", NULL, NULL, NULL, NULL, 0 },
-	{ 3, "candidature.contrat", "candidature", "contrat", NULL, NULL, NULL, NULL, 0 },
-	{ 3, "candidature.disponibilite", "candidature", "disponibilite", NULL, NULL, NULL, NULL, 0 },
+	/* The jury scores the criteria (the Haute-Loire cahier des charges):
+	 * the blank form does not ask the applicant for them; a form of an
+	 * earlier release that holds them is still read. */
+	{ 3, "candidature.pertinence", "candidature", "pertinence", NULL, NULL, NULL, NULL, FF_HIDDEN },
+	{ 3, "candidature.adequation_projet", "candidature", "adequation_projet", NULL, NULL, NULL, NULL, FF_HIDDEN },
+	{ 3, "candidature.comprehension", "candidature", "comprehension", NULL, NULL, NULL, NULL, FF_HIDDEN },
+	{ 3, "candidature.territoire", "candidature", "territoire", NULL, NULL, NULL, NULL, FF_HIDDEN },
+	{ 3, "candidature.qualification", "candidature", "qualification", NULL, NULL, NULL, NULL, FF_HIDDEN },
+	{ 3, "candidature.contrat", "candidature", "contrat", NULL, NULL, NULL, NULL, FF_HIDDEN },
+	{ 3, "candidature.disponibilite", "candidature", "disponibilite", NULL, NULL, NULL, NULL, FF_HIDDEN },
 	/* Last, so that its lines run on to the end of the form. */
 	{ 3, "candidature.motivation", "candidature", "motivation", NULL, NULL, NULL, NULL, FF_REQUIRED },
 };
@@ -126,6 +129,7 @@ static const struct spec bilan_spec[] = {
 	{ 0, "bilan.jeunes_rencontres", "bilan", "jeunes_rencontres", NULL, NULL, NULL, NULL, 0 },
 	{ 0, "bilan.projets_inities", "bilan", "projets_inities", NULL, NULL, NULL, NULL, 0 },
 	{ 0, "bilan.heures_en_ligne", "bilan", "heures_en_ligne", NULL, NULL, NULL, NULL, 0 },
+	{ 0, "bilan.articulation", "bilan", "articulation", NULL, NULL, NULL, NULL, 0 },
 	{ 0, "bilan.commentaire", "bilan", "commentaire", NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -308,7 +312,13 @@ static int build_def(enum form_kind kind, struct def *d)
 			"motivation peut tenir sur plusieurs lignes. Les champs marqués d'un\n"
 			"astérisque (*) sont obligatoires ; les valeurs possibles sont indiquées entre\n"
 			"parenthèses. Pour les réseaux sociaux, indiquez le nom de profil utilisé\n"
-			"sur chaque réseau et laissez les autres lignes vides.\n";
+			"sur chaque réseau et laissez les autres lignes vides.\n"
+			"Vos données : elles servent à suivre le réseau des Promeneurs du Net du\n"
+			"département (coordination départementale et Caf) et, pour les promeneurs\n"
+			"labellisés, à l'annuaire national. Elles sont gardées tant que vous êtes dans\n"
+			"le réseau, puis un an (un an après la décision du comité si la candidature\n"
+			"n'est pas retenue). Pour y accéder, les faire corriger ou effacer, écrivez à\n"
+			"la coordination départementale, à l'adresse de ce courriel.\n";
 	} else if (kind == FORM_BILAN) {
 		spec = bilan_spec;
 		nspec = sizeof(bilan_spec) / sizeof(bilan_spec[0]);
@@ -319,11 +329,17 @@ static int build_def(enum form_kind kind, struct def *d)
 		d->intro =
 			"Complétez ce bilan puis renvoyez-le par courriel à l'adresse du réseau\n"
 			"(vous pouvez simplement répondre à ce message en remplissant le texte cité).\n"
-			"Écrivez chaque réponse après les deux-points, sur la même ligne ; seul le\n"
-			"commentaire peut tenir sur plusieurs lignes. Les champs marqués d'un\n"
+			"Écrivez chaque réponse après les deux-points, sur la même ligne ; seuls\n"
+			"l'articulation et le commentaire peuvent tenir sur plusieurs lignes. Les champs marqués d'un\n"
 			"astérisque (*) sont obligatoires. Les nombres sont des totaux sur la période.\n"
 			"Le bilan peut aussi être joint en fichier CSV (tableur), une ligne par\n"
-			"champ (« Libellé ; valeur ») ou une ligne d'en-têtes et une ligne de valeurs.\n";
+			"champ (« Libellé ; valeur ») ou une ligne d'en-têtes et une ligne de valeurs.\n"
+			"Vos données : elles servent à suivre le réseau des Promeneurs du Net du\n"
+			"département (coordination départementale et Caf) et, pour les promeneurs\n"
+			"labellisés, à l'annuaire national. Elles sont gardées tant que vous êtes dans\n"
+			"le réseau, puis un an (un an après la décision du comité si la candidature\n"
+			"n'est pas retenue). Pour y accéder, les faire corriger ou effacer, écrivez à\n"
+			"la coordination départementale, à l'adresse de ce courriel.\n";
 	} else {
 		return RELAIS_EINVAL;
 	}

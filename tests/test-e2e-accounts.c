@@ -362,7 +362,7 @@ TEST(e2e_accounts_new_token_keeps_pending_edits)
 	for (size_t i = 0; i < N(cmds); i++) {
 		o = h_relais(R, cmds[i], "--help", (char *)NULL);
 		CHECK_INT_IDX(o->status, 0, i);
-		CHECK_IDX(strstr(o->out, "--token-file FICHIER") != NULL, i);
+		CHECK_IDX(strstr(o->out, "--fichier-jeton FICHIER") != NULL, i);
 		CHECK_IDX(strstr(o->out, "RELAIS_TOKEN") != NULL, i);
 		CHECK_IDX(strstr(o->out, "entrée standard") != NULL, i);
 		CHECK_IDX(strstr(o->out, "visible des autres utilisateurs") != NULL, i);

@@ -201,6 +201,8 @@ static int feed(struct data *dt)
 				  dt->p, "--date-depot", "2026-11-24", (char *)NULL)) ||
 	    !h_relais_ok(A, "candidature", "decider", dt->c, "--decision", "acceptee", "--date",
 			 "2026-11-25", (char *)NULL) ||
+	    !h_relais_ok(A, "presence", "add", "--promeneur", dt->p, "--reseau", "instagram",
+			 "--nom-profil", "lea.pdn43", (char *)NULL) ||
 	    !h_relais_ok(A, "evenement", "add", "--type", "regroupement", "--titre",
 			 "Regroupement départemental", "--date", "2026-12-10", "--lieu", "Brioude",
 			 (char *)NULL) ||
@@ -265,10 +267,10 @@ TEST(e2e_digest_once_sections_csv_restart)
 	CHECK(strstr(txt, "10 décembre 2026 : Regroupement départemental, Brioude"));
 	/* The CSV of relais export annuaire: BOM, ';', CRLF (model/csv.h). */
 	static const char head[] = "\xEF\xBB\xBFid;nature;date;prenom;nom;email;telephone;"
-				   "structure;commune\r\n";
+				   "structure;commune;public;profils;champs\r\n";
 	CHECK(!strncmp(csv, head, strlen(head)));
 	CHECK(strstr(csv, ";ajout;2026-11-25;Léa;Martin;lea.martin@example.org;;"
-			  "MJC des Tilleuls;Le Puy-en-Velay\r\n"));
+			  "MJC des Tilleuls;Le Puy-en-Velay;;Instagram : lea.pdn43;\r\n"));
 	CHECK(strstr(msg, "changements-annuaire-43-2026-W48.csv"));
 
 	/* Marked transmitted through sync_local: the replica sees it. */
@@ -347,6 +349,53 @@ TEST(e2e_digest_csv_formulas_neutralised_like_the_directory_export)
 	/* The text part shows the names as they are. */
 	char *txt = part(msg, "Content-Type: text/plain");
 	CHECK(txt && strstr(txt, hostile[0]));
+}
+
+/* What the CAF referent follows of the procedures: the week's suspensions,
+ * the délabellisations still to decide with the CAF, and the changes the
+ * national site has yet to publish (or published this week). */
+TEST(e2e_digest_procedures_and_publication)
+{
+	CHECK(world(0) == 0);
+	CHECK(serve_at("2026-11-30T06:00:00Z") == 0);
+	const char *A = W.home;
+	const char *s = h_relais_ok(A, "structure", "add", "--nom", "Centre social Lafayette",
+				    "--commune", "Brioude", (char *)NULL);
+	const char *p = s ? h_relais_ok(A, "promeneur", "add", "--prenom", "Noé", "--nom", "Vidal",
+					"--email", "noe@example.org", "--structure", s, "--statut",
+					"labellise", (char *)NULL) : NULL;
+	const char *q = s ? h_relais_ok(A, "promeneur", "add", "--prenom", "Inès", "--nom", "Roux",
+					"--email", "ines@example.org", "--structure", s, "--statut",
+					"labellise", (char *)NULL) : NULL;
+	CHECK(p && q);
+	CHECK(h_relais_ok(A, "promeneur", "suspendre", p, "--motif", "Congé parental", "--date",
+			  "2026-11-26", "--jusqu-au", "2027-01-31", (char *)NULL));
+	CHECK(h_relais_ok(A, "promeneur", "signaler", q, "--motif", "Publications sans lien avec la "
+			  "mission", "--date", "2026-11-24", (char *)NULL));
+	/* A change transmitted last week, still waiting for the national site. */
+	json_t *e = h_export(A);
+	json_t *rows = json_object_get(e, "directory_change");
+	CHECK_INT(json_array_size(rows), 1);
+	const char *cid = h_row_str(json_array_get(rows, 0), "id");
+	CHECK(cid && h_relais_ok(A, "changement", "set", cid, "--transmis", "oui",
+				 "--date-transmission", "2026-11-20", (char *)NULL));
+	CHECK(h_sync(A, &W.d) == 0);
+	CHECK(h_daemon_stop(&W.d) == 0);
+	CHECK(serve_at("2026-11-30T06:59:55Z") == 0);
+	CHECK_INT(wait_count("caf", 1, WAIT_MS), 1);
+	char *msg = only_message("caf");
+	char *txt = msg ? part(msg, "Content-Type: text/plain") : NULL;
+	CHECK(txt != NULL);
+	if (!txt)
+		return;
+	CHECK(strstr(txt, "Suspensions"));
+	CHECK(strstr(txt, "Noé Vidal (Centre social Lafayette), suspendu(e) du 26 novembre 2026 au "
+			  "31 janvier 2027 ; motif : Congé parental"));
+	CHECK(strstr(txt, "Procédures de délabellisation en cours"));
+	CHECK(strstr(txt, "Inès Roux (Centre social Lafayette) : problème signalé le 24 novembre 2026"));
+	CHECK(strstr(txt, "référent Caf pas encore informé"));
+	CHECK(strstr(txt, "suspension : Noé Vidal (Centre social Lafayette), transmis, publication pas "
+			  "encore confirmée"));
 }
 
 TEST(e2e_digest_downtime_sends_at_start)

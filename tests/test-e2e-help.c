@@ -142,7 +142,7 @@ TEST(help_lists_every_documented_command)
 	const char *top[2] = { help_of(home, "relais", NULL, NULL),
 			       help_of(home, "relaisd", NULL, NULL) };
 	CHECK(top[0] && top[1]);
-	const char *data = strstr(top[0], "Données (add, set, rm, list, show)");
+	const char *data = strstr(top[0], "Données (ajouter, modifier, supprimer, liste, voir)");
 	CHECK(data != NULL);
 	for (size_t i = 0; i < n; i++) {
 		const struct doc_cmd *c = &cmds[i];
@@ -157,7 +157,7 @@ TEST(help_lists_every_documented_command)
 			/* A sub-command (its help is its own): listed by the program
 			 * and by its parent, unless it is a verb of a data table. */
 			int is_sub = sub && !strncmp(sub, usage, strlen(usage));
-			int table_verb = lists(data, c->w1) && strstr("add set rm list show", c->w2);
+			int table_verb = lists(data, c->w1) && strstr("ajouter modifier supprimer liste voir", c->w2);
 			if (is_sub && !table_verb)
 				ok = lists(main_help, both) && parent && lists(parent, c->w2);
 			else

@@ -425,13 +425,8 @@ static const struct {
 	{ C, "WhatsApp", "wa.lea", "presence.nom_profil", 9, "wa.lea" },
 	{ C, "LinkedIn", "li.lea", "presence.reseau", 10, "linkedin" },
 	{ C, "Autre réseau", "mastodon.lea", "presence.reseau", 11, "autre" },
-	{ C, "Pertinence de la démarche", "1", "candidature.pertinence", 0, "1" },
-	{ C, "Adéquation au projet de la structure", "2", "candidature.adequation_projet", 0, "2" },
-	{ C, "Compréhension de la mission", "3", "candidature.comprehension", 0, "3" },
-	{ C, "Territoire et nombre de jeunes", "0", "candidature.territoire", 0, "0" },
-	{ C, "Qualification", "1", "candidature.qualification", 0, "1" },
-	{ C, "Contrat de travail", "2", "candidature.contrat", 0, "2" },
-	{ C, "Disponibilité", "3", "candidature.disponibilite", 0, "3" },
+	/* The jury's criteria are not in the blank form (form_parse still reads
+	 * them from a form of an earlier release: form_candidature_parse). */
 	{ C, "Motivation", "Aller vers les jeunes.", "candidature.motivation", 0, "Aller vers les jeunes." },
 	{ B, "Structure", "Centre social du Lac", "structure.nom", 0, "Centre social du Lac" },
 	{ B, "Promeneur", "lea@example.org", "promeneur.email", 0, "lea@example.org" },
@@ -446,6 +441,8 @@ static const struct {
 	{ B, "Jeunes rencontrés après un contact en ligne", "16", "bilan.jeunes_rencontres", 0, "16" },
 	{ B, "Projets initiés", "17", "bilan.projets_inities", 0, "17" },
 	{ B, "Heures en ligne", "18", "bilan.heures_en_ligne", 0, "18" },
+	{ B, "Articulation entre la vie de la structure et le travail du promeneur",
+	  "Ateliers partagés.", "bilan.articulation", 0, "Ateliers partagés." },
 	{ B, "Commentaire", "Rien à signaler.", "bilan.commentaire", 0, "Rien à signaler." },
 };
 #undef C
@@ -542,7 +539,7 @@ TEST(form_blank_driven_by_model)
 		{ FORM_CANDIDATURE, "promeneur", "prenom" },
 		{ FORM_CANDIDATURE, "promeneur", "fonction" },
 		{ FORM_CANDIDATURE, "promeneur", "heures_hebdo" },
-		{ FORM_CANDIDATURE, "candidature", "territoire" },
+		{ FORM_BILAN, "bilan", "articulation" },
 		{ FORM_CANDIDATURE, "candidature", "motivation" },
 		{ FORM_BILAN, "bilan", "structure" },
 		{ FORM_BILAN, "bilan", "annee" },
@@ -752,15 +749,13 @@ TEST(form_client_command)
 		{ "candidature", "structure", { "nom", "commune", "type", "email", "telephone" } },
 		{ "candidature", "promeneur",
 		  { "prenom", "nom", "email", "telephone", "fonction", "public", "heures_hebdo" } },
-		{ "candidature", "candidature",
-		  { "motivation", "pertinence", "adequation_projet", "comprehension", "territoire",
-		    "qualification", "contrat", "disponibilite" } },
+		{ "candidature", "candidature", { "motivation" } },
 		{ "bilan", "bilan",
 		  { "structure", "promeneur", "annee", "periode", "jeunes_connectes",
 		    "interventions_information", "interventions_lien_social", "heures_en_ligne" } },
 		{ "bilan", "bilan",
 		  { "interventions_contact", "interventions_projet", "interventions_ecoute",
-		    "jeunes_rencontres", "projets_inities", "commentaire" } },
+		    "jeunes_rencontres", "projets_inities", "articulation", "commentaire" } },
 	};
 	for (size_t i = 0; i < N(forms); i++) {
 		char *argv[] = { (char *)h_bin("relais"), (char *)"formulaire", (char *)forms[i].kind, NULL };
@@ -774,6 +769,10 @@ TEST(form_client_command)
 				fprintf(stderr, "  label \"%s\" missing\n", c->label);
 			CHECK_IDX(strstr(o->out, c->label) != NULL, i * 10 + k);
 		}
+		/* The jury scores the criteria; the applicant is told what becomes
+		 * of their data. */
+		CHECK_IDX(strstr(o->out, "Pertinence de la démarche") == NULL, i);
+		CHECK_IDX(strstr(o->out, "Vos données") && strstr(o->out, "effacer"), i);
 		/* What the client prints is exactly the library's blank form. */
 		struct buf b = BUF_INIT(1 << 20);
 		int rc = form_blank(form_kind_by_name(forms[i].kind), &b);

@@ -37,6 +37,7 @@ static const char *const plural_ok[] = {
 	"dépasse %d caractères",         /* MODEL_TEXT_MAX */
 	"plus de %d bilans",             /* the table reader's cap */
 	"(%d caractères au plus)",       /* TEXT_APPEND_MAX */
+	"Voir les %zu demandes ouvertes", /* more than HOME_MAX */
 };
 
 /* Protocol words, not messages: HTTP reason phrases, JSON keys, mail

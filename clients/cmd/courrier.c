@@ -103,12 +103,12 @@ static int parse_args(int vi, int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof(*a));
 	if (verbs[vi].json)
 		opts[k++] = (struct option)OPT_FLAG(0, "json", &a->json,
-						    "un objet JSON (show) ou un tableau JSON de\n"
-						    "toutes les colonnes (list)");
+						    "un objet JSON (voir) ou un tableau JSON de\n"
+						    "toutes les colonnes (liste)");
 	if (verbs[vi].all)
 		opts[k++] = (struct option)OPT_FLAG(0, "tous", &a->all,
 						    "tout le journal, avec la réponse (envoyée, "
-						    "échouée…) et la\nsuite donnée ; « show ID » dit "
+						    "échouée…) et la\nsuite donnée ; « voir ID » dit "
 						    "pourquoi une réponse manque");
 	if (verbs[vi].target)
 		opts[k++] = (struct option)OPT_STRING_F(0, "a", &a->target, "TABLE:ID",

@@ -220,11 +220,11 @@ static void help_table(FILE *f, const struct model_table *t)
 		 "Gère les %s du réplica local (sans réseau ; « relais sync » envoie les "
 		 "modifications).\n\n"
 		 "Commandes :\n"
-		 "  add OPTIONS          crée %s et affiche son identifiant\n"
-		 "  set ID OPTIONS       modifie %s (une valeur vide efface une colonne facultative)\n"
-		 "  rm ID                supprime %s\n"
-		 "  list [--json]        liste les %s\n"
-		 "  show ID [--json]     affiche %s\n",
+		 "  ajouter OPTIONS      crée %s et affiche son identifiant\n"
+		 "  modifier ID OPTIONS  modifie %s (une valeur vide efface une colonne facultative)\n"
+		 "  supprimer ID         supprime %s\n"
+		 "  liste [--json]       liste les %s\n"
+		 "  voir ID [--json]     affiche %s\n",
 		 t->plural, t->label, t->label, t->label, t->plural, t->label);
 	char footer[128];
 	snprintf(footer, sizeof(footer), "Options d'une commande : relais %s ajouter --help\n",
