@@ -275,18 +275,20 @@ int domain_decide(sqlite3 *db, const char *id, const char *decision, const char 
 	if (rc)
 		goto out;
 	snprintf(res->id, sizeof(res->id), "%s", id);
-	domain_note(res, "Candidature %s : décision « %s » (comité du %s).", id,
-		    model_value_label(decision), comite);
+	if (p[P_NAME])
+		domain_note(res, "Candidature %s%s : décision « %s » (comité du %s).", util_de(p[P_NAME]),
+			    p[P_NAME], model_value_label(decision), comite);
+	else
+		domain_note(res, "Candidature : décision « %s » (comité du %s).",
+			    model_value_label(decision), comite);
 	if (label)
-		domain_note(res, "Promeneur %s (%s) labellisé le %s ; ajout à transmettre à l'annuaire "
-			    "national.", p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR], date);
+		domain_note(res, "Promeneur %s labellisé le %s ; ajout à transmettre à l'annuaire "
+			    "national.", p[P_NAME] ? p[P_NAME] : "?", date);
 	else if (refuse)
-		domain_note(res, "%s (%s) n'est plus candidat : « non retenu ».",
-			    p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR]);
+		domain_note(res, "%s n'est plus candidat : « non retenu ».", p[P_NAME] ? p[P_NAME] : "?");
 	else if (!strcmp(decision, "acceptee"))
-		domain_note(res, "Promeneur %s (%s) déjà labellisé (le %s) : statut inchangé.",
-			    p[P_NAME] ? p[P_NAME] : "?", c[C_PROMENEUR],
-			    p[P_DATE_LAB] ? p[P_DATE_LAB] : "?");
+		domain_note(res, "Promeneur %s déjà labellisé (le %s) : statut inchangé.",
+			    p[P_NAME] ? p[P_NAME] : "?", p[P_DATE_LAB] ? p[P_DATE_LAB] : "?");
 out:
 	domain_texts_free(c, C_N);
 	domain_texts_free(p, P_N);

@@ -555,11 +555,11 @@ int domain_delabel(sqlite3 *db, const char *id, const char *motif, const char *d
 	}
 	if (!rc) {
 		snprintf(res->id, sizeof(res->id), "%s", id);
-		domain_note(res, "Promeneur %s (%s) délabellisé le %s ; retrait à transmettre à "
-			    "l'annuaire national.", p[P_NAME] ? p[P_NAME] : "?", id, date);
+		domain_note(res, "Promeneur %s délabellisé le %s ; retrait à transmettre à "
+			    "l'annuaire national.", p[P_NAME] ? p[P_NAME] : "?", date);
 		if (tasks)
-			domain_note(res, "%d tâche%s de retrait du nom du réseau sur ses profils (relais "
-				    "tache list).", tasks, tasks > 1 ? "s" : "");
+			domain_note(res, "%d tâche%s de retrait du nom du réseau sur ses profils.", tasks,
+				    tasks > 1 ? "s" : "");
 	}
 	domain_texts_free(p, P_N);
 	return rc;
@@ -599,11 +599,11 @@ int domain_suspend(sqlite3 *db, const char *id, const char *motif, const char *d
 	if (!rc) {
 		snprintf(res->id, sizeof(res->id), "%s", id);
 		if (until)
-			domain_note(res, "Promeneur %s (%s) suspendu du %s au %s ; suspension à transmettre "
-				    "à l'annuaire national.", p[P_NAME] ? p[P_NAME] : "?", id, date, until);
+			domain_note(res, "Promeneur %s suspendu du %s au %s ; suspension à transmettre "
+				    "à l'annuaire national.", p[P_NAME] ? p[P_NAME] : "?", date, until);
 		else
-			domain_note(res, "Promeneur %s (%s) suspendu le %s ; suspension à transmettre à "
-				    "l'annuaire national.", p[P_NAME] ? p[P_NAME] : "?", id, date);
+			domain_note(res, "Promeneur %s suspendu le %s ; suspension à transmettre à "
+				    "l'annuaire national.", p[P_NAME] ? p[P_NAME] : "?", date);
 	}
 	domain_texts_free(p, P_N);
 	return rc;
@@ -630,8 +630,8 @@ int domain_reinstate(sqlite3 *db, const char *id, const char *date,
 		rc = domain_directory_change(db, p[P_DEPT], id, "reprise", date, NULL, err, errlen);
 	if (!rc) {
 		snprintf(res->id, sizeof(res->id), "%s", id);
-		domain_note(res, "Promeneur %s (%s) rétabli le %s ; reprise à transmettre à l'annuaire "
-			    "national.", p[P_NAME] ? p[P_NAME] : "?", id, date);
+		domain_note(res, "Promeneur %s rétabli le %s ; reprise à transmettre à l'annuaire "
+			    "national.", p[P_NAME] ? p[P_NAME] : "?", date);
 	}
 	domain_texts_free(p, P_N);
 	return rc;
