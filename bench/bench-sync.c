@@ -426,12 +426,12 @@ static int logged_requests(const char *logpath)
  * (HTTP headers included), and the requests relaisd logged for them.
  */
 static void bench_wire(const char *home, const char *url, const char *token, const char *id,
-		       int port, const char *logpath, const char *dir, size_t nrows)
+		       int port, const char *logpath)
 {
 	char home2[600], purl[64], relais[512];
 	struct fp_proxy px;
 	snprintf(relais, sizeof(relais), "%s/relais", bindir);
-	snprintf(home2, sizeof(home2), "%s/home2-%zu", dir, nrows);
+	snprintf(home2, sizeof(home2), "%s-second", home);
 	const char *rinit[] = { relais, "--home", home2, "init", "--server", url, "--token", token, NULL };
 	if (run(rinit, NULL, 0))
 		die("relais init (second replica)", RELAIS_EIO);
@@ -538,8 +538,12 @@ static void bench_incremental(const char *dir, size_t nrows)
 {
 	char data[512], home[512], store[600], portfile[600], relaisd[512], relais[512];
 	char token[256], url[64], id[64], out[4096];
-	snprintf(data, sizeof(data), "%s/data-%zu", dir, nrows);
-	snprintf(home, sizeof(home), "%s/home-%zu", dir, nrows);
+	/* A store and a replica of their own for each call, also when two
+	 * calls have the same size ("bench-sync 1000"). */
+	static int calls;
+	calls++;
+	snprintf(data, sizeof(data), "%s/data-%zu-%d", dir, nrows, calls);
+	snprintf(home, sizeof(home), "%s/home-%zu-%d", dir, nrows, calls);
 	snprintf(store, sizeof(store), "%s/relais.db", data);
 	snprintf(portfile, sizeof(portfile), "%s/port", data);
 	snprintf(relaisd, sizeof(relaisd), "%s/relaisd", bindir);
@@ -621,8 +625,8 @@ static void bench_incremental(const char *dir, size_t nrows)
 	printf("incremental sync of 1 change, store of %zu rows: median %.1f ms (min %.1f, max %.1f, %d runs)\n",
 	       nrows, times[RUNS / 2] * 1000, times[0] * 1000, times[RUNS - 1] * 1000, RUNS);
 	if (nrows <= 100000)
-		bench_wire(home, url, token, id, port, logpath, dir, nrows);
-	if (nrows == 1000)
+		bench_wire(home, url, token, id, port, logpath);
+	if (calls == 1)
 		bench_growth(dir, data, url);
 
 	kill(daemon, SIGTERM);

@@ -176,71 +176,47 @@ int sync_client_clock(sqlite3 *db, int64_t server_ms, int64_t local_ms, int64_t 
 /* ---- capture ---- */
 
 struct sync_capture {
-	sqlite3 *db;
-	sqlite3_session *s;
+	struct sync_txn x;
 };
 
 int sync_capture_begin(sqlite3 *db, const struct sync_tables *t, struct sync_capture **out)
 {
-	struct sync_capture *c;
-	int rc;
-
-	*out = NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return RELAIS_ENOMEM;
-	c->db = db;
-	rc = sync_session_begin(db, t, &c->s);
-	if (rc) {
-		free(c);
-		return rc;
-	}
+	void *c;
+	int rc = sync_txn_begin(db, t, sizeof(**out), &c);
 	*out = c;
-	return 0;
+	return rc;
 }
 
 void sync_capture_abort(struct sync_capture *c)
 {
-	if (!c)
-		return;
-	if (c->s)
-		sqlite3session_delete(c->s);
-	sync_rollback(c->db);
-	free(c);
+	if (c)
+		(void)sync_txn_end(&c->x, RELAIS_EINVAL);
 }
 
 int sync_capture_commit(struct sync_capture *c)
 {
+	sqlite3 *db = c->x.db;
 	sqlite3_stmt *st = NULL;
 	void *cs = NULL;
 	sync_hlc_t h;
 	int n = 0, rc;
 
-	rc = relais_sqlite_error(sqlite3session_changeset(c->s, &n, &cs));
 	/* The session goes before our own writes below, which must not be captured. */
-	sqlite3session_delete(c->s);
-	c->s = NULL;
+	rc = sync_txn_changeset(&c->x, &n, &cs);
 	if (rc || n == 0)
-		goto commit;
-	rc = sync_meta_hlc_now(c->db, &h);
-	if (rc)
 		goto out;
-	rc = sync_prepare(c->db, "INSERT INTO sync_outbox(hlc, changeset) VALUES(?1, ?2)", &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)h);
-	sqlite3_bind_blob(st, 2, cs, n, SQLITE_STATIC);
-	rc = relais_sqlite_error(sqlite3_step(st));
-commit:
+	rc = sync_meta_hlc_now(db, &h);
 	if (!rc)
-		rc = sync_exec(c->db, "COMMIT");
+		rc = sync_prepare(db, "INSERT INTO sync_outbox(hlc, changeset) VALUES(?1, ?2)", &st);
+	if (!rc) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)h);
+		sqlite3_bind_blob(st, 2, cs, n, SQLITE_STATIC);
+		rc = relais_sqlite_error(sqlite3_step(st));
+	}
 out:
 	sqlite3_finalize(st);
 	sqlite3_free(cs);
-	if (rc)
-		sync_rollback(c->db);
-	free(c);
-	return rc;
+	return sync_txn_end(&c->x, rc);
 }
 
 /* ---- outbox ---- */
@@ -326,21 +302,8 @@ int sync_outbox_ack(sqlite3 *db, uint64_t upto)
 
 int sync_outbox_pending(sqlite3 *db, uint64_t *count)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(db, "SELECT count(*) FROM sync_outbox", &st);
-
 	*count = 0;
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = relais_sqlite_error(rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return sync_query_u64(db, "SELECT count(*) FROM sync_outbox", count);
 }
 
 /* ---- pull ---- */
@@ -547,17 +510,8 @@ out:
 
 int sync_refused_count(sqlite3 *db, uint64_t *count)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(db, "SELECT count(*) FROM sync_refused", &st);
 	*count = 0;
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-	rc = relais_sqlite_error(rc);
-	sqlite3_finalize(st);
-	return rc;
+	return sync_query_u64(db, "SELECT count(*) FROM sync_refused", count);
 }
 
 int sync_refused_drop(sqlite3 *db, uint64_t seq)
