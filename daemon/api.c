@@ -74,13 +74,14 @@ struct api_job {
 	char param[72];           /* the route's parameter (a document's SHA-256), cut */
 	char dept[8];             /* X-Relais-Departement, cut; "" when absent */
 	unsigned wire;            /* the wire version to answer in (docs/protocol.md) */
+	int deflate;              /* the client accepts "Content-Encoding: deflate" */
 	struct auth_account who;
 
 	/* the answer */
 	int status;
 	const char *ctype;
 	const char *extra;
-	char extra_buf[96];       /* an extra header made for this answer */
+	char extra_buf[128];      /* an extra header made for this answer */
 	char *body;               /* malloc'd */
 	size_t len;
 };
@@ -622,9 +623,14 @@ static void do_bootstrap(struct api_job *j)
 		job_internal(j, rc);
 		return;
 	}
-	snprintf(j->extra_buf, sizeof(j->extra_buf), "X-Relais-Amorce: %llu %llu %lu\r\n",
+	int deflated = j->deflate && j->len && info.size <= BOOTSTRAP_DEFLATE_MAX;
+	if (deflated && (rc = bootstrap_deflate(&j->body, &j->len))) {
+		job_internal(j, rc);
+		return;
+	}
+	snprintf(j->extra_buf, sizeof(j->extra_buf), "X-Relais-Amorce: %llu %llu %lu\r\n%s",
 		 (unsigned long long)info.seq, (unsigned long long)info.size,
-		 (unsigned long)info.crc);
+		 (unsigned long)info.crc, deflated ? "Content-Encoding: deflate\r\n" : "");
 	j->extra = j->extra_buf;
 	j->status = 200;
 	j->ctype = NULL;
@@ -849,6 +855,8 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	 * 2; those that send only the long ones (relais before it), version 1. */
 	const char *compact = http_request_header(r, "X-Relais");
 	j->wire = compact ? SYNC_WIRE_VERSION : 1;
+	const char *enc = http_request_header(r, "Accept-Encoding");
+	j->deflate = enc && strstr(enc, "deflate");
 	if (compact)
 		compact_headers(j, compact);
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {

@@ -610,6 +610,17 @@ static int amorce_value(sqlite3 *db, const char *key, sqlite3_int64 *num, char *
 	return rc;
 }
 
+/* 1 when db's main database is in WAL mode. */
+static int journal_is_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int wal = 0;
+	if (!sync_prepare(db, "PRAGMA main.journal_mode", &st) && sqlite3_step(st) == SQLITE_ROW)
+		wal = !sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	return wal;
+}
+
 int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char *path,
 			   int schema, const char *dept, uint64_t *rows)
 {
@@ -617,7 +628,7 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	char fdept[16] = "", *sql = NULL;
 	uint64_t pending = 0, cursor = 0;
 	struct sync_hlc c;
-	int rc, attached = 0, began = 0;
+	int rc, attached = 0, began = 0, wal = 0;
 
 	*rows = 0;
 	sql = sqlite3_mprintf("ATTACH %Q AS amorce", path);
@@ -628,6 +639,9 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	if (rc)
 		return RELAIS_ECORRUPT;
 	attached = 1;
+	/* The file is read once, page after page: mapped, without a copy. */
+	if (sizeof(void *) >= 8)
+		sqlite3_exec(db, "PRAGMA amorce.mmap_size=4294967296", NULL, NULL, NULL);
 	if ((rc = amorce_value(db, "seq", &seq, NULL, 0)) ||
 	    (rc = amorce_value(db, "hlc", &hlc, NULL, 0)) ||
 	    (rc = amorce_value(db, "schema", &fschema, NULL, 0)) ||
@@ -641,6 +655,13 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 		rc = RELAIS_ECORRUPT;
 		goto out;
 	}
+	/* In WAL mode every page of the copy would be written twice (the log,
+	 * then the checkpoint); a rollback journal holds only the few pages the
+	 * empty replica had, and is as safe. Best effort: another connection
+	 * on the replica keeps WAL, and the copy is merely slower. */
+	wal = journal_is_wal(db);
+	if (wal && sync_exec(db, "PRAGMA journal_mode=DELETE"))
+		wal = 0;
 	if ((rc = sync_exec(db, "BEGIN IMMEDIATE")))
 		goto out;
 	began = 1;
@@ -661,21 +682,33 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct sync_table *tb = &t->v[i];
 		sqlite3_stmt *st = NULL;
-		/* Same columns, in the same order, or the file is not for us. */
-		sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q, 'amorce')", tb->name);
+		/* Same columns, in the same order, and no row of another
+		 * département, or the file is not for us. */
+		sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM pragma_table_info(%Q, 'amorce') a "
+				      "JOIN pragma_table_info(%Q, 'main') m USING (cid) WHERE a.name = m.name), "
+				      "(SELECT count(*) FROM pragma_table_info(%Q, 'amorce')), "
+				      "EXISTS (SELECT 1 FROM amorce.\"%w\" WHERE dept IS NOT %Q)",
+				      tb->name, tb->name, tb->name, tb->name, dept);
 		if (!sql) {
 			rc = RELAIS_ENOMEM;
 			goto out;
 		}
 		rc = sync_prepare(db, sql, &st);
 		sqlite3_free(sql);
-		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != tb->ncols))
+		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != tb->ncols ||
+			    sqlite3_column_int(st, 1) != tb->ncols))
 			rc = RELAIS_ESCHEMA;
+		if (!rc && sqlite3_column_int(st, 2))
+			rc = RELAIS_ECORRUPT;
 		sqlite3_finalize(st);
 		if (rc)
 			goto out;
-		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" SELECT * FROM amorce.\"%w\" WHERE dept=%Q",
-				      tb->name, tb->name, dept);
+		/* "SELECT *" with no clause: when the file's table is defined as
+		 * the replica's (relaisd builds it so), SQLite copies its records
+		 * and index entries as they are, without decoding a row nor
+		 * running a CHECK (its transfer optimisation). */
+		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" SELECT * FROM amorce.\"%w\"",
+				      tb->name, tb->name);
 		if (!sql) {
 			rc = RELAIS_ENOMEM;
 			goto out;
@@ -705,6 +738,8 @@ out:
 		sync_rollback(db);
 	if (attached)
 		sqlite3_exec(db, "DETACH amorce", NULL, NULL, NULL);
+	if (wal && sync_exec(db, "PRAGMA journal_mode=WAL") && !rc)
+		rc = RELAIS_EDB;
 	if (rc)
 		*rows = 0;
 	return rc;
