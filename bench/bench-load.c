@@ -426,11 +426,14 @@ static void client_open(struct bench *b, struct client *c, const char *dir)
 	c->easy = curl_easy_init();
 	if (!c->easy)
 		die("curl_easy_init");
-	snprintf(schema, sizeof(schema), "X-Relais-Schema: %d", MODEL_SCHEMA_VERSION);
+	/* The headers relais sends: the compact one (and so envelopes of wire
+	 * version 2), no Expect, Accept nor Content-Type. */
+	snprintf(schema, sizeof(schema), "X-Relais: %d - -", MODEL_SCHEMA_VERSION);
 	if (slist_add(&c->hpush, c->acct->auth) || slist_add(&c->hpush, schema) ||
-	    slist_add(&c->hpush, "Expect:") ||
-	    slist_add(&c->hpush, "Content-Type: application/octet-stream") ||
-	    slist_add(&c->hpull, c->acct->auth) || slist_add(&c->hpull, schema))
+	    slist_add(&c->hpush, "Expect:") || slist_add(&c->hpush, "Accept:") ||
+	    slist_add(&c->hpush, "Content-Type:") ||
+	    slist_add(&c->hpull, c->acct->auth) || slist_add(&c->hpull, schema) ||
+	    slist_add(&c->hpull, "Accept:"))
 		die("out of memory");
 	buf_init(&c->env, SYNC_WIRE_MAX_BODY);
 	buf_init(&c->resp, SYNC_WIRE_MAX_BODY);
