@@ -281,19 +281,16 @@ int main(int argc, char **argv)
 	const char *init[] = { relaisd, "init", "--data", data, NULL };
 	if (spawn(NULL, init, NULL))
 		fail("relaisd init");
-	char *tok;
-	const char *add_a[] = { relaisd, "user", "add", "--data", data, "--login", "a", "--dept", DEPT,
-				"--role", "coordinateur", NULL };
-	if (spawn(NULL, add_a, &tok))
-		fail("relaisd user add");
-	snprintf(ta, sizeof(ta), "%.*s", (int)strcspn(tok, "\n"), tok);
-	free(tok);
-	const char *add_b[] = { relaisd, "user", "add", "--data", data, "--login", "b", "--dept", DEPT,
-				"--role", "coordinateur", NULL };
-	if (spawn(NULL, add_b, &tok))
-		fail("relaisd user add");
-	snprintf(tb, sizeof(tb), "%.*s", (int)strcspn(tok, "\n"), tok);
-	free(tok);
+	/* A coordinator fills the store; another one's new replica is measured. */
+	for (int k = 0; k < 2; k++) {
+		char *tok, *dst = k ? tb : ta;
+		const char *add[] = { relaisd, "user", "add", "--data", data, "--login", k ? "b" : "a",
+				      "--dept", DEPT, "--role", "coordinateur", NULL };
+		if (spawn(NULL, add, &tok))
+			fail("relaisd user add");
+		snprintf(dst, sizeof(ta), "%.*s", (int)strcspn(tok, "\n"), tok);
+		free(tok);
+	}
 	const char *serve[] = { relaisd, "serve", "--data", data, "--listen", "127.0.0.1:0",
 				"--port-file", portfile, NULL };
 	int port = start_server(NULL, serve, log, portfile, &daemon_pid);

@@ -682,23 +682,26 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct sync_table *tb = &t->v[i];
 		sqlite3_stmt *st = NULL;
-		/* Same columns, in the same order, and no row of another
-		 * département, or the file is not for us. */
+		/* Same columns, in the same order, or the file is not for us... */
 		sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM pragma_table_info(%Q, 'amorce') a "
 				      "JOIN pragma_table_info(%Q, 'main') m USING (cid) WHERE a.name = m.name), "
-				      "(SELECT count(*) FROM pragma_table_info(%Q, 'amorce')), "
-				      "EXISTS (SELECT 1 FROM amorce.\"%w\" WHERE dept IS NOT %Q)",
-				      tb->name, tb->name, tb->name, tb->name, dept);
-		if (!sql) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-		rc = sync_prepare(db, sql, &st);
+				      "(SELECT count(*) FROM pragma_table_info(%Q, 'amorce'))",
+				      tb->name, tb->name, tb->name);
+		rc = sql ? sync_prepare(db, sql, &st) : RELAIS_ENOMEM;
 		sqlite3_free(sql);
 		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != tb->ncols ||
 			    sqlite3_column_int(st, 1) != tb->ncols))
 			rc = RELAIS_ESCHEMA;
-		if (!rc && sqlite3_column_int(st, 2))
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc)
+			goto out;
+		/* ... and no row of another département. */
+		sql = sqlite3_mprintf("SELECT EXISTS (SELECT 1 FROM amorce.\"%w\" WHERE dept IS NOT %Q)",
+				      tb->name, dept);
+		rc = sql ? sync_prepare(db, sql, &st) : RELAIS_ENOMEM;
+		sqlite3_free(sql);
+		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0)))
 			rc = RELAIS_ECORRUPT;
 		sqlite3_finalize(st);
 		if (rc)
