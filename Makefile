@@ -73,6 +73,16 @@ GMIME = gmime-3.0
 $(O)/bench-sync: $(O)/bench/bench-sync.o $(O)/tests/soak/faultproxy.o $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/bench-rural: $(O)/bench/bench-rural.o $(O)/tests/soak/faultproxy.o $(O)/librelais.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bench-rural compares with PouchDB and express-pouchdb, from npm (sh
+# tools/deps.sh bench installs node and npm; without them it says it skips).
+BENCH_COUCH_STAMP = bench/couch/node_modules/.package-lock.json
+$(BENCH_COUCH_STAMP): bench/couch/package-lock.json
+	@if command -v npm >/dev/null; then cd bench/couch && npm ci --no-audit --no-fund; \
+	else echo "npm manque (sh tools/deps.sh bench) : bench-rural sautera la comparaison avec CouchDB." >&2; fi
+
 $(O)/bench-load: $(O)/bench/bench-load.o $(O)/librelais.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -91,7 +101,7 @@ test: $(TEST_PREREQ)
 run: $(PROGRAMS)
 	./$(O)/relaisd serve --data relais-data --listen 127.0.0.1:8700 --demo
 
-bench: $(PROGRAMS) $(BENCHES)
+bench: $(PROGRAMS) $(BENCHES) $(BENCH_COUCH_STAMP)
 	@for b in $(BENCHES); do RELAIS_BINDIR=$(CURDIR)/$(O) ./$$b || exit 1; done
 
 # docs/model.md's tables, rewritten from the model's descriptions.

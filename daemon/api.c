@@ -73,13 +73,15 @@ struct api_job {
 	char epoch[SYNC_EPOCH_LEN + 2]; /* X-Relais-Epoque, cut; "" when absent */
 	char param[72];           /* the route's parameter (a document's SHA-256), cut */
 	char dept[8];             /* X-Relais-Departement, cut; "" when absent */
+	unsigned wire;            /* the wire version to answer in (docs/protocol.md) */
+	int deflate;              /* the client accepts "Content-Encoding: deflate" */
 	struct auth_account who;
 
 	/* the answer */
 	int status;
 	const char *ctype;
 	const char *extra;
-	char extra_buf[96];       /* an extra header made for this answer */
+	char extra_buf[128];      /* an extra header made for this answer */
 	char *body;               /* malloc'd */
 	size_t len;
 };
@@ -421,14 +423,37 @@ static int page_build(struct api_job *j, uint64_t since, unsigned limit, int liv
 	return rc;
 }
 
-/* Answers the sealed envelope in out. */
-static void job_envelope(struct api_job *j, struct buf *out)
+/* Answers the payload in raw sealed as an envelope of this kind, or a 500
+ * when rc (the building of the payload) failed. */
+static void job_envelope(struct api_job *j, int rc, enum sync_wire_kind kind,
+			 const struct buf *raw)
 {
-	j->status = 200;
-	j->ctype = NULL; /* an envelope: the path says so, and a rural link pays each byte */
-	j->body = (char *)buf_detach(out, &j->len);
-	if (!j->body)
-		job_internal(j, RELAIS_ENOMEM);
+	struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW + SYNC_WIRE_HEADER);
+
+	if (!rc)
+		rc = sync_wire_seal_version(kind, j->wire, MODEL_SCHEMA_VERSION, raw->data, raw->len,
+					    &out);
+	if (!rc) {
+		j->status = 200;
+		j->ctype = NULL; /* an envelope: the path says so, and a rural link pays each byte */
+		j->body = (char *)buf_detach(&out, &j->len);
+		if (!j->body)
+			rc = RELAIS_ENOMEM;
+	}
+	if (rc)
+		job_internal(j, rc);
+	buf_release(&out);
+}
+
+/* Reads since and limit from the query; answers 400 and returns -1 when
+ * they are not as docs/protocol.md says. */
+static int job_query(struct api_job *j, unsigned long long *since, unsigned *limit)
+{
+	if (!api_parse_query(j->req->query, since, limit))
+		return 0;
+	job_error(j, 400, "bad_request", "Paramètres invalides : since (entier positif) et "
+		  "limit (de 1 à 10 000) seulement.");
+	return -1;
 }
 
 /*
@@ -439,7 +464,6 @@ static void job_envelope(struct api_job *j, struct buf *out)
 static void do_sync(struct api_job *j)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), page = BUF_INIT(SYNC_WIRE_MAX_RAW);
-	struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW + SYNC_WIRE_HEADER);
 	struct sync_push push = { 0 };
 	struct sync_merge_result res = { 0 };
 	struct sync_echo echo = { 0, NULL, 0, 0 };
@@ -447,12 +471,7 @@ static void do_sync(struct api_job *j)
 	unsigned limit;
 	int rc;
 
-	if (api_parse_query(j->req->query, &since, &limit)) {
-		job_error(j, 400, "bad_request", "Paramètres invalides : since (entier positif) et "
-			  "limit (de 1 à 10 000) seulement.");
-		goto out;
-	}
-	if (push_read(j, &raw, &push))
+	if (job_query(j, &since, &limit) || push_read(j, &raw, &push))
 		goto out;
 	echo.since = since;
 	if (push.count && push_merge(j, &push, &echo, &res))
@@ -464,45 +483,23 @@ static void do_sync(struct api_job *j)
 		buf_reset(&raw);
 		rc = sync_answer_encode(&a, page.data, page.len, &raw);
 	}
-	if (!rc)
-		rc = sync_wire_seal(SYNC_WIRE_SYNC, MODEL_SCHEMA_VERSION, raw.data, raw.len, &out);
-	if (rc) {
-		job_internal(j, rc);
-		goto out;
-	}
-	job_envelope(j, &out);
+	job_envelope(j, rc, SYNC_WIRE_SYNC, &raw);
 out:
 	sync_echo_release(&echo);
 	sync_push_free(&push);
 	buf_release(&raw);
 	buf_release(&page);
-	buf_release(&out);
 }
 
 static void do_pull(struct api_job *j, int live_only)
 {
 	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
-	struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW + SYNC_WIRE_HEADER);
 	unsigned long long since;
 	unsigned limit;
-	int rc;
 
-	if (api_parse_query(j->req->query, &since, &limit)) {
-		job_error(j, 400, "bad_request", "Paramètres invalides : since (entier positif) et "
-			  "limit (de 1 à 10 000) seulement.");
-		goto out;
-	}
-	rc = page_build(j, since, limit, live_only, NULL, &raw);
-	if (!rc)
-		rc = sync_wire_seal(SYNC_WIRE_PULL, MODEL_SCHEMA_VERSION, raw.data, raw.len, &out);
-	if (rc) {
-		job_internal(j, rc);
-		goto out;
-	}
-	job_envelope(j, &out);
-out:
+	if (!job_query(j, &since, &limit))
+		job_envelope(j, page_build(j, since, limit, live_only, NULL, &raw), SYNC_WIRE_PULL, &raw);
 	buf_release(&raw);
-	buf_release(&out);
 }
 
 /*
@@ -626,9 +623,14 @@ static void do_bootstrap(struct api_job *j)
 		job_internal(j, rc);
 		return;
 	}
-	snprintf(j->extra_buf, sizeof(j->extra_buf), "X-Relais-Amorce: %llu %llu %lu\r\n",
+	int deflated = j->deflate && j->len && info.size <= BOOTSTRAP_DEFLATE_MAX;
+	if (deflated && (rc = bootstrap_deflate(&j->body, &j->len))) {
+		job_internal(j, rc);
+		return;
+	}
+	snprintf(j->extra_buf, sizeof(j->extra_buf), "X-Relais-Amorce: %llu %llu %lu\r\n%s",
 		 (unsigned long long)info.seq, (unsigned long long)info.size,
-		 (unsigned long)info.crc);
+		 (unsigned long)info.crc, deflated ? "Content-Encoding: deflate\r\n" : "");
 	j->extra = j->extra_buf;
 	j->status = 200;
 	j->ctype = NULL;
@@ -849,7 +851,12 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	const char *dept = http_request_header(r, "X-Relais-Departement");
 	if (dept)
 		snprintf(j->dept, sizeof(j->dept), "%s", dept);
+	/* Clients that send the compact header read envelopes of wire version
+	 * 2; those that send only the long ones (relais before it), version 1. */
 	const char *compact = http_request_header(r, "X-Relais");
+	j->wire = compact ? SYNC_WIRE_VERSION : 1;
+	const char *enc = http_request_header(r, "Accept-Encoding");
+	j->deflate = enc && strstr(enc, "deflate");
 	if (compact)
 		compact_headers(j, compact);
 	if (uv_queue_work(a->loop, &j->work, work, after_work)) {

@@ -176,71 +176,47 @@ int sync_client_clock(sqlite3 *db, int64_t server_ms, int64_t local_ms, int64_t 
 /* ---- capture ---- */
 
 struct sync_capture {
-	sqlite3 *db;
-	sqlite3_session *s;
+	struct sync_txn x;
 };
 
 int sync_capture_begin(sqlite3 *db, const struct sync_tables *t, struct sync_capture **out)
 {
-	struct sync_capture *c;
-	int rc;
-
-	*out = NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return RELAIS_ENOMEM;
-	c->db = db;
-	rc = sync_session_begin(db, t, &c->s);
-	if (rc) {
-		free(c);
-		return rc;
-	}
+	void *c;
+	int rc = sync_txn_begin(db, t, sizeof(**out), &c);
 	*out = c;
-	return 0;
+	return rc;
 }
 
 void sync_capture_abort(struct sync_capture *c)
 {
-	if (!c)
-		return;
-	if (c->s)
-		sqlite3session_delete(c->s);
-	sync_rollback(c->db);
-	free(c);
+	if (c)
+		(void)sync_txn_end(&c->x, RELAIS_EINVAL);
 }
 
 int sync_capture_commit(struct sync_capture *c)
 {
+	sqlite3 *db = c->x.db;
 	sqlite3_stmt *st = NULL;
 	void *cs = NULL;
 	sync_hlc_t h;
 	int n = 0, rc;
 
-	rc = relais_sqlite_error(sqlite3session_changeset(c->s, &n, &cs));
 	/* The session goes before our own writes below, which must not be captured. */
-	sqlite3session_delete(c->s);
-	c->s = NULL;
+	rc = sync_txn_changeset(&c->x, &n, &cs);
 	if (rc || n == 0)
-		goto commit;
-	rc = sync_meta_hlc_now(c->db, &h);
-	if (rc)
 		goto out;
-	rc = sync_prepare(c->db, "INSERT INTO sync_outbox(hlc, changeset) VALUES(?1, ?2)", &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)h);
-	sqlite3_bind_blob(st, 2, cs, n, SQLITE_STATIC);
-	rc = relais_sqlite_error(sqlite3_step(st));
-commit:
+	rc = sync_meta_hlc_now(db, &h);
 	if (!rc)
-		rc = sync_exec(c->db, "COMMIT");
+		rc = sync_prepare(db, "INSERT INTO sync_outbox(hlc, changeset) VALUES(?1, ?2)", &st);
+	if (!rc) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)h);
+		sqlite3_bind_blob(st, 2, cs, n, SQLITE_STATIC);
+		rc = relais_sqlite_error(sqlite3_step(st));
+	}
 out:
 	sqlite3_finalize(st);
 	sqlite3_free(cs);
-	if (rc)
-		sync_rollback(c->db);
-	free(c);
-	return rc;
+	return sync_txn_end(&c->x, rc);
 }
 
 /* ---- outbox ---- */
@@ -326,21 +302,8 @@ int sync_outbox_ack(sqlite3 *db, uint64_t upto)
 
 int sync_outbox_pending(sqlite3 *db, uint64_t *count)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(db, "SELECT count(*) FROM sync_outbox", &st);
-
 	*count = 0;
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = relais_sqlite_error(rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return sync_query_u64(db, "SELECT count(*) FROM sync_outbox", count);
 }
 
 /* ---- pull ---- */
@@ -547,17 +510,8 @@ out:
 
 int sync_refused_count(sqlite3 *db, uint64_t *count)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(db, "SELECT count(*) FROM sync_refused", &st);
 	*count = 0;
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-	rc = relais_sqlite_error(rc);
-	sqlite3_finalize(st);
-	return rc;
+	return sync_query_u64(db, "SELECT count(*) FROM sync_refused", count);
 }
 
 int sync_refused_drop(sqlite3 *db, uint64_t seq)
@@ -656,6 +610,17 @@ static int amorce_value(sqlite3 *db, const char *key, sqlite3_int64 *num, char *
 	return rc;
 }
 
+/* 1 when db's main database is in WAL mode. */
+static int journal_is_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int wal = 0;
+	if (!sync_prepare(db, "PRAGMA main.journal_mode", &st) && sqlite3_step(st) == SQLITE_ROW)
+		wal = !sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	return wal;
+}
+
 int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char *path,
 			   int schema, const char *dept, uint64_t *rows)
 {
@@ -663,7 +628,7 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	char fdept[16] = "", *sql = NULL;
 	uint64_t pending = 0, cursor = 0;
 	struct sync_hlc c;
-	int rc, attached = 0, began = 0;
+	int rc, attached = 0, began = 0, wal = 0;
 
 	*rows = 0;
 	sql = sqlite3_mprintf("ATTACH %Q AS amorce", path);
@@ -674,6 +639,9 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	if (rc)
 		return RELAIS_ECORRUPT;
 	attached = 1;
+	/* The file is read once, page after page: mapped, without a copy. */
+	if (sizeof(void *) >= 8)
+		sqlite3_exec(db, "PRAGMA amorce.mmap_size=4294967296", NULL, NULL, NULL);
 	if ((rc = amorce_value(db, "seq", &seq, NULL, 0)) ||
 	    (rc = amorce_value(db, "hlc", &hlc, NULL, 0)) ||
 	    (rc = amorce_value(db, "schema", &fschema, NULL, 0)) ||
@@ -687,6 +655,13 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 		rc = RELAIS_ECORRUPT;
 		goto out;
 	}
+	/* In WAL mode every page of the copy would be written twice (the log,
+	 * then the checkpoint); a rollback journal holds only the few pages the
+	 * empty replica had, and is as safe. Best effort: another connection
+	 * on the replica keeps WAL, and the copy is merely slower. */
+	wal = journal_is_wal(db);
+	if (wal && sync_exec(db, "PRAGMA journal_mode=DELETE"))
+		wal = 0;
 	if ((rc = sync_exec(db, "BEGIN IMMEDIATE")))
 		goto out;
 	began = 1;
@@ -707,21 +682,36 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct sync_table *tb = &t->v[i];
 		sqlite3_stmt *st = NULL;
-		/* Same columns, in the same order, or the file is not for us. */
-		sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_info(%Q, 'amorce')", tb->name);
-		if (!sql) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-		rc = sync_prepare(db, sql, &st);
+		/* Same columns, in the same order, or the file is not for us... */
+		sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM pragma_table_info(%Q, 'amorce') a "
+				      "JOIN pragma_table_info(%Q, 'main') m USING (cid) WHERE a.name = m.name), "
+				      "(SELECT count(*) FROM pragma_table_info(%Q, 'amorce'))",
+				      tb->name, tb->name, tb->name);
+		rc = sql ? sync_prepare(db, sql, &st) : RELAIS_ENOMEM;
 		sqlite3_free(sql);
-		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != tb->ncols))
+		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != tb->ncols ||
+			    sqlite3_column_int(st, 1) != tb->ncols))
 			rc = RELAIS_ESCHEMA;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc)
+			goto out;
+		/* ... and no row of another département. */
+		sql = sqlite3_mprintf("SELECT EXISTS (SELECT 1 FROM amorce.\"%w\" WHERE dept IS NOT %Q)",
+				      tb->name, dept);
+		rc = sql ? sync_prepare(db, sql, &st) : RELAIS_ENOMEM;
+		sqlite3_free(sql);
+		if (!rc && (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0)))
+			rc = RELAIS_ECORRUPT;
 		sqlite3_finalize(st);
 		if (rc)
 			goto out;
-		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" SELECT * FROM amorce.\"%w\" WHERE dept=%Q",
-				      tb->name, tb->name, dept);
+		/* "SELECT *" with no clause: when the file's table is defined as
+		 * the replica's (relaisd builds it so), SQLite copies its records
+		 * and index entries as they are, without decoding a row nor
+		 * running a CHECK (its transfer optimisation). */
+		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" SELECT * FROM amorce.\"%w\"",
+				      tb->name, tb->name);
 		if (!sql) {
 			rc = RELAIS_ENOMEM;
 			goto out;
@@ -751,6 +741,8 @@ out:
 		sync_rollback(db);
 	if (attached)
 		sqlite3_exec(db, "DETACH amorce", NULL, NULL, NULL);
+	if (wal && sync_exec(db, "PRAGMA journal_mode=WAL") && !rc)
+		rc = RELAIS_EDB;
 	if (rc)
 		*rows = 0;
 	return rc;

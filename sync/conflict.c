@@ -58,12 +58,25 @@ out:
 	return rc;
 }
 
+/* Prepares sql (from sqlite3_mprintf or a sync_sql_* builder: NULL means it
+ * could not be made) and frees it. */
+static int prepare_made(sqlite3 *db, char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	*st = NULL;
+	if (!sql)
+		return RELAIS_ENOMEM;
+	rc = sync_prepare(db, sql, st);
+	sqlite3_free(sql);
+	return rc;
+}
+
 /* Writes the losing value of one column back. */
 static int restore_value(sqlite3 *db, const struct sync_table *tb, const struct conflict_row *c,
 			 const json_t *lost)
 {
-	sqlite3_stmt *st = NULL;
-	char *sql;
+	sqlite3_stmt *st;
 	int j, rc;
 
 	for (j = 2; j < tb->ncols; j++)
@@ -71,11 +84,8 @@ static int restore_value(sqlite3 *db, const struct sync_table *tb, const struct 
 			break;
 	if (j == tb->ncols)
 		return RELAIS_ESCHEMA;
-	sql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\"=?1 WHERE id=?2", tb->name, tb->cols[j]);
-	if (!sql)
-		return RELAIS_ENOMEM;
-	rc = sync_prepare(db, sql, &st);
-	sqlite3_free(sql);
+	rc = prepare_made(db, sqlite3_mprintf("UPDATE \"%w\" SET \"%w\"=?1 WHERE id=?2", tb->name,
+					      tb->cols[j]), &st);
 	if (rc)
 		return rc;
 	rc = sync_bind_json(st, 1, lost);
@@ -92,17 +102,12 @@ static int restore_value(sqlite3 *db, const struct sync_table *tb, const struct 
 static int restore_row(sqlite3 *db, const struct sync_table *tb, const struct conflict_row *c,
 		       const json_t *lost)
 {
-	sqlite3_stmt *st = NULL;
-	char *sql;
+	sqlite3_stmt *st;
 	int rc;
 
 	if (!json_is_object(lost))
 		return RELAIS_ECORRUPT;
-	sql = sync_sql_insert(tb, 1);
-	if (!sql)
-		return RELAIS_ENOMEM;
-	rc = sync_prepare(db, sql, &st);
-	sqlite3_free(sql);
+	rc = prepare_made(db, sync_sql_insert(tb, 1), &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, c->row_id, -1, SQLITE_STATIC);

@@ -17,25 +17,6 @@
 #include "sync.h"
 #include "sync_int.h"
 
-/* Reads one integer answer of sql; RELAIS_ENOTFOUND when no row. */
-static int query_u64(sqlite3 *db, const char *sql, uint64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(db, sql, &st);
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		sqlite3_int64 v = sqlite3_column_int64(st, 0);
-		*out = v > 0 ? (uint64_t)v : 0;
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? RELAIS_ENOTFOUND : relais_sqlite_error(rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 static int push_item(struct sync_outbox *o, size_t *cap, sqlite3_stmt *st)
 {
 	size_t n = (size_t)sqlite3_column_bytes(st, 2);
@@ -74,11 +55,11 @@ int sync_outbox_salvage(sqlite3 *db, struct sync_outbox *out, int *node_ok, uint
 		*node_ok = 1;
 	free(node);
 	/* Unreadable: the items' own seqs are then the best floor there is. */
-	if (query_u64(db, "SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'", last_seq))
+	if (sync_query_u64(db, "SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'", last_seq))
 		*last_seq = 0;
 	/* Items set aside left the outbox but kept their numbers. */
 	uint64_t refused = 0;
-	if (query_u64(db, "SELECT max(seq) FROM sync_refused", &refused) == 0 && refused > *last_seq)
+	if (sync_query_u64(db, "SELECT max(seq) FROM sync_refused", &refused) == 0 && refused > *last_seq)
 		*last_seq = refused;
 	rc = sync_prepare(db, "SELECT seq, hlc, changeset FROM sync_outbox ORDER BY seq", &st);
 	if (rc)

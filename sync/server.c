@@ -1497,6 +1497,34 @@ static struct sync_stamp item_stamp(struct engine *e, const struct sync_push_ite
 	return st;
 }
 
+/* What a savepoint rolled back must take back of the engine's state. */
+struct engine_mark {
+	uint64_t seq;
+	struct sync_hlc clock;
+	size_t changes, conflicts, restamped;
+};
+
+static struct engine_mark engine_mark(const struct engine *e)
+{
+	struct engine_mark m = { e->seq, e->clock, e->changes, e->conflicts, e->restamped };
+	return m;
+}
+
+/* Puts the engine back as it was at m, after a ROLLBACK TO the savepoint
+ * taken then: the conflicts waiting to be written and the echo go too. */
+static void engine_rewind(struct engine *e, const struct engine_mark *m)
+{
+	for (size_t k = 0; k < e->npend; k++)
+		pending_free(&e->pend[k]);
+	e->npend = 0;
+	e->seq = m->seq;
+	echo_trim(e, m->seq);
+	e->clock = m->clock;
+	e->changes = m->changes;
+	e->conflicts = m->conflicts;
+	e->restamped = m->restamped;
+}
+
 /*
  * Merges the items of one push above the node's acked seq, each in a
  * savepoint: an item refused for good is rolled back alone, the items
@@ -1512,24 +1540,14 @@ static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *
 		const struct sync_push_item *item = &push->items[i];
 		if (item->seq <= *acked)
 			continue;
-		uint64_t seq0 = e->seq;
-		struct sync_hlc clock0 = e->clock;
-		size_t changes0 = e->changes, conflicts0 = e->conflicts, restamped0 = e->restamped;
+		struct engine_mark m = engine_mark(e);
 		rc = sync_exec(e->db, "SAVEPOINT sync_item");
 		if (rc)
 			return rc;
 		rc = merge_changeset(e, item, item_stamp(e, item, push->node));
 		if (rc && item_refusable(rc) && !sqlite3_get_autocommit(e->db) &&
 		    !sync_exec(e->db, "ROLLBACK TO sync_item")) {
-			for (size_t k = 0; k < e->npend; k++)
-				pending_free(&e->pend[k]);
-			e->npend = 0;
-			e->seq = seq0;
-			echo_trim(e, seq0);
-			e->clock = clock0;
-			e->changes = changes0;
-			e->conflicts = conflicts0;
-			e->restamped = restamped0;
+			engine_rewind(e, &m);
 			*refused = item->seq;
 			*refused_rc = rc;
 			rc = sync_exec(e->db, "RELEASE sync_item");
@@ -1556,16 +1574,16 @@ static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *
  */
 static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 {
-	uint64_t seq0 = e->seq, acked = 0, refused = 0;
-	struct sync_hlc clock0 = e->clock;
-	size_t changes0 = e->changes, conflicts0 = e->conflicts, restamped0 = e->restamped, items = 0;
+	struct engine_mark m = engine_mark(e);
+	uint64_t acked = 0, refused = 0;
+	size_t items = 0;
 	int rc, refused_rc = 0;
 
 	e->who = job->who;
 	e->err = job->err;
 	e->errlen = job->errlen;
 	e->echo = job->echo;
-	e->echo_lo = seq0 + 1;
+	e->echo_lo = m.seq + 1;
 	if (e->echo)
 		e->echo->n = 0;
 	rc = sync_exec(e->db, "SAVEPOINT sync_merge_job");
@@ -1573,15 +1591,7 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 		return rc;
 	job->rc = merge_push(e, job->push, &acked, &items, &refused, &refused_rc);
 	if (job->rc) {
-		for (size_t i = 0; i < e->npend; i++)
-			pending_free(&e->pend[i]);
-		e->npend = 0;
-		e->seq = seq0;
-		echo_trim(e, seq0);
-		e->clock = clock0;
-		e->changes = changes0;
-		e->conflicts = conflicts0;
-		e->restamped = restamped0;
+		engine_rewind(e, &m);
 		if (job->err && job->errlen && !job->err[0])
 			snprintf(job->err, job->errlen, "%s", relais_strerror(job->rc));
 		/* Some errors (I/O, disk full) make SQLite roll back the whole
@@ -1596,9 +1606,9 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 		return rc;
 	job->res.acked = acked;
 	job->res.items = items;
-	job->res.changes = e->changes - changes0;
-	job->res.conflicts = e->conflicts - conflicts0;
-	job->res.restamped = e->restamped - restamped0;
+	job->res.changes = e->changes - m.changes;
+	job->res.conflicts = e->conflicts - m.conflicts;
+	job->res.restamped = e->restamped - m.restamped;
 	job->res.refused_seq = refused;
 	job->res.refused_rc = refused_rc;
 	if (items)
@@ -1730,39 +1740,24 @@ int sync_merge(sqlite3 *db, const struct sync_tables *t, const struct sync_autho
 /* ---- the server's own writes ---- */
 
 struct sync_local {
-	sqlite3 *db;
+	struct sync_txn x;
 	const struct sync_tables *t;
-	sqlite3_session *s;
 };
 
 int sync_local_begin(sqlite3 *db, const struct sync_tables *t, struct sync_local **out)
 {
-	struct sync_local *l;
-	int rc;
-
-	*out = NULL;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return RELAIS_ENOMEM;
-	l->db = db;
-	l->t = t;
-	rc = sync_session_begin(db, t, &l->s);
-	if (rc) {
-		free(l);
-		return rc;
-	}
+	void *l;
+	int rc = sync_txn_begin(db, t, sizeof(**out), &l);
 	*out = l;
-	return 0;
+	if (l)
+		(*out)->t = t;
+	return rc;
 }
 
 void sync_local_abort(struct sync_local *l)
 {
-	if (!l)
-		return;
-	if (l->s)
-		sqlite3session_delete(l->s);
-	sync_rollback(l->db);
-	free(l);
+	if (l)
+		(void)sync_txn_end(&l->x, RELAIS_EINVAL);
 }
 
 /* Each login writing on the server gets a node of its own, derived from the
@@ -1884,15 +1879,12 @@ int sync_local_commit(struct sync_local *l, const char *login)
 	int n = 0, rc;
 	struct sync_stamp st;
 
-	rc = relais_sqlite_error(sqlite3session_changeset(l->s, &n, &cs));
-	sqlite3session_delete(l->s);
-	l->s = NULL;
 	memset(&e, 0, sizeof(e));
-	if (rc)
-		goto out;
-	rc = engine_init(&e, l->db, l->t, NULL, 0);
+	rc = sync_txn_changeset(&l->x, &n, &cs);
+	if (!rc)
+		rc = engine_init(&e, l->x.db, l->t, NULL, 0);
 	if (rc || n == 0)
-		goto commit;
+		goto out;
 	rc = local_node(&e, login, &st.node);
 	if (rc)
 		goto out;
@@ -1907,20 +1899,13 @@ int sync_local_commit(struct sync_local *l, const char *login)
 			goto out;
 	}
 	rc = rc == SQLITE_DONE ? 0 : RELAIS_ECORRUPT;
-	if (rc)
-		goto out;
-	rc = engine_save_state(&e);
-commit:
 	if (!rc)
-		rc = sync_exec(l->db, "COMMIT");
+		rc = engine_save_state(&e);
 out:
 	sqlite3changeset_finalize(it);
 	sqlite3_free(cs);
 	engine_free(&e);
-	if (rc)
-		sync_rollback(l->db);
-	free(l);
-	return rc;
+	return sync_txn_end(&l->x, rc);
 }
 
 /* ---- pull ---- */

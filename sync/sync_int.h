@@ -56,12 +56,35 @@ int sync_clocks_decode(const void *p, size_t n, int ncols, struct sync_stamp *st
 /* Runs SQL without results; RELAIS_E* on failure. */
 int sync_exec(sqlite3 *db, const char *sql) RELAIS_WUR;
 int sync_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) RELAIS_WUR;
+/* Reads the one integer that sql answers (a negative one as 0);
+ * RELAIS_ENOTFOUND when it answers no row. */
+int sync_query_u64(sqlite3 *db, const char *sql, uint64_t *out) RELAIS_WUR;
 /* Rolls back the open transaction, if any (error paths). */
 void sync_rollback(sqlite3 *db);
 /* Opens an IMMEDIATE transaction with a session attached to every table of t
  * (local edits on a client, the server's own writes). On failure nothing is
  * left open: no transaction, *s NULL. */
 int sync_session_begin(sqlite3 *db, const struct sync_tables *t, sqlite3_session **s) RELAIS_WUR;
+
+/*
+ * A local transaction with its session: a client's captured edit
+ * (struct sync_capture) and the server's own writes (struct sync_local) both
+ * start with one. sync_txn_begin() allocates size bytes (at least a struct
+ * sync_txn, zeroed) and opens the transaction and the session; on failure
+ * *out is NULL and nothing is left open.
+ */
+struct sync_txn {
+	sqlite3 *db;
+	sqlite3_session *s;
+};
+int sync_txn_begin(sqlite3 *db, const struct sync_tables *t, size_t size,
+		   void **out) RELAIS_WUR;
+/* Takes the changeset of the session (sqlite3_free() *cs) and deletes the
+ * session, so that the writes that follow are not captured. */
+int sync_txn_changeset(struct sync_txn *x, int *n, void **cs) RELAIS_WUR;
+/* Ends the transaction: COMMIT when rc is 0 (its failure is returned), else
+ * rolls back; frees x (the whole struct that sync_txn_begin allocated). */
+int sync_txn_end(struct sync_txn *x, int rc);
 
 /* Table index by a name of n bytes (not NUL-terminated), or -1. */
 int sync_tables_find_n(const struct sync_tables *t, const void *name, size_t n);

@@ -3,6 +3,7 @@
  * and client halves of the engine share: SQL plumbing, per-column clocks,
  * value comparison and the JSON form of values.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -65,6 +66,64 @@ int sync_session_begin(sqlite3 *db, const struct sync_tables *t, sqlite3_session
 		*s = NULL;
 		sync_rollback(db);
 	}
+	return rc;
+}
+
+int sync_query_u64(sqlite3 *db, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, sql, &st);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(st, 0);
+		*out = v > 0 ? (uint64_t)v : 0;
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? RELAIS_ENOTFOUND : relais_sqlite_error(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_txn_begin(sqlite3 *db, const struct sync_tables *t, size_t size, void **out)
+{
+	struct sync_txn *x;
+	int rc;
+
+	assert(size >= sizeof(*x));
+	*out = NULL;
+	x = calloc(1, size);
+	if (!x)
+		return RELAIS_ENOMEM;
+	x->db = db;
+	rc = sync_session_begin(db, t, &x->s);
+	if (rc) {
+		free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+int sync_txn_changeset(struct sync_txn *x, int *n, void **cs)
+{
+	int rc = relais_sqlite_error(sqlite3session_changeset(x->s, n, cs));
+	sqlite3session_delete(x->s);
+	x->s = NULL;
+	return rc;
+}
+
+int sync_txn_end(struct sync_txn *x, int rc)
+{
+	if (!rc)
+		rc = sync_exec(x->db, "COMMIT");
+	if (x->s)
+		sqlite3session_delete(x->s);
+	if (rc)
+		sync_rollback(x->db);
+	free(x);
 	return rc;
 }
 

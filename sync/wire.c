@@ -77,7 +77,27 @@ static uint32_t wire_crc(const void *p, size_t n)
 
 /* ---- envelope ---- */
 
-static int deflate_into(const void *raw, size_t rawlen, struct buf *out)
+/*
+ * The preset dictionary of wire version 2: what every small payload of the
+ * format holds whatever the tables (a pull header with its padded count, a
+ * changeset's runs of "not given" and NULL values, a record's type bytes),
+ * so that a lone edit's envelope does not pay for them. It knows no table:
+ * sync/ is table-agnostic. Changing it is a new wire version.
+ */
+static const unsigned char wire_dict[] = {
+	/* changeset runs: undefined values, NULLs, an UPDATE of text */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	'T', 0x12, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	SQLITE_UPDATE, 0, 3, 0x24,
+	/* a pull header: cursor, clock, more, count padded to 10 bytes */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+	/* a sync answer's counters, then a record: live, its values */
+	1, 1, 1, 0, 0, 0, 0x11, 3, 2, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+};
+
+static int deflate_into(unsigned version, const void *raw, size_t rawlen, struct buf *out)
 {
 	unsigned char chunk[WIRE_OUTCHUNK];
 	z_stream zs;
@@ -88,12 +108,19 @@ static int deflate_into(const void *raw, size_t rawlen, struct buf *out)
 	 * init) would cost more than compressing them. Any inflater reads a
 	 * stream made with a smaller window. */
 	int wbits = 9, mem = 8;
-	while (wbits < 15 && ((size_t)1 << wbits) < rawlen)
+	while (wbits < 15 && ((size_t)1 << wbits) < rawlen + sizeof(wire_dict))
 		wbits++;
 	if (wbits < 14)
 		mem = wbits - 6;
-	if (deflateInit2(&zs, 6, Z_DEFLATED, wbits, mem, Z_DEFAULT_STRATEGY) != Z_OK)
+	/* Version 2 writes raw deflate: its own header has the length and the
+	 * CRC, zlib's header and Adler-32 would be 6 more bytes. */
+	if (deflateInit2(&zs, 6, Z_DEFLATED, version >= 2 ? -wbits : wbits, mem,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return RELAIS_ENOMEM;
+	if (version >= 2 && deflateSetDictionary(&zs, wire_dict, sizeof(wire_dict)) != Z_OK) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
 	const unsigned char *in = raw;
 	size_t left = rawlen;
 	do {
@@ -123,27 +150,43 @@ out:
 int sync_wire_seal(enum sync_wire_kind kind, unsigned schema,
 		   const void *raw, size_t rawlen, struct buf *out)
 {
+	return sync_wire_seal_version(kind, SYNC_WIRE_VERSION, schema, raw, rawlen, out);
+}
+
+int sync_wire_seal_version(enum sync_wire_kind kind, unsigned version, unsigned schema,
+			   const void *raw, size_t rawlen, struct buf *out)
+{
 	unsigned char hdr[SYNC_WIRE_HEADER];
-	size_t start = out->len;
+	size_t start = out->len, n;
 	int rc;
 	if (kind != SYNC_WIRE_PUSH && kind != SYNC_WIRE_PULL && kind != SYNC_WIRE_SYNC)
 		return RELAIS_EINVAL;
-	if (schema > 0xffff)
+	if (schema > 0xffff || version < 1 || version > SYNC_WIRE_VERSION)
 		return RELAIS_EINVAL;
 	/* No peer accepts more; failing here gives the sender a clear error. */
 	if (rawlen > SYNC_WIRE_MAX_RAW)
 		return RELAIS_ETOOBIG;
 	memcpy(hdr, wire_magic, 4);
-	hdr[4] = SYNC_WIRE_VERSION;
+	hdr[4] = (unsigned char)version;
 	hdr[5] = (unsigned char)kind;
 	hdr[6] = (unsigned char)(schema >> 8);
 	hdr[7] = (unsigned char)schema;
-	put_be32(hdr + 8, (uint32_t)rawlen);
-	put_be32(hdr + 12, wire_crc(raw, rawlen));
-	rc = buf_append(out, hdr, sizeof(hdr));
+	if (version == 1) {
+		put_be32(hdr + 8, (uint32_t)rawlen);
+		n = 12;
+	} else {
+		n = 8;
+		size_t v = rawlen;
+		do {
+			hdr[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			v >>= 7;
+		} while (v);
+	}
+	put_be32(hdr + n, wire_crc(raw, rawlen));
+	rc = buf_append(out, hdr, n + 4);
 	if (rc)
 		goto out;
-	rc = deflate_into(raw, rawlen, out);
+	rc = deflate_into(version, raw, rawlen, out);
 out:
 	if (rc)
 		buf_truncate(out, start);
@@ -194,14 +237,18 @@ static int measure_overrun(struct wire_inflater *w, size_t declared, size_t max_
 }
 
 /* Inflates the zlib stream in[0..inlen) into exactly declared bytes at dst. */
-static int inflate_exact(const unsigned char *in, size_t inlen, unsigned char *dst,
-			 size_t declared, size_t max_raw)
+static int inflate_exact(unsigned version, const unsigned char *in, size_t inlen,
+			 unsigned char *dst, size_t declared, size_t max_raw)
 {
 	struct wire_inflater w;
 	int rc = 0, zrc;
 	memset(&w, 0, sizeof(w));
-	if (inflateInit(&w.zs) != Z_OK)
+	if ((version >= 2 ? inflateInit2(&w.zs, -15) : inflateInit(&w.zs)) != Z_OK)
 		return RELAIS_ENOMEM;
+	if (version >= 2 && inflateSetDictionary(&w.zs, wire_dict, sizeof(wire_dict)) != Z_OK) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
 	w.in = in;
 	w.left = inlen;
 	w.zs.next_out = dst;
@@ -239,23 +286,41 @@ int sync_wire_open(const void *body, size_t len, size_t max_raw,
 		   struct buf *raw)
 {
 	const unsigned char *b = body;
-	size_t start = raw->len;
+	size_t start = raw->len, off, declared = 0;
 	int rc;
-	if (len < SYNC_WIRE_HEADER || memcmp(b, wire_magic, 4) != 0)
+	if (len < 8 || memcmp(b, wire_magic, 4) != 0)
 		return RELAIS_ECORRUPT;
-	if (b[4] != SYNC_WIRE_VERSION)
+	unsigned version = b[4];
+	if (version < 1 || version > SYNC_WIRE_VERSION)
 		return RELAIS_EVERSION;
 	if (b[5] != SYNC_WIRE_PUSH && b[5] != SYNC_WIRE_PULL && b[5] != SYNC_WIRE_SYNC)
 		return RELAIS_ECORRUPT;
-	size_t declared = get_be32(b + 8);
-	uint32_t crc = get_be32(b + 12);
+	if (version == 1) {
+		if (len < SYNC_WIRE_HEADER)
+			return RELAIS_ECORRUPT;
+		declared = get_be32(b + 8);
+		off = 12;
+	} else {
+		/* At most 4 bytes: no payload reaches 2^28 (SYNC_WIRE_MAX_RAW). */
+		for (off = 8;; off++) {
+			if (off >= len || off == 12)
+				return RELAIS_ECORRUPT;
+			declared |= (size_t)(b[off] & 0x7f) << (7 * (off - 8));
+			if (!(b[off] & 0x80))
+				break;
+		}
+		off++;
+		if (len - off < 4)
+			return RELAIS_ECORRUPT;
+	}
+	uint32_t crc = get_be32(b + off);
+	off += 4;
 	if (declared > max_raw)
 		return RELAIS_ETOOBIG;
 	rc = buf_grow(raw, declared);
 	if (rc)
 		return rc;
-	rc = inflate_exact(b + SYNC_WIRE_HEADER, len - SYNC_WIRE_HEADER,
-			   raw->data + start, declared, max_raw);
+	rc = inflate_exact(version, b + off, len - off, raw->data + start, declared, max_raw);
 	if (rc)
 		goto out;
 	if (wire_crc(raw->data + start, declared) != crc) {
@@ -356,14 +421,14 @@ int sync_get_bytes(struct sync_reader *r, const unsigned char **p, size_t *n)
 int sync_push_encode(uint64_t node, const struct sync_push_item *items, size_t n,
 		     struct buf *raw)
 {
-	char hex[17];
+	unsigned char bin[8];
 	size_t start = raw->len;
 	int rc;
 	for (size_t i = 1; i < n; i++)
 		if (items[i].seq <= items[i - 1].seq)
 			return RELAIS_EINVAL;
-	sync_node_format(node, hex);
-	rc = sync_put_bytes(raw, hex, 16);
+	put_be64(bin, node);
+	rc = sync_put_bytes(raw, bin, sizeof(bin));
 	if (rc)
 		goto out;
 	rc = sync_put_uv(raw, n);
@@ -507,16 +572,18 @@ int sync_push_decode(const void *raw, size_t len, size_t max_items,
 	rc = sync_get_bytes(&r, &p, &n);
 	if (rc)
 		goto out;
-	if (n != 16) {
+	/* The node: 8 bytes (wire 2), or 16 hex digits (wire 1, older clients). */
+	if (n == 8) {
+		out->node = get_be64(p);
+	} else if (n == 16) {
+		memcpy(hex, p, 16);
+		hex[16] = 0;
+		rc = sync_node_parse(hex, &out->node) ? RELAIS_ECORRUPT : 0;
+	} else {
 		rc = RELAIS_ECORRUPT;
-		goto out;
 	}
-	memcpy(hex, p, 16);
-	hex[16] = 0;
-	if (sync_node_parse(hex, &out->node)) {
-		rc = RELAIS_ECORRUPT;
+	if (rc)
 		goto out;
-	}
 	rc = sync_get_uv(&r, &count);
 	if (rc)
 		goto out;

@@ -52,7 +52,7 @@ TEST(e2e_amorce_cut_at_any_byte_resumes)
 	const char *B = h_path("B");
 	CHECK(h_relais_ok(B, "init", "--server", url, "--token", tb, (char *)NULL) != NULL);
 	long total = fp_bytes(&px, 1) - b0;
-	CHECK(total > 10000);
+	CHECK(total > 5000); /* the file's pieces travel deflated */
 	const char *got = h_export_text(B);
 	CHECK(got && !strcmp(got, want));
 

@@ -42,7 +42,7 @@ static void put_be32(unsigned char *p, uint32_t v)
 static int zlib_bomb(size_t zeros, uint32_t declared, struct buf *env)
 {
 	static unsigned char chunk[1u << 20];
-	unsigned char head[SYNC_WIRE_HEADER] = { 'R', 'L', 'S', 'Y', SYNC_WIRE_VERSION, SYNC_WIRE_PUSH };
+	unsigned char head[SYNC_WIRE_HEADER] = { 'R', 'L', 'S', 'Y', 1, SYNC_WIRE_PUSH };
 	unsigned char out[1u << 16];
 	z_stream z;
 	uLong crc = crc32(0L, Z_NULL, 0);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include "../common/util.h"
 #include "../model/model.h"
+#include "../sync/wire.h"
 #include "harness.h"
 #include "test.h"
 
@@ -148,7 +149,8 @@ TEST(e2e_onesync_one_request_per_sync)
 TEST(e2e_onesync_compact_header)
 {
 	/* "X-Relais: SCHEMA EPOCH DEPT" is checked as the three long headers
-	 * are, and a long one sent too wins. */
+	 * are, and a long one sent too wins. Its sender reads envelopes of wire
+	 * version 2; a client that sends only the long ones gets version 1. */
 	struct h_daemon d;
 	char t[H_TOKEN];
 	struct h_http r;
@@ -160,21 +162,33 @@ TEST(e2e_onesync_compact_header)
 		const char *extra;
 		int status;
 		const char *code;
+		int wire;
 	} cases[] = {
-		{ h_strf("X-Relais: %d - 65\r\n", MODEL_SCHEMA_VERSION), 200, NULL },
-		{ h_strf("X-Relais: %d - -\r\n", MODEL_SCHEMA_VERSION), 200, NULL },
-		{ "X-Relais: 999 - 65\r\n", 409, "schema" },
-		{ "X-Relais: - - 65\r\n", 400, "bad_request" },
-		{ "X-Relais: abc\r\n", 400, "bad_request" },
-		{ h_strf("X-Relais: %d 0123456789abcdef 65\r\n", MODEL_SCHEMA_VERSION), 409, "restored" },
-		{ h_strf("X-Relais: %d - 43\r\n", MODEL_SCHEMA_VERSION), 409, "departement" },
-		{ h_strf("X-Relais-Schema: 999\r\nX-Relais: %d - 65\r\n", MODEL_SCHEMA_VERSION), 409, "schema" },
+		{ h_strf("X-Relais: %d - 65\r\n", MODEL_SCHEMA_VERSION), 200, NULL, 2 },
+		{ h_strf("X-Relais: %d - -\r\n", MODEL_SCHEMA_VERSION), 200, NULL, 2 },
+		{ h_strf("X-Relais-Schema: %d\r\n", MODEL_SCHEMA_VERSION), 200, NULL, 1 },
+		{ "X-Relais: 999 - 65\r\n", 409, "schema", 0 },
+		{ "X-Relais: - - 65\r\n", 400, "bad_request", 0 },
+		{ "X-Relais: abc\r\n", 400, "bad_request", 0 },
+		{ h_strf("X-Relais: %d 0123456789abcdef 65\r\n", MODEL_SCHEMA_VERSION), 409, "restored", 0 },
+		{ h_strf("X-Relais: %d - 43\r\n", MODEL_SCHEMA_VERSION), 409, "departement", 0 },
+		{ h_strf("X-Relais-Schema: 999\r\nX-Relais: %d - 65\r\n", MODEL_SCHEMA_VERSION), 409, "schema", 0 },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		CHECK_INT_IDX(h_http(d.port, "GET", "/v1/pull?since=0", t, cases[k].extra, NULL, 0, &r), 0, k);
 		CHECK_INT_IDX(r.status, cases[k].status, k);
 		if (cases[k].code)
 			CHECK_IDX(h_http_error_json(&r, cases[k].code) == 0, k);
+		if (cases[k].wire) {
+			struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+			enum sync_wire_kind kind;
+			unsigned schema;
+			CHECK_IDX(r.bodylen > 8 && (unsigned char)r.body[4] == cases[k].wire, k);
+			CHECK_INT_IDX(sync_wire_open(r.body, r.bodylen, SYNC_WIRE_MAX_RAW, &kind, &schema,
+						     &raw), 0, k);
+			CHECK_INT_IDX(kind, SYNC_WIRE_PULL, k);
+			buf_release(&raw);
+		}
 	}
 	CHECK_INT(h_daemon_stop(&d), 0);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -148,6 +149,80 @@ TEST(syncc_apply_refuses_schema_mismatch)
 	CHECK(sync_apply_pull(fx_db(0), fx_tables(0), "xyz", 3, &ar) < 0);
 	sync_tables_free(tt);
 	buf_release(&raw);
+}
+
+/* A bootstrap file as relaisd makes it: the replica's own definition of t
+ * (SQLite then copies it whole), or another one, and rows. */
+static int write_amorce(const char *path, const char *ddl, const char *rows)
+{
+	sqlite3 *db = NULL;
+	char *sql = sqlite3_mprintf("%s; %s; CREATE TABLE amorce(key TEXT PRIMARY KEY, value); "
+				    "INSERT INTO amorce VALUES('seq', 7), ('hlc', 1000), ('schema', 3), "
+				    "('dept', '" FX_DEPT "')", ddl, rows);
+	int rc = sql && sqlite3_open(path, &db) == SQLITE_OK &&
+		 sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	sqlite3_free(sql);
+	sqlite3_close(db);
+	return rc;
+}
+
+TEST(syncc_bootstrap_install_cases)
+{
+	static const char same[] =
+		"CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, dept TEXT NOT NULL, a TEXT, b TEXT, "
+		"n INTEGER CHECK(n >= 0))";
+	static const char two[] =
+		"INSERT INTO t VALUES('00000000-0000-4000-8000-000000000001', '" FX_DEPT "', 'x', NULL, 1),"
+		"('00000000-0000-4000-8000-000000000002', '" FX_DEPT "', 'y', 'z', 2)";
+	static const struct {
+		const char *ddl, *rows;
+		int rc;
+		long long rows_after;
+	} cases[] = {
+		/* the replica's definition: copied whole */
+		{ same, two, 0, 2 },
+		/* no constraint, as relaisd made files before: row by row, same rows */
+		{ "CREATE TABLE t(id, dept, a, b, n)", two, 0, 2 },
+		/* a row of another département: the file is not for this replica */
+		{ same, "INSERT INTO t VALUES('00000000-0000-4000-8000-000000000003', '65', 'x', NULL, 1)",
+		  RELAIS_ECORRUPT, 0 },
+		/* as many columns, one of another name, or in another order */
+		{ "CREATE TABLE t(id TEXT PRIMARY KEY, dept TEXT, a TEXT, c TEXT, n INTEGER)", two,
+		  RELAIS_ESCHEMA, 0 },
+		{ "CREATE TABLE t(id TEXT PRIMARY KEY, dept TEXT, b TEXT, a TEXT, n INTEGER)", two,
+		  RELAIS_ESCHEMA, 0 },
+		/* one column less, or no table t at all */
+		{ "CREATE TABLE t(id TEXT PRIMARY KEY, dept TEXT, a TEXT, b TEXT)", "SELECT 1",
+		  RELAIS_ESCHEMA, 0 },
+		{ "CREATE TABLE other(x)", "SELECT 1", RELAIS_ESCHEMA, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[] = "/tmp/relais-amorce-XXXXXX";
+		uint64_t rows = 99;
+		int fd = mkstemp(path);
+		CHECK_IDX(fd >= 0, i);
+		close(fd);
+		unlink(path);
+		CHECK_OK(fx_setup(1, NULL, NULL, NULL));
+		/* The conflicts are replicated too: the file has them, as the replica. */
+		char *conf = fx_text(0, "SELECT sql FROM sqlite_master WHERE name='sync_conflict'");
+		CHECK_IDX(conf != NULL, i);
+		char *ddl = sqlite3_mprintf("%s; %s", conf, cases[i].ddl);
+		free(conf);
+		CHECK_INT_IDX(write_amorce(path, ddl, cases[i].rows), 0, i);
+		sqlite3_free(ddl);
+		CHECK_INT_IDX(sync_bootstrap_install(fx_db(0), fx_tables(0), path, 3, FX_DEPT, &rows),
+			      cases[i].rc, i);
+		CHECK_INT_IDX(fx_int(0, "SELECT count(*) FROM t"), cases[i].rows_after, i);
+		CHECK_INT_IDX(rows, (uint64_t)cases[i].rows_after, i);
+		CHECK_INT_IDX(fx_int(0, "SELECT count(*) FROM sync_meta WHERE key='cursor' AND value='7'"),
+			      cases[i].rc ? 0 : 1, i);
+		/* WAL again, whatever happened */
+		char *mode = fx_text(0, "PRAGMA journal_mode");
+		CHECK_IDX(mode && !strcmp(mode, "wal"), i);
+		free(mode);
+		unlink(path);
+	}
 }
 
 struct rule_case {

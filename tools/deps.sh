@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages that Relais needs: to build and run it
 # ("sh tools/deps.sh"), and to run every test as well ("sh tools/deps.sh test":
 # the mail servers, nginx, LibreOffice, Chromium and Node the tests start, clang
-# for the fuzz targets).
+# for the fuzz targets); "sh tools/deps.sh bench" adds Node and npm, with which
+# "make bench" installs the CouchDB-protocol reference of bench-rural.
 # Safe to run again: installs only what is missing. Needs root (or sudo).
 set -eu
 
@@ -19,7 +20,8 @@ test)
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 	LEAN_PACKAGES="libreoffice-calc-nogui libreoffice-writer-nogui chromium"
 	;;
-*) echo "usage : sh tools/deps.sh [test]" >&2; exit 2 ;;
+bench) PACKAGES="$PACKAGES libgmime-3.0-dev nodejs" ;;
+*) echo "usage : sh tools/deps.sh [test|bench]" >&2; exit 2 ;;
 esac
 
 missing_of() {
@@ -33,7 +35,7 @@ missing_of() {
 missing=$(missing_of $PACKAGES)
 lean=$(missing_of $LEAN_PACKAGES)
 # Debian's nodejs ships npm apart; some nodejs builds include it.
-if [ "${1:-}" = test ] && dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q "install ok installed" &&
+if [ "${1:-}" != "" ] && dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q "install ok installed" &&
 	! command -v npm >/dev/null; then
 	missing="$missing npm"
 fi
@@ -45,6 +47,6 @@ echo "Installation des paquets manquants :$missing$lean"
 $SUDO apt-get update
 [ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $missing
 [ -z "$lean" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $lean
-if [ "${1:-}" = test ] && ! command -v npm >/dev/null; then
+if [ "${1:-}" != "" ] && ! command -v npm >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y npm
 fi

@@ -467,7 +467,11 @@ int net_get_to_file(struct net *n, const char *path, int fd, uint64_t offset,
 	sink.vallen = vallen;
 	val[0] = 0;
 	*status = 0;
+	/* relaisd deflates the pieces of a département's file: curl inflates
+	 * them as they come, so what is written stays a prefix of the file. */
+	curl_easy_setopt(n->curl, CURLOPT_ACCEPT_ENCODING, "deflate");
 	int rc = request_to(n, path, NULL, 0, &sink, err, errlen);
+	curl_easy_setopt(n->curl, CURLOPT_ACCEPT_ENCODING, NULL);
 	curl_easy_getinfo(n->curl, CURLINFO_RESPONSE_CODE, status);
 	*written = sink.written;
 	buf_release(&body);

@@ -26,6 +26,8 @@
 #define FP_CHUNK 16384
 #define FP_MAX_PAIRS 128
 #define FP_MAX_TICK_MS 100
+#define FP_LINK_CHUNK 512  /* emulated link: small chunks, so that the rate is smooth */
+#define FP_SEGS (FP_CHUNK / FP_LINK_CHUNK)
 
 /* Fates, out of 100 draws: the rest pass. Nearly half of the connections
  * meet a fault (a delay is only slow), so a short soak sees every kind and
@@ -60,8 +62,14 @@ struct fp_dir {
 	int eof;          /* the source said EOF */
 	int shut;         /* EOF passed on to the destination */
 	long budget;      /* bytes left before the cut; -1: no cut */
-	int64_t ready_at; /* delayed chunk: not written before this */
+	int64_t ready_at; /* the first chunk not written: not before this */
 	int64_t line_free; /* rural link: when the line has sent what it holds */
+	/* The chunks held, each with its arrival time. A line carries rate x
+	 * delay bytes at once: on an emulated link up to FP_SEGS chunks are in
+	 * flight together, else one. */
+	size_t seg_end[FP_SEGS];
+	int64_t seg_ready[FP_SEGS];
+	int nseg;
 };
 
 struct fp_pair {
@@ -120,6 +128,21 @@ static void dir_init(struct fp_dir *d, long budget)
 	d->eof = d->shut = 0;
 	d->budget = budget;
 	d->ready_at = 0;
+	d->nseg = 0;
+}
+
+/* 1 when a direction can take one more chunk from its source. On an
+ * emulated link, once the line has sent the last one: what is in flight is
+ * then what a line holds (rate x delay), not a queue that a cut would lose
+ * as well. */
+static int dir_room(const struct fp_shared *sh, const struct fp_dir *d, int64_t now)
+{
+	if (d->eof)
+		return 0;
+	if (__atomic_load_n(&sh->link_rate, __ATOMIC_RELAXED) <= 0)
+		return d->len == 0;
+	return d->nseg < FP_SEGS && (d->len - d->off) + FP_LINK_CHUNK <= sizeof(d->buf) &&
+	       d->line_free <= now;
 }
 
 static int connect_target(int port)
@@ -201,49 +224,81 @@ static void on_accept(struct fp_shared *sh, int lfd)
 		bump(sh, FP_PASS);
 }
 
-/* Reads one chunk into an empty direction. Returns -1 when the pair must close. */
+/* Reads one chunk into a direction with room (dir_room). Returns -1 when the
+ * pair must close. */
 static int dir_read(struct fp_shared *sh, struct fp_pair *p, struct fp_dir *d, int src, int kind)
 {
-	size_t cap = sizeof(d->buf);
 	long rate = __atomic_load_n(&sh->link_rate, __ATOMIC_RELAXED);
 	if (d->budget == 0) {
 		bump(sh, kind);
 		return -1;
 	}
-	if (rate > 0 && cap > 512)
-		cap = 512; /* small chunks, so that the rate is smooth */
+	if (d->nseg == FP_SEGS)
+		return 0;
+	if (d->off > 0 && d->len + FP_LINK_CHUNK > sizeof(d->buf)) {
+		/* What was written goes: the chunks in flight move to the front. */
+		memmove(d->buf, d->buf + d->off, d->len - d->off);
+		for (int k = 0; k < d->nseg; k++)
+			d->seg_end[k] -= d->off;
+		d->len -= d->off;
+		d->off = 0;
+	}
+	size_t cap = sizeof(d->buf) - d->len;
+	if (rate > 0 && cap > FP_LINK_CHUNK)
+		cap = FP_LINK_CHUNK;
 	if (d->budget > 0 && (size_t)d->budget < cap)
 		cap = (size_t)d->budget;
-	ssize_t n = recv(src, d->buf, cap, 0);
+	if (cap == 0)
+		return 0;
+	ssize_t n = recv(src, d->buf + d->len, cap, 0);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	if (n == 0) {
 		d->eof = 1;
 		return 0;
 	}
-	d->len = (size_t)n;
-	d->off = 0;
 	__atomic_fetch_add(&sh->bytes[d == &p->down], (long)n, __ATOMIC_RELAXED);
 	if (d->budget > 0)
 		d->budget -= n;
+	int64_t ready = 0;
 	if (p->delay)
-		d->ready_at = mono_ms() + FP_DELAY_MIN_MS + rng_below(FP_DELAY_SPAN_MS);
+		ready = mono_ms() + FP_DELAY_MIN_MS + rng_below(FP_DELAY_SPAN_MS);
 	if (rate > 0) {
 		/* The chunk leaves once the line sent it and arrives a delay later. */
 		int64_t now = mono_ms(), start = d->line_free > now ? d->line_free : now;
 		d->line_free = start + (int64_t)((long)n * 1000 / rate);
-		d->ready_at = d->line_free + __atomic_load_n(&sh->link_delay_ms, __ATOMIC_RELAXED);
+		ready = d->line_free + __atomic_load_n(&sh->link_delay_ms, __ATOMIC_RELAXED);
 	}
+	d->len += (size_t)n;
+	d->seg_end[d->nseg] = d->len;
+	d->seg_ready[d->nseg++] = ready;
+	d->ready_at = d->seg_ready[0];
 	return 0;
 }
 
-/* Writes what a direction holds. Returns -1 when the pair must close. */
+/* Writes what of a direction has arrived. Returns -1 when the pair must close. */
 static int dir_write(struct fp_shared *sh, struct fp_dir *d, int dst, int kind)
 {
-	ssize_t n = send(dst, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
+	int64_t now = mono_ms();
+	size_t end = d->off;
+	for (int k = 0; k < d->nseg && d->seg_ready[k] <= now; k++)
+		end = d->seg_end[k];
+	if (end == d->off)
+		return 0;
+	ssize_t n = send(dst, d->buf + d->off, end - d->off, MSG_NOSIGNAL);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	d->off += (size_t)n;
+	int done = 0;
+	while (done < d->nseg && d->seg_end[done] <= d->off)
+		done++;
+	if (done) {
+		memmove(d->seg_end, d->seg_end + done, (size_t)(d->nseg - done) * sizeof(d->seg_end[0]));
+		memmove(d->seg_ready, d->seg_ready + done,
+			(size_t)(d->nseg - done) * sizeof(d->seg_ready[0]));
+		d->nseg -= done;
+	}
+	d->ready_at = d->nseg ? d->seg_ready[0] : 0;
 	if (d->off == d->len) {
 		d->off = d->len = 0;
 		if (d->budget == 0) {
@@ -305,9 +360,12 @@ static void serve(struct fp_shared *sh, int lfd)
 				struct fp_dir *d[2] = { &p->up, &p->down };
 				for (int k = 0; k < 2; k++) {
 					short *src = k == 0 ? &ce : &se, *dst = k == 0 ? &se : &ce;
-					if (d[k]->len == 0 && !d[k]->eof)
+					if (dir_room(sh, d[k], now))
 						*src |= POLLIN;
-					if (d[k]->len > 0) {
+					else if (!d[k]->eof && d[k]->line_free > now &&
+						 d[k]->line_free - now < timeout)
+						timeout = (int)(d[k]->line_free - now);
+					if (d[k]->len > d[k]->off) {
 						if (d[k]->ready_at <= now)
 							*dst |= POLLOUT;
 						else if (d[k]->ready_at - now < timeout)

@@ -64,7 +64,9 @@ long fp_bytes(const struct fp_proxy *p, int down);
 void fp_cut_next(struct fp_proxy *p, long down_bytes);
 /* Emulates a rural link from now on (netem does not exist in this
  * kernel): each chunk arrives delay_ms after the line, limited to
- * bytes_per_s in each direction (0: no limit), sent it; every cut_every_ms
+ * bytes_per_s in each direction (0: no limit), sent it, and the next chunk
+ * is taken as soon as the line is free (a pipe: about rate x delay bytes in
+ * flight, as on a real line, not one chunk per delay); every cut_every_ms
  * (0: never) all connections are closed mid-stream. */
 void fp_set_link(struct fp_proxy *p, int delay_ms, long bytes_per_s, int cut_every_ms);
 /* Connections closed by the link's periodic cuts so far. */
