@@ -195,7 +195,7 @@ static void bench_in_process(const char *dir)
 		rc = sync_push_decode(raw.data, raw.len, 100000, &push);
 	if (rc)
 		die("push decode", rc);
-	struct sync_author who = { "bench", DEPT };
+	struct sync_author who = { "bench", DEPT, NULL };
 	struct sync_merge_result res;
 	char err[256] = "";
 	rc = sync_merge(sdb, st, &who, &push, &res, err, sizeof(err));

@@ -337,11 +337,11 @@ static int push_merge(struct api_job *j, const struct sync_push *push, struct sy
 {
 	char err[512] = "";
 
-	if (!auth_role_can_write(j->who.role)) {
+	if (!auth_role_can_push(j->who.role)) {
 		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
 		return -1;
 	}
-	struct sync_author who = { j->who.login, j->who.dept };
+	struct sync_author who = { j->who.login, j->who.dept, j->who.role };
 	int rc = store_push_echo(j->api->store, &who, push, echo, res, err, sizeof(err));
 	switch (rc) {
 	case 0:
@@ -350,6 +350,15 @@ static int push_merge(struct api_job *j, const struct sync_push *push, struct sy
 		/* One item refused for good: the ones before it are applied; the
 		 * replica sets it aside and goes on. */
 		int forbidden = res->refused_rc == RELAIS_EPERM;
+		/* A read-only account (caf) sends only a publication's confirmation;
+		 * anything else was made before its role changed: it stays pending
+		 * on its replica, as a whole push refused. */
+		if (forbidden && !auth_role_can_write(j->who.role)) {
+			job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer ces "
+				  "modifications : un compte de la Caf confirme seulement la publication "
+				  "des changements de l'annuaire national.");
+			return -1;
+		}
 		job_json(j, forbidden ? 403 : 422,
 			 json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
 				   "error", forbidden ? "forbidden" : "invalid",
@@ -386,7 +395,7 @@ static void do_push(struct api_job *j)
 	struct sync_push push = { 0 };
 	struct sync_merge_result res = { 0 };
 
-	if (!auth_role_can_write(j->who.role)) {
+	if (!auth_role_can_push(j->who.role)) {
 		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
 		goto out;
 	}
@@ -404,17 +413,35 @@ out:
 	buf_release(&raw);
 }
 
+/* The rows the model keeps from an account of this role (ctx). */
+static const char *hidden_where(void *ctx, const char *table)
+{
+	return model_role_hidden((const char *)ctx, table);
+}
+
+/* Whether the model keeps some rows from an account of role: it then gets
+ * no bootstrap file (one per département, for every account of it). */
+static int role_reads_less(const char *role)
+{
+	for (size_t i = 0; i < model_ntables; i++)
+		if (model_role_hidden(role, model_tables[i].name))
+			return 1;
+	return 0;
+}
+
 /* Builds a pull page of the account's département (echo: rows to leave
- * out), halving the page while it passes the payload cap. */
+ * out), halving the page while it passes the payload cap; the rows the
+ * model keeps from the account's role are sent as deleted. */
 static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
 		      const struct sync_echo *echo, struct buf *raw)
 {
 	sqlite3 *db = store_reader_acquire(j->api->store);
+	struct sync_hide hide = { hidden_where, (void *)j->who.role };
 	int rc;
 	for (;;) {
 		buf_reset(raw);
-		rc = sync_pull_build_echo(db, store_tables(j->api->store), j->who.dept, since, limit,
-					  live_only, echo, raw);
+		rc = sync_pull_build_hidden(db, store_tables(j->api->store), j->who.dept, since, limit,
+					    live_only, echo, &hide, raw);
 		if (rc != RELAIS_ETOOBIG || limit == 1)
 			break;
 		limit /= 2;
@@ -598,6 +625,11 @@ static void do_bootstrap(struct api_job *j)
 	if (parse_bootstrap_query(j->req->query, &seq, &has_seq, &offset)) {
 		job_error(j, 400, "bad_request", "Paramètres invalides : seq et offset (entiers "
 			  "positifs) seulement.");
+		return;
+	}
+	if (role_reads_less(j->who.role)) {
+		job_error(j, 404, "not_found", "Pas d'image du département pour ce compte : ses "
+			  "données arrivent page par page.");
 		return;
 	}
 	uint64_t want = seq;

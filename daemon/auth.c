@@ -46,6 +46,11 @@ int auth_role_can_write(const char *role)
 	return !strcmp(role, "coordinateur") || !strcmp(role, "admin");
 }
 
+int auth_role_can_push(const char *role)
+{
+	return auth_role_can_write(role) || !strcmp(role, "caf");
+}
+
 int auth_login_valid(const char *login)
 {
 	size_t n = strlen(login);

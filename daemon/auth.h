@@ -34,6 +34,10 @@ int auth_check(sqlite3 *db) RELAIS_WUR;
 int auth_role_valid(const char *role);
 /* Returns 1 when role may push changes (coordinateur, admin). */
 int auth_role_can_write(const char *role);
+/* Whether an account of role may send a push at all: a « caf » account
+ * sends the one write the model allows it (model_role_may_write), every
+ * item judged by the merge's policy. */
+int auth_role_can_push(const char *role);
 /* Returns 1 for a login of 1 to 64 characters among [A-Za-z0-9._@-]. */
 int auth_login_valid(const char *login);
 

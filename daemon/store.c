@@ -197,10 +197,10 @@ static int load_tables(sqlite3 *db, struct sync_tables **out)
 }
 
 /* The model judges what a replica may write and the values it sends. */
-static int policy_may_write(void *ctx, const char *table, int op, const char *col)
+static int policy_may_write(void *ctx, const char *role, const char *table, int op, const char *col)
 {
 	(void)ctx;
-	return model_replica_may_write(table, op, col);
+	return model_role_may_write(role, table, op, col);
 }
 
 static int policy_check_value(void *ctx, const char *table, const char *col, sqlite3_value *v,

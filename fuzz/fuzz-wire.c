@@ -73,7 +73,7 @@ static void restore(void)
 
 static void push(const unsigned char *raw, size_t len)
 {
-	static const struct sync_author who = { "fuzz", "43" };
+	static const struct sync_author who = { "fuzz", "43", NULL };
 	struct sync_push p = { 0 };
 	struct sync_merge_result res;
 	char err[512];

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	p.node = o.node;
 	p.count = o.count;
 	p.items = o.items;
-	struct sync_author who = { "fuzz", "43" };
+	struct sync_author who = { "fuzz", "43", NULL };
 	if (sync_merge(sdb, st, &who, &p, &res, err, sizeof(err))) {
 		fprintf(stderr, "wire-seeds: merge: %s\n", err);
 		goto out;

@@ -1348,7 +1348,8 @@ static int check_write(struct engine *e, int ti, sqlite3_changeset_iter *it, int
 					    "réglé (colonne %s).", tb->cols[j]);
 		return 0;
 	}
-	if (p->may_write && op != SQLITE_UPDATE && !p->may_write(p->ctx, tb->name, op, NULL))
+	const char *role = e->who ? e->who->role : NULL;
+	if (p->may_write && op != SQLITE_UPDATE && !p->may_write(p->ctx, role, tb->name, op, NULL))
 		return fail(e, RELAIS_EPERM, "La table %s est tenue par le serveur : un réplica ne peut "
 			    "pas y %s de ligne.", tb->name, op == SQLITE_INSERT ? "créer" : "supprimer");
 	if (op == SQLITE_DELETE)
@@ -1358,7 +1359,7 @@ static int check_write(struct engine *e, int ti, sqlite3_changeset_iter *it, int
 		if (!v)
 			continue;
 		if (op == SQLITE_UPDATE && p->may_write &&
-		    !p->may_write(p->ctx, tb->name, SQLITE_UPDATE, tb->cols[j]))
+		    !p->may_write(p->ctx, role, tb->name, SQLITE_UPDATE, tb->cols[j]))
 			return fail(e, RELAIS_EPERM, "La colonne %s de la table %s est tenue par le "
 				    "serveur : un réplica ne peut pas la modifier.", tb->cols[j], tb->name);
 		if (p->check_value) {
@@ -1920,15 +1921,61 @@ int sync_pull_build_echo(sqlite3 *db, const struct sync_tables *t, const char *d
 			 uint64_t since, size_t limit, int live_only,
 			 const struct sync_echo *echo, struct buf *raw)
 {
-	sqlite3_stmt *q = NULL, **sel = NULL;
+	return sync_pull_build_hidden(db, t, dept, since, limit, live_only, echo, NULL, raw);
+}
+
+/* Whether row id of table ti is one hide keeps from the reader; hid[ti]
+ * caches the table's check (NULL statement and 0 when none). */
+static int row_hidden(sqlite3 *db, const struct sync_tables *t, size_t ti, const char *id,
+		      const struct sync_hide *hide, sqlite3_stmt **hid, char *known, int *hidden)
+{
+	int rc = 0;
+	*hidden = 0;
+	if (!hide || !hide->where)
+		return 0;
+	if (!known[ti]) {
+		const char *cond = hide->where(hide->ctx, t->v[ti].name);
+		known[ti] = 1;
+		if (cond) {
+			char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" WHERE id = ?1 AND (%s)",
+						    t->v[ti].name, cond);
+			rc = sql ? sync_prepare(db, sql, &hid[ti]) : RELAIS_ENOMEM;
+			sqlite3_free(sql);
+			if (rc)
+				return rc;
+		}
+	}
+	if (!hid[ti])
+		return 0;
+	sqlite3_bind_text(hid[ti], 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(hid[ti]);
+	*hidden = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : relais_sqlite_error(rc);
+	sqlite3_reset(hid[ti]);
+	return rc;
+}
+
+int sync_pull_build_hidden(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			   uint64_t since, size_t limit, int live_only, const struct sync_echo *echo,
+			   const struct sync_hide *hide, struct buf *raw)
+{
+	sqlite3_stmt *q = NULL, **sel = NULL, **hid = NULL;
+	char *known = NULL;
+	int hidden = 0;
 	uint64_t seq = 0, cursor = since;
 	sync_hlc_t hlc = 0;
 	size_t n = 0;
 	int rc, more = 0, began = 0;
 
 	sel = calloc(t->n, sizeof(*sel));
-	if (!sel)
+	hid = calloc(t->n, sizeof(*hid));
+	known = calloc(t->n, 1);
+	if (!sel || !hid || !known) {
+		free(sel);
+		free(hid);
+		free(known);
 		return RELAIS_ENOMEM;
+	}
 	if (sqlite3_get_autocommit(db)) {
 		rc = sync_exec(db, "BEGIN");
 		if (rc)
@@ -1973,7 +2020,10 @@ int sync_pull_build_echo(sqlite3 *db, const struct sync_tables *t, const char *d
 			rc = RELAIS_ESCHEMA;
 			goto out;
 		}
-		if (sqlite3_column_int(q, 2)) {
+		if (!sqlite3_column_int(q, 2) &&
+		    (rc = row_hidden(db, t, (size_t)ti, id, hide, hid, known, &hidden)))
+			goto out;
+		if (sqlite3_column_int(q, 2) || hidden) {
 			if (!live_only && (rc = sync_pull_add_deleted(raw, tbl, id)))
 				goto out;
 			continue;
@@ -2007,9 +2057,13 @@ int sync_pull_build_echo(sqlite3 *db, const struct sync_tables *t, const char *d
 	rc = sync_pull_finish(raw, cursor, hlc, more);
 out:
 	sqlite3_finalize(q);
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		sqlite3_finalize(sel[i]);
+		sqlite3_finalize(hid[i]);
+	}
 	free(sel);
+	free(hid);
+	free(known);
 	if (began)
 		sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 	return rc;

@@ -75,6 +75,7 @@ int sync_server_epoch(sqlite3 *db, int renew, char out[SYNC_EPOCH_LEN + 1]) RELA
 struct sync_author {
 	const char *login;  /* account name, shown in conflicts */
 	const char *dept;   /* the only département this author may write */
+	const char *role;   /* the account's role, handed to the policy as it is; NULL: none */
 };
 
 struct sync_merge_result {
@@ -108,10 +109,11 @@ struct sync_policy {
 	 * that no replica can move the clock that every other one observes
 	 * further than this. 0: SYNC_MAX_SKEW_MS. */
 	int64_t max_skew_ms;
-	/* Whether a replica may make this write: op SQLITE_INSERT or
-	 * SQLITE_DELETE of a row (col NULL), or SQLITE_UPDATE of column col.
-	 * 1 allows. NULL allows everything. */
-	int (*may_write)(void *ctx, const char *table, int op, const char *col);
+	/* Whether a replica of an account of role (the author's, NULL for
+	 * none) may make this write: op SQLITE_INSERT or SQLITE_DELETE of a row
+	 * (col NULL), or SQLITE_UPDATE of column col. 1 allows. NULL allows
+	 * everything. */
+	int (*may_write)(void *ctx, const char *role, const char *table, int op, const char *col);
 	/* Checks a value a replica writes into column col (never "id" or
 	 * "dept", which sync/ checks) of table: 0, or RELAIS_EINVAL with a
 	 * French reason in err. NULL accepts every value. */
@@ -217,6 +219,22 @@ int sync_pull_build(sqlite3 *db, const struct sync_tables *t, const char *dept,
 int sync_pull_build_echo(sqlite3 *db, const struct sync_tables *t, const char *dept,
 			 uint64_t since, size_t limit, int live_only,
 			 const struct sync_echo *echo, struct buf *raw) RELAIS_WUR;
+
+/*
+ * Rows a reader never receives, whatever their département holds: where()
+ * gives, for a table, an SQL condition over its columns (NULL: none); a row
+ * that meets it is sent as deleted (left out with live_only), so that a
+ * replica that held it before drops it. sync/ does not read the condition.
+ */
+struct sync_hide {
+	const char *(*where)(void *ctx, const char *table);
+	void *ctx;
+};
+/* sync_pull_build_echo() for a reader who must not receive what hide says
+ * (hide may be NULL). */
+int sync_pull_build_hidden(sqlite3 *db, const struct sync_tables *t, const char *dept,
+			   uint64_t since, size_t limit, int live_only, const struct sync_echo *echo,
+			   const struct sync_hide *hide, struct buf *raw) RELAIS_WUR;
 
 /* Current server clock and highest seq of dept (for health and tests). */
 int sync_server_state(sqlite3 *db, const char *dept, sync_hlc_t *hlc, uint64_t *seq) RELAIS_WUR;

@@ -145,7 +145,7 @@ int fx_plant(int who, const char *sql)
 int fx_push(int i, const char *dept, size_t batch, struct sync_merge_result *res,
 	    char *err, size_t errlen)
 {
-	struct sync_author who = { fx_login(i), dept };
+	struct sync_author who = { fx_login(i), dept, NULL };
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));

@@ -519,3 +519,58 @@ TEST(e2e_procedures_rgpd_reaches_conflicts_and_archive)
 							     "WHERE row_id = '%s'", p)) >= 1);
 	CHECK_INT(h_daemon_stop(&n.d), 0);
 }
+
+TEST(e2e_procedures_caf_publishes_and_never_reads_distress)
+{
+	struct net n;
+	char tc[H_TOKEN];
+	h_setup();
+	CHECK(net_start(&n, "caf") == 0);
+	CHECK(h_daemon_user(&n.d, "referente-caf", "65", "caf", tc) == 0);
+	const char *p = h_relais_ok(n.a, "promeneur", "ajouter", "--prenom", "Lou", "--nom", "Bielle",
+				    "--email", "lou@example.org", "--structure", n.s, (char *)NULL);
+	const char *c = p ? h_relais_ok(n.a, "candidature", "ajouter", "--structure", n.s,
+					"--promeneur", p, (char *)NULL) : NULL;
+	CHECK(c && h_relais_ok(n.a, "candidature", "decider", c, "--decision", "acceptee",
+			       (char *)NULL));
+	const char *dist = h_relais_ok(n.a, "demande", "ajouter", "--promeneur", p, "--sujet",
+				       "orientation_detresse", "--question", "Un jeune en danger",
+				       (char *)NULL);
+	const char *law = h_relais_ok(n.a, "demande", "ajouter", "--promeneur", p, "--sujet",
+				      "juridique", "--question", "Droit à l'image", (char *)NULL);
+	CHECK(dist && law);
+	json_t *e = h_export(n.a);
+	json_t *ch = json_array_get(json_object_get(e, "directory_change"), 0);
+	const char *cid = ch ? h_row_str(ch, "id") : NULL;
+	CHECK(cid && h_relais_ok(n.a, "changement", "modifier", cid, "--transmis", "oui", (char *)NULL));
+	CHECK(h_sync(n.a, &n.d) == 0);
+
+	/* The CAF's replica: every row but the request about distress. */
+	const char *C = h_replica(&n.d, "caf-C", tc);
+	CHECK(C != NULL);
+	e = h_export(C);
+	CHECK(h_export_row(e, "request", law) != NULL);
+	CHECK(h_export_row(e, "request", dist) == NULL);
+	CHECK(h_export_row(e, "promeneur", p) != NULL);
+	/* Its one write: the publication. Anything else is refused. */
+	struct h_out *o = h_relais(C, "structure", "ajouter", "--nom", "X", "--commune", "Y", (char *)NULL);
+	CHECK(o->status != 0 && strstr(o->err, "lecture seule"));
+	CHECK(h_relais_ok(C, "changement", "publie", cid, "--date", "2026-12-01", (char *)NULL));
+	CHECK(h_sync(C, &n.d) == 0);
+	CHECK(h_sync(n.a, &n.d) == 0);
+	e = h_export(n.a);
+	CHECK_STR(h_row_str(h_export_row(e, "directory_change", cid), "date_publication"), "2026-12-01");
+
+	/* A request that becomes one about distress leaves the CAF's replica. */
+	CHECK(h_relais_ok(n.a, "demande", "modifier", law, "--sujet", "orientation_detresse",
+			  (char *)NULL));
+	CHECK(h_sync(n.a, &n.d) == 0 && h_sync(C, &n.d) == 0);
+	e = h_export(C);
+	CHECK(h_export_row(e, "request", law) == NULL);
+	CHECK(h_export_row(e, "request", dist) == NULL);
+	/* The coordinators still hold both. */
+	CHECK(h_sync(n.b, &n.d) == 0);
+	e = h_export(n.b);
+	CHECK(h_export_row(e, "request", law) && h_export_row(e, "request", dist));
+	CHECK_INT(h_daemon_stop(&n.d), 0);
+}

@@ -221,7 +221,7 @@ TEST(merge_resolve_restores_and_settles)
  * nothing twice; a batch overlapping the acknowledged part applies the rest. */
 TEST(merge_retry_applies_nothing_twice)
 {
-	struct sync_author who = { "alice", FX_DEPT };
+	struct sync_author who = { "alice", FX_DEPT, NULL };
 	struct sync_merge_result res;
 	struct sync_outbox ob;
 	struct sync_push push;
@@ -356,7 +356,7 @@ TEST(merge_node_of_another_login_refused)
 	CHECK_OK(fx_edit(0, "UPDATE t SET a='y'"));
 	/* The same replica presented by another account. */
 	{
-		struct sync_author who = { "mallory", FX_DEPT };
+		struct sync_author who = { "mallory", FX_DEPT, NULL };
 		struct sync_outbox ob;
 		struct sync_push push = { 0, 0, NULL };
 		CHECK_OK(sync_outbox_load(fx_db(0), 10, 1u << 20, &ob));
