@@ -70,6 +70,16 @@ struct def {
 
 /* ---- the two forms ---- */
 
+/* What the information notice of every form says (RGPD): purpose,
+ * retention, rights and whom to ask. */
+#define FORM_DATA_NOTICE \
+	"Vos données : elles servent à suivre le réseau des Promeneurs du Net du\n" \
+	"département (coordination départementale et Caf) et, pour les promeneurs\n" \
+	"labellisés, à l'annuaire national. Elles sont gardées tant que vous êtes dans\n" \
+	"le réseau, puis un an (un an après la décision du comité si la candidature\n" \
+	"n'est pas retenue). Pour y accéder, les faire corriger ou effacer, écrivez à\n" \
+	"la coordination départementale, à l'adresse de ce courriel.\n"
+
 static const char *const candidature_tables[] = { "structure", "promeneur", "presence", "candidature" };
 static const char *const candidature_hints[] = {
 	NULL, "la personne candidate",
@@ -313,12 +323,7 @@ static int build_def(enum form_kind kind, struct def *d)
 			"astérisque (*) sont obligatoires ; les valeurs possibles sont indiquées entre\n"
 			"parenthèses. Pour les réseaux sociaux, indiquez le nom de profil utilisé\n"
 			"sur chaque réseau et laissez les autres lignes vides.\n"
-			"Vos données : elles servent à suivre le réseau des Promeneurs du Net du\n"
-			"département (coordination départementale et Caf) et, pour les promeneurs\n"
-			"labellisés, à l'annuaire national. Elles sont gardées tant que vous êtes dans\n"
-			"le réseau, puis un an (un an après la décision du comité si la candidature\n"
-			"n'est pas retenue). Pour y accéder, les faire corriger ou effacer, écrivez à\n"
-			"la coordination départementale, à l'adresse de ce courriel.\n";
+			FORM_DATA_NOTICE;
 	} else if (kind == FORM_BILAN) {
 		spec = bilan_spec;
 		nspec = sizeof(bilan_spec) / sizeof(bilan_spec[0]);
@@ -334,12 +339,7 @@ static int build_def(enum form_kind kind, struct def *d)
 			"astérisque (*) sont obligatoires. Les nombres sont des totaux sur la période.\n"
 			"Le bilan peut aussi être joint en fichier CSV (tableur), une ligne par\n"
 			"champ (« Libellé ; valeur ») ou une ligne d'en-têtes et une ligne de valeurs.\n"
-			"Vos données : elles servent à suivre le réseau des Promeneurs du Net du\n"
-			"département (coordination départementale et Caf) et, pour les promeneurs\n"
-			"labellisés, à l'annuaire national. Elles sont gardées tant que vous êtes dans\n"
-			"le réseau, puis un an (un an après la décision du comité si la candidature\n"
-			"n'est pas retenue). Pour y accéder, les faire corriger ou effacer, écrivez à\n"
-			"la coordination départementale, à l'adresse de ce courriel.\n";
+			FORM_DATA_NOTICE;
 	} else {
 		return RELAIS_EINVAL;
 	}

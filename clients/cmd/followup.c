@@ -327,16 +327,12 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 	for (size_t kind = 0; kind < NKINDS && !e; kind++) {
 		e = replica_prepare(r.db, &st, erase_kinds[kind].select, "t", limit);
 		while (!e && (s = sqlite3_step(st)) == SQLITE_ROW) {
-			if (n == alloc) {
-				size_t na = alloc ? 2 * alloc : 16;
-				struct erasure *nl = realloc(list, na * sizeof(*nl));
-				if (!nl) {
-					e = RELAIS_ENOMEM;
-					break;
-				}
-				list = nl;
-				alloc = na;
+			struct erasure *grown = util_grow(list, &alloc, n, sizeof(*list));
+			if (!grown) {
+				e = RELAIS_ENOMEM;
+				break;
 			}
+			list = grown;
 			struct erasure *x = &list[n];
 			x->kind = kind;
 			col_copy(st, 0, x->id, sizeof(x->id));

@@ -152,16 +152,12 @@ static int load_quotes(sqlite3 *db, struct activite *a, long long year, const ch
 				"coalesce(b.commentaire, '') <> '') ORDER BY s.nom, b.periode, b.id",
 				"it", year, periode);
 	while (!e && sqlite3_step(st) == SQLITE_ROW) {
-		if (a->nquotes == alloc) {
-			size_t na = alloc ? 2 * alloc : 8;
-			struct quote *q = realloc(a->quotes, na * sizeof(*q));
-			if (!q) {
-				e = RELAIS_ENOMEM;
-				break;
-			}
-			a->quotes = q;
-			alloc = na;
+		struct quote *grown = util_grow(a->quotes, &alloc, a->nquotes, sizeof(*a->quotes));
+		if (!grown) {
+			e = RELAIS_ENOMEM;
+			break;
 		}
+		a->quotes = grown;
 		struct quote *q = &a->quotes[a->nquotes++];
 		q->structure = dup_col(st, 0);
 		q->periode = dup_col(st, 1);

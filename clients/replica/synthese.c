@@ -75,14 +75,10 @@ static void load_indicators(struct synthese *y)
 static struct sstruct *add_struct(struct synthese *y, const char *id, const char *nom,
 				  const char *commune)
 {
-	if (y->ns == y->alloc) {
-		size_t na = y->alloc ? y->alloc * 2 : 32;
-		struct sstruct *n = realloc(y->s, na * sizeof(*n));
-		if (!n)
-			return NULL;
-		y->s = n;
-		y->alloc = na;
-	}
+	struct sstruct *grown = util_grow(y->s, &y->alloc, y->ns, sizeof(*y->s));
+	if (!grown)
+		return NULL;
+	y->s = grown;
 	struct sstruct *s = &y->s[y->ns];
 	memset(s, 0, sizeof(*s));
 	s->id = strdup(id);
