@@ -881,19 +881,25 @@ size_t h_export_count(json_t *exp, const char *table)
 	return json_is_array(a) ? json_array_size(a) : 0;
 }
 
+json_t *h_export_where(json_t *exp, const char *table, const char *col, const char *val,
+		       size_t *count)
+{
+	json_t *a = exp ? json_object_get(exp, table) : NULL, *first = NULL, *row;
+	size_t i, n = 0;
+	if (json_is_array(a))
+		json_array_foreach(a, i, row) {
+			const char *v = json_string_value(json_object_get(row, col));
+			if (v && !strcmp(v, val) && !n++)
+				first = row;
+		}
+	if (count)
+		*count = n;
+	return first;
+}
+
 json_t *h_export_row(json_t *exp, const char *table, const char *id)
 {
-	json_t *a = exp ? json_object_get(exp, table) : NULL;
-	size_t i;
-	json_t *row;
-	if (!json_is_array(a))
-		return NULL;
-	json_array_foreach(a, i, row) {
-		const char *rid = json_string_value(json_object_get(row, "id"));
-		if (rid && !strcmp(rid, id))
-			return row;
-	}
-	return NULL;
+	return h_export_where(exp, table, "id", id, NULL);
 }
 
 const char *h_row_str(json_t *row, const char *col)
@@ -1763,6 +1769,30 @@ int h_replica_capture(const char *home, const char *sql)
 		goto out;
 	}
 	rc = sync_capture_commit(cap) ? -1 : 0;
+out:
+	sqlite3_free(msg);
+	sync_tables_free(t);
+	sqlite3_close(db);
+	return rc;
+}
+
+int h_store_write(const char *store, const char *sql)
+{
+	sqlite3 *db = NULL;
+	struct sync_tables *t = NULL;
+	struct sync_local *l = NULL;
+	char *msg = NULL;
+	int rc = -1;
+	if (sqlite3_open(store, &db) != SQLITE_OK ||
+	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
+	    sync_local_begin(db, t, &l))
+		goto out;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "  %s: %s\n", sql, msg ? msg : "?");
+		sync_local_abort(l);
+		goto out;
+	}
+	rc = sync_local_commit(l, "relaisd") ? -1 : 0;
 out:
 	sqlite3_free(msg);
 	sync_tables_free(t);

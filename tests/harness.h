@@ -152,6 +152,10 @@ json_t *h_export(const char *home);
 /* Rows of table in an export (0 when absent). */
 size_t h_export_count(json_t *exp, const char *table);
 /* The row of table with this id in an export, or NULL. */
+/* The first row of table in exp whose text column col is val (NULL when
+ * none); *count (may be NULL) gets how many rows are. */
+json_t *h_export_where(json_t *exp, const char *table, const char *col, const char *val,
+		       size_t *count);
 json_t *h_export_row(json_t *exp, const char *table, const char *id);
 /* A string column of a row, or NULL (also for JSON null). */
 const char *h_row_str(json_t *row, const char *col);
@@ -273,6 +277,9 @@ int h_replica_exec(const char *home, const char *sql);
  * changeset joins the outbox as if relais had written it (a crafted edit,
  * or one made by an older release). 0 or -1. */
 int h_replica_capture(const char *home, const char *sql);
+/* Runs sql on the store at path (relaisd stopped) as relaisd's own write:
+ * logged for the replicas' pulls. 0, or -1 with SQLite's words on stderr. */
+int h_store_write(const char *store, const char *sql);
 /* Seals a payload as a push envelope of schema version schema. */
 int h_seal(const struct buf *raw, unsigned schema, struct buf *env);
 

@@ -44,29 +44,17 @@ static const char *labelled(struct net *n, const char *prenom, const char *email
 			   email, "--structure", n->s, "--statut", "labellise", (char *)NULL);
 }
 
-/* The rows of table whose column col is val, in an export. */
+/* How many rows of table in an export have column col at val. */
 static size_t rows_where(json_t *e, const char *table, const char *col, const char *val)
 {
-	json_t *rows = json_object_get(e, table), *r;
-	size_t i, count = 0;
-	json_array_foreach(rows, i, r) {
-		const char *v = h_row_str(r, col);
-		count += v && !strcmp(v, val);
-	}
-	return count;
+	size_t n = 0;
+	h_export_where(e, table, col, val, &n);
+	return n;
 }
 
-/* The one row of table whose column col is val. */
 static json_t *row_where(json_t *e, const char *table, const char *col, const char *val)
 {
-	json_t *rows = json_object_get(e, table), *r;
-	size_t i;
-	json_array_foreach(rows, i, r) {
-		const char *v = h_row_str(r, col);
-		if (v && !strcmp(v, val))
-			return r;
-	}
-	return NULL;
+	return h_export_where(e, table, col, val, NULL);
 }
 
 TEST(e2e_procedures_delabellisation_step_by_step)
@@ -455,28 +443,15 @@ static long long db_count(const char *path, const char *sql)
 static int archived_mail(const char *store, const char *sender, char id[UTIL_UUID_LEN + 1])
 {
 	sqlite3 *db = NULL;
-	struct sync_tables *t = NULL;
-	struct sync_local *l = NULL;
-	int rc = -1;
-	if (util_uuid(id) || sqlite3_open(store, &db) != SQLITE_OK || mailgw_ingest_schema(db) ||
-	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
-	    sync_local_begin(db, t, &l))
-		goto out;
-	char *sql = sqlite3_mprintf("INSERT INTO inbound_mail(id, dept, expediteur, sujet, resultat, "
-				    "reponse, texte) VALUES(%Q, '65', %Q, 'Bilan', 'enregistre', "
-				    "'envoyee', 'Bonjour'); INSERT INTO mail_archive(id, sha256, size, "
-				    "received_ms, raw) VALUES(%Q, 'aa', 5, 0, x'6869')", id, sender, id);
-	int e = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_free(sql);
-	if (e != SQLITE_OK) {
-		sync_local_abort(l);
-		goto out;
-	}
-	rc = sync_local_commit(l, "relais-courrier") ? -1 : 0;
-out:
-	sync_tables_free(t);
+	int made = sqlite3_open(store, &db) == SQLITE_OK && !mailgw_ingest_schema(db);
 	sqlite3_close(db);
-	return rc;
+	if (!made || util_uuid(id))
+		return -1;
+	return h_store_write(store, h_strf("INSERT INTO inbound_mail(id, dept, expediteur, sujet, "
+					   "resultat, reponse, texte) VALUES('%s', '65', '%s', 'Bilan', "
+					   "'enregistre', 'envoyee', 'Bonjour'); INSERT INTO mail_archive(id, "
+					   "sha256, size, received_ms, raw) VALUES('%s', 'aa', 5, 0, x'6869')",
+					   id, sender, id));
 }
 
 TEST(e2e_procedures_rgpd_reaches_conflicts_and_archive)

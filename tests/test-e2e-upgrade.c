@@ -83,28 +83,11 @@ static int column_exists(const char *path, const char *table, const char *col)
 /* A journal row written by the server's gateway. */
 static int journal_row(const char *store, char id[UTIL_UUID_LEN + 1])
 {
-	sqlite3 *db = NULL;
-	struct sync_tables *t = NULL;
-	struct sync_local *l = NULL;
-	int rc = -1;
-	if (util_uuid(id) || sqlite3_open(store, &db) != SQLITE_OK ||
-	    sync_tables_load(db, (const char *const *)model_table_names, model_ntables, &t) ||
-	    sync_local_begin(db, t, &l))
-		goto out;
-	char *sql = sqlite3_mprintf("INSERT INTO inbound_mail(id, dept, expediteur, sujet, resultat, "
-				    "reponse) VALUES(%Q, '65', 'mjc@example.org', 'Question', "
-				    "'quarantaine', 'aucune')", id);
-	int e = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_free(sql);
-	if (e != SQLITE_OK) {
-		sync_local_abort(l);
-		goto out;
-	}
-	rc = sync_local_commit(l, "relais-courrier") ? -1 : 0;
-out:
-	sync_tables_free(t);
-	sqlite3_close(db);
-	return rc;
+	return util_uuid(id) ? -1
+			     : h_store_write(store, h_strf("INSERT INTO inbound_mail(id, dept, expediteur, "
+							   "sujet, resultat, reponse) VALUES('%s', '65', "
+							   "'mjc@example.org', 'Question', 'quarantaine', "
+							   "'aucune')", id));
 }
 
 /*
