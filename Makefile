@@ -99,7 +99,7 @@ test: $(TEST_PREREQ)
 
 # A demonstration server: the store lives in ./relais-data, created on first start.
 run: $(PROGRAMS)
-	./$(O)/relaisd serve --data relais-data --listen 127.0.0.1:8700 --demo
+	./$(O)/relaisd servir --donnees relais-data --ecoute 127.0.0.1:8700 --demo
 
 bench: $(PROGRAMS) $(BENCHES) $(BENCH_COUCH_STAMP)
 	@for b in $(BENCHES); do RELAIS_BINDIR=$(CURDIR)/$(O) ./$$b || exit 1; done

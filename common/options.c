@@ -385,3 +385,30 @@ size_t options_list_commands(FILE *f, const void *table, size_t n, size_t size,
 	}
 	return count;
 }
+
+void options_translate(int argc, char **argv, const struct options_alias *aliases, size_t n)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++) {
+		int pos = i < 2 && argv[i][0] != '-' ? i : -1;
+		for (size_t k = 0; k < n; k++) {
+			const struct options_alias *a = &aliases[k];
+			size_t len = strlen(a->old);
+			if (a->pos != pos || (a->after && (!i || strcmp(argv[i - 1], a->after))))
+				continue;
+			if (!strcmp(argv[i], a->old)) {
+				argv[i] = (char *)a->word;
+				break;
+			}
+			if (a->old[0] == '-' && !strncmp(argv[i], a->old, len) && argv[i][len] == '=') {
+				/* Kept until the process ends: argv lives that long. */
+				size_t m = strlen(a->word) + strlen(argv[i] + len) + 1;
+				char *w = malloc(m);
+				if (w) {
+					snprintf(w, m, "%s%s", a->word, argv[i] + len);
+					argv[i] = w;
+				}
+				break;
+			}
+		}
+	}
+}

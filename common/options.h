@@ -123,6 +123,23 @@ int options_parse_cmd(const struct options_cmd *c, int argc, char **argv, const 
  * OPTIONS_EXIT_USAGE. */
 int options_group(const struct options_cmd *c, int argc, char **argv);
 
+/*
+ * The words of an earlier release, still understood: old is read as word
+ * where it stands at position pos of the command line (0 the command, 1 its
+ * sub-command; -1 anywhere, for options and values) and, when after is not
+ * NULL, only right after that word (an option's value). "--old=value" is
+ * read as "--word=value" too when old is an option.
+ */
+struct options_alias {
+	int pos;
+	const char *after;
+	const char *old, *word;
+};
+/* Rewrites argv[0..argc) (up to a "--") in place by the aliases; the
+ * strings it puts there are the aliases' own (static) or made once and
+ * kept for the life of the process. */
+void options_translate(int argc, char **argv, const struct options_alias *aliases, size_t n);
+
 /* Prints the help of c: usage, about, options, sub-commands, footer. */
 void options_help(FILE *f, const struct options_cmd *c);
 

@@ -193,7 +193,7 @@ static int check_epoch_header(struct api_job *j)
 /*
  * Checks X-Relais-Departement, when the replica sent one: the département
  * whose rows it holds. An account moved to another département
- * (relaisd user set) would otherwise pull the new one's log from a cursor
+ * (relaisd compte modifier) would otherwise pull the new one's log from a cursor
  * numbered in the old one's, and keep rows and pending edits of a
  * département it may no longer read or write. Returns 0 when it may go on.
  */

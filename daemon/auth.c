@@ -93,7 +93,7 @@ static int check_role(const char *role, char *err, size_t errlen)
 
 static void no_such_account(const char *login, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "Aucun compte « %s » (« relaisd user list » montre les comptes).",
+	snprintf(err, errlen, "Aucun compte « %s » (« relaisd compte liste » montre les comptes).",
 		 login);
 }
 

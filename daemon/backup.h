@@ -1,6 +1,6 @@
 /*
  * backup.h - copies of the authoritative store (prefix backup_): "relaisd
- * backup" and "relaisd restore".
+ * backup" and "relaisd restauration".
  *
  * A backup is one self-contained SQLite file (rollback journal mode, no
  * -wal beside it), mode 0600, taken with SQLite's online backup API from a

@@ -18,7 +18,7 @@
 #include "../common/relais.h"
 #include "../mailgw/imap.h"
 
-/* The file read by "relaisd serve" without --config, in the data directory. */
+/* The file read by "relaisd servir" without --config, in the data directory. */
 #define CONFIG_DEFAULT_NAME "relaisd.conf"
 /* Cap on the file: a configuration is a few hundred bytes. */
 #define CONFIG_MAX_FILE (64u * 1024)

@@ -4,7 +4,7 @@
  * secrets, and the lock that says "a relaisd serves this directory".
  *
  * The lock is DIR/relaisd.lock, held with an exclusive flock(2) by
- * "relaisd serve" for its whole life and by "relaisd restore" while it
+ * "relaisd servir" for its whole life and by "relaisd restauration" while it
  * installs a store. The kernel drops it when the holder dies, even by
  * kill -9, so a stale lock file never blocks anything: only a live holder
  * does.

@@ -1,5 +1,5 @@
 /*
- * demo.h - the demonstration network of "relaisd serve --demo".
+ * demo.h - the demonstration network of "relaisd servir --demo".
  */
 #ifndef RELAIS_DAEMON_DEMO_H
 #define RELAIS_DAEMON_DEMO_H

@@ -42,19 +42,19 @@ static void list_commands(FILE *f, const char *cmd);
 static const struct options_prog prog = { "relaisd", list_commands };
 
 #define DATA_HELP "dossier de données du serveur"
-#define OPT_DATA(v) OPT_STRING_F(0, "data", (v), "DOSSIER", DATA_HELP, \
+#define OPT_DATA(v) OPT_STRING_F(0, "donnees", (v), "DOSSIER", DATA_HELP, \
 				 OPTION_REQUIRED | OPTION_NONEMPTY)
-#define OPT_LOGIN(v) OPT_STRING_F(0, "login", (v), "NOM", \
+#define OPT_LOGIN(v) OPT_STRING_F(0, "identifiant", (v), "NOM", \
 				  "autre façon de donner l'identifiant", OPTION_NONEMPTY)
 
-/* Parses argv for the command name whose only option is --data (help as
+/* Parses argv for the command name whose only option is --donnees (help as
  * in struct options_cmd) into *data: as options_parse_cmd() returns. */
 static int data_cmd(const char *name, const char *help, int argc, char **argv,
 		    const char **data)
 {
 	const struct option opts[] = { OPT_DATA(data), OPT_END() };
 	const struct options_cmd c = {
-		&prog, name, "--data DOSSIER", help, opts, NULL, 0, 0, NULL,
+		&prog, name, "--donnees DOSSIER", help, opts, NULL, 0, 0, NULL,
 	};
 	return options_parse_cmd(&c, argc, argv, NULL, NULL);
 }
@@ -90,7 +90,7 @@ static int open_accounts(const char *dir, sqlite3 **db)
 	}
 	if (auth_check(*db)) {
 		fprintf(stderr, "relaisd : la base de « %s » n'a pas de table des comptes : lancez "
-			"« relaisd init --data %s ».\n", dir, dir);
+			"« relaisd init --donnees %s ».\n", dir, dir);
 		sqlite3_close(*db);
 		*db = NULL;
 		return 1;
@@ -110,7 +110,7 @@ struct account_op {
 
 /*
  * Parses the options of rm, token and set: the login comes as the operand
- * or as --login (*login on entry, from the option's target). Returns 0 with
+ * or as --identifiant (*login on entry, from the option's target). Returns 0 with
  * *login set, -1 after --help, or an exit status.
  */
 static int parse_login_cmd(const struct options_cmd *c, int argc, char **argv,
@@ -122,7 +122,7 @@ static int parse_login_cmd(const struct options_cmd *c, int argc, char **argv,
 	if (rc)
 		return rc;
 	if (operand && *login && strcmp(operand, *login)) {
-		options_usage_error(c, "deux identifiants donnés (« %s » et --login)", operand);
+		options_usage_error(c, "deux identifiants donnés (« %s » et --identifiant)", operand);
 		return EXIT_USAGE;
 	}
 	if (operand)
@@ -149,7 +149,7 @@ static int account_cmd(const struct options_cmd *c, int argc, char **argv,
 	if (rc)
 		return rc;
 	if (op->kind == ACCOUNT_SET && !op->dept && !op->role) {
-		options_usage_error(c, "indiquez --dept, --role ou les deux");
+		options_usage_error(c, "indiquez --departement, --role ou les deux");
 		return EXIT_USAGE;
 	}
 	if (open_accounts(op->data, &db))
@@ -180,16 +180,16 @@ static int user_add(int argc, char **argv)
 	const unsigned req = OPTION_REQUIRED | OPTION_NONEMPTY;
 	const struct option opts[] = {
 		OPT_DATA(&op.data),
-		OPT_STRING_F(0, "login", &op.login, "NOM",
+		OPT_STRING_F(0, "identifiant", &op.login, "NOM",
 			     "identifiant du compte (lettres, chiffres, . _ @ -)", req),
-		OPT_STRING_F(0, "dept", &op.dept, "CODE",
+		OPT_STRING_F(0, "departement", &op.dept, "CODE",
 			     "département (01 à 95, 2A, 2B, 971 à 976, 99 = démonstration)", req),
 		OPT_STRING_F(0, "role", &op.role, "RÔLE", "coordinateur, caf (lecture seule) ou admin",
 			     req),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "user add", "--data DOSSIER --login NOM --dept CODE --role RÔLE",
+		&prog, "compte ajouter", "--donnees DOSSIER --identifiant NOM --departement CODE --role RÔLE",
 		"Crée un compte et affiche son jeton, seul sur une ligne. Le jeton n'est\n"
 		"affiché qu'une fois : seule son empreinte est conservée.\n", opts, NULL, 0, 0, NULL,
 	};
@@ -219,7 +219,7 @@ static int user_list(int argc, char **argv)
 	struct auth_account *v = NULL;
 	size_t n = 0, widths[4];
 	sqlite3 *db = NULL;
-	int rc = data_cmd("user list",
+	int rc = data_cmd("compte liste",
 		"Liste les comptes : identifiant, département, rôle et date de création.\n"
 		"Les jetons n'y figurent pas : le serveur n'en garde que l'empreinte.\n", argc, argv,
 		&data);
@@ -234,7 +234,7 @@ static int user_list(int argc, char **argv)
 		return 1;
 	}
 	if (!n) {
-		printf("Aucun compte : « relaisd user add --help » dit comment en créer un.\n");
+		printf("Aucun compte : « relaisd compte ajouter --help » dit comment en créer un.\n");
 		return 0;
 	}
 	for (size_t k = 0; k < 4; k++)
@@ -260,7 +260,7 @@ static int login_cmd(struct account_op *op, const char *name, const char *help, 
 {
 	const struct option opts[] = { OPT_DATA(&op->data), OPT_LOGIN(&op->login), OPT_END() };
 	const struct options_cmd c = {
-		&prog, name, "IDENTIFIANT --data DOSSIER", help, opts, NULL, 0, 1, NULL,
+		&prog, name, "IDENTIFIANT --donnees DOSSIER", help, opts, NULL, 0, 1, NULL,
 	};
 	return account_cmd(&c, argc, argv, op);
 }
@@ -268,7 +268,7 @@ static int login_cmd(struct account_op *op, const char *name, const char *help, 
 static int user_rm(int argc, char **argv)
 {
 	struct account_op op = { .kind = ACCOUNT_RM };
-	int rc = login_cmd(&op, "user rm",
+	int rc = login_cmd(&op, "compte supprimer",
 		"Supprime le compte IDENTIFIANT. Son jeton est refusé (401) dès la requête\n"
 		"suivante, même par un relaisd en marche. Les données qu'il a envoyées restent.\n",
 		argc, argv);
@@ -281,7 +281,7 @@ static int user_rm(int argc, char **argv)
 static int user_token(int argc, char **argv)
 {
 	struct account_op op = { .kind = ACCOUNT_TOKEN };
-	int rc = login_cmd(&op, "user token",
+	int rc = login_cmd(&op, "compte jeton",
 		"Remplace le jeton du compte IDENTIFIANT et affiche le nouveau, seul sur une\n"
 		"ligne et une seule fois. L'ancien est refusé dès la requête suivante, même\n"
 		"par un relaisd en marche. Sur le poste du compte, « relais jeton » installe\n"
@@ -303,7 +303,7 @@ static int user_set(int argc, char **argv)
 	struct account_op op = { .kind = ACCOUNT_SET };
 	const struct option opts[] = {
 		OPT_DATA(&op.data),
-		OPT_STRING(0, "dept", &op.dept, "CODE",
+		OPT_STRING(0, "departement", &op.dept, "CODE",
 			   "nouveau département (01 à 95, 2A, 2B, 971 à 976, 99)"),
 		OPT_STRING(0, "role", &op.role, "RÔLE",
 			   "nouveau rôle : coordinateur, caf (lecture seule) ou admin"),
@@ -311,7 +311,7 @@ static int user_set(int argc, char **argv)
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "user set", "IDENTIFIANT --data DOSSIER [--dept CODE] [--role RÔLE]",
+		&prog, "compte modifier", "IDENTIFIANT --donnees DOSSIER [--departement CODE] [--role RÔLE]",
 		"Change le département ou le rôle du compte IDENTIFIANT, dès la requête\n"
 		"suivante. Le jeton ne change pas.\n"
 		"\n"
@@ -505,16 +505,16 @@ static int cmd_serve(int argc, char **argv)
 	long long speed = 1, idle = 30;
 	const struct option opts[] = {
 		OPT_DATA(&data),
-		OPT_STRING_F(0, "listen", &listen, "ADR:PORT",
+		OPT_STRING_F(0, "ecoute", &listen, "ADR:PORT",
 			     "adresse IPv4 et port d'écoute (port 0 : un port libre)",
 			     OPTION_REQUIRED | OPTION_NONEMPTY),
-		OPT_STRING(0, "port-file", &port_file, "FICHIER",
+		OPT_STRING(0, "fichier-port", &port_file, "FICHIER",
 			   "écrit le port choisi dans FICHIER une fois à l'écoute"),
 		OPT_FLAG(0, "demo", &demo,
 			 "crée au besoin une base de démonstration (département 99)"),
-		OPT_INTEGER(0, "idle-timeout", &idle, "SEC",
+		OPT_INTEGER(0, "inactivite", &idle, "SEC",
 			    "ferme une connexion inactive après SEC secondes (30)", 1, 86400),
-		OPT_FLAG(0, "quiet", &quiet, "ne journalise pas les requêtes"),
+		OPT_FLAG(0, "silencieux", &quiet, "ne journalise pas les requêtes"),
 		OPT_STRING(0, "config", &config, "FICHIER",
 			   "fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 			   "s'il existe) ; sa section [courrier] démarre la passerelle\n"
@@ -530,7 +530,7 @@ static int cmd_serve(int argc, char **argv)
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "serve", "--data DOSSIER --listen ADRESSE:PORT [OPTIONS]",
+		&prog, "servir", "--donnees DOSSIER --ecoute ADRESSE:PORT [OPTIONS]",
 		"Sert l'API de synchronisation au premier plan ; SIGTERM ou SIGINT\n"
 		"termine les requêtes en cours puis arrête le serveur.\n"
 		"\n"
@@ -721,12 +721,12 @@ static int cmd_backup(int argc, char **argv)
 	const char *data = NULL, *to = NULL;
 	const struct option opts[] = {
 		OPT_DATA(&data),
-		OPT_STRING_F(0, "to", &to, "FICHIER", "fichier de sauvegarde à écrire",
+		OPT_STRING_F(0, "vers", &to, "FICHIER", "fichier de sauvegarde à écrire",
 			     OPTION_REQUIRED | OPTION_NONEMPTY),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "backup", "--data DOSSIER --to FICHIER",
+		&prog, "sauvegarde", "--donnees DOSSIER --vers FICHIER",
 		"Copie la base DOSSIER/relais.db dans FICHIER (droits 0600), même pendant\n"
 		"que relaisd sert ce dossier : la copie contient tout ce qui était validé\n"
 		"quand elle a commencé. FICHIER n'apparaît qu'une fois complet et vérifié\n"
@@ -754,14 +754,14 @@ static int cmd_restore(int argc, char **argv)
 	const char *from = NULL, *data = NULL;
 	int force = 0;
 	const struct option opts[] = {
-		OPT_STRING_F(0, "from", &from, "FICHIER", "sauvegarde faite par « relaisd backup »",
+		OPT_STRING_F(0, "depuis", &from, "FICHIER", "sauvegarde faite par « relaisd sauvegarde »",
 			     OPTION_REQUIRED | OPTION_NONEMPTY),
 		OPT_DATA(&data),
-		OPT_FLAG(0, "force", &force, "remplace la base existante (son contenu est perdu)"),
+		OPT_FLAG(0, "forcer", &force, "remplace la base existante (son contenu est perdu)"),
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "restore", "--from FICHIER --data DOSSIER [--force]",
+		&prog, "restauration", "--depuis FICHIER --donnees DOSSIER [--forcer]",
 		"Vérifie la sauvegarde FICHIER (intégrité, schéma) puis l'installe comme\n"
 		"base de DOSSIER (créé en 0700 au besoin). Refuse tant qu'un relaisd sert\n"
 		"DOSSIER, et refuse de remplacer une base existante sans --force.\n"
@@ -770,7 +770,7 @@ static int cmd_restore(int argc, char **argv)
 		"réplicas qui l'ont reçu le gardent : ils seront refusés à leur prochaine\n"
 		"synchronisation, avec la marche à suivre (« relais sync --help »).\n"
 		"Les comptes aussi reviennent à la sauvegarde : refaites les suppressions et\n"
-		"les remplacements de jetons faits depuis (« relaisd user --help »).\n", opts, NULL, 0,
+		"les remplacements de jetons faits depuis (« relaisd compte --help »).\n", opts, NULL, 0,
 		0, NULL,
 	};
 	struct backup_summary sum;
@@ -787,10 +787,10 @@ static int cmd_restore(int argc, char **argv)
 	print_summary(&sum);
 	if (sum.accounts)
 		printf("Les comptes sont ceux de la sauvegarde : un compte supprimé ou un jeton "
-		       "remplacé depuis est revenu. Vérifiez avec « relaisd user list --data %s » "
-		       "et refaites « relaisd user rm » ou « relaisd user token ».\n", data);
+		       "remplacé depuis est revenu. Vérifiez avec « relaisd compte liste --donnees %s » "
+		       "et refaites « relaisd compte supprimer » ou « relaisd compte jeton ».\n", data);
 	if (sum.schema < MODEL_SCHEMA_VERSION)
-		printf("Elle est au schéma %d : lancez « relaisd init --data %s » pour la mettre à "
+		printf("Elle est au schéma %d : lancez « relaisd init --donnees %s » pour la mettre à "
 		       "jour avant de la servir.\n", sum.schema, data);
 	return 0;
 }
@@ -842,7 +842,7 @@ static int digest_preview(int argc, char **argv)
 	int raw = 0;
 	const struct option opts[] = {
 		OPT_DATA(&data),
-		OPT_STRING_F(0, "dept", &dept, "CODE", "département", OPTION_REQUIRED | OPTION_NONEMPTY),
+		OPT_STRING_F(0, "departement", &dept, "CODE", "département", OPTION_REQUIRED | OPTION_NONEMPTY),
 		OPT_STRING(0, "config", &config, "FICHIER",
 			   "fichier de configuration (par défaut DOSSIER/relaisd.conf\n"
 			   "s'il existe) : destinataires, jour, heure, fuseau"),
@@ -851,7 +851,7 @@ static int digest_preview(int argc, char **argv)
 		OPT_END(),
 	};
 	const struct options_cmd c = {
-		&prog, "digest preview", "--data DOSSIER --dept CODE [--config FICHIER] [--brut]",
+		&prog, "synthese apercu", "--donnees DOSSIER --departement CODE [--config FICHIER] [--brut]",
 		"Affiche la synthèse de la dernière semaine échue telle que la référente Caf\n"
 		"la lit (en-têtes, texte, nom et lignes de la pièce jointe), sans l'envoyer ni\n"
 		"rien marquer comme transmis ; --brut donne le message tel qu'il part.\n", opts, NULL,
@@ -933,21 +933,21 @@ static const struct command {
 	const char *about;
 } commands[] = {
 	{ { "init", "crée ou met à jour la base de données" }, cmd_init, NULL },
-	{ { "user", "comptes du serveur (sous-commandes ci-dessous)" }, NULL,
+	{ { "compte", "comptes du serveur (sous-commandes ci-dessous)" }, NULL,
 	  "Comptes du serveur : un compte a un identifiant, un département, un rôle et\n"
 	  "un jeton. Chaque changement vaut dès la requête suivante, même pour un\n"
 	  "relaisd en marche.\n" },
-	{ { "user add", "crée un compte et affiche son jeton" }, user_add, NULL },
-	{ { "user list", "liste les comptes (jamais leurs jetons)" }, user_list, NULL },
-	{ { "user rm", "supprime un compte : son jeton est refusé" }, user_rm, NULL },
-	{ { "user token", "remplace le jeton d'un compte et affiche le nouveau" }, user_token, NULL },
-	{ { "user set", "change le département ou le rôle d'un compte" }, user_set, NULL },
-	{ { "serve", "sert l'API de synchronisation" }, cmd_serve, NULL },
-	{ { "backup", "sauvegarde la base, même pendant que relaisd sert" }, cmd_backup, NULL },
-	{ { "restore", "installe une sauvegarde (relaisd arrêté)" }, cmd_restore, NULL },
-	{ { "digest", "synthèse Caf (sous-commande ci-dessous)" }, NULL,
+	{ { "compte ajouter", "crée un compte et affiche son jeton" }, user_add, NULL },
+	{ { "compte liste", "liste les comptes (jamais leurs jetons)" }, user_list, NULL },
+	{ { "compte supprimer", "supprime un compte : son jeton est refusé" }, user_rm, NULL },
+	{ { "compte jeton", "remplace le jeton d'un compte et affiche le nouveau" }, user_token, NULL },
+	{ { "compte modifier", "change le département ou le rôle d'un compte" }, user_set, NULL },
+	{ { "servir", "sert l'API de synchronisation" }, cmd_serve, NULL },
+	{ { "sauvegarde", "sauvegarde la base, même pendant que relaisd sert" }, cmd_backup, NULL },
+	{ { "restauration", "installe une sauvegarde (relaisd arrêté)" }, cmd_restore, NULL },
+	{ { "synthese", "synthèse Caf (sous-commande ci-dessous)" }, NULL,
 	  "La synthèse hebdomadaire envoyée au référent de la Caf.\n" },
-	{ { "digest preview", "affiche la synthèse Caf sans l'envoyer" }, digest_preview, NULL },
+	{ { "synthese apercu", "affiche la synthèse Caf sans l'envoyer" }, digest_preview, NULL },
 };
 
 static void list_commands(FILE *f, const char *cmd)
@@ -963,6 +963,21 @@ static const struct options_cmd main_cmd = {
 	"  relaisd --version         version du programme\n", 0, 0, NULL,
 };
 
+/* The words of earlier releases, still understood (scripts, units). */
+static const struct options_alias english[] = {
+	{ 0, NULL, "user", "compte" }, { 0, NULL, "serve", "servir" },
+	{ 0, NULL, "backup", "sauvegarde" }, { 0, NULL, "restore", "restauration" },
+	{ 0, NULL, "digest", "synthese" }, { 1, "synthese", "preview", "apercu" },
+	{ 1, "compte", "add", "ajouter" }, { 1, "compte", "list", "liste" },
+	{ 1, "compte", "rm", "supprimer" }, { 1, "compte", "token", "jeton" },
+	{ 1, "compte", "set", "modifier" },
+	{ -1, NULL, "--data", "--donnees" }, { -1, NULL, "--login", "--identifiant" },
+	{ -1, NULL, "--dept", "--departement" }, { -1, NULL, "--listen", "--ecoute" },
+	{ -1, NULL, "--port-file", "--fichier-port" }, { -1, NULL, "--idle-timeout", "--inactivite" },
+	{ -1, NULL, "--quiet", "--silencieux" }, { -1, NULL, "--to", "--vers" },
+	{ -1, NULL, "--from", "--depuis" }, { -1, NULL, "--force", "--forcer" },
+};
+
 int main(int argc, char **argv)
 {
 	/* Before anything else: this may be the mail gateway's MIME worker. */
@@ -976,6 +991,7 @@ int main(int argc, char **argv)
 		options_help(stderr, &main_cmd);
 		return EXIT_USAGE;
 	}
+	options_translate(argc - 1, argv + 1, english, sizeof(english) / sizeof(english[0]));
 	const char *word = argv[1];
 	if (!strcmp(word, "--help") || !strcmp(word, "-h") || !strcmp(word, "help")) {
 		options_help(stdout, &main_cmd);

@@ -61,7 +61,7 @@ static void describe(char *err, size_t errlen, const char *what, const char *pat
 {
 	snprintf(err, errlen, "%s : base « %s » : %s%s.", what, path, relais_strerror(rc),
 		 rc == RELAIS_EDAMAGED ? " ; relaisd arrêté, restaurez la dernière sauvegarde "
-		 "(relaisd restore --help)" : "");
+		 "(relaisd restauration --help)" : "");
 }
 
 static int exec(sqlite3 *db, const char *sql)
@@ -115,7 +115,7 @@ int store_open_single(const char *dir, sqlite3 **db, char *err, size_t errlen)
 		return rc;
 	}
 	if (!store_exists(dir)) {
-		snprintf(err, errlen, "Aucune base dans « %s » : lancez d'abord « relaisd init --data %s ».",
+		snprintf(err, errlen, "Aucune base dans « %s » : lancez d'abord « relaisd init --donnees %s ».",
 			 dir, dir);
 		return RELAIS_ENOTFOUND;
 	}
@@ -227,7 +227,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	int v = -1, rc = 0;
 	*out = NULL;
 	if (!store_exists(dir)) {
-		snprintf(err, errlen, "Aucune base dans « %s » : lancez d'abord « relaisd init --data %s ».",
+		snprintf(err, errlen, "Aucune base dans « %s » : lancez d'abord « relaisd init --donnees %s ».",
 			 dir, dir);
 		return RELAIS_ENOTFOUND;
 	}
@@ -254,7 +254,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	if (!rc && v != MODEL_SCHEMA_VERSION) {
 		if (v < MODEL_SCHEMA_VERSION)
 			snprintf(err, errlen, "La base de « %s » est au schéma %d, ce relaisd attend le "
-				 "schéma %d : lancez « relaisd init --data %s » pour la mettre à jour.",
+				 "schéma %d : lancez « relaisd init --donnees %s » pour la mettre à jour.",
 				 dir, v, MODEL_SCHEMA_VERSION, dir);
 		else
 			snprintf(err, errlen, "La base de « %s » est au schéma %d, plus récent que celui "
@@ -276,7 +276,7 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		goto out;
 	} else if (rc) {
 		snprintf(err, errlen, "La base de « %s » n'a pas le schéma attendu (%s) : "
-			 "lancez « relaisd init --data %s ».", dir, relais_strerror(rc), dir);
+			 "lancez « relaisd init --donnees %s ».", dir, relais_strerror(rc), dir);
 		if (rc != RELAIS_ENOMEM)
 			rc = RELAIS_ESCHEMA;
 		goto out;

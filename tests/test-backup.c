@@ -246,7 +246,9 @@ TEST(backup_refusals_and_help)
 	for (size_t i = 0; i < 2; i++) {
 		struct h_out *o = relaisd(cmds[i], "--help", NULL, NULL, NULL, NULL);
 		CHECK_INT_IDX(o->status, 0, i);
-		CHECK_IDX(strstr(o->out, h_strf("Usage : relaisd %s", cmds[i])) != NULL, i);
+		/* The French names, read from the words of earlier releases too. */
+		static const char *const french[] = { "sauvegarde", "restauration" };
+		CHECK_IDX(strstr(o->out, h_strf("Usage : relaisd %s", french[i])) != NULL, i);
 		o = relaisd(cmds[i], NULL, NULL, NULL, NULL, NULL);
 		CHECK_INT_IDX(o->status, 2, i);
 	}

@@ -181,43 +181,17 @@ static int group_usage(int argc, char **argv)
  * still understood (scripts written then keep working), and read as their
  * French equivalents before anything else looks at the command line.
  */
-static const struct {
-	int pos;                /* 0: the command, 1: its sub-command, -1: an option or a value */
-	const char *old, *word;
-} english[] = {
-	{ 0, "status", "etat" }, { 0, "conflicts", "conflits" },
-	{ 1, "add", "ajouter" }, { 1, "set", "modifier" }, { 1, "rm", "supprimer" },
-	{ 1, "list", "liste" }, { 1, "show", "voir" }, { 1, "resolve", "trancher" },
-	{ -1, "--keep", "--garder" }, { -1, "--dry-run", "--simulation" }, { -1, "--all", "--toutes" },
-	{ -1, "--server", "--serveur" }, { -1, "--token", "--jeton" },
-	{ -1, "--token-file", "--fichier-jeton" }, { -1, "--partial", "--partiel" },
-	{ -1, "--no-browser", "--sans-navigateur" },
+static const struct options_alias english[] = {
+	{ 0, NULL, "status", "etat" }, { 0, NULL, "conflicts", "conflits" },
+	{ 1, NULL, "add", "ajouter" }, { 1, NULL, "set", "modifier" }, { 1, NULL, "rm", "supprimer" },
+	{ 1, NULL, "list", "liste" }, { 1, NULL, "show", "voir" }, { 1, NULL, "resolve", "trancher" },
+	{ -1, NULL, "--keep=mine", "--garder=mien" }, { -1, NULL, "--keep=theirs", "--garder=leur" },
+	{ -1, NULL, "--keep", "--garder" }, { -1, "--garder", "mine", "mien" },
+	{ -1, "--garder", "theirs", "leur" }, { -1, NULL, "--dry-run", "--simulation" },
+	{ -1, NULL, "--all", "--toutes" }, { -1, NULL, "--server", "--serveur" },
+	{ -1, NULL, "--token", "--jeton" }, { -1, NULL, "--token-file", "--fichier-jeton" },
+	{ -1, NULL, "--partial", "--partiel" }, { -1, NULL, "--no-browser", "--sans-navigateur" },
 };
-
-static void french_words(int argc, char **argv)
-{
-	int keep_value = 0;
-	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++) {
-		int pos = i < 2 && argv[i][0] != '-' ? i : -1;
-		if (keep_value) {
-			/* The values of --garder: mien (mine), leur (theirs). */
-			if (!strcmp(argv[i], "mine"))
-				argv[i] = (char *)"mien";
-			else if (!strcmp(argv[i], "theirs"))
-				argv[i] = (char *)"leur";
-		}
-		keep_value = 0;
-		for (size_t k = 0; k < sizeof(english) / sizeof(english[0]); k++)
-			if (english[k].pos == pos && !strcmp(argv[i], english[k].old)) {
-				argv[i] = (char *)english[k].word;
-				break;
-			}
-		keep_value = !strcmp(argv[i], "--garder");
-		if (!strncmp(argv[i], "--keep=", 7))
-			argv[i] = (char *)(!strcmp(argv[i] + 7, "mine") ? "--garder=mien"
-					   : !strcmp(argv[i] + 7, "theirs") ? "--garder=leur" : argv[i]);
-	}
-}
 
 static int run(int argc, char **argv)
 {
@@ -245,7 +219,7 @@ static int run(int argc, char **argv)
 		cli_error("option inconnue : « %s » (voir relais --help).", argv[0]);
 		return CLI_EXIT_USAGE;
 	}
-	french_words(argc, argv);
+	options_translate(argc, argv, english, sizeof(english) / sizeof(english[0]));
 	int words = 1;
 	const struct command *c =
 		options_find_command(commands, NCOMMANDS, sizeof(commands[0]), argc, argv, &words);

@@ -649,7 +649,7 @@ static const struct options_cmd init_cmd = {
 static const struct options_cmd jeton_cmd = {
 	&cli_prog, "jeton", "[--fichier-jeton FICHIER]",
 	"Remplace le jeton d'un réplica initialisé, par exemple quand l'administrateur\n"
-	"en a donné un nouveau (« relaisd user token IDENTIFIANT ») : l'ancien est alors\n"
+	"en a donné un nouveau (« relaisd compte jeton IDENTIFIANT ») : l'ancien est alors\n"
 	"refusé (401). Les modifications en attente sont conservées et partent au\n"
 	"prochain « relais sync ».\n\n"
 	"Le nouveau jeton est d'abord vérifié auprès du serveur : il doit être celui du\n"
@@ -663,7 +663,7 @@ static const struct options_cmd sync_cmd = {
 	"Une synchronisation interrompue peut être relancée sans risque.\n", NULL,
 	"Jeton refusé (401) :\n"
 	"  Le compte a été supprimé ou son jeton remplacé. L'administrateur donne un\n"
-	"  nouveau jeton (« relaisd user token IDENTIFIANT ») ; « relais jeton » l'installe\n"
+	"  nouveau jeton (« relaisd compte jeton IDENTIFIANT ») ; « relais jeton » l'installe\n"
 	"  dans ce réplica, sans perdre les modifications en attente.\n\n"
 	"Après une restauration du serveur :\n"
 	"  Un serveur restauré depuis une sauvegarde refuse les réplicas qui l'ont connu\n"
@@ -676,7 +676,7 @@ static const struct options_cmd sync_cmd = {
 	"  avant-restauration.json.\n\n"
 	"Après un changement de département :\n"
 	"  Un compte que l'administrateur a rattaché à un autre département\n"
-	"  (« relaisd user set ») ne synchronise plus les réplicas de l'ancien : ils\n"
+	"  (« relaisd compte modifier ») ne synchronise plus les réplicas de l'ancien : ils\n"
 	"  contiennent ses données, que ce compte ne peut plus lire ni modifier. Le\n"
 	"  serveur les refuse (409) ; ce poste garde ses données intactes. Créez un\n"
 	"  nouveau réplica (« relais --home NOUVEAU init ») ; ce que l'ancien n'avait\n"
@@ -774,7 +774,7 @@ static void explain_refused_token(const char *home, const char *login)
 {
 	const char *who = login ? login : "IDENTIFIANT";
 	cli_error("le compte « %s » a été supprimé ou son jeton remplacé. Demandez un nouveau "
-		  "jeton à l'administrateur du serveur (il lance « relaisd user token %s »), puis "
+		  "jeton à l'administrateur du serveur (il lance « relaisd compte jeton %s »), puis "
 		  "installez-le sur ce poste avec « relais --home %s jeton » : les modifications "
 		  "en attente sont conservées.", who, who, home);
 }
@@ -873,7 +873,7 @@ int cmd_init(const char *home, int argc, char **argv)
 		cli_error("%s", err);
 		if (e == RELAIS_EAUTH)
 			cli_error("vérifiez le jeton donné par l'administrateur ; s'il a été perdu ou "
-				  "remplacé, demandez-en un nouveau (il lance « relaisd user token "
+				  "remplacé, demandez-en un nouveau (il lance « relaisd compte jeton "
 				  "IDENTIFIANT »).");
 		if (e == RELAIS_ENET)
 			cli_error("initialisation incomplète : relancez la même commande pour la "
