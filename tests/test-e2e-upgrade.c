@@ -100,11 +100,12 @@ static int journal_row(const char *store, char id[UTIL_UUID_LEN + 1])
 static void upgrade_from(int from)
 {
 	struct h_daemon d;
-	char ta[H_TOKEN], tb[H_TOKEN], mail[UTIL_UUID_LEN + 1];
+	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN], mail[UTIL_UUID_LEN + 1];
 	h_setup();
 	CHECK(h_daemon_init(&d, "mise-a-jour") == 0);
 	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
 	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
+	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
 	const char *store = h_strf("%s/relais.db", d.data);
 	CHECK(journal_row(store, mail) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
@@ -175,6 +176,12 @@ static void upgrade_from(int from)
 	const char *ea = h_export_text(a), *eb = h_export_text(b);
 	CHECK(ea && eb && !strcmp(ea, eb));
 	CHECK(strstr(ea, "colloque") != NULL);
+	/* A new replica bootstraps from the upgraded store's file and holds
+	 * the same rows. */
+	const char *c = h_replica(&d, "maj-C", tc);
+	CHECK(c != NULL);
+	const char *ec = c ? h_export_text(c) : NULL;
+	CHECK(ec && !strcmp(ea, ec));
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
 
