@@ -59,6 +59,7 @@ static void synth_clear(struct synthese *y)
 	}
 	free(y->s);
 	free(y->dept);
+	activite_free(y->act);
 	memset(y, 0, sizeof(*y));
 }
 
@@ -218,7 +219,6 @@ void synthese_free(struct synthese *y)
 	if (!y)
 		return;
 	synth_clear(y);
-	activite_free(y->act);
 	free(y);
 }
 
