@@ -3,12 +3,13 @@
  * ones first), creating and editing one with the model's checks shown next
  * to each field, and an event's page with its attendance (table
  * attendance): who is registered, who came, adding and removing a
- * promeneur.
+ * promeneur; for a governance meeting, its agenda, minutes and their
+ * circulation, with its papers and guests (ui-gouvernance.c).
  *
  * Event forms go through ui_form_values_read/save, the model-driven path of
  * every form of the interface. Attendance rows are written here, each as
  * one captured local edit (sync_capture_begin/commit), like the CLI's
- * "relais participation ajouter|set|rm".
+ * "relais participation ajouter|modifier|supprimer".
  */
 #include <assert.h>
 #include <stdio.h>
@@ -509,7 +510,7 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 		if (col->since > MODEL_SCHEMA_VERSION || !strcmp(col->name, "titre"))
 			continue;
 		if (col->kind == MODEL_DATE) {
-			html_date_fr(v, date, sizeof(date));
+			util_date_fr(v, date, sizeof(date));
 			v = date;
 		} else if (!strcmp(col->name, "type")) {
 			v = ui_value_label(v);
@@ -523,6 +524,8 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 	if (!c->read_only)
 		link_to(c->out, "/evenements/", id, "/modifier", "Modifier l'événement");
 	rc = attendance_html(c, id, chosen, error);
+	if (!rc)
+		rc = ui_event_governance(c, id);
 	ui_page_end(c);
 out:
 	values_free(values);

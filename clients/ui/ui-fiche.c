@@ -256,6 +256,7 @@ static const char *const h_bilan[] = { "Bilan", "Période", "Reçu le", "Jeunes 
 static const char *const h_pres[] = { "Réseau", "Nom de profil", "Adresse", NULL };
 static const char *const h_event[] = { "Événement", "Date", "Type", "Présence effective", NULL };
 static const char *const h_req[] = { "Demande", "Sujet", "Statut", "Réponse le", NULL };
+static const char *const h_need[] = { "Thème", "Noté le", "Statut", "Formation prévue", NULL };
 
 static const struct related structure_related[] = {
 	{ NULL, "Promeneurs", "Aucun promeneur dans cette structure.",
@@ -296,6 +297,10 @@ static const struct related promeneur_related[] = {
 	  "SELECT '/fiches/request/' || id, coalesce(strftime('%d/%m/%Y', date_demande), 'sans date') || ' : ' || "
 	  "substr(question, 1, 80), sujet, statut, date_reponse FROM request "
 	  "WHERE promeneur = ?1 ORDER BY date_demande DESC, id", h_req, "eed", 0 },
+	{ "need", "Besoins de formation", "Aucun besoin de formation noté.",
+	  "SELECT '/fiches/need/' || n.id, n.theme, n.date, n.statut, e.titre FROM need n "
+	  "LEFT JOIN event e ON e.id = n.event WHERE n.promeneur = ?1 ORDER BY n.date DESC, n.id",
+	  h_need, "det", 0 },
 };
 
 static const char *const h_contact[] = { "Contact", "Fonction", "Courriel", "Téléphone", NULL };
@@ -344,6 +349,9 @@ static const struct related resource_related[] = {
 
 static int promeneur_extra(struct ui_ctx *c, const char *id)
 {
+	buf_printf(c->out, "<p><a href=\"/promeneurs/%s/donnees\">Données personnelles</a> : tout "
+		   "ce que ce poste conserve sur cette personne, à consulter, corriger ou "
+		   "télécharger.</p>\n", id);
 	int rc = ui_procedures_section(c, id);
 	return rc ? rc : ui_tasks_section(c, id);
 }
@@ -384,6 +392,8 @@ static const struct fiche sub_fiches[] = {
 	{ "resource", "/fiches/resource/", "/fiches/resource/nouvelle", "Nouvelle personne ressource", 1,
 	  "Ajouter une personne ressource", "Personnes ressources", "ressources",
 	  REL(resource_related), NULL },
+	{ "need", "/fiches/need/", "/fiches/need/nouvelle", "Nouveau besoin de formation", 0,
+	  "Noter un besoin de formation", NULL, "formation", NULL, 0, NULL },
 };
 
 static const struct fiche *sub_fiche(const char *table)
@@ -541,6 +551,13 @@ static int page_list(struct ui_ctx *c)
 	if (!c->read_only)
 		buf_printf(c->out, "<p class=\"actions\"><a class=\"bouton\" href=\"%s\">%s</a></p>\n",
 			   f->nouveau, f->add);
+	/* The partners and all their contacts, one link apart. */
+	if (!strcmp(f->table, "partenaire"))
+		buf_puts(c->out, "<p><a href=\"/fiches/contact\">Tous les contacts</a> (des "
+			 "partenaires et des structures)</p>\n");
+	else if (!strcmp(f->table, "contact"))
+		buf_puts(c->out, "<p><a href=\"/fiches/partenaire\">Les partenaires et les "
+			 "prospects</a></p>\n");
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[128];

@@ -112,6 +112,12 @@ static int op_task_done(sqlite3 *db, const char *id, char *const *v, struct doma
 	return domain_task_done(db, id, v[0], res, err, errlen);
 }
 
+static int op_published(sqlite3 *db, const char *id, char *const *v, struct domain_result *res,
+			char *err, size_t errlen)
+{
+	return domain_directory_published(db, id, v[0], res, err, errlen);
+}
+
 /* The comité decides on its day: the decision (and a labellisation) is
  * dated by the comité's date. */
 static int op_decide(sqlite3 *db, const char *id, char *const *v, struct domain_result *res,
@@ -167,6 +173,11 @@ static const struct wf_field f_decide[] = {
 	{ "avis", "Avis du jury", WF_TEXT, 0, "candidature", "avis", NULL, NULL },
 };
 
+static const struct wf_field f_published[] = {
+	{ "date", "Publié le", WF_DATE, 1, NULL, NULL, NULL,
+	  "Le jour où le changement est visible sur le site national." },
+};
+
 #define FIELDS(f) (f), sizeof(f) / sizeof((f)[0])
 
 static const struct wf_action wf_report = {
@@ -206,6 +217,13 @@ static const struct wf_action wf_decide = {
 	"Décision enregistrée."
 };
 
+/* The one form a « caf » account is offered, and the one write it may post
+ * (the server's policy lets it through, model_replica_may_write). */
+static const struct wf_action wf_published = {
+	"directory_change", "publier", "Confirmer la publication", "Confirmer la publication",
+	FIELDS(f_published), op_published, "Publication confirmée."
+};
+
 /* The address of the rows of table, before their id. */
 static const char *wf_prefix(const char *table)
 {
@@ -215,6 +233,8 @@ static const char *wf_prefix(const char *table)
 		return "/procedures/";
 	if (!strcmp(table, "task"))
 		return "/taches/";
+	if (!strcmp(table, "directory_change"))
+		return "/annuaire-national/";
 	return "/fiches/candidature/";
 }
 
@@ -229,6 +249,7 @@ static int wf_back(struct ui_ctx *c, const char *table, const char *id, char **b
 		{ "procedure", "SELECT '/promeneurs/' || promeneur FROM procedure WHERE id = ?1" },
 		{ "task", "SELECT coalesce('/promeneurs/' || promeneur, '/') FROM task WHERE id = ?1" },
 		{ "candidature", "SELECT '/fiches/candidature/' || id FROM candidature WHERE id = ?1" },
+		{ "directory_change", "SELECT '/annuaire-national' FROM directory_change WHERE id = ?1" },
 	};
 	sqlite3_stmt *st = NULL;
 	int rc = RELAIS_ENOTFOUND;
@@ -258,8 +279,8 @@ static int wf_back(struct ui_ctx *c, const char *table, const char *id, char **b
  * today. The controls' ids carry the key and the row, so that several forms
  * live on one page.
  */
-static int wf_form(struct ui_ctx *c, const struct wf_action *a, const char *id,
-		   char *const *vals, char *const *errs)
+static int wf_form_to(struct ui_ctx *c, const struct wf_action *a, const char *id,
+		      char *const *vals, char *const *errs, const char *retour)
 {
 	struct buf *b = c->out;
 	char today[DOMAIN_DATE_LEN + 1];
@@ -267,6 +288,11 @@ static int wf_form(struct ui_ctx *c, const struct wf_action *a, const char *id,
 	buf_printf(b, "<form method=\"post\" novalidate class=\"etape-form\" action=\"%s%s/%s\">\n",
 		   wf_prefix(a->table), id, a->key);
 	ui_csrf_input(c);
+	if (retour) {
+		buf_puts(b, "<input type=\"hidden\" name=\"retour\" value=\"");
+		buf_puts_html(b, retour);
+		buf_puts(b, "\">\n");
+	}
 	for (size_t i = 0; i < a->nfields; i++) {
 		const struct wf_field *wf = &a->fields[i];
 		const char *labels[8];
@@ -311,6 +337,12 @@ static int wf_form(struct ui_ctx *c, const struct wf_action *a, const char *id,
 	buf_printf(b, "<p><button type=\"submit\" class=\"principal\">%s</button></p>\n</form>\n",
 		   a->button);
 	return buf_error(b);
+}
+
+static int wf_form(struct ui_ctx *c, const struct wf_action *a, const char *id,
+		   char *const *vals, char *const *errs)
+{
+	return wf_form_to(c, a, id, vals, errs, NULL);
 }
 
 /* A form in a disclosure, closed until the person opens it. */
@@ -460,13 +492,13 @@ static int wf_post(struct ui_ctx *c, const struct wf_action *a)
 	const char *raw_id = ui_param(c, "id");
 	char id[UTIL_UUID_LEN + 1], err[DOMAIN_MSG_MAX] = "";
 	char *vals[WF_FIELDS] = { NULL }, *errs[WF_FIELDS] = { NULL }, *back = NULL;
-	const char *raws[WF_FIELDS] = { NULL };
+	const char *raws[WF_FIELDS] = { NULL }, *back_to = NULL;
 	struct domain_result res;
 	size_t nerr = 0;
 	int rc;
 
 	assert(a->nfields <= WF_FIELDS);
-	if (c->read_only)
+	if (c->read_only && a != &wf_published)
 		return RELAIS_EPERM;
 	if (!raw_id || strlen(raw_id) != UTIL_UUID_LEN)
 		return RELAIS_ENOTFOUND;
@@ -495,9 +527,12 @@ static int wf_post(struct ui_ctx *c, const struct wf_action *a)
 	}
 	if (rc)
 		goto out;
-	/* The home page's buttons come back to it. */
+	/* The home page's buttons come back to it, the national directory's
+	 * filtered list to itself. */
 	const char *retour = ui_form(c, "retour");
-	rc = ui_redirect(c, retour && !strcmp(retour, "/") ? "/" : back,
+	if (retour && (!strcmp(retour, "/") || !strcmp(retour, UI_DIRECTORY_TODO)))
+		back_to = retour;
+	rc = ui_redirect(c, back_to ? back_to : back,
 			 res.note[0] ? res.note : a->done);
 out:
 	for (size_t i = 0; i < WF_FIELDS; i++) {
@@ -517,6 +552,7 @@ static int post_follow(struct ui_ctx *c) { return wf_post(c, &wf_follow); }
 static int post_proc_decide(struct ui_ctx *c) { return wf_post(c, &wf_proc_decide); }
 static int post_task(struct ui_ctx *c) { return wf_post(c, &wf_task); }
 static int post_decide(struct ui_ctx *c) { return wf_post(c, &wf_decide); }
+static int post_published(struct ui_ctx *c) { return wf_post(c, &wf_published); }
 
 /* ---- the sections of the pages ---- */
 
@@ -855,6 +891,11 @@ int ui_decisions_section(struct ui_ctx *c, const char *id)
 	return buf_error(b);
 }
 
+int ui_directory_publish_form(struct ui_ctx *c, const char *id, const char *retour)
+{
+	return wf_form_to(c, &wf_published, id, NULL, NULL, retour);
+}
+
 void ui_procedures_routes(struct ui *u)
 {
 	ui_route(u, "POST", "/promeneurs/{id}/signaler", post_report);
@@ -866,4 +907,5 @@ void ui_procedures_routes(struct ui *u)
 	ui_route(u, "POST", "/procedures/{id}/decider", post_proc_decide);
 	ui_route(u, "POST", "/taches/{id}/faite", post_task);
 	ui_route(u, "POST", "/fiches/candidature/{id}/decider", post_decide);
+	ui_route(u, "POST", "/annuaire-national/{id}/publier", post_published);
 }

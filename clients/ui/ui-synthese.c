@@ -1,7 +1,8 @@
 /*
  * ui-synthese.c - the /synthese page of relais ui: the annual synthesis of
  * the bilans (clients/replica/synthese.c) with its SVG charts inline, a year
- * selector, and the standalone page of "relais synthese --format html" to
+ * selector, the choice of the whole year or its first half (the mid-year
+ * comité: ?periode=mi-annee), and the standalone page of "relais synthese --format html" to
  * print or save.
  */
 #include <stdio.h>
@@ -75,6 +76,17 @@ static int years(sqlite3 *db, long long *ys, size_t *n, long long *def)
 	return 0;
 }
 
+static const char *const periods[] = { "annee", "mi-annee", NULL };
+static const char *const period_labels[] = { "année", "mi-année (1er semestre)", NULL };
+
+/* 1 when ?periode= asks for the mid-year synthesis; anything else is the
+ * year's. */
+static int asked_mid(struct ui_ctx *c)
+{
+	const char *q = ui_query(c, "periode");
+	return q && !strcmp(q, "mi-annee");
+}
+
 static int year_form(struct ui_ctx *c, const long long *ys, size_t n, long long year,
 		     const char *error)
 {
@@ -93,6 +105,14 @@ static int year_form(struct ui_ctx *c, const long long *ys, size_t n, long long 
 	};
 	buf_puts(c->out, "<form method=\"get\" action=\"/synthese\" class=\"filtres\">");
 	html_field(c->out, &f);
+	struct html_field p = {
+		.name = "periode", .label = "Période", .type = HTML_SELECT,
+		.value = asked_mid(c) ? "mi-annee" : "annee", .required = 1, .options = periods,
+		.option_labels = period_labels, .noptions = 2,
+		.hint = "La mi-année : les bilans du 1er semestre et l'activité de janvier à juin, "
+			"pour le comité de mi-année.",
+	};
+	html_field(c->out, &p);
 	buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
 	return buf_error(c->out);
 }
@@ -114,14 +134,19 @@ static int page_synthese(struct ui_ctx *c)
 	long long ys[YEARS_MAX], def, year;
 	size_t n = 0;
 	struct synthese *y = NULL;
-	char title[64];
-	int rc = years(c->db, ys, &n, &def);
+	char title[96];
+	int rc = years(c->db, ys, &n, &def), mid = asked_mid(c);
+	const char *q = mid ? "&amp;periode=mi-annee" : "";
 
 	if (rc)
 		return rc;
 	year = asked_year(c, def);
-	snprintf(title, sizeof(title), year ? "Synthèse des bilans %lld" : "Synthèse des bilans",
-		 year);
+	if (!year)
+		snprintf(title, sizeof(title), "Synthèse des bilans");
+	else if (mid)
+		snprintf(title, sizeof(title), "Synthèse de mi-année %lld (1er semestre)", year);
+	else
+		snprintf(title, sizeof(title), "Synthèse des bilans %lld", year);
 	ui_page_begin(c, title, "synthese");
 	if (!year) {
 		ui_status(c, 400);
@@ -130,19 +155,20 @@ static int page_synthese(struct ui_ctx *c)
 		return 0;
 	}
 	year_form(c, ys, n, year, NULL);
-	rc = synthese_load(c->db, year, c->dept, &y);
+	rc = synthese_load_period(c->db, year, mid, c->dept, &y);
 	if (rc) {
 		synthese_free(y);
 		return rc;
 	}
-	buf_printf(c->out, "<p>Pour le comité de pilotage : le total de chaque indicateur "
-		   "des bilans de %lld, comparé à %lld, puis le détail par structure. "
+	buf_printf(c->out, "<p>Pour le comité %s : le total de chaque indicateur "
+		   "des bilans %sde %lld, comparé à %lld, puis le détail par structure. "
 		   "Bilans reçus : <strong>%lld</strong> (%lld en %lld).</p>\n"
-		   "<p><a href=\"/synthese/page?annee=%lld\">Page autonome à imprimer "
-		   "ou à enregistrer</a> · <a href=\"/synthese/classeur?annee=%lld\">"
-		   "Classeur XLSX avec graphiques</a></p>\n<style>%s</style>\n", year,
+		   "<p><a href=\"/synthese/page?annee=%lld%s\">Page autonome à imprimer "
+		   "ou à enregistrer</a> · <a href=\"/synthese/classeur?annee=%lld%s\">"
+		   "Classeur XLSX avec graphiques</a></p>\n<style>%s</style>\n",
+		   mid ? "de mi-année" : "de pilotage", mid ? "du 1er semestre " : "", year,
 		   year - 1, synthese_nbilans(y, 1), synthese_nbilans(y, 0), year - 1,
-		   year, year, synthese_css);
+		   year, q, year, q, synthese_css);
 	synthese_html_sections(y, c->out);
 	ui_page_end(c);
 	synthese_free(y);
@@ -175,7 +201,7 @@ static int page_standalone(struct ui_ctx *c)
 	if (rc || !year)
 		return rc;
 	today_fr(today);
-	rc = synthese_load(c->db, year, c->dept, &y);
+	rc = synthese_load_period(c->db, year, asked_mid(c), c->dept, &y);
 	if (!rc)
 		rc = synthese_html(y, today, c->out);
 	synthese_free(y);
@@ -220,7 +246,7 @@ static int page_workbook(struct ui_ctx *c)
 	}
 	close(fd);
 	today_fr(today);
-	rc = synthese_load(c->db, year, c->dept, &y);
+	rc = synthese_load_period(c->db, year, asked_mid(c), c->dept, &y);
 	if (!rc)
 		rc = synthese_xlsx(y, today, path, path, err, sizeof(err));
 	if (!rc)
@@ -230,7 +256,8 @@ static int page_workbook(struct ui_ctx *c)
 	synthese_free(y);
 	if (rc == RELAIS_EIO)
 		return ui_error_page(c, 500, "Le classeur n'a pas pu être écrit sur ce poste.");
-	snprintf(name, sizeof(name), "synthese-%lld.xlsx", year);
+	snprintf(name, sizeof(name), asked_mid(c) ? "synthese-%lld-mi-annee.xlsx"
+		 : "synthese-%lld.xlsx", year);
 	if (!rc)
 		rc = ui_download(c, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 				 name);

@@ -253,6 +253,8 @@ static const struct {
 	{ "evenements", "/evenements", "Événements" },
 	{ "partenaires", "/fiches/partenaire", "Partenaires" },
 	{ "ressources", "/fiches/resource", "Ressources" },
+	{ "formation", "/formation", "Formation" },
+	{ "national", "/annuaire-national", "Annuaire national" },
 	{ "courrier", "/courrier", "Courrier" },
 	{ "conflits", "/conflits", "Conflits" },
 	{ "synthese", "/synthese", "Synthèse" },
@@ -1007,6 +1009,10 @@ static int register_routes(struct ui *u)
 	ui_documents_routes(u);
 	ui_procedures_routes(u);
 	ui_demandes_routes(u);
+	ui_national_routes(u);
+	ui_gouvernance_routes(u);
+	ui_formation_routes(u);
+	ui_personne_routes(u);
 	if (u->route_error)
 		return u->route_error;
 	for (size_t i = 0; i < u->nroutes; i++) {

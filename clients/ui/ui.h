@@ -109,8 +109,9 @@ const char *ui_form_nth(const struct ui_ctx *c, const char *name, size_t n);
 
 /*
  * Starts an HTML page: doctype, lang="fr", the head with the embedded CSS
- * and JS, the skip link, the menu with menu (one of "accueil", "annuaire",
- * "evenements", "courrier", "conflits", "synthese", or NULL) marked current,
+ * and JS, the skip link, the menu with menu (the id of one of its entries
+ * in ui.c: "accueil", "annuaire", "evenements", "formation", "national",
+ * "synthese"..., or NULL) marked current,
  * the flash message of the previous redirect if any, then <main> and the
  * page's single <h1> with title (escaped).
  */
@@ -237,6 +238,10 @@ void ui_synthese_routes(struct ui *u);    /* ui-synthese.c: annual synthesis */
 void ui_documents_routes(struct ui *u);   /* ui-documents.c: a document's bytes */
 void ui_procedures_routes(struct ui *u);  /* ui-procedures.c: the workflows' forms */
 void ui_demandes_routes(struct ui *u);    /* ui-demandes.c: the requests' queue */
+void ui_national_routes(struct ui *u);    /* ui-national.c: the national directory's changes */
+void ui_gouvernance_routes(struct ui *u); /* ui-gouvernance.c: an event's guests */
+void ui_formation_routes(struct ui *u);   /* ui-formation.c: needs and the training plan */
+void ui_personne_routes(struct ui *u);    /* ui-personne.c: a person's data (RGPD) */
 
 /* ui-procedures.c. The « Procédures » section of promeneur id's page: each
  * procedure with its steps dated, the forms of its next step, and the
@@ -249,6 +254,18 @@ int ui_tasks_home(struct ui_ctx *c) RELAIS_WUR;
 /* The « Décisions du comité » section of candidature id's page: the history
  * and, until accepted, the « Décider » form. */
 int ui_decisions_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* The national directory's list of the changes still to publish: the
+ * only place, with the home page, a publication form may come back to. */
+#define UI_DIRECTORY_TODO "/annuaire-national?filtre=a_publier"
+/* The « Confirmer la publication » form of directory change id (a date,
+ * today's by default), posted to /annuaire-national/{id}/publier; the one
+ * form a « caf » account is offered. retour (UI_DIRECTORY_TODO or NULL)
+ * is where the answer goes back to. */
+int ui_directory_publish_form(struct ui_ctx *c, const char *id, const char *retour) RELAIS_WUR;
+/* ui-gouvernance.c. The sections of event id's page that a governance
+ * meeting needs besides the promeneurs' attendance: the documents attached
+ * to it and the partners' contacts invited (with their forms). */
+int ui_event_governance(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* ui-demandes.c. The home page's « Demandes ouvertes », oldest first. */
 int ui_demandes_home(struct ui_ctx *c) RELAIS_WUR;
 /* The « Orientation » section of request id's page: while it is open, the

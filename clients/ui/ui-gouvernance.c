@@ -1,0 +1,364 @@
+/*
+ * ui-gouvernance.c - what an event's page shows of a governance meeting
+ * (comité de pilotage, technique, des financeurs, a réunion avec la Caf…)
+ * besides the promeneurs' attendance: the papers attached to it (documents
+ * of the mail journal attached to the event) and the partners' contacts
+ * invited (table guest), each marked present or not.
+ *
+ * The agenda, the minutes and to whom and when they were circulated are
+ * columns of the event (its page and its form, ui-evenements.c). A guest is
+ * written through the domain layer (registered once per event: a second
+ * registration is refused with its words), one captured local edit each.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../../sync/sync.h"
+#include "ui-html.h"
+#include "ui.h"
+
+#define CONTACTS_MAX 2000 /* contacts offered by the form */
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+static int event_exists(struct ui_ctx *c, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = RELAIS_ENOTFOUND;
+	if (!id || !util_is_uuid(id))
+		return RELAIS_ENOTFOUND;
+	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM event WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Starts a form posting to /evenements/EVENT/invites + suffix. */
+static int form_begin(struct ui_ctx *c, const char *event, const char *suffix, const char *cls)
+{
+	buf_printf(c->out, "<form method=\"post\" class=\"%s\" novalidate action=\"/evenements/", cls);
+	html_url(c->out, event);
+	buf_puts(c->out, "/invites");
+	buf_puts(c->out, suffix);
+	buf_puts(c->out, "\">");
+	return ui_csrf_input(c);
+}
+
+static int documents_html(struct ui_ctx *c, const char *event)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0, s;
+	buf_puts(c->out, "<section aria-labelledby=\"titre-pieces-reunion\">\n"
+		 "<h2 id=\"titre-pieces-reunion\">Documents de la réunion</h2>\n");
+	if (sqlite3_prepare_v2(c->db, "SELECT id, nom, taille FROM document WHERE rattache_table = "
+			       "'event' AND rattache_id = ?1 ORDER BY nom, id", -1, &st,
+			       NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		long long size = sqlite3_column_int64(st, 2);
+		if (!n++)
+			buf_puts(c->out, "<ul>\n");
+		buf_puts(c->out, "<li><a href=\"/documents/");
+		html_url(c->out, col_text(st, 0));
+		buf_puts(c->out, "\">");
+		buf_puts_html(c->out, col_text(st, 1)[0] ? col_text(st, 1) : "document");
+		buf_printf(c->out, "</a> (%lld octet%s)</li>\n", size, util_pluriel(size));
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return RELAIS_EDB;
+	if (n)
+		buf_puts(c->out, "</ul>\n");
+	else
+		html_tag(c->out, "p", "Aucun document : une pièce jointe reçue par courriel (ordre "
+			 "du jour, compte rendu) se rattache à l'événement depuis la page Courrier.");
+	return buf_puts(c->out, "</section>\n");
+}
+
+static int guest_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
+{
+	struct buf *b = c->out;
+	const char *gid = col_text(st, 0), *who = col_text(st, 2);
+	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+	struct buf sfx = BUF_INIT(256);
+
+	buf_puts(b, "<tr><th scope=\"row\">");
+	buf_puts(b, "<a href=\"/fiches/contact/");
+	html_url(b, col_text(st, 1));
+	buf_puts(b, "\">");
+	buf_puts_html(b, who);
+	buf_puts(b, "</a></th>");
+	html_cell(b, col_text(st, 3));
+	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
+	if (c->read_only)
+		return buf_puts(b, "</tr>\n");
+	buf_puts(b, "<td class=\"actions\">");
+	buf_puts(&sfx, "/");
+	html_url(&sfx, gid);
+	buf_fail(b, buf_error(&sfx));
+	form_begin(c, event, buf_str(&sfx), "en-ligne");
+	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
+		   "<button type=\"submit\" aria-label=\"Marquer %s : ", present == 1 ? 0 : 1,
+		   present == 1 ? "absent(e)" : "présent(e)");
+	buf_puts_html(b, who);
+	buf_printf(b, "\">Marquer %s</button></form> ", present == 1 ? "absent(e)" : "présent(e)");
+	buf_puts(&sfx, "/retirer");
+	buf_fail(b, buf_error(&sfx));
+	form_begin(c, event, buf_str(&sfx), "en-ligne");
+	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
+	buf_puts_html(b, who);
+	buf_puts(b, "\">Retirer</button></form></td></tr>\n");
+	buf_release(&sfx);
+	return buf_error(b);
+}
+
+/* The form that invites a contact not invited yet. */
+static int guest_form(struct ui_ctx *c, const char *event)
+{
+	const char **ids = NULL, **names = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT k.id, coalesce(k.prenom || ' ', '') || k.nom || "
+			       "coalesce(' – ' || (SELECT x.nom FROM partenaire x WHERE x.id = "
+			       "k.partenaire), ' – ' || (SELECT s.nom FROM structure s WHERE s.id = "
+			       "k.structure), '') FROM contact k WHERE NOT EXISTS (SELECT 1 FROM guest g "
+			       "WHERE g.event = ?1 AND g.contact = k.id) ORDER BY k.nom COLLATE NOCASE, "
+			       "k.prenom, k.id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, CONTACTS_MAX);
+	if (!(ids = calloc(CONTACTS_MAX + 1, sizeof(*ids))) ||
+	    !(names = calloc(CONTACTS_MAX + 1, sizeof(*names)))) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < CONTACTS_MAX) {
+		ids[n] = strdup(col_text(st, 0));
+		names[n] = strdup(col_text(st, 1));
+		n++;
+		if (!ids[n - 1] || !names[n - 1]) {
+			rc = RELAIS_ENOMEM;
+			goto out;
+		}
+	}
+	if (s != SQLITE_DONE && s != SQLITE_ROW) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	if (!n) {
+		buf_puts(c->out, "<p>Aucun contact à inviter : les contacts s'ajoutent depuis la "
+			 "page d'un partenaire (<a href=\"/fiches/partenaire\">Partenaires</a>).</p>\n");
+		goto out;
+	}
+	form_begin(c, event, "", "ajout");
+	struct html_field who = {
+		.name = "contact", .id = "invite-contact", .label = "Contact", .type = HTML_SELECT,
+		.required = 1, .options = ids, .option_labels = names, .noptions = n,
+	};
+	html_field(c->out, &who);
+	struct html_field present = {
+		.name = "presence_effective", .id = "invite-presence",
+		.label = "Présent(e) à la réunion", .type = HTML_CHECKBOX, .value = "0",
+	};
+	html_field(c->out, &present);
+	buf_puts(c->out, "<button type=\"submit\">Inviter</button></form>\n");
+out:
+	for (size_t i = 0; ids && names && i < n; i++) {
+		free((char *)ids[i]);
+		free((char *)names[i]);
+	}
+	free(ids);
+	free(names);
+	sqlite3_finalize(st);
+	return rc ? rc : buf_error(c->out);
+}
+
+static int guests_html(struct ui_ctx *c, const char *event)
+{
+	static const char *const heads[] = { "Contact", "Partenaire ou structure",
+					     "Présence effective", NULL };
+	static const char *const heads_rw[] = { "Contact", "Partenaire ou structure",
+						"Présence effective", "Actions", NULL };
+	sqlite3_stmt *st = NULL;
+	int n = 0, s;
+
+	buf_puts(c->out, "<section aria-labelledby=\"titre-invites\">\n"
+		 "<h2 id=\"titre-invites\">Partenaires invités</h2>\n");
+	if (sqlite3_prepare_v2(c->db, "SELECT g.id, g.contact, coalesce((SELECT coalesce(k.prenom || "
+			       "' ', '') || k.nom FROM contact k WHERE k.id = g.contact), g.contact), "
+			       "coalesce((SELECT coalesce(x.nom, s.nom) FROM contact k LEFT JOIN "
+			       "partenaire x ON x.id = k.partenaire LEFT JOIN structure s ON s.id = "
+			       "k.structure WHERE k.id = g.contact), ''), g.presence_effective "
+			       "FROM guest g WHERE g.event = ?1 ORDER BY 3 COLLATE NOCASE, g.id", -1,
+			       &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!n++)
+			html_table_begin(c->out, "Contacts des partenaires invités",
+					 c->read_only ? heads : heads_rw);
+		guest_row(c, event, st);
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return RELAIS_EDB;
+	if (n)
+		html_table_end(c->out);
+	else
+		html_tag(c->out, "p", "Aucun partenaire invité.");
+	if (!c->read_only) {
+		buf_puts(c->out, "<h3>Inviter un contact d'un partenaire</h3>\n");
+		int rc = guest_form(c, event);
+		if (rc)
+			return rc;
+	}
+	return buf_puts(c->out, "</section>\n");
+}
+
+int ui_event_governance(struct ui_ctx *c, const char *id)
+{
+	int rc = documents_html(c, id);
+	return rc ? rc : guests_html(c, id);
+}
+
+/* ---- the forms ---- */
+
+/* Writes guest row id (NULL: a new one with v; n 0: deleted) through the
+ * domain layer as one captured local edit. */
+static int guest_write(struct ui_ctx *c, const char *id, const struct domain_value *v, size_t n,
+		       char *err, size_t errlen)
+{
+	const struct model_table *t = model_table_by_name("guest");
+	struct sync_capture *cap = NULL;
+	struct domain_result res;
+	char today[DOMAIN_DATE_LEN + 1];
+	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
+	if (rc)
+		return rc;
+	domain_today(today);
+	rc = id && !n ? domain_delete(c->db, t, id, err, errlen)
+		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, &res, err, errlen);
+	if (rc) {
+		sync_capture_abort(cap);
+		return rc;
+	}
+	return sync_capture_commit(cap);
+}
+
+static int back_to_event(struct ui_ctx *c, const char *event, const char *flash)
+{
+	struct buf loc = BUF_INIT(256);
+	buf_puts(&loc, "/evenements/");
+	html_url(&loc, event);
+	int rc = buf_error(&loc);
+	if (!rc)
+		rc = ui_redirect(c, buf_str(&loc), flash);
+	buf_release(&loc);
+	return rc;
+}
+
+/* 1 when guest gid is of event (the address names both). */
+static int guest_of_event(struct ui_ctx *c, const char *gid, const char *event)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	if (!gid || !util_is_uuid(gid))
+		return 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM guest WHERE id = ?1 AND event = ?2", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, gid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, event, -1, SQLITE_TRANSIENT);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int post_invite(struct ui_ctx *c)
+{
+	const struct model_table *t = model_table_by_name("guest");
+	const struct model_column *kcol = model_column_by_name(t, "contact");
+	const char *event = ui_param(c, "id"), *raw = ui_form(c, "contact");
+	const char *present = ui_form(c, "presence_effective");
+	char kid[MODEL_VALUE_MAX], err[DOMAIN_MSG_MAX] = "";
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if ((rc = event_exists(c, event)))
+		return rc;
+	if (!raw || !raw[0])
+		return ui_error_page(c, 422, "Choisissez le contact à inviter.");
+	if (domain_check_value(c->db, kcol, raw, kid, sizeof(kid), err, sizeof(err)) || !kid[0])
+		return ui_error_page(c, 422, err[0] ? err : "Contact introuvable.");
+	struct domain_value v[] = {
+		{ model_column_by_name(t, "event"), event },
+		{ kcol, kid },
+		{ model_column_by_name(t, "presence_effective"),
+		  present && !strcmp(present, "1") ? "1" : "0" },
+	};
+	rc = guest_write(c, NULL, v, 3, err, sizeof(err));
+	if (rc == RELAIS_EEXIST)
+		return ui_error_page(c, 409, err[0] ? err : "Ce contact est déjà invité.");
+	if (rc == RELAIS_EINVAL)
+		return ui_error_page(c, 422, err);
+	if (rc)
+		return rc;
+	return back_to_event(c, event, "Invitation enregistrée ; elle sera envoyée au serveur à la "
+			     "prochaine synchronisation.");
+}
+
+static int post_presence(struct ui_ctx *c)
+{
+	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid"), *v = ui_form(c, "presence");
+	char err[DOMAIN_MSG_MAX] = "";
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if ((rc = event_exists(c, event)))
+		return rc;
+	if (!v || (strcmp(v, "0") && strcmp(v, "1")))
+		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
+	if (!guest_of_event(c, gid, event))
+		return RELAIS_ENOTFOUND;
+	const struct model_table *t = model_table_by_name("guest");
+	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
+	if ((rc = guest_write(c, gid, dv, 1, err, sizeof(err))))
+		return rc;
+	return back_to_event(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+}
+
+static int post_remove(struct ui_ctx *c)
+{
+	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid");
+	char err[DOMAIN_MSG_MAX] = "";
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if ((rc = event_exists(c, event)))
+		return rc;
+	if (!guest_of_event(c, gid, event))
+		return RELAIS_ENOTFOUND;
+	if ((rc = guest_write(c, gid, NULL, 0, err, sizeof(err))))
+		return rc;
+	return back_to_event(c, event, "Invitation retirée.");
+}
+
+void ui_gouvernance_routes(struct ui *u)
+{
+	ui_route(u, "POST", "/evenements/{id}/invites", post_invite);
+	ui_route(u, "POST", "/evenements/{id}/invites/{gid}", post_presence);
+	ui_route(u, "POST", "/evenements/{id}/invites/{gid}/retirer", post_remove);
+}

@@ -1,0 +1,313 @@
+/*
+ * ui-personne.c - a person's data in relais ui, for the rights of access
+ * and rectification the leaflet promises: /promeneurs/{id}/donnees lists
+ * everything the replica holds on a promeneur — their fiche, every row of
+ * every table that names them, and the messages of the mail journal sent
+ * from their address, the rows of « relais personne export » — each with
+ * the page where it is corrected; /promeneurs/{id}/donnees/export gives the
+ * same as a JSON file to hand over.
+ *
+ * The rows are found from the model (every reference column to promeneur),
+ * so a table added later is listed without a change here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ui-html.h"
+#include "ui.h"
+
+#define SQL_MAX 4096
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+static int col_live(const struct model_column *c)
+{
+	return c->since <= MODEL_SCHEMA_VERSION;
+}
+
+/* SELECT * of the rows of t that name promeneur ?1 (t has a reference to
+ * promeneur: else *st is NULL). */
+static int person_rows(sqlite3 *db, const struct model_table *t, sqlite3_stmt **st)
+{
+	struct buf sql = BUF_INIT(SQL_MAX);
+	int refs = 0, rc;
+	*st = NULL;
+	buf_printf(&sql, "SELECT * FROM \"%s\" WHERE ", t->name);
+	for (size_t k = 0; k < t->ncolumns; k++) {
+		const struct model_column *c = &t->columns[k];
+		if (c->kind != MODEL_REF || strcmp(c->ref, "promeneur") || !col_live(c))
+			continue;
+		buf_printf(&sql, "%s\"%s\" = ?1", refs++ ? " OR " : "", c->name);
+	}
+	buf_puts(&sql, " ORDER BY id");
+	rc = buf_error(&sql);
+	if (!rc && refs && sqlite3_prepare_v2(db, buf_str(&sql), -1, st, NULL) != SQLITE_OK)
+		rc = RELAIS_EDB;
+	buf_release(&sql);
+	return rc;
+}
+
+/* The messages of the journal sent from the person's address. */
+#define MAIL_SQL \
+	"SELECT * FROM inbound_mail WHERE lower(expediteur) = lower(" \
+	"(SELECT email FROM promeneur WHERE id = ?1)) ORDER BY recu_le, id"
+
+/* The value of a result column named as a column of t, for people. */
+static int value_text(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i)
+{
+	struct buf *b = c->out;
+	const char *v = col_text(st, i);
+	switch (col->kind) {
+	case MODEL_BOOL:
+		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
+	case MODEL_ENUM:
+		return buf_puts_html(b, ui_value_label(v));
+	case MODEL_DATE: {
+		char d[UTIL_DATE_FR_LEN];
+		return buf_puts_html(b, util_date_fr(v, d, sizeof(d)));
+	}
+	case MODEL_REF: {
+		char *title = ui_row_title(c, col->ref, v);
+		buf_puts_html(b, title ? title : v);
+		free(title);
+		return buf_error(b);
+	}
+	default:
+		if (col->flags & MODEL_MULTILINE) {
+			buf_puts(b, "<span class=\"multiligne\">");
+			buf_puts_html(b, v);
+			return buf_puts(b, "</span>");
+		}
+		return buf_puts_html(b, v);
+	}
+}
+
+/* Where row id of table is corrected (or its workflow followed). */
+static void edit_href(sqlite3_stmt *st, const char *table, const char *id, const char *person,
+		      char *out, size_t len)
+{
+	static const char *const generic[] = { "presence", "candidature", "bilan", "request", "need" };
+	out[0] = 0;
+	if (!strcmp(table, "promeneur")) {
+		snprintf(out, len, "/promeneurs/%s/modifier", id);
+		return;
+	}
+	for (size_t k = 0; k < sizeof(generic) / sizeof(generic[0]); k++)
+		if (!strcmp(table, generic[k])) {
+			snprintf(out, len, "/fiches/%s/%s/modifier", table, id);
+			return;
+		}
+	if (!strcmp(table, "attendance")) {
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			if (!strcmp(sqlite3_column_name(st, i), "event") &&
+			    util_is_uuid(col_text(st, i)))
+				snprintf(out, len, "/evenements/%s", col_text(st, i));
+	} else if (!strcmp(table, "directory_change")) {
+		snprintf(out, len, "/annuaire-national");
+	} else if (!strcmp(table, "inbound_mail")) {
+		snprintf(out, len, "/courrier/%s", id);
+	} else if (!strcmp(table, "procedure") || !strcmp(table, "task")) {
+		snprintf(out, len, "/promeneurs/%s", person);
+	}
+}
+
+/* One row: its title, every column with a value, and where to correct it. */
+static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt *st,
+		    const char *person)
+{
+	struct buf *b = c->out;
+	const char *id = "";
+	char href[128];
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		if (!strcmp(sqlite3_column_name(st, i), "id"))
+			id = col_text(st, i);
+	char *title = ui_row_title(c, t->name, id);
+	buf_puts(b, "<article class=\"donnee\">\n<h3>");
+	buf_puts_html(b, title ? title : id);
+	buf_puts(b, "</h3>\n<dl class=\"fiche\">\n");
+	free(title);
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const struct model_column *col = model_column_by_name(t, sqlite3_column_name(st, i));
+		if (!col || sqlite3_column_type(st, i) == SQLITE_NULL)
+			continue;
+		buf_puts(b, "<dt>");
+		buf_puts_html(b, col->label);
+		buf_puts(b, "</dt><dd>");
+		value_text(c, col, st, i);
+		buf_puts(b, "</dd>\n");
+	}
+	buf_puts(b, "</dl>\n");
+	edit_href(st, t->name, id, person, href, sizeof(href));
+	if (href[0] && (!c->read_only || strncmp(href, "/fiches/", 8))) {
+		buf_puts(b, "<p>");
+		html_link(b, href, c->read_only ? "Voir" : !strcmp(t->name, "inbound_mail") ||
+			  !strcmp(t->name, "attendance") || !strcmp(t->name, "procedure") ||
+			  !strcmp(t->name, "task") || !strcmp(t->name, "directory_change")
+			  ? "Voir et suivre" : "Corriger");
+		buf_puts(b, "</p>\n");
+	}
+	return buf_puts(b, "</article>\n");
+}
+
+/* A section of the rows of st (?1 bound), under the plural of t. */
+static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt *st,
+			const char *person, int n)
+{
+	struct buf *b = c->out;
+	int count = 0, s;
+	buf_printf(b, "<section aria-labelledby=\"donnees-%d\">\n<h2 id=\"donnees-%d\">", n, n);
+	buf_puts_html(b, t->plural);
+	buf_puts(b, "</h2>\n");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		count++;
+		row_html(c, t, st, person);
+	}
+	if (s != SQLITE_DONE)
+		return RELAIS_EDB;
+	if (!count)
+		html_tag(b, "p", "Aucune.");
+	return buf_puts(b, "</section>\n");
+}
+
+static int person_id(struct ui_ctx *c, const char **id)
+{
+	char *name;
+	*id = ui_param(c, "id");
+	if (!*id || !util_is_uuid(*id) || !(name = ui_row_title(c, "promeneur", *id)))
+		return RELAIS_ENOTFOUND;
+	free(name);
+	return 0;
+}
+
+static int page_donnees(struct ui_ctx *c)
+{
+	const char *id;
+	char *name = NULL, title[512];
+	sqlite3_stmt *st = NULL;
+	int rc = person_id(c, &id), n = 0;
+	if (rc)
+		return rc;
+	name = ui_row_title(c, "promeneur", id);
+	snprintf(title, sizeof(title), "Données personnelles : %s", name ? name : id);
+	free(name);
+	ui_page_begin(c, title, "annuaire");
+	buf_printf(c->out, "<p class=\"fil\"><a href=\"/promeneurs/%s\">Retour à la fiche</a></p>\n",
+		   id);
+	html_tag(c->out, "p", "Tout ce que ce poste conserve sur cette personne (droit d'accès) : "
+		 "sa fiche, chaque ligne qui la désigne et les courriels reçus de son adresse. "
+		 "Chaque ligne se corrige depuis la page indiquée (droit de rectification).");
+	buf_printf(c->out, "<p><a class=\"bouton\" href=\"/promeneurs/%s/donnees/export\">"
+		   "Télécharger en JSON</a></p>\n", id);
+	/* The fiche itself, then every table that names them. */
+	if (sqlite3_prepare_v2(c->db, "SELECT * FROM promeneur WHERE id = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = section_html(c, model_table_by_name("promeneur"), st, id, n++);
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < model_ntables && !rc; i++) {
+		const struct model_table *t = &model_tables[i];
+		if (t->since > MODEL_SCHEMA_VERSION || (rc = person_rows(c->db, t, &st)) || !st)
+			continue;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		rc = section_html(c, t, st, id, n++);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, MAIL_SQL, -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = section_html(c, model_table_by_name("inbound_mail"), st, id, n++);
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = ui_documents_section(c, "promeneur", id);
+	return rc ? rc : ui_page_end(c);
+}
+
+static int rows_json(sqlite3_stmt *st, json_t *obj, const char *key)
+{
+	json_t *arr = json_array();
+	int s;
+	if (!arr || json_object_set_new(obj, key, arr))
+		return RELAIS_ENOMEM;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, replica_row_json(st)))
+			return RELAIS_ENOMEM;
+	return s == SQLITE_DONE ? 0 : RELAIS_EDB;
+}
+
+/* The JSON of « relais personne export »: { "promeneur": {…}, TABLE: […],
+ * "inbound_mail": […] }. */
+static int page_export(struct ui_ctx *c)
+{
+	const char *id;
+	sqlite3_stmt *st = NULL;
+	json_t *obj = NULL, *row = NULL;
+	char *text = NULL, name[64];
+	int rc = person_id(c, &id);
+	if (rc)
+		return rc;
+	if (!(obj = json_object()))
+		return RELAIS_ENOMEM;
+	if (sqlite3_prepare_v2(c->db, "SELECT * FROM promeneur WHERE id = ?1", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = RELAIS_ENOTFOUND;
+		goto out;
+	}
+	if (!(row = replica_row_json(st)) || json_object_set_new(obj, "promeneur", row)) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < model_ntables && !rc; i++) {
+		const struct model_table *t = &model_tables[i];
+		if (t->since > MODEL_SCHEMA_VERSION || (rc = person_rows(c->db, t, &st)) || !st)
+			continue;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		rc = rows_json(st, obj, t->name);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc)
+		goto out;
+	if (sqlite3_prepare_v2(c->db, MAIL_SQL, -1, &st, NULL) != SQLITE_OK) {
+		rc = RELAIS_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if ((rc = rows_json(st, obj, "inbound_mail")))
+		goto out;
+	if (!(text = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
+		rc = RELAIS_ENOMEM;
+		goto out;
+	}
+	buf_puts(c->out, text);
+	buf_putc(c->out, '\n');
+	snprintf(name, sizeof(name), "donnees-%.8s.json", id);
+	rc = buf_error(c->out);
+	if (!rc)
+		rc = ui_download(c, "application/json", name);
+out:
+	sqlite3_finalize(st);
+	free(text);
+	json_decref(obj);
+	return rc;
+}
+
+void ui_personne_routes(struct ui *u)
+{
+	ui_route(u, "GET", "/promeneurs/{id}/donnees", page_donnees);
+	ui_route(u, "GET", "/promeneurs/{id}/donnees/export", page_export);
+}
