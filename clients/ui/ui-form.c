@@ -60,6 +60,14 @@ static const struct {
 	{ "task", "libelle" },
 	{ "need", "theme" },
 	{ "inbound_mail", "coalesce(sujet, '(sans objet)')" },
+	{ "directory_change", "'Annuaire national : ' || nature || coalesce(' du ' || "
+	  "strftime('%d/%m/%Y', date), '')" },
+	{ "attendance", "'Participation : ' || coalesce((SELECT e.titre || ' (' || "
+	  "strftime('%d/%m/%Y', e.date) || ')' FROM event e WHERE e.id = attendance.event), '?')" },
+	{ "guest", "'Invitation : ' || coalesce((SELECT e.titre FROM event e WHERE "
+	  "e.id = guest.event), '?')" },
+	{ "decision", "'Décision du comité' || coalesce(' du ' || strftime('%d/%m/%Y', date_comite), "
+	  "'')" },
 };
 
 const char *ui_title_sql(const char *table)

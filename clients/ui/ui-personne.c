@@ -153,6 +153,26 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 	return buf_puts(b, "</article>\n");
 }
 
+/* Appends s with its first letter upper-case: "événements" as
+ * "Événements" (ASCII, and the accented letters of U+00E0..U+00FE). */
+static int capitalised(struct buf *b, const char *s)
+{
+	char first[3] = "";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0;
+	if (u[0] >= 'a' && u[0] <= 'z') {
+		first[0] = (char)(u[0] - 'a' + 'A');
+		n = 1;
+	} else if (u[0] == 0xC3 && u[1] >= 0xA0 && u[1] <= 0xBE && u[1] != 0xB7) {
+		first[0] = (char)u[0];
+		first[1] = (char)(u[1] - 0x20);
+		n = 2;
+	}
+	first[n] = 0;
+	buf_puts(b, first);
+	return buf_puts_html(b, s + n);
+}
+
 /* A section of the rows of st (?1 bound), under the plural of t. */
 static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt *st,
 			const char *person, int n)
@@ -160,7 +180,7 @@ static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_s
 	struct buf *b = c->out;
 	int count = 0, s;
 	buf_printf(b, "<section aria-labelledby=\"donnees-%d\">\n<h2 id=\"donnees-%d\">", n, n);
-	buf_puts_html(b, t->plural);
+	capitalised(b, t->plural);
 	buf_puts(b, "</h2>\n");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
@@ -169,7 +189,7 @@ static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_s
 	if (s != SQLITE_DONE)
 		return RELAIS_EDB;
 	if (!count)
-		html_tag(b, "p", "Aucune.");
+		html_tag(b, "p", "Rien d'enregistré.");
 	return buf_puts(b, "</section>\n");
 }
 
