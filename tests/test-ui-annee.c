@@ -132,14 +132,17 @@ TEST(ui_annee_annuaire_national_caf)
 	CHECK(r.status == 409 || r.status == 422);
 	CHECK_INT(h_uip_close(&u), 0);
 
-	/* One captured edit of the CAF's replica, queued for its next sync. */
-	e = h_export(caf);
-	ch = h_export_row(e, "directory_change", cid);
-	CHECK_INT(row_int(ch, "publie"), 1);
-	CHECK_STR(h_row_str(ch, "date_publication"), "2026-06-02");
+	/* One captured edit of the CAF's replica: it reaches the server and
+	 * the coordinator. */
 	json_t *st = h_status(caf);
 	CHECK(st != NULL);
 	CHECK_INT(json_integer_value(json_object_get(st, "pending")), 1);
+	CHECK(h_sync(caf, &w.d) == 0);
+	CHECK(h_sync(w.home, &w.d) == 0);
+	e = h_export(w.home);
+	ch = h_export_row(e, "directory_change", cid);
+	CHECK_INT(row_int(ch, "publie"), 1);
+	CHECK_STR(h_row_str(ch, "date_publication"), "2026-06-02");
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }
 
@@ -266,7 +269,7 @@ TEST(ui_annee_formation)
 	CHECK(h_uip_get(&u, "/formation?annee=2026", &r) == 0);
 	CHECK(strstr(r.body, "Besoins à planifier") && strstr(r.body, "2 mars 2026") &&
 	      strstr(r.body, h_strf("/formation/besoins/%s/planifier", nid)) &&
-	      strstr(r.body, "Harcèlement en ligne (06/10/2026)"));
+	      strstr(r.body, "Harcèlement en ligne, 6 octobre 2026"));
 	/* The person's page lists it. */
 	CHECK(h_uip_get(&u, h_strf("/promeneurs/%s", p), &r) == 0);
 	CHECK(strstr(r.body, "Besoins de formation") && strstr(r.body, h_strf("/fiches/need/%s", nid)));

@@ -204,7 +204,7 @@ TEST(ui_pages_evenements)
 	CHECK(h_uip_get(&u, h_strf("/evenements/%s", ev), &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "<h1>Regroupement de printemps</h1>") != NULL);
-	CHECK(strstr(r.body, "12/03/2099") != NULL);
+	CHECK(strstr(r.body, "12 mars 2099") != NULL);
 	CHECK(strstr(r.body, "Événement créé.") != NULL);
 	CHECK(strstr(r.body, "<strong>0</strong> inscrit ") != NULL);
 

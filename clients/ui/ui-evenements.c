@@ -106,7 +106,7 @@ static int list_table(struct ui_ctx *c, int upcoming, const char *today)
 		buf_puts(c->out, "<tr><th scope=\"row\">");
 		link_to(c->out, "/evenements/", col_text(st, 0), NULL, col_text(st, 1));
 		buf_puts(c->out, "</th>");
-		html_date_fr(col_text(st, 2), date, sizeof(date));
+		util_date_fr(col_text(st, 2), date, sizeof(date));
 		html_cell(c->out, date);
 		html_cell(c->out, ui_value_label(col_text(st, 3)));
 		html_cell(c->out, col_text(st, 4));

@@ -61,14 +61,17 @@ static int training_options(struct ui_ctx *c, char ***ids, char ***names, size_t
 	*names = calloc(EVENTS_MAX + 1, sizeof(char *));
 	if (!*ids || !*names)
 		return RELAIS_ENOMEM;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, titre || coalesce(' (' || strftime('%d/%m/%Y', "
-			       "date) || ')', '') FROM event WHERE type IN " TRAINING_TYPES
-			       " ORDER BY date DESC, titre, id LIMIT ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "SELECT id, titre, date FROM event WHERE type IN "
+			       TRAINING_TYPES " ORDER BY date DESC, titre, id LIMIT ?1", -1, &st,
+			       NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_int(st, 1, EVENTS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < EVENTS_MAX) {
+		char d[UTIL_DATE_FR_LEN];
 		(*ids)[*n] = strdup(col_text(st, 0));
-		(*names)[*n] = strdup(col_text(st, 1));
+		if (asprintf(&(*names)[*n], "%s, %s", col_text(st, 1),
+			     util_date_fr(col_text(st, 2), d, sizeof(d))) < 0)
+			(*names)[*n] = NULL;
 		(*n)++;
 		if (!(*ids)[*n - 1] || !(*names)[*n - 1]) {
 			rc = RELAIS_ENOMEM;
