@@ -197,8 +197,11 @@ TEST(ui_annee_gouvernance)
 	CHECK(h_uip_get(&u, h_strf("/evenements/%s", ev), &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "comité de pilotage") && strstr(r.body, "1er décembre 2026") &&
-	      strstr(r.body, "1. Bilan de l&#39;année") && strstr(r.body, "Membres du comité") &&
-	      strstr(r.body, "8 décembre 2026"));
+	      strstr(r.body, "Ordre du jour et compte rendu") &&
+	      strstr(r.body, "1. Bilan de l&#39;année") &&
+	      strstr(r.body, "Le plan de formation est adopté.") &&
+	      strstr(r.body, "diffusé à <span class=\"multiligne\">Membres du comité, structures"
+		     "</span> le 8 décembre 2026"));
 	CHECK(strstr(r.body, "Documents de la réunion") &&
 	      strstr(r.body, "href=\"/documents/d0c00000-0000-4000-8000-000000000001\"") &&
 	      strstr(r.body, "ordre-du-jour.pdf"));

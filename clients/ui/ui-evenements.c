@@ -507,7 +507,8 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 		const struct model_column *col = &t->columns[i];
 		char date[32];
 		const char *v = values[i] ? values[i] : "";
-		if (col->since > MODEL_SCHEMA_VERSION || !strcmp(col->name, "titre"))
+		if (col->since > MODEL_SCHEMA_VERSION || !strcmp(col->name, "titre") ||
+		    ui_event_meeting_column(col->name))
 			continue;
 		if (col->kind == MODEL_DATE) {
 			util_date_fr(v, date, sizeof(date));
@@ -523,7 +524,9 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 	buf_puts(c->out, "</dl>\n");
 	if (!c->read_only)
 		link_to(c->out, "/evenements/", id, "/modifier", "Modifier l'événement");
-	rc = attendance_html(c, id, chosen, error);
+	rc = ui_event_meeting(c, id);
+	if (!rc)
+		rc = attendance_html(c, id, chosen, error);
 	if (!rc)
 		rc = ui_event_governance(c, id);
 	ui_page_end(c);

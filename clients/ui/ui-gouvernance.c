@@ -1,12 +1,14 @@
 /*
  * ui-gouvernance.c - what an event's page shows of a governance meeting
  * (comité de pilotage, technique, des financeurs, a réunion avec la Caf…)
- * besides the promeneurs' attendance: the papers attached to it (documents
- * of the mail journal attached to the event) and the partners' contacts
- * invited (table guest), each marked present or not.
+ * besides the promeneurs' attendance: its agenda and minutes, the papers
+ * attached to it (documents of the mail journal attached to the event) and
+ * the partners' contacts invited (table guest), each marked present or
+ * not.
  *
  * The agenda, the minutes and to whom and when they were circulated are
- * columns of the event (its page and its form, ui-evenements.c). A guest is
+ * columns of the event, typed in its form (ui-evenements.c) and shown here
+ * together. A guest is
  * written through the domain layer (registered once per event: a second
  * registration is refused with its words), one captured local edit each.
  */
@@ -49,6 +51,72 @@ static int form_begin(struct ui_ctx *c, const char *event, const char *suffix, c
 	buf_puts(c->out, suffix);
 	buf_puts(c->out, "\">");
 	return ui_csrf_input(c);
+}
+
+int ui_event_meeting_column(const char *name)
+{
+	static const char *const cols[] = { "ordre_du_jour", "compte_rendu", "diffusion",
+					    "date_diffusion" };
+	for (size_t i = 0; name && i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (!strcmp(cols[i], name))
+			return 1;
+	return 0;
+}
+
+/* A text of the meeting under its heading, or what is missing. */
+static int meeting_text(struct buf *b, const char *label, sqlite3_stmt *st, int i,
+			const char *none)
+{
+	buf_puts(b, "<dt>");
+	buf_puts_html(b, label);
+	buf_puts(b, "</dt>");
+	if (sqlite3_column_type(st, i) == SQLITE_NULL || !col_text(st, i)[0]) {
+		buf_puts(b, "<dd><span class=\"vide\">");
+		buf_puts_html(b, none);
+		return buf_puts(b, "</span></dd>\n");
+	}
+	buf_puts(b, "<dd class=\"multiligne\">");
+	buf_puts_html(b, col_text(st, i));
+	return buf_puts(b, "</dd>\n");
+}
+
+int ui_event_meeting(struct ui_ctx *c, const char *id)
+{
+	struct buf *b = c->out;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT ordre_du_jour, compte_rendu, diffusion, date_diffusion "
+			       "FROM event WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return RELAIS_ENOTFOUND;
+	}
+	buf_puts(b, "<section aria-labelledby=\"titre-reunion\">\n<h2 id=\"titre-reunion\">Ordre du "
+		 "jour et compte rendu</h2>\n<dl class=\"fiche\">\n");
+	meeting_text(b, "Ordre du jour", st, 0, "pas d'ordre du jour noté");
+	meeting_text(b, "Compte rendu", st, 1, "pas encore rédigé");
+	buf_puts(b, "<dt>Diffusion du compte rendu</dt><dd>");
+	int to = sqlite3_column_type(st, 2) != SQLITE_NULL && col_text(st, 2)[0];
+	int on = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	if (!to && !on) {
+		buf_puts(b, "<span class=\"vide\">pas encore diffusé</span>");
+	} else {
+		buf_puts(b, "diffusé");
+		if (to) {
+			buf_puts(b, " à <span class=\"multiligne\">");
+			buf_puts_html(b, col_text(st, 2));
+			buf_puts(b, "</span>");
+		}
+		if (on) {
+			char d[UTIL_DATE_FR_LEN];
+			buf_puts(b, " le ");
+			buf_puts_html(b, util_date_fr(col_text(st, 3), d, sizeof(d)));
+		}
+	}
+	buf_puts(b, "</dd>\n</dl>\n</section>\n");
+	sqlite3_finalize(st);
+	return buf_error(b);
 }
 
 static int documents_html(struct ui_ctx *c, const char *event)
