@@ -201,7 +201,7 @@ TEST(ui_annee_gouvernance)
 	      strstr(r.body, "1. Bilan de l&#39;année") &&
 	      strstr(r.body, "Le plan de formation est adopté.") &&
 	      strstr(r.body, "diffusé à <span class=\"multiligne\">Membres du comité, structures"
-		     "</span> le 8 décembre 2026"));
+		     "</span>, le 8 décembre 2026"));
 	CHECK(strstr(r.body, "Documents de la réunion") &&
 	      strstr(r.body, "href=\"/documents/d0c00000-0000-4000-8000-000000000001\"") &&
 	      strstr(r.body, "ordre-du-jour.pdf"));

@@ -606,3 +606,85 @@ TEST(ui_e2e_procedures)
 		CHECK_IDX(copy_file(h_path(h_strf("captures/%s.png", names[i])),
 				    h_strf("%s/../../docs/ui-%s.png", e2e_dir(), names[i])) == 0, (int)i);
 }
+
+/* The year's screens: a publication confirmed, a comité de pilotage with
+ * its papers and an invited partner, a training need planned, a person's
+ * data; the screenshots of docs/ui.md (RELAIS_UI_SCREENSHOT=1 copies them). */
+TEST(ui_e2e_annee)
+{
+	static const char *const names[] = { "annuaire-national", "comite", "formation", "donnees" };
+	struct world w;
+	struct ui_proc u;
+	const char *node;
+	h_setup();
+	CHECK(tools_ready(&node) == 0);
+	CHECK(world_start(&w, 1) == 0);
+	const char *A = w.home[0];
+	const char *s = h_relais_ok(A, "structure", "ajouter", "--nom", "Centre social de Bagnères",
+				    "--commune", "Bagnères-de-Bigorre", "--type", "centre_social",
+				    (char *)NULL);
+	CHECK(s != NULL);
+	const char *p = h_relais_ok(A, "promeneur", "ajouter", "--prenom", "Inès", "--nom", "Lasserre",
+				    "--email", "ines.lasserre@example.org", "--structure", s,
+				    "--statut", "labellise", "--public", "jeunesse", (char *)NULL);
+	CHECK(p != NULL);
+	CHECK(h_relais_ok(A, "presence", "ajouter", "--promeneur", p, "--reseau", "instagram",
+			  "--nom-profil", "ines.pdn65", (char *)NULL) != NULL);
+	CHECK(h_relais_ok(A, "promeneur", "modifier", p, "--telephone", "0562000003", (char *)NULL));
+	json_t *e = h_export(A);
+	const char *cid = h_row_str(row_where(e, "directory_change", "promeneur", p), "id");
+	CHECK(cid != NULL);
+	CHECK(h_relais_ok(A, "changement", "modifier", cid, "--transmis", "oui",
+			  "--date-transmission", "2026-06-01", (char *)NULL));
+	const char *part = h_relais_ok(A, "partenaire", "ajouter", "--nom", "Département des "
+				       "Hautes-Pyrénées", "--type", "departement", (char *)NULL);
+	CHECK(part != NULL);
+	CHECK(h_relais_ok(A, "contact", "ajouter", "--prenom", "Claire", "--nom", "Baylac",
+			  "--partenaire", part, "--fonction", "Cheffe du service jeunesse",
+			  (char *)NULL) != NULL);
+	const char *ev = h_relais_ok(A, "evenement", "ajouter", "--type", "comite_pilotage", "--titre",
+				     "Comité de pilotage de mi-année", "--date", "2026-06-25",
+				     "--lieu", "Tarbes", "--ordre-du-jour",
+				     "1. Synthèse du 1er semestre\n2. Plan de formation\n3. Questions "
+				     "diverses", "--compte-rendu", "Le plan de formation est adopté.",
+				     "--diffusion", "Membres du comité, structures du réseau",
+				     "--date-diffusion", "2026-07-02", (char *)NULL);
+	CHECK(ev != NULL);
+	CHECK(h_replica_exec(A, h_strf("INSERT INTO document (id, dept, nom, taille, rattache_table, "
+				       "rattache_id) VALUES ('d0c00000-0000-4000-8000-000000000002', "
+				       "'65', 'ordre-du-jour-copil.pdf', 48213, 'event', '%s')",
+				       ev)) == 0);
+	CHECK(h_relais_ok(A, "evenement", "ajouter", "--type", "formation_thematique", "--titre",
+			  "Droit à l'image : ce que dit la loi", "--date", "2026-10-06",
+			  (char *)NULL) != NULL);
+	CHECK(h_relais_ok(A, "besoin", "ajouter", "--theme", "Écoute des jeunes en détresse",
+			  "--promeneur", p, "--date", "2026-02-10", "--origine",
+			  "Échange de pratiques de février", (char *)NULL) != NULL);
+	CHECK(ui_start(A, &u) == 0);
+	const char *const env[] = {
+		h_strf("RELAIS_UI_PROMENEUR=%s", p), h_strf("RELAIS_UI_COMITE=%s", ev),
+		"RELAIS_UI_CONTACT_NOM=Claire Baylac",
+		"RELAIS_UI_FORMATION=Droit à l'image : ce que dit la loi", NULL,
+	};
+	json_t *out = scenario(node, "annee.mjs", &u, env);
+	CHECK(out != NULL);
+	CHECK(check_shots(out, sizeof(names) / sizeof(names[0])) == 0);
+	CHECK(sanitizer_report(&u) == 0);
+	CHECK_INT(ui_stop(&u), 0);
+
+	e = h_export(A);
+	CHECK(e != NULL);
+	CHECK_STR(h_row_str(h_export_row(e, "directory_change", cid), "date_publication"),
+		  "2026-06-02");
+	json_t *g = row_where(e, "guest", "event", ev);
+	CHECK(g != NULL);
+	CHECK_INT(json_integer_value(json_object_get(g, "presence_effective")), 1);
+	json_t *n = row_where(e, "need", "theme", "Droit à l'image des mineurs");
+	CHECK(n != NULL);
+	CHECK_STR(h_row_str(n, "statut"), "planifie");
+
+	const char *flag = getenv("RELAIS_UI_SCREENSHOT");
+	for (size_t i = 0; flag && !strcmp(flag, "1") && i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK_IDX(copy_file(h_path(h_strf("captures/%s.png", names[i])),
+				    h_strf("%s/../../docs/ui-%s.png", e2e_dir(), names[i])) == 0, (int)i);
+}

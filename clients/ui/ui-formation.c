@@ -263,7 +263,7 @@ static int plan_html(struct ui_ctx *c, long long year)
 			buf_puts(c->out, "<h3>");
 			buf_puts_html(c->out, theme);
 			buf_puts(c->out, "</h3>\n");
-			html_table_begin(c->out, theme, heads);
+			html_table_begin(c->out, "Besoins notés sur ce thème", heads);
 			open = 1;
 		}
 		buf_puts(c->out, "<tr>");
@@ -306,10 +306,15 @@ static int formation_page(struct ui_ctx *c, long long year, const struct ui_form
 	char title[64];
 	snprintf(title, sizeof(title), "Formation %lld", year);
 	ui_page_begin(c, title, "formation");
-	buf_printf(c->out, "<form method=\"get\" action=\"/formation\" class=\"filtres\">"
-		   "<label for=\"annee\">Année du plan</label> <input type=\"number\" id=\"annee\" "
-		   "name=\"annee\" min=\"2001\" max=\"2100\" value=\"%lld\"> <button type=\"submit\">"
-		   "Afficher</button></form>\n", year);
+	char y[8];
+	snprintf(y, sizeof(y), "%lld", year);
+	struct html_field f = {
+		.name = "annee", .label = "Année du plan", .type = HTML_NUMBER, .value = y,
+		.min = 2001, .max = 2100,
+	};
+	buf_puts(c->out, "<form method=\"get\" action=\"/formation\" class=\"filtres\">");
+	html_field(c->out, &f);
+	buf_puts(c->out, "<button type=\"submit\">Afficher</button></form>\n");
 	html_tag(c->out, "p", "Les besoins de formation notés lors des échanges avec les promeneurs, "
 		 "la formation prévue pour chacun et qui l'a suivie.");
 	int rc = to_plan_html(c);

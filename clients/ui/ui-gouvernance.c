@@ -80,6 +80,8 @@ static int meeting_text(struct buf *b, const char *label, sqlite3_stmt *st, int 
 	return buf_puts(b, "</dd>\n");
 }
 
+static int documents_html(struct ui_ctx *c, const char *event);
+
 int ui_event_meeting(struct ui_ctx *c, const char *id)
 {
 	struct buf *b = c->out;
@@ -110,13 +112,13 @@ int ui_event_meeting(struct ui_ctx *c, const char *id)
 		}
 		if (on) {
 			char d[UTIL_DATE_FR_LEN];
-			buf_puts(b, " le ");
+			buf_puts(b, to ? ", le " : " le ");
 			buf_puts_html(b, util_date_fr(col_text(st, 3), d, sizeof(d)));
 		}
 	}
 	buf_puts(b, "</dd>\n</dl>\n</section>\n");
 	sqlite3_finalize(st);
-	return buf_error(b);
+	return buf_error(b) ? buf_error(b) : documents_html(c, id);
 }
 
 static int documents_html(struct ui_ctx *c, const char *event)
@@ -224,8 +226,8 @@ static int guest_form(struct ui_ctx *c, const char *event)
 		goto out;
 	}
 	if (!n) {
-		buf_puts(c->out, "<p>Aucun contact à inviter : les contacts s'ajoutent depuis la "
-			 "page d'un partenaire (<a href=\"/fiches/partenaire\">Partenaires</a>).</p>\n");
+		buf_puts(c->out, "<p>Aucun autre contact à inviter : les contacts s'ajoutent depuis "
+			 "la page d'un partenaire (<a href=\"/fiches/partenaire\">Partenaires</a>).</p>\n");
 		goto out;
 	}
 	form_begin(c, event, "", "ajout");
@@ -295,8 +297,7 @@ static int guests_html(struct ui_ctx *c, const char *event)
 
 int ui_event_governance(struct ui_ctx *c, const char *id)
 {
-	int rc = documents_html(c, id);
-	return rc ? rc : guests_html(c, id);
+	return guests_html(c, id);
 }
 
 /* ---- the forms ---- */

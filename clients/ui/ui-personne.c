@@ -76,6 +76,11 @@ static int value_text(struct ui_ctx *c, const struct model_column *col, sqlite3_
 		free(title);
 		return buf_error(b);
 	}
+	case MODEL_PHONE:
+		/* Stored as 10 digits; read as pairs, the French way. */
+		if (strlen(v) == 10 && strspn(v, "0123456789") == 10)
+			return buf_printf(b, "%.2s %.2s %.2s %.2s %.2s", v, v + 2, v + 4, v + 6, v + 8);
+		return buf_puts_html(b, v);
 	default:
 		if (col->flags & MODEL_MULTILINE) {
 			buf_puts(b, "<span class=\"multiligne\">");
@@ -129,7 +134,6 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 	buf_puts(b, "<article class=\"donnee\">\n<h3>");
 	buf_puts_html(b, title ? title : id);
 	buf_puts(b, "</h3>\n<dl class=\"fiche\">\n");
-	free(title);
 	for (int i = 0; i < sqlite3_column_count(st); i++) {
 		const struct model_column *col = model_column_by_name(t, sqlite3_column_name(st, i));
 		if (!col || sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -143,13 +147,18 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 	buf_puts(b, "</dl>\n");
 	edit_href(st, t->name, id, person, href, sizeof(href));
 	if (href[0] && (!c->read_only || strncmp(href, "/fiches/", 8))) {
-		buf_puts(b, "<p>");
-		html_link(b, href, c->read_only ? "Voir" : !strcmp(t->name, "inbound_mail") ||
-			  !strcmp(t->name, "attendance") || !strcmp(t->name, "procedure") ||
-			  !strcmp(t->name, "task") || !strcmp(t->name, "directory_change")
-			  ? "Voir et suivre" : "Corriger");
-		buf_puts(b, "</p>\n");
+		/* Each link says which row it opens: a list of links read
+		 * alone stays clear. */
+		size_t hl = strlen(href);
+		const char *verb = !c->read_only && hl > 9 && !strcmp(href + hl - 9, "/modifier")
+			? "Corriger" : "Voir";
+		buf_puts(b, "<p><a href=\"");
+		buf_puts_html(b, href);
+		buf_printf(b, "\" aria-label=\"%s : ", verb);
+		buf_puts_html(b, title ? title : id);
+		buf_printf(b, "\">%s</a></p>\n", verb);
 	}
+	free(title);
 	return buf_puts(b, "</article>\n");
 }
 
@@ -173,24 +182,36 @@ static int capitalised(struct buf *b, const char *s)
 	return buf_puts_html(b, s + n);
 }
 
-/* A section of the rows of st (?1 bound), under the plural of t. */
+/*
+ * A section of the rows of st (?1 bound) under heading (the plural of t
+ * when NULL); a table with no row only adds its name to empty, listed once
+ * at the end of the page.
+ */
 static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt *st,
-			const char *person, int n)
+			const char *heading, const char *person, int n, struct buf *empty)
 {
 	struct buf *b = c->out;
 	int count = 0, s;
-	buf_printf(b, "<section aria-labelledby=\"donnees-%d\">\n<h2 id=\"donnees-%d\">", n, n);
-	capitalised(b, t->plural);
-	buf_puts(b, "</h2>\n");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		count++;
+		if (!count++) {
+			buf_printf(b, "<section aria-labelledby=\"donnees-%d\">\n<h2 id=\"donnees-%d\">",
+				   n, n);
+			if (heading)
+				buf_puts_html(b, heading);
+			else
+				capitalised(b, t->plural);
+			buf_puts(b, "</h2>\n");
+		}
 		row_html(c, t, st, person);
 	}
 	if (s != SQLITE_DONE)
 		return RELAIS_EDB;
-	if (!count)
-		html_tag(b, "p", "Rien d'enregistré.");
-	return buf_puts(b, "</section>\n");
+	if (count)
+		return buf_puts(b, "</section>\n");
+	if (empty->len)
+		buf_puts(empty, ", ");
+	buf_puts_html(empty, heading ? heading : t->plural);
+	return buf_error(empty);
 }
 
 static int person_id(struct ui_ctx *c, const char **id)
@@ -223,28 +244,39 @@ static int page_donnees(struct ui_ctx *c)
 	buf_printf(c->out, "<p><a class=\"bouton\" href=\"/promeneurs/%s/donnees/export\">"
 		   "Télécharger en JSON</a></p>\n", id);
 	/* The fiche itself, then every table that names them. */
+	struct buf empty = BUF_INIT(4096);
 	if (sqlite3_prepare_v2(c->db, "SELECT * FROM promeneur WHERE id = ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = section_html(c, model_table_by_name("promeneur"), st, id, n++);
+	rc = section_html(c, model_table_by_name("promeneur"), st, "Fiche", id, n++, &empty);
 	sqlite3_finalize(st);
+	st = NULL;
 	for (size_t i = 0; i < model_ntables && !rc; i++) {
 		const struct model_table *t = &model_tables[i];
 		if (t->since > MODEL_SCHEMA_VERSION || (rc = person_rows(c->db, t, &st)) || !st)
 			continue;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		rc = section_html(c, t, st, id, n++);
+		rc = section_html(c, t, st, NULL, id, n++, &empty);
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (rc)
-		return rc;
-	if (sqlite3_prepare_v2(c->db, MAIL_SQL, -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = section_html(c, model_table_by_name("inbound_mail"), st, id, n++);
+	if (!rc && sqlite3_prepare_v2(c->db, MAIL_SQL, -1, &st, NULL) != SQLITE_OK)
+		rc = RELAIS_EDB;
+	if (!rc) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		rc = section_html(c, model_table_by_name("inbound_mail"), st,
+				  "Courriels reçus de son adresse", id, n++, &empty);
+	}
 	sqlite3_finalize(st);
+	if (!rc && empty.len) {
+		/* Already escaped, item by item. */
+		buf_puts(c->out, "<section aria-labelledby=\"donnees-rien\">\n<h2 id=\"donnees-rien\">"
+			 "Rien d'enregistré</h2>\n<p>");
+		buf_append(c->out, empty.data, empty.len);
+		buf_puts(c->out, ".</p>\n</section>\n");
+	}
+	buf_release(&empty);
 	if (!rc)
 		rc = ui_documents_section(c, "promeneur", id);
 	return rc ? rc : ui_page_end(c);

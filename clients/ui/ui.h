@@ -263,15 +263,16 @@ int ui_decisions_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
  * is where the answer goes back to. */
 int ui_directory_publish_form(struct ui_ctx *c, const char *id, const char *retour) RELAIS_WUR;
 /* ui-gouvernance.c. The « Ordre du jour et compte rendu » section of event
- * id's page: the agenda, the minutes, to whom and when they were
- * circulated. */
+ * id's page (the agenda, the minutes, to whom and when they were
+ * circulated), then « Documents de la réunion » (the documents attached to
+ * it, each a link to its download). */
 int ui_event_meeting(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* 1 for the columns of the event that section shows (the page's list of
  * fields leaves them out). */
 int ui_event_meeting_column(const char *name);
-/* The sections of event id's page that a governance meeting needs besides
- * the promeneurs' attendance: the documents attached to it and the
- * partners' contacts invited (with their forms). */
+/* The « Partenaires invités » section of event id's page, after the
+ * promeneurs' attendance: the partners' contacts invited, present or not,
+ * with their forms. */
 int ui_event_governance(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* ui-demandes.c. The home page's « Demandes ouvertes », oldest first. */
 int ui_demandes_home(struct ui_ctx *c) RELAIS_WUR;
