@@ -347,7 +347,7 @@ TEST(ui_annee_donnees_personnelles)
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }
 
-TEST(ui_annee_synthese_et_contacts)
+TEST(ui_annee_accueil_synthese_contacts)
 {
 	struct world w;
 	struct h_uip u;
@@ -358,7 +358,16 @@ TEST(ui_annee_synthese_et_contacts)
 				       (char *)NULL);
 	CHECK(part && h_relais_ok(w.home, "contact", "ajouter", "--prenom", "Claire", "--nom",
 				  "Baylac", "--partenaire", part, (char *)NULL));
+	const char *p = person(&w, "Inès", "labellise");
+	CHECK(p && h_relais_ok(w.home, "promeneur", "signaler", p, "--motif", "Absence de bilan",
+			       "--date", "2026-02-02", (char *)NULL));
 	CHECK(h_uip_open(w.home, &u) == 0);
+	/* The home page says the follow-up in French, without the commands. */
+	CHECK(h_uip_get(&u, "/", &r) == 0);
+	CHECK(strstr(r.body, "Procédures en cours") && strstr(r.body, "Bilans individuels à faire") &&
+	      strstr(r.body, h_strf("<a href=\"/promeneurs/%s\">Inès Lasserre : problème signalé le "
+				    "2 février 2026, référent Caf à informer</a>", p)));
+	CHECK(strstr(r.body, "(relais ") == NULL);
 	CHECK(h_uip_get(&u, "/synthese?annee=2026&periode=mi-annee", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "Synthèse de mi-année 2026 (1er semestre)") &&

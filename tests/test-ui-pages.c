@@ -1,6 +1,6 @@
 /*
  * test-ui-pages.c - the events, mail, conflicts and synthesis pages of
- * `relais ui`, in raw HTTP against a real `relais ui --no-browser --port 0`
+ * `relais ui`, in raw HTTP against a real `relais ui --sans-navigateur --port 0`
  * on a replica made with the harness.
  *
  * Each test reads pages as a browser would (the secret's cookie, the CSRF
@@ -508,7 +508,7 @@ TEST(ui_pages_conflits)
 	CHECK(strstr(r.body, h_strf("action=\"/conflits/%s\"", id)) != NULL);
 	CHECK(strstr(r.body, "name=\"garder\" value=\"mine\"") != NULL);
 
-	/* A bad choice changes nothing; keeping mine is the CLI's --keep mine. */
+	/* A bad choice changes nothing; keeping mine is the CLI's --garder mien. */
 	CHECK(h_uip_post(&u, h_strf("/conflits/%s", id), "garder=les-deux", &r) == 0);
 	CHECK_INT(r.status, 400);
 	CHECK(h_uip_post(&u, "/conflits/inconnu", "garder=mine", &r) == 0);

@@ -2,7 +2,7 @@
  * test-ui-procedures.c - the procedures of the livret through relais ui,
  * first step to last, as a coordinator's browser posts them (the session's
  * cookie, the CSRF token of the pages' forms), against a real relaisd and
- * a real `relais ui --no-browser --port 0`.
+ * a real `relais ui --sans-navigateur --port 0`.
  *
  * Each walk is made twice on the same replica: by the commands (relais
  * promeneur signaler, relais procedure …, relais tache faite, relais

@@ -1,6 +1,6 @@
 /*
  * test-ui-server.c - relais ui's server through real HTTP on 127.0.0.1
- * against a `relais ui --no-browser --port 0` process on a replica of a
+ * against a `relais ui --sans-navigateur --port 0` process on a replica of a
  * real relaisd: the secret and its cookie, the Host check, CSRF refusals,
  * routing, and a clean stop.
  */

@@ -2,7 +2,7 @@
  * test-ui.c - end-to-end tests of `relais ui` in Debian's headless Chromium.
  *
  * Each test sets up a real relaisd and replicas with the harness, starts
- * `relais ui --no-browser --port 0` on one of them and runs one Playwright
+ * `relais ui --sans-navigateur --port 0` on one of them and runs one Playwright
  * scenario of tests/ui/ (node SCENARIO.mjs), which clicks and types like a
  * coordinator and saves screenshots in the test directory. The C side then
  * checks the exit status, that every screenshot is a non-empty PNG, that the

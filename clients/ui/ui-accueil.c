@@ -71,9 +71,25 @@ static const struct {
 	{ "conventions", "Conventions Caf terminées ou se terminant dans les 60 jours" },
 	{ "chartes", "Signatures de charte manquantes" },
 	{ "candidatures", "Candidatures en attente de décision" },
+	{ "procedures", "Procédures en cours" },
+	{ "bilans_individuels", "Bilans individuels à faire (aucun depuis un an)" },
+	{ "objectifs", "Objectifs de l'année non tenus" },
 	{ "courriers", "Courriels en quarantaine à traiter" },
 	{ "conflits", "Conflits de synchronisation à trancher" },
 };
+
+/* A line of « relais suivi » as the page says it: dates in French words,
+ * without the command in parentheses that the terminal shows (the line's
+ * link leads to the screen that does it). */
+static void suivi_line(const char *raw, char *out, size_t outlen)
+{
+	char cut[1024];
+	const char *cmd = strstr(raw, " (relais ");
+	size_t n = cmd && strchr(cmd, ')') ? (size_t)(cmd - raw) : strlen(raw);
+	snprintf(cut, sizeof(cut), "%.*s%s", (int)(n < sizeof(cut) ? n : sizeof(cut) - 1), raw,
+		 cmd && strchr(cmd, ')') ? strchr(cmd, ')') + 1 : "");
+	util_dates_fr(cut, out, outlen);
+}
 
 static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 {
@@ -89,14 +105,18 @@ static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 		void *it = json_object_iter(row);
 		const char *key = it ? json_object_iter_key(it) : NULL;
 		const char *id = key ? json_string_value(json_object_iter_value(it)) : NULL;
-		const char *line = json_string_value(json_object_get(row, "libelle"));
-		char href[128];
+		const char *raw = json_string_value(json_object_get(row, "libelle"));
+		const char *who = json_string_value(json_object_get(row, "promeneur"));
+		char href[128], line[1024];
 		const char *h = key && id ? item_href(key, id, href, sizeof(href)) : NULL;
+		if (!h && who)
+			h = item_href("promeneur", who, href, sizeof(href));
+		suivi_line(raw ? raw : "?", line, sizeof(line));
 		buf_puts(b, "<li>");
 		if (h)
-			html_link(b, h, line ? line : "?");
+			html_link(b, h, line);
 		else
-			buf_puts_html(b, line ? line : "?");
+			buf_puts_html(b, line);
 		buf_puts(b, "</li>\n");
 	}
 	buf_puts(b, "</ul>\n</section>\n");
