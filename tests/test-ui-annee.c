@@ -294,6 +294,9 @@ TEST(ui_annee_formation)
 	CHECK(strstr(r.body, "Plan de formation 2026") && strstr(r.body, "<h3>Harcèlement en ligne</h3>") &&
 	      strstr(r.body, "6 octobre 2026") && strstr(r.body, "satisfait") &&
 	      strstr(r.body, h_strf("présents : <a href=\"/promeneurs/%s\">Inès Lasserre</a>", p)));
+	CHECK(h_uip_get(&u, h_strf("/evenements/%s", ev), &r) == 0);
+	CHECK(strstr(r.body, "Besoins de formation auxquels elle répond") &&
+	      strstr(r.body, h_strf("<a href=\"/fiches/need/%s\">Harcèlement en ligne</a>", nid)));
 	CHECK(h_uip_get(&u, "/formation?annee=2025", &r) == 0);
 	CHECK(strstr(r.body, "Aucun besoin noté ni planifié en 2025.") != NULL);
 	CHECK_INT(h_uip_close(&u), 0);
@@ -386,5 +389,64 @@ TEST(ui_annee_accueil_synthese_contacts)
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "Claire Baylac") && strstr(r.body, "SDJES 65"));
 	CHECK_INT(h_uip_close(&u), 0);
+	CHECK_INT(h_daemon_stop(&w.d), 0);
+}
+
+/* Hostile posts to the year's screens: unknown rows, rows of another
+ * event, values that are none; nothing is written. */
+TEST(ui_annee_hostile)
+{
+	struct world w;
+	struct h_uip u;
+	struct h_http r;
+	h_setup();
+	CHECK(world_start(&w, "hostile") == 0);
+	const char *ev = h_relais_ok(w.home, "evenement", "ajouter", "--type", "comite_technique",
+				     "--titre", "Comité technique", "--date", "2026-04-02", (char *)NULL);
+	const char *ev2 = h_relais_ok(w.home, "evenement", "ajouter", "--type", "colloque",
+				      "--titre", "Colloque", "--date", "2026-05-02", (char *)NULL);
+	const char *part = h_relais_ok(w.home, "partenaire", "ajouter", "--nom", "Caf des "
+				       "Hautes-Pyrénées", "--type", "caf", (char *)NULL);
+	CHECK(ev && ev2 && part);
+	const char *k = h_relais_ok(w.home, "contact", "ajouter", "--nom", "Abadie", "--partenaire",
+				    part, (char *)NULL);
+	CHECK(k != NULL);
+	const char *g = h_relais_ok(w.home, "invite", "ajouter", "--event", ev2, "--contact", k,
+				    (char *)NULL);
+	CHECK(g != NULL);
+	const char *before = h_export_text(w.home);
+	CHECK(before != NULL);
+	static const char *const unknown = "00000000-0000-4000-8000-000000000000";
+	const struct {
+		const char *path, *form;
+		int status;
+	} cases[] = {
+		{ h_strf("/evenements/%s/invites", unknown), h_strf("contact=%s", k), 404 },
+		{ "/evenements/..%2F..%2Fetc/invites", h_strf("contact=%s", k), 404 },
+		{ h_strf("/evenements/%s/invites", ev), "contact=", 422 },
+		{ h_strf("/evenements/%s/invites", ev), h_strf("contact=%s", unknown), 422 },
+		{ h_strf("/evenements/%s/invites/%s", ev, g), "presence=1", 404 },
+		{ h_strf("/evenements/%s/invites/%s/retirer", ev, g), "", 404 },
+		{ h_strf("/formation/besoins/%s/planifier", unknown), h_strf("event=%s", ev), 404 },
+		{ "/formation/besoins", "theme=&date=2026-02-30", 422 },
+		{ h_strf("/annuaire-national/%s/publier", ev), "date=2026-06-02", 404 },
+	};
+	CHECK(h_uip_open(w.home, &u) == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_IDX(h_uip_post(&u, cases[i].path, cases[i].form, &r) == 0, (int)i);
+		CHECK_INT_IDX(r.status, cases[i].status, (int)i);
+		CHECK_IDX(strstr(r.body, "<script") == NULL || strstr(r.body, "<script src=") != NULL,
+			  (int)i);
+	}
+	CHECK(h_uip_get(&u, "/annuaire-national?filtre=%3Cscript%3E", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "<script>") == NULL);
+	CHECK(h_uip_get(&u, "/formation?annee=1999", &r) == 0);
+	CHECK_INT(r.status, 400);
+	/* The CSRF token is checked before any of these. */
+	CHECK(h_uip_send(&u, "POST", h_strf("/evenements/%s/invites", ev), NULL, &r) == 0);
+	CHECK(r.status == 403 || r.status == 415 || r.status == 400);
+	CHECK_INT(h_uip_close(&u), 0);
+	CHECK_STR(h_export_text(w.home), before);
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }

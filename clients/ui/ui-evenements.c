@@ -528,6 +528,8 @@ static int event_page(struct ui_ctx *c, const char *id, int status, const char *
 	if (!rc)
 		rc = attendance_html(c, id, chosen, error);
 	if (!rc)
+		rc = ui_event_needs(c, id);
+	if (!rc)
 		rc = ui_event_governance(c, id);
 	ui_page_end(c);
 out:

@@ -366,7 +366,7 @@ static int post_plan(struct ui_ctx *c)
 	const struct model_table *t = model_table_by_name("need");
 	const struct model_column *ecol = model_column_by_name(t, "event");
 	const char *id = ui_param(c, "id"), *raw = ui_form(c, "event");
-	char ev[MODEL_VALUE_MAX], err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
+	char ev[128], err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
 	struct sync_capture *cap = NULL;
 	struct domain_result res;
 	char *title;
@@ -394,6 +394,49 @@ static int post_plan(struct ui_ctx *c)
 	if ((rc = sync_capture_commit(cap)))
 		return rc;
 	return ui_redirect(c, "/formation", res.note[0] ? res.note : "Formation prévue notée.");
+}
+
+int ui_event_needs(struct ui_ctx *c, const char *id)
+{
+	static const char *const heads[] = { "Thème", "Promeneur", "Statut", NULL };
+	sqlite3_stmt *st = NULL;
+	int n = 0, s;
+	if (sqlite3_prepare_v2(c->db, "SELECT n.id, n.theme, n.promeneur, coalesce(p.prenom || ' ', "
+			       "'') || coalesce(p.nom, ''), coalesce(n.statut, 'exprime') FROM need n "
+			       "LEFT JOIN promeneur p ON p.id = n.promeneur WHERE n.event = ?1 "
+			       "ORDER BY n.theme COLLATE NOCASE, p.nom, n.id LIMIT ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, NEEDS_MAX);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		char href[64];
+		if (!n++) {
+			buf_puts(c->out, "<section aria-labelledby=\"titre-besoins-formation\">\n"
+				 "<h2 id=\"titre-besoins-formation\">Besoins de formation auxquels "
+				 "elle répond</h2>\n");
+			html_table_begin(c->out, "Besoins planifiés sur cette formation", heads);
+		}
+		snprintf(href, sizeof(href), "/fiches/need/%.40s", col_text(st, 0));
+		buf_puts(c->out, "<tr>");
+		html_row_head(c->out, col_text(st, 1), href);
+		buf_puts(c->out, "<td>");
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+			snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 2));
+			html_link(c->out, href, col_text(st, 3));
+		}
+		buf_puts(c->out, "</td>");
+		html_cell(c->out, ui_value_label(col_text(st, 4)));
+		buf_puts(c->out, "</tr>\n");
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return RELAIS_EDB;
+	if (n) {
+		html_table_end(c->out);
+		buf_puts(c->out, "</section>\n");
+	}
+	return buf_error(c->out);
 }
 
 void ui_formation_routes(struct ui *u)

@@ -359,7 +359,7 @@ static int post_invite(struct ui_ctx *c)
 	const struct model_column *kcol = model_column_by_name(t, "contact");
 	const char *event = ui_param(c, "id"), *raw = ui_form(c, "contact");
 	const char *present = ui_form(c, "presence_effective");
-	char kid[MODEL_VALUE_MAX], err[DOMAIN_MSG_MAX] = "";
+	char kid[128], err[DOMAIN_MSG_MAX] = "";
 	int rc;
 
 	if (c->read_only)

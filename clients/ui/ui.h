@@ -274,6 +274,9 @@ int ui_event_meeting_column(const char *name);
  * promeneurs' attendance: the partners' contacts invited, present or not,
  * with their forms. */
 int ui_event_governance(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* ui-formation.c. The training needs planned on event id, with their
+ * promeneur and status; nothing when none. */
+int ui_event_needs(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* ui-demandes.c. The home page's « Demandes ouvertes », oldest first. */
 int ui_demandes_home(struct ui_ctx *c) RELAIS_WUR;
 /* The « Orientation » section of request id's page: while it is open, the
