@@ -350,7 +350,7 @@ TEST(ui_annee_donnees_personnelles)
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }
 
-TEST(ui_annee_accueil_synthese_contacts)
+TEST(ui_annee_accueil_contacts)
 {
 	struct world w;
 	struct h_uip u;
@@ -371,6 +371,26 @@ TEST(ui_annee_accueil_synthese_contacts)
 	      strstr(r.body, h_strf("<a href=\"/promeneurs/%s\">Inès Lasserre : problème signalé le "
 				    "2 février 2026, référent Caf à informer</a>", p)));
 	CHECK(strstr(r.body, "(relais ") == NULL);
+	/* The contacts, from the partners' list and on their own. */
+	CHECK(h_uip_get(&u, "/fiches/partenaire", &r) == 0);
+	CHECK(strstr(r.body, "href=\"/fiches/contact\"") != NULL);
+	CHECK(h_uip_get(&u, "/fiches/contact", &r) == 0);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "Claire Baylac") && strstr(r.body, "SDJES 65"));
+	CHECK_INT(h_uip_close(&u), 0);
+	CHECK_INT(h_daemon_stop(&w.d), 0);
+}
+
+/* The synthesis of the year or of its first half, for the mid-year
+ * comité. */
+TEST(ui_annee_synthese_mi_annee)
+{
+	struct world w;
+	struct h_uip u;
+	struct h_http r;
+	h_setup();
+	CHECK(world_start(&w, "mi-annee") == 0);
+	CHECK(h_uip_open(w.home, &u) == 0);
 	CHECK(h_uip_get(&u, "/synthese?annee=2026&periode=mi-annee", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "Synthèse de mi-année 2026 (1er semestre)") &&
@@ -382,12 +402,6 @@ TEST(ui_annee_accueil_synthese_contacts)
 	      strstr(r.body, "<option value=\"annee\" selected>année</option>"));
 	CHECK(h_uip_get(&u, "/synthese/page?annee=2026&periode=mi-annee", &r) == 0);
 	CHECK_INT(r.status, 200);
-	/* The contacts, from the partners' list and on their own. */
-	CHECK(h_uip_get(&u, "/fiches/partenaire", &r) == 0);
-	CHECK(strstr(r.body, "href=\"/fiches/contact\"") != NULL);
-	CHECK(h_uip_get(&u, "/fiches/contact", &r) == 0);
-	CHECK_INT(r.status, 200);
-	CHECK(strstr(r.body, "Claire Baylac") && strstr(r.body, "SDJES 65"));
 	CHECK_INT(h_uip_close(&u), 0);
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }

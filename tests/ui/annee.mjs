@@ -1,7 +1,7 @@
 // annee.mjs - the coordinator's year in a browser: a publication confirmed on
 // the national directory's list, a comité de pilotage with its agenda, its
 // papers and a partner invited then marked present, a training need noted and
-// planned on a training, a person's data, the mid-year synthesis. Every
+// planned on a training, a person's data. Every
 // screen is checked (one h1, landmarks, axe-core) and photographed.
 //
 // Environment (besides lib.mjs's): RELAIS_UI_PROMENEUR (a labelled promeneur
@@ -68,14 +68,11 @@ await scenario('annee', async (browser, state) => {
 	shots.push(await shot(page, 'formation'));
 	step('training planned');
 
-	// A person's data, and the mid-year synthesis.
+	// A person's data.
 	await go(page, `/promeneurs/${promeneur}/donnees`);
 	await checkLayout(page, 'données personnelles');
 	await checkAxe(page, 'données personnelles');
 	shots.push(await shot(page, 'donnees'));
-	await go(page, '/synthese?periode=mi-annee');
-	await checkLayout(page, 'synthèse de mi-année');
-	check((await main.innerText()).includes('mi-année'), 'the mid-year synthesis is not offered');
-	step('data and synthesis');
+	step('personal data');
 	return { shots };
 });
