@@ -1,7 +1,8 @@
 /*
  * ui-procedures.c - the network's procedures in relais ui: the « Procédures »
  * and « Tâches » sections of a promeneur's page, the decisions of the comité
- * on a candidature's page, and the forms that move each of them one step.
+ * on a candidature's page, the CAF's confirmation that the national
+ * directory shows a change, and the forms that move each of them one step.
  *
  * Every form here is described as data (struct wf_action: its fields, the
  * row its address names, the operation of the domain layer it runs), and
@@ -9,8 +10,9 @@
  * one captured local edit (sync_capture_begin/commit) and redirects (303)
  * with what the operation did. The rules are the domain's (model/domain.h),
  * the same as « relais promeneur signaler », « relais procedure … »,
- * « relais candidature decider » and « relais tache faite »: nothing here
- * decides. A refused step comes back as its form with the reason (422).
+ * « relais candidature decider », « relais tache faite » and « relais
+ * changement publie »: nothing here decides. A refused step comes back as
+ * its form with the reason (422).
  *
  * Kept whole (over 800 lines): the sections of the pages offer the very
  * forms that the handler checks, both read from the one table of actions.
