@@ -87,6 +87,8 @@ TEST(ui_annee_annuaire_national_caf)
 	      strstr(r.body, "Jade Lasserre") && strstr(r.body, "à transmettre") &&
 	      strstr(r.body, "href=\"/annuaire-national\" aria-current=\"page\""));
 	CHECK(strstr(r.body, h_strf("/annuaire-national/%s/publier", cid)) == NULL);
+	CHECK(h_uip_get(&u, "/", &r) == 0);
+	CHECK(strstr(r.body, "1 changement à transmettre à la Caf") != NULL);
 	/* Posted anyway, the domain refuses: transmitted first. */
 	CHECK(h_uip_post(&u, h_strf("/annuaire-national/%s/publier", cid), "date=2026-06-02",
 			 &r) == 0);
@@ -103,8 +105,11 @@ TEST(ui_annee_annuaire_national_caf)
 	const char *caf = h_replica(&w.d, "national-caf", w.tcaf);
 	CHECK(caf != NULL);
 
-	/* The CAF: the list to publish, with its one form. */
+	/* The CAF: the list to publish, with its one form, from the home page. */
 	CHECK(h_uip_open(caf, &u) == 0);
+	CHECK(h_uip_get(&u, "/", &r) == 0);
+	CHECK(strstr(r.body, "<a href=\"/annuaire-national?filtre=a_publier\">1 changement transmis "
+		     "attend la confirmation de sa publication</a>") != NULL);
 	CHECK(h_uip_get(&u, "/annuaire-national?filtre=a_publier", &r) == 0);
 	CHECK_INT(r.status, 200);
 	CHECK(strstr(r.body, "transmis le <time datetime=\"2026-06-01\">1er juin 2026</time>") &&

@@ -136,6 +136,8 @@ static int suivi_block(struct ui_ctx *c)
 	rc = ui_demandes_home(c);
 	if (!rc)
 		rc = ui_tasks_home(c);
+	if (!rc)
+		rc = ui_national_home(c);
 	if (rc) {
 		json_decref(s);
 		return rc;

@@ -135,6 +135,33 @@ static int page_national(struct ui_ctx *c)
 	return ui_page_end(c);
 }
 
+int ui_national_home(struct ui_ctx *c)
+{
+	sqlite3_stmt *st = NULL;
+	long long todo = 0, pending = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(sum(coalesce(transmis, 0) = 1 AND "
+			       "coalesce(publie, 0) = 0), 0), coalesce(sum(coalesce(transmis, 0) = 0), "
+			       "0) FROM directory_change", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		todo = sqlite3_column_int64(st, 0);
+		pending = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (!todo && !pending)
+		return 0;
+	buf_puts(c->out, "<section class=\"rubrique\" aria-labelledby=\"titre-national\">\n"
+		 "<h3 id=\"titre-national\">Annuaire national</h3>\n<ul>\n");
+	if (todo)
+		buf_printf(c->out, "<li><a href=\"" UI_DIRECTORY_TODO "\">%lld changement%s transmis "
+			   "attend%s la confirmation de %s publication</a></li>\n", todo,
+			   todo > 1 ? "s" : "", todo > 1 ? "ent" : "", todo > 1 ? "leur" : "sa");
+	if (pending)
+		buf_printf(c->out, "<li><a href=\"/annuaire-national\">%lld changement%s à transmettre "
+			   "à la Caf</a></li>\n", pending, pending > 1 ? "s" : "");
+	return buf_puts(c->out, "</ul>\n</section>\n");
+}
+
 void ui_national_routes(struct ui *u)
 {
 	ui_route(u, "GET", "/annuaire-national", page_national);

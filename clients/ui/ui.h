@@ -257,6 +257,10 @@ int ui_decisions_section(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* The national directory's list of the changes still to publish: the
  * only place, with the home page, a publication form may come back to. */
 #define UI_DIRECTORY_TODO "/annuaire-national?filtre=a_publier"
+/* ui-national.c. The home page's « Annuaire national »: how many changes
+ * wait for the CAF's confirmation, how many are still to transmit, each a
+ * link to the list; nothing when none. */
+int ui_national_home(struct ui_ctx *c) RELAIS_WUR;
 /* The « Confirmer la publication » form of directory change id (a date,
  * today's by default), posted to /annuaire-national/{id}/publier; the one
  * form a « caf » account is offered. retour (UI_DIRECTORY_TODO or NULL)
