@@ -184,6 +184,9 @@ TEST(ui_annee_gouvernance)
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		CHECK_IDX(strstr(r.body, types[i]) != NULL, (int)i);
 	CHECK(strstr(r.body, "Ordre du jour") && strstr(r.body, "Compte rendu diffusé à"));
+	/* The agenda is written before the minutes. */
+	CHECK(strstr(r.body, "for=\"ordre_du_jour\"") && strstr(r.body, "for=\"compte_rendu\"") &&
+	      strstr(r.body, "for=\"ordre_du_jour\"") < strstr(r.body, "for=\"compte_rendu\""));
 	CHECK(h_uip_post(&u, "/evenements/nouveau",
 			 h_strf("type=comite_pilotage&titre=%s&date=2026-12-01&ordre_du_jour=%s"
 				"&compte_rendu=%s&diffusion=%s&date_diffusion=2026-12-08",

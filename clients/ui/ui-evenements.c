@@ -223,7 +223,18 @@ static int event_form(struct ui_ctx *c, const char *id, char *const *values,
 	ui_csrf_input(c);
 	for (size_t i = 0; i < t->ncolumns && !rc; i++) {
 		const struct model_column *col = &t->columns[i];
-		if (col->since > MODEL_SCHEMA_VERSION)
+		if (col->since > MODEL_SCHEMA_VERSION || ui_event_meeting_column(col->name))
+			continue;
+		rc = ui_model_field(c, t, col, values ? values[i] : NULL, errors ? errors[i] : NULL);
+	}
+	/* The meeting's texts in the order they are written: the agenda
+	 * before, the minutes after, then their circulation. */
+	static const char *const meeting[] = { "ordre_du_jour", "compte_rendu", "diffusion",
+					       "date_diffusion" };
+	for (size_t k = 0; k < sizeof(meeting) / sizeof(meeting[0]) && !rc; k++) {
+		const struct model_column *col = model_column_by_name(t, meeting[k]);
+		size_t i = col ? (size_t)(col - t->columns) : 0;
+		if (!col || col->since > MODEL_SCHEMA_VERSION)
 			continue;
 		rc = ui_model_field(c, t, col, values ? values[i] : NULL, errors ? errors[i] : NULL);
 	}
