@@ -93,7 +93,7 @@ TEST(ui_annee_annuaire_national_caf)
 	CHECK(h_uip_post(&u, h_strf("/annuaire-national/%s/publier", cid), "date=2026-06-02",
 			 &r) == 0);
 	CHECK_INT(r.status, 422);
-	CHECK(strstr(r.body, "transmis") != NULL);
+	CHECK(strstr(r.body, "transmis") && strstr(r.body, "Retour à l&#39;annuaire national"));
 	CHECK(h_uip_post(&u, "/annuaire-national/00000000-0000-4000-8000-000000000000/publier",
 			 "date=2026-06-02", &r) == 0);
 	CHECK_INT(r.status, 404);

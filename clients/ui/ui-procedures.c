@@ -393,7 +393,8 @@ static int wf_page(struct ui_ctx *c, const struct wf_action *a, const char *id, 
 	buf_puts(c->out, "</div>\n");
 	wf_form(c, a, id, vals, errs);
 	buf_puts(c->out, "<p>");
-	html_link(c->out, back, "Retour à la fiche");
+	html_link(c->out, back, strncmp(back, "/annuaire-national", 18) ? "Retour à la fiche"
+		  : "Retour à l'annuaire national");
 	buf_puts(c->out, "</p>\n");
 	ui_status(c, status);
 	return ui_page_end(c);
