@@ -101,6 +101,6 @@ TEST(e2e_guide_names_real_commands_and_screens)
 	CHECK(h_uip_close(&u) == 0);
 	/* The guide walks the year: many commands, the main screens. */
 	CHECK(commands >= 30);
-	CHECK(screens >= 5);
+	CHECK(screens >= 10);
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
