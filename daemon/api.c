@@ -236,39 +236,51 @@ static int parse_digits(const char *s, size_t n, unsigned long long max, unsigne
 	return 0;
 }
 
-int api_parse_query(const char *query, unsigned long long *since, unsigned *limit)
+/* A query parameter a path takes: plain decimal digits, at most max, at most
+ * once; seen says whether it came. */
+struct query_param {
+	const char *name;
+	unsigned long long max, *value;
+	int seen;
+};
+
+/* Reads query into params[0..n): any other name, a repeated one, a value
+ * that is not as the parameter wants or a stray '&' is RELAIS_EINVAL. */
+static int parse_params(const char *query, struct query_param *params, size_t n)
 {
-	int seen_since = 0, seen_limit = 0;
-	unsigned long long v;
-	*since = 0;
-	*limit = API_DEFAULT_LIMIT;
-	const char *p = query;
-	while (*p) {
+	for (const char *p = query; *p;) {
 		const char *end = strchr(p, '&');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		const char *eq = memchr(p, '=', n);
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
 		if (!eq)
 			return RELAIS_EINVAL;
-		size_t kn = (size_t)(eq - p), vn = n - kn - 1;
-		if (kn == 5 && !memcmp(p, "since", 5) && !seen_since) {
-			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, &v))
-				return RELAIS_EINVAL;
-			*since = v;
-			seen_since = 1;
-		} else if (kn == 5 && !memcmp(p, "limit", 5) && !seen_limit) {
-			if (parse_digits(eq + 1, vn, API_MAX_LIMIT, &v) || v == 0)
-				return RELAIS_EINVAL;
-			*limit = (unsigned)v;
-			seen_limit = 1;
-		} else {
+		size_t kn = (size_t)(eq - p), vn = len - kn - 1, i;
+		for (i = 0; i < n; i++)
+			if (strlen(params[i].name) == kn && !memcmp(p, params[i].name, kn))
+				break;
+		if (i == n || params[i].seen++ ||
+		    parse_digits(eq + 1, vn, params[i].max, params[i].value))
 			return RELAIS_EINVAL;
-		}
 		if (!end)
 			break;
 		p = end + 1;
 		if (!*p)
 			return RELAIS_EINVAL; /* a trailing '&' */
 	}
+	return 0;
+}
+
+int api_parse_query(const char *query, unsigned long long *since, unsigned *limit)
+{
+	unsigned long long lim = API_DEFAULT_LIMIT;
+	struct query_param params[] = {
+		{ "since", (unsigned long long)INT64_MAX, since, 0 },
+		{ "limit", API_MAX_LIMIT, &lim, 0 },
+	};
+	*since = 0;
+	if (parse_params(query, params, sizeof(params) / sizeof(params[0])) || lim == 0)
+		return RELAIS_EINVAL;
+	*limit = (unsigned)lim;
 	return 0;
 }
 
@@ -581,33 +593,14 @@ static void do_document(struct api_job *j)
 static int parse_bootstrap_query(const char *query, unsigned long long *seq, int *has_seq,
 				 unsigned long long *offset)
 {
-	int seen_seq = 0, seen_off = 0;
-	*has_seq = 0;
+	struct query_param params[] = {
+		{ "seq", (unsigned long long)INT64_MAX, seq, 0 },
+		{ "offset", (unsigned long long)INT64_MAX, offset, 0 },
+	};
 	*seq = *offset = 0;
-	for (const char *p = query; *p;) {
-		const char *end = strchr(p, '&');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		const char *eq = memchr(p, '=', n);
-		if (!eq)
-			return RELAIS_EINVAL;
-		size_t kn = (size_t)(eq - p), vn = n - kn - 1;
-		if (kn == 3 && !memcmp(p, "seq", 3) && !seen_seq++) {
-			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, seq))
-				return RELAIS_EINVAL;
-			*has_seq = 1;
-		} else if (kn == 6 && !memcmp(p, "offset", 6) && !seen_off++) {
-			if (parse_digits(eq + 1, vn, (unsigned long long)INT64_MAX, offset))
-				return RELAIS_EINVAL;
-		} else {
-			return RELAIS_EINVAL;
-		}
-		if (!end)
-			break;
-		p = end + 1;
-		if (!*p)
-			return RELAIS_EINVAL;
-	}
-	return 0;
+	int rc = parse_params(query, params, sizeof(params) / sizeof(params[0]));
+	*has_seq = params[0].seen;
+	return rc;
 }
 
 /*

@@ -292,8 +292,8 @@ int bootstrap_deflate(char **data, size_t *n)
 	char *z = malloc(zlen ? zlen : 1);
 	if (!z)
 		return RELAIS_ENOMEM;
-	/* Level 1: four fifths of level 6's gain on database pages, at a
-	 * third of its time. */
+	/* Level 1, the fastest: about 100 MB/s on the 2-core VM, and a
+	 * database file still deflates about 4x (gzip -1: 223 MB to 57 MB). */
 	if (compress2((Bytef *)z, &zlen, (const Bytef *)*data, (uLong)*n, 1) != Z_OK) {
 		free(z);
 		return RELAIS_ENOMEM;

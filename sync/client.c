@@ -660,7 +660,7 @@ int sync_bootstrap_install(sqlite3 *db, const struct sync_tables *t, const char 
 	 * empty replica had, and is as safe. Best effort: another connection
 	 * on the replica keeps WAL, and the copy is merely slower. */
 	wal = journal_is_wal(db);
-	if (wal && sync_exec(db, "PRAGMA journal_mode=DELETE"))
+	if (wal && sync_exec(db, "PRAGMA main.journal_mode=DELETE"))
 		wal = 0;
 	if ((rc = sync_exec(db, "BEGIN IMMEDIATE")))
 		goto out;
@@ -741,7 +741,7 @@ out:
 		sync_rollback(db);
 	if (attached)
 		sqlite3_exec(db, "DETACH amorce", NULL, NULL, NULL);
-	if (wal && sync_exec(db, "PRAGMA journal_mode=WAL") && !rc)
+	if (wal && sync_exec(db, "PRAGMA main.journal_mode=WAL") && !rc)
 		rc = RELAIS_EDB;
 	if (rc)
 		*rows = 0;
