@@ -627,7 +627,9 @@ int cmd_suivi(const char *home, int argc, char **argv)
 			 (long long)json_integer_value(json_object_get(out, "annee_bilans")));
 		for (size_t k = 0; k < followup_nsections; k++)
 			total += json_array_size(json_object_get(out, followup_sections[k].key));
-		printf("Suivi du réseau au %s : %zu point(s) à traiter.\n", day, total);
+		char fr[UTIL_DATE_FR_LEN];
+		printf("Suivi du réseau au %s : %zu point(s) à traiter.\n",
+		       util_date_fr(day, fr, sizeof(fr)), total);
 		for (size_t k = 0; k < followup_nsections; k++)
 			print_section(k, year_s, json_object_get(out, followup_sections[k].key));
 	}
