@@ -43,31 +43,14 @@
 enum { Q_ID, Q_DATE, Q_SUJET, Q_QUESTION, Q_WHO_HREF, Q_WHO, Q_KIND, Q_RES_ID, Q_RES, Q_ORIENT,
        Q_STATUT };
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[64];
-	html_date_long_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
-}
-
 /* The requester: a link to their page, and what they are. */
 static int requester(struct buf *b, sqlite3_stmt *st)
 {
 	if (sqlite3_column_type(st, Q_WHO_HREF) == SQLITE_NULL)
 		return buf_puts(b, "<span class=\"vide\">non renseigné</span>");
-	html_link(b, col_text(st, Q_WHO_HREF), col_text(st, Q_WHO));
+	html_link(b, ui_col_text(st, Q_WHO_HREF), ui_col_text(st, Q_WHO));
 	buf_puts(b, " <span class=\"nature\">(");
-	buf_puts_html(b, ui_value_label(col_text(st, Q_KIND)));
+	buf_puts_html(b, ui_value_label(ui_col_text(st, Q_KIND)));
 	return buf_puts(b, ")</span>");
 }
 
@@ -101,8 +84,8 @@ static int resources_load(struct ui_ctx *c, struct resources *r)
 			       "FROM resource ORDER BY t COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	while (r->n < RESOURCES_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		r->ids[r->n] = strdup(col_text(st, 0));
-		r->titles[r->n] = strdup(col_text(st, 1));
+		r->ids[r->n] = strdup(ui_col_text(st, 0));
+		r->titles[r->n] = strdup(ui_col_text(st, 1));
 		r->n++;
 		if (!r->ids[r->n - 1] || !r->titles[r->n - 1]) {
 			rc = RELAIS_ENOMEM;
@@ -164,40 +147,40 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col_text(st, Q_ID);
+		const char *id = ui_col_text(st, Q_ID);
 		char href[96];
 		n++;
 		snprintf(href, sizeof(href), "/fiches/request/%s", id);
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, *col_text(st, Q_QUESTION) ? col_text(st, Q_QUESTION) : "(sans texte)",
+		html_row_head(&rows, *ui_col_text(st, Q_QUESTION) ? ui_col_text(st, Q_QUESTION) : "(sans texte)",
 			      href);
 		buf_puts(&rows, "<td>");
 		requester(&rows, st);
 		buf_puts(&rows, "</td>");
-		html_cell(&rows, ui_value_label(col_text(st, Q_SUJET)));
+		html_cell(&rows, ui_value_label(ui_col_text(st, Q_SUJET)));
 		buf_puts(&rows, "<td>");
-		if (*col_text(st, Q_DATE))
-			date_words(&rows, col_text(st, Q_DATE));
+		if (*ui_col_text(st, Q_DATE))
+			html_date_words(&rows, ui_col_text(st, Q_DATE));
 		else
 			buf_puts(&rows, "<span class=\"vide\">sans date</span>");
 		buf_puts(&rows, "</td><td>");
 		if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL) {
 			char rhref[96];
-			snprintf(rhref, sizeof(rhref), "/fiches/resource/%s", col_text(st, Q_RES_ID));
+			snprintf(rhref, sizeof(rhref), "/fiches/resource/%s", ui_col_text(st, Q_RES_ID));
 			buf_puts(&rows, "orientée vers ");
-			html_link(&rows, rhref, col_text(st, Q_RES));
-			if (*col_text(st, Q_ORIENT)) {
+			html_link(&rows, rhref, ui_col_text(st, Q_RES));
+			if (*ui_col_text(st, Q_ORIENT)) {
 				buf_puts(&rows, " le ");
-				date_words(&rows, col_text(st, Q_ORIENT));
+				html_date_words(&rows, ui_col_text(st, Q_ORIENT));
 			}
 		}
-		if (!c->read_only && res.n && !strcmp(col_text(st, Q_STATUT), "ouverte")) {
+		if (!c->read_only && res.n && !strcmp(ui_col_text(st, Q_STATUT), "ouverte")) {
 			if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL)
 				buf_puts(&rows, "<br>");
 			orient_form(c, &rows, id, &res, sqlite3_column_type(st, Q_RES_ID) == SQLITE_NULL
-				    ? NULL : col_text(st, Q_RES_ID), 0);
+				    ? NULL : ui_col_text(st, Q_RES_ID), 0);
 		} else if (sqlite3_column_type(st, Q_RES_ID) == SQLITE_NULL) {
-			buf_puts(&rows, strcmp(col_text(st, Q_STATUT), "ouverte") ? "traitée"
+			buf_puts(&rows, strcmp(ui_col_text(st, Q_STATUT), "ouverte") ? "traitée"
 				 : "<span class=\"vide\">pas orientée</span>");
 		}
 		buf_puts(&rows, "</td></tr>\n");
@@ -313,7 +296,7 @@ int ui_demande_section(struct ui_ctx *c, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		open = sqlite3_column_int(st, 0);
-		snprintf(chosen, sizeof(chosen), "%s", col_text(st, 1));
+		snprintf(chosen, sizeof(chosen), "%s", ui_col_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (!open)
@@ -350,22 +333,22 @@ int ui_demandes_home(struct ui_ctx *c)
 		char href[96];
 		if (++n > HOME_MAX)
 			continue;
-		snprintf(href, sizeof(href), "/fiches/request/%s", col_text(st, Q_ID));
+		snprintf(href, sizeof(href), "/fiches/request/%s", ui_col_text(st, Q_ID));
 		buf_puts(b, n == 1 ? "<ul>\n<li>" : "<li>");
-		if (*col_text(st, Q_DATE)) {
-			date_words(b, col_text(st, Q_DATE));
+		if (*ui_col_text(st, Q_DATE)) {
+			html_date_words(b, ui_col_text(st, Q_DATE));
 			buf_puts(b, " — ");
 		}
 		if (sqlite3_column_type(st, Q_WHO_HREF) != SQLITE_NULL) {
-			buf_puts_html(b, col_text(st, Q_WHO));
+			buf_puts_html(b, ui_col_text(st, Q_WHO));
 			buf_puts(b, " — ");
 		}
-		buf_puts_html(b, ui_value_label(col_text(st, Q_SUJET)));
+		buf_puts_html(b, ui_value_label(ui_col_text(st, Q_SUJET)));
 		buf_puts(b, " : ");
-		html_link(b, href, *col_text(st, Q_QUESTION) ? col_text(st, Q_QUESTION) : "(sans texte)");
+		html_link(b, href, *ui_col_text(st, Q_QUESTION) ? ui_col_text(st, Q_QUESTION) : "(sans texte)");
 		if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL) {
 			buf_puts(b, " (orientée vers ");
-			buf_puts_html(b, col_text(st, Q_RES));
+			buf_puts_html(b, ui_col_text(st, Q_RES));
 			buf_puts(b, ")");
 		}
 		buf_puts(b, "</li>\n");

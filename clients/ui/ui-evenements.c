@@ -30,12 +30,6 @@ static const struct model_table *event_table(void)
 	return model_table_by_name("event");
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 static void today_iso(char out[11])
 {
 	time_t now = time(NULL);
@@ -104,12 +98,12 @@ static int list_table(struct ui_ctx *c, int upcoming, const char *today)
 					 "plus lointain" : "Événements passés, du plus récent au "
 					 "plus ancien", heads);
 		buf_puts(c->out, "<tr><th scope=\"row\">");
-		link_to(c->out, "/evenements/", col_text(st, 0), NULL, col_text(st, 1));
+		link_to(c->out, "/evenements/", ui_col_text(st, 0), NULL, ui_col_text(st, 1));
 		buf_puts(c->out, "</th>");
-		util_date_fr(col_text(st, 2), date, sizeof(date));
+		util_date_fr(ui_col_text(st, 2), date, sizeof(date));
 		html_cell(c->out, date);
-		html_cell(c->out, ui_value_label(col_text(st, 3)));
-		html_cell(c->out, col_text(st, 4));
+		html_cell(c->out, ui_value_label(ui_col_text(st, 3)));
+		html_cell(c->out, ui_col_text(st, 4));
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 5));
 		html_cell(c->out, num);
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 6));
@@ -366,8 +360,8 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < PROMENEURS_MAX) {
-		ids[n] = strdup(col_text(st, 0));
-		names[n] = strdup(col_text(st, 1));
+		ids[n] = strdup(ui_col_text(st, 0));
+		names[n] = strdup(ui_col_text(st, 1));
 		n++;
 		if (!ids[n - 1] || !names[n - 1]) {
 			rc = RELAIS_ENOMEM;
@@ -409,13 +403,13 @@ out:
 static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 {
 	struct buf *b = c->out;
-	const char *aid = col_text(st, 0);
+	const char *aid = ui_col_text(st, 0);
 	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
 
 	buf_puts(b, "<tr><th scope=\"row\">");
-	link_to(b, "/promeneurs/", col_text(st, 1), NULL, col_text(st, 2));
+	link_to(b, "/promeneurs/", ui_col_text(st, 1), NULL, ui_col_text(st, 2));
 	buf_puts(b, "</th>");
-	html_cell(b, col_text(st, 3));
+	html_cell(b, ui_col_text(st, 3));
 	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
 	if (c->read_only)
 		return buf_puts(b, "</tr>\n");
@@ -423,7 +417,7 @@ static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 	/* Each button's name says which promeneur it acts on: a screen
 	 * reader's list of buttons reads without the table around it. */
 	struct buf path = BUF_INIT(256);
-	const char *who = col_text(st, 2);
+	const char *who = ui_col_text(st, 2);
 	buf_puts(&path, "/participants/");
 	html_url(&path, aid);
 	buf_fail(b, buf_error(&path));

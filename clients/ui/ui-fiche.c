@@ -22,12 +22,6 @@ static int col_live(const struct model_column *c)
 	return c->since <= MODEL_SCHEMA_VERSION;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 /* ---- pages ---- */
 
 struct related;
@@ -93,7 +87,7 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 	struct buf *b = c->out;
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return buf_puts(b, "<span class=\"vide\">non renseigné</span>");
-	const char *v = col_text(st, i);
+	const char *v = ui_col_text(st, i);
 	switch (col->kind) {
 	case MODEL_BOOL:
 		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
@@ -202,10 +196,10 @@ static int related_table(struct ui_ctx *c, const struct related *r, const char *
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, r->head_label ? ui_value_label(col_text(st, 1)) : col_text(st, 1),
-			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
+		html_row_head(&rows, r->head_label ? ui_value_label(ui_col_text(st, 1)) : ui_col_text(st, 1),
+			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : ui_col_text(st, 0));
 		for (int k = 0; r->kinds[k]; k++) {
-			const char *v = col_text(st, k + 2);
+			const char *v = ui_col_text(st, k + 2);
 			char d[32];
 			if (sqlite3_column_type(st, k + 2) == SQLITE_NULL) {
 				html_cell(&rows, "");
@@ -562,9 +556,9 @@ static int page_list(struct ui_ctx *c)
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[128];
 		count++;
-		snprintf(href, sizeof(href), "%s%s", f->prefix, col_text(st, 0));
+		snprintf(href, sizeof(href), "%s%s", f->prefix, ui_col_text(st, 0));
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, col_text(st, 1), href);
+		html_row_head(&rows, ui_col_text(st, 1), href);
 		int k = 2;
 		for (size_t i = 0; i < t->ncolumns; i++) {
 			const struct model_column *col = &t->columns[i];
@@ -649,7 +643,7 @@ static int form_page(struct ui_ctx *c, const struct fiche *f, const char *id,
 		if (fv && (fv->given[i] || fv->errors[i]))
 			value = fv->raw[i];
 		else if (st && sqlite3_column_type(st, k) != SQLITE_NULL)
-			value = col_text(st, k);
+			value = ui_col_text(st, k);
 		else if (!st && col->kind == MODEL_REF)
 			value = ui_query(c, col->name);
 		rc = ui_model_field(c, t, col, value, fv ? fv->errors[i] : NULL);

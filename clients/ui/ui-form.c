@@ -24,15 +24,15 @@ const char *ui_value_label(const char *value)
 	return model_value_label(value);
 }
 
-static int col_live(const struct model_column *c)
-{
-	return c->since <= MODEL_SCHEMA_VERSION;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *ui_col_text(sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
 	return s ? s : "";
+}
+
+static int col_live(const struct model_column *c)
+{
+	return c->since <= MODEL_SCHEMA_VERSION;
 }
 
 /* ---- titles ---- */
@@ -91,7 +91,7 @@ char *ui_row_title(struct ui_ctx *c, const char *table, const char *id)
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		title = strdup(*col_text(st, 0) ? col_text(st, 0) : id);
+		title = strdup(*ui_col_text(st, 0) ? ui_col_text(st, 0) : id);
 	sqlite3_finalize(st);
 	return title;
 }
@@ -262,8 +262,8 @@ static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_
 	if (!vals || !labs)
 		rc = RELAIS_ENOMEM;
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		vals[n] = strdup(col_text(st, 0));
-		labs[n] = strdup(col_text(st, 1));
+		vals[n] = strdup(ui_col_text(st, 0));
+		labs[n] = strdup(ui_col_text(st, 1));
 		if (!vals[n] || !labs[n]) {
 			free((char *)vals[n]);
 			free((char *)labs[n]);

@@ -25,23 +25,6 @@
 /* The events a need may be planned on. */
 #define TRAINING_TYPES "('formation_initiale', 'formation_thematique', 'echange_pratiques')"
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[UTIL_DATE_FR_LEN];
-	util_date_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
-}
-
 static long long this_year(void)
 {
 	time_t now = time(NULL);
@@ -68,9 +51,9 @@ static int training_options(struct ui_ctx *c, char ***ids, char ***names, size_t
 	sqlite3_bind_int(st, 1, EVENTS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < EVENTS_MAX) {
 		char d[UTIL_DATE_FR_LEN];
-		(*ids)[*n] = strdup(col_text(st, 0));
-		if (asprintf(&(*names)[*n], "%s, %s", col_text(st, 1),
-			     util_date_fr(col_text(st, 2), d, sizeof(d))) < 0)
+		(*ids)[*n] = strdup(ui_col_text(st, 0));
+		if (asprintf(&(*names)[*n], "%s, %s", ui_col_text(st, 1),
+			     util_date_fr(ui_col_text(st, 2), d, sizeof(d))) < 0)
 			(*names)[*n] = NULL;
 		(*n)++;
 		if (!(*ids)[*n - 1] || !(*names)[*n - 1]) {
@@ -142,22 +125,22 @@ static int to_plan_html(struct ui_ctx *c)
 		if (!n++)
 			html_table_begin(c->out, "Besoins de formation exprimés, sans formation prévue",
 					 c->read_only ? heads : heads_rw);
-		snprintf(href, sizeof(href), "/fiches/need/%.40s", col_text(st, 0));
+		snprintf(href, sizeof(href), "/fiches/need/%.40s", ui_col_text(st, 0));
 		buf_puts(c->out, "<tr>");
-		html_row_head(c->out, col_text(st, 1), href);
+		html_row_head(c->out, ui_col_text(st, 1), href);
 		buf_puts(c->out, "<td>");
 		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 2));
-			html_link(c->out, href, col_text(st, 3));
+			snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 2));
+			html_link(c->out, href, ui_col_text(st, 3));
 		}
 		buf_puts(c->out, "</td><td>");
-		date_words(c->out, col_text(st, 4));
+		html_date_words(c->out, ui_col_text(st, 4));
 		buf_puts(c->out, "</td>");
-		html_cell(c->out, col_text(st, 5));
+		html_cell(c->out, ui_col_text(st, 5));
 		if (!c->read_only) {
 			buf_puts(c->out, "<td>");
 			if (nev)
-				plan_form(c, col_text(st, 0), ids, names, nev);
+				plan_form(c, ui_col_text(st, 0), ids, names, nev);
 			else
 				buf_puts(c->out, "<a href=\"/evenements/nouveau\">Créer la formation</a>");
 			buf_puts(c->out, "</td>");
@@ -218,10 +201,10 @@ static int attended(struct ui_ctx *c, const char *ev)
 	sqlite3_bind_text(st, 1, ev, -1, SQLITE_TRANSIENT);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[64];
-		snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 0));
+		snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 0));
 		if (n++)
 			buf_puts(c->out, ", ");
-		html_link(c->out, href, col_text(st, 1));
+		html_link(c->out, href, ui_col_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (!n)
@@ -256,10 +239,10 @@ static int plan_html(struct ui_ctx *c, long long year)
 	sqlite3_bind_int(st, 2, NEEDS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[64];
-		if (!n++ || strcmp(theme, col_text(st, PL_THEME))) {
+		if (!n++ || strcmp(theme, ui_col_text(st, PL_THEME))) {
 			if (open)
 				html_table_end(c->out);
-			snprintf(theme, sizeof(theme), "%s", col_text(st, PL_THEME));
+			snprintf(theme, sizeof(theme), "%s", ui_col_text(st, PL_THEME));
 			buf_puts(c->out, "<h3>");
 			buf_puts_html(c->out, theme);
 			buf_puts(c->out, "</h3>\n");
@@ -267,21 +250,21 @@ static int plan_html(struct ui_ctx *c, long long year)
 			open = 1;
 		}
 		buf_puts(c->out, "<tr>");
-		snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, PL_PID));
-		html_row_head(c->out, col_text(st, PL_WHO)[0] ? col_text(st, PL_WHO) : "(réseau)",
+		snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, PL_PID));
+		html_row_head(c->out, ui_col_text(st, PL_WHO)[0] ? ui_col_text(st, PL_WHO) : "(réseau)",
 			      sqlite3_column_type(st, PL_PID) == SQLITE_NULL ? NULL : href);
 		buf_puts(c->out, "<td>");
-		date_words(c->out, col_text(st, PL_DATE));
+		html_date_words(c->out, ui_col_text(st, PL_DATE));
 		buf_puts(c->out, "</td>");
-		html_cell(c->out, ui_value_label(col_text(st, PL_STATUT)));
+		html_cell(c->out, ui_value_label(ui_col_text(st, PL_STATUT)));
 		buf_puts(c->out, "<td>");
 		if (sqlite3_column_type(st, PL_EV) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/evenements/%.40s", col_text(st, PL_EV));
-			html_link(c->out, href, col_text(st, PL_EV_TITRE));
+			snprintf(href, sizeof(href), "/evenements/%.40s", ui_col_text(st, PL_EV));
+			html_link(c->out, href, ui_col_text(st, PL_EV_TITRE));
 			buf_puts(c->out, ", le ");
-			date_words(c->out, col_text(st, PL_EV_DATE));
+			html_date_words(c->out, ui_col_text(st, PL_EV_DATE));
 			buf_puts(c->out, " ; présents : ");
-			int rc = attended(c, col_text(st, PL_EV));
+			int rc = attended(c, ui_col_text(st, PL_EV));
 			if (rc) {
 				sqlite3_finalize(st);
 				return rc;
@@ -417,16 +400,16 @@ int ui_event_needs(struct ui_ctx *c, const char *id)
 				 "elle répond</h2>\n");
 			html_table_begin(c->out, "Besoins planifiés sur cette formation", heads);
 		}
-		snprintf(href, sizeof(href), "/fiches/need/%.40s", col_text(st, 0));
+		snprintf(href, sizeof(href), "/fiches/need/%.40s", ui_col_text(st, 0));
 		buf_puts(c->out, "<tr>");
-		html_row_head(c->out, col_text(st, 1), href);
+		html_row_head(c->out, ui_col_text(st, 1), href);
 		buf_puts(c->out, "<td>");
 		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 2));
-			html_link(c->out, href, col_text(st, 3));
+			snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 2));
+			html_link(c->out, href, ui_col_text(st, 3));
 		}
 		buf_puts(c->out, "</td>");
-		html_cell(c->out, ui_value_label(col_text(st, 4)));
+		html_cell(c->out, ui_value_label(ui_col_text(st, 4)));
 		buf_puts(c->out, "</tr>\n");
 	}
 	sqlite3_finalize(st);

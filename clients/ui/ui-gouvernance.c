@@ -21,12 +21,6 @@
 
 #define CONTACTS_MAX 2000 /* contacts offered by the form */
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 static int event_exists(struct ui_ctx *c, const char *id)
 {
 	sqlite3_stmt *st = NULL;
@@ -70,13 +64,13 @@ static int meeting_text(struct buf *b, const char *label, sqlite3_stmt *st, int 
 	buf_puts(b, "<dt>");
 	buf_puts_html(b, label);
 	buf_puts(b, "</dt>");
-	if (sqlite3_column_type(st, i) == SQLITE_NULL || !col_text(st, i)[0]) {
+	if (sqlite3_column_type(st, i) == SQLITE_NULL || !ui_col_text(st, i)[0]) {
 		buf_puts(b, "<dd><span class=\"vide\">");
 		buf_puts_html(b, none);
 		return buf_puts(b, "</span></dd>\n");
 	}
 	buf_puts(b, "<dd class=\"multiligne\">");
-	buf_puts_html(b, col_text(st, i));
+	buf_puts_html(b, ui_col_text(st, i));
 	return buf_puts(b, "</dd>\n");
 }
 
@@ -99,7 +93,7 @@ int ui_event_meeting(struct ui_ctx *c, const char *id)
 	meeting_text(b, "Ordre du jour", st, 0, "pas d'ordre du jour noté");
 	meeting_text(b, "Compte rendu", st, 1, "pas encore rédigé");
 	buf_puts(b, "<dt>Diffusion du compte rendu</dt><dd>");
-	int to = sqlite3_column_type(st, 2) != SQLITE_NULL && col_text(st, 2)[0];
+	int to = sqlite3_column_type(st, 2) != SQLITE_NULL && ui_col_text(st, 2)[0];
 	int on = sqlite3_column_type(st, 3) != SQLITE_NULL;
 	if (!to && !on) {
 		buf_puts(b, "<span class=\"vide\">pas encore diffusé</span>");
@@ -107,13 +101,13 @@ int ui_event_meeting(struct ui_ctx *c, const char *id)
 		buf_puts(b, "diffusé");
 		if (to) {
 			buf_puts(b, " à <span class=\"multiligne\">");
-			buf_puts_html(b, col_text(st, 2));
+			buf_puts_html(b, ui_col_text(st, 2));
 			buf_puts(b, "</span>");
 		}
 		if (on) {
 			char d[UTIL_DATE_FR_LEN];
 			buf_puts(b, to ? ", le " : " le ");
-			buf_puts_html(b, util_date_fr(col_text(st, 3), d, sizeof(d)));
+			buf_puts_html(b, util_date_fr(ui_col_text(st, 3), d, sizeof(d)));
 		}
 	}
 	buf_puts(b, "</dd>\n</dl>\n</section>\n");
@@ -137,9 +131,9 @@ static int documents_html(struct ui_ctx *c, const char *event)
 		if (!n++)
 			buf_puts(c->out, "<ul>\n");
 		buf_puts(c->out, "<li><a href=\"/documents/");
-		html_url(c->out, col_text(st, 0));
+		html_url(c->out, ui_col_text(st, 0));
 		buf_puts(c->out, "\">");
-		buf_puts_html(c->out, col_text(st, 1)[0] ? col_text(st, 1) : "document");
+		buf_puts_html(c->out, ui_col_text(st, 1)[0] ? ui_col_text(st, 1) : "document");
 		buf_printf(c->out, "</a> (%lld octet%s)</li>\n", size, util_pluriel(size));
 	}
 	sqlite3_finalize(st);
@@ -156,17 +150,17 @@ static int documents_html(struct ui_ctx *c, const char *event)
 static int guest_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 {
 	struct buf *b = c->out;
-	const char *gid = col_text(st, 0), *who = col_text(st, 2);
+	const char *gid = ui_col_text(st, 0), *who = ui_col_text(st, 2);
 	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
 	struct buf sfx = BUF_INIT(256);
 
 	buf_puts(b, "<tr><th scope=\"row\">");
 	buf_puts(b, "<a href=\"/fiches/contact/");
-	html_url(b, col_text(st, 1));
+	html_url(b, ui_col_text(st, 1));
 	buf_puts(b, "\">");
 	buf_puts_html(b, who);
 	buf_puts(b, "</a></th>");
-	html_cell(b, col_text(st, 3));
+	html_cell(b, ui_col_text(st, 3));
 	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
 	if (c->read_only)
 		return buf_puts(b, "</tr>\n");
@@ -213,8 +207,8 @@ static int guest_form(struct ui_ctx *c, const char *event)
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < CONTACTS_MAX) {
-		ids[n] = strdup(col_text(st, 0));
-		names[n] = strdup(col_text(st, 1));
+		ids[n] = strdup(ui_col_text(st, 0));
+		names[n] = strdup(ui_col_text(st, 1));
 		n++;
 		if (!ids[n - 1] || !names[n - 1]) {
 			rc = RELAIS_ENOMEM;

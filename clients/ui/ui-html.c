@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "../../common/util.h"
 #include "ui-html.h"
 
 int html_url(struct buf *b, const char *s)
@@ -236,23 +237,13 @@ void html_date_fr(const char *iso, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", iso ? iso : "");
 }
 
-void html_date_long_fr(const char *iso, char *out, size_t outlen)
+int html_date_words(struct buf *b, const char *iso)
 {
-	static const char *const months[] = {
-		"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-		"septembre", "octobre", "novembre", "décembre"
-	};
-	int y, m, d;
-	char tail;
-	if (!outlen)
-		return;
-	if (iso && strlen(iso) >= 10 && sscanf(iso, "%4d-%2d-%2d%c", &y, &m, &d, &tail) >= 3 &&
-	    iso[4] == '-' && iso[7] == '-' && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
-		if (d == 1)
-			snprintf(out, outlen, "1er %s %d", months[m - 1], y);
-		else
-			snprintf(out, outlen, "%d %s %d", d, months[m - 1], y);
-		return;
-	}
-	snprintf(out, outlen, "%s", iso ? iso : "");
+	char d[UTIL_DATE_FR_LEN];
+	util_date_fr(iso, d, sizeof(d));
+	buf_puts(b, "<time datetime=\"");
+	buf_puts_html(b, iso);
+	buf_puts(b, "\">");
+	buf_puts_html(b, d);
+	return buf_puts(b, "</time>");
 }

@@ -21,23 +21,6 @@
 
 #define CHANGES_MAX 2000 /* rows shown; the oldest published ones go first */
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[UTIL_DATE_FR_LEN];
-	util_date_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
-}
-
 enum { N_ID, N_NATURE, N_PID, N_WHO, N_CHAMPS, N_DATE, N_TRANSMIS, N_DATE_T, N_PUBLIE, N_DATE_P };
 
 /* Those to publish first (transmitted, waiting for the CAF), then those
@@ -54,21 +37,21 @@ static int change_row(struct ui_ctx *c, sqlite3_stmt *st, int todo)
 {
 	struct buf *b = c->out;
 	char href[64];
-	snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, N_PID));
+	snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, N_PID));
 	buf_puts(b, "<tr>");
-	html_row_head(b, ui_value_label(col_text(st, N_NATURE)), NULL);
+	html_row_head(b, ui_value_label(ui_col_text(st, N_NATURE)), NULL);
 	buf_puts(b, "<td>");
-	html_link(b, href, col_text(st, N_WHO)[0] ? col_text(st, N_WHO) : "(promeneur inconnu)");
+	html_link(b, href, ui_col_text(st, N_WHO)[0] ? ui_col_text(st, N_WHO) : "(promeneur inconnu)");
 	buf_puts(b, "</td>");
-	html_cell(b, col_text(st, N_CHAMPS));
+	html_cell(b, ui_col_text(st, N_CHAMPS));
 	buf_puts(b, "<td>");
-	date_words(b, col_text(st, N_DATE));
+	html_date_words(b, ui_col_text(st, N_DATE));
 	buf_puts(b, "</td><td>");
 	if (sqlite3_column_int(st, N_TRANSMIS)) {
 		buf_puts(b, "transmis");
 		if (sqlite3_column_type(st, N_DATE_T) != SQLITE_NULL) {
 			buf_puts(b, " le ");
-			date_words(b, col_text(st, N_DATE_T));
+			html_date_words(b, ui_col_text(st, N_DATE_T));
 		}
 	} else {
 		buf_puts(b, "<span class=\"vide\">à transmettre</span>");
@@ -78,13 +61,13 @@ static int change_row(struct ui_ctx *c, sqlite3_stmt *st, int todo)
 		buf_puts(b, "publié");
 		if (sqlite3_column_type(st, N_DATE_P) != SQLITE_NULL) {
 			buf_puts(b, " le ");
-			date_words(b, col_text(st, N_DATE_P));
+			html_date_words(b, ui_col_text(st, N_DATE_P));
 		}
 	} else if (sqlite3_column_int(st, N_TRANSMIS)) {
 		/* The CAF confirms what the national site shows; a coordinator
 		 * who saw it may note it too. */
 		buf_puts(b, "<details class=\"etape\"><summary>Confirmer la publication</summary>\n");
-		buf_fail(b, ui_directory_publish_form(c, col_text(st, N_ID),
+		buf_fail(b, ui_directory_publish_form(c, ui_col_text(st, N_ID),
 						      todo ? UI_DIRECTORY_TODO : NULL));
 		buf_puts(b, "</details>");
 	} else {

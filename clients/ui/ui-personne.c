@@ -18,12 +18,6 @@
 
 #define SQL_MAX 4096
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 static int col_live(const struct model_column *c)
 {
 	return c->since <= MODEL_SCHEMA_VERSION;
@@ -60,7 +54,7 @@ static int person_rows(sqlite3 *db, const struct model_table *t, sqlite3_stmt **
 static int value_text(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i)
 {
 	struct buf *b = c->out;
-	const char *v = col_text(st, i);
+	const char *v = ui_col_text(st, i);
 	switch (col->kind) {
 	case MODEL_BOOL:
 		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
@@ -109,8 +103,8 @@ static void edit_href(sqlite3_stmt *st, const char *table, const char *id, const
 	if (!strcmp(table, "attendance")) {
 		for (int i = 0; i < sqlite3_column_count(st); i++)
 			if (!strcmp(sqlite3_column_name(st, i), "event") &&
-			    util_is_uuid(col_text(st, i)))
-				snprintf(out, len, "/evenements/%s", col_text(st, i));
+			    util_is_uuid(ui_col_text(st, i)))
+				snprintf(out, len, "/evenements/%s", ui_col_text(st, i));
 	} else if (!strcmp(table, "directory_change")) {
 		snprintf(out, len, "/annuaire-national");
 	} else if (!strcmp(table, "inbound_mail")) {
@@ -129,7 +123,7 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 	char href[128];
 	for (int i = 0; i < sqlite3_column_count(st); i++)
 		if (!strcmp(sqlite3_column_name(st, i), "id"))
-			id = col_text(st, i);
+			id = ui_col_text(st, i);
 	char *title = ui_row_title(c, t->name, id);
 	buf_puts(b, "<article class=\"donnee\">\n<h3>");
 	buf_puts_html(b, title ? title : id);

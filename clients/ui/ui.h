@@ -295,6 +295,10 @@ int ui_documents_of_mail(struct ui_ctx *c, const char *courrier) RELAIS_WUR;
 
 /* ---- between the files of the UI ---- */
 
+/* The text of result column i of st's current row, "" for NULL; valid
+ * until the next step or column call on st. In ui-form.c. */
+const char *ui_col_text(sqlite3_stmt *st, int i);
+
 /* Like ui_route, for the few pages that work without the replica (the sync's
  * progress): they are called during a sync too, with c->db and c->replica
  * NULL. */
