@@ -55,50 +55,22 @@ static int requester(struct buf *b, sqlite3_stmt *st)
 }
 
 /* The resource persons, once per page: ids and titles. */
-struct resources {
-	char **ids, **titles;
-	size_t n;
-};
-
-static void resources_free(struct resources *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->ids[i]);
-		free(r->titles[i]);
-	}
-	free(r->ids);
-	free(r->titles);
-	memset(r, 0, sizeof(*r));
-}
-
-static int resources_load(struct ui_ctx *c, struct resources *r)
+/* The resource persons a request may be referred to, by name. */
+static int resources_load(struct ui_ctx *c, struct ui_options *r)
 {
 	sqlite3_stmt *st = NULL;
-	int s, rc = 0;
-	memset(r, 0, sizeof(*r));
-	r->ids = calloc(RESOURCES_MAX, sizeof(char *));
-	r->titles = calloc(RESOURCES_MAX, sizeof(char *));
-	if (!r->ids || !r->titles)
-		return RELAIS_ENOMEM;
+	int rc;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, nom || coalesce(' (' || organisme || ')', '') AS t "
 			       "FROM resource ORDER BY t COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	while (r->n < RESOURCES_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		r->ids[r->n] = strdup(ui_col_text(st, 0));
-		r->titles[r->n] = strdup(ui_col_text(st, 1));
-		r->n++;
-		if (!r->ids[r->n - 1] || !r->titles[r->n - 1]) {
-			rc = RELAIS_ENOMEM;
-			break;
-		}
-	}
+	rc = ui_options_load(r, st, RESOURCES_MAX);
 	sqlite3_finalize(st);
 	return rc;
 }
 
 /* The « Orienter vers » form of request id; from its own page (fiche 1),
  * the answer comes back there. */
-static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const struct resources *r,
+static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const struct ui_options *r,
 		       const char *chosen, int fiche)
 {
 	char fid[64];
@@ -117,8 +89,8 @@ static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const st
 		.label = "Orienter vers",
 		.type = HTML_SELECT,
 		.value = chosen,
-		.options = (const char *const *)r->ids,
-		.option_labels = (const char *const *)r->titles,
+		.options = (const char *const *)r->values,
+		.option_labels = (const char *const *)r->labels,
 		.noptions = r->n,
 	};
 	html_field(b, &f);
@@ -132,7 +104,7 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 					     NULL };
 	const char *all = ui_query(c, "toutes");
 	int every = all && !strcmp(all, "1");
-	struct resources res;
+	struct ui_options res = { 0 };
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
@@ -221,7 +193,7 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 	rc = ui_page_end(c);
 out:
 	buf_release(&rows);
-	resources_free(&res);
+	ui_options_release(&res);
 	return rc;
 }
 
@@ -284,7 +256,7 @@ static int page_orient(struct ui_ctx *c)
 
 int ui_demande_section(struct ui_ctx *c, const char *id)
 {
-	struct resources res;
+	struct ui_options res = { 0 };
 	sqlite3_stmt *st = NULL;
 	char chosen[UTIL_UUID_LEN + 1] = "";
 	int open = 0, rc;
@@ -313,7 +285,7 @@ int ui_demande_section(struct ui_ctx *c, const char *id)
 	buf_puts(c->out, "</section>\n");
 	rc = buf_error(c->out);
 out:
-	resources_free(&res);
+	ui_options_release(&res);
 	return rc;
 }
 

@@ -340,10 +340,9 @@ static int page_update(struct ui_ctx *c)
 static int promeneur_select(struct ui_ctx *c, const char *event, const char *chosen,
 			    const char *error)
 {
-	const char **ids = NULL, **names = NULL;
-	size_t n = 0;
+	struct ui_options o = { 0 };
 	sqlite3_stmt *st = NULL;
-	int rc = 0, s;
+	int rc;
 
 	/* Only those not registered yet: a second row would count twice. */
 	if (sqlite3_prepare_v2(c->db, "SELECT p.id, p.prenom || ' ' || p.nom || coalesce(' – ' || "
@@ -354,33 +353,20 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, PROMENEURS_MAX);
-	if (!(ids = calloc(PROMENEURS_MAX, sizeof(*ids))) ||
-	    !(names = calloc(PROMENEURS_MAX, sizeof(*names)))) {
-		rc = RELAIS_ENOMEM;
+	rc = ui_options_load(&o, st, PROMENEURS_MAX);
+	sqlite3_finalize(st);
+	if (rc)
 		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < PROMENEURS_MAX) {
-		ids[n] = strdup(ui_col_text(st, 0));
-		names[n] = strdup(ui_col_text(st, 1));
-		n++;
-		if (!ids[n - 1] || !names[n - 1]) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-	}
-	if (s != SQLITE_DONE && s != SQLITE_ROW) {
-		rc = RELAIS_EDB;
-		goto out;
-	}
-	if (!n && !error) {
+	if (!o.n && !error) {
 		buf_puts(c->out, "<p>Tous les promeneurs du réplica sont déjà inscrits.</p>\n");
 		goto out;
 	}
 	form_begin(c, "/evenements/", event, "/participants", "ajout");
 	struct html_field who = {
 		.name = FIELD_PROMENEUR, .label = "Promeneur", .type = HTML_SELECT,
-		.value = chosen, .error = error, .required = 1, .options = ids,
-		.option_labels = names, .noptions = n,
+		.value = chosen, .error = error, .required = 1,
+		.options = (const char *const *)o.values,
+		.option_labels = (const char *const *)o.labels, .noptions = o.n,
 	};
 	html_field(c->out, &who);
 	struct html_field present = {
@@ -390,13 +376,7 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 	html_field(c->out, &present);
 	buf_puts(c->out, "<button type=\"submit\">Inscrire</button></form>\n");
 out:
-	for (size_t i = 0; i < n; i++) {
-		free((char *)ids[i]);
-		free((char *)names[i]);
-	}
-	free(ids);
-	free(names);
-	sqlite3_finalize(st);
+	ui_options_release(&o);
 	return rc;
 }
 

@@ -30,6 +30,51 @@ const char *ui_col_text(sqlite3_stmt *st, int i)
 	return s ? s : "";
 }
 
+int ui_options_add(struct ui_options *o, const char *value, const char *label)
+{
+	if (o->n == o->alloc) {
+		/* Both arrays grow together; alloc counts what both hold. */
+		size_t alloc = o->alloc;
+		char **v = util_grow(o->values, &alloc, o->n, sizeof(*v)), **l = NULL;
+		if (v) {
+			o->values = v;
+			l = realloc(o->labels, alloc * sizeof(*l));
+		}
+		if (!l)
+			return RELAIS_ENOMEM;
+		o->labels = l;
+		o->alloc = alloc;
+	}
+	o->values[o->n] = strdup(value);
+	o->labels[o->n] = strdup(label);
+	if (!o->values[o->n] || !o->labels[o->n]) {
+		free(o->values[o->n]);
+		free(o->labels[o->n]);
+		return RELAIS_ENOMEM;
+	}
+	o->n++;
+	return 0;
+}
+
+int ui_options_load(struct ui_options *o, sqlite3_stmt *st, size_t max)
+{
+	int rc = 0, s = SQLITE_DONE;
+	for (size_t k = 0; !rc && k < max && (s = sqlite3_step(st)) == SQLITE_ROW; k++)
+		rc = ui_options_add(o, ui_col_text(st, 0), ui_col_text(st, 1));
+	return rc ? rc : s == SQLITE_DONE || s == SQLITE_ROW ? 0 : RELAIS_EDB;
+}
+
+void ui_options_release(struct ui_options *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->values[i]);
+		free(o->labels[i]);
+	}
+	free(o->values);
+	free(o->labels);
+	memset(o, 0, sizeof(*o));
+}
+
 static int col_live(const struct model_column *c)
 {
 	return c->since <= MODEL_SCHEMA_VERSION;
@@ -247,9 +292,8 @@ static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_
 {
 	char sql[512];
 	sqlite3_stmt *st = NULL;
-	const char **vals = NULL, **labs = NULL;
-	size_t n = 0;
-	int s, rc = 0;
+	struct ui_options o = { 0 };
+	int rc;
 	const struct model_table *rt = model_table_by_name(col->ref);
 	if (!rt)
 		return RELAIS_EINVAL;
@@ -257,35 +301,16 @@ static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_
 		 "LIMIT %d", ui_title_sql(rt->name), rt->name, MAX_REF_OPTIONS);
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	vals = calloc(MAX_REF_OPTIONS + 1, sizeof(*vals));
-	labs = calloc(MAX_REF_OPTIONS + 1, sizeof(*labs));
-	if (!vals || !labs)
-		rc = RELAIS_ENOMEM;
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		vals[n] = strdup(ui_col_text(st, 0));
-		labs[n] = strdup(ui_col_text(st, 1));
-		if (!vals[n] || !labs[n]) {
-			free((char *)vals[n]);
-			free((char *)labs[n]);
-			rc = RELAIS_ENOMEM;
-			break;
-		}
-		n++;
-	}
+	rc = ui_options_load(&o, st, MAX_REF_OPTIONS);
 	sqlite3_finalize(st);
 	if (!rc) {
 		f->type = HTML_SELECT;
-		f->options = vals;
-		f->option_labels = labs;
-		f->noptions = n;
+		f->options = (const char *const *)o.values;
+		f->option_labels = (const char *const *)o.labels;
+		f->noptions = o.n;
 		rc = html_field(c->out, f);
 	}
-	for (size_t i = 0; i < n; i++) {
-		free((char *)vals[i]);
-		free((char *)labs[i]);
-	}
-	free(vals);
-	free(labs);
+	ui_options_release(&o);
 	return rc;
 }
 

@@ -33,33 +33,24 @@ static long long this_year(void)
 	return tm.tm_year + 1900LL;
 }
 
-/* The training events, nearest first, as options (malloc'd arrays of
- * malloc'd strings, NULL-terminated; free with options_free). */
-static int training_options(struct ui_ctx *c, char ***ids, char ***names, size_t *n)
+/* The training events, nearest first, as options: « title, date ». */
+static int training_options(struct ui_ctx *c, struct ui_options *o)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = 0, s;
-	*n = 0;
-	*ids = calloc(EVENTS_MAX + 1, sizeof(char *));
-	*names = calloc(EVENTS_MAX + 1, sizeof(char *));
-	if (!*ids || !*names)
-		return RELAIS_ENOMEM;
+	int rc = 0, s = SQLITE_DONE;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, titre, date FROM event WHERE type IN "
 			       TRAINING_TYPES " ORDER BY date DESC, titre, id LIMIT ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_int(st, 1, EVENTS_MAX);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < EVENTS_MAX) {
-		char d[UTIL_DATE_FR_LEN];
-		(*ids)[*n] = strdup(ui_col_text(st, 0));
-		if (asprintf(&(*names)[*n], "%s, %s", ui_col_text(st, 1),
+	while (!rc && o->n < EVENTS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		char d[UTIL_DATE_FR_LEN], *label = NULL;
+		if (asprintf(&label, "%s, %s", ui_col_text(st, 1),
 			     util_date_fr(ui_col_text(st, 2), d, sizeof(d))) < 0)
-			(*names)[*n] = NULL;
-		(*n)++;
-		if (!(*ids)[*n - 1] || !(*names)[*n - 1]) {
 			rc = RELAIS_ENOMEM;
-			break;
-		}
+		else
+			rc = ui_options_add(o, ui_col_text(st, 0), label);
+		free(label);
 	}
 	if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
 		rc = RELAIS_EDB;
@@ -67,18 +58,8 @@ static int training_options(struct ui_ctx *c, char ***ids, char ***names, size_t
 	return rc;
 }
 
-static void options_free(char **ids, char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(ids ? ids[i] : NULL);
-		free(names ? names[i] : NULL);
-	}
-	free(ids);
-	free(names);
-}
-
 /* The « Planifier » form of need id: the training events to choose from. */
-static int plan_form(struct ui_ctx *c, const char *id, char **ids, char **names, size_t n)
+static int plan_form(struct ui_ctx *c, const char *id, const struct ui_options *o)
 {
 	char fid[64];
 	snprintf(fid, sizeof(fid), "planifier-%.8s", id);
@@ -88,8 +69,8 @@ static int plan_form(struct ui_ctx *c, const char *id, char **ids, char **names,
 	ui_csrf_input(c);
 	struct html_field f = {
 		.name = "event", .id = fid, .label = "Formation prévue", .type = HTML_SELECT,
-		.required = 1, .options = (const char *const *)ids,
-		.option_labels = (const char *const *)names, .noptions = n,
+		.required = 1, .options = (const char *const *)o->values,
+		.option_labels = (const char *const *)o->labels, .noptions = o->n,
 	};
 	html_field(c->out, &f);
 	return buf_puts(c->out, "<button type=\"submit\">Planifier</button></form>");
@@ -102,14 +83,13 @@ static int to_plan_html(struct ui_ctx *c)
 					     NULL };
 	static const char *const heads_rw[] = { "Thème", "Promeneur", "Noté le", "Noté lors de",
 						"Formation", NULL };
-	char **ids = NULL, **names = NULL;
-	size_t nev = 0;
+	struct ui_options events = { 0 };
 	sqlite3_stmt *st = NULL;
 	int n = 0, s, rc = 0;
 
 	buf_puts(c->out, "<section aria-labelledby=\"titre-a-planifier\">\n"
 		 "<h2 id=\"titre-a-planifier\">Besoins à planifier</h2>\n");
-	if (!c->read_only && (rc = training_options(c, &ids, &names, &nev)))
+	if (!c->read_only && (rc = training_options(c, &events)))
 		goto out;
 	if (sqlite3_prepare_v2(c->db, "SELECT n.id, n.theme, n.promeneur, coalesce(p.prenom || ' ', "
 			       "'') || coalesce(p.nom, ''), n.date, n.origine FROM need n LEFT JOIN "
@@ -139,8 +119,8 @@ static int to_plan_html(struct ui_ctx *c)
 		html_cell(c->out, ui_col_text(st, 5));
 		if (!c->read_only) {
 			buf_puts(c->out, "<td>");
-			if (nev)
-				plan_form(c, ui_col_text(st, 0), ids, names, nev);
+			if (events.n)
+				plan_form(c, ui_col_text(st, 0), &events);
 			else
 				buf_puts(c->out, "<a href=\"/evenements/nouveau\">Créer la formation</a>");
 			buf_puts(c->out, "</td>");
@@ -156,7 +136,7 @@ static int to_plan_html(struct ui_ctx *c)
 	buf_puts(c->out, "</section>\n");
 out:
 	sqlite3_finalize(st);
-	options_free(ids, names, nev);
+	ui_options_release(&events);
 	return rc ? rc : buf_error(c->out);
 }
 

@@ -187,10 +187,9 @@ static int guest_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
 /* The form that invites a contact not invited yet. */
 static int guest_form(struct ui_ctx *c, const char *event)
 {
-	const char **ids = NULL, **names = NULL;
+	struct ui_options o = { 0 };
 	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-	int rc = 0, s;
+	int rc;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT k.id, coalesce(k.prenom || ' ', '') || k.nom || "
 			       "coalesce(' – ' || (SELECT x.nom FROM partenaire x WHERE x.id = "
@@ -201,25 +200,11 @@ static int guest_form(struct ui_ctx *c, const char *event)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, CONTACTS_MAX);
-	if (!(ids = calloc(CONTACTS_MAX + 1, sizeof(*ids))) ||
-	    !(names = calloc(CONTACTS_MAX + 1, sizeof(*names)))) {
-		rc = RELAIS_ENOMEM;
+	rc = ui_options_load(&o, st, CONTACTS_MAX);
+	sqlite3_finalize(st);
+	if (rc)
 		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < CONTACTS_MAX) {
-		ids[n] = strdup(ui_col_text(st, 0));
-		names[n] = strdup(ui_col_text(st, 1));
-		n++;
-		if (!ids[n - 1] || !names[n - 1]) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-	}
-	if (s != SQLITE_DONE && s != SQLITE_ROW) {
-		rc = RELAIS_EDB;
-		goto out;
-	}
-	if (!n) {
+	if (!o.n) {
 		buf_puts(c->out, "<p>Aucun autre contact à inviter : les contacts s'ajoutent depuis "
 			 "la page d'un partenaire (<a href=\"/fiches/partenaire\">Partenaires</a>).</p>\n");
 		goto out;
@@ -227,7 +212,8 @@ static int guest_form(struct ui_ctx *c, const char *event)
 	form_begin(c, event, "", "ajout");
 	struct html_field who = {
 		.name = "contact", .id = "invite-contact", .label = "Contact", .type = HTML_SELECT,
-		.required = 1, .options = ids, .option_labels = names, .noptions = n,
+		.required = 1, .options = (const char *const *)o.values,
+		.option_labels = (const char *const *)o.labels, .noptions = o.n,
 	};
 	html_field(c->out, &who);
 	struct html_field present = {
@@ -237,13 +223,7 @@ static int guest_form(struct ui_ctx *c, const char *event)
 	html_field(c->out, &present);
 	buf_puts(c->out, "<button type=\"submit\">Inviter</button></form>\n");
 out:
-	for (size_t i = 0; ids && names && i < n; i++) {
-		free((char *)ids[i]);
-		free((char *)names[i]);
-	}
-	free(ids);
-	free(names);
-	sqlite3_finalize(st);
+	ui_options_release(&o);
 	return rc ? rc : buf_error(c->out);
 }
 

@@ -299,6 +299,21 @@ int ui_documents_of_mail(struct ui_ctx *c, const char *courrier) RELAIS_WUR;
  * until the next step or column call on st. In ui-form.c. */
 const char *ui_col_text(sqlite3_stmt *st, int i);
 
+/* The choices of a select, as struct html_field (ui-html.h) takes them:
+ * options values, option_labels labels, noptions n. Zero it to start. */
+struct ui_options {
+	char **values, **labels;
+	size_t n, alloc;
+};
+/* Adds a choice; value and label are copied. 0 or RELAIS_ENOMEM. */
+int ui_options_add(struct ui_options *o, const char *value, const char *label) RELAIS_WUR;
+/* Adds the rows of st (prepared and bound; the caller finalizes it), at
+ * most max: its first column as the value, its second as the label.
+ * Returns 0, RELAIS_ENOMEM or RELAIS_EDB. */
+int ui_options_load(struct ui_options *o, sqlite3_stmt *st, size_t max) RELAIS_WUR;
+/* Frees the choices and zeroes o; accepts an empty one. */
+void ui_options_release(struct ui_options *o);
+
 /* Like ui_route, for the few pages that work without the replica (the sync's
  * progress): they are called during a sync too, with c->db and c->replica
  * NULL. */
