@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -207,8 +206,7 @@ static int page_orient(struct ui_ctx *c)
 	const struct model_table *t = model_table_by_name("request");
 	const struct model_column *col = model_column_by_name(t, "ressource");
 	const char *raw_id = ui_param(c, "id"), *raw = ui_form(c, FIELD_RESSOURCE);
-	char id[UTIL_UUID_LEN + 1], val[128], err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
-	struct sync_capture *cap = NULL;
+	char id[UTIL_UUID_LEN + 1], val[128], err[DOMAIN_MSG_MAX] = "";
 	struct domain_result res;
 	int rc;
 
@@ -230,18 +228,10 @@ static int page_orient(struct ui_ctx *c)
 	if (rc)
 		return rc;
 	struct domain_value v[] = { { col, val } };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		return rc;
-	memset(&res, 0, sizeof(res));
-	rc = domain_write(c->db, t, id, NULL, v, 1, today, &res, err, sizeof(err));
-	if (rc) {
-		sync_capture_abort(cap);
-		if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND)
-			return queue_page(c, 422, err[0] ? err : "Orientation refusée.");
-		return rc;
-	}
-	if ((rc = sync_capture_commit(cap)))
+	rc = ui_domain_write(c, t, id, v, 1, &res, err, sizeof(err));
+	if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND)
+		return queue_page(c, 422, err[0] ? err : "Orientation refusée.");
+	if (rc)
 		return rc;
 	char *who = ui_row_title(c, "resource", val);
 	char flash[2 * DOMAIN_MSG_MAX], back[64];

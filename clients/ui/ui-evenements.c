@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -185,12 +184,18 @@ static void values_free(char **values)
 	}
 }
 
-/* RELAIS_ENOTFOUND when event id is not in the replica. */
-static int event_exists(struct ui_ctx *c, const char *id)
+int ui_event_exists(struct ui_ctx *c, const char *id)
 {
-	char *values[EVENT_COLS_MAX] = { NULL };
-	int rc = event_values(c, id, values);
-	values_free(values);
+	sqlite3_stmt *st = NULL;
+	int rc = RELAIS_ENOTFOUND;
+	if (!id)
+		return RELAIS_ENOTFOUND;
+	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM event WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = 0;
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -331,7 +336,7 @@ static int page_update(struct ui_ctx *c)
 	if (!id || strlen(id) > ID_MAX)
 		return RELAIS_ENOTFOUND;
 	/* An unknown event is a 404 before any check of the form. */
-	int rc = event_exists(c, id);
+	int rc = ui_event_exists(c, id);
 	return rc ? rc : save(c, id);
 }
 
@@ -530,32 +535,6 @@ static int page_event(struct ui_ctx *c)
 	return event_page(c, id, 0, NULL, NULL);
 }
 
-/*
- * Writes attendance through the domain layer as one captured local edit:
- * creates it (id NULL) with the values of v, updates row id, or deletes it
- * (n 0 and id set). res->note says what followed (an initial training
- * marked done); err the refusal.
- */
-static int attendance_write(struct ui_ctx *c, const char *id, const struct domain_value *v, size_t n,
-			    struct domain_result *res, char *err, size_t errlen)
-{
-	const struct model_table *t = model_table_by_name("attendance");
-	struct sync_capture *cap = NULL;
-	char today[DOMAIN_DATE_LEN + 1];
-	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
-	if (rc)
-		return rc;
-	domain_today(today);
-	memset(res, 0, sizeof(*res));
-	rc = id && !n ? domain_delete(c->db, t, id, err, errlen)
-		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, res, err, errlen);
-	if (rc) {
-		sync_capture_abort(cap);
-		return rc;
-	}
-	return sync_capture_commit(cap);
-}
-
 /* 1 when attendance aid belongs to event (the route names both). */
 static int attendance_of_event(struct ui_ctx *c, const char *aid, const char *event)
 {
@@ -571,11 +550,11 @@ static int attendance_of_event(struct ui_ctx *c, const char *aid, const char *ev
 	return found;
 }
 
-static int redirect_event(struct ui_ctx *c, const char *event, const char *flash)
+int ui_event_redirect(struct ui_ctx *c, const char *id, const char *flash)
 {
 	struct buf loc = BUF_INIT(256);
 	buf_puts(&loc, "/evenements/");
-	html_url(&loc, event);
+	html_url(&loc, id);
 	int rc = buf_error(&loc);
 	if (!rc)
 		rc = ui_redirect(c, buf_str(&loc), flash);
@@ -597,7 +576,7 @@ static int page_register(struct ui_ctx *c)
 		return RELAIS_ENOTFOUND;
 	if (c->read_only)
 		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
+	if ((rc = ui_event_exists(c, event)))
 		return rc;
 	err[0] = 0;
 	if (!raw || !raw[0])
@@ -614,14 +593,14 @@ static int page_register(struct ui_ctx *c)
 		{ model_column_by_name(t, "presence_effective"), present && !strcmp(present, "1") ? "1" : "0" },
 	};
 	struct domain_result res;
-	rc = attendance_write(c, NULL, v, 3, &res, err, sizeof(err));
+	rc = ui_domain_write(c, t, NULL, v, 3, &res, err, sizeof(err));
 	if (rc == RELAIS_EEXIST)
 		return event_page(c, event, 409, pid, err);
 	if (rc == RELAIS_EINVAL)
 		return event_page(c, event, 422, NULL, err);
 	if (rc)
 		return rc;
-	return redirect_event(c, event, res.note[0] ? res.note : "Participation enregistrée ; elle "
+	return ui_event_redirect(c, event, res.note[0] ? res.note : "Participation enregistrée ; elle "
 			      "sera envoyée au serveur à la prochaine synchronisation.");
 }
 
@@ -642,10 +621,10 @@ static int page_presence(struct ui_ctx *c)
 	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
 	struct domain_result res;
 	char err[DOMAIN_MSG_MAX];
-	int rc = attendance_write(c, aid, dv, 1, &res, err, sizeof(err));
+	int rc = ui_domain_write(c, t, aid, dv, 1, &res, err, sizeof(err));
 	if (rc)
 		return rc;
-	return redirect_event(c, event, res.note[0] ? res.note : !strcmp(v, "1") ? "Présence notée."
+	return ui_event_redirect(c, event, res.note[0] ? res.note : !strcmp(v, "1") ? "Présence notée."
 			      : "Absence notée.");
 }
 
@@ -659,12 +638,12 @@ static int page_unregister(struct ui_ctx *c)
 		return RELAIS_EPERM;
 	if (!attendance_of_event(c, aid, event))
 		return RELAIS_ENOTFOUND;
-	struct domain_result res;
 	char err[DOMAIN_MSG_MAX];
-	int rc = attendance_write(c, aid, NULL, 0, &res, err, sizeof(err));
+	int rc = ui_domain_write(c, model_table_by_name("attendance"), aid, NULL, 0, NULL, err,
+				 sizeof(err));
 	if (rc)
 		return rc;
-	return redirect_event(c, event, "Participation retirée ; le retrait sera envoyé au serveur "
+	return ui_event_redirect(c, event, "Participation retirée ; le retrait sera envoyé au serveur "
 			      "à la prochaine synchronisation.");
 }
 

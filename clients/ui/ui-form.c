@@ -243,8 +243,7 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
 	const struct model_table *t = fv->t;
 	struct domain_value *v = calloc(t->ncolumns ? t->ncolumns : 1, sizeof(*v));
 	struct domain_result res;
-	struct sync_capture *cap = NULL;
-	char err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
+	char err[DOMAIN_MSG_MAX] = "";
 	size_t n = 0;
 	int creating = id == NULL, rc;
 
@@ -261,25 +260,41 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
 	for (size_t i = 0; i < t->ncolumns; i++)
 		if (creating ? fv->values[i] != NULL : fv->given[i])
 			v[n++] = (struct domain_value){ &t->columns[i], fv->values[i] };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		goto out;
-	rc = domain_write(c->db, t, id, creating ? c->dept : NULL, v, n, today, &res, err, sizeof(err));
+	rc = ui_domain_write(c, t, id, v, n, &res, err, sizeof(err));
 	if (rc) {
-		sync_capture_abort(cap);
 		if (rc == RELAIS_EINVAL)
 			rc = refusal(fv, err);
 		goto out;
 	}
-	rc = sync_capture_commit(cap);
-	if (!rc) {
-		snprintf(fv->note, sizeof(fv->note), "%s", res.note);
-		if (creating && id_out)
-			memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
-	}
+	snprintf(fv->note, sizeof(fv->note), "%s", res.note);
+	if (creating && id_out)
+		memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
 out:
 	free(v);
 	return rc;
+}
+
+int ui_domain_write(struct ui_ctx *c, const struct model_table *t, const char *id,
+		    const struct domain_value *v, size_t n, struct domain_result *res, char *err,
+		    size_t errlen)
+{
+	struct domain_result mine;
+	struct sync_capture *cap = NULL;
+	char today[DOMAIN_DATE_LEN + 1];
+	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
+	if (rc)
+		return rc;
+	if (!res)
+		res = &mine;
+	memset(res, 0, sizeof(*res));
+	domain_today(today);
+	rc = id && !v ? domain_delete(c->db, t, id, err, errlen)
+		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, res, err, errlen);
+	if (rc) {
+		sync_capture_abort(cap);
+		return rc;
+	}
+	return sync_capture_commit(cap);
 }
 
 /* ---- fields ---- */

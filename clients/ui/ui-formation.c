@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -329,8 +328,7 @@ static int post_plan(struct ui_ctx *c)
 	const struct model_table *t = model_table_by_name("need");
 	const struct model_column *ecol = model_column_by_name(t, "event");
 	const char *id = ui_param(c, "id"), *raw = ui_form(c, "event");
-	char ev[128], err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
-	struct sync_capture *cap = NULL;
+	char ev[128], err[DOMAIN_MSG_MAX] = "";
 	struct domain_result res;
 	char *title;
 	int rc;
@@ -345,17 +343,9 @@ static int post_plan(struct ui_ctx *c)
 	if (domain_check_value(c->db, ecol, raw, ev, sizeof(ev), err, sizeof(err)) || !ev[0])
 		return ui_error_page(c, 422, err[0] ? err : "Formation prévue : introuvable.");
 	struct domain_value v[] = { { ecol, ev } };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		return rc;
-	memset(&res, 0, sizeof(res));
-	rc = domain_write(c->db, t, id, NULL, v, 1, today, &res, err, sizeof(err));
-	if (rc) {
-		sync_capture_abort(cap);
+	rc = ui_domain_write(c, t, id, v, 1, &res, err, sizeof(err));
+	if (rc)
 		return rc == RELAIS_EINVAL ? ui_error_page(c, 422, err) : rc;
-	}
-	if ((rc = sync_capture_commit(cap)))
-		return rc;
 	return ui_redirect(c, "/formation", res.note[0] ? res.note : "Formation prévue notée.");
 }
 

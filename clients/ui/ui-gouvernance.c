@@ -15,26 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
 #define CONTACTS_MAX 2000 /* contacts offered by the form */
-
-static int event_exists(struct ui_ctx *c, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = RELAIS_ENOTFOUND;
-	if (!id || !util_is_uuid(id))
-		return RELAIS_ENOTFOUND;
-	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM event WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rc = 0;
-	sqlite3_finalize(st);
-	return rc;
-}
 
 /* Starts a form posting to /evenements/EVENT/invites + suffix. */
 static int form_begin(struct ui_ctx *c, const char *event, const char *suffix, const char *cls)
@@ -276,40 +260,6 @@ int ui_event_governance(struct ui_ctx *c, const char *id)
 
 /* ---- the forms ---- */
 
-/* Writes guest row id (NULL: a new one with v; n 0: deleted) through the
- * domain layer as one captured local edit. */
-static int guest_write(struct ui_ctx *c, const char *id, const struct domain_value *v, size_t n,
-		       char *err, size_t errlen)
-{
-	const struct model_table *t = model_table_by_name("guest");
-	struct sync_capture *cap = NULL;
-	struct domain_result res;
-	char today[DOMAIN_DATE_LEN + 1];
-	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
-	if (rc)
-		return rc;
-	domain_today(today);
-	rc = id && !n ? domain_delete(c->db, t, id, err, errlen)
-		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, &res, err, errlen);
-	if (rc) {
-		sync_capture_abort(cap);
-		return rc;
-	}
-	return sync_capture_commit(cap);
-}
-
-static int back_to_event(struct ui_ctx *c, const char *event, const char *flash)
-{
-	struct buf loc = BUF_INIT(256);
-	buf_puts(&loc, "/evenements/");
-	html_url(&loc, event);
-	int rc = buf_error(&loc);
-	if (!rc)
-		rc = ui_redirect(c, buf_str(&loc), flash);
-	buf_release(&loc);
-	return rc;
-}
-
 /* 1 when guest gid is of event (the address names both). */
 static int guest_of_event(struct ui_ctx *c, const char *gid, const char *event)
 {
@@ -338,7 +288,7 @@ static int post_invite(struct ui_ctx *c)
 
 	if (c->read_only)
 		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
+	if ((rc = ui_event_exists(c, event)))
 		return rc;
 	if (!raw || !raw[0])
 		return ui_error_page(c, 422, "Choisissez le contact à inviter.");
@@ -350,14 +300,14 @@ static int post_invite(struct ui_ctx *c)
 		{ model_column_by_name(t, "presence_effective"),
 		  present && !strcmp(present, "1") ? "1" : "0" },
 	};
-	rc = guest_write(c, NULL, v, 3, err, sizeof(err));
+	rc = ui_domain_write(c, t, NULL, v, 3, NULL, err, sizeof(err));
 	if (rc == RELAIS_EEXIST)
 		return ui_error_page(c, 409, err[0] ? err : "Ce contact est déjà invité.");
 	if (rc == RELAIS_EINVAL)
 		return ui_error_page(c, 422, err);
 	if (rc)
 		return rc;
-	return back_to_event(c, event, "Invitation enregistrée ; elle sera envoyée au serveur à la "
+	return ui_event_redirect(c, event, "Invitation enregistrée ; elle sera envoyée au serveur à la "
 			     "prochaine synchronisation.");
 }
 
@@ -369,7 +319,7 @@ static int post_presence(struct ui_ctx *c)
 
 	if (c->read_only)
 		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
+	if ((rc = ui_event_exists(c, event)))
 		return rc;
 	if (!v || (strcmp(v, "0") && strcmp(v, "1")))
 		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
@@ -377,9 +327,9 @@ static int post_presence(struct ui_ctx *c)
 		return RELAIS_ENOTFOUND;
 	const struct model_table *t = model_table_by_name("guest");
 	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
-	if ((rc = guest_write(c, gid, dv, 1, err, sizeof(err))))
+	if ((rc = ui_domain_write(c, t, gid, dv, 1, NULL, err, sizeof(err))))
 		return rc;
-	return back_to_event(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+	return ui_event_redirect(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
 }
 
 static int post_remove(struct ui_ctx *c)
@@ -390,13 +340,14 @@ static int post_remove(struct ui_ctx *c)
 
 	if (c->read_only)
 		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
+	if ((rc = ui_event_exists(c, event)))
 		return rc;
 	if (!guest_of_event(c, gid, event))
 		return RELAIS_ENOTFOUND;
-	if ((rc = guest_write(c, gid, NULL, 0, err, sizeof(err))))
+	if ((rc = ui_domain_write(c, model_table_by_name("guest"), gid, NULL, 0, NULL, err,
+				   sizeof(err))))
 		return rc;
-	return back_to_event(c, event, "Invitation retirée.");
+	return ui_event_redirect(c, event, "Invitation retirée.");
 }
 
 void ui_gouvernance_routes(struct ui *u)

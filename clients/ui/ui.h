@@ -192,6 +192,20 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
 			char id_out[UTIL_UUID_LEN + 1]) RELAIS_WUR;
 
 /*
+ * Writes through the domain layer as one captured local edit, queued for
+ * the next sync (the path of the CLI's commands): a new row of t with the
+ * n values v (id NULL; in the account's département), those columns of row
+ * id, or the deletion of row id (id set, v NULL). res (may be NULL; zeroed
+ * first) says what a workflow did and which row was written; err (errlen
+ * bytes) why the domain layer refused. Returns 0, or the domain layer's
+ * RELAIS_E* code (RELAIS_EINVAL refused, RELAIS_EEXIST a duplicate,
+ * RELAIS_ENOTFOUND an unknown row...) with nothing written.
+ */
+int ui_domain_write(struct ui_ctx *c, const struct model_table *t, const char *id,
+		    const struct domain_value *v, size_t n, struct domain_result *res, char *err,
+		    size_t errlen) RELAIS_WUR;
+
+/*
  * Appends the label, input and error message of column col of t, the
  * input's kind from the model (select for enumerations, booleans and
  * references to rows of the replica, textarea for multi-line text). value
@@ -266,6 +280,11 @@ int ui_national_home(struct ui_ctx *c) RELAIS_WUR;
  * form a « caf » account is offered. retour (UI_DIRECTORY_TODO or NULL)
  * is where the answer goes back to. */
 int ui_directory_publish_form(struct ui_ctx *c, const char *id, const char *retour) RELAIS_WUR;
+/* ui-evenements.c. 0 when event id is in the replica, else RELAIS_ENOTFOUND
+ * (RELAIS_EDB when it cannot be read). */
+int ui_event_exists(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* Answers 303 to event id's page with flash, as ui_redirect() does. */
+int ui_event_redirect(struct ui_ctx *c, const char *id, const char *flash) RELAIS_WUR;
 /* ui-gouvernance.c. The « Ordre du jour et compte rendu » section of event
  * id's page (the agenda, the minutes, to whom and when they were
  * circulated), then « Documents de la réunion » (the documents attached to
