@@ -57,6 +57,22 @@ static int training_options(struct ui_ctx *c, struct ui_options *o)
 	return rc;
 }
 
+/* The start of a need's row: "<tr>", its theme (column 1) linking to need
+ * column 0, and the cell of its promeneur (columns 2 and 3) linking to them. */
+static int need_head(struct ui_ctx *c, sqlite3_stmt *st)
+{
+	char href[64];
+	snprintf(href, sizeof(href), "/fiches/need/%.40s", ui_col_text(st, 0));
+	buf_puts(c->out, "<tr>");
+	html_row_head(c->out, ui_col_text(st, 1), href);
+	buf_puts(c->out, "<td>");
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 2));
+		html_link(c->out, href, ui_col_text(st, 3));
+	}
+	return buf_puts(c->out, "</td>");
+}
+
 /* The « Planifier » form of need id: the training events to choose from. */
 static int plan_form(struct ui_ctx *c, const char *id, const struct ui_options *o)
 {
@@ -100,19 +116,11 @@ static int to_plan_html(struct ui_ctx *c)
 	}
 	sqlite3_bind_int(st, 1, NEEDS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		char href[64];
 		if (!n++)
 			html_table_begin(c->out, "Besoins de formation exprimés, sans formation prévue",
 					 c->read_only ? heads : heads_rw);
-		snprintf(href, sizeof(href), "/fiches/need/%.40s", ui_col_text(st, 0));
-		buf_puts(c->out, "<tr>");
-		html_row_head(c->out, ui_col_text(st, 1), href);
+		need_head(c, st);
 		buf_puts(c->out, "<td>");
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 2));
-			html_link(c->out, href, ui_col_text(st, 3));
-		}
-		buf_puts(c->out, "</td><td>");
 		html_date_words(c->out, ui_col_text(st, 4));
 		buf_puts(c->out, "</td>");
 		html_cell(c->out, ui_col_text(st, 5));
@@ -363,22 +371,13 @@ int ui_event_needs(struct ui_ctx *c, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, NEEDS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		char href[64];
 		if (!n++) {
 			buf_puts(c->out, "<section aria-labelledby=\"titre-besoins-formation\">\n"
 				 "<h2 id=\"titre-besoins-formation\">Besoins de formation auxquels "
 				 "elle répond</h2>\n");
 			html_table_begin(c->out, "Besoins planifiés sur cette formation", heads);
 		}
-		snprintf(href, sizeof(href), "/fiches/need/%.40s", ui_col_text(st, 0));
-		buf_puts(c->out, "<tr>");
-		html_row_head(c->out, ui_col_text(st, 1), href);
-		buf_puts(c->out, "<td>");
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 2));
-			html_link(c->out, href, ui_col_text(st, 3));
-		}
-		buf_puts(c->out, "</td>");
+		need_head(c, st);
 		html_cell(c->out, ui_value_label(ui_col_text(st, 4)));
 		buf_puts(c->out, "</tr>\n");
 	}

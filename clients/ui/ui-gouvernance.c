@@ -311,9 +311,13 @@ static int post_invite(struct ui_ctx *c)
 			     "prochaine synchronisation.");
 }
 
-static int post_presence(struct ui_ctx *c)
+/* Marks guest {gid} of event {id} present or absent (the form's
+ * « presence », 1 or 0), or withdraws the invitation (remove). */
+static int guest_change(struct ui_ctx *c, int remove)
 {
-	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid"), *v = ui_form(c, "presence");
+	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid");
+	const char *v = remove ? NULL : ui_form(c, "presence");
+	const struct model_table *t = model_table_by_name("guest");
 	char err[DOMAIN_MSG_MAX] = "";
 	int rc;
 
@@ -321,33 +325,26 @@ static int post_presence(struct ui_ctx *c)
 		return RELAIS_EPERM;
 	if ((rc = ui_event_exists(c, event)))
 		return rc;
-	if (!v || (strcmp(v, "0") && strcmp(v, "1")))
+	if (!remove && (!v || (strcmp(v, "0") && strcmp(v, "1"))))
 		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
 	if (!guest_of_event(c, gid, event))
 		return RELAIS_ENOTFOUND;
-	const struct model_table *t = model_table_by_name("guest");
 	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
-	if ((rc = ui_domain_write(c, t, gid, dv, 1, NULL, err, sizeof(err))))
+	if ((rc = ui_domain_write(c, t, gid, remove ? NULL : dv, remove ? 0 : 1, NULL, err,
+				  sizeof(err))))
 		return rc;
-	return ui_event_redirect(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+	return ui_event_redirect(c, event, remove ? "Invitation retirée."
+				 : !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+}
+
+static int post_presence(struct ui_ctx *c)
+{
+	return guest_change(c, 0);
 }
 
 static int post_remove(struct ui_ctx *c)
 {
-	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid");
-	char err[DOMAIN_MSG_MAX] = "";
-	int rc;
-
-	if (c->read_only)
-		return RELAIS_EPERM;
-	if ((rc = ui_event_exists(c, event)))
-		return rc;
-	if (!guest_of_event(c, gid, event))
-		return RELAIS_ENOTFOUND;
-	if ((rc = ui_domain_write(c, model_table_by_name("guest"), gid, NULL, 0, NULL, err,
-				   sizeof(err))))
-		return rc;
-	return ui_event_redirect(c, event, "Invitation retirée.");
+	return guest_change(c, 1);
 }
 
 void ui_gouvernance_routes(struct ui *u)

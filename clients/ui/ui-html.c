@@ -32,6 +32,8 @@ int html_tag(struct buf *b, const char *tag, const char *text)
 
 int html_link(struct buf *b, const char *href, const char *text)
 {
+	if (!href)
+		return buf_puts_html(b, text);
 	buf_puts(b, "<a href=\"");
 	buf_puts_html(b, href);
 	buf_puts(b, "\">");
@@ -210,10 +212,7 @@ int html_table_end(struct buf *b)
 int html_row_head(struct buf *b, const char *text, const char *href)
 {
 	buf_puts(b, "<th scope=\"row\">");
-	if (href)
-		html_link(b, href, text);
-	else
-		buf_puts_html(b, text);
+	html_link(b, href, text);
 	buf_puts(b, "</th>");
 	return buf_error(b);
 }

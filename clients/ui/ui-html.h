@@ -19,7 +19,8 @@
 int html_url(struct buf *b, const char *s);
 /* Appends "<tag>escaped text</tag>" (tag is fixed markup, e.g. "p"). */
 int html_tag(struct buf *b, const char *tag, const char *text);
-/* Appends <a href="href">text</a>, both escaped. */
+/* Appends <a href="href">text</a>, both escaped; the text alone when href
+ * is NULL. */
 int html_link(struct buf *b, const char *href, const char *text);
 
 enum html_input {
