@@ -75,6 +75,24 @@ void ui_options_release(struct ui_options *o)
 	memset(o, 0, sizeof(*o));
 }
 
+int ui_table_rows(struct ui_ctx *c, sqlite3_stmt *st, const struct ui_table *t)
+{
+	int n = 0, rc = 0, s;
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!n++)
+			html_table_begin(c->out, t->caption, t->heads);
+		rc = t->row(c, st, t->arg);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if (s != SQLITE_DONE)
+		return RELAIS_EDB;
+	if (n)
+		return html_table_end(c->out);
+	return html_tag(c->out, "p", t->empty);
+}
+
 static int col_live(const struct model_column *c)
 {
 	return c->since <= MODEL_SCHEMA_VERSION;

@@ -131,8 +131,10 @@ static int documents_html(struct ui_ctx *c, const char *event)
 	return buf_puts(c->out, "</section>\n");
 }
 
-static int guest_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
+/* A guest's row; arg is the event. */
+static int guest_row(struct ui_ctx *c, sqlite3_stmt *st, const void *arg)
 {
+	const char *event = arg;
 	struct buf *b = c->out;
 	const char *gid = ui_col_text(st, 0), *who = ui_col_text(st, 2);
 	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
@@ -218,7 +220,6 @@ static int guests_html(struct ui_ctx *c, const char *event)
 	static const char *const heads_rw[] = { "Contact", "Partenaire ou structure",
 						"Présence effective", "Actions", NULL };
 	sqlite3_stmt *st = NULL;
-	int n = 0, s;
 
 	buf_puts(c->out, "<section aria-labelledby=\"titre-invites\">\n"
 		 "<h2 id=\"titre-invites\">Partenaires invités</h2>\n");
@@ -231,22 +232,14 @@ static int guests_html(struct ui_ctx *c, const char *event)
 			       &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!n++)
-			html_table_begin(c->out, "Contacts des partenaires invités",
-					 c->read_only ? heads : heads_rw);
-		guest_row(c, event, st);
-	}
-	sqlite3_finalize(st);
-	if (s != SQLITE_DONE)
-		return RELAIS_EDB;
-	if (n)
-		html_table_end(c->out);
-	else
-		html_tag(c->out, "p", "Aucun partenaire invité.");
+	const struct ui_table t = { "Contacts des partenaires invités", c->read_only ? heads : heads_rw,
+				    "Aucun partenaire invité.", guest_row, event };
+	int rc = ui_table_rows(c, st, &t);
+	if (rc)
+		return rc;
 	if (!c->read_only) {
 		buf_puts(c->out, "<h3>Inviter un contact d'un partenaire</h3>\n");
-		int rc = guest_form(c, event);
+		rc = guest_form(c, event);
 		if (rc)
 			return rc;
 	}

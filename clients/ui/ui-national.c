@@ -33,8 +33,10 @@ enum { N_ID, N_NATURE, N_PID, N_WHO, N_CHAMPS, N_DATE, N_TRANSMIS, N_DATE_T, N_P
 	"ORDER BY CASE WHEN coalesce(d.publie, 0) = 1 THEN 2 WHEN coalesce(d.transmis, 0) = 1 " \
 	"THEN 0 ELSE 1 END, d.date DESC, d.id LIMIT ?2"
 
-static int change_row(struct ui_ctx *c, sqlite3_stmt *st, int todo)
+/* A change's row; arg points to 1 for the list of those to publish. */
+static int change_row(struct ui_ctx *c, sqlite3_stmt *st, const void *arg)
 {
+	int todo = *(const int *)arg;
 	struct buf *b = c->out;
 	char href[64];
 	snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, N_PID));
@@ -81,7 +83,7 @@ static int page_national(struct ui_ctx *c)
 	static const char *const heads[] = { "Nature", "Promeneur", "Champs modifiés", "Date",
 					     "Transmission", "Publication", NULL };
 	const char *filtre = ui_query(c, "filtre");
-	int todo = filtre && !strcmp(filtre, "a_publier"), n = 0, s;
+	int todo = filtre && !strcmp(filtre, "a_publier");
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(c->db, CHANGES_SQL, -1, &st, NULL) != SQLITE_OK)
@@ -100,21 +102,15 @@ static int page_national(struct ui_ctx *c)
 		buf_puts(c->out, "<strong>Tous les changements</strong> · <a href=\""
 			 UI_DIRECTORY_TODO "\">À publier</a>");
 	buf_puts(c->out, "</p>\n");
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!n++)
-			html_table_begin(c->out, todo ? "Changements transmis, à publier"
-					 : "Changements de l'annuaire national, ceux à publier d'abord",
-					 heads);
-		change_row(c, st, todo);
-	}
-	sqlite3_finalize(st);
-	if (s != SQLITE_DONE)
-		return RELAIS_EDB;
-	if (n)
-		html_table_end(c->out);
-	else
-		html_tag(c->out, "p", todo ? "Aucun changement transmis n'attend sa publication."
-			 : "Aucun changement de l'annuaire national.");
+	const struct ui_table t = {
+		todo ? "Changements transmis, à publier"
+		: "Changements de l'annuaire national, ceux à publier d'abord", heads,
+		todo ? "Aucun changement transmis n'attend sa publication."
+		: "Aucun changement de l'annuaire national.", change_row, &todo,
+	};
+	int rc = ui_table_rows(c, st, &t);
+	if (rc)
+		return rc;
 	return ui_page_end(c);
 }
 

@@ -318,6 +318,20 @@ int ui_documents_of_mail(struct ui_ctx *c, const char *courrier) RELAIS_WUR;
  * until the next step or column call on st. In ui-form.c. */
 const char *ui_col_text(sqlite3_stmt *st, int i);
 
+/* A table of the rows of a statement, for ui_table_rows(). */
+struct ui_table {
+	const char *caption;      /* escaped */
+	const char *const *heads; /* as html_table_begin() takes them */
+	const char *empty;        /* the paragraph shown when there is no row (escaped) */
+	int (*row)(struct ui_ctx *c, sqlite3_stmt *st, const void *arg); /* appends one <tr> */
+	const void *arg;
+};
+/* Steps st to its end and finalizes it: the first row opens the table,
+ * t->row appends each, the table is closed after the last; with no row,
+ * only the paragraph t->empty. Returns 0 or c->out's error, the first
+ * non-zero code of t->row, or RELAIS_EDB. In ui-form.c. */
+int ui_table_rows(struct ui_ctx *c, sqlite3_stmt *st, const struct ui_table *t) RELAIS_WUR;
+
 /* The choices of a select, as struct html_field (ui-html.h) takes them:
  * options values, option_labels labels, noptions n. Zero it to start. */
 struct ui_options {
