@@ -54,18 +54,42 @@ static int link_to(struct buf *b, const char *prefix, const char *id, const char
 	return buf_error(b);
 }
 
-/* Starts <form method="post" action="prefix + id + suffix"> with the CSRF field. */
-static int form_begin(struct ui_ctx *c, const char *prefix, const char *id, const char *suffix,
-		      const char *cls)
+int ui_event_form(struct ui_ctx *c, const char *event, const char *suffix, const char *cls)
 {
-	buf_puts(c->out, "<form method=\"post\" action=\"");
-	buf_puts(c->out, prefix);
-	html_url(c->out, id);
-	if (suffix)
-		buf_puts(c->out, suffix);
+	buf_puts(c->out, "<form method=\"post\" action=\"/evenements/");
+	html_url(c->out, event);
+	buf_puts(c->out, suffix);
 	buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
-	ui_csrf_input(c);
-	return buf_error(c->out);
+	return ui_csrf_input(c);
+}
+
+/* The « Actions » cell of ui_presence_row(). */
+static int presence_actions(struct ui_ctx *c, const char *event, const char *list,
+			    const char *id, const char *who, int present)
+{
+	struct buf *b = c->out, path = BUF_INIT(256);
+	const char *mark = present == 1 ? "absent(e)" : "présent(e)";
+	if (c->read_only)
+		return buf_error(b);
+	buf_printf(&path, "/%s/", list);
+	html_url(&path, id);
+	buf_fail(b, buf_error(&path));
+	buf_puts(b, "<td class=\"actions\">");
+	/* Each button's name says whom it acts on: a screen reader's list of
+	 * buttons reads without the table around it. */
+	ui_event_form(c, event, buf_str(&path), "en-ligne");
+	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
+		   "<button type=\"submit\" aria-label=\"Marquer %s : ", present == 1 ? 0 : 1, mark);
+	buf_puts_html(b, who);
+	buf_printf(b, "\">Marquer %s</button></form> ", mark);
+	buf_puts(&path, "/retirer");
+	buf_fail(b, buf_error(&path));
+	ui_event_form(c, event, buf_str(&path), "en-ligne");
+	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
+	buf_puts_html(b, who);
+	buf_puts(b, "\">Retirer</button></form></td>");
+	buf_release(&path);
+	return buf_error(b);
 }
 
 /* ---- the list ---- */
@@ -366,7 +390,7 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 		buf_puts(c->out, "<p>Tous les promeneurs du réplica sont déjà inscrits.</p>\n");
 		goto out;
 	}
-	form_begin(c, "/evenements/", event, "/participants", "ajout");
+	ui_event_form(c, event, "/participants", "ajout");
 	struct html_field who = {
 		.name = FIELD_PROMENEUR, .label = "Promeneur", .type = HTML_SELECT,
 		.value = chosen, .error = error, .required = 1,
@@ -385,41 +409,19 @@ out:
 	return rc;
 }
 
-static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
+int ui_presence_row(struct ui_ctx *c, sqlite3_stmt *st, const char *event, const char *list,
+		    const char *person)
 {
 	struct buf *b = c->out;
-	const char *aid = ui_col_text(st, 0);
 	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
 
 	buf_puts(b, "<tr><th scope=\"row\">");
-	link_to(b, "/promeneurs/", ui_col_text(st, 1), NULL, ui_col_text(st, 2));
+	link_to(b, person, ui_col_text(st, 1), NULL, ui_col_text(st, 2));
 	buf_puts(b, "</th>");
 	html_cell(b, ui_col_text(st, 3));
 	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
-	if (c->read_only)
-		return buf_puts(b, "</tr>\n");
-	buf_puts(b, "<td class=\"actions\">");
-	/* Each button's name says which promeneur it acts on: a screen
-	 * reader's list of buttons reads without the table around it. */
-	struct buf path = BUF_INIT(256);
-	const char *who = ui_col_text(st, 2);
-	buf_puts(&path, "/participants/");
-	html_url(&path, aid);
-	buf_fail(b, buf_error(&path));
-	form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
-	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
-		   "<button type=\"submit\" aria-label=\"Marquer %s : ",
-		   present == 1 ? 0 : 1, present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts_html(b, who);
-	buf_printf(b, "\">Marquer %s</button></form> ", present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts(&path, "/retirer");
-	buf_fail(b, buf_error(&path));
-	form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
-	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
-	buf_puts_html(b, who);
-	buf_puts(b, "\">Retirer</button></form></td></tr>\n");
-	buf_release(&path);
-	return buf_error(b);
+	presence_actions(c, event, list, ui_col_text(st, 0), ui_col_text(st, 2), present);
+	return buf_puts(b, "</tr>\n");
 }
 
 static int attendance_html(struct ui_ctx *c, const char *event, const char *chosen,
@@ -457,7 +459,7 @@ static int attendance_html(struct ui_ctx *c, const char *event, const char *chos
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!n++)
 			html_table_begin(c->out, "Promeneurs inscrits", c->read_only ? heads : heads_rw);
-		attendance_row(c, event, st);
+		ui_presence_row(c, st, event, "participants", "/promeneurs/");
 	}
 	if (s != SQLITE_DONE)
 		rc = RELAIS_EDB;

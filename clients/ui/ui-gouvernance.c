@@ -20,17 +20,6 @@
 
 #define CONTACTS_MAX 2000 /* contacts offered by the form */
 
-/* Starts a form posting to /evenements/EVENT/invites + suffix. */
-static int form_begin(struct ui_ctx *c, const char *event, const char *suffix, const char *cls)
-{
-	buf_printf(c->out, "<form method=\"post\" class=\"%s\" novalidate action=\"/evenements/", cls);
-	html_url(c->out, event);
-	buf_puts(c->out, "/invites");
-	buf_puts(c->out, suffix);
-	buf_puts(c->out, "\">");
-	return ui_csrf_input(c);
-}
-
 int ui_event_meeting_column(const char *name)
 {
 	static const char *const cols[] = { "ordre_du_jour", "compte_rendu", "diffusion",
@@ -134,40 +123,7 @@ static int documents_html(struct ui_ctx *c, const char *event)
 /* A guest's row; arg is the event. */
 static int guest_row(struct ui_ctx *c, sqlite3_stmt *st, const void *arg)
 {
-	const char *event = arg;
-	struct buf *b = c->out;
-	const char *gid = ui_col_text(st, 0), *who = ui_col_text(st, 2);
-	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
-	struct buf sfx = BUF_INIT(256);
-
-	buf_puts(b, "<tr><th scope=\"row\">");
-	buf_puts(b, "<a href=\"/fiches/contact/");
-	html_url(b, ui_col_text(st, 1));
-	buf_puts(b, "\">");
-	buf_puts_html(b, who);
-	buf_puts(b, "</a></th>");
-	html_cell(b, ui_col_text(st, 3));
-	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
-	if (c->read_only)
-		return buf_puts(b, "</tr>\n");
-	buf_puts(b, "<td class=\"actions\">");
-	buf_puts(&sfx, "/");
-	html_url(&sfx, gid);
-	buf_fail(b, buf_error(&sfx));
-	form_begin(c, event, buf_str(&sfx), "en-ligne");
-	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
-		   "<button type=\"submit\" aria-label=\"Marquer %s : ", present == 1 ? 0 : 1,
-		   present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts_html(b, who);
-	buf_printf(b, "\">Marquer %s</button></form> ", present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts(&sfx, "/retirer");
-	buf_fail(b, buf_error(&sfx));
-	form_begin(c, event, buf_str(&sfx), "en-ligne");
-	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
-	buf_puts_html(b, who);
-	buf_puts(b, "\">Retirer</button></form></td></tr>\n");
-	buf_release(&sfx);
-	return buf_error(b);
+	return ui_presence_row(c, st, arg, "invites", "/fiches/contact/");
 }
 
 /* The form that invites a contact not invited yet. */
@@ -195,7 +151,7 @@ static int guest_form(struct ui_ctx *c, const char *event)
 			 "la page d'un partenaire (<a href=\"/fiches/partenaire\">Partenaires</a>).</p>\n");
 		goto out;
 	}
-	form_begin(c, event, "", "ajout");
+	ui_event_form(c, event, "/invites", "ajout");
 	struct html_field who = {
 		.name = "contact", .id = "invite-contact", .label = "Contact", .type = HTML_SELECT,
 		.required = 1, .options = (const char *const *)o.values,

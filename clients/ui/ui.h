@@ -285,6 +285,17 @@ int ui_directory_publish_form(struct ui_ctx *c, const char *id, const char *reto
 int ui_event_exists(struct ui_ctx *c, const char *id) RELAIS_WUR;
 /* Answers 303 to event id's page with flash, as ui_redirect() does. */
 int ui_event_redirect(struct ui_ctx *c, const char *id, const char *flash) RELAIS_WUR;
+/* Starts <form method="post" action="/evenements/EVENT + suffix"> (event
+ * percent-encoded, suffix a path already encoded) of class cls, with the
+ * CSRF field. */
+int ui_event_form(struct ui_ctx *c, const char *event, const char *suffix, const char *cls);
+/* A row of one of event's lists ("participants" or "invites") from the
+ * columns of st: 0 the row's id, 1 the person's, 2 their name (a link to
+ * person + their id), 3 their structure or partner, 4 presence_effective;
+ * then, unless the account is read-only, « Marquer présent(e) » or
+ * « absent(e) » and « Retirer », each button naming whom it acts on. */
+int ui_presence_row(struct ui_ctx *c, sqlite3_stmt *st, const char *event, const char *list,
+		    const char *person);
 /* ui-gouvernance.c. The « Ordre du jour et compte rendu » section of event
  * id's page (the agenda, the minutes, to whom and when they were
  * circulated), then « Documents de la réunion » (the documents attached to
