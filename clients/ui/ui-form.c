@@ -1,7 +1,9 @@
 /*
- * ui-form.c - the model-driven form helpers of relais ui (ui.h): the titles
- * of rows, the values of a form read and checked, their write through the
- * domain layer, and the fields written from the model's descriptions.
+ * ui-form.c - what the screens of relais ui share over the replica (ui.h):
+ * a column's text, the choices of a select, a table of a statement's rows,
+ * the titles of rows, the values of a form read and checked, the one
+ * captured write through the domain layer (ui_domain_write), and the fields
+ * written from the model's descriptions.
  *
  * Forms are written from the model's descriptions (labels, kinds,
  * enumerations, references) and checked with model_check_value(), the same
