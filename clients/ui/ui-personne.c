@@ -17,41 +17,6 @@
 #include "ui-html.h"
 #include "ui.h"
 
-/* The value of a result column named as a column of t, for people. */
-static int value_text(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i)
-{
-	struct buf *b = c->out;
-	const char *v = ui_col_text(st, i);
-	switch (col->kind) {
-	case MODEL_BOOL:
-		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
-	case MODEL_ENUM:
-		return buf_puts_html(b, ui_value_label(v));
-	case MODEL_DATE: {
-		char d[UTIL_DATE_FR_LEN];
-		return buf_puts_html(b, util_date_fr(v, d, sizeof(d)));
-	}
-	case MODEL_REF: {
-		char *title = ui_row_title(c, col->ref, v);
-		buf_puts_html(b, title ? title : v);
-		free(title);
-		return buf_error(b);
-	}
-	case MODEL_PHONE:
-		/* Stored as 10 digits; read as pairs, the French way. */
-		if (strlen(v) == 10 && strspn(v, "0123456789") == 10)
-			return buf_printf(b, "%.2s %.2s %.2s %.2s %.2s", v, v + 2, v + 4, v + 6, v + 8);
-		return buf_puts_html(b, v);
-	default:
-		if (col->flags & MODEL_MULTILINE) {
-			buf_puts(b, "<span class=\"multiligne\">");
-			buf_puts_html(b, v);
-			return buf_puts(b, "</span>");
-		}
-		return buf_puts_html(b, v);
-	}
-}
-
 /* Where row id of table is corrected (or its workflow followed). */
 static void edit_href(sqlite3_stmt *st, const char *table, const char *id, const char *person,
 		      char *out, size_t len)
@@ -102,7 +67,7 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 		buf_puts(b, "<dt>");
 		buf_puts_html(b, col->label);
 		buf_puts(b, "</dt><dd>");
-		value_text(c, col, st, i);
+		ui_value_html(c, col, st, i, 1);
 		buf_puts(b, "</dd>\n");
 	}
 	buf_puts(b, "</dl>\n");

@@ -215,6 +215,17 @@ int ui_domain_write(struct ui_ctx *c, const struct model_table *t, const char *i
 int ui_model_field(struct ui_ctx *c, const struct model_table *t,
 		   const struct model_column *col, const char *value, const char *error) RELAIS_WUR;
 
+/*
+ * Appends the value of result column i of st, a value of column col, as
+ * people read it: « oui » or « non », an enumeration's words, a phone number
+ * in pairs, multi-line text kept so, « non renseigné » for NULL; dates as
+ * 12/03/2025, e-mail addresses, web addresses and rows of the replica as
+ * links, or, plain, dates in words and rows by their titles without links.
+ * In ui-fiche.c.
+ */
+int ui_value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i,
+		  int plain);
+
 /* The human title of row id of table (a name, a date and a title...),
  * malloc'd; NULL when the row is unknown or on ENOMEM. */
 char *ui_row_title(struct ui_ctx *c, const char *table, const char *id);
