@@ -44,19 +44,6 @@ static const char *person(struct world *w, const char *prenom, const char *statu
 			   "--statut", statut, (char *)NULL);
 }
 
-/* The first row of table whose column col is val, in an export. */
-static json_t *row_where(json_t *e, const char *table, const char *col, const char *val)
-{
-	json_t *rows = json_object_get(e, table), *r;
-	size_t i;
-	json_array_foreach(rows, i, r) {
-		const char *v = h_row_str(r, col);
-		if (v && !strcmp(v, val))
-			return r;
-	}
-	return NULL;
-}
-
 static long long row_int(json_t *row, const char *col)
 {
 	return json_integer_value(json_object_get(row, col));
@@ -74,7 +61,7 @@ TEST(ui_annee_annuaire_national_caf)
 	CHECK(h_relais_ok(w.home, "promeneur", "modifier", p, "--telephone", "0562000003",
 			  (char *)NULL));
 	json_t *e = h_export(w.home);
-	json_t *ch = row_where(e, "directory_change", "nature", "modification");
+	json_t *ch = h_export_where(e, "directory_change", "nature", "modification", NULL);
 	CHECK(ch != NULL);
 	const char *cid = h_row_str(ch, "id");
 	CHECK(cid != NULL);
@@ -224,7 +211,7 @@ TEST(ui_annee_gouvernance)
 	CHECK_INT(r.status, 422);
 	CHECK(strstr(r.body, "<script>") == NULL);
 	json_t *e = h_export(w.home);
-	json_t *g = row_where(e, "guest", "event", ev);
+	json_t *g = h_export_where(e, "guest", "event", ev, NULL);
 	CHECK(g != NULL);
 	const char *gid = h_row_str(g, "id");
 	CHECK_INT(row_int(g, "presence_effective"), 0);
@@ -273,7 +260,7 @@ TEST(ui_annee_formation)
 				h_form_enc("Échange de pratiques de mars")), &r) == 0);
 	CHECK_INT(r.status, 303);
 	json_t *e = h_export(w.home);
-	json_t *need = row_where(e, "need", "promeneur", p);
+	json_t *need = h_export_where(e, "need", "promeneur", p, NULL);
 	CHECK(need != NULL);
 	const char *nid = h_row_str(need, "id");
 	CHECK_STR(h_row_str(need, "statut"), "exprime");

@@ -58,27 +58,11 @@ static const char *id_in(const char *page, const char *prefix, const char *suffi
 	return NULL;
 }
 
-/* The rows of table whose column col is val, in an export. */
-static json_t *row_where(json_t *e, const char *table, const char *col, const char *val)
-{
-	json_t *rows = json_object_get(e, table), *r;
-	size_t i;
-	json_array_foreach(rows, i, r) {
-		const char *v = h_row_str(r, col);
-		if (v && !strcmp(v, val))
-			return r;
-	}
-	return NULL;
-}
-
+/* How many rows of table in an export have col equal to val. */
 static size_t rows_where(json_t *e, const char *table, const char *col, const char *val)
 {
-	json_t *rows = json_object_get(e, table), *r;
-	size_t i, n = 0;
-	json_array_foreach(rows, i, r) {
-		const char *v = h_row_str(r, col);
-		n += v && !strcmp(v, val);
-	}
+	size_t n;
+	h_export_where(e, table, col, val, &n);
 	return n;
 }
 
@@ -168,7 +152,7 @@ TEST(ui_procedures_delabellisation)
 			  "Publications sans lien avec la mission", "--date", "2026-02-02",
 			  (char *)NULL) != NULL);
 	json_t *e = h_export(w.home);
-	const char *pa = h_row_str(row_where(e, "procedure", "promeneur", a), "id");
+	const char *pa = h_row_str(h_export_where(e, "procedure", "promeneur", a, NULL), "id");
 	CHECK(pa != NULL);
 	CHECK(h_relais_ok(w.home, "procedure", "caf", pa, "--date", "2026-02-03", (char *)NULL));
 	CHECK(h_relais_ok(w.home, "procedure", "mesures", pa, "--mesures",
@@ -287,7 +271,8 @@ TEST(ui_procedures_maintien_et_suspension)
 	/* A procedure ended by a suspension decided with the CAF. */
 	CHECK(h_relais_ok(w.home, "promeneur", "signaler", a, "--motif", "Absence de bilan",
 			  "--date", "2026-02-02", (char *)NULL));
-	const char *pa = h_row_str(row_where(h_export(w.home), "procedure", "promeneur", a), "id");
+	const char *pa = h_row_str(h_export_where(h_export(w.home), "procedure", "promeneur", a,
+						  NULL), "id");
 	CHECK(pa != NULL);
 	CHECK(h_relais_ok(w.home, "procedure", "caf", pa, "--date", "2026-02-05", (char *)NULL));
 	CHECK(h_relais_ok(w.home, "procedure", "decider", pa, "--decision", "suspension", "--date",
@@ -456,7 +441,8 @@ TEST(ui_procedures_candidature_decisions)
 	}
 	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p[1]), "statut"), "labellise");
 	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p[3]), "statut"), "non_retenu");
-	CHECK_STR(h_row_str(row_where(e, "decision", "decision", "ajournee"), "date_comite"),
+	CHECK_STR(h_row_str(h_export_where(e, "decision", "decision", "ajournee", NULL),
+			    "date_comite"),
 		  "2026-01-15");
 	CHECK_INT(h_daemon_stop(&w.d), 0);
 }
@@ -645,7 +631,7 @@ TEST(ui_procedures_demandes_et_partenaires)
 	CHECK_STR(h_row_str(rq, "ressource"), res);
 	CHECK_STR(h_row_str(rq, "date_orientation"), today);
 	CHECK_STR(h_row_str(h_export_row(e, "task", task), "date_faite"), today);
-	json_t *rc = row_where(e, "request", "contact", contact);
+	json_t *rc = h_export_where(e, "request", "contact", contact, NULL);
 	CHECK(rc != NULL);
 	CHECK_STR(h_row_str(rc, "sujet"), "technique");
 	CHECK_STR(h_row_str(h_export_row(e, "contact", contact), "partenaire"), part);

@@ -515,19 +515,6 @@ TEST(ui_e2e_sync_conflit)
 	CHECK(!json_is_null(json_object_get(c, "resolution")));
 }
 
-/* The first row of table in an export whose column col is val, or NULL. */
-static json_t *row_where(json_t *e, const char *table, const char *col, const char *val)
-{
-	json_t *rows = json_object_get(e, table), *r;
-	size_t i;
-	json_array_foreach(rows, i, r) {
-		const char *v = h_row_str(r, col);
-		if (v && !strcmp(v, val))
-			return r;
-	}
-	return NULL;
-}
-
 /* A délabellisation walked from the person's page, a candidature adjourned,
  * a request referred, the partners' screens; the screenshots of docs/ui.md.
  * With RELAIS_UI_SCREENSHOT=1 they are copied to docs/ui-NAME.png. */
@@ -594,12 +581,13 @@ TEST(ui_e2e_procedures)
 
 	json_t *e = h_export(A);
 	CHECK(e != NULL);
-	json_t *proc = row_where(e, "procedure", "promeneur", p);
+	json_t *proc = h_export_where(e, "procedure", "promeneur", p, NULL);
 	CHECK_STR(h_row_str(proc, "etape"), "terminee");
 	CHECK_STR(h_row_str(proc, "date_information_caf"), "2026-02-03");
 	CHECK_STR(h_row_str(h_export_row(e, "promeneur", p), "statut"), "delabellise");
-	CHECK_STR(h_row_str(row_where(e, "decision", "candidature", cand), "decision"), "ajournee");
-	CHECK_STR(h_row_str(row_where(e, "request", "promeneur", p), "ressource"), res);
+	CHECK_STR(h_row_str(h_export_where(e, "decision", "candidature", cand, NULL), "decision"),
+		  "ajournee");
+	CHECK_STR(h_row_str(h_export_where(e, "request", "promeneur", p, NULL), "ressource"), res);
 
 	const char *flag = getenv("RELAIS_UI_SCREENSHOT");
 	for (size_t i = 0; flag && !strcmp(flag, "1") && i < sizeof(names) / sizeof(names[0]); i++)
@@ -632,7 +620,8 @@ TEST(ui_e2e_annee)
 			  "--nom-profil", "ines.pdn65", (char *)NULL) != NULL);
 	CHECK(h_relais_ok(A, "promeneur", "modifier", p, "--telephone", "0562000003", (char *)NULL));
 	json_t *e = h_export(A);
-	const char *cid = h_row_str(row_where(e, "directory_change", "promeneur", p), "id");
+	const char *cid = h_row_str(h_export_where(e, "directory_change", "promeneur", p, NULL),
+				    "id");
 	CHECK(cid != NULL);
 	CHECK(h_relais_ok(A, "changement", "modifier", cid, "--transmis", "oui",
 			  "--date-transmission", "2026-06-01", (char *)NULL));
@@ -676,10 +665,10 @@ TEST(ui_e2e_annee)
 	CHECK(e != NULL);
 	CHECK_STR(h_row_str(h_export_row(e, "directory_change", cid), "date_publication"),
 		  "2026-06-02");
-	json_t *g = row_where(e, "guest", "event", ev);
+	json_t *g = h_export_where(e, "guest", "event", ev, NULL);
 	CHECK(g != NULL);
 	CHECK_INT(json_integer_value(json_object_get(g, "presence_effective")), 1);
-	json_t *n = row_where(e, "need", "theme", "Droit à l'image des mineurs");
+	json_t *n = h_export_where(e, "need", "theme", "Droit à l'image des mineurs", NULL);
 	CHECK(n != NULL);
 	CHECK_STR(h_row_str(n, "statut"), "planifie");
 

@@ -26,6 +26,7 @@
 #include "../../model/model.h"
 #include "../../sync/sync.h"
 #include "../replica/followup.h"
+#include "../replica/personne.h"
 #include "../replica/replica.h"
 #include "cli.h"
 #include "workflow.h"
@@ -417,99 +418,25 @@ out:
 
 /* ---- relais personne export ---- */
 
-static int rows_json(sqlite3_stmt *st, json_t *obj, const char *key)
+static int personne_print(struct replica *r, const char *id)
 {
-	json_t *arr = json_array();
-	int s;
-	if (!arr || json_object_set_new(obj, key, arr))
-		return RELAIS_ENOMEM;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr, replica_row_json(st)))
-			return RELAIS_ENOMEM;
-	return s == SQLITE_DONE ? 0 : relais_sqlite_error(s);
-}
-
-/* The rows of every table that names promeneur id in a reference column. */
-static int person_rows(sqlite3 *db, const char *id, json_t *obj)
-{
-	int e = 0;
-	for (size_t i = 0; i < model_ntables && !e; i++) {
-		const struct model_table *t = &model_tables[i];
-		struct buf sql = BUF_INIT(MAX_SQL);
-		sqlite3_stmt *st = NULL;
-		int refs = 0;
-		if (t->since > MODEL_SCHEMA_VERSION)
-			continue;
-		e = buf_printf(&sql, "SELECT * FROM \"%s\" WHERE ", t->name);
-		for (size_t k = 0; k < t->ncolumns && !e; k++) {
-			const struct model_column *c = &t->columns[k];
-			if (c->kind != MODEL_REF || strcmp(c->ref, "promeneur") ||
-			    c->since > MODEL_SCHEMA_VERSION)
-				continue;
-			e = buf_printf(&sql, "%s\"%s\" = ?1", refs++ ? " OR " : "", c->name);
-		}
-		if (!e && refs)
-			e = buf_puts(&sql, " ORDER BY id");
-		if (!e && refs)
-			e = replica_prepare(db, &st, buf_str(&sql), "t", id);
-		if (!e && refs)
-			e = rows_json(st, obj, t->name);
-		sqlite3_finalize(st);
-		buf_release(&sql);
-	}
-	return e;
-}
-
-static int personne_export(struct replica *r, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *obj = json_object(), *row = NULL;
-	char *email = NULL;
-	int rc = CLI_EXIT_FAIL, e;
-
-	if (!obj)
-		goto nomem;
-	e = replica_prepare(r->db, &st, "SELECT * FROM promeneur WHERE id = ?", "t", id);
-	int s = e ? SQLITE_ERROR : sqlite3_step(st);
-	if (s == SQLITE_DONE) {
+	json_t *obj = NULL;
+	int e = personne_export(r->db, id, &obj);
+	if (e == RELAIS_ENOTFOUND) {
 		cli_error("le promeneur « %s » est introuvable dans le réplica.", id);
-		goto out;
+		return CLI_EXIT_FAIL;
 	}
-	if (s != SQLITE_ROW)
-		goto dberr;
-	if (!(row = replica_row_json(st)) || json_object_set_new(obj, "promeneur", row))
-		goto nomem;
-	for (int i = 0; i < sqlite3_column_count(st); i++)
-		if (!strcmp(sqlite3_column_name(st, i), "email") && !(email = col_dup(st, i)))
-			goto nomem;
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((e = person_rows(r->db, id, obj)))
-		goto fail;
-	e = replica_prepare(r->db, &st, "SELECT * FROM inbound_mail WHERE lower(expediteur) = lower(?) "
-			 "ORDER BY recu_le, id", "t", email ? email : "");
-	if (!e)
-		e = rows_json(st, obj, "inbound_mail");
-	if (e)
-		goto fail;
-	if (cli_print_json(obj))
-		goto nomem;
-	putchar('\n');
-	rc = 0;
-	goto out;
-fail:
-	if (e == RELAIS_ENOMEM)
-		goto nomem;
-dberr:
-	cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
-	goto out;
-nomem:
-	cli_error("%s", relais_strerror(RELAIS_ENOMEM));
-out:
-	sqlite3_finalize(st);
-	free(email);
+	if (e == RELAIS_ENOMEM) {
+		cli_error("%s", relais_strerror(e));
+		return CLI_EXIT_FAIL;
+	}
+	if (e) {
+		cli_error("lecture du réplica impossible : %s", replica_errmsg(r->db));
+		return CLI_EXIT_FAIL;
+	}
+	e = cli_print_json_line(obj);
 	json_decref(obj);
-	return rc;
+	return e;
 }
 
 int cmd_personne_export(const char *home, int argc, char **argv)
@@ -536,7 +463,7 @@ int cmd_personne_export(const char *home, int argc, char **argv)
 		replica_close(&r);
 		return CLI_EXIT_FAIL;
 	}
-	rc = personne_export(&r, id);
+	rc = personne_print(&r, id);
 	sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
 	replica_close(&r);
 	return rc;

@@ -113,10 +113,7 @@ static int suivi_section(struct ui_ctx *c, const char *title, json_t *arr)
 			h = item_href("promeneur", who, href, sizeof(href));
 		suivi_line(raw ? raw : "?", line, sizeof(line));
 		buf_puts(b, "<li>");
-		if (h)
-			html_link(b, h, line);
-		else
-			buf_puts_html(b, line);
+		html_link(b, h, line);
 		buf_puts(b, "</li>\n");
 	}
 	buf_puts(b, "</ul>\n</section>\n");

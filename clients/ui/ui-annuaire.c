@@ -184,12 +184,6 @@ static int prepare_list(struct ui_ctx *c, const char *sql, const struct filtres 
 	return 0;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 static int count_line(struct buf *b, size_t n, const char *one, const char *many,
 		      const char *none)
 {
@@ -254,18 +248,18 @@ static int promeneurs_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		if (++n > MAX_RESULTS)
 			break;
 		char name[512], href[64], shref[64];
-		snprintf(name, sizeof(name), "%s %s", col_text(st, 2), col_text(st, 1));
-		snprintf(href, sizeof(href), "/promeneurs/%s", col_text(st, 0));
-		snprintf(shref, sizeof(shref), "/structures/%s", col_text(st, 3));
+		snprintf(name, sizeof(name), "%s %s", ui_col_text(st, 2), ui_col_text(st, 1));
+		snprintf(href, sizeof(href), "/promeneurs/%s", ui_col_text(st, 0));
+		snprintf(shref, sizeof(shref), "/structures/%s", ui_col_text(st, 3));
 		buf_puts(&rows, "<tr>");
 		html_row_head(&rows, name, href);
 		buf_puts(&rows, "<td>");
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			html_link(&rows, shref, col_text(st, 4));
+			html_link(&rows, shref, ui_col_text(st, 4));
 		buf_puts(&rows, "</td>");
-		html_cell(&rows, ui_value_label(col_text(st, 5)));
-		html_cell(&rows, ui_value_label(col_text(st, 6)));
-		html_cell(&rows, col_text(st, 7));
+		html_cell(&rows, ui_value_label(ui_col_text(st, 5)));
+		html_cell(&rows, ui_value_label(ui_col_text(st, 6)));
+		html_cell(&rows, ui_col_text(st, 7));
 		buf_puts(&rows, "</tr>\n");
 	}
 	static const struct section sec = { "titre-promeneurs", "Promeneurs", "promeneur", "promeneurs",
@@ -285,12 +279,12 @@ static int structures_table(struct ui_ctx *c, const struct filtres *f, size_t *c
 		if (++n > MAX_RESULTS)
 			break;
 		char href[64], num[24];
-		snprintf(href, sizeof(href), "/structures/%s", col_text(st, 0));
+		snprintf(href, sizeof(href), "/structures/%s", ui_col_text(st, 0));
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 4));
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, col_text(st, 1), href);
-		html_cell(&rows, col_text(st, 2));
-		html_cell(&rows, ui_value_label(col_text(st, 3)));
+		html_row_head(&rows, ui_col_text(st, 1), href);
+		html_cell(&rows, ui_col_text(st, 2));
+		html_cell(&rows, ui_value_label(ui_col_text(st, 3)));
 		html_cell(&rows, num);
 		buf_puts(&rows, "</tr>\n");
 	}
@@ -322,13 +316,13 @@ static int structure_options(struct ui_ctx *c, const char *selected)
 	buf_puts(c->out, "<div class=\"champ\"><label for=\"structure\">Structure</label>\n"
 		 "<select id=\"structure\" name=\"structure\">\n<option value=\"\">Toutes</option>\n");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0);
+		const char *id = ui_col_text(st, 0);
 		buf_printf(c->out, "<option value=\"%s\"%s>", util_is_uuid(id) ? id : "",
 			   selected && !strcmp(selected, id) ? " selected" : "");
-		buf_puts_html(c->out, col_text(st, 1));
-		if (*col_text(st, 2)) {
+		buf_puts_html(c->out, ui_col_text(st, 1));
+		if (*ui_col_text(st, 2)) {
 			buf_puts(c->out, " (");
-			buf_puts_html(c->out, col_text(st, 2));
+			buf_puts_html(c->out, ui_col_text(st, 2));
 			buf_putc(c->out, ')');
 		}
 		buf_puts(c->out, "</option>\n");

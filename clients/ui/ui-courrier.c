@@ -48,12 +48,6 @@ static const struct {
 	  "ORDER BY date DESC, id" },
 };
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 /* Appends s escaped, with control characters but line breaks and tabs as '?'. */
 static int esc_clean(struct buf *b, const char *s)
 {
@@ -144,11 +138,11 @@ static int page_list(struct ui_ctx *c)
 		if (!n++)
 			html_table_begin(c->out, filters[fi].label, heads);
 		struct buf href = BUF_INIT(256);
-		const char *subject = col_text(st, 1);
+		const char *subject = ui_col_text(st, 1);
 		const char *handling = sqlite3_column_type(st, 5) == SQLITE_NULL ? ""
-				       : courrier_shown_value(col_text(st, 5));
+				       : courrier_shown_value(ui_col_text(st, 5));
 		buf_puts(&href, "/courrier/");
-		html_url(&href, col_text(st, 0));
+		html_url(&href, ui_col_text(st, 0));
 		/* A link that does not fit fails the page rather than being cut. */
 		buf_fail(c->out, buf_error(&href));
 		buf_puts(c->out, "<tr><th scope=\"row\"><a href=\"");
@@ -156,11 +150,11 @@ static int page_list(struct ui_ctx *c)
 		buf_puts(c->out, "\">");
 		esc_clean(c->out, subject[0] ? subject : "(sans objet)");
 		buf_puts(c->out, "</a></th><td>");
-		date_html(c->out, col_text(st, 2));
+		date_html(c->out, ui_col_text(st, 2));
 		buf_puts(c->out, "</td><td>");
-		esc_clean(c->out, col_text(st, 3));
+		esc_clean(c->out, ui_col_text(st, 3));
 		buf_puts(c->out, "</td>");
-		html_cell(c->out, courrier_shown_value(col_text(st, 4)));
+		html_cell(c->out, courrier_shown_value(ui_col_text(st, 4)));
 		html_cell(c->out, handling);
 		buf_puts(c->out, "</tr>\n");
 		buf_release(&href);
@@ -200,13 +194,13 @@ static int target_select(struct ui_ctx *c, const char *chosen, const char *error
 		buf_puts(b, "\">");
 		while (n < TARGETS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
 			char value[ID_MAX * 2];
-			snprintf(value, sizeof(value), "%s:%s", targets[k].command, col_text(st, 0));
+			snprintf(value, sizeof(value), "%s:%s", targets[k].command, ui_col_text(st, 0));
 			buf_puts(b, "<option value=\"");
 			buf_puts_html(b, value);
 			if (chosen && !strcmp(chosen, value))
 				buf_puts(b, "\" selected=\"selected");
 			buf_puts(b, "\">");
-			buf_puts_html(b, col_text(st, 1));
+			buf_puts_html(b, ui_col_text(st, 1));
 			buf_puts(b, "</option>");
 			n++;
 		}
@@ -282,14 +276,14 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 		goto out;
 	}
 	int waiting = sqlite3_column_int(st, M_ATTACHED + 1);
-	const char *subject = col_text(st, M_SUBJECT);
+	const char *subject = ui_col_text(st, M_SUBJECT);
 	ui_page_begin(c, subject[0] ? subject : "(sans objet)", "courrier");
 	if (status)
 		ui_status(c, status);
 	buf_puts(b, "<p><a href=\"/courrier\">Retour au courrier</a></p>\n<dl class=\"fiche\">\n");
 	{
 		struct buf from = BUF_INIT(4096);
-		const char *name = col_text(st, M_NAME), *addr = col_text(st, M_FROM);
+		const char *name = ui_col_text(st, M_NAME), *addr = ui_col_text(st, M_FROM);
 		if (name[0])
 			buf_printf(&from, "%s <%s>", name, addr);
 		else
@@ -300,23 +294,23 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 	}
 	fact(b, "Objet", subject, 0);
 	buf_puts(b, "<dt>Reçu le</dt><dd>");
-	date_html(b, col_text(st, M_DATE));
+	date_html(b, ui_col_text(st, M_DATE));
 	buf_puts(b, "</dd>\n");
-	fact(b, "Résultat", courrier_shown_value(col_text(st, M_RESULT)), 0);
-	fact(b, "Type", courrier_shown_value(col_text(st, M_TYPE)), 0);
-	fact(b, "Raison", col_text(st, M_REASON), 0);
+	fact(b, "Résultat", courrier_shown_value(ui_col_text(st, M_RESULT)), 0);
+	fact(b, "Type", courrier_shown_value(ui_col_text(st, M_TYPE)), 0);
+	fact(b, "Raison", ui_col_text(st, M_REASON), 0);
 	if (sqlite3_column_type(st, M_PROBLEMS) != SQLITE_NULL)
-		fact(b, "Problèmes", col_text(st, M_PROBLEMS), 1);
+		fact(b, "Problèmes", ui_col_text(st, M_PROBLEMS), 1);
 	if (sqlite3_column_type(st, M_RECORDS) != SQLITE_NULL)
-		fact(b, "Enregistrements", col_text(st, M_RECORDS), 1);
-	fact(b, "Réponse", courrier_shown_value(col_text(st, M_REPLY)), 0);
+		fact(b, "Enregistrements", ui_col_text(st, M_RECORDS), 1);
+	fact(b, "Réponse", courrier_shown_value(ui_col_text(st, M_REPLY)), 0);
 	/* Why no answer went: a rule, or the SMTP server's refusal. */
 	if (sqlite3_column_type(st, M_REPLY_WHY) != SQLITE_NULL)
-		fact(b, "Motif de l'absence de réponse", col_text(st, M_REPLY_WHY), 0);
+		fact(b, "Motif de l'absence de réponse", ui_col_text(st, M_REPLY_WHY), 0);
 	fact(b, "Suite donnée", sqlite3_column_type(st, M_HANDLING) == SQLITE_NULL
-	     ? "aucune pour l'instant" : courrier_shown_value(col_text(st, M_HANDLING)), 0);
+	     ? "aucune pour l'instant" : courrier_shown_value(ui_col_text(st, M_HANDLING)), 0);
 	if (sqlite3_column_type(st, M_ATTACHED) != SQLITE_NULL) {
-		if (!(attached = courrier_attached_display(c->db, col_text(st, M_ATTACHED)))) {
+		if (!(attached = courrier_attached_display(c->db, ui_col_text(st, M_ATTACHED)))) {
 			rc = RELAIS_ENOMEM;
 			goto out;
 		}
@@ -324,10 +318,10 @@ static int message_page(struct ui_ctx *c, const char *id, int status, const char
 	}
 	buf_puts(b, "</dl>\n<h2>Texte du message</h2>\n<pre class=\"courriel\">");
 	esc_clean(b, sqlite3_column_type(st, M_TEXT) == SQLITE_NULL ? "(vide)"
-		  : col_text(st, M_TEXT));
+		  : ui_col_text(st, M_TEXT));
 	buf_puts(b, "</pre>\n");
 	if (waiting && !c->read_only)
-		decision_forms(c, col_text(st, M_ID), chosen, error);
+		decision_forms(c, ui_col_text(st, M_ID), chosen, error);
 	else if (error) {
 		buf_puts(b, "<p class=\"erreur\" role=\"alert\">");
 		buf_puts_html(b, error);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -43,79 +42,34 @@
 enum { Q_ID, Q_DATE, Q_SUJET, Q_QUESTION, Q_WHO_HREF, Q_WHO, Q_KIND, Q_RES_ID, Q_RES, Q_ORIENT,
        Q_STATUT };
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[64];
-	html_date_long_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
-}
-
 /* The requester: a link to their page, and what they are. */
 static int requester(struct buf *b, sqlite3_stmt *st)
 {
 	if (sqlite3_column_type(st, Q_WHO_HREF) == SQLITE_NULL)
 		return buf_puts(b, "<span class=\"vide\">non renseigné</span>");
-	html_link(b, col_text(st, Q_WHO_HREF), col_text(st, Q_WHO));
+	html_link(b, ui_col_text(st, Q_WHO_HREF), ui_col_text(st, Q_WHO));
 	buf_puts(b, " <span class=\"nature\">(");
-	buf_puts_html(b, ui_value_label(col_text(st, Q_KIND)));
+	buf_puts_html(b, ui_value_label(ui_col_text(st, Q_KIND)));
 	return buf_puts(b, ")</span>");
 }
 
 /* The resource persons, once per page: ids and titles. */
-struct resources {
-	char **ids, **titles;
-	size_t n;
-};
-
-static void resources_free(struct resources *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->ids[i]);
-		free(r->titles[i]);
-	}
-	free(r->ids);
-	free(r->titles);
-	memset(r, 0, sizeof(*r));
-}
-
-static int resources_load(struct ui_ctx *c, struct resources *r)
+/* The resource persons a request may be referred to, by name. */
+static int resources_load(struct ui_ctx *c, struct ui_options *r)
 {
 	sqlite3_stmt *st = NULL;
-	int s, rc = 0;
-	memset(r, 0, sizeof(*r));
-	r->ids = calloc(RESOURCES_MAX, sizeof(char *));
-	r->titles = calloc(RESOURCES_MAX, sizeof(char *));
-	if (!r->ids || !r->titles)
-		return RELAIS_ENOMEM;
+	int rc;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, nom || coalesce(' (' || organisme || ')', '') AS t "
 			       "FROM resource ORDER BY t COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	while (r->n < RESOURCES_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		r->ids[r->n] = strdup(col_text(st, 0));
-		r->titles[r->n] = strdup(col_text(st, 1));
-		r->n++;
-		if (!r->ids[r->n - 1] || !r->titles[r->n - 1]) {
-			rc = RELAIS_ENOMEM;
-			break;
-		}
-	}
+	rc = ui_options_load(r, st, RESOURCES_MAX);
 	sqlite3_finalize(st);
 	return rc;
 }
 
 /* The « Orienter vers » form of request id; from its own page (fiche 1),
  * the answer comes back there. */
-static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const struct resources *r,
+static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const struct ui_options *r,
 		       const char *chosen, int fiche)
 {
 	char fid[64];
@@ -134,8 +88,8 @@ static int orient_form(struct ui_ctx *c, struct buf *b, const char *id, const st
 		.label = "Orienter vers",
 		.type = HTML_SELECT,
 		.value = chosen,
-		.options = (const char *const *)r->ids,
-		.option_labels = (const char *const *)r->titles,
+		.options = (const char *const *)r->values,
+		.option_labels = (const char *const *)r->labels,
 		.noptions = r->n,
 	};
 	html_field(b, &f);
@@ -149,7 +103,7 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 					     NULL };
 	const char *all = ui_query(c, "toutes");
 	int every = all && !strcmp(all, "1");
-	struct resources res;
+	struct ui_options res = { 0 };
 	struct buf rows = BUF_INIT(UI_MAX_PAGE);
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
@@ -164,40 +118,40 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col_text(st, Q_ID);
+		const char *id = ui_col_text(st, Q_ID);
 		char href[96];
 		n++;
 		snprintf(href, sizeof(href), "/fiches/request/%s", id);
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, *col_text(st, Q_QUESTION) ? col_text(st, Q_QUESTION) : "(sans texte)",
+		html_row_head(&rows, *ui_col_text(st, Q_QUESTION) ? ui_col_text(st, Q_QUESTION) : "(sans texte)",
 			      href);
 		buf_puts(&rows, "<td>");
 		requester(&rows, st);
 		buf_puts(&rows, "</td>");
-		html_cell(&rows, ui_value_label(col_text(st, Q_SUJET)));
+		html_cell(&rows, ui_value_label(ui_col_text(st, Q_SUJET)));
 		buf_puts(&rows, "<td>");
-		if (*col_text(st, Q_DATE))
-			date_words(&rows, col_text(st, Q_DATE));
+		if (*ui_col_text(st, Q_DATE))
+			html_date_words(&rows, ui_col_text(st, Q_DATE));
 		else
 			buf_puts(&rows, "<span class=\"vide\">sans date</span>");
 		buf_puts(&rows, "</td><td>");
 		if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL) {
 			char rhref[96];
-			snprintf(rhref, sizeof(rhref), "/fiches/resource/%s", col_text(st, Q_RES_ID));
+			snprintf(rhref, sizeof(rhref), "/fiches/resource/%s", ui_col_text(st, Q_RES_ID));
 			buf_puts(&rows, "orientée vers ");
-			html_link(&rows, rhref, col_text(st, Q_RES));
-			if (*col_text(st, Q_ORIENT)) {
+			html_link(&rows, rhref, ui_col_text(st, Q_RES));
+			if (*ui_col_text(st, Q_ORIENT)) {
 				buf_puts(&rows, " le ");
-				date_words(&rows, col_text(st, Q_ORIENT));
+				html_date_words(&rows, ui_col_text(st, Q_ORIENT));
 			}
 		}
-		if (!c->read_only && res.n && !strcmp(col_text(st, Q_STATUT), "ouverte")) {
+		if (!c->read_only && res.n && !strcmp(ui_col_text(st, Q_STATUT), "ouverte")) {
 			if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL)
 				buf_puts(&rows, "<br>");
 			orient_form(c, &rows, id, &res, sqlite3_column_type(st, Q_RES_ID) == SQLITE_NULL
-				    ? NULL : col_text(st, Q_RES_ID), 0);
+				    ? NULL : ui_col_text(st, Q_RES_ID), 0);
 		} else if (sqlite3_column_type(st, Q_RES_ID) == SQLITE_NULL) {
-			buf_puts(&rows, strcmp(col_text(st, Q_STATUT), "ouverte") ? "traitée"
+			buf_puts(&rows, strcmp(ui_col_text(st, Q_STATUT), "ouverte") ? "traitée"
 				 : "<span class=\"vide\">pas orientée</span>");
 		}
 		buf_puts(&rows, "</td></tr>\n");
@@ -238,7 +192,7 @@ static int queue_page(struct ui_ctx *c, int status, const char *error)
 	rc = ui_page_end(c);
 out:
 	buf_release(&rows);
-	resources_free(&res);
+	ui_options_release(&res);
 	return rc;
 }
 
@@ -252,8 +206,7 @@ static int page_orient(struct ui_ctx *c)
 	const struct model_table *t = model_table_by_name("request");
 	const struct model_column *col = model_column_by_name(t, "ressource");
 	const char *raw_id = ui_param(c, "id"), *raw = ui_form(c, FIELD_RESSOURCE);
-	char id[UTIL_UUID_LEN + 1], val[128], err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
-	struct sync_capture *cap = NULL;
+	char id[UTIL_UUID_LEN + 1], val[128], err[DOMAIN_MSG_MAX] = "";
 	struct domain_result res;
 	int rc;
 
@@ -275,18 +228,10 @@ static int page_orient(struct ui_ctx *c)
 	if (rc)
 		return rc;
 	struct domain_value v[] = { { col, val } };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		return rc;
-	memset(&res, 0, sizeof(res));
-	rc = domain_write(c->db, t, id, NULL, v, 1, today, &res, err, sizeof(err));
-	if (rc) {
-		sync_capture_abort(cap);
-		if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND)
-			return queue_page(c, 422, err[0] ? err : "Orientation refusée.");
-		return rc;
-	}
-	if ((rc = sync_capture_commit(cap)))
+	rc = ui_domain_write(c, t, id, v, 1, &res, err, sizeof(err));
+	if (rc == RELAIS_EINVAL || rc == RELAIS_ENOTFOUND)
+		return queue_page(c, 422, err[0] ? err : "Orientation refusée.");
+	if (rc)
 		return rc;
 	char *who = ui_row_title(c, "resource", val);
 	char flash[2 * DOMAIN_MSG_MAX], back[64];
@@ -301,7 +246,7 @@ static int page_orient(struct ui_ctx *c)
 
 int ui_demande_section(struct ui_ctx *c, const char *id)
 {
-	struct resources res;
+	struct ui_options res = { 0 };
 	sqlite3_stmt *st = NULL;
 	char chosen[UTIL_UUID_LEN + 1] = "";
 	int open = 0, rc;
@@ -313,7 +258,7 @@ int ui_demande_section(struct ui_ctx *c, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		open = sqlite3_column_int(st, 0);
-		snprintf(chosen, sizeof(chosen), "%s", col_text(st, 1));
+		snprintf(chosen, sizeof(chosen), "%s", ui_col_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (!open)
@@ -330,7 +275,7 @@ int ui_demande_section(struct ui_ctx *c, const char *id)
 	buf_puts(c->out, "</section>\n");
 	rc = buf_error(c->out);
 out:
-	resources_free(&res);
+	ui_options_release(&res);
 	return rc;
 }
 
@@ -350,22 +295,22 @@ int ui_demandes_home(struct ui_ctx *c)
 		char href[96];
 		if (++n > HOME_MAX)
 			continue;
-		snprintf(href, sizeof(href), "/fiches/request/%s", col_text(st, Q_ID));
+		snprintf(href, sizeof(href), "/fiches/request/%s", ui_col_text(st, Q_ID));
 		buf_puts(b, n == 1 ? "<ul>\n<li>" : "<li>");
-		if (*col_text(st, Q_DATE)) {
-			date_words(b, col_text(st, Q_DATE));
+		if (*ui_col_text(st, Q_DATE)) {
+			html_date_words(b, ui_col_text(st, Q_DATE));
 			buf_puts(b, " — ");
 		}
 		if (sqlite3_column_type(st, Q_WHO_HREF) != SQLITE_NULL) {
-			buf_puts_html(b, col_text(st, Q_WHO));
+			buf_puts_html(b, ui_col_text(st, Q_WHO));
 			buf_puts(b, " — ");
 		}
-		buf_puts_html(b, ui_value_label(col_text(st, Q_SUJET)));
+		buf_puts_html(b, ui_value_label(ui_col_text(st, Q_SUJET)));
 		buf_puts(b, " : ");
-		html_link(b, href, *col_text(st, Q_QUESTION) ? col_text(st, Q_QUESTION) : "(sans texte)");
+		html_link(b, href, *ui_col_text(st, Q_QUESTION) ? ui_col_text(st, Q_QUESTION) : "(sans texte)");
 		if (sqlite3_column_type(st, Q_RES_ID) != SQLITE_NULL) {
 			buf_puts(b, " (orientée vers ");
-			buf_puts_html(b, col_text(st, Q_RES));
+			buf_puts_html(b, ui_col_text(st, Q_RES));
 			buf_puts(b, ")");
 		}
 		buf_puts(b, "</li>\n");

@@ -13,7 +13,6 @@
 #include "../../common/util.h"
 #include "../../model/domain.h"
 #include "../../model/model.h"
-#include "../../sync/sync.h"
 #include "../replica/document.h"
 #include "ui-html.h"
 #include "ui.h"
@@ -119,9 +118,7 @@ static int page_attach(struct ui_ctx *c)
 	const struct model_table *t = model_table_by_name("document");
 	const char *id = ui_param(c, "id");
 	const char *tab = ui_form(c, "rattache_table"), *rid = ui_form(c, "rattache_id");
-	char err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1], vt[64], vi[128], *courrier = NULL;
-	struct sync_capture *cap = NULL;
-	struct domain_result res;
+	char err[DOMAIN_MSG_MAX] = "", vt[64], vi[128], *courrier = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -148,12 +145,7 @@ static int page_attach(struct ui_ctx *c)
 			{ model_column_by_name(t, "rattache_table"), vt[0] ? vt : NULL },
 			{ model_column_by_name(t, "rattache_id"), vi[0] ? vi : NULL },
 		};
-		domain_today(today);
-		rc = sync_capture_begin(c->db, c->replica->tables, &cap);
-		if (!rc && (rc = domain_write(c->db, t, id, NULL, v, 2, today, &res, err, sizeof(err))))
-			sync_capture_abort(cap);
-		else if (!rc)
-			rc = sync_capture_commit(cap);
+		rc = ui_domain_write(c, t, id, v, 2, NULL, err, sizeof(err));
 	}
 	char url[128];
 	snprintf(url, sizeof(url), "/courrier/%s", courrier);

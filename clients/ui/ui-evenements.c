@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -28,12 +27,6 @@
 static const struct model_table *event_table(void)
 {
 	return model_table_by_name("event");
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
 }
 
 static void today_iso(char out[11])
@@ -61,18 +54,42 @@ static int link_to(struct buf *b, const char *prefix, const char *id, const char
 	return buf_error(b);
 }
 
-/* Starts <form method="post" action="prefix + id + suffix"> with the CSRF field. */
-static int form_begin(struct ui_ctx *c, const char *prefix, const char *id, const char *suffix,
-		      const char *cls)
+int ui_event_form(struct ui_ctx *c, const char *event, const char *suffix, const char *cls)
 {
-	buf_puts(c->out, "<form method=\"post\" action=\"");
-	buf_puts(c->out, prefix);
-	html_url(c->out, id);
-	if (suffix)
-		buf_puts(c->out, suffix);
+	buf_puts(c->out, "<form method=\"post\" action=\"/evenements/");
+	html_url(c->out, event);
+	buf_puts(c->out, suffix);
 	buf_printf(c->out, "\" class=\"%s\" novalidate>", cls);
-	ui_csrf_input(c);
-	return buf_error(c->out);
+	return ui_csrf_input(c);
+}
+
+/* The « Actions » cell of ui_presence_row(). */
+static int presence_actions(struct ui_ctx *c, const char *event, const char *list,
+			    const char *id, const char *who, int present)
+{
+	struct buf *b = c->out, path = BUF_INIT(256);
+	const char *mark = present == 1 ? "absent(e)" : "présent(e)";
+	if (c->read_only)
+		return buf_error(b);
+	buf_printf(&path, "/%s/", list);
+	html_url(&path, id);
+	buf_fail(b, buf_error(&path));
+	buf_puts(b, "<td class=\"actions\">");
+	/* Each button's name says whom it acts on: a screen reader's list of
+	 * buttons reads without the table around it. */
+	ui_event_form(c, event, buf_str(&path), "en-ligne");
+	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
+		   "<button type=\"submit\" aria-label=\"Marquer %s : ", present == 1 ? 0 : 1, mark);
+	buf_puts_html(b, who);
+	buf_printf(b, "\">Marquer %s</button></form> ", mark);
+	buf_puts(&path, "/retirer");
+	buf_fail(b, buf_error(&path));
+	ui_event_form(c, event, buf_str(&path), "en-ligne");
+	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
+	buf_puts_html(b, who);
+	buf_puts(b, "\">Retirer</button></form></td>");
+	buf_release(&path);
+	return buf_error(b);
 }
 
 /* ---- the list ---- */
@@ -104,12 +121,12 @@ static int list_table(struct ui_ctx *c, int upcoming, const char *today)
 					 "plus lointain" : "Événements passés, du plus récent au "
 					 "plus ancien", heads);
 		buf_puts(c->out, "<tr><th scope=\"row\">");
-		link_to(c->out, "/evenements/", col_text(st, 0), NULL, col_text(st, 1));
+		link_to(c->out, "/evenements/", ui_col_text(st, 0), NULL, ui_col_text(st, 1));
 		buf_puts(c->out, "</th>");
-		util_date_fr(col_text(st, 2), date, sizeof(date));
+		util_date_fr(ui_col_text(st, 2), date, sizeof(date));
 		html_cell(c->out, date);
-		html_cell(c->out, ui_value_label(col_text(st, 3)));
-		html_cell(c->out, col_text(st, 4));
+		html_cell(c->out, ui_value_label(ui_col_text(st, 3)));
+		html_cell(c->out, ui_col_text(st, 4));
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 5));
 		html_cell(c->out, num);
 		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, 6));
@@ -191,12 +208,18 @@ static void values_free(char **values)
 	}
 }
 
-/* RELAIS_ENOTFOUND when event id is not in the replica. */
-static int event_exists(struct ui_ctx *c, const char *id)
+int ui_event_exists(struct ui_ctx *c, const char *id)
 {
-	char *values[EVENT_COLS_MAX] = { NULL };
-	int rc = event_values(c, id, values);
-	values_free(values);
+	sqlite3_stmt *st = NULL;
+	int rc = RELAIS_ENOTFOUND;
+	if (!id)
+		return RELAIS_ENOTFOUND;
+	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM event WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = 0;
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -337,7 +360,7 @@ static int page_update(struct ui_ctx *c)
 	if (!id || strlen(id) > ID_MAX)
 		return RELAIS_ENOTFOUND;
 	/* An unknown event is a 404 before any check of the form. */
-	int rc = event_exists(c, id);
+	int rc = ui_event_exists(c, id);
 	return rc ? rc : save(c, id);
 }
 
@@ -346,10 +369,9 @@ static int page_update(struct ui_ctx *c)
 static int promeneur_select(struct ui_ctx *c, const char *event, const char *chosen,
 			    const char *error)
 {
-	const char **ids = NULL, **names = NULL;
-	size_t n = 0;
+	struct ui_options o = { 0 };
 	sqlite3_stmt *st = NULL;
-	int rc = 0, s;
+	int rc;
 
 	/* Only those not registered yet: a second row would count twice. */
 	if (sqlite3_prepare_v2(c->db, "SELECT p.id, p.prenom || ' ' || p.nom || coalesce(' – ' || "
@@ -360,33 +382,20 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, PROMENEURS_MAX);
-	if (!(ids = calloc(PROMENEURS_MAX, sizeof(*ids))) ||
-	    !(names = calloc(PROMENEURS_MAX, sizeof(*names)))) {
-		rc = RELAIS_ENOMEM;
+	rc = ui_options_load(&o, st, PROMENEURS_MAX);
+	sqlite3_finalize(st);
+	if (rc)
 		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < PROMENEURS_MAX) {
-		ids[n] = strdup(col_text(st, 0));
-		names[n] = strdup(col_text(st, 1));
-		n++;
-		if (!ids[n - 1] || !names[n - 1]) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-	}
-	if (s != SQLITE_DONE && s != SQLITE_ROW) {
-		rc = RELAIS_EDB;
-		goto out;
-	}
-	if (!n && !error) {
+	if (!o.n && !error) {
 		buf_puts(c->out, "<p>Tous les promeneurs du réplica sont déjà inscrits.</p>\n");
 		goto out;
 	}
-	form_begin(c, "/evenements/", event, "/participants", "ajout");
+	ui_event_form(c, event, "/participants", "ajout");
 	struct html_field who = {
 		.name = FIELD_PROMENEUR, .label = "Promeneur", .type = HTML_SELECT,
-		.value = chosen, .error = error, .required = 1, .options = ids,
-		.option_labels = names, .noptions = n,
+		.value = chosen, .error = error, .required = 1,
+		.options = (const char *const *)o.values,
+		.option_labels = (const char *const *)o.labels, .noptions = o.n,
 	};
 	html_field(c->out, &who);
 	struct html_field present = {
@@ -396,51 +405,23 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 	html_field(c->out, &present);
 	buf_puts(c->out, "<button type=\"submit\">Inscrire</button></form>\n");
 out:
-	for (size_t i = 0; i < n; i++) {
-		free((char *)ids[i]);
-		free((char *)names[i]);
-	}
-	free(ids);
-	free(names);
-	sqlite3_finalize(st);
+	ui_options_release(&o);
 	return rc;
 }
 
-static int attendance_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
+int ui_presence_row(struct ui_ctx *c, sqlite3_stmt *st, const char *event, const char *list,
+		    const char *person)
 {
 	struct buf *b = c->out;
-	const char *aid = col_text(st, 0);
 	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
 
 	buf_puts(b, "<tr><th scope=\"row\">");
-	link_to(b, "/promeneurs/", col_text(st, 1), NULL, col_text(st, 2));
+	link_to(b, person, ui_col_text(st, 1), NULL, ui_col_text(st, 2));
 	buf_puts(b, "</th>");
-	html_cell(b, col_text(st, 3));
+	html_cell(b, ui_col_text(st, 3));
 	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
-	if (c->read_only)
-		return buf_puts(b, "</tr>\n");
-	buf_puts(b, "<td class=\"actions\">");
-	/* Each button's name says which promeneur it acts on: a screen
-	 * reader's list of buttons reads without the table around it. */
-	struct buf path = BUF_INIT(256);
-	const char *who = col_text(st, 2);
-	buf_puts(&path, "/participants/");
-	html_url(&path, aid);
-	buf_fail(b, buf_error(&path));
-	form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
-	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
-		   "<button type=\"submit\" aria-label=\"Marquer %s : ",
-		   present == 1 ? 0 : 1, present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts_html(b, who);
-	buf_printf(b, "\">Marquer %s</button></form> ", present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts(&path, "/retirer");
-	buf_fail(b, buf_error(&path));
-	form_begin(c, "/evenements/", event, buf_str(&path), "en-ligne");
-	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
-	buf_puts_html(b, who);
-	buf_puts(b, "\">Retirer</button></form></td></tr>\n");
-	buf_release(&path);
-	return buf_error(b);
+	presence_actions(c, event, list, ui_col_text(st, 0), ui_col_text(st, 2), present);
+	return buf_puts(b, "</tr>\n");
 }
 
 static int attendance_html(struct ui_ctx *c, const char *event, const char *chosen,
@@ -478,7 +459,7 @@ static int attendance_html(struct ui_ctx *c, const char *event, const char *chos
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!n++)
 			html_table_begin(c->out, "Promeneurs inscrits", c->read_only ? heads : heads_rw);
-		attendance_row(c, event, st);
+		ui_presence_row(c, st, event, "participants", "/promeneurs/");
 	}
 	if (s != SQLITE_DONE)
 		rc = RELAIS_EDB;
@@ -556,32 +537,6 @@ static int page_event(struct ui_ctx *c)
 	return event_page(c, id, 0, NULL, NULL);
 }
 
-/*
- * Writes attendance through the domain layer as one captured local edit:
- * creates it (id NULL) with the values of v, updates row id, or deletes it
- * (n 0 and id set). res->note says what followed (an initial training
- * marked done); err the refusal.
- */
-static int attendance_write(struct ui_ctx *c, const char *id, const struct domain_value *v, size_t n,
-			    struct domain_result *res, char *err, size_t errlen)
-{
-	const struct model_table *t = model_table_by_name("attendance");
-	struct sync_capture *cap = NULL;
-	char today[DOMAIN_DATE_LEN + 1];
-	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
-	if (rc)
-		return rc;
-	domain_today(today);
-	memset(res, 0, sizeof(*res));
-	rc = id && !n ? domain_delete(c->db, t, id, err, errlen)
-		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, res, err, errlen);
-	if (rc) {
-		sync_capture_abort(cap);
-		return rc;
-	}
-	return sync_capture_commit(cap);
-}
-
 /* 1 when attendance aid belongs to event (the route names both). */
 static int attendance_of_event(struct ui_ctx *c, const char *aid, const char *event)
 {
@@ -597,11 +552,11 @@ static int attendance_of_event(struct ui_ctx *c, const char *aid, const char *ev
 	return found;
 }
 
-static int redirect_event(struct ui_ctx *c, const char *event, const char *flash)
+int ui_event_redirect(struct ui_ctx *c, const char *id, const char *flash)
 {
 	struct buf loc = BUF_INIT(256);
 	buf_puts(&loc, "/evenements/");
-	html_url(&loc, event);
+	html_url(&loc, id);
 	int rc = buf_error(&loc);
 	if (!rc)
 		rc = ui_redirect(c, buf_str(&loc), flash);
@@ -623,7 +578,7 @@ static int page_register(struct ui_ctx *c)
 		return RELAIS_ENOTFOUND;
 	if (c->read_only)
 		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
+	if ((rc = ui_event_exists(c, event)))
 		return rc;
 	err[0] = 0;
 	if (!raw || !raw[0])
@@ -640,14 +595,14 @@ static int page_register(struct ui_ctx *c)
 		{ model_column_by_name(t, "presence_effective"), present && !strcmp(present, "1") ? "1" : "0" },
 	};
 	struct domain_result res;
-	rc = attendance_write(c, NULL, v, 3, &res, err, sizeof(err));
+	rc = ui_domain_write(c, t, NULL, v, 3, &res, err, sizeof(err));
 	if (rc == RELAIS_EEXIST)
 		return event_page(c, event, 409, pid, err);
 	if (rc == RELAIS_EINVAL)
 		return event_page(c, event, 422, NULL, err);
 	if (rc)
 		return rc;
-	return redirect_event(c, event, res.note[0] ? res.note : "Participation enregistrée ; elle "
+	return ui_event_redirect(c, event, res.note[0] ? res.note : "Participation enregistrée ; elle "
 			      "sera envoyée au serveur à la prochaine synchronisation.");
 }
 
@@ -668,10 +623,10 @@ static int page_presence(struct ui_ctx *c)
 	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
 	struct domain_result res;
 	char err[DOMAIN_MSG_MAX];
-	int rc = attendance_write(c, aid, dv, 1, &res, err, sizeof(err));
+	int rc = ui_domain_write(c, t, aid, dv, 1, &res, err, sizeof(err));
 	if (rc)
 		return rc;
-	return redirect_event(c, event, res.note[0] ? res.note : !strcmp(v, "1") ? "Présence notée."
+	return ui_event_redirect(c, event, res.note[0] ? res.note : !strcmp(v, "1") ? "Présence notée."
 			      : "Absence notée.");
 }
 
@@ -685,12 +640,12 @@ static int page_unregister(struct ui_ctx *c)
 		return RELAIS_EPERM;
 	if (!attendance_of_event(c, aid, event))
 		return RELAIS_ENOTFOUND;
-	struct domain_result res;
 	char err[DOMAIN_MSG_MAX];
-	int rc = attendance_write(c, aid, NULL, 0, &res, err, sizeof(err));
+	int rc = ui_domain_write(c, model_table_by_name("attendance"), aid, NULL, 0, NULL, err,
+				 sizeof(err));
 	if (rc)
 		return rc;
-	return redirect_event(c, event, "Participation retirée ; le retrait sera envoyé au serveur "
+	return ui_event_redirect(c, event, "Participation retirée ; le retrait sera envoyé au serveur "
 			      "à la prochaine synchronisation.");
 }
 

@@ -22,12 +22,6 @@ static int col_live(const struct model_column *c)
 	return c->since <= MODEL_SCHEMA_VERSION;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 /* ---- pages ---- */
 
 struct related;
@@ -87,38 +81,45 @@ static void parent_page(struct ui_ctx *c, const struct model_table *t, const cha
 	}
 }
 
-/* The displayed text of column i of a row; refs are resolved to titles. */
-static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i)
+int ui_value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i,
+		  int plain)
 {
 	struct buf *b = c->out;
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return buf_puts(b, "<span class=\"vide\">non renseigné</span>");
-	const char *v = col_text(st, i);
+	const char *v = ui_col_text(st, i);
 	switch (col->kind) {
 	case MODEL_BOOL:
 		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
 	case MODEL_ENUM:
 		return buf_puts_html(b, ui_value_label(v));
 	case MODEL_DATE: {
-		char d[32];
+		char d[UTIL_DATE_FR_LEN];
+		if (plain)
+			return buf_puts_html(b, util_date_fr(v, d, sizeof(d)));
 		html_date_fr(v, d, sizeof(d));
 		return buf_puts_html(b, d);
 	}
-	case MODEL_EMAIL: {
+	case MODEL_EMAIL:
+		if (plain)
+			break;
 		buf_puts(b, "<a href=\"mailto:");
 		buf_puts_html(b, v);
 		buf_puts(b, "\">");
 		buf_puts_html(b, v);
 		buf_puts(b, "</a>");
 		return buf_error(b);
-	}
 	case MODEL_URL:
+		if (plain)
+			break;
 		return !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8) ? html_link(b, v, v)
 									       : buf_puts_html(b, v);
 	case MODEL_REF: {
 		char *title = ui_row_title(c, col->ref, v);
 		char href[128];
-		if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
+		if (plain) {
+			buf_puts_html(b, title ? title : v);
+		} else if (!strcmp(col->ref, "structure") || !strcmp(col->ref, "promeneur")) {
 			snprintf(href, sizeof(href), "/%ss/%s", col->ref, v);
 			html_link(b, href, title ? title : v);
 		} else if (sub_fiche(col->ref) && util_is_uuid(v)) {
@@ -130,21 +131,19 @@ static int value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_
 		free(title);
 		return buf_error(b);
 	}
-	case MODEL_TEXT:
-		if (col->flags & MODEL_MULTILINE) {
-			buf_puts(b, "<span class=\"multiligne\">");
-			buf_puts_html(b, v);
-			buf_puts(b, "</span>");
-			return buf_error(b);
-		}
-		break;
 	case MODEL_PHONE:
 		/* Stored as 10 digits; read as pairs, the French way. */
 		if (strlen(v) == 10 && strspn(v, "0123456789") == 10)
 			return buf_printf(b, "%.2s %.2s %.2s %.2s %.2s", v, v + 2, v + 4, v + 6, v + 8);
 		break;
+	case MODEL_TEXT:
 	case MODEL_INT:
 		break;
+	}
+	if (col->flags & MODEL_MULTILINE) {
+		buf_puts(b, "<span class=\"multiligne\">");
+		buf_puts_html(b, v);
+		return buf_puts(b, "</span>");
 	}
 	return buf_puts_html(b, v);
 }
@@ -202,10 +201,10 @@ static int related_table(struct ui_ctx *c, const struct related *r, const char *
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, r->head_label ? ui_value_label(col_text(st, 1)) : col_text(st, 1),
-			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : col_text(st, 0));
+		html_row_head(&rows, r->head_label ? ui_value_label(ui_col_text(st, 1)) : ui_col_text(st, 1),
+			      sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : ui_col_text(st, 0));
 		for (int k = 0; r->kinds[k]; k++) {
-			const char *v = col_text(st, k + 2);
+			const char *v = ui_col_text(st, k + 2);
 			char d[32];
 			if (sqlite3_column_type(st, k + 2) == SQLITE_NULL) {
 				html_cell(&rows, "");
@@ -484,7 +483,7 @@ static int page_fiche(struct ui_ctx *c, const struct fiche *f)
 		buf_puts(c->out, "<dt>");
 		buf_puts_html(c->out, col->label);
 		buf_puts(c->out, "</dt><dd>");
-		value_html(c, col, st, k);
+		ui_value_html(c, col, st, k, 0);
 		buf_puts(c->out, "</dd>\n");
 		k++;
 	}
@@ -562,9 +561,9 @@ static int page_list(struct ui_ctx *c)
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[128];
 		count++;
-		snprintf(href, sizeof(href), "%s%s", f->prefix, col_text(st, 0));
+		snprintf(href, sizeof(href), "%s%s", f->prefix, ui_col_text(st, 0));
 		buf_puts(&rows, "<tr>");
-		html_row_head(&rows, col_text(st, 1), href);
+		html_row_head(&rows, ui_col_text(st, 1), href);
 		int k = 2;
 		for (size_t i = 0; i < t->ncolumns; i++) {
 			const struct model_column *col = &t->columns[i];
@@ -574,7 +573,7 @@ static int page_list(struct ui_ctx *c)
 			struct buf *keep = c->out;
 			c->out = &rows;
 			buf_puts(&rows, "<td>");
-			value_html(c, col, st, k++);
+			ui_value_html(c, col, st, k++, 0);
 			buf_puts(&rows, "</td>");
 			c->out = keep;
 		}
@@ -649,7 +648,7 @@ static int form_page(struct ui_ctx *c, const struct fiche *f, const char *id,
 		if (fv && (fv->given[i] || fv->errors[i]))
 			value = fv->raw[i];
 		else if (st && sqlite3_column_type(st, k) != SQLITE_NULL)
-			value = col_text(st, k);
+			value = ui_col_text(st, k);
 		else if (!st && col->kind == MODEL_REF)
 			value = ui_query(c, col->name);
 		rc = ui_model_field(c, t, col, value, fv ? fv->errors[i] : NULL);

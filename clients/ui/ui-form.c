@@ -1,7 +1,9 @@
 /*
- * ui-form.c - the model-driven form helpers of relais ui (ui.h): the titles
- * of rows, the values of a form read and checked, their write through the
- * domain layer, and the fields written from the model's descriptions.
+ * ui-form.c - what the screens of relais ui share over the replica (ui.h):
+ * a column's text, the choices of a select, a table of a statement's rows,
+ * the titles of rows, the values of a form read and checked, the one
+ * captured write through the domain layer (ui_domain_write), and the fields
+ * written from the model's descriptions.
  *
  * Forms are written from the model's descriptions (labels, kinds,
  * enumerations, references) and checked with model_check_value(), the same
@@ -24,15 +26,78 @@ const char *ui_value_label(const char *value)
 	return model_value_label(value);
 }
 
-static int col_live(const struct model_column *c)
-{
-	return c->since <= MODEL_SCHEMA_VERSION;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *ui_col_text(sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
 	return s ? s : "";
+}
+
+int ui_options_add(struct ui_options *o, const char *value, const char *label)
+{
+	if (o->n == o->alloc) {
+		/* Both arrays grow together; alloc counts what both hold. */
+		size_t alloc = o->alloc;
+		char **v = util_grow(o->values, &alloc, o->n, sizeof(*v)), **l = NULL;
+		if (v) {
+			o->values = v;
+			l = realloc(o->labels, alloc * sizeof(*l));
+		}
+		if (!l)
+			return RELAIS_ENOMEM;
+		o->labels = l;
+		o->alloc = alloc;
+	}
+	o->values[o->n] = strdup(value);
+	o->labels[o->n] = strdup(label);
+	if (!o->values[o->n] || !o->labels[o->n]) {
+		free(o->values[o->n]);
+		free(o->labels[o->n]);
+		return RELAIS_ENOMEM;
+	}
+	o->n++;
+	return 0;
+}
+
+int ui_options_load(struct ui_options *o, sqlite3_stmt *st, size_t max)
+{
+	int rc = 0, s = SQLITE_DONE;
+	for (size_t k = 0; !rc && k < max && (s = sqlite3_step(st)) == SQLITE_ROW; k++)
+		rc = ui_options_add(o, ui_col_text(st, 0), ui_col_text(st, 1));
+	return rc ? rc : s == SQLITE_DONE || s == SQLITE_ROW ? 0 : RELAIS_EDB;
+}
+
+void ui_options_release(struct ui_options *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->values[i]);
+		free(o->labels[i]);
+	}
+	free(o->values);
+	free(o->labels);
+	memset(o, 0, sizeof(*o));
+}
+
+int ui_table_rows(struct ui_ctx *c, sqlite3_stmt *st, const struct ui_table *t)
+{
+	int n = 0, rc = 0, s;
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!n++)
+			html_table_begin(c->out, t->caption, t->heads);
+		rc = t->row(c, st, t->arg);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if (s != SQLITE_DONE)
+		return RELAIS_EDB;
+	if (n)
+		return html_table_end(c->out);
+	return html_tag(c->out, "p", t->empty);
+}
+
+static int col_live(const struct model_column *c)
+{
+	return c->since <= MODEL_SCHEMA_VERSION;
 }
 
 /* ---- titles ---- */
@@ -91,7 +156,7 @@ char *ui_row_title(struct ui_ctx *c, const char *table, const char *id)
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		title = strdup(*col_text(st, 0) ? col_text(st, 0) : id);
+		title = strdup(*ui_col_text(st, 0) ? ui_col_text(st, 0) : id);
 	sqlite3_finalize(st);
 	return title;
 }
@@ -198,8 +263,7 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
 	const struct model_table *t = fv->t;
 	struct domain_value *v = calloc(t->ncolumns ? t->ncolumns : 1, sizeof(*v));
 	struct domain_result res;
-	struct sync_capture *cap = NULL;
-	char err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
+	char err[DOMAIN_MSG_MAX] = "";
 	size_t n = 0;
 	int creating = id == NULL, rc;
 
@@ -216,25 +280,41 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
 	for (size_t i = 0; i < t->ncolumns; i++)
 		if (creating ? fv->values[i] != NULL : fv->given[i])
 			v[n++] = (struct domain_value){ &t->columns[i], fv->values[i] };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		goto out;
-	rc = domain_write(c->db, t, id, creating ? c->dept : NULL, v, n, today, &res, err, sizeof(err));
+	rc = ui_domain_write(c, t, id, v, n, &res, err, sizeof(err));
 	if (rc) {
-		sync_capture_abort(cap);
 		if (rc == RELAIS_EINVAL)
 			rc = refusal(fv, err);
 		goto out;
 	}
-	rc = sync_capture_commit(cap);
-	if (!rc) {
-		snprintf(fv->note, sizeof(fv->note), "%s", res.note);
-		if (creating && id_out)
-			memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
-	}
+	snprintf(fv->note, sizeof(fv->note), "%s", res.note);
+	if (creating && id_out)
+		memcpy(id_out, res.id, UTIL_UUID_LEN + 1);
 out:
 	free(v);
 	return rc;
+}
+
+int ui_domain_write(struct ui_ctx *c, const struct model_table *t, const char *id,
+		    const struct domain_value *v, size_t n, struct domain_result *res, char *err,
+		    size_t errlen)
+{
+	struct domain_result mine;
+	struct sync_capture *cap = NULL;
+	char today[DOMAIN_DATE_LEN + 1];
+	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
+	if (rc)
+		return rc;
+	if (!res)
+		res = &mine;
+	memset(res, 0, sizeof(*res));
+	domain_today(today);
+	rc = id && !v ? domain_delete(c->db, t, id, err, errlen)
+		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, res, err, errlen);
+	if (rc) {
+		sync_capture_abort(cap);
+		return rc;
+	}
+	return sync_capture_commit(cap);
 }
 
 /* ---- fields ---- */
@@ -247,9 +327,8 @@ static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_
 {
 	char sql[512];
 	sqlite3_stmt *st = NULL;
-	const char **vals = NULL, **labs = NULL;
-	size_t n = 0;
-	int s, rc = 0;
+	struct ui_options o = { 0 };
+	int rc;
 	const struct model_table *rt = model_table_by_name(col->ref);
 	if (!rt)
 		return RELAIS_EINVAL;
@@ -257,35 +336,16 @@ static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_
 		 "LIMIT %d", ui_title_sql(rt->name), rt->name, MAX_REF_OPTIONS);
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
-	vals = calloc(MAX_REF_OPTIONS + 1, sizeof(*vals));
-	labs = calloc(MAX_REF_OPTIONS + 1, sizeof(*labs));
-	if (!vals || !labs)
-		rc = RELAIS_ENOMEM;
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		vals[n] = strdup(col_text(st, 0));
-		labs[n] = strdup(col_text(st, 1));
-		if (!vals[n] || !labs[n]) {
-			free((char *)vals[n]);
-			free((char *)labs[n]);
-			rc = RELAIS_ENOMEM;
-			break;
-		}
-		n++;
-	}
+	rc = ui_options_load(&o, st, MAX_REF_OPTIONS);
 	sqlite3_finalize(st);
 	if (!rc) {
 		f->type = HTML_SELECT;
-		f->options = vals;
-		f->option_labels = labs;
-		f->noptions = n;
+		f->options = (const char *const *)o.values;
+		f->option_labels = (const char *const *)o.labels;
+		f->noptions = o.n;
 		rc = html_field(c->out, f);
 	}
-	for (size_t i = 0; i < n; i++) {
-		free((char *)vals[i]);
-		free((char *)labs[i]);
-	}
-	free(vals);
-	free(labs);
+	ui_options_release(&o);
 	return rc;
 }
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
@@ -25,23 +24,6 @@
 /* The events a need may be planned on. */
 #define TRAINING_TYPES "('formation_initiale', 'formation_thematique', 'echange_pratiques')"
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[UTIL_DATE_FR_LEN];
-	util_date_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
-}
-
 static long long this_year(void)
 {
 	time_t now = time(NULL);
@@ -50,33 +32,24 @@ static long long this_year(void)
 	return tm.tm_year + 1900LL;
 }
 
-/* The training events, nearest first, as options (malloc'd arrays of
- * malloc'd strings, NULL-terminated; free with options_free). */
-static int training_options(struct ui_ctx *c, char ***ids, char ***names, size_t *n)
+/* The training events, nearest first, as options: « title, date ». */
+static int training_options(struct ui_ctx *c, struct ui_options *o)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = 0, s;
-	*n = 0;
-	*ids = calloc(EVENTS_MAX + 1, sizeof(char *));
-	*names = calloc(EVENTS_MAX + 1, sizeof(char *));
-	if (!*ids || !*names)
-		return RELAIS_ENOMEM;
+	int rc = 0, s = SQLITE_DONE;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, titre, date FROM event WHERE type IN "
 			       TRAINING_TYPES " ORDER BY date DESC, titre, id LIMIT ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_int(st, 1, EVENTS_MAX);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < EVENTS_MAX) {
-		char d[UTIL_DATE_FR_LEN];
-		(*ids)[*n] = strdup(col_text(st, 0));
-		if (asprintf(&(*names)[*n], "%s, %s", col_text(st, 1),
-			     util_date_fr(col_text(st, 2), d, sizeof(d))) < 0)
-			(*names)[*n] = NULL;
-		(*n)++;
-		if (!(*ids)[*n - 1] || !(*names)[*n - 1]) {
+	while (!rc && o->n < EVENTS_MAX && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		char d[UTIL_DATE_FR_LEN], *label = NULL;
+		if (asprintf(&label, "%s, %s", ui_col_text(st, 1),
+			     util_date_fr(ui_col_text(st, 2), d, sizeof(d))) < 0)
 			rc = RELAIS_ENOMEM;
-			break;
-		}
+		else
+			rc = ui_options_add(o, ui_col_text(st, 0), label);
+		free(label);
 	}
 	if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
 		rc = RELAIS_EDB;
@@ -84,18 +57,24 @@ static int training_options(struct ui_ctx *c, char ***ids, char ***names, size_t
 	return rc;
 }
 
-static void options_free(char **ids, char **names, size_t n)
+/* The start of a need's row: "<tr>", its theme (column 1) linking to need
+ * column 0, and the cell of its promeneur (columns 2 and 3) linking to them. */
+static int need_head(struct ui_ctx *c, sqlite3_stmt *st)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(ids ? ids[i] : NULL);
-		free(names ? names[i] : NULL);
+	char href[64];
+	snprintf(href, sizeof(href), "/fiches/need/%.40s", ui_col_text(st, 0));
+	buf_puts(c->out, "<tr>");
+	html_row_head(c->out, ui_col_text(st, 1), href);
+	buf_puts(c->out, "<td>");
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 2));
+		html_link(c->out, href, ui_col_text(st, 3));
 	}
-	free(ids);
-	free(names);
+	return buf_puts(c->out, "</td>");
 }
 
 /* The « Planifier » form of need id: the training events to choose from. */
-static int plan_form(struct ui_ctx *c, const char *id, char **ids, char **names, size_t n)
+static int plan_form(struct ui_ctx *c, const char *id, const struct ui_options *o)
 {
 	char fid[64];
 	snprintf(fid, sizeof(fid), "planifier-%.8s", id);
@@ -105,8 +84,8 @@ static int plan_form(struct ui_ctx *c, const char *id, char **ids, char **names,
 	ui_csrf_input(c);
 	struct html_field f = {
 		.name = "event", .id = fid, .label = "Formation prévue", .type = HTML_SELECT,
-		.required = 1, .options = (const char *const *)ids,
-		.option_labels = (const char *const *)names, .noptions = n,
+		.required = 1, .options = (const char *const *)o->values,
+		.option_labels = (const char *const *)o->labels, .noptions = o->n,
 	};
 	html_field(c->out, &f);
 	return buf_puts(c->out, "<button type=\"submit\">Planifier</button></form>");
@@ -119,14 +98,13 @@ static int to_plan_html(struct ui_ctx *c)
 					     NULL };
 	static const char *const heads_rw[] = { "Thème", "Promeneur", "Noté le", "Noté lors de",
 						"Formation", NULL };
-	char **ids = NULL, **names = NULL;
-	size_t nev = 0;
+	struct ui_options events = { 0 };
 	sqlite3_stmt *st = NULL;
 	int n = 0, s, rc = 0;
 
 	buf_puts(c->out, "<section aria-labelledby=\"titre-a-planifier\">\n"
 		 "<h2 id=\"titre-a-planifier\">Besoins à planifier</h2>\n");
-	if (!c->read_only && (rc = training_options(c, &ids, &names, &nev)))
+	if (!c->read_only && (rc = training_options(c, &events)))
 		goto out;
 	if (sqlite3_prepare_v2(c->db, "SELECT n.id, n.theme, n.promeneur, coalesce(p.prenom || ' ', "
 			       "'') || coalesce(p.nom, ''), n.date, n.origine FROM need n LEFT JOIN "
@@ -138,26 +116,18 @@ static int to_plan_html(struct ui_ctx *c)
 	}
 	sqlite3_bind_int(st, 1, NEEDS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		char href[64];
 		if (!n++)
 			html_table_begin(c->out, "Besoins de formation exprimés, sans formation prévue",
 					 c->read_only ? heads : heads_rw);
-		snprintf(href, sizeof(href), "/fiches/need/%.40s", col_text(st, 0));
-		buf_puts(c->out, "<tr>");
-		html_row_head(c->out, col_text(st, 1), href);
+		need_head(c, st);
 		buf_puts(c->out, "<td>");
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 2));
-			html_link(c->out, href, col_text(st, 3));
-		}
-		buf_puts(c->out, "</td><td>");
-		date_words(c->out, col_text(st, 4));
+		html_date_words(c->out, ui_col_text(st, 4));
 		buf_puts(c->out, "</td>");
-		html_cell(c->out, col_text(st, 5));
+		html_cell(c->out, ui_col_text(st, 5));
 		if (!c->read_only) {
 			buf_puts(c->out, "<td>");
-			if (nev)
-				plan_form(c, col_text(st, 0), ids, names, nev);
+			if (events.n)
+				plan_form(c, ui_col_text(st, 0), &events);
 			else
 				buf_puts(c->out, "<a href=\"/evenements/nouveau\">Créer la formation</a>");
 			buf_puts(c->out, "</td>");
@@ -173,7 +143,7 @@ static int to_plan_html(struct ui_ctx *c)
 	buf_puts(c->out, "</section>\n");
 out:
 	sqlite3_finalize(st);
-	options_free(ids, names, nev);
+	ui_options_release(&events);
 	return rc ? rc : buf_error(c->out);
 }
 
@@ -218,10 +188,10 @@ static int attended(struct ui_ctx *c, const char *ev)
 	sqlite3_bind_text(st, 1, ev, -1, SQLITE_TRANSIENT);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[64];
-		snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 0));
+		snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, 0));
 		if (n++)
 			buf_puts(c->out, ", ");
-		html_link(c->out, href, col_text(st, 1));
+		html_link(c->out, href, ui_col_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (!n)
@@ -256,10 +226,10 @@ static int plan_html(struct ui_ctx *c, long long year)
 	sqlite3_bind_int(st, 2, NEEDS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		char href[64];
-		if (!n++ || strcmp(theme, col_text(st, PL_THEME))) {
+		if (!n++ || strcmp(theme, ui_col_text(st, PL_THEME))) {
 			if (open)
 				html_table_end(c->out);
-			snprintf(theme, sizeof(theme), "%s", col_text(st, PL_THEME));
+			snprintf(theme, sizeof(theme), "%s", ui_col_text(st, PL_THEME));
 			buf_puts(c->out, "<h3>");
 			buf_puts_html(c->out, theme);
 			buf_puts(c->out, "</h3>\n");
@@ -267,21 +237,21 @@ static int plan_html(struct ui_ctx *c, long long year)
 			open = 1;
 		}
 		buf_puts(c->out, "<tr>");
-		snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, PL_PID));
-		html_row_head(c->out, col_text(st, PL_WHO)[0] ? col_text(st, PL_WHO) : "(réseau)",
+		snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, PL_PID));
+		html_row_head(c->out, ui_col_text(st, PL_WHO)[0] ? ui_col_text(st, PL_WHO) : "(réseau)",
 			      sqlite3_column_type(st, PL_PID) == SQLITE_NULL ? NULL : href);
 		buf_puts(c->out, "<td>");
-		date_words(c->out, col_text(st, PL_DATE));
+		html_date_words(c->out, ui_col_text(st, PL_DATE));
 		buf_puts(c->out, "</td>");
-		html_cell(c->out, ui_value_label(col_text(st, PL_STATUT)));
+		html_cell(c->out, ui_value_label(ui_col_text(st, PL_STATUT)));
 		buf_puts(c->out, "<td>");
 		if (sqlite3_column_type(st, PL_EV) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/evenements/%.40s", col_text(st, PL_EV));
-			html_link(c->out, href, col_text(st, PL_EV_TITRE));
+			snprintf(href, sizeof(href), "/evenements/%.40s", ui_col_text(st, PL_EV));
+			html_link(c->out, href, ui_col_text(st, PL_EV_TITRE));
 			buf_puts(c->out, ", le ");
-			date_words(c->out, col_text(st, PL_EV_DATE));
+			html_date_words(c->out, ui_col_text(st, PL_EV_DATE));
 			buf_puts(c->out, " ; présents : ");
-			int rc = attended(c, col_text(st, PL_EV));
+			int rc = attended(c, ui_col_text(st, PL_EV));
 			if (rc) {
 				sqlite3_finalize(st);
 				return rc;
@@ -366,8 +336,7 @@ static int post_plan(struct ui_ctx *c)
 	const struct model_table *t = model_table_by_name("need");
 	const struct model_column *ecol = model_column_by_name(t, "event");
 	const char *id = ui_param(c, "id"), *raw = ui_form(c, "event");
-	char ev[128], err[DOMAIN_MSG_MAX] = "", today[DOMAIN_DATE_LEN + 1];
-	struct sync_capture *cap = NULL;
+	char ev[128], err[DOMAIN_MSG_MAX] = "";
 	struct domain_result res;
 	char *title;
 	int rc;
@@ -382,17 +351,9 @@ static int post_plan(struct ui_ctx *c)
 	if (domain_check_value(c->db, ecol, raw, ev, sizeof(ev), err, sizeof(err)) || !ev[0])
 		return ui_error_page(c, 422, err[0] ? err : "Formation prévue : introuvable.");
 	struct domain_value v[] = { { ecol, ev } };
-	domain_today(today);
-	if ((rc = sync_capture_begin(c->db, c->replica->tables, &cap)))
-		return rc;
-	memset(&res, 0, sizeof(res));
-	rc = domain_write(c->db, t, id, NULL, v, 1, today, &res, err, sizeof(err));
-	if (rc) {
-		sync_capture_abort(cap);
+	rc = ui_domain_write(c, t, id, v, 1, &res, err, sizeof(err));
+	if (rc)
 		return rc == RELAIS_EINVAL ? ui_error_page(c, 422, err) : rc;
-	}
-	if ((rc = sync_capture_commit(cap)))
-		return rc;
 	return ui_redirect(c, "/formation", res.note[0] ? res.note : "Formation prévue notée.");
 }
 
@@ -410,23 +371,14 @@ int ui_event_needs(struct ui_ctx *c, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, NEEDS_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		char href[64];
 		if (!n++) {
 			buf_puts(c->out, "<section aria-labelledby=\"titre-besoins-formation\">\n"
 				 "<h2 id=\"titre-besoins-formation\">Besoins de formation auxquels "
 				 "elle répond</h2>\n");
 			html_table_begin(c->out, "Besoins planifiés sur cette formation", heads);
 		}
-		snprintf(href, sizeof(href), "/fiches/need/%.40s", col_text(st, 0));
-		buf_puts(c->out, "<tr>");
-		html_row_head(c->out, col_text(st, 1), href);
-		buf_puts(c->out, "<td>");
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, 2));
-			html_link(c->out, href, col_text(st, 3));
-		}
-		buf_puts(c->out, "</td>");
-		html_cell(c->out, ui_value_label(col_text(st, 4)));
+		need_head(c, st);
+		html_cell(c->out, ui_value_label(ui_col_text(st, 4)));
 		buf_puts(c->out, "</tr>\n");
 	}
 	sqlite3_finalize(st);

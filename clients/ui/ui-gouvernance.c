@@ -15,43 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../sync/sync.h"
 #include "ui-html.h"
 #include "ui.h"
 
 #define CONTACTS_MAX 2000 /* contacts offered by the form */
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int event_exists(struct ui_ctx *c, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = RELAIS_ENOTFOUND;
-	if (!id || !util_is_uuid(id))
-		return RELAIS_ENOTFOUND;
-	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM event WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rc = 0;
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Starts a form posting to /evenements/EVENT/invites + suffix. */
-static int form_begin(struct ui_ctx *c, const char *event, const char *suffix, const char *cls)
-{
-	buf_printf(c->out, "<form method=\"post\" class=\"%s\" novalidate action=\"/evenements/", cls);
-	html_url(c->out, event);
-	buf_puts(c->out, "/invites");
-	buf_puts(c->out, suffix);
-	buf_puts(c->out, "\">");
-	return ui_csrf_input(c);
-}
 
 int ui_event_meeting_column(const char *name)
 {
@@ -70,13 +37,13 @@ static int meeting_text(struct buf *b, const char *label, sqlite3_stmt *st, int 
 	buf_puts(b, "<dt>");
 	buf_puts_html(b, label);
 	buf_puts(b, "</dt>");
-	if (sqlite3_column_type(st, i) == SQLITE_NULL || !col_text(st, i)[0]) {
+	if (sqlite3_column_type(st, i) == SQLITE_NULL || !ui_col_text(st, i)[0]) {
 		buf_puts(b, "<dd><span class=\"vide\">");
 		buf_puts_html(b, none);
 		return buf_puts(b, "</span></dd>\n");
 	}
 	buf_puts(b, "<dd class=\"multiligne\">");
-	buf_puts_html(b, col_text(st, i));
+	buf_puts_html(b, ui_col_text(st, i));
 	return buf_puts(b, "</dd>\n");
 }
 
@@ -99,7 +66,7 @@ int ui_event_meeting(struct ui_ctx *c, const char *id)
 	meeting_text(b, "Ordre du jour", st, 0, "pas d'ordre du jour noté");
 	meeting_text(b, "Compte rendu", st, 1, "pas encore rédigé");
 	buf_puts(b, "<dt>Diffusion du compte rendu</dt><dd>");
-	int to = sqlite3_column_type(st, 2) != SQLITE_NULL && col_text(st, 2)[0];
+	int to = sqlite3_column_type(st, 2) != SQLITE_NULL && ui_col_text(st, 2)[0];
 	int on = sqlite3_column_type(st, 3) != SQLITE_NULL;
 	if (!to && !on) {
 		buf_puts(b, "<span class=\"vide\">pas encore diffusé</span>");
@@ -107,13 +74,13 @@ int ui_event_meeting(struct ui_ctx *c, const char *id)
 		buf_puts(b, "diffusé");
 		if (to) {
 			buf_puts(b, " à <span class=\"multiligne\">");
-			buf_puts_html(b, col_text(st, 2));
+			buf_puts_html(b, ui_col_text(st, 2));
 			buf_puts(b, "</span>");
 		}
 		if (on) {
 			char d[UTIL_DATE_FR_LEN];
 			buf_puts(b, to ? ", le " : " le ");
-			buf_puts_html(b, util_date_fr(col_text(st, 3), d, sizeof(d)));
+			buf_puts_html(b, util_date_fr(ui_col_text(st, 3), d, sizeof(d)));
 		}
 	}
 	buf_puts(b, "</dd>\n</dl>\n</section>\n");
@@ -137,9 +104,9 @@ static int documents_html(struct ui_ctx *c, const char *event)
 		if (!n++)
 			buf_puts(c->out, "<ul>\n");
 		buf_puts(c->out, "<li><a href=\"/documents/");
-		html_url(c->out, col_text(st, 0));
+		html_url(c->out, ui_col_text(st, 0));
 		buf_puts(c->out, "\">");
-		buf_puts_html(c->out, col_text(st, 1)[0] ? col_text(st, 1) : "document");
+		buf_puts_html(c->out, ui_col_text(st, 1)[0] ? ui_col_text(st, 1) : "document");
 		buf_printf(c->out, "</a> (%lld octet%s)</li>\n", size, util_pluriel(size));
 	}
 	sqlite3_finalize(st);
@@ -153,50 +120,18 @@ static int documents_html(struct ui_ctx *c, const char *event)
 	return buf_puts(c->out, "</section>\n");
 }
 
-static int guest_row(struct ui_ctx *c, const char *event, sqlite3_stmt *st)
+/* A guest's row; arg is the event. */
+static int guest_row(struct ui_ctx *c, sqlite3_stmt *st, const void *arg)
 {
-	struct buf *b = c->out;
-	const char *gid = col_text(st, 0), *who = col_text(st, 2);
-	int present = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
-	struct buf sfx = BUF_INIT(256);
-
-	buf_puts(b, "<tr><th scope=\"row\">");
-	buf_puts(b, "<a href=\"/fiches/contact/");
-	html_url(b, col_text(st, 1));
-	buf_puts(b, "\">");
-	buf_puts_html(b, who);
-	buf_puts(b, "</a></th>");
-	html_cell(b, col_text(st, 3));
-	html_cell(b, present < 0 ? "non renseignée" : present ? "oui" : "non");
-	if (c->read_only)
-		return buf_puts(b, "</tr>\n");
-	buf_puts(b, "<td class=\"actions\">");
-	buf_puts(&sfx, "/");
-	html_url(&sfx, gid);
-	buf_fail(b, buf_error(&sfx));
-	form_begin(c, event, buf_str(&sfx), "en-ligne");
-	buf_printf(b, "<input type=\"hidden\" name=\"presence\" value=\"%d\">"
-		   "<button type=\"submit\" aria-label=\"Marquer %s : ", present == 1 ? 0 : 1,
-		   present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts_html(b, who);
-	buf_printf(b, "\">Marquer %s</button></form> ", present == 1 ? "absent(e)" : "présent(e)");
-	buf_puts(&sfx, "/retirer");
-	buf_fail(b, buf_error(&sfx));
-	form_begin(c, event, buf_str(&sfx), "en-ligne");
-	buf_puts(b, "<button type=\"submit\" class=\"secondaire\" aria-label=\"Retirer ");
-	buf_puts_html(b, who);
-	buf_puts(b, "\">Retirer</button></form></td></tr>\n");
-	buf_release(&sfx);
-	return buf_error(b);
+	return ui_presence_row(c, st, arg, "invites", "/fiches/contact/");
 }
 
 /* The form that invites a contact not invited yet. */
 static int guest_form(struct ui_ctx *c, const char *event)
 {
-	const char **ids = NULL, **names = NULL;
+	struct ui_options o = { 0 };
 	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-	int rc = 0, s;
+	int rc;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT k.id, coalesce(k.prenom || ' ', '') || k.nom || "
 			       "coalesce(' – ' || (SELECT x.nom FROM partenaire x WHERE x.id = "
@@ -207,33 +142,20 @@ static int guest_form(struct ui_ctx *c, const char *event)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, CONTACTS_MAX);
-	if (!(ids = calloc(CONTACTS_MAX + 1, sizeof(*ids))) ||
-	    !(names = calloc(CONTACTS_MAX + 1, sizeof(*names)))) {
-		rc = RELAIS_ENOMEM;
+	rc = ui_options_load(&o, st, CONTACTS_MAX);
+	sqlite3_finalize(st);
+	if (rc)
 		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && n < CONTACTS_MAX) {
-		ids[n] = strdup(col_text(st, 0));
-		names[n] = strdup(col_text(st, 1));
-		n++;
-		if (!ids[n - 1] || !names[n - 1]) {
-			rc = RELAIS_ENOMEM;
-			goto out;
-		}
-	}
-	if (s != SQLITE_DONE && s != SQLITE_ROW) {
-		rc = RELAIS_EDB;
-		goto out;
-	}
-	if (!n) {
+	if (!o.n) {
 		buf_puts(c->out, "<p>Aucun autre contact à inviter : les contacts s'ajoutent depuis "
 			 "la page d'un partenaire (<a href=\"/fiches/partenaire\">Partenaires</a>).</p>\n");
 		goto out;
 	}
-	form_begin(c, event, "", "ajout");
+	ui_event_form(c, event, "/invites", "ajout");
 	struct html_field who = {
 		.name = "contact", .id = "invite-contact", .label = "Contact", .type = HTML_SELECT,
-		.required = 1, .options = ids, .option_labels = names, .noptions = n,
+		.required = 1, .options = (const char *const *)o.values,
+		.option_labels = (const char *const *)o.labels, .noptions = o.n,
 	};
 	html_field(c->out, &who);
 	struct html_field present = {
@@ -243,13 +165,7 @@ static int guest_form(struct ui_ctx *c, const char *event)
 	html_field(c->out, &present);
 	buf_puts(c->out, "<button type=\"submit\">Inviter</button></form>\n");
 out:
-	for (size_t i = 0; ids && names && i < n; i++) {
-		free((char *)ids[i]);
-		free((char *)names[i]);
-	}
-	free(ids);
-	free(names);
-	sqlite3_finalize(st);
+	ui_options_release(&o);
 	return rc ? rc : buf_error(c->out);
 }
 
@@ -260,7 +176,6 @@ static int guests_html(struct ui_ctx *c, const char *event)
 	static const char *const heads_rw[] = { "Contact", "Partenaire ou structure",
 						"Présence effective", "Actions", NULL };
 	sqlite3_stmt *st = NULL;
-	int n = 0, s;
 
 	buf_puts(c->out, "<section aria-labelledby=\"titre-invites\">\n"
 		 "<h2 id=\"titre-invites\">Partenaires invités</h2>\n");
@@ -273,22 +188,14 @@ static int guests_html(struct ui_ctx *c, const char *event)
 			       &st, NULL) != SQLITE_OK)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!n++)
-			html_table_begin(c->out, "Contacts des partenaires invités",
-					 c->read_only ? heads : heads_rw);
-		guest_row(c, event, st);
-	}
-	sqlite3_finalize(st);
-	if (s != SQLITE_DONE)
-		return RELAIS_EDB;
-	if (n)
-		html_table_end(c->out);
-	else
-		html_tag(c->out, "p", "Aucun partenaire invité.");
+	const struct ui_table t = { "Contacts des partenaires invités", c->read_only ? heads : heads_rw,
+				    "Aucun partenaire invité.", guest_row, event };
+	int rc = ui_table_rows(c, st, &t);
+	if (rc)
+		return rc;
 	if (!c->read_only) {
 		buf_puts(c->out, "<h3>Inviter un contact d'un partenaire</h3>\n");
-		int rc = guest_form(c, event);
+		rc = guest_form(c, event);
 		if (rc)
 			return rc;
 	}
@@ -301,40 +208,6 @@ int ui_event_governance(struct ui_ctx *c, const char *id)
 }
 
 /* ---- the forms ---- */
-
-/* Writes guest row id (NULL: a new one with v; n 0: deleted) through the
- * domain layer as one captured local edit. */
-static int guest_write(struct ui_ctx *c, const char *id, const struct domain_value *v, size_t n,
-		       char *err, size_t errlen)
-{
-	const struct model_table *t = model_table_by_name("guest");
-	struct sync_capture *cap = NULL;
-	struct domain_result res;
-	char today[DOMAIN_DATE_LEN + 1];
-	int rc = sync_capture_begin(c->db, c->replica->tables, &cap);
-	if (rc)
-		return rc;
-	domain_today(today);
-	rc = id && !n ? domain_delete(c->db, t, id, err, errlen)
-		      : domain_write(c->db, t, id, id ? NULL : c->dept, v, n, today, &res, err, errlen);
-	if (rc) {
-		sync_capture_abort(cap);
-		return rc;
-	}
-	return sync_capture_commit(cap);
-}
-
-static int back_to_event(struct ui_ctx *c, const char *event, const char *flash)
-{
-	struct buf loc = BUF_INIT(256);
-	buf_puts(&loc, "/evenements/");
-	html_url(&loc, event);
-	int rc = buf_error(&loc);
-	if (!rc)
-		rc = ui_redirect(c, buf_str(&loc), flash);
-	buf_release(&loc);
-	return rc;
-}
 
 /* 1 when guest gid is of event (the address names both). */
 static int guest_of_event(struct ui_ctx *c, const char *gid, const char *event)
@@ -364,7 +237,7 @@ static int post_invite(struct ui_ctx *c)
 
 	if (c->read_only)
 		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
+	if ((rc = ui_event_exists(c, event)))
 		return rc;
 	if (!raw || !raw[0])
 		return ui_error_page(c, 422, "Choisissez le contact à inviter.");
@@ -376,53 +249,51 @@ static int post_invite(struct ui_ctx *c)
 		{ model_column_by_name(t, "presence_effective"),
 		  present && !strcmp(present, "1") ? "1" : "0" },
 	};
-	rc = guest_write(c, NULL, v, 3, err, sizeof(err));
+	rc = ui_domain_write(c, t, NULL, v, 3, NULL, err, sizeof(err));
 	if (rc == RELAIS_EEXIST)
 		return ui_error_page(c, 409, err[0] ? err : "Ce contact est déjà invité.");
 	if (rc == RELAIS_EINVAL)
 		return ui_error_page(c, 422, err);
 	if (rc)
 		return rc;
-	return back_to_event(c, event, "Invitation enregistrée ; elle sera envoyée au serveur à la "
+	return ui_event_redirect(c, event, "Invitation enregistrée ; elle sera envoyée au serveur à la "
 			     "prochaine synchronisation.");
+}
+
+/* Marks guest {gid} of event {id} present or absent (the form's
+ * « presence », 1 or 0), or withdraws the invitation (remove). */
+static int guest_change(struct ui_ctx *c, int remove)
+{
+	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid");
+	const char *v = remove ? NULL : ui_form(c, "presence");
+	const struct model_table *t = model_table_by_name("guest");
+	char err[DOMAIN_MSG_MAX] = "";
+	int rc;
+
+	if (c->read_only)
+		return RELAIS_EPERM;
+	if ((rc = ui_event_exists(c, event)))
+		return rc;
+	if (!remove && (!v || (strcmp(v, "0") && strcmp(v, "1"))))
+		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
+	if (!guest_of_event(c, gid, event))
+		return RELAIS_ENOTFOUND;
+	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
+	if ((rc = ui_domain_write(c, t, gid, remove ? NULL : dv, remove ? 0 : 1, NULL, err,
+				  sizeof(err))))
+		return rc;
+	return ui_event_redirect(c, event, remove ? "Invitation retirée."
+				 : !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
 }
 
 static int post_presence(struct ui_ctx *c)
 {
-	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid"), *v = ui_form(c, "presence");
-	char err[DOMAIN_MSG_MAX] = "";
-	int rc;
-
-	if (c->read_only)
-		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
-		return rc;
-	if (!v || (strcmp(v, "0") && strcmp(v, "1")))
-		return ui_error_page(c, 400, "Valeur de présence attendue : 0 ou 1.");
-	if (!guest_of_event(c, gid, event))
-		return RELAIS_ENOTFOUND;
-	const struct model_table *t = model_table_by_name("guest");
-	struct domain_value dv[] = { { model_column_by_name(t, "presence_effective"), v } };
-	if ((rc = guest_write(c, gid, dv, 1, err, sizeof(err))))
-		return rc;
-	return back_to_event(c, event, !strcmp(v, "1") ? "Présence notée." : "Absence notée.");
+	return guest_change(c, 0);
 }
 
 static int post_remove(struct ui_ctx *c)
 {
-	const char *event = ui_param(c, "id"), *gid = ui_param(c, "gid");
-	char err[DOMAIN_MSG_MAX] = "";
-	int rc;
-
-	if (c->read_only)
-		return RELAIS_EPERM;
-	if ((rc = event_exists(c, event)))
-		return rc;
-	if (!guest_of_event(c, gid, event))
-		return RELAIS_ENOTFOUND;
-	if ((rc = guest_write(c, gid, NULL, 0, err, sizeof(err))))
-		return rc;
-	return back_to_event(c, event, "Invitation retirée.");
+	return guest_change(c, 1);
 }
 
 void ui_gouvernance_routes(struct ui *u)

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "../../common/util.h"
 #include "ui-html.h"
 
 int html_url(struct buf *b, const char *s)
@@ -31,6 +32,8 @@ int html_tag(struct buf *b, const char *tag, const char *text)
 
 int html_link(struct buf *b, const char *href, const char *text)
 {
+	if (!href)
+		return buf_puts_html(b, text);
 	buf_puts(b, "<a href=\"");
 	buf_puts_html(b, href);
 	buf_puts(b, "\">");
@@ -209,10 +212,7 @@ int html_table_end(struct buf *b)
 int html_row_head(struct buf *b, const char *text, const char *href)
 {
 	buf_puts(b, "<th scope=\"row\">");
-	if (href)
-		html_link(b, href, text);
-	else
-		buf_puts_html(b, text);
+	html_link(b, href, text);
 	buf_puts(b, "</th>");
 	return buf_error(b);
 }
@@ -236,23 +236,13 @@ void html_date_fr(const char *iso, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", iso ? iso : "");
 }
 
-void html_date_long_fr(const char *iso, char *out, size_t outlen)
+int html_date_words(struct buf *b, const char *iso)
 {
-	static const char *const months[] = {
-		"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-		"septembre", "octobre", "novembre", "décembre"
-	};
-	int y, m, d;
-	char tail;
-	if (!outlen)
-		return;
-	if (iso && strlen(iso) >= 10 && sscanf(iso, "%4d-%2d-%2d%c", &y, &m, &d, &tail) >= 3 &&
-	    iso[4] == '-' && iso[7] == '-' && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
-		if (d == 1)
-			snprintf(out, outlen, "1er %s %d", months[m - 1], y);
-		else
-			snprintf(out, outlen, "%d %s %d", d, months[m - 1], y);
-		return;
-	}
-	snprintf(out, outlen, "%s", iso ? iso : "");
+	char d[UTIL_DATE_FR_LEN];
+	util_date_fr(iso, d, sizeof(d));
+	buf_puts(b, "<time datetime=\"");
+	buf_puts_html(b, iso);
+	buf_puts(b, "\">");
+	buf_puts_html(b, d);
+	return buf_puts(b, "</time>");
 }

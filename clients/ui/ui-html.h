@@ -19,7 +19,8 @@
 int html_url(struct buf *b, const char *s);
 /* Appends "<tag>escaped text</tag>" (tag is fixed markup, e.g. "p"). */
 int html_tag(struct buf *b, const char *tag, const char *text);
-/* Appends <a href="href">text</a>, both escaped. */
+/* Appends <a href="href">text</a>, both escaped; the text alone when href
+ * is NULL. */
 int html_link(struct buf *b, const char *href, const char *text);
 
 enum html_input {
@@ -69,8 +70,8 @@ int html_cell(struct buf *b, const char *text);
 /* Writes in out (outlen bytes) the French date "12/03/2025" of an ISO
  * "2025-03-12" (any longer ISO time is cut); other text is copied. */
 void html_date_fr(const char *iso, char *out, size_t outlen);
-/* Writes in out the date as French words, "1er décembre 2026" or "12 mars
- * 2025", of an ISO date (any time after it ignored); other text is copied. */
-void html_date_long_fr(const char *iso, char *out, size_t outlen);
+/* Appends <time datetime="iso">, the date in French words as util_date_fr()
+ * writes them ("1er décembre 2026"), and </time>; both escaped. */
+int html_date_words(struct buf *b, const char *iso);
 
 #endif

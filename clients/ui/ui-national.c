@@ -21,23 +21,6 @@
 
 #define CHANGES_MAX 2000 /* rows shown; the oldest published ones go first */
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[UTIL_DATE_FR_LEN];
-	util_date_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
-}
-
 enum { N_ID, N_NATURE, N_PID, N_WHO, N_CHAMPS, N_DATE, N_TRANSMIS, N_DATE_T, N_PUBLIE, N_DATE_P };
 
 /* Those to publish first (transmitted, waiting for the CAF), then those
@@ -50,25 +33,27 @@ enum { N_ID, N_NATURE, N_PID, N_WHO, N_CHAMPS, N_DATE, N_TRANSMIS, N_DATE_T, N_P
 	"ORDER BY CASE WHEN coalesce(d.publie, 0) = 1 THEN 2 WHEN coalesce(d.transmis, 0) = 1 " \
 	"THEN 0 ELSE 1 END, d.date DESC, d.id LIMIT ?2"
 
-static int change_row(struct ui_ctx *c, sqlite3_stmt *st, int todo)
+/* A change's row; arg points to 1 for the list of those to publish. */
+static int change_row(struct ui_ctx *c, sqlite3_stmt *st, const void *arg)
 {
+	int todo = *(const int *)arg;
 	struct buf *b = c->out;
 	char href[64];
-	snprintf(href, sizeof(href), "/promeneurs/%.40s", col_text(st, N_PID));
+	snprintf(href, sizeof(href), "/promeneurs/%.40s", ui_col_text(st, N_PID));
 	buf_puts(b, "<tr>");
-	html_row_head(b, ui_value_label(col_text(st, N_NATURE)), NULL);
+	html_row_head(b, ui_value_label(ui_col_text(st, N_NATURE)), NULL);
 	buf_puts(b, "<td>");
-	html_link(b, href, col_text(st, N_WHO)[0] ? col_text(st, N_WHO) : "(promeneur inconnu)");
+	html_link(b, href, ui_col_text(st, N_WHO)[0] ? ui_col_text(st, N_WHO) : "(promeneur inconnu)");
 	buf_puts(b, "</td>");
-	html_cell(b, col_text(st, N_CHAMPS));
+	html_cell(b, ui_col_text(st, N_CHAMPS));
 	buf_puts(b, "<td>");
-	date_words(b, col_text(st, N_DATE));
+	html_date_words(b, ui_col_text(st, N_DATE));
 	buf_puts(b, "</td><td>");
 	if (sqlite3_column_int(st, N_TRANSMIS)) {
 		buf_puts(b, "transmis");
 		if (sqlite3_column_type(st, N_DATE_T) != SQLITE_NULL) {
 			buf_puts(b, " le ");
-			date_words(b, col_text(st, N_DATE_T));
+			html_date_words(b, ui_col_text(st, N_DATE_T));
 		}
 	} else {
 		buf_puts(b, "<span class=\"vide\">à transmettre</span>");
@@ -78,13 +63,13 @@ static int change_row(struct ui_ctx *c, sqlite3_stmt *st, int todo)
 		buf_puts(b, "publié");
 		if (sqlite3_column_type(st, N_DATE_P) != SQLITE_NULL) {
 			buf_puts(b, " le ");
-			date_words(b, col_text(st, N_DATE_P));
+			html_date_words(b, ui_col_text(st, N_DATE_P));
 		}
 	} else if (sqlite3_column_int(st, N_TRANSMIS)) {
 		/* The CAF confirms what the national site shows; a coordinator
 		 * who saw it may note it too. */
 		buf_puts(b, "<details class=\"etape\"><summary>Confirmer la publication</summary>\n");
-		buf_fail(b, ui_directory_publish_form(c, col_text(st, N_ID),
+		buf_fail(b, ui_directory_publish_form(c, ui_col_text(st, N_ID),
 						      todo ? UI_DIRECTORY_TODO : NULL));
 		buf_puts(b, "</details>");
 	} else {
@@ -98,7 +83,7 @@ static int page_national(struct ui_ctx *c)
 	static const char *const heads[] = { "Nature", "Promeneur", "Champs modifiés", "Date",
 					     "Transmission", "Publication", NULL };
 	const char *filtre = ui_query(c, "filtre");
-	int todo = filtre && !strcmp(filtre, "a_publier"), n = 0, s;
+	int todo = filtre && !strcmp(filtre, "a_publier");
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(c->db, CHANGES_SQL, -1, &st, NULL) != SQLITE_OK)
@@ -117,21 +102,15 @@ static int page_national(struct ui_ctx *c)
 		buf_puts(c->out, "<strong>Tous les changements</strong> · <a href=\""
 			 UI_DIRECTORY_TODO "\">À publier</a>");
 	buf_puts(c->out, "</p>\n");
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!n++)
-			html_table_begin(c->out, todo ? "Changements transmis, à publier"
-					 : "Changements de l'annuaire national, ceux à publier d'abord",
-					 heads);
-		change_row(c, st, todo);
-	}
-	sqlite3_finalize(st);
-	if (s != SQLITE_DONE)
-		return RELAIS_EDB;
-	if (n)
-		html_table_end(c->out);
-	else
-		html_tag(c->out, "p", todo ? "Aucun changement transmis n'attend sa publication."
-			 : "Aucun changement de l'annuaire national.");
+	const struct ui_table t = {
+		todo ? "Changements transmis, à publier"
+		: "Changements de l'annuaire national, ceux à publier d'abord", heads,
+		todo ? "Aucun changement transmis n'attend sa publication."
+		: "Aucun changement de l'annuaire national.", change_row, &todo,
+	};
+	int rc = ui_table_rows(c, st, &t);
+	if (rc)
+		return rc;
 	return ui_page_end(c);
 }
 

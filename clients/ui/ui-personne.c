@@ -7,89 +7,15 @@
  * the page where it is corrected; /promeneurs/{id}/donnees/export gives the
  * same as a JSON file to hand over.
  *
- * The rows are found from the model (every reference column to promeneur),
- * so a table added later is listed without a change here.
+ * The rows are those of « relais personne export », walked by
+ * clients/replica/personne.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../replica/personne.h"
 #include "ui-html.h"
 #include "ui.h"
-
-#define SQL_MAX 4096
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static int col_live(const struct model_column *c)
-{
-	return c->since <= MODEL_SCHEMA_VERSION;
-}
-
-/* SELECT * of the rows of t that name promeneur ?1 (t has a reference to
- * promeneur: else *st is NULL). */
-static int person_rows(sqlite3 *db, const struct model_table *t, sqlite3_stmt **st)
-{
-	struct buf sql = BUF_INIT(SQL_MAX);
-	int refs = 0, rc;
-	*st = NULL;
-	buf_printf(&sql, "SELECT * FROM \"%s\" WHERE ", t->name);
-	for (size_t k = 0; k < t->ncolumns; k++) {
-		const struct model_column *c = &t->columns[k];
-		if (c->kind != MODEL_REF || strcmp(c->ref, "promeneur") || !col_live(c))
-			continue;
-		buf_printf(&sql, "%s\"%s\" = ?1", refs++ ? " OR " : "", c->name);
-	}
-	buf_puts(&sql, " ORDER BY id");
-	rc = buf_error(&sql);
-	if (!rc && refs && sqlite3_prepare_v2(db, buf_str(&sql), -1, st, NULL) != SQLITE_OK)
-		rc = RELAIS_EDB;
-	buf_release(&sql);
-	return rc;
-}
-
-/* The messages of the journal sent from the person's address. */
-#define MAIL_SQL \
-	"SELECT * FROM inbound_mail WHERE lower(expediteur) = lower(" \
-	"(SELECT email FROM promeneur WHERE id = ?1)) ORDER BY recu_le, id"
-
-/* The value of a result column named as a column of t, for people. */
-static int value_text(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i)
-{
-	struct buf *b = c->out;
-	const char *v = col_text(st, i);
-	switch (col->kind) {
-	case MODEL_BOOL:
-		return buf_puts(b, sqlite3_column_int64(st, i) ? "oui" : "non");
-	case MODEL_ENUM:
-		return buf_puts_html(b, ui_value_label(v));
-	case MODEL_DATE: {
-		char d[UTIL_DATE_FR_LEN];
-		return buf_puts_html(b, util_date_fr(v, d, sizeof(d)));
-	}
-	case MODEL_REF: {
-		char *title = ui_row_title(c, col->ref, v);
-		buf_puts_html(b, title ? title : v);
-		free(title);
-		return buf_error(b);
-	}
-	case MODEL_PHONE:
-		/* Stored as 10 digits; read as pairs, the French way. */
-		if (strlen(v) == 10 && strspn(v, "0123456789") == 10)
-			return buf_printf(b, "%.2s %.2s %.2s %.2s %.2s", v, v + 2, v + 4, v + 6, v + 8);
-		return buf_puts_html(b, v);
-	default:
-		if (col->flags & MODEL_MULTILINE) {
-			buf_puts(b, "<span class=\"multiligne\">");
-			buf_puts_html(b, v);
-			return buf_puts(b, "</span>");
-		}
-		return buf_puts_html(b, v);
-	}
-}
 
 /* Where row id of table is corrected (or its workflow followed). */
 static void edit_href(sqlite3_stmt *st, const char *table, const char *id, const char *person,
@@ -109,8 +35,8 @@ static void edit_href(sqlite3_stmt *st, const char *table, const char *id, const
 	if (!strcmp(table, "attendance")) {
 		for (int i = 0; i < sqlite3_column_count(st); i++)
 			if (!strcmp(sqlite3_column_name(st, i), "event") &&
-			    util_is_uuid(col_text(st, i)))
-				snprintf(out, len, "/evenements/%s", col_text(st, i));
+			    util_is_uuid(ui_col_text(st, i)))
+				snprintf(out, len, "/evenements/%s", ui_col_text(st, i));
 	} else if (!strcmp(table, "directory_change")) {
 		snprintf(out, len, "/annuaire-national");
 	} else if (!strcmp(table, "inbound_mail")) {
@@ -129,7 +55,7 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 	char href[128];
 	for (int i = 0; i < sqlite3_column_count(st); i++)
 		if (!strcmp(sqlite3_column_name(st, i), "id"))
-			id = col_text(st, i);
+			id = ui_col_text(st, i);
 	char *title = ui_row_title(c, t->name, id);
 	buf_puts(b, "<article class=\"donnee\">\n<h3>");
 	buf_puts_html(b, title ? title : id);
@@ -141,7 +67,7 @@ static int row_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt 
 		buf_puts(b, "<dt>");
 		buf_puts_html(b, col->label);
 		buf_puts(b, "</dt><dd>");
-		value_text(c, col, st, i);
+		ui_value_html(c, col, st, i, 1);
 		buf_puts(b, "</dd>\n");
 	}
 	buf_puts(b, "</dl>\n");
@@ -182,16 +108,29 @@ static int capitalised(struct buf *b, const char *s)
 	return buf_puts_html(b, s + n);
 }
 
+/* What the sections of the page share while the person's data is walked:
+ * the rank of the next section, and the parts with no row, listed once at
+ * the end of the page. */
+struct sections {
+	struct ui_ctx *c;
+	const char *person;
+	int n;
+	struct buf empty;
+};
+
 /*
- * A section of the rows of st (?1 bound) under heading (the plural of t
- * when NULL); a table with no row only adds its name to empty, listed once
- * at the end of the page.
+ * A section of the rows of part p under its heading (the plural of its
+ * table for the tables that name the person); a table with no row only
+ * adds its name to sec->empty.
  */
-static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_stmt *st,
-			const char *heading, const char *person, int n, struct buf *empty)
+static int section_html(const struct personne_part *p, sqlite3_stmt *st, void *arg)
 {
+	struct sections *sec = arg;
+	struct ui_ctx *c = sec->c;
 	struct buf *b = c->out;
-	int count = 0, s;
+	const char *heading = p->kind == PERSONNE_FICHE ? "Fiche"
+			      : p->kind == PERSONNE_MAIL ? "Courriels reçus de son adresse" : NULL;
+	int count = 0, s, n = sec->n++;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!count++) {
 			buf_printf(b, "<section aria-labelledby=\"donnees-%d\">\n<h2 id=\"donnees-%d\">",
@@ -199,19 +138,19 @@ static int section_html(struct ui_ctx *c, const struct model_table *t, sqlite3_s
 			if (heading)
 				buf_puts_html(b, heading);
 			else
-				capitalised(b, t->plural);
+				capitalised(b, p->t->plural);
 			buf_puts(b, "</h2>\n");
 		}
-		row_html(c, t, st, person);
+		row_html(c, p->t, st, sec->person);
 	}
 	if (s != SQLITE_DONE)
 		return RELAIS_EDB;
 	if (count)
 		return buf_puts(b, "</section>\n");
-	if (empty->len)
-		buf_puts(empty, ", ");
-	buf_puts_html(empty, heading ? heading : t->plural);
-	return buf_error(empty);
+	if (sec->empty.len)
+		buf_puts(&sec->empty, ", ");
+	buf_puts_html(&sec->empty, heading ? heading : p->t->plural);
+	return buf_error(&sec->empty);
 }
 
 static int person_id(struct ui_ctx *c, const char **id)
@@ -228,8 +167,7 @@ static int page_donnees(struct ui_ctx *c)
 {
 	const char *id;
 	char *name = NULL, title[512];
-	sqlite3_stmt *st = NULL;
-	int rc = person_id(c, &id), n = 0;
+	int rc = person_id(c, &id);
 	if (rc)
 		return rc;
 	name = ui_row_title(c, "promeneur", id);
@@ -244,103 +182,32 @@ static int page_donnees(struct ui_ctx *c)
 	buf_printf(c->out, "<p><a class=\"bouton\" href=\"/promeneurs/%s/donnees/export\">"
 		   "Télécharger en JSON</a></p>\n", id);
 	/* The fiche itself, then every table that names them. */
-	struct buf empty = BUF_INIT(4096);
-	if (sqlite3_prepare_v2(c->db, "SELECT * FROM promeneur WHERE id = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = section_html(c, model_table_by_name("promeneur"), st, "Fiche", id, n++, &empty);
-	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < model_ntables && !rc; i++) {
-		const struct model_table *t = &model_tables[i];
-		if (t->since > MODEL_SCHEMA_VERSION || (rc = person_rows(c->db, t, &st)) || !st)
-			continue;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		rc = section_html(c, t, st, NULL, id, n++, &empty);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (!rc && sqlite3_prepare_v2(c->db, MAIL_SQL, -1, &st, NULL) != SQLITE_OK)
-		rc = RELAIS_EDB;
-	if (!rc) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		rc = section_html(c, model_table_by_name("inbound_mail"), st,
-				  "Courriels reçus de son adresse", id, n++, &empty);
-	}
-	sqlite3_finalize(st);
-	if (!rc && empty.len) {
+	struct sections sec = { c, id, 0, BUF_INIT(4096) };
+	rc = personne_walk(c->db, id, section_html, &sec);
+	if (!rc && sec.empty.len) {
 		/* Already escaped, item by item. */
 		buf_puts(c->out, "<section aria-labelledby=\"donnees-rien\">\n<h2 id=\"donnees-rien\">"
 			 "Rien d'enregistré</h2>\n<p>");
-		buf_append(c->out, empty.data, empty.len);
+		buf_append(c->out, sec.empty.data, sec.empty.len);
 		buf_puts(c->out, ".</p>\n</section>\n");
 	}
-	buf_release(&empty);
+	buf_release(&sec.empty);
 	if (!rc)
 		rc = ui_documents_section(c, "promeneur", id);
 	return rc ? rc : ui_page_end(c);
 }
 
-static int rows_json(sqlite3_stmt *st, json_t *obj, const char *key)
-{
-	json_t *arr = json_array();
-	int s;
-	if (!arr || json_object_set_new(obj, key, arr))
-		return RELAIS_ENOMEM;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr, replica_row_json(st)))
-			return RELAIS_ENOMEM;
-	return s == SQLITE_DONE ? 0 : RELAIS_EDB;
-}
-
-/* The JSON of « relais personne export »: { "promeneur": {…}, TABLE: […],
- * "inbound_mail": […] }. */
+/* The JSON of « relais personne export », as a file. */
 static int page_export(struct ui_ctx *c)
 {
 	const char *id;
-	sqlite3_stmt *st = NULL;
-	json_t *obj = NULL, *row = NULL;
+	json_t *obj = NULL;
 	char *text = NULL, name[64];
 	int rc = person_id(c, &id);
+	if (!rc)
+		rc = personne_export(c->db, id, &obj);
 	if (rc)
 		return rc;
-	if (!(obj = json_object()))
-		return RELAIS_ENOMEM;
-	if (sqlite3_prepare_v2(c->db, "SELECT * FROM promeneur WHERE id = ?1", -1, &st,
-			       NULL) != SQLITE_OK) {
-		rc = RELAIS_EDB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = RELAIS_ENOTFOUND;
-		goto out;
-	}
-	if (!(row = replica_row_json(st)) || json_object_set_new(obj, "promeneur", row)) {
-		rc = RELAIS_ENOMEM;
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < model_ntables && !rc; i++) {
-		const struct model_table *t = &model_tables[i];
-		if (t->since > MODEL_SCHEMA_VERSION || (rc = person_rows(c->db, t, &st)) || !st)
-			continue;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		rc = rows_json(st, obj, t->name);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (rc)
-		goto out;
-	if (sqlite3_prepare_v2(c->db, MAIL_SQL, -1, &st, NULL) != SQLITE_OK) {
-		rc = RELAIS_EDB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if ((rc = rows_json(st, obj, "inbound_mail")))
-		goto out;
 	if (!(text = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
 		rc = RELAIS_ENOMEM;
 		goto out;
@@ -352,7 +219,6 @@ static int page_export(struct ui_ctx *c)
 	if (!rc)
 		rc = ui_download(c, "application/json", name);
 out:
-	sqlite3_finalize(st);
 	free(text);
 	json_decref(obj);
 	return rc;

@@ -559,27 +559,9 @@ static int post_published(struct ui_ctx *c) { return wf_post(c, &wf_published); 
 
 /* ---- the sections of the pages ---- */
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
 static int null_at(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL;
-}
-
-/* Appends the date in French words ("1er décembre 2026") in a <time>. */
-static int date_words(struct buf *b, const char *iso)
-{
-	char d[64];
-	html_date_long_fr(iso, d, sizeof(d));
-	buf_puts(b, "<time datetime=\"");
-	buf_puts_html(b, iso);
-	buf_puts(b, "\">");
-	buf_puts_html(b, d);
-	return buf_puts(b, "</time>");
 }
 
 /* One step of a procedure: its label, then its date (column di, or -1)
@@ -591,10 +573,10 @@ static int step(struct buf *b, sqlite3_stmt *st, const char *label, int di, int 
 	buf_puts(b, "</dt><dd>");
 	int has_date = di >= 0 && !null_at(st, di), has_text = ti >= 0 && !null_at(st, ti);
 	if (has_date)
-		date_words(b, col_text(st, di));
+		html_date_words(b, ui_col_text(st, di));
 	if (has_text) {
 		buf_puts(b, has_date ? " : <span class=\"multiligne\">" : "<span class=\"multiligne\">");
-		buf_puts_html(b, col_text(st, ti));
+		buf_puts_html(b, ui_col_text(st, ti));
 		buf_puts(b, "</span>");
 	}
 	if (!has_date && !has_text)
@@ -617,8 +599,8 @@ enum {
 static int procedure_html(struct ui_ctx *c, sqlite3_stmt *st, int n)
 {
 	struct buf *b = c->out;
-	const char *id = col_text(st, P_ID), *etape = col_text(st, P_ETAPE);
-	int delab = !strcmp(col_text(st, P_NATURE), "delabellisation");
+	const char *id = ui_col_text(st, P_ID), *etape = ui_col_text(st, P_ETAPE);
+	int delab = !strcmp(ui_col_text(st, P_NATURE), "delabellisation");
 	int open = strcmp(etape, "retrait") && strcmp(etape, "terminee");
 	buf_printf(b, "<article class=\"procedure\" aria-labelledby=\"proc-%d\">\n<h3 id=\"proc-%d\">",
 		   n, n);
@@ -635,12 +617,12 @@ static int procedure_html(struct ui_ctx *c, sqlite3_stmt *st, int n)
 		if (null_at(st, P_DATE_DEC)) {
 			buf_puts(b, "<span class=\"vide\">pas encore</span>");
 		} else {
-			buf_puts_html(b, ui_value_label(col_text(st, P_DECISION)));
+			buf_puts_html(b, ui_value_label(ui_col_text(st, P_DECISION)));
 			buf_puts(b, ", le ");
-			date_words(b, col_text(st, P_DATE_DEC));
+			html_date_words(b, ui_col_text(st, P_DATE_DEC));
 		}
 		buf_puts(b, "</dd>\n");
-		if (!strcmp(col_text(st, P_DECISION), "delabellisation"))
+		if (!strcmp(ui_col_text(st, P_DECISION), "delabellisation"))
 			step(b, st, "Retrait achevé le", P_RETRAIT, -1);
 	} else {
 		step(b, st, "Motif", -1, P_MOTIF);
@@ -649,7 +631,7 @@ static int procedure_html(struct ui_ctx *c, sqlite3_stmt *st, int n)
 		if (null_at(st, P_FIN))
 			buf_puts(b, "<span class=\"vide\">sans date de fin</span>");
 		else
-			date_words(b, col_text(st, P_FIN));
+			html_date_words(b, ui_col_text(st, P_FIN));
 		buf_puts(b, "</dd>\n");
 	}
 	buf_puts(b, "</dl>\n");
@@ -685,7 +667,7 @@ static int person_state(struct ui_ctx *c, const char *id, char *statut, size_t l
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(statut, len, "%s", col_text(st, 0));
+		snprintf(statut, len, "%s", ui_col_text(st, 0));
 		*open = sqlite3_column_int(st, 1);
 		rc = 0;
 	}
@@ -756,7 +738,7 @@ static int tasks_table(struct ui_ctx *c, sqlite3_stmt *st, const char *caption, 
 	 * rows are built there, in a buffer of their own. */
 	c->out = &rows;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0), *lib = col_text(st, 1), *due = col_text(st, 2);
+		const char *id = ui_col_text(st, 0), *lib = ui_col_text(st, 1), *due = ui_col_text(st, 2);
 		int done = sqlite3_column_int(st, 3);
 		(*count)++;
 		buf_puts(&rows, done ? "<tr class=\"faite\">" : "<tr>");
@@ -764,12 +746,12 @@ static int tasks_table(struct ui_ctx *c, sqlite3_stmt *st, const char *caption, 
 		if (with_person) {
 			buf_puts(&rows, "<td>");
 			if (!null_at(st, 5))
-				html_link(&rows, col_text(st, 5), col_text(st, 6));
+				html_link(&rows, ui_col_text(st, 5), ui_col_text(st, 6));
 			buf_puts(&rows, "</td>");
 		}
 		buf_puts(&rows, "<td>");
 		if (*due) {
-			date_words(&rows, due);
+			html_date_words(&rows, due);
 			if (!done && strcmp(due, today) < 0)
 				buf_puts(&rows, " <strong class=\"retard\">(en retard)</strong>");
 		} else {
@@ -780,7 +762,7 @@ static int tasks_table(struct ui_ctx *c, sqlite3_stmt *st, const char *caption, 
 			buf_puts(&rows, "faite");
 			if (!null_at(st, 4)) {
 				buf_puts(&rows, " le ");
-				date_words(&rows, col_text(st, 4));
+				html_date_words(&rows, ui_col_text(st, 4));
 			}
 		} else if (!c->read_only) {
 			task_button(c, id, lib, home);
@@ -855,7 +837,7 @@ int ui_decisions_section(struct ui_ctx *c, const char *id)
 		return RELAIS_EDB;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(decided, sizeof(decided), "%s", col_text(st, 0));
+		snprintf(decided, sizeof(decided), "%s", ui_col_text(st, 0));
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(c->db, "SELECT decision, date_comite, avis FROM decision "
 			       "WHERE candidature = ?1 ORDER BY date_comite IS NULL, date_comite, rowid",
@@ -868,12 +850,12 @@ int ui_decisions_section(struct ui_ctx *c, const char *id)
 		if (!n++)
 			html_table_begin(b, "Décisions successives, la plus ancienne d'abord", heads);
 		buf_puts(b, "<tr>");
-		html_row_head(b, ui_value_label(col_text(st, 0)), NULL);
+		html_row_head(b, ui_value_label(ui_col_text(st, 0)), NULL);
 		buf_puts(b, "<td>");
 		if (!null_at(st, 1))
-			date_words(b, col_text(st, 1));
+			html_date_words(b, ui_col_text(st, 1));
 		buf_puts(b, "</td><td><span class=\"multiligne\">");
-		buf_puts_html(b, col_text(st, 2));
+		buf_puts_html(b, ui_col_text(st, 2));
 		buf_puts(b, "</span></td></tr>\n");
 	}
 	sqlite3_finalize(st);

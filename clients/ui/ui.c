@@ -137,17 +137,6 @@ static void kvs_release(struct kvs *k)
 	k->n = 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes n bytes of s (%XX, and '+' as a space when plus) into a new
  * string. RELAIS_EINVAL for a NUL byte or text that is not UTF-8. */
 static int url_decode(const char *s, size_t n, int plus, char **out)
@@ -158,8 +147,8 @@ static int url_decode(const char *s, size_t n, int plus, char **out)
 		return RELAIS_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (hi = util_hex_digit(s[i + 1])) >= 0 &&
+		    (lo = util_hex_digit(s[i + 2])) >= 0) {
 			d[k++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else if (plus && s[i] == '+') {

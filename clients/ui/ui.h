@@ -192,6 +192,20 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
 			char id_out[UTIL_UUID_LEN + 1]) RELAIS_WUR;
 
 /*
+ * Writes through the domain layer as one captured local edit, queued for
+ * the next sync (the path of the CLI's commands): a new row of t with the
+ * n values v (id NULL; in the account's département), those columns of row
+ * id, or the deletion of row id (id set, v NULL). res (may be NULL; zeroed
+ * first) says what a workflow did and which row was written; err (errlen
+ * bytes) why the domain layer refused. Returns 0, or the domain layer's
+ * RELAIS_E* code (RELAIS_EINVAL refused, RELAIS_EEXIST a duplicate,
+ * RELAIS_ENOTFOUND an unknown row...) with nothing written.
+ */
+int ui_domain_write(struct ui_ctx *c, const struct model_table *t, const char *id,
+		    const struct domain_value *v, size_t n, struct domain_result *res, char *err,
+		    size_t errlen) RELAIS_WUR;
+
+/*
  * Appends the label, input and error message of column col of t, the
  * input's kind from the model (select for enumerations, booleans and
  * references to rows of the replica, textarea for multi-line text). value
@@ -200,6 +214,17 @@ int ui_form_values_save(struct ui_ctx *c, struct ui_form_values *fv, const char 
  */
 int ui_model_field(struct ui_ctx *c, const struct model_table *t,
 		   const struct model_column *col, const char *value, const char *error) RELAIS_WUR;
+
+/*
+ * Appends the value of result column i of st, a value of column col, as
+ * people read it: « oui » or « non », an enumeration's words, a phone number
+ * in pairs, multi-line text kept so, « non renseigné » for NULL; dates as
+ * 12/03/2025, e-mail addresses, web addresses and rows of the replica as
+ * links, or, plain, dates in words and rows by their titles without links.
+ * In ui-fiche.c.
+ */
+int ui_value_html(struct ui_ctx *c, const struct model_column *col, sqlite3_stmt *st, int i,
+		  int plain);
 
 /* The human title of row id of table (a name, a date and a title...),
  * malloc'd; NULL when the row is unknown or on ENOMEM. */
@@ -266,6 +291,22 @@ int ui_national_home(struct ui_ctx *c) RELAIS_WUR;
  * form a « caf » account is offered. retour (UI_DIRECTORY_TODO or NULL)
  * is where the answer goes back to. */
 int ui_directory_publish_form(struct ui_ctx *c, const char *id, const char *retour) RELAIS_WUR;
+/* ui-evenements.c. 0 when event id is in the replica, else RELAIS_ENOTFOUND
+ * (RELAIS_EDB when it cannot be read). */
+int ui_event_exists(struct ui_ctx *c, const char *id) RELAIS_WUR;
+/* Answers 303 to event id's page with flash, as ui_redirect() does. */
+int ui_event_redirect(struct ui_ctx *c, const char *id, const char *flash) RELAIS_WUR;
+/* Starts <form method="post" action="/evenements/EVENT + suffix"> (event
+ * percent-encoded, suffix a path already encoded) of class cls, with the
+ * CSRF field. */
+int ui_event_form(struct ui_ctx *c, const char *event, const char *suffix, const char *cls);
+/* A row of one of event's lists ("participants" or "invites") from the
+ * columns of st: 0 the row's id, 1 the person's, 2 their name (a link to
+ * person + their id), 3 their structure or partner, 4 presence_effective;
+ * then, unless the account is read-only, « Marquer présent(e) » or
+ * « absent(e) » and « Retirer », each button naming whom it acts on. */
+int ui_presence_row(struct ui_ctx *c, sqlite3_stmt *st, const char *event, const char *list,
+		    const char *person);
 /* ui-gouvernance.c. The « Ordre du jour et compte rendu » section of event
  * id's page (the agenda, the minutes, to whom and when they were
  * circulated), then « Documents de la réunion » (the documents attached to
@@ -294,6 +335,39 @@ int ui_documents_section(struct ui_ctx *c, const char *table, const char *id) RE
 int ui_documents_of_mail(struct ui_ctx *c, const char *courrier) RELAIS_WUR;
 
 /* ---- between the files of the UI ---- */
+
+/* The text of result column i of st's current row, "" for NULL; valid
+ * until the next step or column call on st. In ui-form.c. */
+const char *ui_col_text(sqlite3_stmt *st, int i);
+
+/* A table of the rows of a statement, for ui_table_rows(). */
+struct ui_table {
+	const char *caption;      /* escaped */
+	const char *const *heads; /* as html_table_begin() takes them */
+	const char *empty;        /* the paragraph shown when there is no row (escaped) */
+	int (*row)(struct ui_ctx *c, sqlite3_stmt *st, const void *arg); /* appends one <tr> */
+	const void *arg;
+};
+/* Steps st to its end and finalizes it: the first row opens the table,
+ * t->row appends each, the table is closed after the last; with no row,
+ * only the paragraph t->empty. Returns 0 or c->out's error, the first
+ * non-zero code of t->row, or RELAIS_EDB. In ui-form.c. */
+int ui_table_rows(struct ui_ctx *c, sqlite3_stmt *st, const struct ui_table *t) RELAIS_WUR;
+
+/* The choices of a select, as struct html_field (ui-html.h) takes them:
+ * options values, option_labels labels, noptions n. Zero it to start. */
+struct ui_options {
+	char **values, **labels;
+	size_t n, alloc;
+};
+/* Adds a choice; value and label are copied. 0 or RELAIS_ENOMEM. */
+int ui_options_add(struct ui_options *o, const char *value, const char *label) RELAIS_WUR;
+/* Adds the rows of st (prepared and bound; the caller finalizes it), at
+ * most max: its first column as the value, its second as the label.
+ * Returns 0, RELAIS_ENOMEM or RELAIS_EDB. */
+int ui_options_load(struct ui_options *o, sqlite3_stmt *st, size_t max) RELAIS_WUR;
+/* Frees the choices and zeroes o; accepts an empty one. */
+void ui_options_release(struct ui_options *o);
 
 /* Like ui_route, for the few pages that work without the replica (the sync's
  * progress): they are called during a sync too, with c->db and c->replica
