@@ -50,20 +50,20 @@ int sync_server_schema(sqlite3 *db)
 		if (rc)
 			goto out;
 		sync_node_format(node, hex);
-		sqlite3_finalize(st);
-		rc = sync_prepare(db, "INSERT INTO sync_state VALUES('node', ?1)", &st);
-		if (rc)
-			goto out;
-		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-		rc = relais_sqlite_error(sqlite3_step(st));
-		if (rc)
-			goto out;
-		sqlite3_finalize(st);
-		rc = sync_prepare(db, "INSERT INTO sync_node(node, login) VALUES(?1, 'serveur')", &st);
-		if (rc)
-			goto out;
-		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-		rc = relais_sqlite_error(sqlite3_step(st));
+		/* The server's node: its id, and its row among the nodes. */
+		static const char *const inserts[] = {
+			"INSERT INTO sync_state VALUES('node', ?1)",
+			"INSERT INTO sync_node(node, login) VALUES(?1, 'serveur')",
+		};
+		for (size_t i = 0; i < 2 && !rc; i++) {
+			sqlite3_finalize(st);
+			st = NULL;
+			rc = sync_prepare(db, inserts[i], &st);
+			if (!rc) {
+				sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+				rc = relais_sqlite_error(sqlite3_step(st));
+			}
+		}
 		if (rc)
 			goto out;
 	}
