@@ -565,8 +565,7 @@ static const struct {
 	{ "decision", "date_comite", "l'historique des décisions ne se réécrit pas" },
 };
 
-/* Whether dv would change the stored value of row id of t. */
-static int changes_value(sqlite3 *db, const struct model_table *t, const char *id,
+int domain_value_changes(sqlite3 *db, const struct model_table *t, const char *id,
 			 const struct domain_value *dv, int *changes)
 {
 	char *sql = sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE id = ?1", dv->col->name, t->name);
@@ -600,7 +599,7 @@ static int workflow_columns(sqlite3 *db, const struct model_table *t, const char
 			k++;
 		if (!run_it && k == sizeof(workflow_only) / sizeof(workflow_only[0]))
 			continue;
-		if ((rc = changes_value(db, t, id, &v[i], &changes)))
+		if ((rc = domain_value_changes(db, t, id, &v[i], &changes)))
 			break;
 		if (!changes) {
 			skip[i] = 1;

@@ -22,6 +22,9 @@ int domain_row_exists(sqlite3 *db, const char *table, const char *id, int *exist
  * RELAIS_ENOTFOUND when there is no such row. */
 int domain_row_texts(sqlite3 *db, const char *sql, const char *id, char **out, int n) RELAIS_WUR;
 void domain_texts_free(char **v, int n);
+/* *changes: whether value dv differs from what row id of t holds now. */
+int domain_value_changes(sqlite3 *db, const struct model_table *t, const char *id,
+			 const struct domain_value *dv, int *changes) RELAIS_WUR;
 
 /* A promeneur's status (never NULL), dates, name and département, into p
  * (P_N texts; free with domain_texts_free()). RELAIS_ENOTFOUND with a

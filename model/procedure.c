@@ -14,10 +14,9 @@
 
 /* ---- the national directory ---- */
 
-/* Adds the fields of add (", "-separated) missing from have into out. */
-static void champs_union(const char *have, const char *add, char *out, size_t outlen)
+/* Appends to out (", "-separated fields) those of add it lacks. */
+static void champs_add(char *out, size_t outlen, const char *add)
 {
-	snprintf(out, outlen, "%s", have ? have : "");
 	while (add && *add) {
 		const char *end = strstr(add, ", ");
 		size_t n = end ? (size_t)(end - add) : strlen(add);
@@ -49,18 +48,15 @@ int domain_directory_change(sqlite3 *db, const char *dept, const char *promeneur
 				      "('ajout', 'modification') ORDER BY nature = 'ajout' DESC LIMIT 1",
 				      promeneur, pending, 3);
 		if (rc == 0) {
-			char merged[512];
-			champs_union(pending[2], champs, merged, sizeof(merged));
-			const char *p[] = { merged, pending[0] };
-			/* An addition still to send carries today's values anyway. */
-			rc = strcmp(pending[1], "ajout")
-				     ? domain_run(db, "UPDATE directory_change SET champs = ?1 WHERE id = ?2 "
-						  "AND coalesce(champs, '') <> ?1", 2, p, err, errlen)
-				     : 0;
-			if (!rc && strcmp(pending[1], "ajout")) {
-				const char *q[] = { date, pending[0] };
-				rc = domain_run(db, "UPDATE directory_change SET date = ?1 WHERE id = ?2 "
-						"AND date < ?1", 2, q, err, errlen);
+			/* An addition still to send carries today's values anyway; a
+			 * modification gathers the fields and takes the later date. */
+			if (strcmp(pending[1], "ajout")) {
+				char merged[512];
+				snprintf(merged, sizeof(merged), "%s", pending[2] ? pending[2] : "");
+				champs_add(merged, sizeof(merged), champs);
+				const char *p[] = { merged, pending[0], date };
+				rc = domain_run(db, "UPDATE directory_change SET champs = ?1, "
+						"date = max(date, ?3) WHERE id = ?2", 3, p, err, errlen);
 			}
 			domain_texts_free(pending, 3);
 			return rc;
@@ -104,72 +100,53 @@ static int in_directory(sqlite3 *db, const char *id, char dept[8], int *yes)
 	return 0;
 }
 
-/* The current text of column col of row id of table (NULL for NULL). */
-static int current_text(sqlite3 *db, const char *table, const char *col, const char *id, char **out)
-{
-	char *sql = sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE id = ?1", col, table);
-	if (!sql)
-		return RELAIS_ENOMEM;
-	int rc = domain_row_texts(db, sql, id, out, 1);
-	sqlite3_free(sql);
-	return rc;
-}
-
 static void add_champ(struct domain_watch *w, const char *label)
 {
-	champs_union(w->champs, label, w->champs, sizeof(w->champs));
+	champs_add(w->champs, sizeof(w->champs), label);
 }
 
 int domain_watch_before(sqlite3 *db, const struct model_table *t, const char *id,
 			const struct domain_value *v, size_t n, int deleting,
 			struct domain_watch *w)
 {
-	int rc = 0, yes = 0;
+	int rc = 0, yes = 0, changes = 0;
 	memset(w, 0, sizeof(*w));
 	if (!strcmp(t->name, "promeneur") && id) {
 		if ((rc = in_directory(db, id, w->dept, &yes)) || !yes)
 			return rc;
-		for (size_t i = 0; i < n && !rc; i++) {
-			char *cur = NULL;
-			if (!is_shown(v[i].col->name))
-				continue;
-			rc = current_text(db, t->name, v[i].col->name, id, &cur);
-			if (!rc && (!cur != !v[i].val || (cur && strcmp(cur, v[i].val))))
+		for (size_t i = 0; i < n && !rc; i++)
+			if (is_shown(v[i].col->name) &&
+			    !(rc = domain_value_changes(db, t, id, &v[i], &changes)) && changes)
 				add_champ(w, v[i].col->label);
-			free(cur);
-		}
 		if (!rc && w->champs[0])
 			snprintf(w->promeneur, sizeof(w->promeneur), "%s", id);
 		return rc;
 	}
 	if (!strcmp(t->name, "presence")) {
-		const struct domain_value *pv = NULL;
-		char *who = NULL;
+		/* Whose profile: the one the write names, else the row's. */
+		char *who[1] = { NULL };
 		for (size_t i = 0; i < n; i++)
-			if (!strcmp(v[i].col->name, "promeneur"))
-				pv = &v[i];
-		if (pv && pv->val && !(who = strdup(pv->val)))
-			return RELAIS_ENOMEM;
-		if (!who && id && (rc = current_text(db, t->name, "promeneur", id, &who)))
+			if (!strcmp(v[i].col->name, "promeneur") && v[i].val && !(who[0] = strdup(v[i].val)))
+				return RELAIS_ENOMEM;
+		if (!who[0] && id &&
+		    (rc = domain_row_texts(db, "SELECT promeneur FROM presence WHERE id = ?1", id, who, 1)))
 			return rc == RELAIS_ENOTFOUND ? 0 : rc;
-		if (who && !(rc = in_directory(db, who, w->dept, &yes)) && yes &&
-		    (deleting || !id || n)) {
-			snprintf(w->promeneur, sizeof(w->promeneur), "%s", who);
+		/* A new or deleted profile, or one whose values change. */
+		changes = !id || deleting;
+		for (size_t i = 0; i < n && !rc && !changes; i++)
+			rc = domain_value_changes(db, t, id, &v[i], &changes);
+		if (!rc && who[0] && changes && !(rc = in_directory(db, who[0], w->dept, &yes)) && yes) {
+			snprintf(w->promeneur, sizeof(w->promeneur), "%s", who[0]);
 			add_champ(w, "Présences en ligne");
 		}
-		free(who);
+		free(who[0]);
 		return rc;
 	}
 	if (!strcmp(t->name, "structure") && id) {
-		for (size_t i = 0; i < n && !rc; i++) {
-			char *cur = NULL;
-			if (strcmp(v[i].col->name, "nom") && strcmp(v[i].col->name, "commune"))
-				continue;
-			rc = current_text(db, t->name, v[i].col->name, id, &cur);
-			if (!rc && (!cur || !v[i].val || strcmp(cur, v[i].val)))
+		for (size_t i = 0; i < n && !rc && !w->structure[0]; i++)
+			if ((!strcmp(v[i].col->name, "nom") || !strcmp(v[i].col->name, "commune")) &&
+			    !(rc = domain_value_changes(db, t, id, &v[i], &changes)) && changes)
 				snprintf(w->structure, sizeof(w->structure), "%s", id);
-			free(cur);
-		}
 	}
 	return rc;
 }
