@@ -98,16 +98,13 @@ static int load_counts(sqlite3 *db, struct activite *a)
 	a->nevents = list_values("event", "type", a->events);
 	a->nsujets = list_values("request", "sujet", a->sujets);
 	/* Registered and present: promeneurs and partners' contacts alike. */
-	e = replica_prepare(db, &st, "SELECT e.type, count(DISTINCT e.id), "
-			    "(SELECT count(*) FROM attendance x JOIN event f ON f.id = x.event WHERE "
-			    "f.type = e.type AND f.date BETWEEN ?1 AND ?2) + (SELECT count(*) FROM guest g "
-			    "JOIN event f ON f.id = g.event WHERE f.type = e.type AND f.date BETWEEN ?1 "
-			    "AND ?2), (SELECT count(*) FROM attendance x JOIN event f ON f.id = x.event "
-			    "WHERE f.type = e.type AND f.date BETWEEN ?1 AND ?2 AND x.presence_effective "
-			    "= 1) + (SELECT count(*) FROM guest g JOIN event f ON f.id = g.event WHERE "
-			    "f.type = e.type AND f.date BETWEEN ?1 AND ?2 AND g.presence_effective = 1) "
-			    "FROM event e WHERE e.date BETWEEN ?1 AND ?2 GROUP BY e.type", "tt",
-			    a->from, a->to);
+	e = replica_prepare(db, &st, "SELECT type, count(*), sum(inscrits), sum(presents) FROM "
+			    "(SELECT e.type, (SELECT count(*) FROM attendance WHERE event = e.id) + "
+			    "(SELECT count(*) FROM guest WHERE event = e.id) AS inscrits, "
+			    "(SELECT count(*) FROM attendance WHERE event = e.id AND presence_effective = 1) + "
+			    "(SELECT count(*) FROM guest WHERE event = e.id AND presence_effective = 1) "
+			    "AS presents FROM event e WHERE e.date BETWEEN ?1 AND ?2) GROUP BY type",
+			    "tt", a->from, a->to);
 	while (!e && sqlite3_step(st) == SQLITE_ROW) {
 		const char *type = (const char *)sqlite3_column_text(st, 0);
 		for (size_t i = 0; i < a->nevents; i++)
