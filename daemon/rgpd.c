@@ -18,8 +18,8 @@
 #include "rgpd.h"
 
 #define SQL_MAX (16u << 10)
-#define ERASED_TEXT "(effacé)"
-#define ERASED_EMAIL_LIKE "efface-%%@anonyme.invalid" /* a printf format */
+/* The erased values (model.h), as buf_printf() formats. */
+#define ERASED_EMAIL_LIKE MODEL_ERASED_EMAIL_PREFIX "%%" MODEL_ERASED_EMAIL_DOMAIN
 
 /* The condition, over table t's columns, of a row whose personal data is
  * erased; RELAIS_ENOTFOUND when t holds none. */
@@ -33,7 +33,7 @@ static int erased_where(const struct model_table *t, struct buf *w)
 		rc = c->kind == MODEL_EMAIL
 			     ? buf_printf(w, "%s\"%s\" LIKE '" ERASED_EMAIL_LIKE "'", required ? " OR " : "",
 					  c->name)
-			     : buf_printf(w, "%s\"%s\" = '" ERASED_TEXT "'", required ? " OR " : "", c->name);
+			     : buf_printf(w, "%s\"%s\" = '" MODEL_ERASED_TEXT "'", required ? " OR " : "", c->name);
 		required++;
 	}
 	for (size_t i = 0; i < t->ncolumns && !rc && !required; i++) {

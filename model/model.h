@@ -52,6 +52,14 @@ enum model_kind {
 #define MODEL_URL_MAX    2000
 #define MODEL_VALUE_MAX  (4 * MODEL_TEXT_MAX + 1)
 
+/* What an erasure (RGPD) leaves in a required personal column, which NOT
+ * NULL forbids to empty: text becomes MODEL_ERASED_TEXT, an email
+ * MODEL_ERASED_EMAIL_PREFIX + 8 characters of the row's id +
+ * MODEL_ERASED_EMAIL_DOMAIN. The clients write it, relaisd recognises it. */
+#define MODEL_ERASED_TEXT         "(effacé)"
+#define MODEL_ERASED_EMAIL_PREFIX "efface-"
+#define MODEL_ERASED_EMAIL_DOMAIN "@anonyme.invalid"
+
 struct model_column {
 	const char *name;           /* SQL column name; the CLI flag is "--" name with '_' as '-' */
 	enum model_kind kind;

@@ -38,8 +38,8 @@
 #define RETENTION_MAX 36500
 
 /* What a required personal column holds once erased (NOT NULL forbids NULL). */
-#define ERASED_TEXT "(effacé)"
-#define ERASED_EMAIL_SQL "'efface-' || substr(id, 1, 8) || '@anonyme.invalid'"
+#define ERASED_EMAIL_SQL \
+	"'" MODEL_ERASED_EMAIL_PREFIX "' || substr(id, 1, 8) || '" MODEL_ERASED_EMAIL_DOMAIN "'"
 
 #define DIRECTORY_TABLE "directory_change"
 #define REMINDER_TABLE "reminder"
@@ -140,7 +140,7 @@ static int erased_value(const struct model_column *c, struct buf *b)
 		return buf_puts(b, "NULL");
 	switch (c->kind) {
 	case MODEL_TEXT:
-		return buf_puts(b, "'" ERASED_TEXT "'");
+		return buf_puts(b, "'" MODEL_ERASED_TEXT "'");
 	case MODEL_EMAIL:
 		return buf_puts(b, ERASED_EMAIL_SQL);
 	default:
