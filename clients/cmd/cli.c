@@ -203,3 +203,17 @@ int cli_read_only(struct replica *r)
 		cli_error("ce compte (rôle caf) est en lecture seule : modification refusée.");
 	return ro;
 }
+
+void cli_put_clean(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			putchar('?');
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putchar('?');
+			p++;
+		} else {
+			putchar(*p);
+		}
+	}
+}

@@ -91,6 +91,10 @@ int cli_open(struct replica *r, const char *home) RELAIS_WUR;
  * replica r may only read (role caf); 0 otherwise. */
 int cli_read_only(struct replica *r);
 
+/* Prints s on stdout with every control character (C0, DEL, C1) as '?':
+ * text from the replica never drives the terminal. */
+void cli_put_clean(const char *s);
+
 /* Returns 1 when arg is "--help" or "-h". */
 int cli_is_help(const char *arg);
 

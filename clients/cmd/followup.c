@@ -80,20 +80,6 @@ static char *col_dup(sqlite3_stmt *st, int i)
 
 /* Prints s on stdout with control characters (C0, DEL, C1) shown as '?', so
  * that a value from a mail cannot drive the terminal. */
-static void put_clean(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			putchar('?');
-		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			putchar('?');
-			p++;
-		} else {
-			putchar(*p);
-		}
-	}
-}
-
 static void db_error(struct replica *r, const char *what)
 {
 	if ((sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CONSTRAINT)
@@ -371,7 +357,7 @@ int cmd_rgpd_effacer(const char *home, int argc, char **argv)
 			}
 		char day[UTIL_DATE_FR_LEN];
 		printf("%s ", dry ? "À effacer :" : "Effacé :");
-		put_clean(list[i].name);
+		cli_put_clean(list[i].name);
 		printf(" (%s), %s %s — ", list[i].id, erase_kinds[kind].since,
 		       util_date_fr(list[i].date, day, sizeof(day)));
 		if (own_count) {
@@ -489,7 +475,7 @@ static void print_section(size_t k, const char *year, json_t *arr)
 		const char *line = json_string_value(json_object_get(row, "libelle"));
 		const char *id = key ? json_string_value(json_object_get(row, key)) : NULL;
 		fputs("  - ", stdout);
-		put_clean(line ? line : "?");
+		cli_put_clean(line ? line : "?");
 		if (id && util_is_uuid(id))
 			printf(" [%s]", id);
 		putchar('\n');
@@ -620,14 +606,14 @@ int cmd_relance_bilans(const char *home, int argc, char **argv)
 		col_copy(st, 1, dept, sizeof(dept));
 		if (sqlite3_column_int(st, 4)) {
 			fputs("Déjà en file ou envoyée : ", stdout);
-			put_clean(name ? name : "?");
+			cli_put_clean(name ? name : "?");
 			printf(" [%s]\n", sid);
 			already++;
 			continue;
 		}
 		if (!email) {
 			fputs("Sans courriel, relance impossible : ", stdout);
-			put_clean(name ? name : "?");
+			cli_put_clean(name ? name : "?");
 			printf(" [%s] (relais structure modifier %s --email COURRIEL)\n", sid, sid);
 			noemail++;
 			continue;
@@ -638,7 +624,7 @@ int cmd_relance_bilans(const char *home, int argc, char **argv)
 				  "'a_envoyer', ?)", "tttitt", rid, dept, sid, year, email, day)))
 			break;
 		fputs("Relance mise en file : ", stdout);
-		put_clean(name ? name : "?");
+		cli_put_clean(name ? name : "?");
 		printf(" <%s> [%s]\n", email, sid);
 		queued++;
 	}

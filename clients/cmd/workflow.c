@@ -99,16 +99,19 @@ int cli_column_arg(const char *table, const char *col, const char *raw, char **o
 
 void cli_print_note(const char *note)
 {
-	for (const char *line = note; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		/* Names come from the replica: no control character of theirs
-		 * reaches the terminal. */
-		for (size_t i = 0; i < n; i++)
-			putchar((unsigned char)line[i] < 0x20 ? ' ' : line[i]);
+	char *copy = strdup(note);
+	if (!copy)
+		return;
+	for (char *line = copy, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		cli_put_clean(line);
 		putchar('\n');
-		line += n + (nl != NULL);
+		if (!nl)
+			break;
 	}
+	free(copy);
 }
 
 /*
