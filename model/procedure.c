@@ -448,17 +448,22 @@ static int withdrawal_tasks(sqlite3 *db, const char *dept, const char *promeneur
 		return relais_sqlite_error(sqlite3_errcode(db));
 	sqlite3_bind_text(st, 1, promeneur, -1, SQLITE_STATIC);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		char id[UTIL_UUID_LEN + 1], libelle[600], pres[DOMAIN_ID_LEN + 1];
+		char id[UTIL_UUID_LEN + 1], pres[DOMAIN_ID_LEN + 1];
+		/* The profile's name cut by characters (substr), never inside one. */
+		char *name = strdup((const char *)sqlite3_column_text(st, 2));
 		snprintf(pres, sizeof(pres), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(libelle, sizeof(libelle), "Retirer la mention Promeneurs du Net du profil "
-			 "« %.400s » (%s)", (const char *)sqlite3_column_text(st, 2),
-			 model_value_label((const char *)sqlite3_column_text(st, 1)));
-		if ((rc = util_uuid(id)))
+		if (!name || (rc = util_uuid(id))) {
+			free(name);
+			rc = rc ? rc : RELAIS_ENOMEM;
 			break;
-		const char *p[] = { id, dept, libelle, promeneur, pres, proc, date };
+		}
+		const char *p[] = { id, dept, name, promeneur, pres, proc, date,
+				    model_value_label((const char *)sqlite3_column_text(st, 1)) };
 		rc = domain_run(db, "INSERT INTO task (id, dept, libelle, promeneur, presence, procedure, "
-				"echeance, faite) VALUES (?1, ?2, ?3, ?4, ?5, ?6, date(?7, '+30 days'), 0)",
-				7, p, err, errlen);
+				"echeance, faite) VALUES (?1, ?2, 'Retirer la mention Promeneurs du Net du "
+				"profil « ' || substr(?3, 1, 400) || ' » (' || ?8 || ')', ?4, ?5, ?6, "
+				"date(?7, '+30 days'), 0)", 8, p, err, errlen);
+		free(name);
 		if (!rc)
 			(*n)++;
 	}
