@@ -447,18 +447,18 @@ static int role_reads_less(const char *role)
 static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
 		      const struct sync_echo *echo, struct buf *raw)
 {
-	sqlite3 *db = store_reader_acquire(j->api->store);
+	struct store_reader *rd = store_reader_acquire(j->api->store);
 	struct sync_hide hide = { hidden_where, (void *)j->who.role };
 	int rc;
 	for (;;) {
 		buf_reset(raw);
-		rc = sync_pull_build_hidden(db, store_tables(j->api->store), j->who.dept, since, limit,
-					    live_only, echo, &hide, raw);
+		rc = sync_puller_page(rd->puller, j->who.dept, since, limit, live_only, echo, &hide,
+				      raw);
 		if (rc != RELAIS_ETOOBIG || limit == 1)
 			break;
 		limit /= 2;
 	}
-	store_reader_release(j->api->store, db);
+	store_reader_release(j->api->store, rd);
 	return rc;
 }
 
@@ -557,7 +557,8 @@ static void do_document(struct api_job *j)
 			  "hexadécimaux).");
 		return;
 	}
-	sqlite3 *db = store_reader_acquire(j->api->store);
+	struct store_reader *rd = store_reader_acquire(j->api->store);
+	sqlite3 *db = rd->db;
 	rc = sqlite3_prepare_v2(db, "SELECT b.data FROM document d JOIN document_blob b "
 				"ON b.sha256 = d.empreinte WHERE d.empreinte = ?1 AND d.dept = ?2 LIMIT 1",
 				-1, &st, NULL);
@@ -578,7 +579,7 @@ static void do_document(struct api_job *j)
 		}
 	}
 	sqlite3_finalize(st);
-	store_reader_release(j->api->store, db);
+	store_reader_release(j->api->store, rd);
 	if (j->status == 200)
 		return;
 	if (rc == SQLITE_ROW)
@@ -664,9 +665,9 @@ static void do_bootstrap(struct api_job *j)
 static void work(uv_work_t *w)
 {
 	struct api_job *j = w->data;
-	sqlite3 *db = store_reader_acquire(j->api->store);
-	int rc = auth_lookup(db, j->token, &j->who);
-	store_reader_release(j->api->store, db);
+	struct store_reader *rd = store_reader_acquire(j->api->store);
+	int rc = auth_lookup(rd->db, &rd->accounts, j->token, &j->who);
+	store_reader_release(j->api->store, rd);
 	if (rc == RELAIS_EAUTH) {
 		job_error(j, 401, "auth", MSG_AUTH);
 		return;

@@ -308,18 +308,23 @@ int auth_user_set(sqlite3 *db, const char *login, const char *dept, const char *
  * exit on a match: neither an index walk nor memcmp tells a timing observer
  * how close a guess came. Accounts number in the tens, so the scan is cheap.
  */
-int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out)
+int auth_lookup(sqlite3 *db, sqlite3_stmt **kept, const char *token, struct auth_account *out)
 {
 	char hash[UTIL_SHA256_HEX + 1];
-	sqlite3_stmt *st = NULL;
-	int found = 0, step;
+	sqlite3_stmt *st = kept ? *kept : NULL;
+	int found = 0, step, rc = 0;
 	if (!token_wellformed(token))
 		return RELAIS_EAUTH;
 	util_sha256_hex(token, AUTH_TOKEN_LEN, hash);
-	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT login, dept, role, token_hash "
-					     "FROM account", -1, &st, NULL));
+	if (!st)
+		rc = relais_sqlite_error(sqlite3_prepare_v3(db, "SELECT login, dept, role, token_hash "
+							    "FROM account", -1,
+							    kept ? SQLITE_PREPARE_PERSISTENT : 0,
+							    &st, NULL));
 	if (rc)
 		goto out;
+	if (kept)
+		*kept = st;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *h = sqlite3_column_text(st, 3);
 		int match = h && sqlite3_column_bytes(st, 3) == UTIL_SHA256_HEX &&
@@ -336,7 +341,10 @@ int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out)
 	else if (!found)
 		rc = RELAIS_EAUTH;
 out:
-	sqlite3_finalize(st);
+	if (kept)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
 	explicit_bzero(hash, sizeof(hash));
 	return rc;
 }

@@ -84,8 +84,11 @@ int auth_user_set(sqlite3 *db, const char *login, const char *dept, const char *
  * Finds the account of a token. RELAIS_EAUTH when the token is malformed or
  * unknown (without touching the database for a malformed one). The stored
  * hashes are compared in constant time, every one of them (docs/threat-model.md).
+ * kept (may be NULL) holds the statement from one lookup on db to the next:
+ * NULL at first, finalized by the caller before db closes.
  */
-int auth_lookup(sqlite3 *db, const char *token, struct auth_account *out) RELAIS_WUR;
+int auth_lookup(sqlite3 *db, sqlite3_stmt **kept, const char *token,
+		struct auth_account *out) RELAIS_WUR;
 
 /* Extracts the token from an Authorization header value "Bearer TOKEN" into
  * out; RELAIS_EAUTH when absent or malformed. */

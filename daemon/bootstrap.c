@@ -215,10 +215,11 @@ out:
 /* The highest seq of dept's rows: a file of that seq or later is current. */
 static int dept_seq(struct store *s, const char *dept, uint64_t *seq)
 {
-	sqlite3 *db = store_reader_acquire(s);
+	struct store_reader *rd = store_reader_acquire(s);
+	sqlite3 *db = rd->db;
 	sync_hlc_t hlc;
 	int rc = sync_server_state(db, dept, &hlc, seq);
-	store_reader_release(s, db);
+	store_reader_release(s, rd);
 	return rc;
 }
 
@@ -226,7 +227,8 @@ static int dept_seq(struct store *s, const char *dept, uint64_t *seq)
  * (read by the (dept, seq) index, at most that many rows looked at). */
 static int changed_much(struct store *s, const char *dept, uint64_t seq, int *much)
 {
-	sqlite3 *db = store_reader_acquire(s);
+	struct store_reader *rd = store_reader_acquire(s);
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st = NULL;
 	int rc = relais_sqlite_error(sqlite3_prepare_v2(
 		db, "SELECT count(*) FROM (SELECT 1 FROM sync_row WHERE dept=?1 AND seq>?2 LIMIT ?3)",
@@ -240,7 +242,7 @@ static int changed_much(struct store *s, const char *dept, uint64_t seq, int *mu
 			*much = sqlite3_column_int(st, 0) > BOOTSTRAP_STALE_ROWS;
 		rc = relais_sqlite_error(sqlite3_finalize(st));
 	}
-	store_reader_release(s, db);
+	store_reader_release(s, rd);
 	return rc;
 }
 

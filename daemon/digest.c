@@ -680,7 +680,8 @@ static int stopping(struct digest *d)
 static int already_sent(struct digest *d, const char *key)
 {
 	sqlite3_stmt *st = NULL;
-	sqlite3 *db = store_reader_acquire(d->st);
+	struct store_reader *rd = store_reader_acquire(d->st);
+	sqlite3 *db = rd->db;
 	int rc = relais_sqlite_error(sqlite3_prepare_v2(db, "SELECT 1 FROM digest_log WHERE dept = ? "
 							"AND period = ?", -1, &st, NULL));
 	if (!rc) {
@@ -690,7 +691,7 @@ static int already_sent(struct digest *d, const char *key)
 		rc = src == SQLITE_ROW ? 1 : src == SQLITE_DONE ? 0 : relais_sqlite_error(src);
 	}
 	sqlite3_finalize(st);
-	store_reader_release(d->st, db);
+	store_reader_release(d->st, rd);
 	return rc;
 }
 
@@ -738,9 +739,10 @@ static int send_digest(struct digest *d, const char *key, int64_t now_ms)
 	struct tm lt;
 	int rc;
 
-	sqlite3 *db = store_reader_acquire(d->st);
+	struct store_reader *rd = store_reader_acquire(d->st);
+	sqlite3 *db = rd->db;
 	rc = digest_build(db, d->cfg, now_ms, &msg, &ids);
-	store_reader_release(d->st, db);
+	store_reader_release(d->st, rd);
 	if (rc) {
 		fprintf(stderr, "synthèse : message non construit : %s\n", relais_strerror(rc));
 		goto out;
@@ -806,7 +808,8 @@ static int reminders_pending(struct digest *d, struct reminder **out, size_t *n)
 	int src;
 	*out = NULL;
 	*n = 0;
-	sqlite3 *db = store_reader_acquire(d->st);
+	struct store_reader *rd = store_reader_acquire(d->st);
+	sqlite3 *db = rd->db;
 	int rc = relais_sqlite_error(sqlite3_prepare_v2(db,
 		"SELECT r.id, r.structure, r.email, COALESCE(s.nom, ''), r.annee, "
 		"(SELECT max(COALESCE(o.envoyee_le, '?')) FROM reminder o WHERE o.dept = r.dept "
@@ -835,7 +838,7 @@ static int reminders_pending(struct digest *d, struct reminder **out, size_t *n)
 	if (!rc && src != SQLITE_DONE)
 		rc = relais_sqlite_error(src);
 	sqlite3_finalize(st);
-	store_reader_release(d->st, db);
+	store_reader_release(d->st, rd);
 	if (rc) {
 		free(v);
 		*n = 0;

@@ -17,7 +17,9 @@
 /* A push waiting for a group commit, on the waiting thread's stack. */
 struct group_entry {
 	struct sync_merge_job job;
-	int done;
+	int done;                        /* merged and committed, or failed */
+	int lead;                        /* told to lead the next group */
+	pthread_cond_t wake;             /* signalled for either */
 	struct group_entry *next;
 };
 
@@ -26,13 +28,12 @@ struct store {
 	pthread_mutex_t wlock;
 	/* group commit: pushes queue here while a leader merges a group */
 	pthread_mutex_t glock;
-	pthread_cond_t gdone;
 	struct group_entry *ghead, **gtail;
 	size_t gqueued;                  /* entries in the queue */
 	int gleader;
 	struct store_group_stats stats;
 	struct sync_merger *merger;      /* the writer's merge statements; under wlock */
-	sqlite3 *readers[STORE_READERS];
+	struct store_reader readers[STORE_READERS];
 	int lent[STORE_READERS];
 	pthread_mutex_t rlock;
 	pthread_cond_t rfree;
@@ -240,7 +241,6 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->glock, NULL);
-	pthread_cond_init(&s->gdone, NULL);
 	s->gtail = &s->ghead;
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
@@ -293,7 +293,12 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 			"à l'heure, %lld ligne%s corrigée%s\n", repaired, repaired > 1 ? "s" : "",
 			repaired > 1 ? "s" : "");
 	for (int i = 0; i < STORE_READERS; i++) {
-		rc = open_conn(path, SQLITE_OPEN_READONLY, &s->readers[i]);
+		rc = open_conn(path, SQLITE_OPEN_READONLY, &s->readers[i].db);
+		if (rc) {
+			describe(err, errlen, "Ouverture en lecture impossible", path, rc);
+			goto out;
+		}
+		rc = sync_puller_new(s->readers[i].db, s->tables, &s->readers[i].puller);
 		if (rc) {
 			describe(err, errlen, "Ouverture en lecture impossible", path, rc);
 			goto out;
@@ -312,14 +317,16 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < STORE_READERS; i++)
-		sqlite3_close(s->readers[i]);
+	for (int i = 0; i < STORE_READERS; i++) {
+		sync_puller_free(s->readers[i].puller);
+		sqlite3_finalize(s->readers[i].accounts);
+		sqlite3_close(s->readers[i].db);
+	}
 	sync_merger_free(s->merger);
 	sync_tables_free(s->tables);
 	sqlite3_close(s->writer);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_mutex_destroy(&s->glock);
-	pthread_cond_destroy(&s->gdone);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rfree);
 	free(s);
@@ -359,14 +366,54 @@ void store_writer_release(struct store *s)
  * Leader/follower group commit. Every pusher queues its entry; whoever finds
  * no leader becomes one, waits for the writer (so that pushes arriving
  * meanwhile join), takes the queue, merges and commits it as one group, then
- * wakes everyone. A pusher whose entry is done leaves; one whose entry came
- * too late for that group may lead the next. No timer and no thread of its
- * own: a lone push is merged at once, as before.
+ * wakes the pushers of that group, each on its own condition, and hands the
+ * lead to the first of those still queued. No timer and no thread of its
+ * own: a lone push is merged at once.
  */
 int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
 	       struct sync_merge_result *res, char *err, size_t errlen)
 {
 	return store_push_echo(s, who, push, NULL, res, err, errlen);
+}
+
+/* Takes at most STORE_GROUP_MAX entries from the head of the queue into
+ * jobs; returns their number and the first of them. Under glock. */
+static size_t group_take(struct store *s, struct sync_merge_job **jobs, struct group_entry **first)
+{
+	struct group_entry *e = s->ghead, *last = NULL;
+	size_t n = 0;
+	*first = e;
+	while (e && n < STORE_GROUP_MAX) {
+		jobs[n++] = &e->job;
+		last = e;
+		e = e->next;
+	}
+	s->ghead = e;
+	if (!e)
+		s->gtail = &s->ghead;
+	last->next = NULL; /* the leader's entry is queued: there is one */
+	s->gqueued -= n;
+	return n;
+}
+
+/* Wakes the group that starts at first, done, and gives the lead to the
+ * next entry queued, if any. Under glock; touches no entry after. */
+static void group_done(struct store *s, struct group_entry *first, size_t n)
+{
+	for (struct group_entry *e = first, *next; e; e = next) {
+		next = e->next;
+		e->done = 1;
+		pthread_cond_signal(&e->wake);
+	}
+	s->stats.groups++;
+	s->stats.pushes += n;
+	if (n > s->stats.largest)
+		s->stats.largest = n;
+	s->gleader = s->ghead != NULL;
+	if (s->ghead) {
+		s->ghead->lead = 1;
+		pthread_cond_signal(&s->ghead->wake);
+	}
 }
 
 int store_push_echo(struct store *s, const struct sync_author *who, const struct sync_push *push,
@@ -381,32 +428,25 @@ int store_push_echo(struct store *s, const struct sync_author *who, const struct
 	me.job.err = err;
 	me.job.errlen = errlen;
 	me.job.echo = echo;
+	pthread_cond_init(&me.wake, NULL);
 	pthread_mutex_lock(&s->glock);
 	*s->gtail = &me;
 	s->gtail = &me.next;
 	s->gqueued++;
+	if (!s->gleader)
+		s->gleader = me.lead = 1;
 	while (!me.done) {
-		if (s->gleader) {
-			pthread_cond_wait(&s->gdone, &s->glock);
+		if (!me.lead) {
+			pthread_cond_wait(&me.wake, &s->glock);
 			continue;
 		}
-		s->gleader = 1;
+		me.lead = 0;
 		pthread_mutex_unlock(&s->glock);
 		store_writer_acquire(s);
 
 		pthread_mutex_lock(&s->glock);
-		struct group_entry *first = s->ghead, *e = first, *last = NULL;
-		size_t n = 0;
-		while (e && n < STORE_GROUP_MAX) {
-			jobs[n++] = &e->job;
-			last = e;
-			e = e->next;
-		}
-		s->ghead = e;
-		if (!e)
-			s->gtail = &s->ghead;
-		last->next = NULL; /* the queue holds at least this thread's entry */
-		s->gqueued -= n;
+		struct group_entry *first;
+		size_t n = group_take(s, jobs, &first);
 		pthread_mutex_unlock(&s->glock);
 
 		int rc = sync_merger_run(s->merger, jobs, n);
@@ -414,16 +454,10 @@ int store_push_echo(struct store *s, const struct sync_author *who, const struct
 		store_writer_release(s);
 
 		pthread_mutex_lock(&s->glock);
-		for (e = first; e; e = e->next)
-			e->done = 1;
-		s->stats.groups++;
-		s->stats.pushes += n;
-		if (n > s->stats.largest)
-			s->stats.largest = n;
-		s->gleader = 0;
-		pthread_cond_broadcast(&s->gdone);
+		group_done(s, first, n);
 	}
 	pthread_mutex_unlock(&s->glock);
+	pthread_cond_destroy(&me.wake);
 	*res = me.job.res;
 	return me.job.rc;
 }
@@ -437,32 +471,34 @@ void store_group_stats(struct store *s, struct store_group_stats *out, size_t *q
 	pthread_mutex_unlock(&s->glock);
 }
 
-sqlite3 *store_reader_acquire(struct store *s)
+struct store_reader *store_reader_acquire(struct store *s)
 {
-	sqlite3 *db = NULL;
+	struct store_reader *r = NULL;
 	pthread_mutex_lock(&s->rlock);
 	for (;;) {
 		for (int i = 0; i < STORE_READERS; i++) {
 			if (!s->lent[i]) {
 				s->lent[i] = 1;
-				db = s->readers[i];
+				r = &s->readers[i];
 				break;
 			}
 		}
-		if (db)
+		if (r)
 			break;
 		pthread_cond_wait(&s->rfree, &s->rlock);
 	}
 	pthread_mutex_unlock(&s->rlock);
-	return db;
+	return r;
 }
 
-void store_reader_release(struct store *s, sqlite3 *db)
+void store_reader_release(struct store *s, struct store_reader *r)
 {
+	/* A statement left stepping would hold its read transaction open:
+	 * the connection's next reader would see an old state. */
+	for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(r->db, st));)
+		sqlite3_reset(st);
 	pthread_mutex_lock(&s->rlock);
-	for (int i = 0; i < STORE_READERS; i++)
-		if (s->readers[i] == db)
-			s->lent[i] = 0;
+	s->lent[r - s->readers] = 0;
 	pthread_cond_signal(&s->rfree);
 	pthread_mutex_unlock(&s->rlock);
 }

@@ -101,9 +101,17 @@ struct store_group_stats {
  * waiting for a group right now. */
 void store_group_stats(struct store *s, struct store_group_stats *out, size_t *queued);
 
-/* Lends a read-only connection, blocking while all are lent. */
-sqlite3 *store_reader_acquire(struct store *s);
-void store_reader_release(struct store *s, sqlite3 *db);
+/* A read-only connection and the statements kept prepared on it for the
+ * answers relaisd gives most. */
+struct store_reader {
+	sqlite3 *db;
+	struct sync_puller *puller;   /* pull pages (sync_puller_page) */
+	sqlite3_stmt *accounts;       /* auth_lookup()'s statement */
+};
+/* Lends a reader, blocking while all are lent; its statements are reset
+ * when it comes back. */
+struct store_reader *store_reader_acquire(struct store *s);
+void store_reader_release(struct store *s, struct store_reader *r);
 
 /* Opens DIR/relais.db read-write with the store's pragmas, for a one-off
  * command (init, user add) in a process that does not serve. */

@@ -236,6 +236,20 @@ int sync_pull_build_hidden(sqlite3 *db, const struct sync_tables *t, const char 
 			   uint64_t since, size_t limit, int live_only, const struct sync_echo *echo,
 			   const struct sync_hide *hide, struct buf *raw) RELAIS_WUR;
 
+/*
+ * The same pages from a puller: one connection's pull statements, kept
+ * prepared from one page to the next (a server answering many pulls keeps
+ * one per read connection). Use it on that connection's thread only, and
+ * free it before closing the connection.
+ */
+struct sync_puller;
+int sync_puller_new(sqlite3 *db, const struct sync_tables *t, struct sync_puller **out) RELAIS_WUR;
+int sync_puller_page(struct sync_puller *p, const char *dept, uint64_t since, size_t limit,
+		     int live_only, const struct sync_echo *echo, const struct sync_hide *hide,
+		     struct buf *raw) RELAIS_WUR;
+/* Accepts NULL. */
+void sync_puller_free(struct sync_puller *p);
+
 /* Current server clock and highest seq of dept (for health and tests). */
 int sync_server_state(sqlite3 *db, const char *dept, sync_hlc_t *hlc, uint64_t *seq) RELAIS_WUR;
 

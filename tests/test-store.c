@@ -113,7 +113,8 @@ static int wait_queued(size_t n)
 
 static long long q_int(const char *sql)
 {
-	sqlite3 *db = store_reader_acquire(g_store);
+	struct store_reader *rd = store_reader_acquire(g_store);
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st = NULL;
 	long long v = -1;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
@@ -121,7 +122,7 @@ static long long q_int(const char *sql)
 	else
 		fprintf(stderr, "  %s: %s\n", sql, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	store_reader_release(g_store, db);
+	store_reader_release(g_store, rd);
 	return v;
 }
 
