@@ -115,15 +115,11 @@ out:
 	return rc;
 }
 
-/* Reads the server's seq, clock and node from sync_state. */
-static int state_load(sqlite3 *db, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
+/* Reads the server's seq, clock and node with st, a "SELECT key, value
+ * FROM sync_state" (reset after). */
+static int state_read(sqlite3_stmt *st, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
 {
-	sqlite3_stmt *st = NULL;
 	int rc, seen = 0;
-
-	rc = sync_prepare(db, "SELECT key, value FROM sync_state", &st);
-	if (rc)
-		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
 		if (!k)
@@ -147,6 +143,19 @@ static int state_load(sqlite3 *db, uint64_t *seq, sync_hlc_t *hlc, uint64_t *nod
 	if (!rc && seen != (node ? 7 : 3))
 		rc = RELAIS_ESCHEMA; /* sync_server_schema() never ran on this store */
 out:
+	sqlite3_reset(st);
+	return rc;
+}
+
+#define STATE_SQL "SELECT key, value FROM sync_state"
+
+/* Reads the server's seq, clock and node from sync_state. */
+static int state_load(sqlite3 *db, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sync_prepare(db, STATE_SQL, &st);
+	if (!rc)
+		rc = state_read(st, seq, hlc, node);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -173,6 +182,18 @@ struct resolution {
 	int keep_lost;
 };
 
+/* The transaction control run for every push, kept prepared. */
+enum engine_ctl {
+	CTL_BEGIN, CTL_COMMIT, CTL_ITEM, CTL_ITEM_UNDO, CTL_ITEM_DONE,
+	CTL_JOB, CTL_JOB_UNDO, CTL_JOB_DONE, CTL_N
+};
+
+static const char *const engine_ctl_sql[CTL_N] = {
+	"BEGIN IMMEDIATE", "COMMIT",
+	"SAVEPOINT sync_item", "ROLLBACK TO sync_item", "RELEASE sync_item",
+	"SAVEPOINT sync_merge_job", "ROLLBACK TO sync_merge_job", "RELEASE sync_merge_job",
+};
+
 struct engine {
 	sqlite3 *db;
 	const struct sync_tables *t;
@@ -184,6 +205,7 @@ struct engine {
 	struct table_stmts *ts;
 	sqlite3_stmt *row_get, *row_put, *row_new, *login_get, *conf_ins;
 	sqlite3_stmt *node_get, *node_new, *node_upd, *state_upd;  /* made on first use */
+	sqlite3_stmt *state_get, *ctl[CTL_N];                       /* likewise */
 	struct sync_stamp *clk;        /* clocks of the row being merged */
 	int *wr;                       /* columns to write */
 	unsigned char *clkbuf;
@@ -329,6 +351,9 @@ static void engine_free(struct engine *e)
 	sqlite3_finalize(e->node_new);
 	sqlite3_finalize(e->node_upd);
 	sqlite3_finalize(e->state_upd);
+	sqlite3_finalize(e->state_get);
+	for (int i = 0; i < CTL_N; i++)
+		sqlite3_finalize(e->ctl[i]);
 	for (size_t i = 0; i < e->npend; i++)
 		pending_free(&e->pend[i]);
 	free(e->pend);
@@ -391,6 +416,12 @@ static int engine_prepare(struct engine *e, sqlite3 *db, const struct sync_table
 	return rc;
 }
 
+/* Prepares *slot on first use; later calls find it ready (and reset). */
+static int cached(struct engine *e, sqlite3_stmt **slot, const char *sql)
+{
+	return *slot ? 0 : sync_prepare(e->db, sql, slot);
+}
+
 /* Reads the server's seq, clock and node: at the start of each transaction,
  * since other writers (the server's own writes) move them in between. */
 static int engine_begin(struct engine *e)
@@ -398,7 +429,9 @@ static int engine_begin(struct engine *e)
 	e->changes = 0;
 	e->conflicts = 0;
 	e->restamped = 0;
-	int rc = state_load(e->db, &e->seq, &e->clock.last, &e->node);
+	int rc = cached(e, &e->state_get, STATE_SQL);
+	if (!rc)
+		rc = state_read(e->state_get, &e->seq, &e->clock.last, &e->node);
 	/* A clock pushed far ahead by a replica before pushes were bounded
 	 * must not be handed on; sync_server_clock_repair() fixes the stamps. */
 	int64_t now = util_now_ms();
@@ -415,10 +448,15 @@ static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *
 	return rc ? rc : engine_begin(e);
 }
 
-/* Prepares *slot on first use; later calls find it ready (and reset). */
-static int cached(struct engine *e, sqlite3_stmt **slot, const char *sql)
+/* Runs the control statement c (prepared on first use). */
+static int engine_ctl(struct engine *e, enum engine_ctl c)
 {
-	return *slot ? 0 : sync_prepare(e->db, sql, slot);
+	int rc = cached(e, &e->ctl[c], engine_ctl_sql[c]);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(e->ctl[c]);
+	sqlite3_reset(e->ctl[c]);
+	return rc == SQLITE_DONE ? 0 : relais_sqlite_error(rc);
 }
 
 /* Resets every statement the engine holds, so that none keeps a read
@@ -1542,21 +1580,21 @@ static int merge_push(struct engine *e, const struct sync_push *push, uint64_t *
 		if (item->seq <= *acked)
 			continue;
 		struct engine_mark m = engine_mark(e);
-		rc = sync_exec(e->db, "SAVEPOINT sync_item");
+		rc = engine_ctl(e, CTL_ITEM);
 		if (rc)
 			return rc;
 		rc = merge_changeset(e, item, item_stamp(e, item, push->node));
 		if (rc && item_refusable(rc) && !sqlite3_get_autocommit(e->db) &&
-		    !sync_exec(e->db, "ROLLBACK TO sync_item")) {
+		    !engine_ctl(e, CTL_ITEM_UNDO)) {
 			engine_rewind(e, &m);
 			*refused = item->seq;
 			*refused_rc = rc;
-			rc = sync_exec(e->db, "RELEASE sync_item");
+			rc = engine_ctl(e, CTL_ITEM_DONE);
 			break;
 		}
 		if (rc)
 			return rc;
-		rc = sync_exec(e->db, "RELEASE sync_item");
+		rc = engine_ctl(e, CTL_ITEM_DONE);
 		if (rc)
 			return rc;
 		*acked = item->seq;
@@ -1587,7 +1625,7 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 	e->echo_lo = m.seq + 1;
 	if (e->echo)
 		e->echo->n = 0;
-	rc = sync_exec(e->db, "SAVEPOINT sync_merge_job");
+	rc = engine_ctl(e, CTL_JOB);
 	if (rc)
 		return rc;
 	job->rc = merge_push(e, job->push, &acked, &items, &refused, &refused_rc);
@@ -1599,10 +1637,10 @@ static int merge_job(struct engine *e, struct sync_merge_job *job, int *wrote)
 		 * transaction: the jobs merged before this one are gone too. */
 		if (sqlite3_get_autocommit(e->db))
 			return job->rc;
-		rc = sync_exec(e->db, "ROLLBACK TO sync_merge_job");
+		rc = engine_ctl(e, CTL_JOB_UNDO);
 	}
 	if (!rc)
-		rc = sync_exec(e->db, "RELEASE sync_merge_job");
+		rc = engine_ctl(e, CTL_JOB_DONE);
 	if (rc || job->rc)
 		return rc;
 	job->res.acked = acked;
@@ -1664,7 +1702,7 @@ int sync_merger_run(struct sync_merger *m, struct sync_merge_job *const *jobs, s
 		if (jobs[i]->err && jobs[i]->errlen)
 			jobs[i]->err[0] = 0;
 	}
-	rc = sync_exec(db, "BEGIN IMMEDIATE");
+	rc = engine_ctl(e, CTL_BEGIN);
 	if (rc)
 		goto out;
 	rc = engine_begin(e);
@@ -1674,7 +1712,7 @@ int sync_merger_run(struct sync_merger *m, struct sync_merge_job *const *jobs, s
 		rc = engine_save_state(e);
 	engine_reset(e);
 	if (!rc)
-		rc = sync_exec(db, "COMMIT");
+		rc = engine_ctl(e, CTL_COMMIT);
 out:
 	if (rc)
 		sync_rollback(db);
