@@ -475,8 +475,10 @@ static void close_walk(uv_handle_t *h, void *arg)
  */
 static void tune_for_load(void)
 {
+	char n[16];
+	snprintf(n, sizeof(n), "%d", STORE_READERS);
 	if (!getenv("UV_THREADPOOL_SIZE"))
-		setenv("UV_THREADPOOL_SIZE", "16", 1);
+		setenv("UV_THREADPOOL_SIZE", n, 1);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
