@@ -1,6 +1,11 @@
 /*
  * server.c - the server half of the engine: sync tables, the per-column
- * merge of pushed changesets, the server's own writes, and pull pages.
+ * merge of pushed changesets and the server's own writes. Pull pages are
+ * pull.c's.
+ *
+ * One engine (struct engine) serves the merge, the conflicts' resolutions
+ * and the server's own writes: its row bookkeeping must be the same for all
+ * three, which is why they share this file past 800 lines.
  *
  * The merge reads each changeset with sqlite3changeset_start/next and writes
  * with its own cached statements rather than sqlite3changeset_apply, which
