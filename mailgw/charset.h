@@ -47,4 +47,10 @@ int mailgw_rfc2047_decode(const char *in, size_t n, size_t max, char **out) RELA
  * *partial (may be NULL) when the input ends inside a 4-character group. */
 size_t mailgw_base64_decode(const char *in, size_t n, unsigned char *out, int *partial);
 
+/* Installs the conversions of libetpan_charconv (charset.c) into libetpan:
+ * the header words it converts to UTF-8 from UTF-8, ASCII or Latin-1 no
+ * longer go through an iconv descriptor each. Any thread may call it, as
+ * often as it likes; mailgw_mime_parse() does. */
+void mailgw_charset_hook_libetpan(void);
+
 #endif

@@ -460,15 +460,29 @@ out:
 
 /* ---- parts ---- */
 
+/* 1 for the characters of the base64 alphabet, 2 for its pad '='. */
+static const unsigned char b64_class[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+	['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+	['='] = 2,
+};
+
+/* Whether base64 text ends inside a 4-character group. Read by a table
+ * rather than isalnum(): the locale's classes are not base64's, and the
+ * scan is over every byte of every encoded part. */
 static int base64_truncated(const char *s, size_t n)
 {
 	size_t count = 0, pad = 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '=')
-			pad++;
-		else if (isalnum(c) || c == '+' || c == '/')
-			count += pad ? 0 : 1;
+		unsigned k = b64_class[(unsigned char)s[i]];
+		pad += k >> 1;
+		count += (k & 1) && !pad;
 	}
 	return (count + pad) % 4 != 0;
 }
@@ -969,6 +983,7 @@ int mailgw_mime_parse(const void *raw, size_t len, const struct mailgw_mime_limi
 	char *padded = NULL;
 	int rc = 0;
 
+	mailgw_charset_hook_libetpan();
 	if (!limits) {
 		mailgw_mime_limits_default(&defaults);
 		limits = &defaults;

@@ -17,11 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,15 +356,17 @@ static int read_exact(int fd, unsigned char *p, size_t n)
 	return 0;
 }
 
-/* Current address-space size, from /proc. */
+/* What the worker reads again for each message, opened once. */
+static struct {
+	int statm;                  /* /proc/self/statm, or -1 */
+	struct rlimit as, cpu;      /* the limits at start: their hard parts bound ours */
+} self = { -1, { 0, 0 }, { 0, 0 } };
+
+/* Current address-space size, from /proc (0 when unknown). */
 static size_t vm_size(void)
 {
 	char s[64];
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, s, sizeof(s) - 1);
-	close(fd);
+	ssize_t n = self.statm < 0 ? -1 : pread(self.statm, s, sizeof(s) - 1, 0);
 	if (n <= 0)
 		return 0;
 	s[n] = 0;
@@ -369,38 +374,31 @@ static size_t vm_size(void)
 	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static void set_soft_limit(int resource, rlim_t want)
+/* Only the soft limit moves: an unprivileged process cannot raise a hard
+ * limit again, and the next message may need more. */
+static void set_soft_limit(int resource, const struct rlimit *start, rlim_t want)
 {
-	struct rlimit rl;
-	if (getrlimit(resource, &rl))
-		return;
-	/* Only the soft limit moves: an unprivileged process cannot raise a
-	 * hard limit again, and the next message may need more. */
+	struct rlimit rl = *start;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max ? rl.rlim_max : want;
 	setrlimit(resource, &rl);
 }
 
-/* Frees the address space before reading a request: the message itself is
- * the parent's to bound (max_message), not child_memory. */
-static void unlimit_memory(void)
-{
-	set_soft_limit(RLIMIT_AS, RLIM_INFINITY);
-}
-
-/* The limits of one message, counted from what the worker already uses:
- * a sanitizer build reserves terabytes of shadow memory up front, and the
- * CPU limit of a long-lived process counts its whole life. */
-static void limit_message(const struct mailgw_mime_limits *lim)
+/* The limits of one message of len bytes, counted from what the worker
+ * already uses: a sanitizer build reserves terabytes of shadow memory up
+ * front, and the CPU limit of a long-lived process counts its whole life.
+ * Set before the message is read, so that reading it is within them. */
+static void limit_message(const struct mailgw_mime_limits *lim, size_t len)
 {
 	struct rusage ru;
 	size_t vm = vm_size();
-	if (vm)
-		set_soft_limit(RLIMIT_AS, (rlim_t)vm + lim->child_memory);
+	set_soft_limit(RLIMIT_AS, &self.as, vm ? (rlim_t)vm + len + lim->child_memory
+					       : RLIM_INFINITY);
 	if (!getrusage(RUSAGE_SELF, &ru)) {
 		int64_t us = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
 			     ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 		rlim_t used = (rlim_t)(us / 1000000) + 1; /* rounded up */
-		set_soft_limit(RLIMIT_CPU, used + (lim->child_cpu_s ? lim->child_cpu_s : 1));
+		set_soft_limit(RLIMIT_CPU, &self.cpu,
+			       used + (lim->child_cpu_s ? lim->child_cpu_s : 1));
 	}
 	/* The parent kills on time; this ends a parse whose parent is gone. */
 	alarm(lim->timeout_ms / 1000 + 2);
@@ -453,13 +451,12 @@ __attribute__((noreturn)) static void worker_serve(int fd)
 			_exit(0); /* the parent closed its end, or died */
 		if (r || request_parse(head, &lim, &len))
 			_exit(EXIT_BADREQ);
-		unlimit_memory();
+		limit_message(&lim, len);
 		raw = malloc(len ? len : 1);
 		if (!raw)
 			_exit(EXIT_NOMEM);
 		if (read_exact(fd, raw, len))
 			_exit(EXIT_BADREQ);
-		limit_message(&lim);
 		commit_fault(lim.test_fault, fd);
 		int rc = mailgw_mime_parse(raw, len, &lim, &m);
 		if (!rc)
@@ -504,6 +501,15 @@ void mailgw_sandbox_main(int argc, char **argv)
 	close_range(3, ~0u, 0);
 	struct rlimit rl = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &rl);
+	self.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (getrlimit(RLIMIT_AS, &self.as))
+		self.as.rlim_max = RLIM_INFINITY;
+	if (getrlimit(RLIMIT_CPU, &self.cpu))
+		self.cpu.rlim_max = RLIM_INFINITY;
+	/* Keep freed memory for the next message instead of giving it back
+	 * to the system and faulting it in again (RLIMIT_AS still bounds it). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	write_all(0, (const unsigned char *)HELLO, 4);
 	worker_serve(0);
 }
@@ -641,12 +647,16 @@ static int read_full(int fd, unsigned char *p, size_t n, int64_t deadline)
 	return IO_OK;
 }
 
-/* MSG_NOSIGNAL: a worker that died mid-request must not raise SIGPIPE in
- * a caller that does not ignore it. */
-static int send_full(int fd, const unsigned char *p, size_t n, int64_t deadline)
+/* Sends the request's head and message with one call when the socket takes
+ * them. MSG_NOSIGNAL: a worker that died mid-request must not raise SIGPIPE
+ * in a caller that does not ignore it. */
+static int send_request(int fd, const unsigned char *head, size_t hlen, const void *raw,
+			size_t len, int64_t deadline)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	struct iovec iov[2] = { { (void *)head, hlen }, { (void *)raw, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	while (iov[1].iov_len) {
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN) {
@@ -657,8 +667,17 @@ static int send_full(int fd, const unsigned char *p, size_t n, int64_t deadline)
 		}
 		if (w < 0)
 			return errno == EPIPE || errno == ECONNRESET ? IO_EOF : IO_ERROR;
-		p += w;
-		n -= (size_t)w;
+		/* Skip what went: the head first, then the message. */
+		for (size_t k = 0, sent = (size_t)w; k < 2 && sent; k++) {
+			size_t n = sent < iov[k].iov_len ? sent : iov[k].iov_len;
+			iov[k].iov_base = (char *)iov[k].iov_base + n;
+			iov[k].iov_len -= n;
+			sent -= n;
+		}
+		if (!iov[0].iov_len) {
+			mh.msg_iov = &iov[1];
+			mh.msg_iovlen = 1;
+		}
 	}
 	return IO_OK;
 }
@@ -831,13 +850,11 @@ static int exchange(struct worker *w, const void *raw, size_t len, const struct 
 
 	request_head(req, lim, len);
 	int64_t deadline = now_ms() + lim->timeout_ms;
-	int r = send_full(w->fd, req, REQ_LEN, deadline);
+	int r = send_request(w->fd, req, REQ_LEN, raw, len, deadline);
 	if (r == IO_EOF && w->served) {
 		worker_stop(w);
 		return AGAIN;
 	}
-	if (r == IO_OK)
-		r = send_full(w->fd, raw, len, deadline);
 	if (r == IO_OK)
 		r = read_full(w->fd, head, HEAD_LEN, deadline);
 	if (r == IO_OK) {
@@ -906,6 +923,45 @@ int mailgw_sandbox_parse(const void *raw, size_t len, const struct mailgw_mime_l
 	}
 	pool_release(w);
 	return rc == AGAIN ? RELAIS_EIO : rc;
+}
+
+/* The jobs of one mailgw_sandbox_parse_many() call, shared by its threads. */
+struct batch {
+	struct mailgw_sandbox_job *jobs;
+	size_t n;
+	atomic_size_t next;         /* the next job no thread took yet */
+	const struct mailgw_mime_limits *limits;
+};
+
+/* Takes the batch's jobs one by one until none is left. */
+static void *batch_run(void *arg)
+{
+	struct batch *b = arg;
+	for (size_t i; (i = atomic_fetch_add(&b->next, 1)) < b->n;) {
+		struct mailgw_sandbox_job *j = &b->jobs[i];
+		j->rc = mailgw_sandbox_parse(j->raw, j->len, b->limits, &j->msg, &j->outcome);
+	}
+	return NULL;
+}
+
+void mailgw_sandbox_parse_many(struct mailgw_sandbox_job *jobs, size_t n,
+			       const struct mailgw_mime_limits *limits)
+{
+	pthread_t helper[MAILGW_SANDBOX_WORKERS];
+	struct batch b = { jobs, n, 0, limits };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 0 ? (size_t)cpus : 1, started = 0;
+	if (want > MAILGW_SANDBOX_WORKERS)
+		want = MAILGW_SANDBOX_WORKERS;
+	if (want > n)
+		want = n;
+	/* The calling thread is one of them; a helper that cannot start
+	 * leaves its share to the others. */
+	while (started + 1 < want && !pthread_create(&helper[started], NULL, batch_run, &b))
+		started++;
+	batch_run(&b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(helper[i], NULL);
 }
 
 void mailgw_sandbox_shutdown(void)
