@@ -21,6 +21,11 @@
 #include "mail.h"
 #include "worker.h"
 
+/* Messages parsed side by side, and the bytes after which a batch takes no
+ * more (each message may be up to MAILGW_IMAP_MAX_MESSAGE). */
+#define MAIL_BATCH 16
+#define MAIL_BATCH_BYTES (16u << 20)
+
 struct mail_gateway {
 	struct store *st;
 	const struct sync_tables *t;
@@ -215,74 +220,146 @@ out:
 	return rc;
 }
 
-/* Steps 1 to 6 for one UID. A non-zero return ends the session. */
-static int process(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
-		   uint32_t uid)
-{
-	struct buf raw = BUF_INIT(MAILGW_IMAP_MAX_MESSAGE + (64u << 10));
+/* A message of a scan between its archiving and its record. */
+struct pending {
+	uint32_t uid;
+	struct buf raw;
 	struct mailgw_ingest_entry e;
-	struct mailgw_mime_msg *m = NULL;
-	struct mailgw_sandbox_outcome so;
-	struct mailgw_result r;
-	size_t size = 0;
-	int planned = 0, rc;
-	sqlite3 *db;
+};
 
-	memset(&r, 0, sizeof(r));
-	rc = mailgw_imap_fetch(c, uid, &raw, &size);
+/*
+ * Steps 1 and 2 for one UID: fetches and archives it. When it waits for its
+ * parse, *parse is set and p holds it (the caller releases p->raw);
+ * otherwise the UID was dealt with here (too big, gone meanwhile, already
+ * processed). A non-zero return ends the session.
+ */
+static int take(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		uint32_t uid, struct pending *p, int *parse)
+{
+	size_t size = 0;
+	*parse = 0;
+	p->uid = uid;
+	buf_init(&p->raw, MAILGW_IMAP_MAX_MESSAGE + (64u << 10));
+	int rc = mailgw_imap_fetch(c, uid, &p->raw, &size);
 	if (rc == RELAIS_ETOOBIG && size > 0) {
 		rc = too_big(g, c, uidvalidity, uid, size);
-		goto out;
+		goto done;
 	}
 	if (rc == RELAIS_ENOTFOUND) {
 		/* Gone meanwhile (moved by a person): nothing to do. */
 		rc = remember(g, uidvalidity, uid);
-		goto out;
+		goto done;
 	}
 	if (rc) {
 		fprintf(stderr, "courrier : UID %u non lu : %s (%s)\n", uid, relais_strerror(rc),
 			mailgw_imap_error(c));
-		goto out;
+		goto done;
 	}
-
-	db = store_writer_acquire(g->st);
-	rc = mailgw_ingest_archive(db, g->t, g->cfg->departement, raw.data, raw.len,
-				   util_now_ms(), &e);
+	sqlite3 *db = store_writer_acquire(g->st);
+	rc = mailgw_ingest_archive(db, g->t, g->cfg->departement, p->raw.data, p->raw.len,
+				   util_now_ms(), &p->e);
 	store_writer_release(g->st);
 	if (rc) {
 		fprintf(stderr, "courrier : UID %u non archivé : %s\n", uid, relais_strerror(rc));
-		goto out;
+		goto done;
 	}
-	if (e.duplicate) {
-		rc = finish_again(g, c, uidvalidity, uid, &e, &raw);
-		goto out;
+	if (p->e.duplicate) {
+		rc = finish_again(g, c, uidvalidity, uid, &p->e, &p->raw);
+		goto done;
 	}
+	*parse = 1;
+	return 0;
+done:
+	buf_release(&p->raw);
+	return rc;
+}
 
-	rc = mailgw_sandbox_parse(raw.data, raw.len, NULL, &m, &so);
+/* Steps 4 to 6 for one message and its parse j. A non-zero return ends
+ * the session. */
+static int record(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		  const struct pending *p, const struct mailgw_sandbox_job *j)
+{
+	struct mailgw_result r;
+	int planned = 0, rc = j->rc;
+
 	if (rc) {
-		fprintf(stderr, "courrier : UID %u : analyse impossible pour l'instant : %s\n", uid,
+		fprintf(stderr, "courrier : UID %u : analyse impossible pour l'instant : %s\n", p->uid,
 			relais_strerror(rc));
-		goto out;
+		return rc;
 	}
-	db = store_writer_acquire(g->st);
-	rc = mailgw_ingest_record(db, g->t, g->cfg->departement, e.id,
-				  so.verdict == MAILGW_SANDBOX_PARSED ? m : NULL, so.reason,
-				  &g->sender, util_now_ms(), &r, &planned);
+	memset(&r, 0, sizeof(r));
+	sqlite3 *db = store_writer_acquire(g->st);
+	rc = mailgw_ingest_record(db, g->t, g->cfg->departement, p->e.id,
+				  j->outcome.verdict == MAILGW_SANDBOX_PARSED ? j->msg : NULL,
+				  j->outcome.reason, &g->sender, util_now_ms(), &r, &planned);
 	store_writer_release(g->st);
 	if (rc) {
-		fprintf(stderr, "courrier : UID %u non enregistré : %s\n", uid, relais_strerror(rc));
+		fprintf(stderr, "courrier : UID %u non enregistré : %s\n", p->uid, relais_strerror(rc));
 		goto out;
 	}
-	fprintf(stderr, "courrier : UID %u : %s (%s), courrier %s%s\n", uid,
-		outcome_word(r.outcome), form_kind_name(r.kind), e.id,
+	fprintf(stderr, "courrier : UID %u : %s (%s), courrier %s%s\n", p->uid,
+		outcome_word(r.outcome), form_kind_name(r.kind), p->e.id,
 		planned ? ", réponse prévue" : "");
 	if (planned)
-		send_replies(g, e.id);
-	rc = finish(g, c, uidvalidity, uid, folder_for(g, r.outcome));
+		send_replies(g, p->e.id);
+	rc = finish(g, c, uidvalidity, p->uid, folder_for(g, r.outcome));
 out:
 	mailgw_result_free(&r);
-	mailgw_mime_free(m);
-	buf_release(&raw);
+	return rc;
+}
+
+/* Whether p[k] is the journal row of a message before it in p. */
+static int same_message(const struct pending *p, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (!strcmp(p[i].e.id, p[k].e.id))
+			return 1;
+	return 0;
+}
+
+/*
+ * Steps 1 to 6 for the UIDs from uids[*next], in order, one batch: its
+ * messages are fetched and archived one by one, parsed side by side in the
+ * sandbox (one worker per processor), then recorded and moved one by one.
+ * A batch holds at most MAIL_BATCH messages and takes no more once they
+ * weigh MAIL_BATCH_BYTES. A crash or a stop between archiving and recording
+ * leaves journal rows "en_cours", which the next scan records.
+ */
+static int batch(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
+		 const uint32_t *uids, size_t n, size_t *next)
+{
+	struct pending p[MAIL_BATCH];
+	struct mailgw_sandbox_job jobs[MAIL_BATCH];
+	size_t k = 0, bytes = 0;
+	int rc = 0;
+
+	while (!rc && *next < n && k < MAIL_BATCH && bytes < MAIL_BATCH_BYTES && !stopping(g)) {
+		int parse;
+		rc = take(g, c, uidvalidity, uids[(*next)++], &p[k], &parse);
+		if (parse && same_message(p, k)) {
+			/* The same message delivered twice: the second copy
+			 * waits for the next batch, where the first one's
+			 * record makes it a duplicate. */
+			buf_release(&p[k].raw);
+			(*next)--;
+			break;
+		}
+		if (parse) {
+			memset(&jobs[k], 0, sizeof(jobs[k]));
+			jobs[k].raw = p[k].raw.data;
+			jobs[k].len = p[k].raw.len;
+			bytes += p[k].raw.len;
+			k++;
+		}
+	}
+	if (!rc && k)
+		mailgw_sandbox_parse_many(jobs, k, NULL);
+	for (size_t i = 0; i < k; i++) {
+		if (!rc)
+			rc = record(g, c, uidvalidity, &p[i], &jobs[i]);
+		mailgw_mime_free(jobs[i].msg);
+		buf_release(&p[i].raw);
+	}
 	return rc;
 }
 
@@ -303,8 +380,8 @@ static int scan(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalid
 	if (rc)
 		return rc;
 	rc = mailgw_imap_uids_above(c, last, &uids, &n);
-	for (size_t i = 0; !rc && i < n && !stopping(g); i++)
-		rc = process(g, c, uidvalidity, uids[i]);
+	for (size_t next = 0; !rc && next < n && !stopping(g);)
+		rc = batch(g, c, uidvalidity, uids, n, &next);
 	free(uids);
 	return rc;
 }
