@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <libetpan/charconv.h>
 #include "../common/utf8.h"
 #include "../mailgw/charset.h"
 #include "../mailgw/html.h"
@@ -523,6 +524,104 @@ TEST(mime_sandbox_faults_quarantine)
 		m = NULL;
 		mailgw_sandbox_stats(&after);
 		CHECK_INT_IDX(after.started, before.started + 1, i);
+	}
+}
+
+/* Jobs of the corpus parsed side by side give, each, what the parse in
+ * process gives; a fault that every worker of a batch commits quarantines
+ * each job, and the next batch is parsed again by fresh workers. */
+TEST(mime_sandbox_many_equals_one_by_one)
+{
+	static const char *const names[] = {
+		"plain-utf8.eml", "alternative.eml", "absence-fr.eml", "mutt-bilan-csv.eml",
+		"mutt-latin1.eml", "forwarded.eml", "dsn.eml",
+	};
+	enum { JOBS = 40 };
+	static struct mailgw_sandbox_job jobs[JOBS];
+	struct mailgw_mime_limits lim;
+	size_t len[N(names)];
+	const char *raw[N(names)];
+	h_setup();
+	for (size_t i = 0; i < N(names); i++) {
+		raw[i] = corpus(names[i], &len[i]);
+		CHECK(raw[i] != NULL);
+	}
+	for (size_t i = 0; i < JOBS; i++) {
+		jobs[i].raw = raw[i % N(names)];
+		jobs[i].len = len[i % N(names)];
+	}
+	mailgw_sandbox_parse_many(jobs, JOBS, NULL);
+	int same = 1;
+	for (size_t i = 0; i < JOBS; i++) {
+		struct mailgw_mime_msg *m = NULL;
+		CHECK_OK(mailgw_mime_parse(jobs[i].raw, jobs[i].len, NULL, &m));
+		int ok = !jobs[i].rc && jobs[i].outcome.verdict == MAILGW_SANDBOX_PARSED &&
+			 jobs[i].msg && msg_equal(jobs[i].msg, m);
+		if (!ok)
+			fprintf(stderr, "  job %zu (%s) differs\n", i, names[i % N(names)]);
+		same &= ok;
+		mailgw_mime_free(m);
+		mailgw_mime_free(jobs[i].msg);
+		jobs[i].msg = NULL;
+	}
+	CHECK(same);
+
+	mailgw_mime_limits_default(&lim);
+	lim.test_fault = MAILGW_SANDBOX_FAULT_CRASH;
+	lim.timeout_ms = 20000;
+	mailgw_sandbox_parse_many(jobs, 4, &lim);
+	for (size_t i = 0; i < 4; i++) {
+		CHECK_INT_IDX(jobs[i].rc, 0, (int)i);
+		CHECK_IDX(jobs[i].msg == NULL, (int)i);
+		CHECK_INT_IDX(jobs[i].outcome.verdict, MAILGW_SANDBOX_QUARANTINE, (int)i);
+		CHECK_IDX(strstr(jobs[i].outcome.reason, "planté") != NULL, (int)i);
+	}
+	mailgw_sandbox_parse_many(jobs, 4, NULL);
+	for (size_t i = 0; i < 4; i++) {
+		CHECK_INT_IDX(jobs[i].outcome.verdict, MAILGW_SANDBOX_PARSED, (int)i);
+		mailgw_mime_free(jobs[i].msg);
+		jobs[i].msg = NULL;
+	}
+}
+
+/* libetpan's conversion of header words through our hook gives what its
+ * own iconv path gives, for what the hook converts (UTF-8, ASCII and
+ * Latin-1 to UTF-8) and for what it hands back to iconv. */
+TEST(charset_libetpan_hook_equals_iconv)
+{
+	static const struct {
+		const char *from, *text;
+	} cases[] = {
+		{ "utf-8", "Promeneurs du Net — été" },
+		{ "UTF-8", "caf\xc3\xa9" },
+		{ "utf-8", "invalide \xe9t\xe9" },
+		{ "us-ascii", "Candidature" },
+		{ "us-ascii", "caf\xe9" },
+		{ "iso-8859-1", "\xe9t\xe9 \xe0 l'\xeele" },
+		{ "ISO-8859-1", "\x80\x9f\xff" },
+		{ "latin1", "No\xebl" },
+		{ "iso-8859-15", "\xa4 100" },
+		{ "windows-1252", "\x93guillemets\x94" },
+		{ "utf-8", "" },
+	};
+	mailgw_charset_hook_libetpan();
+	int (*hook)(const char *, const char *, const char *, size_t, char *, size_t *) =
+		extended_charconv;
+	CHECK(hook != NULL);
+	for (size_t i = 0; i < N(cases); i++) {
+		char *via_hook = NULL, *via_iconv = NULL;
+		size_t n = strlen(cases[i].text);
+		int r1 = charconv("utf-8", cases[i].from, cases[i].text, n, &via_hook);
+		extended_charconv = NULL;
+		int r2 = charconv("utf-8", cases[i].from, cases[i].text, n, &via_iconv);
+		extended_charconv = hook;
+		CHECK_INT_IDX(r1, r2, (int)i);
+		CHECK_IDX((via_hook == NULL) == (via_iconv == NULL), (int)i);
+		if (via_hook && via_iconv && strcmp(via_hook, via_iconv))
+			test_fail(__FILE__, __LINE__, "case %zu: \"%s\" by the hook, \"%s\" by iconv", i,
+				  via_hook, via_iconv);
+		free(via_hook);
+		free(via_iconv);
 	}
 }
 
