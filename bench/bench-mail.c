@@ -254,7 +254,7 @@ static double bench_sandbox(const struct corpus *c, size_t n)
 
 /* Messages handed to mailgw_sandbox_parse_many() at once, as the gateway
  * hands it the new messages of one scan. */
-#define BATCH 64
+#define BATCH MAILGW_SANDBOX_BATCH
 
 /* n messages through mailgw_sandbox_parse_many(), BATCH at a time; the
  * parse statuses are counted into counts. Returns the time taken. */

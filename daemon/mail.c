@@ -23,7 +23,7 @@
 
 /* Messages parsed side by side, and the bytes after which a batch takes no
  * more (each message may be up to MAILGW_IMAP_MAX_MESSAGE). */
-#define MAIL_BATCH 16
+#define MAIL_BATCH MAILGW_SANDBOX_BATCH
 #define MAIL_BATCH_BYTES (16u << 20)
 
 struct mail_gateway {

@@ -855,6 +855,10 @@ static int exchange(struct worker *w, const void *raw, size_t len, const struct 
 		worker_stop(w);
 		return AGAIN;
 	}
+	/* The answer takes a parse to come: wait for it before the first
+	 * read rather than after a read that would find nothing. */
+	if (r == IO_OK)
+		r = wait_fd(w->fd, POLLIN, deadline);
 	if (r == IO_OK)
 		r = read_full(w->fd, head, HEAD_LEN, deadline);
 	if (r == IO_OK) {

@@ -119,6 +119,11 @@ void mailgw_sandbox_main(int argc, char **argv);
 int mailgw_sandbox_parse(const void *raw, size_t len, const struct mailgw_mime_limits *limits,
 			 struct mailgw_mime_msg **msg, struct mailgw_sandbox_outcome *outcome) RELAIS_WUR;
 
+/* Messages a caller hands mailgw_sandbox_parse_many() at once, at most: a
+ * batch ends when its slowest parse does and costs a thread start, so it
+ * must be long (with 16 the workers idled a sixth of the time). */
+#define MAILGW_SANDBOX_BATCH 64
+
 /* One message of mailgw_sandbox_parse_many(): raw and len in, the rest out
  * as mailgw_sandbox_parse() gives them. */
 struct mailgw_sandbox_job {
