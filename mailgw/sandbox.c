@@ -655,7 +655,7 @@ static int send_request(int fd, const unsigned char *head, size_t hlen, const vo
 {
 	struct iovec iov[2] = { { (void *)head, hlen }, { (void *)raw, len } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	while (iov[1].iov_len) {
+	while (iov[0].iov_len || iov[1].iov_len) {
 		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;

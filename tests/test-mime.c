@@ -550,6 +550,9 @@ TEST(mime_sandbox_many_equals_one_by_one)
 		jobs[i].raw = raw[i % N(names)];
 		jobs[i].len = len[i % N(names)];
 	}
+	/* An empty message too: its request is a head alone. */
+	jobs[JOBS - 1].raw = "";
+	jobs[JOBS - 1].len = 0;
 	mailgw_sandbox_parse_many(jobs, JOBS, NULL);
 	int same = 1;
 	for (size_t i = 0; i < JOBS; i++) {
@@ -558,7 +561,8 @@ TEST(mime_sandbox_many_equals_one_by_one)
 		int ok = !jobs[i].rc && jobs[i].outcome.verdict == MAILGW_SANDBOX_PARSED &&
 			 jobs[i].msg && msg_equal(jobs[i].msg, m);
 		if (!ok)
-			fprintf(stderr, "  job %zu (%s) differs\n", i, names[i % N(names)]);
+			fprintf(stderr, "  job %zu (%s) differs\n", i,
+				jobs[i].len ? names[i % N(names)] : "empty");
 		same &= ok;
 		mailgw_mime_free(m);
 		mailgw_mime_free(jobs[i].msg);
