@@ -51,11 +51,11 @@ static const struct key mail_keys[] = {
 	{ "dossier_rejetes", K_STR, 0, F(dossier_rejetes) },
 	{ "dossier_quarantaine", K_STR, 0, F(dossier_quarantaine) },
 	{ "intervalle", K_INTERVAL, 0, F(intervalle) },
-	{ "smtp_url", K_STR, 1, F(smtp_url) },
-	{ "smtp_tls", K_SMTP_TLS, 0, F(smtp_starttls) },
-	{ "smtp_ca", K_STR, 0, F(smtp_ca) },
-	{ "smtp_utilisateur", K_STR, 0, F(smtp_utilisateur) },
-	{ "smtp_mot_de_passe_fichier", K_STR, 0, F(smtp_mot_de_passe_fichier) },
+	{ "smtp_url", K_STR, 1, F(smtp.url) },
+	{ "smtp_tls", K_SMTP_TLS, 0, F(smtp.starttls) },
+	{ "smtp_ca", K_STR, 0, F(smtp.ca) },
+	{ "smtp_utilisateur", K_STR, 0, F(smtp.utilisateur) },
+	{ "smtp_mot_de_passe_fichier", K_STR, 0, F(smtp.mot_de_passe_fichier) },
 };
 
 #define NKEYS (sizeof(mail_keys) / sizeof(mail_keys[0]))
@@ -72,11 +72,11 @@ static const struct key digest_keys[] = {
 	{ "periode", K_PERIOD, 0, 0 },
 	{ "adresse", K_STR, 1, D(adresse) },
 	{ "nom", K_STR, 0, D(nom) },
-	{ "smtp_url", K_STR, 1, D(smtp_url) },
-	{ "smtp_tls", K_SMTP_TLS, 0, D(smtp_starttls) },
-	{ "smtp_ca", K_STR, 0, D(smtp_ca) },
-	{ "smtp_utilisateur", K_STR, 0, D(smtp_utilisateur) },
-	{ "smtp_mot_de_passe_fichier", K_STR, 0, D(smtp_mot_de_passe_fichier) },
+	{ "smtp_url", K_STR, 1, D(smtp.url) },
+	{ "smtp_tls", K_SMTP_TLS, 0, D(smtp.starttls) },
+	{ "smtp_ca", K_STR, 0, D(smtp.ca) },
+	{ "smtp_utilisateur", K_STR, 0, D(smtp.utilisateur) },
+	{ "smtp_mot_de_passe_fichier", K_STR, 0, D(smtp.mot_de_passe_fichier) },
 };
 
 #define NDKEYS (sizeof(digest_keys) / sizeof(digest_keys[0]))
@@ -251,6 +251,26 @@ static int check_secret(struct parser *p, int line, const char *path)
 	return 0;
 }
 
+/* The smtp_* keys of a section, whose lines are line[] in the order url,
+ * tls, utilisateur, mot_de_passe_fichier. */
+static int check_smtp(struct parser *p, const struct config_smtp *s, const int line[4])
+{
+	if (strncmp(s->url, "smtp://", 7) && strncmp(s->url, "smtps://", 8))
+		return fail(p, line[0], "adresse SMTP « %s » invalide "
+			    "(smtp://hote:port ou smtps://hote:port).", s->url);
+	if (!strncmp(s->url, "smtp://", 7) && !s->starttls) {
+		const char *h;
+		size_t n;
+		url_host(s->url, &h, &n);
+		if (!is_loopback_name(h, n))
+			return fail(p, line[1], "smtp_tls = aucun n'est permis que vers 127.0.0.1 : "
+				    "le courrier passerait en clair.");
+	}
+	if (s->utilisateur && !s->mot_de_passe_fichier)
+		return fail(p, line[2], "smtp_utilisateur demande aussi smtp_mot_de_passe_fichier.");
+	return s->mot_de_passe_fichier ? check_secret(p, line[3], s->mot_de_passe_fichier) : 0;
+}
+
 /* Parses proxy_confiance: addresses separated by commas, each IPv4 or
  * IPv6, stored in canonical form so that they compare with the peer's. */
 static int set_proxies(struct parser *p, int line, const char *v)
@@ -374,25 +394,14 @@ static int check_mail(struct parser *p)
 	    !is_loopback_name(m->imap_hote, strlen(m->imap_hote)))
 		return fail(p, p->seen[key_index("imap_tls")], "imap_tls = aucun n'est permis que "
 			    "vers 127.0.0.1 : le mot de passe passerait en clair.");
-	if (strncmp(m->smtp_url, "smtp://", 7) && strncmp(m->smtp_url, "smtps://", 8))
-		return fail(p, p->seen[key_index("smtp_url")], "adresse SMTP « %s » invalide "
-			    "(smtp://hote:port ou smtps://hote:port).", m->smtp_url);
-	if (!strncmp(m->smtp_url, "smtp://", 7) && !m->smtp_starttls) {
-		const char *h;
-		size_t n;
-		url_host(m->smtp_url, &h, &n);
-		if (!is_loopback_name(h, n))
-			return fail(p, p->seen[key_index("smtp_tls")], "smtp_tls = aucun n'est permis "
-				    "que vers 127.0.0.1 : le courrier passerait en clair.");
-	}
-	if (m->smtp_utilisateur && !m->smtp_mot_de_passe_fichier)
-		return fail(p, p->seen[key_index("smtp_utilisateur")], "smtp_utilisateur demande "
-			    "aussi smtp_mot_de_passe_fichier.");
-	rc = check_secret(p, p->seen[key_index("imap_mot_de_passe_fichier")],
-			  m->imap_mot_de_passe_fichier);
-	if (!rc && m->smtp_mot_de_passe_fichier)
-		rc = check_secret(p, p->seen[key_index("smtp_mot_de_passe_fichier")],
-				  m->smtp_mot_de_passe_fichier);
+	const int smtp_lines[] = {
+		p->seen[key_index("smtp_url")], p->seen[key_index("smtp_tls")],
+		p->seen[key_index("smtp_utilisateur")], p->seen[key_index("smtp_mot_de_passe_fichier")],
+	};
+	rc = check_smtp(p, &m->smtp, smtp_lines);
+	if (!rc)
+		rc = check_secret(p, p->seen[key_index("imap_mot_de_passe_fichier")],
+				  m->imap_mot_de_passe_fichier);
 	if (!rc)
 		rc = set_default(&m->dossier_entree, "INBOX");
 	if (!rc)
@@ -470,24 +479,12 @@ static int check_digest(struct parser *p)
 	    stat(path, &st) || !S_ISREG(st.st_mode))
 		return fail(p, p->dseen[dkey_index("fuseau")] ? p->dseen[dkey_index("fuseau")] : d->line,
 			    "fuseau horaire « %s » inconnu (exemple : Europe/Paris).", d->fuseau);
-	if (strncmp(d->smtp_url, "smtp://", 7) && strncmp(d->smtp_url, "smtps://", 8))
-		return fail(p, p->dseen[dkey_index("smtp_url")], "adresse SMTP « %s » invalide "
-			    "(smtp://hote:port ou smtps://hote:port).", d->smtp_url);
-	if (!strncmp(d->smtp_url, "smtp://", 7) && !d->smtp_starttls) {
-		const char *h;
-		size_t n;
-		url_host(d->smtp_url, &h, &n);
-		if (!is_loopback_name(h, n))
-			return fail(p, p->dseen[dkey_index("smtp_tls")], "smtp_tls = aucun n'est permis "
-				    "que vers 127.0.0.1 : le courrier passerait en clair.");
-	}
-	if (d->smtp_utilisateur && !d->smtp_mot_de_passe_fichier)
-		return fail(p, p->dseen[dkey_index("smtp_utilisateur")], "smtp_utilisateur demande "
-			    "aussi smtp_mot_de_passe_fichier.");
-	if (d->smtp_mot_de_passe_fichier)
-		return check_secret(p, p->dseen[dkey_index("smtp_mot_de_passe_fichier")],
-				    d->smtp_mot_de_passe_fichier);
-	return 0;
+	const int smtp_lines[] = {
+		p->dseen[dkey_index("smtp_url")], p->dseen[dkey_index("smtp_tls")],
+		p->dseen[dkey_index("smtp_utilisateur")],
+		p->dseen[dkey_index("smtp_mot_de_passe_fichier")],
+	};
+	return check_smtp(p, &d->smtp, smtp_lines);
 }
 
 int config_parse(const char *text, size_t len, const char *name, struct config *c,
@@ -506,9 +503,9 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	p.err = err;
 	p.errlen = errlen;
 	c->mail.imap_tls = MAILGW_TLS_STARTTLS;
-	c->mail.smtp_starttls = 1;
+	c->mail.smtp.starttls = 1;
 	c->mail.intervalle = 60;
-	c->digest.smtp_starttls = 1;
+	c->digest.smtp.starttls = 1;
 	if (errlen)
 		err[0] = 0;
 
@@ -665,17 +662,27 @@ void config_free(struct config *c)
 	char **strs[] = {
 		&m->departement, &m->adresse, &m->nom, &m->imap_hote, &m->imap_ca,
 		&m->imap_utilisateur, &m->imap_mot_de_passe_fichier, &m->dossier_entree,
-		&m->dossier_traites, &m->dossier_rejetes, &m->dossier_quarantaine, &m->smtp_url,
-		&m->smtp_ca, &m->smtp_utilisateur, &m->smtp_mot_de_passe_fichier,
+		&m->dossier_traites, &m->dossier_rejetes, &m->dossier_quarantaine, &m->smtp.url,
+		&m->smtp.ca, &m->smtp.utilisateur, &m->smtp.mot_de_passe_fichier,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	struct config_digest *d = &c->digest;
 	char **dstrs[] = {
-		&d->departement, &d->destinataires, &d->fuseau, &d->adresse, &d->nom, &d->smtp_url,
-		&d->smtp_ca, &d->smtp_utilisateur, &d->smtp_mot_de_passe_fichier,
+		&d->departement, &d->destinataires, &d->fuseau, &d->adresse, &d->nom, &d->smtp.url,
+		&d->smtp.ca, &d->smtp.utilisateur, &d->smtp.mot_de_passe_fichier,
 	};
 	for (size_t i = 0; i < sizeof(dstrs) / sizeof(dstrs[0]); i++)
 		free(*dstrs[i]);
 	memset(c, 0, sizeof(*c));
+}
+
+void config_smtp_use(const struct config_smtp *s, struct mailgw_smtp_config *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->url = s->url;
+	out->starttls = s->starttls;
+	out->cafile = s->ca;
+	out->user = s->utilisateur;
+	out->password_file = s->mot_de_passe_fichier;
 }

@@ -17,11 +17,22 @@
 #include <stddef.h>
 #include "../common/relais.h"
 #include "../mailgw/imap.h"
+#include "../mailgw/smtp.h"
 
 /* The file read by "relaisd servir" without --config, in the data directory. */
 #define CONFIG_DEFAULT_NAME "relaisd.conf"
 /* Cap on the file: a configuration is a few hundred bytes. */
 #define CONFIG_MAX_FILE (64u * 1024)
+
+/* The smtp_* keys, the same in [courrier] and [digest]: how relaisd sends
+ * mail. Strings are malloc'ed, NULL when not given. */
+struct config_smtp {
+	char *url;                   /* smtp_url */
+	int starttls;                /* smtp_tls = starttls (the default) */
+	char *ca;                    /* smtp_ca */
+	char *utilisateur;           /* smtp_utilisateur */
+	char *mot_de_passe_fichier;  /* smtp_mot_de_passe_fichier */
+};
 
 /* The [courrier] section; strings are malloc'ed, NULL when not given. */
 struct config_mail {
@@ -41,11 +52,7 @@ struct config_mail {
 	char *dossier_rejetes;
 	char *dossier_quarantaine;
 	int intervalle;              /* seconds; default 60 */
-	char *smtp_url;
-	int smtp_starttls;           /* smtp_tls = starttls (the default) */
-	char *smtp_ca;
-	char *smtp_utilisateur;
-	char *smtp_mot_de_passe_fichier;
+	struct config_smtp smtp;
 };
 
 /* The [digest] section; strings are malloc'ed, NULL when not given. */
@@ -59,11 +66,7 @@ struct config_digest {
 	char *fuseau;                /* default Europe/Paris */
 	char *adresse;
 	char *nom;
-	char *smtp_url;
-	int smtp_starttls;
-	char *smtp_ca;
-	char *smtp_utilisateur;
-	char *smtp_mot_de_passe_fichier;
+	struct config_smtp smtp;
 };
 
 #define CONFIG_MAX_PROXIES 8
@@ -112,5 +115,9 @@ int config_load(const char *path, int must_exist, struct config *c, char *err,
 
 /* Frees the strings of c and zeroes it. Accepts NULL. */
 void config_free(struct config *c);
+
+/* The sender's settings of s (pointing into s, which must outlive them),
+ * with the default time limit. */
+void config_smtp_use(const struct config_smtp *s, struct mailgw_smtp_config *out);
 
 #endif

@@ -1072,11 +1072,7 @@ int digest_start(struct store *st, const struct config_digest *cfg,
 	d->cfg = cfg;
 	if (clk)
 		d->clk = *clk;
-	d->smtp.url = cfg->smtp_url;
-	d->smtp.starttls = cfg->smtp_starttls;
-	d->smtp.cafile = cfg->smtp_ca;
-	d->smtp.user = cfg->smtp_utilisateur;
-	d->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
+	config_smtp_use(&cfg->smtp, &d->smtp);
 	rc = worker_start(&d->w, run, d);
 	if (rc)
 		goto fail;

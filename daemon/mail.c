@@ -511,11 +511,7 @@ int mail_gateway_start(struct store *st, const struct config_mail *cfg,
 	g->imap.cafile = cfg->imap_ca;
 	g->imap.user = cfg->imap_utilisateur;
 	g->imap.password_file = cfg->imap_mot_de_passe_fichier;
-	g->smtp.url = cfg->smtp_url;
-	g->smtp.starttls = cfg->smtp_starttls;
-	g->smtp.cafile = cfg->smtp_ca;
-	g->smtp.user = cfg->smtp_utilisateur;
-	g->smtp.password_file = cfg->smtp_mot_de_passe_fichier;
+	config_smtp_use(&cfg->smtp, &g->smtp);
 	g->sender.addr = cfg->adresse;
 	g->sender.name = cfg->nom;
 	rc = worker_start(&g->w, run, g);
