@@ -675,7 +675,7 @@ static int cmd_serve(int argc, char **argv)
 		printf("Pour commencer, tapez :\n");
 		char client[PATH_MAX];
 		client_path(client, sizeof(client));
-		printf("%s --home ./relais-demo init --serveur http://%s:%d --jeton %s\n",
+		printf("%s --dossier ./relais-demo init --serveur http://%s:%d --jeton %s\n",
 		       client, host, bound, token);
 		fflush(stdout);
 	}

@@ -417,12 +417,12 @@ struct h_out *h_runv(char *const argv[], int timeout_ms)
 	return run_with(argv, NULL, NULL, timeout_ms);
 }
 
-/* Builds "relais --home HOME args..." from a va_list. */
+/* Builds "relais --dossier HOME args..." from a va_list. */
 static int relais_argv(char *argv[H_MAX_ARGS], const char *home, va_list ap)
 {
 	int n = 0;
 	argv[n++] = (char *)h_bin("relais");
-	argv[n++] = (char *)"--home";
+	argv[n++] = (char *)"--dossier";
 	argv[n++] = (char *)home;
 	for (;;) {
 		char *a = va_arg(ap, char *);

@@ -55,7 +55,7 @@ struct h_out {
 /* Runs argv (argv[0] a path) with stdin from /dev/null, stdout and stderr
  * captured, within timeout_ms. Never NULL; harness-owned. */
 struct h_out *h_runv(char *const argv[], int timeout_ms);
-/* Runs `relais --home HOME args...` (NULL-terminated). */
+/* Runs `relais --dossier HOME args...` (NULL-terminated). */
 struct h_out *h_relais(const char *home, ...) __attribute__((sentinel));
 /* Like h_relais, with input written to its stdin (NULL: /dev/null, as for
  * every other run) and env, NULL-terminated "NAME=value" strings (or NULL),

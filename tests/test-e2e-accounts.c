@@ -234,7 +234,7 @@ TEST(e2e_accounts_list_rm_and_token)
 	CHECK_INT(o->status, 1);
 	CHECK(strstr(o->err, "a refusé le jeton (401)") != NULL);
 	CHECK(strstr(o->err, "il lance « relaisd compte jeton marie »") != NULL);
-	CHECK(strstr(o->err, h_strf("« relais --home %s jeton »", R)) != NULL);
+	CHECK(strstr(o->err, h_strf("« relais --dossier %s jeton »", R)) != NULL);
 	CHECK(strstr(o->err, "1 modification reste en attente sur ce poste.") != NULL);
 	CHECK_INT(status_int(R, "pending"), 1);
 
@@ -290,7 +290,7 @@ TEST(e2e_accounts_new_token_keeps_pending_edits)
 	CHECK(token_wellformed(fresh));
 	o = h_relais(R, "sync", (char *)NULL);
 	CHECK_INT(o->status, 1);
-	CHECK(strstr(o->err, "relais --home") && strstr(o->err, " jeton »"));
+	CHECK(strstr(o->err, "relais --dossier") && strstr(o->err, " jeton »"));
 	CHECK_INT(status_int(R, "pending"), 2);
 
 	/* A malformed token (from the environment) is refused locally. */

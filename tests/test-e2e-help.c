@@ -30,7 +30,7 @@ static int is_word(const char *s, size_t n)
 	return 1;
 }
 
-/* Reads the command words of one code line ("relais --home D export
+/* Reads the command words of one code line ("relais --dossier D export
  * annuaire --format csv") into c; returns 1 when it names a command. */
 static int parse_line(const char *line, struct doc_cmd *c)
 {
@@ -50,7 +50,7 @@ static int parse_line(const char *line, struct doc_cmd *c)
 		while (*p == ' ')
 			p++;
 		n = strcspn(p, " \n");
-		if (!strncmp(p, "--home", 6) && n == 6) {
+		if ((n == 6 && !strncmp(p, "--home", 6)) || (n == 9 && !strncmp(p, "--dossier", 9))) {
 			p += n;
 			while (*p == ' ')
 				p++;
@@ -172,4 +172,36 @@ TEST(help_lists_every_documented_command)
 	const char *exp = help_of(home, "relais", "export", NULL);
 	CHECK(exp && lists(exp, "annuaire"));
 	CHECK(lists(top[0], "export annuaire"));
+}
+
+/* The replica's directory is --dossier, before or after the command word,
+ * with its value apart or after "="; --home, the word of earlier releases,
+ * is understood the same way. An option without its directory is refused. */
+TEST(help_dossier_and_its_english_word)
+{
+	h_setup();
+	const char *dir = h_path("sans-replica");
+	const char *forms[][4] = {
+		{ "--dossier", dir, "etat", NULL },
+		{ "etat", "--dossier", dir, NULL },
+		{ h_strf("--dossier=%s", dir), "etat", NULL, NULL },
+		{ "--home", dir, "etat", NULL },
+		{ h_strf("--home=%s", dir), "etat", NULL, NULL },
+	};
+	const char *first = NULL;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char *argv[6] = { (char *)h_bin("relais") };
+		for (size_t k = 0; k < 4 && forms[i][k]; k++)
+			argv[k + 1] = (char *)forms[i][k];
+		struct h_out *o = h_runv(argv, 10000);
+		CHECK_INT_IDX(o->status, 1, (int)i);
+		CHECK_IDX(strstr(o->err, h_strf("aucun réplica dans « %s »", dir)) != NULL, (int)i);
+		if (!first)
+			first = o->err;
+		CHECK_STR_IDX(o->err, first, (int)i);
+	}
+	char *argv[] = { (char *)h_bin("relais"), (char *)"etat", (char *)"--dossier", NULL };
+	struct h_out *o = h_runv(argv, 10000);
+	CHECK(o->status != 0);
+	CHECK(strstr(o->err, "l'option --dossier attend un répertoire") != NULL);
 }

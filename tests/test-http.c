@@ -565,7 +565,7 @@ TEST(http_demo_and_cli)
 		usleep(10000);
 	}
 	CHECK(text != NULL);
-	const char *line = strstr(text, "relais --home ./relais-demo init --serveur http://127.0.0.1:");
+	const char *line = strstr(text, "relais --dossier ./relais-demo init --serveur http://127.0.0.1:");
 	CHECK(line != NULL);
 	const char *tok = strstr(line, "--jeton rls_");
 	CHECK(tok != NULL);

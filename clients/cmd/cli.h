@@ -113,7 +113,7 @@ int cli_tmp_commit(struct file_tmp *t, const char *path) RELAIS_WUR;
 extern const struct options_prog cli_prog;
 
 /*
- * Commands. home is the replica's directory (already resolved from --home,
+ * Commands. home is the replica's directory (already resolved from --dossier,
  * RELAIS_HOME or ~/.relais); argv[0] is the command word. Each returns an
  * exit status and has printed what went wrong.
  */

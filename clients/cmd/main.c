@@ -114,11 +114,12 @@ static int has_own_command(const char *word)
 static void help(FILE *f)
 {
 	static const struct options_cmd main_cmd = {
-		&cli_prog, NULL, "[--home DIR] COMMANDE [OPTIONS]",
+		&cli_prog, NULL, "[--dossier DIR] COMMANDE [OPTIONS]",
 		"Client hors ligne du réseau des Promeneurs du Net : les modifications sont\n"
 		"enregistrées sur ce poste et envoyées au serveur par « relais sync ».\n\n"
 		"Options générales :\n"
-		"  --home DIR     répertoire du réplica (sinon $RELAIS_HOME, sinon ~/.relais)\n"
+		"  --dossier DIR  répertoire du réplica (sinon $RELAIS_HOME, sinon ~/.relais) ;\n"
+		"                 --home, son nom anglais, est aussi compris\n"
 		"  --help         cette aide ; « relais COMMANDE --help » pour une commande\n"
 		"  --version      version du programme\n", NULL, NULL, 0, 0, NULL,
 	};
@@ -131,22 +132,40 @@ static void help(FILE *f)
 	fprintf(f, "\nExemple : relais promeneur ajouter --help\n");
 }
 
-/* Takes "--home DIR" / "--home=DIR" out of argv wherever it stands (before
- * a "--"), so that it may follow the command word too: the one option of
- * the program rather than of a command, read before the command is known.
- * Returns the count left, or -1. */
+/* Whether a is the option name (--dossier, or --home, the English word of
+ * earlier releases) alone, or with "=VALUE" (*value set). */
+static int home_option(const char *a, const char **value)
+{
+	static const char *const names[] = { "--dossier", "--home" };
+	*value = NULL;
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = strlen(names[k]);
+		if (!strncmp(a, names[k], n) && (!a[n] || a[n] == '=')) {
+			if (a[n] == '=')
+				*value = a + n + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Takes "--dossier DIR" / "--dossier=DIR" (or --home) out of argv wherever
+ * it stands (before a "--"), so that it may follow the command word too:
+ * the one option of the program rather than of a command, read before the
+ * command is known. Returns the count left, or -1. */
 static int take_home(int argc, char **argv, const char **home)
 {
 	int n = 0, i = 0;
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--home")) {
+		const char *value;
+		if (home_option(argv[i], &value) && !value) {
 			if (i + 1 >= argc || !argv[i + 1][0]) {
-				cli_error("l'option --home attend un répertoire.");
+				cli_error("l'option --dossier attend un répertoire.");
 				return -1;
 			}
 			*home = argv[++i];
-		} else if (!strncmp(argv[i], "--home=", 7)) {
-			*home = argv[i] + 7;
+		} else if (home_option(argv[i], &value)) {
+			*home = value;
 		} else {
 			argv[n++] = argv[i];
 		}

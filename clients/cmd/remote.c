@@ -669,9 +669,9 @@ static const struct options_cmd sync_cmd = {
 	"  Un serveur restauré depuis une sauvegarde refuse les réplicas qui l'ont connu\n"
 	"  avant : il a pu perdre des modifications qu'ils lui avaient déjà envoyées.\n"
 	"  Les données de ce poste restent intactes. Pour repartir :\n"
-	"    relais --home ANCIEN export --json > avant-restauration.json\n"
-	"    relais --home ANCIEN status      (modifications jamais envoyées)\n"
-	"    relais --home NOUVEAU init --serveur URL --fichier-jeton FICHIER\n"
+	"    relais --dossier ANCIEN export --json > avant-restauration.json\n"
+	"    relais --dossier ANCIEN status      (modifications jamais envoyées)\n"
+	"    relais --dossier NOUVEAU init --serveur URL --fichier-jeton FICHIER\n"
 	"  puis ressaisissez dans NOUVEAU ce qui manque par rapport à\n"
 	"  avant-restauration.json.\n\n"
 	"Après un changement de département :\n"
@@ -679,8 +679,8 @@ static const struct options_cmd sync_cmd = {
 	"  (« relaisd compte modifier ») ne synchronise plus les réplicas de l'ancien : ils\n"
 	"  contiennent ses données, que ce compte ne peut plus lire ni modifier. Le\n"
 	"  serveur les refuse (409) ; ce poste garde ses données intactes. Créez un\n"
-	"  nouveau réplica (« relais --home NOUVEAU init ») ; ce que l'ancien n'avait\n"
-	"  pas envoyé (« relais --home ANCIEN status », « export --json ») est à\n"
+	"  nouveau réplica (« relais --dossier NOUVEAU init ») ; ce que l'ancien n'avait\n"
+	"  pas envoyé (« relais --dossier ANCIEN status », « export --json ») est à\n"
 	"  transmettre à qui tient désormais l'ancien département.\n",
 	0, 0, NULL,
 };
@@ -717,7 +717,7 @@ static int store_account(struct replica *r, const struct remote_opts *o, json_t 
 		       (old_server && strcmp(old_server, o->server)))) {
 		rc = RELAIS_EINVAL;
 		snprintf(err, errlen, "ce répertoire contient une initialisation inachevée pour un autre "
-			 "serveur ou département (%s) : choisissez un autre --home ou supprimez %s.",
+			 "serveur ou département (%s) : choisissez un autre --dossier ou supprimez %s.",
 			 old_dept ? old_dept : "?", r->home);
 		goto out;
 	}
@@ -775,7 +775,7 @@ static void explain_refused_token(const char *home, const char *login)
 	const char *who = login ? login : "IDENTIFIANT";
 	cli_error("le compte « %s » a été supprimé ou son jeton remplacé. Demandez un nouveau "
 		  "jeton à l'administrateur du serveur (il lance « relaisd compte jeton %s »), puis "
-		  "installez-le sur ce poste avec « relais --home %s jeton » : les modifications "
+		  "installez-le sur ce poste avec « relais --dossier %s jeton » : les modifications "
 		  "en attente sont conservées.", who, who, home);
 }
 
@@ -838,7 +838,7 @@ int cmd_init(const char *home, int argc, char **argv)
 	rc = CLI_EXIT_FAIL;
 	if (replica_meta(&r, "init_done", &done) || done) {
 		cli_error("« %s » contient déjà un réplica initialisé : utilisez « relais sync », "
-			  "ou choisissez un autre --home.", home);
+			  "ou choisissez un autre --dossier.", home);
 		goto out;
 	}
 	int e = net_get_json(&n, "/v1/whoami", &who, err, sizeof(err));

@@ -63,7 +63,7 @@ static int open_raw(const char *home, sqlite3 **db, char *err, size_t errlen)
 		return RELAIS_EINVAL;
 	}
 	if (access(path, F_OK) != 0) {
-		say(err, errlen, "aucun réplica dans « %s » : lancez « relais --home %s init "
+		say(err, errlen, "aucun réplica dans « %s » : lancez « relais --dossier %s init "
 			 "--serveur URL --jeton JETON ».", home, home);
 		return RELAIS_ENOTFOUND;
 	}
@@ -287,7 +287,7 @@ int cmd_verifier(const char *home, int argc, char **argv)
 	(void)relais_storage_failure_take();
 	if (c.problems) {
 		printf("Le réplica est endommagé (%d problème%s). Ne le supprimez pas : « relais "
-		       "--home %s secours » le reconstruit depuis le serveur en gardant les "
+		       "--dossier %s secours » le reconstruit depuis le serveur en gardant les "
 		       "modifications pas encore envoyées (voir docs/client.md).\n", c.problems,
 		       c.problems > 1 ? "s" : "", home);
 		goto out;
@@ -691,7 +691,7 @@ static int finish_swap(const char *home, const char *tmp)
 	remove_tmp(tmp);
 	printf("La reconstruction précédente avait été interrompue juste avant la fin : le nouveau "
 	       "réplica est maintenant en place dans « %s » (l'ancien fichier est resté à côté, "
-	       "renommé replica.db.endommage-DATE). Lancez « relais --home %s sync ».\n", home, home);
+	       "renommé replica.db.endommage-DATE). Lancez « relais --dossier %s sync ».\n", home, home);
 	return 1;
 }
 
@@ -797,7 +797,7 @@ int cmd_secours(const char *home, int argc, char **argv)
 		if (e == RELAIS_ENET || !e)
 			cli_error("secours impossible pour l'instant : le serveur n'a pas fourni les "
 				  "données. Rien n'a été modifié : « %s/replica.db » est toujours en place, "
-				  "avec %zu modification%s en attente ; relancez « relais --home %s secours » "
+				  "avec %zu modification%s en attente ; relancez « relais --dossier %s secours » "
 				  "quand le serveur sera joignable.", home, s.outbox.count,
 				  s.outbox.count > 1 ? "s" : "", home);
 		else
@@ -838,7 +838,7 @@ int cmd_secours(const char *home, int argc, char **argv)
 		printf("Le fichier remplacé ne contenait plus aucune modification en attente : "
 		       "celles qui n'avaient pas été envoyées avant qu'il soit vidé sont perdues.\n");
 	printf("Modifications en attente remises dans la file : %zu", s.outbox.count);
-	printf(s.outbox.count ? " ; lancez « relais --home %s sync » pour les envoyer.\n" : ".\n",
+	printf(s.outbox.count ? " ; lancez « relais --dossier %s sync » pour les envoyer.\n" : ".\n",
 	       home);
 	if (s.refused.count || s.refused_rc)
 		printf("Modifications refusées par le serveur recopiées : %zu%s (voir « relais "

@@ -29,7 +29,7 @@ char *replica_home(const char *opt, char *err, size_t errlen)
 	char *p = platform_default_home();
 	if (!p)
 		snprintf(err, errlen, "impossible de trouver le répertoire du réplica : "
-			 "indiquez --home DIR ou la variable RELAIS_HOME.");
+			 "indiquez --dossier DIR ou la variable RELAIS_HOME.");
 	return p;
 }
 
@@ -89,7 +89,7 @@ static void advice(const char *home, int code, char *out, size_t outlen)
 	switch (code) {
 	case RELAIS_EDAMAGED:
 		snprintf(out, outlen, "le réplica « %s/replica.db » est endommagé. Ne le supprimez pas : "
-			 "« relais --home %s verifier » le contrôle, et « relais --home %s secours » le "
+			 "« relais --dossier %s verifier » le contrôle, et « relais --dossier %s secours » le "
 			 "reconstruit depuis le serveur en gardant les modifications pas encore envoyées "
 			 "(voir docs/client.md).", home, home, home);
 		break;
@@ -101,7 +101,7 @@ static void advice(const char *home, int code, char *out, size_t outlen)
 	case RELAIS_EDISK:
 		snprintf(out, outlen, "erreur du disque en lisant ou en écrivant « %s/replica.db » : "
 			 "vérifiez le disque et son système de fichiers (journal du système, fsck), puis "
-			 "contrôlez le réplica avec « relais --home %s verifier ».", home, home);
+			 "contrôlez le réplica avec « relais --dossier %s verifier ».", home, home);
 		break;
 	case RELAIS_EACCESS:
 		snprintf(out, outlen, "« %s/replica.db » est en lecture seule ou ne peut pas être "
@@ -354,7 +354,7 @@ static int check_content(struct replica *r, char *err, size_t errlen)
 	rc = RELAIS_ENOTFOUND;
 	snprintf(err, errlen, "« %s » %s : ce n'est pas une initialisation inachevée (elle crée "
 		 "les tables du réplica avant tout le reste) mais un fichier vidé ou remplacé par "
-		 "accident. Ne le supprimez pas : « relais --home %s secours --serveur URL --jeton "
+		 "accident. Ne le supprimez pas : « relais --dossier %s secours --serveur URL --jeton "
 		 "JETON » le met de côté et reconstruit le réplica depuis le serveur (voir "
 		 "docs/client.md).", path,
 		 stat(path, &sb) == 0 && sb.st_size == 0 ? "est vide (0 octet)"
@@ -383,7 +383,7 @@ static int open_db(struct replica *r, int create, char *err, size_t errlen)
 		close(fd);
 	} else if (access(path, F_OK) != 0) {
 		snprintf(err, errlen, "aucun réplica dans « %s » : lancez d'abord "
-			 "« relais --home %s init --serveur URL --jeton JETON ».", r->home, r->home);
+			 "« relais --dossier %s init --serveur URL --jeton JETON ».", r->home, r->home);
 		return RELAIS_ENOTFOUND;
 	}
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -442,7 +442,7 @@ int replica_open(struct replica *r, const char *home, unsigned flags, char *err,
 		struct stat st;
 		if (stat(home, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			snprintf(err, errlen, "aucun réplica dans « %s » : lancez d'abord "
-				 "« relais --home %s init --serveur URL --jeton JETON ».", home, home);
+				 "« relais --dossier %s init --serveur URL --jeton JETON ».", home, home);
 			rc = RELAIS_ENOTFOUND;
 			goto out;
 		}
@@ -480,7 +480,7 @@ int replica_open(struct replica *r, const char *home, unsigned flags, char *err,
 		}
 		if (!done) {
 			snprintf(err, errlen, "l'initialisation du réplica « %s » n'est pas terminée : "
-				 "relancez « relais --home %s init --serveur URL --jeton JETON ».",
+				 "relancez « relais --dossier %s init --serveur URL --jeton JETON ».",
 				 home, home);
 			rc = RELAIS_ENOTFOUND;
 			goto out;
@@ -510,7 +510,7 @@ int replica_lock(struct replica *r, const char *home, char *err, size_t errlen)
 	r->lockfd = -1;
 	if (stat(home, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "aucun réplica dans « %s » : lancez d'abord "
-			 "« relais --home %s init --serveur URL --jeton JETON ».", home, home);
+			 "« relais --dossier %s init --serveur URL --jeton JETON ».", home, home);
 		return RELAIS_ENOTFOUND;
 	}
 	r->home = strdup(home);

@@ -45,7 +45,7 @@ struct replica {
 #define REPLICA_AMORCE_PART "amorce.part"
 
 /*
- * Resolves the home directory: opt (from --home) when not NULL, else
+ * Resolves the home directory: opt (from --dossier) when not NULL, else
  * $RELAIS_HOME, else $HOME/.relais. Returns a malloc'd string, or NULL when
  * none can be found (message in err) or on ENOMEM.
  */

@@ -908,7 +908,7 @@ int ui_sync_start(struct ui *u)
 	uv_pipe_init(&u->loop, &u->out_pipe, 0);
 	uv_pipe_init(&u->loop, &u->err_pipe, 0);
 	u->out_pipe.data = u->err_pipe.data = u->proc.data = u;
-	char *args[] = { (char *)"relais", (char *)"--home", (char *)u->home, (char *)"sync", NULL };
+	char *args[] = { (char *)"relais", (char *)"--dossier", (char *)u->home, (char *)"sync", NULL };
 	uv_stdio_container_t stdio[3] = {
 		{ .flags = UV_IGNORE },
 		{ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&u->out_pipe },
