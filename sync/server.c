@@ -1225,6 +1225,23 @@ out:
 	return rc;
 }
 
+/* The row an UPDATE or DELETE of table ti names, into *ri (which the caller
+ * clears, whatever the return): refused when it does not exist or is out of
+ * the author's reach. */
+static int changed_row(struct engine *e, int ti, sqlite3_changeset_iter *it, const char **id,
+		       struct rowinfo *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	int rc = cs_text(e, it, 0, 0, id);
+	if (!rc)
+		rc = row_get(e, ti, *id, ri);
+	if (!rc && !ri->found)
+		rc = no_such_row(e, *id);
+	if (!rc)
+		rc = check_scope(e, *id, ri);
+	return rc;
+}
+
 static int merge_update(struct engine *e, int ti, sqlite3_changeset_iter *it, struct sync_stamp st)
 {
 	struct rowinfo ri;
@@ -1232,16 +1249,7 @@ static int merge_update(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	const char *id;
 	int rc;
 
-	if ((rc = cs_text(e, it, 0, 0, &id)))
-		return rc;
-	rc = row_get(e, ti, id, &ri);
-	if (rc)
-		return rc;
-	if (!ri.found) {
-		rc = no_such_row(e, id);
-		goto out;
-	}
-	if ((rc = check_scope(e, id, &ri)))
+	if ((rc = changed_row(e, ti, it, &id, &ri)))
 		goto out;
 	nd = cs_value(it, 1, 1);
 	if (nd && (sqlite3_value_type(nd) != SQLITE_TEXT ||
@@ -1276,16 +1284,7 @@ static int merge_delete(struct engine *e, int ti, sqlite3_changeset_iter *it, st
 	const char *id;
 	int rc, unseen = 0;
 
-	if ((rc = cs_text(e, it, 0, 0, &id)))
-		return rc;
-	rc = row_get(e, ti, id, &ri);
-	if (rc)
-		return rc;
-	if (!ri.found) {
-		rc = no_such_row(e, id);
-		goto out;
-	}
-	if ((rc = check_scope(e, id, &ri)) || ri.deleted)
+	if ((rc = changed_row(e, ti, it, &id, &ri)) || ri.deleted)
 		goto out;
 	rc = table_stmt(e, ti, STMT_SEL, &sel);
 	if (rc)
