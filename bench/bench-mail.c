@@ -271,7 +271,7 @@ static double sandbox_many_once(const struct corpus *c, size_t n, size_t counts[
 			jobs[i].raw = f->raw;
 			jobs[i].len = f->len;
 		}
-		mailgw_sandbox_parse_many(jobs, k, NULL);
+		mailgw_sandbox_parse_many(jobs, k, NULL, NULL, NULL);
 		for (size_t i = 0; i < k; i++) {
 			if (jobs[i].rc)
 				die("mailgw_sandbox_parse_many", jobs[i].rc);

@@ -282,6 +282,8 @@ static int record(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidval
 	struct mailgw_result r;
 	int planned = 0, rc = j->rc;
 
+	if (rc == RELAIS_ELATER)
+		return rc; /* relaisd stops: not parsed, recorded at the next start */
 	if (rc) {
 		fprintf(stderr, "courrier : UID %u : analyse impossible pour l'instant : %s\n", p->uid,
 			relais_strerror(rc));
@@ -308,6 +310,12 @@ out:
 	return rc;
 }
 
+/* mailgw_sandbox_parse_many()'s question: whether relaisd stops. */
+static int stop_asked(void *g)
+{
+	return stopping(g);
+}
+
 /* Whether p[k] is the journal row of a message before it in p. */
 static int same_message(const struct pending *p, size_t k)
 {
@@ -322,7 +330,8 @@ static int same_message(const struct pending *p, size_t k)
  * messages are fetched and archived one by one, parsed side by side in the
  * sandbox (one worker per processor), then recorded and moved one by one.
  * A batch holds at most MAIL_BATCH messages and takes no more once they
- * weigh MAIL_BATCH_BYTES. A crash or a stop between archiving and recording
+ * weigh MAIL_BATCH_BYTES. Once relaisd is asked to stop, no further parse
+ * of the batch starts. A crash or a stop between archiving and recording
  * leaves journal rows "en_cours", which the next scan records.
  */
 static int batch(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvalidity,
@@ -353,7 +362,7 @@ static int batch(struct mail_gateway *g, struct mailgw_imap *c, uint32_t uidvali
 		}
 	}
 	if (!rc && k)
-		mailgw_sandbox_parse_many(jobs, k, NULL);
+		mailgw_sandbox_parse_many(jobs, k, NULL, stop_asked, g);
 	for (size_t i = 0; i < k; i++) {
 		if (!rc)
 			rc = record(g, c, uidvalidity, &p[i], &jobs[i]);

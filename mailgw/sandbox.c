@@ -935,6 +935,8 @@ struct batch {
 	size_t n;
 	atomic_size_t next;         /* the next job no thread took yet */
 	const struct mailgw_mime_limits *limits;
+	int (*stop)(void *arg);
+	void *arg;
 };
 
 /* Takes the batch's jobs one by one until none is left. */
@@ -943,16 +945,22 @@ static void *batch_run(void *arg)
 	struct batch *b = arg;
 	for (size_t i; (i = atomic_fetch_add(&b->next, 1)) < b->n;) {
 		struct mailgw_sandbox_job *j = &b->jobs[i];
+		if (b->stop && b->stop(b->arg)) {
+			j->msg = NULL;
+			j->rc = RELAIS_ELATER;
+			continue;
+		}
 		j->rc = mailgw_sandbox_parse(j->raw, j->len, b->limits, &j->msg, &j->outcome);
 	}
 	return NULL;
 }
 
 void mailgw_sandbox_parse_many(struct mailgw_sandbox_job *jobs, size_t n,
-			       const struct mailgw_mime_limits *limits)
+			       const struct mailgw_mime_limits *limits,
+			       int (*stop)(void *arg), void *arg)
 {
 	pthread_t helper[MAILGW_SANDBOX_WORKERS];
-	struct batch b = { jobs, n, 0, limits };
+	struct batch b = { jobs, n, 0, limits, stop, arg };
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t want = cpus > 0 ? (size_t)cpus : 1, started = 0;
 	if (want > MAILGW_SANDBOX_WORKERS)

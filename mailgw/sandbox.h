@@ -137,9 +137,13 @@ struct mailgw_sandbox_job {
 /* Parses each of jobs[0..n) as mailgw_sandbox_parse() does, several side by
  * side: one worker each, as many as the machine has processors (at most
  * MAILGW_SANDBOX_WORKERS), the calling thread being one of them. Each job
- * gets its own rc, msg and outcome; the caller frees each msg. */
+ * gets its own rc, msg and outcome; the caller frees each msg. stop (may be
+ * NULL) is asked before each job starts: once it answers non-zero, the jobs
+ * not started get rc RELAIS_ELATER (a program that stops does not wait for
+ * the whole batch). */
 void mailgw_sandbox_parse_many(struct mailgw_sandbox_job *jobs, size_t n,
-			       const struct mailgw_mime_limits *limits);
+			       const struct mailgw_mime_limits *limits,
+			       int (*stop)(void *arg), void *arg);
 
 /* Stops every worker and reaps it, after waiting for the parses under way.
  * Later calls of mailgw_sandbox_parse() start new workers. relaisd calls it

@@ -527,6 +527,13 @@ TEST(mime_sandbox_faults_quarantine)
 	}
 }
 
+/* A stop that is always asked. */
+static int always(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
 /* Jobs of the corpus parsed side by side give, each, what the parse in
  * process gives; a fault that every worker of a batch commits quarantines
  * each job, and the next batch is parsed again by fresh workers. */
@@ -553,7 +560,7 @@ TEST(mime_sandbox_many_equals_one_by_one)
 	/* An empty message too: its request is a head alone. */
 	jobs[JOBS - 1].raw = "";
 	jobs[JOBS - 1].len = 0;
-	mailgw_sandbox_parse_many(jobs, JOBS, NULL);
+	mailgw_sandbox_parse_many(jobs, JOBS, NULL, NULL, NULL);
 	int same = 1;
 	for (size_t i = 0; i < JOBS; i++) {
 		struct mailgw_mime_msg *m = NULL;
@@ -573,18 +580,24 @@ TEST(mime_sandbox_many_equals_one_by_one)
 	mailgw_mime_limits_default(&lim);
 	lim.test_fault = MAILGW_SANDBOX_FAULT_CRASH;
 	lim.timeout_ms = 20000;
-	mailgw_sandbox_parse_many(jobs, 4, &lim);
+	mailgw_sandbox_parse_many(jobs, 4, &lim, NULL, NULL);
 	for (size_t i = 0; i < 4; i++) {
 		CHECK_INT_IDX(jobs[i].rc, 0, (int)i);
 		CHECK_IDX(jobs[i].msg == NULL, (int)i);
 		CHECK_INT_IDX(jobs[i].outcome.verdict, MAILGW_SANDBOX_QUARANTINE, (int)i);
 		CHECK_IDX(strstr(jobs[i].outcome.reason, "planté") != NULL, (int)i);
 	}
-	mailgw_sandbox_parse_many(jobs, 4, NULL);
+	mailgw_sandbox_parse_many(jobs, 4, NULL, NULL, NULL);
 	for (size_t i = 0; i < 4; i++) {
 		CHECK_INT_IDX(jobs[i].outcome.verdict, MAILGW_SANDBOX_PARSED, (int)i);
 		mailgw_mime_free(jobs[i].msg);
 		jobs[i].msg = NULL;
+	}
+	/* Asked to stop: no job starts, each is left for later. */
+	mailgw_sandbox_parse_many(jobs, 4, NULL, always, NULL);
+	for (size_t i = 0; i < 4; i++) {
+		CHECK_INT_IDX(jobs[i].rc, RELAIS_ELATER, (int)i);
+		CHECK_IDX(jobs[i].msg == NULL, (int)i);
 	}
 }
 
