@@ -57,14 +57,9 @@ static int requester(struct buf *b, sqlite3_stmt *st)
 /* The resource persons a request may be referred to, by name. */
 static int resources_load(struct ui_ctx *c, struct ui_options *r)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, nom || coalesce(' (' || organisme || ')', '') AS t "
-			       "FROM resource ORDER BY t COLLATE NOCASE, id", -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	rc = ui_options_load(r, st, RESOURCES_MAX);
-	sqlite3_finalize(st);
-	return rc;
+	return ui_options_select(r, c->db, "SELECT id, nom || coalesce(' (' || organisme || ')', '') "
+				 "AS t FROM resource ORDER BY t COLLATE NOCASE, id", NULL,
+				 RESOURCES_MAX);
 }
 
 /* The « Orienter vers » form of request id; from its own page (fiche 1),

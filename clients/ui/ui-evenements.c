@@ -370,20 +370,13 @@ static int promeneur_select(struct ui_ctx *c, const char *event, const char *cho
 			    const char *error)
 {
 	struct ui_options o = { 0 };
-	sqlite3_stmt *st = NULL;
-	int rc;
 
 	/* Only those not registered yet: a second row would count twice. */
-	if (sqlite3_prepare_v2(c->db, "SELECT p.id, p.prenom || ' ' || p.nom || coalesce(' – ' || "
-			       "(SELECT s.nom FROM structure s WHERE s.id = p.structure), '') FROM "
-			       "promeneur p WHERE NOT EXISTS (SELECT 1 FROM attendance a WHERE "
-			       "a.event = ?1 AND a.promeneur = p.id) ORDER BY p.nom, p.prenom, p.id "
-			       "LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, PROMENEURS_MAX);
-	rc = ui_options_load(&o, st, PROMENEURS_MAX);
-	sqlite3_finalize(st);
+	int rc = ui_options_select(&o, c->db, "SELECT p.id, p.prenom || ' ' || p.nom || "
+				   "coalesce(' – ' || (SELECT s.nom FROM structure s WHERE s.id = "
+				   "p.structure), '') FROM promeneur p WHERE NOT EXISTS (SELECT 1 FROM "
+				   "attendance a WHERE a.event = ?1 AND a.promeneur = p.id) ORDER BY "
+				   "p.nom, p.prenom, p.id", event, PROMENEURS_MAX);
 	if (rc)
 		goto out;
 	if (!o.n && !error) {

@@ -58,11 +58,18 @@ int ui_options_add(struct ui_options *o, const char *value, const char *label)
 	return 0;
 }
 
-int ui_options_load(struct ui_options *o, sqlite3_stmt *st, size_t max)
+int ui_options_select(struct ui_options *o, sqlite3 *db, const char *sql, const char *key,
+		      size_t max)
 {
+	sqlite3_stmt *st = NULL;
 	int rc = 0, s = SQLITE_DONE;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return RELAIS_EDB;
+	if (key)
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	for (size_t k = 0; !rc && k < max && (s = sqlite3_step(st)) == SQLITE_ROW; k++)
 		rc = ui_options_add(o, ui_col_text(st, 0), ui_col_text(st, 1));
+	sqlite3_finalize(st);
 	return rc ? rc : s == SQLITE_DONE || s == SQLITE_ROW ? 0 : RELAIS_EDB;
 }
 
@@ -326,18 +333,13 @@ static const char *const bool_labels[] = { "oui", "non", NULL };
 static int ref_field(struct ui_ctx *c, struct html_field *f, const struct model_column *col)
 {
 	char sql[512];
-	sqlite3_stmt *st = NULL;
 	struct ui_options o = { 0 };
-	int rc;
 	const struct model_table *rt = model_table_by_name(col->ref);
 	if (!rt)
 		return RELAIS_EINVAL;
 	snprintf(sql, sizeof(sql), "SELECT id, %s AS t FROM \"%s\" ORDER BY t COLLATE NOCASE, id "
 		 "LIMIT %d", ui_title_sql(rt->name), rt->name, MAX_REF_OPTIONS);
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	rc = ui_options_load(&o, st, MAX_REF_OPTIONS);
-	sqlite3_finalize(st);
+	int rc = ui_options_select(&o, c->db, sql, NULL, MAX_REF_OPTIONS);
 	if (!rc) {
 		f->type = HTML_SELECT;
 		f->options = (const char *const *)o.values;

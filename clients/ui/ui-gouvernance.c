@@ -130,20 +130,13 @@ static int guest_row(struct ui_ctx *c, sqlite3_stmt *st, const void *arg)
 static int guest_form(struct ui_ctx *c, const char *event)
 {
 	struct ui_options o = { 0 };
-	sqlite3_stmt *st = NULL;
-	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT k.id, coalesce(k.prenom || ' ', '') || k.nom || "
-			       "coalesce(' – ' || (SELECT x.nom FROM partenaire x WHERE x.id = "
-			       "k.partenaire), ' – ' || (SELECT s.nom FROM structure s WHERE s.id = "
-			       "k.structure), '') FROM contact k WHERE NOT EXISTS (SELECT 1 FROM guest g "
-			       "WHERE g.event = ?1 AND g.contact = k.id) ORDER BY k.nom COLLATE NOCASE, "
-			       "k.prenom, k.id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
-		return RELAIS_EDB;
-	sqlite3_bind_text(st, 1, event, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, CONTACTS_MAX);
-	rc = ui_options_load(&o, st, CONTACTS_MAX);
-	sqlite3_finalize(st);
+	int rc = ui_options_select(&o, c->db, "SELECT k.id, coalesce(k.prenom || ' ', '') || k.nom "
+				   "|| coalesce(' – ' || (SELECT x.nom FROM partenaire x WHERE x.id = "
+				   "k.partenaire), ' – ' || (SELECT s.nom FROM structure s WHERE s.id = "
+				   "k.structure), '') FROM contact k WHERE NOT EXISTS (SELECT 1 FROM "
+				   "guest g WHERE g.event = ?1 AND g.contact = k.id) ORDER BY k.nom "
+				   "COLLATE NOCASE, k.prenom, k.id", event, CONTACTS_MAX);
 	if (rc)
 		goto out;
 	if (!o.n) {

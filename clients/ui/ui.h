@@ -362,10 +362,11 @@ struct ui_options {
 };
 /* Adds a choice; value and label are copied. 0 or RELAIS_ENOMEM. */
 int ui_options_add(struct ui_options *o, const char *value, const char *label) RELAIS_WUR;
-/* Adds the rows of st (prepared and bound; the caller finalizes it), at
- * most max: its first column as the value, its second as the label.
+/* Adds the rows of sql (key, when not NULL, bound to its ?1), at most max:
+ * its first column as the value, its second as the label.
  * Returns 0, RELAIS_ENOMEM or RELAIS_EDB. */
-int ui_options_load(struct ui_options *o, sqlite3_stmt *st, size_t max) RELAIS_WUR;
+int ui_options_select(struct ui_options *o, sqlite3 *db, const char *sql, const char *key,
+		      size_t max) RELAIS_WUR;
 /* Frees the choices and zeroes o; accepts an empty one. */
 void ui_options_release(struct ui_options *o);
 
