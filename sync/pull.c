@@ -25,18 +25,11 @@ struct sync_puller {
 	sqlite3 *db;
 	const struct sync_tables *t;
 	sqlite3_stmt *begin, *commit, *rollback;
-	sqlite3_stmt *clock;          /* the server clock */
+	sqlite3_stmt *state;          /* the server's state (SYNC_STATE_SQL) */
 	sqlite3_stmt *rows;           /* the log of changed rows from a cursor */
 	sqlite3_stmt **sel;           /* per table: a row's columns, made on first use */
 	struct hidden_check **hid;    /* per table: the conditions met so far */
 };
-
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
-{
-	*st = NULL;
-	return relais_sqlite_error(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-						      NULL));
-}
 
 int sync_puller_new(sqlite3 *db, const struct sync_tables *t, struct sync_puller **out)
 {
@@ -51,12 +44,13 @@ int sync_puller_new(sqlite3 *db, const struct sync_tables *t, struct sync_puller
 	p->hid = calloc(t->n ? t->n : 1, sizeof(*p->hid));
 	if (!p->sel || !p->hid)
 		goto out;
-	if ((rc = prepare(db, "BEGIN", &p->begin)) || (rc = prepare(db, "COMMIT", &p->commit)) ||
-	    (rc = prepare(db, "ROLLBACK", &p->rollback)) ||
-	    (rc = prepare(db, "SELECT value FROM sync_state WHERE key = 'hlc'", &p->clock)))
+	if ((rc = sync_prepare_kept(db, "BEGIN", &p->begin)) ||
+	    (rc = sync_prepare_kept(db, "COMMIT", &p->commit)) ||
+	    (rc = sync_prepare_kept(db, "ROLLBACK", &p->rollback)) ||
+	    (rc = sync_prepare_kept(db, SYNC_STATE_SQL, &p->state)))
 		goto out;
-	rc = prepare(db, "SELECT tbl, id, deleted, seq FROM sync_row WHERE dept = ?1 AND seq > ?2 "
-		     "ORDER BY seq LIMIT ?3", &p->rows);
+	rc = sync_prepare_kept(db, "SELECT tbl, id, deleted, seq FROM sync_row WHERE dept = ?1 "
+			       "AND seq > ?2 ORDER BY seq LIMIT ?3", &p->rows);
 out:
 	if (rc)
 		sync_puller_free(p);
@@ -83,31 +77,9 @@ void sync_puller_free(struct sync_puller *p)
 	sqlite3_finalize(p->begin);
 	sqlite3_finalize(p->commit);
 	sqlite3_finalize(p->rollback);
-	sqlite3_finalize(p->clock);
+	sqlite3_finalize(p->state);
 	sqlite3_finalize(p->rows);
 	free(p);
-}
-
-/* Runs a statement that returns no row and leaves it ready again. */
-static int run(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : relais_sqlite_error(rc);
-}
-
-static int clock_read(struct sync_puller *p, sync_hlc_t *hlc)
-{
-	int rc = sqlite3_step(p->clock);
-	if (rc == SQLITE_ROW) {
-		*hlc = (sync_hlc_t)sqlite3_column_int64(p->clock, 0);
-		rc = 0;
-	} else {
-		/* sync_server_schema() never ran on this store */
-		rc = rc == SQLITE_DONE ? RELAIS_ESCHEMA : relais_sqlite_error(rc);
-	}
-	sqlite3_reset(p->clock);
-	return rc;
 }
 
 /* The check of table ti's rows against cond, prepared on first use. */
@@ -122,8 +94,8 @@ static int hidden_check(struct sync_puller *p, size_t ti, const char *cond, sqli
 	h = calloc(1, sizeof(*h));
 	char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" WHERE id = ?1 AND (%s)",
 				    p->t->v[ti].name, cond);
-	int rc = h && sql && (h->cond = strdup(cond)) ? prepare(p->db, sql, &h->st)
-							     : RELAIS_ENOMEM;
+	int rc = h && sql && (h->cond = strdup(cond)) ? sync_prepare_kept(p->db, sql, &h->st)
+						       : RELAIS_ENOMEM;
 	sqlite3_free(sql);
 	if (rc) {
 		if (h)
@@ -165,7 +137,7 @@ static int row_add(struct sync_puller *p, size_t ti, const char *tbl, const char
 		char *sql = sync_sql_select(&p->t->v[ti]);
 		if (!sql)
 			return RELAIS_ENOMEM;
-		int rc = prepare(p->db, sql, &p->sel[ti]);
+		int rc = sync_prepare_kept(p->db, sql, &p->sel[ti]);
 		sqlite3_free(sql);
 		if (rc)
 			return rc;
@@ -222,17 +194,17 @@ int sync_puller_page(struct sync_puller *p, const char *dept, uint64_t since, si
 		     int live_only, const struct sync_echo *echo, const struct sync_hide *hide,
 		     struct buf *raw)
 {
-	uint64_t cursor = since;
+	uint64_t cursor = since, seq;
 	sync_hlc_t hlc = 0;
 	int rc, more = 0, began = 0;
 
 	if (sqlite3_get_autocommit(p->db)) {
-		rc = run(p->begin);
+		rc = sync_run_kept(p->begin);
 		if (rc)
 			return rc;
 		began = 1;
 	}
-	rc = clock_read(p, &hlc);
+	rc = sync_state_read(p->state, &seq, &hlc, NULL);
 	if (rc)
 		goto out;
 	sqlite3_stmt *q = p->rows;
@@ -253,8 +225,11 @@ int sync_puller_page(struct sync_puller *p, const char *dept, uint64_t since, si
 	if (!rc)
 		rc = sync_pull_finish(raw, cursor, hlc, more);
 out:
-	if (began)
-		(void)run(rc ? p->rollback : p->commit);
+	if (began) {
+		int end = sync_run_kept(rc ? p->rollback : p->commit);
+		if (!rc)
+			rc = end;
+	}
 	return rc;
 }
 

@@ -120,9 +120,7 @@ out:
 	return rc;
 }
 
-/* Reads the server's seq, clock and node with st, a "SELECT key, value
- * FROM sync_state" (reset after). */
-static int state_read(sqlite3_stmt *st, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
+int sync_state_read(sqlite3_stmt *st, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
 {
 	int rc, seen = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -152,15 +150,13 @@ out:
 	return rc;
 }
 
-#define STATE_SQL "SELECT key, value FROM sync_state"
-
 /* Reads the server's seq, clock and node from sync_state. */
 static int state_load(sqlite3 *db, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sync_prepare(db, STATE_SQL, &st);
+	int rc = sync_prepare(db, SYNC_STATE_SQL, &st);
 	if (!rc)
-		rc = state_read(st, seq, hlc, node);
+		rc = sync_state_read(st, seq, hlc, node);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -424,7 +420,7 @@ static int engine_prepare(struct engine *e, sqlite3 *db, const struct sync_table
 /* Prepares *slot on first use; later calls find it ready (and reset). */
 static int cached(struct engine *e, sqlite3_stmt **slot, const char *sql)
 {
-	return *slot ? 0 : sync_prepare(e->db, sql, slot);
+	return *slot ? 0 : sync_prepare_kept(e->db, sql, slot);
 }
 
 /* Reads the server's seq, clock and node: at the start of each transaction,
@@ -434,9 +430,9 @@ static int engine_begin(struct engine *e)
 	e->changes = 0;
 	e->conflicts = 0;
 	e->restamped = 0;
-	int rc = cached(e, &e->state_get, STATE_SQL);
+	int rc = cached(e, &e->state_get, SYNC_STATE_SQL);
 	if (!rc)
-		rc = state_read(e->state_get, &e->seq, &e->clock.last, &e->node);
+		rc = sync_state_read(e->state_get, &e->seq, &e->clock.last, &e->node);
 	/* A clock pushed far ahead by a replica before pushes were bounded
 	 * must not be handed on; sync_server_clock_repair() fixes the stamps. */
 	int64_t now = util_now_ms();
@@ -457,11 +453,7 @@ static int engine_init(struct engine *e, sqlite3 *db, const struct sync_tables *
 static int engine_ctl(struct engine *e, enum engine_ctl c)
 {
 	int rc = cached(e, &e->ctl[c], engine_ctl_sql[c]);
-	if (rc)
-		return rc;
-	rc = sqlite3_step(e->ctl[c]);
-	sqlite3_reset(e->ctl[c]);
-	return rc == SQLITE_DONE ? 0 : relais_sqlite_error(rc);
+	return rc ? rc : sync_run_kept(e->ctl[c]);
 }
 
 /* Resets every statement the engine holds, so that none keeps a read

@@ -56,6 +56,18 @@ int sync_clocks_decode(const void *p, size_t n, int ncols, struct sync_stamp *st
 /* Runs SQL without results; RELAIS_E* on failure. */
 int sync_exec(sqlite3 *db, const char *sql) RELAIS_WUR;
 int sync_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) RELAIS_WUR;
+/* sync_prepare() for a statement kept from one use to the next (the merge's,
+ * a puller's): SQLite is told so (SQLITE_PREPARE_PERSISTENT). */
+int sync_prepare_kept(sqlite3 *db, const char *sql, sqlite3_stmt **st) RELAIS_WUR;
+/* Runs a kept statement that answers no row (BEGIN, SAVEPOINT, COMMIT...)
+ * and leaves it ready again. */
+int sync_run_kept(sqlite3_stmt *st) RELAIS_WUR;
+
+/* The server's state (server.c): seq, clock and node, read by a statement
+ * of SYNC_STATE_SQL, reset after; node NULL when not wanted. RELAIS_ESCHEMA
+ * when one is missing (sync_server_schema() never ran). */
+#define SYNC_STATE_SQL "SELECT key, value FROM sync_state"
+int sync_state_read(sqlite3_stmt *st, uint64_t *seq, sync_hlc_t *hlc, uint64_t *node) RELAIS_WUR;
 /* Reads the one integer that sql answers (a negative one as 0);
  * RELAIS_ENOTFOUND when it answers no row. */
 int sync_query_u64(sqlite3 *db, const char *sql, uint64_t *out) RELAIS_WUR;

@@ -45,6 +45,20 @@ int sync_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return relais_sqlite_error(sqlite3_prepare_v2(db, sql, -1, st, NULL));
 }
 
+int sync_prepare_kept(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	*st = NULL;
+	return relais_sqlite_error(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+						      NULL));
+}
+
+int sync_run_kept(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : relais_sqlite_error(rc);
+}
+
 void sync_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
