@@ -4,9 +4,14 @@
  * The loop thread only reads headers and hands a job to the thread pool;
  * the work callback does everything that touches SQLite and leaves a
  * finished answer (status and body) in the job; the after-work callback
- * sends it. Error bodies carry French messages and never internal detail.
+ * sends it. A push is the exception: the work callback decodes it and
+ * hands it to group commit (store_push_async), and the thread that merges
+ * its group finishes the answer and brings the job back to the loop; the
+ * loop answers once both the work callback and the group are done with it.
+ * Error bodies carry French messages and never internal detail.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +62,11 @@ struct api {
 	struct config_security sec;
 	struct limit *limit;      /* touched on the loop thread only */
 	struct api_route route[API_NROUTES];
+	/* jobs whose push a group merged, back to the loop */
+	uv_async_t merged;
+	pthread_mutex_t mlock;
+	struct api_job *mhead;    /* under mlock */
+	unsigned waiting;         /* loop thread: jobs done with work, not yet merged */
 };
 
 static void note_failure(struct api *a, const char *peer);
@@ -76,6 +86,22 @@ struct api_job {
 	unsigned wire;            /* the wire version to answer in (docs/protocol.md) */
 	int deflate;              /* the client accepts "Content-Encoding: deflate" */
 	struct auth_account who;
+
+	/* a push handed to group commit (OP_PUSH, and OP_SYNC with items) */
+	struct store_push_job pj;
+	struct sync_author author;
+	struct buf raw;           /* the push's decoded payload */
+	struct sync_push push;
+	struct sync_echo echo;    /* OP_SYNC: the pusher's own rows, left out of its page */
+	char err[512];            /* the merge's French message */
+	unsigned long long since; /* OP_SYNC: the page's cursor and size */
+	unsigned limit;
+	struct buf page;          /* OP_SYNC: the page read after the COMMIT */
+	int page_rc;
+	int deferred;             /* the answer comes from the group (push_done) */
+	int arrivals;             /* loop thread: of work's end and of the group's */
+	int waited;               /* loop thread: work ended first, counted in waiting */
+	struct api_job *mnext;    /* in api.mhead */
 
 	/* the answer */
 	int status;
@@ -341,21 +367,14 @@ static int push_read(struct api_job *j, struct buf *raw, struct sync_push *push)
 	return 0;
 }
 
-/* Merges a decoded push (echo: see store_push_echo). Returns 0 when it
- * merged with nothing refused; otherwise answers (an item refused for good
- * with its seq, or the error) and returns -1. */
-static int push_merge(struct api_job *j, const struct sync_push *push, struct sync_echo *echo,
-		      struct sync_merge_result *res)
+/* Answers what the group said of the job's push, when it did not merge
+ * with nothing refused (an item refused for good with its seq, or the
+ * error), and returns -1 then; 0 otherwise. */
+static int push_outcome(struct api_job *j)
 {
-	char err[512] = "";
-
-	if (!auth_role_can_push(j->who.role)) {
-		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
-		return -1;
-	}
-	struct sync_author who = { j->who.login, j->who.dept, j->who.role };
-	int rc = store_push_echo(j->api->store, &who, push, echo, res, err, sizeof(err));
-	switch (rc) {
+	const struct sync_merge_result *res = &j->pj.merge.res;
+	const char *err = j->err;
+	switch (j->pj.merge.rc) {
 	case 0:
 		if (!res->refused_seq)
 			return 0;
@@ -395,34 +414,78 @@ static int push_merge(struct api_job *j, const struct sync_push *push, struct sy
 		job_error(j, 400, "bad_request", *err ? err : "Modification illisible.");
 		break;
 	default:
-		job_internal(j, rc);
+		job_internal(j, j->pj.merge.rc);
 		break;
 	}
 	return -1;
 }
 
+static void push_release(struct api_job *j)
+{
+	sync_echo_release(&j->echo);
+	sync_push_free(&j->push);
+	buf_release(&j->raw);
+	buf_release(&j->page);
+}
+
+static void job_envelope(struct api_job *j, int rc, enum sync_wire_kind kind,
+			 const struct buf *raw);
+static void job_deliver(struct api_job *j);
+
+/* The group's done(): the push's answer, then the job back to the loop. */
+static void push_done(struct store_push_job *pj)
+{
+	struct api_job *j = (struct api_job *)((char *)pj - offsetof(struct api_job, pj));
+	const struct sync_merge_result *res = &pj->merge.res;
+	if (!push_outcome(j) && j->op == OP_SYNC) {
+		int rc = j->page_rc;
+		struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW);
+		if (!rc) {
+			struct sync_answer a = { res->acked, res->items, res->changes,
+						 res->conflicts, res->restamped };
+			rc = sync_answer_encode(&a, j->page.data, j->page.len, &out);
+		}
+		job_envelope(j, rc, SYNC_WIRE_SYNC, &out);
+		buf_release(&out);
+	} else if (!j->status) {
+		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+					   "acked", (json_int_t)res->acked,
+					   "items", (json_int_t)res->items,
+					   "changes", (json_int_t)res->changes,
+					   "conflicts", (json_int_t)res->conflicts,
+					   "restamped", (json_int_t)res->restamped,
+					   "hlc", (json_int_t)res->server_hlc));
+	}
+	push_release(j);
+	job_deliver(j);
+}
+
+/* Hands the job's decoded push to group commit; committed (may be NULL)
+ * reads the answer's page. The job is the group's from then on. */
+static void push_submit(struct api_job *j,
+			void (*committed)(struct store_push_job *, struct sync_puller *))
+{
+	j->author = (struct sync_author){ j->who.login, j->who.dept, j->who.role };
+	j->pj.merge = (struct sync_merge_job){ .who = &j->author, .push = &j->push, .err = j->err,
+					       .errlen = sizeof(j->err),
+					       .echo = j->op == OP_SYNC ? &j->echo : NULL };
+	j->pj.committed = committed;
+	j->pj.done = push_done;
+	j->deferred = 1;
+	store_push_async(j->api->store, &j->pj);
+}
+
 static void do_push(struct api_job *j)
 {
-	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
-	struct sync_push push = { 0 };
-	struct sync_merge_result res = { 0 };
-
 	if (!auth_role_can_push(j->who.role)) {
 		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
-		goto out;
+		return;
 	}
-	if (push_read(j, &raw, &push) || push_merge(j, &push, NULL, &res))
-		goto out;
-	job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-				   "acked", (json_int_t)res.acked,
-				   "items", (json_int_t)res.items,
-				   "changes", (json_int_t)res.changes,
-				   "conflicts", (json_int_t)res.conflicts,
-				   "restamped", (json_int_t)res.restamped,
-				   "hlc", (json_int_t)res.server_hlc));
-out:
-	sync_push_free(&push);
-	buf_release(&raw);
+	if (push_read(j, &j->raw, &j->push)) {
+		push_release(j);
+		return;
+	}
+	push_submit(j, NULL);
 }
 
 /* The rows the model keeps from an account of this role (ctx). */
@@ -441,23 +504,29 @@ static int role_reads_less(const char *role)
 	return 0;
 }
 
-/* Builds a pull page of the account's département (echo: rows to leave
- * out), halving the page while it passes the payload cap; the rows the
- * model keeps from the account's role are sent as deleted. */
-static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
-		      const struct sync_echo *echo, struct buf *raw)
+/* Builds a pull page of the account's département through puller (echo:
+ * rows to leave out), halving the page while it passes the payload cap;
+ * the rows the model keeps from the account's role are sent as deleted. */
+static int page_read(struct api_job *j, struct sync_puller *puller, uint64_t since,
+		     unsigned limit, int live_only, const struct sync_echo *echo, struct buf *raw)
 {
-	struct store_reader *rd = store_reader_acquire(j->api->store);
 	struct sync_hide hide = { hidden_where, (void *)j->who.role };
 	int rc;
 	for (;;) {
 		buf_reset(raw);
-		rc = sync_puller_page(rd->puller, j->who.dept, since, limit, live_only, echo, &hide,
-				      raw);
+		rc = sync_puller_page(puller, j->who.dept, since, limit, live_only, echo, &hide, raw);
 		if (rc != RELAIS_ETOOBIG || limit == 1)
-			break;
+			return rc;
 		limit /= 2;
 	}
+}
+
+/* page_read() on a read connection. */
+static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
+		      struct buf *raw)
+{
+	struct store_reader *rd = store_reader_acquire(j->api->store);
+	int rc = page_read(j, rd->puller, since, limit, live_only, NULL, raw);
 	store_reader_release(j->api->store, rd);
 	return rc;
 }
@@ -495,39 +564,45 @@ static int job_query(struct api_job *j, unsigned long long *since, unsigned *lim
 	return -1;
 }
 
+/* The group's committed() of a sync: its page, read as committed. */
+static void sync_committed(struct store_push_job *pj, struct sync_puller *puller)
+{
+	struct api_job *j = (struct api_job *)((char *)pj - offsetof(struct api_job, pj));
+	if (!pj->merge.rc && !pj->merge.res.refused_seq)
+		j->page_rc = page_read(j, puller, j->since, j->limit, 0, &j->echo, &j->page);
+}
+
 /*
  * POST /v1/sync?since=CURSOR: a push (possibly of no item) and, in the same
  * answer, the pull page from the pusher's cursor, without the rows the push
- * wrote as the pusher holds them: an editor's sync is one round trip.
+ * wrote as the pusher holds them: an editor's sync is one round trip. A
+ * push with items reads its page in its group, once committed.
  */
 static void do_sync(struct api_job *j)
 {
-	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW), page = BUF_INIT(SYNC_WIRE_MAX_RAW);
-	struct sync_push push = { 0 };
-	struct sync_merge_result res = { 0 };
-	struct sync_echo echo = { 0, NULL, 0, 0 };
-	unsigned long long since;
-	unsigned limit;
-	int rc;
-
-	if (job_query(j, &since, &limit) || push_read(j, &raw, &push))
-		goto out;
-	echo.since = since;
-	if (push.count && push_merge(j, &push, &echo, &res))
-		goto out;
-	rc = page_build(j, since, limit, 0, &echo, &page);
-	if (!rc) {
-		struct sync_answer a = { res.acked, res.items, res.changes, res.conflicts,
-					 res.restamped };
-		buf_reset(&raw);
-		rc = sync_answer_encode(&a, page.data, page.len, &raw);
+	if (job_query(j, &j->since, &j->limit) || push_read(j, &j->raw, &j->push)) {
+		push_release(j);
+		return;
 	}
-	job_envelope(j, rc, SYNC_WIRE_SYNC, &raw);
-out:
-	sync_echo_release(&echo);
-	sync_push_free(&push);
-	buf_release(&raw);
-	buf_release(&page);
+	j->echo.since = j->since;
+	if (j->push.count) {
+		if (!auth_role_can_push(j->who.role)) {
+			job_error(j, 403, "forbidden",
+				  "Votre rôle ne permet pas d'envoyer des modifications.");
+			push_release(j);
+			return;
+		}
+		push_submit(j, sync_committed);
+		return;
+	}
+	int rc = page_build(j, j->since, j->limit, 0, &j->page);
+	if (!rc) {
+		struct sync_answer a = { 0, 0, 0, 0, 0 };
+		buf_reset(&j->raw);
+		rc = sync_answer_encode(&a, j->page.data, j->page.len, &j->raw);
+	}
+	job_envelope(j, rc, SYNC_WIRE_SYNC, &j->raw);
+	push_release(j);
 }
 
 static void do_pull(struct api_job *j, int live_only)
@@ -537,7 +612,7 @@ static void do_pull(struct api_job *j, int live_only)
 	unsigned limit;
 
 	if (!job_query(j, &since, &limit))
-		job_envelope(j, page_build(j, since, limit, live_only, NULL, &raw), SYNC_WIRE_PULL, &raw);
+		job_envelope(j, page_build(j, since, limit, live_only, &raw), SYNC_WIRE_PULL, &raw);
 	buf_release(&raw);
 }
 
@@ -708,10 +783,9 @@ static void work(uv_work_t *w)
 	}
 }
 
-static void after_work(uv_work_t *w, int status)
+/* Sends the job's answer and frees it. Loop thread. */
+static void job_answer(struct api_job *j)
 {
-	struct api_job *j = w->data;
-	(void)status; /* never cancelled: we do not call uv_cancel */
 	if (j->status == 401)
 		note_failure(j->api, j->peer);
 	if (j->op == OP_CHECK && !j->status) {
@@ -729,6 +803,57 @@ static void after_work(uv_work_t *w, int status)
 	memset(j->token, 0, sizeof(j->token));
 	free(j->body);
 	free(j);
+}
+
+/* A deferred job is answered at the second of its two arrivals: the end of
+ * its work callback (from_work) and its group's done. While the group is
+ * all that is left, the loop is kept alive for it. Loop thread. */
+static void job_arrive(struct api_job *j, int from_work)
+{
+	struct api *a = j->api;
+	if (++j->arrivals == 1) {
+		j->waited = from_work;
+		if (from_work && a->waiting++ == 0)
+			uv_ref((uv_handle_t *)&a->merged);
+		return;
+	}
+	if (j->waited && --a->waiting == 0)
+		uv_unref((uv_handle_t *)&a->merged);
+	job_answer(j);
+}
+
+/* A group's thread hands a finished job back to the loop. */
+static void job_deliver(struct api_job *j)
+{
+	struct api *a = j->api;
+	pthread_mutex_lock(&a->mlock);
+	j->mnext = a->mhead;
+	a->mhead = j;
+	pthread_mutex_unlock(&a->mlock);
+	uv_async_send(&a->merged);
+}
+
+static void on_merged(uv_async_t *h)
+{
+	struct api *a = h->data;
+	pthread_mutex_lock(&a->mlock);
+	struct api_job *j = a->mhead, *next;
+	a->mhead = NULL;
+	pthread_mutex_unlock(&a->mlock);
+	for (; j; j = next) {
+		next = j->mnext;
+		job_arrive(j, 0);
+	}
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+	struct api_job *j = w->data;
+	(void)status; /* never cancelled: we do not call uv_cancel */
+	if (j->deferred)
+		job_arrive(j, 1);
+	else
+		job_answer(j);
 }
 
 /* ---- handlers (loop thread) ---- */
@@ -854,6 +979,8 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	j->api = a;
 	j->req = r;
 	j->op = op;
+	buf_init(&j->raw, SYNC_WIRE_MAX_RAW);
+	buf_init(&j->page, SYNC_WIRE_MAX_RAW);
 	const char *param = http_request_param(r, "sha256");
 	if (param)
 		snprintf(j->param, sizeof(j->param), "%s", param);
@@ -923,6 +1050,14 @@ static void on_expect(struct http_request *r, void *arg)
 		start(r, arg, OP_CHECK);
 }
 
+static void api_free_closed(uv_handle_t *h)
+{
+	struct api *a = h->data;
+	pthread_mutex_destroy(&a->mlock);
+	free(a->limit);
+	free(a);
+}
+
 int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -938,6 +1073,15 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		return RELAIS_ENOMEM;
 	}
 	limit_init(a->limit, 0);
+	if (uv_async_init(loop, &a->merged, on_merged)) {
+		free(a->limit);
+		free(a);
+		return RELAIS_ENOMEM;
+	}
+	a->merged.data = a;
+	/* Only a job waiting for its group keeps the loop alive (job_arrive). */
+	uv_unref((uv_handle_t *)&a->merged);
+	pthread_mutex_init(&a->mlock, NULL);
 	rc = http_server_route(srv, "GET", "/v1/health", on_health, a);
 	for (size_t i = 0; !rc && i < API_NROUTES; i++) {
 		a->route[i] = (struct api_route){ a, api_routes[i].op };
@@ -945,8 +1089,8 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 				       &a->route[i]);
 	}
 	if (rc) {
-		free(a->limit);
-		free(a);
+		/* Freed once the loop, run dry by its owner, has closed it. */
+		uv_close((uv_handle_t *)&a->merged, api_free_closed);
 		return rc;
 	}
 	http_server_expect(srv, on_expect, a);
@@ -974,6 +1118,8 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	assert(uv_is_closing((uv_handle_t *)&a->merged));
+	pthread_mutex_destroy(&a->mlock);
 	free(a->limit);
 	free(a);
 }

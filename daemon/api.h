@@ -4,8 +4,8 @@
  *
  * Every endpoint but health runs its SQLite work off the loop thread in one
  * uv_queue_work item: the token look-up and reads on a read-only connection,
- * merges on the store's single writer. A push is answered only after its
- * transaction committed.
+ * merges on the store's single writer, in groups (store_push_async). A push
+ * is answered only after its transaction committed.
  */
 #ifndef RELAIS_DAEMON_API_H
 #define RELAIS_DAEMON_API_H
@@ -25,7 +25,8 @@ struct api;
 /* Registers the routes on srv, and the expect check that refuses a push
  * waiting for "100 Continue" (429, 401) before its body comes. The api keeps
  * st, loop and srv borrowed: they must outlive it. Free with api_free() once
- * the loop ran dry. */
+ * the loop has closed every handle (uv_walk) and ran dry; after a failure,
+ * the loop must run dry too, which frees what was made. */
 int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv,
 	    struct api **out) RELAIS_WUR;
 /* Accepts NULL. */

@@ -465,10 +465,11 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 /*
- * A push waits in a pool thread for its group's COMMIT (store_push), so the
- * pool's size bounds how many pushes one fsync can carry: libuv's default of
- * 4 threads would make a burst of syncs queue behind a few fsyncs. The
- * environment may still choose. Each pull answer allocates a zlib stream of
+ * One pool thread per read connection (STORE_READERS): a burst of syncs
+ * reads tokens and decodes pushes side by side while one of the threads
+ * merges the queued pushes (store_push_async); libuv's default of 4
+ * threads would make the burst queue behind a few of them. The environment
+ * may still choose. Each pull answer allocates a zlib stream of
  * ~256 KiB; without a higher trim threshold glibc returns that memory to the
  * system after every answer and faults it in again for the next one
  * (docs/bench.md).

@@ -14,25 +14,17 @@
 #include "auth.h"
 #include "store.h"
 
-/* A push waiting for a group commit, on the waiting thread's stack. */
-struct group_entry {
-	struct sync_merge_job job;
-	int done;                        /* merged and committed, or failed */
-	int lead;                        /* told to lead the next group */
-	pthread_cond_t wake;             /* signalled for either */
-	struct group_entry *next;
-};
-
 struct store {
 	sqlite3 *writer;
 	pthread_mutex_t wlock;
-	/* group commit: pushes queue here while a leader merges a group */
+	/* group commit: pushes queue here while a group is merged */
 	pthread_mutex_t glock;
-	struct group_entry *ghead, **gtail;
-	size_t gqueued;                  /* entries in the queue */
-	int gleader;
+	struct store_push_job *ghead, **gtail;
+	size_t gqueued;                  /* pushes in the queue */
+	int gleader;                     /* a thread is merging the queue */
 	struct store_group_stats stats;
 	struct sync_merger *merger;      /* the writer's merge statements; under wlock */
+	struct sync_puller *wpuller;     /* pull pages read through the writer; under wlock */
 	struct store_reader readers[STORE_READERS];
 	int lent[STORE_READERS];
 	pthread_mutex_t rlock;
@@ -268,6 +260,8 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		rc = load_tables(s->writer, &s->tables);
 	if (!rc)
 		rc = sync_merger_new(s->writer, s->tables, &s->merger);
+	if (!rc)
+		rc = sync_puller_new(s->writer, s->tables, &s->wpuller);
 	/* Stores made before epochs existed get one now. */
 	if (!rc)
 		rc = sync_server_epoch(s->writer, 0, s->epoch);
@@ -323,6 +317,7 @@ void store_close(struct store *s)
 		sqlite3_close(s->readers[i].db);
 	}
 	sync_merger_free(s->merger);
+	sync_puller_free(s->wpuller);
 	sync_tables_free(s->tables);
 	sqlite3_close(s->writer);
 	pthread_mutex_destroy(&s->wlock);
@@ -363,103 +358,126 @@ void store_writer_release(struct store *s)
 }
 
 /*
- * Leader/follower group commit. Every pusher queues its entry; whoever finds
- * no leader becomes one, waits for the writer (so that pushes arriving
- * meanwhile join), takes the queue, merges and commits it as one group, then
- * wakes the pushers of that group, each on its own condition, and hands the
- * lead to the first of those still queued. No timer and no thread of its
- * own: a lone push is merged at once.
+ * Group commit without a thread of its own and without waiting: a push
+ * joins the queue; the thread that finds no leader becomes one and merges
+ * the queue group by group while it is not empty, so a lone push is merged
+ * at once and a burst is merged in few groups. The leader gives up the lead
+ * before it calls the groups' done() callbacks, so that another thread may
+ * merge the next group meanwhile; it takes the lead again afterwards when
+ * pushes are queued and nobody leads.
  */
-int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
-	       struct sync_merge_result *res, char *err, size_t errlen)
-{
-	return store_push_echo(s, who, push, NULL, res, err, errlen);
-}
 
-/* Takes at most STORE_GROUP_MAX entries from the head of the queue into
- * jobs; returns their number and the first of them. Under glock. */
-static size_t group_take(struct store *s, struct sync_merge_job **jobs, struct group_entry **first)
+/* Takes at most STORE_GROUP_MAX pushes from the head of the queue into
+ * jobs (the merge's view) and out (the pushes); returns their number.
+ * Under glock. */
+static size_t group_take(struct store *s, struct sync_merge_job **jobs,
+			 struct store_push_job **out)
 {
-	struct group_entry *e = s->ghead, *last = NULL;
 	size_t n = 0;
-	*first = e;
-	while (e && n < STORE_GROUP_MAX) {
-		jobs[n++] = &e->job;
-		last = e;
-		e = e->next;
+	while (s->ghead && n < STORE_GROUP_MAX) {
+		struct store_push_job *p = s->ghead;
+		s->ghead = p->next;
+		jobs[n] = &p->merge;
+		out[n++] = p;
 	}
-	s->ghead = e;
-	if (!e)
+	if (!s->ghead)
 		s->gtail = &s->ghead;
-	last->next = NULL; /* the leader's entry is queued: there is one */
 	s->gqueued -= n;
 	return n;
 }
 
-/* Wakes the group that starts at first, done, and gives the lead to the
- * next entry queued, if any. Under glock; touches no entry after. */
-static void group_done(struct store *s, struct group_entry *first, size_t n)
+/* Merges the queue while this thread leads; returns once it leads no more. */
+static void group_lead(struct store *s)
 {
-	for (struct group_entry *e = first, *next; e; e = next) {
-		next = e->next;
-		e->done = 1;
-		pthread_cond_signal(&e->wake);
-	}
-	s->stats.groups++;
-	s->stats.pushes += n;
-	if (n > s->stats.largest)
-		s->stats.largest = n;
-	s->gleader = s->ghead != NULL;
-	if (s->ghead) {
-		s->ghead->lead = 1;
-		pthread_cond_signal(&s->ghead->wake);
-	}
-}
-
-int store_push_echo(struct store *s, const struct sync_author *who, const struct sync_push *push,
-		    struct sync_echo *echo, struct sync_merge_result *res, char *err, size_t errlen)
-{
-	struct group_entry me;
 	struct sync_merge_job *jobs[STORE_GROUP_MAX];
-
-	memset(&me, 0, sizeof(me));
-	me.job.who = who;
-	me.job.push = push;
-	me.job.err = err;
-	me.job.errlen = errlen;
-	me.job.echo = echo;
-	pthread_cond_init(&me.wake, NULL);
-	pthread_mutex_lock(&s->glock);
-	*s->gtail = &me;
-	s->gtail = &me.next;
-	s->gqueued++;
-	if (!s->gleader)
-		s->gleader = me.lead = 1;
-	while (!me.done) {
-		if (!me.lead) {
-			pthread_cond_wait(&me.wake, &s->glock);
-			continue;
-		}
-		me.lead = 0;
-		pthread_mutex_unlock(&s->glock);
+	struct store_push_job *group[STORE_GROUP_MAX];
+	for (;;) {
 		store_writer_acquire(s);
-
 		pthread_mutex_lock(&s->glock);
-		struct group_entry *first;
-		size_t n = group_take(s, jobs, &first);
+		size_t n = group_take(s, jobs, group);
 		pthread_mutex_unlock(&s->glock);
 
 		int rc = sync_merger_run(s->merger, jobs, n);
 		(void)rc; /* each job carries its own outcome, the group's failure included */
+		for (size_t i = 0; i < n; i++)
+			if (group[i]->committed)
+				group[i]->committed(group[i], s->wpuller);
 		store_writer_release(s);
 
 		pthread_mutex_lock(&s->glock);
-		group_done(s, first, n);
+		s->stats.groups++;
+		s->stats.pushes += n;
+		if (n > s->stats.largest)
+			s->stats.largest = n;
+		s->gleader = 0;
+		pthread_mutex_unlock(&s->glock);
+
+		for (size_t i = 0; i < n; i++)
+			group[i]->done(group[i]);
+
+		pthread_mutex_lock(&s->glock);
+		int again = s->ghead && !s->gleader;
+		if (again)
+			s->gleader = 1;
+		pthread_mutex_unlock(&s->glock);
+		if (!again)
+			return;
 	}
+}
+
+void store_push_async(struct store *s, struct store_push_job *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&s->glock);
+	*s->gtail = p;
+	s->gtail = &p->next;
+	s->gqueued++;
+	int lead = !s->gleader;
+	if (lead)
+		s->gleader = 1;
 	pthread_mutex_unlock(&s->glock);
-	pthread_cond_destroy(&me.wake);
-	*res = me.job.res;
-	return me.job.rc;
+	if (lead)
+		group_lead(s);
+}
+
+/* store_push(): the caller waits for its push's done(). */
+struct push_wait {
+	struct store_push_job job;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+};
+
+static void push_wait_done(struct store_push_job *p)
+{
+	struct push_wait *w = (struct push_wait *)p;
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
+	       struct sync_merge_result *res, char *err, size_t errlen)
+{
+	struct push_wait w;
+	memset(&w, 0, sizeof(w));
+	w.job.merge.who = who;
+	w.job.merge.push = push;
+	w.job.merge.err = err;
+	w.job.merge.errlen = errlen;
+	w.job.done = push_wait_done;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	store_push_async(s, &w.job);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	*res = w.job.merge.res;
+	return w.job.merge.rc;
 }
 
 void store_group_stats(struct store *s, struct store_group_stats *out, size_t *queued)

@@ -75,23 +75,40 @@ sqlite3 *store_writer_acquire(struct store *s);
 void store_writer_release(struct store *s);
 
 /*
- * Merges a decoded push (sync_merge() semantics: same return codes, French
- * message in err) through group commit: pushes that arrive while the writer
- * is busy wait together and the next of them to run merges them all, each
- * in a savepoint of one transaction, with one COMMIT and so one fsync. A
- * push refused on its own is rolled back alone; store_push() returns only
- * once the COMMIT that holds this push is durable (or failed, in which case
- * nothing of the group was written). Takes the writer like
+ * A push handed to group commit. The caller fills merge (who, push, err,
+ * errlen, echo as for sync_merge_group) and the callbacks; the group fills
+ * merge.rc and merge.res. Pushes that arrive while the writer is busy wait
+ * together in a queue; the thread that finds no group running merges the
+ * queue, group after group, each push in a savepoint of one transaction,
+ * with one COMMIT and so one fsync per group. A push refused on its own is
+ * rolled back alone. Once the group's COMMIT is durable (or failed: then
+ * nothing of the group was written and every merge.rc says so), the thread
+ * that merged it calls, for each push of the group:
+ *  - committed(p, puller), while it still holds the writer: puller reads
+ *    the store as committed, through the writer (whose pages no other
+ *    connection's write has made stale); committed may be NULL;
+ *  - done(p), once the writer is free again; from then on p is its
+ *    caller's again.
+ * Both run on whichever thread merged the group: the caller's own, or
+ * another before or after store_push_async() returns. They must not take
+ * the writer.
+ */
+struct store_push_job {
+	struct sync_merge_job merge;
+	void (*committed)(struct store_push_job *p, struct sync_puller *puller);
+	void (*done)(struct store_push_job *p);
+	struct store_push_job *next;     /* the queue's */
+};
+void store_push_async(struct store *s, struct store_push_job *p);
+
+/*
+ * Merges a decoded push through group commit (sync_merge() semantics: same
+ * return codes, French message in err) and returns once the COMMIT that
+ * holds it is durable, or failed. Takes the writer like
  * store_writer_acquire(): never call it while holding the writer.
  */
 int store_push(struct store *s, const struct sync_author *who, const struct sync_push *push,
 	       struct sync_merge_result *res, char *err, size_t errlen) RELAIS_WUR;
-/* store_push() that also fills echo (echo->since set by the caller): the
- * rows the pusher holds already as merged (struct sync_echo). echo may be
- * NULL. */
-int store_push_echo(struct store *s, const struct sync_author *who, const struct sync_push *push,
-		    struct sync_echo *echo, struct sync_merge_result *res,
-		    char *err, size_t errlen) RELAIS_WUR;
 
 /* What group commit did since store_open(). */
 struct store_group_stats {

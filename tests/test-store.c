@@ -6,7 +6,9 @@
  * so that pushes pile up deterministically, then check that they went in one
  * group, that a refused push is rolled back alone, that a retry applies
  * nothing twice, and that conflict counts and the server's seq stay right
- * when a job between two others is rolled back.
+ * when a job between two others is rolled back. store_push_async() gives
+ * its caller's thread back at once and calls each push's callbacks once its
+ * group is committed.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -394,4 +396,102 @@ TEST(store_group_commit_after_a_local_write)
 	CHECK_INT(q_int("SELECT count(*) FROM structure"), 3);
 	pusher_release(&a);
 	pusher_release(&b);
+}
+
+/* store_push_async(): a push handed on, with what its callbacks saw. */
+struct async_push {
+	struct store_push_job job;   /* first: the callbacks get it */
+	struct pusher p;
+	int committed, done;         /* calls of each callback */
+	int done_before_committed;
+	int page_rc;
+	uint64_t page_rows;          /* rows of the page read in committed() */
+};
+
+static void async_committed(struct store_push_job *job, struct sync_puller *puller)
+{
+	struct async_push *a = (struct async_push *)job;
+	struct buf raw = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	struct sync_pull_reader pr;
+	a->committed++;
+	a->page_rc = sync_puller_page(puller, DEPT, 0, 1000, 0, NULL, NULL, &raw);
+	if (!a->page_rc)
+		a->page_rc = sync_pull_open(&pr, raw.data, raw.len);
+	if (!a->page_rc)
+		a->page_rows = pr.count;
+	buf_release(&raw);
+}
+
+static void async_done(struct store_push_job *job)
+{
+	struct async_push *a = (struct async_push *)job;
+	if (!a->committed)
+		a->done_before_committed = 1;
+	a->done++;
+}
+
+static void async_submit(struct async_push *a)
+{
+	a->job.merge = (struct sync_merge_job){ .who = &a->p.who, .push = &a->p.push,
+						.err = a->p.err, .errlen = sizeof(a->p.err) };
+	a->job.committed = async_committed;
+	a->job.done = async_done;
+	store_push_async(g_store, &a->job);
+}
+
+static void *async_run(void *arg)
+{
+	async_submit(arg);
+	return NULL;
+}
+
+/* Pushes handed on while the writer is busy: the first one's thread merges
+ * them, and every later caller gets its thread back at once, before its
+ * push is merged. All go in one group; each push's committed() reads the
+ * whole group as committed, through the writer; done() follows, once. */
+TEST(store_push_async_returns_at_once_and_merges_in_one_group)
+{
+	enum { N = 6 };
+	struct async_push a[N];
+	struct store_group_stats st;
+	pthread_t first;
+	int made = 0;
+
+	h_setup();
+	CHECK_OK(open_store());
+	memset(a, 0, sizeof(a));
+	for (int i = 0; i < N; i++, made++)
+		CHECK_INT_IDX(pusher_craft(&a[i].p, g_store, h_strf("r%d", i), DEPT, DEPT), 0, i);
+	store_writer_acquire(g_store);
+	g_writer_held = 1;
+	CHECK_INT(pthread_create(&first, NULL, async_run, &a[0]), 0);
+	CHECK_OK(wait_queued(1)); /* the first leads, waiting for the writer */
+	for (int i = 1; i < N; i++)
+		async_submit(&a[i]); /* queued behind the held writer: returns */
+	size_t queued = 0;
+	store_group_stats(g_store, &st, &queued);
+	int none_done = 1;
+	for (int i = 0; i < N; i++)
+		none_done &= !a[i].done;
+	g_writer_held = 0;
+	store_writer_release(g_store);
+	pthread_join(first, NULL);
+
+	CHECK(none_done);
+	CHECK_INT(queued, N);
+	store_group_stats(g_store, &st, NULL);
+	CHECK_INT(st.pushes, N);
+	for (int i = 0; i < N; i++) {
+		CHECK_INT_IDX(a[i].job.merge.rc, 0, i);
+		CHECK_INT_IDX(a[i].job.merge.res.items, 1, i);
+		CHECK_INT_IDX(a[i].committed, 1, i);
+		CHECK_INT_IDX(a[i].done, 1, i);
+		CHECK_INT_IDX(a[i].done_before_committed, 0, i);
+		CHECK_INT_IDX(a[i].page_rc, 0, i);
+	}
+	CHECK_INT(st.groups, 1);
+	for (int i = 0; i < N; i++)
+		CHECK_INT_IDX(a[i].page_rows, N, i);
+	for (int i = 0; i < made; i++)
+		pusher_release(&a[i].p);
 }
