@@ -1,17 +1,17 @@
 /*
  * api.c - the sync endpoints.
  *
- * The loop thread only reads headers and hands a job to the thread pool;
- * the work callback does everything that touches SQLite and leaves a
- * finished answer (status and body) in the job; the after-work callback
- * sends it. A push is the exception: the work callback decodes it and
- * hands it to group commit (store_push_async), and the thread that merges
- * its group finishes the answer and brings the job back to the loop; the
- * loop answers once both the work callback and the group are done with it.
+ * The loop thread only reads headers and hands a job to a thread: to the
+ * lane (daemon/lane.h) for the quick requests, to libuv's pool for a
+ * bootstrap file or a document. The work callback does everything that
+ * touches SQLite and leaves a finished answer (status and body) in the job;
+ * back on the loop, the job's answer is sent. A push is the exception: the
+ * work callback decodes it and hands it to group commit (store_push_async),
+ * and the thread that merges its group finishes the answer and hands the
+ * job back to the loop.
  * Error bodies carry French messages and never internal detail.
  */
 #include <assert.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #include "api.h"
 #include "auth.h"
 #include "bootstrap.h"
+#include "lane.h"
 #include "limit.h"
 
 #define MSG_AUTH "Authentification requise ou refusée."
@@ -62,17 +63,14 @@ struct api {
 	struct config_security sec;
 	struct limit *limit;      /* touched on the loop thread only */
 	struct api_route route[API_NROUTES];
-	/* jobs whose push a group merged, back to the loop */
-	uv_async_t merged;
-	pthread_mutex_t mlock;
-	struct api_job *mhead;    /* under mlock */
-	unsigned waiting;         /* loop thread: jobs done with work, not yet merged */
+	struct lane *lane;        /* the requests that come by the hundred */
 };
 
 static void note_failure(struct api *a, const char *peer);
 
 struct api_job {
-	uv_work_t work;
+	struct lane_job lj;       /* on the lane (lane_op) */
+	uv_work_t work;           /* else on libuv's pool */
 	struct api *api;
 	struct http_request *req;
 	enum api_op op;
@@ -98,10 +96,6 @@ struct api_job {
 	unsigned limit;
 	struct buf page;          /* OP_SYNC: the page read after the COMMIT */
 	int page_rc;
-	int deferred;             /* the answer comes from the group (push_done) */
-	int arrivals;             /* loop thread: of work's end and of the group's */
-	int waited;               /* loop thread: work ended first, counted in waiting */
-	struct api_job *mnext;    /* in api.mhead */
 
 	/* the answer */
 	int status;
@@ -430,7 +424,6 @@ static void push_release(struct api_job *j)
 
 static void job_envelope(struct api_job *j, int rc, enum sync_wire_kind kind,
 			 const struct buf *raw);
-static void job_deliver(struct api_job *j);
 
 /* The group's done(): the push's answer, then the job back to the loop. */
 static void push_done(struct store_push_job *pj)
@@ -457,7 +450,7 @@ static void push_done(struct store_push_job *pj)
 					   "hlc", (json_int_t)res->server_hlc));
 	}
 	push_release(j);
-	job_deliver(j);
+	lane_finish(j->api->lane, &j->lj);
 }
 
 /* Hands the job's decoded push to group commit; committed (may be NULL)
@@ -471,21 +464,23 @@ static void push_submit(struct api_job *j,
 					       .echo = j->op == OP_SYNC ? &j->echo : NULL };
 	j->pj.committed = committed;
 	j->pj.done = push_done;
-	j->deferred = 1;
 	store_push_async(j->api->store, &j->pj);
 }
 
-static void do_push(struct api_job *j)
+/* Returns 1 when the job was handed to group commit: it is no longer the
+ * caller's, and may be answered and freed already. */
+static int do_push(struct api_job *j)
 {
 	if (!auth_role_can_push(j->who.role)) {
 		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
-		return;
+		return 0;
 	}
 	if (push_read(j, &j->raw, &j->push)) {
 		push_release(j);
-		return;
+		return 0;
 	}
 	push_submit(j, NULL);
+	return 1;
 }
 
 /* The rows the model keeps from an account of this role (ctx). */
@@ -578,11 +573,11 @@ static void sync_committed(struct store_push_job *pj, struct sync_puller *puller
  * wrote as the pusher holds them: an editor's sync is one round trip. A
  * push with items reads its page in its group, once committed.
  */
-static void do_sync(struct api_job *j)
+static int do_sync(struct api_job *j)
 {
 	if (job_query(j, &j->since, &j->limit) || push_read(j, &j->raw, &j->push)) {
 		push_release(j);
-		return;
+		return 0;
 	}
 	j->echo.since = j->since;
 	if (j->push.count) {
@@ -590,10 +585,10 @@ static void do_sync(struct api_job *j)
 			job_error(j, 403, "forbidden",
 				  "Votre rôle ne permet pas d'envoyer des modifications.");
 			push_release(j);
-			return;
+			return 0;
 		}
 		push_submit(j, sync_committed);
-		return;
+		return 1;
 	}
 	int rc = page_build(j, j->since, j->limit, 0, &j->page);
 	if (!rc) {
@@ -603,6 +598,7 @@ static void do_sync(struct api_job *j)
 	}
 	job_envelope(j, rc, SYNC_WIRE_SYNC, &j->raw);
 	push_release(j);
+	return 0;
 }
 
 static void do_pull(struct api_job *j, int live_only)
@@ -737,32 +733,32 @@ static void do_bootstrap(struct api_job *j)
 	j->ctype = NULL;
 }
 
-static void work(uv_work_t *w)
+/* Runs the job's operation. Returns 1 when it was handed to group commit
+ * (do_push): the job is no longer the caller's. */
+static int job_run(struct api_job *j)
 {
-	struct api_job *j = w->data;
 	struct store_reader *rd = store_reader_acquire(j->api->store);
 	int rc = auth_lookup(rd->db, &rd->accounts, j->token, &j->who);
 	store_reader_release(j->api->store, rd);
 	if (rc == RELAIS_EAUTH) {
 		job_error(j, 401, "auth", MSG_AUTH);
-		return;
+		return 0;
 	}
 	if (rc) {
 		job_internal(j, rc);
-		return;
+		return 0;
 	}
 	if (j->op == OP_CHECK)
-		return;
+		return 0;
 	if (j->op != OP_WHOAMI && (check_schema_header(j) || check_epoch_header(j) ||
 				   check_dept_header(j)))
-		return;
+		return 0;
 	switch (j->op) {
 	case OP_WHOAMI:
 		do_whoami(j);
 		break;
 	case OP_PUSH:
-		do_push(j);
-		break;
+		return do_push(j);
 	case OP_PULL:
 		do_pull(j, 0);
 		break;
@@ -773,14 +769,14 @@ static void work(uv_work_t *w)
 		do_document(j);
 		break;
 	case OP_SYNC:
-		do_sync(j);
-		break;
+		return do_sync(j);
 	case OP_BOOTSTRAP:
 		do_bootstrap(j);
 		break;
 	case OP_CHECK:
 		break;
 	}
+	return 0;
 }
 
 /* Sends the job's answer and frees it. Loop thread. */
@@ -805,55 +801,40 @@ static void job_answer(struct api_job *j)
 	free(j);
 }
 
-/* A deferred job is answered at the second of its two arrivals: the end of
- * its work callback (from_work) and its group's done. While the group is
- * all that is left, the loop is kept alive for it. Loop thread. */
-static void job_arrive(struct api_job *j, int from_work)
+/* libuv's pool runs the long operations, which hand nothing on. */
+static void work(uv_work_t *w)
 {
-	struct api *a = j->api;
-	if (++j->arrivals == 1) {
-		j->waited = from_work;
-		if (from_work && a->waiting++ == 0)
-			uv_ref((uv_handle_t *)&a->merged);
-		return;
-	}
-	if (j->waited && --a->waiting == 0)
-		uv_unref((uv_handle_t *)&a->merged);
-	job_answer(j);
-}
-
-/* A group's thread hands a finished job back to the loop. */
-static void job_deliver(struct api_job *j)
-{
-	struct api *a = j->api;
-	pthread_mutex_lock(&a->mlock);
-	j->mnext = a->mhead;
-	a->mhead = j;
-	pthread_mutex_unlock(&a->mlock);
-	uv_async_send(&a->merged);
-}
-
-static void on_merged(uv_async_t *h)
-{
-	struct api *a = h->data;
-	pthread_mutex_lock(&a->mlock);
-	struct api_job *j = a->mhead, *next;
-	a->mhead = NULL;
-	pthread_mutex_unlock(&a->mlock);
-	for (; j; j = next) {
-		next = j->mnext;
-		job_arrive(j, 0);
-	}
+	int handed = job_run(w->data);
+	assert(!handed);
+	(void)handed;
 }
 
 static void after_work(uv_work_t *w, int status)
 {
-	struct api_job *j = w->data;
 	(void)status; /* never cancelled: we do not call uv_cancel */
-	if (j->deferred)
-		job_arrive(j, 1);
-	else
-		job_answer(j);
+	job_answer(w->data);
+}
+
+/* The lane's side of a job: its work, then back to the loop unless its
+ * push's group finishes it. */
+static void lane_work(struct lane_job *lj)
+{
+	struct api_job *j = (struct api_job *)lj;
+	struct lane *lane = j->api->lane;
+	if (!job_run(j))
+		lane_finish(lane, lj);
+}
+
+static void lane_done(struct lane_job *lj)
+{
+	job_answer((struct api_job *)lj);
+}
+
+/* Whether op is quick enough for the lane: all but the long ones, a
+ * bootstrap file and a document. */
+static int lane_op(enum api_op op)
+{
+	return op != OP_BOOTSTRAP && op != OP_DOCUMENT;
 }
 
 /* ---- handlers (loop thread) ---- */
@@ -1012,7 +993,10 @@ static void start(struct http_request *r, struct api *a, enum api_op op)
 	j->deflate = enc && strstr(enc, "deflate");
 	if (compact)
 		compact_headers(j, compact);
-	if (uv_queue_work(a->loop, &j->work, work, after_work)) {
+	if (lane_op(op)) {
+		j->lj = (struct lane_job){ lane_work, lane_done, NULL };
+		lane_submit(a->lane, &j->lj);
+	} else if (uv_queue_work(a->loop, &j->work, work, after_work)) {
 		memset(j->token, 0, sizeof(j->token));
 		free(j);
 		http_respond_error(r, 500, "internal", MSG_INTERNAL);
@@ -1050,14 +1034,6 @@ static void on_expect(struct http_request *r, void *arg)
 		start(r, arg, OP_CHECK);
 }
 
-static void api_free_closed(uv_handle_t *h)
-{
-	struct api *a = h->data;
-	pthread_mutex_destroy(&a->mlock);
-	free(a->limit);
-	free(a);
-}
-
 int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -1073,24 +1049,20 @@ int api_new(uv_loop_t *loop, struct store *st, struct http_server *srv, struct a
 		return RELAIS_ENOMEM;
 	}
 	limit_init(a->limit, 0);
-	if (uv_async_init(loop, &a->merged, on_merged)) {
-		free(a->limit);
-		free(a);
-		return RELAIS_ENOMEM;
-	}
-	a->merged.data = a;
-	/* Only a job waiting for its group keeps the loop alive (job_arrive). */
-	uv_unref((uv_handle_t *)&a->merged);
-	pthread_mutex_init(&a->mlock, NULL);
 	rc = http_server_route(srv, "GET", "/v1/health", on_health, a);
 	for (size_t i = 0; !rc && i < API_NROUTES; i++) {
 		a->route[i] = (struct api_route){ a, api_routes[i].op };
 		rc = http_server_route(srv, api_routes[i].method, api_routes[i].path, on_route,
 				       &a->route[i]);
 	}
+	/* One thread per processor; two at least, as one may be merging a
+	 * group while the other reads the next tokens. */
+	unsigned n = uv_available_parallelism();
+	if (!rc)
+		rc = lane_new(loop, n < 2 ? 2 : n > LANE_MAX_THREADS ? LANE_MAX_THREADS : n, &a->lane);
 	if (rc) {
-		/* Freed once the loop, run dry by its owner, has closed it. */
-		uv_close((uv_handle_t *)&a->merged, api_free_closed);
+		free(a->limit);
+		free(a);
 		return rc;
 	}
 	http_server_expect(srv, on_expect, a);
@@ -1118,8 +1090,7 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
-	assert(uv_is_closing((uv_handle_t *)&a->merged));
-	pthread_mutex_destroy(&a->mlock);
+	lane_free(a->lane);
 	free(a->limit);
 	free(a);
 }

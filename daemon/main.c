@@ -465,21 +465,12 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 /*
- * One pool thread per read connection (STORE_READERS): a burst of syncs
- * reads tokens and decodes pushes side by side while one of the threads
- * merges the queued pushes (store_push_async); libuv's default of 4
- * threads would make the burst queue behind a few of them. The environment
- * may still choose. Each pull answer allocates a zlib stream of
- * ~256 KiB; without a higher trim threshold glibc returns that memory to the
- * system after every answer and faults it in again for the next one
- * (docs/bench.md).
+ * Each pull answer allocates a zlib stream of ~256 KiB; without a higher
+ * trim threshold glibc returns that memory to the system after every answer
+ * and faults it in again for the next one (docs/bench.md).
  */
 static void tune_for_load(void)
 {
-	char n[16];
-	snprintf(n, sizeof(n), "%d", STORE_READERS);
-	if (!getenv("UV_THREADPOOL_SIZE"))
-		setenv("UV_THREADPOOL_SIZE", n, 1);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }

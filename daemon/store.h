@@ -17,8 +17,9 @@
 #include "../sync/sync.h"
 
 #define STORE_FILE "relais.db"
-/* One read connection per worker thread of relaisd (main.c starts 16), so
- * that no request waits for a reader while a thread is free. */
+/* Read connections: more than relaisd's threads that read at once (the
+ * lane's, libuv's pool of 4, the mail gateway and the digest), so that no
+ * request waits for a reader while a thread is free. */
 #define STORE_READERS 16
 #define STORE_BUSY_MS 10000
 #define STORE_GROUP_MAX 128   /* pushes merged in one transaction at most */
