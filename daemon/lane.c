@@ -64,6 +64,16 @@ static void on_back(uv_async_t *h)
 	}
 }
 
+static void stop_threads(struct lane *l)
+{
+	uv_mutex_lock(&l->lock);
+	l->stop = 1;
+	uv_cond_broadcast(&l->work);
+	uv_mutex_unlock(&l->lock);
+	for (unsigned i = 0; i < l->nthreads; i++)
+		uv_thread_join(&l->threads[i]);
+}
+
 static void release(struct lane *l)
 {
 	uv_cond_destroy(&l->work);
@@ -103,12 +113,7 @@ int lane_new(uv_loop_t *loop, unsigned threads, struct lane **out)
 		return 0;
 	}
 	/* Freed once the loop, run dry by its owner, has closed the handle. */
-	uv_mutex_lock(&l->lock);
-	l->stop = 1;
-	uv_cond_broadcast(&l->work);
-	uv_mutex_unlock(&l->lock);
-	for (unsigned i = 0; i < l->nthreads; i++)
-		uv_thread_join(&l->threads[i]);
+	stop_threads(l);
 	uv_close((uv_handle_t *)&l->back, free_closed);
 	return RELAIS_ENOMEM;
 failed_async:
@@ -147,11 +152,6 @@ void lane_free(struct lane *l)
 	if (!l)
 		return;
 	assert(!l->out && uv_is_closing((uv_handle_t *)&l->back));
-	uv_mutex_lock(&l->lock);
-	l->stop = 1;
-	uv_cond_broadcast(&l->work);
-	uv_mutex_unlock(&l->lock);
-	for (unsigned i = 0; i < l->nthreads; i++)
-		uv_thread_join(&l->threads[i]);
+	stop_threads(l);
 	release(l);
 }
