@@ -5,6 +5,20 @@
 #include <stdlib.h>
 #include "lane.h"
 
+/* Jobs a lane thread finishes before it wakes the loop for them, while more
+ * jobs wait: the loop then answers them in one turn instead of waking, and
+ * going back to sleep, for each. */
+#define LANE_BATCH 16
+
+/* What a lane thread finished and has not yet handed to the loop. */
+struct batch {
+	struct lane *lane;
+	struct lane_job *head, **tail;
+	unsigned n;
+};
+/* The calling lane thread's batch; NULL on any other thread. */
+static _Thread_local struct batch *own_batch;
+
 struct lane {
 	uv_loop_t *loop;
 	uv_mutex_t lock;
@@ -12,18 +26,37 @@ struct lane {
 	struct lane_job *head, **tail;   /* queued; under lock */
 	unsigned idle;                   /* threads waiting on work; under lock */
 	int stop;                        /* under lock */
-	struct lane_job *finished;       /* back to the loop; under lock */
+	struct lane_job *finished, **ftail; /* back to the loop, in order; under lock */
 	uv_async_t back;                 /* finished is not empty */
 	unsigned out;                    /* loop thread: submitted, not yet done */
 	unsigned nthreads;
 	uv_thread_t threads[LANE_MAX_THREADS];
 };
 
+/* Hands the batch b to the loop. Under lock. */
+static void batch_hand(struct lane *l, struct batch *b)
+{
+	*l->ftail = b->head;
+	l->ftail = b->tail;
+	b->head = NULL;
+	b->tail = &b->head;
+	b->n = 0;
+}
+
 static void run(void *arg)
 {
 	struct lane *l = arg;
+	struct batch b = { l, NULL, &b.head, 0 };
+	own_batch = &b;
 	uv_mutex_lock(&l->lock);
 	for (;;) {
+		if (b.n && (b.n >= LANE_BATCH || !l->head)) {
+			batch_hand(l, &b);
+			uv_mutex_unlock(&l->lock);
+			uv_async_send(&l->back);
+			uv_mutex_lock(&l->lock);
+			continue;
+		}
 		while (!l->head && !l->stop) {
 			l->idle++;
 			uv_cond_wait(&l->work, &l->lock);
@@ -47,15 +80,11 @@ static void on_back(uv_async_t *h)
 {
 	struct lane *l = h->data;
 	uv_mutex_lock(&l->lock);
-	struct lane_job *j = l->finished, *next, *fifo = NULL;
+	struct lane_job *j = l->finished, *next;
 	l->finished = NULL;
+	l->ftail = &l->finished;
 	uv_mutex_unlock(&l->lock);
-	for (; j; j = next) { /* first finished, first answered */
-		next = j->next;
-		j->next = fifo;
-		fifo = j;
-	}
-	for (j = fifo; j; j = next) {
+	for (; j; j = next) {
 		next = j->next;
 		assert(l->out > 0);
 		if (--l->out == 0)
@@ -96,6 +125,7 @@ int lane_new(uv_loop_t *loop, unsigned threads, struct lane **out)
 		return RELAIS_ENOMEM;
 	l->loop = loop;
 	l->tail = &l->head;
+	l->ftail = &l->finished;
 	if (uv_mutex_init(&l->lock))
 		goto failed_alloc;
 	if (uv_cond_init(&l->work))
@@ -140,9 +170,18 @@ void lane_submit(struct lane *l, struct lane_job *j)
 
 void lane_finish(struct lane *l, struct lane_job *j)
 {
+	struct batch *b = own_batch;
+	j->next = NULL;
+	if (b && b->lane == l) {
+		/* Handed on by run() once this thread's work allows. */
+		*b->tail = j;
+		b->tail = &j->next;
+		b->n++;
+		return;
+	}
 	uv_mutex_lock(&l->lock);
-	j->next = l->finished;
-	l->finished = j;
+	*l->ftail = j;
+	l->ftail = &j->next;
 	uv_mutex_unlock(&l->lock);
 	uv_async_send(&l->back);
 }
