@@ -50,7 +50,7 @@ static void run(void *arg)
 	own_batch = &b;
 	uv_mutex_lock(&l->lock);
 	for (;;) {
-		if (b.n && (b.n >= LANE_BATCH || !l->head)) {
+		if (b.n && !l->head) {
 			batch_hand(l, &b);
 			uv_mutex_unlock(&l->lock);
 			uv_async_send(&l->back);
@@ -173,15 +173,19 @@ void lane_finish(struct lane *l, struct lane_job *j)
 	struct batch *b = own_batch;
 	j->next = NULL;
 	if (b && b->lane == l) {
-		/* Handed on by run() once this thread's work allows. */
+		/* Handed on by run() when no job waits, or here once the batch
+		 * is full: a thread merging groups for long finishes many. */
 		*b->tail = j;
 		b->tail = &j->next;
-		b->n++;
-		return;
+		if (++b->n < LANE_BATCH)
+			return;
+		uv_mutex_lock(&l->lock);
+		batch_hand(l, b);
+	} else {
+		uv_mutex_lock(&l->lock);
+		*l->ftail = j;
+		l->ftail = &j->next;
 	}
-	uv_mutex_lock(&l->lock);
-	*l->ftail = j;
-	l->ftail = &j->next;
 	uv_mutex_unlock(&l->lock);
 	uv_async_send(&l->back);
 }
