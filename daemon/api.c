@@ -467,14 +467,21 @@ static void push_submit(struct api_job *j,
 	store_push_async(j->api->store, &j->pj);
 }
 
+/* Answers 403 and returns 1 when the account's role sends no push. */
+static int push_refused(struct api_job *j)
+{
+	if (auth_role_can_push(j->who.role))
+		return 0;
+	job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
+	return 1;
+}
+
 /* Returns 1 when the job was handed to group commit: it is no longer the
  * caller's, and may be answered and freed already. */
 static int do_push(struct api_job *j)
 {
-	if (!auth_role_can_push(j->who.role)) {
-		job_error(j, 403, "forbidden", "Votre rôle ne permet pas d'envoyer des modifications.");
+	if (push_refused(j))
 		return 0;
-	}
 	if (push_read(j, &j->raw, &j->push)) {
 		push_release(j);
 		return 0;
@@ -581,9 +588,7 @@ static int do_sync(struct api_job *j)
 	}
 	j->echo.since = j->since;
 	if (j->push.count) {
-		if (!auth_role_can_push(j->who.role)) {
-			job_error(j, 403, "forbidden",
-				  "Votre rôle ne permet pas d'envoyer des modifications.");
+		if (push_refused(j)) {
 			push_release(j);
 			return 0;
 		}
