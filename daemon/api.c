@@ -28,6 +28,9 @@
 #include "lane.h"
 #include "limit.h"
 
+/* Rows of a sync's page read through the writer (sync_committed). */
+#define API_GROUP_PAGE_ROWS 256
+
 #define MSG_AUTH "Authentification requise ou refusée."
 #define MSG_INTERNAL "Le serveur n'a pas pu traiter la demande ; rien n'a été appliqué."
 
@@ -96,6 +99,7 @@ struct api_job {
 	unsigned limit;
 	struct buf page;          /* OP_SYNC: the page read after the COMMIT */
 	int page_rc;
+	int page_cut;             /* the page stopped at API_GROUP_PAGE_ROWS, more waits */
 
 	/* the answer */
 	int status;
@@ -424,6 +428,15 @@ static void push_release(struct api_job *j)
 
 static void job_envelope(struct api_job *j, int rc, enum sync_wire_kind kind,
 			 const struct buf *raw);
+static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
+		      const struct sync_echo *echo, struct buf *raw);
+
+/* Whether a pull page says that more rows wait. */
+static int page_more(const struct buf *page)
+{
+	struct sync_pull_reader pr;
+	return !sync_pull_open(&pr, page->data, page->len) && pr.more;
+}
 
 /* The group's done(): the push's answer, then the job back to the loop. */
 static void push_done(struct store_push_job *pj)
@@ -432,6 +445,8 @@ static void push_done(struct store_push_job *pj)
 	const struct sync_merge_result *res = &pj->merge.res;
 	if (!push_outcome(j) && j->op == OP_SYNC) {
 		int rc = j->page_rc;
+		if (j->page_cut)
+			rc = page_build(j, j->since, j->limit, 0, &j->echo, &j->page);
 		struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW);
 		if (!rc) {
 			struct sync_answer a = { res->acked, res->items, res->changes,
@@ -525,10 +540,10 @@ static int page_read(struct api_job *j, struct sync_puller *puller, uint64_t sin
 
 /* page_read() on a read connection. */
 static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
-		      struct buf *raw)
+		      const struct sync_echo *echo, struct buf *raw)
 {
 	struct store_reader *rd = store_reader_acquire(j->api->store);
-	int rc = page_read(j, rd->puller, since, limit, live_only, NULL, raw);
+	int rc = page_read(j, rd->puller, since, limit, live_only, echo, raw);
 	store_reader_release(j->api->store, rd);
 	return rc;
 }
@@ -566,12 +581,17 @@ static int job_query(struct api_job *j, unsigned long long *since, unsigned *lim
 	return -1;
 }
 
-/* The group's committed() of a sync: its page, read as committed. */
+/* The group's committed() of a sync: its page, read as committed through
+ * the writer, which no group can use meanwhile: API_GROUP_PAGE_ROWS rows
+ * at most. A page cut there is read again whole in push_done(). */
 static void sync_committed(struct store_push_job *pj, struct sync_puller *puller)
 {
 	struct api_job *j = (struct api_job *)((char *)pj - offsetof(struct api_job, pj));
-	if (!pj->merge.rc && !pj->merge.res.refused_seq)
-		j->page_rc = page_read(j, puller, j->since, j->limit, 0, &j->echo, &j->page);
+	if (!pj->merge.rc && !pj->merge.res.refused_seq) {
+		unsigned limit = j->limit < API_GROUP_PAGE_ROWS ? j->limit : API_GROUP_PAGE_ROWS;
+		j->page_rc = page_read(j, puller, j->since, limit, 0, &j->echo, &j->page);
+		j->page_cut = !j->page_rc && limit < j->limit && page_more(&j->page);
+	}
 }
 
 /*
@@ -595,7 +615,7 @@ static int do_sync(struct api_job *j)
 		push_submit(j, sync_committed);
 		return 1;
 	}
-	int rc = page_build(j, j->since, j->limit, 0, &j->page);
+	int rc = page_build(j, j->since, j->limit, 0, NULL, &j->page);
 	if (!rc) {
 		struct sync_answer a = { 0, 0, 0, 0, 0 };
 		buf_reset(&j->raw);
@@ -613,7 +633,7 @@ static void do_pull(struct api_job *j, int live_only)
 	unsigned limit;
 
 	if (!job_query(j, &since, &limit))
-		job_envelope(j, page_build(j, since, limit, live_only, &raw), SYNC_WIRE_PULL, &raw);
+		job_envelope(j, page_build(j, since, limit, live_only, NULL, &raw), SYNC_WIRE_PULL, &raw);
 	buf_release(&raw);
 }
 

@@ -192,3 +192,44 @@ TEST(e2e_onesync_compact_header)
 	}
 	CHECK_INT(h_daemon_stop(&d), 0);
 }
+
+/* A replica far behind that syncs an edit still gets, in the same one
+ * request, the whole page its limit allows: the server reads the first
+ * rows in the push's group and the rest once the group is done. */
+TEST(e2e_onesync_far_behind_whole_page_in_one_request)
+{
+	enum { ROWS = 400 };
+	struct h_daemon d;
+	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN];
+	h_setup();
+	CHECK(h_daemon_init(&d, "loin") == 0);
+	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
+	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
+	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_serve(&d) == 0);
+	const char *A = h_replica(&d, "A", ta), *B = h_replica(&d, "B", tb);
+	CHECK(A && B);
+
+	const char *csv = h_path("annuaire.csv");
+	FILE *f = fopen(csv, "w");
+	CHECK(f != NULL);
+	fprintf(f, "Nom;Prénom;Structure;Commune;Courriel;Téléphone;Réseaux;Noms de profil\n");
+	for (int i = 0; i < ROWS; i++)
+		fprintf(f, "Martin%d;Léa;Centre social n°%d;Tarbes;lea%d@exemple.fr;06%08d;"
+			"Instagram;lea_%d\n", i, i % 40, i, i, i);
+	CHECK_INT(fclose(f), 0);
+	CHECK(h_relais_ok(A, "import", "annuaire", csv, (char *)NULL) != NULL);
+	CHECK(h_sync(A, &d) == 0);
+
+	CHECK(h_relais_ok(B, "structure", "add", "--nom", "MJC de Tarbes", "--commune", "Tarbes",
+			  (char *)NULL) != NULL);
+	int n0 = requests(&d);
+	const char *o = h_relais_ok(B, "sync", (char *)NULL);
+	CHECK(o != NULL);
+	CHECK_INT(requests(&d) - n0, 1);
+	CHECK(rows_received(o) > 2 * ROWS);
+	CHECK(h_sync(A, &d) == 0);
+	const char *homes[] = { A, B };
+	CHECK(same_as_server(&d, tc, "C", homes, 2) == 0);
+	CHECK_INT(h_daemon_stop(&d), 0);
+}
