@@ -611,6 +611,17 @@ int h_daemon_user(struct h_daemon *d, const char *login, const char *dept,
 	return 0;
 }
 
+int h_daemon_coords(struct h_daemon *d, const char *name, char ta[H_TOKEN], char tb[H_TOKEN],
+		    char tc[H_TOKEN])
+{
+	if (h_daemon_init(d, name) ||
+	    h_daemon_user(d, "coord-a", "65", "coordinateur", ta) ||
+	    h_daemon_user(d, "coord-b", "65", "coordinateur", tb) ||
+	    h_daemon_user(d, "coord-c", "65", "coordinateur", tc))
+		return -1;
+	return 0;
+}
+
 int h_daemon_log_has(const struct h_daemon *d, const char *needle, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;

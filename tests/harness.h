@@ -113,6 +113,10 @@ int h_daemon_init(struct h_daemon *d, const char *name);
  * and checks it is alone on one line. */
 int h_daemon_user(struct h_daemon *d, const char *login, const char *dept,
 		  const char *role, char token[H_TOKEN]);
+/* h_daemon_init(), then three coordinators of département 65, coord-a,
+ * coord-b and coord-c, whose tokens go to ta, tb and tc. */
+int h_daemon_coords(struct h_daemon *d, const char *name, char ta[H_TOKEN], char tb[H_TOKEN],
+		    char tc[H_TOKEN]);
 /* `relaisd serve --listen 127.0.0.1:0 --port-file F [--config C]`, then waits for F and
  * for GET /v1/health to answer 200. Works again after a stop or a kill
  * (same store, a new port). */

@@ -126,10 +126,7 @@ TEST(e2e_disk_damaged_replica_rescued)
 	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN];
 
 	h_setup();
-	CHECK(h_daemon_init(&d, "srv") == 0);
-	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
-	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
-	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_coords(&d, "srv", ta, tb, tc) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
 	const char *A = h_replica(&d, "A", ta), *B = h_replica(&d, "B", tb);
 	const char *C = h_replica(&d, "C", tc);

@@ -79,10 +79,7 @@ TEST(e2e_faults_push_cut_then_retry)
 	size_t nids = 0;
 	long L = 0;
 	h_setup();
-	CHECK(h_daemon_init(&d, "cut") == 0);
-	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
-	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
-	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_coords(&d, "cut", ta, tb, tc) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
 	const char *A = h_replica(&d, "A", ta), *B = h_replica(&d, "B", tb);
 	CHECK(A && B);

@@ -68,10 +68,7 @@ TEST(e2e_onesync_one_request_per_sync)
 	struct h_daemon d;
 	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN];
 	h_setup();
-	CHECK(h_daemon_init(&d, "one") == 0);
-	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
-	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
-	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_coords(&d, "one", ta, tb, tc) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
 	const char *A = h_replica(&d, "A", ta), *B = h_replica(&d, "B", tb);
 	CHECK(A && B);
@@ -202,10 +199,7 @@ TEST(e2e_onesync_far_behind_whole_page_in_one_request)
 	struct h_daemon d;
 	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN];
 	h_setup();
-	CHECK(h_daemon_init(&d, "loin") == 0);
-	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
-	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
-	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_coords(&d, "loin", ta, tb, tc) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
 	const char *A = h_replica(&d, "A", ta), *B = h_replica(&d, "B", tb);
 	CHECK(A && B);

@@ -61,10 +61,7 @@ TEST(e2e_rural_bootstrap_and_edits_across_cuts)
 	struct fp_proxy px;
 	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN], url[64];
 	h_setup();
-	CHECK(h_daemon_init(&d, "rural") == 0);
-	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
-	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
-	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_coords(&d, "rural", ta, tb, tc) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
 	const char *A = h_replica(&d, "A", ta);
 	CHECK(A != NULL);

@@ -102,10 +102,7 @@ static void upgrade_from(int from)
 	struct h_daemon d;
 	char ta[H_TOKEN], tb[H_TOKEN], tc[H_TOKEN], mail[UTIL_UUID_LEN + 1];
 	h_setup();
-	CHECK(h_daemon_init(&d, "mise-a-jour") == 0);
-	CHECK(h_daemon_user(&d, "coord-a", "65", "coordinateur", ta) == 0);
-	CHECK(h_daemon_user(&d, "coord-b", "65", "coordinateur", tb) == 0);
-	CHECK(h_daemon_user(&d, "coord-c", "65", "coordinateur", tc) == 0);
+	CHECK(h_daemon_coords(&d, "mise-a-jour", ta, tb, tc) == 0);
 	const char *store = h_strf("%s/relais.db", d.data);
 	CHECK(journal_row(store, mail) == 0);
 	CHECK(h_daemon_serve(&d) == 0);
