@@ -426,8 +426,6 @@ static void push_release(struct api_job *j)
 	buf_release(&j->page);
 }
 
-static void job_envelope(struct api_job *j, int rc, enum sync_wire_kind kind,
-			 const struct buf *raw);
 static int page_build(struct api_job *j, uint64_t since, unsigned limit, int live_only,
 		      const struct sync_echo *echo, struct buf *raw);
 
@@ -438,24 +436,21 @@ static int page_more(const struct buf *page)
 	return !sync_pull_open(&pr, page->data, page->len) && pr.more;
 }
 
+static void sync_reply(struct api_job *j, int rc, const struct sync_merge_result *res);
+
 /* The group's done(): the push's answer, then the job back to the loop. */
 static void push_done(struct store_push_job *pj)
 {
 	struct api_job *j = (struct api_job *)((char *)pj - offsetof(struct api_job, pj));
 	const struct sync_merge_result *res = &pj->merge.res;
-	if (!push_outcome(j) && j->op == OP_SYNC) {
+	if (push_outcome(j)) {
+		/* answered */
+	} else if (j->op == OP_SYNC) {
 		int rc = j->page_rc;
 		if (j->page_cut)
 			rc = page_build(j, j->since, j->limit, 0, &j->echo, &j->page);
-		struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW);
-		if (!rc) {
-			struct sync_answer a = { res->acked, res->items, res->changes,
-						 res->conflicts, res->restamped };
-			rc = sync_answer_encode(&a, j->page.data, j->page.len, &out);
-		}
-		job_envelope(j, rc, SYNC_WIRE_SYNC, &out);
-		buf_release(&out);
-	} else if (!j->status) {
+		sync_reply(j, rc, res);
+	} else {
 		job_json(j, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 					   "acked", (json_int_t)res->acked,
 					   "items", (json_int_t)res->items,
@@ -570,6 +565,23 @@ static void job_envelope(struct api_job *j, int rc, enum sync_wire_kind kind,
 	buf_release(&out);
 }
 
+/* Answers a sync: the push's counters (res, NULL for a sync without
+ * items) and the page in j->page, or a 500 when rc (the page's reading)
+ * failed. */
+static void sync_reply(struct api_job *j, int rc, const struct sync_merge_result *res)
+{
+	struct buf out = BUF_INIT(SYNC_WIRE_MAX_RAW);
+	if (!rc) {
+		struct sync_answer a = { 0, 0, 0, 0, 0 };
+		if (res)
+			a = (struct sync_answer){ res->acked, res->items, res->changes,
+						  res->conflicts, res->restamped };
+		rc = sync_answer_encode(&a, j->page.data, j->page.len, &out);
+	}
+	job_envelope(j, rc, SYNC_WIRE_SYNC, &out);
+	buf_release(&out);
+}
+
 /* Reads since and limit from the query; answers 400 and returns -1 when
  * they are not as docs/protocol.md says. */
 static int job_query(struct api_job *j, unsigned long long *since, unsigned *limit)
@@ -615,13 +627,7 @@ static int do_sync(struct api_job *j)
 		push_submit(j, sync_committed);
 		return 1;
 	}
-	int rc = page_build(j, j->since, j->limit, 0, NULL, &j->page);
-	if (!rc) {
-		struct sync_answer a = { 0, 0, 0, 0, 0 };
-		buf_reset(&j->raw);
-		rc = sync_answer_encode(&a, j->page.data, j->page.len, &j->raw);
-	}
-	job_envelope(j, rc, SYNC_WIRE_SYNC, &j->raw);
+	sync_reply(j, page_build(j, j->since, j->limit, 0, NULL, &j->page), NULL);
 	push_release(j);
 	return 0;
 }
@@ -759,7 +765,7 @@ static void do_bootstrap(struct api_job *j)
 }
 
 /* Runs the job's operation. Returns 1 when it was handed to group commit
- * (do_push): the job is no longer the caller's. */
+ * (do_push, do_sync): the job is no longer the caller's. */
 static int job_run(struct api_job *j)
 {
 	struct store_reader *rd = store_reader_acquire(j->api->store);
@@ -845,7 +851,7 @@ static void after_work(uv_work_t *w, int status)
 static void lane_work(struct lane_job *lj)
 {
 	struct api_job *j = (struct api_job *)lj;
-	struct lane *lane = j->api->lane;
+	struct lane *lane = j->api->lane; /* read first: a job handed on may be gone */
 	if (!job_run(j))
 		lane_finish(lane, lj);
 }

@@ -2,10 +2,11 @@
  * api.h - relaisd's sync endpoints (docs/protocol.md) on the generic HTTP
  * server: health, whoami, push, pull, snapshot.
  *
- * Every endpoint but health runs its SQLite work off the loop thread in one
- * uv_queue_work item: the token look-up and reads on a read-only connection,
- * merges on the store's single writer, in groups (store_push_async). A push
- * is answered only after its transaction committed.
+ * Every endpoint but health runs its SQLite work off the loop thread, on the
+ * lane (daemon/lane.h) or, for a bootstrap file or a document, on libuv's
+ * pool: the token look-up and reads on a read-only connection, merges on
+ * the store's single writer, in groups (store_push_async). A push is
+ * answered only after its transaction committed.
  */
 #ifndef RELAIS_DAEMON_API_H
 #define RELAIS_DAEMON_API_H

@@ -20,7 +20,6 @@ struct batch {
 static _Thread_local struct batch *own_batch;
 
 struct lane {
-	uv_loop_t *loop;
 	uv_mutex_t lock;
 	uv_cond_t work;                  /* a job is queued, or stop */
 	struct lane_job *head, **tail;   /* queued; under lock */
@@ -33,14 +32,21 @@ struct lane {
 	uv_thread_t threads[LANE_MAX_THREADS];
 };
 
-/* Hands the batch b to the loop. Under lock. */
-static void batch_hand(struct lane *l, struct batch *b)
+/* Hands the jobs from head to *tail (n of them, in b; b may be NULL) to
+ * the loop and wakes it. */
+static void hand_back(struct lane *l, struct lane_job *head, struct lane_job **tail,
+		      struct batch *b)
 {
-	*l->ftail = b->head;
-	l->ftail = b->tail;
-	b->head = NULL;
-	b->tail = &b->head;
-	b->n = 0;
+	uv_mutex_lock(&l->lock);
+	*l->ftail = head;
+	l->ftail = tail;
+	uv_mutex_unlock(&l->lock);
+	if (b) {
+		b->head = NULL;
+		b->tail = &b->head;
+		b->n = 0;
+	}
+	uv_async_send(&l->back);
 }
 
 static void run(void *arg)
@@ -51,9 +57,8 @@ static void run(void *arg)
 	uv_mutex_lock(&l->lock);
 	for (;;) {
 		if (b.n && !l->head) {
-			batch_hand(l, &b);
 			uv_mutex_unlock(&l->lock);
-			uv_async_send(&l->back);
+			hand_back(l, b.head, b.tail, &b);
 			uv_mutex_lock(&l->lock);
 			continue;
 		}
@@ -123,11 +128,10 @@ int lane_new(uv_loop_t *loop, unsigned threads, struct lane **out)
 	struct lane *l = calloc(1, sizeof(*l));
 	if (!l)
 		return RELAIS_ENOMEM;
-	l->loop = loop;
 	l->tail = &l->head;
 	l->ftail = &l->finished;
 	if (uv_mutex_init(&l->lock))
-		goto failed_alloc;
+		goto failed_mutex;
 	if (uv_cond_init(&l->work))
 		goto failed_cond;
 	if (uv_async_init(loop, &l->back, on_back))
@@ -150,7 +154,7 @@ failed_async:
 	uv_cond_destroy(&l->work);
 failed_cond:
 	uv_mutex_destroy(&l->lock);
-failed_alloc:
+failed_mutex:
 	free(l);
 	return RELAIS_ENOMEM;
 }
@@ -172,22 +176,16 @@ void lane_finish(struct lane *l, struct lane_job *j)
 {
 	struct batch *b = own_batch;
 	j->next = NULL;
-	if (b && b->lane == l) {
-		/* Handed on by run() when no job waits, or here once the batch
-		 * is full: a thread merging groups for long finishes many. */
-		*b->tail = j;
-		b->tail = &j->next;
-		if (++b->n < LANE_BATCH)
-			return;
-		uv_mutex_lock(&l->lock);
-		batch_hand(l, b);
-	} else {
-		uv_mutex_lock(&l->lock);
-		*l->ftail = j;
-		l->ftail = &j->next;
+	if (!b || b->lane != l) {
+		hand_back(l, j, &j->next, NULL);
+		return;
 	}
-	uv_mutex_unlock(&l->lock);
-	uv_async_send(&l->back);
+	/* Handed on by run() when no job waits, or here once the batch is
+	 * full: a thread merging groups for long finishes many. */
+	*b->tail = j;
+	b->tail = &j->next;
+	if (++b->n >= LANE_BATCH)
+		hand_back(l, b->head, b->tail, b);
 }
 
 void lane_free(struct lane *l)

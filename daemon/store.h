@@ -92,7 +92,8 @@ void store_writer_release(struct store *s);
  *    caller's again.
  * Both run on whichever thread merged the group: the caller's own, or
  * another before or after store_push_async() returns. They must not take
- * the writer.
+ * the writer, and neither may the caller of store_push_async(), which may
+ * merge.
  */
 struct store_push_job {
 	struct sync_merge_job merge;
@@ -113,7 +114,7 @@ int store_push(struct store *s, const struct sync_author *who, const struct sync
 
 /* What group commit did since store_open(). */
 struct store_group_stats {
-	unsigned long long groups;   /* transactions committed (or failed) by store_push() */
+	unsigned long long groups;   /* transactions committed (or failed) by group commit */
 	unsigned long long pushes;   /* pushes merged in them */
 	size_t largest;              /* most pushes in one group */
 };
