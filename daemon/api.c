@@ -580,6 +580,15 @@ static void sync_reply(struct api_job *j, int rc, const struct sync_merge_result
 	}
 	job_envelope(j, rc, SYNC_WIRE_SYNC, &out);
 	buf_release(&out);
+	if (rc && res) {
+		/* The push is durable already: job_internal()'s « rien n'a été
+		 * appliqué » would be wrong. A retry applies nothing twice. */
+		free(j->body);
+		j->body = NULL;
+		job_error(j, j->status, "pull_failed", "Vos modifications sont enregistrées sur le "
+			  "serveur, mais la réception de celles des autres a échoué : synchronisez de "
+			  "nouveau.");
+	}
 }
 
 /* Reads since and limit from the query; answers 400 and returns -1 when
