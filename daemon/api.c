@@ -585,7 +585,7 @@ static void sync_reply(struct api_job *j, int rc, const struct sync_merge_result
 		 * appliqué » would be wrong. A retry applies nothing twice. */
 		free(j->body);
 		j->body = NULL;
-		job_error(j, j->status, "pull_failed", "Vos modifications sont enregistrées sur le "
+		job_error(j, j->status, "page_unavailable", "Vos modifications sont enregistrées sur le "
 			  "serveur, mais la réception de celles des autres a échoué : synchronisez de "
 			  "nouveau.");
 	}
